@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/alloc.h - the only allocator entry points. Under PB_FUZZ they fail on
+ * purpose now and then (pb_alloc_fail_every), so every caller must survive
+ * NULL.
+ */
+#ifndef PB_ALLOC_H
+#define PB_ALLOC_H
+
+#include <stddef.h>
+
+void *pb_malloc(size_t n);
+void *pb_calloc(size_t count, size_t size); /* overflow-checked */
+void *pb_realloc(void *p, size_t n);
+void pb_free(void *p);
+char *pb_strdup(const char *s);
+char *pb_strndup(const char *s, size_t n); /* stops at NUL or n bytes */
+
+/* Fault injection for fuzzing and tests: every nth allocation fails (0: off). */
+void pb_alloc_fail_every(unsigned n);
+
+#endif

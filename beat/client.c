@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/client.c - per-event fields libbeat's pipeline client adds.
+ */
+#include "beat/client.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+#include "beat/event.h"
+#include "beat/net.h"
+
+#define MAX_SECTIONS 32
+#define MAX_NETS 64
+
+/* What a config section (global, a protocol, flows) contributes. */
+struct section {
+    const struct pb_cfg *node; /* borrowed; NULL for the global section */
+    json_t *fields;            /* owned or NULL */
+    bool under_root;
+    json_t *tags;  /* owned array or NULL */
+    char *index;   /* owned or NULL */
+};
+
+struct cidr {
+    struct pb_ip net;
+    unsigned bits;
+    int named; /* 0: cidr; else a named range */
+};
+
+struct pb_client {
+    const struct pb_beat_info *info;
+    struct section global;
+    struct section sections[MAX_SECTIONS];
+    size_t nsections;
+    struct cidr nets[MAX_NETS];
+    size_t nnets;
+    json_t *metadata; /* template for @metadata */
+    json_t *agent;    /* template for agent */
+};
+
+enum { NET_PRIVATE = 1, NET_LOOPBACK, NET_UNICAST, NET_MULTICAST, NET_LINK_LOCAL,
+       NET_PUBLIC, NET_UNSPECIFIED };
+
+static int load_section(struct section *s, const struct pb_cfg *node)
+{
+    memset(s, 0, sizeof *s);
+    s->node = node;
+    const struct pb_cfg *f = pb_cfg_get(node, "fields");
+    if (f != NULL && f->kind == PB_CFG_MAP) {
+        s->fields = pb_cfg_to_json(f);
+    }
+    if (pb_cfg_bool(node, "fields_under_root", false, &s->under_root) < 0) {
+        return -PB_EINVAL;
+    }
+    const struct pb_cfg *t = pb_cfg_get(node, "tags");
+    if (t != NULL) {
+        json_t *tags = pb_cfg_to_json(t);
+        if (json_is_string(tags)) {
+            json_t *arr = json_array();
+            json_array_append_new(arr, tags);
+            tags = arr;
+        }
+        if (json_is_array(tags) && json_array_size(tags) > 0) {
+            s->tags = tags;
+        } else {
+            json_decref(tags);
+        }
+    }
+    const char *index = NULL;
+    if (pb_cfg_str(node, "index", NULL, &index) < 0) {
+        return -PB_EINVAL;
+    }
+    s->index = pb_strdup(index);
+    return 0;
+}
+
+static void free_section(struct section *s)
+{
+    json_decref(s->fields);
+    json_decref(s->tags);
+    pb_free(s->index);
+}
+
+static bool parse_cidr(const char *s, struct cidr *c)
+{
+    static const struct {
+        const char *name;
+        int id;
+    } named[] = {{"private", NET_PRIVATE},         {"loopback", NET_LOOPBACK},
+                 {"unicast", NET_UNICAST},         {"multicast", NET_MULTICAST},
+                 {"link_local_unicast", NET_LINK_LOCAL}, {"public", NET_PUBLIC},
+                 {"unspecified", NET_UNSPECIFIED}};
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        if (strcmp(s, named[i].name) == 0) {
+            c->named = named[i].id;
+            return true;
+        }
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *slash = strchr(buf, '/');
+    if (slash == NULL) {
+        return false;
+    }
+    *slash = '\0';
+    if (!pb_ip_parse(buf, &c->net)) {
+        return false;
+    }
+    char *end = NULL;
+    long bits = strtol(slash + 1, &end, 10);
+    if (end == slash + 1 || *end != '\0' || bits < 0 || bits > (c->net.v6 ? 128 : 32)) {
+        return false;
+    }
+    c->bits = (unsigned)bits;
+    return true;
+}
+
+static bool prefix_match(const struct pb_ip *ip, const uint8_t *net, unsigned bits)
+{
+    for (unsigned i = 0; i < bits; i++) {
+        unsigned byte = i / 8, bit = 7 - i % 8;
+        if (((ip->b[byte] >> bit) & 1) != ((net[byte] >> bit) & 1)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool is_private(const struct pb_ip *ip)
+{
+    if (!ip->v6) {
+        return ip->b[0] == 10 || (ip->b[0] == 172 && (ip->b[1] & 0xf0) == 16) ||
+               (ip->b[0] == 192 && ip->b[1] == 168);
+    }
+    return (ip->b[0] & 0xfe) == 0xfc;
+}
+
+static bool is_loopback(const struct pb_ip *ip)
+{
+    static const uint8_t lo6[16] = {[15] = 1};
+    return ip->v6 ? memcmp(ip->b, lo6, 16) == 0 : ip->b[0] == 127;
+}
+
+static bool is_multicast(const struct pb_ip *ip)
+{
+    return ip->v6 ? ip->b[0] == 0xff : (ip->b[0] & 0xf0) == 0xe0;
+}
+
+static bool is_link_local(const struct pb_ip *ip)
+{
+    return ip->v6 ? (ip->b[0] == 0xfe && (ip->b[1] & 0xc0) == 0x80)
+                  : (ip->b[0] == 169 && ip->b[1] == 254);
+}
+
+static bool is_unspecified(const struct pb_ip *ip)
+{
+    static const uint8_t zero[16];
+    return memcmp(ip->b, zero, ip->v6 ? 16 : 4) == 0;
+}
+
+static bool net_contains(const struct cidr *c, const struct pb_ip *ip)
+{
+    switch (c->named) {
+    case 0:
+        return c->net.v6 == ip->v6 && prefix_match(ip, c->net.b, c->bits);
+    case NET_PRIVATE:
+        return is_private(ip);
+    case NET_LOOPBACK:
+        return is_loopback(ip);
+    case NET_MULTICAST:
+        return is_multicast(ip);
+    case NET_LINK_LOCAL:
+        return is_link_local(ip);
+    case NET_UNSPECIFIED:
+        return is_unspecified(ip);
+    case NET_UNICAST:
+        return !is_multicast(ip) && !is_unspecified(ip);
+    case NET_PUBLIC:
+        return !is_private(ip) && !is_loopback(ip) && !is_multicast(ip) &&
+               !is_link_local(ip) && !is_unspecified(ip);
+    default:
+        return false;
+    }
+}
+
+struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_info *info,
+                                char *err, size_t errlen)
+{
+    struct pb_client *c = pb_calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->info = info;
+    if (load_section(&c->global, root) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+        pb_client_free(c);
+        return NULL;
+    }
+    const char *precision = NULL;
+    if (pb_cfg_str(root, "timestamp.precision", "millisecond", &precision) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+        pb_client_free(c);
+        return NULL;
+    }
+    if (strcmp(precision, "nanosecond") == 0) {
+        pb_time_set_precision(9);
+    } else if (strcmp(precision, "microsecond") == 0) {
+        pb_time_set_precision(6);
+    } else {
+        pb_time_set_precision(3);
+    }
+    char **nets = NULL;
+    size_t nnets = 0;
+    if (pb_cfg_strv(root, "packetbeat.interfaces.internal_networks", &nets, &nnets) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+        pb_client_free(c);
+        return NULL;
+    }
+    for (size_t i = 0; nets != NULL && i < nnets && c->nnets < MAX_NETS; i++) {
+        if (!parse_cidr(nets[i], &c->nets[c->nnets])) {
+            snprintf(err, errlen, "invalid network '%s' in packetbeat.interfaces.internal_networks",
+                     nets[i]);
+            pb_cfg_strv_free(nets);
+            pb_client_free(c);
+            return NULL;
+        }
+        c->nnets++;
+    }
+    pb_cfg_strv_free(nets);
+    c->metadata = json_pack("{s:s,s:s,s:s}", "beat", info->beat, "type", "_doc", "version",
+                            info->version);
+    c->agent = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", info->name, "type", info->beat,
+                         "version", info->version, "ephemeral_id", info->ephemeral_id, "id",
+                         info->agent_id);
+    return c;
+}
+
+void pb_client_free(struct pb_client *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    free_section(&c->global);
+    for (size_t i = 0; i < c->nsections; i++) {
+        free_section(&c->sections[i]);
+    }
+    json_decref(c->metadata);
+    json_decref(c->agent);
+    pb_free(c);
+}
+
+static struct section *section_of(struct pb_client *c, const struct pb_cfg *node)
+{
+    if (node == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < c->nsections; i++) {
+        if (c->sections[i].node == node) {
+            return &c->sections[i];
+        }
+    }
+    if (c->nsections == MAX_SECTIONS) {
+        return NULL;
+    }
+    struct section *s = &c->sections[c->nsections];
+    if (load_section(s, node) < 0) {
+        free_section(s);
+        return NULL;
+    }
+    c->nsections++;
+    return s;
+}
+
+static void merge_into(json_t *dst, json_t *src)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(src, k, v)
+    {
+        json_t *cur = json_object_get(dst, k);
+        if (json_is_object(cur) && json_is_object(v)) {
+            merge_into(cur, v);
+        } else {
+            json_object_set_new(dst, k, json_deep_copy(v));
+        }
+    }
+}
+
+static void apply_section(json_t *ev, const struct section *s)
+{
+    if (s->fields != NULL) {
+        if (s->under_root) {
+            merge_into(ev, s->fields);
+        } else {
+            json_t *f = json_object_get(ev, "fields");
+            if (!json_is_object(f)) {
+                f = json_object();
+                json_object_set_new(ev, "fields", f);
+            }
+            merge_into(f, s->fields);
+        }
+    }
+    if (s->tags != NULL) {
+        json_t *tags = json_object_get(ev, "tags");
+        if (!json_is_array(tags)) {
+            tags = json_array();
+            json_object_set_new(ev, "tags", tags);
+        }
+        size_t i;
+        json_t *t;
+        json_array_foreach(s->tags, i, t)
+        {
+            json_array_append(tags, t);
+        }
+    }
+}
+
+static void put_direction(struct pb_client *c, json_t *ev)
+{
+    json_t *net = json_object_get(ev, "network");
+    if (!json_is_object(net) || json_object_get(net, "direction") != NULL) {
+        return;
+    }
+    json_t *sip = pb_ev_get(ev, "source.ip"), *dip = pb_ev_get(ev, "destination.ip");
+    struct pb_ip s, d;
+    bool hs = json_is_string(sip) && pb_ip_parse(json_string_value(sip), &s);
+    bool hd = json_is_string(dip) && pb_ip_parse(json_string_value(dip), &d);
+    if (!hs && !hd) {
+        return;
+    }
+    const char *dir = "unknown";
+    if (hd && (is_loopback(&d) || is_link_local(&d) ||
+               (d.v6 && d.b[0] == 0xff && (d.b[1] & 0x0f) == 2) ||
+               (!d.v6 && d.b[0] == 224 && d.b[1] == 0 && d.b[2] == 0))) {
+        dir = "ingress";
+    } else if (hs && (is_loopback(&s) || is_link_local(&s) ||
+                      (s.v6 && s.b[0] == 0xff && (s.b[1] & 0x0f) == 2) ||
+                      (!s.v6 && s.b[0] == 224 && s.b[1] == 0 && s.b[2] == 0))) {
+        dir = "egress";
+    } else if (c->nnets > 0 && hs && hd) {
+        bool si = false, di = false;
+        for (size_t i = 0; i < c->nnets; i++) {
+            si = si || net_contains(&c->nets[i], &s);
+            di = di || net_contains(&c->nets[i], &d);
+        }
+        dir = si && di ? "internal" : si ? "outbound" : di ? "inbound" : "external";
+    }
+    json_object_set_new(net, "direction", json_string(dir));
+}
+
+json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg *section)
+{
+    if (ev == NULL) {
+        return NULL;
+    }
+    put_direction(c, ev);
+    struct section *s = section_of(c, section);
+    if (s != NULL) {
+        apply_section(ev, s);
+    }
+    apply_section(ev, &c->global);
+
+    json_t *meta = json_deep_copy(c->metadata);
+    const char *index = (s != NULL && s->index != NULL) ? s->index : c->global.index;
+    if (index != NULL) {
+        json_object_set_new(meta, "index", json_string(index));
+    }
+    json_object_set_new(ev, "@metadata", meta);
+    json_t *agent = json_object_get(ev, "agent");
+    if (json_is_object(agent)) {
+        json_object_update_missing(agent, c->agent);
+    } else {
+        json_object_set_new(ev, "agent", json_deep_copy(c->agent));
+    }
+    if (pb_ev_get(ev, "ecs.version") == NULL) {
+        pb_ev_put_str(ev, "ecs.version", "8.0.0");
+    }
+    if (pb_ev_get(ev, "host.name") == NULL) {
+        pb_ev_put_str(ev, "host.name", c->info->hostname);
+    }
+    return ev;
+}
+
+static void uuid4(char out[40])
+{
+    uint8_t b[16] = {0};
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, b, sizeof b);
+        (void)n;
+        close(fd);
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 40,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+int pb_beat_info_init(struct pb_beat_info *info, const char *data_path, const char *name)
+{
+    static char host[256];
+    if (gethostname(host, sizeof host) != 0) {
+        snprintf(host, sizeof host, "localhost");
+    }
+    host[sizeof host - 1] = '\0';
+    info->beat = "packetbeat";
+    info->version = PB_VERSION;
+    info->hostname = host;
+    info->name = (name != NULL && name[0] != '\0') ? name : host;
+    uuid4(info->ephemeral_id);
+    uuid4(info->agent_id);
+    if (data_path == NULL) {
+        return 0;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/meta.json", data_path);
+    json_t *meta = json_load_file(path, 0, NULL);
+    const char *id = json_string_value(json_object_get(meta, "uuid"));
+    if (id != NULL && strlen(id) == 36) {
+        snprintf(info->agent_id, sizeof info->agent_id, "%s", id);
+    } else {
+        mkdir(data_path, 0750);
+        char tbuf[40];
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        json_t *m = json_pack("{s:s,s:s}", "uuid", info->agent_id, "first_start",
+                              pb_time_fmt((uint64_t)ts.tv_sec * 1000000000ull, true, tbuf));
+        json_dump_file(m, path, JSON_COMPACT);
+        chmod(path, 0600);
+        json_decref(m);
+    }
+    json_decref(meta);
+    return 0;
+}

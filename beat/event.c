@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/event.c - dotted-path setters on jansson objects, wire strings made
+ * valid UTF-8, RFC 3339 times, and the common transaction fields
+ * (Packetbeat's pb.Fields: ComputeValues + MarshalMapStr).
+ */
+#include "beat/event.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+
+#define MAX_PATH_SEG 256
+
+static atomic_int time_digits = 3;
+
+void pb_time_set_precision(int digits)
+{
+    if (digits == 3 || digits == 6 || digits == 9) {
+        atomic_store(&time_digits, digits);
+    }
+}
+
+const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
+{
+    int digits = nanos ? 9 : atomic_load(&time_digits);
+    time_t secs = (time_t)(ts_ns / 1000000000ull);
+    uint64_t frac = ts_ns % 1000000000ull;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    for (int d = 9; d > digits; d--) {
+        frac /= 10;
+    }
+    snprintf(buf + n, 40 - n, ".%0*lluZ", digits, (unsigned long long)frac);
+    return buf;
+}
+
+int pb_ev_put_time(json_t *ev, const char *path, uint64_t ts_ns)
+{
+    char buf[40];
+    return pb_ev_put(ev, path, json_string(pb_time_fmt(ts_ns, false, buf)));
+}
+
+/* Walks to the parent object of the last segment, creating objects; returns
+ * it and sets *leaf to the last segment's offset in path. */
+static json_t *walk_create(json_t *ev, const char *path, const char **leaf)
+{
+    json_t *cur = ev;
+    const char *seg = path;
+    for (;;) {
+        const char *dot = strchr(seg, '.');
+        if (dot == NULL) {
+            *leaf = seg;
+            return cur;
+        }
+        size_t len = (size_t)(dot - seg);
+        char key[MAX_PATH_SEG];
+        if (len >= sizeof key) {
+            return NULL;
+        }
+        memcpy(key, seg, len);
+        key[len] = '\0';
+        json_t *next = json_object_get(cur, key);
+        if (next == NULL || !json_is_object(next)) {
+            next = json_object();
+            if (next == NULL || json_object_set_new(cur, key, next) < 0) {
+                return NULL;
+            }
+        }
+        cur = next;
+        seg = dot + 1;
+    }
+}
+
+int pb_ev_put(json_t *ev, const char *path, json_t *val)
+{
+    if (val == NULL) {
+        return -PB_ENOMEM;
+    }
+    const char *leaf = NULL;
+    json_t *parent = walk_create(ev, path, &leaf);
+    if (parent == NULL) {
+        json_decref(val);
+        return -PB_ENOMEM;
+    }
+    return json_object_set_new(parent, leaf, val) < 0 ? -PB_ENOMEM : 0;
+}
+
+int pb_ev_put_str(json_t *ev, const char *path, const char *s)
+{
+    if (s == NULL) {
+        return 0;
+    }
+    return pb_ev_put(ev, path, pb_json_strn(s, strlen(s)));
+}
+
+int pb_ev_put_strn(json_t *ev, const char *path, const void *s, size_t n)
+{
+    return pb_ev_put(ev, path, pb_json_strn(s, n));
+}
+
+int pb_ev_put_int(json_t *ev, const char *path, int64_t v)
+{
+    return pb_ev_put(ev, path, json_integer((json_int_t)v));
+}
+
+int pb_ev_put_uint(json_t *ev, const char *path, uint64_t v)
+{
+    if (v > (uint64_t)INT64_MAX) {
+        return pb_ev_put(ev, path, json_real((double)v));
+    }
+    return pb_ev_put(ev, path, json_integer((json_int_t)v));
+}
+
+int pb_ev_put_bool(json_t *ev, const char *path, bool v)
+{
+    return pb_ev_put(ev, path, json_boolean(v));
+}
+
+int pb_ev_put_real(json_t *ev, const char *path, double v)
+{
+    return pb_ev_put(ev, path, json_real(v));
+}
+
+/* Looks up path in obj: the longest literal key first is not needed; try each
+ * split so "a.b.c" finds {"a":{"b.c":1}} and {"a.b":{"c":1}}. */
+static json_t *get_rec(const json_t *obj, const char *path, int depth)
+{
+    if (obj == NULL || !json_is_object(obj) || depth > 32) {
+        return NULL;
+    }
+    json_t *v = json_object_get(obj, path);
+    if (v != NULL) {
+        return v;
+    }
+    for (const char *dot = strchr(path, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+        size_t len = (size_t)(dot - path);
+        char key[MAX_PATH_SEG];
+        if (len >= sizeof key) {
+            return NULL;
+        }
+        memcpy(key, path, len);
+        key[len] = '\0';
+        json_t *child = json_object_get(obj, key);
+        if (child != NULL && json_is_object(child)) {
+            json_t *r = get_rec(child, dot + 1, depth + 1);
+            if (r != NULL) {
+                return r;
+            }
+        }
+    }
+    return NULL;
+}
+
+json_t *pb_ev_get(const json_t *ev, const char *path)
+{
+    return get_rec(ev, path, 0);
+}
+
+static bool del_rec(json_t *obj, const char *path, int depth)
+{
+    if (obj == NULL || !json_is_object(obj) || depth > 32) {
+        return false;
+    }
+    if (json_object_get(obj, path) != NULL) {
+        return json_object_del(obj, path) == 0;
+    }
+    for (const char *dot = strchr(path, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+        size_t len = (size_t)(dot - path);
+        char key[MAX_PATH_SEG];
+        if (len >= sizeof key) {
+            return false;
+        }
+        memcpy(key, path, len);
+        key[len] = '\0';
+        json_t *child = json_object_get(obj, key);
+        if (child != NULL && json_is_object(child) && del_rec(child, dot + 1, depth + 1)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool pb_ev_del(json_t *ev, const char *path)
+{
+    return del_rec(ev, path, 0);
+}
+
+/* Length of a valid UTF-8 sequence at p (1..4), 0 when invalid. */
+static size_t utf8_len(const uint8_t *p, size_t left)
+{
+    uint8_t c = p[0];
+    if (c < 0x80) {
+        return 1;
+    }
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (left < n) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return n;
+}
+
+json_t *pb_json_strn(const void *s, size_t n)
+{
+    const uint8_t *p = s;
+    size_t i = 0;
+    while (i < n) {
+        size_t l = utf8_len(p + i, n - i);
+        if (l == 0 || p[i] == 0) {
+            break;
+        }
+        i += l;
+    }
+    if (i == n) {
+        return json_stringn_nocheck((const char *)p, n);
+    }
+    /* Slow path: replace each invalid byte with U+FFFD (3 bytes). */
+    if (n > (SIZE_MAX - 1) / 3) {
+        return NULL;
+    }
+    uint8_t *out = pb_malloc(n * 3 + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+    size_t o = 0;
+    for (i = 0; i < n;) {
+        size_t l = utf8_len(p + i, n - i);
+        if (l == 0) {
+            out[o++] = 0xef;
+            out[o++] = 0xbf;
+            out[o++] = 0xbd;
+            i++;
+        } else {
+            memcpy(out + o, p + i, l);
+            o += l;
+            i += l;
+        }
+    }
+    json_t *j = json_stringn_nocheck((const char *)out, o);
+    pb_free(out);
+    return j;
+}
+
+int pb_ev_add_related_ip(json_t *ev, const char *ip)
+{
+    if (ip == NULL || ip[0] == '\0') {
+        return 0;
+    }
+    json_t *arr = pb_ev_get(ev, "related.ip");
+    if (arr == NULL || !json_is_array(arr)) {
+        arr = json_array();
+        if (pb_ev_put(ev, "related.ip", arr) < 0) {
+            return -PB_ENOMEM;
+        }
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), ip) == 0) {
+            return 0;
+        }
+    }
+    return json_array_append_new(arr, json_string(ip)) < 0 ? -PB_ENOMEM : 0;
+}
+
+static void put_endpoint(json_t *ev, const char *name, const char *ip, uint16_t port,
+                         int64_t bytes)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "ip", json_string(ip));
+    if (port != 0) {
+        json_object_set_new(o, "port", json_integer(port));
+    }
+    if (bytes > 0) {
+        json_object_set_new(o, "bytes", json_integer(bytes));
+    }
+    json_object_set_new(ev, name, o);
+}
+
+static const char *transport_name(const struct pb_tuple *t)
+{
+    switch (t->proto) {
+    case PB_IPPROTO_TCP:
+        return "tcp";
+    case PB_IPPROTO_UDP:
+        return "udp";
+    case PB_IPPROTO_ICMP:
+        return "icmp";
+    case PB_IPPROTO_ICMPV6:
+        return "ipv6-icmp";
+    default:
+        return NULL;
+    }
+}
+
+json_t *pb_tx_event(const struct pb_tx *tx)
+{
+    json_t *ev = json_object();
+    if (ev == NULL) {
+        return NULL;
+    }
+    char tbuf[40];
+    json_object_set_new(ev, "@timestamp", json_string(pb_time_fmt(tx->start_ns, false, tbuf)));
+    if (tx->type != NULL) {
+        json_object_set_new(ev, "type", json_string(tx->type));
+    }
+    if (tx->status != NULL) {
+        json_object_set_new(ev, "status", json_string(tx->status));
+    }
+
+    json_t *event = json_object();
+    json_object_set_new(event, "kind", json_string("event"));
+    json_object_set_new(event, "category", json_pack("[s]", "network"));
+    json_object_set_new(event, "type", json_pack("[ss]", "connection", "protocol"));
+    if (tx->type != NULL) {
+        json_object_set_new(event, "dataset", json_string(tx->type));
+    }
+    if (tx->start_ns != 0) {
+        json_object_set_new(event, "start", json_string(pb_time_fmt(tx->start_ns, false, tbuf)));
+    }
+    if (tx->end_ns != 0) {
+        json_object_set_new(event, "end", json_string(pb_time_fmt(tx->end_ns, false, tbuf)));
+        if (tx->start_ns != 0 && tx->end_ns >= tx->start_ns) {
+            json_object_set_new(event, "duration",
+                                json_integer((json_int_t)(tx->end_ns - tx->start_ns)));
+        }
+    }
+    json_object_set_new(ev, "event", event);
+
+    json_t *network = json_object();
+    if (tx->tuple != NULL) {
+        const struct pb_tuple *t = tx->tuple;
+        char sip[PB_IP_STRLEN], dip[PB_IP_STRLEN];
+        pb_ip_str(&t->src, sip);
+        pb_ip_str(&t->dst, dip);
+        int64_t sb = tx->src_bytes, db = tx->dst_bytes;
+        put_endpoint(ev, "source", sip, t->sport, sb);
+        put_endpoint(ev, "destination", dip, t->dport, db);
+        if (!tx->no_client_server) {
+            put_endpoint(ev, "client", sip, t->sport, sb);
+            put_endpoint(ev, "server", dip, t->dport, db);
+        }
+        pb_ev_add_related_ip(ev, sip);
+        pb_ev_add_related_ip(ev, dip);
+        int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
+        if (total > 0) {
+            json_object_set_new(network, "bytes", json_integer(total));
+        }
+        const char *tr = transport_name(t);
+        if (tr != NULL) {
+            json_object_set_new(network, "transport", json_string(tr));
+            char cid[64];
+            pb_community_id(t, cid);
+            json_object_set_new(network, "community_id", json_string(cid));
+        }
+        json_object_set_new(network, "type", json_string(t->src.v6 ? "ipv6" : "ipv4"));
+    }
+    if (tx->type != NULL) {
+        json_object_set_new(network, "protocol", json_string(tx->type));
+    }
+    json_object_set_new(ev, "network", network);
+    if (tx->error != NULL) {
+        pb_ev_put_str(ev, "error.message", tx->error);
+    }
+    return ev;
+}

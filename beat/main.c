@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/main.c - the packetbeat binary: command line as Packetbeat's (Go-style
+ * flags before or after the subcommand), config loading, and the one place
+ * that wires capture, protocols, client and pipeline together.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "beat/alloc.h"
+#include "beat/cfg.h"
+#include "beat/client.h"
+#include "beat/err.h"
+#include "beat/log.h"
+#include "packet/packet.h"
+#include "protos/protos.h"
+#include "publisher/pipeline.h"
+
+#ifndef PB_COMMIT
+#define PB_COMMIT "unknown"
+#endif
+#define MAX_CONFIGS 8
+#define MAX_OVERRIDES 128
+#define MAX_WORDS 8
+
+enum flag_kind { FLAG_BOOL, FLAG_STR, FLAG_INT, FLAG_LIST };
+
+struct cli {
+    const char *configs[MAX_CONFIGS];
+    size_t nconfigs;
+    const char *overrides[MAX_OVERRIDES];
+    size_t noverrides;
+    const char *debug[MAX_OVERRIDES];
+    size_t ndebug;
+    bool to_stderr, verbose, no_publish, topspeed, one_at_a_time;
+    bool strict_perms;
+    const char *file, *dump, *environment;
+    const char *path_home, *path_config, *path_data, *path_logs;
+    int64_t loops;
+    const char *words[MAX_WORDS]; /* subcommand and its arguments */
+    size_t nwords;
+};
+
+struct flag {
+    const char *name;
+    enum flag_kind kind;
+    size_t off; /* offset in struct cli (bool, const char *, int64_t) */
+};
+
+#define OFF(f) offsetof(struct cli, f)
+#define IGNORED ((size_t)-1)
+
+static const struct flag flags[] = {
+    {"c", FLAG_LIST, OFF(configs)},
+    {"E", FLAG_LIST, OFF(overrides)},
+    {"d", FLAG_LIST, OFF(debug)},
+    {"e", FLAG_BOOL, OFF(to_stderr)},
+    {"v", FLAG_BOOL, OFF(verbose)},
+    {"N", FLAG_BOOL, OFF(no_publish)},
+    {"t", FLAG_BOOL, OFF(topspeed)},
+    {"O", FLAG_BOOL, OFF(one_at_a_time)},
+    {"I", FLAG_STR, OFF(file)},
+    {"l", FLAG_INT, OFF(loops)},
+    {"dump", FLAG_STR, OFF(dump)},
+    {"environment", FLAG_STR, OFF(environment)},
+    {"path.home", FLAG_STR, OFF(path_home)},
+    {"path.config", FLAG_STR, OFF(path_config)},
+    {"path.data", FLAG_STR, OFF(path_data)},
+    {"path.logs", FLAG_STR, OFF(path_logs)},
+    {"strict.perms", FLAG_BOOL, OFF(strict_perms)},
+    /* accepted for compatibility, no effect */
+    {"httpprof", FLAG_STR, IGNORED},
+    {"cpuprofile", FLAG_STR, IGNORED},
+    {"memprofile", FLAG_STR, IGNORED},
+    {"systemTest", FLAG_BOOL, IGNORED},
+    {"test.coverprofile", FLAG_STR, IGNORED},
+    {"waitstop", FLAG_INT, IGNORED},
+    {"once", FLAG_BOOL, IGNORED},
+};
+
+static void usage(FILE *f)
+{
+    fputs("Usage:\n"
+          "  packetbeat [flags]\n"
+          "  packetbeat [command]\n\n"
+          "Available Commands:\n"
+          "  devices     List available devices\n"
+          "  export      Export current config or index template\n"
+          "  help        Help about any command\n"
+          "  keystore    Manage secrets keystore\n"
+          "  run         Run packetbeat\n"
+          "  setup       Setup index template, dashboards and ML jobs\n"
+          "  test        Test config\n"
+          "  version     Show current version info\n\n"
+          "Flags:\n"
+          "  -E, --E setting=value      Configuration overwrite\n"
+          "  -I, --I string             Read packet data from specified file\n"
+          "  -N, --N                    Disable actual publishing for testing\n"
+          "  -O, --O                    Read packets one at a time (press Enter)\n"
+          "  -c, --c string             Configuration file, relative to path.config "
+          "(default \"packetbeat.yml\")\n"
+          "  -d, --d string             Enable certain debug selectors\n"
+          "      --dump string          Write all captured packets to this libpcap file\n"
+          "  -e, --e                    Log to stderr and disable syslog/file output\n"
+          "      --environment string   set environment being ran in (default default)\n"
+          "  -h, --help                 help for packetbeat\n"
+          "  -l, --l int                Loop file. 0 - loop forever (default 1)\n"
+          "      --path.config string   Configuration path\n"
+          "      --path.data string     Data path\n"
+          "      --path.home string     Home path\n"
+          "      --path.logs string     Logs path\n"
+          "      --strict.perms         Strict permission checking on config files "
+          "(default true)\n"
+          "  -t, --t                    Read packets as fast as possible, without sleeping\n"
+          "  -v, --v                    Log at INFO level\n",
+          f);
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < 6; i++) {
+        if (strcmp(s, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcmp(s, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Go flag semantics: -name, --name, -name=value, -name value (non-bool);
+ * flags may come before or after the subcommand; "--" ends flags. */
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+    bool only_words = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_words || a[0] != '-' || a[1] == '\0') {
+            if (cli->nwords < MAX_WORDS) {
+                cli->words[cli->nwords++] = a;
+            }
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_words = true;
+            continue;
+        }
+        const char *name = a + 1;
+        if (*name == '-') {
+            name++;
+        }
+        if (strcmp(name, "h") == 0 || strcmp(name, "help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct flag *f = NULL;
+        for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
+            if (strlen(flags[k].name) == nlen && strncmp(flags[k].name, name, nlen) == 0) {
+                f = &flags[k];
+                break;
+            }
+        }
+        if (f == NULL) {
+            fprintf(stderr, "Error: unknown flag: %s\n", a);
+            usage(stderr);
+            return -1;
+        }
+        const char *val = eq ? eq + 1 : NULL;
+        if (f->kind == FLAG_BOOL) {
+            bool b = true;
+            if (val != NULL && !parse_bool(val, &b)) {
+                fprintf(stderr, "Error: invalid boolean value \"%s\" for -%s\n", val, f->name);
+                return -1;
+            }
+            if (f->off != IGNORED) {
+                *(bool *)((char *)cli + f->off) = b;
+            }
+            continue;
+        }
+        if (val == NULL) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "Error: flag needs an argument: -%s\n", f->name);
+                return -1;
+            }
+            val = argv[++i];
+        }
+        if (f->off == IGNORED) {
+            continue; /* accepted, ignored */
+        }
+        char *base = (char *)cli + f->off;
+        switch (f->kind) {
+        case FLAG_STR:
+            *(const char **)base = val;
+            break;
+        case FLAG_INT: {
+            char *end = NULL;
+            errno = 0;
+            long long v = strtoll(val, &end, 0);
+            if (errno != 0 || end == val || *end != '\0') {
+                fprintf(stderr, "Error: invalid argument \"%s\" for -%s\n", val, f->name);
+                return -1;
+            }
+            *(int64_t *)base = v;
+            break;
+        }
+        case FLAG_LIST: {
+            const char **arr = (const char **)base;
+            size_t *n = f->off == OFF(configs)     ? &cli->nconfigs
+                        : f->off == OFF(overrides) ? &cli->noverrides
+                                                   : &cli->ndebug;
+            size_t cap = f->off == OFF(configs) ? MAX_CONFIGS : MAX_OVERRIDES;
+            if (*n >= cap) {
+                fprintf(stderr, "Error: too many -%s flags\n", f->name);
+                return -1;
+            }
+            arr[(*n)++] = val;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- paths and config ---------------------------------------------------- */
+
+struct paths {
+    char home[PATH_MAX], config[PATH_MAX], data[PATH_MAX], logs[PATH_MAX];
+};
+
+static void abs_path(const char *p, char out[PATH_MAX])
+{
+    if (p[0] == '/') {
+        snprintf(out, PATH_MAX, "%s", p);
+        return;
+    }
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL) {
+        snprintf(cwd, sizeof cwd, ".");
+    }
+    if (strcmp(p, ".") == 0) {
+        snprintf(out, PATH_MAX, "%s", cwd);
+    } else {
+        snprintf(out, PATH_MAX, "%.2048s/%.2000s", cwd, p);
+    }
+}
+
+static void resolve_paths(const struct cli *cli, const struct pb_cfg *cfg, struct paths *p)
+{
+    const char *home = cli->path_home;
+    if (home == NULL) {
+        pb_cfg_str(cfg, "path.home", NULL, &home);
+    }
+    if (home == NULL) {
+        /* libbeat: the directory of the binary's working directory */
+        home = ".";
+    }
+    abs_path(home, p->home);
+    const char *v = cli->path_config;
+    if (v == NULL) {
+        pb_cfg_str(cfg, "path.config", NULL, &v);
+    }
+    if (v != NULL) {
+        abs_path(v, p->config);
+    } else {
+        snprintf(p->config, PATH_MAX, "%s", p->home);
+    }
+    v = cli->path_data;
+    if (v == NULL) {
+        pb_cfg_str(cfg, "path.data", NULL, &v);
+    }
+    if (v != NULL) {
+        abs_path(v, p->data);
+    } else {
+        snprintf(p->data, PATH_MAX, "%.4000s/data", p->home);
+    }
+    v = cli->path_logs;
+    if (v == NULL) {
+        pb_cfg_str(cfg, "path.logs", NULL, &v);
+    }
+    if (v != NULL) {
+        abs_path(v, p->logs);
+    } else {
+        snprintf(p->logs, PATH_MAX, "%.4000s/logs", p->home);
+    }
+}
+
+static struct pb_cfg *load_config(const struct cli *cli, struct paths *paths)
+{
+    char err[1024];
+    /* path.config may come from the flags only at this point */
+    struct paths pre;
+    resolve_paths(cli, NULL, &pre);
+    struct pb_cfg *root = NULL;
+    size_t n = cli->nconfigs;
+    const char *def = "packetbeat.yml";
+    for (size_t i = 0; i < (n ? n : 1); i++) {
+        const char *c = n ? cli->configs[i] : def;
+        char path[PATH_MAX];
+        if (c[0] == '/') {
+            snprintf(path, sizeof path, "%s", c);
+        } else {
+            snprintf(path, sizeof path, "%.2048s/%.2000s", pre.config, c);
+        }
+        if (cli->strict_perms && pb_cfg_check_perms(path, err, sizeof err) < 0) {
+            fprintf(stderr, "Exiting: error loading config file: %s\n", err);
+            pb_cfg_free(root);
+            return NULL;
+        }
+        struct pb_cfg *one = pb_cfg_load_file(path, err, sizeof err);
+        if (one == NULL) {
+            fprintf(stderr, "Exiting: error loading config file: %s\n", err);
+            pb_cfg_free(root);
+            return NULL;
+        }
+        if (root == NULL) {
+            root = one;
+        } else {
+            pb_cfg_merge(root, one);
+        }
+    }
+    for (size_t i = 0; i < cli->noverrides; i++) {
+        if (pb_cfg_set_override(root, cli->overrides[i], err, sizeof err) < 0) {
+            fprintf(stderr, "Exiting: error loading config file: %s\n", err);
+            pb_cfg_free(root);
+            return NULL;
+        }
+    }
+    resolve_paths(cli, root, paths);
+    pb_cfg_set(root, "path.home", paths->home);
+    pb_cfg_set(root, "path.config", paths->config);
+    pb_cfg_set(root, "path.data", paths->data);
+    pb_cfg_set(root, "path.logs", paths->logs);
+    return root;
+}
+
+static int setup_logging(const struct cli *cli, const struct pb_cfg *root,
+                         const struct paths *paths)
+{
+    struct pb_log_opts o = {.level = PB_LOG_INFO, .json = true, .name = "packetbeat"};
+    const char *level = "info";
+    bool to_stderr = false, to_files = true;
+    pb_cfg_str(root, "logging.level", "info", &level);
+    pb_cfg_bool(root, "logging.to_stderr", false, &to_stderr);
+    pb_cfg_bool(root, "logging.to_files", true, &to_files);
+    if (strcmp(level, "debug") == 0) {
+        o.level = PB_LOG_DEBUG;
+    } else if (strcmp(level, "warning") == 0 || strcmp(level, "warn") == 0) {
+        o.level = PB_LOG_WARN;
+    } else if (strcmp(level, "error") == 0) {
+        o.level = PB_LOG_ERROR;
+    } else if (strcmp(level, "critical") == 0) {
+        o.level = PB_LOG_CRITICAL;
+    }
+    static char sel[1024];
+    sel[0] = '\0';
+    char **sels = NULL;
+    size_t nsel = 0;
+    if (pb_cfg_strv(root, "logging.selectors", &sels, &nsel) == 0 && sels != NULL) {
+        for (size_t i = 0; i < nsel; i++) {
+            size_t used = strlen(sel);
+            snprintf(sel + used, sizeof sel - used, "%s%s", used ? "," : "", sels[i]);
+        }
+    }
+    pb_cfg_strv_free(sels);
+    for (size_t i = 0; i < cli->ndebug; i++) {
+        size_t used = strlen(sel);
+        snprintf(sel + used, sizeof sel - used, "%s%s", used ? "," : "", cli->debug[i]);
+    }
+    if (cli->ndebug > 0) {
+        o.level = PB_LOG_DEBUG;
+    }
+    if (sel[0] != '\0') {
+        o.selectors = sel;
+    } else if (o.level == PB_LOG_DEBUG) {
+        o.selectors = "*";
+    }
+    if (cli->verbose && o.level > PB_LOG_INFO) {
+        o.level = PB_LOG_INFO;
+    }
+    o.to_stderr = cli->to_stderr || to_stderr || cli->verbose || cli->ndebug > 0;
+    o.logs_path = (!o.to_stderr && to_files) ? paths->logs : NULL;
+    return pb_log_setup(&o);
+}
+
+/* ---- run ------------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+struct frame {
+    struct pb_client *client;
+    struct pb_pipeline *pipeline; /* NULL with -N */
+    bool block;                   /* -I: never drop */
+};
+
+static void frame_emit(void *ctx, struct pb_proto *p, json_t *ev)
+{
+    struct frame *fr = ctx;
+    ev = pb_client_finalize(fr->client, ev, p != NULL ? p->cfg : NULL);
+    if (ev == NULL) {
+        return;
+    }
+    if (fr->pipeline == NULL) {
+        json_decref(ev);
+        return;
+    }
+    pb_pipeline_publish(fr->pipeline, ev, fr->block);
+}
+
+static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct paths *paths)
+{
+    char err[1024];
+    int rc = 1;
+    struct pb_beat_info info;
+    const char *name = NULL;
+    pb_cfg_str(root, "name", NULL, &name);
+    mkdir(paths->data, 0750);
+    pb_beat_info_init(&info, paths->data, name);
+    pb_info("beat", "Home path: [%s] Config path: [%s] Data path: [%s] Logs path: [%s]",
+            paths->home, paths->config, paths->data, paths->logs);
+    pb_info("beat", "Beat ID: %s", info.agent_id);
+
+    struct frame fr = {.block = cli->file != NULL};
+    struct pb_protos *protos = pb_calloc(1, sizeof *protos);
+    struct pb_capture *cap = NULL;
+    if (protos == NULL) {
+        fprintf(stderr, "Exiting: out of memory\n");
+        return 1;
+    }
+    fr.client = pb_client_new(root, &info, err, sizeof err);
+    if (fr.client == NULL) {
+        fprintf(stderr, "Exiting: %s\n", err);
+        goto out;
+    }
+    if (!cli->no_publish) {
+        fr.pipeline = pb_pipeline_new(root, err, sizeof err);
+        if (fr.pipeline == NULL) {
+            fprintf(stderr, "Exiting: error initializing publisher: %s\n", err);
+            pb_error("beat", "error initializing publisher: %s", err);
+            goto out;
+        }
+    }
+    if (cli->file != NULL) {
+        pb_info("procs", "Process watcher disabled when file input is used");
+    }
+    if (pb_protos_setup(protos, root, frame_emit, &fr, err, sizeof err) < 0) {
+        fprintf(stderr, "Exiting: Initializing protocol analyzers failed: %s\n", err);
+        pb_error("beat", "Initializing protocol analyzers failed: %s", err);
+        goto out;
+    }
+    struct pb_capture_opts co = {
+        .file = cli->file,
+        .topspeed = cli->topspeed,
+        .loops = (int)cli->loops,
+        .dump = cli->dump,
+        .one_at_a_time = cli->one_at_a_time,
+    };
+    cap = pb_capture_open(root, &co, protos, frame_emit, &fr, err, sizeof err);
+    if (cap == NULL) {
+        fprintf(stderr, "Exiting: Initializing sniffer failed: %s\n", err);
+        pb_error("beat", "Initializing sniffer failed: %s", err);
+        goto out;
+    }
+    if (fr.pipeline != NULL && pb_pipeline_start(fr.pipeline) < 0) {
+        fprintf(stderr, "Exiting: could not start the output\n");
+        goto out;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    pb_info("beat", "packetbeat start running.");
+    int crc = pb_capture_run(cap, &stop_flag);
+    if (crc < 0 && !stop_flag) {
+        pb_error("sniffer", "Sniffer main loop failed: %s", pb_strerror(crc));
+    }
+    rc = crc < 0 && !stop_flag ? 1 : 0;
+out:
+    pb_capture_close(cap);
+    pb_protos_free(protos);
+    pb_free(protos);
+    if (fr.pipeline != NULL) {
+        int64_t timeout = 0;
+        pb_cfg_duration(root, "packetbeat.shutdown_timeout", 0, &timeout);
+        /* -I publishes everything it read; live capture waits shutdown_timeout */
+        pb_pipeline_close(fr.pipeline, cli->file != NULL ? -1 : timeout);
+    }
+    pb_client_free(fr.client);
+    pb_info("beat", "packetbeat stopped.");
+    return rc;
+}
+
+static int cmd_test_config(struct pb_cfg *root)
+{
+    char err[1024];
+    struct pb_protos *protos = pb_calloc(1, sizeof *protos);
+    int rc = 1;
+    if (protos == NULL) {
+        return 1;
+    }
+    if (pb_protos_setup(protos, root, NULL, NULL, err, sizeof err) < 0) {
+        fprintf(stderr, "Initializing protocol analyzers failed: %s\n", err);
+        goto out;
+    }
+    if (pb_capture_check_filter(root, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        goto out;
+    }
+    struct pb_pipeline *pl = pb_pipeline_new(root, err, sizeof err);
+    if (pl == NULL) {
+        fprintf(stderr, "error initializing publisher: %s\n", err);
+        goto out;
+    }
+    pb_pipeline_close(pl, 0);
+    printf("Config OK\n");
+    rc = 0;
+out:
+    pb_protos_free(protos);
+    pb_free(protos);
+    return rc;
+}
+
+static int cmd_version(void)
+{
+#if defined(__x86_64__)
+    const char *arch = "amd64";
+#elif defined(__aarch64__)
+    const char *arch = "arm64";
+#else
+    const char *arch = "unknown";
+#endif
+    printf("packetbeat version %s (%s), libbeat %s [%s built %s]\n", PB_VERSION, arch,
+           PB_VERSION, PB_COMMIT, __DATE__ " " __TIME__);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli = {.strict_perms = true, .loops = 1};
+    if (parse_cli(argc, argv, &cli) < 0) {
+        return 1;
+    }
+    const char *cmd = cli.nwords > 0 ? cli.words[0] : "run";
+
+    if (strcmp(cmd, "version") == 0) {
+        return cmd_version();
+    }
+    if (strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "devices") == 0) {
+        return pb_capture_list_devices(stdout) < 0 ? 1 : 0;
+    }
+    if (strcmp(cmd, "run") != 0 && strcmp(cmd, "test") != 0 && strcmp(cmd, "export") != 0 &&
+        strcmp(cmd, "setup") != 0 && strcmp(cmd, "keystore") != 0) {
+        fprintf(stderr, "Error: unknown command \"%s\" for \"packetbeat\"\n"
+                        "Run 'packetbeat --help' for usage.\n", cmd);
+        return 1;
+    }
+
+    struct paths paths;
+    struct pb_cfg *root = load_config(&cli, &paths);
+    if (root == NULL) {
+        return 1;
+    }
+    setup_logging(&cli, root, &paths);
+    int rc = 1;
+    if (strcmp(cmd, "run") == 0) {
+        rc = cmd_run(&cli, root, &paths);
+    } else if (strcmp(cmd, "test") == 0) {
+        const char *what = cli.nwords > 1 ? cli.words[1] : "";
+        if (strcmp(what, "config") == 0) {
+            rc = cmd_test_config(root);
+        } else if (strcmp(what, "output") == 0) {
+            char err[1024];
+            rc = pb_pipeline_test_output(root, err, sizeof err) < 0 ? 1 : 0;
+            if (rc != 0) {
+                fprintf(stderr, "%s\n", err);
+            }
+        } else {
+            fprintf(stderr, "Usage: packetbeat test [config|output]\n");
+        }
+    } else if (strcmp(cmd, "export") == 0) {
+        const char *what = cli.nwords > 1 ? cli.words[1] : "";
+        if (strcmp(what, "config") == 0) {
+            char *y = pb_cfg_to_yaml(root);
+            if (y != NULL) {
+                fputs(y, stdout);
+                pb_free(y);
+                rc = 0;
+            }
+        } else {
+            fprintf(stderr, "Error: export %s is not supported yet\n", what);
+        }
+    } else {
+        fprintf(stderr, "Error: %s is not supported yet\n", cmd);
+    }
+    pb_cfg_free(root);
+    pb_log_close();
+    return rc;
+}

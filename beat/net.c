@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/net.c - address helpers and Community ID v1 (https://github.com/corelight/community-id-spec),
+ * computed as libbeat's flowhash does (seed 0, SHA-1, base64).
+ */
+#include "beat/net.h"
+
+#include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <string.h>
+
+const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
+{
+    if (inet_ntop(ip->v6 ? AF_INET6 : AF_INET, ip->b, buf, PB_IP_STRLEN) == NULL) {
+        buf[0] = '\0';
+    }
+    return buf;
+}
+
+bool pb_ip_eq(const struct pb_ip *a, const struct pb_ip *b)
+{
+    return a->v6 == b->v6 && memcmp(a->b, b->b, a->v6 ? 16 : 4) == 0;
+}
+
+bool pb_ip_parse(const char *s, struct pb_ip *ip)
+{
+    memset(ip, 0, sizeof *ip);
+    if (inet_pton(AF_INET, s, ip->b) == 1) {
+        return true;
+    }
+    if (inet_pton(AF_INET6, s, ip->b) == 1) {
+        ip->v6 = 1;
+        return true;
+    }
+    return false;
+}
+
+struct pb_tuple pb_tuple_reverse(const struct pb_tuple *t)
+{
+    struct pb_tuple r = *t;
+    r.src = t->dst;
+    r.dst = t->src;
+    r.sport = t->dport;
+    r.dport = t->sport;
+    return r;
+}
+
+/* ICMP types that have a counterpart, as the Community ID spec lists them. */
+static int icmp_equiv(uint8_t proto, uint8_t type)
+{
+    static const uint8_t v4[][2] = {{8, 0},  {0, 8},   {13, 14}, {14, 13}, {15, 16},
+                                    {10, 9}, {9, 10},  {17, 18}, {18, 17}};
+    static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {133, 134}, {134, 133},
+                                    {136, 135}, {135, 136}, {130, 131}, {139, 140},
+                                    {140, 139}, {144, 145}, {145, 144}};
+    if (proto == PB_IPPROTO_ICMP) {
+        for (size_t i = 0; i < sizeof v4 / sizeof v4[0]; i++) {
+            if (v4[i][0] == type) {
+                return v4[i][1];
+            }
+        }
+    } else {
+        for (size_t i = 0; i < sizeof v6 / sizeof v6[0]; i++) {
+            if (v6[i][0] == type) {
+                return v6[i][1];
+            }
+        }
+    }
+    return -1;
+}
+
+void pb_community_id(const struct pb_tuple *t, char out[64])
+{
+    size_t alen = t->src.v6 ? 16 : 4;
+    const uint8_t *sip = t->src.b, *dip = t->dst.b;
+    uint16_t sport = t->sport, dport = t->dport;
+    bool one_way = false;
+
+    if (t->proto == PB_IPPROTO_ICMP || t->proto == PB_IPPROTO_ICMPV6) {
+        int eq = icmp_equiv(t->proto, (uint8_t)t->sport);
+        if (eq >= 0) {
+            dport = (uint16_t)eq;
+        } else {
+            one_way = true; /* type and code as they are */
+        }
+    }
+    int c = memcmp(sip, dip, alen);
+    bool sorted = c < 0 || (c == 0 && sport < dport);
+    if (!one_way && !sorted) {
+        const uint8_t *tip = sip;
+        sip = dip;
+        dip = tip;
+        uint16_t tp = sport;
+        sport = dport;
+        dport = tp;
+    }
+
+    uint8_t buf[2 + 16 + 16 + 2 + 4];
+    size_t n = 0;
+    buf[n++] = 0; /* seed */
+    buf[n++] = 0;
+    memcpy(buf + n, sip, alen);
+    n += alen;
+    memcpy(buf + n, dip, alen);
+    n += alen;
+    buf[n++] = t->proto;
+    buf[n++] = 0;
+    if (t->proto == PB_IPPROTO_TCP || t->proto == PB_IPPROTO_UDP || t->proto == 132 ||
+        t->proto == PB_IPPROTO_ICMP || t->proto == PB_IPPROTO_ICMPV6) {
+        buf[n++] = (uint8_t)(sport >> 8);
+        buf[n++] = (uint8_t)sport;
+        buf[n++] = (uint8_t)(dport >> 8);
+        buf[n++] = (uint8_t)dport;
+    }
+    uint8_t md[SHA_DIGEST_LENGTH];
+    SHA1(buf, n, md);
+    memcpy(out, "1:", 2);
+    EVP_EncodeBlock((unsigned char *)out + 2, md, SHA_DIGEST_LENGTH);
+}

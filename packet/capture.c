@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * packet/capture.c - the sniffer: a live libpcap device or an -I file, the
+ * read loop with pacing (-t, -l, -O, -dump), and per frame: decode, then TCP
+ * tracking, UDP or ICMP dispatch, then the packet hook (flows).
+ *
+ * Timers run on the wall clock as in Packetbeat: about every 100 ms (also
+ * while sleeping to pace a file) the protocols tick and idle TCP
+ * connections expire. Without -t a file is replayed with its original
+ * spacing and, as Packetbeat's file reader does, each packet then carries
+ * the time it was delivered; with -t packets keep their pcap timestamps.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+#include "beat/limits.h"
+#include "beat/log.h"
+#include "decoder.h"
+#include "filter.h"
+#include "packet.h"
+#include "pcapfile.h"
+#include "tcp.h"
+#include "udp.h"
+
+#define TICK_NS (100ull * 1000000ull)
+#define LIVE_TIMEOUT_MS 100
+#define DEFAULT_BUFFER_MB 30
+#define DEVNAME_MAX 256
+
+struct pb_capture {
+    struct pb_protos *ps; /* borrowed */
+    pb_emit_fn emit;      /* for flows */
+    void *emit_ctx;
+    bool flows;
+
+    /* source */
+    char *file; /* owned: -I */
+    struct pb_pcapfile *pf;
+    pcap_t *live;
+    bool live_nano;
+    char device[DEVNAME_MAX];
+    int linktype;
+    bool topspeed;
+    int loops, loops_done;
+    bool one_at_a_time;
+
+    /* -dump */
+    pcap_t *dead;
+    pcap_dumper_t *dumper;
+
+    struct pb_decoder *dec;
+    struct pb_tcp *tcp;
+    pb_packet_hook_fn hook;
+    void *hook_ctx;
+
+    uint64_t next_tick; /* monotonic ns */
+    bool anchored;      /* pacing */
+    uint64_t anchor_pcap, anchor_mono, last_pcap;
+    uint64_t packets;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool pb_capture_flows_enabled(const struct pb_cfg *root)
+{
+    return pb_flows_enabled(root);
+}
+
+void pb_capture_set_packet_hook(struct pb_capture *c, pb_packet_hook_fn fn, void *ctx)
+{
+    c->hook = fn;
+    c->hook_ctx = ctx;
+}
+
+const struct pb_decode_stats *pb_capture_decode_stats(const struct pb_capture *c)
+{
+    return pb_decoder_stats(c->dec);
+}
+
+const struct pb_tcp_stats *pb_capture_tcp_stats(const struct pb_capture *c)
+{
+    return pb_tcp_stats(c->tcp);
+}
+
+uint64_t pb_capture_packets(const struct pb_capture *c)
+{
+    return c->packets;
+}
+
+/* ---- devices ---- */
+
+/* An address as Go's net.IP prints it (IPv4-mapped IPv6 as dotted quad). */
+static void addr_str(const struct sockaddr *sa, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, buf, (socklen_t)n);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+            inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, (socklen_t)n);
+        } else {
+            inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)n);
+        }
+    }
+}
+
+int pb_capture_list_devices(FILE *out)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_if_t *devs = NULL;
+    if (pcap_findalldevs(&devs, ebuf) != 0) {
+        fprintf(stderr, "Error getting devices list: %s\n", ebuf);
+        return -PB_EIO;
+    }
+    if (devs == NULL) {
+        fprintf(out, "No devices found. You might need sudo?\n");
+        return 0;
+    }
+    int i = 0;
+    for (pcap_if_t *d = devs; d != NULL; d = d->next, i++) {
+        fprintf(out, "%d: %s (%s) (", i, d->name,
+                d->description != NULL && d->description[0] != '\0' ? d->description
+                                                                    : "No description available");
+        int naddr = 0;
+        for (pcap_addr_t *a = d->addresses; a != NULL; a = a->next) {
+            char ip[INET6_ADDRSTRLEN];
+            if (a->addr == NULL) {
+                continue;
+            }
+            addr_str(a->addr, ip, sizeof ip);
+            if (ip[0] == '\0') {
+                continue;
+            }
+            fprintf(out, "%s%s", naddr > 0 ? " " : "", ip);
+            naddr++;
+        }
+        fprintf(out, "%s)\n", naddr == 0 ? "Not assigned ip address" : "");
+    }
+    pcap_freealldevs(devs);
+    return 0;
+}
+
+/* The device of the default route: IPv4 from /proc/net/route, IPv6 from
+ * /proc/net/ipv6_route (lowest metric, the first on a tie). */
+static bool default_route_v4(char *out, size_t n)
+{
+    FILE *fp = fopen("/proc/net/route", "r");
+    if (fp == NULL) {
+        return false;
+    }
+    char line[512];
+    bool found = false;
+    unsigned long best = 0;
+    if (fgets(line, sizeof line, fp) == NULL) { /* header */
+        fclose(fp);
+        return false;
+    }
+    while (fgets(line, sizeof line, fp) != NULL) {
+        char ifname[64], dest[16], gw[16], mask[16];
+        unsigned flags = 0;
+        unsigned long metric = 0;
+        if (sscanf(line, "%63s %15s %15s %x %*d %*d %lu %15s", ifname, dest, gw, &flags, &metric,
+                   mask) != 6) {
+            continue;
+        }
+        if (strcmp(dest, "00000000") != 0 || strcmp(mask, "00000000") != 0 || (flags & 0x1u) == 0) {
+            continue;
+        }
+        if (!found || metric < best) {
+            snprintf(out, n, "%s", ifname);
+            best = metric;
+            found = true;
+        }
+    }
+    fclose(fp);
+    return found;
+}
+
+static bool default_route_v6(char *out, size_t n)
+{
+    FILE *fp = fopen("/proc/net/ipv6_route", "r");
+    if (fp == NULL) {
+        return false;
+    }
+    char line[512];
+    bool found = false;
+    unsigned long best = 0;
+    while (fgets(line, sizeof line, fp) != NULL) {
+        char dest[40], plen[4], ifname[64];
+        unsigned long metric = 0;
+        unsigned flags = 0;
+        if (sscanf(line, "%39s %3s %*s %*s %*s %lx %*s %*s %x %63s", dest, plen, &metric, &flags,
+                   ifname) != 5) {
+            continue;
+        }
+        if (strspn(dest, "0") != 32 || strcmp(plen, "00") != 0 || (flags & 0x1u) == 0 ||
+            (flags & 0x200u) != 0 || strcmp(ifname, "lo") == 0) {
+            continue;
+        }
+        if (!found || metric < best) {
+            snprintf(out, n, "%s", ifname);
+            best = metric;
+            found = true;
+        }
+    }
+    fclose(fp);
+    return found;
+}
+
+static bool all_digits(const char *s)
+{
+    if (*s == '\0') {
+        return false;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Packetbeat's device resolution: "" is any, a number is an index in the
+ * `packetbeat devices` list, default_route* the device of a default route. */
+static int resolve_device(const char *name, char *out, size_t n, char *err, size_t errlen)
+{
+    if (name == NULL || name[0] == '\0') {
+        snprintf(out, n, "any");
+        return 0;
+    }
+    if (all_digits(name)) {
+        long idx = strtol(name, NULL, 10);
+        char ebuf[PCAP_ERRBUF_SIZE] = "";
+        pcap_if_t *devs = NULL;
+        if (pcap_findalldevs(&devs, ebuf) != 0) {
+            snprintf(err, errlen, "Error getting devices list: %s", ebuf);
+            return -PB_EIO;
+        }
+        long i = 0;
+        pcap_if_t *d = devs;
+        for (; d != NULL && i < idx; d = d->next) {
+            i++;
+        }
+        if (d == NULL) {
+            long count = 0;
+            for (pcap_if_t *e = devs; e != NULL; e = e->next) {
+                count++;
+            }
+            snprintf(err, errlen,
+                     "Couldn't understand device index %ld: Looking for device index %ld, but "
+                     "there are only %ld devices",
+                     idx, idx, count);
+            pcap_freealldevs(devs);
+            return -PB_EINVAL;
+        }
+        snprintf(out, n, "%s", d->name);
+        pcap_freealldevs(devs);
+        pb_info("sniffer", "Resolved device index %ld to device: %s", idx, out);
+        return 0;
+    }
+    bool v4 = strcmp(name, "default_route") == 0 || strcmp(name, "default_route_ipv4") == 0;
+    bool v6 = strcmp(name, "default_route") == 0 || strcmp(name, "default_route_ipv6") == 0;
+    if (v4 || v6) {
+        if ((v4 && default_route_v4(out, n)) || (v6 && default_route_v6(out, n))) {
+            pb_info("sniffer", "Resolved %s to device: %s", name, out);
+            return 0;
+        }
+        snprintf(err, errlen, "no %s device found: no default route", name);
+        return -PB_EINVAL;
+    }
+    snprintf(out, n, "%s", name);
+    return 0;
+}
+
+/* ---- opening ---- */
+
+static int open_live(struct pb_capture *c, const struct pb_cfg *root, char *err, size_t errlen)
+{
+    const struct pb_cfg *ifc = pb_interfaces_cfg(root);
+    const struct pb_cfg *list = pb_cfg_get(root, "packetbeat.interfaces");
+    if (list != NULL && list->kind == PB_CFG_LIST && pb_cfg_len(list) > 1) {
+        pb_warn("sniffer", "only the first of %zu packetbeat.interfaces is captured",
+                pb_cfg_len(list));
+    }
+    const char *device = "";
+    const char *type = "";
+    int64_t snaplen = 0, bufmb = 0;
+    if (pb_cfg_str(ifc, "device", "", &device) < 0 || pb_cfg_str(ifc, "type", "", &type) < 0 ||
+        pb_cfg_int(ifc, "snaplen", PB_DEFAULT_SNAPLEN, &snaplen) < 0 ||
+        pb_cfg_int(ifc, "buffer_size_mb", DEFAULT_BUFFER_MB, &bufmb) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+        return -PB_EINVAL;
+    }
+    if (type == NULL || type[0] == '\0' || strcmp(type, "autodetect") == 0) {
+        type = "pcap";
+    }
+    if (strcmp(type, "af_packet") == 0) {
+        pb_warn("sniffer", "interfaces.type af_packet is captured with pcap");
+    } else if (strcmp(type, "pcap") != 0) {
+        snprintf(err, errlen, "Unknown sniffer type: %s", type);
+        return -PB_EINVAL;
+    }
+    if (snaplen <= 0 || snaplen > (int64_t)PB_MAX_FRAME_BYTES) {
+        snaplen = snaplen <= 0 ? PB_DEFAULT_SNAPLEN : (int64_t)PB_MAX_FRAME_BYTES;
+    }
+    if (bufmb <= 0 || bufmb > 4096) {
+        bufmb = bufmb <= 0 ? DEFAULT_BUFFER_MB : 4096;
+    }
+    int rc = resolve_device(device, c->device, sizeof c->device, err, errlen);
+    if (rc < 0) {
+        return rc;
+    }
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    c->live = pcap_create(c->device, ebuf);
+    if (c->live == NULL) {
+        snprintf(err, errlen, "Error starting sniffer: %s: %s", c->device, ebuf);
+        return -PB_EIO;
+    }
+    pcap_set_snaplen(c->live, (int)snaplen);
+    pcap_set_promisc(c->live, strcmp(c->device, "any") != 0);
+    pcap_set_timeout(c->live, LIVE_TIMEOUT_MS);
+    pcap_set_buffer_size(c->live, (int)(bufmb * 1024 * 1024));
+    if (pcap_set_tstamp_precision(c->live, PCAP_TSTAMP_PRECISION_NANO) != 0) {
+        pb_debug("sniffer", "nanosecond timestamps not supported on %s", c->device);
+    }
+    rc = pcap_activate(c->live);
+    if (rc < 0) {
+        snprintf(err, errlen, "Error starting sniffer: %s: %s (%s)", c->device,
+                 pcap_statustostr(rc), pcap_geterr(c->live));
+        return -PB_EIO;
+    }
+    if (rc > 0) {
+        pb_warn("sniffer", "%s: %s (%s)", c->device, pcap_statustostr(rc), pcap_geterr(c->live));
+    }
+    c->live_nano = pcap_get_tstamp_precision(c->live) == PCAP_TSTAMP_PRECISION_NANO;
+    c->linktype = pcap_datalink(c->live);
+
+    char *filter = pb_capture_filter(root, c->ps);
+    if (filter == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -PB_ENOMEM;
+    }
+    pb_debug("sniffer", "BPF filter: '%s'", filter);
+    if (filter[0] != '\0') {
+        struct bpf_program prog;
+        if (pcap_compile(c->live, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            snprintf(err, errlen, "invalid filter '%s': %s", filter, pcap_geterr(c->live));
+            pb_free(filter);
+            return -PB_EINVAL;
+        }
+        rc = pcap_setfilter(c->live, &prog);
+        pcap_freecode(&prog);
+        if (rc != 0) {
+            snprintf(err, errlen, "Error setting the BPF filter '%s': %s", filter,
+                     pcap_geterr(c->live));
+            pb_free(filter);
+            return -PB_EIO;
+        }
+    }
+    pb_free(filter);
+    pb_info("sniffer", "Sniffer type: pcap device: %s", c->device);
+    return 0;
+}
+
+struct pb_capture *pb_capture_open(const struct pb_cfg *root, const struct pb_capture_opts *o,
+                                   struct pb_protos *protos, pb_emit_fn emit, void *emit_ctx,
+                                   char *err, size_t errlen)
+{
+    struct pb_capture *c = pb_calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->ps = protos;
+    c->emit = emit;
+    c->emit_ctx = emit_ctx;
+    c->flows = pb_flows_enabled(root);
+    c->topspeed = o != NULL && o->topspeed;
+    c->loops = o != NULL ? o->loops : 1;
+    c->one_at_a_time = o != NULL && o->one_at_a_time;
+
+    if (o != NULL && o->file != NULL && o->file[0] != '\0') {
+        c->file = pb_strdup(o->file);
+        if (c->file == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        const char *bpf = "";
+        if (pb_cfg_str(pb_interfaces_cfg(root), "bpf_filter", "", &bpf) == 0 && bpf != NULL &&
+            bpf[0] != '\0') {
+            pb_warn("sniffer", "Packet filters are not applied to pcap files.");
+        }
+        c->pf = pb_pcapfile_open(c->file, err, errlen);
+        if (c->pf == NULL) {
+            goto fail;
+        }
+        c->linktype = pb_pcapfile_linktype(c->pf);
+        pb_debug("sniffer", "Reading from file: %s", c->file);
+    } else if (open_live(c, root, err, errlen) < 0) {
+        goto fail;
+    }
+
+    c->dec = pb_decoder_new(c->linktype, err, errlen);
+    if (c->dec == NULL) {
+        goto fail;
+    }
+    c->tcp = pb_tcp_new(protos);
+    if (c->tcp == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    pb_tcp_set_track_empty(c->tcp, c->flows);
+
+    if (o != NULL && o->dump != NULL && o->dump[0] != '\0') {
+        int dlt = c->linktype == PB_LINK_RAW ? DLT_RAW : c->linktype;
+        c->dead = pcap_open_dead(dlt, (int)PB_MAX_FRAME_BYTES);
+        if (c->dead == NULL) {
+            snprintf(err, errlen, "%s: cannot open a pcap handle for the dump", o->dump);
+            goto fail;
+        }
+        c->dumper = pcap_dump_open(c->dead, o->dump);
+        if (c->dumper == NULL) {
+            snprintf(err, errlen, "%s", pcap_geterr(c->dead));
+            goto fail;
+        }
+    }
+    return c;
+
+fail:
+    pb_capture_close(c);
+    return NULL;
+}
+
+void pb_capture_close(struct pb_capture *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    pb_tcp_free(c->tcp);
+    pb_decoder_free(c->dec);
+    if (c->dumper != NULL) {
+        pcap_dump_close(c->dumper);
+    }
+    if (c->dead != NULL) {
+        pcap_close(c->dead);
+    }
+    if (c->live != NULL) {
+        pcap_close(c->live);
+    }
+    pb_pcapfile_close(c->pf);
+    pb_free(c->file);
+    pb_free(c);
+}
+
+/* ---- running ---- */
+
+static void tick(struct pb_capture *c)
+{
+    uint64_t mono = mono_ns();
+    if (mono < c->next_tick) {
+        return;
+    }
+    c->next_tick = mono + TICK_NS;
+    uint64_t now = pb_now_ns();
+    pb_protos_tick(c->ps, now);
+    pb_tcp_expire(c->tcp, now);
+}
+
+static bool stopped(volatile sig_atomic_t *stop)
+{
+    return stop != NULL && *stop;
+}
+
+/* Sleeps until the frame stamped ts is due (the file's original spacing),
+ * ticking on the way. False when asked to stop. */
+static bool pace(struct pb_capture *c, uint64_t ts, volatile sig_atomic_t *stop)
+{
+    uint64_t mono = mono_ns();
+    if (!c->anchored || ts < c->last_pcap) {
+        if (c->anchored) {
+            pb_warn("sniffer", "Time in pcap went backwards: %lld",
+                    -(long long)(c->last_pcap - ts));
+        }
+        c->anchored = true;
+        c->anchor_pcap = ts;
+        c->anchor_mono = mono;
+    }
+    c->last_pcap = ts;
+    uint64_t due = c->anchor_mono + (ts - c->anchor_pcap);
+    while (mono < due) {
+        if (stopped(stop)) {
+            return false;
+        }
+        uint64_t wait = due - mono;
+        uint64_t to_tick = c->next_tick > mono ? c->next_tick - mono : 0;
+        if (wait > to_tick && to_tick > 0) {
+            wait = to_tick;
+        }
+        if (wait > TICK_NS) {
+            wait = TICK_NS;
+        }
+        struct timespec ts_sleep = {(time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull)};
+        nanosleep(&ts_sleep, NULL);
+        tick(c);
+        mono = mono_ns();
+    }
+    return true;
+}
+
+/* -O: Packetbeat prints a prompt and waits for a line on stdin. */
+static void wait_enter(void)
+{
+    fputs("Press enter to read packet\n", stdout);
+    fflush(stdout);
+    int ch;
+    do {
+        ch = getchar();
+    } while (ch != '\n' && ch != EOF);
+}
+
+static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t caplen,
+                          uint32_t wirelen, uint64_t ts)
+{
+    struct pb_decoded d;
+    bool ok = pb_decode(c->dec, data, caplen, wirelen, ts, &d);
+    if (ok) {
+        struct pb_pkt pkt;
+        memset(&pkt, 0, sizeof pkt);
+        pkt.ts_ns = d.ts_ns;
+        pkt.tuple = d.tuple;
+        pkt.vlan[0] = d.vlan[0];
+        pkt.vlan[1] = d.vlan[1];
+        pkt.nvlan = d.nvlan;
+        pkt.payload = d.payload;
+        pkt.payload_len = d.payload_len;
+        switch (d.tuple.proto) {
+        case PB_IPPROTO_TCP:
+            d.conn_id = pb_tcp_process(c->tcp, &pkt, d.tcp_seq, d.tcp_flags, pb_now_ns());
+            break;
+        case PB_IPPROTO_UDP:
+            pb_udp_dispatch(c->ps, &pkt);
+            break;
+        default: /* ICMP, ICMPv6 */
+            pkt.icmp_type = d.icmp_type;
+            pkt.icmp_code = d.icmp_code;
+            pb_icmp_dispatch(c->ps, &pkt);
+            break;
+        }
+    }
+    if (c->hook != NULL) {
+        c->hook(c->hook_ctx, &d, ok);
+    }
+}
+
+/* Next frame from the file or the device: 1 frame, 0 nothing yet (live
+ * timeout), 2 end of input, -1 error (logged). */
+static int next_frame(struct pb_capture *c, const uint8_t **data, uint32_t *caplen,
+                      uint32_t *wirelen, uint64_t *ts)
+{
+    char err[512];
+    if (c->pf != NULL) {
+        int rc = pb_pcapfile_next(c->pf, data, caplen, wirelen, ts, err, sizeof err);
+        if (rc < 0) {
+            pb_error("sniffer", "Sniffing error: %s", err);
+            return -1;
+        }
+        if (rc > 0) {
+            return 1;
+        }
+        c->loops_done++;
+        if (c->loops > 0 && c->loops_done >= c->loops) {
+            return 2;
+        }
+        pb_debug("sniffer", "Reopening the file");
+        pb_pcapfile_close(c->pf);
+        c->pf = pb_pcapfile_open(c->file, err, sizeof err);
+        if (c->pf == NULL) {
+            pb_error("sniffer", "Error reopening file: %s", err);
+            return -1;
+        }
+        if (pb_pcapfile_linktype(c->pf) != c->linktype) {
+            pb_error("sniffer", "Error reopening file: %s: the link type changed", c->file);
+            return -1;
+        }
+        c->anchored = false;
+        return 0;
+    }
+    struct pcap_pkthdr *h = NULL;
+    const u_char *d = NULL;
+    int rc = pcap_next_ex(c->live, &h, &d);
+    if (rc == 0) {
+        return 0;
+    }
+    if (rc == PCAP_ERROR_BREAK) {
+        return 2;
+    }
+    if (rc < 0) {
+        pb_error("sniffer", "Sniffing error: %s", pcap_geterr(c->live));
+        return -1;
+    }
+    *data = d;
+    *caplen = h->caplen;
+    *wirelen = h->len;
+    uint64_t frac = (uint64_t)h->ts.tv_usec;
+    *ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (c->live_nano ? frac : frac * 1000ull);
+    return 1;
+}
+
+int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
+{
+    int status = 0;
+    bool end_of_input = false;
+    c->next_tick = mono_ns() + TICK_NS;
+    while (!stopped(stop)) {
+        tick(c);
+        if (c->one_at_a_time) {
+            wait_enter();
+        }
+        const uint8_t *data = NULL;
+        uint32_t caplen = 0, wirelen = 0;
+        uint64_t ts = 0;
+        int rc = next_frame(c, &data, &caplen, &wirelen, &ts);
+        if (rc == 0) {
+            continue;
+        }
+        if (rc == 2 || rc < 0) {
+            end_of_input = c->pf != NULL || c->file != NULL;
+            status = rc < 0 ? -PB_EIO : 0;
+            break;
+        }
+        if (caplen == 0) {
+            continue;
+        }
+        if (c->file != NULL && !c->topspeed) {
+            if (!pace(c, ts, stop)) {
+                break;
+            }
+            ts = pb_now_ns();
+        }
+        if (c->dumper != NULL) {
+            struct pcap_pkthdr h;
+            h.ts.tv_sec = (time_t)(ts / 1000000000ull);
+            h.ts.tv_usec = (suseconds_t)((ts % 1000000000ull) / 1000ull);
+            h.caplen = caplen;
+            h.len = wirelen;
+            pcap_dump((u_char *)c->dumper, &h, data);
+        }
+        c->packets++;
+        process_frame(c, data, caplen, wirelen, ts);
+    }
+    if (c->dumper != NULL) {
+        pcap_dump_flush(c->dumper);
+    }
+    if (end_of_input) {
+        /* Packetbeat drops what is pending at the end of a file. */
+        pb_protos_shutdown(c->ps);
+        pb_tcp_close_all(c->tcp);
+    }
+    return status;
+}

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * packet/decoder.c - frame decoding: link layer, VLAN tags, IPv4/IPv6 (with
+ * fragment reassembly), TCP/UDP/ICMP headers. Every read goes through
+ * beat/rd.h; a frame that breaks a header is counted and skipped.
+ */
+#include "decoder.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "beat/alloc.h"
+#include "beat/rd.h"
+#include "ipfrag.h"
+
+#define ETH_IPV4 0x0800u
+#define ETH_IPV6 0x86ddu
+#define ETH_VLAN 0x8100u
+#define ETH_QINQ 0x88a8u
+#define ETH_QINQ_OLD 0x9100u
+
+#define IPPROTO_IPIP_ 4
+#define IPPROTO_IPV6_ 41
+#define IP6_HOPOPTS 0
+#define IP6_ROUTING 43
+#define IP6_FRAGMENT 44
+#define IP6_AH 51
+#define IP6_NONE 59
+#define IP6_DSTOPTS 60
+
+#define MAX_IP_LAYERS 2
+#define MAX_IP6_EXT 16 /* extension headers walked per packet */
+
+struct pb_decoder {
+    int linktype;
+    struct pb_ipfrag *frag; /* owned */
+    uint8_t *reasm;         /* owned: payload rebuilt for the current frame */
+    struct pb_decode_stats stats;
+};
+
+bool pb_decoder_link_supported(int linktype)
+{
+    switch (linktype) {
+    case PB_LINK_NULL:
+    case PB_LINK_EN10MB:
+    case PB_LINK_RAW_DLT:
+    case PB_LINK_RAW_OPENBSD:
+    case PB_LINK_RAW:
+    case PB_LINK_LOOP:
+    case PB_LINK_LINUX_SLL:
+    case PB_LINK_IPV4:
+    case PB_LINK_IPV6:
+    case PB_LINK_LINUX_SLL2:
+        return true;
+    default:
+        return false;
+    }
+}
+
+struct pb_decoder *pb_decoder_new(int linktype, char *err, size_t errlen)
+{
+    if (!pb_decoder_link_supported(linktype)) {
+        snprintf(err, errlen, "Unsupported link type: %d", linktype);
+        return NULL;
+    }
+    struct pb_decoder *d = pb_calloc(1, sizeof *d);
+    if (d == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->linktype = linktype;
+    d->frag = pb_ipfrag_new(0);
+    if (d->frag == NULL) {
+        pb_free(d);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return d;
+}
+
+void pb_decoder_free(struct pb_decoder *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    pb_ipfrag_free(d->frag);
+    pb_free(d->reasm);
+    pb_free(d);
+}
+
+const struct pb_decode_stats *pb_decoder_stats(const struct pb_decoder *d)
+{
+    return &d->stats;
+}
+
+static bool malformed(struct pb_decoder *d)
+{
+    d->stats.malformed++;
+    return false;
+}
+
+static bool unsupported(struct pb_decoder *d)
+{
+    d->stats.unsupported++;
+    return false;
+}
+
+static bool decode_ip(struct pb_decoder *d, const uint8_t *p, size_t n, int version, int depth,
+                      struct pb_decoded *out);
+
+/*  0                   1                   2                   3
+ *  +-------------------------------+-------------------------------+
+ *  |          Source Port          |       Destination Port        |
+ *  |                        Sequence Number                        |
+ *  |                    Acknowledgment Number                      |
+ *  | Offset| Rsvd  |     Flags     |            Window             |
+ *  |           Checksum            |         Urgent Pointer        |
+ *  |                    Options (Offset*4 - 20)                    |
+ */
+static bool decode_tcp(struct pb_decoder *d, const uint8_t *p, size_t n, struct pb_decoded *out)
+{
+    struct pb_rd r = pb_rd_make(p, n);
+    out->tuple.sport = pb_rd_be16(&r);
+    out->tuple.dport = pb_rd_be16(&r);
+    out->tcp_seq = pb_rd_be32(&r);
+    out->tcp_ack = pb_rd_be32(&r);
+    uint8_t off = pb_rd_u8(&r);
+    out->tcp_flags = pb_rd_u8(&r);
+    out->tcp_window = pb_rd_be16(&r);
+    pb_rd_skip(&r, 4); /* checksum, urgent pointer */
+    size_t hlen = (size_t)(off >> 4) * 4u;
+    if (!pb_rd_ok(&r) || hlen < 20 || hlen > n) {
+        return malformed(d);
+    }
+    out->tuple.proto = PB_IPPROTO_TCP;
+    out->payload = p + hlen;
+    out->payload_len = n - hlen;
+    return true;
+}
+
+/* | Source Port | Destination Port | Length | Checksum | payload ... */
+static bool decode_udp(struct pb_decoder *d, const uint8_t *p, size_t n, struct pb_decoded *out)
+{
+    struct pb_rd r = pb_rd_make(p, n);
+    out->tuple.sport = pb_rd_be16(&r);
+    out->tuple.dport = pb_rd_be16(&r);
+    uint16_t len = pb_rd_be16(&r);
+    pb_rd_skip(&r, 2);
+    if (!pb_rd_ok(&r)) {
+        return malformed(d);
+    }
+    size_t plen = n - 8;
+    if (len == 0) {
+        /* jumbogram or offloaded checksum: the rest of the IP payload */
+    } else if (len < 8) {
+        return malformed(d);
+    } else if ((size_t)len - 8 <= plen) {
+        plen = (size_t)len - 8;
+    } else {
+        out->truncated = true; /* cut by the snap length: what is there */
+    }
+    out->tuple.proto = PB_IPPROTO_UDP;
+    out->payload = p + 8;
+    out->payload_len = plen;
+    return true;
+}
+
+/* ICMPv4 needs its 8-byte header, ICMPv6 its 4-byte one; the payload handed
+ * on is the whole message. */
+static bool decode_icmp(struct pb_decoder *d, const uint8_t *p, size_t n, uint8_t proto,
+                        struct pb_decoded *out)
+{
+    struct pb_rd r = pb_rd_make(p, n);
+    out->icmp_type = pb_rd_u8(&r);
+    out->icmp_code = pb_rd_u8(&r);
+    pb_rd_skip(&r, proto == PB_IPPROTO_ICMP ? 6 : 2);
+    if (!pb_rd_ok(&r)) {
+        return malformed(d);
+    }
+    out->tuple.proto = proto;
+    out->payload = p;
+    out->payload_len = n;
+    return true;
+}
+
+static bool decode_l4(struct pb_decoder *d, uint8_t proto, const uint8_t *p, size_t n, int depth,
+                      struct pb_decoded *out)
+{
+    switch (proto) {
+    case PB_IPPROTO_TCP:
+        return decode_tcp(d, p, n, out);
+    case PB_IPPROTO_UDP:
+        return decode_udp(d, p, n, out);
+    case PB_IPPROTO_ICMP:
+    case PB_IPPROTO_ICMPV6:
+        return decode_icmp(d, p, n, proto, out);
+    case IPPROTO_IPIP_:
+        return decode_ip(d, p, n, 4, depth + 1, out);
+    case IPPROTO_IPV6_:
+        return decode_ip(d, p, n, 6, depth + 1, out);
+    default:
+        return unsupported(d);
+    }
+}
+
+/* Hands a fragment to the reassembler. True with *p, *n (and *nh for
+ * IPv6) pointing at the rebuilt payload when the datagram is complete. */
+static bool reassemble(struct pb_decoder *d, const struct pb_frag_key *key, uint64_t ts,
+                       uint32_t offset, bool more, const uint8_t **p, size_t *n, uint8_t *nh,
+                       struct pb_decoded *out)
+{
+    d->stats.fragments++;
+    if (d->reasm != NULL) {
+        /* a fragment inside a rebuilt datagram: not something we follow */
+        d->stats.frag_dropped++;
+        return false;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    uint8_t first_nh = 0;
+    enum pb_frag_result res =
+        pb_ipfrag_add(d->frag, key, ts, offset, *p, *n, more, *nh, &buf, &len, &first_nh);
+    if (res == PB_FRAG_DROPPED) {
+        d->stats.frag_dropped++;
+        return false;
+    }
+    if (res == PB_FRAG_KEPT) {
+        return false;
+    }
+    d->reasm = buf;
+    d->stats.reassembled++;
+    out->reassembled = true;
+    *p = buf;
+    *n = len;
+    *nh = first_nh;
+    return true;
+}
+
+/*  IPv4:
+ *  | Ver | IHL | TOS |       Total Length       |
+ *  |    Identification   |Flg|  Fragment Offset |
+ *  |  TTL  | Protocol |      Header Checksum     |
+ *  |                Source Address              |
+ *  |             Destination Address            |
+ *  |           Options (IHL*4 - 20)             |
+ */
+static bool decode_ipv4(struct pb_decoder *d, const uint8_t *p, size_t n, int depth,
+                        struct pb_decoded *out)
+{
+    struct pb_rd r = pb_rd_make(p, n);
+    uint8_t vihl = pb_rd_u8(&r);
+    pb_rd_skip(&r, 1);
+    size_t total = pb_rd_be16(&r);
+    uint16_t id = pb_rd_be16(&r);
+    uint16_t frag = pb_rd_be16(&r);
+    pb_rd_skip(&r, 1);
+    uint8_t proto = pb_rd_u8(&r);
+    pb_rd_skip(&r, 2);
+    uint8_t src[4], dst[4];
+    pb_rd_copy(&r, src, 4);
+    pb_rd_copy(&r, dst, 4);
+    size_t ihl = (size_t)(vihl & 0x0fu) * 4u;
+    if (!pb_rd_ok(&r) || (vihl >> 4) != 4 || ihl < 20 || ihl > n) {
+        return malformed(d);
+    }
+    if (total == 0) {
+        total = n; /* segmentation offload leaves the length at 0 */
+    }
+    if (total < ihl) {
+        return malformed(d);
+    }
+    if (total > n) {
+        out->truncated = true;
+        d->stats.truncated++;
+        total = n;
+    }
+    memset(&out->tuple.src, 0, sizeof out->tuple.src);
+    memset(&out->tuple.dst, 0, sizeof out->tuple.dst);
+    memcpy(out->tuple.src.b, src, 4);
+    memcpy(out->tuple.dst.b, dst, 4);
+    out->nip++;
+
+    const uint8_t *payload = p + ihl;
+    size_t plen = total - ihl;
+    bool more = (frag & 0x2000u) != 0;
+    uint32_t offset = (uint32_t)(frag & 0x1fffu) * 8u;
+    if (more || offset != 0) {
+        if (out->truncated) {
+            d->stats.fragments++;
+            d->stats.frag_dropped++;
+            return false;
+        }
+        struct pb_frag_key key;
+        memset(&key, 0, sizeof key);
+        key.v6 = 0;
+        key.proto = proto;
+        memcpy(key.src, src, 4);
+        memcpy(key.dst, dst, 4);
+        key.id = id;
+        uint8_t nh = proto;
+        if (!reassemble(d, &key, out->ts_ns, offset, more, &payload, &plen, &nh, out)) {
+            return false;
+        }
+    }
+    return decode_l4(d, proto, payload, plen, depth, out);
+}
+
+/*  IPv6:
+ *  |Ver| Traffic Class |           Flow Label                  |
+ *  |         Payload Length        |  Next Header  |  Hop Limit |
+ *  |                    Source Address (16)                    |
+ *  |                 Destination Address (16)                  |
+ *  then extension headers: | Next Header | Hdr Ext Len | ... |
+ *  Fragment: | Next Header | Reserved | Offset(13)|Res|M | Identification |
+ */
+static bool decode_ipv6(struct pb_decoder *d, const uint8_t *p, size_t n, int depth,
+                        struct pb_decoded *out)
+{
+    struct pb_rd r = pb_rd_make(p, n);
+    uint8_t v = pb_rd_u8(&r);
+    pb_rd_skip(&r, 3);
+    size_t plen = pb_rd_be16(&r);
+    uint8_t nh = pb_rd_u8(&r);
+    pb_rd_skip(&r, 1);
+    uint8_t src[16], dst[16];
+    pb_rd_copy(&r, src, 16);
+    pb_rd_copy(&r, dst, 16);
+    if (!pb_rd_ok(&r) || (v >> 4) != 6) {
+        return malformed(d);
+    }
+    size_t avail = n - 40;
+    if (plen == 0) {
+        plen = avail; /* jumbogram or offload */
+    } else if (plen > avail) {
+        out->truncated = true;
+        d->stats.truncated++;
+        plen = avail;
+    }
+    out->tuple.src.v6 = 1;
+    out->tuple.dst.v6 = 1;
+    memcpy(out->tuple.src.b, src, 16);
+    memcpy(out->tuple.dst.b, dst, 16);
+    out->nip++;
+
+    const uint8_t *cur = p + 40;
+    size_t left = plen;
+    for (int i = 0; i < MAX_IP6_EXT; i++) {
+        struct pb_rd e = pb_rd_make(cur, left);
+        size_t hlen;
+        switch (nh) {
+        case IP6_HOPOPTS:
+        case IP6_ROUTING:
+        case IP6_DSTOPTS: {
+            uint8_t next = pb_rd_u8(&e);
+            hlen = ((size_t)pb_rd_u8(&e) + 1u) * 8u;
+            if (!pb_rd_ok(&e) || hlen > left) {
+                return malformed(d);
+            }
+            nh = next;
+            break;
+        }
+        case IP6_AH: {
+            uint8_t next = pb_rd_u8(&e);
+            hlen = ((size_t)pb_rd_u8(&e) + 2u) * 4u;
+            if (!pb_rd_ok(&e) || hlen > left) {
+                return malformed(d);
+            }
+            nh = next;
+            break;
+        }
+        case IP6_FRAGMENT: {
+            uint8_t next = pb_rd_u8(&e);
+            pb_rd_skip(&e, 1);
+            uint16_t offword = pb_rd_be16(&e);
+            uint32_t id = pb_rd_be32(&e);
+            if (!pb_rd_ok(&e)) {
+                return malformed(d);
+            }
+            cur += 8;
+            left -= 8;
+            nh = next;
+            uint32_t offset = offword & 0xfff8u;
+            bool more = (offword & 1u) != 0;
+            if (offset == 0 && !more) {
+                continue; /* atomic fragment (RFC 6946) */
+            }
+            if (out->truncated) {
+                d->stats.fragments++;
+                d->stats.frag_dropped++;
+                return false;
+            }
+            struct pb_frag_key key;
+            memset(&key, 0, sizeof key);
+            key.v6 = 1;
+            memcpy(key.src, src, 16);
+            memcpy(key.dst, dst, 16);
+            key.id = id;
+            if (!reassemble(d, &key, out->ts_ns, offset, more, &cur, &left, &nh, out)) {
+                return false;
+            }
+            continue;
+        }
+        case IP6_NONE:
+            return unsupported(d);
+        default:
+            return decode_l4(d, nh, cur, left, depth, out);
+        }
+        cur += hlen;
+        left -= hlen;
+    }
+    return malformed(d); /* too many extension headers */
+}
+
+static bool decode_ip(struct pb_decoder *d, const uint8_t *p, size_t n, int version, int depth,
+                      struct pb_decoded *out)
+{
+    if (depth >= MAX_IP_LAYERS) {
+        return unsupported(d);
+    }
+    if (version == 0) {
+        struct pb_rd r = pb_rd_make(p, n);
+        version = pb_rd_u8(&r) >> 4;
+        if (!pb_rd_ok(&r)) {
+            return malformed(d);
+        }
+    }
+    if (version == 4) {
+        return decode_ipv4(d, p, n, depth, out);
+    }
+    if (version == 6) {
+        return decode_ipv6(d, p, n, depth, out);
+    }
+    return malformed(d);
+}
+
+/* After the link header: VLAN tags, then IPv4 or IPv6 by EtherType. */
+static bool decode_ethertype(struct pb_decoder *d, uint16_t type, struct pb_rd *r,
+                             struct pb_decoded *out)
+{
+    while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
+        uint16_t tci = pb_rd_be16(r);
+        type = pb_rd_be16(r);
+        if (!pb_rd_ok(r)) {
+            return malformed(d);
+        }
+        if (out->nvlan >= 2) {
+            d->stats.vlan_too_deep++;
+            return false;
+        }
+        out->vlan[out->nvlan++] = tci & 0x0fffu;
+    }
+    if (type == ETH_IPV4) {
+        return decode_ip(d, r->p, pb_rd_left(r), 4, 0, out);
+    }
+    if (type == ETH_IPV6) {
+        return decode_ip(d, r->p, pb_rd_left(r), 6, 0, out);
+    }
+    return unsupported(d);
+}
+
+/* BSD loopback: the address family in the capturing host's byte order. */
+static bool decode_null(struct pb_decoder *d, struct pb_rd *r, struct pb_decoded *out)
+{
+    struct pb_rd peek = *r;
+    uint32_t be = pb_rd_be32(&peek);
+    pb_rd_skip(r, 4);
+    if (!pb_rd_ok(r)) {
+        return malformed(d);
+    }
+    uint32_t fam = (be & 0xffff0000u) == 0 ? be : __builtin_bswap32(be);
+    switch (fam) {
+    case 2: /* AF_INET everywhere */
+        return decode_ip(d, r->p, pb_rd_left(r), 4, 0, out);
+    case 10: /* AF_INET6: Linux */
+    case 24: /* OpenBSD, NetBSD */
+    case 28: /* FreeBSD */
+    case 30: /* macOS */
+        return decode_ip(d, r->p, pb_rd_left(r), 6, 0, out);
+    default:
+        return unsupported(d);
+    }
+}
+
+bool pb_decode(struct pb_decoder *d, const uint8_t *frame, size_t caplen, uint32_t wire_len,
+               uint64_t ts_ns, struct pb_decoded *out)
+{
+    pb_free(d->reasm);
+    d->reasm = NULL;
+    memset(out, 0, sizeof *out);
+    out->ts_ns = ts_ns;
+    out->wire_len = wire_len;
+    d->stats.frames++;
+
+    struct pb_rd r = pb_rd_make(frame, caplen);
+    bool ok;
+    switch (d->linktype) {
+    case PB_LINK_EN10MB: {
+        /* | dst MAC (6) | src MAC (6) | EtherType or length (2) | */
+        pb_rd_copy(&r, out->dst_mac, 6);
+        pb_rd_copy(&r, out->src_mac, 6);
+        uint16_t type = pb_rd_be16(&r);
+        if (!pb_rd_ok(&r)) {
+            return malformed(d);
+        }
+        out->has_eth = true;
+        if (type < 0x0600u) {
+            return unsupported(d); /* 802.3 length + LLC */
+        }
+        ok = decode_ethertype(d, type, &r, out);
+        break;
+    }
+    case PB_LINK_LINUX_SLL: {
+        /* | pkttype | hatype | halen | address (8) | protocol | */
+        pb_rd_skip(&r, 14);
+        uint16_t type = pb_rd_be16(&r);
+        if (!pb_rd_ok(&r)) {
+            return malformed(d);
+        }
+        ok = decode_ethertype(d, type, &r, out);
+        break;
+    }
+    case PB_LINK_LINUX_SLL2: {
+        /* | protocol | reserved | ifindex (4) | hatype | pkttype | halen | address (8) | */
+        uint16_t type = pb_rd_be16(&r);
+        pb_rd_skip(&r, 18);
+        if (!pb_rd_ok(&r)) {
+            return malformed(d);
+        }
+        ok = decode_ethertype(d, type, &r, out);
+        break;
+    }
+    case PB_LINK_NULL:
+    case PB_LINK_LOOP:
+        ok = decode_null(d, &r, out);
+        break;
+    case PB_LINK_IPV4:
+        ok = decode_ip(d, frame, caplen, 4, 0, out);
+        break;
+    case PB_LINK_IPV6:
+        ok = decode_ip(d, frame, caplen, 6, 0, out);
+        break;
+    default: /* the RAW variants */
+        ok = decode_ip(d, frame, caplen, 0, 0, out);
+        break;
+    }
+    if (ok) {
+        d->stats.decoded++;
+    }
+    return ok;
+}

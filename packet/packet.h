@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * packet/packet.h - capture (libpcap live or -I file), decode, TCP/UDP/ICMP
+ * dispatch to the protocols and flows. The frame opens one capture and runs
+ * it until the file ends or a signal asks it to stop.
+ */
+#ifndef PB_PACKET_H
+#define PB_PACKET_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "beat/cfg.h"
+#include "protos/protos.h"
+
+struct pb_capture_opts {
+    const char *file;  /* -I: read this pcap/pcapng instead of a device */
+    bool topspeed;     /* -t: do not pace by pcap timestamps */
+    int loops;         /* -l: times to read the file (default 1, <= 0 forever) */
+    const char *dump;  /* -dump: write every packet seen to this pcap prefix */
+    bool one_at_a_time; /* -O: wait for Enter before each packet */
+};
+
+struct pb_capture;
+
+/* Opens the capture as packetbeat.interfaces.* say (device, snaplen,
+ * buffer_size_mb, with_vlans, bpf_filter, type) or the file. Protocols are
+ * borrowed. Flow events (packetbeat.flows) go to emit. NULL with err set. */
+struct pb_capture *pb_capture_open(const struct pb_cfg *root, const struct pb_capture_opts *o,
+                                   struct pb_protos *protos, pb_emit_fn emit, void *emit_ctx,
+                                   char *err, size_t errlen);
+/* Runs until end of input or *stop; returns 0 or -PB_E*. At the end it
+ * flushes TCP connections and flows as Packetbeat does. */
+int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop);
+void pb_capture_close(struct pb_capture *c);
+
+/* The BPF filter Packetbeat would install for this config ("" for none);
+ * owned by the caller (pb_free). */
+char *pb_capture_filter(const struct pb_cfg *root, const struct pb_protos *protos);
+/* `test config`: compiles bpf_filter (if any); 0 or -PB_EINVAL with err. */
+int pb_capture_check_filter(const struct pb_cfg *root, char *err, size_t errlen);
+/* `packetbeat devices`: one line per device as Packetbeat prints them. */
+int pb_capture_list_devices(FILE *out);
+
+/* ---- additions (packet/) ---- */
+
+struct pb_decoded;      /* packet/decoder.h */
+struct pb_decode_stats; /* packet/decoder.h */
+struct pb_tcp_stats;    /* packet/tcp.h */
+
+/* Called for every frame read, after the transport layer handled it (so
+ * d->conn_id is set for TCP); `transport` is false when the frame did not
+ * decode down to TCP, UDP or ICMP (d then holds what was decoded). The hook
+ * for flows (packetbeat.flows); d is borrowed for the call. */
+typedef void (*pb_packet_hook_fn)(void *ctx, const struct pb_decoded *d, bool transport);
+void pb_capture_set_packet_hook(struct pb_capture *c, pb_packet_hook_fn fn, void *ctx);
+
+/* True when packetbeat.flows is present and enabled (Packetbeat's rule). */
+bool pb_capture_flows_enabled(const struct pb_cfg *root);
+
+/* Counters for monitoring; borrowed, valid until pb_capture_close. */
+const struct pb_decode_stats *pb_capture_decode_stats(const struct pb_capture *c);
+const struct pb_tcp_stats *pb_capture_tcp_stats(const struct pb_capture *c);
+uint64_t pb_capture_packets(const struct pb_capture *c); /* frames read */
+
+#endif

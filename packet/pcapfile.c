@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * packet/pcapfile.c - capture files for -I (see pcapfile.h).
+ *
+ * Classic pcap layout (https://www.tcpdump.org/manpages/pcap-savefile.5.txt):
+ *   file header (24): magic(4) major(2) minor(2) thiszone(4) sigfigs(4)
+ *                     snaplen(4) linktype(4)
+ *   record header (16): ts_sec(4) ts_frac(4) incl_len(4) orig_len(4)
+ *   ("modified" pcap, magic 0xa1b2cd34, adds ifindex(4) proto(2) type(1) pad(1))
+ * Numbers are in the writer's byte order, told by the magic.
+ */
+#include "pcapfile.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "beat/alloc.h"
+#include "beat/limits.h"
+#include "beat/rd.h"
+
+#define MAGIC_US 0xa1b2c3d4u
+#define MAGIC_NS 0xa1b23c4du
+#define MAGIC_MOD 0xa1b2cd34u
+#define MAGIC_NG 0x0a0d0d0au
+
+struct pb_pcapfile {
+    char *path; /* owned, for messages */
+    FILE *fp;   /* classic pcap read by us; NULL when libpcap reads */
+    pcap_t *pc; /* libpcap handle (pcapng) */
+    bool swap;  /* big-endian file */
+    bool nano;
+    size_t rec_hdr; /* 16, or 24 for the modified format */
+    int linktype;
+    uint8_t *buf; /* owned: PB_MAX_FRAME_BYTES */
+};
+
+static uint32_t rd32(const struct pb_pcapfile *f, struct pb_rd *r)
+{
+    return f->swap ? pb_rd_be32(r) : pb_rd_le32(r);
+}
+
+static void pf_free(struct pb_pcapfile *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    if (f->fp != NULL && f->fp != stdin) {
+        fclose(f->fp);
+    }
+    if (f->pc != NULL) {
+        pcap_close(f->pc);
+    }
+    pb_free(f->buf);
+    pb_free(f->path);
+    pb_free(f);
+}
+
+static struct pb_pcapfile *open_libpcap(struct pb_pcapfile *f, char *err, size_t errlen)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    if (f->fp != NULL && f->fp != stdin) {
+        fclose(f->fp);
+    }
+    f->fp = NULL;
+    f->pc = pcap_open_offline_with_tstamp_precision(f->path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    if (f->pc == NULL) {
+        snprintf(err, errlen, "%s: %s", f->path, ebuf[0] ? ebuf : "cannot read the file");
+        pf_free(f);
+        return NULL;
+    }
+    f->nano = pcap_get_tstamp_precision(f->pc) == PCAP_TSTAMP_PRECISION_NANO;
+    f->linktype = pcap_datalink(f->pc);
+    return f;
+}
+
+struct pb_pcapfile *pb_pcapfile_open(const char *path, char *err, size_t errlen)
+{
+    struct pb_pcapfile *f = pb_calloc(1, sizeof *f);
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    f->path = pb_strdup(path);
+    f->buf = pb_malloc(PB_MAX_FRAME_BYTES);
+    if (f->path == NULL || f->buf == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        pf_free(f);
+        return NULL;
+    }
+    if (strcmp(path, "-") == 0) {
+        f->fp = stdin;
+    } else {
+        f->fp = fopen(path, "rb");
+    }
+    if (f->fp == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        pf_free(f);
+        return NULL;
+    }
+    uint8_t hdr[24];
+    size_t got = fread(hdr, 1, sizeof hdr, f->fp);
+    struct pb_rd r = pb_rd_make(hdr, got);
+    uint32_t magic_le = pb_rd_le32(&r);
+    if (!pb_rd_ok(&r)) {
+        snprintf(err, errlen, "%s: %s", path,
+                 got == 0 ? "empty file, not a pcap or pcapng file"
+                          : "truncated file header, not a pcap or pcapng file");
+        pf_free(f);
+        return NULL;
+    }
+    uint32_t magic = magic_le;
+    if (magic_le == MAGIC_US || magic_le == MAGIC_NS || magic_le == MAGIC_MOD) {
+        f->swap = false;
+    } else if (__builtin_bswap32(magic_le) == MAGIC_US || __builtin_bswap32(magic_le) == MAGIC_NS ||
+               __builtin_bswap32(magic_le) == MAGIC_MOD) {
+        f->swap = true;
+        magic = __builtin_bswap32(magic_le);
+    } else if (magic_le == MAGIC_NG && f->fp != stdin) {
+        return open_libpcap(f, err, errlen);
+    } else {
+        snprintf(err, errlen, "%s: unknown file format, not a pcap or pcapng file", path);
+        pf_free(f);
+        return NULL;
+    }
+    if (got < sizeof hdr) {
+        snprintf(err, errlen, "%s: truncated pcap file header (%zu of 24 bytes)", path, got);
+        pf_free(f);
+        return NULL;
+    }
+    f->nano = magic == MAGIC_NS;
+    f->rec_hdr = magic == MAGIC_MOD ? 24 : 16;
+    pb_rd_skip(&r, 16); /* version, thiszone, sigfigs, snaplen */
+    f->linktype = (int)(rd32(f, &r) & 0x03ffffffu);
+    return f;
+}
+
+int pb_pcapfile_linktype(const struct pb_pcapfile *f)
+{
+    return f->linktype;
+}
+
+static int next_libpcap(struct pb_pcapfile *f, const uint8_t **data, uint32_t *caplen,
+                        uint32_t *wirelen, uint64_t *ts_ns, char *err, size_t errlen)
+{
+    struct pcap_pkthdr *h = NULL;
+    const u_char *d = NULL;
+    int rc = pcap_next_ex(f->pc, &h, &d);
+    if (rc == PCAP_ERROR_BREAK) {
+        return 0;
+    }
+    if (rc != 1) {
+        snprintf(err, errlen, "%s: %s", f->path, pcap_geterr(f->pc));
+        return -1;
+    }
+    *data = d;
+    *caplen = h->caplen;
+    *wirelen = h->len;
+    uint64_t frac = (uint64_t)h->ts.tv_usec;
+    *ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (f->nano ? frac : frac * 1000ull);
+    return 1;
+}
+
+int pb_pcapfile_next(struct pb_pcapfile *f, const uint8_t **data, uint32_t *caplen,
+                     uint32_t *wirelen, uint64_t *ts_ns, char *err, size_t errlen)
+{
+    if (f->pc != NULL) {
+        return next_libpcap(f, data, caplen, wirelen, ts_ns, err, errlen);
+    }
+    uint8_t hdr[24];
+    size_t got = fread(hdr, 1, f->rec_hdr, f->fp);
+    if (got == 0) {
+        if (ferror(f->fp)) {
+            snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (got < f->rec_hdr) {
+        snprintf(err, errlen,
+                 "%s: truncated dump file; tried to read %zu header bytes, only got %zu", f->path,
+                 f->rec_hdr, got);
+        return -1;
+    }
+    struct pb_rd r = pb_rd_make(hdr, got);
+    uint32_t sec = rd32(f, &r);
+    uint32_t frac = rd32(f, &r);
+    uint32_t incl = rd32(f, &r);
+    uint32_t orig = rd32(f, &r);
+    if (incl > PB_MAX_FRAME_BYTES) {
+        snprintf(err, errlen, "%s: invalid packet capture length %u, bigger than maximum of %u",
+                 f->path, incl, (unsigned)PB_MAX_FRAME_BYTES);
+        return -1;
+    }
+    got = fread(f->buf, 1, incl, f->fp);
+    if (got < incl) {
+        snprintf(err, errlen,
+                 "%s: truncated dump file; tried to read %u captured bytes, only got %zu", f->path,
+                 incl, got);
+        return -1;
+    }
+    *data = f->buf;
+    *caplen = incl;
+    *wirelen = orig < incl ? incl : orig;
+    *ts_ns = (uint64_t)sec * 1000000000ull + (f->nano ? (uint64_t)frac : (uint64_t)frac * 1000ull);
+    return 1;
+}
+
+void pb_pcapfile_close(struct pb_pcapfile *f)
+{
+    pf_free(f);
+}

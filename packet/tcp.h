@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * packet/tcp.h - the TCP stream tracker, with Packetbeat's semantics
+ * (packetbeat/protos/tcp/tcp.go):
+ *
+ *  - A connection is keyed by its 5-tuple in either direction and created on
+ *    the first segment with payload or SYN whose ports belong to a protocol
+ *    (pb_protos_lookup). Its tuple is stored client -> server: the side on
+ *    the protocol's port is the server; when both ports are the protocol's,
+ *    the sender of the first segment is the client (of a SYN/ACK, the
+ *    receiver).
+ *  - Per direction the next expected sequence number is set by the first
+ *    segment with payload or FIN (not by the SYN, as in Packetbeat). A
+ *    segment that ends at or before it is a retransmit and ignored (FIN
+ *    included); one that starts before it is trimmed; one that starts after
+ *    it is a gap of (seq - expected) bytes handed to ops->on_gap (true: the
+ *    direction's buffered bytes are dropped) before its data is delivered.
+ *  - FIN calls ops->on_fin for the sender's direction on every FIN segment
+ *    that is not a retransmit. RST is not a FIN: Packetbeat ignores it; its
+ *    payload, if any, is data.
+ *  - ops->on_data gets every unconsumed byte of the direction. When nothing
+ *    is buffered the segment's payload is passed directly (zero copy) and
+ *    only the unconsumed tail is copied. While the parser returns OK having
+ *    consumed some bytes but not all, it is called again (bounded). MORE
+ *    keeps the rest; DROP drops the direction's buffer.
+ *  - At most PB_MAX_STREAM_BYTES are buffered per direction; a segment that
+ *    would pass the cap drops the buffer and the segment (as Packetbeat drops
+ *    the stream) and is reported to the protocol as a gap of the bytes lost
+ *    (ops->on_gap; the buffer is dropped whatever it returns).
+ *  - At most PB_MAX_TCP_CONNS connections: the least recently active is
+ *    evicted (on_expire, then conn_free). A connection idle (wall clock) for
+ *    its protocol's transaction_timeout expires the same way.
+ *  - pb_tcp_close_all (end of input) frees every connection with conn_free
+ *    but without on_expire: Packetbeat drops what is pending at EOF.
+ */
+#ifndef PB_PACKET_TCP_H
+#define PB_PACKET_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protos/proto.h"
+#include "protos/protos.h"
+
+/* Timeout of a connection whose protocol has none (Packetbeat's default). */
+#define PB_TCP_DEFAULT_TIMEOUT_NS (10ll * 1000000000ll)
+/* on_data calls per segment and direction before the rest waits for the next
+ * segment. */
+#define PB_TCP_MAX_PARSE_LOOPS 4096u
+
+struct pb_tcp_stats {
+    uint64_t segments; /* segments offered */
+    uint64_t ignored;  /* no protocol on these ports (or not worth a connection) */
+    uint64_t conns_created;
+    uint64_t conns_expired; /* idle timeout */
+    uint64_t conns_evicted; /* PB_MAX_TCP_CONNS reached */
+    uint64_t conns_dropped; /* freed at end of input or close, without on_expire */
+    uint64_t retransmits;   /* segments ignored as already seen */
+    uint64_t overlaps;      /* segments trimmed */
+    uint64_t gaps;          /* gaps reported */
+    uint64_t gap_bytes;
+    uint64_t gap_drops;       /* gaps after which the buffer was dropped */
+    uint64_t stream_overflow; /* buffers dropped at PB_MAX_STREAM_BYTES */
+    uint64_t parse_drops;     /* PB_PARSE_DROP results */
+    uint64_t fins;
+    uint64_t nomem; /* allocations that failed: segment or connection lost */
+};
+
+struct pb_tcp;
+
+/* A tracker for the protocols in ps (borrowed). NULL on allocation failure. */
+struct pb_tcp *pb_tcp_new(struct pb_protos *ps);
+/* Frees every connection (conn_free, no on_expire) and the tracker. */
+void pb_tcp_free(struct pb_tcp *t);
+
+/* With flows on, Packetbeat also tracks segments without payload: they keep
+ * a connection alive. Off by default. */
+void pb_tcp_set_track_empty(struct pb_tcp *t, bool on);
+
+/* Feeds one segment. pkt (borrowed for the call) holds the capture time, the
+ * tuple as on the wire and the payload; seq and flags are from the TCP
+ * header; now_ns is the wall clock used for idle timeouts. Returns the
+ * connection's id, 0 when the segment belongs to no tracked connection. */
+uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq, uint8_t flags,
+                        uint64_t now_ns);
+
+/* Expires connections idle (wall clock) longer than their timeout. */
+void pb_tcp_expire(struct pb_tcp *t, uint64_t now_ns);
+
+/* End of input: frees every connection with conn_free, without on_expire. */
+void pb_tcp_close_all(struct pb_tcp *t);
+
+size_t pb_tcp_count(const struct pb_tcp *t);
+const struct pb_tcp_stats *pb_tcp_stats(const struct pb_tcp *t);
+/* Bytes buffered (unconsumed) for the connection with this tuple (either
+ * orientation) in direction d, or -1 when there is no such connection. For
+ * tests and debugging. */
+long pb_tcp_buffered(const struct pb_tcp *t, const struct pb_tuple *tuple, enum pb_dir d);
+
+#endif

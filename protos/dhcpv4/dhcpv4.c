@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * protos/dhcpv4/dhcpv4.c - DHCPv4 over UDP (default ports 67 and 68): one
+ * event per decodable packet, as Packetbeat publishes them.
+ */
+#include "beat/err.h"
+#include "beat/log.h"
+#include "dhcpv4_event.h"
+#include "dhcpv4_parse.h"
+#include "protos/proto.h"
+
+static const uint16_t dhcpv4_ports[] = {67, 68};
+
+static void dhcpv4_on_datagram(struct pb_proto *p, const struct pb_pkt *pkt, const uint8_t *data,
+                               size_t len)
+{
+    struct dhcp_msg m;
+    if (data == NULL || dhcp_parse(data, len, &m) < 0) {
+        p->stats.parse_errors++;
+        pb_warn("dhcpv4", "Dropping packet: failed parsing DHCP data");
+        return;
+    }
+    json_t *ev = dhcp_event_build(&m, &pkt->tuple, pkt->ts_ns, len);
+    if (ev == NULL) {
+        p->stats.dropped++;
+        return;
+    }
+    pb_emit(p, ev);
+}
+
+const struct pb_proto_ops pb_proto_dhcpv4 = {
+    .name = "dhcpv4",
+    .transports = PB_UDP,
+    .default_ports = dhcpv4_ports,
+    .ndefault_ports = sizeof dhcpv4_ports / sizeof dhcpv4_ports[0],
+    .on_datagram = dhcpv4_on_datagram,
+};

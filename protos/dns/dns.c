@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * protos/dns/dns.c - the DNS protocol: UDP datagrams and TCP streams (each
+ * message behind a 2-byte length, RFC 1035 4.2.2), requests matched to
+ * responses by (client, server, transport, id) in a bounded table whose
+ * entries expire after transaction_timeout, with Packetbeat's notes for
+ * duplicates, orphans, EDNS mismatches and broken TCP responses.
+ */
+#include <string.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+#include "beat/log.h"
+#include "beat/rd.h"
+#include "dns_event.h"
+#include "dns_parse.h"
+#include "protos/proto.h"
+
+/* Caps of the pending-request table: entries and bytes of request copies.
+ * Beyond either, the oldest request is published as unanswered. */
+#define DNS_MAX_PENDING 16384u
+#define DNS_MAX_PENDING_BYTES (32u * 1024u * 1024u)
+#define DNS_BUCKETS 4096u
+#define DNS_UDP_MAX_PLAIN 512u /* larger UDP messages need EDNS */
+#define DNS_TCP_PREFIX 2u
+
+struct dns_key {
+    struct pb_tuple t; /* requester -> responder */
+    uint16_t id;
+};
+
+struct dns_tx {
+    struct dns_tx *hnext;       /* hash chain */
+    struct dns_tx *prev, *next; /* age list, oldest first */
+    struct dns_key key;
+    uint64_t born_ns; /* wall clock when stored */
+    uint64_t ts_ns;   /* request time */
+    uint8_t *raw;     /* owned copy of the request message */
+    size_t rawlen;
+    size_t length; /* request bytes as reported */
+    const char *notes[DNS_MAX_NOTES];
+    size_t nnotes;
+};
+
+struct dns_priv {
+    bool include_authorities;
+    bool include_additionals;
+    struct dns_tx *buckets[DNS_BUCKETS];
+    struct dns_tx *oldest, *newest;
+    size_t n;
+    size_t bytes;
+};
+
+/* TCP: per direction, Packetbeat's "a message is being assembled" state. */
+struct dns_dir {
+    bool alive;       /* the stream exists (not dropped after an error) */
+    bool started;     /* the first bytes of the next message arrived */
+    bool pending;     /* a packet came in and did not complete a message */
+    uint64_t msg_ts;  /* time of the first packet of that message */
+};
+
+struct dns_conn {
+    struct dns_dir dir[2];
+    bool have_prev; /* the last message of the connection was a request */
+    struct dns_key prev;
+};
+
+/* ------------------------------------------------------------------ */
+/* Pending table. */
+
+static uint32_t key_hash(const struct dns_key *k)
+{
+    uint32_t h = 2166136261u;
+    const uint8_t *parts[2] = {k->t.src.b, k->t.dst.b};
+    for (int p = 0; p < 2; p++) {
+        for (int i = 0; i < 16; i++) {
+            h = (h ^ parts[p][i]) * 16777619u;
+        }
+    }
+    uint16_t v[3] = {k->t.sport, k->t.dport, k->id};
+    for (int i = 0; i < 3; i++) {
+        h = (h ^ (v[i] & 0xff)) * 16777619u;
+        h = (h ^ (v[i] >> 8)) * 16777619u;
+    }
+    h = (h ^ k->t.proto) * 16777619u;
+    return h;
+}
+
+static bool key_eq(const struct dns_key *a, const struct dns_key *b)
+{
+    return a->id == b->id && a->t.sport == b->t.sport && a->t.dport == b->t.dport &&
+           a->t.proto == b->t.proto && pb_ip_eq(&a->t.src, &b->t.src) &&
+           pb_ip_eq(&a->t.dst, &b->t.dst);
+}
+
+static struct dns_tx *tab_find(struct dns_priv *pv, const struct dns_key *k)
+{
+    for (struct dns_tx *tx = pv->buckets[key_hash(k) % DNS_BUCKETS]; tx != NULL; tx = tx->hnext) {
+        if (key_eq(&tx->key, k)) {
+            return tx;
+        }
+    }
+    return NULL;
+}
+
+static void tab_unlink(struct dns_priv *pv, struct dns_tx *tx)
+{
+    struct dns_tx **pp = &pv->buckets[key_hash(&tx->key) % DNS_BUCKETS];
+    while (*pp != NULL && *pp != tx) {
+        pp = &(*pp)->hnext;
+    }
+    if (*pp == tx) {
+        *pp = tx->hnext;
+    }
+    if (tx->prev != NULL) {
+        tx->prev->next = tx->next;
+    } else {
+        pv->oldest = tx->next;
+    }
+    if (tx->next != NULL) {
+        tx->next->prev = tx->prev;
+    } else {
+        pv->newest = tx->prev;
+    }
+    tx->hnext = tx->prev = tx->next = NULL;
+    pv->n--;
+    pv->bytes -= tx->rawlen;
+}
+
+static void tab_insert(struct dns_priv *pv, struct dns_tx *tx)
+{
+    size_t b = key_hash(&tx->key) % DNS_BUCKETS;
+    tx->hnext = pv->buckets[b];
+    pv->buckets[b] = tx;
+    tx->prev = pv->newest;
+    tx->next = NULL;
+    if (pv->newest != NULL) {
+        pv->newest->next = tx;
+    } else {
+        pv->oldest = tx;
+    }
+    pv->newest = tx;
+    pv->n++;
+    pv->bytes += tx->rawlen;
+}
+
+static void tx_free(struct dns_tx *tx)
+{
+    if (tx != NULL) {
+        pb_free(tx->raw);
+        pb_free(tx);
+    }
+}
+
+static void tx_note(struct dns_tx *tx, const char *note)
+{
+    if (tx->nnotes < DNS_MAX_NOTES) {
+        tx->notes[tx->nnotes++] = note;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Publishing. */
+
+static void publish(struct pb_proto *p, const struct pb_tuple *tuple, const struct dns_msg *req,
+                    uint64_t req_ts, const struct dns_msg *resp, uint64_t resp_ts,
+                    const char *const *notes, size_t nnotes)
+{
+    struct dns_priv *pv = p->priv;
+    struct dns_event_in in = {0};
+    in.tuple = tuple;
+    in.req = req;
+    in.resp = resp;
+    in.req_ts_ns = req_ts;
+    in.resp_ts_ns = resp_ts;
+    for (size_t i = 0; i < nnotes && i < DNS_MAX_NOTES; i++) {
+        in.notes[in.nnotes++] = notes[i];
+    }
+    in.include_authorities = pv->include_authorities;
+    in.include_additionals = pv->include_additionals;
+    in.send_request = p->send_request;
+    in.send_response = p->send_response;
+    json_t *ev = dns_event_build(&in);
+    if (ev == NULL) {
+        p->stats.dropped++;
+        return;
+    }
+    pb_emit(p, ev);
+}
+
+/* Publishes a stored request (no response) and frees it. */
+static void publish_request_only(struct pb_proto *p, struct dns_tx *tx)
+{
+    struct dns_msg req;
+    if (dns_msg_parse(tx->raw, tx->rawlen, &req) == 0) {
+        req.length = tx->length;
+        publish(p, &tx->key.t, &req, tx->ts_ns, NULL, 0, tx->notes, tx->nnotes);
+        dns_msg_free(&req);
+    } else {
+        p->stats.dropped++;
+    }
+    tx_free(tx);
+}
+
+static void expire_tx(struct pb_proto *p, struct dns_tx *tx)
+{
+    tx_note(tx, DNS_NOTE_NO_RESPONSE);
+    p->stats.unmatched++;
+    publish_request_only(p, tx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests and responses (shared by UDP and TCP). */
+
+static void on_request(struct pb_proto *p, const struct pb_tuple *tuple, const uint8_t *raw,
+                       size_t rawlen, const struct dns_msg *msg, uint64_t ts)
+{
+    struct dns_priv *pv = p->priv;
+    struct dns_key key = {*tuple, msg->id};
+    struct dns_tx *old = tab_find(pv, &key);
+    if (old != NULL) {
+        tab_unlink(pv, old);
+        tx_note(old, DNS_NOTE_DUPLICATE);
+        publish_request_only(p, old);
+    }
+    while (pv->n >= DNS_MAX_PENDING || (pv->n > 0 && pv->bytes + rawlen > DNS_MAX_PENDING_BYTES)) {
+        struct dns_tx *victim = pv->oldest;
+        tab_unlink(pv, victim);
+        p->stats.dropped++;
+        expire_tx(p, victim);
+    }
+    struct dns_tx *tx = pb_calloc(1, sizeof *tx);
+    uint8_t *copy = rawlen > 0 ? pb_malloc(rawlen) : NULL;
+    if (tx == NULL || copy == NULL) {
+        pb_free(tx);
+        pb_free(copy);
+        p->stats.dropped++;
+        return;
+    }
+    memcpy(copy, raw, rawlen);
+    tx->key = key;
+    tx->born_ns = pb_now_ns();
+    tx->ts_ns = ts;
+    tx->raw = copy;
+    tx->rawlen = rawlen;
+    tx->length = msg->length;
+    if (tuple->proto == PB_IPPROTO_UDP && msg->opt.present && msg->length > DNS_UDP_MAX_PLAIN) {
+        tx_note(tx, DNS_NOTE_TOO_LARGE);
+    }
+    tab_insert(pv, tx);
+}
+
+static void on_response(struct pb_proto *p, const struct pb_tuple *tuple,
+                        const struct dns_msg *msg, uint64_t ts)
+{
+    struct dns_priv *pv = p->priv;
+    struct pb_tuple rev = pb_tuple_reverse(tuple);
+    struct dns_key key = {rev, msg->id};
+    struct dns_tx *tx = tab_find(pv, &key);
+    const char *notes[DNS_MAX_NOTES];
+    size_t nnotes = 0;
+    struct dns_msg req;
+    bool have_req = false;
+    if (tx != NULL) {
+        tab_unlink(pv, tx);
+        for (size_t i = 0; i < tx->nnotes; i++) {
+            notes[nnotes++] = tx->notes[i];
+        }
+        if (dns_msg_parse(tx->raw, tx->rawlen, &req) == 0) {
+            req.length = tx->length;
+            have_req = true;
+        }
+    } else {
+        notes[nnotes++] = DNS_NOTE_ORPHANED;
+        p->stats.unmatched++;
+    }
+    if (tuple->proto == PB_IPPROTO_UDP) {
+        bool resp_edns = msg->opt.present;
+        if (!resp_edns && msg->length > DNS_UDP_MAX_PLAIN && nnotes < DNS_MAX_NOTES) {
+            notes[nnotes++] = DNS_NOTE_TOO_LARGE_RESP;
+        }
+        if (have_req && nnotes < DNS_MAX_NOTES) {
+            bool req_edns = req.opt.present;
+            if (req_edns && !resp_edns) {
+                notes[nnotes++] = DNS_NOTE_EDNS_NO_SUPPORT;
+            } else if (!req_edns && resp_edns) {
+                notes[nnotes++] = DNS_NOTE_EDNS_UNEXPECTED;
+            }
+        }
+    }
+    publish(p, &rev, have_req ? &req : NULL, tx != NULL ? tx->ts_ns : 0, msg, ts, notes, nnotes);
+    if (have_req) {
+        dns_msg_free(&req);
+    }
+    tx_free(tx);
+}
+
+/* Decodes one message and files it. false when it is not DNS. */
+static bool handle_message(struct pb_proto *p, const struct pb_tuple *tuple, const uint8_t *raw,
+                           size_t rawlen, size_t length, uint64_t ts, bool *is_response,
+                           uint16_t *id)
+{
+    struct dns_msg msg;
+    if (dns_msg_parse(raw, rawlen, &msg) < 0) {
+        p->stats.parse_errors++;
+        return false;
+    }
+    msg.length = length;
+    *is_response = msg.response;
+    *id = msg.id;
+    if (msg.response) {
+        on_response(p, tuple, &msg, ts);
+    } else {
+        on_request(p, tuple, raw, rawlen, &msg, ts);
+    }
+    dns_msg_free(&msg);
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* UDP */
+
+static void dns_on_datagram(struct pb_proto *p, const struct pb_pkt *pkt, const uint8_t *data,
+                            size_t len)
+{
+    if (p->priv == NULL || data == NULL) {
+        return;
+    }
+    bool resp;
+    uint16_t id;
+    if (!handle_message(p, &pkt->tuple, data, len, len, pkt->ts_ns, &resp, &id)) {
+        pb_debug("dns", "%s", DNS_NOTE_NON_DNS);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* TCP */
+
+static struct pb_tuple dir_tuple(const struct pb_conn *c, enum pb_dir d)
+{
+    if (c->pkt != NULL) {
+        return c->pkt->tuple;
+    }
+    return d == PB_DIR_TO_SERVER ? c->tuple : pb_tuple_reverse(&c->tuple);
+}
+
+/* A broken or cut response: the last request of the connection is
+ * published with the reason (Packetbeat's publishResponseError). */
+static void response_error(struct pb_conn *c, const char *note)
+{
+    struct dns_conn *st = c->state;
+    struct dns_priv *pv = c->proto->priv;
+    if (!st->dir[PB_DIR_TO_SERVER].alive || !st->have_prev) {
+        return;
+    }
+    struct dns_tx *tx = tab_find(pv, &st->prev);
+    if (tx == NULL) {
+        return;
+    }
+    tab_unlink(pv, tx);
+    tx_note(tx, note);
+    publish_request_only(c->proto, tx);
+}
+
+static void dir_reset(struct dns_dir *dd)
+{
+    dd->started = false;
+    dd->pending = false;
+}
+
+static enum pb_parse dns_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data,
+                                 size_t len, size_t *consumed)
+{
+    struct dns_conn *st = c->state;
+    struct dns_dir *dd = &st->dir[d];
+    *consumed = 0;
+    if (c->proto->priv == NULL) {
+        return PB_PARSE_DROP;
+    }
+    dd->alive = true;
+    if (!dd->started) {
+        dd->started = true;
+        dd->msg_ts = c->ts_ns;
+    }
+    size_t off = 0;
+    bool completed = false;
+    struct pb_tuple tuple = dir_tuple(c, d);
+    while (len - off >= DNS_TCP_PREFIX) {
+        struct pb_rd r = pb_rd_make(data + off, len - off);
+        uint16_t mlen = pb_rd_be16(&r);
+        const char *err = NULL;
+        if (mlen == 0) {
+            err = "Response: " DNS_NOTE_ZERO_LENGTH;
+        } else if (pb_rd_left(&r) < mlen) {
+            break;
+        } else {
+            struct pb_slice m = pb_rd_slice(&r, mlen);
+            bool resp = false;
+            uint16_t id = 0;
+            if (handle_message(c->proto, &tuple, m.ptr, m.len, (size_t)mlen + DNS_TCP_PREFIX,
+                               dd->msg_ts, &resp, &id)) {
+                if (resp) {
+                    st->have_prev = false;
+                } else {
+                    st->have_prev = true;
+                    st->prev.t = tuple;
+                    st->prev.id = id;
+                }
+            } else {
+                err = "Response: " DNS_NOTE_NON_DNS;
+            }
+        }
+        if (err != NULL) {
+            if (d == PB_DIR_TO_CLIENT) {
+                response_error(c, err);
+            }
+            dir_reset(dd);
+            dd->alive = false;
+            *consumed = len;
+            return PB_PARSE_DROP;
+        }
+        off += (size_t)mlen + DNS_TCP_PREFIX;
+        completed = true;
+        dd->started = off < len;
+        dd->msg_ts = c->ts_ns;
+    }
+    *consumed = off;
+    dd->pending = off < len && !completed;
+    if (off == len) {
+        dd->started = false;
+    }
+    return off < len ? PB_PARSE_MORE : PB_PARSE_OK;
+}
+
+static bool dns_on_gap(struct pb_conn *c, enum pb_dir d, size_t lost)
+{
+    struct dns_conn *st = c->state;
+    struct dns_dir *dd = &st->dir[d];
+    if (!dd->pending) {
+        return false; /* between messages Packetbeat keeps the stream */
+    }
+    if (d == PB_DIR_TO_CLIENT) {
+        response_error(c, "Response: " DNS_NOTE_INCOMPLETE);
+    }
+    dir_reset(dd);
+    return true;
+}
+
+static void dns_on_fin(struct pb_conn *c, enum pb_dir d)
+{
+    struct dns_conn *st = c->state;
+    struct dns_dir *dd = &st->dir[d];
+    if (dd->pending && d == PB_DIR_TO_CLIENT) {
+        response_error(c, "Response: " DNS_NOTE_INCOMPLETE);
+    }
+    dd->pending = false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Timers and life cycle. */
+
+static void dns_on_tick(struct pb_proto *p, uint64_t now_ns)
+{
+    struct dns_priv *pv = p->priv;
+    if (pv == NULL || p->tx_timeout_ns <= 0) {
+        return;
+    }
+    uint64_t to = (uint64_t)p->tx_timeout_ns;
+    while (pv->oldest != NULL && now_ns >= pv->oldest->born_ns &&
+           now_ns - pv->oldest->born_ns >= to) {
+        struct dns_tx *tx = pv->oldest;
+        tab_unlink(pv, tx);
+        expire_tx(p, tx);
+    }
+}
+
+static void drop_all(struct dns_priv *pv)
+{
+    while (pv->oldest != NULL) {
+        struct dns_tx *tx = pv->oldest;
+        tab_unlink(pv, tx);
+        tx_free(tx);
+    }
+}
+
+/* End of a pcap: Packetbeat drops what is still pending. */
+static void dns_on_shutdown(struct pb_proto *p)
+{
+    if (p->priv != NULL) {
+        drop_all(p->priv);
+    }
+}
+
+static int dns_init(struct pb_proto *p)
+{
+    struct dns_priv *pv = pb_calloc(1, sizeof *pv);
+    if (pv == NULL) {
+        return -PB_ENOMEM;
+    }
+    if (pb_cfg_bool(p->cfg, "include_authorities", false, &pv->include_authorities) < 0 ||
+        pb_cfg_bool(p->cfg, "include_additionals", false, &pv->include_additionals) < 0) {
+        pb_free(pv);
+        return -PB_EINVAL;
+    }
+    p->priv = pv;
+    return 0;
+}
+
+static void dns_fini(struct pb_proto *p)
+{
+    struct dns_priv *pv = p->priv;
+    if (pv != NULL) {
+        drop_all(pv);
+        pb_free(pv);
+        p->priv = NULL;
+    }
+}
+
+const struct pb_proto_ops pb_proto_dns = {
+    .name = "dns",
+    .transports = PB_TCP | PB_UDP,
+    .conn_size = sizeof(struct dns_conn),
+    .init = dns_init,
+    .fini = dns_fini,
+    .on_data = dns_on_data,
+    .on_gap = dns_on_gap,
+    .on_fin = dns_on_fin,
+    .on_datagram = dns_on_datagram,
+    .on_tick = dns_on_tick,
+    .on_shutdown = dns_on_shutdown,
+};

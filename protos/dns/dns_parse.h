@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * protos/dns/dns_parse.h - DNS message decoder (RFC 1035, 3597, 4034, 5155,
+ * 6891). Pure: no I/O, no globals. Decodes a whole message into a tree of
+ * owned strings rendered the way Packetbeat shows them (names in
+ * presentation form without the trailing dot, record data as text), and
+ * rejects what Packetbeat's decoder rejects.
+ */
+#ifndef PB_DNS_PARSE_H
+#define PB_DNS_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Caps: records kept per section (more are counted and dropped) and the
+ * longest rendered text of one record. */
+#define DNS_MAX_RRS 4096u
+#define DNS_MAX_QUESTIONS 64u
+#define DNS_MAX_KV 10u
+#define DNS_HDR_LEN 12u
+
+#define DNS_TYPE_A 1
+#define DNS_TYPE_NS 2
+#define DNS_TYPE_CNAME 5
+#define DNS_TYPE_SOA 6
+#define DNS_TYPE_PTR 12
+#define DNS_TYPE_MX 15
+#define DNS_TYPE_TXT 16
+#define DNS_TYPE_AAAA 28
+#define DNS_TYPE_SRV 33
+#define DNS_TYPE_OPT 41
+#define DNS_TYPE_DS 43
+#define DNS_TYPE_RRSIG 46
+#define DNS_TYPE_NSEC 47
+#define DNS_TYPE_DNSKEY 48
+#define DNS_TYPE_NSEC3 50
+#define DNS_TYPE_NSEC3PARAM 51
+
+/* One extra field of a record: a string or an unsigned number. */
+struct dns_kv {
+    const char *key; /* static */
+    char *str;       /* owned; NULL when the value is a number */
+    uint64_t num;
+};
+
+struct dns_rr {
+    char *name; /* owned, presentation form without the trailing dot */
+    uint16_t type;
+    uint16_t klass;
+    uint32_t ttl;
+    bool is_opt; /* OPT pseudo-record: never listed */
+    struct dns_kv kv[DNS_MAX_KV];
+    size_t nkv;
+    char *data; /* owned; NULL when the record renders nothing */
+    bool is_ip; /* A/AAAA: data is an address */
+};
+
+struct dns_question {
+    char *name; /* owned */
+    uint16_t qtype;
+    uint16_t qclass;
+};
+
+/* EDNS (the last OPT record of the additional section). */
+struct dns_opt {
+    bool present;
+    bool do_bit;
+    uint8_t version;
+    uint16_t udp_size;
+    int ext_rcode;
+    /* Option texts as Packetbeat names them; owned, NULL when absent. */
+    char *dau, *dhu, *local, *llq, *n3u, *nsid, *subnet, *ul;
+};
+
+enum dns_section { DNS_ANSWER = 0, DNS_AUTHORITY = 1, DNS_ADDITIONAL = 2 };
+
+struct dns_msg {
+    uint16_t id;
+    bool response; /* QR */
+    uint8_t opcode;
+    bool aa, tc, rd, ra, ad, cd;
+    int rcode; /* with the EDNS extended bits merged in */
+    struct dns_question *q;
+    size_t nq;
+    struct dns_rr *rr[3];
+    size_t nrr[3];    /* records kept */
+    size_t count[3];  /* records decoded (>= nrr when capped) */
+    struct dns_opt opt;
+    size_t length; /* bytes on the wire (TCP: with the 2-byte prefix) */
+};
+
+/* Decodes one message (no TCP length prefix). 0, -PB_EPROTO when the bytes
+ * are not a DNS message Packetbeat would accept, -PB_ENOMEM. On failure msg
+ * is left empty (free it anyway). */
+int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg);
+void dns_msg_free(struct dns_msg *msg);
+
+/* Names of codes as Packetbeat prints them; the number as text when
+ * unknown. buf must hold 24 bytes. */
+const char *dns_type_str(uint16_t t, char buf[24]);
+const char *dns_class_str(uint16_t c, char buf[24]);
+const char *dns_opcode_str(unsigned op, char buf[24]);
+const char *dns_rcode_str(int rc, char buf[24]);
+
+/* The registered domain (eTLD+1) of a question name, following Go's
+ * publicsuffix.EffectiveTLDPlusOne (ICANN and private rules). Returns a
+ * pointer into name, or NULL when there is none. */
+const char *dns_etld_plus_one(const char *name);
+/* Releases the Public Suffix List data (tests, shutdown). */
+void dns_psl_release(void);
+
+#endif

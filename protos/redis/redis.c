@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * protos/redis/redis.c - the redis plugin: per-direction RESP streams,
+ * request/response queues with Packetbeat's eviction limits
+ * (queue_max_bytes, queue_max_messages), pipelined correlation in order.
+ *
+ * As in Packetbeat, a message is a request when it is an array whose first
+ * element is a known command, whatever direction it travelled; replies are
+ * paired with the oldest queued request; a reply with no request waiting is
+ * dropped. A gap drops the connection's state (both directions and the
+ * queues); garbage drops the direction's stream.
+ */
+#include <string.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+#include "beat/log.h"
+#include "redis_int.h"
+
+/* Packetbeat's defaults: up to 1 MB or 20000 unmatched messages per queue. */
+#define DEFAULT_QUEUE_BYTES (1024 * 1024)
+#define DEFAULT_QUEUE_MSGS 20000
+/* Hard caps when the configuration says "no limit" (0 or negative). */
+#define HARD_QUEUE_BYTES (64ll * 1024 * 1024)
+#define HARD_QUEUE_MSGS 1000000ll
+
+struct redis_priv {
+    int64_t max_bytes;
+    int64_t max_msgs;
+};
+
+/* Packetbeat's MessageQueue: evicts the oldest messages to make room. */
+struct redis_queue {
+    struct redis_msg *head, *tail;
+    int64_t bytes_avail;
+    int64_t slots_avail;
+};
+
+struct redis_stream {
+    struct redis_scan scan;
+    bool started;     /* a message has begun */
+    uint64_t ts_ns;   /* its first packet's time */
+    size_t skip;      /* bytes still buffered from before a state reset */
+    size_t buffered;  /* bytes the core keeps for us after the last call */
+};
+
+struct redis_conn {
+    bool ready;
+    struct redis_stream st[2];
+    struct redis_queue requests, responses;
+};
+
+static void msg_free(struct redis_msg *m)
+{
+    if (m != NULL) {
+        redis_built_free(&m->b);
+        pb_free(m);
+    }
+}
+
+static void queue_init(struct redis_queue *q, const struct redis_priv *pv)
+{
+    memset(q, 0, sizeof *q);
+    q->bytes_avail = pv->max_bytes;
+    q->slots_avail = pv->max_msgs;
+}
+
+static struct redis_msg *queue_pop(struct redis_queue *q)
+{
+    struct redis_msg *m = q->head;
+    if (m == NULL) {
+        return NULL;
+    }
+    q->head = m->next;
+    if (q->head == NULL) {
+        q->tail = NULL;
+    }
+    m->next = NULL;
+    q->slots_avail++;
+    q->bytes_avail += (int64_t)m->size;
+    return m;
+}
+
+static void queue_clear(struct redis_queue *q)
+{
+    struct redis_msg *m;
+    while ((m = queue_pop(q)) != NULL) {
+        msg_free(m);
+    }
+}
+
+/* Appends m (taken); returns how many old messages were evicted. */
+static unsigned queue_append(struct redis_queue *q, struct redis_msg *m)
+{
+    unsigned evicted = 0;
+    int64_t size = (int64_t)m->size;
+    if (q->slots_avail <= 0 && q->head != NULL) {
+        msg_free(queue_pop(q));
+        evicted++;
+    }
+    while (q->bytes_avail < size && q->head != NULL) {
+        msg_free(queue_pop(q));
+        evicted++;
+    }
+    q->slots_avail--;
+    q->bytes_avail -= size;
+    if (q->tail == NULL) {
+        q->head = m;
+    } else {
+        q->tail->next = m;
+    }
+    q->tail = m;
+    return evicted;
+}
+
+static struct redis_conn *conn_of(struct pb_conn *c)
+{
+    struct redis_conn *rc = c->state;
+    if (!rc->ready) {
+        const struct redis_priv *pv = c->proto->priv;
+        queue_init(&rc->requests, pv);
+        queue_init(&rc->responses, pv);
+        rc->ready = true;
+    }
+    return rc;
+}
+
+static void stream_reset(struct redis_stream *st)
+{
+    memset(&st->scan, 0, sizeof st->scan);
+    st->started = false;
+    st->ts_ns = 0;
+}
+
+static void correlate(struct pb_conn *c, struct redis_conn *rc)
+{
+    if (rc->requests.head == NULL) {
+        struct redis_msg *m;
+        while ((m = queue_pop(&rc->responses)) != NULL) {
+            pb_debug("redis", "Response from unknown transaction. Ignoring");
+            c->proto->stats.unmatched++;
+            msg_free(m);
+        }
+        return;
+    }
+    while (rc->requests.head != NULL && rc->responses.head != NULL) {
+        struct redis_msg *req = queue_pop(&rc->requests);
+        struct redis_msg *resp = queue_pop(&rc->responses);
+        pb_emit(c->proto, redis_tx_event(c->proto, &c->tuple, req, resp));
+        msg_free(req);
+        msg_free(resp);
+    }
+}
+
+static void handle_message(struct pb_conn *c, struct redis_conn *rc, struct redis_msg *m)
+{
+    if (m->b.is_request) {
+        c->proto->stats.unmatched += queue_append(&rc->requests, m);
+        return;
+    }
+    c->proto->stats.unmatched += queue_append(&rc->responses, m);
+    correlate(c, rc);
+}
+
+static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data,
+                                   size_t len, size_t *consumed)
+{
+    struct redis_conn *rc = conn_of(c);
+    struct redis_stream *st = &rc->st[d];
+    size_t off = 0;
+    if (st->skip > 0) {
+        off = st->skip < len ? st->skip : len;
+        st->skip -= off;
+    }
+    while (off < len) {
+        if (!st->started) {
+            st->started = true;
+            st->ts_ns = c->ts_ns;
+        }
+        size_t mlen = 0;
+        enum pb_parse r = redis_scan(&st->scan, data + off, len - off, &mlen);
+        if (r == PB_PARSE_MORE) {
+            break;
+        }
+        if (r == PB_PARSE_DROP) {
+            pb_debug("redis", "Ignore Redis message. Drop tcp stream.");
+            c->proto->stats.parse_errors++;
+            stream_reset(st);
+            st->buffered = 0;
+            *consumed = len;
+            return PB_PARSE_DROP;
+        }
+        struct redis_msg *m = pb_calloc(1, sizeof *m);
+        if (m == NULL || redis_build(data + off, mlen, &m->b) < 0) {
+            pb_free(m);
+            c->proto->stats.dropped++;
+        } else {
+            m->ts_ns = st->ts_ns;
+            m->dir = d;
+            m->size = mlen;
+            handle_message(c, rc, m);
+        }
+        off += mlen;
+        stream_reset(st);
+    }
+    *consumed = off;
+    st->buffered = len - off;
+    return off < len ? PB_PARSE_MORE : PB_PARSE_OK;
+}
+
+static void conn_reset(struct pb_conn *c)
+{
+    struct redis_conn *rc = c->state;
+    queue_clear(&rc->requests);
+    queue_clear(&rc->responses);
+    for (int i = 0; i < 2; i++) {
+        size_t keep = rc->st[i].buffered;
+        stream_reset(&rc->st[i]);
+        rc->st[i].skip = keep;
+        rc->st[i].buffered = keep;
+    }
+    rc->ready = false;
+}
+
+static bool redis_on_gap(struct pb_conn *c, enum pb_dir d, size_t lost)
+{
+    /* Packetbeat drops the whole connection state on a gap. */
+    struct redis_conn *rc = c->state;
+    c->proto->stats.gaps++;
+    conn_reset(c);
+    rc->st[d].skip = 0;
+    rc->st[d].buffered = 0;
+    return true;
+}
+
+static void redis_on_fin(struct pb_conn *c, enum pb_dir d)
+{
+    /* Nothing to do: Packetbeat publishes nothing on FIN. */
+}
+
+static void redis_on_expire(struct pb_conn *c)
+{
+    /* Unanswered requests are dropped with the connection, as in Packetbeat. */
+}
+
+static void redis_conn_free(struct pb_conn *c)
+{
+    struct redis_conn *rc = c->state;
+    if (rc != NULL) {
+        queue_clear(&rc->requests);
+        queue_clear(&rc->responses);
+    }
+}
+
+static int redis_init(struct pb_proto *p)
+{
+    struct redis_priv *pv = pb_calloc(1, sizeof *pv);
+    if (pv == NULL) {
+        return -PB_ENOMEM;
+    }
+    int64_t bytes = 0, msgs = 0;
+    if (pb_cfg_int(p->cfg, "queue_max_bytes", DEFAULT_QUEUE_BYTES, &bytes) < 0 ||
+        pb_cfg_int(p->cfg, "queue_max_messages", DEFAULT_QUEUE_MSGS, &msgs) < 0) {
+        pb_free(pv);
+        return -PB_EINVAL;
+    }
+    pv->max_bytes = (bytes <= 0 || bytes > HARD_QUEUE_BYTES) ? HARD_QUEUE_BYTES : bytes;
+    pv->max_msgs = (msgs <= 0 || msgs > HARD_QUEUE_MSGS) ? HARD_QUEUE_MSGS : msgs;
+    p->priv = pv;
+    return 0;
+}
+
+static void redis_fini(struct pb_proto *p)
+{
+    pb_free(p->priv);
+    p->priv = NULL;
+}
+
+const struct pb_proto_ops pb_proto_redis = {
+    .name = "redis",
+    .transports = PB_TCP,
+    .conn_size = sizeof(struct redis_conn),
+    .init = redis_init,
+    .fini = redis_fini,
+    .on_data = redis_on_data,
+    .on_gap = redis_on_gap,
+    .on_fin = redis_on_fin,
+    .on_expire = redis_on_expire,
+    .conn_free = redis_conn_free,
+};

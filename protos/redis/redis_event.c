@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * protos/redis/redis_event.c - the redis transaction event, with the fields
+ * and values Packetbeat 8.x publishes: method (upper case), resource, query,
+ * status, redis.return_value / redis.error, request/response on demand,
+ * event.action and event.outcome.
+ */
+#include <string.h>
+
+#include "beat/alloc.h"
+#include "beat/event.h"
+#include "redis_int.h"
+
+json_t *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
+                       const struct redis_msg *req, const struct redis_msg *resp)
+{
+    /* The request's sender is the source. */
+    struct pb_tuple t = req->dir == PB_DIR_TO_SERVER ? *tuple : pb_tuple_reverse(tuple);
+    struct pb_tx tx = {
+        .type = "redis",
+        .tuple = &t,
+        .start_ns = req->ts_ns,
+        .end_ns = resp->ts_ns,
+        .status = resp->b.is_error ? "Error" : "OK",
+        .src_bytes = req->size > 0 ? (int64_t)req->size : -1,
+        .dst_bytes = resp->size > 0 ? (int64_t)resp->size : -1,
+    };
+    json_t *ev = pb_tx_event(&tx);
+    if (ev == NULL) {
+        return NULL;
+    }
+    size_t mlen = req->b.method_len;
+    char *upper = pb_malloc(mlen + 1);
+    char *lower = pb_malloc(mlen + sizeof "redis.");
+    if (upper == NULL || lower == NULL) {
+        pb_free(upper);
+        pb_free(lower);
+        json_decref(ev);
+        return NULL;
+    }
+    memcpy(lower, "redis.", 6);
+    for (size_t i = 0; i < mlen; i++) {
+        char c = req->b.method[i];
+        upper[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+        lower[6 + i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    upper[mlen] = '\0';
+    lower[6 + mlen] = '\0';
+
+    int rc = 0;
+    rc |= pb_ev_put_strn(ev, "method", upper, mlen);
+    rc |= pb_ev_put_strn(ev, "resource", req->b.path != NULL ? req->b.path : "",
+                         req->b.path_len);
+    rc |= pb_ev_put_strn(ev, "query", req->b.text, req->b.text_len);
+    rc |= pb_ev_put_strn(ev, resp->b.is_error ? "redis.error" : "redis.return_value",
+                         resp->b.text, resp->b.text_len);
+    if (p->send_request) {
+        rc |= pb_ev_put_strn(ev, "request", req->b.text, req->b.text_len);
+    }
+    if (p->send_response) {
+        rc |= pb_ev_put_strn(ev, "response", resp->b.text, resp->b.text_len);
+    }
+    rc |= pb_ev_put_strn(ev, "event.action", lower, 6 + mlen);
+    if (resp->b.is_error) {
+        rc |= pb_ev_put_str(ev, "event.outcome", "failure");
+    }
+    pb_free(upper);
+    pb_free(lower);
+    if (rc != 0) {
+        json_decref(ev);
+        return NULL;
+    }
+    return ev;
+}

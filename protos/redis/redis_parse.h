@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * protos/redis/redis_parse.h - RESP (REdis Serialization Protocol) message
+ * scanner and message builder; pure: no I/O, no globals.
+ *
+ * Two steps, as Packetbeat's parser restarts each message from its first
+ * byte until it is complete:
+ *   1. redis_scan() walks the bytes of one message incrementally (its state
+ *      survives between segments, so a message split anywhere costs linear
+ *      time) and reports the message length once the last byte is there;
+ *   2. redis_build() turns the complete message bytes into the text
+ *      Packetbeat shows (request "SET key value", reply "[a, b]", "nil", ...).
+ * Spec: https://redis.io/docs/reference/protocol-spec/
+ */
+#ifndef PB_REDIS_PARSE_H
+#define PB_REDIS_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protos/proto.h"
+
+/* Deepest array nesting accepted (Packetbeat recurses without a bound). */
+#define REDIS_MAX_DEPTH 64u
+
+/* Incremental scanner state for the message at the start of the buffer.
+ * Zeroed = at the first byte of a new message. */
+struct redis_scan {
+    size_t pos;       /* start of the next value header */
+    size_t crlf_from; /* CRLF search resumes here (>= pos) */
+    size_t bulk_end;  /* in_bulk: offset just past the bulk's CRLF */
+    bool in_bulk;     /* waiting for a bulk string body */
+    uint8_t depth;    /* open arrays */
+    uint64_t left[REDIS_MAX_DEPTH]; /* elements still expected per open array */
+};
+
+/* Scans data[0..len) (the bytes of the current message so far, always from
+ * its first byte). PB_PARSE_OK with *msg_len = the complete message length;
+ * PB_PARSE_MORE when more bytes are needed; PB_PARSE_DROP on bytes that are
+ * not RESP (Packetbeat drops the stream). */
+enum pb_parse redis_scan(struct redis_scan *s, const uint8_t *data, size_t len, size_t *msg_len);
+
+/* A complete message as Packetbeat reports it. */
+struct redis_built {
+    bool is_request; /* top-level array whose first element is a known command */
+    bool is_error;   /* top-level error reply ("-ERR ...") */
+    char *text;      /* owned: the message text (query / return value) */
+    size_t text_len;
+    char *method; /* owned, requests only: first element as sent */
+    size_t method_len;
+    char *path; /* owned, requests only: second element, NULL when absent */
+    size_t path_len;
+};
+
+/* Builds the text of a complete message of len bytes (as redis_scan
+ * measured it). 0, -PB_ENOMEM or -PB_EPROTO; on failure out is empty. */
+int redis_build(const uint8_t *data, size_t len, struct redis_built *out);
+void redis_built_free(struct redis_built *b);
+
+/* True when s (n bytes) names a command Packetbeat knows (ASCII case
+ * insensitive). */
+bool redis_is_command(const void *s, size_t n);
+
+#endif

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * publisher/codec.c - event serialisation as libbeat's json and format
+ * codecs write it (go-structform's JSON visitor): our own writer over
+ * jansson values, so key order, string escaping and float formatting match
+ * Beats rather than jansson's defaults.
+ */
+#include "publisher/codec.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+
+/* ---- buffer ------------------------------------------------------------ */
+
+int pb_codec_buf_append(struct pb_codec_buf *b, const void *p, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (b->len + n < b->len) {
+        return -PB_ELIMIT;
+    }
+    if (b->len + n > b->cap) {
+        size_t ncap = b->cap ? b->cap : 256;
+        while (ncap < b->len + n) {
+            if (ncap > SIZE_MAX / 2) {
+                return -PB_ELIMIT;
+            }
+            ncap *= 2;
+        }
+        char *np = pb_realloc(b->p, ncap);
+        if (np == NULL) {
+            return -PB_ENOMEM;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+void pb_codec_buf_free(struct pb_codec_buf *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    pb_free(b->p);
+    b->p = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+/* ---- JSON writer ------------------------------------------------------- */
+
+struct jw {
+    struct pb_codec_buf *b;
+    size_t limit; /* absolute length b may reach */
+    bool pretty;
+    bool html;
+    int err;
+};
+
+static void put(struct jw *w, const void *p, size_t n)
+{
+    if (w->err != 0) {
+        return;
+    }
+    if (w->b->len + n > w->limit) {
+        w->err = -PB_ELIMIT;
+        return;
+    }
+    w->err = pb_codec_buf_append(w->b, p, n);
+}
+
+static void putc1(struct jw *w, char c)
+{
+    put(w, &c, 1);
+}
+
+static void putstr(struct jw *w, const char *s)
+{
+    put(w, s, strlen(s));
+}
+
+static void newline(struct jw *w, int depth)
+{
+    if (!w->pretty) {
+        return;
+    }
+    putc1(w, '\n');
+    for (int i = 0; i < depth; i++) {
+        put(w, "  ", 2);
+    }
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t left, uint32_t *cp)
+{
+    unsigned c = s[0];
+    size_t n;
+    uint32_t v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        v = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        v = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        v = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (left < n) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) ||
+        (v >= 0xd800 && v <= 0xdfff)) {
+        return 0;
+    }
+    *cp = v;
+    return n;
+}
+
+static void put_string(struct jw *w, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t start = 0;
+    size_t i = 0;
+    putc1(w, '"');
+    while (i < len) {
+        unsigned c = p[i];
+        const char *esc = NULL;
+        char ubuf[7];
+        size_t adv = 1;
+        if (c < 0x80) {
+            if (c == '"') {
+                esc = "\\\"";
+            } else if (c == '\\') {
+                esc = "\\\\";
+            } else if (c == '\n') {
+                esc = "\\n";
+            } else if (c == '\r') {
+                esc = "\\r";
+            } else if (c == '\t') {
+                esc = "\\t";
+            } else if (c < 0x20 || (w->html && (c == '<' || c == '>' || c == '&'))) {
+                ubuf[0] = '\\';
+                ubuf[1] = 'u';
+                ubuf[2] = '0';
+                ubuf[3] = '0';
+                ubuf[4] = hex[c >> 4];
+                ubuf[5] = hex[c & 0xf];
+                ubuf[6] = '\0';
+                esc = ubuf;
+            }
+        } else {
+            uint32_t cp = 0;
+            adv = utf8_len(p + i, len - i, &cp);
+            if (adv == 0) {
+                esc = "\\ufffd"; /* invalid byte: replaced, as Go does */
+                adv = 1;
+            } else if (cp == 0x2028) {
+                esc = "\\u2028";
+            } else if (cp == 0x2029) {
+                esc = "\\u2029";
+            }
+        }
+        if (esc != NULL) {
+            put(w, s + start, i - start);
+            putstr(w, esc);
+            start = i + adv;
+        }
+        i += adv;
+    }
+    put(w, s + start, len - start);
+    putc1(w, '"');
+}
+
+/* Go's strconv.FormatFloat(f, 'g', -1, 64), which go-structform uses: the
+ * shortest digits that read back as f; exponent form ("1.5e+06", "1e-05")
+ * when the decimal exponent is < -4 or >= 6, plain decimals otherwise. */
+static void put_real(struct jw *w, double f)
+{
+    char buf[64];
+    if (isnan(f) || isinf(f)) {
+        putstr(w, "null"); /* the json codec ignores invalid floats */
+        return;
+    }
+    if (f == 0) {
+        putstr(w, signbit(f) ? "-0" : "0");
+        return;
+    }
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, f);
+        if (strtod(buf, NULL) == f) {
+            break;
+        }
+    }
+    if (prec > 17) {
+        prec = 17;
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, f);
+    }
+    /* buf: [-]d.ddde[+-]XX; digits count = prec, exponent after 'e' */
+    const char *e = strchr(buf, 'e');
+    int exp = e != NULL ? (int)strtol(e + 1, NULL, 10) : 0;
+    if (exp < -4 || exp >= 6) {
+        putstr(w, buf); /* C's %e form is Go's: at least two exponent digits */
+        return;
+    }
+    int decimals = prec - 1 - exp;
+    if (decimals < 0) {
+        decimals = 0;
+    }
+    snprintf(buf, sizeof buf, "%.*f", decimals, f);
+    putstr(w, buf);
+}
+
+static void put_value(struct jw *w, const json_t *v, int depth, bool top);
+
+static void put_member(struct jw *w, const char *key, const json_t *val, int depth, bool *first)
+{
+    if (!*first) {
+        putc1(w, ',');
+    }
+    *first = false;
+    newline(w, depth + 1);
+    put_string(w, key, strlen(key));
+    putc1(w, ':');
+    if (w->pretty) {
+        putc1(w, ' ');
+    }
+    put_value(w, val, depth + 1, false);
+}
+
+static void put_object(struct jw *w, const json_t *v, int depth, bool top)
+{
+    bool first = true;
+    const char *key;
+    json_t *val;
+    if (json_object_size(v) == 0) {
+        putstr(w, "{}");
+        return;
+    }
+    putc1(w, '{');
+    if (top) {
+        /* Beats writes @timestamp, then @metadata, then the fields */
+        const json_t *ts = json_object_get(v, "@timestamp");
+        const json_t *meta = json_object_get(v, "@metadata");
+        if (ts != NULL) {
+            put_member(w, "@timestamp", ts, depth, &first);
+        }
+        if (meta != NULL) {
+            put_member(w, "@metadata", meta, depth, &first);
+        }
+    }
+    json_object_foreach((json_t *)v, key, val)
+    {
+        if (top && (strcmp(key, "@timestamp") == 0 || strcmp(key, "@metadata") == 0)) {
+            continue;
+        }
+        put_member(w, key, val, depth, &first);
+        if (w->err != 0) {
+            return;
+        }
+    }
+    newline(w, depth);
+    putc1(w, '}');
+}
+
+static void put_value(struct jw *w, const json_t *v, int depth, bool top)
+{
+    char buf[32];
+    if (w->err != 0) {
+        return;
+    }
+    if (depth > 256) { /* jansson values are acyclic; this is a sanity cap */
+        w->err = -PB_ELIMIT;
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        put_object(w, v, depth, top);
+        break;
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        if (n == 0) {
+            putstr(w, "[]");
+            break;
+        }
+        putc1(w, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0) {
+                putc1(w, ',');
+            }
+            newline(w, depth + 1);
+            put_value(w, json_array_get(v, i), depth + 1, false);
+        }
+        newline(w, depth);
+        putc1(w, ']');
+        break;
+    }
+    case JSON_STRING:
+        put_string(w, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        putstr(w, buf);
+        break;
+    case JSON_REAL:
+        put_real(w, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        putstr(w, "true");
+        break;
+    case JSON_FALSE:
+        putstr(w, "false");
+        break;
+    case JSON_NULL:
+    default:
+        putstr(w, "null");
+        break;
+    }
+}
+
+int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_codec_buf *b)
+{
+    size_t start = b->len;
+    struct jw w = {
+        .b = b,
+        .limit = start + PB_CODEC_MAX_EVENT_BYTES,
+        .pretty = pretty,
+        .html = escape_html,
+        .err = 0,
+    };
+    if (v == NULL) {
+        return -PB_EINVAL;
+    }
+    put_value(&w, v, 0, true);
+    if (w.err != 0) {
+        b->len = start;
+    }
+    return w.err;
+}
+
+/* ---- format codec -------------------------------------------------------
+ * `%{[field.path]}` and `%{[field.path]:default}` are replaced by the
+ * field's value (strings as they are, other values as JSON); other text is
+ * copied. A missing field without a default fails the event. */
+
+static const json_t *lookup_path(const json_t *ev, const char *path, size_t len)
+{
+    /* first the whole key (keys may contain dots), then segment by segment */
+    char key[512];
+    if (len >= sizeof key) {
+        return NULL;
+    }
+    memcpy(key, path, len);
+    key[len] = '\0';
+    const json_t *v = json_object_get(ev, key);
+    if (v != NULL) {
+        return v;
+    }
+    const json_t *cur = ev;
+    size_t s = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || key[i] == '.') {
+            char save = key[i];
+            key[i] = '\0';
+            if (!json_is_object(cur)) {
+                return NULL;
+            }
+            cur = json_object_get(cur, key + s);
+            key[i] = save;
+            if (cur == NULL) {
+                return NULL;
+            }
+            s = i + 1;
+        }
+    }
+    return cur;
+}
+
+static int format_encode(const char *fmt, const json_t *ev, struct pb_codec_buf *b)
+{
+    size_t start = b->len;
+    const char *p = fmt;
+    int rc = 0;
+    while (*p != '\0' && rc == 0) {
+        const char *open = strstr(p, "%{[");
+        if (open == NULL) {
+            rc = pb_codec_buf_append(b, p, strlen(p));
+            break;
+        }
+        const char *close = strstr(open, "]");
+        const char *end = close != NULL ? strchr(close, '}') : NULL;
+        if (close == NULL || end == NULL) {
+            rc = pb_codec_buf_append(b, p, strlen(p));
+            break;
+        }
+        rc = pb_codec_buf_append(b, p, (size_t)(open - p));
+        if (rc != 0) {
+            break;
+        }
+        const char *name = open + 3;
+        const json_t *v = lookup_path(ev, name, (size_t)(close - name));
+        if (v == NULL) {
+            if (close[1] == ':') {
+                rc = pb_codec_buf_append(b, close + 2, (size_t)(end - close - 2));
+            } else {
+                rc = -PB_EINVAL; /* key not found */
+            }
+        } else if (json_is_string(v)) {
+            rc = pb_codec_buf_append(b, json_string_value(v), json_string_length(v));
+        } else {
+            rc = pb_json_encode(v, false, false, b);
+        }
+        p = end + 1;
+    }
+    if (rc == 0 && b->len - start > PB_CODEC_MAX_EVENT_BYTES) {
+        rc = -PB_ELIMIT;
+    }
+    if (rc != 0) {
+        b->len = start;
+    }
+    return rc;
+}
+
+/* ---- codec ------------------------------------------------------------- */
+
+int pb_codec_init(struct pb_codec *c, const struct pb_cfg *out_node, bool legacy_pretty,
+                  char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->kind = PB_CODEC_JSON;
+    c->pretty = legacy_pretty;
+    const struct pb_cfg *codec = pb_cfg_get(out_node, "codec");
+    if (codec == NULL || codec->kind == PB_CFG_NULL) {
+        return 0;
+    }
+    char path[256];
+    if (codec->kind != PB_CFG_MAP) {
+        pb_cfg_path(codec, path, sizeof path);
+        snprintf(err, errlen, "required 'object', but found '%s' in field '%s'",
+                 codec->kind == PB_CFG_LIST ? "array" : "string", path);
+        return -PB_EINVAL;
+    }
+    const struct pb_cfg *chosen = NULL;
+    size_t n = pb_cfg_len(codec);
+    for (size_t i = 0; i < n; i++) {
+        const struct pb_cfg *sub = pb_cfg_at(codec, i);
+        bool enabled = true;
+        if (sub->kind != PB_CFG_MAP && sub->kind != PB_CFG_NULL) {
+            continue;
+        }
+        if (pb_cfg_bool(sub, "enabled", true, &enabled) != 0) {
+            snprintf(err, errlen, "%s", pb_cfg_errmsg());
+            return -PB_EINVAL;
+        }
+        if (!enabled) {
+            continue;
+        }
+        if (chosen != NULL) {
+            pb_cfg_path(codec, path, sizeof path);
+            snprintf(err, errlen, "more than one namespace configured accessing '%s'", path);
+            return -PB_EINVAL;
+        }
+        chosen = sub;
+    }
+    if (chosen == NULL) {
+        return 0;
+    }
+    if (strcmp(chosen->key, "json") == 0) {
+        c->pretty = false;
+        if (pb_cfg_bool(chosen, "pretty", false, &c->pretty) != 0 ||
+            pb_cfg_bool(chosen, "escape_html", false, &c->escape_html) != 0) {
+            snprintf(err, errlen, "%s", pb_cfg_errmsg());
+            return -PB_EINVAL;
+        }
+        return 0;
+    }
+    if (strcmp(chosen->key, "format") == 0) {
+        const char *s = NULL;
+        if (pb_cfg_str(chosen, "string", NULL, &s) != 0) {
+            snprintf(err, errlen, "%s", pb_cfg_errmsg());
+            return -PB_EINVAL;
+        }
+        if (s == NULL || *s == '\0') {
+            pb_cfg_path(chosen, path, sizeof path);
+            snprintf(err, errlen, "missing required field accessing '%s.string'", path);
+            return -PB_EINVAL;
+        }
+        c->kind = PB_CODEC_FORMAT;
+        c->format = pb_strdup(s);
+        if (c->format == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -PB_ENOMEM;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "unknown codec type '%s'", chosen->key);
+    return -PB_EINVAL;
+}
+
+void pb_codec_fini(struct pb_codec *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    pb_free(c->format);
+    c->format = NULL;
+}
+
+int pb_codec_encode(const struct pb_codec *c, const json_t *ev, struct pb_codec_buf *b)
+{
+    if (c->kind == PB_CODEC_FORMAT) {
+        return format_encode(c->format, ev, b);
+    }
+    return pb_json_encode(ev, c->pretty, c->escape_html, b);
+}

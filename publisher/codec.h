@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * publisher/codec.h - event serialisation for outputs (libbeat's
+ * outputs/codec): `codec.json` (pretty, escape_html) and `codec.format`
+ * (string). JSON is written as Beats writes it: "@timestamp" first, then
+ * "@metadata", then the other fields; no escaping of '/', UTF-8 kept as is,
+ * '<', '>' and '&' escaped only with escape_html; U+2028/U+2029 escaped;
+ * floats in Go's shortest 'g' form; pretty printing indents by two spaces.
+ */
+#ifndef PB_CODEC_H
+#define PB_CODEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "beat/cfg.h"
+
+/* One serialised event may not exceed this (a larger one is dropped and
+   counted by the output, as a failed encode is in libbeat). */
+#define PB_CODEC_MAX_EVENT_BYTES (64u * 1024u * 1024u)
+
+enum pb_codec_kind {
+    PB_CODEC_JSON,
+    PB_CODEC_FORMAT,
+};
+
+struct pb_codec {
+    enum pb_codec_kind kind;
+    bool pretty;      /* codec.json.pretty, default false */
+    bool escape_html; /* codec.json.escape_html, default false */
+    char *format;     /* owned: codec.format.string */
+};
+
+/* A growable byte buffer, capped at PB_CODEC_MAX_EVENT_BYTES past its
+   length at the start of an encode. */
+struct pb_codec_buf {
+    char *p; /* owned */
+    size_t len;
+    size_t cap;
+};
+
+/* Reads the `codec` section below an output's node (NULL or absent: json
+   with defaults). legacy_pretty is used when no codec section is set (the
+   console output's old `pretty` key). 0 or -PB_EINVAL with a message. */
+int pb_codec_init(struct pb_codec *c, const struct pb_cfg *out_node, bool legacy_pretty,
+                  char *err, size_t errlen);
+void pb_codec_fini(struct pb_codec *c);
+
+/* Appends the encoded event (no trailing newline) to b. 0, -PB_ENOMEM, or
+   -PB_ELIMIT when the event exceeds the cap; on failure b->len is what it
+   was before the call. */
+int pb_codec_encode(const struct pb_codec *c, const json_t *ev, struct pb_codec_buf *b);
+
+/* Any JSON value, Beats style (see above; objects keep their key order,
+   except that the top level puts @timestamp and @metadata first). */
+int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_codec_buf *b);
+
+int pb_codec_buf_append(struct pb_codec_buf *b, const void *p, size_t n);
+void pb_codec_buf_free(struct pb_codec_buf *b);
+
+#endif

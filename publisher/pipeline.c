@@ -1,0 +1,980 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * publisher/pipeline.c - libbeat's publisher pipeline: a bounded memory
+ * queue (queue.mem.*), output worker threads taking batches, retries with
+ * equal-jitter backoff and a time to live per batch, acks.
+ *
+ *   producer ──publish──▶ ring (pending) ──worker takes ≤ batch size──▶ output
+ *                            ▲                                         │
+ *                            └──────── retry list ◀── retry/cancel ────┤
+ *                                       drop after max_retries ◀───────┤
+ *                                       free + release room ◀── ack ───┘
+ *
+ * Room: `used` counts every event not yet acked or dropped (pending in the
+ * ring, in a batch at the output, or waiting for a retry); a producer waits
+ * (or drops) while used == queue.mem.events, so memory stays bounded by the
+ * queue size, as in libbeat where events leave the queue only when acked.
+ *
+ * Batches (libbeat memqueue + eventConsumer): a worker asks for
+ * min(bulk_max_size, flush.min_events) events (bulk_max_size <= 0:
+ * flush.min_events) and waits up to flush.timeout for that many, then
+ * takes what is there; while closing it never waits. Retried batches go
+ * before new ones. A batch starts with ttl = max_retries + 1; each retry
+ * spends one, at 0 the batch is dropped and counted; ttl <= 0 (max_retries
+ * -1) never expires; a cancelled batch spends nothing.
+ *
+ * Backoff (libbeat backoffClient, per worker): after a failed publish
+ * (retry, retry_events, cancelled) or connect, the worker waits a random
+ * time in [d/2, d), d starting at 2 * backoff.init and doubling up to
+ * backoff.max; a success resets d.
+ *
+ * Locking: one mutex guards everything; output callbacks run without it.
+ */
+#include "publisher/pipeline.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+#include "beat/log.h"
+#include "publisher/output.h"
+
+#ifndef PB_VERSION
+#define PB_VERSION "8.17.2"
+#endif
+
+#define SEL "publisher"
+
+/* Caps on what the config may ask for. */
+#define PB_MAX_QUEUE_EVENTS (64u * 1024u * 1024u)
+#define PB_MAX_OUTPUT_CLIENTS 1024
+
+/* libbeat defaults */
+#define DEF_QUEUE_EVENTS 3200
+#define DEF_MIN_EVENTS 1600
+#define DEF_FLUSH_TIMEOUT_NS (10LL * 1000000000LL)
+#define DEF_BACKOFF_INIT_NS (1LL * 1000000000LL)
+#define DEF_BACKOFF_MAX_NS (60LL * 1000000000LL)
+
+enum fin {
+    FIN_ACK,
+    FIN_RETRY,
+    FIN_RETRY_EVENTS,
+    FIN_DROP,
+    FIN_CANCELLED,
+};
+
+struct worker;
+
+struct pb_batch {
+    struct pb_pipeline *pl; /* borrowed */
+    struct worker *w;       /* borrowed: the worker that published it */
+    json_t **ev;            /* owned array of owned events */
+    size_t n;
+    int ttl;              /* attempts left; <= 0: forever */
+    bool out;             /* at the output, not yet finished */
+    struct pb_batch *next; /* retry list */
+};
+
+struct worker {
+    struct pb_pipeline *pl;
+    struct pb_output out;
+    pthread_t thr;
+    bool started;
+    bool inited;
+    bool connected;
+    unsigned inflight;
+    int64_t pub_d;          /* publish backoff duration d */
+    int64_t conn_d;         /* connect backoff duration d */
+    int64_t backoff_until;  /* monotonic ns, 0: none */
+    int64_t flush_deadline; /* monotonic ns while waiting to fill a batch */
+};
+
+struct pb_pipeline {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;       /* workers and close: anything changed */
+    pthread_cond_t cv_space; /* producers: room freed or closing */
+
+    json_t **ring; /* pending events */
+    size_t cap;
+    size_t head;
+    size_t count;
+    size_t used; /* events not yet acked/dropped */
+
+    struct pb_batch *retry_head;
+    struct pb_batch *retry_tail;
+    size_t batches_out; /* handed to the output, not finished */
+
+    bool closing;
+    bool stopping;
+    bool started;
+
+    /* settings */
+    int64_t flush_timeout_ns;
+    size_t batch_want;
+    int max_retries;
+    int64_t backoff_init_ns;
+    int64_t backoff_max_ns;
+    unsigned max_inflight;
+
+    const struct pb_output_ops *ops;
+    struct worker *workers;
+    size_t nworkers;
+
+    uint64_t rng;
+    struct pb_pipeline_stats st;
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void wait_until(struct pb_pipeline *pl, int64_t deadline_ns)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(deadline_ns / 1000000000LL);
+    ts.tv_nsec = (long)(deadline_ns % 1000000000LL);
+    pthread_cond_timedwait(&pl->cv, &pl->mu, &ts);
+}
+
+static uint64_t rng_next(struct pb_pipeline *pl)
+{
+    /* xorshift64* */
+    uint64_t x = pl->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    pl->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* libbeat's EqualJitterBackoff.WaitDuration: d/2 + rand[0, d/2), then d
+ * doubles up to max. */
+static int64_t jitter_wait(struct pb_pipeline *pl, int64_t *d)
+{
+    int64_t half = *d / 2;
+    int64_t wait = half;
+    if (half > 0) {
+        wait += (int64_t)(rng_next(pl) % (uint64_t)half);
+    }
+    if (*d > pl->backoff_max_ns / 2) {
+        *d = pl->backoff_max_ns;
+    } else {
+        *d *= 2;
+        if (*d > pl->backoff_max_ns) {
+            *d = pl->backoff_max_ns;
+        }
+    }
+    return wait;
+}
+
+static void release_events(struct pb_pipeline *pl, json_t **ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_decref(ev[i]);
+        ev[i] = NULL;
+    }
+    pl->used -= n;
+    pthread_cond_broadcast(&pl->cv_space);
+    pthread_cond_broadcast(&pl->cv);
+}
+
+static void batch_free(struct pb_batch *b)
+{
+    if (b != NULL) {
+        pb_free(b->ev);
+        pb_free(b);
+    }
+}
+
+static void retry_push(struct pb_pipeline *pl, struct pb_batch *b)
+{
+    b->next = NULL;
+    if (pl->retry_tail != NULL) {
+        pl->retry_tail->next = b;
+    } else {
+        pl->retry_head = b;
+    }
+    pl->retry_tail = b;
+    pthread_cond_broadcast(&pl->cv);
+}
+
+static struct pb_batch *retry_pop(struct pb_pipeline *pl)
+{
+    struct pb_batch *b = pl->retry_head;
+    if (b != NULL) {
+        pl->retry_head = b->next;
+        if (pl->retry_head == NULL) {
+            pl->retry_tail = NULL;
+        }
+        b->next = NULL;
+    }
+    return b;
+}
+
+/* ---- batch API --------------------------------------------------------- */
+
+size_t pb_batch_len(const struct pb_batch *b)
+{
+    return b->n;
+}
+
+json_t *pb_batch_event(const struct pb_batch *b, size_t i)
+{
+    return i < b->n ? b->ev[i] : NULL;
+}
+
+static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t nidx)
+{
+    struct pb_pipeline *pl = b->pl;
+    pthread_mutex_lock(&pl->mu);
+    if (!b->out) {
+        pthread_mutex_unlock(&pl->mu);
+        pb_error(SEL, "output finished a batch twice; ignored");
+        return;
+    }
+    b->out = false;
+    pl->batches_out--;
+    struct worker *w = b->w;
+    b->w = NULL;
+    if (w != NULL && w->inflight > 0) {
+        w->inflight--;
+    }
+
+    if (how == FIN_RETRY_EVENTS) {
+        /* keep the failed events (in batch order), ack the rest */
+        size_t keep = 0;
+        size_t nacked = 0;
+        unsigned char *mark = pb_calloc(b->n, 1);
+        if (mark == NULL) {
+            how = FIN_RETRY; /* cannot tell them apart: retry them all */
+        } else {
+            for (size_t i = 0; i < nidx; i++) {
+                if (idx[i] < b->n) {
+                    mark[idx[i]] = 1;
+                }
+            }
+            for (size_t i = 0; i < b->n; i++) {
+                if (mark[i]) {
+                    b->ev[keep++] = b->ev[i];
+                } else {
+                    json_decref(b->ev[i]);
+                    nacked++;
+                }
+            }
+            pb_free(mark);
+            pl->st.acked += nacked;
+            pl->used -= nacked;
+            b->n = keep;
+            if (nacked > 0) {
+                pthread_cond_broadcast(&pl->cv_space);
+            }
+            how = keep == 0 ? FIN_ACK : FIN_RETRY;
+        }
+    }
+
+    switch (how) {
+    case FIN_ACK:
+        pl->st.acked += b->n;
+        release_events(pl, b->ev, b->n);
+        batch_free(b);
+        if (w != NULL) {
+            w->pub_d = 2 * pl->backoff_init_ns;
+        }
+        break;
+    case FIN_DROP:
+        pl->st.failed += b->n;
+        release_events(pl, b->ev, b->n);
+        batch_free(b);
+        if (w != NULL) {
+            w->pub_d = 2 * pl->backoff_init_ns;
+        }
+        break;
+    case FIN_RETRY:
+    case FIN_CANCELLED:
+    default:
+        if (how == FIN_RETRY && b->ttl > 0) {
+            b->ttl--;
+            if (b->ttl == 0) {
+                pb_info(SEL, "Drop batch");
+                pl->st.dropped += b->n;
+                release_events(pl, b->ev, b->n);
+                batch_free(b);
+                b = NULL;
+            }
+        }
+        if (b != NULL) {
+            retry_push(pl, b);
+        }
+        if (w != NULL) {
+            w->backoff_until = mono_ns() + jitter_wait(pl, &w->pub_d);
+            if (how == FIN_CANCELLED && pl->ops->connect != NULL) {
+                w->connected = false;
+            }
+        }
+        break;
+    }
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+}
+
+void pb_batch_ack(struct pb_batch *b)
+{
+    finish(b, FIN_ACK, NULL, 0);
+}
+
+void pb_batch_retry(struct pb_batch *b)
+{
+    finish(b, FIN_RETRY, NULL, 0);
+}
+
+void pb_batch_retry_events(struct pb_batch *b, const size_t *idx, size_t n)
+{
+    finish(b, FIN_RETRY_EVENTS, idx, n);
+}
+
+void pb_batch_drop(struct pb_batch *b)
+{
+    finish(b, FIN_DROP, NULL, 0);
+}
+
+void pb_batch_cancelled(struct pb_batch *b)
+{
+    finish(b, FIN_CANCELLED, NULL, 0);
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+static bool has_work(const struct pb_pipeline *pl)
+{
+    return pl->retry_head != NULL || pl->count > 0;
+}
+
+/* Takes up to n pending events into a new batch (mutex held). */
+static struct pb_batch *take_batch(struct pb_pipeline *pl, size_t n)
+{
+    struct pb_batch *b = pb_calloc(1, sizeof *b);
+    if (b == NULL) {
+        return NULL;
+    }
+    b->ev = pb_calloc(n, sizeof *b->ev);
+    if (b->ev == NULL) {
+        pb_free(b);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        b->ev[i] = pl->ring[pl->head];
+        pl->ring[pl->head] = NULL;
+        pl->head = (pl->head + 1) % pl->cap;
+    }
+    pl->count -= n;
+    b->n = n;
+    b->pl = pl;
+    b->ttl = pl->max_retries < 0 ? 0 : pl->max_retries + 1;
+    return b;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct pb_pipeline *pl = w->pl;
+    const struct pb_output_ops *ops = pl->ops;
+
+    pthread_mutex_lock(&pl->mu);
+    for (;;) {
+        if (pl->stopping) {
+            break;
+        }
+        if (w->inflight >= pl->max_inflight) {
+            pthread_cond_wait(&pl->cv, &pl->mu);
+            continue;
+        }
+        int64_t now = mono_ns();
+        if (w->backoff_until != 0) {
+            if (now < w->backoff_until) {
+                wait_until(pl, w->backoff_until);
+                continue;
+            }
+            w->backoff_until = 0;
+        }
+        if (!has_work(pl)) {
+            w->flush_deadline = 0;
+            pthread_cond_wait(&pl->cv, &pl->mu);
+            continue;
+        }
+        if (!w->connected && ops->connect != NULL) {
+            pthread_mutex_unlock(&pl->mu);
+            int rc = ops->connect(&w->out);
+            pthread_mutex_lock(&pl->mu);
+            if (rc != 0) {
+                w->backoff_until = mono_ns() + jitter_wait(pl, &w->conn_d);
+                continue;
+            }
+            w->connected = true;
+            w->conn_d = 2 * pl->backoff_init_ns;
+            continue;
+        }
+
+        struct pb_batch *b = retry_pop(pl);
+        if (b != NULL) {
+            pl->st.retried += b->n;
+        } else {
+            size_t want = pl->batch_want;
+            if (pl->count < want && pl->flush_timeout_ns > 0 && !pl->closing) {
+                if (w->flush_deadline == 0) {
+                    w->flush_deadline = now + pl->flush_timeout_ns;
+                }
+                if (now < w->flush_deadline) {
+                    wait_until(pl, w->flush_deadline);
+                    continue;
+                }
+            }
+            w->flush_deadline = 0;
+            b = take_batch(pl, pl->count < want ? pl->count : want);
+            if (b == NULL) {
+                /* out of memory: leave the events queued and try later */
+                w->backoff_until = now + 100000000LL;
+                continue;
+            }
+        }
+        b->w = w;
+        b->out = true;
+        w->inflight++;
+        pl->batches_out++;
+        pl->st.batches++;
+        pthread_mutex_unlock(&pl->mu);
+        ops->publish(&w->out, b);
+        pthread_mutex_lock(&pl->mu);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static int cfg_fail(char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s", pb_cfg_errmsg());
+    return -PB_EINVAL;
+}
+
+/* Finds the one enabled output section: 0 with *node set, or an
+ * error in libbeat's words. */
+static int select_output(const struct pb_cfg *root, const struct pb_cfg **node, char *err,
+                         size_t errlen)
+{
+    const struct pb_cfg *outs = pb_cfg_get(root, "output");
+    const struct pb_cfg *chosen = NULL;
+    *node = NULL;
+    if (outs != NULL && outs->kind == PB_CFG_MAP) {
+        size_t n = pb_cfg_len(outs);
+        for (size_t i = 0; i < n; i++) {
+            const struct pb_cfg *sub = pb_cfg_at(outs, i);
+            bool enabled = true;
+            if (sub->kind != PB_CFG_MAP && sub->kind != PB_CFG_NULL) {
+                continue; /* not a section */
+            }
+            if (pb_cfg_bool(sub, "enabled", true, &enabled) != 0) {
+                return cfg_fail(err, errlen);
+            }
+            if (!enabled) {
+                continue;
+            }
+            if (chosen != NULL) {
+                const char *src = root->src_name != NULL ? root->src_name : "";
+                snprintf(err, errlen,
+                         "error unpacking config data: more than one namespace configured "
+                         "accessing 'output' (source:'%s')",
+                         src);
+                return -PB_EINVAL;
+            }
+            chosen = sub;
+        }
+    }
+    if (chosen == NULL) {
+        snprintf(err, errlen, "no outputs are defined, please define one under the output section");
+        return -PB_EINVAL;
+    }
+    *node = chosen;
+    return 0;
+}
+
+static const struct pb_output_ops *find_ops(const char *name, char *err, size_t errlen)
+{
+    const struct pb_output_ops *ops = pb_output_find(name);
+    if (ops == NULL) {
+        if (pb_output_known_unimplemented(name)) {
+            snprintf(err, errlen, "output type %s is not supported by this build yet", name);
+        } else {
+            snprintf(err, errlen, "output type %s undefined", name);
+        }
+    }
+    return ops;
+}
+
+struct queue_settings {
+    int64_t events;
+    int64_t min_events;
+    int64_t flush_timeout_ns;
+};
+
+static int read_mem_queue(const struct pb_cfg *mem, struct queue_settings *q, char *why,
+                          size_t whylen)
+{
+    char path[256];
+    if (pb_cfg_int(mem, "events", DEF_QUEUE_EVENTS, &q->events) != 0 ||
+        pb_cfg_int(mem, "flush.min_events", DEF_MIN_EVENTS, &q->min_events) != 0 ||
+        pb_cfg_duration(mem, "flush.timeout", DEF_FLUSH_TIMEOUT_NS, &q->flush_timeout_ns) != 0) {
+        snprintf(why, whylen, "%s", pb_cfg_errmsg());
+        return -PB_EINVAL;
+    }
+    pb_cfg_path(mem, path, sizeof path);
+    if (q->events < 32) {
+        snprintf(why, whylen, "requires value >= 32 accessing '%s.events'", path);
+        return -PB_EINVAL;
+    }
+    if (q->events > (int64_t)PB_MAX_QUEUE_EVENTS) {
+        snprintf(why, whylen, "queue size %" PRId64 " is above the limit %u accessing '%s.events'",
+                 q->events, PB_MAX_QUEUE_EVENTS, path);
+        return -PB_EINVAL;
+    }
+    if (q->min_events < 0) {
+        snprintf(why, whylen, "requires value >= 0 accessing '%s.flush.min_events'", path);
+        return -PB_EINVAL;
+    }
+    if (q->min_events > q->events) {
+        snprintf(why, whylen, "flush.min_events must be less events accessing '%s'", path);
+        return -PB_EINVAL;
+    }
+    return 0;
+}
+
+/* queue.* or the output's own `queue` (libbeat 8.x accepts one of the two);
+ * only the memory queue exists here. Bad settings are fatal, as libbeat
+ * parses them up front. */
+static int read_queue(const struct pb_cfg *root, const struct pb_cfg *out_node,
+                      struct queue_settings *q, char *err, size_t errlen)
+{
+    const struct pb_cfg *top = pb_cfg_get(root, "queue");
+    const struct pb_cfg *qn = pb_cfg_get(out_node, "queue");
+    if (qn != NULL && top != NULL) {
+        snprintf(err, errlen,
+                 "error unpacking config data: top level queue and output level queue settings "
+                 "defined, only one is allowed accessing config");
+        return -PB_EINVAL;
+    }
+    if (qn == NULL) {
+        qn = top;
+    }
+    q->events = DEF_QUEUE_EVENTS;
+    q->min_events = DEF_MIN_EVENTS;
+    q->flush_timeout_ns = DEF_FLUSH_TIMEOUT_NS;
+    if (qn == NULL || qn->kind != PB_CFG_MAP) {
+        return 0;
+    }
+    const struct pb_cfg *chosen = NULL;
+    size_t n = pb_cfg_len(qn);
+    for (size_t i = 0; i < n; i++) {
+        const struct pb_cfg *sub = pb_cfg_at(qn, i);
+        bool enabled = true;
+        if (sub->kind != PB_CFG_MAP && sub->kind != PB_CFG_NULL) {
+            continue;
+        }
+        if (pb_cfg_bool(sub, "enabled", true, &enabled) != 0) {
+            return cfg_fail(err, errlen);
+        }
+        if (!enabled) {
+            continue;
+        }
+        if (chosen != NULL) {
+            char path[256];
+            pb_cfg_path(qn, path, sizeof path);
+            snprintf(err, errlen, "more than one namespace configured accessing '%s'", path);
+            return -PB_EINVAL;
+        }
+        chosen = sub;
+    }
+    if (chosen == NULL) {
+        return 0;
+    }
+    if (strcmp(chosen->key, "mem") != 0) {
+        if (strcmp(chosen->key, "disk") == 0) {
+            snprintf(err, errlen, "queue type disk is not supported by this build yet");
+        } else {
+            snprintf(err, errlen, "unrecognized queue type '%s'", chosen->key);
+        }
+        return -PB_EINVAL;
+    }
+    char why[512];
+    if (read_mem_queue(chosen, q, why, sizeof why) != 0) {
+        snprintf(err, errlen, "couldn't unpack memory queue config: %s", why);
+        return -PB_EINVAL;
+    }
+    return 0;
+}
+
+struct out_settings {
+    int64_t clients;
+    int64_t bulk_max_size;
+    int64_t max_retries;
+    int64_t backoff_init_ns;
+    int64_t backoff_max_ns;
+};
+
+static int read_out_settings(const struct pb_output_ops *ops, const struct pb_cfg *node,
+                             struct out_settings *o, char *err, size_t errlen)
+{
+    o->clients = 1;
+    o->bulk_max_size = ops->default_bulk_max_size;
+    o->max_retries = ops->default_max_retries;
+    o->backoff_init_ns = DEF_BACKOFF_INIT_NS;
+    o->backoff_max_ns = DEF_BACKOFF_MAX_NS;
+    if (ops->flags & PB_OUTPUT_NET) {
+        int64_t workers = 1;
+        if (pb_cfg_int(node, "workers", 1, &workers) != 0 ||
+            pb_cfg_int(node, "worker", workers, &o->clients) != 0 ||
+            pb_cfg_int(node, "bulk_max_size", ops->default_bulk_max_size, &o->bulk_max_size) !=
+                0 ||
+            pb_cfg_int(node, "max_retries", ops->default_max_retries, &o->max_retries) != 0 ||
+            pb_cfg_duration(node, "backoff.init", DEF_BACKOFF_INIT_NS, &o->backoff_init_ns) != 0 ||
+            pb_cfg_duration(node, "backoff.max", DEF_BACKOFF_MAX_NS, &o->backoff_max_ns) != 0) {
+            return cfg_fail(err, errlen);
+        }
+        if (o->clients < 1) {
+            char path[256];
+            pb_cfg_path(node, path, sizeof path);
+            snprintf(err, errlen, "requires value >= 1 accessing '%s.worker'", path);
+            return -PB_EINVAL;
+        }
+    }
+    if (ops->clients != NULL) {
+        int n = ops->clients(node, err, errlen);
+        if (n < 0) {
+            return n;
+        }
+        o->clients = n;
+    }
+    if (o->clients > PB_MAX_OUTPUT_CLIENTS) {
+        snprintf(err, errlen, "too many output clients (%" PRId64 ", limit %d)", o->clients,
+                 PB_MAX_OUTPUT_CLIENTS);
+        return -PB_EINVAL;
+    }
+    if (o->backoff_init_ns < 0) {
+        o->backoff_init_ns = 0;
+    }
+    if (o->backoff_max_ns < o->backoff_init_ns) {
+        o->backoff_max_ns = o->backoff_init_ns;
+    }
+    return 0;
+}
+
+/* Inits one client; on failure its close has run. */
+static int client_init(struct worker *w, const struct pb_output_ops *ops, const struct pb_cfg *root,
+                       const struct pb_cfg *node, char *err, size_t errlen)
+{
+    w->out.ops = ops;
+    w->out.beat = "packetbeat";
+    w->out.version = PB_VERSION;
+    w->out.root = root;
+    w->out.priv = w;
+    if (ops->ctx_size > 0) {
+        w->out.ctx = pb_calloc(1, ops->ctx_size);
+        if (w->out.ctx == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -PB_ENOMEM;
+        }
+    }
+    int rc = ops->init != NULL ? ops->init(&w->out, node, err, errlen) : 0;
+    if (rc != 0) {
+        if (ops->close != NULL) {
+            ops->close(&w->out);
+        }
+        pb_free(w->out.ctx);
+        w->out.ctx = NULL;
+        return rc < 0 ? rc : -PB_EINVAL;
+    }
+    w->out.root = NULL;
+    w->inited = true;
+    return 0;
+}
+
+static void client_fini(struct worker *w)
+{
+    if (w->inited && w->out.ops->close != NULL) {
+        w->out.ops->close(&w->out);
+    }
+    w->inited = false;
+    pb_free(w->out.ctx);
+    w->out.ctx = NULL;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+static void pipeline_free(struct pb_pipeline *pl)
+{
+    if (pl == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < pl->nworkers; i++) {
+        client_fini(&pl->workers[i]);
+    }
+    pb_free(pl->workers);
+    if (pl->ring != NULL) {
+        for (size_t i = 0; i < pl->count; i++) {
+            json_decref(pl->ring[(pl->head + i) % pl->cap]);
+        }
+        pb_free(pl->ring);
+    }
+    struct pb_batch *b;
+    while ((b = retry_pop(pl)) != NULL) {
+        for (size_t i = 0; i < b->n; i++) {
+            json_decref(b->ev[i]);
+        }
+        batch_free(b);
+    }
+    pthread_cond_destroy(&pl->cv_space);
+    pthread_cond_destroy(&pl->cv);
+    pthread_mutex_destroy(&pl->mu);
+    pb_free(pl);
+}
+
+struct pb_pipeline *pb_pipeline_new(const struct pb_cfg *root, char *err, size_t errlen)
+{
+    const struct pb_cfg *node = NULL;
+    struct queue_settings q;
+    struct out_settings os;
+    const struct pb_output_ops *ops;
+
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (select_output(root, &node, err, errlen) != 0) {
+        return NULL;
+    }
+    ops = find_ops(node->key, err, errlen);
+    if (ops == NULL) {
+        return NULL;
+    }
+    if (read_queue(root, node, &q, err, errlen) != 0 ||
+        read_out_settings(ops, node, &os, err, errlen) != 0) {
+        return NULL;
+    }
+
+    struct pb_pipeline *pl = pb_calloc(1, sizeof *pl);
+    if (pl == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&pl->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pl->cv, &ca);
+    pthread_cond_init(&pl->cv_space, &ca);
+    pthread_condattr_destroy(&ca);
+
+    pl->ops = ops;
+    pl->cap = (size_t)q.events;
+    pl->flush_timeout_ns = q.flush_timeout_ns;
+    size_t want = os.bulk_max_size > 0 ? (size_t)os.bulk_max_size : (size_t)q.min_events;
+    if (q.min_events > 0 && want > (size_t)q.min_events) {
+        want = (size_t)q.min_events;
+    }
+    if (want == 0 || want > pl->cap) {
+        want = pl->cap; /* flush.min_events 0 and no bulk_max_size */
+    }
+    pl->batch_want = want;
+    pl->max_retries = os.max_retries < -1 ? -1 : (int)os.max_retries;
+    pl->backoff_init_ns = os.backoff_init_ns;
+    pl->backoff_max_ns = os.backoff_max_ns;
+    pl->max_inflight = ops->max_inflight == 0 ? 1 : ops->max_inflight;
+    pl->rng = (uint64_t)mono_ns() ^ ((uint64_t)(uintptr_t)pl << 16) ^ 0x9E3779B97F4A7C15ULL;
+    if (pl->rng == 0) {
+        pl->rng = 1;
+    }
+
+    pl->ring = pb_calloc(pl->cap, sizeof *pl->ring);
+    pl->workers = os.clients > 0 ? pb_calloc((size_t)os.clients, sizeof *pl->workers) : NULL;
+    if (pl->ring == NULL || (os.clients > 0 && pl->workers == NULL)) {
+        snprintf(err, errlen, "out of memory");
+        pipeline_free(pl);
+        return NULL;
+    }
+    pl->nworkers = (size_t)os.clients;
+    for (size_t i = 0; i < pl->nworkers; i++) {
+        struct worker *w = &pl->workers[i];
+        w->pl = pl;
+        w->out.index = (unsigned)i;
+        w->out.nclients = (unsigned)pl->nworkers;
+        w->pub_d = 2 * pl->backoff_init_ns;
+        w->conn_d = 2 * pl->backoff_init_ns;
+        if (client_init(w, ops, root, node, err, errlen) != 0) {
+            pipeline_free(pl);
+            return NULL;
+        }
+    }
+    pb_debug(SEL,
+             "pipeline: output %s, %zu client(s), queue %zu events, batch %zu, flush timeout "
+             "%" PRId64 "ns, max_retries %d",
+             ops->name, pl->nworkers, pl->cap, pl->batch_want, pl->flush_timeout_ns,
+             pl->max_retries);
+    return pl;
+}
+
+int pb_pipeline_start(struct pb_pipeline *pl)
+{
+    if (pl == NULL) {
+        return -PB_EINVAL;
+    }
+    pthread_mutex_lock(&pl->mu);
+    if (pl->started) {
+        pthread_mutex_unlock(&pl->mu);
+        return 0;
+    }
+    pl->started = true;
+    pthread_mutex_unlock(&pl->mu);
+    for (size_t i = 0; i < pl->nworkers; i++) {
+        struct worker *w = &pl->workers[i];
+        int rc = pthread_create(&w->thr, NULL, worker_main, w);
+        if (rc != 0) {
+            pb_error(SEL, "cannot start output worker: %s", strerror(rc));
+            return -PB_EIO;
+        }
+        w->started = true;
+    }
+    return 0;
+}
+
+int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
+{
+    if (pl == NULL || ev == NULL) {
+        json_decref(ev);
+        return -PB_EINVAL;
+    }
+    pthread_mutex_lock(&pl->mu);
+    while (pl->used >= pl->cap && !pl->closing) {
+        if (!block) {
+            pl->st.dropped++;
+            pthread_mutex_unlock(&pl->mu);
+            json_decref(ev);
+            return -PB_ELIMIT;
+        }
+        pthread_cond_wait(&pl->cv_space, &pl->mu);
+    }
+    if (pl->closing) {
+        pl->st.dropped++;
+        pthread_mutex_unlock(&pl->mu);
+        json_decref(ev);
+        return -PB_EIO;
+    }
+    pl->ring[(pl->head + pl->count) % pl->cap] = ev;
+    pl->count++;
+    pl->used++;
+    pl->st.published++;
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+    return 0;
+}
+
+void pb_pipeline_close(struct pb_pipeline *pl, int64_t timeout_ns)
+{
+    if (pl == NULL) {
+        return;
+    }
+    bool any_started = false;
+    for (size_t i = 0; i < pl->nworkers; i++) {
+        any_started = any_started || pl->workers[i].started;
+    }
+    pthread_mutex_lock(&pl->mu);
+    pl->closing = true;
+    pthread_cond_broadcast(&pl->cv);
+    pthread_cond_broadcast(&pl->cv_space);
+    int64_t deadline = timeout_ns < 0 ? 0 : mono_ns() + timeout_ns;
+    while (any_started && pl->used > 0) {
+        if (timeout_ns < 0) {
+            pthread_cond_wait(&pl->cv, &pl->mu);
+        } else {
+            if (mono_ns() >= deadline) {
+                break;
+            }
+            wait_until(pl, deadline);
+        }
+    }
+    size_t left = pl->used;
+    pl->stopping = true;
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+
+    for (size_t i = 0; i < pl->nworkers; i++) {
+        if (pl->workers[i].started) {
+            pthread_join(pl->workers[i].thr, NULL);
+            pl->workers[i].started = false;
+        }
+    }
+    /* the outputs finish what they still hold before their close returns */
+    for (size_t i = 0; i < pl->nworkers; i++) {
+        client_fini(&pl->workers[i]);
+    }
+    pthread_mutex_lock(&pl->mu);
+    size_t out = pl->batches_out;
+    pthread_mutex_unlock(&pl->mu);
+    if (left > 0) {
+        pb_info(SEL, "shutdown: %zu event(s) not acknowledged by the output were dropped", left);
+    }
+    if (out > 0) {
+        /* a broken output kept batches past its close: leave them (and
+           the pipeline memory they point to) rather than risk a late
+           callback touching freed memory */
+        pb_error(SEL, "output %s kept %zu batch(es) after close", pl->ops->name, out);
+        return;
+    }
+    pipeline_free(pl);
+}
+
+void pb_pipeline_get_stats(struct pb_pipeline *pl, struct pb_pipeline_stats *st)
+{
+    pthread_mutex_lock(&pl->mu);
+    *st = pl->st;
+    st->active = pl->used;
+    pthread_mutex_unlock(&pl->mu);
+}
+
+int pb_pipeline_test_output(const struct pb_cfg *root, char *err, size_t errlen)
+{
+    const struct pb_cfg *node = NULL;
+    const struct pb_output_ops *ops;
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (select_output(root, &node, err, errlen) != 0) {
+        return -PB_EINVAL;
+    }
+    ops = find_ops(node->key, err, errlen);
+    if (ops == NULL) {
+        return -PB_EINVAL;
+    }
+    struct worker w;
+    memset(&w, 0, sizeof w);
+    w.out.nclients = 1;
+    int rc = client_init(&w, ops, root, node, err, errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    if (ops->test != NULL) {
+        rc = ops->test(&w.out, err, errlen);
+    } else {
+        snprintf(err, errlen, "client doesn't support testing");
+        rc = -PB_EINVAL;
+    }
+    client_fini(&w);
+    return rc;
+}

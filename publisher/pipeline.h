@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * publisher/pipeline.h - the publisher pipeline: a bounded queue between the
+ * capture thread and the output workers, batching, retries with backoff, and
+ * acks. An event leaves the queue only when its output acked (or dropped) it.
+ */
+#ifndef PB_PIPELINE_H
+#define PB_PIPELINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "beat/cfg.h"
+
+struct pb_pipeline;
+
+/* Counters, read by monitoring (libbeat's names in comments). */
+struct pb_pipeline_stats {
+    uint64_t published; /* pipeline.events.published */
+    uint64_t dropped;   /* pipeline.events.dropped (queue full, live mode) */
+    uint64_t acked;     /* output.events.acked */
+    uint64_t failed;    /* output.events.failed */
+    uint64_t retried;   /* pipeline.events.retry */
+    uint64_t batches;   /* output.events.batches */
+    uint64_t active;    /* pipeline.events.active / queue fill */
+};
+
+/* Builds the queue (queue.mem.*) and the one configured output (output.*).
+ * Exactly one output must be enabled. NULL with a message in err. */
+struct pb_pipeline *pb_pipeline_new(const struct pb_cfg *root, char *err, size_t errlen);
+/* Starts output workers. */
+int pb_pipeline_start(struct pb_pipeline *pl);
+/* Queues ev (takes it). block=true waits for room (-I); false drops and
+ * counts when the queue is full, returning -PB_ELIMIT. */
+int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block);
+/* Flushes and waits up to timeout_ns (<0: forever) for every queued event to
+ * be acked, then stops the workers and frees everything. */
+void pb_pipeline_close(struct pb_pipeline *pl, int64_t timeout_ns);
+void pb_pipeline_get_stats(struct pb_pipeline *pl, struct pb_pipeline_stats *st);
+/* `test output`: connects to the output and reports; 0 ok. */
+int pb_pipeline_test_output(const struct pb_cfg *root, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tests/beat/test_event.c - event helpers: dotted paths, UTF-8 repair, time
+ * formats, Community ID, and the common transaction fields.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat/event.h"
+#include "beat/net.h"
+
+static struct pb_tuple tuple(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t pr)
+{
+    struct pb_tuple t;
+    memset(&t, 0, sizeof t);
+    ck_assert(pb_ip_parse(s, &t.src));
+    ck_assert(pb_ip_parse(d, &t.dst));
+    t.sport = sp;
+    t.dport = dp;
+    t.proto = pr;
+    return t;
+}
+
+START_TEST(community_id_matches_packetbeat)
+{
+    /* values from Packetbeat's golden events (http_basic_auth) */
+    char id[64];
+    struct pb_tuple udp = tuple("172.31.98.49", 51958, "8.8.8.8", 53, PB_IPPROTO_UDP);
+    pb_community_id(&udp, id);
+    ck_assert_str_eq(id, "1:/Zwm1tJot2cAhFAO0OxKQHuXs3Y=");
+    struct pb_tuple rev = pb_tuple_reverse(&udp);
+    pb_community_id(&rev, id);
+    ck_assert_str_eq(id, "1:/Zwm1tJot2cAhFAO0OxKQHuXs3Y="); /* direction-free */
+    struct pb_tuple tcp = tuple("172.31.98.49", 55874, "93.184.216.34", 80, PB_IPPROTO_TCP);
+    pb_community_id(&tcp, id);
+    ck_assert_str_eq(id, "1:TMPM5eEnGOXfxAjx6NKlyjx+X10=");
+}
+END_TEST
+
+START_TEST(community_id_icmp_pairs)
+{
+    /* an echo request and its reply hash alike; a one-way type keeps direction */
+    char a[64], b[64];
+    struct pb_tuple req = tuple("10.0.0.1", 8, "10.0.0.2", 0, PB_IPPROTO_ICMP);
+    struct pb_tuple rep = tuple("10.0.0.2", 0, "10.0.0.1", 0, PB_IPPROTO_ICMP);
+    pb_community_id(&req, a);
+    pb_community_id(&rep, b);
+    ck_assert_str_eq(a, b);
+    struct pb_tuple unr1 = tuple("10.0.0.1", 3, "10.0.0.2", 1, PB_IPPROTO_ICMP);
+    struct pb_tuple unr2 = tuple("10.0.0.2", 3, "10.0.0.1", 1, PB_IPPROTO_ICMP);
+    pb_community_id(&unr1, a);
+    pb_community_id(&unr2, b);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+START_TEST(dotted_put_get_del)
+{
+    json_t *ev = json_object();
+    ck_assert_int_eq(pb_ev_put_str(ev, "http.request.method", "GET"), 0);
+    ck_assert_int_eq(pb_ev_put_int(ev, "http.response.status_code", 200), 0);
+    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "http.request.method")), "GET");
+    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "http.response.status_code")), 200);
+    /* a key with literal dots is found too */
+    json_object_set_new(ev, "a.b", json_pack("{s:i}", "c", 7));
+    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "a.b.c")), 7);
+    /* replacing a scalar with an object on the way */
+    pb_ev_put_str(ev, "x", "scalar");
+    pb_ev_put_str(ev, "x.y", "nested");
+    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "x.y")), "nested");
+    ck_assert(pb_ev_del(ev, "http.request.method"));
+    ck_assert_ptr_null(pb_ev_get(ev, "http.request.method"));
+    ck_assert(!pb_ev_del(ev, "no.such.key"));
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(invalid_utf8_is_replaced)
+{
+    static const uint8_t bad[] = {'a', 0xff, 'b', 0xc3, 0xa9, 0xe2, 0x82}; /* a?bé + cut */
+    json_t *s = pb_json_strn(bad, sizeof bad);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(json_string_value(s), "a\xef\xbf\xbd" "b\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
+    json_decref(s);
+}
+END_TEST
+
+START_TEST(time_formats)
+{
+    char buf[40];
+    uint64_t ts = 1424218386123456789ull; /* 2015-02-18T00:13:06.123456789Z */
+    ck_assert_str_eq(pb_time_fmt(ts, false, buf), "2015-02-18T00:13:06.123Z");
+    ck_assert_str_eq(pb_time_fmt(ts, true, buf), "2015-02-18T00:13:06.123456789Z");
+    pb_time_set_precision(9);
+    ck_assert_str_eq(pb_time_fmt(ts, false, buf), "2015-02-18T00:13:06.123456789Z");
+    pb_time_set_precision(3);
+}
+END_TEST
+
+START_TEST(tx_event_common_fields)
+{
+    struct pb_tuple t = tuple("172.31.98.49", 55874, "93.184.216.34", 80, PB_IPPROTO_TCP);
+    struct pb_tx tx = {.type = "http", .tuple = &t, .start_ns = 1424218386000000000ull,
+                       .end_ns = 1424218386018341000ull, .status = "OK", .src_bytes = 130,
+                       .dst_bytes = 1591};
+    json_t *ev = pb_tx_event(&tx);
+    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "type")), "http");
+    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "event.dataset")), "http");
+    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "event.kind")), "event");
+    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "event.duration")), 18341000);
+    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "client.ip")), "172.31.98.49");
+    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "server.port")), 80);
+    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "network.bytes")), 1721);
+    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "destination.bytes")), 1591);
+    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "network.community_id")),
+                     "1:TMPM5eEnGOXfxAjx6NKlyjx+X10=");
+    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "network.type")), "ipv4");
+    ck_assert_int_eq(json_array_size(pb_ev_get(ev, "related.ip")), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(pb_ev_get(ev, "event.type"), 1)),
+                     "protocol");
+    json_decref(ev);
+
+    /* zero bytes are omitted, as Packetbeat omits zero values */
+    tx.src_bytes = 0;
+    tx.dst_bytes = -1;
+    tx.end_ns = 0;
+    ev = pb_tx_event(&tx);
+    ck_assert_ptr_null(pb_ev_get(ev, "source.bytes"));
+    ck_assert_ptr_null(pb_ev_get(ev, "network.bytes"));
+    ck_assert_ptr_null(pb_ev_get(ev, "event.duration"));
+    json_decref(ev);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("event");
+    TCase *tc = tcase_create("event");
+    tcase_add_test(tc, community_id_matches_packetbeat);
+    tcase_add_test(tc, community_id_icmp_pairs);
+    tcase_add_test(tc, dotted_put_get_del);
+    tcase_add_test(tc, invalid_utf8_is_replaced);
+    tcase_add_test(tc, time_formats);
+    tcase_add_test(tc, tx_event_common_fields);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

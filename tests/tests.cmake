@@ -1,0 +1,16 @@
+# Tests beyond the Check suites: the Packetbeat conformance corpus and the
+# live tests against real peers on loopback.
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+
+add_test(NAME conformance
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/conformance/check.py
+          --bin $<TARGET_FILE:packetbeat> -j 2)
+set_tests_properties(conformance PROPERTIES TIMEOUT 900)
+
+file(GLOB PB_LIVE_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/live/*.sh)
+foreach(t ${PB_LIVE_TESTS})
+  get_filename_component(tname ${t} NAME_WE)
+  add_test(NAME live_${tname} COMMAND sh ${t} $<TARGET_FILE:packetbeat>)
+  set_tests_properties(live_${tname} PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE
+    SKIP_RETURN_CODE 77)
+endforeach()
