@@ -38,9 +38,9 @@
 #include "beat/limits.h"
 
 /* Values one document may hold, alias copies included (billion laughs). */
-#define CFG_MAX_NODES 262144u
+#define CFG_MAX_NODES 131072u
 /* Keys one map of a loaded document may hold (bounds the cost of merging). */
-#define CFG_MAX_MAP_KEYS 4096u
+#define CFG_MAX_MAP_KEYS 1024u
 /* Highest list index a dotted path ("hosts.3") may create. */
 #define CFG_MAX_INDEX 4096u
 /* ${} references followed through other keys before calling it a cycle. */
@@ -75,8 +75,8 @@ __attribute__((format(printf, 3, 0))) static void vset_err(char *err, size_t err
     }
 }
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+                                                          ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -321,7 +321,8 @@ static struct pb_cfg *find_key(const struct pb_cfg *map, const char *key, size_t
 {
     struct pb_cfg *last = NULL;
     for (struct pb_cfg *c = map->child; c != NULL; c = c->next) {
-        if (c->key != NULL && strlen(c->key) == n && memcmp(c->key, key, n) == 0) {
+        if (c->key != NULL && (n == 0 || c->key[0] == key[0]) && strncmp(c->key, key, n) == 0 &&
+            c->key[n] == '\0') {
             return c;
         }
         last = c;
@@ -486,7 +487,8 @@ void pb_cfg_path(const struct pb_cfg *c, char *buf, size_t n)
         const char *seg = node->key != NULL ? node->key : "";
         if (node->parent->kind == PB_CFG_LIST) {
             size_t i = 0;
-            for (const struct pb_cfg *s = node->parent->child; s != NULL && s != node; s = s->next) {
+            for (const struct pb_cfg *s = node->parent->child; s != NULL && s != node;
+                 s = s->next) {
                 i++;
             }
             snprintf(idx, sizeof idx, "%zu", i);
@@ -538,8 +540,9 @@ static bool ins_take(struct ins *I)
 }
 
 /* The child of cur (a map or a list) named by seg, created as a null node
- * when absent (lists are padded with nulls up to the index). */
-static struct pb_cfg *slot(struct ins *I, struct pb_cfg *cur, const char *seg, size_t n)
+ * when absent (lists are padded with nulls up to the index). A leaf slot is
+ * not charged to the budget: the value put there replaces it. */
+static struct pb_cfg *slot(struct ins *I, struct pb_cfg *cur, const char *seg, size_t n, bool leaf)
 {
     struct pb_cfg *tail = NULL;
     if (cur->kind == PB_CFG_LIST) {
@@ -557,7 +560,9 @@ static struct pb_cfg *slot(struct ins *I, struct pb_cfg *cur, const char *seg, s
             tail = c;
         }
         for (; i <= idx; i++) {
-            struct pb_cfg *pad = ins_take(I) ? node_new(PB_CFG_NULL, I->file, I->line) : NULL;
+            bool charge = !(leaf && i == idx);
+            struct pb_cfg *pad =
+                !charge || ins_take(I) ? node_new(PB_CFG_NULL, I->file, I->line) : NULL;
             if (pad == NULL) {
                 if (I->budget == NULL || *I->budget != 0) {
                     set_err(I->err, I->errlen, "out of memory");
@@ -577,7 +582,7 @@ static struct pb_cfg *slot(struct ins *I, struct pb_cfg *cur, const char *seg, s
         set_err(I->err, I->errlen, "more than %zu keys in one map", I->max_keys);
         return NULL;
     }
-    if (!ins_take(I)) {
+    if (!leaf && !ins_take(I)) {
         return NULL;
     }
     c = node_new(PB_CFG_NULL, I->file, I->line);
@@ -610,7 +615,7 @@ static int insert_path(struct ins *I, struct pb_cfg *base, const char *path, str
             set_err(I->err, I->errlen, "can not set '%s': not a map", path);
             goto fail;
         }
-        struct pb_cfg *c = slot(I, cur, p, n);
+        struct pb_cfg *c = slot(I, cur, p, n, dot == NULL);
         if (c == NULL) {
             goto fail;
         }
@@ -1168,8 +1173,7 @@ static bool go_float(const char *s, double *out)
 static struct pb_cfg *vp_typed(struct vp *P, char *text)
 {
     static const char *const ptrues[] = {"t", "T", "true", "TRUE", "True", "on", "ON", NULL};
-    static const char *const pfalses[] = {"f", "F", "false", "FALSE", "False", "off", "OFF",
-                                          NULL};
+    static const char *const pfalses[] = {"f", "F", "false", "FALSE", "False", "off", "OFF", NULL};
     struct pb_cfg *n = NULL;
     if (strcmp(text, "null") == 0) {
         pb_free(text);
@@ -1462,8 +1466,7 @@ static struct pb_cfg *vp_parse(const char *input, bool objects, bool commas, con
     pb_free(text);
     return list != NULL ? list : first;
 fail:
-    set_err(err, errlen, "%s when parsing '%s'", P.emsg != NULL ? P.emsg : "invalid syntax",
-            input);
+    set_err(err, errlen, "%s when parsing '%s'", P.emsg != NULL ? P.emsg : "invalid syntax", input);
     node_free(first);
     node_free(list);
     pb_free(text);
@@ -1481,8 +1484,8 @@ struct xctx {
     size_t errlen;
 };
 
-static struct pb_cfg *expand_value(struct xctx *X, const struct pb_cfg *n,
-                                   const struct pb_cfg *at, int depth);
+static struct pb_cfg *expand_value(struct xctx *X, const struct pb_cfg *n, const struct pb_cfg *at,
+                                   int depth);
 static int expand_text(struct xctx *X, const char *s, size_t len, const struct pb_cfg *at,
                        int depth, struct sbuf *out, size_t *nvars);
 
@@ -1593,8 +1596,8 @@ static int expand_detached(struct xctx *X, struct pb_cfg *n, const struct pb_cfg
 }
 
 /* The value of a config node for a reference: a copy, expanded. */
-static struct pb_cfg *resolved_copy(struct xctx *X, const struct pb_cfg *t,
-                                    const struct pb_cfg *at, int depth)
+static struct pb_cfg *resolved_copy(struct xctx *X, const struct pb_cfg *t, const struct pb_cfg *at,
+                                    int depth)
 {
     if (t->kind == PB_CFG_SCALAR && t->value != NULL && strstr(t->value, "${") != NULL) {
         return expand_value(X, t, at, depth);
@@ -1714,8 +1717,8 @@ static struct pb_cfg *typed_text(struct xctx *X, const char *text, bool objects,
 }
 
 /* The value of scalar n (which holds "${"): a new detached subtree. */
-static struct pb_cfg *expand_value(struct xctx *X, const struct pb_cfg *n,
-                                   const struct pb_cfg *at, int depth)
+static struct pb_cfg *expand_value(struct xctx *X, const struct pb_cfg *n, const struct pb_cfg *at,
+                                   int depth)
 {
     const char *s = n->value;
     size_t len = strlen(s);
@@ -1933,8 +1936,7 @@ static int add_anchor(struct loader *L, const char *name, const struct pb_cfg *n
         pb_free(a->name);
         node_free(a->snap);
         if (L->budget == 0) {
-            set_err(L->err, L->errlen, "yaml: document holds more than %u values",
-                    CFG_MAX_NODES);
+            set_err(L->err, L->errlen, "yaml: document holds more than %u values", CFG_MAX_NODES);
             return -PB_ELIMIT;
         }
         goto oom;
@@ -1956,8 +1958,8 @@ static struct pb_cfg *alias_copy(struct loader *L, const char *name, int line, u
     struct pb_cfg *n = copy_tree(a->snap, &L->budget);
     if (n == NULL) {
         if (L->budget == 0) {
-            set_err(L->err, L->errlen, "yaml: line %d: document holds more than %u values",
-                    line, CFG_MAX_NODES);
+            set_err(L->err, L->errlen, "yaml: line %d: document holds more than %u values", line,
+                    CFG_MAX_NODES);
         } else {
             set_err(L->err, L->errlen, "yaml: out of memory");
         }
@@ -1974,8 +1976,8 @@ static bool is_null_text(const char *v, size_t len)
         return true;
     }
     return (len == 1 && v[0] == '~') ||
-           (len == 4 && (memcmp(v, "null", 4) == 0 || memcmp(v, "Null", 4) == 0 ||
-                         memcmp(v, "NULL", 4) == 0));
+           (len == 4 &&
+            (memcmp(v, "null", 4) == 0 || memcmp(v, "Null", 4) == 0 || memcmp(v, "NULL", 4) == 0));
 }
 
 static struct pb_cfg *make_scalar(struct loader *L, const yaml_event_t *ev, int line)
@@ -2203,8 +2205,8 @@ static int build(struct loader *L, yaml_event_t *ev, unsigned depth, struct pb_c
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT:
         if (depth >= PB_MAX_CFG_DEPTH) {
-            set_err(L->err, L->errlen, "yaml: line %d: config nested deeper than %u levels",
-                    line, PB_MAX_CFG_DEPTH);
+            set_err(L->err, L->errlen, "yaml: line %d: config nested deeper than %u levels", line,
+                    PB_MAX_CFG_DEPTH);
             break;
         }
         anchor_src = ev->type == YAML_SEQUENCE_START_EVENT
@@ -2293,8 +2295,7 @@ struct pb_cfg *pb_cfg_parse(const char *yaml, size_t len, const char *name, char
         set_err(err, errlen, "yaml: out of memory");
         return NULL;
     }
-    yaml_parser_set_input_string(&L.parser, (const unsigned char *)(yaml != NULL ? yaml : ""),
-                                 len);
+    yaml_parser_set_input_string(&L.parser, (const unsigned char *)(yaml != NULL ? yaml : ""), len);
     L.file = intern_name(name);
     L.budget = CFG_MAX_NODES;
     L.err = err;
@@ -2329,7 +2330,10 @@ struct pb_cfg *pb_cfg_parse(const char *yaml, size_t len, const char *name, char
         enum ytype t = node_type(root, &v);
         set_err(err, errlen,
                 "type '%s' is not supported on top level of config, only dictionary or list",
-                t == Y_BOOL ? "bool" : t == Y_FLOAT ? "float64" : (t == Y_INT || t == Y_UINT) ? "int" : "string");
+                t == Y_BOOL                   ? "bool"
+                : t == Y_FLOAT                ? "float64"
+                : (t == Y_INT || t == Y_UINT) ? "int"
+                                              : "string");
         goto fail;
     }
     root->line = 0;
@@ -2387,8 +2391,8 @@ static int read_file(const char *path, char **out, size_t *outlen, char *msg, si
                 rc = -PB_ELIMIT;
                 goto out;
             }
-            size_t nc = cap * 2 > (size_t)PB_MAX_CFG_BYTES + 1 ? (size_t)PB_MAX_CFG_BYTES + 1
-                                                                : cap * 2;
+            size_t nc =
+                cap * 2 > (size_t)PB_MAX_CFG_BYTES + 1 ? (size_t)PB_MAX_CFG_BYTES + 1 : cap * 2;
             char *nb = pb_realloc(buf, nc);
             if (nb == NULL) {
                 snprintf(msg, msglen, "read %s: out of memory", path);
@@ -2541,8 +2545,7 @@ int pb_cfg_set(struct pb_cfg *root, const char *path, const char *value)
     if (root == NULL || path == NULL) {
         return -PB_EINVAL;
     }
-    struct pb_cfg *val =
-        node_new(value != NULL ? PB_CFG_SCALAR : PB_CFG_NULL, root->file, 0);
+    struct pb_cfg *val = node_new(value != NULL ? PB_CFG_SCALAR : PB_CFG_NULL, root->file, 0);
     if (val == NULL || (value != NULL && (val->value = pb_strdup(value)) == NULL)) {
         node_free(val);
         set_err(NULL, 0, "out of memory");
@@ -2587,14 +2590,9 @@ struct dunit {
 };
 
 static const struct dunit dunits[] = {
-    {"ns", 1ULL},
-    {"us", 1000ULL},
-    {"\xc2\xb5s", 1000ULL}, /* U+00B5 micro sign */
-    {"\xce\xbcs", 1000ULL}, /* U+03BC greek mu */
-    {"ms", 1000000ULL},
-    {"s", 1000000000ULL},
-    {"m", 60000000000ULL},
-    {"h", 3600000000000ULL},
+    {"ns", 1ULL},           {"us", 1000ULL},      {"\xc2\xb5s", 1000ULL}, /* U+00B5 micro sign */
+    {"\xce\xbcs", 1000ULL},                                               /* U+03BC greek mu */
+    {"ms", 1000000ULL},     {"s", 1000000000ULL}, {"m", 60000000000ULL},  {"h", 3600000000000ULL},
 };
 
 /* time.ParseDuration. */
@@ -2791,8 +2789,8 @@ static int parse_size_msg(const char *s, uint64_t *out, char *err, size_t errlen
 {
     char num[64];
     size_t last = 0, k = 0;
-    while (s[last] != '\0' && (isdigit((unsigned char)s[last]) || s[last] == '.' ||
-                               s[last] == ',')) {
+    while (s[last] != '\0' &&
+           (isdigit((unsigned char)s[last]) || s[last] == '.' || s[last] == ',')) {
         if (s[last] != ',' && k + 1 < sizeof num) {
             num[k++] = s[last];
         }
@@ -2863,8 +2861,8 @@ static int conv_err(const struct pb_cfg *n, const char *target)
     char path[CFG_PATH], src[CFG_PATH];
     pb_cfg_path(n, path, sizeof path);
     src_suffix(n, src, sizeof src);
-    set_err(NULL, 0, "can not convert '%s' into '%s' accessing '%s'%s", type_name(n), target,
-            path, src);
+    set_err(NULL, 0, "can not convert '%s' into '%s' accessing '%s'%s", type_name(n), target, path,
+            src);
     return -PB_EINVAL;
 }
 
@@ -3131,8 +3129,7 @@ static int ports_limit(const struct pb_cfg *node, size_t max)
     return -PB_ELIMIT;
 }
 
-int pb_cfg_ports(const struct pb_cfg *c, const char *path, uint16_t *ports, size_t max,
-                 size_t *n)
+int pb_cfg_ports(const struct pb_cfg *c, const char *path, uint16_t *ports, size_t max, size_t *n)
 {
     const struct pb_cfg *node = value_at(c, path);
     *n = 0;
@@ -3348,11 +3345,13 @@ static bool plain_ok(const char *s)
 }
 
 /* A string as YAML: plain when it reads back as this string, else double
- * quoted; "${" is written "$${" so that loading does not expand it. */
-static void y_string(struct sbuf *b, const char *s)
+ * quoted. In values (not keys, which are not expanded) "${" is written "$${"
+ * so that loading does not expand it. */
+static void y_string(struct sbuf *b, const char *s, bool value)
 {
     struct yval v;
-    if (plain_ok(s) && yaml_type(s, &v) == Y_STR && strstr(s, "${") == NULL) {
+    if (plain_ok(s) && yaml_type(s, &v) == Y_STR && (!value || strstr(s, "${") == NULL) &&
+        (value || strcmp(s, "<<") != 0)) {
         sb_adds(b, s);
         return;
     }
@@ -3360,7 +3359,7 @@ static void y_string(struct sbuf *b, const char *s)
     for (const char *p = s; *p != '\0'; p++) {
         unsigned char c = (unsigned char)*p;
         char esc[8];
-        if (c == '$' && p[1] == '{') {
+        if (value && c == '$' && p[1] == '{') {
             sb_add(b, "$$", 2);
         } else if (c == '"' || c == '\\') {
             sb_addc(b, '\\');
@@ -3401,7 +3400,7 @@ static void y_scalar(struct sbuf *b, const struct pb_cfg *n)
         sb_adds(b, n->value);
         return;
     default:
-        y_string(b, n->value != NULL ? n->value : "");
+        y_string(b, n->value != NULL ? n->value : "", true);
         return;
     }
 }
@@ -3450,7 +3449,7 @@ static void y_map(struct sbuf *b, const struct pb_cfg *m, unsigned indent, bool 
         if (i > 0 || !inline_first) {
             y_indent(b, indent);
         }
-        y_string(b, it->key != NULL ? it->key : "");
+        y_string(b, it->key != NULL ? it->key : "", false);
         sb_addc(b, ':');
         if (is_empty_container(it)) {
             sb_addc(b, ' ');
@@ -3596,8 +3595,8 @@ int pb_cfg_check_perms(const char *path, char *err, size_t errlen)
     uid_t euid = geteuid();
     if (st.st_uid != 0 && st.st_uid != euid) {
         set_err(err, errlen,
-                "config file (\"%s\") must be owned by the user identifier (uid=%u) or root",
-                path, (unsigned)euid);
+                "config file (\"%s\") must be owned by the user identifier (uid=%u) or root", path,
+                (unsigned)euid);
         return -PB_EINVAL;
     }
     unsigned perm = (unsigned)st.st_mode & 0777u;

@@ -14,6 +14,7 @@
 #include "beat/err.h"
 #include "beat/event.h"
 #include "beat/net.h"
+#include "beat/processors.h"
 
 #define MAX_SECTIONS 32
 #define MAX_NETS 64
@@ -25,6 +26,7 @@ struct section {
     bool under_root;
     json_t *tags;  /* owned array or NULL */
     char *index;   /* owned or NULL */
+    struct pb_processors *procs; /* owned or NULL */
 };
 
 struct cidr {
@@ -47,15 +49,23 @@ struct pb_client {
 enum { NET_PRIVATE = 1, NET_LOOPBACK, NET_UNICAST, NET_MULTICAST, NET_LINK_LOCAL,
        NET_PUBLIC, NET_UNSPECIFIED };
 
-static int load_section(struct section *s, const struct pb_cfg *node)
+static int load_section(struct section *s, const struct pb_cfg *node, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     s->node = node;
+    const struct pb_cfg *pl = pb_cfg_get(node, "processors");
+    if (pl != NULL) {
+        s->procs = pb_processors_new(pl, err, errlen);
+        if (s->procs == NULL) {
+            return -PB_EINVAL;
+        }
+    }
     const struct pb_cfg *f = pb_cfg_get(node, "fields");
     if (f != NULL && f->kind == PB_CFG_MAP) {
         s->fields = pb_cfg_to_json(f);
     }
     if (pb_cfg_bool(node, "fields_under_root", false, &s->under_root) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
         return -PB_EINVAL;
     }
     const struct pb_cfg *t = pb_cfg_get(node, "tags");
@@ -74,6 +84,7 @@ static int load_section(struct section *s, const struct pb_cfg *node)
     }
     const char *index = NULL;
     if (pb_cfg_str(node, "index", NULL, &index) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
         return -PB_EINVAL;
     }
     s->index = pb_strdup(index);
@@ -85,6 +96,7 @@ static void free_section(struct section *s)
     json_decref(s->fields);
     json_decref(s->tags);
     pb_free(s->index);
+    pb_processors_free(s->procs);
 }
 
 static bool parse_cidr(const char *s, struct cidr *c)
@@ -199,10 +211,28 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
         return NULL;
     }
     c->info = info;
-    if (load_section(&c->global, root) < 0) {
-        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+    if (load_section(&c->global, root, err, errlen) < 0) {
         pb_client_free(c);
         return NULL;
+    }
+    /* protocol and flows sections: their processors are checked at start */
+    const struct pb_cfg *protos = pb_cfg_get(root, "packetbeat.protocols");
+    for (size_t i = 0; i < pb_cfg_len(protos) && c->nsections < MAX_SECTIONS - 1; i++) {
+        if (load_section(&c->sections[c->nsections], pb_cfg_at(protos, i), err, errlen) < 0) {
+            free_section(&c->sections[c->nsections]);
+            pb_client_free(c);
+            return NULL;
+        }
+        c->nsections++;
+    }
+    const struct pb_cfg *flows = pb_cfg_get(root, "packetbeat.flows");
+    if (flows != NULL) {
+        if (load_section(&c->sections[c->nsections], flows, err, errlen) < 0) {
+            free_section(&c->sections[c->nsections]);
+            pb_client_free(c);
+            return NULL;
+        }
+        c->nsections++;
     }
     const char *precision = NULL;
     if (pb_cfg_str(root, "timestamp.precision", "millisecond", &precision) < 0) {
@@ -271,7 +301,8 @@ static struct section *section_of(struct pb_client *c, const struct pb_cfg *node
         return NULL;
     }
     struct section *s = &c->sections[c->nsections];
-    if (load_section(s, node) < 0) {
+    char err[256];
+    if (load_section(s, node, err, sizeof err) < 0) {
         free_section(s);
         return NULL;
     }
@@ -385,6 +416,12 @@ json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg 
     }
     if (pb_ev_get(ev, "host.name") == NULL) {
         pb_ev_put_str(ev, "host.name", c->info->hostname);
+    }
+    if (s != NULL && s->procs != NULL) {
+        ev = pb_processors_run(s->procs, ev);
+    }
+    if (ev != NULL && c->global.procs != NULL) {
+        ev = pb_processors_run(c->global.procs, ev);
     }
     return ev;
 }

@@ -1,0 +1,774 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/processors.c - the processor list and the processors themselves, with
+ * libbeat's semantics. Each processor is a small kind table entry: init from
+ * its config body, run on an event, free.
+ */
+#include "beat/processors.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "beat/alloc.h"
+#include "beat/event.h"
+#include "beat/log.h"
+
+#define PROC_MAX 256
+#define PROC_MAX_FIELDS 256
+
+struct proc;
+struct proc_kind {
+    const char *name;
+    int (*init)(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen);
+    json_t *(*run)(struct proc *p, json_t *ev); /* NULL return: dropped */
+};
+
+struct pair {
+    char *from, *to;
+};
+
+struct proc {
+    const struct proc_kind *kind;
+    struct pb_cond *when;           /* owned, NULL: always */
+    struct pb_processors *then_ps;  /* if/then/else */
+    struct pb_processors *else_ps;
+    char **fields;                  /* owned strv: field lists */
+    size_t nfields;
+    struct pair pairs[PROC_MAX_FIELDS];
+    size_t npairs;
+    json_t *value;                  /* owned: fields to add, tags, labels */
+    char *target;                   /* owned */
+    char *field;                    /* owned */
+    bool ignore_missing, fail_on_error;
+    long max;                       /* truncate_fields */
+};
+
+struct pb_processors {
+    struct proc *list[PROC_MAX];
+    size_t n;
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int get_fields(struct proc *p, const struct pb_cfg *body, bool required, char *err,
+                      size_t errlen)
+{
+    if (!pb_cfg_has(body, "fields")) {
+        if (required) {
+            snprintf(err, errlen, "missing required field accessing '%s.fields'", p->kind->name);
+            return -1;
+        }
+        return 0;
+    }
+    if (pb_cfg_strv(body, "fields", &p->fields, &p->nfields) < 0) {
+        snprintf(err, errlen, "%s: %s", p->kind->name, pb_cfg_errmsg());
+        return -1;
+    }
+    return 0;
+}
+
+static int get_pairs(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    const struct pb_cfg *list = pb_cfg_get(body, "fields");
+    if (list == NULL || list->kind != PB_CFG_LIST) {
+        snprintf(err, errlen, "%s: 'fields' must be a list of {from, to}", p->kind->name);
+        return -1;
+    }
+    for (size_t i = 0; i < pb_cfg_len(list) && p->npairs < PROC_MAX_FIELDS; i++) {
+        const struct pb_cfg *it = pb_cfg_at(list, i);
+        const char *from = NULL, *to = NULL;
+        /* dotted "from: a.b" values are scalars; keys are not expanded here */
+        if (pb_cfg_str(it, "from", NULL, &from) < 0 || pb_cfg_str(it, "to", NULL, &to) < 0 ||
+            from == NULL || to == NULL) {
+            snprintf(err, errlen, "%s: each entry needs 'from' and 'to'", p->kind->name);
+            return -1;
+        }
+        p->pairs[p->npairs].from = pb_strdup(from);
+        p->pairs[p->npairs].to = pb_strdup(to);
+        p->npairs++;
+    }
+    return 0;
+}
+
+static int get_flags(struct proc *p, const struct pb_cfg *body, bool def_fail, char *err,
+                     size_t errlen)
+{
+    if (pb_cfg_bool(body, "ignore_missing", false, &p->ignore_missing) < 0 ||
+        pb_cfg_bool(body, "fail_on_error", def_fail, &p->fail_on_error) < 0) {
+        snprintf(err, errlen, "%s: %s", p->kind->name, pb_cfg_errmsg());
+        return -1;
+    }
+    return 0;
+}
+
+static void add_error(json_t *ev, const char *msg)
+{
+    json_t *cur = pb_ev_get(ev, "error.message");
+    if (cur == NULL) {
+        pb_ev_put_str(ev, "error.message", msg);
+    } else if (json_is_array(cur)) {
+        json_array_append_new(cur, json_string(msg));
+    } else {
+        pb_ev_put(ev, "error.message", json_pack("[Os]", cur, msg));
+    }
+}
+
+static bool protected_field(const char *f)
+{
+    return strcmp(f, "@timestamp") == 0 || strcmp(f, "type") == 0;
+}
+
+/* ---- drop_fields / include_fields / drop_event ------------------------------ */
+
+static int init_drop_fields(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    return get_fields(p, body, true, err, errlen) < 0 ? -1 : get_flags(p, body, false, err, errlen);
+}
+
+static json_t *run_drop_fields(struct proc *p, json_t *ev)
+{
+    for (size_t i = 0; i < p->nfields; i++) {
+        if (!protected_field(p->fields[i])) {
+            pb_ev_del(ev, p->fields[i]);
+        }
+    }
+    return ev;
+}
+
+static int init_include_fields(struct proc *p, const struct pb_cfg *body, char *err,
+                               size_t errlen)
+{
+    return get_fields(p, body, true, err, errlen);
+}
+
+static json_t *run_include_fields(struct proc *p, json_t *ev)
+{
+    json_t *out = json_object();
+    static const char *const always[] = {"@timestamp", "@metadata", "type"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *v = json_object_get(ev, always[i]);
+        if (v != NULL) {
+            json_object_set(out, always[i], v);
+        }
+    }
+    for (size_t i = 0; i < p->nfields; i++) {
+        json_t *v = pb_ev_get(ev, p->fields[i]);
+        if (v != NULL) {
+            pb_ev_put(out, p->fields[i], json_deep_copy(v));
+        }
+    }
+    json_decref(ev);
+    return out;
+}
+
+static int init_nothing(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    return 0;
+}
+
+static json_t *run_drop_event(struct proc *p, json_t *ev)
+{
+    json_decref(ev);
+    return NULL;
+}
+
+/* ---- add_fields / add_tags / add_labels ----------------------------------- */
+
+static int init_add_fields(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    const struct pb_cfg *f = pb_cfg_get(body, "fields");
+    if (f == NULL || f->kind != PB_CFG_MAP) {
+        snprintf(err, errlen, "add_fields: 'fields' must be a map");
+        return -1;
+    }
+    const char *target = "fields";
+    if (pb_cfg_str(body, "target", "fields", &target) < 0) {
+        snprintf(err, errlen, "add_fields: %s", pb_cfg_errmsg());
+        return -1;
+    }
+    p->target = pb_strdup(target);
+    p->value = pb_cfg_to_json(f);
+    return 0;
+}
+
+static void deep_merge(json_t *dst, json_t *src)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(src, k, v)
+    {
+        json_t *cur = json_object_get(dst, k);
+        if (json_is_object(cur) && json_is_object(v)) {
+            deep_merge(cur, v);
+        } else {
+            json_object_set_new(dst, k, json_deep_copy(v));
+        }
+    }
+}
+
+static json_t *run_add_fields(struct proc *p, json_t *ev)
+{
+    json_t *dst = ev;
+    if (p->target[0] != '\0') {
+        dst = pb_ev_get(ev, p->target);
+        if (!json_is_object(dst)) {
+            dst = json_object();
+            pb_ev_put(ev, p->target, dst);
+        }
+    }
+    deep_merge(dst, p->value);
+    return ev;
+}
+
+static int init_add_tags(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    char **tags = NULL;
+    size_t n = 0;
+    const char *target = "tags";
+    if (pb_cfg_strv(body, "tags", &tags, &n) < 0 || tags == NULL ||
+        pb_cfg_str(body, "target", "tags", &target) < 0) {
+        snprintf(err, errlen, "add_tags: 'tags' is required (a string or a list)");
+        pb_cfg_strv_free(tags);
+        return -1;
+    }
+    p->value = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(p->value, json_string(tags[i]));
+    }
+    pb_cfg_strv_free(tags);
+    p->target = pb_strdup(target);
+    return 0;
+}
+
+static json_t *run_add_tags(struct proc *p, json_t *ev)
+{
+    json_t *cur = pb_ev_get(ev, p->target);
+    if (!json_is_array(cur)) {
+        cur = json_array();
+        pb_ev_put(ev, p->target, cur);
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(p->value, i, t)
+    {
+        bool dup = false;
+        size_t j;
+        json_t *have;
+        json_array_foreach(cur, j, have)
+        {
+            dup = dup || json_equal(have, t);
+        }
+        if (!dup) {
+            json_array_append(cur, t);
+        }
+    }
+    return ev;
+}
+
+static void flatten_into(json_t *out, const char *prefix, json_t *v)
+{
+    if (!json_is_object(v)) {
+        json_object_set(out, prefix, v);
+        return;
+    }
+    const char *k;
+    json_t *child;
+    json_object_foreach(v, k, child)
+    {
+        char name[512];
+        snprintf(name, sizeof name, "%s%s%s", prefix, prefix[0] ? "." : "", k);
+        flatten_into(out, name, child);
+    }
+}
+
+static int init_add_labels(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    const struct pb_cfg *l = pb_cfg_get(body, "labels");
+    if (l == NULL || l->kind != PB_CFG_MAP) {
+        snprintf(err, errlen, "add_labels: 'labels' must be a map");
+        return -1;
+    }
+    json_t *nested = pb_cfg_to_json(l);
+    p->value = json_object();
+    flatten_into(p->value, "", nested);
+    json_decref(nested);
+    return 0;
+}
+
+static json_t *run_add_labels(struct proc *p, json_t *ev)
+{
+    json_t *labels = json_object_get(ev, "labels");
+    if (!json_is_object(labels)) {
+        labels = json_object();
+        json_object_set_new(ev, "labels", labels);
+    }
+    json_object_update(labels, p->value);
+    return ev;
+}
+
+/* ---- rename / copy_fields ------------------------------------------------- */
+
+static int init_pairs(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    return get_pairs(p, body, err, errlen) < 0 ? -1 : get_flags(p, body, true, err, errlen);
+}
+
+static json_t *run_move(struct proc *p, json_t *ev, bool keep_source)
+{
+    json_t *backup = p->fail_on_error ? json_deep_copy(ev) : NULL;
+    for (size_t i = 0; i < p->npairs; i++) {
+        json_t *v = pb_ev_get(ev, p->pairs[i].from);
+        char msg[600];
+        if (v == NULL) {
+            if (p->ignore_missing) {
+                continue;
+            }
+            snprintf(msg, sizeof msg, "Failed to %s fields in processor: could not fetch value for "
+                     "key: %s, Error: key not found", keep_source ? "copy" : "rename",
+                     p->pairs[i].from);
+            goto fail;
+        }
+        if (pb_ev_get(ev, p->pairs[i].to) != NULL) {
+            snprintf(msg, sizeof msg, "Failed to %s fields in processor: target field %s already "
+                     "exists, drop or rename this field first", keep_source ? "copy" : "rename",
+                     p->pairs[i].to);
+            goto fail;
+        }
+        json_t *copy = json_deep_copy(v);
+        if (!keep_source) {
+            pb_ev_del(ev, p->pairs[i].from);
+        }
+        pb_ev_put(ev, p->pairs[i].to, copy);
+        continue;
+    fail:
+        if (p->fail_on_error) {
+            json_decref(ev);
+            ev = backup;
+            backup = NULL;
+            add_error(ev, msg);
+            return ev;
+        }
+    }
+    json_decref(backup);
+    return ev;
+}
+
+static json_t *run_rename(struct proc *p, json_t *ev)
+{
+    return run_move(p, ev, false);
+}
+
+static json_t *run_copy(struct proc *p, json_t *ev)
+{
+    return run_move(p, ev, true);
+}
+
+/* ---- detect_mime_type ----------------------------------------------------- */
+
+static int init_mime(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    const char *field = NULL, *target = NULL;
+    if (pb_cfg_str(body, "field", NULL, &field) < 0 || field == NULL ||
+        pb_cfg_str(body, "target", NULL, &target) < 0 || target == NULL) {
+        snprintf(err, errlen, "detect_mime_type: 'field' and 'target' are required");
+        return -1;
+    }
+    p->field = pb_strdup(field);
+    p->target = pb_strdup(target);
+    return 0;
+}
+
+static json_t *run_mime(struct proc *p, json_t *ev)
+{
+    json_t *v = pb_ev_get(ev, p->field);
+    if (!json_is_string(v) || pb_ev_get(ev, p->target) != NULL) {
+        return ev;
+    }
+    const char *m = pb_mime_detect((const unsigned char *)json_string_value(v),
+                                   json_string_length(v));
+    if (m != NULL) {
+        pb_ev_put_str(ev, p->target, m);
+    }
+    return ev;
+}
+
+/* ---- lowercase / uppercase / truncate_fields ------------------------------- */
+
+static int init_case(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    return get_fields(p, body, true, err, errlen) < 0 ? -1 : get_flags(p, body, true, err, errlen);
+}
+
+static json_t *run_case(struct proc *p, json_t *ev, bool upper)
+{
+    for (size_t i = 0; i < p->nfields; i++) {
+        json_t *v = pb_ev_get(ev, p->fields[i]);
+        if (!json_is_string(v)) {
+            continue;
+        }
+        char *s = pb_strndup(json_string_value(v), json_string_length(v));
+        if (s == NULL) {
+            continue;
+        }
+        for (char *c = s; *c; c++) {
+            if (upper && *c >= 'a' && *c <= 'z') {
+                *c = (char)(*c - 32);
+            } else if (!upper && *c >= 'A' && *c <= 'Z') {
+                *c = (char)(*c + 32);
+            }
+        }
+        json_string_set(v, s);
+        pb_free(s);
+    }
+    return ev;
+}
+
+static json_t *run_lower(struct proc *p, json_t *ev)
+{
+    return run_case(p, ev, false);
+}
+
+static json_t *run_upper(struct proc *p, json_t *ev)
+{
+    return run_case(p, ev, true);
+}
+
+static int init_truncate(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    int64_t bytes = 0, chars = 0;
+    if (get_fields(p, body, true, err, errlen) < 0 || get_flags(p, body, true, err, errlen) < 0) {
+        return -1;
+    }
+    if (pb_cfg_int(body, "max_bytes", 0, &bytes) < 0 ||
+        pb_cfg_int(body, "max_characters", 0, &chars) < 0 || (bytes > 0) == (chars > 0)) {
+        snprintf(err, errlen, "truncate_fields: exactly one of max_bytes or max_characters");
+        return -1;
+    }
+    p->max = bytes > 0 ? (long)bytes : -(long)chars;
+    return 0;
+}
+
+static json_t *run_truncate(struct proc *p, json_t *ev)
+{
+    for (size_t i = 0; i < p->nfields; i++) {
+        json_t *v = pb_ev_get(ev, p->fields[i]);
+        if (!json_is_string(v)) {
+            continue;
+        }
+        const unsigned char *s = (const unsigned char *)json_string_value(v);
+        size_t len = json_string_length(v), cut = len;
+        if (p->max > 0) {
+            if (len > (size_t)p->max) {
+                cut = (size_t)p->max;
+                while (cut > 0 && (s[cut] & 0xc0) == 0x80) {
+                    cut--; /* do not split a UTF-8 sequence */
+                }
+            }
+        } else {
+            size_t chars = 0, j = 0;
+            for (; j < len && chars < (size_t)(-p->max); j++) {
+                if ((s[j] & 0xc0) != 0x80) {
+                    chars++;
+                }
+            }
+            while (j < len && (s[j] & 0xc0) == 0x80) {
+                j++;
+            }
+            cut = j;
+        }
+        if (cut < len) {
+            json_string_setn(v, (const char *)s, cut);
+            json_t *flags = pb_ev_get(ev, "log.flags");
+            if (!json_is_array(flags)) {
+                flags = json_array();
+                pb_ev_put(ev, "log.flags", flags);
+            }
+            json_array_append_new(flags, json_string("truncated"));
+        }
+    }
+    return ev;
+}
+
+/* ---- host metadata and environment probes ---------------------------------- */
+
+static int init_host_metadata(struct proc *p, const struct pb_cfg *body, char *err,
+                              size_t errlen)
+{
+    struct utsname u;
+    char host[256] = "localhost";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    p->value = json_object();
+    json_t *h = p->value;
+    json_object_set_new(h, "hostname", json_string(host));
+    json_object_set_new(h, "name", json_string(host));
+    if (uname(&u) == 0) {
+        json_object_set_new(h, "architecture", json_string(u.machine));
+        pb_ev_put_str(h, "os.kernel", u.release);
+        pb_ev_put_str(h, "os.type", "linux");
+    }
+    FILE *f = fopen("/etc/os-release", "r");
+    if (f != NULL) {
+        char line[512];
+        while (fgets(line, sizeof line, f) != NULL) {
+            char *eq = strchr(line, '=');
+            if (eq == NULL) {
+                continue;
+            }
+            *eq = '\0';
+            char *v = eq + 1;
+            size_t n = strcspn(v, "\n");
+            v[n] = '\0';
+            if (v[0] == '"' && n >= 2 && v[n - 1] == '"') {
+                v[n - 1] = '\0';
+                v++;
+            }
+            if (strcmp(line, "NAME") == 0) {
+                pb_ev_put_str(h, "os.name", v);
+            } else if (strcmp(line, "ID") == 0) {
+                pb_ev_put_str(h, "os.platform", v);
+            } else if (strcmp(line, "VERSION") == 0) {
+                pb_ev_put_str(h, "os.version", v);
+            } else if (strcmp(line, "VERSION_CODENAME") == 0) {
+                pb_ev_put_str(h, "os.codename", v);
+            } else if (strcmp(line, "ID_LIKE") == 0) {
+                pb_ev_put_str(h, "os.family", v);
+            }
+        }
+        fclose(f);
+        if (pb_ev_get(h, "os.family") == NULL) {
+            json_t *plat = pb_ev_get(h, "os.platform");
+            if (json_is_string(plat)) {
+                pb_ev_put_str(h, "os.family", json_string_value(plat));
+            }
+        }
+    }
+    f = fopen("/etc/machine-id", "r");
+    if (f != NULL) {
+        char id[64] = "";
+        if (fgets(id, sizeof id, f) != NULL) {
+            id[strcspn(id, "\n")] = '\0';
+            json_object_set_new(h, "id", json_string(id));
+        }
+        fclose(f);
+    }
+    json_object_set_new(h, "containerized", json_boolean(access("/.dockerenv", F_OK) == 0));
+    return 0;
+}
+
+static json_t *run_host_metadata(struct proc *p, json_t *ev)
+{
+    json_t *host = json_object_get(ev, "host");
+    if (!json_is_object(host)) {
+        host = json_object();
+        json_object_set_new(ev, "host", host);
+    }
+    deep_merge(host, p->value);
+    return ev;
+}
+
+static int init_probe_none(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    /* add_cloud_metadata / add_docker_metadata: no cloud metadata service or
+     * Docker socket is probed here; events pass unchanged. */
+    pb_debug("processors", "%s: no provider detected, events pass unchanged", p->kind->name);
+    return 0;
+}
+
+static json_t *run_pass(struct proc *p, json_t *ev)
+{
+    return ev;
+}
+
+static int init_locale(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+{
+    const char *format = "offset";
+    pb_cfg_str(body, "format", "offset", &format);
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char buf[64];
+    if (strcmp(format, "abbreviation") == 0) {
+        strftime(buf, sizeof buf, "%Z", &tm);
+    } else {
+        long off = tm.tm_gmtoff;
+        snprintf(buf, sizeof buf, "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
+                 (labs(off) % 3600) / 60);
+    }
+    p->value = json_string(buf);
+    return 0;
+}
+
+static json_t *run_locale(struct proc *p, json_t *ev)
+{
+    pb_ev_put(ev, "event.timezone", json_incref(p->value));
+    return ev;
+}
+
+static const struct proc_kind kinds[] = {
+    {"drop_fields", init_drop_fields, run_drop_fields},
+    {"include_fields", init_include_fields, run_include_fields},
+    {"drop_event", init_nothing, run_drop_event},
+    {"add_fields", init_add_fields, run_add_fields},
+    {"add_tags", init_add_tags, run_add_tags},
+    {"add_labels", init_add_labels, run_add_labels},
+    {"rename", init_pairs, run_rename},
+    {"copy_fields", init_pairs, run_copy},
+    {"detect_mime_type", init_mime, run_mime},
+    {"lowercase", init_case, run_lower},
+    {"uppercase", init_case, run_upper},
+    {"truncate_fields", init_truncate, run_truncate},
+    {"add_host_metadata", init_host_metadata, run_host_metadata},
+    {"add_cloud_metadata", init_probe_none, run_pass},
+    {"add_docker_metadata", init_probe_none, run_pass},
+    {"add_kubernetes_metadata", init_probe_none, run_pass},
+    {"add_locale", init_locale, run_locale},
+};
+
+/* ---- the list ------------------------------------------------------------- */
+
+static void proc_free(struct proc *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    pb_cond_free(p->when);
+    pb_processors_free(p->then_ps);
+    pb_processors_free(p->else_ps);
+    pb_cfg_strv_free(p->fields);
+    for (size_t i = 0; i < p->npairs; i++) {
+        pb_free(p->pairs[i].from);
+        pb_free(p->pairs[i].to);
+    }
+    json_decref(p->value);
+    pb_free(p->target);
+    pb_free(p->field);
+    pb_free(p);
+}
+
+static struct proc *proc_new(const struct pb_cfg *item, char *err, size_t errlen)
+{
+    struct proc *p = pb_calloc(1, sizeof *p);
+    if (p == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (item == NULL || item->kind != PB_CFG_MAP) {
+        snprintf(err, errlen, "each processor must be a map with one key (line %d)",
+                 item ? item->line : 0);
+        goto fail;
+    }
+    if (pb_cfg_has(item, "if")) {
+        static const struct proc_kind if_kind = {"if", NULL, NULL};
+        p->kind = &if_kind;
+        p->when = pb_cond_new(pb_cfg_get(item, "if"), err, errlen);
+        if (p->when == NULL) {
+            goto fail;
+        }
+        p->then_ps = pb_processors_new(pb_cfg_get(item, "then"), err, errlen);
+        if (p->then_ps == NULL) {
+            goto fail;
+        }
+        if (pb_cfg_has(item, "else")) {
+            p->else_ps = pb_processors_new(pb_cfg_get(item, "else"), err, errlen);
+            if (p->else_ps == NULL) {
+                goto fail;
+            }
+        }
+        return p;
+    }
+    if (pb_cfg_len(item) != 1) {
+        snprintf(err, errlen, "each processor must have exactly one action (line %d)",
+                 item->line);
+        goto fail;
+    }
+    const struct pb_cfg *body = pb_cfg_at(item, 0);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(kinds[i].name, body->key) == 0) {
+            p->kind = &kinds[i];
+        }
+    }
+    if (p->kind == NULL) {
+        snprintf(err, errlen, "the processor action %s does not exist (line %d)", body->key,
+                 body->line);
+        goto fail;
+    }
+    if (pb_cfg_has(body, "when")) {
+        p->when = pb_cond_new(pb_cfg_get(body, "when"), err, errlen);
+        if (p->when == NULL) {
+            goto fail;
+        }
+    }
+    if (p->kind->init(p, body, err, errlen) < 0) {
+        goto fail;
+    }
+    return p;
+fail:
+    proc_free(p);
+    return NULL;
+}
+
+struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, size_t errlen)
+{
+    struct pb_processors *ps = pb_calloc(1, sizeof *ps);
+    if (ps == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (list == NULL || list->kind == PB_CFG_NULL) {
+        return ps;
+    }
+    if (list->kind != PB_CFG_LIST) {
+        snprintf(err, errlen, "processors must be a list (line %d)", list->line);
+        pb_free(ps);
+        return NULL;
+    }
+    for (size_t i = 0; i < pb_cfg_len(list); i++) {
+        if (ps->n == PROC_MAX) {
+            snprintf(err, errlen, "too many processors (max %d)", PROC_MAX);
+            pb_processors_free(ps);
+            return NULL;
+        }
+        struct proc *p = proc_new(pb_cfg_at(list, i), err, errlen);
+        if (p == NULL) {
+            pb_processors_free(ps);
+            return NULL;
+        }
+        ps->list[ps->n++] = p;
+    }
+    return ps;
+}
+
+json_t *pb_processors_run(struct pb_processors *ps, json_t *ev)
+{
+    for (size_t i = 0; ps != NULL && i < ps->n && ev != NULL; i++) {
+        struct proc *p = ps->list[i];
+        if (p->then_ps != NULL) {
+            ev = pb_processors_run(pb_cond_eval(p->when, ev) ? p->then_ps : p->else_ps, ev);
+            continue;
+        }
+        if (p->when != NULL && !pb_cond_eval(p->when, ev)) {
+            continue;
+        }
+        ev = p->kind->run(p, ev);
+    }
+    return ev;
+}
+
+bool pb_processors_empty(const struct pb_processors *ps)
+{
+    return ps == NULL || ps->n == 0;
+}
+
+void pb_processors_free(struct pb_processors *ps)
+{
+    if (ps == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        proc_free(ps->list[i]);
+    }
+    pb_free(ps);
+}

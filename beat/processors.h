@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/processors.h - libbeat processors and conditions: a list read from a
+ * `processors:` config node, run on each event in order. Global, per
+ * protocol and per flows section, as in Packetbeat.
+ */
+#ifndef PB_PROCESSORS_H
+#define PB_PROCESSORS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "beat/cfg.h"
+
+struct pb_cond;
+struct pb_processors;
+
+/* A condition from its config node (`equals: {...}`, `and: [...]`, ...).
+ * NULL with err set. */
+struct pb_cond *pb_cond_new(const struct pb_cfg *node, char *err, size_t errlen);
+bool pb_cond_eval(const struct pb_cond *c, const json_t *ev);
+void pb_cond_free(struct pb_cond *c);
+
+/* The processors of a list node (NULL node: an empty list). NULL with err
+ * naming the processor and key on a bad config. */
+struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, size_t errlen);
+/* Runs every processor on ev; takes ev and returns it, or NULL when a
+ * processor dropped it. Thread-compatible: one list per thread or external
+ * locking. */
+json_t *pb_processors_run(struct pb_processors *ps, json_t *ev);
+bool pb_processors_empty(const struct pb_processors *ps);
+void pb_processors_free(struct pb_processors *ps);
+
+/* MIME type of a body as libbeat's detect_mime_type reports it (Go's
+ * http.DetectContentType rules), NULL when unknown. */
+const char *pb_mime_detect(const unsigned char *data, size_t len);
+
+#endif
