@@ -2433,24 +2433,23 @@ out:
     return 0;
 }
 
+/* The message has no "error loading config file: " prefix: libbeat adds it
+ * where the load is called from, as beat/main.c does. */
 struct pb_cfg *pb_cfg_load_file(const char *path, char *err, size_t errlen)
 {
     char msg[CFG_MSG];
     char *buf = NULL;
     size_t len = 0;
     if (path == NULL) {
-        set_err(err, errlen, "error loading config file: no path");
+        set_err(err, errlen, "no config file path");
         return NULL;
     }
     if (read_file(path, &buf, &len, msg, sizeof msg) < 0) {
-        set_err(err, errlen, "error loading config file: %s", msg);
+        set_err(err, errlen, "%s", msg);
         return NULL;
     }
-    struct pb_cfg *root = pb_cfg_parse(buf, len, path, msg, sizeof msg);
+    struct pb_cfg *root = pb_cfg_parse(buf, len, path, err, errlen);
     pb_free(buf);
-    if (root == NULL) {
-        set_err(err, errlen, "error loading config file: %s", msg);
-    }
     return root;
 }
 

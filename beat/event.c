@@ -35,7 +35,21 @@ const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
     for (int d = 9; d > digits; d--) {
         frac /= 10;
     }
-    snprintf(buf + n, 40 - n, ".%0*lluZ", digits, (unsigned long long)frac);
+    if (digits == 3) {
+        /* libbeat's default layout keeps exactly three digits */
+        snprintf(buf + n, 40 - n, ".%03lluZ", (unsigned long long)frac);
+        return buf;
+    }
+    /* micro/nanosecond precision: Go's ".999999" layouts drop trailing zeros */
+    while (digits > 0 && frac % 10 == 0) {
+        frac /= 10;
+        digits--;
+    }
+    if (digits == 0) {
+        snprintf(buf + n, 40 - n, "Z");
+    } else {
+        snprintf(buf + n, 40 - n, ".%0*lluZ", digits, (unsigned long long)frac);
+    }
     return buf;
 }
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct pb_capture {
     struct pb_pcapfile *pf;
     pcap_t *live;
     bool live_nano;
+    int live_fd; /* selectable fd of the live handle, or -1 */
     char device[DEVNAME_MAX];
     int linktype;
     bool topspeed;
@@ -347,6 +349,14 @@ static int open_live(struct pb_capture *c, const struct pb_cfg *root, char *err,
         pb_warn("sniffer", "%s: %s (%s)", c->device, pcap_statustostr(rc), pcap_geterr(c->live));
     }
     c->live_nano = pcap_get_tstamp_precision(c->live) == PCAP_TSTAMP_PRECISION_NANO;
+    /* With TPACKET_V3 a blocking read waits for the first packet however long
+     * that takes, so a quiet interface would never see a stop request or a
+     * tick: read non-blocking and wait in our own poll() with a timeout. */
+    c->live_fd = pcap_get_selectable_fd(c->live);
+    if (c->live_fd >= 0 && pcap_setnonblock(c->live, 1, ebuf) != 0) {
+        pb_warn("sniffer", "%s: cannot read non-blocking: %s", c->device, ebuf);
+        c->live_fd = -1;
+    }
     c->linktype = pcap_datalink(c->live);
 
     char *filter = pb_capture_filter(root, c->ps);
@@ -476,7 +486,9 @@ static void tick(struct pb_capture *c)
     }
     c->next_tick = mono + TICK_NS;
     uint64_t now = pb_now_ns();
-    pb_protos_tick(c->ps, now);
+    if (c->ps != NULL) {
+        pb_protos_tick(c->ps, now);
+    }
     pb_tcp_expire(c->tcp, now);
 }
 
@@ -603,6 +615,10 @@ static int next_frame(struct pb_capture *c, const uint8_t **data, uint32_t *capl
     const u_char *d = NULL;
     int rc = pcap_next_ex(c->live, &h, &d);
     if (rc == 0) {
+        if (c->live_fd >= 0) {
+            struct pollfd pfd = {.fd = c->live_fd, .events = POLLIN};
+            (void)poll(&pfd, 1, LIVE_TIMEOUT_MS);
+        }
         return 0;
     }
     if (rc == PCAP_ERROR_BREAK) {
@@ -667,7 +683,9 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
     }
     if (end_of_input) {
         /* Packetbeat drops what is pending at the end of a file. */
-        pb_protos_shutdown(c->ps);
+        if (c->ps != NULL) {
+            pb_protos_shutdown(c->ps);
+        }
         pb_tcp_close_all(c->tcp);
     }
     return status;

@@ -107,6 +107,15 @@ static bool unsupported(struct pb_decoder *d)
 static bool decode_ip(struct pb_decoder *d, const uint8_t *p, size_t n, int version, int depth,
                       struct pb_decoded *out);
 
+/* Entering a second IP layer: the first one becomes the outer addresses. */
+static void keep_outer(struct pb_decoded *out)
+{
+    if (out->nip > 0) {
+        out->outer_src = out->tuple.src;
+        out->outer_dst = out->tuple.dst;
+    }
+}
+
 /*  0                   1                   2                   3
  *  +-------------------------------+-------------------------------+
  *  |          Source Port          |       Destination Port        |
@@ -273,6 +282,7 @@ static bool decode_ipv4(struct pb_decoder *d, const uint8_t *p, size_t n, int de
         d->stats.truncated++;
         total = n;
     }
+    keep_outer(out);
     memset(&out->tuple.src, 0, sizeof out->tuple.src);
     memset(&out->tuple.dst, 0, sizeof out->tuple.dst);
     memcpy(out->tuple.src.b, src, 4);
@@ -335,6 +345,7 @@ static bool decode_ipv6(struct pb_decoder *d, const uint8_t *p, size_t n, int de
         d->stats.truncated++;
         plen = avail;
     }
+    keep_outer(out);
     out->tuple.src.v6 = 1;
     out->tuple.dst.v6 = 1;
     memcpy(out->tuple.src.b, src, 16);

@@ -62,9 +62,10 @@ struct pb_decoded {
     uint8_t src_mac[6], dst_mac[6];
     uint16_t vlan[2]; /* outer first */
     uint8_t nvlan;
-    uint8_t nip;           /* IP layers seen (2 for IP in IP) */
-    struct pb_tuple tuple; /* inner IP layer; ports 0 for ICMP */
-    uint8_t tcp_flags;     /* PB_TCP_* */
+    uint8_t nip;                       /* IP layers seen (2 for IP in IP) */
+    struct pb_tuple tuple;             /* inner IP layer; ports 0 for ICMP */
+    struct pb_ip outer_src, outer_dst; /* the outer IP layer when nip == 2 */
+    uint8_t tcp_flags;                 /* PB_TCP_* */
     uint32_t tcp_seq, tcp_ack;
     uint16_t tcp_window;
     uint8_t icmp_type, icmp_code;

@@ -445,8 +445,8 @@ static int format_encode(const char *fmt, const json_t *ev, struct pb_codec_buf 
 
 /* ---- codec ------------------------------------------------------------- */
 
-int pb_codec_init(struct pb_codec *c, const struct pb_cfg *out_node, bool legacy_pretty,
-                  char *err, size_t errlen)
+int pb_codec_init(struct pb_codec *c, const struct pb_cfg *out_node, bool legacy_pretty, char *err,
+                  size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->kind = PB_CODEC_JSON;

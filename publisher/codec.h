@@ -42,8 +42,8 @@ struct pb_codec_buf {
 /* Reads the `codec` section below an output's node (NULL or absent: json
    with defaults). legacy_pretty is used when no codec section is set (the
    console output's old `pretty` key). 0 or -PB_EINVAL with a message. */
-int pb_codec_init(struct pb_codec *c, const struct pb_cfg *out_node, bool legacy_pretty,
-                  char *err, size_t errlen);
+int pb_codec_init(struct pb_codec *c, const struct pb_cfg *out_node, bool legacy_pretty, char *err,
+                  size_t errlen);
 void pb_codec_fini(struct pb_codec *c);
 
 /* Appends the encoded event (no trailing newline) to b. 0, -PB_ENOMEM, or

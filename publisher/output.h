@@ -95,6 +95,12 @@ size_t pb_batch_len(const struct pb_batch *b);
 /* The i-th event (borrowed; do not change or free it). */
 json_t *pb_batch_event(const struct pb_batch *b, size_t i);
 
+/* Optional, just before pb_batch_ack or pb_batch_retry_events: n of the
+   events that call acks were in fact given up (a non-retryable per-event
+   error, e.g. an Elasticsearch mapping error, already logged); they are
+   counted as failed instead of acked. */
+void pb_batch_given_up(struct pb_batch *b, size_t n);
+
 /* Every event was delivered. */
 void pb_batch_ack(struct pb_batch *b);
 /* Nothing was delivered: send the whole batch again after backoff; spends

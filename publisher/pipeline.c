@@ -75,8 +75,9 @@ struct pb_batch {
     struct worker *w;       /* borrowed: the worker that published it */
     json_t **ev;            /* owned array of owned events */
     size_t n;
-    int ttl;              /* attempts left; <= 0: forever */
-    bool out;             /* at the output, not yet finished */
+    size_t given_up;       /* of the events it acks, not delivered (non-retryable) */
+    int ttl;               /* attempts left; <= 0: forever */
+    bool out;              /* at the output, not yet finished */
     struct pb_batch *next; /* retry list */
 };
 
@@ -233,6 +234,20 @@ json_t *pb_batch_event(const struct pb_batch *b, size_t i)
     return i < b->n ? b->ev[i] : NULL;
 }
 
+void pb_batch_given_up(struct pb_batch *b, size_t n)
+{
+    b->given_up = n < b->n ? n : b->n;
+}
+
+/* Counts n events leaving as acked, minus those the output gave up on. */
+static void count_acked(struct pb_pipeline *pl, struct pb_batch *b, size_t n)
+{
+    size_t f = b->given_up < n ? b->given_up : n;
+    pl->st.acked += n - f;
+    pl->st.failed += f;
+    b->given_up = 0;
+}
+
 static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t nidx)
 {
     struct pb_pipeline *pl = b->pl;
@@ -272,7 +287,7 @@ static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t n
                 }
             }
             pb_free(mark);
-            pl->st.acked += nacked;
+            count_acked(pl, b, nacked);
             pl->used -= nacked;
             b->n = keep;
             if (nacked > 0) {
@@ -284,7 +299,7 @@ static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t n
 
     switch (how) {
     case FIN_ACK:
-        pl->st.acked += b->n;
+        count_acked(pl, b, b->n);
         release_events(pl, b->ev, b->n);
         batch_free(b);
         if (w != NULL) {
@@ -302,6 +317,7 @@ static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t n
     case FIN_RETRY:
     case FIN_CANCELLED:
     default:
+        b->given_up = 0;
         if (how == FIN_RETRY && b->ttl > 0) {
             b->ttl--;
             if (b->ttl == 0) {
@@ -642,8 +658,7 @@ static int read_out_settings(const struct pb_output_ops *ops, const struct pb_cf
         int64_t workers = 1;
         if (pb_cfg_int(node, "workers", 1, &workers) != 0 ||
             pb_cfg_int(node, "worker", workers, &o->clients) != 0 ||
-            pb_cfg_int(node, "bulk_max_size", ops->default_bulk_max_size, &o->bulk_max_size) !=
-                0 ||
+            pb_cfg_int(node, "bulk_max_size", ops->default_bulk_max_size, &o->bulk_max_size) != 0 ||
             pb_cfg_int(node, "max_retries", ops->default_max_retries, &o->max_retries) != 0 ||
             pb_cfg_duration(node, "backoff.init", DEF_BACKOFF_INIT_NS, &o->backoff_init_ns) != 0 ||
             pb_cfg_duration(node, "backoff.max", DEF_BACKOFF_MAX_NS, &o->backoff_max_ns) != 0) {
@@ -972,7 +987,7 @@ int pb_pipeline_test_output(const struct pb_cfg *root, char *err, size_t errlen)
     if (ops->test != NULL) {
         rc = ops->test(&w.out, err, errlen);
     } else {
-        snprintf(err, errlen, "client doesn't support testing");
+        snprintf(err, errlen, "%s output doesn't support testing", ops->name);
         rc = -PB_EINVAL;
     }
     client_fini(&w);

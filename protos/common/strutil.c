@@ -21,7 +21,7 @@ const uint8_t *pb_mem_find(const void *hay, size_t hlen, const void *needle, siz
 
 bool pb_mem_contains(const void *hay, size_t hlen, const void *needle, size_t nlen)
 {
-    return pb_mem_find(hay, hlen, needle, nlen) != NULL;
+    return nlen == 0 || pb_mem_find(hay, hlen, needle, nlen) != NULL;
 }
 
 bool pb_mem_eq(const void *a, size_t alen, const char *lit)

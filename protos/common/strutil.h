@@ -14,7 +14,8 @@
 /* First occurrence of needle (nlen bytes) in hay, NULL when absent.
  * An empty needle matches at hay. */
 const uint8_t *pb_mem_find(const void *hay, size_t hlen, const void *needle, size_t nlen);
-/* True when needle occurs in hay (bytes.Contains). */
+/* True when needle occurs in hay (bytes.Contains: an empty needle always
+ * does, even in an empty hay). */
 bool pb_mem_contains(const void *hay, size_t hlen, const void *needle, size_t nlen);
 /* Exact byte equality with a C string literal. */
 bool pb_mem_eq(const void *a, size_t alen, const char *lit);

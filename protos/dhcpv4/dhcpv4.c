@@ -10,13 +10,29 @@
 
 static const uint16_t dhcpv4_ports[] = {67, 68};
 
+/* Undecodable packets are logged at warn level at most once a minute. */
+#define DHCPV4_WARN_EVERY_NS (60ull * 1000000000ull)
+
+static void warn_parse_failure(struct pb_proto *p)
+{
+    static uint64_t last_warn_ns;
+    uint64_t now = pb_now_ns();
+    if (p->stats.parse_errors == 1 || now - last_warn_ns >= DHCPV4_WARN_EVERY_NS) {
+        last_warn_ns = now;
+        pb_warn("dhcpv4", "Dropping packet: failed parsing DHCP data (%llu so far)",
+                (unsigned long long)p->stats.parse_errors);
+    } else {
+        pb_debug("dhcpv4", "Dropping packet: failed parsing DHCP data");
+    }
+}
+
 static void dhcpv4_on_datagram(struct pb_proto *p, const struct pb_pkt *pkt, const uint8_t *data,
                                size_t len)
 {
     struct dhcp_msg m;
     if (data == NULL || dhcp_parse(data, len, &m) < 0) {
         p->stats.parse_errors++;
-        pb_warn("dhcpv4", "Dropping packet: failed parsing DHCP data");
+        warn_parse_failure(p);
         return;
     }
     json_t *ev = dhcp_event_build(&m, &pkt->tuple, pkt->ts_ns, len);

@@ -136,7 +136,7 @@ static json_t *options_json(const struct dhcp_msg *m)
         case 50:
         case 54:
         case 28:
-            key = op->code == 50 ? "requested_ip_address"
+            key = op->code == 50   ? "requested_ip_address"
                   : op->code == 54 ? "server_identifier"
                                    : "broadcast_address";
             ip4_str(d, buf);
@@ -181,8 +181,8 @@ static json_t *options_json(const struct dhcp_msg *m)
                     arr = json_array();
                 }
                 if (arr != NULL) {
-                    json_array_append_new(arr,
-                                          json_pack("{s:I, s:s}", "id", (json_int_t)ent, "data", hex));
+                    json_array_append_new(
+                        arr, json_pack("{s:I, s:s}", "id", (json_int_t)ent, "data", hex));
                 }
             }
             v = arr != NULL ? arr : json_null();

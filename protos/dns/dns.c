@@ -52,10 +52,10 @@ struct dns_priv {
 
 /* TCP: per direction, Packetbeat's "a message is being assembled" state. */
 struct dns_dir {
-    bool alive;       /* the stream exists (not dropped after an error) */
-    bool started;     /* the first bytes of the next message arrived */
-    bool pending;     /* a packet came in and did not complete a message */
-    uint64_t msg_ts;  /* time of the first packet of that message */
+    bool alive;      /* the stream exists (not dropped after an error) */
+    bool started;    /* the first bytes of the next message arrived */
+    bool pending;    /* a packet came in and did not complete a message */
+    uint64_t msg_ts; /* time of the first packet of that message */
 };
 
 struct dns_conn {
@@ -249,8 +249,8 @@ static void on_request(struct pb_proto *p, const struct pb_tuple *tuple, const u
     tab_insert(pv, tx);
 }
 
-static void on_response(struct pb_proto *p, const struct pb_tuple *tuple,
-                        const struct dns_msg *msg, uint64_t ts)
+static void on_response(struct pb_proto *p, const struct pb_tuple *tuple, const struct dns_msg *msg,
+                        uint64_t ts)
 {
     struct dns_priv *pv = p->priv;
     struct pb_tuple rev = pb_tuple_reverse(tuple);
@@ -367,8 +367,8 @@ static void dir_reset(struct dns_dir *dd)
     dd->pending = false;
 }
 
-static enum pb_parse dns_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data,
-                                 size_t len, size_t *consumed)
+static enum pb_parse dns_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data, size_t len,
+                                 size_t *consumed)
 {
     struct dns_conn *st = c->state;
     struct dns_dir *dd = &st->dir[d];
@@ -502,6 +502,7 @@ static int dns_init(struct pb_proto *p)
         return -PB_EINVAL;
     }
     p->priv = pv;
+    dns_psl_load();
     return 0;
 }
 
@@ -513,6 +514,7 @@ static void dns_fini(struct pb_proto *p)
         pb_free(pv);
         p->priv = NULL;
     }
+    dns_psl_release();
 }
 
 const struct pb_proto_ops pb_proto_dns = {

@@ -69,8 +69,7 @@ static void put_rr_text(struct dns_text *t, const struct dns_rr *rr)
     dns_text_reset(&part);
 }
 
-static void put_rrs_text(struct dns_text *t, const char *label, const struct dns_rr *rrs,
-                         size_t n)
+static void put_rrs_text(struct dns_text *t, const char *label, const struct dns_rr *rrs, size_t n)
 {
     if (n == 0) {
         return;
@@ -201,8 +200,8 @@ static json_t *opt_json(const struct dns_opt *o)
     const struct {
         const char *k;
         const char *v;
-    } kv[] = {{"dau", o->dau},     {"dhu", o->dhu},   {"local", o->local},   {"llq", o->llq},
-              {"n3u", o->n3u},     {"nsid", o->nsid}, {"subnet", o->subnet}, {"ul", o->ul}};
+    } kv[] = {{"dau", o->dau}, {"dhu", o->dhu},   {"local", o->local},   {"llq", o->llq},
+              {"n3u", o->n3u}, {"nsid", o->nsid}, {"subnet", o->subnet}, {"ul", o->ul}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
         if (kv[i].v != NULL) {
             json_object_set_new(j, kv[i].k, str_or_null(kv[i].v));
@@ -267,8 +266,8 @@ static void add_dns(json_t *ev, json_t *d, const struct dns_msg *m, bool auth, b
         const struct {
             bool on;
             const char *name;
-        } hflags[] = {{m->aa, "AA"}, {m->tc, "TC"}, {m->rd, "RD"},   {m->ra, "RA"},
-                      {m->ad, "AD"}, {m->cd, "CD"}, {m->opt.present && m->opt.do_bit, "DO"}};
+        } hflags[] = {{m->aa, "AA"}, {m->tc, "TC"}, {m->rd, "RD"},
+                      {m->ra, "RA"}, {m->ad, "AD"}, {m->cd, "CD"}};
         for (size_t i = 0; i < sizeof hflags / sizeof hflags[0]; i++) {
             if (hflags[i].on) {
                 json_array_append_new(hf, json_string(hflags[i].name));
@@ -347,7 +346,7 @@ static void put_text(json_t *ev, const char *key, const struct dns_msg *m)
 json_t *dns_event_build(const struct dns_event_in *in)
 {
     const struct dns_msg *req = in->req, *resp = in->resp;
-    const struct dns_msg *info = req != NULL ? req : resp; /* method, query, resource */
+    const struct dns_msg *info = req != NULL ? req : resp;  /* method, query, resource */
     const struct dns_msg *body = resp != NULL ? resp : req; /* dns.* */
     if (info == NULL) {
         return NULL;

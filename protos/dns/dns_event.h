@@ -16,7 +16,7 @@
 /* Notes Packetbeat attaches to transactions (error.message). */
 #define DNS_NOTE_NON_DNS "Message's data could not be decoded as DNS"
 #define DNS_NOTE_DUPLICATE                                                                         \
-    "Another query with the same DNS ID from this client was received so this query was "         \
+    "Another query with the same DNS ID from this client was received so this query was "          \
     "closed without receiving a response"
 #define DNS_NOTE_NO_RESPONSE "No response to this query was received"
 #define DNS_NOTE_ORPHANED "Response: received without an associated Query"

@@ -36,28 +36,24 @@ struct code_name {
 };
 
 static const struct code_name type_names[] = {
-    {0, "None"},        {1, "A"},          {2, "NS"},           {3, "MD"},
-    {4, "MF"},          {5, "CNAME"},      {6, "SOA"},          {7, "MB"},
-    {8, "MG"},          {9, "MR"},         {10, "NULL"},        {12, "PTR"},
-    {13, "HINFO"},      {14, "MINFO"},     {15, "MX"},          {16, "TXT"},
-    {17, "RP"},         {18, "AFSDB"},     {19, "X25"},         {20, "ISDN"},
-    {21, "RT"},         {23, "NSAP-PTR"},  {24, "SIG"},         {25, "KEY"},
-    {26, "PX"},         {27, "GPOS"},      {28, "AAAA"},        {29, "LOC"},
-    {30, "NXT"},        {31, "EID"},       {32, "NIMLOC"},      {33, "SRV"},
-    {34, "ATMA"},       {35, "NAPTR"},     {36, "KX"},          {37, "CERT"},
-    {39, "DNAME"},      {41, "OPT"},       {42, "APL"},         {43, "DS"},
-    {44, "SSHFP"},      {45, "IPSECKEY"},  {46, "RRSIG"},       {47, "NSEC"},
-    {48, "DNSKEY"},     {49, "DHCID"},     {50, "NSEC3"},       {51, "NSEC3PARAM"},
-    {52, "TLSA"},       {53, "SMIMEA"},    {55, "HIP"},         {56, "NINFO"},
-    {57, "RKEY"},       {58, "TALINK"},    {59, "CDS"},         {60, "CDNSKEY"},
-    {61, "OPENPGPKEY"}, {62, "CSYNC"},     {63, "ZONEMD"},      {64, "SVCB"},
-    {65, "HTTPS"},      {99, "SPF"},       {100, "UINFO"},      {101, "UID"},
-    {102, "GID"},       {103, "UNSPEC"},   {104, "NID"},        {105, "L32"},
-    {106, "L64"},       {107, "LP"},       {108, "EUI48"},      {109, "EUI64"},
-    {249, "TKEY"},      {250, "TSIG"},     {251, "IXFR"},       {252, "AXFR"},
-    {253, "MAILB"},     {254, "MAILA"},    {255, "ANY"},        {256, "URI"},
-    {257, "CAA"},       {258, "AVC"},      {260, "AMTRELAY"},   {32768, "TA"},
-    {32769, "DLV"},     {65535, "Reserved"},
+    {0, "None"},         {1, "A"},           {2, "NS"},          {3, "MD"},      {4, "MF"},
+    {5, "CNAME"},        {6, "SOA"},         {7, "MB"},          {8, "MG"},      {9, "MR"},
+    {10, "NULL"},        {12, "PTR"},        {13, "HINFO"},      {14, "MINFO"},  {15, "MX"},
+    {16, "TXT"},         {17, "RP"},         {18, "AFSDB"},      {19, "X25"},    {20, "ISDN"},
+    {21, "RT"},          {23, "NSAP-PTR"},   {24, "SIG"},        {25, "KEY"},    {26, "PX"},
+    {27, "GPOS"},        {28, "AAAA"},       {29, "LOC"},        {30, "NXT"},    {31, "EID"},
+    {32, "NIMLOC"},      {33, "SRV"},        {34, "ATMA"},       {35, "NAPTR"},  {36, "KX"},
+    {37, "CERT"},        {39, "DNAME"},      {41, "OPT"},        {42, "APL"},    {43, "DS"},
+    {44, "SSHFP"},       {45, "IPSECKEY"},   {46, "RRSIG"},      {47, "NSEC"},   {48, "DNSKEY"},
+    {49, "DHCID"},       {50, "NSEC3"},      {51, "NSEC3PARAM"}, {52, "TLSA"},   {53, "SMIMEA"},
+    {55, "HIP"},         {56, "NINFO"},      {57, "RKEY"},       {58, "TALINK"}, {59, "CDS"},
+    {60, "CDNSKEY"},     {61, "OPENPGPKEY"}, {62, "CSYNC"},      {63, "ZONEMD"}, {64, "SVCB"},
+    {65, "HTTPS"},       {99, "SPF"},        {100, "UINFO"},     {101, "UID"},   {102, "GID"},
+    {103, "UNSPEC"},     {104, "NID"},       {105, "L32"},       {106, "L64"},   {107, "LP"},
+    {108, "EUI48"},      {109, "EUI64"},     {249, "TKEY"},      {250, "TSIG"},  {251, "IXFR"},
+    {252, "AXFR"},       {253, "MAILB"},     {254, "MAILA"},     {255, "ANY"},   {256, "URI"},
+    {257, "CAA"},        {258, "AVC"},       {260, "AMTRELAY"},  {32768, "TA"},  {32769, "DLV"},
+    {65535, "Reserved"},
 };
 
 static const struct code_name class_names[] = {
@@ -69,21 +65,29 @@ static const struct code_name opcode_names[] = {
 };
 
 static const struct code_name rcode_names[] = {
-    {0, "NOERROR"},   {1, "FORMERR"},  {2, "SERVFAIL"}, {3, "NXDOMAIN"}, {4, "NOTIMP"},
-    {5, "REFUSED"},   {6, "YXDOMAIN"}, {7, "YXRRSET"},  {8, "NXRRSET"},  {9, "NOTAUTH"},
-    {10, "NOTZONE"},  {11, "DSOTYPENI"}, {16, "BADSIG"}, {17, "BADKEY"}, {18, "BADTIME"},
-    {19, "BADMODE"},  {20, "BADNAME"}, {21, "BADALG"},  {22, "BADTRUNC"}, {23, "BADCOOKIE"},
+    {0, "NOERROR"},  {1, "FORMERR"},    {2, "SERVFAIL"}, {3, "NXDOMAIN"},  {4, "NOTIMP"},
+    {5, "REFUSED"},  {6, "YXDOMAIN"},   {7, "YXRRSET"},  {8, "NXRRSET"},   {9, "NOTAUTH"},
+    {10, "NOTZONE"}, {11, "DSOTYPENI"}, {16, "BADSIG"},  {17, "BADKEY"},   {18, "BADTIME"},
+    {19, "BADMODE"}, {20, "BADNAME"},   {21, "BADALG"},  {22, "BADTRUNC"}, {23, "BADCOOKIE"},
 };
 
 static const struct code_name alg_names[] = {
-    {1, "RSAMD5"},           {2, "DH"},
-    {3, "DSA"},              {5, "RSASHA1"},
-    {6, "DSA-NSEC3-SHA1"},   {7, "RSASHA1-NSEC3-SHA1"},
-    {8, "RSASHA256"},        {10, "RSASHA512"},
-    {12, "ECC-GOST"},        {13, "ECDSAP256SHA256"},
-    {14, "ECDSAP384SHA384"}, {15, "ED25519"},
-    {16, "ED448"},           {252, "INDIRECT"},
-    {253, "PRIVATEDNS"},     {254, "PRIVATEOID"},
+    {1, "RSAMD5"},
+    {2, "DH"},
+    {3, "DSA"},
+    {5, "RSASHA1"},
+    {6, "DSA-NSEC3-SHA1"},
+    {7, "RSASHA1-NSEC3-SHA1"},
+    {8, "RSASHA256"},
+    {10, "RSASHA512"},
+    {12, "ECC-GOST"},
+    {13, "ECDSAP256SHA256"},
+    {14, "ECDSAP384SHA384"},
+    {15, "ED25519"},
+    {16, "ED448"},
+    {252, "INDIRECT"},
+    {253, "PRIVATEDNS"},
+    {254, "PRIVATEOID"},
 };
 
 static const struct code_name hash_names[] = {
@@ -277,8 +281,7 @@ static void put_time(struct dns_text *t, uint32_t v)
     time_t secs = (time_t)v;
     struct tm tm;
     char buf[32];
-    if (gmtime_r(&secs, &tm) == NULL ||
-        strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm) == 0) {
+    if (gmtime_r(&secs, &tm) == NULL || strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm) == 0) {
         dns_text_puts(t, "19700101000000");
         return;
     }
@@ -777,9 +780,9 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
             put_hex(&t, v.ptr, v.len, false);
             slot = &opt->nsid;
             break;
-        case 5:  /* DAU */
-        case 6:  /* DHU */
-        case 7:  /* N3U */
+        case 5: /* DAU */
+        case 6: /* DHU */
+        case 7: /* N3U */
             for (size_t i = 0; i < v.len; i++) {
                 dns_text_putc(&t, ' ');
                 dns_text_puts(&t, code == 5 ? alg_str(v.ptr[i], buf) : hash_str(v.ptr[i], buf));
@@ -1339,8 +1342,7 @@ int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg)
     struct pb_rd r = pb_rd_make(buf, len);
     uint16_t id = pb_rd_be16(&r);
     uint16_t bits = pb_rd_be16(&r);
-    uint16_t qd = pb_rd_be16(&r), an = pb_rd_be16(&r), ns = pb_rd_be16(&r),
-             ar = pb_rd_be16(&r);
+    uint16_t qd = pb_rd_be16(&r), an = pb_rd_be16(&r), ns = pb_rd_be16(&r), ar = pb_rd_be16(&r);
     if (!pb_rd_ok(&r)) {
         return -PB_EPROTO;
     }

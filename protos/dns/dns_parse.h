@@ -83,8 +83,8 @@ struct dns_msg {
     struct dns_question *q;
     size_t nq;
     struct dns_rr *rr[3];
-    size_t nrr[3];    /* records kept */
-    size_t count[3];  /* records decoded (>= nrr when capped) */
+    size_t nrr[3];   /* records kept */
+    size_t count[3]; /* records decoded (>= nrr when capped) */
     struct dns_opt opt;
     size_t length; /* bytes on the wire (TCP: with the 2-byte prefix) */
 };
@@ -106,6 +106,8 @@ const char *dns_rcode_str(int rc, char buf[24]);
  * publicsuffix.EffectiveTLDPlusOne (ICANN and private rules). Returns a
  * pointer into name, or NULL when there is none. */
 const char *dns_etld_plus_one(const char *name);
+/* Loads the Public Suffix List data ahead of the first lookup. */
+void dns_psl_load(void);
 /* Releases the Public Suffix List data (tests, shutdown). */
 void dns_psl_release(void);
 

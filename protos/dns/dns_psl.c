@@ -30,6 +30,11 @@ static const psl_ctx_t *psl_get(void)
     return c;
 }
 
+void dns_psl_load(void)
+{
+    (void)psl_get();
+}
+
 void dns_psl_release(void)
 {
     pthread_mutex_lock(&psl_lock);
@@ -52,14 +57,18 @@ static const char *registrable(const char *name)
 
 #else
 
+void dns_psl_load(void)
+{
+}
+
 void dns_psl_release(void)
 {
 }
 
 /* A few two-label public suffixes for builds without libpsl. */
 static const char *const fallback[] = {
-    "co.uk", "org.uk", "ac.uk", "gov.uk", "com.au", "net.au", "org.au", "co.jp",
-    "co.nz", "co.za", "com.br", "com.cn", "com.mx", "in-addr.arpa", "ip6.arpa",
+    "co.uk", "org.uk", "ac.uk",  "gov.uk", "com.au", "net.au",       "org.au",   "co.jp",
+    "co.nz", "co.za",  "com.br", "com.cn", "com.mx", "in-addr.arpa", "ip6.arpa",
 };
 
 static bool is_suffix(const char *s)

@@ -268,8 +268,8 @@ static enum pb_parse drop_stream(struct pb_conn *c, struct http_stream *st, size
     return PB_PARSE_DROP;
 }
 
-static enum pb_parse http_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data,
-                                  size_t len, size_t *consumed)
+static enum pb_parse http_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data, size_t len,
+                                  size_t *consumed)
 {
     struct http_conn *hc = c->state;
     const struct http_plugin *pl = c->proto->priv;
@@ -349,8 +349,15 @@ static bool http_on_gap(struct pb_conn *c, enum pb_dir d, size_t lost)
     struct http_conn *hc = c->state;
     struct http_stream *st = &hc->st[d];
     c->proto->stats.gaps++;
-    if (!st->active || st->msg == NULL) {
-        return false; /* nothing to do */
+    if (!st->active) {
+        /* only old bytes of a dropped connection state may be buffered */
+        bool drop = st->held > 0;
+        st->held = 0;
+        st->skip_held = false;
+        return drop;
+    }
+    if (st->msg == NULL) {
+        return false; /* between messages: nothing to do */
     }
     switch (http_parse_gap(st, lost, st->held)) {
     case HTTP_GAP_DROP:

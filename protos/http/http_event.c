@@ -245,8 +245,7 @@ static bool parse_host(const uint8_t *h, size_t n)
         const uint8_t *zone = pb_mem_find(h, i, "%25", 3);
         if (zone != NULL) {
             size_t z = (size_t)(zone - h);
-            return go_unescape(h, z, ENC_HOST, NULL) &&
-                   go_unescape(zone, i - z, ENC_ZONE, NULL) &&
+            return go_unescape(h, z, ENC_HOST, NULL) && go_unescape(zone, i - z, ENC_ZONE, NULL) &&
                    go_unescape(rb, n - i, ENC_HOST, NULL);
         }
     } else {
@@ -297,6 +296,10 @@ static bool url_parse(const uint8_t *s, size_t n, struct pb_bytes *path, const u
 {
     *rq = NULL;
     *rqlen = 0;
+    if (s == NULL) {
+        s = (const uint8_t *)"";
+        n = 0;
+    }
     const uint8_t *hash = memchr(s, '#', n);
     size_t un = hash != NULL ? (size_t)(hash - s) : n;
     if (hash != NULL && n - un - 1 > 0 && !go_unescape(hash + 1, n - un - 1, ENC_FRAGMENT, NULL)) {
@@ -488,9 +491,14 @@ static bool is_secret(const struct http_plugin *pl, const uint8_t *k, size_t kn)
     return false;
 }
 
+static const uint8_t *arena(const struct qlist *l)
+{
+    return l->arena.p != NULL ? l->arena.p : (const uint8_t *)"";
+}
+
 static const uint8_t *qkey(const struct qlist *l, const struct qpair *p)
 {
-    return l->arena.p + p->koff;
+    return arena(l) + p->koff;
 }
 
 static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
@@ -529,6 +537,19 @@ static int body_key_cmp(const void *x, const void *y)
     return key_cmp(a->k, a->kl, b->k, b->kl);
 }
 
+/* An exact copy of n bytes plus a NUL (embedded NULs kept). */
+static char *dup_bytes(const uint8_t *p, size_t n)
+{
+    char *d = n < SIZE_MAX ? pb_malloc(n + 1) : NULL;
+    if (d != NULL) {
+        if (n > 0) {
+            memcpy(d, p, n);
+        }
+        d[n] = '\0';
+    }
+    return d;
+}
+
 void http_extract_params(const struct http_plugin *pl, const struct http_msg *m, char **path,
                          size_t *plen, char **params, size_t *qlen)
 {
@@ -546,7 +567,7 @@ void http_extract_params(const struct http_plugin *pl, const struct http_msg *m,
         pb_debug("http", "Fail to parse HTTP parameters: bad request URI");
         goto done;
     }
-    *path = pb_strndup((const char *)(pb.p != NULL ? pb.p : (const uint8_t *)""), pb.len);
+    *path = dup_bytes(pb.p, pb.len);
     *plen = *path != NULL ? pb.len : 0;
     parse_query(rq, rqlen, &u);
     if (m->content_length > 0 && m->save_body &&
@@ -579,7 +600,7 @@ void http_extract_params(const struct http_plugin *pl, const struct http_msg *m,
             continue; /* body parameters replace the URL's */
         }
         items[ni] = key;
-        items[ni].v = u.arena.p + u.a[i].voff;
+        items[ni].v = arena(&u) + u.a[i].voff;
         items[ni].vl = u.a[i].vlen;
         items[ni].seq = ni;
         ni++;
@@ -587,7 +608,7 @@ void http_extract_params(const struct http_plugin *pl, const struct http_msg *m,
     for (size_t i = 0; i < b.n; i++) {
         items[ni].k = qkey(&b, &b.a[i]);
         items[ni].kl = b.a[i].klen;
-        items[ni].v = b.arena.p + b.a[i].voff;
+        items[ni].v = arena(&b) + b.a[i].voff;
         items[ni].vl = b.a[i].vlen;
         items[ni].seq = ni;
         ni++;
@@ -610,7 +631,7 @@ void http_extract_params(const struct http_plugin *pl, const struct http_msg *m,
             goto done;
         }
     }
-    *params = pb_strndup((const char *)(out.p != NULL ? out.p : (const uint8_t *)""), out.len);
+    *params = dup_bytes(out.p, out.len);
     *qlen = *params != NULL ? out.len : 0;
 done:
     pb_free(items);
@@ -754,8 +775,8 @@ void http_decode_body(const struct http_plugin *pl, struct http_msg *m)
         struct pb_bytes out = {0};
         char err[160];
         const char *fmt = m->encodings[idx];
-        if (decode_one(fmt, m->body.p, m->body.len, pl->max_message_size, &out, err,
-                       sizeof err) < 0) {
+        if (decode_one(fmt, m->body.p, m->body.len, pl->max_message_size, &out, err, sizeof err) <
+            0) {
             char note[256];
             snprintf(note, sizeof note, "unable to decode body using %s encoding: %s", fmt, err);
             http_msg_add_note(m, note);
@@ -1306,8 +1327,7 @@ json_t *http_event_build(const struct http_plugin *pl, const struct pb_conn *c,
         return NULL;
     }
     /* Endpoints as the first message travelled: its sender is the source. */
-    struct pb_tuple tuple =
-        first->dir == PB_DIR_TO_SERVER ? c->tuple : pb_tuple_reverse(&c->tuple);
+    struct pb_tuple tuple = first->dir == PB_DIR_TO_SERVER ? c->tuple : pb_tuple_reverse(&c->tuple);
     struct pb_tx tx = {
         .type = "http",
         .tuple = &tuple,

@@ -17,12 +17,12 @@
  * http.c (init/fini); pcfg points into the owned lists. */
 struct http_plugin {
     struct http_parser_cfg pcfg;
-    char *real_ip_header;           /* lower-cased */
-    char **send_headers;            /* lower-cased */
+    char *real_ip_header; /* lower-cased */
+    char **send_headers;  /* lower-cased */
     char **req_body_for, **resp_body_for;
-    char **hide_keywords;           /* as configured (compared to lower-cased keys) */
+    char **hide_keywords; /* as configured (compared to lower-cased keys) */
     size_t nhide_keywords;
-    char **redact_headers;          /* lower-cased */
+    char **redact_headers; /* lower-cased */
     size_t nredact_headers;
     bool send_request, send_response;
     bool split_cookie;

@@ -128,8 +128,7 @@ static bool rune_is_space(const uint8_t *p, size_t w)
             return p[1] == 0x9a && p[2] == 0x80;
         }
         if (p[0] == 0xe2 && p[1] == 0x80) { /* U+2000-200A, 2028, 2029, 202F */
-            return (p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 || p[2] == 0xa9 ||
-                   p[2] == 0xaf;
+            return (p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf;
         }
         if (p[0] == 0xe2 && p[1] == 0x81) { /* U+205F */
             return p[2] == 0x9f;
@@ -202,8 +201,8 @@ void http_msg_free(void *ptr)
     if (m == NULL) {
         return;
     }
-    struct pb_bytes *bs[] = {&m->method,       &m->uri,  &m->phrase,     &m->connection,
-                             &m->content_type, &m->host, &m->referer,    &m->user_agent,
+    struct pb_bytes *bs[] = {&m->method,       &m->uri,  &m->phrase,  &m->connection,
+                             &m->content_type, &m->host, &m->referer, &m->user_agent,
                              &m->real_ip,      &m->raw,  &m->body};
     for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++) {
         pb_bytes_free(bs[i]);
@@ -785,12 +784,11 @@ static enum http_res after_headers(struct http_stream *st, const struct http_par
     if (m->is_request) {
         m->send_body = list_contains_sub(cfg->req_body_for, cfg->nreq_body_for, &m->content_type);
     } else {
-        m->send_body =
-            list_contains_sub(cfg->resp_body_for, cfg->nresp_body_for, &m->content_type);
+        m->send_body = list_contains_sub(cfg->resp_body_for, cfg->nresp_body_for, &m->content_type);
     }
-    m->save_body = m->send_body || (m->content_length > 0 &&
-                                    pb_mem_contains(m->content_type.p, m->content_type.len,
-                                                    "urlencoded", 10));
+    m->save_body =
+        m->send_body || (m->content_length > 0 &&
+                         pb_mem_contains(m->content_type.p, m->content_type.len, "urlencoded", 10));
     st->crlf_hint = 0;
     if (m->is_chunked) {
         st->state = HTTP_ST_CHUNK_START;

@@ -63,8 +63,8 @@ struct http_msg {
     uint16_t status_code;
     int64_t content_length; /* header value; chunk sizes and gaps are added */
     int64_t chunk_len;
-    uint64_t size;          /* bytes of the message seen on the wire */
-    size_t header_offset;   /* > 0 once the first line is parsed */
+    uint64_t size;        /* bytes of the message seen on the wire */
+    size_t header_offset; /* > 0 once the first line is parsed */
 
     struct pb_bytes method, uri, phrase;
     struct pb_bytes connection, content_type, host, referer, user_agent, real_ip;

@@ -162,8 +162,8 @@ static const struct type_info v4_types[] = {
 };
 
 static const struct code_name v6_unreach[] = {
-    {0, "NoRouteToDst"},       {1, "AdminProhibited"},        {2, "BeyondScopeOfSrc"},
-    {3, "AddressUnreachable"}, {4, "PortUnreachable"},        {5, "SrcAddressFailedPolicy"},
+    {0, "NoRouteToDst"},       {1, "AdminProhibited"}, {2, "BeyondScopeOfSrc"},
+    {3, "AddressUnreachable"}, {4, "PortUnreachable"}, {5, "SrcAddressFailedPolicy"},
     {6, "RejectRouteToDst"},
 };
 static const struct code_name v6_time[] = {{0, "HopLimitExceeded"},
@@ -188,8 +188,8 @@ static const struct type_info v6_types[] = {
 const char *icmp_type_code_str(uint8_t version, uint8_t type, uint8_t code, char buf[64])
 {
     const struct type_info *tab = version == 6 ? v6_types : v4_types;
-    size_t n = version == 6 ? sizeof v6_types / sizeof v6_types[0]
-                            : sizeof v4_types / sizeof v4_types[0];
+    size_t n =
+        version == 6 ? sizeof v6_types / sizeof v6_types[0] : sizeof v4_types / sizeof v4_types[0];
     const struct type_info *ti = NULL;
     for (size_t i = 0; i < n; i++) {
         if (tab[i].type == type) {

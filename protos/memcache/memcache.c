@@ -14,6 +14,7 @@
  *   0..1 request id, 2..3 sequence number, 4..5 datagrams in message,
  *   6..7 reserved
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "beat/alloc.h"
@@ -51,6 +52,7 @@ struct mc_udp_msg {
     bool init, complete;
     uint16_t num, count;
     struct pb_bytes *parts; /* owned, num entries */
+    uint8_t *got;           /* owned, num entries: datagram seen */
     size_t bytes;
 };
 
@@ -221,18 +223,18 @@ static void correlate(struct pb_proto *p, struct mc_conn *mc)
         while (mc->requests.head != NULL) {
             req = list_pop(&mc->requests);
             if (req->is_binary != resp->is_binary) {
-                pb_warn("memcache", "mix of binary and text in one connection");
+                pb_warn(NULL, "mix of binary and text in one connection");
                 mc_msg_free(req);
                 mc_msg_free(resp);
                 return;
             }
-            bool same = !req->is_binary ||
-                        (req->opaque == resp->opaque && req->opcode == resp->opcode);
+            bool same =
+                !req->is_binary || (req->opaque == resp->opaque && req->opcode == resp->opcode);
             if (same) {
                 break;
             }
             if (req->is_binary && !req->is_quiet) {
-                pb_warn("memcache", "%s", mc_note_non_quiet_only);
+                pb_warn(NULL, "%s", mc_note_non_quiet_only);
                 mc_msg_note(req, mc_note_non_quiet_only);
                 p->stats.unmatched++;
             }
@@ -312,7 +314,7 @@ static void on_tcp_message(struct pb_conn *c, struct mc_conn *mc, enum pb_dir d,
     struct mc_msg *prev = mc->responses.tail;
     int merged = try_merge(&pv->cfg, prev, m);
     if (merged < 0) {
-        pb_warn("memcache", "error processing memcache message: %s",
+        pb_warn(NULL, "error processing memcache message: %s",
                 "mix of binary and text in one connection");
         mc_msg_free(m);
         return;
@@ -436,6 +438,7 @@ static void udp_msg_free(struct mc_udp_msg *u)
         }
         pb_free(u->parts);
     }
+    pb_free(u->got);
     memset(u, 0, sizeof *u);
 }
 
@@ -534,8 +537,9 @@ static struct mc_udp_tx *udp_find(struct pb_proto *p, const struct pb_tuple *tup
     return t;
 }
 
-/* Adds a datagram; returns true when the message is complete, with its
- * payload in *out (owned by the caller). */
+/* Adds a datagram: 1 when the message is complete (payload appended to
+ * out), 0 when more datagrams are needed or it is a duplicate, -1 on
+ * failure. */
 static int udp_add(struct mc_udp_msg *u, uint16_t seq, const uint8_t *p, size_t n,
                    struct pb_bytes *out)
 {
@@ -552,37 +556,30 @@ static int udp_add(struct mc_udp_msg *u, uint16_t seq, const uint8_t *p, size_t 
         }
         if (u->parts == NULL) {
             u->parts = pb_calloc(u->num, sizeof *u->parts);
-            if (u->parts == NULL) {
+            u->got = pb_calloc(u->num, 1);
+            if (u->parts == NULL || u->got == NULL) {
                 return -1;
             }
         }
-        if (u->parts[seq].p != NULL) {
+        if (u->got[seq]) {
             return 0;
         }
         if (u->bytes + n > MC_MAX_UDP_MSG_BYTES ||
-            pb_bytes_append(&u->parts[seq], n > 0 ? p : (const uint8_t *)"", n,
-                            MC_MAX_UDP_MSG_BYTES) < 0) {
+            pb_bytes_append(&u->parts[seq], p, n, MC_MAX_UDP_MSG_BYTES) < 0) {
             return -1;
         }
-        if (n == 0 && pb_bytes_append(&u->parts[seq], "", 0, 1) < 0) {
-            return -1;
-        }
+        u->got[seq] = 1;
         u->bytes += n;
         u->count++;
     }
     if (u->count < u->num) {
         return 0;
     }
-    for (unsigned i = 0; i < u->num; i++) {
+    for (unsigned i = 0; u->parts != NULL && i < u->num; i++) {
         if (pb_bytes_append(out, u->parts[i].p, u->parts[i].len, MC_MAX_UDP_MSG_BYTES) < 0) {
             return -1;
         }
     }
-    for (unsigned i = 0; u->parts != NULL && i < u->num; i++) {
-        pb_bytes_free(&u->parts[i]);
-    }
-    pb_free(u->parts);
-    u->parts = NULL;
     u->complete = true;
     return 1;
 }
@@ -612,7 +609,7 @@ static void mc_on_datagram(struct pb_proto *p, const struct pb_pkt *pkt, const u
         u->num = num;
     }
     if (u->num != num || num > MC_MAX_UDP_PARTS) {
-        pb_warn("memcache", "number of datagram mismatches in stream");
+        pb_warn(NULL, "number of datagram mismatches in stream");
         udp_kill(pv, t);
         return;
     }
@@ -634,7 +631,7 @@ static void mc_on_datagram(struct pb_proto *p, const struct pb_pkt *pkt, const u
         mc_parser_reset(&ps);
         pb_bytes_free(&payload);
         if (res != MC_MSG) {
-            pb_warn("memcache", "failed to parse memcached(UDP) message: %s",
+            pb_warn(NULL, "failed to parse memcached(UDP) message: %s",
                     err != NULL ? err : "attempt to parse incomplete message failed");
             p->stats.parse_errors++;
             udp_kill(pv, t);
@@ -665,20 +662,53 @@ static void mc_on_datagram(struct pb_proto *p, const struct pb_pkt *pkt, const u
     }
 }
 
+static int cmp_deadline(const void *a, const void *b)
+{
+    const struct mc_udp_tx *x = *(const struct mc_udp_tx *const *)a;
+    const struct mc_udp_tx *y = *(const struct mc_udp_tx *const *)b;
+    if (x->deadline_ns != y->deadline_ns) {
+        return x->deadline_ns < y->deadline_ns ? -1 : 1;
+    }
+    return x > y ? -1 : (x < y ? 1 : 0); /* older (later in the list) first */
+}
+
+/* Publishes the transactions whose timer is due, in the order the timers
+ * would fire. */
 static void mc_on_tick(struct pb_proto *p, uint64_t now_ns)
 {
     struct mc_priv *pv = p->priv;
+    size_t n = 0;
+    for (struct mc_udp_tx *t = pv->udp; t != NULL; t = t->next) {
+        n += t->deadline_ns != 0 && t->deadline_ns <= now_ns;
+    }
+    if (n == 0) {
+        return;
+    }
+    struct mc_udp_tx **due = pb_calloc(n, sizeof *due);
+    size_t k = 0;
     struct mc_udp_tx **pp = &pv->udp;
     while (*pp != NULL) {
         struct mc_udp_tx *t = *pp;
         if (t->deadline_ns != 0 && t->deadline_ns <= now_ns) {
             *pp = t->next;
             pv->n_udp--;
-            udp_fire(p, t);
+            if (due != NULL) {
+                due[k++] = t;
+            } else {
+                udp_fire(p, t);
+            }
             continue;
         }
         pp = &t->next;
     }
+    if (due == NULL) {
+        return;
+    }
+    qsort(due, k, sizeof *due, cmp_deadline);
+    for (size_t i = 0; i < k; i++) {
+        udp_fire(p, due[i]);
+    }
+    pb_free(due);
 }
 
 static void mc_on_shutdown(struct pb_proto *p)

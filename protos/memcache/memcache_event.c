@@ -56,6 +56,12 @@ const char *mc_tx_status(const struct mc_msg *req, const struct mc_msg *resp)
     return "Error";
 }
 
+/* Go prints uint64 in full; jansson integers are signed. */
+static json_t *json_u64(uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? json_real((double)v) : json_integer((json_int_t)v);
+}
+
 static json_t *bytes_str(const struct pb_bytes *b)
 {
     return pb_json_strn(b->p != NULL ? (const char *)b->p : "", b->len);
@@ -128,10 +134,10 @@ static void ser_arg(const struct mc_msg *m, json_t *o, unsigned id)
         set(o, "exptime", json_integer(m->exptime));
         break;
     case MC_A_BYTES:
-        set(o, "bytes", json_integer((json_int_t)m->bytes));
+        set(o, "bytes", json_u64(m->bytes));
         break;
     case MC_A_CAS:
-        set(o, "cas_unique", json_integer((json_int_t)m->cas));
+        set(o, "cas_unique", json_u64(m->cas));
         break;
     case MC_A_AUTOMOVE: {
         const char *names[] = {"standby", "slow", "aggressive"};
@@ -153,20 +159,20 @@ static void ser_arg(const struct mc_msg *m, json_t *o, unsigned id)
         break;
     case MC_A_DELTA:
     case MC_B_DELTA:
-        set(o, "delta", json_integer((json_int_t)m->value));
+        set(o, "delta", json_u64(m->value));
         break;
     case MC_A_SLEEP_US:
-        set(o, "sleep_us", json_integer((json_int_t)m->value));
+        set(o, "sleep_us", json_u64(m->value));
         break;
     case MC_A_VALUE:
-        set(o, "value", json_integer((json_int_t)m->value));
+        set(o, "value", json_u64(m->value));
         break;
     case MC_A_VERBOSITY:
     case MC_B_VERBOSITY:
-        set(o, "verbosity", json_integer((json_int_t)m->value));
+        set(o, "verbosity", json_u64(m->value));
         break;
     case MC_B_INITIAL:
-        set(o, "initial", json_integer((json_int_t)m->value2));
+        set(o, "initial", json_u64(m->value2));
         break;
     case MC_A_SOURCE_CLASS:
         set(o, "source_class", json_integer(m->ivalue));
@@ -204,14 +210,14 @@ static void ser_binary(const struct mc_msg *m, json_t *o)
         set(o, "keys", strv_list(&m->keys));
     }
     if (m->is_cas) {
-        set(o, "cas_unique", json_integer((json_int_t)m->cas));
+        set(o, "cas_unique", json_u64(m->cas));
     }
     if (m->count_values > 0) {
         set(o, "count_values", json_integer(m->count_values));
         if (m->values.n > 0) {
             set(o, "values", values_list(&m->values));
         }
-        set(o, "bytes", json_integer((json_int_t)(m->bytes + m->bytes_lost)));
+        set(o, "bytes", json_u64(m->bytes + m->bytes_lost));
     }
     if (m->has_str) {
         set(o, "version", bytes_str(&m->str));
@@ -225,7 +231,7 @@ static void ser_binary(const struct mc_msg *m, json_t *o)
     set(o, "status", json_string(mc_status_name(m->status)));
     set(o, "status_code", json_integer(m->status));
     if (c->typ == MC_T_COUNTER) {
-        set(o, "value", json_integer((json_int_t)m->value));
+        set(o, "value", json_u64(m->value));
     }
     ser_args(m, o, c->rargs, c->nrargs);
 }
@@ -249,7 +255,7 @@ static json_t *ser_msg(const struct mc_msg *m)
     case MC_SER_COUNTER:
         set(o, "command", json_string(mc_code_name(MC_RES_COUNTER_OP)));
         set(o, "type", json_string(mc_type_name(MC_T_COUNTER)));
-        set(o, "value", json_integer((json_int_t)m->value));
+        set(o, "value", json_u64(m->value));
         break;
     case MC_SER_NOP:
         break;

@@ -63,26 +63,25 @@ enum {
 static const struct mc_cmd text_requests[] = {
     TEXT("get", MC_T_LOAD, MC_CMD_GET, P_MSG, MC_SER_REQUEST, MC_A_MULTIKEYS),
     TEXT("gets", MC_T_LOAD, MC_CMD_GETS, P_MSG, MC_SER_REQUEST, MC_A_MULTIKEYS),
-    TEXT("set", MC_T_STORE, MC_CMD_SET, P_DATA, MC_SER_DATA_REQ, MC_A_KEY, MC_A_FLAGS,
-         MC_A_EXPTIME, MC_A_BYTES, OPT(MC_A_NOREPLY)),
-    TEXT("add", MC_T_STORE, MC_CMD_ADD, P_DATA, MC_SER_DATA_REQ, MC_A_KEY, MC_A_FLAGS,
-         MC_A_EXPTIME, MC_A_BYTES, OPT(MC_A_NOREPLY)),
+    TEXT("set", MC_T_STORE, MC_CMD_SET, P_DATA, MC_SER_DATA_REQ, MC_A_KEY, MC_A_FLAGS, MC_A_EXPTIME,
+         MC_A_BYTES, OPT(MC_A_NOREPLY)),
+    TEXT("add", MC_T_STORE, MC_CMD_ADD, P_DATA, MC_SER_DATA_REQ, MC_A_KEY, MC_A_FLAGS, MC_A_EXPTIME,
+         MC_A_BYTES, OPT(MC_A_NOREPLY)),
     TEXT("replace", MC_T_STORE, MC_CMD_REPLACE, P_DATA, MC_SER_DATA_REQ, MC_A_KEY, MC_A_FLAGS,
          MC_A_EXPTIME, MC_A_BYTES, OPT(MC_A_NOREPLY)),
     TEXT("append", MC_T_STORE, MC_CMD_APPEND, P_DATA, MC_SER_DATA_REQ, MC_A_KEY, MC_A_FLAGS,
          MC_A_EXPTIME, MC_A_BYTES, OPT(MC_A_NOREPLY)),
     TEXT("prepend", MC_T_STORE, MC_CMD_PREPEND, P_DATA, MC_SER_DATA_REQ, MC_A_KEY, MC_A_FLAGS,
          MC_A_EXPTIME, MC_A_BYTES, OPT(MC_A_NOREPLY)),
-    TEXT("cas", MC_T_STORE, MC_CMD_CAS, P_DATA, MC_SER_DATA_REQ, MC_A_KEY, MC_A_FLAGS,
-         MC_A_EXPTIME, MC_A_BYTES, MC_A_CAS, OPT(MC_A_NOREPLY)),
+    TEXT("cas", MC_T_STORE, MC_CMD_CAS, P_DATA, MC_SER_DATA_REQ, MC_A_KEY, MC_A_FLAGS, MC_A_EXPTIME,
+         MC_A_BYTES, MC_A_CAS, OPT(MC_A_NOREPLY)),
     TEXT("incr", MC_T_COUNTER, MC_CMD_INCR, P_MSG, MC_SER_REQUEST, MC_A_KEY, MC_A_DELTA,
          OPT(MC_A_NOREPLY)),
     TEXT("decr", MC_T_COUNTER, MC_CMD_DECR, P_MSG, MC_SER_REQUEST, MC_A_KEY, MC_A_DELTA,
          OPT(MC_A_NOREPLY)),
     TEXT("touch", MC_T_STORE, MC_CMD_TOUCH, P_MSG, MC_SER_REQUEST, MC_A_KEY, MC_A_EXPTIME,
          OPT(MC_A_NOREPLY)),
-    TEXT("delete", MC_T_DELETE, MC_CMD_DELETE, P_MSG, MC_SER_REQUEST, MC_A_KEY,
-         OPT(MC_A_NOREPLY)),
+    TEXT("delete", MC_T_DELETE, MC_CMD_DELETE, P_MSG, MC_SER_REQUEST, MC_A_KEY, OPT(MC_A_NOREPLY)),
     TEXT("flush_all", MC_T_DELETE, MC_CMD_FLUSH_ALL, P_MSG, MC_SER_REQUEST, OPT(MC_A_EXPTIME)),
     TEXT("slabs", MC_T_SLABCTRL, MC_CMD_UNKNOWN, P_SUB_SLABS, MC_SER_NOP),
     TEXT("lru_crawler", MC_T_LRUCRAWLER, MC_CMD_UNKNOWN, P_SUB_LRU, MC_SER_NOP),
@@ -93,10 +92,9 @@ static const struct mc_cmd text_requests[] = {
 };
 
 static const struct mc_cmd slabs_commands[] = {
-    TEXT("reassign", MC_T_SLABCTRL, MC_CMD_SLABS_REASSIGN, P_MSG, MC_SER_REQUEST,
-         MC_A_SOURCE_CLASS, MC_A_DEST_CLASS),
-    TEXT("automove", MC_T_SLABCTRL, MC_CMD_SLABS_AUTOMOVE, P_MSG, MC_SER_REQUEST,
-         MC_A_AUTOMOVE),
+    TEXT("reassign", MC_T_SLABCTRL, MC_CMD_SLABS_REASSIGN, P_MSG, MC_SER_REQUEST, MC_A_SOURCE_CLASS,
+         MC_A_DEST_CLASS),
+    TEXT("automove", MC_T_SLABCTRL, MC_CMD_SLABS_AUTOMOVE, P_MSG, MC_SER_REQUEST, MC_A_AUTOMOVE),
 };
 
 static const struct mc_cmd lru_commands[] = {
@@ -175,8 +173,7 @@ static const struct mc_cmd bin_commands[] = {
     [B_FLUSH] = BIN(MC_T_DELETE, MC_CMD_DELETE, MC_VP_NONE, 1, MC_B_EXPTIME, 0, 0, 0, 0),
     [B_SET] = BIN(MC_T_STORE, MC_CMD_SET, MC_VP_NONE, 2, MC_B_FLAGS, MC_B_EXPTIME, 0, 0, 0),
     [B_ADD] = BIN(MC_T_STORE, MC_CMD_ADD, MC_VP_NONE, 2, MC_B_FLAGS, MC_B_EXPTIME, 0, 0, 0),
-    [B_REPLACE] =
-        BIN(MC_T_STORE, MC_CMD_REPLACE, MC_VP_NONE, 2, MC_B_FLAGS, MC_B_EXPTIME, 0, 0, 0),
+    [B_REPLACE] = BIN(MC_T_STORE, MC_CMD_REPLACE, MC_VP_NONE, 2, MC_B_FLAGS, MC_B_EXPTIME, 0, 0, 0),
     [B_APPEND] = BIN(MC_T_STORE, MC_CMD_APPEND, MC_VP_NONE, 0, 0, 0, 0, 0, 0),
     [B_PREPEND] = BIN(MC_T_STORE, MC_CMD_PREPEND, MC_VP_NONE, 0, 0, 0, 0, 0, 0),
     [B_NOOP] = BIN(MC_T_INFO, MC_CMD_NOOP, MC_VP_NONE, 0, 0, 0, 0, 0, 0),
@@ -283,8 +280,8 @@ static bool quiet_opcode(uint8_t o)
 }
 
 static const char *const type_names[] = {
-    "UNKNOWN", "Load", "Store", "Delete",  "Counter", "Info",
-    "SlabCtrl", "LRUCrawler", "Stats", "Success", "Fail", "Auth",
+    "UNKNOWN",  "Load",       "Store", "Delete",  "Counter", "Info",
+    "SlabCtrl", "LRUCrawler", "Stats", "Success", "Fail",    "Auth",
 };
 
 static const char *const code_names[] = {
@@ -355,11 +352,11 @@ const char *mc_code_name(unsigned code)
 const char *mc_opcode_name(unsigned o)
 {
     static const char *const low[] = {
-        "Get",     "Set",      "Add",       "Replace",    "Delete",     "Increment", "Decrement",
-        "Quit",    "Flush",    "GetQ",      "No-op",      "Version",    "GetK",      "GetKQ",
-        "Append",  "Prepend",  "Stat",      "SetQ",       "AddQ",       "ReplaceQ",  "DeleteQ",
-        "IncrementQ", "DecrementQ", "QuitQ", "FlushQ",    "AppendQ",    "PrependQ",  "Verbosity",
-        "Touch",   "GAT",      "GATQ",
+        "Get",        "Set",        "Add",   "Replace", "Delete",  "Increment", "Decrement",
+        "Quit",       "Flush",      "GetQ",  "No-op",   "Version", "GetK",      "GetKQ",
+        "Append",     "Prepend",    "Stat",  "SetQ",    "AddQ",    "ReplaceQ",  "DeleteQ",
+        "IncrementQ", "DecrementQ", "QuitQ", "FlushQ",  "AppendQ", "PrependQ",  "Verbosity",
+        "Touch",      "GAT",        "GATQ",
     };
     if (o < sizeof low / sizeof low[0]) {
         return low[o];
@@ -919,9 +916,9 @@ static enum mc_result parse_text(struct mc_parser *ps, const struct mc_config *c
         if (!split_command(m->raw_args.p, m->raw_args.len, &sub, &slen, &sargs, &salen)) {
             return fail(ps, err_no_more_arg, err);
         }
-        const struct mc_cmd *sc =
-            c->parse == P_SUB_SLABS ? find_text(slabs_commands, NELEM(slabs_commands), sub, slen)
-                                    : find_text(lru_commands, NELEM(lru_commands), sub, slen);
+        const struct mc_cmd *sc = c->parse == P_SUB_SLABS
+                                      ? find_text(slabs_commands, NELEM(slabs_commands), sub, slen)
+                                      : find_text(lru_commands, NELEM(lru_commands), sub, slen);
         if (sc == NULL) {
             if (!cfg->parse_unknown) {
                 return fail(ps, err_unknown_cmd, err);

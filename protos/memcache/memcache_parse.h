@@ -256,6 +256,6 @@ enum mc_arg {
     MC_B_VERBOSITY,
 };
 #define MC_A_OPTIONAL 0x80u
-#define MC_A_ID(a) ((a) & 0x7fu)
+#define MC_A_ID(a) ((a)&0x7fu)
 
 #endif

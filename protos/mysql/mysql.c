@@ -39,6 +39,7 @@ struct my_stmt {
     size_t query_len;
     int nparams;
     struct my_stmt_types types;
+    struct my_colinfo cols; /* exact walk: result columns from the prepare answer */
 };
 
 struct my_stmt_map {
@@ -95,6 +96,7 @@ static void stmt_free(struct my_stmt *s)
 {
     pb_free(s->query);
     pb_free(s->types.types);
+    my_colinfo_free(&s->cols);
     memset(s, 0, sizeof *s);
 }
 
@@ -171,23 +173,24 @@ static void stmt_delete(struct my_stmt_map *m, uint32_t id)
     }
 }
 
-static void stmt_add(struct my_stmt_map *m, uint32_t id, const char *q, size_t qlen, int nparams)
+static struct my_stmt *stmt_add(struct my_stmt_map *m, uint32_t id, const char *q, size_t qlen,
+                                int nparams)
 {
     if (m->n >= MY_MAX_STMTS_PER_CONN) {
-        return;
+        return NULL;
     }
     if (m->n == m->cap) {
         size_t nc = m->cap == 0 ? 4 : m->cap * 2;
         struct my_stmt *v = pb_realloc(m->v, nc * sizeof *v);
         if (v == NULL) {
-            return;
+            return NULL;
         }
         m->v = v;
         m->cap = nc;
     }
     char *copy = pb_malloc(qlen + 1);
     if (copy == NULL) {
-        return;
+        return NULL;
     }
     if (qlen > 0) {
         memcpy(copy, q, qlen);
@@ -199,6 +202,7 @@ static void stmt_add(struct my_stmt_map *m, uint32_t id, const char *q, size_t q
     s->query = copy;
     s->query_len = qlen;
     s->nparams = nparams;
+    return s;
 }
 
 static void stmts_sweep(struct my_priv *pv, uint64_t now)
@@ -429,10 +433,27 @@ static void handle_response(struct pb_proto *p, struct pb_conn *c, struct my_con
     } else if (msg->is_error) {
         r.error_code = msg->error_code;
     }
+    struct my_parse_ctx rctx = *ctx;
+    if (ctx->exact && ctx->last_cmd == MY_CMD_STMT_EXECUTE && t->stmt_id != 0) {
+        /* an answer without metadata uses what the prepare answer said */
+        struct my_stmt_map *map = stmts_get(pv, &c->tuple, now, false);
+        struct my_stmt *st = map != NULL ? stmt_find(map, t->stmt_id) : NULL;
+        if (st != NULL) {
+            rctx.cached = &st->cols;
+            if (msg->tables == NULL && st->cols.tables != NULL) {
+                r.path = st->cols.tables;
+                r.path_len = st->cols.tables_len;
+            }
+        }
+    }
     if (msg->prepare && msg->stmt_id != 0) {
         struct my_stmt_map *map = stmts_get(pv, &c->tuple, now, true);
         if (map != NULL && stmt_find(map, msg->stmt_id) == NULL) {
-            stmt_add(map, msg->stmt_id, t->query, t->query_len, (int)msg->num_params);
+            struct my_stmt *st =
+                stmt_add(map, msg->stmt_id, t->query, t->query_len, (int)msg->num_params);
+            if (st != NULL && ctx->exact && raw != NULL) {
+                my_prepare_columns(raw, raw_len, ctx, &st->cols);
+            }
         }
         add_note(t, t->query != NULL ? t->query : "", t->query_len);
         static const char rps[] = "Request Prepare Statement";
@@ -440,15 +461,17 @@ static void handle_response(struct pb_proto *p, struct pb_conn *c, struct my_con
     }
     t->bytes_out = msg->size;
     t->end_ns = ts;
-    r.path = msg->tables;
-    r.path_len = msg->tables_len;
+    if (msg->tables != NULL) {
+        r.path = msg->tables;
+        r.path_len = msg->tables_len;
+    }
 
     char *csv = NULL;
     size_t csv_len = 0;
     if (p->send_response && raw != NULL && raw_len > 0) {
         struct my_table tab;
-        my_response_table(raw, raw_len, pv->cfg.max_rows, pv->cfg.max_row_length, ctx->exact, ctx,
-                          &tab);
+        my_response_table(raw, raw_len, pv->cfg.max_rows, pv->cfg.max_row_length, ctx->exact,
+                          &rctx, &tab);
         csv = my_csv(&tab, &csv_len);
         my_table_free(&tab);
     }

@@ -446,6 +446,8 @@ static enum my_result eat_message(struct my_stream *s, const struct my_parse_ctx
         return MY_MORE;
     }
     m->cols = (uint32_t)m->num_fields;
+    m->affected_rows = 0; /* not an OK packet */
+    m->insert_id = 0;
     m->end = 0;
     if (m->num_params > 0) {
         m->left = (uint32_t)m->num_params;
@@ -1210,6 +1212,106 @@ static bool binary_value(const uint8_t *d, size_t end, size_t *o, uint8_t type, 
 
 #define MY_MAX_COLS_DECODED 4096u
 
+void my_colinfo_free(struct my_colinfo *ci)
+{
+    my_strv_free(&ci->names);
+    pb_free(ci->types);
+    pb_free(ci->flags);
+    pb_free(ci->tables);
+    memset(ci, 0, sizeof *ci);
+}
+
+/* Reads `cols` column definitions from off (stopping at an early EOF);
+ * returns the offset after them. */
+static size_t read_columns(const uint8_t *d, size_t len, size_t off, uint32_t cols,
+                           const struct my_parse_ctx *ctx, struct my_colinfo *ci)
+{
+    struct my_msg tabs;
+    memset(&tabs, 0, sizeof tabs);
+    if (cols <= MY_MAX_COLS_DECODED) {
+        ci->types = pb_calloc(cols > 0 ? cols : 1, 1);
+        ci->flags = pb_calloc(cols > 0 ? cols : 1, sizeof *ci->flags);
+    }
+    for (uint32_t i = 0; i < cols; i++) {
+        if (len - off < 4) {
+            break;
+        }
+        size_t cl = le24_at(d, len, off);
+        if (len - off - 4 < cl) {
+            break;
+        }
+        const uint8_t *c = d + off + 4;
+        if (cl > 0 && cl < 9 && c[0] == 0xfe) {
+            break; /* early EOF */
+        }
+        exact_column_tables(&tabs, c, cl);
+        size_t so, sl, next = 0, name_off = 0, name_len = 0;
+        bool ok = true;
+        for (int k = 0; k < 6 && ok; k++) {
+            ok = my_lenenc_str(c, cl, next, &so, &sl, &next) == 0;
+            if (k == 4) {
+                name_off = so;
+                name_len = sl;
+            }
+        }
+        if (ok && ctx->ext_metadata) {
+            ok = my_lenenc_str(c, cl, next, &so, &sl, &next) == 0;
+        }
+        if (ok) {
+            my_strv_push(&ci->names, c + name_off, name_len);
+            uint64_t fixed;
+            if (ci->types != NULL && ci->flags != NULL && ci->n < cols &&
+                my_lenenc(c, cl, next, &fixed, &next) == 0 && cl - next >= 9) {
+                ci->types[ci->n] = c[next + 6];
+                ci->flags[ci->n] = (uint16_t)le_at(c, cl, next + 7, 2);
+                ci->n++;
+            }
+        }
+        off += 4 + cl;
+    }
+    ci->tables = tabs.tables;
+    ci->tables_len = tabs.tables_len;
+    return off;
+}
+
+/* Skips an EOF marker at off (unless CLIENT_DEPRECATE_EOF). */
+static size_t skip_eof(const uint8_t *d, size_t len, size_t off, const struct my_parse_ctx *ctx)
+{
+    if (!ctx->deprecate_eof && len - off >= 5) {
+        size_t el = le24_at(d, len, off);
+        if (el > 0 && el < 9 && d[off + 4] == 0xfe) {
+            off += 4 + el;
+        }
+    }
+    return off;
+}
+
+void my_prepare_columns(const uint8_t *d, size_t len, const struct my_parse_ctx *ctx,
+                        struct my_colinfo *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len < 4 + 12 || d[4] != 0x00) {
+        return;
+    }
+    size_t plen = le24_at(d, len, 0);
+    if (len - 4 < plen) {
+        return;
+    }
+    uint32_t cols = (uint32_t)le_at(d, len, 9, 2);
+    uint32_t params = (uint32_t)le_at(d, len, 11, 2);
+    size_t off = 4 + plen;
+    if (params > 0) {
+        struct my_colinfo skip;
+        memset(&skip, 0, sizeof skip);
+        off = read_columns(d, len, off, params, ctx, &skip);
+        my_colinfo_free(&skip);
+        off = skip_eof(d, len, off, ctx);
+    }
+    if (cols > 0) {
+        read_columns(d, len, off, cols, ctx, out);
+    }
+}
+
 /* The exact walk's reading of a result set. */
 static void exact_table(const uint8_t *d, size_t len, int64_t max_rows, int64_t max_row_len,
                         const struct my_parse_ctx *ctx, struct my_table *t)
@@ -1228,57 +1330,18 @@ static void exact_table(const uint8_t *d, size_t len, int64_t max_rows, int64_t 
     }
     bool binary = ctx->last_cmd == MY_CMD_STMT_EXECUTE;
     size_t off = 4 + plen;
-    uint8_t *types = NULL;
-    uint16_t *flags = NULL;
-    size_t ntypes = 0;
-    if (meta && cols <= MY_MAX_COLS_DECODED) {
-        types = pb_calloc(cols, 1);
-        flags = pb_calloc(cols, sizeof *flags);
-        if (types == NULL || flags == NULL) {
-            goto out;
-        }
+    struct my_colinfo own;
+    memset(&own, 0, sizeof own);
+    const struct my_colinfo *ci = &own;
+    if (meta) {
+        off = read_columns(d, len, off, cols, ctx, &own);
+    } else if (ctx->cached != NULL) {
+        ci = ctx->cached;
     }
-    for (uint32_t i = 0; meta && i < cols; i++) {
-        if (len - off < 4) {
-            goto out;
-        }
-        size_t cl = le24_at(d, len, off);
-        if (len - off - 4 < cl) {
-            goto out;
-        }
-        const uint8_t *c = d + off + 4;
-        if (cl > 0 && cl < 9 && c[0] == 0xfe) {
-            break; /* early EOF */
-        }
-        size_t so, sl, next = 0, name_off = 0, name_len = 0;
-        bool ok = true;
-        for (int k = 0; k < 6 && ok; k++) {
-            ok = my_lenenc_str(c, cl, next, &so, &sl, &next) == 0;
-            if (k == 4) {
-                name_off = so;
-                name_len = sl;
-            }
-        }
-        if (ok && ctx->ext_metadata) {
-            ok = my_lenenc_str(c, cl, next, &so, &sl, &next) == 0;
-        }
-        if (ok) {
-            my_strv_push(&t->fields, c + name_off, name_len);
-            uint64_t fixed;
-            if (types != NULL && my_lenenc(c, cl, next, &fixed, &next) == 0 && cl - next >= 9) {
-                types[ntypes] = c[next + 6];
-                flags[ntypes] = (uint16_t)le_at(c, cl, next + 7, 2);
-                ntypes++;
-            }
-        }
-        off += 4 + cl;
+    for (size_t i = 0; i < ci->names.n; i++) {
+        my_strv_push(&t->fields, ci->names.v[i], ci->names.lens[i]);
     }
-    if (!ctx->deprecate_eof && len - off >= 5) {
-        size_t el = le24_at(d, len, off);
-        if (el > 0 && el < 9 && d[off + 4] == 0xfe) {
-            off += 4 + el;
-        }
-    }
+    off = skip_eof(d, len, off, ctx);
     while (len - off >= 5) {
         size_t rl = le24_at(d, len, off);
         if (len - off - 4 < rl) {
@@ -1290,7 +1353,7 @@ static void exact_table(const uint8_t *d, size_t len, int64_t max_rows, int64_t 
         }
         struct my_strv *sv = table_add_row(t);
         if (sv == NULL) {
-            goto out;
+            break;
         }
         size_t row_len = 0;
         if (!binary) {
@@ -1307,7 +1370,7 @@ static void exact_table(const uint8_t *d, size_t len, int64_t max_rows, int64_t 
                 }
                 row_value(sv, &row_len, max_row_len, row + so, sl);
             }
-        } else if (types != NULL && ntypes == cols && rl >= 1) {
+        } else if (ci->types != NULL && ci->n == cols && rl >= 1) {
             size_t nb = ((size_t)cols + 7 + 2) / 8;
             size_t o = 1 + nb;
             for (uint32_t i = 0; i < cols && o <= rl; i++) {
@@ -1319,8 +1382,8 @@ static void exact_table(const uint8_t *d, size_t len, int64_t max_rows, int64_t 
                 char b[96];
                 const uint8_t *vp;
                 size_t vl = 0;
-                if (!binary_value(row, rl, &o, types[i], (flags[i] & 0x20) != 0, b, sizeof b,
-                                  &vp, &vl)) {
+                if (!binary_value(row, rl, &o, ci->types[i], (ci->flags[i] & 0x20) != 0, b,
+                                  sizeof b, &vp, &vl)) {
                     break;
                 }
                 row_value(sv, &row_len, max_row_len, vp, vl);
@@ -1331,9 +1394,7 @@ static void exact_table(const uint8_t *d, size_t len, int64_t max_rows, int64_t 
         }
         off += 4 + rl;
     }
-out:
-    pb_free(types);
-    pb_free(flags);
+    my_colinfo_free(&own);
 }
 
 void my_response_table(const uint8_t *raw, size_t len, int64_t max_rows, int64_t max_row_length,

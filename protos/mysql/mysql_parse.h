@@ -59,6 +59,12 @@ enum my_state {
     MY_ST_X_ROWS, /* exact: rows up to EOF / OK / ERR */
 };
 
+/* Column metadata of a result set (names, binary types, tables), kept per
+ * prepared statement for answers sent without metadata
+ * (MARIADB_CLIENT_CACHE_METADATA). */
+struct my_strv;
+struct my_colinfo;
+
 /* What the parser needs to know about the connection. */
 struct my_parse_ctx {
     bool is_client;      /* bytes flow client -> server */
@@ -67,6 +73,7 @@ struct my_parse_ctx {
     bool cache_metadata; /* exact: MARIADB_CLIENT_CACHE_METADATA negotiated */
     bool ext_metadata;   /* exact: MARIADB_CLIENT_EXTENDED_METADATA negotiated */
     int last_cmd;        /* command the server is answering; -1 unknown, -2 authenticating */
+    const struct my_colinfo *cached; /* exact: columns of the statement executed, or NULL */
 };
 
 /* One message being parsed (a request, or a whole response). Offsets are
@@ -152,6 +159,20 @@ struct my_strv {
 };
 int my_strv_push(struct my_strv *sv, const void *s, size_t n);
 void my_strv_free(struct my_strv *sv);
+
+struct my_colinfo {
+    struct my_strv names;
+    uint8_t *types;  /* owned, n entries */
+    uint16_t *flags; /* owned, n entries */
+    size_t n;
+    char *tables; /* owned "db.table, ..." or NULL */
+    size_t tables_len;
+};
+void my_colinfo_free(struct my_colinfo *ci);
+/* The result columns announced by a COM_STMT_PREPARE answer (raw: the
+ * whole answer, exact walk). */
+void my_prepare_columns(const uint8_t *raw, size_t len, const struct my_parse_ctx *ctx,
+                        struct my_colinfo *out);
 
 /* Parameter types remembered per prepared statement. */
 struct my_stmt_types {

@@ -37,10 +37,10 @@ struct redis_queue {
 
 struct redis_stream {
     struct redis_scan scan;
-    bool started;     /* a message has begun */
-    uint64_t ts_ns;   /* its first packet's time */
-    size_t skip;      /* bytes still buffered from before a state reset */
-    size_t buffered;  /* bytes the core keeps for us after the last call */
+    bool started;    /* a message has begun */
+    uint64_t ts_ns;  /* its first packet's time */
+    size_t skip;     /* bytes still buffered from before a state reset */
+    size_t buffered; /* bytes the core keeps for us after the last call */
 };
 
 struct redis_conn {

@@ -48,11 +48,10 @@ json_t *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
 
     int rc = 0;
     rc |= pb_ev_put_strn(ev, "method", upper, mlen);
-    rc |= pb_ev_put_strn(ev, "resource", req->b.path != NULL ? req->b.path : "",
-                         req->b.path_len);
+    rc |= pb_ev_put_strn(ev, "resource", req->b.path != NULL ? req->b.path : "", req->b.path_len);
     rc |= pb_ev_put_strn(ev, "query", req->b.text, req->b.text_len);
-    rc |= pb_ev_put_strn(ev, resp->b.is_error ? "redis.error" : "redis.return_value",
-                         resp->b.text, resp->b.text_len);
+    rc |= pb_ev_put_strn(ev, resp->b.is_error ? "redis.error" : "redis.return_value", resp->b.text,
+                         resp->b.text_len);
     if (p->send_request) {
         rc |= pb_ev_put_strn(ev, "request", req->b.text, req->b.text_len);
     }

@@ -15,9 +15,9 @@
 /* One parsed message waiting for its partner. */
 struct redis_msg {
     struct redis_msg *next;
-    uint64_t ts_ns;   /* time of the packet holding its first byte */
-    enum pb_dir dir;  /* direction it travelled */
-    size_t size;      /* wire bytes */
+    uint64_t ts_ns;  /* time of the packet holding its first byte */
+    enum pb_dir dir; /* direction it travelled */
+    size_t size;     /* wire bytes */
     struct redis_built b;
 };
 

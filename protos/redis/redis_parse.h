@@ -26,11 +26,11 @@
 /* Incremental scanner state for the message at the start of the buffer.
  * Zeroed = at the first byte of a new message. */
 struct redis_scan {
-    size_t pos;       /* start of the next value header */
-    size_t crlf_from; /* CRLF search resumes here (>= pos) */
-    size_t bulk_end;  /* in_bulk: offset just past the bulk's CRLF */
-    bool in_bulk;     /* waiting for a bulk string body */
-    uint8_t depth;    /* open arrays */
+    size_t pos;                     /* start of the next value header */
+    size_t crlf_from;               /* CRLF search resumes here (>= pos) */
+    size_t bulk_end;                /* in_bulk: offset just past the bulk's CRLF */
+    bool in_bulk;                   /* waiting for a bulk string body */
+    uint8_t depth;                  /* open arrays */
     uint64_t left[REDIS_MAX_DEPTH]; /* elements still expected per open array */
 };
 

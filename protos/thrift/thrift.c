@@ -26,13 +26,13 @@ enum { ST_START = 0, ST_FIELDS = 1 };
 enum parse_res { PR_MORE, PR_DONE, PR_BAD, PR_PANIC };
 
 struct thrift_stream {
-    bool have_msg;       /* a message is being read */
-    bool skip_input;     /* capture_reply off: ignore this direction */
-    int state;           /* ST_START or ST_FIELDS */
-    size_t parse_off;    /* offset into the unconsumed bytes */
+    bool have_msg;          /* a message is being read */
+    bool skip_input;        /* capture_reply off: ignore this direction */
+    int state;              /* ST_START or ST_FIELDS */
+    size_t parse_off;       /* offset into the unconsumed bytes */
     struct thrift_msg *msg; /* owned */
-    size_t skip;         /* bytes still buffered from before a state reset */
-    size_t buffered;     /* bytes the core keeps for us after the last call */
+    size_t skip;            /* bytes still buffered from before a state reset */
+    size_t buffered;        /* bytes the core keeps for us after the last call */
 };
 
 struct thrift_conn {
@@ -156,8 +156,7 @@ static bool finish_message(const struct thrift_priv *pv, struct thrift_msg *m)
     }
     m->has_exception = true;
     if (method != NULL) {
-        return format_fields(pv, m, method->exceptions, method->nexceptions, true,
-                             &m->exceptions);
+        return format_fields(pv, m, method->exceptions, method->nexceptions, true, &m->exceptions);
     }
     return format_fields(pv, m, NULL, 0, false, &m->exceptions);
 }

@@ -28,8 +28,7 @@ json_t *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx)
         .status = (rep != NULL && rep->has_exception) ? "Error" : "OK",
         .src_bytes = req->frame_size > 0 ? (int64_t)req->frame_size : -1,
         .dst_bytes = (rep != NULL && rep->frame_size > 0) ? (int64_t)rep->frame_size : -1,
-        .error = (rep != NULL && rep->gap_note) ? "Packet loss while capturing the response"
-                                                 : NULL,
+        .error = (rep != NULL && rep->gap_note) ? "Packet loss while capturing the response" : NULL,
     };
     json_t *ev = pb_tx_event(&t);
     if (ev == NULL) {
@@ -58,8 +57,8 @@ json_t *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx)
         rc |= pb_ev_put_strn(ev, "thrift.return_value", bp(&rep->return_value),
                              rep->return_value.len);
         if (rep->exceptions.len > 0) {
-            rc |= pb_ev_put_strn(ev, "thrift.exceptions", bp(&rep->exceptions),
-                                 rep->exceptions.len);
+            rc |=
+                pb_ev_put_strn(ev, "thrift.exceptions", bp(&rep->exceptions), rep->exceptions.len);
         }
         if (p->send_response) {
             if (!rep->has_exception) {

@@ -156,9 +156,8 @@ static void lex(struct parser *ps, struct tok *t)
                     dbl = true;
                     ps->p++;
                 } else if ((d == 'e' || d == 'E') && ps->p + 1 < ps->end &&
-                           (is_digit(ps->p[1]) ||
-                            ((ps->p[1] == '+' || ps->p[1] == '-') && ps->p + 2 < ps->end &&
-                             is_digit(ps->p[2])))) {
+                           (is_digit(ps->p[1]) || ((ps->p[1] == '+' || ps->p[1] == '-') &&
+                                                   ps->p + 2 < ps->end && is_digit(ps->p[2])))) {
                     dbl = true;
                     ps->p += 2;
                 } else {
@@ -337,8 +336,7 @@ static void parse_const_value(struct parser *ps)
         return;
     }
     const struct tok *t = peek(ps);
-    if (t->kind == TK_INT || t->kind == TK_DOUBLE || t->kind == TK_LITERAL ||
-        t->kind == TK_IDENT) {
+    if (t->kind == TK_INT || t->kind == TK_DOUBLE || t->kind == TK_LITERAL || t->kind == TK_IDENT) {
         next(ps);
     } else if (accept_punct(ps, "[")) {
         while (!ps->failed && !peek_punct(ps, "]")) {
@@ -700,8 +698,8 @@ static void parse_document(struct parser *ps)
         } else if (tok_is(&kw, TK_IDENT, "php_namespace") ||
                    tok_is(&kw, TK_IDENT, "xsd_namespace") ||
                    tok_is(&kw, TK_IDENT, "cpp_namespace") ||
-                   tok_is(&kw, TK_IDENT, "java_package") ||
-                   tok_is(&kw, TK_IDENT, "py_module") || tok_is(&kw, TK_IDENT, "perl_package") ||
+                   tok_is(&kw, TK_IDENT, "java_package") || tok_is(&kw, TK_IDENT, "py_module") ||
+                   tok_is(&kw, TK_IDENT, "perl_package") ||
                    tok_is(&kw, TK_IDENT, "ruby_namespace") ||
                    tok_is(&kw, TK_IDENT, "smalltalk_category") ||
                    tok_is(&kw, TK_IDENT, "smalltalk_prefix") ||
@@ -969,8 +967,7 @@ static int load_tree(struct thrift_idl *idl, const char *file, char *err, size_t
             }
             if (nfiles >= THRIFT_IDL_MAX_FILES) {
                 pb_free(inc);
-                snprintf(err, errlen, "Error parsing Thrift IDL file %s: too many includes",
-                         file);
+                snprintf(err, errlen, "Error parsing Thrift IDL file %s: too many includes", file);
                 rc = -PB_EINVAL;
                 break;
             }

@@ -31,11 +31,11 @@ struct thrift_field {
 
 /* One request or reply. */
 struct thrift_msg {
-    uint64_t ts_ns;   /* time of the packet holding its first byte */
-    enum pb_dir dir;  /* direction it travelled */
+    uint64_t ts_ns;  /* time of the packet holding its first byte */
+    enum pb_dir dir; /* direction it travelled */
     bool is_request;
     bool has_exception;
-    bool gap_note;    /* "Packet loss while capturing the response" */
+    bool gap_note; /* "Packet loss while capturing the response" */
     uint32_t type;
     uint32_t seqid;
     uint32_t frame_size; /* frame header, or the message's wire size */
@@ -52,8 +52,8 @@ struct thrift_msg {
 /* A request waiting for its reply (one per connection, as Packetbeat keys
  * its transactions by the TCP tuple). */
 struct thrift_tx {
-    struct pb_tuple tuple; /* request sender -> receiver */
-    uint64_t last_access_ns; /* wall clock, for the transaction timeout */
+    struct pb_tuple tuple;      /* request sender -> receiver */
+    uint64_t last_access_ns;    /* wall clock, for the transaction timeout */
     struct thrift_msg *request; /* owned */
     struct thrift_msg *reply;   /* owned, NULL none */
 };

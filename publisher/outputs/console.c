@@ -80,13 +80,6 @@ static void console_close(struct pb_output *o)
     pb_codec_buf_free(&c->buf);
 }
 
-static int console_test(struct pb_output *o, char *msg, size_t msglen)
-{
-    (void)o;
-    snprintf(msg, msglen, "client doesn't support testing");
-    return -PB_EINVAL;
-}
-
 const struct pb_output_ops pb_output_console = {
     .name = "console",
     .flags = 0,
@@ -97,5 +90,4 @@ const struct pb_output_ops pb_output_console = {
     .init = console_init,
     .publish = console_publish,
     .close = console_close,
-    .test = console_test,
 };

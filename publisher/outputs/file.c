@@ -53,9 +53,9 @@
 
 struct fileout {
     struct pb_codec codec;
-    char *dir;      /* owned: directory of the files ("." when none) */
-    char *fname;    /* owned: the filename prefix */
-    char *active;   /* owned: full path of the active file */
+    char *dir;    /* owned: directory of the files ("." when none) */
+    char *fname;  /* owned: the filename prefix */
+    char *active; /* owned: full path of the active file */
     uint64_t max_size;
     unsigned max_backups;
     mode_t perm;
@@ -431,8 +431,9 @@ static void flush_wbuf(struct fileout *f)
         if (f->fd >= 0 && ftruncate(f->fd, (off_t)f->flushed) != 0) {
             pb_debug(SEL, "truncate after failed write: %s", strerror(errno));
         }
-        pb_error(SEL, "Writing event to file failed with: failed to write to file: %s; %zu event(s) "
-                      "dropped",
+        pb_error(SEL,
+                 "Writing event to file failed with: failed to write to file: %s; %zu event(s) "
+                 "dropped",
                  strerror(e), f->wbuf_events);
     } else {
         f->flushed += f->wbuf.len;
@@ -484,9 +485,9 @@ static int put_num(struct pb_codec_buf *b, long v, int width)
 static int fmt_time(const char *f, size_t flen, const struct tm *tm, long nanos,
                     struct pb_codec_buf *b)
 {
-    static const char *const months[] = {"January", "February", "March",     "April",
-                                         "May",     "June",     "July",      "August",
-                                         "September", "October", "November", "December"};
+    static const char *const months[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
     static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                        "Thursday", "Friday", "Saturday"};
     size_t i = 0;
@@ -552,8 +553,8 @@ static int fmt_time(const char *f, size_t flen, const struct tm *tm, long nanos,
             break;
         }
         case 'E':
-            rc = pb_codec_buf_append(b, days[tm->tm_wday],
-                                     run >= 4 ? strlen(days[tm->tm_wday]) : 3);
+            rc =
+                pb_codec_buf_append(b, days[tm->tm_wday], run >= 4 ? strlen(days[tm->tm_wday]) : 3);
             break;
         case 'a':
             rc = pb_codec_buf_append(b, tm->tm_hour < 12 ? "AM" : "PM", 2);
@@ -713,7 +714,8 @@ static int file_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, s
     char key[256];
 
     f->fd = -1;
-    if (pb_cfg_str(cfg, "path", "", &path) != 0 || pb_cfg_str(cfg, "filename", "", &filename) != 0 ||
+    if (pb_cfg_str(cfg, "path", "", &path) != 0 ||
+        pb_cfg_str(cfg, "filename", "", &filename) != 0 ||
         pb_cfg_int(cfg, "rotate_every_kb", 10240, &kb) != 0 ||
         pb_cfg_int(cfg, "number_of_files", 7, &nfiles) != 0 ||
         pb_cfg_bool(cfg, "rotate_on_startup", true, &ros) != 0) {
@@ -843,13 +845,6 @@ static void file_close(struct pb_output *o)
     f->dir = f->fname = f->active = NULL;
 }
 
-static int file_test(struct pb_output *o, char *msg, size_t msglen)
-{
-    (void)o;
-    snprintf(msg, msglen, "client doesn't support testing");
-    return -PB_EINVAL;
-}
-
 const struct pb_output_ops pb_output_file = {
     .name = "file",
     .flags = 0,
@@ -860,5 +855,4 @@ const struct pb_output_ops pb_output_file = {
     .init = file_init,
     .publish = file_publish,
     .close = file_close,
-    .test = file_test,
 };

@@ -11,6 +11,8 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 77
 fi
 T=$(mktemp -d /tmp/pb-live-http.XXXXXX)
+# nginx workers run unprivileged and must reach the document root
+chmod 755 "$T"
 export PEERS_RUN="$T/peers"
 PORT=${NGINX_PORT:-18080}
 cleanup() {

@@ -492,6 +492,8 @@ START_TEST(dec_ip_in_ip)
     ck_assert(dec(PB_LINK_RAW, &tmp));
     assert_hello(); /* the inner addresses */
     ck_assert_uint_eq(out.nip, 2);
+    ck_assert_uint_eq(out.outer_src.b[0], 192);
+    ck_assert_uint_eq(out.outer_dst.b[3], 2);
     /* three IP layers: not followed */
     struct fb *deep = calloc(1, sizeof *deep);
     ip4_hdr(deep, 4, 0xc0a80001u, 0xc0a80002u, &tmp, 0, 9, 0);

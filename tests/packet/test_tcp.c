@@ -6,11 +6,17 @@
  * buffering, split consumption, DROP.
  */
 #include <check.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "beat/limits.h"
+#include "beat/cfg.h"
 #include "packet/decoder.h"
+#include "packet/packet.h"
+#include "packet/pcapfile.h"
 #include "packet/tcp.h"
 #include "protos/protos.h"
 
@@ -46,7 +52,8 @@ struct fake_state {
 
 static struct rec recs[256];
 static size_t nrec;
-static size_t nfree, nexpire, ndata;
+static size_t nfree, nexpire, ndata, ntick, nshutdown;
+static uint64_t last_data_ts, data_bytes[2];
 static enum mode mode;
 static bool gap_drop;
 
@@ -72,6 +79,8 @@ static enum pb_parse fake_data(struct pb_conn *c, enum pb_dir d, const uint8_t *
                                size_t *consumed)
 {
     struct fake_state *st = c->state;
+    last_data_ts = c->ts_ns;
+    data_bytes[d] += len;
     struct rec *r = add_rec('D', c, d);
     if (r != NULL) {
         r->len = len;
@@ -144,6 +153,16 @@ static void fake_free(struct pb_conn *c)
     add_rec('X', c, PB_DIR_TO_SERVER);
 }
 
+static void fake_tick(struct pb_proto *p, uint64_t now_ns)
+{
+    ntick++;
+}
+
+static void fake_shutdown(struct pb_proto *p)
+{
+    nshutdown++;
+}
+
 static const struct pb_proto_ops fake_ops = {
     .name = "fake",
     .transports = PB_TCP,
@@ -153,6 +172,8 @@ static const struct pb_proto_ops fake_ops = {
     .on_fin = fake_fin,
     .on_expire = fake_expire,
     .conn_free = fake_free,
+    .on_tick = fake_tick,
+    .on_shutdown = fake_shutdown,
 };
 
 static struct pb_protos ps;
@@ -164,7 +185,8 @@ static void setup(void)
     memset(&ps, 0, sizeof ps);
     memset(protos, 0, sizeof protos);
     memset(recs, 0, sizeof recs);
-    nrec = nfree = nexpire = ndata = 0;
+    nrec = nfree = nexpire = ndata = ntick = nshutdown = 0;
+    last_data_ts = data_bytes[0] = data_bytes[1] = 0;
     mode = M_ALL;
     gap_drop = true;
     protos[0].ops = &fake_ops;
@@ -612,6 +634,217 @@ START_TEST(tcp_ipv6_connection)
 }
 END_TEST
 
+/* ---- the capture loop over files (packet/capture.c) ---- */
+
+static char tmpdir[] = "/tmp/pbtcpXXXXXX";
+
+static void cap_setup(void)
+{
+    setup();
+    /* wsgi_loopback.pcap: one HTTP exchange on port 8888 */
+    protos[0].ports[0] = 8888;
+    ps.tcp_port[80] = 0;
+    ps.tcp_port[6379] = 0;
+    ps.tcp_port[8888] = 1;
+    ps.n = 1;
+}
+
+static const char *pcap_path(const char *rel)
+{
+    static char path[1024];
+    const char *src = getenv("PB_SRC");
+    snprintf(path, sizeof path, "%s/tests/conformance/pcaps/%s", src ? src : ".", rel);
+    return path;
+}
+
+static int run_file(const char *file, bool topspeed, int loops, const char *dump,
+                    volatile sig_atomic_t *stop, pb_packet_hook_fn hook, void *hook_ctx,
+                    uint64_t *packets)
+{
+    struct pb_cfg *root = pb_cfg_new_root("test");
+    ck_assert_ptr_nonnull(root);
+    struct pb_capture_opts o = {.file = file, .topspeed = topspeed, .loops = loops, .dump = dump};
+    char err[512];
+    struct pb_capture *c = pb_capture_open(root, &o, &ps, NULL, NULL, err, sizeof err);
+    ck_assert_msg(c != NULL, "%s", err);
+    if (hook != NULL) {
+        pb_capture_set_packet_hook(c, hook, hook_ctx);
+    }
+    int rc = pb_capture_run(c, stop);
+    if (packets != NULL) {
+        *packets = pb_capture_packets(c);
+    }
+    pb_capture_close(c);
+    pb_cfg_free(root);
+    return rc;
+}
+
+START_TEST(cap_file_to_eof)
+{
+    uint64_t packets = 0;
+    ck_assert_int_eq(
+        run_file(pcap_path("wsgi_loopback.pcap"), true, 1, NULL, NULL, NULL, NULL, &packets), 0);
+    ck_assert_uint_eq(packets, 48);
+    const struct rec *r = nth_kind('D', 0);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->d, PB_DIR_TO_SERVER);
+    ck_assert_mem_eq(r->data, "GET / ", 6);
+    ck_assert_uint_eq(r->tuple.dport, 8888);
+    ck_assert_uint_eq(r->tuple.sport, 46249);
+    ck_assert_uint_gt(data_bytes[PB_DIR_TO_CLIENT], 20000);
+    /* -t: packets keep their pcap time */
+    ck_assert_uint_lt(last_data_ts, 1500000000ull * SEC);
+    /* end of file: protocols shut down, connections freed without expiry */
+    ck_assert_uint_eq(nshutdown, 1);
+    ck_assert_uint_eq(nfree, 1);
+    ck_assert_uint_eq(nexpire, 0);
+}
+END_TEST
+
+START_TEST(cap_loops_and_dump)
+{
+    char dump[300];
+    snprintf(dump, sizeof dump, "%s/dump.pcap", tmpdir);
+    uint64_t packets = 0;
+    ck_assert_int_eq(
+        run_file(pcap_path("wsgi_loopback.pcap"), true, 1, NULL, NULL, NULL, NULL, &packets), 0);
+    size_t once = ndata;
+    uint64_t bytes_once = data_bytes[0] + data_bytes[1];
+    nrec = ndata = nfree = nshutdown = 0;
+    data_bytes[0] = data_bytes[1] = 0;
+    ck_assert_int_eq(
+        run_file(pcap_path("wsgi_loopback.pcap"), true, 3, dump, NULL, NULL, NULL, &packets), 0);
+    ck_assert_uint_eq(packets, 3 * 48);
+    /* the same segments again are retransmits to Packetbeat's tracker */
+    ck_assert_uint_eq(ndata, once);
+    ck_assert_uint_eq(data_bytes[0] + data_bytes[1], bytes_once);
+    ck_assert_uint_eq(nshutdown, 1);
+    /* -dump: every frame read, whole */
+    char err[512];
+    struct pb_pcapfile *f = pb_pcapfile_open(dump, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    ck_assert_int_eq(pb_pcapfile_linktype(f), 1);
+    const uint8_t *data;
+    uint32_t cap, wire;
+    uint64_t ts;
+    size_t n = 0, big = 0;
+    while (pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err) == 1) {
+        n++;
+        big += cap == 16450;
+    }
+    pb_pcapfile_close(f);
+    ck_assert_uint_eq(n, 3 * 48);
+    ck_assert_uint_gt(big, 0);
+}
+END_TEST
+
+START_TEST(cap_stop_flag)
+{
+    volatile sig_atomic_t stop = 1;
+    uint64_t packets = 1;
+    ck_assert_int_eq(
+        run_file(pcap_path("wsgi_loopback.pcap"), true, 1, NULL, &stop, NULL, NULL, &packets), 0);
+    ck_assert_uint_eq(packets, 0);
+    ck_assert_uint_eq(nshutdown, 0); /* not the end of the input */
+    ck_assert_uint_eq(nexpire, 0);
+}
+END_TEST
+
+struct hook_count {
+    size_t frames, transport, with_conn;
+};
+
+static void count_hook(void *ctx, const struct pb_decoded *d, bool transport)
+{
+    struct hook_count *h = ctx;
+    h->frames++;
+    h->transport += transport;
+    h->with_conn += d->conn_id != 0;
+}
+
+START_TEST(cap_packet_hook)
+{
+    struct hook_count h = {0, 0, 0};
+    ck_assert_int_eq(
+        run_file(pcap_path("wsgi_loopback.pcap"), true, 1, NULL, NULL, count_hook, &h, NULL), 0);
+    ck_assert_uint_eq(h.frames, 48);
+    ck_assert_uint_eq(h.transport, 48);
+    ck_assert_uint_gt(h.with_conn, 40);
+}
+END_TEST
+
+START_TEST(cap_open_errors)
+{
+    struct pb_cfg *root = pb_cfg_new_root("test");
+    char path[300], err[512];
+    snprintf(path, sizeof path, "%s/nope.pcap", tmpdir);
+    struct pb_capture_opts o = {.file = path, .topspeed = true, .loops = 1};
+    ck_assert_ptr_null(pb_capture_open(root, &o, &ps, NULL, NULL, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, path));
+    pb_cfg_free(root);
+}
+END_TEST
+
+/* A raw-IP pcap of three TCP segments to port 8888, 150 ms apart. */
+static void write_paced_pcap(const char *path)
+{
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    static const uint8_t hdr[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2,    0,    4, 0, 0,   0, 0, 0,
+                                    0,    0,    0,    0,    0xff, 0xff, 0, 0, 101, 0, 0, 0};
+    fwrite(hdr, 1, sizeof hdr, fp);
+    for (uint32_t k = 0; k < 3; k++) {
+        uint8_t f[44];
+        memset(f, 0, sizeof f);
+        f[0] = 0x45;
+        f[3] = 44;
+        f[8] = 64;
+        f[9] = 6;
+        f[12] = 10, f[15] = 1, f[16] = 10, f[19] = 2;
+        f[20] = 0x9c, f[21] = 0x40; /* 40000 */
+        f[22] = 0x22, f[23] = 0xb8; /* 8888 */
+        f[27] = (uint8_t)(1 + 4 * k);
+        f[32] = 0x50;
+        f[33] = PB_TCP_ACK | PB_TCP_PSH;
+        memcpy(f + 40, "abc\n", 4);
+        uint32_t rec[4] = {1600000000u, 150000u * k, 44, 44};
+        fwrite(rec, 4, 4, fp); /* host order = little endian here */
+        fwrite(f, 1, sizeof f, fp);
+    }
+    fclose(fp);
+}
+
+START_TEST(cap_paced_replay)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/paced.pcap", tmpdir);
+    write_paced_pcap(path);
+    struct timespec a, b, w;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    clock_gettime(CLOCK_REALTIME, &w);
+    uint64_t wall0 = (uint64_t)w.tv_sec * SEC + (uint64_t)w.tv_nsec;
+    ck_assert_int_eq(run_file(path, false, 1, NULL, NULL, NULL, NULL, NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    uint64_t took =
+        (uint64_t)(b.tv_sec - a.tv_sec) * SEC + (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+    ck_assert_uint_ge(took, 280000000ull);
+    ck_assert_uint_lt(took, 2 * SEC);
+    ck_assert_uint_eq(count_kind('D'), 3);
+    /* timers ran while sleeping */
+    ck_assert_uint_ge(ntick, 2);
+    /* paced packets carry the time they were delivered, as Packetbeat's */
+    ck_assert_uint_ge(last_data_ts, wall0);
+    /* with -t: no sleeping, pcap time */
+    nrec = 0;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    ck_assert_int_eq(run_file(path, true, 1, NULL, NULL, NULL, NULL, NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    took = (uint64_t)(b.tv_sec - a.tv_sec) * SEC + (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+    ck_assert_uint_lt(took, 250000000ull);
+    ck_assert_uint_eq(last_data_ts, 1600000000ull * SEC + 300000000ull);
+}
+END_TEST
+
 static Suite *tcp_suite(void)
 {
     Suite *s = suite_create("tcp");
@@ -641,14 +874,32 @@ static Suite *tcp_suite(void)
     tcase_add_test(tc, tcp_eviction_oldest_first);
     tcase_add_test(tc, tcp_ipv6_connection);
     suite_add_tcase(s, tc);
+    TCase *cap = tcase_create("capture");
+    tcase_add_checked_fixture(cap, cap_setup, teardown);
+    tcase_set_timeout(cap, 60);
+    tcase_add_test(cap, cap_file_to_eof);
+    tcase_add_test(cap, cap_loops_and_dump);
+    tcase_add_test(cap, cap_stop_flag);
+    tcase_add_test(cap, cap_packet_hook);
+    tcase_add_test(cap, cap_open_errors);
+    tcase_add_test(cap, cap_paced_replay);
+    suite_add_tcase(s, cap);
     return s;
 }
 
 int main(void)
 {
+    if (mkdtemp(tmpdir) == NULL) {
+        return EXIT_FAILURE;
+    }
     SRunner *sr = srunner_create(tcp_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    }
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -38,8 +38,7 @@ static char *dump_events(struct pt_conn *t)
 }
 
 /* Feeds req then resp, each split at the given cut (0: whole). */
-static char *run_split(const char *cfg, const char *req, size_t rcut, const char *resp,
-                       size_t scut)
+static char *run_split(const char *cfg, const char *req, size_t rcut, const char *resp, size_t scut)
 {
     struct pt_conn *t = pt_open(&pb_proto_http, cfg);
     size_t rl = strlen(req), sl = strlen(resp);
@@ -149,12 +148,14 @@ END_TEST
 START_TEST(http_pipelining)
 {
     struct pt_conn *t = pt_open(&pb_proto_http, NULL);
-    pt_feeds(t, TS, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
-                    "POST /3 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+    pt_feeds(t, TS,
+             "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+             "POST /3 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
     ck_assert_uint_eq(pt_nevents(t), 0);
-    pt_feeds(t, TC, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"
-                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-                    "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nyz");
+    pt_feeds(t, TC,
+             "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"
+             "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+             "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nyz");
     ck_assert_uint_eq(pt_nevents(t), 3);
     ck_assert_str_eq(pt_str(t, 0, "query"), "GET /1");
     ck_assert_int_eq(pt_int(t, 0, "http.response.status_code"), 200);
@@ -172,6 +173,39 @@ START_TEST(http_pipelining)
     ck_assert_str_eq(pt_str(t, 3, "query"), "GET /4");
     ck_assert_int_eq(pt_int(t, 3, "http.response.status_code"), 304);
     pt_close(t);
+}
+END_TEST
+
+START_TEST(http_pipelining_split_anywhere)
+{
+    static const char reqs[] = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                               "POST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+                               "GET /3 HTTP/1.1\r\n\r\n";
+    static const char resps[] = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"
+                                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "2\r\nyz\r\n0\r\n\r\n"
+                                "HTTP/1.1 204 No Content\r\n\r\n";
+    const char *cfg = "include_body_for: [\"\"]";
+    char *whole = run_split(cfg, reqs, 0, resps, 0);
+    struct pt_conn *t = pt_open(&pb_proto_http, cfg);
+    pt_feeds(t, TS, reqs);
+    pt_feeds(t, TC, resps);
+    ck_assert_uint_eq(pt_nevents(t), 3);
+    ck_assert_str_eq(pt_str(t, 1, "http.request.body.content"), "abc");
+    ck_assert_str_eq(pt_str(t, 1, "http.response.body.content"), "yz");
+    ck_assert_int_eq(pt_int(t, 2, "http.response.status_code"), 204);
+    pt_close(t);
+    for (size_t cut = 1; cut < strlen(reqs); cut++) {
+        char *s = run_split(cfg, reqs, cut, resps, 0);
+        ck_assert_msg(strcmp(s, whole) == 0, "requests cut at %zu differ", cut);
+        free(s);
+    }
+    for (size_t cut = 1; cut < strlen(resps); cut++) {
+        char *s = run_split(cfg, reqs, 0, resps, cut);
+        ck_assert_msg(strcmp(s, whole) == 0, "responses cut at %zu differ", cut);
+        free(s);
+    }
+    free(whole);
 }
 END_TEST
 
@@ -218,8 +252,9 @@ START_TEST(http_chunked_bad_size)
 {
     struct pt_conn *t = pt_open(&pb_proto_http, NULL);
     pt_feeds(t, TS, get_req);
-    enum pb_parse r = pt_feeds(t, TC, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                      "zz\r\nhello\r\n0\r\n\r\n");
+    enum pb_parse r = pt_feeds(t, TC,
+                               "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "zz\r\nhello\r\n0\r\n\r\n");
     ck_assert_int_eq(r, PB_PARSE_DROP);
     ck_assert_uint_eq(pt_nevents(t), 0);
     ck_assert_uint_eq(pt_proto(t)->stats.parse_errors, 1);
@@ -310,8 +345,9 @@ END_TEST
 START_TEST(http_100_continue)
 {
     struct pt_conn *t = pt_open(&pb_proto_http, "send_all_headers: true");
-    pt_feeds(t, TS, "POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
-                    "Content-Length: 4\r\n\r\n");
+    pt_feeds(t, TS,
+             "POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+             "Content-Length: 4\r\n\r\n");
     pt_feeds(t, TC, "HTTP/1.1 100 Continue\r\n\r\n");
     ck_assert_uint_eq(pt_nevents(t), 0);
     pt_feeds(t, TS, "abcd");
@@ -368,9 +404,9 @@ START_TEST(http_garbage)
     static const char *const bad[] = {
         "\x16\x03\x01\x02\x01\x01\x01\x01\xfc\x03\x03\r\n", /* TLS */
         "GET\r\n\r\n",                                      /* short line */
-        "GETNOSPACES/HTTP/1.1\r\n\r\n",                      /* no spaces */
-        "GET / FTP/1.0\r\n\r\n",                             /* not HTTP */
-        "HTTP/1.1 abc OK\r\n\r\n",                           /* bad status */
+        "GETNOSPACES/HTTP/1.1\r\n\r\n",                     /* no spaces */
+        "GET / FTP/1.0\r\n\r\n",                            /* not HTTP */
+        "HTTP/1.1 abc OK\r\n\r\n",                          /* bad status */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct pt_conn *t = pt_open(&pb_proto_http, NULL);
@@ -511,8 +547,7 @@ static size_t gzip_bytes(const char *s, uint8_t *out, size_t cap)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
     zs.next_in = (Bytef *)(uintptr_t)s;
     zs.avail_in = (uInt)strlen(s);
     zs.next_out = out;
@@ -735,6 +770,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, http_split_anywhere);
     tcase_add_test(tc, http_byte_by_byte);
     tcase_add_test(tc, http_pipelining);
+    tcase_add_test(tc, http_pipelining_split_anywhere);
     tcase_add_test(tc, http_chunked_ext_trailers);
     tcase_add_test(tc, http_chunked_bad_size);
     tcase_add_test(tc, http_gap_in_body);

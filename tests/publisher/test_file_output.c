@@ -77,8 +77,8 @@ static json_t *ev(int64_t id, size_t pad)
     p[pad] = '\0';
     json_object_set_new(e, "pad", json_string(p));
     pb_free(p);
-    json_object_set_new(e, "@metadata", json_pack("{s:s,s:s}", "beat", "packetbeat", "type",
-                                                  "_doc"));
+    json_object_set_new(e, "@metadata",
+                        json_pack("{s:s,s:s}", "beat", "packetbeat", "type", "_doc"));
     json_object_set_new(e, "@timestamp", json_string("2020-01-01T00:00:00.000Z"));
     return e;
 }
@@ -215,8 +215,9 @@ START_TEST(ndjson_lines_in_beats_order)
 {
     char yaml[1024];
     char err[512] = "";
-    snprintf(yaml, sizeof yaml, "output.file: {path: '%s/out'}\n"
-                                "queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\n",
+    snprintf(yaml, sizeof yaml,
+             "output.file: {path: '%s/out'}\n"
+             "queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\n",
              tmpdir);
     struct pb_cfg *c = pb_cfg_parse(yaml, strlen(yaml), "test", err, sizeof err);
     ck_assert_msg(c != NULL, "%s", err);
@@ -459,10 +460,19 @@ START_TEST(codec_floats_like_go)
         double v;
         const char *s;
     } cases[] = {
-        {0.1, "0.1"},       {1.5, "1.5"},         {3.0, "3"},         {-2.5, "-2.5"},
-        {123456.0, "123456"}, {1e6, "1e+06"},     {1234567.0, "1.234567e+06"},
-        {0.0001, "0.0001"}, {0.00001, "1e-05"},   {1e21, "1e+21"},    {0.0, "0"},
-        {2.0 / 3.0, "0.6666666666666666"},        {100.25, "100.25"},
+        {0.1, "0.1"},
+        {1.5, "1.5"},
+        {3.0, "3"},
+        {-2.5, "-2.5"},
+        {123456.0, "123456"},
+        {1e6, "1e+06"},
+        {1234567.0, "1.234567e+06"},
+        {0.0001, "0.0001"},
+        {0.00001, "1e-05"},
+        {1e21, "1e+21"},
+        {0.0, "0"},
+        {2.0 / 3.0, "0.6666666666666666"},
+        {100.25, "100.25"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         expect_json(json_real(cases[i].v), false, false, cases[i].s);
@@ -477,7 +487,10 @@ START_TEST(codec_strings)
     expect_json(json_string("<&>"), false, true, "\"\\u003c\\u0026\\u003e\"");
     expect_json(json_string("\xe2\x80\xa8\xe2\x80\xa9\xc3\xa9"), false, false,
                 "\"\\u2028\\u2029\xc3\xa9\"");
-    expect_json(json_stringn_nocheck("a\xff" "b", 3), false, false, "\"a\\ufffdb\"");
+    expect_json(json_stringn_nocheck("a\xff"
+                                     "b",
+                                     3),
+                false, false, "\"a\\ufffdb\"");
     expect_json(json_pack("{s:[],s:{},s:n,s:b,s:I}", "a", "o", "n", "t", 1, "i",
                           (json_int_t)-9007199254740993LL),
                 false, false, "{\"a\":[],\"o\":{},\"n\":null,\"t\":true,\"i\":-9007199254740993}");

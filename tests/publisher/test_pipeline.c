@@ -24,12 +24,13 @@
 /* ---- the fake output ---------------------------------------------------- */
 
 enum fake_mode {
-    FAKE_ACK,          /* ack everything */
-    FAKE_FAIL_N,       /* retry the first fail_n attempts, then ack */
-    FAKE_CANCEL_N,     /* cancel the first fail_n attempts, then ack */
-    FAKE_RETRY_ODD,    /* first attempt of a batch: retry_events(odd indices) */
-    FAKE_DROP,         /* drop everything */
-    FAKE_HOLD,         /* keep batches until fake_release() */
+    FAKE_ACK,       /* ack everything */
+    FAKE_FAIL_N,    /* retry the first fail_n attempts, then ack */
+    FAKE_CANCEL_N,  /* cancel the first fail_n attempts, then ack */
+    FAKE_RETRY_ODD, /* first attempt of a batch: retry_events(odd indices) */
+    FAKE_DROP,      /* drop everything */
+    FAKE_HOLD,      /* keep batches until release_thread() acks them */
+    FAKE_GIVE_UP_2, /* ack, two of the events given up */
 };
 
 #define MAX_ATTEMPTS 4096
@@ -142,6 +143,12 @@ static void fake_publish(struct pb_output *o, struct pb_batch *b)
         }
         pthread_mutex_unlock(&fake.mu);
         pb_batch_retry_events(b, idx, k);
+        return;
+    }
+    if (mode == FAKE_GIVE_UP_2) {
+        pthread_mutex_unlock(&fake.mu);
+        pb_batch_given_up(b, 2);
+        pb_batch_ack(b);
         return;
     }
     if (mode == FAKE_DROP) {
@@ -316,7 +323,8 @@ END_TEST
 START_TEST(nonblocking_drops_and_counts_when_full)
 {
     struct pb_cfg *c;
-    struct pb_pipeline *pl = pipeline_of("queue.mem: {events: 32, flush.min_events: 8}\noutput.fake: {}\n", &c);
+    struct pb_pipeline *pl =
+        pipeline_of("queue.mem: {events: 32, flush.min_events: 8}\noutput.fake: {}\n", &c);
     /* not started: nothing leaves the queue */
     for (int i = 0; i < 32; i++) {
         ck_assert_int_eq(pb_pipeline_publish(pl, ev(i), false), 0);
@@ -542,8 +550,8 @@ END_TEST
 START_TEST(drop_counts_failed)
 {
     struct pb_cfg *c;
-    struct pb_pipeline *pl =
-        pipeline_of("queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\noutput.fake: {}\n", &c);
+    struct pb_pipeline *pl = pipeline_of(
+        "queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\noutput.fake: {}\n", &c);
     fake_reset(FAKE_DROP);
     pb_pipeline_start(pl);
     for (int i = 0; i < 5; i++) {
@@ -553,6 +561,28 @@ START_TEST(drop_counts_failed)
     ck_assert(stats(pl).failed == 5);
     ck_assert_uint_eq(stats(pl).active, 0);
     ck_assert_int_eq(fake.attempts >= 1, 1);
+    pb_pipeline_close(pl, -1);
+    pb_cfg_free(c);
+}
+END_TEST
+
+START_TEST(given_up_events_count_as_failed)
+{
+    struct pb_cfg *c;
+    struct pb_pipeline *pl =
+        pipeline_of("queue.mem: {events: 64, flush.min_events: 5, flush.timeout: 1s}\n"
+                    "output.fake: {}\n",
+                    &c);
+    fake_reset(FAKE_GIVE_UP_2);
+    for (int i = 0; i < 5; i++) {
+        pb_pipeline_publish(pl, ev(i), true);
+    }
+    pb_pipeline_start(pl);
+    WAIT_FOR(stats(pl).active == 0, 5000);
+    struct pb_pipeline_stats st = stats(pl);
+    ck_assert_uint_eq(st.active, 0);
+    ck_assert_uint_eq(st.acked, 3);
+    ck_assert_uint_eq(st.failed, 2);
     pb_pipeline_close(pl, -1);
     pb_cfg_free(c);
 }
@@ -634,8 +664,9 @@ END_TEST
 START_TEST(close_cancels_held_batches)
 {
     struct pb_cfg *c;
-    struct pb_pipeline *pl =
-        pipeline_of("queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\noutput.fakeasync: {}\n", &c);
+    struct pb_pipeline *pl = pipeline_of(
+        "queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\noutput.fakeasync: {}\n",
+        &c);
     fake_reset(FAKE_HOLD);
     pb_pipeline_start(pl);
     pb_pipeline_publish(pl, ev(1), true);
@@ -705,6 +736,16 @@ START_TEST(output_selection)
     pb_pipeline_close(pl, 0);
     pb_cfg_free(c);
 
+    /* `test output` on outputs without a test, in libbeat's words */
+    c = cfg_of("output.console: {}\n");
+    ck_assert_int_ne(pb_pipeline_test_output(c, err, sizeof err), 0);
+    ck_assert_str_eq(err, "console output doesn't support testing");
+    pb_cfg_free(c);
+    c = cfg_of("output.nosuch: {}\n");
+    ck_assert_int_ne(pb_pipeline_test_output(c, err, sizeof err), 0);
+    ck_assert_str_eq(err, "output type nosuch undefined");
+    pb_cfg_free(c);
+
     /* bad memory queue settings are fatal, as in libbeat 8.x */
     expect_error("queue.mem: {events: 100}\noutput.fake: {}\n",
                  "couldn't unpack memory queue config: flush.min_events must be less events");
@@ -748,9 +789,10 @@ START_TEST(console_output_writes_lines)
     dup2(fd, 1);
 
     struct pb_cfg *c;
-    struct pb_pipeline *pl = pipeline_of("queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\n"
-                                         "output.console: {codec.json: {pretty: false}}\n",
-                                         &c);
+    struct pb_pipeline *pl =
+        pipeline_of("queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\n"
+                    "output.console: {codec.json: {pretty: false}}\n",
+                    &c);
     pb_pipeline_start(pl);
     for (int i = 0; i < 3; i++) {
         json_t *e = ev(i);
@@ -790,9 +832,10 @@ START_TEST(console_pretty)
     int saved = dup(1);
     dup2(fd, 1);
     struct pb_cfg *c;
-    struct pb_pipeline *pl = pipeline_of("queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\n"
-                                         "output.console: {codec.json: {pretty: true}}\n",
-                                         &c);
+    struct pb_pipeline *pl =
+        pipeline_of("queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\n"
+                    "output.console: {codec.json: {pretty: true}}\n",
+                    &c);
     pb_pipeline_start(pl);
     json_t *e = json_object();
     json_object_set_new(e, "@timestamp", json_string("T"));
@@ -809,8 +852,9 @@ START_TEST(console_pretty)
     unlink(path);
     ck_assert_int_gt(n, 0);
     buf[n] = '\0';
-    ck_assert_str_eq(buf, "{\n  \"@timestamp\": \"T\",\n  \"a\": {\n    \"b\": [\n      1,\n      2\n"
-                          "    ],\n    \"c\": {}\n  }\n}\n");
+    ck_assert_str_eq(buf,
+                     "{\n  \"@timestamp\": \"T\",\n  \"a\": {\n    \"b\": [\n      1,\n      2\n"
+                     "    ],\n    \"c\": {}\n  }\n}\n");
 }
 END_TEST
 
@@ -831,6 +875,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, connect_failure_backs_off_and_retries);
     tcase_add_test(tc, partial_retry_events);
     tcase_add_test(tc, drop_counts_failed);
+    tcase_add_test(tc, given_up_events_count_as_failed);
     tcase_add_test(tc, async_completion_from_another_thread);
     tcase_add_test(tc, close_drains_without_waiting_for_flush_timeout);
     tcase_add_test(tc, close_gives_up_after_timeout);

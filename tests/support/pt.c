@@ -3,8 +3,10 @@
  * the way packet/tcp does: per direction it keeps the bytes the protocol
  * has not consumed yet and hands on_data all of them at each segment;
  * *consumed bytes are dropped from the front, PB_PARSE_DROP drops the whole
- * buffer, a gap goes to on_gap (true: the buffer is dropped), FIN to
- * on_fin. Every buffer handed to the protocol is an exactly-sized
+ * buffer, on_data is called again while it returns PB_PARSE_OK and consumes
+ * something, a gap goes to on_gap (true: the buffer is dropped), a buffer
+ * that would pass PB_MAX_STREAM_BYTES is reported as a gap and dropped, FIN
+ * goes to on_fin. Every buffer handed to the protocol is an exactly-sized
  * allocation, so sanitizers catch reads past its end.
  */
 #include "pt.h"
@@ -18,6 +20,8 @@
 #include "beat/limits.h"
 #include "protos/protos.h"
 
+/* packet/tcp's bound on on_data calls per segment */
+#define PT_MAX_PARSE_LOOPS 4096u
 /* 2020-01-01T00:00:00Z */
 #define PT_EPOCH_NS (1577836800ull * 1000000000ull)
 
@@ -35,6 +39,15 @@ struct pt_conn {
 
 static uint64_t next_conn_id;
 
+/* Fails the test only on failure, so the harness also runs outside Check
+ * (fuzz drivers): passing ck_assert calls report to the Check runner. */
+#define PT_CHECK(cond, ...)                                                                        \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            ck_abort_msg(__VA_ARGS__);                                                             \
+        }                                                                                          \
+    } while (0)
+
 static void collect(void *ctx, struct pb_proto *p, json_t *ev)
 {
     struct pt_conn *t = ctx;
@@ -47,7 +60,7 @@ static void collect(void *ctx, struct pb_proto *p, json_t *ev)
 struct pt_conn *pt_open(const struct pb_proto_ops *ops, const char *yaml)
 {
     struct pt_conn *t = calloc(1, sizeof *t);
-    ck_assert_ptr_nonnull(t);
+    PT_CHECK(t != NULL, "out of memory");
     t->ops = ops;
     t->events = json_array();
     t->now = PT_EPOCH_NS;
@@ -55,17 +68,17 @@ struct pt_conn *pt_open(const struct pb_proto_ops *ops, const char *yaml)
     const char *text = yaml != NULL ? yaml : "{}";
     char err[512] = "";
     t->cfg = pb_cfg_parse(text, strlen(text), "test", err, sizeof err);
-    ck_assert_msg(t->cfg != NULL, "config: %s", err);
+    PT_CHECK(t->cfg != NULL, "config: %s", err);
 
     struct pb_proto *p = &t->proto;
     p->ops = ops;
     p->emit = collect;
     p->emit_ctx = t;
     int rc = pb_proto_common_config(p, t->cfg);
-    ck_assert_msg(rc == 0, "common config: %s", pb_cfg_errmsg());
+    PT_CHECK(rc == 0, "common config: %s", pb_cfg_errmsg());
     if (ops->init != NULL) {
         rc = ops->init(p);
-        ck_assert_msg(rc == 0, "%s init: %d %s", ops->name, rc, pb_cfg_errmsg());
+        PT_CHECK(rc == 0, "%s init: %d %s", ops->name, rc, pb_cfg_errmsg());
     }
 
     struct pb_tuple *tu = &t->conn.tuple;
@@ -86,7 +99,7 @@ struct pt_conn *pt_open(const struct pb_proto_ops *ops, const char *yaml)
     t->conn.id = ++next_conn_id;
     t->conn.ts_ns = t->now;
     t->conn.state = calloc(1, ops->conn_size > 0 ? ops->conn_size : 1);
-    ck_assert_ptr_nonnull(t->conn.state);
+    PT_CHECK(t->conn.state != NULL, "out of memory");
     return t;
 }
 
@@ -108,19 +121,51 @@ static void drop_buf(struct pt_conn *t, enum pb_dir d)
     t->len[d] = 0;
 }
 
+/* Repeats on_data while it makes progress, as packet/tcp's run_parser
+ * does. Returns the bytes consumed, or -1 for PB_PARSE_DROP. */
+static long run_parser(struct pt_conn *t, enum pb_dir d, const uint8_t *data, size_t len,
+                       enum pb_parse *last)
+{
+    size_t pos = 0;
+    *last = PB_PARSE_MORE;
+    for (unsigned i = 0; pos < len && i < PT_MAX_PARSE_LOOPS; i++) {
+        size_t consumed = 0;
+        t->conn.pkt = &t->pkt;
+        t->conn.ts_ns = t->now;
+        *last = t->ops->on_data(&t->conn, d, data + pos, len - pos, &consumed);
+        if (*last == PB_PARSE_DROP) {
+            return -1;
+        }
+        if (consumed > len - pos) {
+            consumed = len - pos;
+        }
+        pos += consumed;
+        if (*last != PB_PARSE_OK || consumed == 0) {
+            break;
+        }
+    }
+    return (long)pos;
+}
+
 enum pb_parse pt_feed(struct pt_conn *t, enum pb_dir d, const void *data, size_t len)
 {
     if (len == 0 || t->ops->on_data == NULL) {
         return PB_PARSE_MORE;
     }
-    /* Past the per-stream cap the buffered bytes are dropped and the new
-     * segment starts afresh, as the TCP layer does. */
+    set_pkt(t, d, (const uint8_t *)data, len);
+    /* Past the per-stream cap the TCP layer reports everything buffered
+     * plus the segment as lost and drops the buffer whatever on_gap says. */
     if (t->len[d] + len > PB_MAX_STREAM_BYTES) {
+        t->conn.pkt = NULL;
+        if (t->ops->on_gap != NULL) {
+            t->ops->on_gap(&t->conn, d, t->len[d] + len);
+        }
         drop_buf(t, d);
+        return PB_PARSE_DROP;
     }
     size_t total = t->len[d] + len;
     uint8_t *buf = malloc(total);
-    ck_assert_ptr_nonnull(buf);
+    PT_CHECK(buf != NULL, "out of memory");
     if (t->len[d] > 0) {
         memcpy(buf, t->buf[d], t->len[d]);
     }
@@ -129,19 +174,18 @@ enum pb_parse pt_feed(struct pt_conn *t, enum pb_dir d, const void *data, size_t
     t->buf[d] = buf;
     t->len[d] = total;
 
-    set_pkt(t, d, (const uint8_t *)data, len);
-    size_t consumed = 0;
-    enum pb_parse r = t->ops->on_data(&t->conn, d, buf, total, &consumed);
+    enum pb_parse r;
+    long used = run_parser(t, d, buf, total, &r);
     t->conn.pkt = NULL;
-    if (r == PB_PARSE_DROP || consumed >= total) {
+    if (used < 0 || (size_t)used >= total) {
         drop_buf(t, d);
         return r;
     }
-    if (consumed > 0) {
-        size_t left = total - consumed;
+    if (used > 0) {
+        size_t left = total - (size_t)used;
         uint8_t *rest = malloc(left);
-        ck_assert_ptr_nonnull(rest);
-        memcpy(rest, buf + consumed, left);
+        PT_CHECK(rest != NULL, "out of memory");
+        memcpy(rest, buf + used, left);
         free(t->buf[d]);
         t->buf[d] = rest;
         t->len[d] = left;
@@ -190,7 +234,7 @@ void pt_datagram(struct pt_conn *t, enum pb_dir d, const void *data, size_t len)
         return;
     }
     uint8_t *copy = malloc(len > 0 ? len : 1);
-    ck_assert_ptr_nonnull(copy);
+    PT_CHECK(copy != NULL, "out of memory");
     if (len > 0) {
         memcpy(copy, data, len);
     }

@@ -1,0 +1,892 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * protos/pgsql/pgsql_parse.c - PostgreSQL v3 wire parser (see
+ * pgsql_parse.h); pure: no I/O, no globals.
+ *
+ * Every message but the first ones of a connection:
+ *
+ *   +------+----------------------------+----------------------+
+ *   | type | length (be32, incl. itself) | payload (length - 4) |
+ *   +------+----------------------------+----------------------+
+ *
+ * StartupMessage, SSLRequest, GSSENCRequest and CancelRequest have no type
+ * byte: length (be32) then a code (be32).
+ */
+#include "pgsql_parse.h"
+
+#include <string.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+#include "beat/rd.h"
+
+#define PG_CODE_CANCEL 80877102u
+#define PG_CODE_SSL 80877103u
+#define PG_CODE_GSSENC 80877104u
+#define PG_CODE_V3 196608u
+#define PG_CODE_V3_2 196610u
+/* Column count of a RowDescription is an int16: never more than this. */
+#define PG_MAX_FIELDS 65535u
+
+static uint32_t be32_at(const uint8_t *buf, size_t len, size_t off)
+{
+    struct pb_rd r = pb_rd_make(buf, len);
+    pb_rd_skip(&r, off);
+    return pb_rd_be32(&r);
+}
+
+static uint16_t be16_at(const uint8_t *buf, size_t len, size_t off)
+{
+    struct pb_rd r = pb_rd_make(buf, len);
+    pb_rd_skip(&r, off);
+    return pb_rd_be16(&r);
+}
+
+/* A NUL-terminated string at off within [0, len): its length, or -1. */
+static long cstr_len(const uint8_t *buf, size_t len, size_t off)
+{
+    if (off >= len) {
+        return -1;
+    }
+    const uint8_t *nul = memchr(buf + off, 0, len - off);
+    return nul == NULL ? -1 : (long)(nul - (buf + off));
+}
+
+static char *dup_bytes(const void *s, size_t n)
+{
+    char *c = pb_malloc(n + 1);
+    if (c == NULL) {
+        return NULL;
+    }
+    if (n > 0) {
+        memcpy(c, s, n);
+    }
+    c[n] = '\0';
+    return c;
+}
+
+/* ---- strings ------------------------------------------------------------ */
+
+int pg_strv_push(struct pg_strv *sv, const void *s, size_t n)
+{
+    if (sv->n == sv->cap) {
+        size_t nc = sv->cap == 0 ? 8 : sv->cap * 2;
+        char **v = pb_realloc(sv->v, nc * sizeof *v);
+        if (v == NULL) {
+            return -PB_ENOMEM;
+        }
+        sv->v = v;
+        size_t *l = pb_realloc(sv->lens, nc * sizeof *l);
+        if (l == NULL) {
+            return -PB_ENOMEM;
+        }
+        sv->lens = l;
+        sv->cap = nc;
+    }
+    char *c = dup_bytes(s, n);
+    if (c == NULL) {
+        return -PB_ENOMEM;
+    }
+    sv->v[sv->n] = c;
+    sv->lens[sv->n] = n;
+    sv->n++;
+    return 0;
+}
+
+void pg_strv_free(struct pg_strv *sv)
+{
+    for (size_t i = 0; i < sv->n; i++) {
+        pb_free(sv->v[i]);
+    }
+    pb_free(sv->v);
+    pb_free(sv->lens);
+    memset(sv, 0, sizeof *sv);
+}
+
+static void msg_free(struct pg_msg *m)
+{
+    pb_free(m->query);
+    pb_free(m->stmt_name);
+    pg_strv_free(&m->fields);
+    pb_free(m->formats);
+    for (size_t i = 0; i < m->nrows; i++) {
+        pg_strv_free(&m->rows[i]);
+    }
+    pb_free(m->rows);
+    pb_free(m->err_code);
+    pb_free(m->err_msg);
+    pb_free(m->err_sev);
+    memset(m, 0, sizeof *m);
+}
+
+void pg_stream_reset(struct pg_stream *s)
+{
+    msg_free(&s->msg);
+    memset(s, 0, sizeof *s);
+    s->state = PG_ST_START;
+}
+
+bool pg_msg_has_enough_data(const struct pg_stream *s)
+{
+    const struct pg_msg *m = &s->msg;
+    if (m->is_ssl_request || m->is_ssl_response) {
+        return false;
+    }
+    if (m->is_request) {
+        return m->query_len > 0;
+    }
+    return m->nrows > 0;
+}
+
+/* ---- message bodies ------------------------------------------------------ */
+
+/* pgsqlString: a payload that is one NUL-terminated string (or empty). */
+static bool payload_string(const uint8_t *p, size_t n, const uint8_t **s, size_t *slen)
+{
+    if (n == 0) {
+        *s = p;
+        *slen = 0;
+        return true;
+    }
+    if (p[n - 1] != 0) {
+        return false;
+    }
+    *s = p;
+    *slen = n - 1;
+    return true;
+}
+
+static bool starts_with_set(const char *q, size_t n)
+{
+    return n >= 4 && memcmp(q, "SET ", 4) == 0;
+}
+
+/* RowDescription: field names and formats. */
+static bool parse_fields(struct pg_msg *m, const uint8_t *p, size_t n)
+{
+    if (n < 2) {
+        return false;
+    }
+    size_t count = be16_at(p, n, 0);
+    size_t off = 2;
+    struct pg_strv names = {0};
+    uint8_t *formats = count > 0 ? pb_malloc(count) : NULL;
+    if (count > 0 && formats == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (n <= off) {
+            goto fail;
+        }
+        long nl = cstr_len(p, n, off);
+        if (nl < 0) {
+            goto fail;
+        }
+        if (pg_strv_push(&names, p + off, (size_t)nl) < 0) {
+            goto fail;
+        }
+        m->num_fields++;
+        off += (size_t)nl + 1;
+        off += 4 + 2 + 4 + 2 + 4; /* table oid, column, type oid, size, modifier */
+        if (n < off + 2) {
+            goto fail;
+        }
+        formats[i] = (uint8_t)be16_at(p, n, off);
+        off += 2;
+    }
+    if (off < n) {
+        goto fail;
+    }
+    pg_strv_free(&m->fields);
+    pb_free(m->formats);
+    m->fields = names;
+    m->formats = formats;
+    m->nformats = count;
+    return true;
+fail:
+    pg_strv_free(&names);
+    pb_free(formats);
+    return false;
+}
+
+static struct pg_strv *add_row(struct pg_msg *m)
+{
+    if (m->nrows == m->caprows) {
+        size_t nc = m->caprows == 0 ? 8 : m->caprows * 2;
+        struct pg_strv *r = pb_realloc(m->rows, nc * sizeof *r);
+        if (r == NULL) {
+            return NULL;
+        }
+        m->rows = r;
+        m->caprows = nc;
+    }
+    struct pg_strv *row = &m->rows[m->nrows++];
+    memset(row, 0, sizeof *row);
+    return row;
+}
+
+/* DataRow: counts it and keeps up to max_rows rows of text values. */
+static bool parse_data_row(struct pg_msg *m, const struct pg_parse_ctx *ctx, const uint8_t *p,
+                           size_t n)
+{
+    if (n < 2) {
+        return false;
+    }
+    size_t count = be16_at(p, n, 0);
+    size_t off = 2;
+    bool keep = ctx->max_rows > 0 && (int64_t)m->nrows < ctx->max_rows;
+    struct pg_strv row = {0};
+    size_t row_len = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (n <= off || n - off < 4) {
+            goto fail;
+        }
+        uint32_t cl = be32_at(p, n, off);
+        off += 4;
+        size_t vlen = 0;
+        const uint8_t *v = p + off;
+        if (cl != 0xffffffffu) { /* NULL: an empty value */
+            if (cl > n - off) {
+                goto fail;
+            }
+            uint8_t fmt = i < m->nformats ? m->formats[i] : 0;
+            if (fmt == 0) {
+                vlen = cl;
+            }
+            off += cl;
+        }
+        if (keep && ctx->max_row_length >= 0 && (int64_t)row_len < ctx->max_row_length) {
+            if ((int64_t)(row_len + vlen) > ctx->max_row_length) {
+                vlen = (size_t)ctx->max_row_length - row_len;
+            }
+            if (pg_strv_push(&row, v, vlen) < 0) {
+                goto fail;
+            }
+            row_len += vlen;
+        }
+    }
+    if (off < n) {
+        goto fail;
+    }
+    m->num_rows++;
+    if (keep) {
+        struct pg_strv *r = add_row(m);
+        if (r == NULL) {
+            goto fail;
+        }
+        *r = row;
+    } else {
+        pg_strv_free(&row);
+    }
+    return true;
+fail:
+    pg_strv_free(&row);
+    return false;
+}
+
+static void parse_error_fields(struct pg_msg *m, const uint8_t *p, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        uint8_t typ = p[off];
+        if (typ == 0) {
+            break;
+        }
+        long vl = cstr_len(p, n, off + 1);
+        if (vl < 0) {
+            break;
+        }
+        const uint8_t *v = p + off + 1;
+        char **dst = NULL;
+        size_t *dlen = NULL;
+        switch (typ) {
+        case 'M':
+            dst = &m->err_msg;
+            dlen = &m->err_msg_len;
+            break;
+        case 'C':
+            dst = &m->err_code;
+            dlen = &m->err_code_len;
+            break;
+        case 'S':
+            dst = &m->err_sev;
+            dlen = &m->err_sev_len;
+            break;
+        default:
+            break;
+        }
+        if (dst != NULL) {
+            char *c = dup_bytes(v, (size_t)vl);
+            if (c != NULL) {
+                pb_free(*dst);
+                *dst = c;
+                *dlen = (size_t)vl;
+            }
+        }
+        off += (size_t)vl + 2;
+    }
+}
+
+static bool valid_type(uint8_t t)
+{
+    switch (t) {
+    case '1': case '2': case '3':
+    case 'A': case 'B': case 'C': case 'D': case 'E': case 'F': case 'G': case 'H': case 'I':
+    case 'K': case 'N': case 'P': case 'Q': case 'R': case 'S': case 'T': case 'V': case 'W':
+    case 'X': case 'Z': case 'c': case 'd': case 'f': case 'n': case 'p': case 's': case 't':
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- the state machine ---------------------------------------------------- */
+
+/* Complete message ending at s->off, counted from m->start. */
+static enum pg_result done_at(struct pg_stream *s)
+{
+    s->msg.end = s->off;
+    s->msg.size = (uint64_t)(s->msg.end - s->msg.start);
+    s->state = PG_ST_START;
+    return PG_DONE;
+}
+
+static enum pg_result start_message(struct pg_stream *s, const struct pg_parse_ctx *ctx,
+                                    const uint8_t *buf, size_t len)
+{
+    struct pg_msg *m = &s->msg;
+    size_t off = s->off;
+    size_t avail = len - off;
+
+    if (ctx->expect_ssl_response && avail >= 1 &&
+        (buf[off] == 'N' || buf[off] == 'S' || buf[off] == 'G')) {
+        m->start = off;
+        m->is_ssl_response = true;
+        m->ssl_accepted = buf[off] != 'N';
+        s->off = off + 1;
+        return done_at(s);
+    }
+    if (avail < 5) {
+        return PG_MORE;
+    }
+    /* messages without a type byte start with a length's high byte: 0 */
+    if (buf[off] == 0 && avail < 8) {
+        return PG_MORE;
+    }
+    if (avail >= 8) {
+        uint32_t length = be32_at(buf, len, off);
+        uint32_t code = be32_at(buf, len, off + 4);
+        bool ssl = length == 8 && (code == PG_CODE_SSL || code == PG_CODE_GSSENC);
+        bool special = ssl || (length == 16 && code == PG_CODE_CANCEL) || code == PG_CODE_V3 ||
+                       code == PG_CODE_V3_2;
+        if (special) {
+            if (length < 8) {
+                return PG_FAIL;
+            }
+            if (avail < length) {
+                return PG_MORE;
+            }
+            if (!ssl) {
+                s->off = off + length; /* skipped; the message goes on */
+                return PG_MORE;
+            }
+            m->start = off;
+            m->is_ssl_request = true;
+            s->off = off + length;
+            return done_at(s);
+        }
+    }
+
+    uint8_t typ = buf[off];
+    uint32_t length = be32_at(buf, len, off + 1);
+    if (length < 4) {
+        return PG_FAIL;
+    }
+    if (avail - 1 < length) {
+        return PG_MORE;
+    }
+    const uint8_t *pl = buf + off + 5;
+    size_t plen = length - 4;
+    size_t next = off + 1 + length;
+
+    switch (typ) {
+    case 'Q': {
+        const uint8_t *q;
+        size_t ql;
+        if (!payload_string(pl, plen, &q, &ql)) {
+            return PG_FAIL;
+        }
+        m->start = off;
+        m->is_request = true;
+        m->to_export = true;
+        m->query = dup_bytes(q, ql);
+        m->query_len = m->query != NULL ? ql : 0;
+        s->off = next;
+        return done_at(s);
+    }
+    case 'P': { /* Parse: statement name, query, parameter types */
+        if (!ctx->is_client) {
+            break;
+        }
+        long nl = cstr_len(pl, plen, 0);
+        long ql = nl < 0 ? -1 : cstr_len(pl, plen, (size_t)nl + 1);
+        if (ql < 0) {
+            return PG_FAIL;
+        }
+        m->start = off;
+        m->is_request = true;
+        m->to_export = true;
+        m->query = dup_bytes(pl + nl + 1, (size_t)ql);
+        m->query_len = m->query != NULL ? (size_t)ql : 0;
+        m->stmt_name = dup_bytes(pl, (size_t)nl);
+        m->stmt_name_len = m->stmt_name != NULL ? (size_t)nl : 0;
+        if (m->query != NULL && starts_with_set(m->query, m->query_len)) {
+            m->to_export = false;
+        }
+        s->off = next;
+        m->end = next;
+        m->size = (uint64_t)(next - off);
+        s->state = PG_ST_EXTQ;
+        return PG_MORE;
+    }
+    case 'B': { /* Bind without Parse: a prepared statement run again */
+        if (!ctx->is_client) {
+            break;
+        }
+        long pn = cstr_len(pl, plen, 0);
+        long sn = pn < 0 ? -1 : cstr_len(pl, plen, (size_t)pn + 1);
+        if (sn < 0) {
+            break; /* skip it as Packetbeat does */
+        }
+        m->start = off;
+        m->is_request = true;
+        m->to_export = true;
+        size_t qlen = 0;
+        const char *q = ctx->lookup != NULL
+                            ? ctx->lookup(ctx->lookup_ud, pl + pn + 1, (size_t)sn, &qlen)
+                            : NULL;
+        if (q != NULL) {
+            m->query = dup_bytes(q, qlen);
+            m->query_len = m->query != NULL ? qlen : 0;
+            if (starts_with_set(q, qlen)) {
+                m->to_export = false;
+            }
+        }
+        s->off = next;
+        m->end = next;
+        m->size = (uint64_t)(next - off);
+        s->state = PG_ST_EXTQ;
+        return PG_MORE;
+    }
+    case 'T':
+        if (ctx->is_client) {
+            break;
+        }
+        m->start = off;
+        m->is_request = false;
+        m->is_ok = true;
+        m->to_export = true;
+        if (!parse_fields(m, pl, plen)) {
+            return PG_FAIL;
+        }
+        s->off = next;
+        s->state = PG_ST_GETDATA;
+        return PG_MORE;
+    case 'I':
+        if (ctx->is_client) {
+            break;
+        }
+        m->start = off;
+        m->is_ok = true;
+        m->to_export = true;
+        s->off = next;
+        return done_at(s);
+    case 'C': {
+        if (ctx->is_client) {
+            break; /* Close */
+        }
+        const uint8_t *tag;
+        size_t tl;
+        if (!payload_string(pl, plen, &tag, &tl)) {
+            return PG_FAIL;
+        }
+        m->start = off;
+        m->is_ok = true;
+        m->to_export = true;
+        s->off = next;
+        return done_at(s);
+    }
+    case 'E':
+        if (ctx->is_client) {
+            break; /* Execute */
+        }
+        m->start = off;
+        m->is_error = true;
+        m->to_export = true;
+        parse_error_fields(m, pl, plen);
+        s->off = next;
+        return done_at(s);
+    case '1': /* ParseComplete */
+    case '2': /* BindComplete (a Bind without Parse) */
+        if (ctx->is_client) {
+            break;
+        }
+        m->start = off;
+        m->is_ok = true;
+        m->to_export = true;
+        s->off = next;
+        s->state = PG_ST_GETDATA;
+        return PG_MORE;
+    default:
+        break;
+    }
+    if (!valid_type(typ)) {
+        return PG_FAIL;
+    }
+    /* skipped: complete but not exported */
+    s->off = next;
+    m->to_export = false;
+    return done_at(s);
+}
+
+static enum pg_result get_data(struct pg_stream *s, const struct pg_parse_ctx *ctx,
+                               const uint8_t *buf, size_t len)
+{
+    struct pg_msg *m = &s->msg;
+    size_t off = s->off;
+    if (len - off < 5) {
+        return PG_MORE;
+    }
+    uint8_t typ = buf[off];
+    uint32_t length = be32_at(buf, len, off + 1);
+    if (length < 4) {
+        return PG_FAIL;
+    }
+    if (len - off - 1 < length) {
+        return PG_MORE;
+    }
+    const uint8_t *pl = buf + off + 5;
+    size_t plen = length - 4;
+    size_t next = off + 1 + length;
+    switch (typ) {
+    case 'D':
+        if (!parse_data_row(m, ctx, pl, plen)) {
+            return PG_FAIL;
+        }
+        s->off = next;
+        return PG_MORE;
+    case 'C': {
+        const uint8_t *tag;
+        size_t tl;
+        if (!payload_string(pl, plen, &tag, &tl)) {
+            return PG_FAIL;
+        }
+        s->off = next;
+        return done_at(s);
+    }
+    case 'T': /* described again: counted from here */
+        m->start = off;
+        m->is_ok = true;
+        m->to_export = true;
+        if (!parse_fields(m, pl, plen)) {
+            return PG_FAIL;
+        }
+        s->off = next;
+        return PG_MORE;
+    case '2': /* BindComplete */
+    case 'n': /* NoData */
+    case 't': /* ParameterDescription */
+    case 'N': /* NoticeResponse */
+    case 'S': /* ParameterStatus */
+    case 'A': /* NotificationResponse */
+        s->off = next;
+        return PG_MORE;
+    case 'E':
+        m->is_ok = false;
+        m->is_error = true;
+        parse_error_fields(m, pl, plen);
+        s->off = next;
+        return done_at(s);
+    case 'I': /* EmptyQueryResponse */
+    case 's': /* PortalSuspended */
+        s->off = next;
+        return done_at(s);
+    case 'Z': /* a Parse answered without Execute: the answer ends here */
+        return done_at(s);
+    default:
+        return PG_FAIL;
+    }
+}
+
+static enum pg_result ext_query(struct pg_stream *s, const uint8_t *buf, size_t len)
+{
+    size_t off = s->off;
+    if (len - off < 5) {
+        return PG_MORE;
+    }
+    uint8_t typ = buf[off];
+    uint32_t length = be32_at(buf, len, off + 1);
+    if (length < 4) {
+        return PG_FAIL;
+    }
+    if (len - off - 1 < length) {
+        return PG_MORE;
+    }
+    switch (typ) {
+    case 'B': /* Bind */
+    case 'D': /* Describe */
+    case 'E': /* Execute */
+    case 'H': /* Flush */
+    case 'C': /* Close */
+        s->off = off + 1 + length;
+        return PG_MORE;
+    case 'S': /* Sync */
+        s->off = off + 1 + length;
+        return done_at(s);
+    case 'P': /* the next statement of a pipelined batch */
+        s->msg.more_follows = true;
+        return done_at(s);
+    default:
+        return PG_FAIL;
+    }
+}
+
+enum pg_result pg_parse(struct pg_stream *s, const struct pg_parse_ctx *ctx, const uint8_t *buf,
+                        size_t len)
+{
+    for (unsigned guard = 0; s->off < len && guard < 1000000u; guard++) {
+        size_t before = s->off;
+        enum pg_state st = s->state;
+        enum pg_result r;
+        switch (s->state) {
+        case PG_ST_START:
+            r = start_message(s, ctx, buf, len);
+            break;
+        case PG_ST_GETDATA:
+            r = get_data(s, ctx, buf, len);
+            break;
+        default:
+            r = ext_query(s, buf, len);
+            break;
+        }
+        if (r != PG_MORE) {
+            return r;
+        }
+        if (s->off == before && s->state == st) {
+            return PG_MORE;
+        }
+    }
+    return PG_MORE;
+}
+
+/* ---- queries --------------------------------------------------------------- */
+
+/* Length of a Unicode white-space rune (unicode.IsSpace) at p, 0 if none. */
+static size_t space_at(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    if (c == ' ' || (c >= '\t' && c <= '\r')) {
+        return 1;
+    }
+    if (c == 0xc2 && n >= 2 && (p[1] == 0x85 || p[1] == 0xa0)) {
+        return 2;
+    }
+    if (n >= 3 && c == 0xe1 && p[1] == 0x9a && p[2] == 0x80) {
+        return 3; /* U+1680 */
+    }
+    if (n >= 3 && c == 0xe2 && p[1] == 0x80 && (p[2] <= 0x8a || p[2] == 0xa8 || p[2] == 0xa9 ||
+                                                 p[2] == 0xaf)) {
+        return 3; /* U+2000..200A, 2028, 2029, 202F */
+    }
+    if (n >= 3 && c == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) {
+        return 3; /* U+205F */
+    }
+    if (n >= 3 && c == 0xe3 && p[1] == 0x80 && p[2] == 0x80) {
+        return 3; /* U+3000 */
+    }
+    return 0;
+}
+
+/* Length of a white-space rune ending at p[n-1], 0 if none. */
+static size_t space_before(const uint8_t *p, size_t n)
+{
+    for (size_t k = 1; k <= 3 && k <= n; k++) {
+        if (space_at(p + n - k, k) == k) {
+            return k;
+        }
+    }
+    return 0;
+}
+
+size_t pg_split_queries(const char *q, size_t n, const char **parts, size_t *lens, size_t max)
+{
+    size_t count = 0;
+    size_t i = 0;
+    while (i <= n && count < max) {
+        const char *semi = i < n ? memchr(q + i, ';', n - i) : NULL;
+        size_t end = semi != NULL ? (size_t)(semi - q) : n;
+        const uint8_t *b = (const uint8_t *)q + i;
+        size_t l = end - i;
+        size_t k;
+        while (l > 0 && (k = space_at(b, l)) > 0) {
+            b += k;
+            l -= k;
+        }
+        while (l > 0 && (k = space_before(b, l)) > 0) {
+            l -= k;
+        }
+        if (l > 0) {
+            parts[count] = (const char *)b;
+            lens[count] = l;
+            count++;
+        }
+        if (semi == NULL) {
+            break;
+        }
+        i = end + 1;
+    }
+    return count;
+}
+
+char *pg_query_method(const char *q, size_t n, size_t *outlen)
+{
+    const char *sp = memchr(q, ' ', n);
+    size_t l = (sp != NULL && sp > q) ? (size_t)(sp - q) : n;
+    char *m = pb_malloc(l + 1);
+    if (m == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < l; i++) {
+        char c = q[i];
+        m[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    m[l] = '\0';
+    *outlen = l;
+    return m;
+}
+
+/* ---- CSV ----------------------------------------------------------------- */
+
+struct outbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void ob_put(struct outbuf *b, const void *s, size_t n)
+{
+    if (b->oom) {
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap == 0 ? 256 : b->cap;
+        while (nc < b->len + n + 1) {
+            nc *= 2;
+        }
+        char *p = pb_realloc(b->p, nc);
+        if (p == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = nc;
+    }
+    if (n > 0) {
+        memcpy(b->p + b->len, s, n);
+    }
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void csv_field(struct outbuf *b, const uint8_t *s, size_t n)
+{
+    bool quote = n == 2 && s[0] == '\\' && s[1] == '.';
+    for (size_t i = 0; i < n && !quote; i++) {
+        if (s[i] == '\n' || s[i] == '\r' || s[i] == '"' || s[i] == ',') {
+            quote = true;
+        }
+    }
+    if (!quote && n > 0) {
+        size_t k = space_at(s, n);
+        /* unicode.IsSpace of the first rune: ASCII ones and U+0085, U+00A0, ... */
+        quote = k > 0;
+    }
+    if (!quote) {
+        ob_put(b, s, n);
+        return;
+    }
+    ob_put(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') {
+            ob_put(b, s + run, i - run);
+            ob_put(b, "\"\"", 2);
+            run = i + 1;
+        }
+    }
+    ob_put(b, s + run, n - run);
+    ob_put(b, "\"", 1);
+}
+
+static void csv_escaped(struct outbuf *b, const char *s, size_t n, bool cr)
+{
+    size_t extra = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n' || (cr && s[i] == '\r')) {
+            extra++;
+        }
+    }
+    if (extra == 0) {
+        csv_field(b, (const uint8_t *)s, n);
+        return;
+    }
+    char *t = pb_malloc(n + extra + 1);
+    if (t == NULL) {
+        b->oom = true;
+        return;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n') {
+            t[o++] = '\\';
+            t[o++] = 'n';
+        } else if (cr && s[i] == '\r') {
+            t[o++] = '\\';
+            t[o++] = 'r';
+        } else {
+            t[o++] = s[i];
+        }
+    }
+    csv_field(b, (const uint8_t *)t, o);
+    pb_free(t);
+}
+
+char *pg_csv(const struct pg_strv *fields, const struct pg_strv *rows, size_t nrows,
+             size_t *outlen)
+{
+    struct outbuf b = {0};
+    ob_put(&b, "", 0);
+    if (fields != NULL && fields->n > 0) {
+        for (size_t i = 0; i < fields->n; i++) {
+            if (i > 0) {
+                ob_put(&b, ",", 1);
+            }
+            csv_escaped(&b, fields->v[i], fields->lens[i], false);
+        }
+        ob_put(&b, "\n", 1);
+    }
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t i = 0; i < rows[r].n; i++) {
+            if (i > 0) {
+                ob_put(&b, ",", 1);
+            }
+            csv_escaped(&b, rows[r].v[i], rows[r].lens[i], true);
+        }
+        ob_put(&b, "\n", 1);
+    }
+    if (b.oom) {
+        pb_free(b.p);
+        return NULL;
+    }
+    *outlen = b.len;
+    return b.p;
+}

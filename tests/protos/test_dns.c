@@ -1,0 +1,1069 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tests/protos/test_dns.c - DNS decoder and protocol: record rendering,
+ * names and compression, public suffix fields, UDP and TCP transactions,
+ * notes, timeouts, and hostile input.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat/err.h"
+#include "protos/dns/dns_event.h"
+#include "protos/dns/dns_parse.h"
+#include "protos/proto.h"
+#include "tests/support/pt.h"
+
+extern const struct pb_proto_ops pb_proto_dns;
+
+/* ------------------------------------------------------------------ */
+/* A small DNS message builder. */
+
+struct mb {
+    uint8_t b[8192];
+    size_t n;
+};
+
+static void u8(struct mb *m, uint8_t v)
+{
+    ck_assert_uint_lt(m->n, sizeof m->b);
+    m->b[m->n++] = v;
+}
+
+static void u16(struct mb *m, uint16_t v)
+{
+    u8(m, (uint8_t)(v >> 8));
+    u8(m, (uint8_t)v);
+}
+
+static void u32(struct mb *m, uint32_t v)
+{
+    u16(m, (uint16_t)(v >> 16));
+    u16(m, (uint16_t)v);
+}
+
+static void raw(struct mb *m, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        u8(m, ((const uint8_t *)p)[i]);
+    }
+}
+
+/* "www.example.com" -> 3www7example3com0 ("" is the root). */
+static void name(struct mb *m, const char *dotted)
+{
+    const char *s = dotted;
+    while (*s != '\0') {
+        const char *dot = strchr(s, '.');
+        size_t l = dot != NULL ? (size_t)(dot - s) : strlen(s);
+        u8(m, (uint8_t)l);
+        raw(m, s, l);
+        s += l;
+        if (*s == '.') {
+            s++;
+        }
+    }
+    u8(m, 0);
+}
+
+static void hdr(struct mb *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
+                uint16_t ar)
+{
+    m->n = 0;
+    u16(m, id);
+    u16(m, flags);
+    u16(m, qd);
+    u16(m, an);
+    u16(m, ns);
+    u16(m, ar);
+}
+
+static void question(struct mb *m, const char *n, uint16_t type)
+{
+    name(m, n);
+    u16(m, type);
+    u16(m, 1);
+}
+
+/* A record header with a pointer to the question name (offset 12). */
+static void rr_ptr(struct mb *m, uint16_t type, uint32_t ttl, uint16_t rdlen)
+{
+    u16(m, 0xc00c);
+    u16(m, type);
+    u16(m, 1);
+    u32(m, ttl);
+    u16(m, rdlen);
+}
+
+#define QR_RD_RA 0x8180
+#define RD 0x0100
+
+/* Query for name/type. */
+static void mk_query(struct mb *m, uint16_t id, const char *n, uint16_t type)
+{
+    hdr(m, id, RD, 1, 0, 0, 0);
+    question(m, n, type);
+}
+
+/* Response with two A answers 10.1.2.3 and 10.1.2.4. */
+static void mk_a_response(struct mb *m, uint16_t id, const char *n)
+{
+    hdr(m, id, QR_RD_RA, 1, 2, 0, 0);
+    question(m, n, 1);
+    rr_ptr(m, 1, 300, 4);
+    raw(m, "\x0a\x01\x02\x03", 4);
+    rr_ptr(m, 1, 300, 4);
+    raw(m, "\x0a\x01\x02\x04", 4);
+}
+
+static struct pt_conn *open_udp(const char *yaml)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, yaml != NULL ? yaml : "ports: [53]");
+    pt_pbconn(t)->tuple.proto = PB_IPPROTO_UDP;
+    return t;
+}
+
+static void tcp_frame(struct mb *out, const struct mb *in)
+{
+    out->n = 0;
+    u16(out, (uint16_t)in->n);
+    raw(out, in->b, in->n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoder */
+
+START_TEST(parse_rejects_garbage)
+{
+    static const uint8_t hdr_only[12] = {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    struct dns_msg m;
+    ck_assert_int_eq(dns_msg_parse(hdr_only, sizeof hdr_only, &m), -PB_EPROTO);
+    ck_assert_int_eq(dns_msg_parse(hdr_only, 5, &m), -PB_EPROTO);
+    static const uint8_t junk[14] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+    ck_assert_int_eq(dns_msg_parse(junk, sizeof junk, &m), -PB_EPROTO);
+}
+END_TEST
+
+START_TEST(parse_compression_loop)
+{
+    struct mb q;
+    hdr(&q, 7, RD, 1, 0, 0, 0);
+    u16(&q, 0xc00c); /* name = pointer to itself */
+    u16(&q, 1);
+    u16(&q, 1);
+    struct dns_msg m;
+    ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), -PB_EPROTO);
+
+    /* two pointers pointing at each other */
+    hdr(&q, 7, RD, 1, 0, 0, 0);
+    u16(&q, 0xc00e);
+    u16(&q, 0xc00c);
+    u16(&q, 1);
+    u16(&q, 1);
+    ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), -PB_EPROTO);
+
+    /* a pointer past the end */
+    hdr(&q, 7, RD, 1, 0, 0, 0);
+    u16(&q, 0xcfff);
+    u16(&q, 1);
+    u16(&q, 1);
+    ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), -PB_EPROTO);
+}
+END_TEST
+
+START_TEST(parse_names_escaped)
+{
+    struct mb q;
+    hdr(&q, 1, RD, 1, 0, 0, 0);
+    /* labels "a.b", "c d", "\x01" then "com" */
+    raw(&q,
+        "\x03"
+        "a.b"
+        "\x03"
+        "c d"
+        "\x01\x01"
+        "\x03"
+        "com"
+        "\x00",
+        15);
+    u16(&q, 16);
+    u16(&q, 1);
+    struct dns_msg m;
+    ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), 0);
+    ck_assert_str_eq(m.q[0].name, "a\\.b.c\\ d.\\001.com");
+    dns_msg_free(&m);
+
+    /* the root name renders as "" */
+    hdr(&q, 1, RD, 1, 0, 0, 0);
+    question(&q, "", 2);
+    ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), 0);
+    ck_assert_str_eq(m.q[0].name, "");
+    dns_msg_free(&m);
+}
+END_TEST
+
+START_TEST(parse_name_too_long)
+{
+    struct mb q;
+    hdr(&q, 1, RD, 1, 0, 0, 0);
+    for (int i = 0; i < 5; i++) {
+        u8(&q, 63);
+        for (int k = 0; k < 63; k++) {
+            u8(&q, 'a');
+        }
+    }
+    u8(&q, 0);
+    u16(&q, 1);
+    u16(&q, 1);
+    struct dns_msg m;
+    ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), -PB_EPROTO);
+}
+END_TEST
+
+static const struct dns_rr *answer(const struct dns_msg *m, size_t i)
+{
+    ck_assert_uint_gt(m->nrr[DNS_ANSWER], i);
+    return &m->rr[DNS_ANSWER][i];
+}
+
+static const char *kv(const struct dns_rr *rr, const char *key)
+{
+    for (size_t i = 0; i < rr->nkv; i++) {
+        if (strcmp(rr->kv[i].key, key) == 0) {
+            return rr->kv[i].str;
+        }
+    }
+    return NULL;
+}
+
+static uint64_t kvn(const struct dns_rr *rr, const char *key)
+{
+    for (size_t i = 0; i < rr->nkv; i++) {
+        if (strcmp(rr->kv[i].key, key) == 0) {
+            ck_assert_ptr_null(rr->kv[i].str);
+            return rr->kv[i].num;
+        }
+    }
+    ck_abort_msg("no key %s", key);
+    return 0;
+}
+
+START_TEST(parse_record_types)
+{
+    struct mb r;
+    hdr(&r, 9, QR_RD_RA, 1, 12, 0, 0);
+    question(&r, "example.com", 255);
+    /* AAAA 2001:db8::1 */
+    rr_ptr(&r, 28, 60, 16);
+    raw(&r, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+    /* AAAA ::ffff:1.2.3.4 -> "1.2.3.4" as Go prints it */
+    rr_ptr(&r, 28, 60, 16);
+    raw(&r, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x01\x02\x03\x04", 16);
+    /* MX 10 mail.example.com (compressed suffix) */
+    rr_ptr(&r, 15, 60, 9);
+    u16(&r, 10);
+    raw(&r, "\x04mail\xc0\x0c", 7);
+    /* SOA ns1.example.com hostmaster.example.com 1 2 3 4 5 */
+    rr_ptr(&r, 6, 60, 2 + 4 + 2 + 11 + 20);
+    raw(&r, "\x03ns1\xc0\x0c", 6);
+    raw(&r, "\x0ahostmaster\xc0\x0c", 13);
+    u32(&r, 1);
+    u32(&r, 2);
+    u32(&r, 3);
+    u32(&r, 4);
+    u32(&r, 5);
+    /* SRV 1 2 443 srv.example.com */
+    rr_ptr(&r, 33, 60, 6 + 6);
+    u16(&r, 1);
+    u16(&r, 2);
+    u16(&r, 443);
+    raw(&r, "\x03srv\xc0\x0c", 6);
+    /* TXT "v=spf1" and "a\"b\\c\x01" */
+    rr_ptr(&r, 16, 60, 7 + 7);
+    raw(&r, "\x06v=spf1", 7);
+    raw(&r,
+        "\x06"
+        "a\"b\\c\x01",
+        7);
+    /* DS 12345 RSASHA256 SHA256 digest 0xab 0xcd */
+    rr_ptr(&r, 43, 60, 6);
+    u16(&r, 12345);
+    u8(&r, 8);
+    u8(&r, 2);
+    raw(&r, "\xab\xcd", 2);
+    /* DNSKEY 257 3 ECDSAP256SHA256 key "abc" */
+    rr_ptr(&r, 48, 60, 7);
+    u16(&r, 257);
+    u8(&r, 3);
+    u8(&r, 13);
+    raw(&r, "abc", 3);
+    /* NSEC next.example.com, bitmap A NS SOA */
+    rr_ptr(&r, 47, 60, 7 + 3);
+    raw(&r, "\x04next\xc0\x0c", 7);
+    raw(&r, "\x00\x01\x62", 3); /* window 0: A(1) NS(2) SOA(6) */
+    /* NSEC3 SHA1 flags 1 iter 10 salt aabb, hash 5 bytes, bitmap A */
+    rr_ptr(&r, 50, 60, 1 + 1 + 2 + 1 + 2 + 1 + 5 + 3);
+    u8(&r, 1);
+    u8(&r, 1);
+    u16(&r, 10);
+    u8(&r, 2);
+    raw(&r, "\xaa\xbb", 2);
+    u8(&r, 5);
+    raw(&r, "\x00\x00\x00\x00\x00", 5);
+    raw(&r, "\x00\x01\x40", 3);
+    /* unknown type 65280 with bytes "A\x00\"" */
+    rr_ptr(&r, 65280, 60, 3);
+    raw(&r, "A\x00\"", 3);
+    /* A with no data: left out of the lists */
+    rr_ptr(&r, 1, 60, 0);
+
+    struct dns_msg m;
+    ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
+    ck_assert_uint_eq(m.count[DNS_ANSWER], 12);
+    ck_assert_str_eq(answer(&m, 0)->data, "2001:db8::1");
+    ck_assert(answer(&m, 0)->is_ip);
+    ck_assert_str_eq(answer(&m, 1)->data, "1.2.3.4");
+    ck_assert_str_eq(answer(&m, 2)->data, "mail.example.com");
+    ck_assert_uint_eq(kvn(answer(&m, 2), "preference"), 10);
+    ck_assert_str_eq(answer(&m, 3)->data, "ns1.example.com");
+    ck_assert_str_eq(kv(answer(&m, 3), "rname"), "hostmaster.example.com");
+    ck_assert_uint_eq(kvn(answer(&m, 3), "serial"), 1);
+    ck_assert_uint_eq(kvn(answer(&m, 3), "minimum"), 5);
+    ck_assert_str_eq(answer(&m, 4)->data, "srv.example.com");
+    ck_assert_uint_eq(kvn(answer(&m, 4), "port"), 443);
+    ck_assert_str_eq(answer(&m, 5)->data, "v=spf1 a\\\"b\\\\c\\001");
+    ck_assert_str_eq(answer(&m, 6)->data, "ABCD");
+    ck_assert_str_eq(kv(answer(&m, 6), "key_tag"), "12345");
+    ck_assert_str_eq(kv(answer(&m, 6), "algorithm"), "RSASHA256");
+    ck_assert_str_eq(kv(answer(&m, 6), "digest_type"), "SHA256");
+    ck_assert_str_eq(answer(&m, 7)->data, "YWJj");
+    ck_assert_str_eq(kv(answer(&m, 7), "flags"), "257");
+    ck_assert_str_eq(kv(answer(&m, 7), "protocol"), "3");
+    ck_assert_str_eq(kv(answer(&m, 7), "algorithm"), "ECDSAP256SHA256");
+    ck_assert_str_eq(answer(&m, 8)->data, "next.example.com");
+    ck_assert_str_eq(kv(answer(&m, 8), "type_bits"), "A NS SOA");
+    ck_assert_str_eq(kv(answer(&m, 9), "hash"), "SHA1");
+    ck_assert_str_eq(kv(answer(&m, 9), "iterations"), "10");
+    ck_assert_str_eq(kv(answer(&m, 9), "salt"), "AABB");
+    ck_assert_str_eq(kv(answer(&m, 9), "type_bits"), "A");
+    ck_assert_str_eq(answer(&m, 9)->data, "00000000");
+    ck_assert_str_eq(answer(&m, 10)->data, "A\\000\\\"");
+    ck_assert_ptr_null(answer(&m, 11)->data);
+    ck_assert_uint_eq(answer(&m, 11)->nkv, 0);
+    dns_msg_free(&m);
+}
+END_TEST
+
+START_TEST(parse_rrsig)
+{
+    struct mb r;
+    hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
+    question(&r, "example.com", 1);
+    rr_ptr(&r, 46, 60, 18 + 2 + 3);
+    u16(&r, 1);          /* covers A */
+    u8(&r, 8);           /* RSASHA256 */
+    u8(&r, 2);           /* labels */
+    u32(&r, 3600);       /* original TTL */
+    u32(&r, 1700000000); /* 2023-11-14T22:13:20Z */
+    u32(&r, 0);
+    u16(&r, 4242);
+    raw(&r, "\xc0\x0c", 2);
+    raw(&r, "xyz", 3);
+    struct dns_msg m;
+    ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
+    const struct dns_rr *rr = answer(&m, 0);
+    ck_assert_str_eq(kv(rr, "type_covered"), "A");
+    ck_assert_str_eq(kv(rr, "algorithm"), "RSASHA256");
+    ck_assert_str_eq(kv(rr, "labels"), "2");
+    ck_assert_str_eq(kv(rr, "original_ttl"), "3600");
+    ck_assert_str_eq(kv(rr, "expiration"), "20231114221320");
+    ck_assert_str_eq(kv(rr, "inception"), "19700101000000");
+    ck_assert_str_eq(kv(rr, "key_tag"), "4242");
+    ck_assert_str_eq(kv(rr, "signer_name"), "example.com");
+    ck_assert_str_eq(rr->data, "eHl6");
+    dns_msg_free(&m);
+}
+END_TEST
+
+START_TEST(parse_bad_rdlength)
+{
+    struct mb r;
+    hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
+    question(&r, "example.com", 1);
+    rr_ptr(&r, 1, 60, 5); /* A with 5 bytes */
+    raw(&r, "\x01\x02\x03\x04\x05", 5);
+    struct dns_msg m;
+    ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), -PB_EPROTO);
+
+    hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
+    question(&r, "example.com", 1);
+    rr_ptr(&r, 1, 60, 40); /* past the end */
+    raw(&r, "\x01\x02\x03\x04", 4);
+    ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), -PB_EPROTO);
+}
+END_TEST
+
+START_TEST(parse_counts_larger_than_data)
+{
+    /* ancount says 5, one record present: tolerated, 1 answer */
+    struct mb r;
+    mk_a_response(&r, 3, "example.com");
+    r.b[7] = 5;
+    r.n -= 16; /* drop the second answer */
+    struct dns_msg m;
+    ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
+    ck_assert_uint_eq(m.count[DNS_ANSWER], 1);
+    dns_msg_free(&m);
+}
+END_TEST
+
+START_TEST(parse_edns)
+{
+    struct mb r;
+    hdr(&r, 9, QR_RD_RA | 0x3, 1, 0, 0, 1);
+    question(&r, "example.com", 1);
+    u8(&r, 0);           /* root */
+    u16(&r, 41);         /* OPT */
+    u16(&r, 1232);       /* udp size */
+    u32(&r, 0x01008000); /* ext rcode 1, version 0, DO */
+    u16(&r, (4 + 2) + (4 + 7) + (4 + 2) + (4 + 1));
+    u16(&r, 3); /* NSID "ab" */
+    u16(&r, 2);
+    raw(&r, "\xab\xcd", 2);
+    u16(&r, 8); /* subnet 192.0.2.0/24/0 */
+    u16(&r, 7);
+    u16(&r, 1);
+    u8(&r, 24);
+    u8(&r, 0);
+    raw(&r, "\xc0\x00\x02", 3);
+    u16(&r, 10); /* cookie: ignored */
+    u16(&r, 2);
+    raw(&r, "\x01\x02", 2);
+    u16(&r, 65001); /* local */
+    u16(&r, 1);
+    u8(&r, 0x7f);
+    struct dns_msg m;
+    ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
+    ck_assert(m.opt.present);
+    ck_assert(m.opt.do_bit);
+    ck_assert_uint_eq(m.opt.udp_size, 1232);
+    ck_assert_int_eq(m.opt.ext_rcode, 16);
+    ck_assert_int_eq(m.rcode, 16 | 3);
+    ck_assert_str_eq(m.opt.nsid, "abcd");
+    ck_assert_str_eq(m.opt.subnet, "192.0.2.0/24/0");
+    ck_assert_str_eq(m.opt.local, "65001:0x7f");
+    char b[24];
+    ck_assert_str_eq(dns_rcode_str(m.rcode, b), "BADMODE");
+    dns_msg_free(&m);
+
+    /* a bad subnet family fails the whole message */
+    hdr(&r, 9, QR_RD_RA, 1, 0, 0, 1);
+    question(&r, "example.com", 1);
+    u8(&r, 0);
+    u16(&r, 41);
+    u16(&r, 512);
+    u32(&r, 0);
+    u16(&r, 8);
+    u16(&r, 8);
+    u16(&r, 4);
+    u16(&r, 9);
+    u16(&r, 0);
+    ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), -PB_EPROTO);
+}
+END_TEST
+
+START_TEST(parse_every_prefix)
+{
+    struct mb r;
+    mk_a_response(&r, 3, "www.example.com");
+    for (size_t cut = 0; cut <= r.n; cut++) {
+        uint8_t *p = malloc(cut > 0 ? cut : 1);
+        memcpy(p, r.b, cut);
+        struct dns_msg m;
+        int rc = dns_msg_parse(p, cut, &m);
+        if (rc == 0) {
+            dns_msg_free(&m);
+        }
+        free(p);
+    }
+}
+END_TEST
+
+START_TEST(names_of_codes)
+{
+    char b[24];
+    ck_assert_str_eq(dns_type_str(1, b), "A");
+    ck_assert_str_eq(dns_type_str(23, b), "NSAP-PTR");
+    ck_assert_str_eq(dns_type_str(65280, b), "65280");
+    ck_assert_str_eq(dns_class_str(1, b), "IN");
+    ck_assert_str_eq(dns_class_str(77, b), "77");
+    ck_assert_str_eq(dns_opcode_str(5, b), "UPDATE");
+    ck_assert_str_eq(dns_opcode_str(9, b), "9");
+    ck_assert_str_eq(dns_rcode_str(3, b), "NXDOMAIN");
+    ck_assert_str_eq(dns_rcode_str(12, b), "Unknown 12");
+}
+END_TEST
+
+START_TEST(public_suffix)
+{
+    ck_assert_str_eq(dns_etld_plus_one("www.example.com"), "example.com");
+    ck_assert_str_eq(dns_etld_plus_one("a.b.example.co.uk"), "example.co.uk");
+    ck_assert_str_eq(dns_etld_plus_one("host.example.unknowntld"), "example.unknowntld");
+    ck_assert_ptr_null(dns_etld_plus_one("com"));
+    ck_assert_ptr_null(dns_etld_plus_one("co.uk"));
+    ck_assert_ptr_null(dns_etld_plus_one(""));
+    ck_assert_ptr_null(dns_etld_plus_one("a..com"));
+#ifdef PB_HAVE_PSL
+    /* private section of the list */
+    ck_assert_str_eq(dns_etld_plus_one("www.foo.blogspot.com"), "foo.blogspot.com");
+    ck_assert_str_eq(dns_etld_plus_one("131.252.30.192.in-addr.arpa"), "192.in-addr.arpa");
+#endif
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* UDP transactions */
+
+START_TEST(udp_request_response)
+{
+    struct pt_conn *t = open_udp(NULL);
+    struct mb q, r;
+    mk_query(&q, 0x1234, "www.elastic.co", 1);
+    mk_a_response(&r, 0x1234, "www.elastic.co");
+    pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    pt_advance(t, 5000000);
+    pt_datagram(t, PB_DIR_TO_CLIENT, r.b, r.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "type"), "dns");
+    ck_assert_str_eq(pt_str(t, 0, "status"), "OK");
+    ck_assert_str_eq(pt_str(t, 0, "network.transport"), "udp");
+    ck_assert_str_eq(pt_str(t, 0, "network.protocol"), "dns");
+    ck_assert_str_eq(pt_str(t, 0, "method"), "QUERY");
+    ck_assert_str_eq(pt_str(t, 0, "query"), "class IN, type A, www.elastic.co");
+    ck_assert_str_eq(pt_str(t, 0, "resource"), "www.elastic.co");
+    ck_assert_str_eq(pt_str(t, 0, "client.ip"), "10.0.0.1");
+    ck_assert_int_eq(pt_int(t, 0, "client.port"), 40000);
+    ck_assert_str_eq(pt_str(t, 0, "server.ip"), "10.0.0.2");
+    ck_assert_int_eq(pt_int(t, 0, "server.port"), 53);
+    ck_assert_int_eq(pt_int(t, 0, "source.bytes"), (int64_t)q.n);
+    ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), (int64_t)r.n);
+    ck_assert_int_eq(pt_int(t, 0, "event.duration"), 5000000);
+    ck_assert_int_eq(pt_int(t, 0, "dns.id"), 0x1234);
+    ck_assert_str_eq(pt_str(t, 0, "dns.type"), "answer");
+    ck_assert_str_eq(pt_str(t, 0, "dns.question.name"), "www.elastic.co");
+    ck_assert_str_eq(pt_str(t, 0, "dns.question.registered_domain"), "elastic.co");
+    ck_assert_str_eq(pt_str(t, 0, "dns.question.etld_plus_one"), "elastic.co");
+    ck_assert_str_eq(pt_str(t, 0, "dns.question.top_level_domain"), "co");
+    ck_assert_str_eq(pt_str(t, 0, "dns.question.subdomain"), "www");
+    ck_assert_int_eq(pt_int(t, 0, "dns.answers_count"), 2);
+    ck_assert_str_eq(pt_str(t, 0, "dns.answers.0.data"), "10.1.2.3");
+    ck_assert_str_eq(pt_str(t, 0, "dns.answers.0.ttl"), "300");
+    ck_assert_str_eq(pt_str(t, 0, "dns.answers.0.type"), "A");
+    ck_assert_str_eq(pt_str(t, 0, "dns.answers.0.class"), "IN");
+    ck_assert_str_eq(pt_str(t, 0, "dns.answers.0.name"), "www.elastic.co");
+    ck_assert_str_eq(pt_str(t, 0, "dns.resolved_ip.1"), "10.1.2.4");
+    ck_assert_str_eq(pt_str(t, 0, "related.ip.2"), "10.1.2.3");
+    ck_assert_str_eq(pt_str(t, 0, "dns.header_flags.0"), "RD");
+    ck_assert_str_eq(pt_str(t, 0, "dns.header_flags.1"), "RA");
+    ck_assert(json_is_true(pt_field(t, 0, "dns.flags.recursion_desired")));
+    ck_assert(json_is_false(pt_field(t, 0, "dns.flags.authoritative")));
+    ck_assert_int_eq(pt_int(t, 0, "dns.authorities_count"), 0);
+    ck_assert_int_eq(pt_int(t, 0, "dns.additionals_count"), 0);
+    ck_assert_ptr_null(pt_field(t, 0, "error.message"));
+    ck_assert_ptr_null(pt_field(t, 0, "request"));
+    ck_assert_ptr_nonnull(pt_field(t, 0, "network.community_id"));
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(udp_send_request_response_text)
+{
+    struct pt_conn *t =
+        open_udp("ports: [53]\nsend_request: true\nsend_response: true\ninclude_authorities: true");
+    struct mb q, r;
+    mk_query(&q, 5, "example.com", 15);
+    hdr(&r, 5, QR_RD_RA, 1, 1, 1, 0);
+    question(&r, "example.com", 15);
+    rr_ptr(&r, 15, 60, 9);
+    u16(&r, 10);
+    raw(&r, "\x04mail\xc0\x0c", 7);
+    rr_ptr(&r, 6, 60, 5 + 4 + 20);
+    raw(&r, "\x02ns\xc0\x0c", 5);
+    raw(&r, "\x01h\xc0\x0c", 4);
+    for (int i = 0; i < 5; i++) {
+        u32(&r, 7);
+    }
+    pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
+    pt_datagram(t, PB_DIR_TO_CLIENT, r.b, r.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "request"),
+                     "ID 5; QR query; OPCODE QUERY; FLAGS rd; RCODE NOERROR; "
+                     "QUESTION class IN, type MX, example.com");
+    ck_assert_str_eq(pt_str(t, 0, "response"),
+                     "ID 5; QR response; OPCODE QUERY; FLAGS rd ra; RCODE NOERROR; "
+                     "QUESTION class IN, type MX, example.com; ANSWER mail.example.com; "
+                     "AUTHORITY rname h.example.com, ns.example.com");
+    ck_assert_int_eq(pt_int(t, 0, "dns.answers.0.preference"), 10);
+    ck_assert_str_eq(pt_str(t, 0, "dns.authorities.0.type"), "SOA");
+    ck_assert_int_eq(pt_int(t, 0, "dns.authorities.0.expire"), 7);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(udp_orphan_response)
+{
+    struct pt_conn *t = open_udp(NULL);
+    struct mb r;
+    mk_a_response(&r, 77, "example.com");
+    pt_datagram(t, PB_DIR_TO_CLIENT, r.b, r.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "status"), "Error");
+    ck_assert_str_eq(pt_str(t, 0, "error.message"),
+                     "Response: received without an associated Query");
+    /* the event still goes client -> server */
+    ck_assert_str_eq(pt_str(t, 0, "client.ip"), "10.0.0.1");
+    ck_assert_int_eq(pt_int(t, 0, "server.port"), 53);
+    ck_assert_ptr_null(pt_field(t, 0, "source.bytes"));
+    ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), (int64_t)r.n);
+    ck_assert_ptr_null(pt_field(t, 0, "event.start"));
+    ck_assert_ptr_nonnull(pt_field(t, 0, "event.end"));
+    ck_assert_str_eq(pt_str(t, 0, "query"), "class IN, type A, example.com");
+    ck_assert_uint_eq(pt_proto(t)->stats.unmatched, 1);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(udp_duplicate_request)
+{
+    struct pt_conn *t = open_udp(NULL);
+    struct mb q;
+    mk_query(&q, 11, "example.com", 1);
+    pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
+    pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "error.message"), DNS_NOTE_DUPLICATE);
+    ck_assert_str_eq(pt_str(t, 0, "status"), "Error");
+    ck_assert_str_eq(pt_str(t, 0, "dns.type"), "query");
+    ck_assert_ptr_null(pt_field(t, 0, "destination.bytes"));
+    ck_assert_ptr_null(pt_field(t, 0, "event.end"));
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(udp_timeout_and_shutdown)
+{
+    struct pt_conn *t = open_udp("ports: [53]\ntransaction_timeout: 2s");
+    struct mb q;
+    mk_query(&q, 12, "example.com", 1);
+    pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
+    pt_tick(t, pb_now_ns());
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    pt_tick(t, pb_now_ns() + 3000000000ull);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "error.message"), "No response to this query was received");
+
+    /* pending at the end of a pcap: dropped silently */
+    mk_query(&q, 13, "example.com", 1);
+    pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
+    pt_shutdown(t);
+    pt_tick(t, pb_now_ns() + 3000000000ull);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(udp_edns_notes)
+{
+    struct pt_conn *t = open_udp(NULL);
+    struct mb q, r;
+    hdr(&q, 20, RD, 1, 0, 0, 1);
+    question(&q, "example.com", 1);
+    u8(&q, 0);
+    u16(&q, 41);
+    u16(&q, 4096);
+    u32(&q, 0);
+    u16(&q, 0);
+    mk_a_response(&r, 20, "example.com");
+    pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
+    pt_datagram(t, PB_DIR_TO_CLIENT, r.b, r.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "error.message"), "Responder does not support EDNS");
+    /* the status follows the response code only */
+    ck_assert_str_eq(pt_str(t, 0, "status"), "OK");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(udp_many_notes_are_a_list)
+{
+    struct pt_conn *t = open_udp(NULL);
+    /* orphaned, non-EDNS response larger than 512 bytes */
+    struct mb r;
+    hdr(&r, 21, QR_RD_RA, 1, 40, 0, 0);
+    question(&r, "example.com", 16);
+    for (int i = 0; i < 40; i++) {
+        rr_ptr(&r, 16, 1, 11);
+        raw(&r,
+            "\x0a"
+            "0123456789",
+            11);
+    }
+    ck_assert_uint_gt(r.n, 512);
+    pt_datagram(t, PB_DIR_TO_CLIENT, r.b, r.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    json_t *msgs = pt_field(t, 0, "error.message");
+    ck_assert(json_is_array(msgs));
+    ck_assert_uint_eq(json_array_size(msgs), 2);
+    ck_assert_str_eq(pt_str(t, 0, "error.message.1"),
+                     "Response: Non-EDNS packet has size greater than 512");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(udp_garbage_ignored)
+{
+    struct pt_conn *t = open_udp(NULL);
+    static const uint8_t junk[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+    pt_datagram(t, PB_DIR_TO_SERVER, junk, sizeof junk);
+    pt_datagram(t, PB_DIR_TO_SERVER, junk, 0);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    ck_assert_uint_eq(pt_proto(t)->stats.parse_errors, 2);
+    /* random bytes must never crash */
+    srand(42);
+    for (int i = 0; i < 3000; i++) {
+        uint8_t b[128];
+        size_t n = (size_t)(rand() % (int)sizeof b);
+        for (size_t k = 0; k < n; k++) {
+            b[k] = (uint8_t)rand();
+        }
+        if (n > 4 && i % 2 == 0) {
+            b[4] = 0;
+            b[5] = 1; /* one question */
+        }
+        pt_datagram(t, (enum pb_dir)(i % 2), b, n);
+    }
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(event_subdomain_absent_for_registered_name)
+{
+    struct pt_conn *t = open_udp(NULL);
+    struct mb q;
+    mk_query(&q, 30, "example.com", 1);
+    pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
+    mk_query(&q, 30, "example.com", 1);
+    pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n); /* duplicate: publishes the first */
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "dns.question.registered_domain"), "example.com");
+    ck_assert_ptr_null(pt_field(t, 0, "dns.question.subdomain"));
+    pt_close(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* TCP */
+
+static void tcp_pair(struct mb *qf, struct mb *rf, uint16_t id)
+{
+    struct mb q, r;
+    mk_query(&q, id, "www.example.com", 1);
+    mk_a_response(&r, id, "www.example.com");
+    tcp_frame(qf, &q);
+    tcp_frame(rf, &r);
+}
+
+static void check_tcp_event(struct pt_conn *t, size_t i, const struct mb *qf, const struct mb *rf)
+{
+    ck_assert_str_eq(pt_str(t, i, "network.transport"), "tcp");
+    ck_assert_str_eq(pt_str(t, i, "status"), "OK");
+    ck_assert_int_eq(pt_int(t, i, "source.bytes"), (int64_t)qf->n);
+    ck_assert_int_eq(pt_int(t, i, "destination.bytes"), (int64_t)rf->n);
+    ck_assert_int_eq(pt_int(t, i, "dns.answers_count"), 2);
+    ck_assert_str_eq(pt_str(t, i, "query"), "class IN, type A, www.example.com");
+    ck_assert_ptr_null(pt_field(t, i, "error.message"));
+}
+
+START_TEST(tcp_whole)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+    struct mb qf, rf;
+    tcp_pair(&qf, &rf, 100);
+    ck_assert_int_eq(pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n), PB_PARSE_OK);
+    ck_assert_int_eq(pt_feed(t, PB_DIR_TO_CLIENT, rf.b, rf.n), PB_PARSE_OK);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    check_tcp_event(t, 0, &qf, &rf);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(tcp_byte_by_byte)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+    struct mb qf, rf;
+    tcp_pair(&qf, &rf, 101);
+    for (size_t i = 0; i < qf.n; i++) {
+        pt_feed(t, PB_DIR_TO_SERVER, qf.b + i, 1);
+    }
+    for (size_t i = 0; i < rf.n; i++) {
+        ck_assert_uint_eq(pt_nevents(t), 0);
+        pt_feed(t, PB_DIR_TO_CLIENT, rf.b + i, 1);
+    }
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    check_tcp_event(t, 0, &qf, &rf);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(tcp_split_anywhere)
+{
+    struct mb qf, rf;
+    tcp_pair(&qf, &rf, 102);
+    for (size_t cut = 1; cut < rf.n; cut++) {
+        struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+        pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
+        pt_feed(t, PB_DIR_TO_CLIENT, rf.b, cut);
+        pt_feed(t, PB_DIR_TO_CLIENT, rf.b + cut, rf.n - cut);
+        ck_assert_uint_eq(pt_nevents(t), 1);
+        check_tcp_event(t, 0, &qf, &rf);
+        pt_close(t);
+    }
+}
+END_TEST
+
+START_TEST(tcp_two_messages_one_segment)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+    struct mb q1, r1, q2, r2, both;
+    tcp_pair(&q1, &r1, 1);
+    tcp_pair(&q2, &r2, 2);
+    both.n = 0;
+    raw(&both, q1.b, q1.n);
+    raw(&both, q2.b, q2.n);
+    pt_feed(t, PB_DIR_TO_SERVER, both.b, both.n);
+    both.n = 0;
+    raw(&both, r1.b, r1.n);
+    raw(&both, r2.b, r2.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, both.b, both.n);
+    ck_assert_uint_eq(pt_nevents(t), 2);
+    ck_assert_int_eq(pt_int(t, 0, "dns.id"), 1);
+    ck_assert_int_eq(pt_int(t, 1, "dns.id"), 2);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(tcp_axfr_multi_message)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+    struct mb q, r, f;
+    mk_query(&q, 0, "example.com", 252);
+    tcp_frame(&f, &q);
+    pt_feed(t, PB_DIR_TO_SERVER, f.b, f.n);
+    for (int part = 0; part < 2; part++) {
+        hdr(&r, 0, 0x8080, 1, 1, 0, 0);
+        question(&r, "example.com", 252);
+        rr_ptr(&r, 1, 60, 4);
+        raw(&r, "\x01\x01\x01\x01", 4);
+        tcp_frame(&f, &r);
+        pt_feed(t, PB_DIR_TO_CLIENT, f.b, f.n);
+    }
+    ck_assert_uint_eq(pt_nevents(t), 2);
+    ck_assert_str_eq(pt_str(t, 0, "status"), "OK");
+    ck_assert_str_eq(pt_str(t, 0, "dns.question.type"), "AXFR");
+    ck_assert_str_eq(pt_str(t, 1, "error.message"),
+                     "Response: received without an associated Query");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(tcp_zero_length_response)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+    struct mb qf, rf;
+    tcp_pair(&qf, &rf, 103);
+    pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
+    static const uint8_t zero[] = {0, 0, 1, 2};
+    ck_assert_int_eq(pt_feed(t, PB_DIR_TO_CLIENT, zero, sizeof zero), PB_PARSE_DROP);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "error.message"), "Response: Message's length was set to zero");
+    ck_assert_str_eq(pt_str(t, 0, "status"), "Error");
+    ck_assert_int_eq(pt_int(t, 0, "source.bytes"), (int64_t)qf.n);
+    ck_assert_ptr_null(pt_field(t, 0, "destination.bytes"));
+    pt_close(t);
+
+    /* a zero-length request publishes nothing */
+    t = pt_open(&pb_proto_dns, "ports: [53]");
+    pt_feed(t, PB_DIR_TO_SERVER, zero, sizeof zero);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(tcp_non_dns_response)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+    struct mb qf, rf;
+    tcp_pair(&qf, &rf, 104);
+    pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
+    static const uint8_t bad[] = {0, 2, 1, 2};
+    ck_assert_int_eq(pt_feed(t, PB_DIR_TO_CLIENT, bad, sizeof bad), PB_PARSE_DROP);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "error.message"),
+                     "Response: Message's data could not be decoded as DNS");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(tcp_fin_mid_response)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+    struct mb qf, rf;
+    tcp_pair(&qf, &rf, 105);
+    pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, rf.b, 10);
+    pt_fin(t, PB_DIR_TO_CLIENT);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "error.message"), "Response: Message's data is incomplete");
+    ck_assert_ptr_null(pt_field(t, 0, "dns.answers"));
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(tcp_gap_mid_response)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+    struct mb qf, rf;
+    tcp_pair(&qf, &rf, 106);
+    pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, rf.b, 10);
+    ck_assert(pb_proto_dns.on_gap(pt_pbconn(t), PB_DIR_TO_CLIENT, 10));
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "error.message"), "Response: Message's data is incomplete");
+    pt_close(t);
+
+    /* a gap in a request drops it quietly; a gap after a whole message
+     * keeps the stream */
+    t = pt_open(&pb_proto_dns, "ports: [53]");
+    pt_feed(t, PB_DIR_TO_SERVER, qf.b, 10);
+    ck_assert(pb_proto_dns.on_gap(pt_pbconn(t), PB_DIR_TO_SERVER, 10));
+    pt_fin(t, PB_DIR_TO_SERVER);
+    pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
+    ck_assert(!pb_proto_dns.on_gap(pt_pbconn(t), PB_DIR_TO_SERVER, 10));
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(tcp_truncated_variants)
+{
+    struct mb qf, rf;
+    tcp_pair(&qf, &rf, 107);
+    for (size_t cut = 0; cut < rf.n; cut++) {
+        struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+        pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
+        /* announce the full length but corrupt one byte */
+        struct mb bad = rf;
+        bad.b[cut] ^= 0xff;
+        pt_feed(t, PB_DIR_TO_CLIENT, bad.b, bad.n);
+        pt_fin(t, PB_DIR_TO_CLIENT);
+        ck_assert_uint_le(pt_nevents(t), 2);
+        pt_close(t);
+    }
+}
+END_TEST
+
+START_TEST(tcp_garbage_stream)
+{
+    struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
+    srand(7);
+    for (int i = 0; i < 2000; i++) {
+        uint8_t b[64];
+        size_t n = 1 + (size_t)(rand() % (int)sizeof b);
+        for (size_t k = 0; k < n; k++) {
+            b[k] = (uint8_t)rand();
+        }
+        enum pb_dir d = (enum pb_dir)(rand() % 2);
+        pt_feed(t, d, b, n);
+        if (i % 97 == 0) {
+            pt_gap(t, d, 5);
+        }
+        if (i % 211 == 0) {
+            pt_fin(t, d);
+        }
+    }
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(table_is_bounded)
+{
+    struct pt_conn *t = open_udp(NULL);
+    struct mb q;
+    /* more pending requests than the table holds: the oldest go out */
+    for (unsigned i = 0; i < 17000; i++) {
+        mk_query(&q, (uint16_t)i, "example.com", 1);
+        pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
+    }
+    ck_assert_uint_gt(pt_nevents(t), 0);
+    ck_assert_uint_lt(pt_nevents(t), 1000);
+    pt_close(t);
+}
+END_TEST
+
+static Suite *dns_suite(void)
+{
+    Suite *s = suite_create("dns");
+    TCase *c = tcase_create("parse");
+    tcase_add_test(c, parse_rejects_garbage);
+    tcase_add_test(c, parse_compression_loop);
+    tcase_add_test(c, parse_names_escaped);
+    tcase_add_test(c, parse_name_too_long);
+    tcase_add_test(c, parse_record_types);
+    tcase_add_test(c, parse_rrsig);
+    tcase_add_test(c, parse_bad_rdlength);
+    tcase_add_test(c, parse_counts_larger_than_data);
+    tcase_add_test(c, parse_edns);
+    tcase_add_test(c, parse_every_prefix);
+    tcase_add_test(c, names_of_codes);
+    tcase_add_test(c, public_suffix);
+    suite_add_tcase(s, c);
+
+    c = tcase_create("udp");
+    tcase_add_test(c, udp_request_response);
+    tcase_add_test(c, udp_send_request_response_text);
+    tcase_add_test(c, udp_orphan_response);
+    tcase_add_test(c, udp_duplicate_request);
+    tcase_add_test(c, udp_timeout_and_shutdown);
+    tcase_add_test(c, udp_edns_notes);
+    tcase_add_test(c, udp_many_notes_are_a_list);
+    tcase_add_test(c, udp_garbage_ignored);
+    tcase_add_test(c, event_subdomain_absent_for_registered_name);
+    tcase_add_test(c, table_is_bounded);
+    suite_add_tcase(s, c);
+
+    c = tcase_create("tcp");
+    tcase_add_test(c, tcp_whole);
+    tcase_add_test(c, tcp_byte_by_byte);
+    tcase_add_test(c, tcp_split_anywhere);
+    tcase_add_test(c, tcp_two_messages_one_segment);
+    tcase_add_test(c, tcp_axfr_multi_message);
+    tcase_add_test(c, tcp_zero_length_response);
+    tcase_add_test(c, tcp_non_dns_response);
+    tcase_add_test(c, tcp_fin_mid_response);
+    tcase_add_test(c, tcp_gap_mid_response);
+    tcase_add_test(c, tcp_truncated_variants);
+    tcase_add_test(c, tcp_garbage_stream);
+    suite_add_tcase(s, c);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(dns_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    dns_psl_release();
+    return failed == 0 ? 0 : 1;
+}

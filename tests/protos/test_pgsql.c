@@ -1,0 +1,595 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tests/protos/test_pgsql.c - PostgreSQL parser and protocol: simple and
+ * extended queries, row descriptions and data rows (max_rows,
+ * max_row_length), errors, pipelining, SSL negotiation, gaps,
+ * segmentation and hostile input.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protos/pgsql/pgsql_parse.h"
+#include "protos/proto.h"
+#include "tests/support/pt.h"
+
+extern const struct pb_proto_ops pb_proto_pgsql;
+
+struct buf {
+    uint8_t *b; /* borrowed storage */
+    size_t n, cap;
+};
+
+#define BUF(name, size)                                                                            \
+    static uint8_t name##_store[size];                                                             \
+    struct buf name = {name##_store, 0, size}
+
+static void put(struct buf *m, const void *p, size_t n)
+{
+    ck_assert_uint_le(m->n + n, m->cap);
+    memcpy(m->b + m->n, p, n);
+    m->n += n;
+}
+
+static void hex(struct buf *m, const char *h)
+{
+    size_t l = strlen(h);
+    ck_assert_uint_eq(l % 2, 0);
+    for (size_t i = 0; i < l; i += 2) {
+        unsigned v;
+        ck_assert_int_eq(sscanf(h + i, "%2x", &v), 1);
+        uint8_t c = (uint8_t)v;
+        put(m, &c, 1);
+    }
+}
+
+/* type byte, be32 length (payload + 4), payload */
+static void msg(struct buf *m, char type, const void *p, size_t n)
+{
+    uint32_t l = (uint32_t)n + 4;
+    uint8_t h[5] = {(uint8_t)type, (uint8_t)(l >> 24), (uint8_t)(l >> 16), (uint8_t)(l >> 8),
+                    (uint8_t)l};
+    put(m, h, 5);
+    put(m, p, n);
+}
+
+static void q(struct buf *m, const char *sql)
+{
+    msg(m, 'Q', sql, strlen(sql) + 1);
+}
+
+/* RowDescription with text columns. */
+static void row_desc(struct buf *m, const char *const *names, size_t n)
+{
+    uint8_t p[1024];
+    size_t o = 0;
+    p[o++] = 0;
+    p[o++] = (uint8_t)n;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(names[i]) + 1;
+        memcpy(p + o, names[i], l);
+        o += l;
+        memset(p + o, 0, 18);
+        o += 18;
+    }
+    msg(m, 'T', p, o);
+}
+
+/* DataRow; NULL values as -1. */
+static void data_row(struct buf *m, const char *const *vals, size_t n)
+{
+    uint8_t p[4096];
+    size_t o = 0;
+    p[o++] = 0;
+    p[o++] = (uint8_t)n;
+    for (size_t i = 0; i < n; i++) {
+        if (vals[i] == NULL) {
+            memset(p + o, 0xff, 4);
+            o += 4;
+            continue;
+        }
+        uint32_t l = (uint32_t)strlen(vals[i]);
+        p[o++] = (uint8_t)(l >> 24);
+        p[o++] = (uint8_t)(l >> 16);
+        p[o++] = (uint8_t)(l >> 8);
+        p[o++] = (uint8_t)l;
+        memcpy(p + o, vals[i], l);
+        o += l;
+    }
+    msg(m, 'D', p, o);
+}
+
+static void complete(struct buf *m, const char *tag)
+{
+    msg(m, 'C', tag, strlen(tag) + 1);
+}
+
+static void ready(struct buf *m)
+{
+    msg(m, 'Z', "I", 1);
+}
+
+struct step {
+    enum pb_dir d;
+    const uint8_t *p;
+    size_t n;
+};
+
+static char *replay(const char *yaml, const struct step *s, size_t ns, size_t cut)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, yaml);
+    for (size_t i = 0; i < ns; i++) {
+        if (cut == 0 || s[i].n <= 1) {
+            pt_feed(t, s[i].d, s[i].p, s[i].n);
+        } else if (cut == SIZE_MAX) {
+            for (size_t k = 0; k < s[i].n; k++) {
+                pt_feed(t, s[i].d, s[i].p + k, 1);
+            }
+        } else {
+            size_t c = cut < s[i].n ? cut : s[i].n - 1;
+            pt_feed(t, s[i].d, s[i].p, c);
+            pt_feed(t, s[i].d, s[i].p + c, s[i].n - c);
+        }
+    }
+    char *out = json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
+    pt_close(t);
+    return out;
+}
+
+static void check_split_anywhere(const char *yaml, const struct step *s, size_t ns)
+{
+    char *whole = replay(yaml, s, ns, 0);
+    size_t maxn = 0;
+    for (size_t i = 0; i < ns; i++) {
+        maxn = s[i].n > maxn ? s[i].n : maxn;
+    }
+    for (size_t cut = 1; cut < maxn; cut++) {
+        char *x = replay(yaml, s, ns, cut);
+        ck_assert_msg(strcmp(whole, x) == 0, "cut %zu differs:\n%s\n%s", cut, whole, x);
+        free(x);
+    }
+    char *bb = replay(yaml, s, ns, SIZE_MAX);
+    ck_assert_str_eq(whole, bb);
+    free(bb);
+    free(whole);
+}
+
+/* Packetbeat's vectors (pgsql_test.go, pgsql_request_response.pcap) */
+static const char *REQ_SELECT = "510000001873656c656374202a2066726f6d20746573743b00";
+static const char *RESP_SELECT =
+    "54000000420003610000004009000100000413ffffffffffff0000620000004009000200000413ffffffffffff"
+    "0000630000004009000300000413ffffffffffff0000"
+    "440000001b0003000000036d6561000000036d6562000000036d6563"
+    "440000001e0003000000046d656131000000046d656231000000046d656331"
+    "440000001e0003000000046d656132000000046d656232000000046d656332"
+    "440000001e0003000000046d656133000000046d656233000000046d656333"
+    "430000000d53454c454354203400"
+    "5a0000000549";
+
+START_TEST(simple_query)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true\n"
+                                                 "send_request: true");
+    BUF(a, 4096);
+    BUF(b, 4096);
+    hex(&a, REQ_SELECT);
+    hex(&b, RESP_SELECT);
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_advance(t, 2000000);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "type"), "pgsql");
+    ck_assert_str_eq(pt_str(t, 0, "method"), "SELECT");
+    ck_assert_str_eq(pt_str(t, 0, "query"), "select * from test");
+    ck_assert_str_eq(pt_str(t, 0, "request"), "select * from test");
+    ck_assert_str_eq(pt_str(t, 0, "status"), "OK");
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 4);
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_fields"), 3);
+    ck_assert_int_eq(pt_int(t, 0, "source.bytes"), 25);
+    ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), 202);
+    ck_assert_int_eq(pt_int(t, 0, "event.duration"), 2000000);
+    ck_assert_str_eq(pt_str(t, 0, "response"),
+                     "a,b,c\nmea,meb,mec\nmea1,meb1,mec1\nmea2,meb2,mec2\nmea3,meb3,mec3\n");
+    ck_assert_ptr_null(pt_field(t, 0, "path"));
+    ck_assert_ptr_null(pt_field(t, 0, "pgsql.error_code"));
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(split_anywhere)
+{
+    BUF(a, 4096);
+    BUF(b, 4096);
+    BUF(c, 4096);
+    BUF(d, 4096);
+    hex(&a, REQ_SELECT);
+    hex(&b, RESP_SELECT);
+    q(&c, "insert into t values (1); delete from t");
+    complete(&d, "INSERT 0 1");
+    complete(&d, "DELETE 1");
+    ready(&d);
+    struct step s[] = {
+        {PB_DIR_TO_SERVER, a.b, a.n},
+        {PB_DIR_TO_CLIENT, b.b, b.n},
+        {PB_DIR_TO_SERVER, c.b, c.n},
+        {PB_DIR_TO_CLIENT, d.b, d.n},
+    };
+    const char *yaml = "ports: [5432]\nsend_response: true\nsend_request: true";
+    char *whole = replay(yaml, s, 4, 0);
+    json_t *ev = json_loads(whole, 0, NULL);
+    ck_assert_uint_eq(json_array_size(ev), 3);
+    json_decref(ev);
+    free(whole);
+    check_split_anywhere(yaml, s, 4);
+}
+END_TEST
+
+START_TEST(pipelined_queries_in_order)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
+    BUF(a, 4096);
+    BUF(b, 4096);
+    q(&a, "select 1; ;\n update t set a = 1 ;select\n2");
+    static const char *const one[] = {"?column?"};
+    static const char *const v1[] = {"1"};
+    row_desc(&b, one, 1);
+    data_row(&b, v1, 1);
+    complete(&b, "SELECT 1");
+    complete(&b, "UPDATE 7");
+    row_desc(&b, one, 1);
+    complete(&b, "SELECT 0");
+    ready(&b);
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 3);
+    ck_assert_str_eq(pt_str(t, 0, "query"), "select 1");
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 1);
+    ck_assert_str_eq(pt_str(t, 1, "query"), "update t set a = 1");
+    ck_assert_str_eq(pt_str(t, 1, "method"), "UPDATE");
+    ck_assert_int_eq(pt_int(t, 1, "pgsql.num_rows"), 0);
+    ck_assert_str_eq(pt_str(t, 2, "query"), "select\n2");
+    ck_assert_str_eq(pt_str(t, 2, "method"), "SELECT\n2"); /* split at ' ' only */
+    ck_assert_int_eq(pt_int(t, 0, "source.bytes"), (int64_t)a.n);
+    ck_assert_int_eq(pt_int(t, 2, "source.bytes"), (int64_t)a.n);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(error_response)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
+    BUF(a, 4096);
+    BUF(b, 4096);
+    q(&a, "select x");
+    hex(&b, "4500000088534552524f5200433235503032004d63757272656e74207472616e73616374696f6e206973"
+            "2061626f727465642c20636f6d6d616e64732069676e6f72656420756e74696c20656e64206f662074"
+            "72616e73616374696f6e20626c6f636b0046706f7374677265732e63004c3932310052657865635f73"
+            "696d706c655f71756572790000");
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "status"), "Error");
+    ck_assert_str_eq(pt_str(t, 0, "pgsql.error_code"), "25P02");
+    ck_assert_str_eq(pt_str(t, 0, "pgsql.error_severity"), "ERROR");
+    ck_assert_str_eq(pt_str(t, 0, "pgsql.error_message"),
+                     "current transaction is aborted, commands ignored until end of transaction "
+                     "block");
+    ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), 137);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(extended_query)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true");
+    BUF(set, 4096);
+    BUF(set_r, 4096);
+    BUF(a, 4096);
+    BUF(b, 4096);
+    hex(&set, "5000000022005345542065787472615f666c6f61745f646967697473203d2033000000420000000c000"
+              "0000000000000450000000900000000015300000004");
+    hex(&set_r, "310000000432000000044300000008534554005a0000000549");
+    hex(&a, "500000002c0053454c454354202a2066726f6d2074657374207768657265206964203d2024310000010000"
+            "0017420000001600000001000100010000000400000001000044000000065000450000000900000000005"
+            "300000004");
+    hex(&b, "3100000004320000000454000000320002696400000040010001000000170004ffffffff00006e616d650000"
+            "004001000200000412ffff000000180000440000002300020000000131000000143232322020202020202"
+            "020202020202020202020430000000d53454c4543542031005a0000000549");
+    pt_feed(t, PB_DIR_TO_SERVER, set.b, set.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, set_r.b, set_r.n);
+    ck_assert_uint_eq(pt_nevents(t), 0); /* SET is not exported */
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "query"), "SELECT * from test where id = $1");
+    ck_assert_str_eq(pt_str(t, 0, "method"), "SELECT");
+    ck_assert_int_eq(pt_int(t, 0, "source.bytes"), 90);
+    ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), 101);
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 1);
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_fields"), 2);
+    ck_assert_str_eq(pt_str(t, 0, "response"), "id,name\n1,222                 \n");
+    pt_close(t);
+}
+END_TEST
+
+/* Parse with a statement name, then Bind / Execute of it without Parse;
+ * NoData for a statement without rows; NULL values. */
+START_TEST(named_statements_nodata_nulls)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true");
+    BUF(prep, 4096);
+    BUF(prep_r, 4096);
+    BUF(ex, 4096);
+    BUF(ex_r, 4096);
+    BUF(upd, 4096);
+    BUF(upd_r, 4096);
+    static const uint8_t parse_p[] = "S_1\0select a, b from t where a > $1\0\0\0";
+    msg(&prep, 'P', parse_p, sizeof parse_p - 1);
+    msg(&prep, 'S', "", 0);
+    msg(&prep_r, '1', "", 0);
+    ready(&prep_r);
+    static const uint8_t bind_p[] = "\0S_1\0\0\0\0\0\0\0";
+    msg(&ex, 'B', bind_p, sizeof bind_p - 1);
+    msg(&ex, 'D', "P\0", 2);
+    msg(&ex, 'E', "\0\0\0\0\0", 5);
+    msg(&ex, 'S', "", 0);
+    msg(&ex_r, '2', "", 0);
+    static const char *const names[] = {"a", "b"};
+    static const char *const r1[] = {"1", NULL};
+    static const char *const r2[] = {"2", "x"};
+    row_desc(&ex_r, names, 2);
+    data_row(&ex_r, r1, 2);
+    data_row(&ex_r, r2, 2);
+    complete(&ex_r, "SELECT 2");
+    ready(&ex_r);
+    static const uint8_t parse_u[] = "\0update t set b = 1\0\0\0";
+    msg(&upd, 'P', parse_u, sizeof parse_u - 1);
+    msg(&upd, 'B', "\0\0\0\0\0\0\0\0", 8);
+    msg(&upd, 'D', "P\0", 2);
+    msg(&upd, 'E', "\0\0\0\0\0", 5);
+    msg(&upd, 'S', "", 0);
+    msg(&upd_r, '1', "", 0);
+    msg(&upd_r, '2', "", 0);
+    msg(&upd_r, 'n', "", 0);
+    complete(&upd_r, "UPDATE 2");
+    ready(&upd_r);
+
+    pt_feed(t, PB_DIR_TO_SERVER, prep.b, prep.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, prep_r.b, prep_r.n);
+    pt_feed(t, PB_DIR_TO_SERVER, ex.b, ex.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, ex_r.b, ex_r.n);
+    pt_feed(t, PB_DIR_TO_SERVER, upd.b, upd.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, upd_r.b, upd_r.n);
+    ck_assert_uint_eq(pt_nevents(t), 3);
+    ck_assert_str_eq(pt_str(t, 0, "query"), "select a, b from t where a > $1");
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 0);
+    ck_assert_str_eq(pt_str(t, 1, "query"), "select a, b from t where a > $1");
+    ck_assert_int_eq(pt_int(t, 1, "pgsql.num_rows"), 2);
+    ck_assert_str_eq(pt_str(t, 1, "response"), "a,b\n1,\n2,x\n");
+    ck_assert_str_eq(pt_str(t, 2, "query"), "update t set b = 1");
+    ck_assert_str_eq(pt_str(t, 2, "status"), "OK");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(max_rows_and_row_length)
+{
+    BUF(a, 4096);
+    BUF(b, 8192);
+    q(&a, "select * from long_response");
+    static const char *const names[] = {"a", "b"};
+    row_desc(&b, names, 2);
+    for (int i = 0; i < 15; i++) {
+        static const char *const vals[] = {"0123456789", "abcdefghij"};
+        data_row(&b, vals, 2);
+    }
+    complete(&b, "SELECT 15");
+    ready(&b);
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true\n"
+                                                 "max_rows: 3\nmax_row_length: 14");
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 15);
+    ck_assert_str_eq(pt_str(t, 0, "response"),
+                     "a,b\n0123456789,abcd\n0123456789,abcd\n0123456789,abcd\n");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(ssl_request_refused_then_query)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
+    BUF(ssl, 64);
+    BUF(n, 64);
+    BUF(startup, 256);
+    BUF(auth, 256);
+    BUF(a, 4096);
+    BUF(b, 4096);
+    hex(&ssl, "0000000804d2162f");
+    hex(&n, "4e");
+    hex(&startup, "0000004c0003000075736572007073716c006461746162617365007073716c006170706c6963617469"
+                  "6f6e5f6e616d65007073716c00636c69656e745f656e636f64696e6700555446380000");
+    hex(&auth, "520000000800000000");
+    msg(&auth, 'S', "a\0b\0", 4);
+    msg(&auth, 'K', "\0\0\0\1\0\0\0\2", 8);
+    ready(&auth);
+    hex(&a, REQ_SELECT);
+    hex(&b, RESP_SELECT);
+    pt_feed(t, PB_DIR_TO_SERVER, ssl.b, ssl.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, n.b, n.n);
+    pt_feed(t, PB_DIR_TO_SERVER, startup.b, startup.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, auth.b, auth.n);
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 4);
+    pt_close(t);
+
+    /* 'S': TLS follows, nothing more is parsed */
+    t = pt_open(&pb_proto_pgsql, "ports: [5432]");
+    BUF(s, 64);
+    hex(&s, "53");
+    pt_feed(t, PB_DIR_TO_SERVER, ssl.b, ssl.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, s.b, s.n);
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(gap_in_response_with_rows)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
+    BUF(a, 4096);
+    BUF(b, 4096);
+    hex(&a, "510000001873656c656374202a2066726f6d20746573743b00");
+    hex(&b, "5400000042000361000000410900"
+            "0100000413ffffffffffff0000620000"
+            "004009000200000413ffffffffffff00"
+            "00630000004009000300000413ffffff"
+            "ffffff0000440000001b000300000003"
+            "6d6561000000036d6562000000036d65"
+            "63440000001e0003000000046d656131"
+            "000000046d656231000000046d656331"
+            "440000001e0003000000046d65613200");
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    pt_gap(t, PB_DIR_TO_CLIENT, 10);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "error.message"), "Packet loss while capturing the response");
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 2);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(gap_in_extended_request)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
+    BUF(a, 4096);
+    static const uint8_t parse_p[] = "\0select 1\0\0\0";
+    msg(&a, 'P', parse_p, sizeof parse_p - 1);
+    msg(&a, 'B', "\0\0\0\0\0\0\0\0", 8);
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_gap(t, PB_DIR_TO_SERVER, 100);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    /* the request was queued with a note: the next response answers it */
+    BUF(b, 4096);
+    complete(&b, "SELECT 1");
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "query"), "select 1");
+    ck_assert_str_eq(pt_str(t, 0, "error.message"), "Packet loss while capturing the request");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(unmatched_and_fin)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
+    BUF(b, 4096);
+    complete(&b, "SELECT 1");
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    ck_assert_uint_eq(pt_proto(t)->stats.unmatched, 1);
+    BUF(a, 4096);
+    q(&a, "select pg_sleep(100)");
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_fin(t, PB_DIR_TO_SERVER);
+    pt_expire(t);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(split_queries_and_method)
+{
+    const char *parts[8];
+    size_t lens[8];
+    const char *sql = " a ;\xc2\xa0 b c\t;;  ";
+    size_t n = pg_split_queries(sql, strlen(sql), parts, lens, 8);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq((int)lens[0], 1);
+    ck_assert_int_eq(parts[0][0], 'a');
+    ck_assert_int_eq((int)lens[1], 3);
+    ck_assert_int_eq(memcmp(parts[1], "b c", 3), 0);
+    size_t ml = 0;
+    char *m = pg_query_method("select\tx y", 10, &ml);
+    ck_assert_str_eq(m, "SELECT\tX");
+    free(m);
+}
+END_TEST
+
+START_TEST(hostile_input)
+{
+    BUF(a, 4096);
+    BUF(b, 4096);
+    hex(&a, REQ_SELECT);
+    hex(&b, RESP_SELECT);
+    uint32_t seed = 777;
+    for (int round = 0; round < 300; round++) {
+        struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true");
+        uint8_t m[512];
+        size_t n = b.n < sizeof m ? b.n : sizeof m;
+        memcpy(m, b.b, n);
+        for (int k = 0; k < 3; k++) {
+            seed = seed * 1103515245u + 12345u;
+            m[(seed >> 8) % n] = (uint8_t)(seed >> 16);
+        }
+        seed = seed * 1103515245u + 12345u;
+        size_t cut = (seed >> 8) % n;
+        pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+        pt_feed(t, PB_DIR_TO_CLIENT, m, cut);
+        pt_feed(t, PB_DIR_TO_CLIENT, m + cut, n - cut);
+        pt_feed(t, PB_DIR_TO_SERVER, m, n);
+        pt_gap(t, round % 2 ? PB_DIR_TO_CLIENT : PB_DIR_TO_SERVER, 3);
+        pt_feed(t, PB_DIR_TO_CLIENT, m, n);
+        pt_close(t);
+    }
+    for (int round = 0; round < 200; round++) {
+        struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
+        uint8_t g[512];
+        for (size_t i = 0; i < sizeof g; i++) {
+            seed = seed * 1103515245u + 12345u;
+            g[i] = (uint8_t)(seed >> 16);
+        }
+        g[0] = (uint8_t)"QTDCP12EZ"[round % 9];
+        pt_feed(t, round % 2 ? PB_DIR_TO_CLIENT : PB_DIR_TO_SERVER, g, sizeof g);
+        pt_feed(t, round % 2 ? PB_DIR_TO_SERVER : PB_DIR_TO_CLIENT, g, sizeof g);
+        pt_close(t);
+    }
+}
+END_TEST
+
+static Suite *pgsql_suite(void)
+{
+    Suite *s = suite_create("pgsql");
+    TCase *c = tcase_create("core");
+    tcase_set_timeout(c, 120);
+    tcase_add_test(c, simple_query);
+    tcase_add_test(c, split_anywhere);
+    tcase_add_test(c, pipelined_queries_in_order);
+    tcase_add_test(c, error_response);
+    tcase_add_test(c, extended_query);
+    tcase_add_test(c, named_statements_nodata_nulls);
+    tcase_add_test(c, max_rows_and_row_length);
+    tcase_add_test(c, ssl_request_refused_then_query);
+    tcase_add_test(c, gap_in_response_with_rows);
+    tcase_add_test(c, gap_in_extended_request);
+    tcase_add_test(c, unmatched_and_fin);
+    tcase_add_test(c, split_queries_and_method);
+    tcase_add_test(c, hostile_input);
+    suite_add_tcase(s, c);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(pgsql_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tests/protos/test_redis.c - redis: RESP scanning and text building,
+ * requests and replies split anywhere, pipelining, queue limits, errors,
+ * gaps, garbage and hostile input.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protos/proto.h"
+#include "protos/redis/redis_parse.h"
+#include "tests/support/pt.h"
+
+extern const struct pb_proto_ops pb_proto_redis;
+
+#define CFG "ports: [6379]"
+
+/* SET key value -> +OK */
+static const char set_req[] = "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n";
+static const char ok_resp[] = "+OK\r\n";
+/* lindex test 1 -> "hello1" */
+static const char lindex_req[] = "*3\r\n$6\r\nlindex\r\n$4\r\ntest\r\n$1\r\n1\r\n";
+static const char hello_resp[] = "$6\r\nhello1\r\n";
+
+static char *dump_events(struct pt_conn *t)
+{
+    return json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
+}
+
+/* ---- parser ---- */
+
+static enum pb_parse scan_all(const char *s, size_t *len)
+{
+    struct redis_scan sc;
+    memset(&sc, 0, sizeof sc);
+    return redis_scan(&sc, (const uint8_t *)s, strlen(s), len);
+}
+
+START_TEST(scan_values)
+{
+    size_t len = 0;
+    ck_assert_int_eq(scan_all("+OK\r\n", &len), PB_PARSE_OK);
+    ck_assert_uint_eq(len, 5);
+    ck_assert_int_eq(scan_all(":12\r\nrest", &len), PB_PARSE_OK);
+    ck_assert_uint_eq(len, 5);
+    ck_assert_int_eq(scan_all("$-1\r\n", &len), PB_PARSE_OK);
+    ck_assert_int_eq(scan_all("*-1\r\n", &len), PB_PARSE_OK);
+    ck_assert_int_eq(scan_all("*0\r\n", &len), PB_PARSE_OK);
+    ck_assert_int_eq(scan_all("$0\r\n\r\n", &len), PB_PARSE_OK);
+    ck_assert_uint_eq(len, 6);
+    ck_assert_int_eq(scan_all(set_req, &len), PB_PARSE_OK);
+    ck_assert_uint_eq(len, strlen(set_req));
+    /* incomplete */
+    ck_assert_int_eq(scan_all("*2\r\n$1\r\na\r\n", &len), PB_PARSE_MORE);
+    ck_assert_int_eq(scan_all("$5\r\nab", &len), PB_PARSE_MORE);
+    ck_assert_int_eq(scan_all("+OK\r", &len), PB_PARSE_MORE);
+    /* garbage */
+    ck_assert_int_eq(scan_all("PING\r\n", &len), PB_PARSE_DROP);
+    ck_assert_int_eq(scan_all("$3\r\nabcd\r\n", &len), PB_PARSE_DROP);
+    ck_assert_int_eq(scan_all("$x\r\n", &len), PB_PARSE_DROP);
+    ck_assert_int_eq(scan_all("*\r\n", &len), PB_PARSE_DROP);
+    ck_assert_int_eq(scan_all("$-5\r\n", &len), PB_PARSE_DROP);
+}
+END_TEST
+
+START_TEST(scan_resumes)
+{
+    /* the same scanner state fed growing prefixes finds the same end */
+    const char *msg = "*2\r\n*2\r\n$1\r\na\r\n:1\r\n+x\r\n";
+    size_t n = strlen(msg);
+    struct redis_scan sc;
+    memset(&sc, 0, sizeof sc);
+    size_t len = 0;
+    for (size_t i = 1; i < n; i++) {
+        ck_assert_int_eq(redis_scan(&sc, (const uint8_t *)msg, i, &len), PB_PARSE_MORE);
+    }
+    ck_assert_int_eq(redis_scan(&sc, (const uint8_t *)msg, n, &len), PB_PARSE_OK);
+    ck_assert_uint_eq(len, n);
+}
+END_TEST
+
+static void build(const char *s, struct redis_built *b)
+{
+    ck_assert_int_eq(redis_build((const uint8_t *)s, strlen(s), b), 0);
+}
+
+START_TEST(build_texts)
+{
+    struct redis_built b;
+    build(set_req, &b);
+    ck_assert(b.is_request);
+    ck_assert_str_eq(b.text, "SET key value");
+    ck_assert_str_eq(b.method, "SET");
+    ck_assert_str_eq(b.path, "key");
+    redis_built_free(&b);
+
+    build("*1\r\n$4\r\nping\r\n", &b);
+    ck_assert(b.is_request);
+    ck_assert_str_eq(b.text, "ping");
+    ck_assert_ptr_null(b.path);
+    redis_built_free(&b);
+
+    build("*4\r\n$1\r\na\r\n*2\r\n$1\r\nb\r\n:2\r\n$-1\r\n*0\r\n", &b);
+    ck_assert(!b.is_request);
+    ck_assert_str_eq(b.text, "[a, [b, 2], nil, []]");
+    redis_built_free(&b);
+
+    build("-ERR unknown\r\n", &b);
+    ck_assert(b.is_error);
+    ck_assert_str_eq(b.text, "ERR unknown");
+    redis_built_free(&b);
+
+    /* an error inside an array does not make the reply an error */
+    build("*1\r\n-ERR x\r\n", &b);
+    ck_assert(!b.is_error);
+    ck_assert_str_eq(b.text, "[ERR x]");
+    redis_built_free(&b);
+
+    /* not a known command: a reply-like array */
+    build("*2\r\n$3\r\nFOO\r\n$1\r\nx\r\n", &b);
+    ck_assert(!b.is_request);
+    ck_assert_str_eq(b.text, "[FOO, x]");
+    redis_built_free(&b);
+
+    ck_assert(redis_is_command("config get", 10));
+    ck_assert(redis_is_command("zRangeByScore", 13));
+    ck_assert(!redis_is_command("GETX", 4));
+}
+END_TEST
+
+/* ---- plugin ---- */
+
+START_TEST(transaction_fields)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER, lindex_req);
+    pt_advance(t, 1000000);
+    pt_feeds(t, PB_DIR_TO_CLIENT, hello_resp);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "type"), "redis");
+    ck_assert_str_eq(pt_str(t, 0, "method"), "LINDEX");
+    ck_assert_str_eq(pt_str(t, 0, "resource"), "test");
+    ck_assert_str_eq(pt_str(t, 0, "query"), "lindex test 1");
+    ck_assert_str_eq(pt_str(t, 0, "status"), "OK");
+    ck_assert_str_eq(pt_str(t, 0, "redis.return_value"), "hello1");
+    ck_assert_str_eq(pt_str(t, 0, "event.action"), "redis.lindex");
+    ck_assert_int_eq(pt_int(t, 0, "source.bytes"), (int64_t)strlen(lindex_req));
+    ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), (int64_t)strlen(hello_resp));
+    ck_assert_int_eq(pt_int(t, 0, "event.duration"), 1000000);
+    ck_assert_str_eq(pt_str(t, 0, "source.ip"), "10.0.0.1");
+    ck_assert_ptr_null(pt_field(t, 0, "request"));
+    ck_assert_ptr_null(pt_field(t, 0, "response"));
+    ck_assert_ptr_null(pt_field(t, 0, "event.outcome"));
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(send_request_response)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG "\nsend_request: true\nsend_response: true");
+    pt_feeds(t, PB_DIR_TO_SERVER, set_req);
+    pt_feeds(t, PB_DIR_TO_CLIENT, ok_resp);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "request"), "SET key value");
+    ck_assert_str_eq(pt_str(t, 0, "response"), "OK");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(error_reply)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER, "*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "-ERR value is not an integer\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "status"), "Error");
+    ck_assert_str_eq(pt_str(t, 0, "redis.error"), "ERR value is not an integer");
+    ck_assert_ptr_null(pt_field(t, 0, "redis.return_value"));
+    ck_assert_str_eq(pt_str(t, 0, "event.outcome"), "failure");
+    pt_close(t);
+}
+END_TEST
+
+static char *session_events(const char *req, const char *resp, size_t cut_req, size_t cut_resp)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG "\nsend_request: true\nsend_response: true");
+    size_t rl = strlen(req), sl = strlen(resp);
+    pt_feed(t, PB_DIR_TO_SERVER, req, cut_req);
+    pt_feed(t, PB_DIR_TO_SERVER, req + cut_req, rl - cut_req);
+    pt_feed(t, PB_DIR_TO_CLIENT, resp, cut_resp);
+    pt_feed(t, PB_DIR_TO_CLIENT, resp + cut_resp, sl - cut_resp);
+    char *s = dump_events(t);
+    pt_close(t);
+    return s;
+}
+
+START_TEST(split_anywhere)
+{
+    /* two pipelined requests and their replies, cut everywhere */
+    const char *req = "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$4\r\nMGET\r\n$1\r\na\r\n";
+    const char *resp = "+OK\r\n*2\r\n$1\r\n1\r\n$-1\r\n";
+    char *whole = session_events(req, resp, 0, 0);
+    ck_assert_ptr_nonnull(strstr(whole, "\"query\":\"MGET a\""));
+    ck_assert_ptr_nonnull(strstr(whole, "\"return_value\":\"[1, nil]\""));
+    for (size_t i = 1; i < strlen(req); i++) {
+        char *s = session_events(req, resp, i, 0);
+        ck_assert_str_eq(s, whole);
+        free(s);
+    }
+    for (size_t i = 1; i < strlen(resp); i++) {
+        char *s = session_events(req, resp, 0, i);
+        ck_assert_str_eq(s, whole);
+        free(s);
+    }
+    free(whole);
+}
+END_TEST
+
+START_TEST(byte_by_byte)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    for (size_t i = 0; i < strlen(set_req); i++) {
+        pt_feed(t, PB_DIR_TO_SERVER, set_req + i, 1);
+    }
+    for (size_t i = 0; i < strlen(ok_resp); i++) {
+        pt_feed(t, PB_DIR_TO_CLIENT, ok_resp + i, 1);
+    }
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "query"), "SET key value");
+    ck_assert_str_eq(pt_str(t, 0, "redis.return_value"), "OK");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(pipelining_order)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER,
+             "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$"
+             "1\r\nc\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "$1\r\nA\r\n$1\r\nB\r\n$-1\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 3);
+    ck_assert_str_eq(pt_str(t, 0, "resource"), "a");
+    ck_assert_str_eq(pt_str(t, 0, "redis.return_value"), "A");
+    ck_assert_str_eq(pt_str(t, 1, "resource"), "b");
+    ck_assert_str_eq(pt_str(t, 2, "resource"), "c");
+    ck_assert_str_eq(pt_str(t, 2, "redis.return_value"), "nil");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(queue_max_messages)
+{
+    /* 2 slots: the oldest request is evicted, the last reply finds none */
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG "\nqueue_max_messages: 2");
+    pt_feeds(t, PB_DIR_TO_SERVER,
+             "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$"
+             "1\r\nc\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "+1\r\n+2\r\n+3\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 2);
+    ck_assert_str_eq(pt_str(t, 0, "resource"), "b");
+    ck_assert_str_eq(pt_str(t, 0, "redis.return_value"), "1");
+    ck_assert_str_eq(pt_str(t, 1, "resource"), "c");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(queue_max_bytes)
+{
+    /* each GET is 20 bytes; 30 bytes hold one */
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG "\nqueue_max_bytes: 30");
+    pt_feeds(t, PB_DIR_TO_SERVER, "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "+1\r\n+2\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "resource"), "b");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(unmatched_reply_dropped)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    pt_feeds(t, PB_DIR_TO_CLIENT, "+OK\r\n");
+    pt_feeds(t, PB_DIR_TO_SERVER, set_req);
+    pt_feeds(t, PB_DIR_TO_CLIENT, "+DONE\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "redis.return_value"), "DONE");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(garbage_drops_stream)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    ck_assert_int_eq(pt_feeds(t, PB_DIR_TO_SERVER, "HELLO THERE\r\n*1\r\n$4\r\nPING\r\n"),
+                     PB_PARSE_DROP);
+    /* the next segment starts fresh */
+    pt_feeds(t, PB_DIR_TO_SERVER, "*1\r\n$4\r\nPING\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "+PONG\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "method"), "PING");
+    ck_assert_str_eq(pt_str(t, 0, "resource"), "");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(gap_drops_state)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER, set_req);
+    pt_feeds(t, PB_DIR_TO_CLIENT, "$10\r\nabc");
+    pt_gap(t, PB_DIR_TO_CLIENT, 5);
+    pt_feeds(t, PB_DIR_TO_CLIENT, "+OK\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    /* later transactions work again */
+    pt_feeds(t, PB_DIR_TO_SERVER, set_req);
+    pt_feeds(t, PB_DIR_TO_CLIENT, ok_resp);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(gap_skips_other_direction)
+{
+    /* a gap also drops what the other direction had buffered */
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER, "*2\r\n$3\r\nGET\r\n$1");
+    pt_gap(t, PB_DIR_TO_CLIENT, 10);
+    pt_feeds(t, PB_DIR_TO_SERVER, set_req);
+    pt_feeds(t, PB_DIR_TO_CLIENT, ok_resp);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "query"), "SET key value");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(truncated_and_fin)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    ck_assert_int_eq(pt_feed(t, PB_DIR_TO_SERVER, set_req, strlen(set_req) - 3), PB_PARSE_MORE);
+    pt_fin(t, PB_DIR_TO_SERVER);
+    pt_expire(t);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(deep_nesting_dropped)
+{
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    char buf[1024];
+    for (int i = 0; i < 100; i++) {
+        memcpy(buf + i * 4, "*1\r\n", 4);
+    }
+    buf[400] = '\0';
+    ck_assert_int_eq(pt_feeds(t, PB_DIR_TO_CLIENT, buf), PB_PARSE_DROP);
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(hostile_bytes)
+{
+    srand(7);
+    for (int round = 0; round < 200; round++) {
+        struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+        for (int k = 0; k < 20; k++) {
+            uint8_t buf[64];
+            size_t n = (size_t)(rand() % (int)sizeof buf) + 1;
+            for (size_t i = 0; i < n; i++) {
+                static const char alpha[] = "*$:+-0123456789\r\n-abcGET";
+                buf[i] = (rand() % 4 == 0) ? (uint8_t)rand() : (uint8_t)alpha[rand() % 24];
+            }
+            pt_feed(t, rand() % 2 ? PB_DIR_TO_SERVER : PB_DIR_TO_CLIENT, buf, n);
+            if (rand() % 10 == 0) {
+                pt_gap(t, PB_DIR_TO_CLIENT, 3);
+            }
+        }
+        pt_close(t);
+    }
+}
+END_TEST
+
+static Suite *redis_suite(void)
+{
+    Suite *s = suite_create("redis");
+    TCase *tc = tcase_create("redis");
+    tcase_add_test(tc, scan_values);
+    tcase_add_test(tc, scan_resumes);
+    tcase_add_test(tc, build_texts);
+    tcase_add_test(tc, transaction_fields);
+    tcase_add_test(tc, send_request_response);
+    tcase_add_test(tc, error_reply);
+    tcase_add_test(tc, split_anywhere);
+    tcase_add_test(tc, byte_by_byte);
+    tcase_add_test(tc, pipelining_order);
+    tcase_add_test(tc, queue_max_messages);
+    tcase_add_test(tc, queue_max_bytes);
+    tcase_add_test(tc, unmatched_reply_dropped);
+    tcase_add_test(tc, garbage_drops_stream);
+    tcase_add_test(tc, gap_drops_state);
+    tcase_add_test(tc, gap_skips_other_direction);
+    tcase_add_test(tc, truncated_and_fin);
+    tcase_add_test(tc, deep_nesting_dropped);
+    tcase_add_test(tc, hostile_bytes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(redis_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
