@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec build/packetbeat -e -c packetbeat.yml --path.home build/demo \
+exec build/packetbeat -e -c "$PWD/packetbeat.yml" --path.home build/demo \
     -I tests/sample/sample.pcap -t \
     -E output.elasticsearch.enabled=false -E output.console.enabled=true \
     -E output.console.pretty=true
