@@ -1,8 +1,11 @@
 #!/bin/sh
 # scripts/test.sh - install, build (warnings are errors), and run the whole
-# test suite: unit tests, the Packetbeat conformance corpus, live tests.
+# test suite: unit tests, the Packetbeat conformance corpus, fuzz corpus
+# replays and live tests; then all but the live tests again under
+# ASan + UBSan, and a short libFuzzer run of every fuzz target.
 set -eu
 cd "$(dirname "$0")/.."
 PB_WERROR=ON scripts/setup.sh
-cd build
-ctest --output-on-failure -j2 --timeout 900
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+scripts/sanitize.sh
+scripts/fuzz.sh "${PB_FUZZ_SECONDS:-20}"

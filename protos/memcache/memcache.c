@@ -141,7 +141,9 @@ static void merge_notes(struct mc_msg *prev, const struct mc_msg *m)
 static void strv_concat(struct mc_strv *dst, const struct mc_strv *src, size_t max)
 {
     for (size_t i = 0; i < src->n && i < max; i++) {
-        if (mc_strv_add(dst, src->blob.p + src->off[i], src->len[i]) < 0) {
+        /* only empty strings: the blob was never allocated */
+        const uint8_t *p = src->blob.p != NULL ? src->blob.p + src->off[i] : (const uint8_t *)"";
+        if (mc_strv_add(dst, p, src->len[i]) < 0) {
             return;
         }
     }

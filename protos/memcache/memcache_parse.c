@@ -747,7 +747,9 @@ static enum aerr parse_arg(struct mc_msg *m, struct args *a, unsigned id, const 
         m->noreply = true;
         return A_OK;
     case MC_A_ERRMSG:
-        if (set_bytes(&m->error_msg, a->p + a->i, a->n - a->i) < 0) {
+        /* an empty line has no bytes at all (a->p may be NULL) */
+        if (set_bytes(&m->error_msg, a->n > a->i ? (const void *)(a->p + a->i) : (const void *)"",
+                      a->n - a->i) < 0) {
             *err = err_nomem;
             return A_BAD;
         }

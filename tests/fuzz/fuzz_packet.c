@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tests/fuzz/fuzz_packet.c - the whole packet path: link/VLAN/IP decoding
+ * with fragment reassembly, the TCP tracker, UDP and ICMP dispatch, and every
+ * compiled-in protocol on its usual ports, as packet/capture.c drives them.
+ *
+ * Input: byte 0 picks the link type; then frames, each a big-endian u16
+ * length and that many bytes. The packet clock advances 1 ms per frame and
+ * the wall clock with it, so timeouts and expiry run too.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "beat/cfg.h"
+#include "fuzz.h"
+#include "packet/decoder.h"
+#include "packet/tcp.h"
+#include "packet/udp.h"
+#include "protos/protos.h"
+
+static const int links[] = {PB_LINK_EN10MB,     PB_LINK_LINUX_SLL, PB_LINK_LINUX_SLL2,
+                            PB_LINK_NULL,       PB_LINK_LOOP,      PB_LINK_RAW,
+                            PB_LINK_IPV4,       PB_LINK_IPV6};
+
+/* Usual ports (as the shipped packetbeat.yml has them); a protocol not
+ * listed gets a port of its own. */
+static const struct {
+    const char *name, *ports;
+} usual[] = {
+    {"icmp", NULL},          {"dhcpv4", "[67, 68]"},    {"dns", "[53]"},
+    {"http", "[80, 8080]"},  {"amqp", "[5672]"},        {"cassandra", "[9042]"},
+    {"memcache", "[11211]"}, {"mysql", "[3306, 3307]"}, {"pgsql", "[5432]"},
+    {"redis", "[6379]"},     {"thrift", "[9090]"},      {"mongodb", "[27017]"},
+    {"nfs", "[2049]"},       {"tls", "[443, 993]"},     {"sip", "[5060]"},
+};
+
+static struct pb_protos *protos;
+static uint64_t emitted;
+
+static void emit(void *ctx, struct pb_proto *p, json_t *ev)
+{
+    (void)ctx;
+    (void)p;
+    if (ev != NULL) {
+        char *s = json_dumps(ev, JSON_COMPACT);
+        emitted += s != NULL;
+        free(s);
+        json_decref(ev);
+    }
+}
+
+static const char *ports_of(const char *name, size_t i, char *buf, size_t n)
+{
+    for (size_t k = 0; k < sizeof usual / sizeof usual[0]; k++) {
+        if (strcmp(usual[k].name, name) == 0) {
+            return usual[k].ports;
+        }
+    }
+    snprintf(buf, n, "[%zu]", 20000 + i);
+    return buf;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_quiet();
+    char yaml[8192];
+    size_t off = (size_t)snprintf(yaml, sizeof yaml, "packetbeat.protocols:\n");
+    for (size_t i = 0; pb_proto_registry[i] != NULL && off < sizeof yaml; i++) {
+        const char *name = pb_proto_registry[i]->name;
+        char buf[32];
+        const char *ports = ports_of(name, i, buf, sizeof buf);
+        off += (size_t)snprintf(yaml + off, sizeof yaml - off, "- type: %s\n", name);
+        if (ports != NULL && off < sizeof yaml) {
+            off += (size_t)snprintf(yaml + off, sizeof yaml - off, "  ports: %s\n", ports);
+        }
+    }
+    char err[512] = "";
+    struct pb_cfg *root = pb_cfg_parse(yaml, strlen(yaml), "fuzz", err, sizeof err);
+    protos = calloc(1, sizeof *protos);
+    if (root == NULL || protos == NULL ||
+        pb_protos_setup(protos, root, emit, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_packet: setup failed: %s\n", err);
+        abort();
+    }
+    /* protocols keep what they need from the config during setup */
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) {
+        return 0;
+    }
+    char err[256];
+    struct pb_decoder *dec =
+        pb_decoder_new(links[data[0] % (sizeof links / sizeof links[0])], err, sizeof err);
+    struct pb_tcp *tcp = pb_tcp_new(protos);
+    if (dec == NULL || tcp == NULL) {
+        pb_decoder_free(dec);
+        pb_tcp_free(tcp);
+        return 0;
+    }
+    uint64_t now = 1577836800ull * 1000000000ull;
+    size_t off = 1, nframes = 0;
+    while (off + 2 <= size) {
+        size_t len = (size_t)data[off] << 8 | data[off + 1];
+        off += 2;
+        if (len > size - off) {
+            len = size - off;
+        }
+        const uint8_t *frame = data + off;
+        off += len;
+        now += 1000000;
+        struct pb_decoded d;
+        if (pb_decode(dec, frame, len, (uint32_t)len, now, &d)) {
+            struct pb_pkt pkt;
+            memset(&pkt, 0, sizeof pkt);
+            pkt.ts_ns = d.ts_ns;
+            pkt.tuple = d.tuple;
+            pkt.vlan[0] = d.vlan[0];
+            pkt.vlan[1] = d.vlan[1];
+            pkt.nvlan = d.nvlan;
+            pkt.payload = d.payload;
+            pkt.payload_len = d.payload_len;
+            if (d.tuple.proto == PB_IPPROTO_TCP) {
+                pb_tcp_process(tcp, &pkt, d.tcp_seq, d.tcp_flags, now);
+            } else if (d.tuple.proto == PB_IPPROTO_UDP) {
+                pb_udp_dispatch(protos, &pkt);
+            } else {
+                pkt.icmp_type = d.icmp_type;
+                pkt.icmp_code = d.icmp_code;
+                pb_icmp_dispatch(protos, &pkt);
+            }
+        }
+        if (++nframes % 16 == 0) {
+            now += 60ull * 1000000000ull; /* jump: let things time out */
+            pb_tcp_expire(tcp, now);
+            pb_protos_tick(protos, now);
+        }
+    }
+    pb_tcp_close_all(tcp);
+    pb_tcp_free(tcp);
+    pb_decoder_free(dec);
+    /* UDP/ICMP protocols keep pending requests across inputs otherwise */
+    pb_protos_tick(protos, now + 3600ull * 1000000000ull);
+    return 0;
+}
