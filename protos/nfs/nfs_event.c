@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * protos/nfs/nfs_event.c - NFS events with Packetbeat 8.x's fields:
+ * type/event.dataset "nfs", network.protocol nfsv3/nfsv4/nfs, rpc.xid (8 hex
+ * digits), rpc.auth_flavor, rpc.cred.* (AUTH_UNIX) with source.domain,
+ * host.hostname, user.id and group.id, rpc.status, nfs.version,
+ * nfs.minor_version, nfs.tag, nfs.opcode, nfs.status, event.action
+ * "nfs.<OPCODE>", source/destination bytes (record sizes), status OK or
+ * NO_REPLY, event.outcome failure when the RPC was not successful.
+ *
+ * host.hostname, user.id and group.id are set by Packetbeat as top-level keys
+ * that contain a dot; they are kept that way here.
+ */
+#include "nfs_event.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "beat/event.h"
+
+json_t *nfs_call_event(const struct nfs_call *c, const struct pb_tuple *tuple, uint64_t ts_ns,
+                       size_t size)
+{
+    struct pb_tx tx = {
+        .type = "nfs",
+        .tuple = tuple,
+        .start_ns = ts_ns,
+        .status = "OK",
+        .src_bytes = (int64_t)size,
+        .dst_bytes = -1,
+    };
+    json_t *ev = pb_tx_event(&tx);
+    if (ev == NULL) {
+        return NULL;
+    }
+    const char *proto = c->vers == 3 ? "nfsv3" : c->vers == 4 ? "nfsv4" : "nfs";
+    int rc = pb_ev_put_str(ev, "network.protocol", proto);
+
+    char xid[16];
+    snprintf(xid, sizeof xid, "%08x", c->xid);
+    rc |= pb_ev_put_str(ev, "rpc.xid", xid);
+    switch (c->auth_flavor) {
+    case 0:
+        rc |= pb_ev_put_str(ev, "rpc.auth_flavor", "none");
+        break;
+    case 1: {
+        rc |= pb_ev_put_str(ev, "rpc.auth_flavor", "unix");
+        rc |= pb_ev_put_uint(ev, "rpc.cred.stamp", c->stamp);
+        json_t *machine = NULL;
+        if (c->machine.len > 0) {
+            machine = pb_json_strn(c->machine.ptr, c->machine.len);
+            rc |= pb_ev_put(ev, "source.domain", json_incref(machine));
+            rc |= pb_ev_put(ev, "client.domain", json_incref(machine));
+        } else {
+            char ip[PB_IP_STRLEN];
+            machine = json_string(pb_ip_str(&tuple->src, ip));
+        }
+        rc |= pb_ev_put(ev, "rpc.cred.machinename", json_incref(machine));
+        rc |= json_object_set_new(ev, "host.hostname", machine);
+        rc |= pb_ev_put_uint(ev, "rpc.cred.uid", c->uid);
+        rc |= json_object_set_new(ev, "user.id", json_integer(c->uid));
+        rc |= pb_ev_put_uint(ev, "rpc.cred.gid", c->gid);
+        rc |= json_object_set_new(ev, "group.id", json_integer(c->gid));
+        json_t *gids = json_array();
+        for (uint32_t i = 0; i < c->ngids && gids != NULL; i++) {
+            json_array_append_new(gids, json_integer(c->gids[i]));
+        }
+        rc |= pb_ev_put(ev, "rpc.cred.gids", gids);
+        break;
+    }
+    case 6:
+        rc |= pb_ev_put_str(ev, "rpc.auth_flavor", "rpcsec_gss");
+        break;
+    default: {
+        char buf[40];
+        snprintf(buf, sizeof buf, "unknown (%u)", c->auth_flavor);
+        rc |= pb_ev_put_str(ev, "rpc.auth_flavor", buf);
+        break;
+    }
+    }
+
+    rc |= pb_ev_put_uint(ev, "nfs.version", c->vers);
+    if (c->has_v4) {
+        rc |= pb_ev_put_strn(ev, "nfs.tag", c->tag.ptr, c->tag.len);
+        rc |= pb_ev_put_uint(ev, "nfs.minor_version", c->minor_version);
+    }
+    if (c->opcode != NULL) {
+        rc |= pb_ev_put_str(ev, "nfs.opcode", c->opcode);
+        if (c->opcode[0] != '\0') {
+            char action[64];
+            snprintf(action, sizeof action, "nfs.%s", c->opcode);
+            rc |= pb_ev_put_str(ev, "event.action", action);
+        }
+    }
+    if (rc != 0) {
+        json_decref(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+bool nfs_reply_complete(json_t *ev, const struct nfs_reply *r, uint32_t proc, uint64_t start_ns,
+                        uint64_t ts_ns, size_t size)
+{
+    if (!r->has_accept) {
+        return false;
+    }
+    const char *accept = rpc_accept_name(r->accept_stat);
+    if (accept == NULL) {
+        return false;
+    }
+    const char *nfs_status = NULL;
+    if (r->accept_stat == 0) {
+        if (proc == 0) {
+            nfs_status = nfs_status_name(0);
+        } else if (r->has_nfs_stat) {
+            nfs_status = nfs_status_name(r->nfs_stat);
+        } else {
+            return false;
+        }
+    }
+    int rc = 0;
+    rc |= pb_ev_put_time(ev, "event.end", ts_ns);
+    if (ts_ns >= start_ns) {
+        rc |= pb_ev_put_int(ev, "event.duration", (int64_t)(ts_ns - start_ns));
+    }
+    rc |= pb_ev_put_int(ev, "destination.bytes", (int64_t)size);
+    rc |= pb_ev_put_int(ev, "server.bytes", (int64_t)size);
+    json_t *sb = pb_ev_get(ev, "source.bytes");
+    int64_t total =
+        (int64_t)size + (sb != NULL && json_is_integer(sb) ? json_integer_value(sb) : 0);
+    rc |= pb_ev_put_int(ev, "network.bytes", total);
+    rc |= pb_ev_put_str(ev, "rpc.status", accept);
+    if (nfs_status != NULL) {
+        rc |= pb_ev_put_str(ev, "nfs.status", nfs_status);
+    } else {
+        rc |= pb_ev_put_str(ev, "event.outcome", "failure");
+    }
+    return rc == 0;
+}
+
+void nfs_mark_no_reply(json_t *ev)
+{
+    pb_ev_put_str(ev, "status", "NO_REPLY");
+}
