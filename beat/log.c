@@ -119,16 +119,14 @@ bool pb_log_enabled(enum pb_log_level lvl, const char *selector)
     return false;
 }
 
-void pb_log(enum pb_log_level lvl, const char *selector, const char *fmt, ...)
+static void vlog(enum pb_log_level lvl, const char *selector, const json_t *fields,
+                 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void vlog(enum pb_log_level lvl, const char *selector, const json_t *fields,
+                 const char *fmt, va_list ap)
 {
-    if (!pb_log_enabled(lvl, selector)) {
-        return;
-    }
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -146,7 +144,12 @@ void pb_log(enum pb_log_level lvl, const char *selector, const char *fmt, ...)
         }
         json_object_set_new(line, "message", pb_json_strn(msg, strlen(msg)));
         json_object_set_new(line, "service.name", json_string("packetbeat"));
-        json_object_set_new(line, "ecs.version", json_string("1.6.0"));
+        if (fields != NULL) {
+            json_object_update(line, (json_t *)fields);
+        }
+        if (json_object_get(line, "ecs.version") == NULL) {
+            json_object_set_new(line, "ecs.version", json_string("1.6.0"));
+        }
         char *s = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (s != NULL) {
             fprintf(f, "%s\n", s);
@@ -154,8 +157,34 @@ void pb_log(enum pb_log_level lvl, const char *selector, const char *fmt, ...)
         }
         json_decref(line);
     } else {
-        fprintf(f, "%s\t%s\t%s\t%s\n", tbuf, level_name(lvl), selector ? selector : "", msg);
+        char *extra = fields != NULL ? json_dumps(fields, JSON_COMPACT) : NULL;
+        fprintf(f, "%s\t%s\t%s\t%s%s%s\n", tbuf, level_name(lvl), selector ? selector : "", msg,
+                extra != NULL ? "\t" : "", extra != NULL ? extra : "");
+        free(extra);
     }
     fflush(f);
     pthread_mutex_unlock(&log_mu);
+}
+
+void pb_log(enum pb_log_level lvl, const char *selector, const char *fmt, ...)
+{
+    if (!pb_log_enabled(lvl, selector)) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(lvl, selector, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void pb_log_fields(enum pb_log_level lvl, const char *selector, const json_t *fields,
+                   const char *fmt, ...)
+{
+    if (!pb_log_enabled(lvl, selector)) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(lvl, selector, fields, fmt, ap);
+    va_end(ap);
 }

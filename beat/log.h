@@ -5,6 +5,7 @@
 #ifndef PB_LOG_H
 #define PB_LOG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 enum pb_log_level {
@@ -31,6 +32,12 @@ void pb_log_close(void);
 bool pb_log_enabled(enum pb_log_level lvl, const char *selector);
 void pb_log(enum pb_log_level lvl, const char *selector, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Same, with extra top-level fields on the JSON line (an object whose
+ * members are added after "message"; borrowed). Plain-text logs append them
+ * as JSON. */
+void pb_log_fields(enum pb_log_level lvl, const char *selector, const json_t *fields,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define pb_debug(sel, ...)                                                                         \
     do {                                                                                           \
