@@ -15,6 +15,7 @@
 #include "beat/event.h"
 #include "beat/net.h"
 #include "beat/processors.h"
+#include "beat/procs.h"
 
 #define MAX_SECTIONS 32
 #define MAX_NETS 64
@@ -42,6 +43,8 @@ struct pb_client {
     size_t nsections;
     struct cidr nets[MAX_NETS];
     size_t nnets;
+    const struct pb_cfg *flows; /* borrowed: packetbeat.flows, NULL when absent */
+    struct pb_procs *procs;     /* borrowed: packetbeat.procs, NULL when off */
     json_t *metadata; /* template for @metadata */
     json_t *agent;    /* template for agent */
 };
@@ -226,6 +229,7 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
         c->nsections++;
     }
     const struct pb_cfg *flows = pb_cfg_get(root, "packetbeat.flows");
+    c->flows = flows;
     if (flows != NULL) {
         if (load_section(&c->sections[c->nsections], flows, err, errlen) < 0) {
             free_section(&c->sections[c->nsections]);
@@ -387,12 +391,27 @@ static void put_direction(struct pb_client *c, json_t *ev)
     json_object_set_new(net, "direction", json_string(dir));
 }
 
+void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs)
+{
+    c->procs = procs;
+}
+
 json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg *section)
 {
     if (ev == NULL) {
         return NULL;
     }
-    put_direction(c, ev);
+    if (c->procs != NULL) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        pb_procs_enrich(c->procs, ev, section != NULL && section == c->flows,
+                        (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec);
+    }
+    /* flow events go to the pipeline directly in Packetbeat, without the
+     * transaction publisher that adds network.direction */
+    if (section == NULL || section != c->flows) {
+        put_direction(c, ev);
+    }
     struct section *s = section_of(c, section);
     if (s != NULL) {
         apply_section(ev, s);

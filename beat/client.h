@@ -34,6 +34,12 @@ void pb_client_free(struct pb_client *c);
  * for none. Takes ev; returns it, or NULL when a processor dropped it. */
 json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg *section);
 
+struct pb_procs; /* beat/procs.h */
+/* Process enrichment (packetbeat.procs) for every event finalised from now
+ * on: source.process, destination.process, process. procs is borrowed (NULL
+ * turns it off); it must outlive the client's use. */
+void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs);
+
 /* Fills info: hostname, ephemeral id, and the agent id kept in
  * <data_path>/meta.json (created on first start). */
 int pb_beat_info_init(struct pb_beat_info *info, const char *data_path, const char *name);

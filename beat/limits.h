@@ -16,6 +16,9 @@
 /* IPv4 fragments: datagrams being reassembled, and bytes per datagram. */
 #define PB_MAX_FRAG_DATAGRAMS 1024u
 #define PB_MAX_FRAG_BYTES 65535u
+/* Network flows (packetbeat.flows) tracked at once; frames that would open
+ * one more are not counted. */
+#define PB_MAX_FLOWS 65536u
 /* Ports a single protocol may list. */
 #define PB_MAX_PORTS 64u
 /* Config: nesting depth and file size accepted by the loader. */

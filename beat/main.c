@@ -17,8 +17,13 @@
 #include "beat/cfg.h"
 #include "beat/client.h"
 #include "beat/err.h"
+#include "beat/export.h"
 #include "beat/log.h"
+#include "beat/monitoring.h"
+#include "beat/procs.h"
+#include "packet/decoder.h"
 #include "packet/packet.h"
+#include "packet/tcp.h"
 #include "protos/protos.h"
 #include "publisher/pipeline.h"
 
@@ -43,6 +48,8 @@ struct cli {
     const char *file, *dump, *environment;
     const char *path_home, *path_config, *path_data, *path_logs;
     int64_t loops;
+    const char *es_version, *export_dir; /* export --es.version, --dir */
+    bool noilm;                          /* export template --noilm */
     const char *words[MAX_WORDS]; /* subcommand and its arguments */
     size_t nwords;
 };
@@ -74,6 +81,9 @@ static const struct flag flags[] = {
     {"path.data", FLAG_STR, OFF(path_data)},
     {"path.logs", FLAG_STR, OFF(path_logs)},
     {"strict.perms", FLAG_BOOL, OFF(strict_perms)},
+    {"es.version", FLAG_STR, OFF(es_version)},
+    {"dir", FLAG_STR, OFF(export_dir)},
+    {"noilm", FLAG_BOOL, OFF(noilm)},
     /* accepted for compatibility, no effect */
     {"httpprof", FLAG_STR, IGNORED},
     {"cpuprofile", FLAG_STR, IGNORED},
@@ -411,7 +421,100 @@ struct frame {
     struct pb_client *client;
     struct pb_pipeline *pipeline; /* NULL with -N */
     bool block;                   /* -I: never drop */
+    /* for monitoring (read from its thread; counters only grow) */
+    struct pb_capture *cap;
+    struct pb_protos *protos;
+    const char *output_type;
+    /* at shutdown, once those are gone: what they last said */
+    json_t *pb_final;
+    bool have_final;
+    struct pb_pipeline_stats final;
 };
+
+static const char *enabled_output(const struct pb_cfg *root)
+{
+    const struct pb_cfg *outs = pb_cfg_get(root, "output");
+    size_t n = outs != NULL && outs->kind == PB_CFG_MAP ? pb_cfg_len(outs) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct pb_cfg *sub = pb_cfg_at(outs, i);
+        bool enabled = true;
+        if (sub != NULL && (sub->kind == PB_CFG_MAP || sub->kind == PB_CFG_NULL) &&
+            pb_cfg_bool(sub, "enabled", true, &enabled) == 0 && enabled) {
+            return sub->key != NULL ? sub->key : "";
+        }
+    }
+    return "";
+}
+
+/* Fills libbeat's pipeline and output counters and packetbeat's own
+ * (capture, decoder, TCP, per protocol) for the monitoring endpoint and the
+ * metrics log line. */
+static void frame_stats(void *ctx, json_t *st)
+{
+    struct frame *fr = ctx;
+    json_t *libbeat = json_object();
+    if (fr->pipeline != NULL || fr->have_final) {
+        struct pb_pipeline_stats ps = fr->final;
+        if (!fr->have_final) {
+            pb_pipeline_get_stats(fr->pipeline, &ps);
+        }
+        json_object_set_new(
+            libbeat, "pipeline",
+            json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "clients", (json_int_t)1,
+                      "events", "active", (json_int_t)ps.active, "dropped",
+                      (json_int_t)ps.dropped, "failed", (json_int_t)ps.failed, "published",
+                      (json_int_t)ps.published, "retry", (json_int_t)ps.retried, "total",
+                      (json_int_t)(ps.published + ps.dropped)));
+        json_object_set_new(
+            libbeat, "output",
+            json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I}}", "type", fr->output_type, "events",
+                      "acked", (json_int_t)ps.acked, "active", (json_int_t)ps.active,
+                      "batches", (json_int_t)ps.batches, "failed", (json_int_t)ps.failed,
+                      "total", (json_int_t)(ps.acked + ps.failed)));
+    }
+    json_object_set_new(st, "libbeat", libbeat);
+    if (fr->pb_final != NULL) {
+        json_object_set(st, "packetbeat", fr->pb_final);
+        return;
+    }
+    json_t *pb = json_object();
+    if (fr->cap != NULL) {
+        const struct pb_decode_stats *d = pb_capture_decode_stats(fr->cap);
+        const struct pb_tcp_stats *t = pb_capture_tcp_stats(fr->cap);
+        json_object_set_new(
+            pb, "decoder",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "frames", (json_int_t)d->frames,
+                      "decoded", (json_int_t)d->decoded, "unsupported",
+                      (json_int_t)d->unsupported, "malformed", (json_int_t)d->malformed,
+                      "truncated", (json_int_t)d->truncated, "fragments",
+                      (json_int_t)d->fragments, "reassembled", (json_int_t)d->reassembled,
+                      "fragments_dropped", (json_int_t)d->frag_dropped));
+        json_object_set_new(
+            pb, "tcp",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "segments",
+                      (json_int_t)t->segments, "connections_created",
+                      (json_int_t)t->conns_created, "connections_expired",
+                      (json_int_t)t->conns_expired, "connections_evicted",
+                      (json_int_t)t->conns_evicted, "retransmits", (json_int_t)t->retransmits,
+                      "overlaps", (json_int_t)t->overlaps, "gaps", (json_int_t)t->gaps,
+                      "gap_bytes", (json_int_t)t->gap_bytes, "stream_overflows",
+                      (json_int_t)t->stream_overflow, "parse_drops", (json_int_t)t->parse_drops));
+    }
+    if (fr->protos != NULL) {
+        json_t *protos = json_object();
+        for (size_t i = 0; i < fr->protos->n; i++) {
+            const struct pb_proto *p = &fr->protos->list[i];
+            json_object_set_new(
+                protos, p->ops->name,
+                json_pack("{s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)p->stats.events,
+                          "parse_errors", (json_int_t)p->stats.parse_errors, "gaps",
+                          (json_int_t)p->stats.gaps, "unmatched", (json_int_t)p->stats.unmatched,
+                          "dropped", (json_int_t)p->stats.dropped));
+        }
+        json_object_set_new(pb, "protocols", protos);
+    }
+    json_object_set_new(st, "packetbeat", pb);
+}
 
 static void frame_emit(void *ctx, struct pb_proto *p, json_t *ev)
 {
@@ -443,6 +546,8 @@ static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct path
     struct frame fr = {.block = cli->file != NULL};
     struct pb_protos *protos = pb_calloc(1, sizeof *protos);
     struct pb_capture *cap = NULL;
+    struct pb_procs *procs = NULL;
+    struct pb_monitoring *mon = NULL;
     if (protos == NULL) {
         fprintf(stderr, "Exiting: out of memory\n");
         return 1;
@@ -462,6 +567,14 @@ static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct path
     }
     if (cli->file != NULL) {
         pb_info("procs", "Process watcher disabled when file input is used");
+    } else {
+        err[0] = '\0';
+        procs = pb_procs_new(root, "/proc", err, sizeof err);
+        if (procs == NULL && err[0] != '\0') {
+            fprintf(stderr, "Exiting: %s\n", err);
+            goto out;
+        }
+        pb_client_set_procs(fr.client, procs);
     }
     if (pb_protos_setup(protos, root, frame_emit, &fr, err, sizeof err) < 0) {
         fprintf(stderr, "Exiting: Initializing protocol analyzers failed: %s\n", err);
@@ -491,6 +604,15 @@ static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct path
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    fr.cap = cap;
+    fr.protos = protos;
+    fr.output_type = enabled_output(root);
+    mon = pb_monitoring_start(root, &info, frame_stats, &fr, err, sizeof err);
+    if (mon == NULL && err[0] != '\0') {
+        fprintf(stderr, "Exiting: %s\n", err);
+        pb_error("beat", "%s", err);
+        goto out;
+    }
     pb_info("beat", "packetbeat start running.");
     int crc = pb_capture_run(cap, &stop_flag);
     if (crc < 0 && !stop_flag) {
@@ -498,6 +620,17 @@ static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct path
     }
     rc = crc < 0 && !stop_flag ? 1 : 0;
 out:
+    if (mon != NULL) {
+        /* no more stats reads from the monitoring thread; keep the last
+           capture and protocol counters for the "Total metrics" line */
+        pb_monitoring_halt(mon);
+        json_t *st = json_object();
+        frame_stats(&fr, st);
+        fr.pb_final = json_incref(json_object_get(st, "packetbeat"));
+        json_decref(st);
+        fr.cap = NULL;
+        fr.protos = NULL;
+    }
     pb_capture_close(cap);
     pb_protos_free(protos);
     pb_free(protos);
@@ -505,9 +638,15 @@ out:
         int64_t timeout = 0;
         pb_cfg_duration(root, "packetbeat.shutdown_timeout", 0, &timeout);
         /* -I publishes everything it read; live capture waits shutdown_timeout */
-        pb_pipeline_close(fr.pipeline, cli->file != NULL ? -1 : timeout);
+        pb_pipeline_close_stats(fr.pipeline, cli->file != NULL ? -1 : timeout, &fr.final);
+        fr.have_final = true;
+        fr.pipeline = NULL;
     }
+    /* after the pipeline drained, so that "Total metrics" counts it all */
+    pb_monitoring_stop(mon);
+    json_decref(fr.pb_final);
     pb_client_free(fr.client);
+    pb_procs_free(procs);
     pb_info("beat", "packetbeat stopped.");
     return rc;
 }
@@ -525,6 +664,10 @@ static int cmd_test_config(struct pb_cfg *root)
         goto out;
     }
     if (pb_capture_check_filter(root, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        goto out;
+    }
+    if (pb_capture_check_flows(root, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         goto out;
     }
@@ -597,7 +740,8 @@ int main(int argc, char **argv)
         } else if (strcmp(what, "output") == 0) {
             char err[1024];
             rc = pb_pipeline_test_output(root, err, sizeof err) < 0 ? 1 : 0;
-            if (rc != 0) {
+            /* outputs that print libbeat's step report themselves leave err empty */
+            if (rc != 0 && err[0] != '\0') {
                 fprintf(stderr, "%s\n", err);
             }
         } else {
@@ -612,6 +756,9 @@ int main(int argc, char **argv)
                 pb_free(y);
                 rc = 0;
             }
+        } else if (strcmp(what, "template") == 0 || strcmp(what, "ilm-policy") == 0) {
+            struct pb_export_opts eo = {cli.es_version, cli.export_dir, cli.noilm};
+            rc = pb_export_run(root, what, &eo, stdout, stderr);
         } else {
             fprintf(stderr, "Error: export %s is not supported yet\n", what);
         }

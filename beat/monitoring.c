@@ -41,6 +41,7 @@ struct pb_monitoring {
     uint64_t start_ns;
     json_t *last; /* stats at the last metrics line */
     pthread_t thread;
+    bool joined;
     atomic_bool stop;
 };
 
@@ -446,22 +447,32 @@ struct pb_monitoring *pb_monitoring_start(const struct pb_cfg *root,
     return m;
 }
 
+void pb_monitoring_halt(struct pb_monitoring *m)
+{
+    if (m == NULL || m->joined) {
+        return;
+    }
+    atomic_store(&m->stop, true);
+    pthread_join(m->thread, NULL);
+    m->joined = true;
+    if (m->listen_fd >= 0) {
+        close(m->listen_fd);
+        m->listen_fd = -1;
+        pb_info("api", "Stats endpoint (%s) finished", "monitoring");
+    }
+}
+
 void pb_monitoring_stop(struct pb_monitoring *m)
 {
     if (m == NULL) {
         return;
     }
-    atomic_store(&m->stop, true);
-    pthread_join(m->thread, NULL);
+    pb_monitoring_halt(m);
     if (m->metrics) {
         log_metrics(m, "Total metrics", true);
         pb_info("monitoring", "Uptime: %llu ms",
                 (unsigned long long)((mono_ns() - m->start_ns) / 1000000ull));
         pb_info("monitoring", "Stopping metrics logging.");
-    }
-    if (m->listen_fd >= 0) {
-        close(m->listen_fd);
-        pb_info("api", "Stats endpoint (%s) finished", "monitoring");
     }
     json_decref(m->last);
     pb_free(m);

@@ -29,7 +29,11 @@ struct pb_monitoring;
 struct pb_monitoring *pb_monitoring_start(const struct pb_cfg *root,
                                           const struct pb_beat_info *info, pb_stats_fn fn,
                                           void *ctx, char *err, size_t errlen);
-/* Stops the thread; logs the "Total metrics" line as Beats do at exit. */
+/* Stops the thread and the endpoint: the stats function is not called
+ * any more until pb_monitoring_stop. Safe to call twice. */
+void pb_monitoring_halt(struct pb_monitoring *m);
+/* Halts if not yet, logs the "Total metrics" line as Beats do at exit
+ * (calling the stats function once more) and frees m. */
 void pb_monitoring_stop(struct pb_monitoring *m);
 
 /* Exposed for tests: the stats document (beat.info.*, beat.memstats.rss,

@@ -25,6 +25,7 @@
 #include "beat/log.h"
 #include "decoder.h"
 #include "filter.h"
+#include "flows.h"
 #include "packet.h"
 #include "pcapfile.h"
 #include "tcp.h"
@@ -61,6 +62,7 @@ struct pb_capture {
     struct pb_tcp *tcp;
     pb_packet_hook_fn hook;
     void *hook_ctx;
+    struct pb_flows *fl; /* packetbeat.flows, NULL when off */
 
     uint64_t next_tick; /* monotonic ns */
     bool anchored;      /* pacing */
@@ -78,6 +80,15 @@ static uint64_t mono_ns(void)
 bool pb_capture_flows_enabled(const struct pb_cfg *root)
 {
     return pb_flows_enabled(root);
+}
+
+int pb_capture_check_flows(const struct pb_cfg *root, char *err, size_t errlen)
+{
+    if (!pb_flows_enabled(root)) {
+        return 0;
+    }
+    struct pb_flows_config fcfg;
+    return pb_flows_config_read(pb_cfg_get(root, "packetbeat.flows"), &fcfg, err, errlen);
 }
 
 void pb_capture_set_packet_hook(struct pb_capture *c, pb_packet_hook_fn fn, void *ctx)
@@ -434,6 +445,18 @@ struct pb_capture *pb_capture_open(const struct pb_cfg *root, const struct pb_ca
         goto fail;
     }
     pb_tcp_set_track_empty(c->tcp, c->flows);
+    if (c->flows) {
+        const struct pb_cfg *fsec = pb_cfg_get(root, "packetbeat.flows");
+        struct pb_flows_config fcfg;
+        if (pb_flows_config_read(fsec, &fcfg, err, errlen) < 0) {
+            goto fail;
+        }
+        c->fl = pb_flows_new(&fcfg, fsec, emit, emit_ctx, pb_now_ns());
+        if (c->fl == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
 
     if (o != NULL && o->dump != NULL && o->dump[0] != '\0') {
         int dlt = c->linktype == PB_LINK_RAW ? DLT_RAW : c->linktype;
@@ -460,6 +483,7 @@ void pb_capture_close(struct pb_capture *c)
     if (c == NULL) {
         return;
     }
+    pb_flows_free(c->fl);
     pb_tcp_free(c->tcp);
     pb_decoder_free(c->dec);
     if (c->dumper != NULL) {
@@ -490,6 +514,7 @@ static void tick(struct pb_capture *c)
         pb_protos_tick(c->ps, now);
     }
     pb_tcp_expire(c->tcp, now);
+    pb_flows_tick(c->fl, now);
 }
 
 static bool stopped(volatile sig_atomic_t *stop)
@@ -575,6 +600,9 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
     }
     if (c->hook != NULL) {
         c->hook(c->hook_ctx, &d, ok);
+    }
+    if (c->fl != NULL) {
+        pb_flows_packet(c->fl, &d, ok, pb_now_ns());
     }
 }
 
@@ -688,5 +716,7 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
         }
         pb_tcp_close_all(c->tcp);
     }
+    /* flows still open are reported as final (end of file or shutdown) */
+    pb_flows_final(c->fl, pb_now_ns());
     return status;
 }

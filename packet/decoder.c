@@ -218,6 +218,7 @@ static bool reassemble(struct pb_decoder *d, const struct pb_frag_key *key, uint
                        struct pb_decoded *out)
 {
     d->stats.fragments++;
+    out->fragment = true;
     if (d->reasm != NULL) {
         /* a fragment inside a rebuilt datagram: not something we follow */
         d->stats.frag_dropped++;
@@ -295,6 +296,7 @@ static bool decode_ipv4(struct pb_decoder *d, const uint8_t *p, size_t n, int de
     uint32_t offset = (uint32_t)(frag & 0x1fffu) * 8u;
     if (more || offset != 0) {
         if (out->truncated) {
+            out->fragment = true;
             d->stats.fragments++;
             d->stats.frag_dropped++;
             return false;
@@ -395,6 +397,7 @@ static bool decode_ipv6(struct pb_decoder *d, const uint8_t *p, size_t n, int de
                 continue; /* atomic fragment (RFC 6946) */
             }
             if (out->truncated) {
+                out->fragment = true;
                 d->stats.fragments++;
                 d->stats.frag_dropped++;
                 return false;

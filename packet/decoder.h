@@ -73,6 +73,7 @@ struct pb_decoded {
     size_t payload_len;
     bool truncated;   /* the frame was cut short of the IP length */
     bool reassembled; /* rebuilt from IP fragments */
+    bool fragment;    /* an IP fragment was seen (kept, dropped or completing) */
     uint64_t conn_id; /* TCP connection id, set by the TCP tracker (0: none) */
 };
 

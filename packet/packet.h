@@ -55,6 +55,10 @@ struct pb_tcp_stats;    /* packet/tcp.h */
 typedef void (*pb_packet_hook_fn)(void *ctx, const struct pb_decoded *d, bool transport);
 void pb_capture_set_packet_hook(struct pb_capture *c, pb_packet_hook_fn fn, void *ctx);
 
+/* `test config`: with flows on, checks packetbeat.flows (timeout, period);
+ * 0 or -PB_EINVAL with Packetbeat's message in err. */
+int pb_capture_check_flows(const struct pb_cfg *root, char *err, size_t errlen);
+
 /* True when packetbeat.flows is present and enabled (Packetbeat's rule). */
 bool pb_capture_flows_enabled(const struct pb_cfg *root);
 

@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "beat/cfg.h"
 
@@ -41,6 +42,16 @@ enum {
        `backoff.max` from its config node. Without it the output has one
        client and the defaults below. */
     PB_OUTPUT_NET = 1u << 0,
+};
+
+/* What the pipeline runs an output with, after the output's defaults, the
+   config and the queue section; an output's `tune` may change it. */
+struct pb_output_tuning {
+    int64_t clients;                /* workers (one struct pb_output each) */
+    int64_t bulk_max_size;          /* <= 0: the queue decides */
+    int64_t queue_events;           /* queue.mem.events */
+    int64_t queue_min_events;       /* queue.mem.flush.min_events */
+    int64_t queue_flush_timeout_ns; /* queue.mem.flush.timeout */
 };
 
 struct pb_output_ops {
@@ -73,6 +84,11 @@ struct pb_output_ops {
     /* Optional, for `test output`: checks the connection and says what it
        did in msg. 0 ok. */
     int (*test)(struct pb_output *o, char *msg, size_t msglen);
+    /* Optional: adjusts the settings the pipeline read from cfg (the
+       output's node) before it builds the queue and the clients, e.g. the
+       Elasticsearch `preset` (bulk_max_size, worker, queue.mem.*) and one
+       client per worker and host. 0 or a negative pb_err with a message. */
+    int (*tune)(const struct pb_cfg *cfg, struct pb_output_tuning *t, char *err, size_t errlen);
 };
 
 struct pb_output {

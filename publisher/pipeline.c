@@ -35,12 +35,14 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/log.h"
+#include "publisher/diskqueue.h"
 #include "publisher/output.h"
 
 #ifndef PB_VERSION
@@ -74,6 +76,7 @@ struct pb_batch {
     struct pb_pipeline *pl; /* borrowed */
     struct worker *w;       /* borrowed: the worker that published it */
     json_t **ev;            /* owned array of owned events */
+    uint64_t *ids;          /* owned: disk queue frame ids; NULL with queue.mem */
     size_t n;
     size_t given_up;       /* of the events it acks, not delivered (non-retryable) */
     int ttl;               /* attempts left; <= 0: forever */
@@ -121,6 +124,12 @@ struct pb_pipeline {
     int64_t backoff_init_ns;
     int64_t backoff_max_ns;
     unsigned max_inflight;
+
+    /* queue.disk (NULL: queue.mem). Then `count` is the frames not read
+       yet and `used` the frames not acked; the ring is not used. */
+    struct pb_diskq *dq;
+    int64_t dq_retry_ns;
+    int64_t dq_retry_max_ns;
 
     const struct pb_output_ops *ops;
     struct worker *workers;
@@ -178,13 +187,29 @@ static int64_t jitter_wait(struct pb_pipeline *pl, int64_t *d)
     return wait;
 }
 
-static void release_events(struct pb_pipeline *pl, json_t **ev, size_t n)
+/* Counts after the disk queue changed (mutex held). */
+static void dq_sync(struct pb_pipeline *pl)
 {
-    for (size_t i = 0; i < n; i++) {
-        json_decref(ev[i]);
-        ev[i] = NULL;
+    pl->count = (size_t)pb_diskq_unread(pl->dq);
+    pl->used = (size_t)pb_diskq_unacked(pl->dq);
+}
+
+/* The batch's events leave the queue: freed, their room released (with
+   queue.disk: acked on disk). */
+static void release_events(struct pb_pipeline *pl, struct pb_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        json_decref(b->ev[i]);
+        b->ev[i] = NULL;
+        if (b->ids != NULL) {
+            pb_diskq_ack(pl->dq, b->ids[i]);
+        }
     }
-    pl->used -= n;
+    if (pl->dq != NULL) {
+        dq_sync(pl);
+    } else {
+        pl->used -= b->n;
+    }
     pthread_cond_broadcast(&pl->cv_space);
     pthread_cond_broadcast(&pl->cv);
 }
@@ -193,6 +218,7 @@ static void batch_free(struct pb_batch *b)
 {
     if (b != NULL) {
         pb_free(b->ev);
+        pb_free(b->ids);
         pb_free(b);
     }
 }
@@ -280,15 +306,25 @@ static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t n
             }
             for (size_t i = 0; i < b->n; i++) {
                 if (mark[i]) {
+                    if (b->ids != NULL) {
+                        b->ids[keep] = b->ids[i];
+                    }
                     b->ev[keep++] = b->ev[i];
                 } else {
                     json_decref(b->ev[i]);
+                    if (b->ids != NULL) {
+                        pb_diskq_ack(pl->dq, b->ids[i]);
+                    }
                     nacked++;
                 }
             }
             pb_free(mark);
             count_acked(pl, b, nacked);
-            pl->used -= nacked;
+            if (pl->dq != NULL) {
+                dq_sync(pl);
+            } else {
+                pl->used -= nacked;
+            }
             b->n = keep;
             if (nacked > 0) {
                 pthread_cond_broadcast(&pl->cv_space);
@@ -300,7 +336,7 @@ static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t n
     switch (how) {
     case FIN_ACK:
         count_acked(pl, b, b->n);
-        release_events(pl, b->ev, b->n);
+        release_events(pl, b);
         batch_free(b);
         if (w != NULL) {
             w->pub_d = 2 * pl->backoff_init_ns;
@@ -308,7 +344,7 @@ static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t n
         break;
     case FIN_DROP:
         pl->st.failed += b->n;
-        release_events(pl, b->ev, b->n);
+        release_events(pl, b);
         batch_free(b);
         if (w != NULL) {
             w->pub_d = 2 * pl->backoff_init_ns;
@@ -322,8 +358,10 @@ static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t n
             b->ttl--;
             if (b->ttl == 0) {
                 pb_info(SEL, "Drop batch");
+                pb_debug(SEL, "dropped %zu event(s) after %d failed attempt(s)", b->n,
+                         pl->max_retries + 1);
                 pl->st.dropped += b->n;
-                release_events(pl, b->ev, b->n);
+                release_events(pl, b);
                 batch_free(b);
                 b = NULL;
             }
@@ -375,6 +413,41 @@ static bool has_work(const struct pb_pipeline *pl)
     return pl->retry_head != NULL || pl->count > 0;
 }
 
+/* queue.disk: reads up to n frames into b (mutex held); frames that are
+   not an event are acked and counted as failed. */
+static void take_from_disk(struct pb_pipeline *pl, struct pb_batch *b, size_t n)
+{
+    b->n = 0;
+    while (b->n < n) {
+        char *data = NULL;
+        size_t len = 0;
+        uint64_t id = 0;
+        int rc = pb_diskq_read(pl->dq, &data, &len, &id);
+        if (rc < 0) {
+            pl->st.failed += 1;
+            continue; /* the unreadable frames were skipped */
+        }
+        if (rc == 0) {
+            break;
+        }
+        json_error_t jerr;
+        json_t *ev = json_loadb(data, len, 0, &jerr);
+        pb_free(data);
+        if (!json_is_object(ev)) {
+            pb_error(SEL, "disk queue: frame %" PRIu64 " is not an event (%s); dropped", id,
+                     jerr.text);
+            json_decref(ev);
+            pb_diskq_ack(pl->dq, id);
+            pl->st.failed++;
+            continue;
+        }
+        b->ev[b->n] = ev;
+        b->ids[b->n] = id;
+        b->n++;
+    }
+    dq_sync(pl);
+}
+
 /* Takes up to n pending events into a new batch (mutex held). */
 static struct pb_batch *take_batch(struct pb_pipeline *pl, size_t n)
 {
@@ -386,6 +459,21 @@ static struct pb_batch *take_batch(struct pb_pipeline *pl, size_t n)
     if (b->ev == NULL) {
         pb_free(b);
         return NULL;
+    }
+    b->pl = pl;
+    b->ttl = pl->max_retries < 0 ? 0 : pl->max_retries + 1;
+    if (pl->dq != NULL) {
+        b->ids = pb_calloc(n, sizeof *b->ids);
+        if (b->ids == NULL) {
+            batch_free(b);
+            return NULL;
+        }
+        take_from_disk(pl, b, n);
+        if (b->n == 0) {
+            batch_free(b);
+            return NULL;
+        }
+        return b;
     }
     for (size_t i = 0; i < n; i++) {
         b->ev[i] = pl->ring[pl->head];
@@ -457,7 +545,8 @@ static void *worker_main(void *arg)
             w->flush_deadline = 0;
             b = take_batch(pl, pl->count < want ? pl->count : want);
             if (b == NULL) {
-                /* out of memory: leave the events queued and try later */
+                /* out of memory (or, with queue.disk, nothing readable
+                   right now): leave the events queued and try later */
                 w->backoff_until = now + 100000000LL;
                 continue;
             }
@@ -541,7 +630,82 @@ struct queue_settings {
     int64_t events;
     int64_t min_events;
     int64_t flush_timeout_ns;
+    /* queue.disk */
+    bool disk;
+    char path[4096];
+    uint64_t max_size;
+    uint64_t segment_size;
+    int64_t read_ahead;
+    int64_t write_ahead;
+    int64_t retry_ns;
+    int64_t retry_max_ns;
 };
+
+/* queue.disk (libbeat diskqueue userConfig): path (${path.data}/diskqueue),
+ * max_size (required), segment_size (max_size / 10), read_ahead (512),
+ * write_ahead (2048), retry_interval (1s), max_retry_interval (30s). */
+static int read_disk_queue(const struct pb_cfg *root, const struct pb_cfg *dn,
+                           struct queue_settings *q, char *why, size_t whylen)
+{
+    char path[256];
+    const char *dir = NULL;
+    const char *data = NULL;
+    pb_cfg_path(dn, path, sizeof path);
+    if (!pb_cfg_has(dn, "max_size")) {
+        snprintf(why, whylen, "missing required field accessing '%s.max_size'", path);
+        return -PB_EINVAL;
+    }
+    bool has_seg = pb_cfg_has(dn, "segment_size");
+    if (pb_cfg_str(dn, "path", "", &dir) != 0 ||
+        pb_cfg_size(dn, "max_size", 0, &q->max_size) != 0 ||
+        pb_cfg_size(dn, "segment_size", 0, &q->segment_size) != 0 ||
+        pb_cfg_int(dn, "read_ahead", 512, &q->read_ahead) != 0 ||
+        pb_cfg_int(dn, "write_ahead", 2048, &q->write_ahead) != 0 ||
+        pb_cfg_duration(dn, "retry_interval", 1000000000LL, &q->retry_ns) != 0 ||
+        pb_cfg_duration(dn, "max_retry_interval", 30000000000LL, &q->retry_max_ns) != 0 ||
+        pb_cfg_str(root, "path.data", "data", &data) != 0) {
+        snprintf(why, whylen, "%s", pb_cfg_errmsg());
+        return -PB_EINVAL;
+    }
+    if (q->retry_ns <= 0 || q->retry_max_ns <= 0) {
+        snprintf(why, whylen, "requires duration > 0 accessing '%s.%s'", path,
+                 q->retry_ns <= 0 ? "retry_interval" : "max_retry_interval");
+        return -PB_EINVAL;
+    }
+    if (!has_seg) {
+        q->segment_size = q->max_size / 10;
+    } else if (q->max_size != 0 && q->max_size < q->segment_size * 2) {
+        snprintf(why, whylen, "disk queue max_size must be at least twice as big as segment_size");
+        return -PB_EINVAL;
+    }
+    if (q->max_size != 0 && q->max_size < 10u * 1000u * 1000u) {
+        snprintf(why, whylen, "disk queue max_size (%" PRIu64 ") cannot be less than 10MB",
+                 q->max_size);
+        return -PB_EINVAL;
+    }
+    if (has_seg && q->segment_size < 1000u * 1000u) {
+        snprintf(why, whylen, "disk queue segment_size (%" PRIu64 ") cannot be less than 1MB",
+                 q->segment_size);
+        return -PB_EINVAL;
+    }
+    if (q->retry_max_ns < q->retry_ns) {
+        snprintf(why, whylen, "disk queue max_retry_interval can't be less than retry_interval");
+        return -PB_EINVAL;
+    }
+    if (q->segment_size == 0) {
+        q->segment_size = 100u << 20; /* max_size 0 (no limit): libbeat's 100MiB */
+    }
+    if (q->read_ahead < 1) {
+        q->read_ahead = 512;
+    }
+    if (dir != NULL && dir[0] != '\0') {
+        snprintf(q->path, sizeof q->path, "%s", dir);
+    } else {
+        snprintf(q->path, sizeof q->path, "%s/diskqueue", data != NULL ? data : "data");
+    }
+    q->disk = true;
+    return 0;
+}
 
 static int read_mem_queue(const struct pb_cfg *mem, struct queue_settings *q, char *why,
                           size_t whylen)
@@ -594,6 +758,7 @@ static int read_queue(const struct pb_cfg *root, const struct pb_cfg *out_node,
     q->events = DEF_QUEUE_EVENTS;
     q->min_events = DEF_MIN_EVENTS;
     q->flush_timeout_ns = DEF_FLUSH_TIMEOUT_NS;
+    q->disk = false;
     if (qn == NULL || qn->kind != PB_CFG_MAP) {
         return 0;
     }
@@ -622,12 +787,16 @@ static int read_queue(const struct pb_cfg *root, const struct pb_cfg *out_node,
     if (chosen == NULL) {
         return 0;
     }
-    if (strcmp(chosen->key, "mem") != 0) {
-        if (strcmp(chosen->key, "disk") == 0) {
-            snprintf(err, errlen, "queue type disk is not supported by this build yet");
-        } else {
-            snprintf(err, errlen, "unrecognized queue type '%s'", chosen->key);
+    if (strcmp(chosen->key, "disk") == 0) {
+        char why[512];
+        if (read_disk_queue(root, chosen, q, why, sizeof why) != 0) {
+            snprintf(err, errlen, "couldn't unpack disk queue config: %s", why);
+            return -PB_EINVAL;
         }
+        return 0;
+    }
+    if (strcmp(chosen->key, "mem") != 0) {
+        snprintf(err, errlen, "unrecognized queue type '%s'", chosen->key);
         return -PB_EINVAL;
     }
     char why[512];
@@ -756,6 +925,7 @@ static void pipeline_free(struct pb_pipeline *pl)
         }
         batch_free(b);
     }
+    pb_diskq_close(pl->dq);
     pthread_cond_destroy(&pl->cv_space);
     pthread_cond_destroy(&pl->cv);
     pthread_mutex_destroy(&pl->mu);
@@ -783,6 +953,24 @@ struct pb_pipeline *pb_pipeline_new(const struct pb_cfg *root, char *err, size_t
         read_out_settings(ops, node, &os, err, errlen) != 0) {
         return NULL;
     }
+    if (ops->tune != NULL) {
+        struct pb_output_tuning t = {os.clients, os.bulk_max_size, q.events, q.min_events,
+                                     q.flush_timeout_ns};
+        if (ops->tune(node, &t, err, errlen) != 0) {
+            return NULL;
+        }
+        if (t.clients < 0 || t.clients > PB_MAX_OUTPUT_CLIENTS || t.queue_events < 32 ||
+            t.queue_events > (int64_t)PB_MAX_QUEUE_EVENTS || t.queue_min_events < 0 ||
+            t.queue_min_events > t.queue_events) {
+            snprintf(err, errlen, "output %s: invalid worker or queue settings", ops->name);
+            return NULL;
+        }
+        os.clients = t.clients;
+        os.bulk_max_size = t.bulk_max_size;
+        q.events = t.queue_events;
+        q.min_events = t.queue_min_events;
+        q.flush_timeout_ns = t.queue_flush_timeout_ns;
+    }
 
     struct pb_pipeline *pl = pb_calloc(1, sizeof *pl);
     if (pl == NULL) {
@@ -807,6 +995,13 @@ struct pb_pipeline *pb_pipeline_new(const struct pb_cfg *root, char *err, size_t
     if (want == 0 || want > pl->cap) {
         want = pl->cap; /* flush.min_events 0 and no bulk_max_size */
     }
+    if (q.disk) {
+        /* the disk queue hands out what it has, up to the batch size */
+        want = os.bulk_max_size > 0 ? (size_t)os.bulk_max_size : (size_t)q.read_ahead;
+        pl->flush_timeout_ns = 0;
+        pl->dq_retry_ns = q.retry_ns;
+        pl->dq_retry_max_ns = q.retry_max_ns;
+    }
     pl->batch_want = want;
     pl->max_retries = os.max_retries < -1 ? -1 : (int)os.max_retries;
     pl->backoff_init_ns = os.backoff_init_ns;
@@ -817,9 +1012,23 @@ struct pb_pipeline *pb_pipeline_new(const struct pb_cfg *root, char *err, size_t
         pl->rng = 1;
     }
 
-    pl->ring = pb_calloc(pl->cap, sizeof *pl->ring);
+    if (q.disk) {
+        struct pb_diskq_opts dqo = {
+            .path = q.path,
+            .max_size = q.max_size,
+            .segment_size = q.segment_size,
+        };
+        pl->dq = pb_diskq_open(&dqo, err, errlen);
+        if (pl->dq == NULL) {
+            pipeline_free(pl);
+            return NULL;
+        }
+        dq_sync(pl);
+    } else {
+        pl->ring = pb_calloc(pl->cap, sizeof *pl->ring);
+    }
     pl->workers = os.clients > 0 ? pb_calloc((size_t)os.clients, sizeof *pl->workers) : NULL;
-    if (pl->ring == NULL || (os.clients > 0 && pl->workers == NULL)) {
+    if ((pl->dq == NULL && pl->ring == NULL) || (os.clients > 0 && pl->workers == NULL)) {
         snprintf(err, errlen, "out of memory");
         pipeline_free(pl);
         return NULL;
@@ -869,6 +1078,58 @@ int pb_pipeline_start(struct pb_pipeline *pl)
     return 0;
 }
 
+/* queue.disk: the event is written to the current segment (mutex held on
+ * entry and exit); full → wait (block) or drop, a write error → retry
+ * after retry_interval, doubling up to max_retry_interval (block) or drop. */
+static int publish_disk(struct pb_pipeline *pl, json_t *ev, bool block)
+{
+    char *s = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    if (s == NULL) {
+        pl->st.dropped++;
+        pb_error(SEL, "disk queue: cannot serialise an event; dropped");
+        return -PB_ENOMEM;
+    }
+    size_t len = strlen(s);
+    int64_t retry = pl->dq_retry_ns;
+    int rc;
+    for (;;) {
+        if (pl->closing) {
+            rc = -PB_EIO;
+            break;
+        }
+        rc = pb_diskq_append(pl->dq, s, len);
+        if (rc == 0 || rc == -PB_EINVAL || !block) {
+            break;
+        }
+        if (rc == -PB_ELIMIT) {
+            pthread_cond_wait(&pl->cv_space, &pl->mu);
+            continue;
+        }
+        pb_error(SEL, "disk queue: writing an event failed (%s); retrying in %" PRId64 "ms",
+                 strerror(errno), retry / 1000000);
+        struct timespec ts;
+        int64_t dl = mono_ns() + retry;
+        ts.tv_sec = (time_t)(dl / 1000000000LL);
+        ts.tv_nsec = (long)(dl % 1000000000LL);
+        pthread_cond_timedwait(&pl->cv_space, &pl->mu, &ts);
+        retry = retry * 2 > pl->dq_retry_max_ns ? pl->dq_retry_max_ns : retry * 2;
+    }
+    free(s); /* jansson's allocator */
+    if (rc != 0) {
+        if (rc == -PB_EINVAL) {
+            pb_error(SEL, "disk queue: an event of %zu bytes does not fit in a segment; dropped",
+                     len);
+        }
+        pl->st.dropped++;
+        return rc;
+    }
+    dq_sync(pl);
+    pl->st.published++;
+    pthread_cond_broadcast(&pl->cv);
+    return 0;
+}
+
 int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
 {
     if (pl == NULL || ev == NULL) {
@@ -876,6 +1137,11 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
         return -PB_EINVAL;
     }
     pthread_mutex_lock(&pl->mu);
+    if (pl->dq != NULL) {
+        int rc = publish_disk(pl, ev, block);
+        pthread_mutex_unlock(&pl->mu);
+        return rc;
+    }
     while (pl->used >= pl->cap && !pl->closing) {
         if (!block) {
             pl->st.dropped++;
@@ -901,6 +1167,12 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
 }
 
 void pb_pipeline_close(struct pb_pipeline *pl, int64_t timeout_ns)
+{
+    pb_pipeline_close_stats(pl, timeout_ns, NULL);
+}
+
+void pb_pipeline_close_stats(struct pb_pipeline *pl, int64_t timeout_ns,
+                             struct pb_pipeline_stats *final)
 {
     if (pl == NULL) {
         return;
@@ -942,7 +1214,12 @@ void pb_pipeline_close(struct pb_pipeline *pl, int64_t timeout_ns)
     pthread_mutex_lock(&pl->mu);
     size_t out = pl->batches_out;
     pthread_mutex_unlock(&pl->mu);
-    if (left > 0) {
+    if (final != NULL) {
+        pb_pipeline_get_stats(pl, final);
+    }
+    if (left > 0 && pl->dq != NULL) {
+        pb_info(SEL, "shutdown: %zu event(s) not acknowledged yet stay in the disk queue", left);
+    } else if (left > 0) {
         pb_info(SEL, "shutdown: %zu event(s) not acknowledged by the output were dropped", left);
     }
     if (out > 0) {

@@ -36,6 +36,10 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block);
 /* Flushes and waits up to timeout_ns (<0: forever) for every queued event to
  * be acked, then stops the workers and frees everything. */
 void pb_pipeline_close(struct pb_pipeline *pl, int64_t timeout_ns);
+/* Same, and *final gets the counters as they stood once the outputs
+ * finished (for the "Total metrics" log line). */
+void pb_pipeline_close_stats(struct pb_pipeline *pl, int64_t timeout_ns,
+                             struct pb_pipeline_stats *final);
 void pb_pipeline_get_stats(struct pb_pipeline *pl, struct pb_pipeline_stats *st);
 /* `test output`: connects to the output and reports; 0 ok. */
 int pb_pipeline_test_output(const struct pb_cfg *root, char *err, size_t errlen);

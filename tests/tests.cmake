@@ -14,3 +14,10 @@ foreach(t ${PB_LIVE_TESTS})
   set_tests_properties(live_${tname} PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE
     SKIP_RETURN_CODE 77)
 endforeach()
+
+# The index template against the corpus: every field our events carry is
+# mapped with a type that fits (tests/beat/test_template.py).
+add_test(NAME template
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/beat/test_template.py
+          --bin $<TARGET_FILE:packetbeat> --src ${CMAKE_SOURCE_DIR} --run-cases -j 2)
+set_tests_properties(template PROPERTIES TIMEOUT 300)

@@ -10,15 +10,17 @@
 
 extern const struct pb_output_ops pb_output_console;
 extern const struct pb_output_ops pb_output_file;
+extern const struct pb_output_ops pb_output_logstash;
 
 static const struct pb_output_ops *const pb_outputs[] = {
     &pb_output_console,
     &pb_output_file,
+    &pb_output_logstash,
 };
 
 /* libbeat output types this build does not have yet. */
 static const char *const unimplemented[] = {
-    "elasticsearch", "logstash", "kafka", "redis", "discard",
+    "elasticsearch", "kafka", "redis", "discard",
 };
 
 #define PB_MAX_TEST_OUTPUTS 8

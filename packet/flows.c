@@ -1,0 +1,1019 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * packet/flows.c - the flow table and flow events (packetbeat.flows); see
+ * flows.h for the behaviour. The id layout follows Packetbeat's
+ * packetbeat/flows/flowid.go; events follow its flows worker.
+ */
+#include "flows.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+#include "beat/event.h"
+#include "beat/limits.h"
+#include "beat/log.h"
+#include "decoder.h"
+
+#define SEC_NS 1000000000ll
+#define DEFAULT_TIMEOUT_NS (30 * SEC_NS)
+#define DEFAULT_PERIOD_NS (10 * SEC_NS)
+#define ALIGN_NS (10 * SEC_NS) /* the worker starts on a multiple of 10 s */
+#define OFF_UNSET 0xffu
+#define KEY_MAX (PB_FLOW_META_LEN + PB_FLOW_ID_MAX)
+#define NBUCKETS 16384u /* power of two */
+/* Distinct id layouts (flags, offsets, counts): each has its own list, and
+ * reports walk the lists in the order the layouts first appeared. A few
+ * hundred are possible from what the decoder produces. */
+#define MAX_LAYOUTS 512u
+
+/* ---- flow id ---- */
+
+void pb_flow_id_reset(struct pb_flow_id *id)
+{
+    memset(id, 0, sizeof *id);
+    memset(id->off, OFF_UNSET, sizeof id->off);
+    id->dir = PB_FLOW_DIR_UNSET;
+}
+
+/* Orders the pair (a, b) of n bytes each: the first layer whose two
+ * addresses differ decides the orientation for every later layer; a single
+ * value (b NULL) only sets the direction hint when nothing decided yet. */
+static void sort_pair(struct pb_flow_id *id, const uint8_t **a, const uint8_t **b, size_t n,
+                      int8_t hint)
+{
+    if (*b == NULL) {
+        if (id->dir == PB_FLOW_DIR_UNSET) {
+            id->dir = hint;
+        }
+        return;
+    }
+    const uint8_t *t;
+    switch (id->dir) {
+    case PB_FLOW_DIR_FORWARD:
+        return;
+    case PB_FLOW_DIR_REVERSED:
+        t = *a;
+        *a = *b;
+        *b = t;
+        return;
+    default:
+        break;
+    }
+    int c = memcmp(*a, *b, n);
+    if (c < 0) {
+        id->dir = PB_FLOW_DIR_FORWARD;
+    } else if (c > 0) {
+        id->dir = PB_FLOW_DIR_REVERSED;
+        t = *a;
+        *a = *b;
+        *b = t;
+    } else {
+        id->dir = hint;
+    }
+}
+
+static size_t pair_len(const uint8_t *b, size_t n)
+{
+    return b != NULL ? 2 * n : n;
+}
+
+static void write_at(struct pb_flow_id *id, size_t off, const uint8_t *a, const uint8_t *b,
+                     size_t n)
+{
+    if (off + pair_len(b, n) > sizeof id->b) {
+        id->overflow = true;
+        return;
+    }
+    memcpy(id->b + off, a, n);
+    if (b != NULL) {
+        memcpy(id->b + off + n, b, n);
+    }
+}
+
+/* Appends at the end; false when it does not fit. */
+static bool append(struct pb_flow_id *id, const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if ((size_t)id->len + pair_len(b, n) > sizeof id->b) {
+        id->overflow = true;
+        return false;
+    }
+    write_at(id, id->len, a, b, n);
+    id->len = (uint8_t)(id->len + pair_len(b, n));
+    return true;
+}
+
+/* A layer that appears once: written in place when seen again. */
+static void add_single(struct pb_flow_id *id, enum pb_flow_layer layer, const uint8_t *a,
+                       const uint8_t *b, size_t n, int8_t hint)
+{
+    sort_pair(id, &a, &b, n, hint);
+    if (id->off[layer] == OFF_UNSET) {
+        uint8_t off = id->len;
+        if (append(id, a, b, n)) {
+            id->off[layer] = off;
+            id->flags |= (uint16_t)(1u << layer);
+        }
+    } else {
+        write_at(id, id->off[layer], a, b, n);
+    }
+}
+
+/* A layer that may be stacked (VLAN, IP): the second one makes the first
+ * the outer layer; a third overwrites the older slot and becomes the inner
+ * one (Packetbeat keeps the last two). */
+static void add_stacked(struct pb_flow_id *id, enum pb_flow_layer inner, enum pb_flow_layer outer,
+                        const uint8_t *a, const uint8_t *b, size_t n, int8_t hint)
+{
+    sort_pair(id, &a, &b, n, hint);
+    uint16_t fi = (uint16_t)(1u << inner), fo = (uint16_t)(1u << outer);
+    uint16_t have = id->flags & (uint16_t)(fi | fo);
+    if (have == (fi | fo)) {
+        uint8_t t = id->off[outer];
+        id->off[outer] = id->off[inner];
+        id->off[inner] = t;
+        write_at(id, id->off[inner], a, b, n);
+    } else if (have == fi) {
+        uint8_t off = id->len;
+        if (append(id, a, b, n)) {
+            id->off[outer] = id->off[inner];
+            id->off[inner] = off;
+            id->flags |= fo;
+        }
+    } else {
+        uint8_t off = id->len;
+        if (append(id, a, b, n)) {
+            id->off[inner] = off;
+            id->flags |= fi;
+        }
+    }
+}
+
+void pb_flow_id_add_eth(struct pb_flow_id *id, const uint8_t src[6], const uint8_t dst[6])
+{
+    add_single(id, PB_FLOW_ETH, src, dst, 6, PB_FLOW_DIR_UNSET);
+    id->cnt_eth++;
+}
+
+void pb_flow_id_add_vlan(struct pb_flow_id *id, uint16_t vid)
+{
+    uint8_t le[2] = {(uint8_t)vid, (uint8_t)(vid >> 8)};
+    add_stacked(id, PB_FLOW_VLAN, PB_FLOW_OUTER_VLAN, le, NULL, 2, PB_FLOW_DIR_UNSET);
+    id->cnt_vlan++;
+}
+
+void pb_flow_id_add_ip(struct pb_flow_id *id, const struct pb_ip *src, const struct pb_ip *dst)
+{
+    if (src->v6) {
+        add_stacked(id, PB_FLOW_IPV6, PB_FLOW_OUTER_IPV6, src->b, dst->b, 16, PB_FLOW_DIR_UNSET);
+    } else {
+        add_stacked(id, PB_FLOW_IPV4, PB_FLOW_OUTER_IPV4, src->b, dst->b, 4, PB_FLOW_DIR_UNSET);
+    }
+    id->cnt_ip++;
+}
+
+static void add_ports(struct pb_flow_id *id, enum pb_flow_layer layer, uint16_t sport,
+                      uint16_t dport)
+{
+    uint8_t a[2] = {(uint8_t)sport, (uint8_t)(sport >> 8)};
+    uint8_t b[2] = {(uint8_t)dport, (uint8_t)(dport >> 8)};
+    add_single(id, layer, a, b, 2, PB_FLOW_DIR_UNSET);
+}
+
+void pb_flow_id_add_tcp(struct pb_flow_id *id, uint16_t sport, uint16_t dport)
+{
+    add_ports(id, PB_FLOW_TCP, sport, dport);
+}
+
+void pb_flow_id_add_udp(struct pb_flow_id *id, uint16_t sport, uint16_t dport)
+{
+    add_ports(id, PB_FLOW_UDP, sport, dport);
+}
+
+void pb_flow_id_add_conn_id(struct pb_flow_id *id, uint64_t conn_id)
+{
+    uint8_t le[8];
+    for (int i = 0; i < 8; i++) {
+        le[i] = (uint8_t)(conn_id >> (8 * i));
+    }
+    add_single(id, PB_FLOW_CONN_ID, le, NULL, 8, PB_FLOW_DIR_UNSET);
+}
+
+size_t pb_flow_id_raw(const struct pb_flow_id *id, uint8_t *out)
+{
+    size_t n = 0;
+    out[n++] = (uint8_t)id->flags;
+    out[n++] = (uint8_t)(id->flags >> 8);
+    for (int i = 0; i < PB_FLOW_NLAYERS; i++) {
+        out[n++] = id->off[i];
+    }
+    out[n++] = id->cnt_eth;
+    out[n++] = id->cnt_vlan;
+    out[n++] = id->cnt_ip;
+    memcpy(out + n, id->b, id->len);
+    return n + id->len;
+}
+
+static void base64_raw(const uint8_t *in, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> 6) & 63];
+        out[o++] = tab[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8);
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+}
+
+const char *pb_flow_id_string(const struct pb_flow_id *id, char out[PB_FLOW_ID_STRLEN])
+{
+    uint8_t raw[KEY_MAX];
+    size_t n = pb_flow_id_raw(id, raw);
+    base64_raw(raw, n, out);
+    return out;
+}
+
+/* The address pair of a layer in the flow's source -> destination order. */
+static bool read_pair(const struct pb_flow_id *id, enum pb_flow_layer layer, size_t n,
+                      const uint8_t **src, const uint8_t **dst)
+{
+    uint8_t off = id->off[layer];
+    if (off == OFF_UNSET || (size_t)off + 2 * n > id->len) {
+        return false;
+    }
+    const uint8_t *p = id->b + off;
+    if (id->dir == PB_FLOW_DIR_REVERSED) {
+        *src = p + n;
+        *dst = p;
+    } else {
+        *src = p;
+        *dst = p + n;
+    }
+    return true;
+}
+
+static bool read_u16le(const struct pb_flow_id *id, enum pb_flow_layer layer, uint16_t *v)
+{
+    uint8_t off = id->off[layer];
+    if (off == OFF_UNSET || (size_t)off + 2 > id->len) {
+        return false;
+    }
+    *v = (uint16_t)(id->b[off] | (id->b[off + 1] << 8));
+    return true;
+}
+
+/* ---- table ---- */
+
+enum { ST_PACKETS = 1, ST_BYTES = 2, ST_ICMP4 = 4, ST_ICMP6 = 8 };
+
+struct flow_stats {
+    uint64_t packets, bytes;
+    uint16_t icmp4, icmp6; /* type << 8 | code, last seen */
+    uint8_t set;           /* ST_* counters touched */
+};
+
+struct flow {
+    struct flow *hnext;       /* bucket chain */
+    struct flow *prev, *next; /* its layout's list, creation order */
+    uint32_t bucket;
+    uint16_t layout;
+    uint8_t keylen;
+    uint8_t key[KEY_MAX];       /* pb_flow_id_raw of the id that opened it */
+    struct pb_flow_id id;       /* that id (its dir is the flow's orientation) */
+    uint64_t first_ns, last_ns; /* packet times */
+    uint64_t seen_wall_ns;      /* wall clock of the last frame: timeout */
+    bool has[2];
+    struct flow_stats st[2]; /* 0: source -> destination, 1: reverse */
+};
+
+struct layout {
+    uint8_t meta[PB_FLOW_META_LEN];
+    struct flow *head, *tail;
+};
+
+struct pb_flows {
+    struct pb_flows_config cfg;
+    struct pb_proto pseudo; /* what emit gets: cfg = the flows section */
+    struct flow **buckets;  /* owned: NBUCKETS */
+    struct layout *layouts; /* owned: MAX_LAYOUTS */
+    size_t nlayouts;
+    size_t count;
+    uint64_t seed[2];
+
+    int64_t tick_ns;
+    int ticks_timeout, ticks_period;
+    int n_timeout, n_period;
+    uint64_t next_tick_ns; /* wall clock */
+
+    struct pb_flows_stats stats;
+};
+
+/* SipHash-2-4 over the key, seeded at random: frames are untrusted, so the
+ * bucket of a flow must not be predictable. */
+static inline uint64_t rotl(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+#define SIPROUND()                                                                                 \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = rotl(v1, 13);                                                                         \
+        v1 ^= v0;                                                                                  \
+        v0 = rotl(v0, 32);                                                                         \
+        v2 += v3;                                                                                  \
+        v3 = rotl(v3, 16);                                                                         \
+        v3 ^= v2;                                                                                  \
+        v0 += v3;                                                                                  \
+        v3 = rotl(v3, 21);                                                                         \
+        v3 ^= v0;                                                                                  \
+        v2 += v1;                                                                                  \
+        v1 = rotl(v1, 17);                                                                         \
+        v1 ^= v2;                                                                                  \
+        v2 = rotl(v2, 32);                                                                         \
+    } while (0)
+
+static uint64_t siphash(const uint64_t k[2], const uint8_t *in, size_t n)
+{
+    uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
+    uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];
+    uint64_t b = (uint64_t)n << 56;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t m = 0;
+        for (int j = 0; j < 8; j++) {
+            m |= (uint64_t)in[i + j] << (8 * j);
+        }
+        v3 ^= m;
+        SIPROUND();
+        SIPROUND();
+        v0 ^= m;
+    }
+    for (int j = 0; i + (size_t)j < n; j++) {
+        b |= (uint64_t)in[i + j] << (8 * j);
+    }
+    v3 ^= b;
+    SIPROUND();
+    SIPROUND();
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND();
+    SIPROUND();
+    SIPROUND();
+    SIPROUND();
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static void random_seed(uint64_t seed[2])
+{
+    if (getrandom(seed, 2 * sizeof seed[0], GRND_NONBLOCK) == (ssize_t)(2 * sizeof seed[0])) {
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    seed[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
+    seed[1] = (uint64_t)(uintptr_t)seed ^ 0xc2b2ae3d27d4eb4full;
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b != 0) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Go's time.ParseDuration accepts a bare number only for 0. */
+static int parse_go_duration(const struct pb_cfg *sec, const char *key, int64_t def, int64_t *out,
+                             char *err, size_t errlen)
+{
+    const struct pb_cfg *n = pb_cfg_get(sec, key);
+    if (n == NULL || n->kind == PB_CFG_NULL ||
+        (n->kind == PB_CFG_SCALAR && n->value != NULL && n->value[0] == '\0')) {
+        *out = def;
+        return 0;
+    }
+    if (n->kind != PB_CFG_SCALAR || n->value == NULL) {
+        char path[256];
+        pb_cfg_path(n, path, sizeof path);
+        snprintf(err, errlen, "can not convert '%s' into 'string' accessing '%s'",
+                 n->kind == PB_CFG_LIST ? "[]interface {}" : "object", path);
+        return -PB_EINVAL;
+    }
+    const char *s = n->value;
+    const char *p = s;
+    if (*p == '+' || *p == '-') {
+        p++;
+    }
+    bool has_unit = false, zero = true;
+    for (const char *q = p; *q != '\0'; q++) {
+        if ((*q < '0' || *q > '9') && *q != '.') {
+            has_unit = true;
+        } else if (*q != '0' && *q != '.') {
+            zero = false;
+        }
+    }
+    int64_t v = 0;
+    if ((!has_unit && !zero) || *p == '\0' || pb_parse_duration(s, &v) < 0) {
+        snprintf(err, errlen,
+                 has_unit || *p == '\0' ? "time: invalid duration \"%s\""
+                                        : "time: missing unit in duration \"%s\"",
+                 s);
+        return -PB_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+int pb_flows_config_read(const struct pb_cfg *section, struct pb_flows_config *out, char *err,
+                         size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (parse_go_duration(section, "timeout", DEFAULT_TIMEOUT_NS, &out->timeout_ns, err, errlen) <
+        0) {
+        return -PB_EINVAL;
+    }
+    if (parse_go_duration(section, "period", DEFAULT_PERIOD_NS, &out->period_ns, err, errlen) < 0) {
+        return -PB_EINVAL;
+    }
+    if (pb_cfg_bool(section, "enable_delta_flow_reports", false, &out->delta) < 0 ||
+        pb_cfg_bool(section, "allow_mismatched_eth", false, &out->allow_mismatched_eth) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+        return -PB_EINVAL;
+    }
+    if (out->timeout_ns < SEC_NS) {
+        snprintf(err, errlen, "timeout must be >= 1s");
+        return -PB_EINVAL;
+    }
+    if (out->period_ns > 0 && out->period_ns < SEC_NS) {
+        snprintf(err, errlen, "report period must be -1 or >= 1s");
+        return -PB_EINVAL;
+    }
+    return 0;
+}
+
+struct pb_flows *pb_flows_new(const struct pb_flows_config *cfg, const struct pb_cfg *section,
+                              pb_emit_fn emit, void *emit_ctx, uint64_t now_ns)
+{
+    struct pb_flows *f = pb_calloc(1, sizeof *f);
+    if (f == NULL) {
+        return NULL;
+    }
+    f->cfg = *cfg;
+    if (f->cfg.max_flows == 0) {
+        f->cfg.max_flows = PB_MAX_FLOWS;
+    }
+    f->buckets = pb_calloc(NBUCKETS, sizeof *f->buckets);
+    f->layouts = pb_calloc(MAX_LAYOUTS, sizeof *f->layouts);
+    if (f->buckets == NULL || f->layouts == NULL) {
+        pb_flows_free(f);
+        return NULL;
+    }
+    f->pseudo.cfg = section;
+    f->pseudo.emit = emit;
+    f->pseudo.emit_ctx = emit_ctx;
+    random_seed(f->seed);
+
+    /* Timers as Packetbeat's flows worker sets them up. */
+    f->tick_ns = f->cfg.timeout_ns;
+    f->ticks_timeout = 1;
+    f->ticks_period = -1;
+    if (f->cfg.period_ns > 0) {
+        f->tick_ns = gcd64(f->cfg.timeout_ns, f->cfg.period_ns);
+        if (f->tick_ns < SEC_NS) {
+            f->tick_ns = SEC_NS;
+        }
+        f->ticks_timeout = (int)(f->cfg.timeout_ns / f->tick_ns);
+        if (f->ticks_timeout == 0) {
+            f->ticks_timeout = 1;
+        }
+        f->ticks_period = (int)(f->cfg.period_ns / f->tick_ns);
+        if (f->ticks_period == 0) {
+            f->ticks_period = 1;
+        }
+    }
+    f->n_timeout = f->ticks_timeout;
+    f->n_period = f->ticks_period;
+    /* start at the next whole second that is a multiple of 10 */
+    uint64_t secs = now_ns / (uint64_t)SEC_NS;
+    uint64_t align = (uint64_t)(ALIGN_NS / SEC_NS);
+    uint64_t start = ((secs + align - 1) / align) * align * (uint64_t)SEC_NS;
+    f->next_tick_ns = start + (uint64_t)f->tick_ns;
+    pb_debug("flows",
+             "new flows worker. timeout=%lldns, period=%lldns, tick=%lldns, ticksTO=%d, "
+             "ticksP=%d",
+             (long long)f->cfg.timeout_ns, (long long)f->cfg.period_ns, (long long)f->tick_ns,
+             f->ticks_timeout, f->ticks_period);
+    return f;
+}
+
+static void flow_unlink(struct pb_flows *f, struct flow *fl)
+{
+    struct flow **pp = &f->buckets[fl->bucket];
+    while (*pp != NULL && *pp != fl) {
+        pp = &(*pp)->hnext;
+    }
+    if (*pp == fl) {
+        *pp = fl->hnext;
+    }
+    struct layout *l = &f->layouts[fl->layout];
+    if (fl->prev != NULL) {
+        fl->prev->next = fl->next;
+    } else {
+        l->head = fl->next;
+    }
+    if (fl->next != NULL) {
+        fl->next->prev = fl->prev;
+    } else {
+        l->tail = fl->prev;
+    }
+    f->count--;
+}
+
+void pb_flows_free(struct pb_flows *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    if (f->layouts != NULL) {
+        for (size_t i = 0; i < f->nlayouts; i++) {
+            struct flow *fl = f->layouts[i].head;
+            while (fl != NULL) {
+                struct flow *next = fl->next;
+                pb_free(fl);
+                fl = next;
+            }
+        }
+    }
+    pb_free(f->layouts);
+    pb_free(f->buckets);
+    pb_free(f);
+}
+
+static struct layout *layout_for(struct pb_flows *f, const uint8_t *meta, uint16_t *idx)
+{
+    for (size_t i = 0; i < f->nlayouts; i++) {
+        if (memcmp(f->layouts[i].meta, meta, PB_FLOW_META_LEN) == 0) {
+            *idx = (uint16_t)i;
+            return &f->layouts[i];
+        }
+    }
+    if (f->nlayouts == MAX_LAYOUTS) {
+        return NULL;
+    }
+    struct layout *l = &f->layouts[f->nlayouts];
+    memcpy(l->meta, meta, PB_FLOW_META_LEN);
+    *idx = (uint16_t)f->nlayouts++;
+    return l;
+}
+
+/* The flow of id (created when new), with *dir the direction of this frame
+ * in it; NULL when it cannot be created. */
+static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, uint64_t ts_ns,
+                             uint64_t now_ns, int *dir)
+{
+    uint8_t key[KEY_MAX];
+    size_t klen = pb_flow_id_raw(id, key);
+    uint32_t bucket = (uint32_t)(siphash(f->seed, key, klen) & (NBUCKETS - 1));
+    struct flow *fl = f->buckets[bucket];
+    while (fl != NULL && !(fl->keylen == klen && memcmp(fl->key, key, klen) == 0)) {
+        fl = fl->hnext;
+    }
+    *dir = PB_FLOW_DIR_FORWARD;
+    if (fl == NULL) {
+        uint16_t li = 0;
+        struct layout *l = f->count < f->cfg.max_flows ? layout_for(f, key, &li) : NULL;
+        fl = l != NULL ? pb_calloc(1, sizeof *fl) : NULL;
+        if (fl == NULL) {
+            f->stats.dropped++;
+            return NULL;
+        }
+        fl->bucket = bucket;
+        fl->layout = li;
+        fl->keylen = (uint8_t)klen;
+        memcpy(fl->key, key, klen);
+        fl->id = *id;
+        fl->first_ns = ts_ns;
+        fl->hnext = f->buckets[bucket];
+        f->buckets[bucket] = fl;
+        fl->prev = l->tail;
+        if (l->tail != NULL) {
+            l->tail->next = fl;
+        } else {
+            l->head = fl;
+        }
+        l->tail = fl;
+        f->count++;
+        f->stats.created++;
+    } else if (fl->id.dir != id->dir) {
+        *dir = PB_FLOW_DIR_REVERSED;
+    }
+    fl->last_ns = ts_ns;
+    fl->seen_wall_ns = now_ns;
+    fl->has[*dir] = true;
+    return fl;
+}
+
+void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
+                     uint64_t now_ns)
+{
+    if (f == NULL || d == NULL) {
+        return;
+    }
+    /* a fragment waiting for (or refused by) reassembly counts nowhere */
+    if (d->fragment && !d->reassembled) {
+        return;
+    }
+    struct pb_flow_id id;
+    pb_flow_id_reset(&id);
+    if (d->has_eth && !f->cfg.allow_mismatched_eth) {
+        pb_flow_id_add_eth(&id, d->src_mac, d->dst_mac);
+    }
+    for (unsigned i = 0; i < d->nvlan && i < 2; i++) {
+        pb_flow_id_add_vlan(&id, d->vlan[i]);
+    }
+    if (d->nip >= 2) {
+        pb_flow_id_add_ip(&id, &d->outer_src, &d->outer_dst);
+    }
+    if (d->nip >= 1) {
+        pb_flow_id_add_ip(&id, &d->tuple.src, &d->tuple.dst);
+    }
+    struct flow *fl = NULL;
+    int dir = PB_FLOW_DIR_FORWARD;
+    if (transport) {
+        switch (d->tuple.proto) {
+        case PB_IPPROTO_TCP:
+            pb_flow_id_add_tcp(&id, d->tuple.sport, d->tuple.dport);
+            if (d->conn_id != 0) {
+                pb_flow_id_add_conn_id(&id, d->conn_id);
+            }
+            break;
+        case PB_IPPROTO_UDP:
+            pb_flow_id_add_udp(&id, d->tuple.sport, d->tuple.dport);
+            break;
+        case PB_IPPROTO_ICMP:
+        case PB_IPPROTO_ICMPV6:
+            /* the flow is looked up before the ICMP layer is known */
+            if (id.flags == 0 || id.overflow) {
+                return;
+            }
+            fl = flow_get(f, &id, d->ts_ns, now_ns, &dir);
+            if (fl != NULL) {
+                struct flow_stats *st = &fl->st[dir];
+                uint16_t tc = (uint16_t)((d->icmp_type << 8) | d->icmp_code);
+                if (d->tuple.proto == PB_IPPROTO_ICMP) {
+                    st->icmp4 = tc;
+                    st->set |= ST_ICMP4;
+                } else {
+                    st->icmp6 = tc;
+                    st->set |= ST_ICMP6;
+                }
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    if (id.flags == 0 || id.overflow) {
+        return;
+    }
+    if (fl == NULL) {
+        fl = flow_get(f, &id, d->ts_ns, now_ns, &dir);
+        if (fl == NULL) {
+            return;
+        }
+    }
+    struct flow_stats *st = &fl->st[dir];
+    st->packets++;
+    st->bytes += d->wire_len;
+    st->set |= ST_PACKETS | ST_BYTES;
+}
+
+/* ---- events ---- */
+
+static void mac_str(const uint8_t *m, char out[18])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (int i = 0; i < 6; i++) {
+        if (i > 0) {
+            out[o++] = '-';
+        }
+        out[o++] = hex[m[i] >> 4];
+        out[o++] = hex[m[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+/* Sets key, or turns an existing value into an array and appends. */
+static void put_or_append(json_t *obj, const char *key, json_t *v)
+{
+    json_t *old = json_object_get(obj, key);
+    if (old == NULL) {
+        json_object_set_new(obj, key, v);
+    } else if (json_is_array(old)) {
+        json_array_append_new(old, v);
+    } else {
+        json_t *arr = json_array();
+        json_array_append(arr, old);
+        json_array_append_new(arr, v);
+        json_object_set_new(obj, key, arr);
+    }
+}
+
+static void ip_text(const uint8_t *b, bool v6, char out[PB_IP_STRLEN])
+{
+    struct pb_ip ip;
+    memset(&ip, 0, sizeof ip);
+    ip.v6 = v6;
+    memcpy(ip.b, b, v6 ? 16 : 4);
+    /* IPv4-mapped IPv6 addresses print as IPv4, as Go's net.IP does */
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (v6 && memcmp(b, mapped, 12) == 0) {
+        memset(&ip, 0, sizeof ip);
+        memcpy(ip.b, b + 12, 4);
+    }
+    pb_ip_str(&ip, out);
+}
+
+/* The IP pair used for network.type and community_id. */
+struct net_pick {
+    bool have;
+    struct pb_ip src, dst;
+};
+
+static void pick(struct net_pick *np, const uint8_t *s, const uint8_t *d, bool v6)
+{
+    memset(np, 0, sizeof *np);
+    np->have = true;
+    np->src.v6 = v6;
+    np->dst.v6 = v6;
+    memcpy(np->src.b, s, v6 ? 16 : 4);
+    memcpy(np->dst.b, d, v6 ? 16 : 4);
+}
+
+static void put_ip_layer(const struct pb_flow_id *id, enum pb_flow_layer layer, bool v6,
+                         bool replace, json_t *source, json_t *dest, struct net_pick *np,
+                         bool override)
+{
+    const uint8_t *s, *d;
+    if (!read_pair(id, layer, v6 ? 16 : 4, &s, &d)) {
+        return;
+    }
+    char sb[PB_IP_STRLEN], db[PB_IP_STRLEN];
+    ip_text(s, v6, sb);
+    ip_text(d, v6, db);
+    if (replace) {
+        json_object_set_new(source, "ip", json_string(sb));
+        json_object_set_new(dest, "ip", json_string(db));
+    } else {
+        put_or_append(source, "ip", json_string(sb));
+        put_or_append(dest, "ip", json_string(db));
+    }
+    if (override || !np->have) {
+        pick(np, s, d, v6);
+    }
+}
+
+static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint64_t now_ns)
+{
+    json_t *ev = json_object();
+    if (ev == NULL) {
+        return NULL;
+    }
+    char tbuf[40];
+    const struct pb_flow_id *id = &fl->id;
+    json_object_set_new(ev, "@timestamp", json_string(pb_time_fmt(now_ns, false, tbuf)));
+    json_object_set_new(ev, "type", json_string("flow"));
+
+    json_t *event = json_object();
+    json_object_set_new(event, "start", json_string(pb_time_fmt(fl->first_ns, false, tbuf)));
+    json_object_set_new(event, "end", json_string(pb_time_fmt(fl->last_ns, false, tbuf)));
+    json_object_set_new(
+        event, "duration",
+        json_integer((json_int_t)(fl->last_ns >= fl->first_ns ? fl->last_ns - fl->first_ns : 0)));
+    json_object_set_new(event, "dataset", json_string("flow"));
+    json_object_set_new(event, "kind", json_string("event"));
+    json_object_set_new(event, "category", json_pack("[s]", "network"));
+    json_object_set_new(event, "action", json_string("network_flow"));
+    json_object_set_new(event, "type",
+                        final ? json_pack("[ss]", "connection", "end")
+                              : json_pack("[s]", "connection"));
+    json_object_set_new(ev, "event", event);
+
+    json_t *flow = json_object();
+    char idstr[PB_FLOW_ID_STRLEN];
+    json_object_set_new(flow, "id", json_string(pb_flow_id_string(id, idstr)));
+    json_object_set_new(flow, "final", json_boolean(final));
+
+    json_t *network = json_object();
+    json_t *source = json_object();
+    json_t *dest = json_object();
+
+    const uint8_t *s, *d;
+    if (read_pair(id, PB_FLOW_ETH, 6, &s, &d)) {
+        char ms[18], md[18];
+        mac_str(s, ms);
+        mac_str(d, md);
+        json_object_set_new(source, "mac", json_string(ms));
+        json_object_set_new(dest, "mac", json_string(md));
+    }
+    uint16_t vid;
+    if (read_u16le(id, PB_FLOW_OUTER_VLAN, &vid)) {
+        put_or_append(flow, "vlan", json_integer(vid));
+    }
+    if (read_u16le(id, PB_FLOW_VLAN, &vid)) {
+        put_or_append(flow, "vlan", json_integer(vid));
+    }
+
+    /* IP layers in Packetbeat's order: outer v4 (replaces), v4, outer v6
+     * (also takes over network.type and the community id pair), v6. */
+    struct net_pick np;
+    memset(&np, 0, sizeof np);
+    put_ip_layer(id, PB_FLOW_OUTER_IPV4, false, true, source, dest, &np, true);
+    put_ip_layer(id, PB_FLOW_IPV4, false, false, source, dest, &np, false);
+    put_ip_layer(id, PB_FLOW_OUTER_IPV6, true, false, source, dest, &np, true);
+    put_ip_layer(id, PB_FLOW_IPV6, true, false, source, dest, &np, false);
+    if (np.have) {
+        json_object_set_new(network, "type", json_string(np.src.v6 ? "ipv6" : "ipv4"));
+    }
+
+    struct pb_tuple ct;
+    memset(&ct, 0, sizeof ct);
+    const char *transport = NULL;
+    static const enum pb_flow_layer port_layers[2] = {PB_FLOW_UDP, PB_FLOW_TCP};
+    for (int i = 0; i < 2; i++) {
+        if (read_pair(id, port_layers[i], 2, &s, &d)) {
+            ct.sport = (uint16_t)(s[0] | (s[1] << 8));
+            ct.dport = (uint16_t)(d[0] | (d[1] << 8));
+            json_object_set_new(source, "port", json_integer(ct.sport));
+            json_object_set_new(dest, "port", json_integer(ct.dport));
+            bool tcp = port_layers[i] == PB_FLOW_TCP;
+            transport = tcp ? "tcp" : "udp";
+            ct.proto = tcp ? PB_IPPROTO_TCP : PB_IPPROTO_UDP;
+        }
+    }
+
+    uint64_t total_bytes = 0, total_packets = 0;
+    for (int dir = 0; dir < 2; dir++) {
+        if (!fl->has[dir]) {
+            continue;
+        }
+        struct flow_stats *st = &fl->st[dir];
+        json_t *side = dir == 0 ? source : dest;
+        if (dir == 0 && (st->set & ST_ICMP4) && st->icmp4 > 0) {
+            transport = "icmp";
+            ct.proto = PB_IPPROTO_ICMP;
+            ct.sport = (uint16_t)(st->icmp4 >> 8);
+            ct.dport = (uint16_t)(st->icmp4 & 0xff);
+        }
+        if (dir == 0 && (st->set & ST_ICMP6) && st->icmp6 > 0) {
+            transport = "ipv6-icmp";
+            ct.proto = PB_IPPROTO_ICMPV6;
+            ct.sport = (uint16_t)(st->icmp6 >> 8);
+            ct.dport = (uint16_t)(st->icmp6 & 0xff);
+        }
+        if (st->set & ST_PACKETS) {
+            json_object_set_new(side, "packets", json_integer((json_int_t)st->packets));
+            total_packets += st->packets;
+        }
+        if (st->set & ST_BYTES) {
+            json_object_set_new(side, "bytes", json_integer((json_int_t)st->bytes));
+            total_bytes += st->bytes;
+        }
+        if (f->cfg.delta) {
+            st->packets = 0;
+            st->bytes = 0;
+        }
+    }
+    if (transport != NULL) {
+        json_object_set_new(network, "transport", json_string(transport));
+    }
+    if (ct.proto != 0 && np.have) {
+        ct.src = np.src;
+        ct.dst = np.dst;
+        char cid[64];
+        pb_community_id(&ct, cid);
+        json_object_set_new(network, "community_id", json_string(cid));
+    }
+    json_object_set_new(network, "bytes", json_integer((json_int_t)total_bytes));
+    json_object_set_new(network, "packets", json_integer((json_int_t)total_packets));
+
+    json_object_set_new(ev, "flow", flow);
+    json_object_set_new(ev, "network", network);
+    json_object_set_new(ev, "source", source);
+    json_object_set_new(ev, "destination", dest);
+    return ev;
+}
+
+static void report(struct pb_flows *f, struct flow *fl, bool final, uint64_t now_ns)
+{
+    json_t *ev = flow_event(f, fl, final, now_ns);
+    if (ev == NULL) {
+        return;
+    }
+    f->stats.events++;
+    if (f->pseudo.emit != NULL) {
+        f->pseudo.emit(f->pseudo.emit_ctx, &f->pseudo, ev);
+    } else {
+        json_decref(ev);
+    }
+}
+
+/* One pass over every flow, in layout order then creation order. */
+static void execute(struct pb_flows *f, bool check_timeout, bool reports, bool last,
+                    uint64_t now_ns)
+{
+    if (!check_timeout && !reports) {
+        return;
+    }
+    for (size_t i = 0; i < f->nlayouts; i++) {
+        struct flow *next = NULL;
+        for (struct flow *fl = f->layouts[i].head; fl != NULL; fl = next) {
+            next = fl->next;
+            bool rep = reports, over = last, dead = false;
+            if (check_timeout && now_ns > fl->seen_wall_ns &&
+                now_ns - fl->seen_wall_ns > (uint64_t)f->cfg.timeout_ns) {
+                rep = true;
+                over = true;
+                dead = true;
+                flow_unlink(f, fl);
+                f->stats.timed_out++;
+            }
+            if (rep) {
+                report(f, fl, over, now_ns);
+            }
+            if (dead) {
+                pb_free(fl);
+            }
+        }
+    }
+}
+
+void pb_flows_tick(struct pb_flows *f, uint64_t now_ns)
+{
+    if (f == NULL || now_ns < f->next_tick_ns) {
+        return;
+    }
+    /* a ticker that fell behind fires once, not once per missed tick */
+    while (f->next_tick_ns <= now_ns) {
+        f->next_tick_ns += (uint64_t)f->tick_ns;
+    }
+    f->n_timeout--;
+    f->n_period--;
+    bool handle_timeout = f->n_timeout == 0;
+    if (handle_timeout) {
+        f->n_timeout = f->ticks_timeout;
+    }
+    bool handle_reports = f->ticks_period > 0 && f->n_period == 0;
+    if (f->n_period <= 0) {
+        f->n_period = f->ticks_period;
+    }
+    execute(f, handle_timeout, handle_reports, false, now_ns);
+}
+
+void pb_flows_final(struct pb_flows *f, uint64_t now_ns)
+{
+    if (f == NULL) {
+        return;
+    }
+    execute(f, false, true, true, now_ns);
+    for (size_t i = 0; i < f->nlayouts; i++) {
+        struct flow *fl = f->layouts[i].head;
+        while (fl != NULL) {
+            struct flow *next = fl->next;
+            flow_unlink(f, fl);
+            pb_free(fl);
+            fl = next;
+        }
+    }
+    pb_info("flows", "flows worker loop stopped");
+}
+
+size_t pb_flows_count(const struct pb_flows *f)
+{
+    return f != NULL ? f->count : 0;
+}
+
+const struct pb_flows_stats *pb_flows_stats(const struct pb_flows *f)
+{
+    return &f->stats;
+}
