@@ -426,6 +426,9 @@ bool sip_parse_addr(struct pb_slice v, struct sip_addr *a)
 {
     memset(a, 0, sizeof *a);
     v = sip_trim(v);
+    if (v.ptr == NULL) { /* an absent header: nothing to point into */
+        v.ptr = (const uint8_t *)"";
+    }
     ptrdiff_t lt = index_of(v, '<');
     bool wrapped = lt >= 0;
     size_t pos = wrapped ? (size_t)lt : 0;
