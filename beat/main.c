@@ -26,6 +26,7 @@
 #include "packet/tcp.h"
 #include "protos/protos.h"
 #include "publisher/pipeline.h"
+#include "publisher/setup.h"
 
 #ifndef PB_COMMIT
 #define PB_COMMIT "unknown"
@@ -50,6 +51,7 @@ struct cli {
     int64_t loops;
     const char *es_version, *export_dir; /* export --es.version, --dir */
     bool noilm;                          /* export template --noilm */
+    bool setup_index, setup_pipelines, setup_dashboards; /* setup --index-management ... */
     const char *words[MAX_WORDS]; /* subcommand and its arguments */
     size_t nwords;
 };
@@ -84,6 +86,10 @@ static const struct flag flags[] = {
     {"es.version", FLAG_STR, OFF(es_version)},
     {"dir", FLAG_STR, OFF(export_dir)},
     {"noilm", FLAG_BOOL, OFF(noilm)},
+    {"index-management", FLAG_BOOL, OFF(setup_index)},
+    {"pipelines", FLAG_BOOL, OFF(setup_pipelines)},
+    {"dashboards", FLAG_BOOL, OFF(setup_dashboards)},
+    {"machine-learning", FLAG_BOOL, IGNORED},
     /* accepted for compatibility, no effect */
     {"httpprof", FLAG_STR, IGNORED},
     {"cpuprofile", FLAG_STR, IGNORED},
@@ -761,6 +767,15 @@ int main(int argc, char **argv)
             rc = pb_export_run(root, what, &eo, stdout, stderr);
         } else {
             fprintf(stderr, "Error: export %s is not supported yet\n", what);
+        }
+    } else if (strcmp(cmd, "setup") == 0) {
+        char err[4096];
+        unsigned what = (cli.setup_index ? PB_SETUP_INDEX : 0u) |
+                        (cli.setup_pipelines ? PB_SETUP_PIPELINES : 0u) |
+                        (cli.setup_dashboards ? PB_SETUP_DASHBOARDS : 0u);
+        rc = pb_setup_run(root, what, err, sizeof err) < 0 ? 1 : 0;
+        if (rc != 0) {
+            fprintf(stderr, "Exiting: %s\n", err);
         }
     } else {
         fprintf(stderr, "Error: %s is not supported yet\n", cmd);

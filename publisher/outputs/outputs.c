@@ -9,18 +9,24 @@
 #include "publisher/output.h"
 
 extern const struct pb_output_ops pb_output_console;
+extern const struct pb_output_ops pb_output_elasticsearch;
 extern const struct pb_output_ops pb_output_file;
 extern const struct pb_output_ops pb_output_logstash;
+extern const struct pb_output_ops pb_output_kafka;
+extern const struct pb_output_ops pb_output_redis;
 
 static const struct pb_output_ops *const pb_outputs[] = {
     &pb_output_console,
+    &pb_output_elasticsearch,
     &pb_output_file,
     &pb_output_logstash,
+    &pb_output_kafka,
+    &pb_output_redis,
 };
 
 /* libbeat output types this build does not have yet. */
 static const char *const unimplemented[] = {
-    "elasticsearch", "kafka", "redis", "discard",
+    "discard",
 };
 
 #define PB_MAX_TEST_OUTPUTS 8

@@ -721,8 +721,8 @@ START_TEST(output_selection)
                  "no outputs are defined, please define one under the output section");
     expect_error("output.fake: {}\noutput.console: {}\n",
                  "more than one namespace configured accessing 'output'");
-    expect_error("output.elasticsearch: {hosts: [localhost]}\n", "elasticsearch");
-    expect_error("output.elasticsearch: {hosts: [localhost]}\n", "not supported");
+    expect_error("output.discard: {}\n", "discard");
+    expect_error("output.discard: {}\n", "not supported");
     expect_error("output.nosuch: {}\n", "output type nosuch undefined");
     expect_error("output.fake: {fail_init: true}\n", "fake init failed");
     expect_error("output.fake: {worker: 0}\n", "worker");

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tests/publisher/test_es_output.c - the pure parts of output.elasticsearch:
+ * the _bulk body (action lines, documents without @metadata, create for
+ * data streams, pipelines, ids), the _bulk answer parser (good, partial and
+ * malformed answers), item classification, index format strings and rules,
+ * host URLs.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat/alloc.h"
+#include "beat/cfg.h"
+#include "beat/err.h"
+#include "publisher/outputs/elasticsearch/es.h"
+
+static json_t *event(void)
+{
+    json_error_t je;
+    json_t *ev = json_loads("{\"@timestamp\":\"2024-03-05T10:11:12.123Z\","
+                            "\"@metadata\":{\"beat\":\"packetbeat\",\"type\":\"_doc\","
+                            "\"version\":\"8.17.2\"},"
+                            "\"type\":\"http\",\"agent\":{\"version\":\"8.17.2\"},"
+                            "\"url\":{\"path\":\"/a<b>\"}}",
+                            0, &je);
+    ck_assert_ptr_nonnull(ev);
+    return ev;
+}
+
+static struct es_sel *sel(const char *yaml, const char *key, const char *multi, const char *def)
+{
+    char err[256] = "";
+    struct pb_cfg *c = pb_cfg_parse(yaml, strlen(yaml), "test", err, sizeof err);
+    ck_assert_msg(c != NULL, "%s", err);
+    struct es_sel *s = es_sel_new(c, key, multi, def, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    pb_cfg_free(c);
+    return s;
+}
+
+static char *body_of(const json_t *ev, struct es_sel *idx, struct es_sel *pipe, int major,
+                     int minor, bool html)
+{
+    struct es_item_meta m;
+    char err[256];
+    struct pb_codec_buf b = {0};
+    ck_assert_int_eq(es_item_meta_of(ev, idx, pipe, major, minor, &m, err, sizeof err), 0);
+    ck_assert_int_eq(es_bulk_append(&b, &m, NULL, ev, html), 0);
+    es_item_meta_clear(&m);
+    ck_assert_int_eq(pb_codec_buf_append(&b, "", 1), 0);
+    return b.p;
+}
+
+START_TEST(bulk_create_for_data_stream)
+{
+    json_t *ev = event();
+    struct es_sel *idx = sel("{}", "index", "indices", "packetbeat-%{[agent.version]}");
+    char *body = body_of(ev, idx, NULL, 8, 17, false);
+    ck_assert_str_eq(body, "{\"create\":{\"_index\":\"packetbeat-8.17.2\"}}\n"
+                           "{\"@timestamp\":\"2024-03-05T10:11:12.123Z\",\"type\":\"http\","
+                           "\"agent\":{\"version\":\"8.17.2\"},\"url\":{\"path\":\"/a<b>\"}}\n");
+    pb_free(body);
+    /* escape_html */
+    body = body_of(ev, idx, NULL, 8, 17, true);
+    ck_assert_ptr_nonnull(strstr(body, "\"/a\\u003cb\\u003e\""));
+    pb_free(body);
+    /* before 7.5 without an _id: index */
+    body = body_of(ev, idx, NULL, 7, 4, false);
+    ck_assert_int_eq(strncmp(body, "{\"index\":{\"_index\":\"packetbeat-8.17.2\"}}\n", 40), 0);
+    pb_free(body);
+    es_sel_free(idx);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(bulk_metadata_overrides)
+{
+    json_t *ev = event();
+    json_t *meta = json_object_get(ev, "@metadata");
+    json_object_set_new(meta, "index", json_string("Custom-Idx"));
+    json_object_set_new(meta, "pipeline", json_string("My-Pipe"));
+    json_object_set_new(meta, "_id", json_string("abc"));
+    json_object_set_new(meta, "op_type", json_string("index"));
+    struct es_sel *idx = sel("{}", "index", "indices", "packetbeat-%{[agent.version]}");
+    char *body = body_of(ev, idx, NULL, 8, 17, false);
+    ck_assert_int_eq(
+        strncmp(
+            body,
+            "{\"index\":{\"_index\":\"custom-idx\",\"pipeline\":\"my-pipe\",\"_id\":\"abc\"}}\n",
+            67),
+        0);
+    pb_free(body);
+    /* a delete has no document line */
+    json_object_set_new(meta, "op_type", json_string("delete"));
+    body = body_of(ev, idx, NULL, 8, 17, false);
+    ck_assert_str_eq(body, "{\"delete\":{\"_index\":\"custom-idx\",\"pipeline\":\"my-pipe\","
+                           "\"_id\":\"abc\"}}\n");
+    pb_free(body);
+    /* a pipeline that is no string is an error */
+    json_object_set_new(meta, "pipeline", json_integer(3));
+    struct es_item_meta m;
+    char err[256];
+    ck_assert_int_ne(es_item_meta_of(ev, idx, NULL, 8, 17, &m, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "pipeline metadata is no string"));
+    es_sel_free(idx);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(selectors_and_rules)
+{
+    json_t *ev = event();
+    struct es_sel *idx = sel("index: \"pb-%{[agent.version]}-%{+yyyy.MM.dd}\"\n"
+                             "indices:\n"
+                             "  - index: \"HTTP-%{[type]}\"\n"
+                             "    when.equals: {type: http}\n"
+                             "  - index: \"never\"\n",
+                             "index", "indices", NULL);
+    char err[256];
+    char *name = es_sel_select(idx, ev, err, sizeof err);
+    ck_assert_str_eq(name, "http-http");
+    pb_free(name);
+    json_object_set_new(ev, "type", json_string("dns"));
+    name = es_sel_select(idx, ev, err, sizeof err);
+    ck_assert_str_eq(name, "never");
+    pb_free(name);
+    es_sel_free(idx);
+
+    idx = sel("index: \"pb-%{[agent.version]}-%{+yyyy.MM.dd}\"\n", "index", "indices", NULL);
+    name = es_sel_select(idx, ev, err, sizeof err);
+    ck_assert_str_eq(name, "pb-8.17.2-2024.03.05");
+    pb_free(name);
+    es_sel_free(idx);
+
+    /* missing field: error; with a default: the default */
+    idx = sel("index: \"x-%{[nope]}\"\n", "index", "indices", NULL);
+    ck_assert_ptr_null(es_sel_select(idx, ev, err, sizeof err));
+    ck_assert_str_eq(err, "key not found");
+    es_sel_free(idx);
+    idx = sel("index: \"x-%{[nope]:dflt}\"\n", "index", "indices", NULL);
+    name = es_sel_select(idx, ev, err, sizeof err);
+    ck_assert_str_eq(name, "x-dflt");
+    pb_free(name);
+    es_sel_free(idx);
+
+    /* mappings */
+    struct es_sel *p = sel("pipelines:\n"
+                           "  - pipeline: \"%{[type]}\"\n"
+                           "    mappings: {dns: dns-pipe}\n"
+                           "    default: other\n",
+                           "pipeline", "pipelines", NULL);
+    name = es_sel_select(p, ev, err, sizeof err);
+    ck_assert_str_eq(name, "dns-pipe");
+    pb_free(name);
+    json_object_set_new(ev, "type", json_string("tls"));
+    name = es_sel_select(p, ev, err, sizeof err);
+    ck_assert_str_eq(name, "other");
+    pb_free(name);
+    es_sel_free(p);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(parse_good_answer)
+{
+    static const char ans[] =
+        "{\"errors\":true,\"items\":[{\"create\":{\"status\":201}},"
+        "{\"create\":{\"status\":429,\"error\":{\"type\":\"es_rejected_execution_exception\"}}},"
+        "{\"create\":{\"status\":400,\"error\":{\"type\":\"document_parsing_exception\"}}},"
+        "{\"create\":{\"status\":409,\"error\":{}}},{\"index\":{\"status\":503}},"
+        "{\"create\":{\"error\":\"x\",\"status\":200}}]}";
+    int st[6];
+    char *msg[6];
+    char err[256];
+    ck_assert_int_eq(es_bulk_parse(ans, strlen(ans), 6, st, msg, err, sizeof err), 6);
+    ck_assert_int_eq(st[0], 201);
+    ck_assert_int_eq(st[1], 429);
+    ck_assert_int_eq(st[2], 400);
+    ck_assert_int_eq(st[3], 409);
+    ck_assert_int_eq(st[4], 503);
+    ck_assert_int_eq(st[5], 200);
+    ck_assert_ptr_null(msg[0]);
+    ck_assert_str_eq(msg[2], "{\"type\":\"document_parsing_exception\"}");
+    ck_assert_int_eq(es_item_classify(st[0]), ES_ITEM_ACK);
+    ck_assert_int_eq(es_item_classify(st[1]), ES_ITEM_RETRY);
+    ck_assert_int_eq(es_item_classify(st[2]), ES_ITEM_FATAL);
+    ck_assert_int_eq(es_item_classify(st[3]), ES_ITEM_DUP);
+    ck_assert_int_eq(es_item_classify(st[4]), ES_ITEM_RETRY);
+    ck_assert_int_eq(es_item_classify(0), ES_ITEM_RETRY);
+    ck_assert_int_eq(es_item_classify(404), ES_ITEM_FATAL);
+    for (int i = 0; i < 6; i++) {
+        pb_free(msg[i]);
+    }
+}
+END_TEST
+
+START_TEST(parse_malformed_answers)
+{
+    static const char *const bad[] = {
+        "",
+        "not json",
+        "[1,2]",
+        "{\"errors\":false}",
+        "{\"errors\":false,\"items\":{}}",
+        "{\"errors\":false,\"items\":[{\"create\":",
+    };
+    int st[3];
+    char err[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        st[0] = st[1] = st[2] = 7;
+        ck_assert_int_eq(es_bulk_parse(bad[i], strlen(bad[i]), 3, st, NULL, err, sizeof err),
+                         -PB_EPROTO);
+        ck_assert_int_eq(st[0], 0);
+        ck_assert_int_eq(st[2], 0);
+    }
+    ck_assert_int_eq(es_bulk_parse(NULL, 0, 3, st, NULL, err, sizeof err), -PB_EPROTO);
+    /* too few items: the rest stays 0 (retried) */
+    static const char shortans[] = "{\"items\":[{\"create\":{\"status\":201}}]}";
+    ck_assert_int_eq(es_bulk_parse(shortans, strlen(shortans), 3, st, NULL, err, sizeof err), 1);
+    ck_assert_int_eq(st[0], 201);
+    ck_assert_int_eq(st[1], 0);
+    /* a broken item stops the reading there */
+    static const char broken[] =
+        "{\"items\":[{\"create\":{\"status\":201}},{\"create\":{\"nostatus\":1}},"
+        "{\"create\":{\"status\":201}}]}";
+    ck_assert_int_eq(es_bulk_parse(broken, strlen(broken), 3, st, NULL, err, sizeof err), 1);
+    ck_assert_int_eq(st[1], 0);
+    ck_assert_int_eq(st[2], 0);
+    static const char twokeys[] =
+        "{\"items\":[{\"create\":{\"status\":201},\"index\":{\"status\":201}}]}";
+    ck_assert_int_eq(es_bulk_parse(twokeys, strlen(twokeys), 1, st, NULL, err, sizeof err), 0);
+    static const char badstatus[] = "{\"items\":[{\"create\":{\"status\":\"201\"}}]}";
+    ck_assert_int_eq(es_bulk_parse(badstatus, strlen(badstatus), 1, st, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(st[0], 0);
+}
+END_TEST
+
+START_TEST(dead_letter_document)
+{
+    json_t *ev = event();
+    char *doc = es_dead_letter_doc(ev, 400, "{\"type\":\"x\"}", false);
+    ck_assert_ptr_nonnull(doc);
+    json_error_t je;
+    json_t *d = json_loads(doc, 0, &je);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "@timestamp")),
+                     "2024-03-05T10:11:12.123Z");
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "error.type")), 400);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "error.message")), "{\"type\":\"x\"}");
+    const char *m = json_string_value(json_object_get(d, "message"));
+    ck_assert_ptr_nonnull(strstr(m, "\"type\":\"http\""));
+    ck_assert_ptr_null(strstr(m, "@metadata"));
+    ck_assert_int_eq(strncmp(doc, "{\"@timestamp\":", 14), 0);
+    json_decref(d);
+    pb_free(doc);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(host_urls)
+{
+    char err[256];
+    char *u, *p;
+    char *url = es_make_url("localhost", NULL, NULL, &u, &p, err, sizeof err);
+    ck_assert_str_eq(url, "http://localhost:9200");
+    ck_assert_ptr_null(u);
+    pb_free(url);
+    url = es_make_url("es.example:9201", "https", "/es/", &u, &p, err, sizeof err);
+    ck_assert_str_eq(url, "https://es.example:9201/es");
+    pb_free(url);
+    url = es_make_url("http://user:p%40ss@127.0.0.1/sub", NULL, "pre", &u, &p, err, sizeof err);
+    ck_assert_str_eq(url, "http://127.0.0.1:9200/pre/sub");
+    ck_assert_str_eq(u, "user");
+    ck_assert_str_eq(p, "p@ss");
+    pb_free(url);
+    pb_free(u);
+    pb_free(p);
+    url = es_make_url("::1", NULL, NULL, &u, &p, err, sizeof err);
+    ck_assert_str_eq(url, "http://[::1]:9200");
+    pb_free(url);
+    ck_assert_ptr_null(es_make_url("ftp://x", NULL, NULL, &u, &p, err, sizeof err));
+    ck_assert_ptr_null(es_make_url("x:port", NULL, NULL, &u, &p, err, sizeof err));
+    ck_assert_ptr_null(es_make_url("", NULL, NULL, &u, &p, err, sizeof err));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("es_output");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, bulk_create_for_data_stream);
+    tcase_add_test(tc, bulk_metadata_overrides);
+    tcase_add_test(tc, selectors_and_rules);
+    tcase_add_test(tc, parse_good_answer);
+    tcase_add_test(tc, parse_malformed_answers);
+    tcase_add_test(tc, dead_letter_document);
+    tcase_add_test(tc, host_urls);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
