@@ -1486,6 +1486,23 @@ struct xctx {
 
 static struct pb_cfg *expand_value(struct xctx *X, const struct pb_cfg *n, const struct pb_cfg *at,
                                    int depth);
+
+/* The extra ${NAME} source (the keystore), asked after the config's own
+ * keys and before the environment. */
+static pb_cfg_resolver_fn ext_resolver;
+static void *ext_resolver_ctx;
+
+void pb_cfg_set_resolver(pb_cfg_resolver_fn fn, void *ctx)
+{
+    ext_resolver = fn;
+    ext_resolver_ctx = ctx;
+}
+
+static char *ext_resolve(const struct xctx *X, const char *name)
+{
+    return ext_resolver != NULL ? ext_resolver(ext_resolver_ctx, X->root, name) : NULL;
+}
+
 static int expand_text(struct xctx *X, const char *s, size_t len, const struct pb_cfg *at,
                        int depth, struct sbuf *out, size_t *nvars);
 
@@ -1640,6 +1657,12 @@ static int var_text(struct xctx *X, const char *body, size_t len, const struct p
         node_free(c);
         return rc;
     }
+    char *ext = ext_resolve(X, v.name);
+    if (ext != NULL) {
+        sb_adds(out, ext);
+        pb_free(ext);
+        return 0;
+    }
     const char *env = getenv(v.name);
     if (env != NULL) {
         sb_adds(out, env);
@@ -1734,6 +1757,12 @@ static struct pb_cfg *expand_value(struct xctx *X, const struct pb_cfg *n, const
         const struct pb_cfg *t = pb_cfg_get(X->root, v.name);
         if (t != NULL) {
             r = resolved_copy(X, t, at, depth + 1);
+            goto done;
+        }
+        char *ext = ext_resolve(X, v.name);
+        if (ext != NULL) {
+            r = typed_text(X, ext, false, at);
+            pb_free(ext);
             goto done;
         }
         const char *env = getenv(v.name);

@@ -92,6 +92,12 @@ json_t *pb_cfg_to_json(const struct pb_cfg *c);
 /* The subtree as YAML text (for `export config`); owned, pb_free it. */
 char *pb_cfg_to_yaml(const struct pb_cfg *c);
 
+/* An extra source for ${NAME} (the keystore): asked after the config's own
+ * keys and before environment variables, with the root being expanded.
+ * Returns an owned string (pb_free) or NULL. One process-wide resolver. */
+typedef char *(*pb_cfg_resolver_fn)(void *ctx, const struct pb_cfg *root, const char *name);
+void pb_cfg_set_resolver(pb_cfg_resolver_fn fn, void *ctx);
+
 /* Message of the last failed getter or loader call (thread-local). */
 const char *pb_cfg_errmsg(void);
 

@@ -11,6 +11,7 @@
 #include "beat/event.h"
 #include "beat/net.h"
 #include "beat/processors.h"
+#include "beat/processors_int.h"
 
 #ifdef PB_HAVE_PCRE2
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -473,4 +474,36 @@ bool pb_cond_eval(const struct pb_cond *c, const json_t *ev)
         }
     }
     return true;
+}
+
+bool pb_net_match(const char *spec, const char *ip)
+{
+    struct pb_ip a;
+    return spec != NULL && ip != NULL && pb_ip_parse(ip, &a) && cidr_match(spec, &a);
+}
+
+bool pb_net_spec_valid(const char *spec)
+{
+    static const char *const named[] = {"loopback", "private", "multicast", "unspecified",
+                                        "link_local_unicast", "link_local_multicast",
+                                        "interface_local_multicast", "unicast",
+                                        "global_unicast", "public"};
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        if (strcmp(spec, named[i]) == 0) {
+            return true;
+        }
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *slash = strchr(buf, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        char *end = NULL;
+        long bits = strtol(slash + 1, &end, 10);
+        struct pb_ip net;
+        return end != slash + 1 && *end == '\0' && pb_ip_parse(buf, &net) && bits >= 0 &&
+               bits <= (net.v6 ? 128 : 32);
+    }
+    struct pb_ip one;
+    return pb_ip_parse(buf, &one);
 }

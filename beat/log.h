@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0
  * beat/log.h - libbeat-style logging: levels, debug selectors (-d), output to
- * stderr (-e) or files under path.logs. Lines are ECS JSON as Beats 8 print.
+ * stderr (-e), syslog or files under path.logs. Lines are ECS JSON as Beats 8
+ * print (or tab-separated text with logging.json: false).
+ *
+ * Files are named as libbeat's date rotator names them: <name>-YYYYMMDD.ndjson
+ * for the first file of a day, then <name>-YYYYMMDD-1.ndjson, -2, ... Rotation
+ * starts a new file (old ones are never renamed) when the next line would
+ * pass rotateeverybytes, when `interval` ticks over, and at start-up
+ * (rotateonstartup); then all but the newest `keepfiles` rotated files are
+ * deleted. New files get `permissions` (default 0600).
  */
 #ifndef PB_LOG_H
 #define PB_LOG_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 enum pb_log_level {
     PB_LOG_DEBUG = 0,
@@ -23,7 +32,24 @@ struct pb_log_opts {
     const char *logs_path; /* directory for the log file when !to_stderr; NULL: none */
     const char *name;      /* logging.files.name, default "packetbeat" */
     bool json;             /* ECS JSON lines (default) or plain text */
+    /* logging.to_syslog: used when not to_stderr (before files, as libbeat) */
+    bool to_syslog;
+    /* logging.files.*; zero values mean libbeat's defaults */
+    const char *files_path;    /* overrides logs_path when set */
+    uint64_t rotate_bytes;     /* rotateeverybytes, 0: 10 MiB */
+    unsigned keepfiles;        /* 0: 7 */
+    unsigned permissions;      /* 0: 0600 */
+    int64_t interval_ns;       /* 0: no time-based rotation */
+    bool no_rotate_on_startup; /* rotateonstartup: false */
 };
+
+struct pb_cfg;
+/* Reads logging.json, logging.to_syslog and logging.files.* from the config
+ * into o (level, selectors and to_stderr are the caller's). 0, or -1 with a
+ * message in err on a bad value. Strings stay borrowed from root. */
+int pb_log_read_cfg(const struct pb_cfg *root, struct pb_log_opts *o, char *err, size_t errlen);
+/* The file currently written ("" when not logging to a file). */
+void pb_log_active_file(char *buf, size_t len);
 
 /* (Re)configures logging; before the first call, info and up go to stderr. */
 int pb_log_setup(const struct pb_log_opts *o);

@@ -18,6 +18,7 @@
 #include "beat/client.h"
 #include "beat/err.h"
 #include "beat/export.h"
+#include "beat/keystore.h"
 #include "beat/log.h"
 #include "beat/monitoring.h"
 #include "beat/procs.h"
@@ -52,6 +53,7 @@ struct cli {
     const char *es_version, *export_dir; /* export --es.version, --dir */
     bool noilm;                          /* export template --noilm */
     bool setup_index, setup_pipelines, setup_dashboards; /* setup --index-management ... */
+    bool ks_force, ks_stdin; /* keystore --force, --stdin */
     const char *words[MAX_WORDS]; /* subcommand and its arguments */
     size_t nwords;
 };
@@ -89,6 +91,8 @@ static const struct flag flags[] = {
     {"index-management", FLAG_BOOL, OFF(setup_index)},
     {"pipelines", FLAG_BOOL, OFF(setup_pipelines)},
     {"dashboards", FLAG_BOOL, OFF(setup_dashboards)},
+    {"force", FLAG_BOOL, OFF(ks_force)},
+    {"stdin", FLAG_BOOL, OFF(ks_stdin)},
     {"machine-learning", FLAG_BOOL, IGNORED},
     /* accepted for compatibility, no effect */
     {"httpprof", FLAG_STR, IGNORED},
@@ -368,6 +372,11 @@ static int setup_logging(const struct cli *cli, const struct pb_cfg *root,
                          const struct paths *paths)
 {
     struct pb_log_opts o = {.level = PB_LOG_INFO, .json = true, .name = "packetbeat"};
+    char lerr[512];
+    if (pb_log_read_cfg(root, &o, lerr, sizeof lerr) < 0) {
+        fprintf(stderr, "Exiting: error initializing logging: %s\n", lerr);
+        return -1;
+    }
     const char *level = "info";
     bool to_stderr = false, to_files = true;
     pb_cfg_str(root, "logging.level", "info", &level);
@@ -731,11 +740,23 @@ int main(int argc, char **argv)
     }
 
     struct paths paths;
+    if (strcmp(cmd, "keystore") == 0) {
+        /* the config may name keystore secrets: the path comes from the flags */
+        resolve_paths(&cli, NULL, &paths);
+        char ksp[PATH_MAX];
+        snprintf(ksp, sizeof ksp, "%.4000s/packetbeat.keystore", paths.data);
+        return pb_keystore_cmd(ksp, cli.words + 1, cli.nwords - 1, cli.ks_force, cli.ks_stdin,
+                               cli.strict_perms);
+    }
+    pb_keystore_install_resolver(cli.path_data, cli.path_home);
     struct pb_cfg *root = load_config(&cli, &paths);
     if (root == NULL) {
         return 1;
     }
-    setup_logging(&cli, root, &paths);
+    if (setup_logging(&cli, root, &paths) < 0) {
+        pb_cfg_free(root);
+        return 1;
+    }
     int rc = 1;
     if (strcmp(cmd, "run") == 0) {
         rc = cmd_run(&cli, root, &paths);

@@ -5,7 +5,13 @@
  */
 #include "beat/processors.h"
 
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -14,46 +20,21 @@
 #include "beat/alloc.h"
 #include "beat/event.h"
 #include "beat/log.h"
+#include "beat/net.h"
+#include "beat/processors_int.h"
 
-#define PROC_MAX 256
-#define PROC_MAX_FIELDS 256
-
-struct proc;
-struct proc_kind {
-    const char *name;
-    int (*init)(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen);
-    json_t *(*run)(struct proc *p, json_t *ev); /* NULL return: dropped */
-};
-
-struct pair {
-    char *from, *to;
-};
-
-struct proc {
-    const struct proc_kind *kind;
-    struct pb_cond *when;           /* owned, NULL: always */
-    struct pb_processors *then_ps;  /* if/then/else */
-    struct pb_processors *else_ps;
-    char **fields;                  /* owned strv: field lists */
-    size_t nfields;
-    struct pair pairs[PROC_MAX_FIELDS];
-    size_t npairs;
-    json_t *value;                  /* owned: fields to add, tags, labels */
-    char *target;                   /* owned */
-    char *field;                    /* owned */
-    bool ignore_missing, fail_on_error;
-    long max;                       /* truncate_fields */
-};
+#define PROC_MAX PB_PROC_MAX
+#define PROC_MAX_FIELDS PB_PROC_MAX_FIELDS
 
 struct pb_processors {
-    struct proc *list[PROC_MAX];
+    struct pb_proc *list[PROC_MAX];
     size_t n;
 };
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int get_fields(struct proc *p, const struct pb_cfg *body, bool required, char *err,
-                      size_t errlen)
+int pb_proc_get_fields(struct pb_proc *p, const struct pb_cfg *body, bool required, char *err,
+                       size_t errlen)
 {
     if (!pb_cfg_has(body, "fields")) {
         if (required) {
@@ -69,7 +50,7 @@ static int get_fields(struct proc *p, const struct pb_cfg *body, bool required, 
     return 0;
 }
 
-static int get_pairs(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+int pb_proc_get_pairs(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     const struct pb_cfg *list = pb_cfg_get(body, "fields");
     if (list == NULL || list->kind != PB_CFG_LIST) {
@@ -92,8 +73,8 @@ static int get_pairs(struct proc *p, const struct pb_cfg *body, char *err, size_
     return 0;
 }
 
-static int get_flags(struct proc *p, const struct pb_cfg *body, bool def_fail, char *err,
-                     size_t errlen)
+int pb_proc_get_flags(struct pb_proc *p, const struct pb_cfg *body, bool def_fail, char *err,
+                      size_t errlen)
 {
     if (pb_cfg_bool(body, "ignore_missing", false, &p->ignore_missing) < 0 ||
         pb_cfg_bool(body, "fail_on_error", def_fail, &p->fail_on_error) < 0) {
@@ -103,7 +84,7 @@ static int get_flags(struct proc *p, const struct pb_cfg *body, bool def_fail, c
     return 0;
 }
 
-static void add_error(json_t *ev, const char *msg)
+void pb_proc_add_error(json_t *ev, const char *msg)
 {
     json_t *cur = pb_ev_get(ev, "error.message");
     if (cur == NULL) {
@@ -122,12 +103,14 @@ static bool protected_field(const char *f)
 
 /* ---- drop_fields / include_fields / drop_event ------------------------------ */
 
-static int init_drop_fields(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_drop_fields(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
-    return get_fields(p, body, true, err, errlen) < 0 ? -1 : get_flags(p, body, false, err, errlen);
+    return pb_proc_get_fields(p, body, true, err, errlen) < 0
+               ? -1
+               : pb_proc_get_flags(p, body, false, err, errlen);
 }
 
-static json_t *run_drop_fields(struct proc *p, json_t *ev)
+static json_t *run_drop_fields(struct pb_proc *p, json_t *ev)
 {
     for (size_t i = 0; i < p->nfields; i++) {
         if (!protected_field(p->fields[i])) {
@@ -137,13 +120,13 @@ static json_t *run_drop_fields(struct proc *p, json_t *ev)
     return ev;
 }
 
-static int init_include_fields(struct proc *p, const struct pb_cfg *body, char *err,
+static int init_include_fields(struct pb_proc *p, const struct pb_cfg *body, char *err,
                                size_t errlen)
 {
-    return get_fields(p, body, true, err, errlen);
+    return pb_proc_get_fields(p, body, true, err, errlen);
 }
 
-static json_t *run_include_fields(struct proc *p, json_t *ev)
+static json_t *run_include_fields(struct pb_proc *p, json_t *ev)
 {
     json_t *out = json_object();
     static const char *const always[] = {"@timestamp", "@metadata", "type"};
@@ -163,12 +146,12 @@ static json_t *run_include_fields(struct proc *p, json_t *ev)
     return out;
 }
 
-static int init_nothing(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_nothing(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     return 0;
 }
 
-static json_t *run_drop_event(struct proc *p, json_t *ev)
+static json_t *run_drop_event(struct pb_proc *p, json_t *ev)
 {
     json_decref(ev);
     return NULL;
@@ -176,7 +159,7 @@ static json_t *run_drop_event(struct proc *p, json_t *ev)
 
 /* ---- add_fields / add_tags / add_labels ----------------------------------- */
 
-static int init_add_fields(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_add_fields(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     const struct pb_cfg *f = pb_cfg_get(body, "fields");
     if (f == NULL || f->kind != PB_CFG_MAP) {
@@ -193,7 +176,7 @@ static int init_add_fields(struct proc *p, const struct pb_cfg *body, char *err,
     return 0;
 }
 
-static void deep_merge(json_t *dst, json_t *src)
+void pb_proc_deep_merge(json_t *dst, json_t *src)
 {
     const char *k;
     json_t *v;
@@ -201,14 +184,14 @@ static void deep_merge(json_t *dst, json_t *src)
     {
         json_t *cur = json_object_get(dst, k);
         if (json_is_object(cur) && json_is_object(v)) {
-            deep_merge(cur, v);
+            pb_proc_deep_merge(cur, v);
         } else {
             json_object_set_new(dst, k, json_deep_copy(v));
         }
     }
 }
 
-static json_t *run_add_fields(struct proc *p, json_t *ev)
+static json_t *run_add_fields(struct pb_proc *p, json_t *ev)
 {
     json_t *dst = ev;
     if (p->target[0] != '\0') {
@@ -218,11 +201,11 @@ static json_t *run_add_fields(struct proc *p, json_t *ev)
             pb_ev_put(ev, p->target, dst);
         }
     }
-    deep_merge(dst, p->value);
+    pb_proc_deep_merge(dst, p->value);
     return ev;
 }
 
-static int init_add_tags(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_add_tags(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     char **tags = NULL;
     size_t n = 0;
@@ -242,7 +225,7 @@ static int init_add_tags(struct proc *p, const struct pb_cfg *body, char *err, s
     return 0;
 }
 
-static json_t *run_add_tags(struct proc *p, json_t *ev)
+static json_t *run_add_tags(struct pb_proc *p, json_t *ev)
 {
     json_t *cur = pb_ev_get(ev, p->target);
     if (!json_is_array(cur)) {
@@ -283,7 +266,7 @@ static void flatten_into(json_t *out, const char *prefix, json_t *v)
     }
 }
 
-static int init_add_labels(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_add_labels(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     const struct pb_cfg *l = pb_cfg_get(body, "labels");
     if (l == NULL || l->kind != PB_CFG_MAP) {
@@ -297,7 +280,7 @@ static int init_add_labels(struct proc *p, const struct pb_cfg *body, char *err,
     return 0;
 }
 
-static json_t *run_add_labels(struct proc *p, json_t *ev)
+static json_t *run_add_labels(struct pb_proc *p, json_t *ev)
 {
     json_t *labels = json_object_get(ev, "labels");
     if (!json_is_object(labels)) {
@@ -310,12 +293,14 @@ static json_t *run_add_labels(struct proc *p, json_t *ev)
 
 /* ---- rename / copy_fields ------------------------------------------------- */
 
-static int init_pairs(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_pairs(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
-    return get_pairs(p, body, err, errlen) < 0 ? -1 : get_flags(p, body, true, err, errlen);
+    return pb_proc_get_pairs(p, body, err, errlen) < 0
+               ? -1
+               : pb_proc_get_flags(p, body, true, err, errlen);
 }
 
-static json_t *run_move(struct proc *p, json_t *ev, bool keep_source)
+static json_t *run_move(struct pb_proc *p, json_t *ev, bool keep_source)
 {
     json_t *backup = p->fail_on_error ? json_deep_copy(ev) : NULL;
     for (size_t i = 0; i < p->npairs; i++) {
@@ -325,15 +310,17 @@ static json_t *run_move(struct proc *p, json_t *ev, bool keep_source)
             if (p->ignore_missing) {
                 continue;
             }
-            snprintf(msg, sizeof msg, "Failed to %s fields in processor: could not fetch value for "
-                     "key: %s, Error: key not found", keep_source ? "copy" : "rename",
-                     p->pairs[i].from);
+            snprintf(msg, sizeof msg,
+                     "Failed to %s fields in processor: could not fetch value for "
+                     "key: %s, Error: key not found",
+                     keep_source ? "copy" : "rename", p->pairs[i].from);
             goto fail;
         }
         if (pb_ev_get(ev, p->pairs[i].to) != NULL) {
-            snprintf(msg, sizeof msg, "Failed to %s fields in processor: target field %s already "
-                     "exists, drop or rename this field first", keep_source ? "copy" : "rename",
-                     p->pairs[i].to);
+            snprintf(msg, sizeof msg,
+                     "Failed to %s fields in processor: target field %s already "
+                     "exists, drop or rename this field first",
+                     keep_source ? "copy" : "rename", p->pairs[i].to);
             goto fail;
         }
         json_t *copy = json_deep_copy(v);
@@ -347,7 +334,7 @@ static json_t *run_move(struct proc *p, json_t *ev, bool keep_source)
             json_decref(ev);
             ev = backup;
             backup = NULL;
-            add_error(ev, msg);
+            pb_proc_add_error(ev, msg);
             return ev;
         }
     }
@@ -355,19 +342,19 @@ static json_t *run_move(struct proc *p, json_t *ev, bool keep_source)
     return ev;
 }
 
-static json_t *run_rename(struct proc *p, json_t *ev)
+static json_t *run_rename(struct pb_proc *p, json_t *ev)
 {
     return run_move(p, ev, false);
 }
 
-static json_t *run_copy(struct proc *p, json_t *ev)
+static json_t *run_copy(struct pb_proc *p, json_t *ev)
 {
     return run_move(p, ev, true);
 }
 
 /* ---- detect_mime_type ----------------------------------------------------- */
 
-static int init_mime(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_mime(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     const char *field = NULL, *target = NULL;
     if (pb_cfg_str(body, "field", NULL, &field) < 0 || field == NULL ||
@@ -380,65 +367,27 @@ static int init_mime(struct proc *p, const struct pb_cfg *body, char *err, size_
     return 0;
 }
 
-static json_t *run_mime(struct proc *p, json_t *ev)
+static json_t *run_mime(struct pb_proc *p, json_t *ev)
 {
     json_t *v = pb_ev_get(ev, p->field);
     if (!json_is_string(v) || pb_ev_get(ev, p->target) != NULL) {
         return ev;
     }
-    const char *m = pb_mime_detect((const unsigned char *)json_string_value(v),
-                                   json_string_length(v));
+    const char *m =
+        pb_mime_detect((const unsigned char *)json_string_value(v), json_string_length(v));
     if (m != NULL) {
         pb_ev_put_str(ev, p->target, m);
     }
     return ev;
 }
 
-/* ---- lowercase / uppercase / truncate_fields ------------------------------- */
+/* ---- truncate_fields ------------------------------- */
 
-static int init_case(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
-{
-    return get_fields(p, body, true, err, errlen) < 0 ? -1 : get_flags(p, body, true, err, errlen);
-}
-
-static json_t *run_case(struct proc *p, json_t *ev, bool upper)
-{
-    for (size_t i = 0; i < p->nfields; i++) {
-        json_t *v = pb_ev_get(ev, p->fields[i]);
-        if (!json_is_string(v)) {
-            continue;
-        }
-        char *s = pb_strndup(json_string_value(v), json_string_length(v));
-        if (s == NULL) {
-            continue;
-        }
-        for (char *c = s; *c; c++) {
-            if (upper && *c >= 'a' && *c <= 'z') {
-                *c = (char)(*c - 32);
-            } else if (!upper && *c >= 'A' && *c <= 'Z') {
-                *c = (char)(*c + 32);
-            }
-        }
-        json_string_set(v, s);
-        pb_free(s);
-    }
-    return ev;
-}
-
-static json_t *run_lower(struct proc *p, json_t *ev)
-{
-    return run_case(p, ev, false);
-}
-
-static json_t *run_upper(struct proc *p, json_t *ev)
-{
-    return run_case(p, ev, true);
-}
-
-static int init_truncate(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_truncate(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     int64_t bytes = 0, chars = 0;
-    if (get_fields(p, body, true, err, errlen) < 0 || get_flags(p, body, true, err, errlen) < 0) {
+    if (pb_proc_get_fields(p, body, true, err, errlen) < 0 ||
+        pb_proc_get_flags(p, body, true, err, errlen) < 0) {
         return -1;
     }
     if (pb_cfg_int(body, "max_bytes", 0, &bytes) < 0 ||
@@ -450,7 +399,7 @@ static int init_truncate(struct proc *p, const struct pb_cfg *body, char *err, s
     return 0;
 }
 
-static json_t *run_truncate(struct proc *p, json_t *ev)
+static json_t *run_truncate(struct pb_proc *p, json_t *ev)
 {
     for (size_t i = 0; i < p->nfields; i++) {
         json_t *v = pb_ev_get(ev, p->fields[i]);
@@ -493,16 +442,79 @@ static json_t *run_truncate(struct proc *p, json_t *ev)
 
 /* ---- host metadata and environment probes ---------------------------------- */
 
-static int init_host_metadata(struct proc *p, const struct pb_cfg *body, char *err,
-                              size_t errlen)
+/* ip and mac of the non-loopback interfaces that are up, as libbeat's
+ * GetNetInfo lists them (MACs upper case with dashes, as ECS wants). */
+static void add_netinfo(json_t *h)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) < 0) {
+        return;
+    }
+    json_t *ips = json_array(), *macs = json_array();
+    for (struct ifaddrs *i = ifs; i != NULL; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP)) {
+            continue;
+        }
+        char buf[64] = "";
+        if (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6) {
+            struct pb_ip ip = {0};
+            if (i->ifa_addr->sa_family == AF_INET) {
+                memcpy(ip.b, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+            } else {
+                ip.v6 = 1;
+                memcpy(ip.b, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, 16);
+            }
+            pb_ip_str(&ip, buf);
+            json_array_append_new(ips, json_string(buf));
+        } else if (i->ifa_addr->sa_family == AF_PACKET) {
+            const struct sockaddr_ll *ll = (const struct sockaddr_ll *)(void *)i->ifa_addr;
+            if (ll->sll_halen != 6) {
+                continue;
+            }
+            snprintf(buf, sizeof buf, "%02X-%02X-%02X-%02X-%02X-%02X", ll->sll_addr[0],
+                     ll->sll_addr[1], ll->sll_addr[2], ll->sll_addr[3], ll->sll_addr[4],
+                     ll->sll_addr[5]);
+            bool dup = false;
+            size_t k;
+            json_t *m;
+            json_array_foreach(macs, k, m)
+            {
+                dup = dup || strcmp(json_string_value(m), buf) == 0;
+            }
+            if (!dup) {
+                json_array_append_new(macs, json_string(buf));
+            }
+        }
+    }
+    freeifaddrs(ifs);
+    if (json_array_size(ips) > 0) {
+        json_object_set_new(h, "ip", ips);
+    } else {
+        json_decref(ips);
+    }
+    if (json_array_size(macs) > 0) {
+        json_object_set_new(h, "mac", macs);
+    } else {
+        json_decref(macs);
+    }
+}
+
+json_t *pb_proc_host_info(bool netinfo)
 {
     struct utsname u;
     char host[256] = "localhost";
     gethostname(host, sizeof host);
     host[sizeof host - 1] = '\0';
-    p->value = json_object();
-    json_t *h = p->value;
+    json_t *h = json_object();
+    if (h == NULL) {
+        return NULL;
+    }
     json_object_set_new(h, "hostname", json_string(host));
+    for (char *c = host; *c; c++) {
+        if (*c >= 'A' && *c <= 'Z') {
+            *c = (char)(*c + 32);
+        }
+    }
     json_object_set_new(h, "name", json_string(host));
     if (uname(&u) == 0) {
         json_object_set_new(h, "architecture", json_string(u.machine));
@@ -555,21 +567,36 @@ static int init_host_metadata(struct proc *p, const struct pb_cfg *body, char *e
         fclose(f);
     }
     json_object_set_new(h, "containerized", json_boolean(access("/.dockerenv", F_OK) == 0));
-    return 0;
+    if (netinfo) {
+        add_netinfo(h);
+    }
+    return h;
 }
 
-static json_t *run_host_metadata(struct proc *p, json_t *ev)
+static int init_host_metadata(struct pb_proc *p, const struct pb_cfg *body, char *err,
+                              size_t errlen)
+{
+    bool netinfo = true;
+    if (pb_cfg_bool(body, "netinfo.enabled", true, &netinfo) < 0) {
+        snprintf(err, errlen, "add_host_metadata: %s", pb_cfg_errmsg());
+        return -1;
+    }
+    p->value = pb_proc_host_info(netinfo);
+    return p->value != NULL ? 0 : -1;
+}
+
+static json_t *run_host_metadata(struct pb_proc *p, json_t *ev)
 {
     json_t *host = json_object_get(ev, "host");
     if (!json_is_object(host)) {
         host = json_object();
         json_object_set_new(ev, "host", host);
     }
-    deep_merge(host, p->value);
+    pb_proc_deep_merge(host, p->value);
     return ev;
 }
 
-static int init_probe_none(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_probe_none(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     /* add_cloud_metadata / add_docker_metadata: no cloud metadata service or
      * Docker socket is probed here; events pass unchanged. */
@@ -577,12 +604,12 @@ static int init_probe_none(struct proc *p, const struct pb_cfg *body, char *err,
     return 0;
 }
 
-static json_t *run_pass(struct proc *p, json_t *ev)
+static json_t *run_pass(struct pb_proc *p, json_t *ev)
 {
     return ev;
 }
 
-static int init_locale(struct proc *p, const struct pb_cfg *body, char *err, size_t errlen)
+static int init_locale(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     const char *format = "offset";
     pb_cfg_str(body, "format", "offset", &format);
@@ -601,35 +628,78 @@ static int init_locale(struct proc *p, const struct pb_cfg *body, char *err, siz
     return 0;
 }
 
-static json_t *run_locale(struct proc *p, json_t *ev)
+static json_t *run_locale(struct pb_proc *p, json_t *ev)
 {
     pb_ev_put(ev, "event.timezone", json_incref(p->value));
     return ev;
 }
 
-static const struct proc_kind kinds[] = {
-    {"drop_fields", init_drop_fields, run_drop_fields},
-    {"include_fields", init_include_fields, run_include_fields},
-    {"drop_event", init_nothing, run_drop_event},
-    {"add_fields", init_add_fields, run_add_fields},
-    {"add_tags", init_add_tags, run_add_tags},
-    {"add_labels", init_add_labels, run_add_labels},
-    {"rename", init_pairs, run_rename},
-    {"copy_fields", init_pairs, run_copy},
-    {"detect_mime_type", init_mime, run_mime},
-    {"lowercase", init_case, run_lower},
-    {"uppercase", init_case, run_upper},
-    {"truncate_fields", init_truncate, run_truncate},
-    {"add_host_metadata", init_host_metadata, run_host_metadata},
-    {"add_cloud_metadata", init_probe_none, run_pass},
-    {"add_docker_metadata", init_probe_none, run_pass},
-    {"add_kubernetes_metadata", init_probe_none, run_pass},
-    {"add_locale", init_locale, run_locale},
+static const struct pb_proc_kind kinds[] = {
+    {"drop_fields", init_drop_fields, run_drop_fields, NULL},
+    {"include_fields", init_include_fields, run_include_fields, NULL},
+    {"drop_event", init_nothing, run_drop_event, NULL},
+    {"add_fields", init_add_fields, run_add_fields, NULL},
+    {"add_tags", init_add_tags, run_add_tags, NULL},
+    {"add_labels", init_add_labels, run_add_labels, NULL},
+    {"rename", init_pairs, run_rename, NULL},
+    {"copy_fields", init_pairs, run_copy, NULL},
+    {"detect_mime_type", init_mime, run_mime, NULL},
+    {"truncate_fields", init_truncate, run_truncate, NULL},
+    {"add_host_metadata", init_host_metadata, run_host_metadata, NULL},
+    {"add_cloud_metadata", init_probe_none, run_pass, NULL},
+    {"add_docker_metadata", init_probe_none, run_pass, NULL},
+    {"add_kubernetes_metadata", init_probe_none, run_pass, NULL},
+    {"add_locale", init_locale, run_locale, NULL},
 };
+
+static const struct pb_proc_kind *find_kind(const char *name)
+{
+    for (size_t i = 0; i < pb_proc_kinds_ext_n; i++) {
+        if (strcmp(pb_proc_kinds_ext[i].name, name) == 0) {
+            return &pb_proc_kinds_ext[i];
+        }
+    }
+    for (size_t i = 0; i < pb_proc_kinds_text_n; i++) {
+        if (strcmp(pb_proc_kinds_text[i].name, name) == 0) {
+            return &pb_proc_kinds_text[i];
+        }
+    }
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "a, b, c": every processor name, sorted, into buf. */
+static void valid_actions(char *buf, size_t len)
+{
+    const char *names[128];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && n < 128; i++) {
+        names[n++] = kinds[i].name;
+    }
+    for (size_t i = 0; i < pb_proc_kinds_ext_n && n < 128; i++) {
+        names[n++] = pb_proc_kinds_ext[i].name;
+    }
+    for (size_t i = 0; i < pb_proc_kinds_text_n && n < 128; i++) {
+        names[n++] = pb_proc_kinds_text[i].name;
+    }
+    qsort(names, n, sizeof names[0], cmp_str);
+    size_t used = 0;
+    for (size_t i = 0; i < n && len > 0 && used < len - 1; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0) {
+            break;
+        }
+        used += (size_t)w;
+    }
+}
 
 /* ---- the list ------------------------------------------------------------- */
 
-static void proc_free(struct proc *p)
+static void proc_free(struct pb_proc *p)
 {
     if (p == NULL) {
         return;
@@ -642,15 +712,18 @@ static void proc_free(struct proc *p)
         pb_free(p->pairs[i].from);
         pb_free(p->pairs[i].to);
     }
+    if (p->kind != NULL && p->kind->fini != NULL) {
+        p->kind->fini(p);
+    }
     json_decref(p->value);
     pb_free(p->target);
     pb_free(p->field);
     pb_free(p);
 }
 
-static struct proc *proc_new(const struct pb_cfg *item, char *err, size_t errlen)
+static struct pb_proc *proc_new(const struct pb_cfg *item, char *err, size_t errlen)
 {
-    struct proc *p = pb_calloc(1, sizeof *p);
+    struct pb_proc *p = pb_calloc(1, sizeof *p);
     if (p == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -661,7 +734,7 @@ static struct proc *proc_new(const struct pb_cfg *item, char *err, size_t errlen
         goto fail;
     }
     if (pb_cfg_has(item, "if")) {
-        static const struct proc_kind if_kind = {"if", NULL, NULL};
+        static const struct pb_proc_kind if_kind = {"if", NULL, NULL, NULL};
         p->kind = &if_kind;
         p->when = pb_cond_new(pb_cfg_get(item, "if"), err, errlen);
         if (p->when == NULL) {
@@ -680,8 +753,7 @@ static struct proc *proc_new(const struct pb_cfg *item, char *err, size_t errlen
         return p;
     }
     if (pb_cfg_len(item) != 1) {
-        snprintf(err, errlen, "each processor must have exactly one action (line %d)",
-                 item->line);
+        snprintf(err, errlen, "each processor must have exactly one action (line %d)", item->line);
         goto fail;
     }
     const struct pb_cfg *body = pb_cfg_at(item, 0);
@@ -691,8 +763,13 @@ static struct proc *proc_new(const struct pb_cfg *item, char *err, size_t errlen
         }
     }
     if (p->kind == NULL) {
-        snprintf(err, errlen, "the processor action %s does not exist (line %d)", body->key,
-                 body->line);
+        p->kind = find_kind(body->key);
+    }
+    if (p->kind == NULL) {
+        int n = snprintf(err, errlen,
+                         "the processor action %s does not exist. Valid actions: ", body->key);
+        valid_actions(err + (n > 0 && (size_t)n < errlen ? (size_t)n : 0),
+                      n > 0 && (size_t)n < errlen ? errlen - (size_t)n : 0);
         goto fail;
     }
     if (pb_cfg_has(body, "when")) {
@@ -731,7 +808,7 @@ struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, si
             pb_processors_free(ps);
             return NULL;
         }
-        struct proc *p = proc_new(pb_cfg_at(list, i), err, errlen);
+        struct pb_proc *p = proc_new(pb_cfg_at(list, i), err, errlen);
         if (p == NULL) {
             pb_processors_free(ps);
             return NULL;
@@ -744,7 +821,7 @@ struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, si
 json_t *pb_processors_run(struct pb_processors *ps, json_t *ev)
 {
     for (size_t i = 0; ps != NULL && i < ps->n && ev != NULL; i++) {
-        struct proc *p = ps->list[i];
+        struct pb_proc *p = ps->list[i];
         if (p->then_ps != NULL) {
             ev = pb_processors_run(pb_cond_eval(p->when, ev) ? p->then_ps : p->else_ps, ev);
             continue;

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/processors_int.h - what the processor files (beat/processors*.c)
+ * share: the processor record, the kind table entry and the config helpers.
+ * Not for use outside beat/processors*.c and beat/condition.c.
+ */
+#ifndef PB_PROCESSORS_INT_H
+#define PB_PROCESSORS_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "beat/cfg.h"
+#include "beat/processors.h"
+
+#define PB_PROC_MAX 256
+#define PB_PROC_MAX_FIELDS 256
+
+struct pb_proc;
+struct pb_proc_kind {
+    const char *name;
+    int (*init)(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen);
+    json_t *(*run)(struct pb_proc *p, json_t *ev); /* NULL return: dropped */
+    void (*fini)(struct pb_proc *p);               /* frees p->priv; may be NULL */
+};
+
+struct pb_proc_pair {
+    char *from, *to;
+};
+
+struct pb_proc {
+    const struct pb_proc_kind *kind;
+    struct pb_cond *when;          /* owned, NULL: always */
+    struct pb_processors *then_ps; /* if/then/else */
+    struct pb_processors *else_ps;
+    char **fields; /* owned strv: field lists */
+    size_t nfields;
+    struct pb_proc_pair pairs[PB_PROC_MAX_FIELDS];
+    size_t npairs;
+    json_t *value; /* owned: fields to add, tags, labels */
+    char *target;  /* owned */
+    char *field;   /* owned */
+    bool ignore_missing, fail_on_error;
+    long max;   /* truncate_fields */
+    void *priv; /* owned by the kind (fini frees it) */
+};
+
+/* `fields:` as a string list; missing → error when required. */
+int pb_proc_get_fields(struct pb_proc *p, const struct pb_cfg *body, bool required, char *err,
+                       size_t errlen);
+/* `fields:` as a list of {from, to}. */
+int pb_proc_get_pairs(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen);
+/* ignore_missing (default false) and fail_on_error (default def_fail). */
+int pb_proc_get_flags(struct pb_proc *p, const struct pb_cfg *body, bool def_fail, char *err,
+                      size_t errlen);
+/* Appends msg to error.message (a string, or a list once there are two). */
+void pb_proc_add_error(json_t *ev, const char *msg);
+/* Merges src into dst (objects recursively, copies). */
+void pb_proc_deep_merge(json_t *dst, json_t *src);
+/* Host facts as add_host_metadata reports them (hostname, os.*, id, ...),
+ * with ip/mac lists when netinfo; new reference. */
+json_t *pb_proc_host_info(bool netinfo);
+
+/* The processors of beat/processors_ext.c and beat/processors_text.c. */
+extern const struct pb_proc_kind pb_proc_kinds_ext[];
+extern const size_t pb_proc_kinds_ext_n;
+extern const struct pb_proc_kind pb_proc_kinds_text[];
+extern const size_t pb_proc_kinds_text_n;
+
+/* network condition semantics: ip (text) is in spec, a CIDR, an address or a
+ * named range (loopback, private, public, ...). */
+bool pb_net_match(const char *spec, const char *ip);
+/* true when spec is a CIDR, an address or a known named range. */
+bool pb_net_spec_valid(const char *spec);
+
+#endif
