@@ -4,6 +4,7 @@
  * that wires capture, protocols, client and pipeline together.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <limits.h>
 #include <signal.h>
@@ -22,6 +23,8 @@
 #include "beat/log.h"
 #include "beat/monitoring.h"
 #include "beat/procs.h"
+#include "beat/replay/replay.h"
+#include "beat/summary/summary.h"
 #include "packet/decoder.h"
 #include "packet/packet.h"
 #include "packet/tcp.h"
@@ -52,6 +55,7 @@ struct cli {
     int64_t loops;
     const char *es_version, *export_dir; /* export --es.version, --dir */
     bool noilm;                          /* export template --noilm */
+    bool summary;                        /* --summary: service statistics table (extension) */
     bool setup_index, setup_pipelines, setup_dashboards; /* setup --index-management ... */
     bool ks_force, ks_stdin; /* keystore --force, --stdin */
     const char *words[MAX_WORDS]; /* subcommand and its arguments */
@@ -88,6 +92,7 @@ static const struct flag flags[] = {
     {"es.version", FLAG_STR, OFF(es_version)},
     {"dir", FLAG_STR, OFF(export_dir)},
     {"noilm", FLAG_BOOL, OFF(noilm)},
+    {"summary", FLAG_BOOL, OFF(summary)},
     {"index-management", FLAG_BOOL, OFF(setup_index)},
     {"pipelines", FLAG_BOOL, OFF(setup_pipelines)},
     {"dashboards", FLAG_BOOL, OFF(setup_dashboards)},
@@ -114,6 +119,7 @@ static void usage(FILE *f)
           "  export      Export current config or index template\n"
           "  help        Help about any command\n"
           "  keystore    Manage secrets keystore\n"
+          "  replay      Replay captured transactions against a server (extension)\n"
           "  run         Run packetbeat\n"
           "  setup       Setup index template, dashboards and ML jobs\n"
           "  test        Test config\n"
@@ -135,6 +141,7 @@ static void usage(FILE *f)
           "      --path.data string     Data path\n"
           "      --path.home string     Home path\n"
           "      --path.logs string     Logs path\n"
+          "      --summary              Print per-service statistics when done (extension)\n"
           "      --strict.perms         Strict permission checking on config files "
           "(default true)\n"
           "  -t, --t                    Read packets as fast as possible, without sleeping\n"
@@ -444,6 +451,10 @@ struct frame {
     json_t *pb_final;
     bool have_final;
     struct pb_pipeline_stats final;
+    /* service statistics (--summary, packetbeat.summary.period); its thread
+       emits too, so emits are serialised while it exists */
+    struct pb_summary_runner *summary;
+    pthread_mutex_t emit_mu;
 };
 
 static const char *enabled_output(const struct pb_cfg *root)
@@ -534,15 +545,24 @@ static void frame_stats(void *ctx, json_t *st)
 static void frame_emit(void *ctx, struct pb_proto *p, json_t *ev)
 {
     struct frame *fr = ctx;
+    if (fr->summary != NULL) {
+        pthread_mutex_lock(&fr->emit_mu);
+        pb_summary_runner_observe(fr->summary, ev); /* reads only */
+    }
     ev = pb_client_finalize(fr->client, ev, p != NULL ? p->cfg : NULL);
-    if (ev == NULL) {
-        return;
-    }
-    if (fr->pipeline == NULL) {
+    if (ev != NULL && fr->pipeline == NULL) {
         json_decref(ev);
-        return;
+    } else if (ev != NULL) {
+        pb_pipeline_publish(fr->pipeline, ev, fr->block);
     }
-    pb_pipeline_publish(fr->pipeline, ev, fr->block);
+    if (fr->summary != NULL) {
+        pthread_mutex_unlock(&fr->emit_mu);
+    }
+}
+
+static void summary_emit(void *ctx, json_t *ev)
+{
+    frame_emit(ctx, NULL, ev);
 }
 
 static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct paths *paths)
@@ -590,6 +610,12 @@ static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct path
             goto out;
         }
         pb_client_set_procs(fr.client, procs);
+    }
+    pthread_mutex_init(&fr.emit_mu, NULL);
+    fr.summary = pb_summary_runner_new(root, cli->summary, summary_emit, &fr, err, sizeof err);
+    if (fr.summary == NULL && err[0] != '\0') {
+        fprintf(stderr, "Exiting: %s\n", err);
+        goto out;
     }
     if (pb_protos_setup(protos, root, frame_emit, &fr, err, sizeof err) < 0) {
         fprintf(stderr, "Exiting: Initializing protocol analyzers failed: %s\n", err);
@@ -649,6 +675,7 @@ out:
     pb_capture_close(cap);
     pb_protos_free(protos);
     pb_free(protos);
+    pb_summary_runner_finish(fr.summary); /* last summary events, before the drain */
     if (fr.pipeline != NULL) {
         int64_t timeout = 0;
         pb_cfg_duration(root, "packetbeat.shutdown_timeout", 0, &timeout);
@@ -659,6 +686,8 @@ out:
     }
     /* after the pipeline drained, so that "Total metrics" counts it all */
     pb_monitoring_stop(mon);
+    pb_summary_runner_print(fr.summary, stdout);
+    pb_summary_runner_free(fr.summary);
     json_decref(fr.pb_final);
     pb_client_free(fr.client);
     pb_procs_free(procs);
@@ -717,6 +746,9 @@ static int cmd_version(void)
 int main(int argc, char **argv)
 {
     struct cli cli = {.strict_perms = true, .loops = 1};
+    if (argc > 1 && strcmp(argv[1], "replay") == 0) {
+        return pb_replay_main(argc - 1, argv + 1); /* own flags (extension) */
+    }
     if (parse_cli(argc, argv, &cli) < 0) {
         return 1;
     }
