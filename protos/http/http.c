@@ -16,6 +16,12 @@
  * only inside a body; anywhere else the direction is dropped). The core
  * hands us every unconsumed byte, so the bytes new in this call are the
  * ones beyond what we left unconsumed last time (http_stream.held).
+ *
+ * HTTP/2 (an extension): a connection whose client starts with the HTTP/2
+ * preface, or that switches to h2c after "101 Switching Protocols", is
+ * handed to http2.c for good (mode below). While the client has not spoken
+ * yet, server bytes that look like an HTTP/2 SETTINGS frame are held back
+ * (HTTP/1.x would drop them as garbage anyway).
  */
 #include <string.h>
 
@@ -23,6 +29,8 @@
 #include "beat/err.h"
 #include "beat/log.h"
 #include "http_event.h"
+#include "http2.h"
+#include "http2_frame.h"
 #include "http_parse.h"
 #include "protos/common/txq.h"
 #include "protos/proto.h"
@@ -30,10 +38,18 @@
 /* Packetbeat's default max_message_size (tcp.TCPMaxDataInStream). */
 #define HTTP_DEFAULT_MAX_MESSAGE (10 * 1024 * 1024)
 
+enum http_mode {
+    HTTP_MODE_UNDECIDED, /* no client byte yet */
+    HTTP_MODE_H1,
+    HTTP_MODE_H2, /* handed to http2.c */
+};
+
 struct http_conn {
     struct http_stream st[2]; /* by enum pb_dir */
     struct pb_txq requests;   /* struct http_msg *, oldest first */
     struct pb_txq responses;
+    enum http_mode mode;
+    struct http2_conn *h2; /* owned; HTTP_MODE_H2 only (NULL after ENOMEM) */
 };
 
 /* ---- configuration ---------------------------------------------------- */
@@ -84,6 +100,30 @@ static void plugin_free(struct http_plugin *pl)
     pb_free(pl);
 }
 
+static size_t clamp_opt(int64_t v, size_t lo, size_t hi)
+{
+    if (v < (int64_t)lo) {
+        return lo;
+    }
+    return v > (int64_t)hi ? hi : (size_t)v;
+}
+
+/* The http2.* keys (extension). */
+static int h2_options(const struct pb_cfg *cfg, struct http2_opts *o)
+{
+    int64_t streams = 0, list = 0, table = 0;
+    if (pb_cfg_bool(cfg, "http2.enabled", true, &o->enabled) < 0 ||
+        pb_cfg_int(cfg, "http2.max_streams", HTTP2_DEFAULT_MAX_STREAMS, &streams) < 0 ||
+        pb_cfg_int(cfg, "http2.max_header_list_size", HTTP2_DEFAULT_MAX_HEADER_LIST, &list) < 0 ||
+        pb_cfg_int(cfg, "http2.max_dynamic_table_size", HTTP2_DEFAULT_MAX_TABLE, &table) < 0) {
+        return -PB_EINVAL;
+    }
+    o->max_streams = clamp_opt(streams, 1, HTTP2_CEIL_MAX_STREAMS);
+    o->max_header_list = clamp_opt(list, 1024, HTTP2_CEIL_MAX_HEADER_LIST);
+    o->max_table = clamp_opt(table, 4096, HTTP2_CEIL_MAX_TABLE);
+    return 0;
+}
+
 static int http_init(struct pb_proto *p)
 {
     const struct pb_cfg *cfg = p->cfg;
@@ -116,6 +156,10 @@ static int http_init(struct pb_proto *p)
     pl->send_request = p->send_request;
     pl->send_response = p->send_response;
     pl->max_message_size = max_msg > 0 ? (size_t)max_msg : 0;
+    if (h2_options(cfg, &pl->h2) < 0) {
+        rc = -PB_EINVAL;
+        goto out;
+    }
     if (real_ip != NULL && real_ip[0] != '\0') {
         pl->real_ip_header = pb_strndup_lower(real_ip, strlen(real_ip));
         if (pl->real_ip_header == NULL) {
@@ -161,6 +205,19 @@ out:
 
 static void http_fini(struct pb_proto *p)
 {
+    const struct http_plugin *pl = p->priv;
+    if (pl != NULL && pl->h2c.conns > 0) {
+        const struct http2_counters *k = &pl->h2c;
+        pb_debug("http",
+                 "HTTP/2: %llu connections (%llu upgraded), %llu streams, caps hit: streams %llu, "
+                 "header list %llu, table %llu, block %llu; errors %llu, gaps %llu crossed, %llu "
+                 "dropped",
+                 (unsigned long long)k->conns, (unsigned long long)k->upgrades,
+                 (unsigned long long)k->streams, (unsigned long long)k->stream_cap,
+                 (unsigned long long)k->header_list_cap, (unsigned long long)k->table_cap,
+                 (unsigned long long)k->block_cap, (unsigned long long)k->proto_errors,
+                 (unsigned long long)k->gaps_survived, (unsigned long long)k->gap_drops);
+    }
     plugin_free(p->priv);
     p->priv = NULL;
 }
@@ -268,8 +325,64 @@ static enum pb_parse drop_stream(struct pb_conn *c, struct http_stream *st, size
     return PB_PARSE_DROP;
 }
 
+/* Hands the connection to HTTP/2 for good; `upgrade_req` (taken) is the
+ * request that asked for h2c, NULL for prior knowledge. */
+static void switch_to_h2(struct pb_conn *c, struct http_msg *upgrade_req)
+{
+    struct http_conn *hc = c->state;
+    http_stream_reset(&hc->st[0]);
+    http_stream_reset(&hc->st[1]);
+    hc->mode = HTTP_MODE_H2;
+    hc->h2 = http2_conn_new(c, upgrade_req);
+}
+
+static enum pb_parse h2_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data, size_t len,
+                             size_t *consumed)
+{
+    struct http_conn *hc = c->state;
+    if (hc->h2 == NULL) {
+        *consumed = len; /* no memory for the state: ignore the connection */
+        return PB_PARSE_OK;
+    }
+    return http2_on_data(c, hc->h2, d, data, len, consumed);
+}
+
+static enum pb_parse h1_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data, size_t len,
+                                size_t *consumed);
+
 static enum pb_parse http_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data, size_t len,
                                   size_t *consumed)
+{
+    struct http_conn *hc = c->state;
+    const struct http_plugin *pl = c->proto->priv;
+    *consumed = 0;
+    if (hc->mode == HTTP_MODE_H2) {
+        return h2_data(c, d, data, len, consumed);
+    }
+    if (hc->mode == HTTP_MODE_UNDECIDED) {
+        if (!pl->h2.enabled) {
+            hc->mode = HTTP_MODE_H1;
+        } else if (d == PB_DIR_TO_SERVER) {
+            int pc = h2_preface_cmp(data, len);
+            if (pc == 0) {
+                return PB_PARSE_MORE; /* a prefix of the preface so far */
+            }
+            if (pc > 0) {
+                switch_to_h2(c, NULL);
+                return h2_data(c, d, data, len, consumed);
+            }
+            hc->mode = HTTP_MODE_H1;
+        } else if (http2_server_start(data, len) >= 0) {
+            return PB_PARSE_MORE; /* hold until the client speaks */
+        } else {
+            hc->mode = HTTP_MODE_H1;
+        }
+    }
+    return h1_on_data(c, d, data, len, consumed);
+}
+
+static enum pb_parse h1_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data, size_t len,
+                                size_t *consumed)
 {
     struct http_conn *hc = c->state;
     const struct http_plugin *pl = c->proto->priv;
@@ -335,6 +448,25 @@ static enum pb_parse http_on_data(struct pb_conn *c, enum pb_dir d, const uint8_
         }
         struct http_msg *m = st->msg;
         http_stream_prepare(st, false);
+        if (d == PB_DIR_TO_CLIENT && pl->h2.enabled && http2_is_h2c_switch(m)) {
+            /* 101 to h2c: this exchange is published as HTTP/1.1, then the
+             * rest of the connection, from the next byte on, is HTTP/2 */
+            struct http_msg *up = pb_txq_peek(&hc->requests);
+            struct http_msg *req = up != NULL ? http2_clone_request(pl, up) : NULL;
+            handle_message(c, m);
+            switch_to_h2(c, req);
+            size_t used = 0;
+            enum pb_parse r2 = PB_PARSE_OK;
+            if (off < n) {
+                r2 = h2_data(c, d, p + off, n - off, &used);
+            }
+            if (r2 == PB_PARSE_DROP) {
+                *consumed = len;
+                return r2;
+            }
+            *consumed = base + off + used;
+            return PB_PARSE_OK;
+        }
         handle_message(c, m);
         progress = true;
     }
@@ -347,6 +479,13 @@ static enum pb_parse http_on_data(struct pb_conn *c, enum pb_dir d, const uint8_
 static bool http_on_gap(struct pb_conn *c, enum pb_dir d, size_t lost)
 {
     struct http_conn *hc = c->state;
+    if (hc->mode == HTTP_MODE_H2) {
+        if (hc->h2 == NULL) {
+            return true;
+        }
+        return http2_on_gap(c, hc->h2, d, lost);
+    }
+    hc->mode = HTTP_MODE_H1;
     struct http_stream *st = &hc->st[d];
     c->proto->stats.gaps++;
     if (!st->active) {
@@ -379,6 +518,9 @@ static bool http_on_gap(struct pb_conn *c, enum pb_dir d, size_t lost)
 static void http_on_fin(struct pb_conn *c, enum pb_dir d)
 {
     struct http_conn *hc = c->state;
+    if (hc->mode == HTTP_MODE_H2) {
+        return; /* streams end with END_STREAM, RST_STREAM or expiry */
+    }
     struct http_stream *st = &hc->st[d];
     if (!st->active || st->msg == NULL) {
         return;
@@ -392,6 +534,9 @@ static void http_on_fin(struct pb_conn *c, enum pb_dir d)
 static void http_on_expire(struct pb_conn *c)
 {
     struct http_conn *hc = c->state;
+    if (hc->mode == HTTP_MODE_H2 && hc->h2 != NULL) {
+        http2_on_expire(c, hc->h2);
+    }
     for (int d = 0; d < 2; d++) {
         struct http_stream *st = &hc->st[d];
         /* do not send incomplete or empty messages */
@@ -416,6 +561,8 @@ static void http_conn_free(struct pb_conn *c)
     http_stream_reset(&hc->st[1]);
     pb_txq_free(&hc->requests, http_msg_free);
     pb_txq_free(&hc->responses, http_msg_free);
+    http2_conn_free(hc->h2);
+    hc->h2 = NULL;
 }
 
 const struct pb_proto_ops pb_proto_http = {

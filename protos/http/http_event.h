@@ -13,6 +13,30 @@
 #include "http_parse.h"
 #include "protos/proto.h"
 
+/* HTTP/2 options (the `http2.*` keys of the http section; an extension,
+ * not in Packetbeat). */
+struct http2_opts {
+    bool enabled;           /* http2.enabled, default true */
+    size_t max_streams;     /* http2.max_streams: open streams per connection */
+    size_t max_header_list; /* http2.max_header_list_size: decoded bytes per block */
+    size_t max_table;       /* http2.max_dynamic_table_size: largest HPACK table accepted */
+};
+
+/* HTTP/2 counters (debug log at shutdown, tests). */
+struct http2_counters {
+    uint64_t conns;           /* connections taken over by the HTTP/2 parser */
+    uint64_t upgrades;        /* ... of them after 101 Switching Protocols */
+    uint64_t streams;         /* transactions published */
+    uint64_t stream_cap;      /* streams ignored: max_streams reached */
+    uint64_t header_list_cap; /* header blocks cut at max_header_list_size */
+    uint64_t table_cap;       /* table size updates beyond max_dynamic_table_size */
+    uint64_t block_cap;       /* encoded header blocks too large to decode */
+    uint64_t proto_errors;    /* framing or HPACK errors: connection state dropped */
+    uint64_t gaps_survived;   /* gaps inside DATA payloads */
+    uint64_t gap_drops;       /* gaps that lost frame or HPACK sync */
+    uint64_t resets;          /* RST_STREAM frames */
+};
+
 /* The plugin's options (packetbeat.protocols http section). Owned by
  * http.c (init/fini); pcfg points into the owned lists. */
 struct http_plugin {
@@ -29,6 +53,8 @@ struct http_plugin {
     bool redact_authorization;
     bool decode_body;
     size_t max_message_size;
+    struct http2_opts h2;
+    struct http2_counters h2c; /* mutable through pb_proto.priv */
 };
 
 /* What Packetbeat's handleHTTP does to a finished message before queueing

@@ -774,13 +774,8 @@ static enum http_res parse_chunk_final(struct http_stream *st, const uint8_t *da
 /* ---- the driver ------------------------------------------------------- */
 
 /* End of the header block: decide how the body is delimited. */
-static enum http_res after_headers(struct http_stream *st, const struct http_parser_cfg *cfg)
+void http_msg_body_policy(struct http_msg *m, const struct http_parser_cfg *cfg)
 {
-    struct http_msg *m = st->msg;
-    if (!m->is_request && ((m->status_code >= 100 && m->status_code < 200) ||
-                           m->status_code == 204 || m->status_code == 304)) {
-        return HTTP_RES_DONE;
-    }
     if (m->is_request) {
         m->send_body = list_contains_sub(cfg->req_body_for, cfg->nreq_body_for, &m->content_type);
     } else {
@@ -789,6 +784,22 @@ static enum http_res after_headers(struct http_stream *st, const struct http_par
     m->save_body =
         m->send_body || (m->content_length > 0 &&
                          pb_mem_contains(m->content_type.p, m->content_type.len, "urlencoded", 10));
+}
+
+void http_msg_header_field(struct http_msg *m, const struct http_parser_cfg *cfg,
+                           const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen)
+{
+    header_line(m, cfg, name, nlen, val, vlen);
+}
+
+static enum http_res after_headers(struct http_stream *st, const struct http_parser_cfg *cfg)
+{
+    struct http_msg *m = st->msg;
+    if (!m->is_request && ((m->status_code >= 100 && m->status_code < 200) ||
+                           m->status_code == 204 || m->status_code == 304)) {
+        return HTTP_RES_DONE;
+    }
+    http_msg_body_policy(m, cfg);
     st->crlf_hint = 0;
     if (m->is_chunked) {
         st->state = HTTP_ST_CHUNK_START;

@@ -130,6 +130,15 @@ void http_msg_add_note(struct http_msg *m, const char *note);
 /* A captured header by lower-cased name, NULL when absent. */
 struct http_hdr *http_msg_header(const struct http_msg *m, const char *name);
 
+/* One header field as if read from a header line (HTTP/2 uses it for
+ * decoded fields): the fields the event needs, and the send_headers
+ * capture. The name is lower-cased, the value trimmed. */
+void http_msg_header_field(struct http_msg *m, const struct http_parser_cfg *cfg,
+                           const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen);
+/* Decides send_body / save_body from the content type and the
+ * include_*body_for options, as after a header block. */
+void http_msg_body_policy(struct http_msg *m, const struct http_parser_cfg *cfg);
+
 /* Forgets the message being parsed and starts over at a first line
  * (Packetbeat's PrepareForNewMessage); frees st->msg when free_msg. */
 void http_stream_prepare(struct http_stream *st, bool free_msg);
