@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
- * beat/export.c - `packetbeat export template|ilm-policy` (see export.h).
+ * beat/export.c - `packetbeat export template|ilm-policy|index-pattern|
+ * dashboard` (see export.h).
  */
 #include "beat/export.h"
 
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "beat/alloc.h"
+#include "beat/dashboards.h"
 #include "beat/template.h"
 
 /* Writes text to <dir>/<component>/<name>.json (directories 0755, file 0644). */
@@ -96,6 +98,27 @@ int pb_export_run(const struct pb_cfg *root, const char *what, const struct pb_e
             return 1;
         }
         return emit(p, o, "policy", pb_ilm_policy_name(root), out, errf);
+    }
+    if (strcmp(what, "index-pattern") == 0) {
+        /* the data view for packetbeat-*, printed as libbeat prints it */
+        char err[1024];
+        json_t *ip = pb_dashboards_index_pattern(root, false, err, sizeof err);
+        if (ip == NULL) {
+            fprintf(errf, "Error generating Index Pattern: %s.\n", err);
+            return 1;
+        }
+        char *text = pb_template_dumps(ip);
+        json_decref(ip);
+        if (text == NULL) {
+            fprintf(errf, "Error writing Index Pattern: out of memory.\n");
+            return 1;
+        }
+        fputs(text, out);
+        pb_free(text);
+        return 0;
+    }
+    if (strcmp(what, "dashboard") == 0) {
+        return pb_dashboards_export(root, o->id, o->folder, out, errf);
     }
     fprintf(errf, "Error: unknown export target \"%s\"\n", what);
     return 1;

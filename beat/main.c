@@ -18,6 +18,7 @@
 #include "beat/cfg.h"
 #include "beat/client.h"
 #include "beat/err.h"
+#include "beat/dashboards.h"
 #include "beat/export.h"
 #include "beat/keystore.h"
 #include "beat/log.h"
@@ -55,6 +56,7 @@ struct cli {
     int64_t loops;
     const char *es_version, *export_dir; /* export --es.version, --dir */
     bool noilm;                          /* export template --noilm */
+    const char *dash_id, *dash_folder;   /* export dashboard --id, --folder */
     bool summary;                        /* --summary: service statistics table (extension) */
     bool setup_index, setup_pipelines, setup_dashboards; /* setup --index-management ... */
     bool ks_force, ks_stdin; /* keystore --force, --stdin */
@@ -92,6 +94,8 @@ static const struct flag flags[] = {
     {"es.version", FLAG_STR, OFF(es_version)},
     {"dir", FLAG_STR, OFF(export_dir)},
     {"noilm", FLAG_BOOL, OFF(noilm)},
+    {"id", FLAG_STR, OFF(dash_id)},
+    {"folder", FLAG_STR, OFF(dash_folder)},
     {"summary", FLAG_BOOL, OFF(summary)},
     {"index-management", FLAG_BOOL, OFF(setup_index)},
     {"pipelines", FLAG_BOOL, OFF(setup_pipelines)},
@@ -600,6 +604,12 @@ static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct path
             goto out;
         }
     }
+    /* setup.dashboards.enabled: into Kibana before running, as libbeat does */
+    if (pb_dashboards_load(root, false, err, sizeof err) != 0) {
+        fprintf(stderr, "Exiting: %s\n", err);
+        pb_error("beat", "%s", err);
+        goto out;
+    }
     if (cli->file != NULL) {
         pb_info("procs", "Process watcher disabled when file input is used");
     } else {
@@ -815,8 +825,10 @@ int main(int argc, char **argv)
                 pb_free(y);
                 rc = 0;
             }
-        } else if (strcmp(what, "template") == 0 || strcmp(what, "ilm-policy") == 0) {
-            struct pb_export_opts eo = {cli.es_version, cli.export_dir, cli.noilm};
+        } else if (strcmp(what, "template") == 0 || strcmp(what, "ilm-policy") == 0 ||
+                   strcmp(what, "index-pattern") == 0 || strcmp(what, "dashboard") == 0) {
+            struct pb_export_opts eo = {cli.es_version, cli.export_dir, cli.noilm, cli.dash_id,
+                                        cli.dash_folder};
             rc = pb_export_run(root, what, &eo, stdout, stderr);
         } else {
             fprintf(stderr, "Error: export %s is not supported yet\n", what);

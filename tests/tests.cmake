@@ -21,3 +21,10 @@ add_test(NAME template
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/beat/test_template.py
           --bin $<TARGET_FILE:packetbeat> --src ${CMAKE_SOURCE_DIR} --run-cases -j 2)
 set_tests_properties(template PROPERTIES TIMEOUT 300)
+
+# The Kibana saved objects of dashboards/ (issue 7): shape, references,
+# fields against the template, and the embedded copy in the binary.
+add_test(NAME dashboards
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/beat/test_dashboards.py
+          --bin $<TARGET_FILE:packetbeat> --src ${CMAKE_SOURCE_DIR})
+set_tests_properties(dashboards PROPERTIES TIMEOUT 120)

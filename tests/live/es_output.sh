@@ -3,7 +3,9 @@
 # (tests/peers/es-standin.py) on 127.0.0.1; no capture (-I pcap -t), so it
 # runs as any user.
 #  1. the documents indexed equal the events the file output writes
-#     (without @metadata), NDJSON/headers checked by the stand-in;
+#     (without @metadata), NDJSON/headers checked by the stand-in (the
+#     Content-Type libbeat sends, gzip at the default compression_level 1,
+#     none at 0);
 #  2. whole-request failures (429, 502, 503, closed connections) and per-item 429/503 are retried: with max_retries -1
 #     every event arrives exactly once;
 #  3. answers past `timeout`, short or unparsable answers (ES may have
@@ -135,9 +137,26 @@ print(f"ok: {name}: {sum(got.values())} documents for {n} events ({mode})")
 PY
 }
 
-# 1. plain run
+# 1. plain run: compression_level defaults to 1, so every _bulk is gzipped
+ctl /_standin/expect '{"gzip": true}' >/dev/null
 es_run plain </dev/null
 compare plain exact
+ctl /_standin/reset >/dev/null
+ctl /_standin/expect '{"gzip": false}' >/dev/null
+es_run nogzip <<YML
+  compression_level: 0
+YML
+compare nogzip exact
+ctl /_standin/requests > "$T/nogzip.requests"
+python3 - "$T/nogzip.requests" <<'PY'
+import json, sys
+bulk = [r for r in json.load(open(sys.argv[1])) if r["path"].startswith("/_bulk")]
+assert bulk and all(r["headers"]["content-type"] == "application/json; charset=UTF-8"
+                    for r in bulk), [r["headers"].get("content-type") for r in bulk]
+assert all("content-encoding" not in r["headers"] for r in bulk)
+print("ok: _bulk content type as libbeat sends it, no gzip at compression_level 0")
+PY
+ctl /_standin/expect '{"gzip": true}' >/dev/null
 grep -q '"packetbeat-8.17.2"' "$T/plain.state" || { echo "FAIL: no template on connect"; exit 1; }
 
 # 2. whole-request failures and per-item 429/503, max_retries -1
@@ -195,6 +214,8 @@ PY
 "$BIN" setup --dashboards -c "$T/setup.yml" --path.home "$T/home" -E setup.kibana.host=127.0.0.1:1 \
     > "$T/dash.out" 2>&1 && { echo "FAIL: --dashboards without Kibana succeeded"; exit 1; }
 grep -q 'error connecting to Kibana' "$T/dash.out" || { cat "$T/dash.out"; echo "FAIL: dashboards message"; exit 1; }
+grep -qx 'Loading dashboards (Kibana must be running and reachable)' "$T/dash.out" ||
+    { cat "$T/dash.out"; echo "FAIL: dashboards progress line"; exit 1; }
 
 # 6. test output
 "$BIN" test output -c "$T/setup.yml" --path.home "$T/home" > "$T/test.out" 2>&1 ||

@@ -8,10 +8,15 @@ and keeps what was indexed, so a test can compare it with what was sent.
 
   GET  /                              cluster info (version from --version)
   GET  /_license                      a basic license
-  POST /_bulk                         per-item results; NDJSON checks (body
-                                      ends with a newline, action lines,
-                                      `create` for data streams, gzip when
-                                      Content-Encoding says so)
+  POST /_bulk                         per-item results; checks what libbeat
+                                      8.17 sends: `Content-Type:
+                                      application/json; charset=UTF-8`
+                                      (libbeat's body encoder; not
+                                      x-ndjson), body ending with a newline,
+                                      action lines, `create` for data
+                                      streams, gzip when Content-Encoding
+                                      says so (and required with
+                                      --expect-gzip / POST /_standin/expect)
   PUT|GET|HEAD /_index_template/<n>   composable templates
   PUT|GET /_ilm/policy/<n>            ILM policies
   PUT|GET /_data_stream/<n>           data streams (PUT needs a matching
@@ -28,13 +33,15 @@ Test control (not Elasticsearch API), under /_standin/:
         {"garbage": true}              200 with a body that is not JSON
         {"short": true}                200 with fewer items than actions
         {}                             a normal answer
+  POST /_standin/expect {"gzip": true|false} every _bulk must (not) be
+                            gzipped (compression_level > 0 or 0)
   GET  /_standin/docs       {"<index>": [docs...]} what was indexed
   GET  /_standin/state      templates, policies, data streams, lifecycles
   GET  /_standin/requests   method, path, headers of every request
   GET  /_standin/problems   protocol violations seen (should stay [])
   POST /_standin/reset
 
-Usage: es-standin.py --port N [--version 8.17.2] [--portfile F]
+Usage: es-standin.py --port N [--version 8.17.2] [--portfile F] [--expect-gzip]
 """
 import argparse
 import gzip
@@ -52,13 +59,15 @@ STATE = {}
 
 def reset():
     with LOCK:
+        keep = STATE.get("expect_gzip")  # a setting of the run, kept across resets
         STATE.clear()
         STATE.update(docs={}, ids={}, templates={}, policies={}, streams={}, lifecycles={},
-                     requests=[], problems=[], faults=[], seq=0)
+                     requests=[], problems=[], faults=[], seq=0, expect_gzip=keep)
 
 
 reset()
 VERSION = "8.17.2"
+BULK_CONTENT_TYPE = "application/json; charset=UTF-8"
 
 
 def cluster_info():
@@ -208,6 +217,11 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATE["faults"].extend(faults)
             return self.send_json(200, {"queued": len(faults)})
+        if path == "/_standin/expect" and self.command == "POST":
+            want = json.loads(self.read_body() or b"{}")
+            with LOCK:
+                STATE["expect_gzip"] = want.get("gzip")
+            return self.send_json(200, {"ok": True})
         if path == "/_standin/reset":
             self.read_body()
             reset()
@@ -305,8 +319,17 @@ class Handler(BaseHTTPRequestHandler):
     # ---- bulk ------------------------------------------------------------------------
     def bulk(self, body):
         ct = self.headers.get("Content-Type", "")
-        if not (ct.startswith("application/json") or ct.startswith("application/x-ndjson")):
-            self.problem("_bulk with Content-Type %r" % ct)
+        # libbeat 8.17 (esleg/eslegclient enc.go) labels the NDJSON body as
+        # JSON; Elasticsearch accepts both, a drop-in sends what libbeat does
+        if ct != BULK_CONTENT_TYPE:
+            self.problem("_bulk with Content-Type %r, want %r" % (ct, BULK_CONTENT_TYPE))
+        with LOCK:
+            want_gz = STATE.get("expect_gzip")
+        enc = self.headers.get("Content-Encoding")
+        if want_gz is True and enc != "gzip":
+            self.problem("_bulk not gzipped although compression_level is set")
+        if want_gz is False and enc is not None:
+            self.problem("_bulk with Content-Encoding %r although compression is off" % enc)
         with LOCK:
             fault = STATE["faults"].pop(0) if STATE["faults"] else {}
         if fault.get("close"):
@@ -421,8 +444,11 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--version", default="8.17.2")
     ap.add_argument("--portfile")
+    ap.add_argument("--expect-gzip", action="store_true")
     a = ap.parse_args()
     VERSION = a.version
+    if a.expect_gzip:
+        STATE["expect_gzip"] = True
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     port = srv.server_address[1]

@@ -13,11 +13,13 @@
  *           PUT  /_data_stream/<name>
  *   DSL     PUT  /_data_stream/<name>/_lifecycle  (serverless or
  *                                                setup.dsl.enabled)
+ * Dashboards (--dashboards) go to Kibana: beat/dashboards.c.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "beat/alloc.h"
+#include "beat/dashboards.h"
 #include "beat/err.h"
 #include "beat/log.h"
 #include "beat/template.h"
@@ -282,51 +284,18 @@ static int setup_index(const struct pb_cfg *root, char *err, size_t errlen)
     return rc;
 }
 
-/* Dashboards: only says what it can do. The Kibana status is probed so the
- * message tells whether Kibana is reachable at all. */
+/* Dashboards: the saved objects into Kibana through its saved objects API
+ * (beat/dashboards.c), with libbeat's progress lines. */
 static int setup_dashboards(const struct pb_cfg *root, char *err, size_t errlen)
 {
-    const char *host = NULL;
-    const char *proto = NULL;
     printf("Loading dashboards (Kibana must be running and reachable)\n");
     fflush(stdout);
-    if (pb_cfg_str(root, "setup.kibana.host", "localhost:5601", &host) != 0 ||
-        pb_cfg_str(root, "setup.kibana.protocol", "http", &proto) != 0) {
-        snprintf(err, errlen, "%s", pb_cfg_errmsg());
-        return -PB_EINVAL;
+    int rc = pb_dashboards_load(root, true, err, errlen);
+    if (rc == 0) {
+        printf("Loaded dashboards\n");
+        fflush(stdout);
     }
-    char url[600];
-    if (strstr(host, "://") != NULL) {
-        snprintf(url, sizeof url, "%s/api/status", host);
-    } else {
-        snprintf(url, sizeof url, "%s://%s/api/status", proto, host);
-    }
-    CURL *h = curl_easy_init();
-    if (h == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -PB_ENOMEM;
-    }
-    char ebuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-    CURLcode cr = curl_easy_perform(h);
-    curl_easy_cleanup(h);
-    if (cr != CURLE_OK) {
-        snprintf(err, errlen,
-                 "error connecting to Kibana: fail to get the Kibana version: HTTP GET request "
-                 "to %s fails: %s",
-                 url, ebuf[0] ? ebuf : curl_easy_strerror(cr));
-        return -PB_EIO;
-    }
-    snprintf(err, errlen,
-             "Kibana at %s is reachable, but this build cannot load dashboards yet (no saved "
-             "objects are bundled)",
-             url);
-    return -PB_EINVAL;
+    return rc;
 }
 
 int pb_setup_run(const struct pb_cfg *root, unsigned what, char *err, size_t errlen)
@@ -343,10 +312,8 @@ int pb_setup_run(const struct pb_cfg *root, unsigned what, char *err, size_t err
         }
     }
     if (what & PB_SETUP_DASHBOARDS) {
-        bool enabled = true;
         /* `setup` loads dashboards even with setup.dashboards.enabled false,
            as libbeat does when asked for them */
-        (void)enabled;
         rc = setup_dashboards(root, err, errlen);
         if (rc != 0) {
             return rc;
