@@ -33,6 +33,17 @@ struct pb_processors {
 
 /* ---- helpers ------------------------------------------------------------ */
 
+void *pb_proc_priv_new(struct pb_proc *p, size_t size, char *err, size_t errlen)
+{
+    void *v = pb_calloc(1, size);
+    if (v == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->priv = v;
+    return v;
+}
+
 int pb_proc_get_fields(struct pb_proc *p, const struct pb_cfg *body, bool required, char *err,
                        size_t errlen)
 {

@@ -326,12 +326,10 @@ static void fini_procmeta(struct pb_proc *p)
 
 static int init_procmeta(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
-    struct procmeta *m = pb_calloc(1, sizeof *m);
+    struct procmeta *m = pb_proc_priv_new(p, sizeof *m, err, errlen);
     if (m == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = m;
     snprintf(m->proc_root, sizeof m->proc_root, "/proc");
     char **v = NULL;
     size_t n = 0;
@@ -713,12 +711,10 @@ static int init_fingerprint(struct pb_proc *p, const struct pb_cfg *body, char *
         pb_cfg_bool(body, "use_xxhash", false, &xx) < 0) {
         return cfg_fail(err, errlen, "fingerprint");
     }
-    struct fp_cfg *c = pb_calloc(1, sizeof *c);
+    struct fp_cfg *c = pb_proc_priv_new(p, sizeof *c, err, errlen);
     if (c == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = c;
     static const char *const methods[] = {"md5", "sha1", "sha256", "sha384", "sha512", "xxhash"};
     static const char *const encs[] = {"hex", "base32", "base64"};
     size_t i;
@@ -990,12 +986,10 @@ static int init_ratelim(struct pb_proc *p, const struct pb_cfg *body, char *err,
     if (p->fields != NULL) {
         qsort(p->fields, p->nfields, sizeof p->fields[0], cmp_strp);
     }
-    struct ratelim *r = pb_calloc(1, sizeof *r);
+    struct ratelim *r = pb_proc_priv_new(p, sizeof *r, err, errlen);
     if (r == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = r;
     pthread_mutex_init(&r->mu, NULL);
     r->limit = n;
     r->per_ns = n / (unit * 1e9);
@@ -1128,12 +1122,10 @@ static int init_regdom(struct pb_proc *p, const struct pb_cfg *body, char *err, 
     snprintf(err, errlen, "registered_domain needs libpsl (not found at build time)");
     return -1;
 #else
-    struct regdom *d = pb_calloc(1, sizeof *d);
+    struct regdom *d = pb_proc_priv_new(p, sizeof *d, err, errlen);
     if (d == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = d;
     bool bad = false;
     p->field = dup_opt(body, "field", NULL, &bad);
     p->target = dup_opt(body, "target_field", NULL, &bad);
@@ -1614,12 +1606,10 @@ static int ts_parse(const struct tsproc *tp, const char *layout, const json_t *v
 
 static int init_ts(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
-    struct tsproc *t = pb_calloc(1, sizeof *t);
+    struct tsproc *t = pb_proc_priv_new(p, sizeof *t, err, errlen);
     if (t == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = t;
     bool bad = false;
     p->field = dup_opt(body, "field", NULL, &bad);
     p->target = dup_opt(body, "target_field", "@timestamp", &bad);

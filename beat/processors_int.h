@@ -45,6 +45,9 @@ struct pb_proc {
     void *priv; /* owned by the kind (fini frees it) */
 };
 
+/* Zeroed private state of `size` bytes, owned by p (p->priv); NULL with
+ * "out of memory" in err. */
+void *pb_proc_priv_new(struct pb_proc *p, size_t size, char *err, size_t errlen);
 /* `fields:` as a string list; missing → error when required. */
 int pb_proc_get_fields(struct pb_proc *p, const struct pb_cfg *body, bool required, char *err,
                        size_t errlen);

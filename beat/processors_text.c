@@ -69,12 +69,10 @@ static void fini_conv(struct pb_proc *p)
 
 static int init_conv(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
-    struct conv *c = pb_calloc(1, sizeof *c);
+    struct conv *c = pb_proc_priv_new(p, sizeof *c, err, errlen);
     if (c == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = c;
     const struct pb_cfg *list = pb_cfg_get(body, "fields");
     if (list == NULL || list->kind != PB_CFG_LIST || pb_cfg_len(list) == 0) {
         snprintf(err, errlen,
@@ -578,12 +576,10 @@ static int init_replace(struct pb_proc *p, const struct pb_cfg *body, char *err,
     snprintf(err, errlen, "replace needs PCRE2 (not found at build time)");
     return -1;
 #else
-    struct repls *rs = pb_calloc(1, sizeof *rs);
+    struct repls *rs = pb_proc_priv_new(p, sizeof *rs, err, errlen);
     if (rs == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = rs;
     const struct pb_cfg *list = pb_cfg_get(body, "fields");
     if (list == NULL || list->kind != PB_CFG_LIST) {
         snprintf(err, errlen,
@@ -699,12 +695,10 @@ static void fini_alter(struct pb_proc *p)
 
 static int init_alter(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
-    struct alter *a = pb_calloc(1, sizeof *a);
+    struct alter *a = pb_proc_priv_new(p, sizeof *a, err, errlen);
     if (a == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = a;
     if (pb_proc_get_fields(p, body, false, err, errlen) < 0 ||
         pb_proc_get_flags(p, body, true, err, errlen) < 0) {
         return -1;
@@ -853,12 +847,10 @@ static void fini_djson(struct pb_proc *p)
 
 static int init_djson(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
-    struct djson *d = pb_calloc(1, sizeof *d);
+    struct djson *d = pb_proc_priv_new(p, sizeof *d, err, errlen);
     if (d == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = d;
     const char *target = NULL, *docid = "";
     if (pb_proc_get_fields(p, body, true, err, errlen) < 0) {
         return -1;
@@ -1160,12 +1152,10 @@ static int parse_tokenizer(struct dissect *d, const char *tok, char *err, size_t
 
 static int init_dissect(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
-    struct dissect *d = pb_calloc(1, sizeof *d);
+    struct dissect *d = pb_proc_priv_new(p, sizeof *d, err, errlen);
     if (d == NULL) {
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->priv = d;
     const char *tok = NULL, *field = "message", *prefix = "dissect", *trim = "none", *chars = " ";
     if (pb_cfg_str(body, "tokenizer", NULL, &tok) < 0 ||
         pb_cfg_str(body, "field", "message", &field) < 0 ||

@@ -192,6 +192,13 @@ static void bits(uint8_t b, bool out[5])
     }
 }
 
+/* The bit flags in the octet at v[i]; false (panic) when v is too short. */
+static bool flag_bits(struct ctx *x, struct view v, uint32_t i, bool out[5])
+{
+    bits(at(x, v, i), out);
+    return !x->panic;
+}
+
 static void set_fields(struct ctx *x, struct amqp_msg *m, json_t *obj)
 {
     if (obj == NULL) {
@@ -785,8 +792,7 @@ static enum mres queue_declare(struct ctx *x, struct amqp_msg *m, struct view a)
     m->is_request = true;
     m->method = "queue.declare";
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     set_request(x, m, name, NULL, name);
@@ -839,8 +845,7 @@ static enum mres queue_bind_common(struct ctx *x, struct amqp_msg *m, struct vie
     }
     bool p[5] = {false};
     if (bind) {
-        bits(at(x, a, off), p);
-        if (x->panic) {
+        if (!flag_bits(x, a, off, p)) {
             return M_ERROR;
         }
     }
@@ -880,8 +885,7 @@ static enum mres queue_purge(struct ctx *x, struct amqp_msg *m, struct view a)
     }
     m->is_request = true;
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     m->method = "queue.purge";
@@ -922,8 +926,7 @@ static enum mres queue_delete(struct ctx *x, struct amqp_msg *m, struct view a)
     }
     m->is_request = true;
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     m->method = "queue.delete";
@@ -950,8 +953,7 @@ static enum mres exchange_declare(struct ctx *x, struct amqp_msg *m, struct view
         return M_ERROR;
     }
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     m->method = "exchange.declare";
@@ -978,8 +980,7 @@ static enum mres exchange_delete(struct ctx *x, struct amqp_msg *m, struct view 
     m->method = "exchange.delete";
     m->is_request = true;
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     set_request(x, m, exchange, NULL, exchange);
@@ -1005,8 +1006,7 @@ static enum mres exchange_bind_common(struct ctx *x, struct amqp_msg *m, struct 
     }
     m->is_request = true;
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     set_request(x, m, src, " ", dst);
@@ -1056,8 +1056,7 @@ static enum mres basic_consume(struct ctx *x, struct amqp_msg *m, struct view a)
         return M_ERROR;
     }
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     m->method = "basic.consume";
@@ -1107,8 +1106,7 @@ static enum mres basic_cancel(struct ctx *x, struct amqp_msg *m, struct view a)
     m->is_request = true;
     set_request(x, m, tag, NULL, tag);
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     json_t *f = json_object();
@@ -1131,8 +1129,7 @@ static enum mres basic_publish(struct ctx *x, struct amqp_msg *m, struct view a)
         return M_ERROR;
     }
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     m->method = "basic.publish";
@@ -1181,8 +1178,7 @@ static enum mres basic_deliver(struct ctx *x, struct amqp_msg *m, struct view a)
     }
     uint64_t dtag = s64(x, a, off);
     bool p[5];
-    bits(at(x, a, off + 8u), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off + 8u, p)) {
         return M_ERROR;
     }
     off += 9;
@@ -1211,8 +1207,7 @@ static enum mres basic_get(struct ctx *x, struct amqp_msg *m, struct view a)
     }
     m->method = "basic.get";
     bool p[5];
-    bits(at(x, a, off), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, off, p)) {
         return M_ERROR;
     }
     m->is_request = true;
@@ -1227,8 +1222,7 @@ static enum mres basic_get(struct ctx *x, struct amqp_msg *m, struct view a)
 static enum mres basic_get_ok(struct ctx *x, struct amqp_msg *m, struct view a)
 {
     bool p[5];
-    bits(at(x, a, 8), p);
-    if (x->panic) {
+    if (!flag_bits(x, a, 8, p)) {
         return M_ERROR;
     }
     struct str exchange, rkey;

@@ -20,6 +20,7 @@
 #include "beat/event.h"
 #include "beat/rd.h"
 #include "cassandra_snappy.h"
+#include "protos/common/strutil.h"
 
 /* A partial read past the buffered bytes is zero-filled, as Go's code
  * leaves the rest of its buffer; beyond this many bytes we call it an
@@ -254,161 +255,15 @@ static void rd_bytes_map(struct dec *d)
 
 static const char hexdig[] = "0123456789abcdef";
 
-static int32_t utf8_decode(const uint8_t *s, size_t n, size_t *w)
-{
-    *w = 1;
-    uint8_t c = s[0];
-    if (c < 0x80) {
-        return c;
-    }
-    size_t need;
-    int32_t r, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        r = c & 0x1F;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        r = c & 0x0F;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        r = c & 0x07;
-        min = 0x10000;
-    } else {
-        return -1;
-    }
-    if (n < need) {
-        return -1;
-    }
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return -1;
-        }
-        r = (r << 6) | (s[i] & 0x3F);
-    }
-    if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) {
-        return -1;
-    }
-    *w = need;
-    return r;
-}
-
-/* An approximation of Go's unicode.IsPrint (see thrift_parse.c). */
-static bool go_is_print(int32_t r)
-{
-    if (r < 0x100) {
-        if (r >= 0x20 && r < 0x7F) {
-            return true;
-        }
-        return r >= 0xA1 && r != 0xAD;
-    }
-    static const int32_t ranges[][2] = {
-        {0x0378, 0x0379},   {0x0380, 0x0383},   {0x038B, 0x038B},    {0x038D, 0x038D},
-        {0x03A2, 0x03A2},   {0x0530, 0x0530},   {0x0557, 0x0558},    {0x058B, 0x058C},
-        {0x0590, 0x0590},   {0x05C8, 0x05CF},   {0x05EB, 0x05EE},    {0x05F5, 0x0605},
-        {0x061C, 0x061C},   {0x06DD, 0x06DD},   {0x070E, 0x070F},    {0x074B, 0x074C},
-        {0x07B2, 0x07BF},   {0x07FB, 0x07FC},   {0x082E, 0x082F},    {0x083F, 0x083F},
-        {0x085C, 0x085D},   {0x085F, 0x085F},   {0x086B, 0x086F},    {0x088F, 0x0897},
-        {0x08E2, 0x08E2},   {0x1680, 0x1680},   {0x180E, 0x180E},    {0x2000, 0x200F},
-        {0x2028, 0x202F},   {0x205F, 0x206F},   {0x2072, 0x2073},    {0x208F, 0x208F},
-        {0x3000, 0x3000},   {0xD800, 0xF8FF},   {0xFDD0, 0xFDEF},    {0xFEFF, 0xFEFF},
-        {0xFFF0, 0xFFFB},   {0xFFFE, 0xFFFF},   {0x110BD, 0x110BD},  {0x110CD, 0x110CD},
-        {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},  {0x2FFFE, 0x2FFFF},
-        {0x3134B, 0x3134F}, {0x323B0, 0xE00FF}, {0xE01F0, 0x10FFFF},
-    };
-    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
-        if (r >= ranges[i][0] && r <= ranges[i][1]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_put(struct sbuf *b, const void *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 64;
-        while (nc < b->len + n + 1) {
-            nc *= 2;
-        }
-        char *np = pb_realloc(b->p, nc);
-        if (np == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_esc(struct sbuf *b, char kind, uint32_t v, int digits)
-{
-    char t[12];
-    size_t n = 0;
-    t[n++] = '\\';
-    t[n++] = kind;
-    for (int i = digits - 1; i >= 0; i--) {
-        t[n++] = hexdig[(v >> (4 * i)) & 0xF];
-    }
-    sb_put(b, t, n);
-}
-
 char *cass_go_quote(const uint8_t *s, size_t n, size_t *outlen)
 {
-    struct sbuf b = {0};
-    sb_put(&b, "\"", 1);
-    size_t i = 0;
-    while (i < n) {
-        size_t w = 1;
-        int32_t r = s[i];
-        if (r >= 0x80) {
-            r = utf8_decode(s + i, n - i, &w);
-            if (r < 0) {
-                sb_esc(&b, 'x', s[i], 2);
-                i++;
-                continue;
-            }
-        }
-        if (r == '"' || r == '\\') {
-            char t[2] = {'\\', (char)r};
-            sb_put(&b, t, 2);
-        } else if (go_is_print(r)) {
-            sb_put(&b, s + i, w);
-        } else {
-            static const char esc[] = "abtnvfr";
-            if (r >= 7 && r <= 13) {
-                char t[2] = {'\\', esc[r - 7]};
-                sb_put(&b, t, 2);
-            } else if (r < ' ' || r == 0x7F) {
-                sb_esc(&b, 'x', (uint32_t)r, 2);
-            } else if (r < 0x10000) {
-                sb_esc(&b, 'u', (uint32_t)r, 4);
-            } else {
-                sb_esc(&b, 'U', (uint32_t)r, 8);
-            }
-        }
-        i += w;
-    }
-    sb_put(&b, "\"", 1);
-    if (b.oom) {
-        pb_free(b.p);
+    struct pb_bytes b = {0};
+    if (pb_go_quote(&b, s, n, SIZE_MAX - 1) != 0 || pb_bytes_append(&b, "", 1, SIZE_MAX) != 0) {
+        pb_bytes_free(&b);
         return NULL;
     }
-    *outlen = b.len;
-    return b.p;
+    *outlen = b.len - 1; /* the text, without its NUL */
+    return (char *)b.p;
 }
 
 void cass_ip_string(const uint8_t *ip, size_t n, char *buf, size_t cap)

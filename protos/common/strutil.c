@@ -7,6 +7,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/utf8.h"
 
 const uint8_t *pb_mem_find(const void *hay, size_t hlen, const void *needle, size_t nlen)
 {
@@ -204,4 +205,90 @@ bool pb_base64_decode(const void *in, size_t n, bool padded, uint8_t *out, size_
     }
     *outlen = o;
     return true;
+}
+
+/* An approximation of Go's unicode.IsPrint: below U+0100 the graphic
+ * Latin-1 characters; above, everything but the separators, format
+ * characters, private use, noncharacters and large unassigned ranges. */
+static bool go_is_print(uint32_t r)
+{
+    if (r < 0x100) {
+        if (r >= 0x20 && r < 0x7F) {
+            return true;
+        }
+        return r >= 0xA1 && r != 0xAD;
+    }
+    static const uint32_t ranges[][2] = {
+        {0x0378, 0x0379},   {0x0380, 0x0383},   {0x038B, 0x038B},    {0x038D, 0x038D},
+        {0x03A2, 0x03A2},   {0x0530, 0x0530},   {0x0557, 0x0558},    {0x058B, 0x058C},
+        {0x0590, 0x0590},   {0x05C8, 0x05CF},   {0x05EB, 0x05EE},    {0x05F5, 0x0605},
+        {0x061C, 0x061C},   {0x06DD, 0x06DD},   {0x070E, 0x070F},    {0x074B, 0x074C},
+        {0x07B2, 0x07BF},   {0x07FB, 0x07FC},   {0x082E, 0x082F},    {0x083F, 0x083F},
+        {0x085C, 0x085D},   {0x085F, 0x085F},   {0x086B, 0x086F},    {0x088F, 0x0897},
+        {0x08E2, 0x08E2},   {0x1680, 0x1680},   {0x180E, 0x180E},    {0x2000, 0x200F},
+        {0x2028, 0x202F},   {0x205F, 0x206F},   {0x2072, 0x2073},    {0x208F, 0x208F},
+        {0x3000, 0x3000},   {0xD800, 0xF8FF},   {0xFDD0, 0xFDEF},    {0xFEFF, 0xFEFF},
+        {0xFFF0, 0xFFFB},   {0xFFFE, 0xFFFF},   {0x110BD, 0x110BD},  {0x110CD, 0x110CD},
+        {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},  {0x2FFFE, 0x2FFFF},
+        {0x3134B, 0x3134F}, {0x323B0, 0xE00FF}, {0xE01F0, 0x10FFFF},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        if (r >= ranges[i][0] && r <= ranges[i][1]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* \<kind> and `digits` lower-case hex digits of v. */
+static int put_esc_hex(struct pb_bytes *b, char kind, uint32_t v, int digits, size_t max)
+{
+    static const char hexdig[] = "0123456789abcdef";
+    char t[12];
+    size_t n = 0;
+    t[n++] = '\\';
+    t[n++] = kind;
+    for (int i = digits - 1; i >= 0; i--) {
+        t[n++] = hexdig[(v >> (4 * i)) & 0xF];
+    }
+    return pb_bytes_append(b, t, n, max);
+}
+
+int pb_go_quote(struct pb_bytes *b, const uint8_t *s, size_t n, size_t max)
+{
+    static const char ctl[] = "abtnvfr"; /* \a (7) .. \r (13) */
+    int rc = pb_bytes_append(b, "\"", 1, max);
+    size_t i = 0;
+    while (rc == 0 && i < n) {
+        size_t w = 1;
+        uint32_t r = s[i];
+        if (r >= 0x80) {
+            w = pb_utf8_decode(s + i, n - i, &r);
+            if (w == 0) {
+                rc = put_esc_hex(b, 'x', s[i], 2, max);
+                i++;
+                continue;
+            }
+        }
+        if (r == '"' || r == '\\') {
+            char t[2] = {'\\', (char)r};
+            rc = pb_bytes_append(b, t, 2, max);
+        } else if (go_is_print(r)) {
+            rc = pb_bytes_append(b, s + i, w, max);
+        } else if (r >= 7 && r <= 13) {
+            char t[2] = {'\\', ctl[r - 7]};
+            rc = pb_bytes_append(b, t, 2, max);
+        } else if (r < ' ' || r == 0x7F) {
+            rc = put_esc_hex(b, 'x', r, 2, max);
+        } else if (r < 0x10000) {
+            rc = put_esc_hex(b, 'u', r, 4, max);
+        } else {
+            rc = put_esc_hex(b, 'U', r, 8, max);
+        }
+        i += w;
+    }
+    if (rc == 0) {
+        rc = pb_bytes_append(b, "\"", 1, max);
+    }
+    return rc;
 }

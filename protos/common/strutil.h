@@ -40,6 +40,14 @@ int pb_bytes_append(struct pb_bytes *b, const void *data, size_t n, size_t max);
 void pb_bytes_reset(struct pb_bytes *b); /* len = 0, storage kept */
 void pb_bytes_free(struct pb_bytes *b);  /* storage freed, zeroed */
 
+/* Appends s quoted as Go's strconv.Quote does: printable runes (an
+ * approximation of unicode.IsPrint) as they are, '"' and '\\' escaped,
+ * \a \b \f \n \r \t \v, other runes as \xNN (below 0x20 and DEL),
+ * \uNNNN or \UNNNNNNNN, bytes that are not valid UTF-8 as \xNN. b never
+ * grows past max. 0; the negative error of the first append that failed
+ * (what was appended before it stays). */
+int pb_go_quote(struct pb_bytes *b, const uint8_t *s, size_t n, size_t max);
+
 /* Decodes base64 as Go's base64.StdEncoding (padded; padding required) when
  * padded is true, or RawStdEncoding (no padding allowed) when false; CR and
  * LF anywhere are skipped. Writes at most outcap bytes. Returns false on any

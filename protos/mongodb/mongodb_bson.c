@@ -15,6 +15,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/utf8.h"
 
 #define FRAG_MAX (64u * 1024u * 1024u) /* JSON text cap for one document */
 #define MAX_ENTRIES (1u << 22)
@@ -123,45 +124,6 @@ static bool puts_(struct pb_bytes *o, const char *s)
     return put(o, s, strlen(s));
 }
 
-/* Length of a valid UTF-8 sequence at p, 0 when invalid (Go's rules). */
-static size_t utf8_seq(const uint8_t *p, size_t left, uint32_t *cp)
-{
-    uint8_t c = p[0];
-    size_t n;
-    uint32_t v;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        v = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        v = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        v = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (left < n) {
-        return 0;
-    }
-    for (size_t k = 1; k < n; k++) {
-        if ((p[k] & 0xc0) != 0x80) {
-            return 0;
-        }
-        v = (v << 6) | (p[k] & 0x3f);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-        (v >= 0xd800 && v <= 0xdfff)) {
-        return 0;
-    }
-    *cp = v;
-    return n;
-}
-
 static bool json_str(struct pb_bytes *o, const uint8_t *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -208,7 +170,7 @@ static bool json_str(struct pb_bytes *o, const uint8_t *s, size_t n)
             continue;
         }
         uint32_t cp = 0;
-        size_t l = utf8_seq(s + i, n - i, &cp);
+        size_t l = pb_utf8_decode(s + i, n - i, &cp);
         if (l == 0) {
             if (!put(o, s + start, i - start) || !puts_(o, "\\ufffd")) {
                 return false;

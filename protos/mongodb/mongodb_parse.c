@@ -362,25 +362,33 @@ static bool set_str(char **dst, const char *s)
 
 /* ---- per opcode ---- */
 
+/* Reads a u32 into *field and marks it present in m; on failure the field
+ * is left alone. */
+static bool pd_u32_field(struct pdec *d, struct mongo_msg *m, unsigned flag, uint64_t *field)
+{
+    uint64_t v;
+    if (!pd_u32(d, &v)) {
+        return false;
+    }
+    *field = v;
+    m->present |= flag;
+    return true;
+}
+
 static bool op_reply(struct pdec *d, struct mongo_msg *m, const struct mongo_cfg *cfg)
 {
-    uint64_t flags, from, nret;
+    uint64_t flags;
     int64_t cursor;
     if (!pd_u32(d, &flags) || !pd_i64(d, &cursor)) {
         return false;
     }
     m->cursor_id = cursor;
     m->present |= MF_CURSOR_ID;
-    if (!pd_u32(d, &from)) {
+    if (!pd_u32_field(d, m, MF_STARTING_FROM, &m->starting_from) ||
+        !pd_u32_field(d, m, MF_NUMBER_RETURNED, &m->number_returned)) {
         return false;
     }
-    m->starting_from = from;
-    m->present |= MF_STARTING_FROM;
-    if (!pd_u32(d, &nret)) {
-        return false;
-    }
-    m->number_returned = nret;
-    m->present |= MF_NUMBER_RETURNED;
+    uint64_t nret = m->number_returned;
     size_t keep = 0;
     if (cfg->want_docs) {
         keep = nret;
@@ -512,23 +520,17 @@ static char *build_query(const struct mongo_msg *m, const struct bson_doc *param
 
 static bool op_query(struct pdec *d, struct mongo_msg *m, const struct mongo_cfg *cfg)
 {
-    uint64_t flags, skip, ret;
+    uint64_t flags;
     char *fcn = NULL;
     if (!pd_u32(d, &flags) || !pd_cstr(d, &fcn)) {
         return false;
     }
     m->full_collection_name = fcn;
     m->present |= MF_FULL_COLLECTION_NAME;
-    if (!pd_u32(d, &skip)) {
+    if (!pd_u32_field(d, m, MF_NUMBER_TO_SKIP, &m->number_to_skip) ||
+        !pd_u32_field(d, m, MF_NUMBER_TO_RETURN, &m->number_to_return)) {
         return false;
     }
-    m->number_to_skip = skip;
-    m->present |= MF_NUMBER_TO_SKIP;
-    if (!pd_u32(d, &ret)) {
-        return false;
-    }
-    m->number_to_return = ret;
-    m->present |= MF_NUMBER_TO_RETURN;
 
     struct bson_doc query = {0};
     bool ok = pd_doc(d, &query);
@@ -682,18 +684,15 @@ static bool parse_body(struct pdec *d, struct mongo_msg *m, const struct mongo_c
     case MONGO_OP_QUERY:
         return op_query(d, m, cfg);
     case MONGO_OP_GET_MORE: {
-        uint64_t ret;
         int64_t cursor;
         if (!set_str(&m->method, "getMore") || !pd_u32(d, &zero) ||
             !pd_cstr(d, &m->full_collection_name)) {
             return false;
         }
         m->present |= MF_FULL_COLLECTION_NAME;
-        if (!pd_u32(d, &ret)) {
+        if (!pd_u32_field(d, m, MF_NUMBER_TO_RETURN, &m->number_to_return)) {
             return false;
         }
-        m->number_to_return = ret;
-        m->present |= MF_NUMBER_TO_RETURN;
         if (!pd_i64(d, &cursor)) {
             return false;
         }

@@ -22,6 +22,7 @@
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/rd.h"
+#include "protos/common/csv.h"
 
 /* ---- small readers ----------------------------------------------------- */
 
@@ -423,8 +424,8 @@ static enum my_result eat_message(struct my_stream *s, const struct my_parse_ctx
     }
     m->size = (uint64_t)(m->end - 0);
 
-    bool prepare_ok = ctx->exact ? (m->prepare && m->pkt_len >= 12)
-                                 : (m->is_ok && m->pkt_len == 12);
+    bool prepare_ok =
+        ctx->exact ? (m->prepare && m->pkt_len >= 12) : (m->is_ok && m->pkt_len == 12);
     if (!prepare_ok) {
         m->prepare = false;
         return MY_DONE;
@@ -750,7 +751,7 @@ void my_execute_params(const uint8_t *d, size_t len, int nparam, struct my_stmt_
     if (len < 14 || nparam <= 0) {
         return;
     }
-    size_t off = 4 + 1 + 4 + 1 + 4; /* header, command, statement id, flags, iterations */
+    size_t off = 4 + 1 + 4 + 1 + 4;  /* header, command, statement id, flags, iterations */
     off += ((size_t)nparam + 7) / 8; /* NULL bitmap */
     if (len <= off) {
         return;
@@ -1074,8 +1075,8 @@ static int fmt_real(char *b, size_t bl, double v, bool single)
 
 /* One binary-protocol value of type `type` at *o within the packet
  * [.., end); false when malformed. */
-static bool binary_value(const uint8_t *d, size_t end, size_t *o, uint8_t type, bool uns,
-                         char *b, size_t bl, const uint8_t **vp, size_t *vl)
+static bool binary_value(const uint8_t *d, size_t end, size_t *o, uint8_t type, bool uns, char *b,
+                         size_t bl, const uint8_t **vp, size_t *vl)
 {
     size_t p = *o;
     int n;
@@ -1140,9 +1141,9 @@ static bool binary_value(const uint8_t *d, size_t end, size_t *o, uint8_t type, 
         p += 8;
         break;
     }
-    case 0x07:  /* TIMESTAMP */
-    case 0x0a:  /* DATE */
-    case 0x0c:  /* DATETIME */
+    case 0x07:   /* TIMESTAMP */
+    case 0x0a:   /* DATE */
+    case 0x0c:   /* DATETIME */
     case 0x0e: { /* NEWDATE */
         if (end - p < 1) {
             return false;
@@ -1410,150 +1411,15 @@ void my_response_table(const uint8_t *raw, size_t len, int64_t max_rows, int64_t
 
 /* ---- CSV ----------------------------------------------------------------- */
 
-struct outbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void ob_put(struct outbuf *b, const void *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap == 0 ? 256 : b->cap;
-        while (nc < b->len + n + 1) {
-            nc *= 2;
-        }
-        char *p = pb_realloc(b->p, nc);
-        if (p == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-/* unicode.IsSpace of the first UTF-8 rune of s. */
-static bool first_rune_space(const uint8_t *s, size_t n)
-{
-    if (n == 0) {
-        return false;
-    }
-    uint8_t c = s[0];
-    if (c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == ' ') {
-        return true;
-    }
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf && n >= 2 && (s[1] & 0xc0) == 0x80) {
-        cp = ((uint32_t)(c & 0x1f) << 6) | (s[1] & 0x3f);
-    } else if (c >= 0xe0 && c <= 0xef && n >= 3 && (s[1] & 0xc0) == 0x80 &&
-               (s[2] & 0xc0) == 0x80) {
-        cp = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
-    } else {
-        return false;
-    }
-    return cp == 0x85 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
-           cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
-}
-
-static void csv_field(struct outbuf *b, const uint8_t *s, size_t n)
-{
-    bool quote = false;
-    if (n == 2 && s[0] == '\\' && s[1] == '.') {
-        quote = true;
-    }
-    for (size_t i = 0; i < n && !quote; i++) {
-        if (s[i] == '\n' || s[i] == '\r' || s[i] == '"' || s[i] == ',') {
-            quote = true;
-        }
-    }
-    if (!quote) {
-        quote = first_rune_space(s, n);
-    }
-    if (!quote) {
-        ob_put(b, s, n);
-        return;
-    }
-    ob_put(b, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') {
-            ob_put(b, s + run, i - run);
-            ob_put(b, "\"\"", 2);
-            run = i + 1;
-        }
-    }
-    ob_put(b, s + run, n - run);
-    ob_put(b, "\"", 1);
-}
-
-/* A value with "\n" (and "\r" when rows) spelled as two characters. */
-static void csv_escaped_field(struct outbuf *b, const char *s, size_t n, bool cr)
-{
-    size_t extra = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\n' || (cr && s[i] == '\r')) {
-            extra++;
-        }
-    }
-    if (extra == 0) {
-        csv_field(b, (const uint8_t *)s, n);
-        return;
-    }
-    char *t = pb_malloc(n + extra + 1);
-    if (t == NULL) {
-        b->oom = true;
-        return;
-    }
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\n') {
-            t[o++] = '\\';
-            t[o++] = 'n';
-        } else if (cr && s[i] == '\r') {
-            t[o++] = '\\';
-            t[o++] = 'r';
-        } else {
-            t[o++] = s[i];
-        }
-    }
-    csv_field(b, (const uint8_t *)t, o);
-    pb_free(t);
-}
-
 char *my_csv(const struct my_table *t, size_t *outlen)
 {
-    struct outbuf b = {0};
-    ob_put(&b, "", 0);
+    struct pb_csv b = {0};
+    pb_csv_put(&b, "", 0);
     if (t->fields.n > 0) {
-        for (size_t i = 0; i < t->fields.n; i++) {
-            if (i > 0) {
-                ob_put(&b, ",", 1);
-            }
-            csv_escaped_field(&b, t->fields.v[i], t->fields.lens[i], false);
-        }
-        ob_put(&b, "\n", 1);
+        pb_csv_line(&b, t->fields.v, t->fields.lens, t->fields.n, false);
     }
     for (size_t r = 0; r < t->nrows; r++) {
-        const struct my_strv *row = &t->rows[r];
-        for (size_t i = 0; i < row->n; i++) {
-            if (i > 0) {
-                ob_put(&b, ",", 1);
-            }
-            csv_escaped_field(&b, row->v[i], row->lens[i], true);
-        }
-        ob_put(&b, "\n", 1);
+        pb_csv_line(&b, t->rows[r].v, t->rows[r].lens, t->rows[r].n, true);
     }
-    if (b.oom) {
-        pb_free(b.p);
-        return NULL;
-    }
-    *outlen = b.len;
-    return b.p;
+    return pb_csv_end(&b, outlen);
 }

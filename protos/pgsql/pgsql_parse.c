@@ -18,6 +18,8 @@
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/rd.h"
+#include "beat/utf8.h"
+#include "protos/common/csv.h"
 
 #define PG_CODE_CANCEL 80877102u
 #define PG_CODE_SSL 80877103u
@@ -329,10 +331,36 @@ static void parse_error_fields(struct pg_msg *m, const uint8_t *p, size_t n)
 static bool valid_type(uint8_t t)
 {
     switch (t) {
-    case '1': case '2': case '3':
-    case 'A': case 'B': case 'C': case 'D': case 'E': case 'F': case 'G': case 'H': case 'I':
-    case 'K': case 'N': case 'P': case 'Q': case 'R': case 'S': case 'T': case 'V': case 'W':
-    case 'X': case 'Z': case 'c': case 'd': case 'f': case 'n': case 'p': case 's': case 't':
+    case '1':
+    case '2':
+    case '3':
+    case 'A':
+    case 'B':
+    case 'C':
+    case 'D':
+    case 'E':
+    case 'F':
+    case 'G':
+    case 'H':
+    case 'I':
+    case 'K':
+    case 'N':
+    case 'P':
+    case 'Q':
+    case 'R':
+    case 'S':
+    case 'T':
+    case 'V':
+    case 'W':
+    case 'X':
+    case 'Z':
+    case 'c':
+    case 'd':
+    case 'f':
+    case 'n':
+    case 'p':
+    case 's':
+    case 't':
         return true;
     default:
         return false;
@@ -680,37 +708,11 @@ enum pg_result pg_parse(struct pg_stream *s, const struct pg_parse_ctx *ctx, con
 
 /* ---- queries --------------------------------------------------------------- */
 
-/* Length of a Unicode white-space rune (unicode.IsSpace) at p, 0 if none. */
-static size_t space_at(const uint8_t *p, size_t n)
-{
-    uint8_t c = p[0];
-    if (c == ' ' || (c >= '\t' && c <= '\r')) {
-        return 1;
-    }
-    if (c == 0xc2 && n >= 2 && (p[1] == 0x85 || p[1] == 0xa0)) {
-        return 2;
-    }
-    if (n >= 3 && c == 0xe1 && p[1] == 0x9a && p[2] == 0x80) {
-        return 3; /* U+1680 */
-    }
-    if (n >= 3 && c == 0xe2 && p[1] == 0x80 && (p[2] <= 0x8a || p[2] == 0xa8 || p[2] == 0xa9 ||
-                                                 p[2] == 0xaf)) {
-        return 3; /* U+2000..200A, 2028, 2029, 202F */
-    }
-    if (n >= 3 && c == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) {
-        return 3; /* U+205F */
-    }
-    if (n >= 3 && c == 0xe3 && p[1] == 0x80 && p[2] == 0x80) {
-        return 3; /* U+3000 */
-    }
-    return 0;
-}
-
 /* Length of a white-space rune ending at p[n-1], 0 if none. */
 static size_t space_before(const uint8_t *p, size_t n)
 {
     for (size_t k = 1; k <= 3 && k <= n; k++) {
-        if (space_at(p + n - k, k) == k) {
+        if (pb_utf8_space_len(p + n - k, k) == k) {
             return k;
         }
     }
@@ -727,7 +729,7 @@ size_t pg_split_queries(const char *q, size_t n, const char **parts, size_t *len
         const uint8_t *b = (const uint8_t *)q + i;
         size_t l = end - i;
         size_t k;
-        while (l > 0 && (k = space_at(b, l)) > 0) {
+        while (l > 0 && (k = pb_utf8_space_len(b, l)) > 0) {
             b += k;
             l -= k;
         }
@@ -766,127 +768,15 @@ char *pg_query_method(const char *q, size_t n, size_t *outlen)
 
 /* ---- CSV ----------------------------------------------------------------- */
 
-struct outbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void ob_put(struct outbuf *b, const void *s, size_t n)
+char *pg_csv(const struct pg_strv *fields, const struct pg_strv *rows, size_t nrows, size_t *outlen)
 {
-    if (b->oom) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap == 0 ? 256 : b->cap;
-        while (nc < b->len + n + 1) {
-            nc *= 2;
-        }
-        char *p = pb_realloc(b->p, nc);
-        if (p == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = nc;
-    }
-    if (n > 0) {
-        memcpy(b->p + b->len, s, n);
-    }
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void csv_field(struct outbuf *b, const uint8_t *s, size_t n)
-{
-    bool quote = n == 2 && s[0] == '\\' && s[1] == '.';
-    for (size_t i = 0; i < n && !quote; i++) {
-        if (s[i] == '\n' || s[i] == '\r' || s[i] == '"' || s[i] == ',') {
-            quote = true;
-        }
-    }
-    if (!quote && n > 0) {
-        size_t k = space_at(s, n);
-        /* unicode.IsSpace of the first rune: ASCII ones and U+0085, U+00A0, ... */
-        quote = k > 0;
-    }
-    if (!quote) {
-        ob_put(b, s, n);
-        return;
-    }
-    ob_put(b, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') {
-            ob_put(b, s + run, i - run);
-            ob_put(b, "\"\"", 2);
-            run = i + 1;
-        }
-    }
-    ob_put(b, s + run, n - run);
-    ob_put(b, "\"", 1);
-}
-
-static void csv_escaped(struct outbuf *b, const char *s, size_t n, bool cr)
-{
-    size_t extra = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\n' || (cr && s[i] == '\r')) {
-            extra++;
-        }
-    }
-    if (extra == 0) {
-        csv_field(b, (const uint8_t *)s, n);
-        return;
-    }
-    char *t = pb_malloc(n + extra + 1);
-    if (t == NULL) {
-        b->oom = true;
-        return;
-    }
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\n') {
-            t[o++] = '\\';
-            t[o++] = 'n';
-        } else if (cr && s[i] == '\r') {
-            t[o++] = '\\';
-            t[o++] = 'r';
-        } else {
-            t[o++] = s[i];
-        }
-    }
-    csv_field(b, (const uint8_t *)t, o);
-    pb_free(t);
-}
-
-char *pg_csv(const struct pg_strv *fields, const struct pg_strv *rows, size_t nrows,
-             size_t *outlen)
-{
-    struct outbuf b = {0};
-    ob_put(&b, "", 0);
+    struct pb_csv b = {0};
+    pb_csv_put(&b, "", 0);
     if (fields != NULL && fields->n > 0) {
-        for (size_t i = 0; i < fields->n; i++) {
-            if (i > 0) {
-                ob_put(&b, ",", 1);
-            }
-            csv_escaped(&b, fields->v[i], fields->lens[i], false);
-        }
-        ob_put(&b, "\n", 1);
+        pb_csv_line(&b, fields->v, fields->lens, fields->n, false);
     }
     for (size_t r = 0; r < nrows; r++) {
-        for (size_t i = 0; i < rows[r].n; i++) {
-            if (i > 0) {
-                ob_put(&b, ",", 1);
-            }
-            csv_escaped(&b, rows[r].v[i], rows[r].lens[i], true);
-        }
-        ob_put(&b, "\n", 1);
+        pb_csv_line(&b, rows[r].v, rows[r].lens, rows[r].n, true);
     }
-    if (b.oom) {
-        pb_free(b.p);
-        return NULL;
-    }
-    *outlen = b.len;
-    return b.p;
+    return pb_csv_end(&b, outlen);
 }

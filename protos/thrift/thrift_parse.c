@@ -17,6 +17,8 @@
 
 #include "beat/err.h"
 #include "beat/rd.h"
+#include "beat/utf8.h"
+#include "protos/common/strutil.h"
 
 static const char hexdig[] = "0123456789abcdef";
 
@@ -37,168 +39,25 @@ static bool puts_(struct pb_bytes *out, const char *s)
 
 /* ---- UTF-8 and Go's strconv.Quote ---- */
 
-/* Decodes one rune as Go's utf8.DecodeRune; *w = 1 and -1 on error. */
-static int32_t utf8_decode(const uint8_t *s, size_t n, size_t *w)
-{
-    *w = 1;
-    if (n == 0) {
-        return -1;
-    }
-    uint8_t c = s[0];
-    if (c < 0x80) {
-        return c;
-    }
-    size_t need;
-    int32_t r, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        r = c & 0x1F;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        r = c & 0x0F;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        r = c & 0x07;
-        min = 0x10000;
-    } else {
-        return -1;
-    }
-    if (n < need) {
-        return -1;
-    }
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return -1;
-        }
-        r = (r << 6) | (s[i] & 0x3F);
-    }
-    if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) {
-        return -1;
-    }
-    *w = need;
-    return r;
-}
-
 bool thrift_utf8_valid(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        size_t w;
-        if (utf8_decode(s + i, n - i, &w) < 0) {
+        size_t w = pb_utf8_decode(s + i, n - i, NULL);
+        if (w == 0) {
             return false;
         }
         i += w;
     }
     return true;
-}
-
-/* An approximation of Go's unicode.IsPrint for runes >= 0x80: the
- * separators, format characters, private use, noncharacters and the large
- * unassigned ranges are not printable. */
-static bool go_is_print(int32_t r)
-{
-    if (r < 0x100) {
-        if (r >= 0x20 && r < 0x7F) {
-            return true;
-        }
-        return r >= 0xA1 && r != 0xAD;
-    }
-    static const int32_t ranges[][2] = {
-        {0x0378, 0x0379},   {0x0380, 0x0383},   {0x038B, 0x038B},    {0x038D, 0x038D},
-        {0x03A2, 0x03A2},   {0x0530, 0x0530},   {0x0557, 0x0558},    {0x058B, 0x058C},
-        {0x0590, 0x0590},   {0x05C8, 0x05CF},   {0x05EB, 0x05EE},    {0x05F5, 0x0605},
-        {0x061C, 0x061C},   {0x06DD, 0x06DD},   {0x070E, 0x070F},    {0x074B, 0x074C},
-        {0x07B2, 0x07BF},   {0x07FB, 0x07FC},   {0x082E, 0x082F},    {0x083F, 0x083F},
-        {0x085C, 0x085D},   {0x085F, 0x085F},   {0x086B, 0x086F},    {0x088F, 0x0897},
-        {0x08E2, 0x08E2},   {0x1680, 0x1680},   {0x180E, 0x180E},    {0x2000, 0x200F},
-        {0x2028, 0x202F},   {0x205F, 0x206F},   {0x2072, 0x2073},    {0x208F, 0x208F},
-        {0x3000, 0x3000},   {0xD800, 0xF8FF},   {0xFDD0, 0xFDEF},    {0xFEFF, 0xFEFF},
-        {0xFFF0, 0xFFFB},   {0xFFFE, 0xFFFF},   {0x110BD, 0x110BD},  {0x110CD, 0x110CD},
-        {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},  {0x2FFFE, 0x2FFFF},
-        {0x3134B, 0x3134F}, {0x323B0, 0xE00FF}, {0xE01F0, 0x10FFFF},
-    };
-    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
-        if (r >= ranges[i][0] && r <= ranges[i][1]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool put_esc_hex(struct pb_bytes *out, char kind, uint32_t v, int digits)
-{
-    char b[12];
-    size_t n = 0;
-    b[n++] = '\\';
-    b[n++] = kind;
-    for (int i = digits - 1; i >= 0; i--) {
-        b[n++] = hexdig[(v >> (4 * i)) & 0xF];
-    }
-    return put(out, b, n);
 }
 
 int thrift_go_quote(struct pb_bytes *out, const uint8_t *s, size_t n)
 {
-    bool ok = put(out, "\"", 1);
-    size_t i = 0;
-    while (ok && i < n) {
-        size_t w = 1;
-        int32_t r = s[i];
-        if (r >= 0x80) {
-            r = utf8_decode(s + i, n - i, &w);
-            if (r < 0) {
-                ok = put_esc_hex(out, 'x', s[i], 2);
-                i += 1;
-                continue;
-            }
-        }
-        if (r == '"' || r == '\\') {
-            char b[2] = {'\\', (char)r};
-            ok = put(out, b, 2);
-        } else if (go_is_print(r)) {
-            ok = put(out, s + i, w);
-        } else {
-            switch (r) {
-            case '\a':
-                ok = put(out, "\\a", 2);
-                break;
-            case '\b':
-                ok = put(out, "\\b", 2);
-                break;
-            case '\f':
-                ok = put(out, "\\f", 2);
-                break;
-            case '\n':
-                ok = put(out, "\\n", 2);
-                break;
-            case '\r':
-                ok = put(out, "\\r", 2);
-                break;
-            case '\t':
-                ok = put(out, "\\t", 2);
-                break;
-            case '\v':
-                ok = put(out, "\\v", 2);
-                break;
-            default:
-                if (r < ' ' || r == 0x7F) {
-                    ok = put_esc_hex(out, 'x', (uint32_t)r, 2);
-                } else if (r < 0x10000) {
-                    ok = put_esc_hex(out, 'u', (uint32_t)r, 4);
-                } else {
-                    ok = put_esc_hex(out, 'U', (uint32_t)r, 8);
-                }
-                break;
-            }
-        }
-        i += w;
+    if (out == NULL) {
+        return 0;
     }
-    if (ok) {
-        ok = put(out, "\"", 1);
-    }
-    return ok ? 0 : -PB_ELIMIT;
+    return pb_go_quote(out, s, n, THRIFT_MAX_VALUE_BYTES) == 0 ? 0 : -PB_ELIMIT;
 }
 
 /* ---- Go's strconv.FormatFloat(v, 'f', -1, 64) ---- */

@@ -35,10 +35,11 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
+. "$HERE/capture.inc"
 
 eval "$("$PEERS/rabbitmq-start.sh")"
 
-cat > "$T/packetbeat.yml" <<YML
+pb_capture_start <<YML
 packetbeat.interfaces.device: lo
 packetbeat.protocols:
 - type: amqp
@@ -54,20 +55,6 @@ output.file:
   filename: packetbeat
 packetbeat.shutdown_timeout: 2s
 YML
-chmod 600 "$T/packetbeat.yml"
-"$BIN" -e -c "$T/packetbeat.yml" --path.home "$T" > "$T/pb.log" 2>&1 &
-PB_PID=$!
-i=0
-while ! grep -q "packetbeat start running" "$T/pb.log" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$PB_PID" 2>/dev/null; then
-        cat "$T/pb.log"
-        echo "FAIL: packetbeat did not start"
-        exit 1
-    fi
-    sleep 0.1
-done
-sleep 0.5
 BODY="hello from packetbeat's live test"
 amqp-declare-queue -u "$AMQP_URL" -q pbq >/dev/null
 amqp-publish -u "$AMQP_URL" -r pbq -C text/plain -H "x-test: 1" -b "$BODY"
@@ -81,9 +68,7 @@ amqp-declare-queue -u "$AMQP_URL" -q pbdur >/dev/null 2>&1 && {
 # amqp-declare-queue hangs up without a close-ok: the close error is
 # published when Packetbeat's 10 s close-ok wait runs out
 sleep 11.5
-kill -TERM "$PB_PID"
-wait "$PB_PID" || true
-PB_PID=
+pb_capture_end
 if [ "$(cat "$T/consumed.txt")" != "$BODY" ]; then
     echo "FAIL: the consumer got '$(cat "$T/consumed.txt")'"
     exit 1

@@ -30,10 +30,11 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
+. "$HERE/capture.inc"
 
 eval "$("$PEERS/dns-start.sh")"
 
-cat > "$T/packetbeat.yml" <<YML
+pb_capture_start <<YML
 packetbeat.interfaces.device: lo
 packetbeat.flows:
   timeout: 30s
@@ -57,20 +58,6 @@ output.file:
   filename: packetbeat
 packetbeat.shutdown_timeout: 2s
 YML
-chmod 600 "$T/packetbeat.yml"
-"$BIN" -e -c "$T/packetbeat.yml" --path.home "$T" > "$T/pb.log" 2>&1 &
-PB_PID=$!
-i=0
-while ! grep -q "packetbeat start running" "$T/pb.log" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$PB_PID" 2>/dev/null; then
-        cat "$T/pb.log"
-        echo "FAIL: packetbeat did not start"
-        exit 1
-    fi
-    sleep 0.1
-done
-sleep 0.5
 DIG="dig @$DNS_SERVER -p $DNS_PORT +time=2 +tries=1"
 $DIG www.pb.test A > "$T/dig-udp.txt"
 $DIG +tcp db.pb.test A > "$T/dig-tcp.txt"
@@ -78,9 +65,7 @@ $DIG pb.test MX > "$T/dig-mx.txt"
 $DIG nope.pb.test A > "$T/dig-nx.txt" || true
 grep -q "127.0.0.10" "$T/dig-udp.txt" || { cat "$T/dig-udp.txt"; echo "FAIL: dig got no answer"; exit 1; }
 sleep 1.5
-kill -TERM "$PB_PID"
-wait "$PB_PID" || true
-PB_PID=
+pb_capture_end
 
 python3 - "$T/out" "$DNS_PORT" "$T/pb.log" <<'PY'
 import glob, json, sys

@@ -39,6 +39,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
+. "$(dirname "$0")/capture.inc"
 
 if python3 - "$PORT" <<'PY'
 import socket, sys
@@ -98,7 +99,7 @@ until curl -s -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$PORT/"; do
     sleep 0.1
 done
 
-cat >"$T/packetbeat.yml" <<YML
+pb_capture_start <<YML
 packetbeat.interfaces.device: lo
 packetbeat.protocols:
 - type: http
@@ -113,20 +114,6 @@ output.file:
   filename: packetbeat
 packetbeat.shutdown_timeout: 2s
 YML
-chmod 600 "$T/packetbeat.yml"
-"$BIN" -e -c "$T/packetbeat.yml" --path.home "$T" >"$T/pb.log" 2>&1 &
-PB_PID=$!
-i=0
-while ! grep -q "packetbeat start running" "$T/pb.log" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$PB_PID" 2>/dev/null; then
-        cat "$T/pb.log"
-        echo "FAIL: packetbeat did not start"
-        exit 1
-    fi
-    sleep 0.1
-done
-sleep 0.5
 U="http://127.0.0.1:$PORT"
 # curl, one request per connection (Debian 12's curl 7.88.1 fails to reuse
 # an h2c prior-knowledge connection: "Error in the HTTP2 framing layer")
@@ -149,9 +136,7 @@ else
     echo "note: nghttp not installed, multiplexing not checked"
 fi
 sleep 1.5
-kill -TERM "$PB_PID"
-wait "$PB_PID" || true
-PB_PID=
+pb_capture_end
 
 python3 - "$T/out" "$PORT" "$MUX" <<'PY'
 import glob, json, sys

@@ -21,10 +21,11 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
+. "$HERE/capture.inc"
 
 eval "$("$PEERS/nginx-start.sh")"
 
-cat > "$T/packetbeat.yml" <<YML
+pb_capture_start <<YML
 packetbeat.interfaces.device: lo
 packetbeat.protocols:
 - type: http
@@ -39,29 +40,12 @@ output.file:
   filename: packetbeat
 packetbeat.shutdown_timeout: 2s
 YML
-chmod 600 "$T/packetbeat.yml"
-"$BIN" -e -c "$T/packetbeat.yml" --path.home "$T" > "$T/pb.log" 2>&1 &
-PB_PID=$!
-# wait until the capture is open
-i=0
-while ! grep -q "packetbeat start running" "$T/pb.log" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$PB_PID" 2>/dev/null; then
-        cat "$T/pb.log"
-        echo "FAIL: packetbeat did not start"
-        exit 1
-    fi
-    sleep 0.1
-done
-sleep 0.5
 curl -s -o /dev/null "$NGINX_URL/"
 curl -s -o /dev/null "$NGINX_URL/status/404"
 curl -s -o /dev/null -X POST -d 'a=1&b=2' "$NGINX_URL/echo"
 curl -s -o /dev/null "$NGINX_URL/big.bin"
 sleep 1.5
-kill -TERM "$PB_PID"
-wait "$PB_PID" || true
-PB_PID=
+pb_capture_end
 
 python3 - "$T/out" "$PORT" <<'PY'
 import glob, json, sys

@@ -24,10 +24,11 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
+. "$HERE/capture.inc"
 
 eval "$(SIP_PORT=$PORT "$PEERS/sip-start.sh")"
 
-cat > "$T/packetbeat.yml" <<YML
+pb_capture_start <<YML
 packetbeat.interfaces.device: lo
 packetbeat.protocols:
 - type: sip
@@ -41,29 +42,13 @@ output.file:
   filename: packetbeat
 packetbeat.shutdown_timeout: 2s
 YML
-chmod 600 "$T/packetbeat.yml"
-"$BIN" -e -c "$T/packetbeat.yml" --path.home "$T" > "$T/pb.log" 2>&1 &
-PB_PID=$!
-i=0
-while ! grep -q "packetbeat start running" "$T/pb.log" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$PB_PID" 2>/dev/null; then
-        cat "$T/pb.log"
-        echo "FAIL: packetbeat did not start"
-        exit 1
-    fi
-    sleep 0.1
-done
-sleep 0.5
 (cd "$T" && eval "$SIP_UAC_CMD" > "$T/uac.log" 2>&1) || {
     cat "$T/uac.log"
     echo "FAIL: the SIPp client failed"
     exit 1
 }
 sleep 1.5
-kill -TERM "$PB_PID"
-wait "$PB_PID" || true
-PB_PID=
+pb_capture_end
 
 python3 - "$T/out" "$PORT" <<'PY'
 import glob, json, sys

@@ -27,11 +27,12 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
+. "$HERE/capture.inc"
 
 eval "$("$PEERS/nginx-start.sh")"
 TPORT=$NGINX_TLS_PORT
 
-cat > "$T/packetbeat.yml" <<YML
+pb_capture_start <<YML
 packetbeat.interfaces.device: lo
 packetbeat.protocols:
 - type: tls
@@ -45,28 +46,12 @@ output.file:
   filename: packetbeat
 packetbeat.shutdown_timeout: 2s
 YML
-chmod 600 "$T/packetbeat.yml"
-"$BIN" -e -c "$T/packetbeat.yml" --path.home "$T" > "$T/pb.log" 2>&1 &
-PB_PID=$!
-i=0
-while ! grep -q "packetbeat start running" "$T/pb.log" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$PB_PID" 2>/dev/null; then
-        cat "$T/pb.log"
-        echo "FAIL: packetbeat did not start"
-        exit 1
-    fi
-    sleep 0.1
-done
-sleep 0.5
 URL="https://localhost:$TPORT/"
 RES="localhost:$TPORT:127.0.0.1"
 curl -sS -o /dev/null --cacert "$NGINX_CA" --resolve "$RES" --tlsv1.2 --tls-max 1.2 "$URL"
 curl -sS -o /dev/null --cacert "$NGINX_CA" --resolve "$RES" --tlsv1.3 "$URL"
 sleep 1.5
-kill -TERM "$PB_PID"
-wait "$PB_PID" || true
-PB_PID=
+pb_capture_end
 
 python3 - "$T/out" "$TPORT" <<'PY'
 import glob, json, sys

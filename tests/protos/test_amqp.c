@@ -15,6 +15,7 @@
 #include "protos/amqp/amqp_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_amqp;
 
@@ -23,74 +24,38 @@ extern const struct pb_proto_ops pb_proto_amqp;
 
 /* ---- frame builder ---- */
 
-struct bb {
-    uint8_t b[16384];
-    size_t n;
-};
-
-static void b_u8(struct bb *o, unsigned v)
+static void b_sstr(struct pt_buf *o, const char *s)
 {
-    ck_assert_uint_lt(o->n, sizeof o->b);
-    o->b[o->n++] = (uint8_t)v;
+    pt_u8(o, (unsigned)strlen(s));
+    pt_put(o, s, strlen(s));
 }
 
-static void b_u16(struct bb *o, unsigned v)
+static void b_lstr(struct pt_buf *o, const char *s)
 {
-    b_u8(o, v >> 8);
-    b_u8(o, v);
+    pt_be32(o, (uint32_t)strlen(s));
+    pt_put(o, s, strlen(s));
 }
 
-static void b_u32(struct bb *o, uint32_t v)
+static void b_bb(struct pt_buf *o, const struct pt_buf *in)
 {
-    b_u16(o, v >> 16);
-    b_u16(o, v & 0xffff);
-}
-
-static void b_u64(struct bb *o, uint64_t v)
-{
-    b_u32(o, (uint32_t)(v >> 32));
-    b_u32(o, (uint32_t)v);
-}
-
-static void b_mem(struct bb *o, const void *p, size_t n)
-{
-    ck_assert_uint_le(o->n + n, sizeof o->b);
-    memcpy(o->b + o->n, p, n);
-    o->n += n;
-}
-
-static void b_sstr(struct bb *o, const char *s)
-{
-    b_u8(o, (unsigned)strlen(s));
-    b_mem(o, s, strlen(s));
-}
-
-static void b_lstr(struct bb *o, const char *s)
-{
-    b_u32(o, (uint32_t)strlen(s));
-    b_mem(o, s, strlen(s));
-}
-
-static void b_bb(struct bb *o, const struct bb *in)
-{
-    b_mem(o, in->b, in->n);
+    pt_put(o, in->b, in->n);
 }
 
 /* type | channel | size | payload | 0xCE */
-static void frame(struct bb *o, unsigned type, const struct bb *payload)
+static void frame(struct pt_buf *o, unsigned type, const struct pt_buf *payload)
 {
-    b_u8(o, type);
-    b_u16(o, 1);
-    b_u32(o, (uint32_t)payload->n);
+    pt_u8(o, type);
+    pt_be16(o, 1);
+    pt_be32(o, (uint32_t)payload->n);
     b_bb(o, payload);
-    b_u8(o, 0xCE);
+    pt_u8(o, 0xCE);
 }
 
-static void method(struct bb *o, unsigned cls, unsigned mth, const struct bb *args)
+static void method(struct pt_buf *o, unsigned cls, unsigned mth, const struct pt_buf *args)
 {
-    struct bb p = {.n = 0};
-    b_u16(&p, cls);
-    b_u16(&p, mth);
+    struct pt_buf p = {.n = 0};
+    pt_be16(&p, cls);
+    pt_be16(&p, mth);
     if (args != NULL) {
         b_bb(&p, args);
     }
@@ -98,71 +63,72 @@ static void method(struct bb *o, unsigned cls, unsigned mth, const struct bb *ar
 }
 
 /* content header with only a content-type (or none) */
-static void header(struct bb *o, uint64_t size, const char *ctype)
+static void header(struct pt_buf *o, uint64_t size, const char *ctype)
 {
-    struct bb p = {.n = 0};
-    b_u16(&p, 60);
-    b_u16(&p, 0);
-    b_u64(&p, size);
-    b_u16(&p, ctype != NULL ? 0x8000 : 0);
+    struct pt_buf p = {.n = 0};
+    pt_be16(&p, 60);
+    pt_be16(&p, 0);
+    pt_be64(&p, size);
+    pt_be16(&p, ctype != NULL ? 0x8000 : 0);
     if (ctype != NULL) {
         b_sstr(&p, ctype);
     }
     frame(o, 2, &p);
 }
 
-static void body(struct bb *o, const void *data, size_t n)
+static void body(struct pt_buf *o, const void *data, size_t n)
 {
-    struct bb p = {.n = 0};
-    b_mem(&p, data, n);
+    struct pt_buf p = {.n = 0};
+    pt_put(&p, data, n);
     frame(o, 3, &p);
 }
 
 /* queue.declare: ticket, queue, flags, arguments (empty table when NULL) */
-static void queue_declare(struct bb *o, const char *queue, unsigned flags, const struct bb *table)
+static void queue_declare(struct pt_buf *o, const char *queue, unsigned flags,
+                          const struct pt_buf *table)
 {
-    struct bb a = {.n = 0};
-    b_u16(&a, 0);
+    struct pt_buf a = {.n = 0};
+    pt_be16(&a, 0);
     b_sstr(&a, queue);
-    b_u8(&a, flags);
+    pt_u8(&a, flags);
     if (table != NULL) {
-        b_u32(&a, (uint32_t)table->n);
+        pt_be32(&a, (uint32_t)table->n);
         b_bb(&a, table);
     } else {
-        b_u32(&a, 0);
+        pt_be32(&a, 0);
     }
     method(o, 50, 10, &a);
 }
 
-static void queue_declare_ok(struct bb *o, const char *queue, uint32_t msgs, uint32_t consumers)
+static void queue_declare_ok(struct pt_buf *o, const char *queue, uint32_t msgs, uint32_t consumers)
 {
-    struct bb a = {.n = 0};
+    struct pt_buf a = {.n = 0};
     b_sstr(&a, queue);
-    b_u32(&a, msgs);
-    b_u32(&a, consumers);
+    pt_be32(&a, msgs);
+    pt_be32(&a, consumers);
     method(o, 50, 11, &a);
 }
 
-static void publish(struct bb *o, const char *exchange, const char *rkey, const char *ctype,
+static void publish(struct pt_buf *o, const char *exchange, const char *rkey, const char *ctype,
                     const char *text)
 {
-    struct bb a = {.n = 0};
-    b_u16(&a, 0);
+    struct pt_buf a = {.n = 0};
+    pt_be16(&a, 0);
     b_sstr(&a, exchange);
     b_sstr(&a, rkey);
-    b_u8(&a, 0);
+    pt_u8(&a, 0);
     method(o, 60, 40, &a);
     header(o, strlen(text), ctype);
     body(o, text, strlen(text));
 }
 
-static void deliver(struct bb *o, const char *tag, uint64_t dtag, const char *exchange,
+static void deliver(struct pt_buf *o, const char *tag, uint64_t dtag, const char *exchange,
                     const char *rkey, const char *text)
 {
-    struct bb a = {.n = 0};
+    struct pt_buf a = {.n = 0};
     b_sstr(&a, tag);
-    b_u64(&a, dtag);
-    b_u8(&a, 0);
+    pt_be64(&a, dtag);
+    pt_u8(&a, 0);
     b_sstr(&a, exchange);
     b_sstr(&a, rkey);
     method(o, 60, 60, &a);
@@ -171,30 +137,25 @@ static void deliver(struct bb *o, const char *tag, uint64_t dtag, const char *ex
 }
 
 /* connection.close / channel.close */
-static void close_method(struct bb *o, unsigned cls, unsigned code, const char *text, unsigned fcls,
-                         unsigned fmth)
+static void close_method(struct pt_buf *o, unsigned cls, unsigned code, const char *text,
+                         unsigned fcls, unsigned fmth)
 {
-    struct bb a = {.n = 0};
-    b_u16(&a, code);
+    struct pt_buf a = {.n = 0};
+    pt_be16(&a, code);
     b_sstr(&a, text);
-    b_u16(&a, fcls);
-    b_u16(&a, fmth);
+    pt_be16(&a, fcls);
+    pt_be16(&a, fmth);
     method(o, cls, cls == 10 ? 50 : 40, &a);
 }
 
-static void empty_method(struct bb *o, unsigned cls, unsigned mth)
+static void empty_method(struct pt_buf *o, unsigned cls, unsigned mth)
 {
     method(o, cls, mth, NULL);
 }
 
-static void feed(struct pt_conn *t, enum pb_dir d, const struct bb *b)
+static void feed(struct pt_conn *t, enum pb_dir d, const struct pt_buf *b)
 {
     pt_feed(t, d, b->b, b->n);
-}
-
-static char *dump_events(struct pt_conn *t)
-{
-    return json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
 }
 
 static bool fbool(struct pt_conn *t, size_t i, const char *path)
@@ -209,7 +170,7 @@ static bool fbool(struct pt_conn *t, size_t i, const char *path)
 START_TEST(queue_declare_transaction)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
-    struct bb req = {.n = 0}, resp = {.n = 0};
+    struct pt_buf req = {.n = 0}, resp = {.n = 0};
     queue_declare(&req, "hello", 0x02 /* durable */, NULL);
     queue_declare_ok(&resp, "hello", 3, 1);
     feed(t, PB_DIR_TO_SERVER, &req);
@@ -248,7 +209,7 @@ END_TEST
 START_TEST(request_response_off_by_default)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
-    struct bb req = {.n = 0}, resp = {.n = 0};
+    struct pt_buf req = {.n = 0}, resp = {.n = 0};
     queue_declare(&req, "q", 0, NULL);
     queue_declare_ok(&resp, "q", 0, 0);
     feed(t, PB_DIR_TO_SERVER, &req);
@@ -263,7 +224,7 @@ END_TEST
 START_TEST(response_without_request_ignored)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
-    struct bb resp = {.n = 0};
+    struct pt_buf resp = {.n = 0};
     queue_declare_ok(&resp, "q", 0, 0);
     feed(t, PB_DIR_TO_CLIENT, &resp);
     ck_assert_uint_eq(pt_nevents(t), 0);
@@ -275,7 +236,7 @@ END_TEST
 START_TEST(two_requests_replace)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
-    struct bb r1 = {.n = 0}, r2 = {.n = 0}, resp = {.n = 0};
+    struct pt_buf r1 = {.n = 0}, r2 = {.n = 0}, resp = {.n = 0};
     queue_declare(&r1, "first", 0, NULL);
     queue_declare(&r2, "second", 0, NULL);
     queue_declare_ok(&resp, "second", 0, 0);
@@ -294,7 +255,7 @@ END_TEST
 START_TEST(publish_one_way)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
-    struct bb b = {.n = 0};
+    struct pt_buf b = {.n = 0};
     publish(&b, "logs", "info", "text/plain", "hello world");
     feed(t, PB_DIR_TO_SERVER, &b);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -318,17 +279,17 @@ END_TEST
 START_TEST(publish_default_exchange_and_body_frames)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
-    struct bb b = {.n = 0}, a = {.n = 0};
-    b_u16(&a, 0);
+    struct pt_buf b = {.n = 0}, a = {.n = 0};
+    pt_be16(&a, 0);
     b_sstr(&a, "");
     b_sstr(&a, "q");
-    b_u8(&a, 0x01); /* mandatory */
+    pt_u8(&a, 0x01); /* mandatory */
     method(&b, 60, 40, &a);
     header(&b, 10, "application/json");
     body(&b, "01234", 5);
     feed(t, PB_DIR_TO_SERVER, &b);
     ck_assert_uint_eq(pt_nevents(t), 0);
-    struct bb c = {.n = 0};
+    struct pt_buf c = {.n = 0};
     body(&c, "56789", 5);
     feed(t, PB_DIR_TO_SERVER, &c);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -342,7 +303,7 @@ END_TEST
 START_TEST(deliver_one_way)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
-    struct bb b = {.n = 0};
+    struct pt_buf b = {.n = 0};
     deliver(&b, "ctag-1", 7, "logs", "", "kikoo");
     feed(t, PB_DIR_TO_CLIENT, &b);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -366,17 +327,17 @@ START_TEST(max_body_length_text_and_binary)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, "ports: [5672]\nsend_request: true\n"
                                                 "max_body_length: 10");
-    struct bb b = {.n = 0};
+    struct pt_buf b = {.n = 0};
     publish(&b, "", "TestMax", "text/plain", "I'm a very big message");
     feed(t, PB_DIR_TO_SERVER, &b);
     ck_assert_uint_eq(pt_nevents(t), 1);
     ck_assert_str_eq(pt_str(t, 0, "request"), "I'm a very [...]");
-    struct bb c = {.n = 0};
+    struct pt_buf c = {.n = 0};
     publish(&c, "", "TestMax", "image/gif", "AAAAAAAAAAAAAAA");
     feed(t, PB_DIR_TO_SERVER, &c);
     ck_assert_uint_eq(pt_nevents(t), 2);
     ck_assert_str_eq(pt_str(t, 1, "request"), "65 65 65 65 65 65 65 65 65 65 [...]");
-    struct bb d = {.n = 0};
+    struct pt_buf d = {.n = 0};
     publish(&d, "", "k", "application/octet-stream", "\x01\x02");
     feed(t, PB_DIR_TO_SERVER, &d);
     ck_assert_str_eq(pt_str(t, 2, "request"), "1 2");
@@ -389,7 +350,7 @@ END_TEST
 START_TEST(two_publishes_one_segment)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
-    struct bb b = {.n = 0};
+    struct pt_buf b = {.n = 0};
     publish(&b, "", "a", "text/plain", "hello");
     publish(&b, "", "b", "text/plain", "world");
     feed(t, PB_DIR_TO_SERVER, &b);
@@ -405,10 +366,10 @@ END_TEST
 START_TEST(async_requests)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
-    struct bb b = {.n = 0}, a = {.n = 0};
+    struct pt_buf b = {.n = 0}, a = {.n = 0};
     /* basic.reject delivery-tag 1, requeue */
-    b_u64(&a, 1);
-    b_u8(&a, 1);
+    pt_be64(&a, 1);
+    pt_u8(&a, 1);
     method(&b, 60, 90, &a);
     feed(t, PB_DIR_TO_SERVER, &b);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -419,9 +380,9 @@ START_TEST(async_requests)
     ck_assert(fbool(t, 0, "amqp.multiple"));
 
     /* basic.ack */
-    struct bb c = {.n = 0}, ca = {.n = 0};
-    b_u64(&ca, 5);
-    b_u8(&ca, 0);
+    struct pt_buf c = {.n = 0}, ca = {.n = 0};
+    pt_be64(&ca, 5);
+    pt_u8(&ca, 0);
     method(&c, 60, 80, &ca);
     feed(t, PB_DIR_TO_SERVER, &c);
     ck_assert_uint_eq(pt_nevents(t), 2);
@@ -430,9 +391,9 @@ START_TEST(async_requests)
     ck_assert_int_eq(pt_int(t, 1, "amqp.delivery-tag"), 5);
 
     /* basic.nack: requeue */
-    struct bb n = {.n = 0}, na = {.n = 0};
-    b_u64(&na, 2);
-    b_u8(&na, 2);
+    struct pt_buf n = {.n = 0}, na = {.n = 0};
+    pt_be64(&na, 2);
+    pt_u8(&na, 2);
     method(&n, 60, 120, &na);
     feed(t, PB_DIR_TO_SERVER, &n);
     ck_assert_uint_eq(pt_nevents(t), 3);
@@ -440,10 +401,10 @@ START_TEST(async_requests)
     ck_assert(!fbool(t, 2, "amqp.multiple"));
 
     /* queue.delete with no-wait */
-    struct bb q = {.n = 0}, qa = {.n = 0};
-    b_u16(&qa, 0);
+    struct pt_buf q = {.n = 0}, qa = {.n = 0};
+    pt_be16(&qa, 0);
     b_sstr(&qa, "TestThomas");
-    b_u8(&qa, 0x04);
+    pt_u8(&qa, 0x04);
     method(&q, 50, 40, &qa);
     feed(t, PB_DIR_TO_SERVER, &q);
     ck_assert_uint_eq(pt_nevents(t), 4);
@@ -458,18 +419,18 @@ END_TEST
 START_TEST(basic_get_and_get_empty)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
-    struct bb g = {.n = 0}, ga = {.n = 0};
-    b_u16(&ga, 0);
+    struct pt_buf g = {.n = 0}, ga = {.n = 0};
+    pt_be16(&ga, 0);
     b_sstr(&ga, "TestGet");
-    b_u8(&ga, 1);
+    pt_u8(&ga, 1);
     method(&g, 60, 70, &ga);
     feed(t, PB_DIR_TO_SERVER, &g);
-    struct bb ok = {.n = 0}, oa = {.n = 0};
-    b_u64(&oa, 1);
-    b_u8(&oa, 0);
+    struct pt_buf ok = {.n = 0}, oa = {.n = 0};
+    pt_be64(&oa, 1);
+    pt_u8(&oa, 0);
     b_sstr(&oa, "");
     b_sstr(&oa, "TestGet");
-    b_u32(&oa, 0);
+    pt_be32(&oa, 0);
     method(&ok, 60, 71, &oa);
     header(&ok, 18, "text/plain");
     body(&ok, "Get me if you dare", 18);
@@ -481,7 +442,7 @@ START_TEST(basic_get_and_get_empty)
     ck_assert_int_eq(pt_int(t, 0, "amqp.message-count"), 0);
 
     feed(t, PB_DIR_TO_SERVER, &g);
-    struct bb e = {.n = 0}, ea = {.n = 0};
+    struct pt_buf e = {.n = 0}, ea = {.n = 0};
     b_sstr(&ea, "");
     method(&e, 60, 72, &ea);
     feed(t, PB_DIR_TO_CLIENT, &e);
@@ -499,7 +460,7 @@ END_TEST
 START_TEST(channel_close_error)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
-    struct bb c = {.n = 0}, ok = {.n = 0};
+    struct pt_buf c = {.n = 0}, ok = {.n = 0};
     close_method(&c, 20, 406, "PRECONDITION_FAILED - inequivalent arg", 40, 10);
     empty_method(&ok, 20, 41);
     feed(t, PB_DIR_TO_CLIENT, &c); /* the server closes the channel */
@@ -521,7 +482,7 @@ END_TEST
 START_TEST(normal_close_hidden_by_default)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
-    struct bb c = {.n = 0}, ok = {.n = 0};
+    struct pt_buf c = {.n = 0}, ok = {.n = 0};
     close_method(&c, 10, 200, "kthxbai", 0, 0);
     empty_method(&ok, 10, 51);
     feed(t, PB_DIR_TO_SERVER, &c);
@@ -543,7 +504,7 @@ END_TEST
 START_TEST(close_error_without_close_ok)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
-    struct bb c = {.n = 0};
+    struct pt_buf c = {.n = 0};
     close_method(&c, 10, 320, "CONNECTION_FORCED", 0, 0);
     feed(t, PB_DIR_TO_CLIENT, &c);
     ck_assert_uint_eq(pt_nevents(t), 0);
@@ -555,7 +516,7 @@ START_TEST(close_error_without_close_ok)
     ck_assert_str_eq(pt_str(t, 0, "status"), "Error");
     ck_assert_str_eq(pt_str(t, 0, "error.message"), "Close-ok method not received by sender");
     /* a request with no answer that is not a close error goes silently */
-    struct bb q = {.n = 0};
+    struct pt_buf q = {.n = 0};
     queue_declare(&q, "x", 0, NULL);
     feed(t, PB_DIR_TO_SERVER, &q);
     pt_tick(t, pb_now_ns() + 11000000000ull);
@@ -567,11 +528,11 @@ END_TEST
 START_TEST(close_error_outlives_connection)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
-    struct bb c = {.n = 0};
+    struct pt_buf c = {.n = 0};
     close_method(&c, 20, 404, "NOT_FOUND", 50, 10);
     feed(t, PB_DIR_TO_CLIENT, &c);
     pt_gap(t, PB_DIR_TO_CLIENT, 100); /* orphans the transaction */
-    struct bb ok = {.n = 0};
+    struct pt_buf ok = {.n = 0};
     empty_method(&ok, 20, 41);
     feed(t, PB_DIR_TO_SERVER, &ok);
     ck_assert_uint_eq(pt_nevents(t), 0);
@@ -585,28 +546,28 @@ END_TEST
 START_TEST(connection_information)
 {
     /* connection.start: version, server-properties, mechanisms, locales */
-    struct bb s = {.n = 0}, sa = {.n = 0}, props = {.n = 0};
+    struct pt_buf s = {.n = 0}, sa = {.n = 0}, props = {.n = 0};
     b_sstr(&props, "product");
-    b_u8(&props, 'S');
+    pt_u8(&props, 'S');
     b_lstr(&props, "RabbitMQ");
     b_sstr(&props, "capabilities");
-    b_u8(&props, 'F');
-    struct bb caps = {.n = 0};
+    pt_u8(&props, 'F');
+    struct pt_buf caps = {.n = 0};
     b_sstr(&caps, "publisher_confirms");
-    b_u8(&caps, 't');
-    b_u8(&caps, 1);
-    b_u32(&props, (uint32_t)caps.n);
+    pt_u8(&caps, 't');
+    pt_u8(&caps, 1);
+    pt_be32(&props, (uint32_t)caps.n);
     b_bb(&props, &caps);
-    b_u8(&sa, 0);
-    b_u8(&sa, 9);
-    b_u32(&sa, (uint32_t)props.n);
+    pt_u8(&sa, 0);
+    pt_u8(&sa, 9);
+    pt_be32(&sa, (uint32_t)props.n);
     b_bb(&sa, &props);
     b_lstr(&sa, "AMQPLAIN PLAIN");
     b_lstr(&sa, "en_US");
     method(&s, 10, 10, &sa);
     /* connection.start-ok */
-    struct bb so = {.n = 0}, soa = {.n = 0};
-    b_u32(&soa, 0);
+    struct pt_buf so = {.n = 0}, soa = {.n = 0};
+    pt_be32(&soa, 0);
     b_sstr(&soa, "PLAIN");
     b_lstr(&soa, "\0guest\0guest");
     b_sstr(&soa, "en_US");
@@ -637,12 +598,12 @@ START_TEST(connection_information)
     ck_assert_int_eq(pt_int(t, 0, "source.port"), 5672);
 
     /* tune / tune-ok, open / open-ok, channel.open / open-ok, basic.qos */
-    struct bb tune = {.n = 0}, ta = {.n = 0};
-    b_u16(&ta, 0);
-    b_u32(&ta, 131072);
-    b_u16(&ta, 60);
+    struct pt_buf tune = {.n = 0}, ta = {.n = 0};
+    pt_be16(&ta, 0);
+    pt_be32(&ta, 131072);
+    pt_be16(&ta, 60);
     method(&tune, 10, 30, &ta);
-    struct bb tuneok = {.n = 0};
+    struct pt_buf tuneok = {.n = 0};
     method(&tuneok, 10, 31, &ta);
     feed(t, PB_DIR_TO_CLIENT, &tune);
     feed(t, PB_DIR_TO_SERVER, &tuneok);
@@ -650,12 +611,12 @@ START_TEST(connection_information)
     ck_assert_str_eq(pt_str(t, 1, "method"), "connection.tune");
     ck_assert_int_eq(pt_int(t, 1, "amqp.frame-max"), 131072);
     ck_assert_int_eq(pt_int(t, 1, "amqp.heartbeat"), 60);
-    struct bb open = {.n = 0}, oa = {.n = 0};
+    struct pt_buf open = {.n = 0}, oa = {.n = 0};
     b_sstr(&oa, "/");
     b_sstr(&oa, "");
-    b_u8(&oa, 0);
+    pt_u8(&oa, 0);
     method(&open, 10, 40, &oa);
-    struct bb openok = {.n = 0}, ooa = {.n = 0};
+    struct pt_buf openok = {.n = 0}, ooa = {.n = 0};
     b_sstr(&ooa, "");
     method(&openok, 10, 41, &ooa);
     feed(t, PB_DIR_TO_SERVER, &open);
@@ -663,12 +624,12 @@ START_TEST(connection_information)
     ck_assert_uint_eq(pt_nevents(t), 3);
     ck_assert_str_eq(pt_str(t, 2, "method"), "connection.open");
     ck_assert_str_eq(pt_str(t, 2, "amqp.virtual-host"), "/");
-    struct bb qos = {.n = 0}, qa = {.n = 0};
-    b_u32(&qa, 0);
-    b_u16(&qa, 10);
-    b_u8(&qa, 0);
+    struct pt_buf qos = {.n = 0}, qa = {.n = 0};
+    pt_be32(&qa, 0);
+    pt_be16(&qa, 10);
+    pt_u8(&qa, 0);
     method(&qos, 60, 10, &qa);
-    struct bb qosok = {.n = 0};
+    struct pt_buf qosok = {.n = 0};
     empty_method(&qosok, 60, 11);
     feed(t, PB_DIR_TO_SERVER, &qos);
     feed(t, PB_DIR_TO_CLIENT, &qosok);
@@ -682,76 +643,76 @@ END_TEST
 
 /* ---- tables and properties ---- */
 
-static void arg_table(struct bb *tb)
+static void arg_table(struct pt_buf *tb)
 {
     b_sstr(tb, "bool");
-    b_u8(tb, 't');
-    b_u8(tb, 1);
+    pt_u8(tb, 't');
+    pt_u8(tb, 1);
     b_sstr(tb, "bit");
-    b_u8(tb, 'b');
-    b_u8(tb, 0xfb); /* -5 */
+    pt_u8(tb, 'b');
+    pt_u8(tb, 0xfb); /* -5 */
     b_sstr(tb, "ubyte");
-    b_u8(tb, 'B');
-    b_u8(tb, 200);
+    pt_u8(tb, 'B');
+    pt_u8(tb, 200);
     b_sstr(tb, "short");
-    b_u8(tb, 'U');
-    b_u16(tb, 0xfffe); /* -2 */
+    pt_u8(tb, 'U');
+    pt_be16(tb, 0xfffe); /* -2 */
     b_sstr(tb, "long");
-    b_u8(tb, 'I');
-    b_u32(tb, 0xffffffff); /* shown unsigned */
+    pt_u8(tb, 'I');
+    pt_be32(tb, 0xffffffff); /* shown unsigned */
     b_sstr(tb, "bigInt");
-    b_u8(tb, 'l');
-    b_u64(tb, 2000000000000000ull);
+    pt_u8(tb, 'l');
+    pt_be64(tb, 2000000000000000ull);
     b_sstr(tb, "decimal");
-    b_u8(tb, 'D');
-    b_u8(tb, 5);
-    b_u32(tb, 15485189);
+    pt_u8(tb, 'D');
+    pt_u8(tb, 5);
+    pt_be32(tb, 15485189);
     b_sstr(tb, "hello");
-    b_u8(tb, 'S');
+    pt_u8(tb, 'S');
     b_lstr(tb, "Hi darling");
     b_sstr(tb, "short-str");
-    b_u8(tb, 's');
+    pt_u8(tb, 's');
     b_sstr(tb, "tiny");
     b_sstr(tb, "float");
-    b_u8(tb, 'f');
-    b_u32(tb, 0x4124cccd); /* 10.3f */
+    pt_u8(tb, 'f');
+    pt_be32(tb, 0x4124cccd); /* 10.3f */
     b_sstr(tb, "double");
-    b_u8(tb, 'd');
-    b_u64(tb, 0x40453e100cbd7da4ull); /* 42.4848648 */
+    pt_u8(tb, 'd');
+    pt_be64(tb, 0x40453e100cbd7da4ull); /* 42.4848648 */
     b_sstr(tb, "nil");
-    b_u8(tb, 'V');
+    pt_u8(tb, 'V');
     b_sstr(tb, "array");
-    b_u8(tb, 'x');
-    b_u32(tb, 4);
-    b_u8(tb, 10);
-    b_u8(tb, 0);
-    b_u8(tb, 125);
-    b_u8(tb, 210);
-    struct bb arr = {.n = 0};
-    b_u8(&arr, 'S');
+    pt_u8(tb, 'x');
+    pt_be32(tb, 4);
+    pt_u8(tb, 10);
+    pt_u8(tb, 0);
+    pt_u8(tb, 125);
+    pt_u8(tb, 210);
+    struct pt_buf arr = {.n = 0};
+    pt_u8(&arr, 'S');
     b_lstr(&arr, "AAAA");
-    b_u8(&arr, 't');
-    b_u8(&arr, 0);
+    pt_u8(&arr, 't');
+    pt_u8(&arr, 0);
     b_sstr(tb, "list");
-    b_u8(tb, 'A');
-    b_u32(tb, (uint32_t)arr.n);
+    pt_u8(tb, 'A');
+    pt_be32(tb, (uint32_t)arr.n);
     b_bb(tb, &arr);
-    struct bb inner = {.n = 0};
+    struct pt_buf inner = {.n = 0};
     b_sstr(&inner, "limbo");
-    b_u8(&inner, 's');
+    pt_u8(&inner, 's');
     b_sstr(&inner, "Cobb");
     b_sstr(tb, "inception");
-    b_u8(tb, 'F');
-    b_u32(tb, (uint32_t)inner.n);
+    pt_u8(tb, 'F');
+    pt_be32(tb, (uint32_t)inner.n);
     b_bb(tb, &inner);
 }
 
 START_TEST(argument_tables)
 {
-    struct bb tb = {.n = 0}, b = {.n = 0};
+    struct pt_buf tb = {.n = 0}, b = {.n = 0};
     arg_table(&tb);
     queue_declare(&b, "TestHeader", 0x08 /* auto-delete */, &tb);
-    struct bb resp = {.n = 0};
+    struct pt_buf resp = {.n = 0};
     queue_declare_ok(&resp, "TestHeader", 0, 0);
 
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
@@ -793,14 +754,14 @@ START_TEST(bad_argument_table_noted)
 {
     /* a table whose size is too large: no arguments, a note on the message
      * (Packetbeat keeps request notes off the event) */
-    struct bb a = {.n = 0}, b = {.n = 0};
-    b_u16(&a, 0);
+    struct pt_buf a = {.n = 0}, b = {.n = 0};
+    pt_be16(&a, 0);
     b_sstr(&a, "q");
-    b_u8(&a, 0);
-    b_u32(&a, 0x7f);
+    pt_u8(&a, 0);
+    pt_be32(&a, 0x7f);
     b_sstr(&a, "x");
     method(&b, 50, 10, &a);
-    struct bb resp = {.n = 0};
+    struct pt_buf resp = {.n = 0};
     queue_declare_ok(&resp, "q", 0, 0);
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
     feed(t, PB_DIR_TO_SERVER, &b);
@@ -825,29 +786,29 @@ START_TEST(bad_argument_table_noted)
 }
 END_TEST
 
-static void full_header(struct bb *o, uint64_t size)
+static void full_header(struct pt_buf *o, uint64_t size)
 {
-    struct bb p = {.n = 0};
-    b_u16(&p, 60);
-    b_u16(&p, 0);
-    b_u64(&p, size);
-    b_u8(&p, 0xff); /* every property of the first word */
-    b_u8(&p, 0xf8); /* message-id, timestamp, type, user-id, app-id */
+    struct pt_buf p = {.n = 0};
+    pt_be16(&p, 60);
+    pt_be16(&p, 0);
+    pt_be64(&p, size);
+    pt_u8(&p, 0xff); /* every property of the first word */
+    pt_u8(&p, 0xf8); /* message-id, timestamp, type, user-id, app-id */
     b_sstr(&p, "application/json");
     b_sstr(&p, "");
-    struct bb h = {.n = 0};
+    struct pt_buf h = {.n = 0};
     b_sstr(&h, "yop");
-    b_u8(&h, 'S');
+    pt_u8(&h, 'S');
     b_lstr(&h, "hihi");
-    b_u32(&p, (uint32_t)h.n);
+    pt_be32(&p, (uint32_t)h.n);
     b_bb(&p, &h);
-    b_u8(&p, 2);
-    b_u8(&p, 6);
+    pt_u8(&p, 2);
+    pt_u8(&p, 6);
     b_sstr(&p, "corr-1");
     b_sstr(&p, "amq.rabbitmq.reply-to");
     b_sstr(&p, "60000");
     b_sstr(&p, "el mensaje");
-    b_u64(&p, 0);
+    pt_be64(&p, 0);
     b_sstr(&p, "love message");
     b_sstr(&p, "guest");
     b_sstr(&p, "myapp");
@@ -856,11 +817,11 @@ static void full_header(struct bb *o, uint64_t size)
 
 START_TEST(content_properties)
 {
-    struct bb b = {.n = 0}, a = {.n = 0};
-    b_u16(&a, 0);
+    struct pt_buf b = {.n = 0}, a = {.n = 0};
+    pt_be16(&a, 0);
     b_sstr(&a, "");
     b_sstr(&a, "rk");
-    b_u8(&a, 0);
+    pt_u8(&a, 0);
     method(&b, 60, 40, &a);
     full_header(&b, 2);
     body(&b, "{}", 2);
@@ -902,18 +863,18 @@ START_TEST(timestamp_format)
 {
     setenv("TZ", "UTC", 1);
     tzset();
-    struct bb b = {.n = 0}, a = {.n = 0}, p = {.n = 0};
-    b_u16(&a, 0);
+    struct pt_buf b = {.n = 0}, a = {.n = 0}, p = {.n = 0};
+    pt_be16(&a, 0);
     b_sstr(&a, "");
     b_sstr(&a, "rk");
-    b_u8(&a, 0);
+    pt_u8(&a, 0);
     method(&b, 60, 40, &a);
-    b_u16(&p, 60);
-    b_u16(&p, 0);
-    b_u64(&p, 1);
-    b_u8(&p, 0);
-    b_u8(&p, 0x40);
-    b_u64(&p, 1441899109ull); /* 2015-09-10T15:31:49Z */
+    pt_be16(&p, 60);
+    pt_be16(&p, 0);
+    pt_be64(&p, 1);
+    pt_u8(&p, 0);
+    pt_u8(&p, 0x40);
+    pt_be64(&p, 1441899109ull); /* 2015-09-10T15:31:49Z */
     frame(&b, 2, &p);
     body(&b, "x", 1);
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
@@ -928,7 +889,7 @@ END_TEST
 
 /* A session: protocol header, queue.declare and a publish from the client;
  * declare-ok and a delivery from the server. */
-static void session(struct bb *cli, struct bb *srv)
+static void session(struct pt_buf *cli, struct pt_buf *srv)
 {
     memcpy(cli->b, "AMQP\x00\x00\x09\x01", 8);
     cli->n = 8;
@@ -938,8 +899,8 @@ static void session(struct bb *cli, struct bb *srv)
     deliver(srv, "ctag", 1, "", "hello", "hello");
 }
 
-static void run_session(struct pt_conn *t, const struct bb *cli, const struct bb *srv, size_t cut_c,
-                        size_t cut_s)
+static void run_session(struct pt_conn *t, const struct pt_buf *cli, const struct pt_buf *srv,
+                        size_t cut_c, size_t cut_s)
 {
     pt_feed(t, PB_DIR_TO_SERVER, cli->b, cut_c);
     pt_feed(t, PB_DIR_TO_SERVER, cli->b + cut_c, cli->n - cut_c);
@@ -950,13 +911,13 @@ static void run_session(struct pt_conn *t, const struct bb *cli, const struct bb
 START_TEST(split_anywhere)
 {
     /* one request frame and its answer, split at every offset */
-    struct bb req = {.n = 0}, resp = {.n = 0};
+    struct pt_buf req = {.n = 0}, resp = {.n = 0};
     queue_declare(&req, "hello", 0x02, NULL);
     queue_declare_ok(&resp, "hello", 1, 2);
     struct pt_conn *ref = pt_open(&pb_proto_amqp, CFG_REQRESP);
     feed(ref, PB_DIR_TO_SERVER, &req);
     feed(ref, PB_DIR_TO_CLIENT, &resp);
-    char *want = dump_events(ref);
+    char *want = pt_dump(ref);
     ck_assert_uint_eq(pt_nevents(ref), 1);
     pt_close(ref);
     for (size_t cut = 1; cut < req.n; cut++) {
@@ -964,7 +925,7 @@ START_TEST(split_anywhere)
         pt_feed(t, PB_DIR_TO_SERVER, req.b, cut);
         pt_feed(t, PB_DIR_TO_SERVER, req.b + cut, req.n - cut);
         feed(t, PB_DIR_TO_CLIENT, &resp);
-        char *got = dump_events(t);
+        char *got = pt_dump(t);
         ck_assert_msg(strcmp(want, got) == 0, "cut %zu:\n%s\n%s", cut, want, got);
         free(got);
         pt_close(t);
@@ -974,7 +935,7 @@ START_TEST(split_anywhere)
         feed(t, PB_DIR_TO_SERVER, &req);
         pt_feed(t, PB_DIR_TO_CLIENT, resp.b, cut);
         pt_feed(t, PB_DIR_TO_CLIENT, resp.b + cut, resp.n - cut);
-        char *got = dump_events(t);
+        char *got = pt_dump(t);
         ck_assert_msg(strcmp(want, got) == 0, "cut %zu:\n%s\n%s", cut, want, got);
         free(got);
         pt_close(t);
@@ -982,18 +943,18 @@ START_TEST(split_anywhere)
     free(want);
 
     /* a publish (method, header, body frames) split at every offset */
-    struct bb pub = {.n = 0};
+    struct pt_buf pub = {.n = 0};
     publish(&pub, "logs", "rk", "text/plain", "some message body");
     ref = pt_open(&pb_proto_amqp, CFG_REQRESP);
     feed(ref, PB_DIR_TO_SERVER, &pub);
-    want = dump_events(ref);
+    want = pt_dump(ref);
     ck_assert_uint_eq(pt_nevents(ref), 1);
     pt_close(ref);
     for (size_t cut = 1; cut < pub.n; cut++) {
         struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
         pt_feed(t, PB_DIR_TO_SERVER, pub.b, cut);
         pt_feed(t, PB_DIR_TO_SERVER, pub.b + cut, pub.n - cut);
-        char *got = dump_events(t);
+        char *got = pt_dump(t);
         ck_assert_msg(strcmp(want, got) == 0, "cut %zu:\n%s\n%s", cut, want, got);
         free(got);
         pt_close(t);
@@ -1004,7 +965,7 @@ END_TEST
 
 START_TEST(session_split_anywhere)
 {
-    struct bb cli = {.n = 0}, srv = {.n = 0};
+    struct pt_buf cli = {.n = 0}, srv = {.n = 0};
     session(&cli, &srv);
     /* whole segments: declare pairs, publish and deliver go one way, the
      * channel close error is answered by the client's close-ok which came
@@ -1016,12 +977,12 @@ START_TEST(session_split_anywhere)
     ck_assert_uint_eq(pt_nevents(ref), 2);
     ck_assert_str_eq(pt_str(ref, 0, "method"), "basic.publish");
     ck_assert_str_eq(pt_str(ref, 1, "method"), "basic.deliver");
-    char *want = dump_events(ref);
+    char *want = pt_dump(ref);
     pt_close(ref);
     for (size_t cut = 1; cut < cli.n; cut++) {
         struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
         run_session(t, &cli, &srv, cut, srv.n);
-        char *got = dump_events(t);
+        char *got = pt_dump(t);
         ck_assert_msg(strcmp(want, got) == 0, "client cut %zu:\n%s\n%s", cut, want, got);
         free(got);
         pt_close(t);
@@ -1029,7 +990,7 @@ START_TEST(session_split_anywhere)
     for (size_t cut = 1; cut < srv.n; cut++) {
         struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
         run_session(t, &cli, &srv, cli.n, cut);
-        char *got = dump_events(t);
+        char *got = pt_dump(t);
         ck_assert_msg(strcmp(want, got) == 0, "server cut %zu:\n%s\n%s", cut, want, got);
         free(got);
         pt_close(t);
@@ -1040,20 +1001,14 @@ END_TEST
 
 START_TEST(byte_by_byte)
 {
-    struct bb req = {.n = 0}, resp = {.n = 0}, pub = {.n = 0};
+    struct pt_buf req = {.n = 0}, resp = {.n = 0}, pub = {.n = 0};
     queue_declare(&req, "hello", 0, NULL);
     queue_declare_ok(&resp, "hello", 0, 0);
     publish(&pub, "", "hello", "text/plain", "hello");
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG_REQRESP);
-    for (size_t i = 0; i < req.n; i++) {
-        pt_feed(t, PB_DIR_TO_SERVER, req.b + i, 1);
-    }
-    for (size_t i = 0; i < resp.n; i++) {
-        pt_feed(t, PB_DIR_TO_CLIENT, resp.b + i, 1);
-    }
-    for (size_t i = 0; i < pub.n; i++) {
-        pt_feed(t, PB_DIR_TO_SERVER, pub.b + i, 1);
-    }
+    pt_feed_bytewise(t, PB_DIR_TO_SERVER, req.b, req.n);
+    pt_feed_bytewise(t, PB_DIR_TO_CLIENT, resp.b, resp.n);
+    pt_feed_bytewise(t, PB_DIR_TO_SERVER, pub.b, pub.n);
     ck_assert_uint_eq(pt_nevents(t), 2);
     ck_assert_str_eq(pt_str(t, 0, "method"), "queue.declare");
     ck_assert_str_eq(pt_str(t, 1, "method"), "basic.publish");
@@ -1066,11 +1021,11 @@ END_TEST
 
 START_TEST(heartbeats)
 {
-    struct bb hb = {.n = 0}, empty = {.n = 0};
+    struct pt_buf hb = {.n = 0}, empty = {.n = 0};
     frame(&hb, 8, &empty);
     hb.b[1] = 0;
     hb.b[2] = 0;
-    struct bb pub = {.n = 0};
+    struct pt_buf pub = {.n = 0};
     publish(&pub, "", "k", "text/plain", "x");
 
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
@@ -1079,7 +1034,7 @@ START_TEST(heartbeats)
     ck_assert_uint_eq(pt_nevents(t), 0);
     ck_assert_uint_eq(pt_proto(t)->stats.parse_errors, 2);
     /* a heartbeat after a frame of the command is fine */
-    struct bb b = {.n = 0};
+    struct pt_buf b = {.n = 0};
     b_bb(&b, &pub);
     b.n -= 9; /* drop the body frame (7 + 1 byte + end) */
     b_bb(&b, &hb);
@@ -1088,7 +1043,7 @@ START_TEST(heartbeats)
     ck_assert_uint_eq(pt_nevents(t), 1);
     /* Packetbeat drops a stream that starts with a heartbeat: what follows
      * in the same segment is lost */
-    struct bb c = {.n = 0};
+    struct pt_buf c = {.n = 0};
     b_bb(&c, &hb);
     b_bb(&c, &pub);
     feed(t, PB_DIR_TO_SERVER, &c);
@@ -1101,10 +1056,10 @@ END_TEST
 
 START_TEST(unknown_method_drops_stream)
 {
-    struct bb b = {.n = 0}, a = {.n = 0};
-    b_u8(&a, 0);
+    struct pt_buf b = {.n = 0}, a = {.n = 0};
+    pt_u8(&a, 0);
     method(&b, 60, 100, &a); /* basic.recover-async: not decoded */
-    struct bb pub = {.n = 0};
+    struct pt_buf pub = {.n = 0};
     publish(&pub, "", "k", "text/plain", "x");
     b_bb(&b, &pub);
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
@@ -1113,11 +1068,11 @@ START_TEST(unknown_method_drops_stream)
     feed(t, PB_DIR_TO_SERVER, &pub);
     ck_assert_uint_eq(pt_nevents(t), 1);
     /* bad frame end octet */
-    struct bb bad = pub;
+    struct pt_buf bad = pub;
     bad.b[bad.n - 1] = 0;
     ck_assert_int_eq(pt_feed(t, PB_DIR_TO_SERVER, bad.b, bad.n), PB_PARSE_DROP);
     /* unknown frame type */
-    struct bb ft = pub;
+    struct pt_buf ft = pub;
     ft.b[0] = 4;
     ck_assert_int_eq(pt_feed(t, PB_DIR_TO_SERVER, ft.b, ft.n), PB_PARSE_DROP);
     feed(t, PB_DIR_TO_SERVER, &pub);
@@ -1129,15 +1084,15 @@ END_TEST
 START_TEST(panic_drops_both_directions)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
-    struct bb req = {.n = 0}, resp = {.n = 0};
+    struct pt_buf req = {.n = 0}, resp = {.n = 0};
     queue_declare(&req, "q", 0, NULL);
     queue_declare_ok(&resp, "q", 0, 0);
     feed(t, PB_DIR_TO_SERVER, &req);
     /* half the answer waits in the core's buffer */
     pt_feed(t, PB_DIR_TO_CLIENT, resp.b, 5);
     /* queue.bind cut right after the queue name: an index past the end */
-    struct bb bad = {.n = 0}, ba = {.n = 0};
-    b_u16(&ba, 0);
+    struct pt_buf bad = {.n = 0}, ba = {.n = 0};
+    pt_be16(&ba, 0);
     b_sstr(&ba, "q");
     method(&bad, 50, 20, &ba);
     ck_assert_int_eq(pt_feed(t, PB_DIR_TO_SERVER, bad.b, bad.n), PB_PARSE_DROP);
@@ -1154,7 +1109,7 @@ END_TEST
 START_TEST(gap_drops_state)
 {
     struct pt_conn *t = pt_open(&pb_proto_amqp, CFG);
-    struct bb req = {.n = 0}, resp = {.n = 0};
+    struct pt_buf req = {.n = 0}, resp = {.n = 0};
     queue_declare(&req, "q", 0, NULL);
     queue_declare_ok(&resp, "q", 0, 0);
     feed(t, PB_DIR_TO_SERVER, &req);
@@ -1167,7 +1122,7 @@ START_TEST(gap_drops_state)
     feed(t, PB_DIR_TO_CLIENT, &resp);
     ck_assert_uint_eq(pt_nevents(t), 1);
     /* a publish cut by a gap is lost, the next one is not */
-    struct bb pub = {.n = 0};
+    struct pt_buf pub = {.n = 0};
     publish(&pub, "", "k", "text/plain", "x");
     pt_feed(t, PB_DIR_TO_SERVER, pub.b, 20);
     pt_gap(t, PB_DIR_TO_SERVER, 5);
@@ -1183,24 +1138,24 @@ START_TEST(truncated_variants)
 {
     /* every prefix of every frame body that is cut but framed correctly
      * must not crash; most are dropped */
-    struct bb cli = {.n = 0}, srv = {.n = 0};
+    struct pt_buf cli = {.n = 0}, srv = {.n = 0};
     session(&cli, &srv);
-    struct bb tb = {.n = 0};
+    struct pt_buf tb = {.n = 0};
     arg_table(&tb);
-    struct bb decl = {.n = 0};
+    struct pt_buf decl = {.n = 0};
     queue_declare(&decl, "args", 0, &tb);
-    struct bb hdr = {.n = 0};
+    struct pt_buf hdr = {.n = 0};
     full_header(&hdr, 1);
-    const struct bb *src[] = {&cli, &srv, &decl, &hdr};
+    const struct pt_buf *src[] = {&cli, &srv, &decl, &hdr};
     for (size_t s = 0; s < sizeof src / sizeof src[0]; s++) {
         /* re-frame the first frame's payload at every shorter size */
-        const struct bb *f = src[s];
+        const struct pt_buf *f = src[s];
         size_t start = memcmp(f->b, "AMQP", 4) == 0 ? 8 : 0;
         uint32_t size = ((uint32_t)f->b[start + 3] << 24) | ((uint32_t)f->b[start + 4] << 16) |
                         ((uint32_t)f->b[start + 5] << 8) | f->b[start + 6];
         for (uint32_t n = 0; n < size; n++) {
-            struct bb p = {.n = 0}, out = {.n = 0};
-            b_mem(&p, f->b + start + 7, n);
+            struct pt_buf p = {.n = 0}, out = {.n = 0};
+            pt_put(&p, f->b + start + 7, n);
             frame(&out, f->b[start], &p);
             for (int cfg = 0; cfg < 2; cfg++) {
                 struct pt_conn *t = pt_open(
@@ -1218,11 +1173,11 @@ END_TEST
 
 START_TEST(hostile_bytes)
 {
-    struct bb cli = {.n = 0}, srv = {.n = 0};
+    struct pt_buf cli = {.n = 0}, srv = {.n = 0};
     session(&cli, &srv);
-    struct bb tb = {.n = 0};
+    struct pt_buf tb = {.n = 0};
     arg_table(&tb);
-    struct bb decl = {.n = 0};
+    struct pt_buf decl = {.n = 0};
     queue_declare(&decl, "args", 0, &tb);
     full_header(&decl, 3);
     srand(11);
@@ -1232,8 +1187,8 @@ START_TEST(hostile_bytes)
                                           "send_request: true\nsend_response: true\n"
                                           "max_body_length: 3"
                                         : CFG);
-        const struct bb *base = (round % 3 == 0) ? &cli : (round % 3 == 1) ? &srv : &decl;
-        struct bb m = *base;
+        const struct pt_buf *base = (round % 3 == 0) ? &cli : (round % 3 == 1) ? &srv : &decl;
+        struct pt_buf m = *base;
         int flips = 1 + rand() % 6;
         for (int i = 0; i < flips; i++) {
             size_t at = (size_t)rand() % m.n;
@@ -1273,30 +1228,30 @@ START_TEST(huge_declared_sizes)
     pt_gap(t, PB_DIR_TO_SERVER, 1);
     /* a content header declaring a huge body: body frames accumulate
      * without being kept beyond the cap */
-    struct bb b = {.n = 0}, a = {.n = 0};
-    b_u16(&a, 0);
+    struct pt_buf b = {.n = 0}, a = {.n = 0};
+    pt_be16(&a, 0);
     b_sstr(&a, "");
     b_sstr(&a, "k");
-    b_u8(&a, 0);
+    pt_u8(&a, 0);
     method(&b, 60, 40, &a);
     header(&b, UINT64_MAX, "text/plain");
     feed(t, PB_DIR_TO_SERVER, &b);
     uint8_t chunk[4000];
     memset(chunk, 'a', sizeof chunk);
     for (int i = 0; i < 100; i++) {
-        struct bb c = {.n = 0};
+        struct pt_buf c = {.n = 0};
         body(&c, chunk, sizeof chunk);
         feed(t, PB_DIR_TO_SERVER, &c);
     }
     ck_assert_uint_eq(pt_nevents(t), 0);
     /* a table nested deeper than the cap is an error, not a crash */
-    struct bb deep = {.n = 0};
-    struct bb inner = {.n = 0};
+    struct pt_buf deep = {.n = 0};
+    struct pt_buf inner = {.n = 0};
     for (int i = 0; i < 200; i++) {
-        struct bb outer = {.n = 0};
+        struct pt_buf outer = {.n = 0};
         b_sstr(&outer, "n");
-        b_u8(&outer, 'F');
-        b_u32(&outer, (uint32_t)inner.n);
+        pt_u8(&outer, 'F');
+        pt_be32(&outer, (uint32_t)inner.n);
         b_bb(&outer, &inner);
         inner = outer;
     }

@@ -17,120 +17,76 @@
 #include "protos/cassandra/cassandra_snappy.h"
 #include "protos/protos.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_cassandra;
 
 #define TS PB_DIR_TO_SERVER
 #define TC PB_DIR_TO_CLIENT
 
-struct wbuf {
-    uint8_t b[16384];
-    size_t n;
-};
-
-static void w8(struct wbuf *w, uint8_t v)
-{
-    ck_assert_uint_lt(w->n, sizeof w->b);
-    w->b[w->n++] = v;
-}
-
-static void w16(struct wbuf *w, uint16_t v)
-{
-    w8(w, (uint8_t)(v >> 8));
-    w8(w, (uint8_t)v);
-}
-
-static void w32(struct wbuf *w, uint32_t v)
-{
-    w16(w, (uint16_t)(v >> 16));
-    w16(w, (uint16_t)v);
-}
-
-static void wraw(struct wbuf *w, const void *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        w8(w, ((const uint8_t *)p)[i]);
-    }
-}
-
 /* [string] */
-static void wstr(struct wbuf *w, const char *s)
+static void wstr(struct pt_buf *w, const char *s)
 {
-    w16(w, (uint16_t)strlen(s));
-    wraw(w, s, strlen(s));
+    pt_be16(w, (uint16_t)strlen(s));
+    pt_put(w, s, strlen(s));
 }
 
 /* [long string] */
-static void wlstr(struct wbuf *w, const char *s)
+static void wlstr(struct pt_buf *w, const char *s)
 {
-    w32(w, (uint32_t)strlen(s));
-    wraw(w, s, strlen(s));
+    pt_be32(w, (uint32_t)strlen(s));
+    pt_put(w, s, strlen(s));
 }
 
 /* Appends a frame (v3/v4 header when version & 0x7f > 2). */
-static void wframe(struct wbuf *w, uint8_t version, uint8_t flags, uint16_t stream, uint8_t op,
-                   const struct wbuf *body)
+static void wframe(struct pt_buf *w, uint8_t version, uint8_t flags, uint16_t stream, uint8_t op,
+                   const struct pt_buf *body)
 {
-    w8(w, version);
-    w8(w, flags);
+    pt_u8(w, version);
+    pt_u8(w, flags);
     if ((version & 0x7F) > 2) {
-        w16(w, stream);
+        pt_be16(w, stream);
     } else {
-        w8(w, (uint8_t)stream);
+        pt_u8(w, (uint8_t)stream);
     }
-    w8(w, op);
-    w32(w, body != NULL ? (uint32_t)body->n : 0);
+    pt_u8(w, op);
+    pt_be32(w, body != NULL ? (uint32_t)body->n : 0);
     if (body != NULL) {
-        wraw(w, body->b, body->n);
+        pt_put(w, body->b, body->n);
     }
 }
 
 /* QUERY "SELECT * FROM users;" with consistency ONE and no flags */
-static void query_frame(struct wbuf *w, uint16_t stream, const char *q)
+static void query_frame(struct pt_buf *w, uint16_t stream, const char *q)
 {
-    struct wbuf b = {0};
+    struct pt_buf b = {0};
     wlstr(&b, q);
-    w16(&b, 1);
-    w8(&b, 0);
+    pt_be16(&b, 1);
+    pt_u8(&b, 0);
     wframe(w, 0x04, 0, stream, CASS_OP_QUERY, &b);
 }
 
 /* RESULT rows: GlobalTableSpec, 2 columns, keyspace.table, then rows */
-static void rows_frame(struct wbuf *w, uint16_t stream, uint32_t nrows)
+static void rows_frame(struct pt_buf *w, uint16_t stream, uint32_t nrows)
 {
-    struct wbuf b = {0};
-    w32(&b, 2);
-    w32(&b, 1);
-    w32(&b, 2);
+    struct pt_buf b = {0};
+    pt_be32(&b, 2);
+    pt_be32(&b, 1);
+    pt_be32(&b, 2);
     wstr(&b, "ks");
     wstr(&b, "users");
-    w32(&b, nrows);
+    pt_be32(&b, nrows);
     wframe(w, 0x84, 0, stream, CASS_OP_RESULT, &b);
 }
 
-static char *dump(struct pt_conn *t)
-{
-    return json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-}
-
-static char *run_pair(const char *cfg, const struct wbuf *req, size_t rcut, const struct wbuf *resp,
-                      size_t scut)
+static char *run_pair(const char *cfg, const struct pt_buf *req, size_t rcut,
+                      const struct pt_buf *resp, size_t scut)
 {
     struct pt_conn *t = pt_open(&pb_proto_cassandra, cfg);
-    if (rcut > 0 && rcut < req->n) {
-        pt_feed(t, TS, req->b, rcut);
-        pt_feed(t, TS, req->b + rcut, req->n - rcut);
-    } else {
-        pt_feed(t, TS, req->b, req->n);
-    }
+    pt_feed_cut(t, TS, req->b, req->n, rcut);
     pt_advance(t, 3000000);
-    if (scut > 0 && scut < resp->n) {
-        pt_feed(t, TC, resp->b, scut);
-        pt_feed(t, TC, resp->b + scut, resp->n - scut);
-    } else {
-        pt_feed(t, TC, resp->b, resp->n);
-    }
-    char *s = dump(t);
+    pt_feed_cut(t, TC, resp->b, resp->n, scut);
+    char *s = pt_dump(t);
     pt_close(t);
     return s;
 }
@@ -138,12 +94,12 @@ static char *run_pair(const char *cfg, const struct wbuf *req, size_t rcut, cons
 /* Parses one whole response frame body; returns data as JSON text (owned)
  * or "MORE"/"ERR". */
 static char *parse_resp(const struct cass_cfg *cfg, uint8_t version, uint8_t flags, uint8_t op,
-                        const struct wbuf *body, const struct wbuf *trailer)
+                        const struct pt_buf *body, const struct pt_buf *trailer)
 {
-    struct wbuf w = {0};
+    struct pt_buf w = {0};
     wframe(&w, version, flags, 1, op, body);
     if (trailer != NULL) {
-        wraw(&w, trailer->b, trailer->n);
+        pt_put(&w, trailer->b, trailer->n);
     }
     struct cass_frame f;
     enum cass_rc rc = cass_parse_frame(cfg, w.b, w.n, &f);
@@ -288,7 +244,7 @@ END_TEST
 
 START_TEST(cass_frame_header)
 {
-    struct wbuf w = {0};
+    struct pt_buf w = {0};
     query_frame(&w, 253, "SELECT * FROM users;");
     struct cass_frame f;
     for (size_t cut = 0; cut < w.n; cut++) {
@@ -313,26 +269,26 @@ START_TEST(cass_frame_header)
     ck_assert_int_eq(cass_parse_frame(&plain_cfg, w.b, w.n, &f), CASS_ERR);
     w.b[0] = 0x00;
     ck_assert_int_eq(cass_parse_frame(&plain_cfg, w.b, w.n, &f), CASS_ERR);
-    struct wbuf big = {0};
-    w8(&big, 4);
-    w8(&big, 0);
-    w16(&big, 0);
-    w8(&big, CASS_OP_QUERY);
-    w32(&big, 256u * 1024 * 1024 + 1);
+    struct pt_buf big = {0};
+    pt_u8(&big, 4);
+    pt_u8(&big, 0);
+    pt_be16(&big, 0);
+    pt_u8(&big, CASS_OP_QUERY);
+    pt_be32(&big, 256u * 1024 * 1024 + 1);
     ck_assert_int_eq(cass_parse_frame(&plain_cfg, big.b, big.n, &f), CASS_ERR);
     /* v2: 8-byte header, 1-byte stream; its responses count as requests */
-    struct wbuf v2 = {0}, body = {0};
-    w32(&body, 1);
+    struct pt_buf v2 = {0}, body = {0};
+    pt_be32(&body, 1);
     wframe(&v2, 0x82, 0x01, 7, CASS_OP_RESULT, &body);
     v2.b[1] = 0;
-    w8(&v2, 0); /* Packetbeat waits for 9 bytes even for 8-byte headers */
+    pt_u8(&v2, 0); /* Packetbeat waits for 9 bytes even for 8-byte headers */
     ck_assert_int_eq(cass_parse_frame(&plain_cfg, v2.b, v2.n, &f), CASS_OK);
     ck_assert_uint_eq(f.size, 12);
     ck_assert(f.is_request);
     ck_assert_int_eq(f.stream, 7);
     cass_frame_clear(&f);
     /* v3 response */
-    struct wbuf v3 = {0};
+    struct pt_buf v3 = {0};
     wframe(&v3, 0x83, 0, 9, CASS_OP_RESULT, &body);
     ck_assert_int_eq(cass_parse_frame(&plain_cfg, v3.b, v3.n, &f), CASS_OK);
     ck_assert(!f.is_request);
@@ -342,27 +298,27 @@ END_TEST
 
 START_TEST(cass_results)
 {
-    struct wbuf b = {0};
+    struct pt_buf b = {0};
     char *s;
-    w32(&b, 1);
+    pt_be32(&b, 1);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_RESULT, &b, NULL);
     ck_assert_str_eq(s, "{\"result\":{\"type\":\"void\"}}");
     free(s);
     b.n = 0;
-    w32(&b, 3);
+    pt_be32(&b, 3);
     wstr(&b, "myks");
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_RESULT, &b, NULL);
     ck_assert_str_eq(s, "{\"result\":{\"keyspace\":\"myks\",\"type\":\"set_keyspace\"}}");
     free(s);
     /* rows with paging state */
     b.n = 0;
-    w32(&b, 2);
-    w32(&b, 2);
-    w32(&b, 3);
-    w32(&b, 2);
-    w8(&b, 0xAB);
-    w8(&b, 0x01);
-    w32(&b, 0);
+    pt_be32(&b, 2);
+    pt_be32(&b, 2);
+    pt_be32(&b, 3);
+    pt_be32(&b, 2);
+    pt_u8(&b, 0xAB);
+    pt_u8(&b, 0x01);
+    pt_be32(&b, 0);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_RESULT, &b, NULL);
     ck_assert_str_eq(s,
                      "{\"result\":{\"rows\":{\"meta\":{\"col_count\":3,\"flags\":\"HasMorePages\","
@@ -371,32 +327,32 @@ START_TEST(cass_results)
     /* rows, global table spec: Packetbeat reads num_rows right after the
      * table name (it does not skip the column specs) */
     b.n = 0;
-    w32(&b, 2);
-    w32(&b, 1);
-    w32(&b, 1);
+    pt_be32(&b, 2);
+    pt_be32(&b, 1);
+    pt_be32(&b, 1);
     wstr(&b, "ks");
     wstr(&b, "t");
     wstr(&b, "col");
-    w16(&b, 0x0D);
-    w32(&b, 0);
+    pt_be16(&b, 0x0D);
+    pt_be32(&b, 0);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_RESULT, &b, NULL);
     ck_assert_ptr_nonnull(strstr(s, "\"num_rows\":222063")); /* 00 03 "co" */
     ck_assert_ptr_nonnull(strstr(s, "\"keyspace\":\"ks\",\"table\":\"t\""));
     free(s);
     /* prepared (v4: pk columns; resp metadata) */
     b.n = 0;
-    w32(&b, 4);
-    w16(&b, 16);
+    pt_be32(&b, 4);
+    pt_be16(&b, 16);
     for (int i = 0; i < 16; i++) {
-        w8(&b, (uint8_t)(0x10 + i));
+        pt_u8(&b, (uint8_t)(0x10 + i));
     }
-    w32(&b, 4); /* NoMetaData */
-    w32(&b, 2);
-    w32(&b, 2);
-    w16(&b, 0);
-    w16(&b, 1);
-    w32(&b, 4);
-    w32(&b, 0);
+    pt_be32(&b, 4); /* NoMetaData */
+    pt_be32(&b, 2);
+    pt_be32(&b, 2);
+    pt_be16(&b, 0);
+    pt_be16(&b, 1);
+    pt_be32(&b, 4);
+    pt_be32(&b, 0);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_RESULT, &b, NULL);
     ck_assert_str_eq(s, "{\"result\":{\"prepared\":{\"prepared_id\":"
                         "\"10111213-1415-1617-1819-1a1b1c1d1e1f\",\"req_meta\":{\"col_count\":2,"
@@ -405,7 +361,7 @@ START_TEST(cass_results)
     free(s);
     /* schema change, v4 TABLE and FUNCTION, v3 KEYSPACE */
     b.n = 0;
-    w32(&b, 5);
+    pt_be32(&b, 5);
     wstr(&b, "CREATED");
     wstr(&b, "TABLE");
     wstr(&b, "ks");
@@ -416,12 +372,12 @@ START_TEST(cass_results)
                         "\"schemaChanged\"}}");
     free(s);
     b.n = 0;
-    w32(&b, 5);
+    pt_be32(&b, 5);
     wstr(&b, "DROPPED");
     wstr(&b, "FUNCTION");
     wstr(&b, "ks");
     wstr(&b, "f");
-    w16(&b, 2);
+    pt_be16(&b, 2);
     wstr(&b, "int");
     wstr(&b, "text");
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_RESULT, &b, NULL);
@@ -431,25 +387,25 @@ START_TEST(cass_results)
     free(s);
     /* unknown kind: an empty result, the rest skipped */
     b.n = 0;
-    w32(&b, 77);
-    w32(&b, 0);
+    pt_be32(&b, 77);
+    pt_be32(&b, 0);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_RESULT, &b, NULL);
     ck_assert_str_eq(s, "{\"result\":{}}");
     free(s);
     /* a response with the tracing flag: the id is not skipped */
     b.n = 0;
     for (int i = 0; i < 16; i++) {
-        w8(&b, 0xEE);
+        pt_u8(&b, 0xEE);
     }
-    w32(&b, 1);
+    pt_be32(&b, 1);
     s = parse_resp(&plain_cfg, 0x84, 0x02, CASS_OP_RESULT, &b, NULL);
     ck_assert_str_eq(s, "{\"result\":{}}");
     free(s);
     /* warnings come first */
     b.n = 0;
-    w16(&b, 1);
+    pt_be16(&b, 1);
     wstr(&b, "careful");
-    w32(&b, 1);
+    pt_be32(&b, 1);
     s = parse_resp(&plain_cfg, 0x84, 0x08, CASS_OP_RESULT, &b, NULL);
     ck_assert_str_eq(s, "{\"result\":{\"type\":\"void\"},\"warnings\":[\"careful\"]}");
     free(s);
@@ -458,30 +414,30 @@ END_TEST
 
 START_TEST(cass_errors)
 {
-    struct wbuf b = {0};
+    struct pt_buf b = {0};
     char *s;
-    w32(&b, 0x2300);
+    pt_be32(&b, 0x2300);
     wstr(&b, "Cannot drop non existing keyspace 'mykeyspace'.");
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_ERROR, &b, NULL);
     ck_assert_str_eq(s, "{\"error\":{\"code\":8960,\"msg\":\"Cannot drop non existing keyspace "
                         "'mykeyspace'.\",\"type\":\"errConfig\"}}");
     free(s);
     b.n = 0;
-    w32(&b, 0x1000);
+    pt_be32(&b, 0x1000);
     wstr(&b, "u");
-    w16(&b, 4);
-    w32(&b, 3);
-    w32(&b, 1);
+    pt_be16(&b, 4);
+    pt_be32(&b, 3);
+    pt_be32(&b, 1);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_ERROR, &b, NULL);
     ck_assert_str_eq(s, "{\"error\":{\"code\":4096,\"details\":{\"alive\":1,\"read_consistency\":"
                         "\"QUORUM\",\"required\":3},\"msg\":\"u\",\"type\":\"errUnavailable\"}}");
     free(s);
     b.n = 0;
-    w32(&b, 0x1100);
+    pt_be32(&b, 0x1100);
     wstr(&b, "w");
-    w16(&b, 0x0A);
-    w32(&b, 0);
-    w32(&b, 1);
+    pt_be16(&b, 0x0A);
+    pt_be32(&b, 0);
+    pt_be32(&b, 1);
     wstr(&b, "SIMPLE");
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_ERROR, &b, NULL);
     ck_assert_str_eq(s, "{\"error\":{\"code\":4352,\"details\":{\"blockfor\":1,"
@@ -489,19 +445,19 @@ START_TEST(cass_errors)
                         "\"SIMPLE\"},\"msg\":\"w\",\"type\":\"errWriteTimeout\"}}");
     free(s);
     b.n = 0;
-    w32(&b, 0x1200);
+    pt_be32(&b, 0x1200);
     wstr(&b, "r");
-    w16(&b, 0x63);
-    w32(&b, 1);
-    w32(&b, 2);
-    w8(&b, 1);
+    pt_be16(&b, 0x63);
+    pt_be32(&b, 1);
+    pt_be32(&b, 2);
+    pt_u8(&b, 1);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_ERROR, &b, NULL);
     ck_assert_str_eq(s, "{\"error\":{\"code\":4608,\"details\":{\"blockfor\":2,\"data_present\":"
                         "true,\"read_consistency\":\"UNKNOWN_CONS_0x63\",\"received\":1},\"msg\":"
                         "\"r\",\"type\":\"errReadTimeout\"}}");
     free(s);
     b.n = 0;
-    w32(&b, 0x2400);
+    pt_be32(&b, 0x2400);
     wstr(&b, "x");
     wstr(&b, "ks");
     wstr(&b, "");
@@ -510,29 +466,29 @@ START_TEST(cass_errors)
      * Packetbeat's stream reader */
     ck_assert_str_eq(s, "ERR");
     free(s);
-    struct wbuf tail = {0};
-    w8(&tail, 0x84);
+    struct pt_buf tail = {0};
+    pt_u8(&tail, 0x84);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_ERROR, &b, &tail);
     ck_assert_str_eq(s,
                      "{\"error\":{\"code\":9216,\"details\":{\"keyspace\":\"ks\",\"table\":\"\"},"
                      "\"msg\":\"x\",\"type\":\"errAlreadyExists\"}}");
     free(s);
     b.n = 0;
-    w32(&b, 0x2500);
+    pt_be32(&b, 0x2500);
     wstr(&b, "p");
-    w16(&b, 2);
-    w8(&b, 0xCA);
-    w8(&b, 0xFE);
+    pt_be16(&b, 2);
+    pt_u8(&b, 0xCA);
+    pt_u8(&b, 0xFE);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_ERROR, &b, NULL);
     ck_assert_str_eq(s, "{\"error\":{\"code\":9472,\"details\":{\"stmt_id\":[202,254]},\"msg\":"
                         "\"p\",\"type\":\"errUnprepared\"}}");
     free(s);
     b.n = 0;
-    w32(&b, 0x1400);
+    pt_be32(&b, 0x1400);
     wstr(&b, "f");
     wstr(&b, "ks");
     wstr(&b, "fn");
-    w16(&b, 1);
+    pt_be16(&b, 1);
     wstr(&b, "int");
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_ERROR, &b, NULL);
     ck_assert_str_eq(s, "{\"error\":{\"code\":5120,\"details\":{\"arg_types\":[\"int\"],"
@@ -541,7 +497,7 @@ START_TEST(cass_errors)
     free(s);
     /* unknown code; uncompressed ints are unsigned */
     b.n = 0;
-    w32(&b, 0xFFFFFFFFu);
+    pt_be32(&b, 0xFFFFFFFFu);
     wstr(&b, "?");
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_ERROR, &b, NULL);
     ck_assert_str_eq(s, "{\"error\":{\"code\":4294967295,\"msg\":\"?\",\"type\":\"ErrUnknown\"}}");
@@ -551,11 +507,11 @@ END_TEST
 
 START_TEST(cass_other_bodies)
 {
-    struct wbuf b = {0};
+    struct pt_buf b = {0};
     char *s;
-    w16(&b, 1);
+    pt_be16(&b, 1);
     wstr(&b, "COMPRESSION");
-    w16(&b, 2);
+    pt_be16(&b, 2);
     wstr(&b, "snappy");
     wstr(&b, "lz4");
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_SUPPORTED, &b, NULL);
@@ -568,8 +524,8 @@ START_TEST(cass_other_bodies)
                         "\"org.apache.cassandra.auth.PasswordAuthenticator\"}}");
     free(s);
     b.n = 0;
-    w32(&b, 3);
-    wraw(&b, "a\0\"", 3);
+    pt_be32(&b, 3);
+    pt_put(&b, "a\0\"", 3);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_AUTH_CHALLENGE, &b, NULL);
     ck_assert_str_eq(s, "{\"authentication\":{\"data\":\"\\\"a\\\\x00\\\\\\\"\\\"\"}}");
     free(s);
@@ -577,9 +533,9 @@ START_TEST(cass_other_bodies)
     b.n = 0;
     wstr(&b, "TOPOLOGY_CHANGE");
     wstr(&b, "NEW_NODE");
-    w8(&b, 4);
-    wraw(&b, "\x0a\x00\x00\x07", 4);
-    w32(&b, 9042);
+    pt_u8(&b, 4);
+    pt_put(&b, "\x0a\x00\x00\x07", 4);
+    pt_be32(&b, 9042);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_EVENT, &b, NULL);
     ck_assert_str_eq(s, "{\"event\":{\"change\":\"NEW_NODE\",\"host\":\"10.0.0.7\",\"port\":9042,"
                         "\"type\":\"TOPOLOGY_CHANGE\"}}");
@@ -587,9 +543,9 @@ START_TEST(cass_other_bodies)
     b.n = 0;
     wstr(&b, "STATUS_CHANGE");
     wstr(&b, "DOWN");
-    w8(&b, 5); /* bad address size */
-    wraw(&b, "\0\0\0\0\0", 5);
-    w32(&b, 9042);
+    pt_u8(&b, 5); /* bad address size */
+    pt_put(&b, "\0\0\0\0\0", 5);
+    pt_be32(&b, 9042);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_EVENT, &b, NULL);
     ck_assert_str_eq(s, "ERR");
     free(s);
@@ -604,7 +560,7 @@ START_TEST(cass_other_bodies)
     free(s);
     /* requests Packetbeat does not decode: an empty data map */
     b.n = 0;
-    w16(&b, 1);
+    pt_be16(&b, 1);
     wstr(&b, "CQL_VERSION");
     wstr(&b, "3.0.0");
     s = parse_resp(&plain_cfg, 0x04, 0, CASS_OP_STARTUP, &b, NULL);
@@ -620,14 +576,14 @@ END_TEST
 
 START_TEST(cass_over_and_under_reads)
 {
-    struct wbuf b = {0}, tail = {0};
+    struct pt_buf b = {0}, tail = {0};
     char *s;
     /* a string longer than the body, more bytes buffered after: error */
-    w32(&b, 0x2200);
-    w16(&b, 10);
-    wraw(&b, "abc", 3);
-    w8(&tail, 0x84);
-    w8(&tail, 0);
+    pt_be32(&b, 0x2200);
+    pt_be16(&b, 10);
+    pt_put(&b, "abc", 3);
+    pt_u8(&tail, 0x84);
+    pt_u8(&tail, 0);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_ERROR, &b, &tail);
     ck_assert_str_eq(s, "ERR");
     free(s);
@@ -639,22 +595,22 @@ START_TEST(cass_over_and_under_reads)
     free(s);
     /* leftovers are skipped */
     b.n = 0;
-    w32(&b, 1);
-    wraw(&b, "junkjunk", 8);
+    pt_be32(&b, 1);
+    pt_put(&b, "junkjunk", 8);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_RESULT, &b, NULL);
     ck_assert_str_eq(s, "{\"result\":{\"type\":\"void\"}}");
     free(s);
     /* a short int inside the body is an error */
     b.n = 0;
-    w16(&b, 0);
+    pt_be16(&b, 0);
     s = parse_resp(&plain_cfg, 0x84, 0, CASS_OP_RESULT, &b, NULL);
     ck_assert_str_eq(s, "ERR");
     free(s);
     /* a long string past the buffered bytes */
     b.n = 0;
-    w32(&b, 100);
-    wraw(&b, "sel", 3);
-    struct wbuf f = {0};
+    pt_be32(&b, 100);
+    pt_put(&b, "sel", 3);
+    struct pt_buf f = {0};
     wframe(&f, 0x04, 0, 0, CASS_OP_QUERY, &b);
     struct cass_frame fr;
     ck_assert_int_eq(cass_parse_frame(&plain_cfg, f.b, f.n, &fr), CASS_ERR);
@@ -662,33 +618,33 @@ START_TEST(cass_over_and_under_reads)
 END_TEST
 
 /* A literal-only snappy block of data. */
-static void snappy_literal(struct wbuf *out, const struct wbuf *in)
+static void snappy_literal(struct pt_buf *out, const struct pt_buf *in)
 {
     size_t n = in->n;
     ck_assert_uint_lt(n, 128);
-    w8(out, (uint8_t)n);
+    pt_u8(out, (uint8_t)n);
     if (n == 0) {
         return;
     }
     if (n <= 60) {
-        w8(out, (uint8_t)((n - 1) << 2));
+        pt_u8(out, (uint8_t)((n - 1) << 2));
     } else {
-        w8(out, 60 << 2);
-        w8(out, (uint8_t)(n - 1));
+        pt_u8(out, 60 << 2);
+        pt_u8(out, (uint8_t)(n - 1));
     }
-    wraw(out, in->b, n);
+    pt_put(out, in->b, n);
 }
 
 START_TEST(cass_compressed)
 {
     struct cass_cfg snappy_cfg = {0};
     snappy_cfg.snappy = true;
-    struct wbuf plain = {0}, comp = {0};
+    struct pt_buf plain = {0}, comp = {0};
     wlstr(&plain, "SELECT 1");
-    w16(&plain, 1);
-    w8(&plain, 0);
+    pt_be16(&plain, 1);
+    pt_u8(&plain, 0);
     snappy_literal(&comp, &plain);
-    struct wbuf f = {0};
+    struct pt_buf f = {0};
     wframe(&f, 0x04, 0x01, 3, CASS_OP_QUERY, &comp);
     struct cass_frame fr;
     ck_assert_int_eq(cass_parse_frame(&snappy_cfg, f.b, f.n, &fr), CASS_OK);
@@ -702,7 +658,7 @@ START_TEST(cass_compressed)
     /* decompressed ints are signed: an unknown negative error code */
     plain.n = 0;
     comp.n = 0;
-    w32(&plain, 0xFFFFFFFFu);
+    pt_be32(&plain, 0xFFFFFFFFu);
     wstr(&plain, "x");
     snappy_literal(&comp, &plain);
     char *s = parse_resp(&snappy_cfg, 0x84, 0x01, CASS_OP_ERROR, &comp, NULL);
@@ -710,14 +666,14 @@ START_TEST(cass_compressed)
     free(s);
     /* corrupt compressed body */
     comp.n = 0;
-    w8(&comp, 50);
-    w8(&comp, 0);
+    pt_u8(&comp, 50);
+    pt_u8(&comp, 0);
     s = parse_resp(&snappy_cfg, 0x84, 0x01, CASS_OP_ERROR, &comp, NULL);
     ck_assert_str_eq(s, "ERR");
     free(s);
     /* READY with a one-byte compressed empty body */
     comp.n = 0;
-    w8(&comp, 0);
+    pt_u8(&comp, 0);
     s = parse_resp(&snappy_cfg, 0x84, 0x01, CASS_OP_READY, &comp, NULL);
     ck_assert_str_eq(s, "{}");
     free(s);
@@ -730,7 +686,7 @@ static const char *cfg_basic = "ports: [9042]";
 
 START_TEST(cass_query_rows)
 {
-    struct wbuf req = {0}, resp = {0};
+    struct pt_buf req = {0}, resp = {0};
     query_frame(&req, 253, "SELECT * FROM users;");
     rows_frame(&resp, 253, 5);
     struct pt_conn *t = pt_open(&pb_proto_cassandra, cfg_basic);
@@ -763,10 +719,10 @@ END_TEST
 
 START_TEST(cass_split_anywhere)
 {
-    struct wbuf req = {0}, resp = {0};
+    struct pt_buf req = {0}, resp = {0};
     query_frame(&req, 20, "CREATE KEYSPACE k WITH REPLICATION = {'class' : 'SimpleStrategy'};");
-    struct wbuf b = {0};
-    w32(&b, 5);
+    struct pt_buf b = {0};
+    pt_be32(&b, 5);
     wstr(&b, "CREATED");
     wstr(&b, "KEYSPACE");
     wstr(&b, "k");
@@ -789,16 +745,10 @@ START_TEST(cass_split_anywhere)
     }
     /* byte by byte */
     struct pt_conn *t = pt_open(&pb_proto_cassandra, cfg_basic);
-    for (size_t i = 0; i < req.n; i++) {
-        pt_feed(t, TS, req.b + i, 1);
-    }
+    pt_feed_bytewise(t, TS, req.b, req.n);
     pt_advance(t, 3000000);
-    for (size_t i = 0; i < resp.n; i++) {
-        pt_feed(t, TC, resp.b + i, 1);
-    }
-    char *got = dump(t);
-    ck_assert_str_eq(got, want);
-    free(got);
+    pt_feed_bytewise(t, TC, resp.b, resp.n);
+    pt_expect_dump(t, want);
     pt_close(t);
     free(want);
 }
@@ -808,11 +758,11 @@ START_TEST(cass_pairing_in_order)
 {
     /* three requests in one segment, responses out of stream order: paired
      * first come first served, as Packetbeat does */
-    struct wbuf reqs = {0}, resps = {0}, b = {0};
+    struct pt_buf reqs = {0}, resps = {0}, b = {0};
     query_frame(&reqs, 1, "q1");
     query_frame(&reqs, 2, "q2");
     wframe(&reqs, 0x04, 0, 3, CASS_OP_OPTIONS, NULL);
-    w32(&b, 1);
+    pt_be32(&b, 1);
     wframe(&resps, 0x84, 0, 2, CASS_OP_RESULT, &b);
     wframe(&resps, 0x84, 0, 1, CASS_OP_RESULT, &b);
     wframe(&resps, 0x84, 0, 3, CASS_OP_READY, NULL);
@@ -834,13 +784,13 @@ END_TEST
 
 START_TEST(cass_server_push)
 {
-    struct wbuf ev = {0}, b = {0};
+    struct pt_buf ev = {0}, b = {0};
     wstr(&b, "STATUS_CHANGE");
     wstr(&b, "UP");
-    w8(&b, 16);
+    pt_u8(&b, 16);
     static const uint8_t v6[16] = {0xfe, 0x80, [15] = 2};
-    wraw(&b, v6, 16);
-    w32(&b, 9042);
+    pt_put(&b, v6, 16);
+    pt_be32(&b, 9042);
     wframe(&ev, 0x84, 0, 0xFFFF, CASS_OP_EVENT, &b);
     struct pt_conn *t = pt_open(&pb_proto_cassandra, cfg_basic);
     pt_feed(t, TC, ev.b, ev.n);
@@ -855,7 +805,7 @@ START_TEST(cass_server_push)
     ck_assert_ptr_null(pt_field(t, 0, "source.bytes"));
     ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), (int64_t)ev.n);
     /* with a request waiting, an event is paired with it (Packetbeat) */
-    struct wbuf req = {0};
+    struct pt_buf req = {0};
     query_frame(&req, 1, "q");
     pt_feed(t, TS, req.b, req.n);
     pt_feed(t, TC, ev.b, ev.n);
@@ -868,9 +818,9 @@ END_TEST
 
 START_TEST(cass_ignored_ops)
 {
-    struct wbuf reqs = {0}, resps = {0}, b = {0};
+    struct pt_buf reqs = {0}, resps = {0}, b = {0};
     wframe(&reqs, 0x04, 0, 0, CASS_OP_OPTIONS, NULL);
-    w16(&b, 0);
+    pt_be16(&b, 0);
     wframe(&reqs, 0x04, 0, 1, CASS_OP_STARTUP, &b);
     wframe(&resps, 0x84, 0, 0, CASS_OP_SUPPORTED, &b);
     wframe(&resps, 0x84, 0, 1, CASS_OP_READY, NULL);
@@ -887,9 +837,9 @@ END_TEST
 
 START_TEST(cass_send_options)
 {
-    struct wbuf req = {0}, resp = {0}, b = {0};
+    struct pt_buf req = {0}, resp = {0}, b = {0};
     wframe(&req, 0x04, 0, 0, CASS_OP_OPTIONS, NULL);
-    w16(&b, 0);
+    pt_be16(&b, 0);
     wframe(&resp, 0x84, 0, 0, CASS_OP_SUPPORTED, &b);
     char *s = run_pair("ports: [9042]\nsend_request_header: false", &req, 0, &resp, 0);
     /* no decoded body and no headers: no cassandra.request at all */
@@ -908,7 +858,7 @@ END_TEST
 
 START_TEST(cass_garbage_and_gaps)
 {
-    struct wbuf req = {0}, resp = {0};
+    struct pt_buf req = {0}, resp = {0};
     query_frame(&req, 1, "q");
     rows_frame(&resp, 1, 0);
     struct pt_conn *t = pt_open(&pb_proto_cassandra, cfg_basic);
@@ -932,8 +882,8 @@ START_TEST(cass_garbage_and_gaps)
     pt_feed(t, TC, resp.b, resp.n);
     ck_assert_uint_eq(pt_nevents(t), 2);
     /* a compressed frame without the compressor drops the connection */
-    struct wbuf comp = {0}, b = {0};
-    w8(&b, 0);
+    struct pt_buf comp = {0}, b = {0};
+    pt_u8(&b, 0);
     wframe(&comp, 0x84, 0x01, 1, CASS_OP_READY, &b);
     pt_feed(t, TS, req.b, req.n);
     ck_assert_int_eq(pt_feed(t, TC, comp.b, comp.n), PB_PARSE_DROP);
@@ -946,11 +896,11 @@ END_TEST
 
 START_TEST(cass_v2_responses_are_requests)
 {
-    struct wbuf req = {0}, resp = {0}, b = {0};
-    w32(&b, 1);
+    struct pt_buf req = {0}, resp = {0}, b = {0};
+    pt_be32(&b, 1);
     wframe(&req, 0x02, 0, 1, CASS_OP_OPTIONS, NULL);
     wframe(&resp, 0x82, 0, 1, CASS_OP_RESULT, &b);
-    w8(&resp, 0x02); /* next frame's first byte: the 9-byte wait */
+    pt_u8(&resp, 0x02); /* next frame's first byte: the 9-byte wait */
     struct pt_conn *t = pt_open(&pb_proto_cassandra, cfg_basic);
     pt_feed(t, TS, req.b, req.n);
     pt_feed(t, TC, resp.b, resp.n);
@@ -964,15 +914,15 @@ START_TEST(cass_pending_cap)
     /* more waiting requests than we keep: the oldest are dropped */
     struct pt_conn *t = pt_open(&pb_proto_cassandra, cfg_basic);
     for (int i = 0; i < 4100; i++) {
-        struct wbuf req = {0};
+        struct pt_buf req = {0};
         char q[16];
         snprintf(q, sizeof q, "q%d", i);
         query_frame(&req, (uint16_t)i, q);
         pt_feed(t, TS, req.b, req.n);
     }
     ck_assert_uint_eq(pt_proto(t)->stats.dropped, 4);
-    struct wbuf resp = {0}, b = {0};
-    w32(&b, 1);
+    struct pt_buf resp = {0}, b = {0};
+    pt_be32(&b, 1);
     wframe(&resp, 0x84, 0, 0, CASS_OP_RESULT, &b);
     pt_feed(t, TC, resp.b, resp.n);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -981,22 +931,16 @@ START_TEST(cass_pending_cap)
 }
 END_TEST
 
+/* Every accepted configuration keeps send_request and send_response on. */
+static void check_send_defaults(struct pb_proto *p)
+{
+    ck_assert(p->send_request);
+    ck_assert(p->send_response);
+}
+
 static int init_rc(const char *yaml)
 {
-    char err[256];
-    struct pb_cfg *cfg = pb_cfg_parse(yaml, strlen(yaml), "test", err, sizeof err);
-    ck_assert_ptr_nonnull(cfg);
-    struct pb_proto p = {0};
-    p.ops = &pb_proto_cassandra;
-    ck_assert_int_eq(pb_proto_common_config(&p, cfg), 0);
-    int rc = pb_proto_cassandra.init(&p);
-    if (rc == 0) {
-        ck_assert(p.send_request);
-        ck_assert(p.send_response);
-        pb_proto_cassandra.fini(&p);
-    }
-    pb_cfg_free(cfg);
-    return rc;
+    return pt_init_rc(&pb_proto_cassandra, yaml, check_send_defaults);
 }
 
 START_TEST(cass_config)

@@ -14,6 +14,7 @@
 #include "protos/http/http_event.h"
 #include "protos/http/http_parse.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_http;
 
@@ -32,11 +33,6 @@ static const char ok_resp[] = "HTTP/1.1 200 OK\r\n"
                               "\r\n"
                               "hello";
 
-static char *dump_events(struct pt_conn *t)
-{
-    return json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-}
-
 /* Feeds req then resp, each split at the given cut (0: whole). */
 static char *run_split(const char *cfg, const char *req, size_t rcut, const char *resp, size_t scut)
 {
@@ -54,7 +50,7 @@ static char *run_split(const char *cfg, const char *req, size_t rcut, const char
     } else {
         pt_feed(t, TC, resp, sl);
     }
-    char *s = dump_events(t);
+    char *s = pt_dump(t);
     pt_close(t);
     return s;
 }
@@ -137,9 +133,7 @@ START_TEST(http_byte_by_byte)
     for (size_t i = 0; ok_resp[i] != '\0'; i++) {
         pt_feed(t, TC, ok_resp + i, 1);
     }
-    char *s = dump_events(t);
-    ck_assert_str_eq(s, whole);
-    free(s);
+    pt_expect_dump(t, whole);
     free(whole);
     pt_close(t);
 }

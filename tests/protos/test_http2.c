@@ -16,6 +16,7 @@
 #include "protos/http/http2_frame.h"
 #include "protos/http/http_event.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_http;
 
@@ -24,76 +25,39 @@ extern const struct pb_proto_ops pb_proto_http;
 
 /* ---- byte builders ---------------------------------------------------- */
 
-struct tb {
-    uint8_t d[16384];
-    size_t n;
-};
-
-static void tb_put(struct tb *b, const void *p, size_t n)
-{
-    ck_assert_uint_le(b->n + n, sizeof b->d);
-    memcpy(b->d + b->n, p, n);
-    b->n += n;
-}
-
-static void tb_u8(struct tb *b, uint8_t v)
-{
-    tb_put(b, &v, 1);
-}
-
-static void tb_dehex(struct tb *b, const char *hex)
-{
-    int hi = -1;
-    for (const char *p = hex; *p != '\0'; p++) {
-        int v;
-        if (*p >= '0' && *p <= '9') {
-            v = *p - '0';
-        } else if (*p >= 'a' && *p <= 'f') {
-            v = *p - 'a' + 10;
-        } else {
-            continue;
-        }
-        if (hi < 0) {
-            hi = v;
-        } else {
-            tb_u8(b, (uint8_t)(hi << 4 | v));
-            hi = -1;
-        }
-    }
-}
-
 /* HPACK integer with an n-bit prefix; `first` holds the pattern bits. */
-static void hp_int(struct tb *b, uint8_t first, unsigned nbits, uint32_t v)
+static void hp_int(struct pt_buf *b, uint8_t first, unsigned nbits, uint32_t v)
 {
     uint32_t max = (1u << nbits) - 1u;
     if (v < max) {
-        tb_u8(b, (uint8_t)(first | v));
+        pt_u8(b, (uint8_t)(first | v));
         return;
     }
-    tb_u8(b, (uint8_t)(first | max));
+    pt_u8(b, (uint8_t)(first | max));
     v -= max;
     while (v >= 128) {
-        tb_u8(b, (uint8_t)(0x80 | (v & 0x7f)));
+        pt_u8(b, (uint8_t)(0x80 | (v & 0x7f)));
         v >>= 7;
     }
-    tb_u8(b, (uint8_t)v);
+    pt_u8(b, (uint8_t)v);
 }
 
-static void hp_str(struct tb *b, const char *s)
+static void hp_str(struct pt_buf *b, const char *s)
 {
     hp_int(b, 0, 7, (uint32_t)strlen(s));
-    tb_put(b, s, strlen(s));
+    pt_put(b, s, strlen(s));
 }
 
 /* Indexed field (RFC 7541 6.1). */
-static void hp_idx(struct tb *b, uint32_t idx)
+static void hp_idx(struct pt_buf *b, uint32_t idx)
 {
     hp_int(b, 0x80, 7, idx);
 }
 
 /* Literal with incremental indexing (index: true) or without; name_idx 0
  * sends the name as a literal. */
-static void hp_lit(struct tb *b, bool index, uint32_t name_idx, const char *name, const char *val)
+static void hp_lit(struct pt_buf *b, bool index, uint32_t name_idx, const char *name,
+                   const char *val)
 {
     if (index) {
         hp_int(b, 0x40, 6, name_idx);
@@ -106,23 +70,24 @@ static void hp_lit(struct tb *b, bool index, uint32_t name_idx, const char *name
     hp_str(b, val);
 }
 
-static void frame(struct tb *b, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t n)
+static void frame(struct pt_buf *b, uint8_t type, uint8_t flags, uint32_t sid, const void *p,
+                  size_t n)
 {
     uint8_t h[9] = {
         (uint8_t)(n >> 16),   (uint8_t)(n >> 8),    (uint8_t)n,          type,        flags,
         (uint8_t)(sid >> 24), (uint8_t)(sid >> 16), (uint8_t)(sid >> 8), (uint8_t)sid};
-    tb_put(b, h, 9);
+    pt_put(b, h, 9);
     if (n > 0) {
-        tb_put(b, p, n);
+        pt_put(b, p, n);
     }
 }
 
-static void preface(struct tb *b)
+static void preface(struct pt_buf *b)
 {
-    tb_put(b, h2_preface, H2_PREFACE_LEN);
+    pt_put(b, h2_preface, H2_PREFACE_LEN);
 }
 
-static void settings(struct tb *b, bool ack)
+static void settings(struct pt_buf *b, bool ack)
 {
     static const uint8_t s[6] = {0, 1, 0, 0, 0x10, 0}; /* HEADER_TABLE_SIZE 4096 */
     frame(b, H2_SETTINGS, ack ? H2_FLAG_ACK : 0, 0, s, ack ? 0 : 6);
@@ -153,10 +118,10 @@ static int collect_field(void *ctx, const uint8_t *name, size_t nlen, const uint
 
 static void decode_hex(struct hpack_dec *d, const char *hex, const char *want, size_t size)
 {
-    struct tb b = {.n = 0};
+    struct pt_buf b = {.n = 0};
     struct fields f = {.n = 0};
-    tb_dehex(&b, hex);
-    ck_assert_int_eq(hpack_decode(d, b.d, b.n, collect_field, &f), HPACK_OK);
+    pt_hex(&b, hex);
+    ck_assert_int_eq(hpack_decode(d, b.b, b.n, collect_field, &f), HPACK_OK);
     ck_assert_str_eq(f.s, want);
     ck_assert_uint_eq(d->size, size);
 }
@@ -281,7 +246,7 @@ START_TEST(hpack_c6_responses_huffman)
 END_TEST
 
 /* A Huffman encoder built from the canonical code lengths. */
-static void huff_encode(const uint8_t *s, size_t n, struct tb *out)
+static void huff_encode(const uint8_t *s, size_t n, struct pt_buf *out)
 {
     uint32_t code[257];
     uint32_t c = 0;
@@ -301,12 +266,12 @@ static void huff_encode(const uint8_t *s, size_t n, struct tb *out)
         acc = acc << hpack_huff_len[s[i]] | code[s[i]];
         bits += hpack_huff_len[s[i]];
         while (bits >= 8) {
-            tb_u8(out, (uint8_t)(acc >> (bits - 8)));
+            pt_u8(out, (uint8_t)(acc >> (bits - 8)));
             bits -= 8;
         }
     }
     if (bits > 0) {
-        tb_u8(out, (uint8_t)((acc << (8 - bits)) | (0xffu >> bits)));
+        pt_u8(out, (uint8_t)((acc << (8 - bits)) | (0xffu >> bits)));
     }
 }
 
@@ -317,21 +282,21 @@ START_TEST(hpack_huffman_all_symbols)
         all[i] = (uint8_t)(i * 7 + i / 256);
     }
     for (size_t n = 0; n <= sizeof all; n += (n < 20 ? 1 : 37)) {
-        struct tb enc = {.n = 0};
+        struct pt_buf enc = {.n = 0};
         huff_encode(all, n, &enc);
         struct pb_bytes out = {0};
-        ck_assert_int_eq(hpack_huffman_decode(enc.d, enc.n, &out, 4096), 0);
+        ck_assert_int_eq(hpack_huffman_decode(enc.b, enc.n, &out, 4096), 0);
         ck_assert_uint_eq(out.len, n);
         ck_assert(n == 0 || memcmp(out.p, all, n) == 0);
         pb_bytes_free(&out);
     }
     /* "www.example.com" from C.4.1 */
-    struct tb b = {.n = 0};
+    struct pt_buf b = {.n = 0};
     huff_encode((const uint8_t *)"www.example.com", 15, &b);
-    struct tb want = {.n = 0};
-    tb_dehex(&want, "f1e3 c2e5 f23a 6ba0 ab90 f4ff");
+    struct pt_buf want = {.n = 0};
+    pt_hex(&want, "f1e3 c2e5 f23a 6ba0 ab90 f4ff");
     ck_assert_uint_eq(b.n, want.n);
-    ck_assert(memcmp(b.d, want.d, b.n) == 0);
+    ck_assert(memcmp(b.b, want.b, b.n) == 0);
 }
 END_TEST
 
@@ -367,14 +332,14 @@ START_TEST(hpack_errors_and_caps)
     static const uint8_t late[] = {0x82, 0x20};
     ck_assert_int_eq(hpack_decode(&d, late, 2, collect_field, &f), HPACK_EPROTO);
     /* a size update beyond the cap */
-    struct tb b = {.n = 0};
+    struct pt_buf b = {.n = 0};
     hp_int(&b, 0x20, 5, 10000);
-    ck_assert_int_eq(hpack_decode(&d, b.d, b.n, collect_field, &f), HPACK_ELIMIT);
+    ck_assert_int_eq(hpack_decode(&d, b.b, b.n, collect_field, &f), HPACK_ELIMIT);
     /* within the cap, then shrinking evicts */
     b.n = 0;
     hp_int(&b, 0x20, 5, 8192);
     hp_lit(&b, true, 0, "a", "1");
-    ck_assert_int_eq(hpack_decode(&d, b.d, b.n, collect_field, &f), HPACK_OK);
+    ck_assert_int_eq(hpack_decode(&d, b.b, b.n, collect_field, &f), HPACK_OK);
     ck_assert_uint_eq(d.count, 1);
     static const uint8_t zero[] = {0x20};
     ck_assert_int_eq(hpack_decode(&d, zero, 1, collect_field, &f), HPACK_OK);
@@ -388,9 +353,9 @@ END_TEST
 
 /* ---- a multiplexed prior-knowledge conversation ----------------------- */
 
-static void client_bytes(struct tb *c)
+static void client_bytes(struct pt_buf *c)
 {
-    struct tb h = {.n = 0};
+    struct pt_buf h = {.n = 0};
     preface(c);
     settings(c, false);
     /* stream 1: GET /index.html?b=2&a=1 */
@@ -399,45 +364,45 @@ static void client_bytes(struct tb *c)
     hp_lit(&h, true, 4, NULL, "/index.html?b=2&a=1"); /* :path, indexed as 63 */
     hp_lit(&h, true, 1, NULL, "www.example.com");     /* :authority, indexed as 62 */
     hp_lit(&h, false, 58, NULL, "curl/8.0");          /* user-agent */
-    frame(c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 1, h.d, h.n);
+    frame(c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 1, h.b, h.n);
     /* stream 3: POST /submit with a padded, priority-flagged HEADERS */
     h.n = 0;
-    tb_u8(&h, 2);                 /* pad length */
-    tb_dehex(&h, "0000 0000 10"); /* dependency 0, weight 16 */
-    hp_idx(&h, 3);                /* :method POST */
+    pt_u8(&h, 2);               /* pad length */
+    pt_hex(&h, "0000 0000 10"); /* dependency 0, weight 16 */
+    hp_idx(&h, 3);              /* :method POST */
     hp_idx(&h, 6);
     hp_lit(&h, false, 4, NULL, "/submit");
     hp_idx(&h, 62); /* :authority from the table */
     hp_lit(&h, false, 31, NULL, "application/x-www-form-urlencoded");
     hp_lit(&h, false, 28, NULL, "7"); /* content-length */
-    tb_put(&h, "\0\0", 2);            /* padding */
-    frame(c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_PADDED | H2_FLAG_PRIORITY, 3, h.d, h.n);
+    pt_put(&h, "\0\0", 2);            /* padding */
+    frame(c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_PADDED | H2_FLAG_PRIORITY, 3, h.b, h.n);
     /* its body in a padded DATA frame */
     h.n = 0;
-    tb_u8(&h, 3);
-    tb_put(&h, "a=1&b=2", 7);
-    tb_put(&h, "\0\0\0", 3);
-    frame(c, H2_DATA, H2_FLAG_PADDED | H2_FLAG_END_STREAM, 3, h.d, h.n);
+    pt_u8(&h, 3);
+    pt_put(&h, "a=1&b=2", 7);
+    pt_put(&h, "\0\0\0", 3);
+    frame(c, H2_DATA, H2_FLAG_PADDED | H2_FLAG_END_STREAM, 3, h.b, h.n);
     settings(c, true);
     frame(c, H2_WINDOW_UPDATE, 0, 0, "\0\0\x10\0", 4);
     frame(c, H2_PING, 0, 0, "12345678", 8);
 }
 
-static void server_bytes(struct tb *s)
+static void server_bytes(struct pt_buf *s)
 {
-    struct tb h = {.n = 0};
+    struct pt_buf h = {.n = 0};
     settings(s, false);
     settings(s, true);
     /* stream 3 answered first: 404, no body */
     hp_idx(&h, 13);
-    frame(s, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 3, h.d, h.n);
+    frame(s, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 3, h.b, h.n);
     /* stream 1: 200, text/html, in HEADERS + CONTINUATION, then DATA */
     h.n = 0;
     hp_idx(&h, 8);
     hp_lit(&h, true, 31, NULL, "text/html");
     size_t cut = 3;
-    frame(s, H2_HEADERS, 0, 1, h.d, cut);
-    frame(s, H2_CONTINUATION, H2_FLAG_END_HEADERS, 1, h.d + cut, h.n - cut);
+    frame(s, H2_HEADERS, 0, 1, h.b, cut);
+    frame(s, H2_CONTINUATION, H2_FLAG_END_HEADERS, 1, h.b + cut, h.n - cut);
     frame(s, H2_DATA, 0, 1, "hel", 3);
     frame(s, H2_PRIORITY, 0, 1, "\0\0\0\0\x20", 5);
     frame(s, H2_DATA, H2_FLAG_END_STREAM, 1, "lo", 2);
@@ -446,20 +411,15 @@ static void server_bytes(struct tb *s)
 
 static const char *cfg_default = "ports: [80]\nsend_headers: [\"host\", \"user-agent\"]";
 
-static char *dump(struct pt_conn *t)
-{
-    return json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-}
-
 START_TEST(h2_multiplexed_fields)
 {
-    struct tb c = {.n = 0}, s = {.n = 0};
+    struct pt_buf c = {.n = 0}, s = {.n = 0};
     client_bytes(&c);
     server_bytes(&s);
     struct pt_conn *t = pt_open(&pb_proto_http, cfg_default);
-    pt_feed(t, TS, c.d, c.n);
+    pt_feed(t, TS, c.b, c.n);
     pt_advance(t, 2000000);
-    pt_feed(t, TC, s.d, s.n);
+    pt_feed(t, TC, s.b, s.n);
     ck_assert_uint_eq(pt_nevents(t), 2);
     /* stream 3 finished first */
     ck_assert_str_eq(pt_str(t, 0, "http.version"), "2");
@@ -497,29 +457,29 @@ END_TEST
 
 START_TEST(h2_split_anywhere)
 {
-    struct tb c = {.n = 0}, s = {.n = 0};
+    struct pt_buf c = {.n = 0}, s = {.n = 0};
     client_bytes(&c);
     server_bytes(&s);
     struct pt_conn *t = pt_open(&pb_proto_http, cfg_default);
-    pt_feed(t, TS, c.d, c.n);
-    pt_feed(t, TC, s.d, s.n);
-    char *want = dump(t);
+    pt_feed(t, TS, c.b, c.n);
+    pt_feed(t, TC, s.b, s.n);
+    char *want = pt_dump(t);
     ck_assert_uint_eq(pt_nevents(t), 2);
     pt_close(t);
     for (int side = 0; side < 2; side++) {
-        const struct tb *b = side == 0 ? &c : &s;
+        const struct pt_buf *b = side == 0 ? &c : &s;
         for (size_t cut = 1; cut < b->n; cut++) {
             t = pt_open(&pb_proto_http, cfg_default);
             if (side == 0) {
-                pt_feed(t, TS, c.d, cut);
-                pt_feed(t, TS, c.d + cut, c.n - cut);
-                pt_feed(t, TC, s.d, s.n);
+                pt_feed(t, TS, c.b, cut);
+                pt_feed(t, TS, c.b + cut, c.n - cut);
+                pt_feed(t, TC, s.b, s.n);
             } else {
-                pt_feed(t, TS, c.d, c.n);
-                pt_feed(t, TC, s.d, cut);
-                pt_feed(t, TC, s.d + cut, s.n - cut);
+                pt_feed(t, TS, c.b, c.n);
+                pt_feed(t, TC, s.b, cut);
+                pt_feed(t, TC, s.b + cut, s.n - cut);
             }
-            char *got = dump(t);
+            char *got = pt_dump(t);
             ck_assert_msg(strcmp(got, want) == 0, "side %d cut %zu: %s", side, cut, got);
             free(got);
             pt_close(t);
@@ -527,15 +487,9 @@ START_TEST(h2_split_anywhere)
     }
     /* byte by byte, both directions interleaved */
     t = pt_open(&pb_proto_http, cfg_default);
-    for (size_t i = 0; i < c.n; i++) {
-        pt_feed(t, TS, c.d + i, 1);
-    }
-    for (size_t i = 0; i < s.n; i++) {
-        pt_feed(t, TC, s.d + i, 1);
-    }
-    char *got = dump(t);
-    ck_assert_str_eq(got, want);
-    free(got);
+    pt_feed_bytewise(t, TS, c.b, c.n);
+    pt_feed_bytewise(t, TC, s.b, s.n);
+    pt_expect_dump(t, want);
     pt_close(t);
     free(want);
 }
@@ -544,13 +498,13 @@ END_TEST
 START_TEST(h2_server_settings_first_held)
 {
     /* the server's SETTINGS may be captured before the client preface */
-    struct tb c = {.n = 0}, s = {.n = 0};
+    struct pt_buf c = {.n = 0}, s = {.n = 0};
     client_bytes(&c);
     server_bytes(&s);
     struct pt_conn *t = pt_open(&pb_proto_http, cfg_default);
-    pt_feed(t, TC, s.d, 9 + 6);
-    pt_feed(t, TS, c.d, c.n);
-    pt_feed(t, TC, s.d + 15, s.n - 15);
+    pt_feed(t, TC, s.b, 9 + 6);
+    pt_feed(t, TS, c.b, c.n);
+    pt_feed(t, TC, s.b + 15, s.n - 15);
     ck_assert_uint_eq(pt_nevents(t), 2);
     ck_assert_uint_eq(pt_proto(t)->stats.parse_errors, 0);
     pt_close(t);
@@ -570,9 +524,9 @@ START_TEST(h2_http1_unchanged)
     pt_close(t);
     /* disabled: the preface is HTTP/1 garbage as in Packetbeat */
     t = pt_open(&pb_proto_http, "ports: [80]\nhttp2.enabled: false");
-    struct tb c = {.n = 0};
+    struct pt_buf c = {.n = 0};
     client_bytes(&c);
-    pt_feed(t, TS, c.d, c.n);
+    pt_feed(t, TS, c.b, c.n);
     ck_assert_uint_eq(((struct http_plugin *)pt_proto(t)->priv)->h2c.conns, 0);
     pt_close(t);
 }
@@ -582,7 +536,7 @@ END_TEST
 
 START_TEST(h2_grpc_call)
 {
-    struct tb c = {.n = 0}, s = {.n = 0}, h = {.n = 0};
+    struct pt_buf c = {.n = 0}, s = {.n = 0}, h = {.n = 0};
     preface(&c);
     settings(&c, false);
     hp_idx(&h, 3);
@@ -591,7 +545,7 @@ START_TEST(h2_grpc_call)
     hp_lit(&h, false, 1, NULL, "127.0.0.1:50051");
     hp_lit(&h, false, 31, NULL, "application/grpc");
     hp_lit(&h, false, 0, "te", "trailers");
-    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS, 1, h.d, h.n);
+    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS, 1, h.b, h.n);
     /* two length-prefixed messages: 3 and 2 bytes, the second split */
     frame(&c, H2_DATA, 0, 1,
           "\0\0\0\0\x03"
@@ -602,16 +556,16 @@ START_TEST(h2_grpc_call)
     h.n = 0;
     hp_idx(&h, 8);
     hp_lit(&h, false, 31, NULL, "application/grpc");
-    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS, 1, h.d, h.n);
+    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS, 1, h.b, h.n);
     frame(&s, H2_DATA, 0, 1, "\0\0\0\0\x01z", 6);
     h.n = 0;
     hp_lit(&h, false, 0, "grpc-status", "5");
     hp_lit(&h, false, 0, "grpc-message", "no%20such%20name");
-    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 1, h.d, h.n);
+    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 1, h.b, h.n);
 
     struct pt_conn *t = pt_open(&pb_proto_http, "ports: [50051]");
-    pt_feed(t, TS, c.d, c.n);
-    pt_feed(t, TC, s.d, s.n);
+    pt_feed(t, TS, c.b, c.n);
+    pt_feed(t, TC, s.b, s.n);
     ck_assert_uint_eq(pt_nevents(t), 1);
     ck_assert_str_eq(pt_str(t, 0, "grpc.service"), "helloworld.Greeter");
     ck_assert_str_eq(pt_str(t, 0, "grpc.method"), "SayHello");
@@ -653,16 +607,16 @@ END_TEST
 
 START_TEST(h2c_upgrade)
 {
-    struct tb s = {.n = 0}, c = {.n = 0}, h = {.n = 0};
+    struct pt_buf s = {.n = 0}, c = {.n = 0}, h = {.n = 0};
     static const char req[] = "GET /up.txt HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
                               "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
                               "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
     static const char sw[] = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
                              "Upgrade: h2c\r\n\r\n";
-    tb_put(&s, sw, strlen(sw));
+    pt_put(&s, sw, strlen(sw));
     settings(&s, false);
     hp_idx(&h, 8);
-    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS, 1, h.d, h.n);
+    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS, 1, h.b, h.n);
     frame(&s, H2_DATA, H2_FLAG_END_STREAM, 1, "hi", 2);
     preface(&c);
     settings(&c, false);
@@ -671,10 +625,10 @@ START_TEST(h2c_upgrade)
         struct pt_conn *t = pt_open(&pb_proto_http, "ports: [8080]");
         pt_feeds(t, TS, req);
         if (cut > 0) {
-            pt_feed(t, TC, s.d, cut);
+            pt_feed(t, TC, s.b, cut);
         }
-        pt_feed(t, TC, s.d + cut, s.n - cut);
-        pt_feed(t, TS, c.d, c.n);
+        pt_feed(t, TC, s.b + cut, s.n - cut);
+        pt_feed(t, TS, c.b, c.n);
         ck_assert_msg(pt_nevents(t) == 2, "cut %zu: %zu events", cut, pt_nevents(t));
         ck_assert_int_eq(pt_int(t, 0, "http.response.status_code"), 101);
         ck_assert_str_eq(pt_str(t, 0, "http.version"), "1.1");
@@ -692,19 +646,19 @@ END_TEST
 
 /* ---- resets, push, goaway, expiry ------------------------------------ */
 
-static void get_headers(struct tb *c, uint32_t sid, const char *path, uint8_t flags)
+static void get_headers(struct pt_buf *c, uint32_t sid, const char *path, uint8_t flags)
 {
-    struct tb h = {.n = 0};
+    struct pt_buf h = {.n = 0};
     hp_idx(&h, 2);
     hp_idx(&h, 6);
     hp_lit(&h, false, 4, NULL, path);
     hp_lit(&h, false, 1, NULL, "h");
-    frame(c, H2_HEADERS, (uint8_t)(H2_FLAG_END_HEADERS | flags), sid, h.d, h.n);
+    frame(c, H2_HEADERS, (uint8_t)(H2_FLAG_END_HEADERS | flags), sid, h.b, h.n);
 }
 
 START_TEST(h2_reset_push_goaway_expire)
 {
-    struct tb c = {.n = 0}, s = {.n = 0}, h = {.n = 0};
+    struct pt_buf c = {.n = 0}, s = {.n = 0}, h = {.n = 0};
     preface(&c);
     get_headers(&c, 1, "/a", H2_FLAG_END_STREAM);
     get_headers(&c, 3, "/b", H2_FLAG_END_STREAM);
@@ -712,26 +666,26 @@ START_TEST(h2_reset_push_goaway_expire)
     get_headers(&c, 7, "/d", H2_FLAG_END_STREAM);
     frame(&c, H2_RST_STREAM, 0, 1, "\0\0\0\x08", 4); /* CANCEL */
     /* the server pushes /style.css on stream 2 (promised from stream 3) */
-    tb_put(&h, "\0\0\0\x02", 4);
+    pt_put(&h, "\0\0\0\x02", 4);
     hp_idx(&h, 2);
     hp_idx(&h, 6);
     hp_lit(&h, false, 4, NULL, "/style.css");
     hp_lit(&h, false, 1, NULL, "h");
-    frame(&s, H2_PUSH_PROMISE, H2_FLAG_END_HEADERS, 3, h.d, h.n);
+    frame(&s, H2_PUSH_PROMISE, H2_FLAG_END_HEADERS, 3, h.b, h.n);
     h.n = 0;
     hp_idx(&h, 8);
-    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 2, h.d, h.n);
-    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS, 3, h.d, h.n); /* response started, not ended */
+    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 2, h.b, h.n);
+    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS, 3, h.b, h.n); /* response started, not ended */
     /* GOAWAY: last processed stream 5, so 7 never was */
     frame(&s, H2_GOAWAY, 0, 0, "\0\0\0\x05\0\0\0\0", 8);
     struct pt_conn *t = pt_open(&pb_proto_http, "ports: [80]");
-    pt_feed(t, TS, c.d, c.n);
+    pt_feed(t, TS, c.b, c.n);
     ck_assert_uint_eq(pt_nevents(t), 1);
     ck_assert_str_eq(pt_str(t, 0, "url.path"), "/a");
     json_t *err = pt_field(t, 0, "error.message");
     ck_assert(json_is_array(err));
     ck_assert_str_eq(json_string_value(json_array_get(err, 0)), "stream reset: CANCEL");
-    pt_feed(t, TC, s.d, s.n);
+    pt_feed(t, TC, s.b, s.n);
     ck_assert_uint_eq(pt_nevents(t), 3);
     ck_assert_str_eq(pt_str(t, 1, "url.path"), "/style.css");
     ck_assert_int_eq(pt_int(t, 1, "http.response.status_code"), 200);
@@ -755,16 +709,16 @@ static struct http2_counters *counters(struct pt_conn *t)
 
 START_TEST(h2_cap_streams)
 {
-    struct tb c = {.n = 0}, s = {.n = 0}, h = {.n = 0};
+    struct pt_buf c = {.n = 0}, s = {.n = 0}, h = {.n = 0};
     preface(&c);
     hp_idx(&h, 8);
     for (uint32_t sid = 1; sid <= 7; sid += 2) {
         get_headers(&c, sid, "/x", H2_FLAG_END_STREAM);
-        frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, sid, h.d, h.n);
+        frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, sid, h.b, h.n);
     }
     struct pt_conn *t = pt_open(&pb_proto_http, "ports: [80]\nhttp2.max_streams: 2");
-    pt_feed(t, TS, c.d, c.n);
-    pt_feed(t, TC, s.d, s.n);
+    pt_feed(t, TS, c.b, c.n);
+    pt_feed(t, TC, s.b, s.n);
     ck_assert_uint_eq(pt_nevents(t), 2);
     ck_assert_uint_eq(counters(t)->stream_cap, 2);
     ck_assert_uint_eq(pt_proto(t)->stats.dropped, 2);
@@ -774,7 +728,7 @@ END_TEST
 
 START_TEST(h2_cap_header_list)
 {
-    struct tb c = {.n = 0}, h = {.n = 0};
+    struct pt_buf c = {.n = 0}, h = {.n = 0};
     char big[700];
     memset(big, 'v', sizeof big - 1);
     big[sizeof big - 1] = '\0';
@@ -783,22 +737,22 @@ START_TEST(h2_cap_header_list)
     hp_idx(&h, 2);
     hp_lit(&h, false, 4, NULL, "/one");
     hp_lit(&h, true, 0, "x-big", big);
-    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 1, h.d, h.n);
+    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 1, h.b, h.n);
     /* stream 3 refers to it twice: small block, list over 1024 */
     h.n = 0;
     hp_idx(&h, 2);
     hp_lit(&h, false, 4, NULL, "/two");
     hp_idx(&h, 62);
     hp_idx(&h, 62);
-    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 3, h.d, h.n);
+    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 3, h.b, h.n);
     /* stream 5: a block larger than the cap cannot be decoded */
     h.n = 0;
     hp_idx(&h, 2);
     hp_lit(&h, false, 0, "x-huge", big);
     hp_lit(&h, false, 0, "x-huge2", big);
-    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 5, h.d, h.n);
+    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 5, h.b, h.n);
     struct pt_conn *t = pt_open(&pb_proto_http, "ports: [80]\nhttp2.max_header_list_size: 1024");
-    pt_feed(t, TS, c.d, c.n);
+    pt_feed(t, TS, c.b, c.n);
     ck_assert_uint_eq(counters(t)->header_list_cap, 1);
     ck_assert_uint_eq(counters(t)->block_cap, 1);
     struct pb_conn *pc = pt_pbconn(t);
@@ -811,21 +765,21 @@ END_TEST
 
 START_TEST(h2_cap_table_size)
 {
-    struct tb c = {.n = 0}, h = {.n = 0};
+    struct pt_buf c = {.n = 0}, h = {.n = 0};
     preface(&c);
     hp_int(&h, 0x20, 5, 100000); /* table size update beyond 64 KiB */
     hp_idx(&h, 2);
-    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 1, h.d, h.n);
+    frame(&c, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 1, h.b, h.n);
     get_headers(&c, 3, "/later", H2_FLAG_END_STREAM);
     struct pt_conn *t = pt_open(&pb_proto_http, "ports: [80]");
-    ck_assert_int_eq(pt_feed(t, TS, c.d, c.n), PB_PARSE_DROP);
+    ck_assert_int_eq(pt_feed(t, TS, c.b, c.n), PB_PARSE_DROP);
     ck_assert_uint_eq(counters(t)->table_cap, 1);
     pt_expire(t);
     ck_assert_uint_eq(pt_nevents(t), 0);
     pt_close(t);
     /* a bigger cap accepts it */
     t = pt_open(&pb_proto_http, "ports: [80]\nhttp2.max_dynamic_table_size: 200000");
-    pt_feed(t, TS, c.d, c.n);
+    pt_feed(t, TS, c.b, c.n);
     ck_assert_uint_eq(counters(t)->table_cap, 0);
     pt_expire(t);
     ck_assert_uint_eq(pt_nevents(t), 2);
@@ -837,29 +791,29 @@ END_TEST
 
 START_TEST(h2_gap_in_data_survives)
 {
-    struct tb c = {.n = 0}, s = {.n = 0}, h = {.n = 0};
+    struct pt_buf c = {.n = 0}, s = {.n = 0}, h = {.n = 0};
     char body[100];
     memset(body, 'b', sizeof body);
     preface(&c);
     get_headers(&c, 1, "/big", H2_FLAG_END_STREAM);
     hp_idx(&h, 8);
-    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS, 1, h.d, h.n);
+    frame(&s, H2_HEADERS, H2_FLAG_END_HEADERS, 1, h.b, h.n);
     frame(&s, H2_DATA, H2_FLAG_END_STREAM, 1, body, sizeof body);
     get_headers(&c, 3, "/next", H2_FLAG_END_STREAM);
     size_t c1 = c.n;
     struct pt_conn *t = pt_open(&pb_proto_http, "ports: [80]");
-    pt_feed(t, TS, c.d, c1);
+    pt_feed(t, TS, c.b, c1);
     size_t head = s.n - sizeof body;
-    pt_feed(t, TC, s.d, head + 30);
+    pt_feed(t, TC, s.b, head + 30);
     pt_gap(t, TC, 40);
-    pt_feed(t, TC, s.d + head + 70, 30);
+    pt_feed(t, TC, s.b + head + 70, 30);
     ck_assert_uint_eq(pt_nevents(t), 1);
     ck_assert_int_eq(pt_int(t, 0, "http.response.body.bytes"), 100);
     ck_assert_uint_eq(counters(t)->gaps_survived, 1);
     /* stream 3 still decodes: HPACK state intact */
-    struct tb s2 = {.n = 0};
-    frame(&s2, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 3, h.d, h.n);
-    pt_feed(t, TC, s2.d, s2.n);
+    struct pt_buf s2 = {.n = 0};
+    frame(&s2, H2_HEADERS, H2_FLAG_END_HEADERS | H2_FLAG_END_STREAM, 3, h.b, h.n);
+    pt_feed(t, TC, s2.b, s2.n);
     ck_assert_uint_eq(pt_nevents(t), 2);
     ck_assert_str_eq(pt_str(t, 1, "url.path"), "/next");
     pt_close(t);
@@ -868,14 +822,14 @@ END_TEST
 
 START_TEST(h2_gap_in_headers_drops)
 {
-    struct tb c = {.n = 0};
+    struct pt_buf c = {.n = 0};
     preface(&c);
     get_headers(&c, 1, "/a", H2_FLAG_END_STREAM);
     get_headers(&c, 3, "/b", H2_FLAG_END_STREAM);
     struct pt_conn *t = pt_open(&pb_proto_http, "ports: [80]");
-    pt_feed(t, TS, c.d, H2_PREFACE_LEN + 12);
+    pt_feed(t, TS, c.b, H2_PREFACE_LEN + 12);
     pt_gap(t, TS, 5);
-    pt_feed(t, TS, c.d + H2_PREFACE_LEN + 17, c.n - H2_PREFACE_LEN - 17);
+    pt_feed(t, TS, c.b + H2_PREFACE_LEN + 17, c.n - H2_PREFACE_LEN - 17);
     ck_assert_uint_eq(counters(t)->gap_drops, 1);
     pt_expire(t);
     ck_assert_uint_eq(pt_nevents(t), 0);
@@ -897,7 +851,7 @@ static uint32_t rnd(void)
 
 START_TEST(h2_garbage_never_crashes)
 {
-    struct tb c = {.n = 0}, s = {.n = 0};
+    struct pt_buf c = {.n = 0}, s = {.n = 0};
     client_bytes(&c);
     server_bytes(&s);
     static const char *cfgs[] = {
@@ -906,25 +860,25 @@ START_TEST(h2_garbage_never_crashes)
         "include_body_for: [\"text\"]\nhttp2.max_streams: 1\nhttp2.max_header_list_size: 100",
     };
     for (int iter = 0; iter < 3000; iter++) {
-        struct tb mc = c, ms = s;
+        struct pt_buf mc = c, ms = s;
         /* corrupt a few bytes after the preface (sometimes none) */
         int flips = (int)(rnd() % 4);
         for (int k = 0; k < flips; k++) {
-            struct tb *b = (rnd() & 1) ? &mc : &ms;
+            struct pt_buf *b = (rnd() & 1) ? &mc : &ms;
             size_t at = (b == &mc ? H2_PREFACE_LEN : 0) + rnd() % (b->n - H2_PREFACE_LEN);
-            b->d[at] = (uint8_t)rnd();
+            b->b[at] = (uint8_t)rnd();
         }
         if (iter % 7 == 0) {
             /* pure noise after the preface */
             for (size_t i = H2_PREFACE_LEN; i < mc.n; i++) {
-                mc.d[i] = (uint8_t)rnd();
+                mc.b[i] = (uint8_t)rnd();
             }
         }
         struct pt_conn *t = pt_open(&pb_proto_http, cfgs[iter & 1]);
         size_t pc = 0, ps = 0;
         while (pc < mc.n || ps < ms.n) {
             bool toc = ps < ms.n && (pc >= mc.n || (rnd() & 1));
-            struct tb *b = toc ? &ms : &mc;
+            struct pt_buf *b = toc ? &ms : &mc;
             size_t *pos = toc ? &ps : &pc;
             size_t n = 1 + rnd() % 40;
             if (n > b->n - *pos) {
@@ -933,7 +887,7 @@ START_TEST(h2_garbage_never_crashes)
             if (rnd() % 50 == 0) {
                 pt_gap(t, toc ? TC : TS, n);
             } else {
-                pt_feed(t, toc ? TC : TS, b->d + *pos, n);
+                pt_feed(t, toc ? TC : TS, b->b + *pos, n);
             }
             *pos += n;
         }

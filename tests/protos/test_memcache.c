@@ -12,70 +12,37 @@
 #include "protos/memcache/memcache_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_memcache;
 
 #define CFG "ports: [11211]"
 
-static char *dump_events(struct pt_conn *t)
-{
-    return json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-}
-
 /* ---- binary message builder ---- */
 
-struct bin {
-    uint8_t b[4096];
-    size_t n;
-};
-
-static void put8(struct bin *m, uint8_t v)
-{
-    ck_assert_uint_lt(m->n, sizeof m->b);
-    m->b[m->n++] = v;
-}
-
-static void put16(struct bin *m, uint16_t v)
-{
-    put8(m, (uint8_t)(v >> 8));
-    put8(m, (uint8_t)v);
-}
-
-static void put32(struct bin *m, uint32_t v)
-{
-    put16(m, (uint16_t)(v >> 16));
-    put16(m, (uint16_t)v);
-}
-
-static void put64(struct bin *m, uint64_t v)
-{
-    put32(m, (uint32_t)(v >> 32));
-    put32(m, (uint32_t)v);
-}
-
 /* Appends one binary message: 24-byte header, extras, key, value. */
-static void bin_msg(struct bin *m, uint8_t magic, uint8_t opcode, uint16_t status, uint32_t opaque,
-                    uint64_t cas, const void *extras, size_t elen, const char *key,
+static void bin_msg(struct pt_buf *m, uint8_t magic, uint8_t opcode, uint16_t status,
+                    uint32_t opaque, uint64_t cas, const void *extras, size_t elen, const char *key,
                     const void *value, size_t vlen)
 {
     size_t klen = key != NULL ? strlen(key) : 0;
-    put8(m, magic);
-    put8(m, opcode);
-    put16(m, (uint16_t)klen);
-    put8(m, (uint8_t)elen);
-    put8(m, 0);
-    put16(m, status);
-    put32(m, (uint32_t)(elen + klen + vlen));
-    put32(m, opaque);
-    put64(m, cas);
+    pt_u8(m, magic);
+    pt_u8(m, opcode);
+    pt_be16(m, (uint16_t)klen);
+    pt_u8(m, (uint8_t)elen);
+    pt_u8(m, 0);
+    pt_be16(m, status);
+    pt_be32(m, (uint32_t)(elen + klen + vlen));
+    pt_be32(m, opaque);
+    pt_be64(m, cas);
     for (size_t i = 0; i < elen; i++) {
-        put8(m, ((const uint8_t *)extras)[i]);
+        pt_u8(m, ((const uint8_t *)extras)[i]);
     }
     for (size_t i = 0; i < klen; i++) {
-        put8(m, (uint8_t)key[i]);
+        pt_u8(m, (uint8_t)key[i]);
     }
     for (size_t i = 0; i < vlen; i++) {
-        put8(m, ((const uint8_t *)value)[i]);
+        pt_u8(m, ((const uint8_t *)value)[i]);
     }
 }
 
@@ -253,7 +220,7 @@ static char *text_session(size_t cut_req, size_t cut_resp)
     pt_feed(t, PB_DIR_TO_SERVER, req + cut_req, strlen(req) - cut_req);
     pt_feed(t, PB_DIR_TO_CLIENT, resp, cut_resp);
     pt_feed(t, PB_DIR_TO_CLIENT, resp + cut_resp, strlen(resp) - cut_resp);
-    char *s = dump_events(t);
+    char *s = pt_dump(t);
     size_t n = pt_nevents(t);
     pt_close(t);
     ck_assert_uint_eq(n, 4);
@@ -293,7 +260,7 @@ END_TEST
 
 /* ---- binary ---- */
 
-static void bin_session(struct bin *req, struct bin *resp)
+static void bin_session(struct pt_buf *req, struct pt_buf *resp)
 {
     uint8_t incr[20] = {0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     uint8_t counter[8] = {0, 0, 0, 0, 0, 0, 0, 2};
@@ -312,14 +279,14 @@ static void bin_session(struct bin *req, struct bin *resp)
 
 static char *bin_events(size_t cut_req, size_t cut_resp, size_t *n)
 {
-    struct bin req, resp;
+    struct pt_buf req, resp;
     bin_session(&req, &resp);
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
     pt_feed(t, PB_DIR_TO_SERVER, req.b, cut_req);
     pt_feed(t, PB_DIR_TO_SERVER, req.b + cut_req, req.n - cut_req);
     pt_feed(t, PB_DIR_TO_CLIENT, resp.b, cut_resp);
     pt_feed(t, PB_DIR_TO_CLIENT, resp.b + cut_resp, resp.n - cut_resp);
-    char *s = dump_events(t);
+    char *s = pt_dump(t);
     *n = pt_nevents(t);
     pt_close(t);
     return s;
@@ -327,7 +294,7 @@ static char *bin_events(size_t cut_req, size_t cut_resp, size_t *n)
 
 START_TEST(binary_fields)
 {
-    struct bin req, resp;
+    struct pt_buf req, resp;
     bin_session(&req, &resp);
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
     pt_feed(t, PB_DIR_TO_SERVER, req.b, req.n);
@@ -366,7 +333,7 @@ END_TEST
 
 START_TEST(binary_split_anywhere)
 {
-    struct bin req, resp;
+    struct pt_buf req, resp;
     bin_session(&req, &resp);
     size_t n = 0;
     char *whole = bin_events(0, 0, &n);
@@ -387,7 +354,7 @@ END_TEST
 
 START_TEST(binary_status_and_stats)
 {
-    struct bin req = {0}, resp = {0};
+    struct pt_buf req = {0}, resp = {0};
     bin_msg(&req, 0x80, 0x00, 0, 9, 0, NULL, 0, "gone", NULL, 0); /* Get */
     bin_msg(&resp, 0x81, 0x00, 1, 9, 0, NULL, 0, NULL, "Not found", 9);
     bin_msg(&req, 0x80, 0x10, 0, 10, 0, NULL, 0, NULL, NULL, 0); /* Stat */
@@ -412,7 +379,7 @@ END_TEST
 START_TEST(binary_missing_response_note)
 {
     /* a non-quiet request skipped by a later response gets a note */
-    struct bin req = {0}, resp = {0};
+    struct pt_buf req = {0}, resp = {0};
     bin_msg(&req, 0x80, 0x00, 0, 1, 0, NULL, 0, "a", NULL, 0);
     bin_msg(&req, 0x80, 0x00, 0, 2, 0, NULL, 0, "b", NULL, 0);
     bin_msg(&resp, 0x81, 0x00, 0, 2, 0, set_extras, 4, NULL, "v", 1);
@@ -467,7 +434,7 @@ END_TEST
 
 START_TEST(mixed_protocols_dropped)
 {
-    struct bin resp = {0};
+    struct pt_buf resp = {0};
     bin_msg(&resp, 0x81, 0x01, 0, 1, 0, NULL, 0, NULL, NULL, 0);
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
     pt_feeds(t, PB_DIR_TO_SERVER, "version\r\n");
@@ -479,23 +446,23 @@ END_TEST
 
 /* ---- UDP ---- */
 
-static void udp_frame(struct bin *m, uint16_t id, uint16_t seq, uint16_t num, const void *p,
+static void udp_frame(struct pt_buf *m, uint16_t id, uint16_t seq, uint16_t num, const void *p,
                       size_t n)
 {
     memset(m, 0, sizeof *m);
-    put16(m, id);
-    put16(m, seq);
-    put16(m, num);
-    put16(m, 0);
+    pt_be16(m, id);
+    pt_be16(m, seq);
+    pt_be16(m, num);
+    pt_be16(m, 0);
     for (size_t i = 0; i < n; i++) {
-        put8(m, ((const uint8_t *)p)[i]);
+        pt_u8(m, ((const uint8_t *)p)[i]);
     }
 }
 
 START_TEST(udp_request_response)
 {
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
-    struct bin f;
+    struct pt_buf f;
     udp_frame(&f, 7, 0, 1, "get k\r\n", 7);
     pt_datagram(t, PB_DIR_TO_SERVER, f.b, f.n);
     ck_assert_uint_eq(pt_nevents(t), 0);
@@ -512,7 +479,7 @@ END_TEST
 START_TEST(udp_timeout_and_shutdown)
 {
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG "\nudptransactiontimeout: 1s");
-    struct bin f;
+    struct pt_buf f;
     udp_frame(&f, 1, 0, 1, "set a 0 0 1 noreply\r\nx\r\n", 24);
     pt_datagram(t, PB_DIR_TO_SERVER, f.b, f.n);
     uint64_t now = pb_now_ns();
@@ -535,7 +502,7 @@ START_TEST(udp_multi_datagram)
 {
     static const char reply[] = "VALUE k 0 10\r\n0123456789\r\nEND\r\n";
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
-    struct bin f;
+    struct pt_buf f;
     udp_frame(&f, 3, 0, 1, "get k\r\n", 7);
     pt_datagram(t, PB_DIR_TO_SERVER, f.b, f.n);
     /* reply in 3 datagrams, out of order, one duplicated */
@@ -556,7 +523,7 @@ END_TEST
 
 START_TEST(udp_binary_quiet)
 {
-    struct bin m = {0}, f;
+    struct pt_buf m = {0}, f;
     bin_msg(&m, 0x80, 0x11, 0, 1, 0, set_extras, 8, "k", "v", 1); /* SetQ */
     udp_frame(&f, 9, 0, 1, m.b, m.n);
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG "\nudptransactiontimeout: 10ms");
@@ -573,7 +540,7 @@ END_TEST
 START_TEST(udp_garbage)
 {
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
-    struct bin f;
+    struct pt_buf f;
     pt_datagram(t, PB_DIR_TO_SERVER, "abc", 3);
     udp_frame(&f, 1, 5, 2, "get", 3); /* seq past the count */
     pt_datagram(t, PB_DIR_TO_SERVER, f.b, f.n);

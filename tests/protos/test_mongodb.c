@@ -15,6 +15,7 @@
 #include "protos/mongodb/mongodb_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_mongodb;
 
@@ -22,44 +23,12 @@ extern const struct pb_proto_ops pb_proto_mongodb;
 
 /* ---- little-endian builders ---- */
 
-struct buf {
-    uint8_t b[16384];
-    size_t n;
-};
-
-static void b8(struct buf *m, uint8_t v)
+static void bcstr(struct pt_buf *m, const char *s)
 {
-    ck_assert_uint_lt(m->n, sizeof m->b);
-    m->b[m->n++] = v;
+    pt_put(m, s, strlen(s) + 1);
 }
 
-static void b32(struct buf *m, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        b8(m, (uint8_t)(v >> (8 * i)));
-    }
-}
-
-static void b64(struct buf *m, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        b8(m, (uint8_t)(v >> (8 * i)));
-    }
-}
-
-static void braw(struct buf *m, const void *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        b8(m, ((const uint8_t *)p)[i]);
-    }
-}
-
-static void bcstr(struct buf *m, const char *s)
-{
-    braw(m, s, strlen(s) + 1);
-}
-
-static void patch32(struct buf *m, size_t at, uint32_t v)
+static void patch32(struct pt_buf *m, size_t at, uint32_t v)
 {
     for (int i = 0; i < 4; i++) {
         m->b[at + (size_t)i] = (uint8_t)(v >> (8 * i));
@@ -67,42 +36,42 @@ static void patch32(struct buf *m, size_t at, uint32_t v)
 }
 
 /* Documents: doc_begin, elements, doc_end. */
-static size_t doc_begin(struct buf *m)
+static size_t doc_begin(struct pt_buf *m)
 {
     size_t at = m->n;
-    b32(m, 0);
+    pt_le32(m, 0);
     return at;
 }
 
-static void doc_end(struct buf *m, size_t at)
+static void doc_end(struct pt_buf *m, size_t at)
 {
-    b8(m, 0);
+    pt_u8(m, 0);
     patch32(m, at, (uint32_t)(m->n - at));
 }
 
-static void e_str(struct buf *m, const char *k, const char *v)
+static void e_str(struct pt_buf *m, const char *k, const char *v)
 {
-    b8(m, 0x02);
+    pt_u8(m, 0x02);
     bcstr(m, k);
-    b32(m, (uint32_t)strlen(v) + 1);
+    pt_le32(m, (uint32_t)strlen(v) + 1);
     bcstr(m, v);
 }
 
-static void e_i32(struct buf *m, const char *k, int32_t v)
+static void e_i32(struct pt_buf *m, const char *k, int32_t v)
 {
-    b8(m, 0x10);
+    pt_u8(m, 0x10);
     bcstr(m, k);
-    b32(m, (uint32_t)v);
+    pt_le32(m, (uint32_t)v);
 }
 
-static void e_i64(struct buf *m, const char *k, int64_t v, uint8_t kind)
+static void e_i64(struct pt_buf *m, const char *k, int64_t v, uint8_t kind)
 {
-    b8(m, kind);
+    pt_u8(m, kind);
     bcstr(m, k);
-    b64(m, (uint64_t)v);
+    pt_le64(m, (uint64_t)v);
 }
 
-static void e_dbl(struct buf *m, const char *k, double v)
+static void e_dbl(struct pt_buf *m, const char *k, double v)
 {
     uint64_t x;
     memcpy(&x, &v, sizeof x);
@@ -110,30 +79,30 @@ static void e_dbl(struct buf *m, const char *k, double v)
 }
 
 /* Message header + body builder. */
-static size_t msg_begin(struct buf *m, uint32_t id, uint32_t resp_to, uint32_t op)
+static size_t msg_begin(struct pt_buf *m, uint32_t id, uint32_t resp_to, uint32_t op)
 {
     size_t at = m->n;
-    b32(m, 0);
-    b32(m, id);
-    b32(m, resp_to);
-    b32(m, op);
+    pt_le32(m, 0);
+    pt_le32(m, id);
+    pt_le32(m, resp_to);
+    pt_le32(m, op);
     return at;
 }
 
-static void msg_end(struct buf *m, size_t at)
+static void msg_end(struct pt_buf *m, size_t at)
 {
     patch32(m, at, (uint32_t)(m->n - at));
 }
 
 /* OP_QUERY on coll with query {k: v} (v: string) or an empty query. */
-static void op_query(struct buf *m, uint32_t id, const char *coll, uint32_t skip, uint32_t ret,
+static void op_query(struct pt_buf *m, uint32_t id, const char *coll, uint32_t skip, uint32_t ret,
                      const char *k, const char *v)
 {
     size_t at = msg_begin(m, id, 0, 2004);
-    b32(m, 0);
+    pt_le32(m, 0);
     bcstr(m, coll);
-    b32(m, skip);
-    b32(m, ret);
+    pt_le32(m, skip);
+    pt_le32(m, ret);
     size_t d = doc_begin(m);
     if (k != NULL) {
         e_str(m, k, v);
@@ -143,13 +112,13 @@ static void op_query(struct buf *m, uint32_t id, const char *coll, uint32_t skip
 }
 
 /* OP_REPLY with n documents {i: <n>, name: "doc"}. */
-static void op_reply(struct buf *m, uint32_t id, uint32_t resp_to, int n, const char *err)
+static void op_reply(struct pt_buf *m, uint32_t id, uint32_t resp_to, int n, const char *err)
 {
     size_t at = msg_begin(m, id, resp_to, 1);
-    b32(m, 0);
-    b64(m, 0);
-    b32(m, 0);
-    b32(m, (uint32_t)n);
+    pt_le32(m, 0);
+    pt_le64(m, 0);
+    pt_le32(m, 0);
+    pt_le32(m, (uint32_t)n);
     for (int i = 0; i < n; i++) {
         size_t d = doc_begin(m);
         if (err != NULL && i == 0) {
@@ -164,7 +133,7 @@ static void op_reply(struct buf *m, uint32_t id, uint32_t resp_to, int n, const 
 
 /* ---- BSON/JSON ---- */
 
-static char *to_json(const struct buf *m, int *rc)
+static char *to_json(const struct pt_buf *m, int *rc)
 {
     struct bson_doc doc;
     char err[128];
@@ -214,43 +183,43 @@ END_TEST
 
 START_TEST(bson_types_to_json)
 {
-    struct buf m = {0};
+    struct pt_buf m = {0};
     size_t d = doc_begin(&m);
     e_str(&m, "s", "a<b>&\"\\\n\t\x01\xe2\x80\xa8\xff");
     e_i32(&m, "n", -5);
     e_i64(&m, "l", 1234567890123ll, 0x12);
     e_dbl(&m, "f", 0.5);
-    b8(&m, 0x08);
+    pt_u8(&m, 0x08);
     bcstr(&m, "t");
-    b8(&m, 1);
-    b8(&m, 0x0A);
+    pt_u8(&m, 1);
+    pt_u8(&m, 0x0A);
     bcstr(&m, "z");
-    b8(&m, 0x07);
+    pt_u8(&m, 0x07);
     bcstr(&m, "_id");
-    braw(&m, "\x55\x8b\xeb\xb4\x5f\x07\x56\x65\xd2\xae\x86\x27", 12);
+    pt_put(&m, "\x55\x8b\xeb\xb4\x5f\x07\x56\x65\xd2\xae\x86\x27", 12);
     e_i64(&m, "d", 1393804800000ll, 0x09); /* 2014-03-03 */
     e_i64(&m, "dn", -1, 0x09);             /* 1969-12-31T23:59:59.999Z */
-    b8(&m, 0x05);
+    pt_u8(&m, 0x05);
     bcstr(&m, "bin");
-    b32(&m, 3);
-    b8(&m, 0);
-    braw(&m, "abc", 3);
-    b8(&m, 0x05);
+    pt_le32(&m, 3);
+    pt_u8(&m, 0);
+    pt_put(&m, "abc", 3);
+    pt_u8(&m, 0x05);
     bcstr(&m, "uuid");
-    b32(&m, 1);
-    b8(&m, 4);
-    braw(&m, "x", 1);
-    b8(&m, 0x0B);
+    pt_le32(&m, 1);
+    pt_u8(&m, 4);
+    pt_put(&m, "x", 1);
+    pt_u8(&m, 0x0B);
     bcstr(&m, "re");
     bcstr(&m, "^a");
     bcstr(&m, "i");
-    b8(&m, 0x04);
+    pt_u8(&m, 0x04);
     bcstr(&m, "arr");
     size_t a = doc_begin(&m);
     e_i32(&m, "0", 1);
     e_str(&m, "1", "two");
     doc_end(&m, a);
-    b8(&m, 0x03);
+    pt_u8(&m, 0x03);
     bcstr(&m, "sub");
     size_t s = doc_begin(&m);
     e_i32(&m, "b", 2);
@@ -258,9 +227,9 @@ START_TEST(bson_types_to_json)
     doc_end(&m, s);
     e_i32(&m, "dup", 1);
     e_i32(&m, "dup", 2);
-    b8(&m, 0xFF);
+    pt_u8(&m, 0xFF);
     bcstr(&m, "min");
-    b8(&m, 0x06);
+    pt_u8(&m, 0x06);
     bcstr(&m, "u");
     doc_end(&m, d);
     int rc;
@@ -282,25 +251,25 @@ END_TEST
 START_TEST(bson_corrupted)
 {
     int rc;
-    struct buf m = {0};
+    struct pt_buf m = {0};
     /* length says 10, only 5 bytes */
-    b32(&m, 10);
-    b8(&m, 0);
+    pt_le32(&m, 10);
+    pt_u8(&m, 0);
     ck_assert_ptr_null(to_json(&m, &rc));
     ck_assert_int_eq(rc, -PB_EPROTO);
     /* bad boolean */
     memset(&m, 0, sizeof m);
     size_t d = doc_begin(&m);
-    b8(&m, 0x08);
+    pt_u8(&m, 0x08);
     bcstr(&m, "b");
-    b8(&m, 7);
+    pt_u8(&m, 7);
     doc_end(&m, d);
     ck_assert_ptr_null(to_json(&m, &rc));
     ck_assert_int_eq(rc, -PB_EPROTO);
     /* unknown kind */
     memset(&m, 0, sizeof m);
     d = doc_begin(&m);
-    b8(&m, 0x42);
+    pt_u8(&m, 0x42);
     bcstr(&m, "x");
     doc_end(&m, d);
     struct bson_doc doc;
@@ -310,9 +279,9 @@ START_TEST(bson_corrupted)
     /* string length running past the document */
     memset(&m, 0, sizeof m);
     d = doc_begin(&m);
-    b8(&m, 0x02);
+    pt_u8(&m, 0x02);
     bcstr(&m, "s");
-    b32(&m, 100);
+    pt_le32(&m, 100);
     bcstr(&m, "x");
     doc_end(&m, d);
     ck_assert_int_eq(bson_decode(m.b, m.n, &doc, err, sizeof err), -PB_EPROTO);
@@ -329,7 +298,7 @@ START_TEST(bson_corrupted)
     size_t at[200];
     for (int i = 0; i < 200; i++) {
         at[i] = doc_begin(&m);
-        b8(&m, 0x03);
+        pt_u8(&m, 0x03);
         bcstr(&m, "a");
     }
     size_t last = doc_begin(&m);
@@ -346,7 +315,7 @@ END_TEST
 START_TEST(find_transaction)
 {
     struct pt_conn *t = pt_open(&pb_proto_mongodb, CFG "\nsend_request: true\nsend_response: true");
-    struct buf q = {0}, r = {0};
+    struct pt_buf q = {0}, r = {0};
     op_query(&q, 10, "test.restaurants", 2, 3, "cuisine", "Bakery");
     op_reply(&r, 99, 10, 2, NULL);
     pt_feed(t, PB_DIR_TO_SERVER, q.b, q.n);
@@ -372,14 +341,14 @@ START_TEST(find_transaction)
 }
 END_TEST
 
-static char *session(size_t cut_req, size_t cut_resp, struct buf *q, struct buf *r)
+static char *session(size_t cut_req, size_t cut_resp, struct pt_buf *q, struct pt_buf *r)
 {
     struct pt_conn *t = pt_open(&pb_proto_mongodb, CFG "\nsend_request: true\nsend_response: true");
     pt_feed(t, PB_DIR_TO_SERVER, q->b, cut_req);
     pt_feed(t, PB_DIR_TO_SERVER, q->b + cut_req, q->n - cut_req);
     pt_feed(t, PB_DIR_TO_CLIENT, r->b, cut_resp);
     pt_feed(t, PB_DIR_TO_CLIENT, r->b + cut_resp, r->n - cut_resp);
-    char *s = json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
+    char *s = pt_dump(t);
     ck_assert_uint_eq(pt_nevents(t), 2);
     pt_close(t);
     return s;
@@ -387,7 +356,7 @@ static char *session(size_t cut_req, size_t cut_resp, struct buf *q, struct buf 
 
 START_TEST(split_anywhere)
 {
-    struct buf q = {0}, r = {0};
+    struct pt_buf q = {0}, r = {0};
     op_query(&q, 1, "db.c", 0, 0, "a", "b");
     op_query(&q, 2, "db.$cmd", 0, 1, "count", "c");
     op_reply(&r, 7, 1, 3, NULL);
@@ -410,22 +379,22 @@ END_TEST
 START_TEST(commands_and_errors)
 {
     struct pt_conn *t = pt_open(&pb_proto_mongodb, CFG);
-    struct buf q = {0}, r = {0};
+    struct pt_buf q = {0}, r = {0};
     /* insert command: resource from the value, documents left out */
     size_t at = msg_begin(&q, 5, 0, 2004);
-    b32(&q, 0);
+    pt_le32(&q, 0);
     bcstr(&q, "test.$cmd");
-    b32(&q, 0);
-    b32(&q, 0xffffffffu);
+    pt_le32(&q, 0);
+    pt_le32(&q, 0xffffffffu);
     size_t d = doc_begin(&q);
     e_str(&q, "insert", "restaurants");
-    b8(&q, 0x04);
+    pt_u8(&q, 0x04);
     bcstr(&q, "documents");
     size_t a = doc_begin(&q);
     doc_end(&q, a);
-    b8(&q, 0x08);
+    pt_u8(&q, 0x08);
     bcstr(&q, "ordered");
-    b8(&q, 1);
+    pt_u8(&q, 1);
     doc_end(&q, d);
     msg_end(&q, at);
     op_reply(&r, 6, 5, 1, "E11000 duplicate key");
@@ -444,10 +413,10 @@ START_TEST(commands_and_errors)
     t = pt_open(&pb_proto_mongodb, CFG);
     memset(&q, 0, sizeof q);
     at = msg_begin(&q, 9, 0, 2004);
-    b32(&q, 0);
+    pt_le32(&q, 0);
     bcstr(&q, "admin.$cmd");
-    b32(&q, 0);
-    b32(&q, 1);
+    pt_le32(&q, 0);
+    pt_le32(&q, 1);
     d = doc_begin(&q);
     e_dbl(&q, "isMaster", 1.0);
     doc_end(&q, d);
@@ -466,7 +435,7 @@ END_TEST
 
 START_TEST(max_docs_and_length)
 {
-    struct buf q = {0}, r = {0};
+    struct pt_buf q = {0}, r = {0};
     op_query(&q, 1, "db.c", 0, 0, NULL, NULL);
     op_reply(&r, 2, 1, 5, NULL);
     struct pt_conn *t =
@@ -498,7 +467,7 @@ END_TEST
 
 START_TEST(reply_before_request)
 {
-    struct buf q = {0}, r = {0};
+    struct pt_buf q = {0}, r = {0};
     op_query(&q, 31, "db.c", 0, 0, NULL, NULL);
     op_reply(&r, 32, 31, 0, NULL);
     struct pt_conn *t = pt_open(&pb_proto_mongodb, CFG);
@@ -514,27 +483,27 @@ END_TEST
 START_TEST(request_only_opcodes)
 {
     struct pt_conn *t = pt_open(&pb_proto_mongodb, CFG);
-    struct buf m = {0};
+    struct pt_buf m = {0};
     /* OP_MSG body section */
     size_t at = msg_begin(&m, 1, 0, 2013);
-    b32(&m, 0);
-    b8(&m, 0);
+    pt_le32(&m, 0);
+    pt_u8(&m, 0);
     size_t d = doc_begin(&m);
     e_i32(&m, "ping", 1);
     doc_end(&m, d);
     msg_end(&m, at);
     /* OP_DELETE */
     at = msg_begin(&m, 2, 0, 2006);
-    b32(&m, 0);
+    pt_le32(&m, 0);
     bcstr(&m, "db.c");
-    b32(&m, 0);
+    pt_le32(&m, 0);
     d = doc_begin(&m);
     e_str(&m, "x", "y");
     doc_end(&m, d);
     msg_end(&m, at);
     /* OP_KILL_CURSORS */
     at = msg_begin(&m, 3, 0, 2007);
-    b32(&m, 0);
+    pt_le32(&m, 0);
     msg_end(&m, at);
     pt_feed(t, PB_DIR_TO_SERVER, m.b, m.n);
     ck_assert_uint_eq(pt_nevents(t), 3);
@@ -550,8 +519,8 @@ START_TEST(request_only_opcodes)
     /* an OP_MSG from the server is published with the server as source */
     memset(&m, 0, sizeof m);
     at = msg_begin(&m, 4, 1, 2013);
-    b32(&m, 0);
-    b8(&m, 0);
+    pt_le32(&m, 0);
+    pt_u8(&m, 0);
     d = doc_begin(&m);
     e_dbl(&m, "ok", 1);
     doc_end(&m, d);
@@ -566,15 +535,15 @@ END_TEST
 START_TEST(unknown_opcode_drops)
 {
     struct pt_conn *t = pt_open(&pb_proto_mongodb, CFG);
-    struct buf m = {0}, q = {0};
+    struct pt_buf m = {0}, q = {0};
     size_t at = msg_begin(&m, 1, 0, 2269);
-    b32(&m, 0);
+    pt_le32(&m, 0);
     msg_end(&m, at);
     op_query(&q, 5, "db.c", 0, 0, NULL, NULL);
-    braw(&m, q.b, q.n); /* lost with the dropped stream */
+    pt_put(&m, q.b, q.n); /* lost with the dropped stream */
     ck_assert_int_eq(pt_feed(t, PB_DIR_TO_SERVER, m.b, m.n), PB_PARSE_DROP);
     pt_feed(t, PB_DIR_TO_SERVER, q.b, q.n);
-    struct buf r = {0};
+    struct pt_buf r = {0};
     op_reply(&r, 6, 5, 0, NULL);
     pt_feed(t, PB_DIR_TO_CLIENT, r.b, r.n);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -606,21 +575,21 @@ START_TEST(parse_errors_drop)
     int32_t op = 0;
     char err[256];
     struct mongo_cfg cfg = {0};
-    struct buf m = {0};
+    struct pt_buf m = {0};
     size_t at = msg_begin(&m, 1, 0, 2004);
-    b32(&m, 0);
+    pt_le32(&m, 0);
     bcstr(&m, "db.c");
-    b32(&m, 0);
-    b32(&m, 0);
-    b32(&m, 50); /* document longer than the message */
+    pt_le32(&m, 0);
+    pt_le32(&m, 0);
+    pt_le32(&m, 50); /* document longer than the message */
     msg_end(&m, at);
     ck_assert_int_eq(mongo_parse(m.b, m.n, &cfg, 0, &out, &len, &op, err, sizeof err), MONGO_ERR);
     ck_assert_str_eq(err,
                      "An error occurred while parsing OP_QUERY message: document out of bounds");
     memset(&m, 0, sizeof m);
     at = msg_begin(&m, 1, 0, 2013);
-    b32(&m, 0);
-    b8(&m, 9);
+    pt_le32(&m, 0);
+    pt_u8(&m, 9);
     msg_end(&m, at);
     ck_assert_int_eq(mongo_parse(m.b, m.n, &cfg, 0, &out, &len, &op, err, sizeof err), MONGO_ERR);
     ck_assert_str_eq(err, "Unknown message kind: 9");
@@ -633,7 +602,7 @@ END_TEST
 
 START_TEST(gap_keeps_waiting_request)
 {
-    struct buf q = {0}, r = {0};
+    struct pt_buf q = {0}, r = {0};
     op_query(&q, 41, "db.c", 0, 0, NULL, NULL);
     op_reply(&r, 42, 41, 1, NULL);
     struct pt_conn *t = pt_open(&pb_proto_mongodb, CFG);
@@ -652,14 +621,14 @@ END_TEST
 START_TEST(hostile_bytes)
 {
     srand(5);
-    struct buf q = {0}, r = {0};
+    struct pt_buf q = {0}, r = {0};
     op_query(&q, 1, "db.$cmd", 0, 0, "find", "c");
     op_reply(&r, 2, 1, 3, "e");
     for (int round = 0; round < 300; round++) {
         struct pt_conn *t =
             pt_open(&pb_proto_mongodb, CFG "\nsend_request: true\nsend_response: true");
         for (int k = 0; k < 10; k++) {
-            struct buf m = rand() % 2 ? q : r;
+            struct pt_buf m = rand() % 2 ? q : r;
             /* corrupt a few bytes, keep the length mostly sane */
             for (int c = 0; c < 3; c++) {
                 size_t at = 4 + (size_t)rand() % (m.n - 4);

@@ -12,6 +12,7 @@
 #include "protos/nfs/nfs_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_nfs;
 
@@ -19,23 +20,9 @@ extern const struct pb_proto_ops pb_proto_nfs;
 
 /* ---- XDR record builder ---- */
 
-struct rec {
-    uint8_t b[2048];
-    size_t n;
-};
-
-static void put32(struct rec *r, uint32_t v)
+static void put_opaque(struct pt_buf *r, const void *p, size_t len)
 {
-    ck_assert_uint_le(r->n + 4, sizeof r->b);
-    r->b[r->n++] = (uint8_t)(v >> 24);
-    r->b[r->n++] = (uint8_t)(v >> 16);
-    r->b[r->n++] = (uint8_t)(v >> 8);
-    r->b[r->n++] = (uint8_t)v;
-}
-
-static void put_opaque(struct rec *r, const void *p, size_t len)
-{
-    put32(r, (uint32_t)len);
+    pt_be32(r, (uint32_t)len);
     ck_assert_uint_le(r->n + len + 3, sizeof r->b);
     memcpy(r->b + r->n, p, len);
     r->n += len;
@@ -45,13 +32,13 @@ static void put_opaque(struct rec *r, const void *p, size_t len)
 }
 
 /* Starts a record: room for the mark, which rec_close fills in. */
-static void rec_open(struct rec *r)
+static void rec_open(struct pt_buf *r)
 {
     r->n = 0;
-    put32(r, 0);
+    pt_be32(r, 0);
 }
 
-static void rec_close(struct rec *r, bool last)
+static void rec_close(struct pt_buf *r, bool last)
 {
     uint32_t size = (uint32_t)(r->n - 4);
     uint32_t mark = size | (last ? 0x80000000u : 0);
@@ -63,31 +50,31 @@ static void rec_close(struct rec *r, bool last)
 
 /* Call header with AUTH_UNIX (stamp 7, machine "client1", uid 1000,
  * gid 100, gids [100, 4]). */
-static void call_head(struct rec *r, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc)
+static void call_head(struct pt_buf *r, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc)
 {
     rec_open(r);
-    put32(r, xid);
-    put32(r, 0); /* CALL */
-    put32(r, 2); /* RPC version */
-    put32(r, prog);
-    put32(r, vers);
-    put32(r, proc);
-    struct rec cred = {.n = 0};
-    put32(&cred, 7);
+    pt_be32(r, xid);
+    pt_be32(r, 0); /* CALL */
+    pt_be32(r, 2); /* RPC version */
+    pt_be32(r, prog);
+    pt_be32(r, vers);
+    pt_be32(r, proc);
+    struct pt_buf cred = {.n = 0};
+    pt_be32(&cred, 7);
     put_opaque(&cred, "client1", 7);
-    put32(&cred, 1000);
-    put32(&cred, 100);
-    put32(&cred, 2);
-    put32(&cred, 100);
-    put32(&cred, 4);
-    put32(r, 1); /* AUTH_UNIX */
+    pt_be32(&cred, 1000);
+    pt_be32(&cred, 100);
+    pt_be32(&cred, 2);
+    pt_be32(&cred, 100);
+    pt_be32(&cred, 4);
+    pt_be32(r, 1); /* AUTH_UNIX */
     put_opaque(r, cred.b, cred.n);
-    put32(r, 0); /* verifier AUTH_NONE */
-    put32(r, 0);
+    pt_be32(r, 0); /* verifier AUTH_NONE */
+    pt_be32(r, 0);
 }
 
 /* v3 LOOKUP(dir fh, "name") */
-static void v3_lookup_call(struct rec *r, uint32_t xid)
+static void v3_lookup_call(struct pt_buf *r, uint32_t xid)
 {
     call_head(r, xid, 100003, 3, 3);
     put_opaque(r, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
@@ -95,47 +82,47 @@ static void v3_lookup_call(struct rec *r, uint32_t xid)
     rec_close(r, true);
 }
 
-static void reply(struct rec *r, uint32_t xid, uint32_t accept, uint32_t nfs_status)
+static void reply(struct pt_buf *r, uint32_t xid, uint32_t accept, uint32_t nfs_status)
 {
     rec_open(r);
-    put32(r, xid);
-    put32(r, 1); /* REPLY */
-    put32(r, 0); /* MSG_ACCEPTED */
-    put32(r, 0); /* verifier */
-    put32(r, 0);
-    put32(r, accept);
-    put32(r, nfs_status);
-    put32(r, 0); /* some result bytes */
+    pt_be32(r, xid);
+    pt_be32(r, 1); /* REPLY */
+    pt_be32(r, 0); /* MSG_ACCEPTED */
+    pt_be32(r, 0); /* verifier */
+    pt_be32(r, 0);
+    pt_be32(r, accept);
+    pt_be32(r, nfs_status);
+    pt_be32(r, 0); /* some result bytes */
     rec_close(r, true);
 }
 
 /* v4 COMPOUND with tag and the given operations (arguments filled in for
  * the helpers the parser skips). */
-static void v4_compound(struct rec *r, uint32_t xid, uint32_t minor, const char *tag,
+static void v4_compound(struct pt_buf *r, uint32_t xid, uint32_t minor, const char *tag,
                         const uint32_t *ops, size_t nops)
 {
     call_head(r, xid, 100003, 4, 1);
     put_opaque(r, tag, strlen(tag));
-    put32(r, minor);
-    put32(r, (uint32_t)nops);
+    pt_be32(r, minor);
+    pt_be32(r, (uint32_t)nops);
     for (size_t i = 0; i < nops; i++) {
-        put32(r, ops[i]);
+        pt_be32(r, ops[i]);
         switch (ops[i]) {
         case 53: /* SEQUENCE: sessionid[16], seq, slot, highest, cachethis */
             for (int k = 0; k < 8; k++) {
-                put32(r, 0x11111111u);
+                pt_be32(r, 0x11111111u);
             }
             break;
         case 22: /* PUTFH */
             put_opaque(r, "fhfhfhfh", 8);
             break;
         case 9: /* GETATTR bitmap<2> */
-            put32(r, 2);
-            put32(r, 0x0010011a);
-            put32(r, 0x00b0a23a);
+            pt_be32(r, 2);
+            pt_be32(r, 0x0010011a);
+            pt_be32(r, 0x00b0a23a);
             break;
         case 26: /* READDIR args (never read: first class) */
-            put32(r, 0);
+            pt_be32(r, 0);
             break;
         default:
             break;
@@ -149,7 +136,7 @@ static struct pt_conn *open_nfs(void)
     return pt_open(&pb_proto_nfs, CFG);
 }
 
-static void feed_rec(struct pt_conn *t, enum pb_dir d, const struct rec *r)
+static void feed_rec(struct pt_conn *t, enum pb_dir d, const struct pt_buf *r)
 {
     pt_feed(t, d, r->b, r->n);
 }
@@ -158,7 +145,7 @@ static void feed_rec(struct pt_conn *t, enum pb_dir d, const struct rec *r)
 
 START_TEST(v3_lookup_event)
 {
-    struct rec call, rep;
+    struct pt_buf call, rep;
     v3_lookup_call(&call, 0xa19a75d0);
     reply(&rep, 0xa19a75d0, 0, 2);
     struct pt_conn *t = open_nfs();
@@ -202,14 +189,14 @@ END_TEST
 /* The same event whatever the segmentation of call and reply. */
 START_TEST(split_anywhere)
 {
-    struct rec call, rep;
+    struct pt_buf call, rep;
     v3_lookup_call(&call, 0x01020304);
     reply(&rep, 0x01020304, 0, 0);
     struct pt_conn *ref = open_nfs();
     feed_rec(ref, PB_DIR_TO_SERVER, &call);
     feed_rec(ref, PB_DIR_TO_CLIENT, &rep);
     ck_assert_uint_eq(pt_nevents(ref), 1);
-    char *want = json_dumps(pt_events(ref), JSON_SORT_KEYS | JSON_COMPACT);
+    char *want = pt_dump(ref);
     pt_close(ref);
     size_t maxn = call.n > rep.n ? call.n : rep.n;
     for (size_t cut = 1; cut < maxn; cut++) {
@@ -221,22 +208,14 @@ START_TEST(split_anywhere)
         pt_feed(t, PB_DIR_TO_CLIENT, rep.b, r1);
         ck_assert_uint_eq(pt_nevents(t), 0);
         pt_feed(t, PB_DIR_TO_CLIENT, rep.b + r1, rep.n - r1);
-        char *got = json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-        ck_assert_str_eq(got, want);
-        free(got);
+        pt_expect_dump(t, want);
         pt_close(t);
     }
     /* byte by byte */
     struct pt_conn *t = open_nfs();
-    for (size_t i = 0; i < call.n; i++) {
-        pt_feed(t, PB_DIR_TO_SERVER, call.b + i, 1);
-    }
-    for (size_t i = 0; i < rep.n; i++) {
-        pt_feed(t, PB_DIR_TO_CLIENT, rep.b + i, 1);
-    }
-    char *got = json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-    ck_assert_str_eq(got, want);
-    free(got);
+    pt_feed_bytewise(t, PB_DIR_TO_SERVER, call.b, call.n);
+    pt_feed_bytewise(t, PB_DIR_TO_CLIENT, rep.b, rep.n);
+    pt_expect_dump(t, want);
     pt_close(t);
     free(want);
 }
@@ -245,7 +224,7 @@ END_TEST
 /* Several records in one segment, replies out of order. */
 START_TEST(pipelined_out_of_order)
 {
-    struct rec a, b, ra, rb;
+    struct pt_buf a, b, ra, rb;
     v3_lookup_call(&a, 1);
     call_head(&b, 2, 100003, 3, 1); /* GETATTR */
     put_opaque(&b, "fh", 2);
@@ -276,7 +255,7 @@ END_TEST
 static const char *v4_main(const uint32_t *ops, size_t n)
 {
     static char name[64];
-    struct rec call;
+    struct pt_buf call;
     v4_compound(&call, 9, 1, "t", ops, n);
     struct nfs_call c;
     if (nfs_parse_call(call.b + 4, call.n - 4, &c) != NFS_OK_MSG || c.opcode == NULL) {
@@ -303,7 +282,7 @@ START_TEST(v4_main_operation)
     ck_assert_str_eq(v4_main(NULL, 0), "ILLEGAL");
     /* helpers whose arguments run past the record: malformed */
     static const uint32_t trunc[] = {53};
-    struct rec call;
+    struct pt_buf call;
     v4_compound(&call, 9, 1, "t", trunc, 1);
     struct nfs_call c;
     ck_assert_int_eq(nfs_parse_call(call.b + 4, call.n - 4 - 8, &c), NFS_MALFORMED);
@@ -313,7 +292,7 @@ END_TEST
 START_TEST(v4_event)
 {
     static const uint32_t ops[] = {53, 22, 26, 9};
-    struct rec call, rep;
+    struct pt_buf call, rep;
     v4_compound(&call, 0x77, 1, "readdir", ops, 4);
     reply(&rep, 0x77, 0, 0);
     struct pt_conn *t = open_nfs();
@@ -329,16 +308,16 @@ START_TEST(v4_event)
     pt_close(t);
 
     /* v4 NULL procedure: status NFS_OK without reading results */
-    struct rec null_call;
+    struct pt_buf null_call;
     call_head(&null_call, 0x78, 100003, 4, 0);
     rec_close(&null_call, true);
     rec_open(&rep);
-    put32(&rep, 0x78);
-    put32(&rep, 1);
-    put32(&rep, 0);
-    put32(&rep, 0);
-    put32(&rep, 0);
-    put32(&rep, 0); /* success, no results */
+    pt_be32(&rep, 0x78);
+    pt_be32(&rep, 1);
+    pt_be32(&rep, 0);
+    pt_be32(&rep, 0);
+    pt_be32(&rep, 0);
+    pt_be32(&rep, 0); /* success, no results */
     rec_close(&rep, true);
     t = open_nfs();
     feed_rec(t, PB_DIR_TO_SERVER, &null_call);
@@ -352,7 +331,7 @@ END_TEST
 
 START_TEST(rpc_failures)
 {
-    struct rec call, rep;
+    struct pt_buf call, rep;
     /* accepted but PROC_UNAVAIL: no nfs.status, outcome failure */
     v3_lookup_call(&call, 5);
     reply(&rep, 5, 3, 0);
@@ -369,11 +348,11 @@ START_TEST(rpc_failures)
     t = open_nfs();
     feed_rec(t, PB_DIR_TO_SERVER, &call);
     rec_open(&rep);
-    put32(&rep, 5);
-    put32(&rep, 1);
-    put32(&rep, 1); /* MSG_DENIED */
-    put32(&rep, 1); /* AUTH_ERROR */
-    put32(&rep, 1);
+    pt_be32(&rep, 5);
+    pt_be32(&rep, 1);
+    pt_be32(&rep, 1); /* MSG_DENIED */
+    pt_be32(&rep, 1); /* AUTH_ERROR */
+    pt_be32(&rep, 1);
     rec_close(&rep, true);
     feed_rec(t, PB_DIR_TO_CLIENT, &rep);
     ck_assert_uint_eq(pt_nevents(t), 0);
@@ -399,7 +378,7 @@ END_TEST
 
 START_TEST(no_reply_expiry)
 {
-    struct rec call;
+    struct pt_buf call;
     v3_lookup_call(&call, 0x42);
     struct pt_conn *t = pt_open(&pb_proto_nfs, CFG "\ntransaction_timeout: 2s");
     feed_rec(t, PB_DIR_TO_SERVER, &call);
@@ -428,24 +407,24 @@ END_TEST
 
 START_TEST(ignored_records)
 {
-    struct rec r;
+    struct pt_buf r;
     struct pt_conn *t = open_nfs();
     /* another RPC program (mountd) */
     call_head(&r, 3, 100005, 3, 1);
     rec_close(&r, true);
     feed_rec(t, PB_DIR_TO_SERVER, &r);
-    struct rec rep;
+    struct pt_buf rep;
     reply(&rep, 3, 0, 0);
     feed_rec(t, PB_DIR_TO_CLIENT, &rep);
     ck_assert_uint_eq(pt_nevents(t), 0);
     /* unknown message type, too short records */
     rec_open(&r);
-    put32(&r, 3);
-    put32(&r, 7);
+    pt_be32(&r, 3);
+    pt_be32(&r, 7);
     rec_close(&r, true);
     feed_rec(t, PB_DIR_TO_SERVER, &r);
     rec_open(&r);
-    put32(&r, 3);
+    pt_be32(&r, 3);
     rec_close(&r, true);
     feed_rec(t, PB_DIR_TO_SERVER, &r);
     ck_assert_uint_eq(pt_nevents(t), 0);
@@ -467,7 +446,7 @@ END_TEST
 
 START_TEST(gap_resync)
 {
-    struct rec call, rep;
+    struct pt_buf call, rep;
     v3_lookup_call(&call, 0x55);
     reply(&rep, 0x55, 0, 0);
     struct pt_conn *t = open_nfs();
@@ -490,18 +469,18 @@ END_TEST
 START_TEST(truncated_and_garbage)
 {
     static const uint32_t ops[] = {53, 22, 26, 9};
-    struct rec full;
+    struct pt_buf full;
     v4_compound(&full, 0x99, 2, "tag", ops, 4);
     for (size_t len = 4; len <= full.n; len++) {
-        struct rec r = full;
+        struct pt_buf r = full;
         r.n = len;
         rec_close(&r, true);
         struct pt_conn *t = open_nfs();
         feed_rec(t, PB_DIR_TO_SERVER, &r);
-        struct rec rep;
+        struct pt_buf rep;
         reply(&rep, 0x99, 0, 0);
         for (size_t cut = 4; cut <= rep.n; cut += 4) {
-            struct rec rr = rep;
+            struct pt_buf rr = rep;
             rr.n = cut;
             rec_close(&rr, true);
             feed_rec(t, PB_DIR_TO_CLIENT, &rr);
@@ -511,7 +490,7 @@ START_TEST(truncated_and_garbage)
     }
     srand(7);
     for (int round = 0; round < 300; round++) {
-        struct rec r = full;
+        struct pt_buf r = full;
         for (int k = 0; k < 6; k++) {
             r.b[4 + (size_t)rand() % (r.n - 4)] = (uint8_t)rand();
         }
@@ -529,13 +508,13 @@ START_TEST(truncated_and_garbage)
         pt_close(t);
     }
     /* huge counts must not be trusted */
-    struct rec r;
+    struct pt_buf r;
     call_head(&r, 1, 100003, 4, 1);
     put_opaque(&r, "x", 1);
-    put32(&r, 1);
-    put32(&r, 0xffffffffu); /* op count */
-    put32(&r, 9);           /* GETATTR with a huge bitmap length */
-    put32(&r, 0x40000000u);
+    pt_be32(&r, 1);
+    pt_be32(&r, 0xffffffffu); /* op count */
+    pt_be32(&r, 9);           /* GETATTR with a huge bitmap length */
+    pt_be32(&r, 0x40000000u);
     rec_close(&r, true);
     struct nfs_call c;
     ck_assert_int_eq(nfs_parse_call(r.b + 4, r.n - 4, &c), NFS_MALFORMED);

@@ -12,54 +12,27 @@
 #include "protos/pgsql/pgsql_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_pgsql;
 
-struct buf {
-    uint8_t *b; /* borrowed storage */
-    size_t n, cap;
-};
-
-#define BUF(name, size)                                                                            \
-    static uint8_t name##_store[size];                                                             \
-    struct buf name = {name##_store, 0, size}
-
-static void put(struct buf *m, const void *p, size_t n)
-{
-    ck_assert_uint_le(m->n + n, m->cap);
-    memcpy(m->b + m->n, p, n);
-    m->n += n;
-}
-
-static void hex(struct buf *m, const char *h)
-{
-    size_t l = strlen(h);
-    ck_assert_uint_eq(l % 2, 0);
-    for (size_t i = 0; i < l; i += 2) {
-        unsigned v;
-        ck_assert_int_eq(sscanf(h + i, "%2x", &v), 1);
-        uint8_t c = (uint8_t)v;
-        put(m, &c, 1);
-    }
-}
-
 /* type byte, be32 length (payload + 4), payload */
-static void msg(struct buf *m, char type, const void *p, size_t n)
+static void msg(struct pt_buf *m, char type, const void *p, size_t n)
 {
     uint32_t l = (uint32_t)n + 4;
     uint8_t h[5] = {(uint8_t)type, (uint8_t)(l >> 24), (uint8_t)(l >> 16), (uint8_t)(l >> 8),
                     (uint8_t)l};
-    put(m, h, 5);
-    put(m, p, n);
+    pt_put(m, h, 5);
+    pt_put(m, p, n);
 }
 
-static void q(struct buf *m, const char *sql)
+static void q(struct pt_buf *m, const char *sql)
 {
     msg(m, 'Q', sql, strlen(sql) + 1);
 }
 
 /* RowDescription with text columns. */
-static void row_desc(struct buf *m, const char *const *names, size_t n)
+static void row_desc(struct pt_buf *m, const char *const *names, size_t n)
 {
     uint8_t p[1024];
     size_t o = 0;
@@ -76,7 +49,7 @@ static void row_desc(struct buf *m, const char *const *names, size_t n)
 }
 
 /* DataRow; NULL values as -1. */
-static void data_row(struct buf *m, const char *const *vals, size_t n)
+static void data_row(struct pt_buf *m, const char *const *vals, size_t n)
 {
     uint8_t p[4096];
     size_t o = 0;
@@ -99,59 +72,14 @@ static void data_row(struct buf *m, const char *const *vals, size_t n)
     msg(m, 'D', p, o);
 }
 
-static void complete(struct buf *m, const char *tag)
+static void complete(struct pt_buf *m, const char *tag)
 {
     msg(m, 'C', tag, strlen(tag) + 1);
 }
 
-static void ready(struct buf *m)
+static void ready(struct pt_buf *m)
 {
     msg(m, 'Z', "I", 1);
-}
-
-struct step {
-    enum pb_dir d;
-    const uint8_t *p;
-    size_t n;
-};
-
-static char *replay(const char *yaml, const struct step *s, size_t ns, size_t cut)
-{
-    struct pt_conn *t = pt_open(&pb_proto_pgsql, yaml);
-    for (size_t i = 0; i < ns; i++) {
-        if (cut == 0 || s[i].n <= 1) {
-            pt_feed(t, s[i].d, s[i].p, s[i].n);
-        } else if (cut == SIZE_MAX) {
-            for (size_t k = 0; k < s[i].n; k++) {
-                pt_feed(t, s[i].d, s[i].p + k, 1);
-            }
-        } else {
-            size_t c = cut < s[i].n ? cut : s[i].n - 1;
-            pt_feed(t, s[i].d, s[i].p, c);
-            pt_feed(t, s[i].d, s[i].p + c, s[i].n - c);
-        }
-    }
-    char *out = json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-    pt_close(t);
-    return out;
-}
-
-static void check_split_anywhere(const char *yaml, const struct step *s, size_t ns)
-{
-    char *whole = replay(yaml, s, ns, 0);
-    size_t maxn = 0;
-    for (size_t i = 0; i < ns; i++) {
-        maxn = s[i].n > maxn ? s[i].n : maxn;
-    }
-    for (size_t cut = 1; cut < maxn; cut++) {
-        char *x = replay(yaml, s, ns, cut);
-        ck_assert_msg(strcmp(whole, x) == 0, "cut %zu differs:\n%s\n%s", cut, whole, x);
-        free(x);
-    }
-    char *bb = replay(yaml, s, ns, SIZE_MAX);
-    ck_assert_str_eq(whole, bb);
-    free(bb);
-    free(whole);
 }
 
 /* Packetbeat's vectors (pgsql_test.go, pgsql_request_response.pcap) */
@@ -170,10 +98,10 @@ START_TEST(simple_query)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true\n"
                                                  "send_request: true");
-    BUF(a, 4096);
-    BUF(b, 4096);
-    hex(&a, REQ_SELECT);
-    hex(&b, RESP_SELECT);
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
+    pt_hex(&a, REQ_SELECT);
+    pt_hex(&b, RESP_SELECT);
     pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
     pt_advance(t, 2000000);
     pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
@@ -198,37 +126,37 @@ END_TEST
 
 START_TEST(split_anywhere)
 {
-    BUF(a, 4096);
-    BUF(b, 4096);
-    BUF(c, 4096);
-    BUF(d, 4096);
-    hex(&a, REQ_SELECT);
-    hex(&b, RESP_SELECT);
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
+    struct pt_buf c = {.n = 0};
+    struct pt_buf d = {.n = 0};
+    pt_hex(&a, REQ_SELECT);
+    pt_hex(&b, RESP_SELECT);
     q(&c, "insert into t values (1); delete from t");
     complete(&d, "INSERT 0 1");
     complete(&d, "DELETE 1");
     ready(&d);
-    struct step s[] = {
+    struct pt_step s[] = {
         {PB_DIR_TO_SERVER, a.b, a.n},
         {PB_DIR_TO_CLIENT, b.b, b.n},
         {PB_DIR_TO_SERVER, c.b, c.n},
         {PB_DIR_TO_CLIENT, d.b, d.n},
     };
     const char *yaml = "ports: [5432]\nsend_response: true\nsend_request: true";
-    char *whole = replay(yaml, s, 4, 0);
+    char *whole = pt_replay(&pb_proto_pgsql, yaml, s, 4, PT_WHOLE);
     json_t *ev = json_loads(whole, 0, NULL);
     ck_assert_uint_eq(json_array_size(ev), 3);
     json_decref(ev);
     free(whole);
-    check_split_anywhere(yaml, s, 4);
+    pt_check_split_anywhere(&pb_proto_pgsql, yaml, s, 4);
 }
 END_TEST
 
 START_TEST(pipelined_queries_in_order)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
-    BUF(a, 4096);
-    BUF(b, 4096);
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
     q(&a, "select 1; ;\n update t set a = 1 ;select\n2");
     static const char *const one[] = {"?column?"};
     static const char *const v1[] = {"1"};
@@ -258,13 +186,14 @@ END_TEST
 START_TEST(error_response)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
-    BUF(a, 4096);
-    BUF(b, 4096);
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
     q(&a, "select x");
-    hex(&b, "4500000088534552524f5200433235503032004d63757272656e74207472616e73616374696f6e206973"
-            "2061626f727465642c20636f6d6d616e64732069676e6f72656420756e74696c20656e64206f662074"
-            "72616e73616374696f6e20626c6f636b0046706f7374677265732e63004c3932310052657865635f73"
-            "696d706c655f71756572790000");
+    pt_hex(&b,
+           "4500000088534552524f5200433235503032004d63757272656e74207472616e73616374696f6e206973"
+           "2061626f727465642c20636f6d6d616e64732069676e6f72656420756e74696c20656e64206f662074"
+           "72616e73616374696f6e20626c6f636b0046706f7374677265732e63004c3932310052657865635f73"
+           "696d706c655f71756572790000");
     pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
     pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -282,19 +211,23 @@ END_TEST
 START_TEST(extended_query)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true");
-    BUF(set, 4096);
-    BUF(set_r, 4096);
-    BUF(a, 4096);
-    BUF(b, 4096);
-    hex(&set, "5000000022005345542065787472615f666c6f61745f646967697473203d2033000000420000000c000"
-              "0000000000000450000000900000000015300000004");
-    hex(&set_r, "310000000432000000044300000008534554005a0000000549");
-    hex(&a, "500000002c0053454c454354202a2066726f6d2074657374207768657265206964203d2024310000010000"
-            "0017420000001600000001000100010000000400000001000044000000065000450000000900000000005"
-            "300000004");
-    hex(&b, "3100000004320000000454000000320002696400000040010001000000170004ffffffff00006e616d650000"
-            "004001000200000412ffff000000180000440000002300020000000131000000143232322020202020202"
-            "020202020202020202020430000000d53454c4543542031005a0000000549");
+    struct pt_buf set = {.n = 0};
+    struct pt_buf set_r = {.n = 0};
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
+    pt_hex(&set,
+           "5000000022005345542065787472615f666c6f61745f646967697473203d2033000000420000000c000"
+           "0000000000000450000000900000000015300000004");
+    pt_hex(&set_r, "310000000432000000044300000008534554005a0000000549");
+    pt_hex(&a,
+           "500000002c0053454c454354202a2066726f6d2074657374207768657265206964203d2024310000010000"
+           "0017420000001600000001000100010000000400000001000044000000065000450000000900000000005"
+           "300000004");
+    pt_hex(
+        &b,
+        "3100000004320000000454000000320002696400000040010001000000170004ffffffff00006e616d650000"
+        "004001000200000412ffff000000180000440000002300020000000131000000143232322020202020202"
+        "020202020202020202020430000000d53454c4543542031005a0000000549");
     pt_feed(t, PB_DIR_TO_SERVER, set.b, set.n);
     pt_feed(t, PB_DIR_TO_CLIENT, set_r.b, set_r.n);
     ck_assert_uint_eq(pt_nevents(t), 0); /* SET is not exported */
@@ -317,12 +250,12 @@ END_TEST
 START_TEST(named_statements_nodata_nulls)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true");
-    BUF(prep, 4096);
-    BUF(prep_r, 4096);
-    BUF(ex, 4096);
-    BUF(ex_r, 4096);
-    BUF(upd, 4096);
-    BUF(upd_r, 4096);
+    struct pt_buf prep = {.n = 0};
+    struct pt_buf prep_r = {.n = 0};
+    struct pt_buf ex = {.n = 0};
+    struct pt_buf ex_r = {.n = 0};
+    struct pt_buf upd = {.n = 0};
+    struct pt_buf upd_r = {.n = 0};
     static const uint8_t parse_p[] = "S_1\0select a, b from t where a > $1\0\0\0";
     msg(&prep, 'P', parse_p, sizeof parse_p - 1);
     msg(&prep, 'S', "", 0);
@@ -374,8 +307,8 @@ END_TEST
 
 START_TEST(max_rows_and_row_length)
 {
-    BUF(a, 4096);
-    BUF(b, 8192);
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
     q(&a, "select * from long_response");
     static const char *const names[] = {"a", "b"};
     row_desc(&b, names, 2);
@@ -400,22 +333,23 @@ END_TEST
 START_TEST(ssl_request_refused_then_query)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
-    BUF(ssl, 64);
-    BUF(n, 64);
-    BUF(startup, 256);
-    BUF(auth, 256);
-    BUF(a, 4096);
-    BUF(b, 4096);
-    hex(&ssl, "0000000804d2162f");
-    hex(&n, "4e");
-    hex(&startup, "0000004c0003000075736572007073716c006461746162617365007073716c006170706c6963617469"
-                  "6f6e5f6e616d65007073716c00636c69656e745f656e636f64696e6700555446380000");
-    hex(&auth, "520000000800000000");
+    struct pt_buf ssl = {.n = 0};
+    struct pt_buf n = {.n = 0};
+    struct pt_buf startup = {.n = 0};
+    struct pt_buf auth = {.n = 0};
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
+    pt_hex(&ssl, "0000000804d2162f");
+    pt_hex(&n, "4e");
+    pt_hex(&startup,
+           "0000004c0003000075736572007073716c006461746162617365007073716c006170706c6963617469"
+           "6f6e5f6e616d65007073716c00636c69656e745f656e636f64696e6700555446380000");
+    pt_hex(&auth, "520000000800000000");
     msg(&auth, 'S', "a\0b\0", 4);
     msg(&auth, 'K', "\0\0\0\1\0\0\0\2", 8);
     ready(&auth);
-    hex(&a, REQ_SELECT);
-    hex(&b, RESP_SELECT);
+    pt_hex(&a, REQ_SELECT);
+    pt_hex(&b, RESP_SELECT);
     pt_feed(t, PB_DIR_TO_SERVER, ssl.b, ssl.n);
     pt_feed(t, PB_DIR_TO_CLIENT, n.b, n.n);
     pt_feed(t, PB_DIR_TO_SERVER, startup.b, startup.n);
@@ -428,8 +362,8 @@ START_TEST(ssl_request_refused_then_query)
 
     /* 'S': TLS follows, nothing more is parsed */
     t = pt_open(&pb_proto_pgsql, "ports: [5432]");
-    BUF(s, 64);
-    hex(&s, "53");
+    struct pt_buf s = {.n = 0};
+    pt_hex(&s, "53");
     pt_feed(t, PB_DIR_TO_SERVER, ssl.b, ssl.n);
     pt_feed(t, PB_DIR_TO_CLIENT, s.b, s.n);
     pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
@@ -442,18 +376,18 @@ END_TEST
 START_TEST(gap_in_response_with_rows)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
-    BUF(a, 4096);
-    BUF(b, 4096);
-    hex(&a, "510000001873656c656374202a2066726f6d20746573743b00");
-    hex(&b, "5400000042000361000000410900"
-            "0100000413ffffffffffff0000620000"
-            "004009000200000413ffffffffffff00"
-            "00630000004009000300000413ffffff"
-            "ffffff0000440000001b000300000003"
-            "6d6561000000036d6562000000036d65"
-            "63440000001e0003000000046d656131"
-            "000000046d656231000000046d656331"
-            "440000001e0003000000046d65613200");
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
+    pt_hex(&a, "510000001873656c656374202a2066726f6d20746573743b00");
+    pt_hex(&b, "5400000042000361000000410900"
+               "0100000413ffffffffffff0000620000"
+               "004009000200000413ffffffffffff00"
+               "00630000004009000300000413ffffff"
+               "ffffff0000440000001b000300000003"
+               "6d6561000000036d6562000000036d65"
+               "63440000001e0003000000046d656131"
+               "000000046d656231000000046d656331"
+               "440000001e0003000000046d65613200");
     pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
     pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
     ck_assert_uint_eq(pt_nevents(t), 0);
@@ -468,7 +402,7 @@ END_TEST
 START_TEST(gap_in_extended_request)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
-    BUF(a, 4096);
+    struct pt_buf a = {.n = 0};
     static const uint8_t parse_p[] = "\0select 1\0\0\0";
     msg(&a, 'P', parse_p, sizeof parse_p - 1);
     msg(&a, 'B', "\0\0\0\0\0\0\0\0", 8);
@@ -476,7 +410,7 @@ START_TEST(gap_in_extended_request)
     pt_gap(t, PB_DIR_TO_SERVER, 100);
     ck_assert_uint_eq(pt_nevents(t), 0);
     /* the request was queued with a note: the next response answers it */
-    BUF(b, 4096);
+    struct pt_buf b = {.n = 0};
     complete(&b, "SELECT 1");
     pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -489,12 +423,12 @@ END_TEST
 START_TEST(unmatched_and_fin)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
-    BUF(b, 4096);
+    struct pt_buf b = {.n = 0};
     complete(&b, "SELECT 1");
     pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
     ck_assert_uint_eq(pt_nevents(t), 0);
     ck_assert_uint_eq(pt_proto(t)->stats.unmatched, 1);
-    BUF(a, 4096);
+    struct pt_buf a = {.n = 0};
     q(&a, "select pg_sleep(100)");
     pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
     pt_fin(t, PB_DIR_TO_SERVER);
@@ -524,10 +458,10 @@ END_TEST
 
 START_TEST(hostile_input)
 {
-    BUF(a, 4096);
-    BUF(b, 4096);
-    hex(&a, REQ_SELECT);
-    hex(&b, RESP_SELECT);
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
+    pt_hex(&a, REQ_SELECT);
+    pt_hex(&b, RESP_SELECT);
     uint32_t seed = 777;
     for (int round = 0; round < 300; round++) {
         struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true");
@@ -555,7 +489,7 @@ START_TEST(hostile_input)
             seed = seed * 1103515245u + 12345u;
             g[i] = (uint8_t)(seed >> 16);
         }
-        g[0] = (uint8_t)"QTDCP12EZ"[round % 9];
+        g[0] = (uint8_t) "QTDCP12EZ"[round % 9];
         pt_feed(t, round % 2 ? PB_DIR_TO_CLIENT : PB_DIR_TO_SERVER, g, sizeof g);
         pt_feed(t, round % 2 ? PB_DIR_TO_SERVER : PB_DIR_TO_CLIENT, g, sizeof g);
         pt_close(t);

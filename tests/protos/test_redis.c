@@ -11,6 +11,7 @@
 #include "protos/proto.h"
 #include "protos/redis/redis_parse.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_redis;
 
@@ -22,11 +23,6 @@ static const char ok_resp[] = "+OK\r\n";
 /* lindex test 1 -> "hello1" */
 static const char lindex_req[] = "*3\r\n$6\r\nlindex\r\n$4\r\ntest\r\n$1\r\n1\r\n";
 static const char hello_resp[] = "$6\r\nhello1\r\n";
-
-static char *dump_events(struct pt_conn *t)
-{
-    return json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-}
 
 /* ---- parser ---- */
 
@@ -190,7 +186,7 @@ static char *session_events(const char *req, const char *resp, size_t cut_req, s
     pt_feed(t, PB_DIR_TO_SERVER, req + cut_req, rl - cut_req);
     pt_feed(t, PB_DIR_TO_CLIENT, resp, cut_resp);
     pt_feed(t, PB_DIR_TO_CLIENT, resp + cut_resp, sl - cut_resp);
-    char *s = dump_events(t);
+    char *s = pt_dump(t);
     pt_close(t);
     return s;
 }

@@ -14,6 +14,7 @@
 #include "protos/protos.h"
 #include "protos/sip/sip_parse.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_sip;
 
@@ -254,24 +255,20 @@ START_TEST(tcp_split_anywhere)
     ck_assert_str_eq(pt_str(ref, 0, "network.transport"), "tcp");
     ck_assert_str_eq(pt_str(ref, 0, "event.original"), invite);
     ck_assert_str_eq(pt_str(ref, 1, "event.original"), busy);
-    char *want = json_dumps(pt_events(ref), JSON_SORT_KEYS | JSON_COMPACT);
+    char *want = pt_dump(ref);
     pt_close(ref);
     for (size_t cut = 1; cut < n; cut++) {
         struct pt_conn *t = open_sip("\ntransport_protocol: tcp");
         pt_feed(t, PB_DIR_TO_SERVER, both, cut);
         pt_feed(t, PB_DIR_TO_SERVER, both + cut, n - cut);
-        char *got = json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-        ck_assert_str_eq(got, want);
-        free(got);
+        pt_expect_dump(t, want);
         pt_close(t);
     }
     struct pt_conn *t = open_sip("\ntransport_protocol: tcp");
     for (size_t i = 0; i < n; i++) {
         pt_feed(t, PB_DIR_TO_SERVER, both + i, 1);
     }
-    char *got = json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-    ck_assert_str_eq(got, want);
-    free(got);
+    pt_expect_dump(t, want);
     pt_close(t);
     free(want);
 }
@@ -402,16 +399,7 @@ END_TEST
 
 START_TEST(bad_transport_option)
 {
-    char err[256];
-    const char *yaml = "ports: [5060]\ntransport_protocol: sctp";
-    struct pb_cfg *cfg = pb_cfg_parse(yaml, strlen(yaml), "test", err, sizeof err);
-    ck_assert_ptr_nonnull(cfg);
-    struct pb_proto p;
-    memset(&p, 0, sizeof p);
-    p.ops = &pb_proto_sip;
-    ck_assert_int_eq(pb_proto_common_config(&p, cfg), 0);
-    ck_assert_int_lt(pb_proto_sip.init(&p), 0);
-    pb_cfg_free(cfg);
+    ck_assert_int_lt(pt_init_rc(&pb_proto_sip, "ports: [5060]\ntransport_protocol: sctp", NULL), 0);
 }
 END_TEST
 

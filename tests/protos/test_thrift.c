@@ -18,6 +18,7 @@
 #include "protos/thrift/thrift_idl.h"
 #include "protos/thrift/thrift_parse.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_thrift;
 
@@ -26,111 +27,82 @@ extern const struct pb_proto_ops pb_proto_thrift;
 
 /* ---- a small binary protocol encoder ---- */
 
-struct wbuf {
-    uint8_t b[8192];
-    size_t n;
-};
-
-static void w8(struct wbuf *w, uint8_t v)
-{
-    ck_assert_uint_lt(w->n, sizeof w->b);
-    w->b[w->n++] = v;
-}
-
-static void w16(struct wbuf *w, uint16_t v)
-{
-    w8(w, (uint8_t)(v >> 8));
-    w8(w, (uint8_t)v);
-}
-
-static void w32(struct wbuf *w, uint32_t v)
-{
-    w16(w, (uint16_t)(v >> 16));
-    w16(w, (uint16_t)v);
-}
-
-static void w64(struct wbuf *w, uint64_t v)
-{
-    w32(w, (uint32_t)(v >> 32));
-    w32(w, (uint32_t)v);
-}
-
-static void wstr(struct wbuf *w, const char *s)
+static void wstr(struct pt_buf *w, const char *s)
 {
     size_t n = strlen(s);
-    w32(w, (uint32_t)n);
+    pt_be32(w, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
-        w8(w, (uint8_t)s[i]);
+        pt_u8(w, (uint8_t)s[i]);
     }
 }
 
-static void wfield(struct wbuf *w, uint8_t type, uint16_t id)
+static void wfield(struct pt_buf *w, uint8_t type, uint16_t id)
 {
-    w8(w, type);
-    w16(w, id);
+    pt_u8(w, type);
+    pt_be16(w, id);
 }
 
-static void wbegin(struct wbuf *w, const char *method, uint8_t type, uint32_t seq)
+static void wbegin(struct pt_buf *w, const char *method, uint8_t type, uint32_t seq)
 {
-    w32(w, 0x80010000u | type);
+    pt_be32(w, 0x80010000u | type);
     wstr(w, method);
-    w32(w, seq);
+    pt_be32(w, seq);
 }
 
 /* add(1: i32 a, 2: i32 b) */
-static void call_add(struct wbuf *w, uint32_t a, uint32_t b)
+static void call_add(struct pt_buf *w, uint32_t a, uint32_t b)
 {
     wbegin(w, "add", THRIFT_MSG_CALL, 1);
     wfield(w, THRIFT_T_I32, 1);
-    w32(w, a);
+    pt_be32(w, a);
     wfield(w, THRIFT_T_I32, 2);
-    w32(w, b);
-    w8(w, THRIFT_T_STOP);
+    pt_be32(w, b);
+    pt_u8(w, THRIFT_T_STOP);
 }
 
 /* reply of add: 0: i32 v */
-static void reply_add(struct wbuf *w, uint32_t v)
+static void reply_add(struct pt_buf *w, uint32_t v)
 {
     wbegin(w, "add", THRIFT_MSG_REPLY, 1);
     wfield(w, THRIFT_T_I32, 0);
-    w32(w, v);
-    w8(w, THRIFT_T_STOP);
+    pt_be32(w, v);
+    pt_u8(w, THRIFT_T_STOP);
 }
 
 /* calculate(1: i32 logid, 2: Work w) */
-static void call_calculate(struct wbuf *w)
+static void call_calculate(struct pt_buf *w)
 {
     wbegin(w, "calculate", THRIFT_MSG_CALL, 7);
     wfield(w, THRIFT_T_I32, 1);
-    w32(w, 1);
+    pt_be32(w, 1);
     wfield(w, THRIFT_T_STRUCT, 2);
     wfield(w, THRIFT_T_I32, 1);
-    w32(w, 1);
+    pt_be32(w, 1);
     wfield(w, THRIFT_T_I32, 2);
-    w32(w, 0);
+    pt_be32(w, 0);
     wfield(w, THRIFT_T_I32, 3);
-    w32(w, 4);
-    w8(w, THRIFT_T_STOP);
-    w8(w, THRIFT_T_STOP);
+    pt_be32(w, 4);
+    pt_u8(w, THRIFT_T_STOP);
+    pt_u8(w, THRIFT_T_STOP);
 }
 
 /* reply of calculate with exception 1: InvalidOperation(1: 4, 2: "...") */
-static void reply_calculate_exc(struct wbuf *w)
+static void reply_calculate_exc(struct pt_buf *w)
 {
     wbegin(w, "calculate", THRIFT_MSG_REPLY, 7);
     wfield(w, THRIFT_T_STRUCT, 1);
     wfield(w, THRIFT_T_I32, 1);
-    w32(w, 4);
+    pt_be32(w, 4);
     wfield(w, THRIFT_T_STRING, 2);
     wstr(w, "Cannot divide by 0");
-    w8(w, THRIFT_T_STOP);
-    w8(w, THRIFT_T_STOP);
+    pt_u8(w, THRIFT_T_STOP);
+    pt_u8(w, THRIFT_T_STOP);
 }
 
 static const struct thrift_fmt fmt_default = {200, 15, 500, false};
 
 /* Formats one value; returns a static string, "MORE"/"BAD"/"PANIC". */
-static const char *fmt_value(const struct thrift_fmt *f, uint8_t type, const struct wbuf *w)
+static const char *fmt_value(const struct thrift_fmt *f, uint8_t type, const struct pt_buf *w)
 {
     static char out[4096];
     struct pb_bytes b = {0};
@@ -155,31 +127,16 @@ static const char *fmt_value(const struct thrift_fmt *f, uint8_t type, const str
     return out;
 }
 
-static char *dump(struct pt_conn *t)
-{
-    return json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
-}
-
 /* Feeds call then reply, each cut in two at the given offsets (0: whole);
  * returns the events as JSON text (free it). */
-static char *run_pair(const char *cfg, const struct wbuf *call, size_t ccut,
-                      const struct wbuf *reply, size_t rcut)
+static char *run_pair(const char *cfg, const struct pt_buf *call, size_t ccut,
+                      const struct pt_buf *reply, size_t rcut)
 {
     struct pt_conn *t = pt_open(&pb_proto_thrift, cfg);
-    if (ccut > 0 && ccut < call->n) {
-        pt_feed(t, TS, call->b, ccut);
-        pt_feed(t, TS, call->b + ccut, call->n - ccut);
-    } else {
-        pt_feed(t, TS, call->b, call->n);
-    }
+    pt_feed_cut(t, TS, call->b, call->n, ccut);
     pt_advance(t, 1000000);
-    if (rcut > 0 && rcut < reply->n) {
-        pt_feed(t, TC, reply->b, rcut);
-        pt_feed(t, TC, reply->b + rcut, reply->n - rcut);
-    } else {
-        pt_feed(t, TC, reply->b, reply->n);
-    }
-    char *s = dump(t);
+    pt_feed_cut(t, TC, reply->b, reply->n, rcut);
+    char *s = pt_dump(t);
     pt_close(t);
     return s;
 }
@@ -188,26 +145,26 @@ static char *run_pair(const char *cfg, const struct wbuf *call, size_t ccut,
 
 START_TEST(thrift_scalars)
 {
-    struct wbuf w = {0};
-    w8(&w, 1);
+    struct pt_buf w = {0};
+    pt_u8(&w, 1);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_BOOL, &w), "true");
     w.n = 0;
-    w8(&w, 0);
+    pt_u8(&w, 0);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_BOOL, &w), "false");
     w.n = 0;
-    w8(&w, 0xFF); /* bytes print unsigned */
+    pt_u8(&w, 0xFF); /* bytes print unsigned */
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_BYTE, &w), "255");
     w.n = 0;
-    w16(&w, 0xFFFF); /* i16 prints unsigned, as Packetbeat does */
+    pt_be16(&w, 0xFFFF); /* i16 prints unsigned, as Packetbeat does */
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_I16, &w), "65535");
     w.n = 0;
-    w32(&w, 0xFFFFFFFFu); /* i32 too */
+    pt_be32(&w, 0xFFFFFFFFu); /* i32 too */
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_I32, &w), "4294967295");
     w.n = 0;
-    w64(&w, (uint64_t)-5); /* i64 is signed */
+    pt_be64(&w, (uint64_t)-5); /* i64 is signed */
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_I64, &w), "-5");
     w.n = 0;
-    w32(&w, 7);
+    pt_be32(&w, 7);
     w.n = 3; /* truncated */
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_I32, &w), "MORE");
 }
@@ -245,7 +202,7 @@ END_TEST
 
 START_TEST(thrift_strings)
 {
-    struct wbuf w = {0};
+    struct pt_buf w = {0};
     wstr(&w, "hello");
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_STRING, &w), "\"hello\"");
     w.n = 0;
@@ -280,88 +237,88 @@ START_TEST(thrift_strings)
     ck_assert_str_eq(fmt_value(&obf, THRIFT_T_STRING, &w), "\"\"");
     /* a negative length is garbage, a short string waits for more */
     w.n = 0;
-    w32(&w, 0x80000001u);
+    pt_be32(&w, 0x80000001u);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_STRING, &w), "BAD");
     w.n = 0;
-    w32(&w, 10);
-    w8(&w, 'x');
+    pt_be32(&w, 10);
+    pt_u8(&w, 'x');
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_STRING, &w), "MORE");
 }
 END_TEST
 
 START_TEST(thrift_collections)
 {
-    struct wbuf w = {0};
-    w8(&w, THRIFT_T_I16);
-    w32(&w, 3);
-    w16(&w, 1);
-    w16(&w, 2);
-    w16(&w, 3);
+    struct pt_buf w = {0};
+    pt_u8(&w, THRIFT_T_I16);
+    pt_be32(&w, 3);
+    pt_be16(&w, 1);
+    pt_be16(&w, 2);
+    pt_be16(&w, 3);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_LIST, &w), "[1, 2, 3]");
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_SET, &w), "{1, 2, 3}");
     /* an empty list or set prints as nothing; an empty map as {} */
     w.n = 0;
-    w8(&w, THRIFT_T_I16);
-    w32(&w, 0);
+    pt_u8(&w, THRIFT_T_I16);
+    pt_be32(&w, 0);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_LIST, &w), "");
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_SET, &w), "");
     w.n = 0;
-    w8(&w, THRIFT_T_STRING);
-    w8(&w, THRIFT_T_I16);
-    w32(&w, 0);
+    pt_u8(&w, THRIFT_T_STRING);
+    pt_u8(&w, THRIFT_T_I16);
+    pt_be32(&w, 0);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_MAP, &w), "{}");
     w.n = 0;
-    w8(&w, THRIFT_T_STRING);
-    w8(&w, THRIFT_T_I16);
-    w32(&w, 2);
+    pt_u8(&w, THRIFT_T_STRING);
+    pt_u8(&w, THRIFT_T_I16);
+    pt_be32(&w, 2);
     wstr(&w, "a");
-    w16(&w, 1);
+    pt_be16(&w, 1);
     wstr(&w, "b");
-    w16(&w, 2);
+    pt_be16(&w, 2);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_MAP, &w), "{\"a\": 1, \"b\": 2}");
     /* collection_max cuts with "..." but still reads everything */
     struct thrift_fmt two = fmt_default;
     two.collection_max = 2;
     w.n = 0;
-    w8(&w, THRIFT_T_I32);
-    w32(&w, 4);
+    pt_u8(&w, THRIFT_T_I32);
+    pt_be32(&w, 4);
     for (uint32_t i = 1; i <= 4; i++) {
-        w32(&w, i);
+        pt_be32(&w, i);
     }
     ck_assert_str_eq(fmt_value(&two, THRIFT_T_LIST, &w), "[1, 2, ...]");
     /* an unknown element type is garbage; a short list waits */
     w.n = 0;
-    w8(&w, 99);
-    w32(&w, 1);
+    pt_u8(&w, 99);
+    pt_be32(&w, 1);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_LIST, &w), "BAD");
     w.n = 0;
-    w8(&w, THRIFT_T_I32);
-    w32(&w, 2);
-    w32(&w, 1);
+    pt_u8(&w, THRIFT_T_I32);
+    pt_be32(&w, 2);
+    pt_be32(&w, 1);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_LIST, &w), "MORE");
     /* list of lists, inner empty */
     w.n = 0;
-    w8(&w, THRIFT_T_LIST);
-    w32(&w, 2);
-    w8(&w, THRIFT_T_I16);
-    w32(&w, 0);
-    w8(&w, THRIFT_T_I16);
-    w32(&w, 1);
-    w16(&w, 9);
+    pt_u8(&w, THRIFT_T_LIST);
+    pt_be32(&w, 2);
+    pt_u8(&w, THRIFT_T_I16);
+    pt_be32(&w, 0);
+    pt_u8(&w, THRIFT_T_I16);
+    pt_be32(&w, 1);
+    pt_be16(&w, 9);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_LIST, &w), "[, [9]]");
 }
 END_TEST
 
 START_TEST(thrift_structs)
 {
-    struct wbuf w = {0};
+    struct pt_buf w = {0};
     wfield(&w, THRIFT_T_I32, 1);
-    w32(&w, 4);
+    pt_be32(&w, 4);
     wfield(&w, THRIFT_T_STRING, 2);
     wstr(&w, "x");
     wfield(&w, THRIFT_T_STRUCT, 3);
-    w8(&w, THRIFT_T_STOP);
-    w8(&w, THRIFT_T_STOP);
+    pt_u8(&w, THRIFT_T_STOP);
+    pt_u8(&w, THRIFT_T_STOP);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_STRUCT, &w), "(1: 4, 2: \"x\", 3: ())");
     struct thrift_fmt one = fmt_default;
     one.collection_max = 1;
@@ -375,17 +332,17 @@ START_TEST(thrift_structs)
     /* cut right before a field type: Packetbeat's index panic */
     w.n = 0;
     wfield(&w, THRIFT_T_I32, 1);
-    w32(&w, 4);
+    pt_be32(&w, 4);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_STRUCT, &w), "PANIC");
     /* cut inside a field: more */
     w.n = 0;
     wfield(&w, THRIFT_T_I32, 1);
-    w16(&w, 0);
+    pt_be16(&w, 0);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_STRUCT, &w), "MORE");
     /* unknown field type */
     w.n = 0;
     wfield(&w, 5, 1);
-    w32(&w, 0);
+    pt_be32(&w, 0);
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_STRUCT, &w), "BAD");
     /* nesting deeper than we follow */
     w.n = 0;
@@ -393,7 +350,7 @@ START_TEST(thrift_structs)
         wfield(&w, THRIFT_T_STRUCT, 1);
     }
     for (int i = 0; i < THRIFT_MAX_DEPTH + 6; i++) {
-        w8(&w, THRIFT_T_STOP);
+        pt_u8(&w, THRIFT_T_STOP);
     }
     ck_assert_str_eq(fmt_value(&fmt_default, THRIFT_T_STRUCT, &w), "BAD");
 }
@@ -401,7 +358,7 @@ END_TEST
 
 START_TEST(thrift_msg_header)
 {
-    struct wbuf w = {0};
+    struct pt_buf w = {0};
     struct thrift_msg_head h;
     struct pb_bytes m = {0};
     wbegin(&w, "ping", THRIFT_MSG_CALL, 42);
@@ -414,8 +371,8 @@ START_TEST(thrift_msg_header)
     /* old non-strict form: name, type byte, seqid */
     w.n = 0;
     wstr(&w, "zip");
-    w8(&w, THRIFT_MSG_ONEWAY);
-    w32(&w, 9);
+    pt_u8(&w, THRIFT_MSG_ONEWAY);
+    pt_be32(&w, 9);
     pb_bytes_reset(&m);
     ck_assert_int_eq(thrift_read_msg_begin(&fmt_default, w.b, w.n, &h, &m), THRIFT_OK);
     ck_assert_uint_eq(h.type, THRIFT_MSG_ONEWAY);
@@ -569,7 +526,7 @@ static const char *cfg_basic = "ports: [9090]";
 
 START_TEST(thrift_call_reply)
 {
-    struct wbuf call = {0}, reply = {0};
+    struct pt_buf call = {0}, reply = {0};
     call_add(&call, 1, 1);
     reply_add(&reply, 2);
     struct pt_conn *t = pt_open(&pb_proto_thrift, cfg_basic);
@@ -615,7 +572,7 @@ static bool panic_cut(const size_t *cuts, size_t n, size_t cut)
 
 START_TEST(thrift_split_anywhere)
 {
-    struct wbuf call = {0}, reply = {0};
+    struct pt_buf call = {0}, reply = {0};
     call_calculate(&call);
     reply_calculate_exc(&reply);
     static const size_t call_panics[] = {38, 45, 52};
@@ -644,38 +601,32 @@ END_TEST
 START_TEST(thrift_byte_by_byte)
 {
     /* flat messages (no nested struct): byte by byte gives the same event */
-    struct wbuf call = {0}, reply = {0};
+    struct pt_buf call = {0}, reply = {0};
     wbegin(&call, "echo", THRIFT_MSG_CALL, 3);
     wfield(&call, THRIFT_T_STRING, 1);
     wstr(&call, "hi");
     wfield(&call, THRIFT_T_MAP, 2);
-    w8(&call, THRIFT_T_I16);
-    w8(&call, THRIFT_T_DOUBLE);
-    w32(&call, 1);
-    w16(&call, 7);
-    w64(&call, 0x3FF8000000000000ull); /* 1.5 */
-    w8(&call, THRIFT_T_STOP);
+    pt_u8(&call, THRIFT_T_I16);
+    pt_u8(&call, THRIFT_T_DOUBLE);
+    pt_be32(&call, 1);
+    pt_be16(&call, 7);
+    pt_be64(&call, 0x3FF8000000000000ull); /* 1.5 */
+    pt_u8(&call, THRIFT_T_STOP);
     wbegin(&reply, "echo", THRIFT_MSG_REPLY, 3);
     wfield(&reply, THRIFT_T_SET, 0);
-    w8(&reply, THRIFT_T_BOOL);
-    w32(&reply, 2);
-    w8(&reply, 1);
-    w8(&reply, 0);
-    w8(&reply, THRIFT_T_STOP);
+    pt_u8(&reply, THRIFT_T_BOOL);
+    pt_be32(&reply, 2);
+    pt_u8(&reply, 1);
+    pt_u8(&reply, 0);
+    pt_u8(&reply, THRIFT_T_STOP);
     char *want = run_pair(cfg_basic, &call, 0, &reply, 0);
     ck_assert_ptr_nonnull(strstr(want, "\"params\":\"(1: \\\"hi\\\", 2: {7: 1.5})\""));
     ck_assert_ptr_nonnull(strstr(want, "\"return_value\":\"{true, false}\""));
     struct pt_conn *t = pt_open(&pb_proto_thrift, cfg_basic);
-    for (size_t i = 0; i < call.n; i++) {
-        pt_feed(t, TS, call.b + i, 1);
-    }
+    pt_feed_bytewise(t, TS, call.b, call.n);
     pt_advance(t, 1000000);
-    for (size_t i = 0; i < reply.n; i++) {
-        pt_feed(t, TC, reply.b + i, 1);
-    }
-    char *got = dump(t);
-    ck_assert_str_eq(got, want);
-    free(got);
+    pt_feed_bytewise(t, TC, reply.b, reply.n);
+    pt_expect_dump(t, want);
     free(want);
     pt_close(t);
 }
@@ -684,9 +635,9 @@ END_TEST
 START_TEST(thrift_pipelined_in_one_segment)
 {
     /* two calls and their replies in single segments */
-    struct wbuf calls = {0}, replies = {0};
+    struct pt_buf calls = {0}, replies = {0};
     call_add(&calls, 1, 2);
-    struct wbuf r1 = {0};
+    struct pt_buf r1 = {0};
     reply_add(&r1, 3);
     memcpy(replies.b, r1.b, r1.n);
     replies.n = r1.n;
@@ -698,7 +649,7 @@ START_TEST(thrift_pipelined_in_one_segment)
     ck_assert_uint_eq(pt_nevents(t), 2);
     ck_assert_str_eq(pt_str(t, 1, "thrift.return_value"), "3");
     /* a call and a reply glued to garbage-free trailing bytes */
-    struct wbuf two = {0};
+    struct pt_buf two = {0};
     call_add(&two, 5, 6);
     call_add(&two, 7, 8);
     pt_feed(t, TS, two.b, two.n);
@@ -712,13 +663,13 @@ END_TEST
 
 START_TEST(thrift_framed)
 {
-    struct wbuf call = {0}, reply = {0}, fc = {0}, fr = {0};
+    struct pt_buf call = {0}, reply = {0}, fc = {0}, fr = {0};
     call_add(&call, 1, 1);
     reply_add(&reply, 2);
-    w32(&fc, (uint32_t)call.n);
+    pt_be32(&fc, (uint32_t)call.n);
     memcpy(fc.b + 4, call.b, call.n);
     fc.n += call.n;
-    w32(&fr, (uint32_t)reply.n);
+    pt_be32(&fr, (uint32_t)reply.n);
     memcpy(fr.b + 4, reply.b, reply.n);
     fr.n += reply.n;
     const char *cfg = "ports: [9090]\ntransport_type: framed";
@@ -743,9 +694,9 @@ END_TEST
 
 START_TEST(thrift_oneway_and_fin)
 {
-    struct wbuf zip = {0};
+    struct pt_buf zip = {0};
     wbegin(&zip, "zip", THRIFT_MSG_ONEWAY, 3);
-    w8(&zip, THRIFT_T_STOP);
+    pt_u8(&zip, THRIFT_T_STOP);
     struct pt_conn *t = pt_open(&pb_proto_thrift, cfg_basic);
     pt_feed(t, TS, zip.b, zip.n);
     ck_assert_uint_eq(pt_nevents(t), 0);
@@ -764,12 +715,12 @@ END_TEST
 
 START_TEST(thrift_unmatched)
 {
-    struct wbuf call = {0}, other = {0};
+    struct pt_buf call = {0}, other = {0};
     call_add(&call, 1, 1);
     wbegin(&other, "sub", THRIFT_MSG_REPLY, 1);
     wfield(&other, THRIFT_T_I32, 0);
-    w32(&other, 0);
-    w8(&other, THRIFT_T_STOP);
+    pt_be32(&other, 0);
+    pt_u8(&other, THRIFT_T_STOP);
     struct pt_conn *t = pt_open(&pb_proto_thrift, cfg_basic);
     /* a reply with no call: nothing */
     pt_feed(t, TC, other.b, other.n);
@@ -792,10 +743,10 @@ END_TEST
 
 START_TEST(thrift_garbage_then_recovery)
 {
-    struct wbuf bad = {0}, call = {0}, reply = {0};
+    struct pt_buf bad = {0}, call = {0}, reply = {0};
     wbegin(&bad, "add", THRIFT_MSG_CALL, 1);
     wfield(&bad, 5, 1); /* unknown type */
-    w32(&bad, 0);
+    pt_be32(&bad, 0);
     call_add(&call, 1, 1);
     reply_add(&reply, 2);
     struct pt_conn *t = pt_open(&pb_proto_thrift, cfg_basic);
@@ -806,10 +757,10 @@ START_TEST(thrift_garbage_then_recovery)
     ck_assert_uint_eq(pt_nevents(t), 1);
     ck_assert_str_eq(pt_str(t, 0, "thrift.return_value"), "2");
     /* a negative method name length drops the stream */
-    struct wbuf neg = {0};
-    w32(&neg, 0x80010001u);
-    w32(&neg, 0xFFFFFFF0u);
-    w8(&neg, 0);
+    struct pt_buf neg = {0};
+    pt_be32(&neg, 0x80010001u);
+    pt_be32(&neg, 0xFFFFFFF0u);
+    pt_u8(&neg, 0);
     ck_assert_int_eq(pt_feed(t, TS, neg.b, neg.n), PB_PARSE_DROP);
     pt_close(t);
 }
@@ -819,12 +770,12 @@ START_TEST(thrift_panic_drops_both_directions)
 {
     /* a call whose nested struct ends right before a field type: Packetbeat
      * loses both directions' parser state */
-    struct wbuf part = {0}, reply_part = {0};
+    struct pt_buf part = {0}, reply_part = {0};
     wbegin(&part, "calculate", THRIFT_MSG_CALL, 7);
     wfield(&part, THRIFT_T_STRUCT, 2);
     wfield(&part, THRIFT_T_I32, 1);
-    w32(&part, 1);
-    struct wbuf reply = {0};
+    pt_be32(&part, 1);
+    struct pt_buf reply = {0};
     reply_calculate_exc(&reply);
     memcpy(reply_part.b, reply.b, 10);
     reply_part.n = 10;
@@ -833,7 +784,7 @@ START_TEST(thrift_panic_drops_both_directions)
     ck_assert_int_eq(pt_feed(t, TS, part.b, part.n), PB_PARSE_DROP);
     /* the other direction's buffered bytes are gone too: a whole reply
      * parses from its first byte */
-    struct wbuf call = {0}, r2 = {0};
+    struct pt_buf call = {0}, r2 = {0};
     call_add(&call, 1, 1);
     reply_add(&r2, 2);
     pt_feed(t, TS, call.b, call.n);
@@ -846,7 +797,7 @@ END_TEST
 
 START_TEST(thrift_gap)
 {
-    struct wbuf call = {0}, reply = {0};
+    struct pt_buf call = {0}, reply = {0};
     call_calculate(&call);
     reply_calculate_exc(&reply);
     /* a gap inside the reply's fields publishes it with a note */
@@ -878,7 +829,7 @@ END_TEST
 
 START_TEST(thrift_capture_reply_off)
 {
-    struct wbuf call = {0}, reply = {0};
+    struct pt_buf call = {0}, reply = {0};
     call_add(&call, 1, 1);
     reply_add(&reply, 2);
     struct pt_conn *t = pt_open(&pb_proto_thrift, "ports: [9090]\ncapture_reply: false");
@@ -899,7 +850,7 @@ END_TEST
 
 START_TEST(thrift_send_request_response)
 {
-    struct wbuf call = {0}, reply = {0};
+    struct pt_buf call = {0}, reply = {0};
     call_calculate(&call);
     reply_calculate_exc(&reply);
     char *s =
@@ -920,7 +871,7 @@ START_TEST(thrift_with_idl)
         write_tmp(dir, "shared.thrift", "service SharedService { i32 getStruct(1: i32 key) }\n");
     char cfg[1024];
     snprintf(cfg, sizeof cfg, "ports: [9090]\nidl_files: [\"%s\"]", tut);
-    struct wbuf call = {0}, reply = {0};
+    struct pt_buf call = {0}, reply = {0};
     call_calculate(&call);
     reply_calculate_exc(&reply);
     char *s = run_pair(cfg, &call, 0, &reply, 0);
@@ -940,18 +891,7 @@ END_TEST
 /* init with a config text: the rc */
 static int init_rc(const char *yaml)
 {
-    char err[256];
-    struct pb_cfg *cfg = pb_cfg_parse(yaml, strlen(yaml), "test", err, sizeof err);
-    ck_assert_ptr_nonnull(cfg);
-    struct pb_proto p = {0};
-    p.ops = &pb_proto_thrift;
-    ck_assert_int_eq(pb_proto_common_config(&p, cfg), 0);
-    int rc = pb_proto_thrift.init(&p);
-    if (rc == 0) {
-        pb_proto_thrift.fini(&p);
-    }
-    pb_cfg_free(cfg);
-    return rc;
+    return pt_init_rc(&pb_proto_thrift, yaml, NULL);
 }
 
 START_TEST(thrift_config)
@@ -967,19 +907,19 @@ END_TEST
 
 START_TEST(thrift_options)
 {
-    struct wbuf call = {0}, reply = {0};
+    struct pt_buf call = {0}, reply = {0};
     wbegin(&call, "echo", THRIFT_MSG_CALL, 1);
     wfield(&call, THRIFT_T_STRING, 1);
     wstr(&call, "hello world");
     wfield(&call, THRIFT_T_LIST, 2);
-    w8(&call, THRIFT_T_I32);
-    w32(&call, 3);
-    w32(&call, 1);
-    w32(&call, 2);
-    w32(&call, 3);
-    w8(&call, THRIFT_T_STOP);
+    pt_u8(&call, THRIFT_T_I32);
+    pt_be32(&call, 3);
+    pt_be32(&call, 1);
+    pt_be32(&call, 2);
+    pt_be32(&call, 3);
+    pt_u8(&call, THRIFT_T_STOP);
     wbegin(&reply, "echo", THRIFT_MSG_REPLY, 1);
-    w8(&reply, THRIFT_T_STOP);
+    pt_u8(&reply, THRIFT_T_STOP);
     char *s = run_pair("ports: [9090]\nstring_max_size: 5\ncollection_max_size: 1\n"
                        "obfuscate_strings: false",
                        &call, 0, &reply, 0);

@@ -16,6 +16,7 @@
 #include "protos/proto.h"
 #include "protos/tls/tls_int.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_tls;
 
@@ -23,34 +24,8 @@ extern const struct pb_proto_ops pb_proto_tls;
 
 /* ---- a small byte builder ---- */
 
-struct bb {
-    uint8_t b[16384];
-    size_t n;
-};
-
-static void put8(struct bb *b, unsigned v)
-{
-    ck_assert_uint_lt(b->n, sizeof b->b);
-    b->b[b->n++] = (uint8_t)v;
-}
-static void put16(struct bb *b, unsigned v)
-{
-    put8(b, v >> 8);
-    put8(b, v);
-}
-static void put24(struct bb *b, unsigned v)
-{
-    put8(b, v >> 16);
-    put16(b, v);
-}
-static void putn(struct bb *b, const void *p, size_t n)
-{
-    ck_assert_uint_le(b->n + n, sizeof b->b);
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
 /* Patches a big-endian length of `width` bytes at `at` to cover up to now. */
-static void patch(struct bb *b, size_t at, int width)
+static void patch(struct pt_buf *b, size_t at, int width)
 {
     size_t v = b->n - at - (size_t)width;
     for (int i = width - 1; i >= 0; i--) {
@@ -60,30 +35,30 @@ static void patch(struct bb *b, size_t at, int width)
 }
 
 /* Wraps handshake messages into records of at most `frag` body bytes. */
-static void records(struct bb *out, uint8_t type, const struct bb *msgs, size_t frag)
+static void records(struct pt_buf *out, uint8_t type, const struct pt_buf *msgs, size_t frag)
 {
     for (size_t off = 0; off < msgs->n; off += frag) {
         size_t n = msgs->n - off < frag ? msgs->n - off : frag;
-        put8(out, type);
-        put16(out, 0x0303);
-        put16(out, (unsigned)n);
-        putn(out, msgs->b + off, n);
+        pt_u8(out, type);
+        pt_be16(out, 0x0303);
+        pt_be16(out, (unsigned)n);
+        pt_put(out, msgs->b + off, n);
     }
 }
 
-static void ccs(struct bb *out)
+static void ccs(struct pt_buf *out)
 {
     static const uint8_t rec[] = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
-    putn(out, rec, sizeof rec);
+    pt_put(out, rec, sizeof rec);
 }
 
-static void encrypted_finished(struct bb *out)
+static void encrypted_finished(struct pt_buf *out)
 {
-    put8(out, 0x16);
-    put16(out, 0x0303);
-    put16(out, 40);
+    pt_u8(out, 0x16);
+    pt_be16(out, 0x0303);
+    pt_be16(out, 40);
     for (int i = 0; i < 40; i++) {
-        put8(out, 0x5a ^ i);
+        pt_u8(out, 0x5a ^ i);
     }
 }
 
@@ -94,112 +69,113 @@ static void encrypted_finished(struct bb *out)
  *   signature_algorithms [ecdsa_secp256r1_sha256, rsa_pss_sha256],
  *   ALPN [h2, http/1.1], session_ticket (empty or with a ticket),
  *   supported_versions [TLS 1.3, TLS 1.2], padding (21, unparsed) */
-static void client_hello(struct bb *m, const uint8_t *sid, size_t sid_len, size_t ticket_len)
+static void client_hello(struct pt_buf *m, const uint8_t *sid, size_t sid_len, size_t ticket_len)
 {
-    put8(m, 1);
+    pt_u8(m, 1);
     size_t hl = m->n;
-    put24(m, 0);
-    put16(m, 0x0303);
+    pt_be24(m, 0);
+    pt_be16(m, 0x0303);
     for (int i = 0; i < 32; i++) {
-        put8(m, i + 1);
+        pt_u8(m, i + 1);
     }
-    put8(m, (unsigned)sid_len);
-    putn(m, sid, sid_len);
+    pt_u8(m, (unsigned)sid_len);
+    pt_put(m, sid, sid_len);
     static const unsigned suites[] = {0x0a0a, 0xc02f, 0xc030, 0x1301, 0x00ff};
-    put16(m, 2 * 5);
+    pt_be16(m, 2 * 5);
     for (int i = 0; i < 5; i++) {
-        put16(m, suites[i]);
+        pt_be16(m, suites[i]);
     }
-    put8(m, 1);
-    put8(m, 0);
+    pt_u8(m, 1);
+    pt_u8(m, 0);
     size_t el = m->n;
-    put16(m, 0);
-    put16(m, 0x1a1a); /* GREASE extension */
-    put16(m, 0);
-    put16(m, 0); /* server_name */
+    pt_be16(m, 0);
+    pt_be16(m, 0x1a1a); /* GREASE extension */
+    pt_be16(m, 0);
+    pt_be16(m, 0); /* server_name */
     size_t l1 = m->n;
-    put16(m, 0);
+    pt_be16(m, 0);
     size_t l2 = m->n;
-    put16(m, 0);
-    put8(m, 0);
-    put16(m, 12);
-    putn(m, "example.test", 12);
+    pt_be16(m, 0);
+    pt_u8(m, 0);
+    pt_be16(m, 12);
+    pt_put(m, "example.test", 12);
     patch(m, l2, 2);
     patch(m, l1, 2);
-    put16(m, 10); /* supported_groups */
-    put16(m, 8);
-    put16(m, 6);
-    put16(m, 0x2a2a);
-    put16(m, 0x001d);
-    put16(m, 0x0017);
-    put16(m, 11); /* ec_point_formats */
-    put16(m, 2);
-    put8(m, 1);
-    put8(m, 0);
-    put16(m, 13); /* signature_algorithms */
-    put16(m, 6);
-    put16(m, 4);
-    put16(m, 0x0403);
-    put16(m, 0x0804);
-    put16(m, 16); /* ALPN */
-    put16(m, 14);
-    put16(m, 12);
-    put8(m, 2);
-    putn(m, "h2", 2);
-    put8(m, 8);
-    putn(m, "http/1.1", 8);
-    put16(m, 35); /* session_ticket */
-    put16(m, (unsigned)ticket_len);
+    pt_be16(m, 10); /* supported_groups */
+    pt_be16(m, 8);
+    pt_be16(m, 6);
+    pt_be16(m, 0x2a2a);
+    pt_be16(m, 0x001d);
+    pt_be16(m, 0x0017);
+    pt_be16(m, 11); /* ec_point_formats */
+    pt_be16(m, 2);
+    pt_u8(m, 1);
+    pt_u8(m, 0);
+    pt_be16(m, 13); /* signature_algorithms */
+    pt_be16(m, 6);
+    pt_be16(m, 4);
+    pt_be16(m, 0x0403);
+    pt_be16(m, 0x0804);
+    pt_be16(m, 16); /* ALPN */
+    pt_be16(m, 14);
+    pt_be16(m, 12);
+    pt_u8(m, 2);
+    pt_put(m, "h2", 2);
+    pt_u8(m, 8);
+    pt_put(m, "http/1.1", 8);
+    pt_be16(m, 35); /* session_ticket */
+    pt_be16(m, (unsigned)ticket_len);
     for (size_t i = 0; i < ticket_len; i++) {
-        put8(m, 0x77);
+        pt_u8(m, 0x77);
     }
-    put16(m, 43); /* supported_versions */
-    put16(m, 5);
-    put8(m, 4);
-    put16(m, 0x0304);
-    put16(m, 0x0303);
-    put16(m, 21); /* padding: not parsed */
-    put16(m, 3);
-    put8(m, 0);
-    put8(m, 0);
-    put8(m, 0);
+    pt_be16(m, 43); /* supported_versions */
+    pt_be16(m, 5);
+    pt_u8(m, 4);
+    pt_be16(m, 0x0304);
+    pt_be16(m, 0x0303);
+    pt_be16(m, 21); /* padding: not parsed */
+    pt_be16(m, 3);
+    pt_u8(m, 0);
+    pt_u8(m, 0);
+    pt_u8(m, 0);
     patch(m, el, 2);
     patch(m, hl, 3);
 }
 
 /* ServerHello: suite c02f, ALPN h2, renegotiation_info, optional
  * supported_versions (TLS 1.3) and session_ticket. */
-static void server_hello(struct bb *m, const uint8_t *sid, size_t sid_len, bool tls13, bool ticket)
+static void server_hello(struct pt_buf *m, const uint8_t *sid, size_t sid_len, bool tls13,
+                         bool ticket)
 {
-    put8(m, 2);
+    pt_u8(m, 2);
     size_t hl = m->n;
-    put24(m, 0);
-    put16(m, 0x0303);
+    pt_be24(m, 0);
+    pt_be16(m, 0x0303);
     for (int i = 0; i < 32; i++) {
-        put8(m, 0xf0 - i);
+        pt_u8(m, 0xf0 - i);
     }
-    put8(m, (unsigned)sid_len);
-    putn(m, sid, sid_len);
-    put16(m, tls13 ? 0x1301 : 0xc02f);
-    put8(m, 0);
+    pt_u8(m, (unsigned)sid_len);
+    pt_put(m, sid, sid_len);
+    pt_be16(m, tls13 ? 0x1301 : 0xc02f);
+    pt_u8(m, 0);
     size_t el = m->n;
-    put16(m, 0);
-    put16(m, 0xff01);
-    put16(m, 1);
-    put8(m, 0);
-    put16(m, 16);
-    put16(m, 5);
-    put16(m, 3);
-    put8(m, 2);
-    putn(m, "h2", 2);
+    pt_be16(m, 0);
+    pt_be16(m, 0xff01);
+    pt_be16(m, 1);
+    pt_u8(m, 0);
+    pt_be16(m, 16);
+    pt_be16(m, 5);
+    pt_be16(m, 3);
+    pt_u8(m, 2);
+    pt_put(m, "h2", 2);
     if (tls13) {
-        put16(m, 43);
-        put16(m, 2);
-        put16(m, 0x0304);
+        pt_be16(m, 43);
+        pt_be16(m, 2);
+        pt_be16(m, 0x0304);
     }
     if (ticket) {
-        put16(m, 35);
-        put16(m, 0);
+        pt_be16(m, 35);
+        pt_be16(m, 0);
     }
     patch(m, el, 2);
     patch(m, hl, 3);
@@ -251,28 +227,28 @@ static void make_cert(void)
 }
 
 /* Certificate message with the certificate `copies` times (leaf + chain). */
-static void certificate(struct bb *m, int copies)
+static void certificate(struct pt_buf *m, int copies)
 {
     make_cert();
-    put8(m, 11);
+    pt_u8(m, 11);
     size_t hl = m->n;
-    put24(m, 0);
+    pt_be24(m, 0);
     size_t tl = m->n;
-    put24(m, 0);
+    pt_be24(m, 0);
     for (int i = 0; i < copies; i++) {
-        put24(m, (unsigned)cert_len);
-        putn(m, cert_der, cert_len);
+        pt_be24(m, (unsigned)cert_len);
+        pt_put(m, cert_der, cert_len);
     }
     patch(m, tl, 3);
     patch(m, hl, 3);
 }
 
-static void simple_msg(struct bb *m, uint8_t type, size_t len)
+static void simple_msg(struct pt_buf *m, uint8_t type, size_t len)
 {
-    put8(m, type);
-    put24(m, (unsigned)len);
+    pt_u8(m, type);
+    pt_be24(m, (unsigned)len);
     for (size_t i = 0; i < len; i++) {
-        put8(m, 0x42);
+        pt_u8(m, 0x42);
     }
 }
 
@@ -285,14 +261,14 @@ static const uint8_t sid_s[32] = {0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7
 
 /* The four flights of a full TLS 1.2 handshake. frag: record body size. */
 struct flights {
-    struct bb c1; /* ClientHello */
-    struct bb s1; /* ServerHello, Certificate x2, ServerKeyExchange, Done, CCS, Finished */
-    struct bb c2; /* ClientKeyExchange, CCS, Finished */
+    struct pt_buf c1; /* ClientHello */
+    struct pt_buf s1; /* ServerHello, Certificate x2, ServerKeyExchange, Done, CCS, Finished */
+    struct pt_buf c2; /* ClientKeyExchange, CCS, Finished */
 };
 
 static void full_handshake(struct flights *f, size_t frag)
 {
-    struct bb m;
+    struct pt_buf m;
     memset(f, 0, sizeof *f);
     m.n = 0;
     client_hello(&m, sid_c, 32, 0);
@@ -310,11 +286,6 @@ static void full_handshake(struct flights *f, size_t frag)
     encrypted_finished(&f->c2);
     ccs(&f->s1);
     encrypted_finished(&f->s1);
-}
-
-static char *dump(struct pt_conn *t)
-{
-    return json_dumps(pt_events(t), JSON_SORT_KEYS | JSON_COMPACT);
 }
 
 static char *run_full(size_t frag, size_t cut_c1, size_t cut_s1)
@@ -340,7 +311,7 @@ static char *run_full(size_t frag, size_t cut_c1, size_t cut_s1)
     ck_assert_uint_eq(pt_nevents(t), 1);
     pt_fin(t, PB_DIR_TO_SERVER); /* no second event */
     ck_assert_uint_eq(pt_nevents(t), 1);
-    char *s = dump(t);
+    char *s = pt_dump(t);
     pt_close(t);
     free(f);
     return s;
@@ -487,21 +458,13 @@ START_TEST(byte_by_byte)
     struct flights *f = malloc(sizeof *f);
     full_handshake(f, 100);
     struct pt_conn *t = pt_open(&pb_proto_tls, CFG);
-    for (size_t i = 0; i < f->c1.n; i++) {
-        pt_feed(t, PB_DIR_TO_SERVER, f->c1.b + i, 1);
-    }
+    pt_feed_bytewise(t, PB_DIR_TO_SERVER, f->c1.b, f->c1.n);
     pt_advance(t, 1000000);
-    for (size_t i = 0; i < f->s1.n; i++) {
-        pt_feed(t, PB_DIR_TO_CLIENT, f->s1.b + i, 1);
-    }
+    pt_feed_bytewise(t, PB_DIR_TO_CLIENT, f->s1.b, f->s1.n);
     pt_advance(t, 1000000);
-    for (size_t i = 0; i < f->c2.n; i++) {
-        pt_feed(t, PB_DIR_TO_SERVER, f->c2.b + i, 1);
-    }
+    pt_feed_bytewise(t, PB_DIR_TO_SERVER, f->c2.b, f->c2.n);
     ck_assert_uint_eq(pt_nevents(t), 1);
-    char *s = dump(t);
-    ck_assert_str_eq(s, base);
-    free(s);
+    pt_expect_dump(t, base);
     free(base);
     pt_close(t);
     free(f);
@@ -510,7 +473,7 @@ END_TEST
 
 START_TEST(client_hello_then_fin)
 {
-    struct bb m = {.n = 0}, r = {.n = 0};
+    struct pt_buf m = {.n = 0}, r = {.n = 0};
     client_hello(&m, sid_c, 32, 0);
     records(&r, 22, &m, 16384);
     struct pt_conn *t = pt_open(&pb_proto_tls, CFG);
@@ -535,7 +498,7 @@ START_TEST(tls13_version_and_resumption)
 {
     /* TLS 1.3: the version comes from supported_versions; the echoed
      * legacy session id with no key exchange seen reads as resumed */
-    struct bb m = {.n = 0}, c = {.n = 0}, s = {.n = 0};
+    struct pt_buf m = {.n = 0}, c = {.n = 0}, s = {.n = 0};
     client_hello(&m, sid_c, 32, 0);
     records(&c, 22, &m, 16384);
     m.n = 0;
@@ -545,7 +508,7 @@ START_TEST(tls13_version_and_resumption)
     struct pt_conn *t = pt_open(&pb_proto_tls, CFG);
     pt_feed(t, PB_DIR_TO_SERVER, c.b, c.n);
     pt_feed(t, PB_DIR_TO_CLIENT, s.b, s.n);
-    struct bb c2 = {.n = 0};
+    struct pt_buf c2 = {.n = 0};
     ccs(&c2);
     pt_feed(t, PB_DIR_TO_SERVER, c2.b, c2.n);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -560,7 +523,7 @@ END_TEST
 
 START_TEST(ticket_resumption)
 {
-    struct bb m = {.n = 0}, c = {.n = 0}, s = {.n = 0};
+    struct pt_buf m = {.n = 0}, c = {.n = 0}, s = {.n = 0};
     client_hello(&m, sid_c, 0, 100);
     records(&c, 22, &m, 16384);
     m.n = 0;
@@ -584,7 +547,7 @@ END_TEST
 
 START_TEST(alerts)
 {
-    struct bb m = {.n = 0}, c = {.n = 0};
+    struct pt_buf m = {.n = 0}, c = {.n = 0};
     client_hello(&m, sid_c, 32, 0);
     records(&c, 22, &m, 16384);
     /* fatal handshake_failure from the server */
@@ -634,7 +597,7 @@ END_TEST
 
 START_TEST(garbage_then_hello_recovers)
 {
-    struct bb m = {.n = 0}, c = {.n = 0};
+    struct pt_buf m = {.n = 0}, c = {.n = 0};
     client_hello(&m, sid_c, 32, 0);
     records(&c, 22, &m, 16384);
     struct pt_conn *t = pt_open(&pb_proto_tls, CFG);
@@ -649,7 +612,7 @@ END_TEST
 
 START_TEST(gap_publishes_and_resets)
 {
-    struct bb m = {.n = 0}, c = {.n = 0};
+    struct pt_buf m = {.n = 0}, c = {.n = 0};
     client_hello(&m, sid_c, 32, 0);
     records(&c, 22, &m, 16384);
     struct pt_conn *t = pt_open(&pb_proto_tls, CFG);
@@ -741,12 +704,12 @@ START_TEST(handshake_buffer_bounded)
 {
     /* a 64 KiB message sent in 1-byte records reassembles within the cap;
      * endless Certificate messages keep at most TLS_MAX_CERTS */
-    struct bb *m = malloc(sizeof *m);
+    struct pt_buf *m = malloc(sizeof *m);
     struct pt_conn *t = pt_open(&pb_proto_tls, CFG);
     uint8_t rec[6] = {0x16, 0x03, 0x03, 0x00, 0x01, 0};
     m->n = 0;
-    put8(m, 99); /* unknown handshake type, 65536 bytes */
-    put24(m, 65536);
+    pt_u8(m, 99); /* unknown handshake type, 65536 bytes */
+    pt_be24(m, 65536);
     for (size_t i = 0; i < 4; i++) {
         rec[5] = m->b[i];
         pt_feed(t, PB_DIR_TO_CLIENT, rec, sizeof rec);
@@ -761,7 +724,7 @@ START_TEST(handshake_buffer_bounded)
     }
     m->n = 0;
     certificate(m, 1);
-    struct bb *r = malloc(sizeof *r);
+    struct pt_buf *r = malloc(sizeof *r);
     r->n = 0;
     records(r, 22, m, 16384);
     for (int i = 0; i < 100; i++) {
@@ -780,26 +743,26 @@ END_TEST
 START_TEST(many_extensions_capped)
 {
     /* a hello with 3000 empty unknown extensions keeps TLS_MAX_EXTENSIONS */
-    struct bb *m = malloc(sizeof *m), *r = malloc(sizeof *r);
+    struct pt_buf *m = malloc(sizeof *m), *r = malloc(sizeof *r);
     m->n = 0;
     r->n = 0;
-    put8(m, 1);
+    pt_u8(m, 1);
     size_t hl = m->n;
-    put24(m, 0);
-    put16(m, 0x0303);
+    pt_be24(m, 0);
+    pt_be16(m, 0x0303);
     for (int i = 0; i < 32; i++) {
-        put8(m, i);
+        pt_u8(m, i);
     }
-    put8(m, 0);
-    put16(m, 2);
-    put16(m, 0xc02f);
-    put8(m, 1);
-    put8(m, 0);
+    pt_u8(m, 0);
+    pt_be16(m, 2);
+    pt_be16(m, 0xc02f);
+    pt_u8(m, 1);
+    pt_u8(m, 0);
     size_t el = m->n;
-    put16(m, 0);
+    pt_be16(m, 0);
     for (unsigned i = 0; i < 3000; i++) {
-        put16(m, 1000 + i);
-        put16(m, 0);
+        pt_be16(m, 1000 + i);
+        pt_be16(m, 0);
     }
     patch(m, el, 2);
     patch(m, hl, 3);
@@ -829,12 +792,12 @@ START_TEST(truncated_and_corrupted_never_crash)
 {
     struct flights *f = malloc(sizeof *f);
     full_handshake(f, 200);
-    struct bb *all[3] = {&f->c1, &f->s1, &f->c2};
+    struct pt_buf *all[3] = {&f->c1, &f->s1, &f->c2};
     const enum pb_dir dirs[3] = {PB_DIR_TO_SERVER, PB_DIR_TO_CLIENT, PB_DIR_TO_SERVER};
     for (int iter = 0; iter < 600; iter++) {
         struct pt_conn *t = pt_open(&pb_proto_tls, CFG "\ninclude_raw_certificates: true");
         for (int k = 0; k < 3; k++) {
-            struct bb *b = malloc(sizeof *b);
+            struct pt_buf *b = malloc(sizeof *b);
             memcpy(b, all[k], sizeof *b);
             /* corrupt a few bytes, maybe truncate */
             int flips = (int)(rnd() % 6);
@@ -863,7 +826,7 @@ START_TEST(truncated_and_corrupted_never_crash)
         pt_close(t);
     }
     /* each hello truncated at every length parses or fails cleanly */
-    struct bb m = {.n = 0};
+    struct pt_buf m = {.n = 0};
     client_hello(&m, sid_c, 32, 5);
     for (size_t n = 0; n < m.n - 4; n++) {
         struct tls_hello *h = tls_parse_client_hello(m.b + 4, n);
