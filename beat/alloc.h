@@ -7,6 +7,7 @@
 #define PB_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void *pb_malloc(size_t n);
 void *pb_calloc(size_t count, size_t size); /* overflow-checked */
@@ -14,6 +15,12 @@ void *pb_realloc(void *p, size_t n);
 void pb_free(void *p);
 char *pb_strdup(const char *s);
 char *pb_strndup(const char *s, size_t n); /* stops at NUL or n bytes */
+
+/* Bytes allocated minus bytes freed through the pb_* functions by the
+ * calling thread (usable sizes, so allocator rounding counts). Only
+ * differences matter: the TCP tracker reads it around each protocol
+ * callback to charge a connection for the state its protocol keeps. */
+int64_t pb_alloc_thread_bytes(void);
 
 /* Fault injection for fuzzing and tests: every nth allocation fails (0: off). */
 void pb_alloc_fail_every(unsigned n);

@@ -12,6 +12,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/limits.h"
 
 #define MAX_PATH_SEG 256
 
@@ -24,32 +25,72 @@ void pb_time_set_precision(int digits)
     }
 }
 
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* Digits of frac (n of them, zero-padded) at p. */
+static void put_digits(char *p, uint64_t frac, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+}
+
+/* Three calls per event: formatted by hand (days to civil date as in
+ * Howard Hinnant's chrono algorithms) rather than gmtime/strftime/printf,
+ * which cost more than the rest of the timestamp handling. uint64
+ * nanoseconds end in 2554, so the year has four digits. */
 const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
 {
-    int digits = nanos ? 9 : atomic_load(&time_digits);
-    time_t secs = (time_t)(ts_ns / 1000000000ull);
+    int digits = nanos ? 9 : atomic_load_explicit(&time_digits, memory_order_relaxed);
+    uint64_t secs = ts_ns / 1000000000ull;
     uint64_t frac = ts_ns % 1000000000ull;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    uint64_t days = secs / 86400u;
+    unsigned sod = (unsigned)(secs % 86400u);
+    uint64_t z = days + 719468u;
+    uint64_t era = z / 146097u;
+    unsigned doe = (unsigned)(z - era * 146097u);
+    unsigned yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u;
+    unsigned doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);
+    unsigned mp = (5u * doy + 2u) / 153u;
+    unsigned day = doy - (153u * mp + 2u) / 5u + 1u;
+    unsigned month = mp < 10u ? mp + 3u : mp - 9u;
+    unsigned year = (unsigned)(yoe + era * 400u) + (month <= 2u ? 1u : 0u);
+    put2(buf, year / 100u);
+    put2(buf + 2, year % 100u);
+    buf[4] = '-';
+    put2(buf + 5, month);
+    buf[7] = '-';
+    put2(buf + 8, day);
+    buf[10] = 'T';
+    put2(buf + 11, sod / 3600u);
+    buf[13] = ':';
+    put2(buf + 14, sod / 60u % 60u);
+    buf[16] = ':';
+    put2(buf + 17, sod % 60u);
+    size_t n = 19;
     for (int d = 9; d > digits; d--) {
         frac /= 10;
     }
-    if (digits == 3) {
-        /* libbeat's default layout keeps exactly three digits */
-        snprintf(buf + n, 40 - n, ".%03lluZ", (unsigned long long)frac);
-        return buf;
+    /* libbeat's default layout keeps exactly three digits; the micro and
+       nanosecond ones (Go's ".999999") drop trailing zeros */
+    if (digits != 3) {
+        while (digits > 0 && frac % 10 == 0) {
+            frac /= 10;
+            digits--;
+        }
     }
-    /* micro/nanosecond precision: Go's ".999999" layouts drop trailing zeros */
-    while (digits > 0 && frac % 10 == 0) {
-        frac /= 10;
-        digits--;
+    if (digits > 0) {
+        buf[n++] = '.';
+        put_digits(buf + n, frac, digits);
+        n += (size_t)digits;
     }
-    if (digits == 0) {
-        snprintf(buf + n, 40 - n, "Z");
-    } else {
-        snprintf(buf + n, 40 - n, ".%0*lluZ", digits, (unsigned long long)frac);
-    }
+    buf[n++] = 'Z';
+    buf[n] = '\0';
     return buf;
 }
 
@@ -335,6 +376,141 @@ static const char *transport_name(const struct pb_tuple *t)
     }
 }
 
+/* ---- tunnel of the current packet ---- */
+
+static _Thread_local struct pb_tunnel cur_tunnel;
+
+const char *pb_tunnel_name(unsigned kind)
+{
+    switch (kind) {
+    case PB_TUNNEL_VXLAN:
+        return "vxlan";
+    case PB_TUNNEL_GENEVE:
+        return "geneve";
+    case PB_TUNNEL_GRE:
+        return "gre";
+    case PB_TUNNEL_ERSPAN:
+        return "erspan";
+    case PB_TUNNEL_IPIP:
+        return "ipip";
+    default:
+        return NULL;
+    }
+}
+
+void pb_ev_set_tunnel(const struct pb_tunnel *t)
+{
+    if (t == NULL || pb_tunnel_name(t->kind) == NULL) {
+        memset(&cur_tunnel, 0, sizeof cur_tunnel);
+    } else {
+        cur_tunnel = *t;
+    }
+}
+
+const struct pb_tunnel *pb_ev_tunnel(void)
+{
+    return cur_tunnel.kind != PB_TUNNEL_NONE ? &cur_tunnel : NULL;
+}
+
+struct tunnel_slot {
+    bool used;
+    struct pb_tuple tuple;
+    struct pb_tunnel tunnel;
+};
+
+static struct tunnel_slot *tunnel_slots; /* owned: PB_MAX_TUNNEL_TUPLES, or NULL */
+
+static size_t tuple_slot(const struct pb_tuple *tu)
+{
+    /* the same for both directions: the two endpoints hashed apart, xored */
+    uint32_t h[2];
+    for (int e = 0; e < 2; e++) {
+        const struct pb_ip *ip = e == 0 ? &tu->src : &tu->dst;
+        uint16_t port = e == 0 ? tu->sport : tu->dport;
+        uint32_t x = 2166136261u;
+        for (size_t i = 0; i < 16; i++) {
+            x = (x ^ ip->b[i]) * 16777619u;
+        }
+        x = (x ^ (port & 0xffu)) * 16777619u;
+        x = (x ^ (port >> 8)) * 16777619u;
+        h[e] = x;
+    }
+    uint32_t v = (h[0] ^ h[1] ^ tu->proto) * 0x9e3779b1u;
+    return (size_t)(v >> 8) % PB_MAX_TUNNEL_TUPLES;
+}
+
+static bool same_conn(const struct pb_tuple *a, const struct pb_tuple *b)
+{
+    if (a->proto != b->proto) {
+        return false;
+    }
+    if (a->sport == b->sport && a->dport == b->dport && pb_ip_eq(&a->src, &b->src) &&
+        pb_ip_eq(&a->dst, &b->dst)) {
+        return true;
+    }
+    return a->sport == b->dport && a->dport == b->sport && pb_ip_eq(&a->src, &b->dst) &&
+           pb_ip_eq(&a->dst, &b->src);
+}
+
+void pb_ev_note_tunnel(const struct pb_tuple *tu, const struct pb_tunnel *t)
+{
+    bool set = t != NULL && pb_tunnel_name(t->kind) != NULL;
+    if (tunnel_slots == NULL) {
+        if (!set) {
+            return;
+        }
+        tunnel_slots = pb_calloc(PB_MAX_TUNNEL_TUPLES, sizeof *tunnel_slots);
+        if (tunnel_slots == NULL) {
+            return;
+        }
+    }
+    struct tunnel_slot *s = &tunnel_slots[tuple_slot(tu)];
+    if (set) {
+        s->used = true;
+        s->tuple = *tu;
+        s->tunnel = *t;
+    } else if (s->used && same_conn(&s->tuple, tu)) {
+        s->used = false;
+    }
+}
+
+const struct pb_tunnel *pb_ev_tunnel_of(const struct pb_tuple *tu)
+{
+    if (tunnel_slots == NULL || tu == NULL) {
+        return NULL;
+    }
+    const struct tunnel_slot *s = &tunnel_slots[tuple_slot(tu)];
+    return s->used && same_conn(&s->tuple, tu) ? &s->tunnel : NULL;
+}
+
+void pb_ev_tunnels_free(void)
+{
+    pb_free(tunnel_slots);
+    tunnel_slots = NULL;
+}
+
+/* network.tunnel.{type,id,source.ip,destination.ip}: the tunnel remembered
+ * for the event's tuple, else the current packet's; nothing when neither. */
+static void put_tunnel(json_t *network, const struct pb_tuple *tu)
+{
+    const struct pb_tunnel *t = pb_ev_tunnel_of(tu);
+    if (t == NULL) {
+        t = pb_ev_tunnel();
+    }
+    if (t == NULL) {
+        return;
+    }
+    json_t *tun = json_object();
+    json_object_set_new(tun, "type", json_string(pb_tunnel_name(t->kind)));
+    if (t->has_id) {
+        json_object_set_new(tun, "id", json_integer((json_int_t)t->id));
+    }
+    char ip[PB_IP_STRLEN];
+    json_object_set_new(tun, "source", json_pack("{s:s}", "ip", pb_ip_str(&t->src, ip)));
+    json_object_set_new(tun, "destination", json_pack("{s:s}", "ip", pb_ip_str(&t->dst, ip)));
+    json_object_set_new(network, "tunnel", tun);
+}
+
 json_t *pb_tx_event(const struct pb_tx *tx)
 {
     json_t *ev = json_object();
@@ -400,6 +576,7 @@ json_t *pb_tx_event(const struct pb_tx *tx)
     if (tx->type != NULL) {
         json_object_set_new(network, "protocol", json_string(tx->type));
     }
+    put_tunnel(network, tx->tuple);
     json_object_set_new(ev, "network", network);
     if (tx->error != NULL) {
         pb_ev_put_str(ev, "error.message", tx->error);

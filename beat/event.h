@@ -67,6 +67,43 @@ struct pb_tx {
  * (method, path, query, resource, http.*, ...). */
 json_t *pb_tx_event(const struct pb_tx *tx);
 
+/* The tunnel a packet arrived in (packetbeat.interfaces.decapsulation):
+ * recorded on the transaction events built while that packet is handled,
+ * as network.tunnel.type, .id, .source.ip and .destination.ip (the outer
+ * addresses). Not ECS: ECS has no tunnel fields. */
+enum pb_tunnel_kind {
+    PB_TUNNEL_NONE = 0,
+    PB_TUNNEL_VXLAN,
+    PB_TUNNEL_GENEVE,
+    PB_TUNNEL_GRE,
+    PB_TUNNEL_ERSPAN,
+    PB_TUNNEL_IPIP,
+};
+struct pb_tunnel {
+    uint8_t kind; /* enum pb_tunnel_kind; NONE: no tunnel */
+    bool has_id;  /* VNI, GRE key or ERSPAN session id present */
+    uint32_t id;
+    struct pb_ip src, dst; /* outer IP addresses */
+};
+
+/* "vxlan", "geneve", "gre", "erspan", "ipip"; NULL for NONE. */
+const char *pb_tunnel_name(unsigned kind);
+/* Sets the tunnel of the packet being handled on this thread (copied; NULL
+ * or kind NONE: none). pb_tx_event adds it to the events it builds. */
+void pb_ev_set_tunnel(const struct pb_tunnel *t);
+/* The current tunnel of this thread, NULL when none (borrowed). */
+const struct pb_tunnel *pb_ev_tunnel(void);
+/* Remembers the tunnel of the latest packet of a 5-tuple (either
+ * direction), for events built later (timeouts) with that tuple; t NULL
+ * forgets it. At most PB_MAX_TUNNEL_TUPLES tuples, a newer one taking an
+ * older one's slot; nothing is allocated until the first tunnel. One
+ * thread only (the capture loop). pb_tx_event looks the tuple up first and
+ * falls back to the current tunnel. */
+void pb_ev_note_tunnel(const struct pb_tuple *tu, const struct pb_tunnel *t);
+/* The tunnel remembered for tu (either direction), NULL when none. */
+const struct pb_tunnel *pb_ev_tunnel_of(const struct pb_tuple *tu);
+void pb_ev_tunnels_free(void);
+
 /* Appends ip (text) to related.ip unless already there. */
 int pb_ev_add_related_ip(json_t *ev, const char *ip);
 

@@ -9,16 +9,39 @@
 /* TCP: bytes buffered per stream direction not yet consumed by the protocol
  * (Packetbeat's tcp stream cap, 10 MiB). */
 #define PB_MAX_STREAM_BYTES (10u * 1024u * 1024u)
-/* TCP connections tracked at once; oldest idle evicted beyond this. */
+/* TCP connections tracked at once; oldest idle evicted beyond this
+ * (packetbeat.limits.tcp_connections). */
 #define PB_MAX_TCP_CONNS 65536u
+/* Memory held for all TCP connections together: connection blocks, their
+ * protocol state (counted by pb_alloc_thread_bytes around each protocol
+ * callback) and stream buffers. Beyond it the least recently active
+ * connections are evicted (packetbeat.limits.tcp_memory). Room for one
+ * stream at PB_MAX_STREAM_BYTES plus some. */
+#define PB_MAX_TCP_MEMORY (12u * 1024u * 1024u)
 /* Pending (unanswered) transactions per connection. */
 #define PB_MAX_PENDING_TX 64u
 /* IPv4 fragments: datagrams being reassembled, and bytes per datagram. */
 #define PB_MAX_FRAG_DATAGRAMS 1024u
 #define PB_MAX_FRAG_BYTES 65535u
 /* Network flows (packetbeat.flows) tracked at once; frames that would open
- * one more are not counted. */
-#define PB_MAX_FLOWS 65536u
+ * one more are not counted (packetbeat.flows.max_flows). About 400 bytes a
+ * flow. */
+#define PB_MAX_FLOWS 8192u
+/* Tunnels (packetbeat.interfaces.decapsulation): encapsulations peeled
+ * off one frame (VXLAN in GRE in ... counts each); deeper frames are
+ * skipped. */
+#define PB_MAX_TUNNEL_DEPTH 4u
+/* 5-tuples whose tunnel is remembered for events built after their packet
+ * (timeouts); a newer tuple takes an older one's slot. About 90 bytes each,
+ * allocated at the first tunnelled packet. */
+#define PB_MAX_TUNNEL_TUPLES 4096u
+/* TCP reordering (packetbeat.interfaces.tcp_reorder): out-of-order segments
+ * held per stream direction until the hole before them fills, at most this
+ * many bytes (max_bytes), this many segments, and this long in packet time
+ * (timeout); past a cap the hole becomes a gap, as in Packetbeat. */
+#define PB_TCP_REORDER_BYTES (256u * 1024u)
+#define PB_TCP_REORDER_SEGMENTS 256u
+#define PB_TCP_REORDER_TIMEOUT_NS (1000ull * 1000000ull)
 /* Ports a single protocol may list. */
 #define PB_MAX_PORTS 64u
 /* Config: nesting depth and file size accepted by the loader. */

@@ -27,6 +27,7 @@
 #include "beat/replay/replay.h"
 #include "beat/summary/summary.h"
 #include "packet/decoder.h"
+#include "packet/flows.h"
 #include "packet/packet.h"
 #include "packet/tcp.h"
 #include "protos/protos.h"
@@ -529,6 +530,29 @@ static void frame_stats(void *ctx, json_t *st)
                       "overlaps", (json_int_t)t->overlaps, "gaps", (json_int_t)t->gaps,
                       "gap_bytes", (json_int_t)t->gap_bytes, "stream_overflows",
                       (json_int_t)t->stream_overflow, "parse_drops", (json_int_t)t->parse_drops));
+        /* the caps on memory (beat/limits.h): what was dropped at them */
+        json_t *jt = json_object_get(pb, "tcp");
+        json_object_set_new(jt, "memory_evictions", json_integer((json_int_t)t->mem_evicted));
+        json_object_set_new(jt, "memory_drops", json_integer((json_int_t)t->mem_drops));
+        json_t *jd = json_object_get(pb, "decoder");
+        json_object_set_new(jd, "fragments_evicted", json_integer((json_int_t)d->frag_evicted));
+        json_object_set_new(jd, "fragments_timed_out",
+                            json_integer((json_int_t)d->frag_timeouts));
+        /* tunnels and TCP reordering (packet/tunnel.h, pb_tcp_set_reorder) */
+        json_object_set_new(jd, "tunnels", json_integer((json_int_t)d->tunnels));
+        json_object_set_new(jd, "tunnels_too_deep", json_integer((json_int_t)d->tunnel_too_deep));
+        json_object_set_new(jt, "reorder_held", json_integer((json_int_t)t->reorder_held));
+        json_object_set_new(jt, "reordered", json_integer((json_int_t)t->reordered));
+        json_object_set_new(jt, "reorder_gaps", json_integer((json_int_t)t->reorder_gaps));
+        const struct pb_flows_stats *fs = pb_capture_flows_stats(fr->cap);
+        if (fs != NULL) {
+            json_object_set_new(pb, "flows",
+                                json_pack("{s:I, s:I, s:I, s:I}", "created",
+                                          (json_int_t)fs->created, "dropped",
+                                          (json_int_t)fs->dropped, "timed_out",
+                                          (json_int_t)fs->timed_out, "events",
+                                          (json_int_t)fs->events));
+        }
     }
     if (fr->protos != NULL) {
         json_t *protos = json_object();

@@ -25,6 +25,7 @@
 #include "beat/log.h"
 #include "decoder.h"
 #include "filter.h"
+#include "tunnel.h"
 #include "flows.h"
 #include "packet.h"
 #include "pcapfile.h"
@@ -105,6 +106,16 @@ const struct pb_decode_stats *pb_capture_decode_stats(const struct pb_capture *c
 const struct pb_tcp_stats *pb_capture_tcp_stats(const struct pb_capture *c)
 {
     return pb_tcp_stats(c->tcp);
+}
+
+const struct pb_flows_stats *pb_capture_flows_stats(const struct pb_capture *c)
+{
+    return c->fl != NULL ? pb_flows_stats(c->fl) : NULL;
+}
+
+size_t pb_capture_tcp_memory(const struct pb_capture *c)
+{
+    return c->tcp != NULL ? pb_tcp_memory(c->tcp) : 0;
 }
 
 uint64_t pb_capture_packets(const struct pb_capture *c)
@@ -397,6 +408,67 @@ static int open_live(struct pb_capture *c, const struct pb_cfg *root, char *err,
     return 0;
 }
 
+/* packetbeat.limits (ours, not Packetbeat's): tcp_connections and
+ * tcp_memory (a size: "16MiB") override PB_MAX_TCP_CONNS and
+ * PB_MAX_TCP_MEMORY. */
+static int read_limits(const struct pb_cfg *root, struct pb_tcp *tcp, char *err, size_t errlen)
+{
+    const struct pb_cfg *lim = pb_cfg_get(root, "packetbeat.limits");
+    int64_t conns = 0;
+    uint64_t mem = 0;
+    if (pb_cfg_int(lim, "tcp_connections", PB_MAX_TCP_CONNS, &conns) < 0 ||
+        pb_cfg_size(lim, "tcp_memory", PB_MAX_TCP_MEMORY, &mem) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+        return -PB_EINVAL;
+    }
+    if (conns < 1 || mem < 1) {
+        snprintf(err, errlen, "%s must be >= 1 accessing 'packetbeat.limits.%s'",
+                 conns < 1 ? "tcp_connections" : "tcp_memory",
+                 conns < 1 ? "tcp_connections" : "tcp_memory");
+        return -PB_EINVAL;
+    }
+    pb_tcp_set_limits(tcp, (size_t)conns, (size_t)mem);
+    return 0;
+}
+
+/* packetbeat.interfaces.tcp_reorder (ours): enabled, max_bytes (a size),
+ * max_segments, timeout (a duration); see pb_tcp_set_reorder. */
+static int read_reorder(const struct pb_cfg *root, struct pb_tcp *tcp, char *err, size_t errlen)
+{
+    const struct pb_cfg *sec = pb_cfg_get(pb_interfaces_cfg(root), "tcp_reorder");
+    /* off by default: a hole that never fills (a frame cut at snaplen on a
+       quiet connection, a live shutdown) would hold data Packetbeat shows */
+    bool on = false;
+    uint64_t bytes = 0;
+    int64_t segs = 0, timeout = 0;
+    if (pb_cfg_bool(sec, "enabled", false, &on) < 0 ||
+        pb_cfg_size(sec, "max_bytes", PB_TCP_REORDER_BYTES, &bytes) < 0 ||
+        pb_cfg_int(sec, "max_segments", PB_TCP_REORDER_SEGMENTS, &segs) < 0 ||
+        pb_cfg_duration(sec, "timeout", (int64_t)PB_TCP_REORDER_TIMEOUT_NS, &timeout) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+        return -PB_EINVAL;
+    }
+    if (segs < 1 || segs > 65536 || timeout < 0 || bytes > PB_MAX_STREAM_BYTES) {
+        snprintf(err, errlen,
+                 "invalid value accessing 'packetbeat.interfaces.tcp_reorder' "
+                 "(max_segments 1..65536, timeout >= 0, max_bytes <= 10MiB)");
+        return -PB_EINVAL;
+    }
+    pb_tcp_set_reorder(tcp, on ? (size_t)bytes : 0, (unsigned)segs, (uint64_t)timeout);
+    return 0;
+}
+
+/* packetbeat.interfaces.decapsulation (ours, packet/tunnel.h). */
+static int read_decap(const struct pb_cfg *root, struct pb_decoder *dec, char *err, size_t errlen)
+{
+    struct pb_decap_cfg dc;
+    if (pb_decap_config_read(pb_interfaces_cfg(root), &dc, err, errlen) < 0) {
+        return -PB_EINVAL;
+    }
+    pb_decoder_set_decap(dec, &dc);
+    return 0;
+}
+
 struct pb_capture *pb_capture_open(const struct pb_cfg *root, const struct pb_capture_opts *o,
                                    struct pb_protos *protos, pb_emit_fn emit, void *emit_ctx,
                                    char *err, size_t errlen)
@@ -439,9 +511,18 @@ struct pb_capture *pb_capture_open(const struct pb_cfg *root, const struct pb_ca
     if (c->dec == NULL) {
         goto fail;
     }
+    if (read_decap(root, c->dec, err, errlen) < 0) {
+        goto fail;
+    }
     c->tcp = pb_tcp_new(protos);
     if (c->tcp == NULL) {
         snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (read_limits(root, c->tcp, err, errlen) < 0) {
+        goto fail;
+    }
+    if (read_reorder(root, c->tcp, err, errlen) < 0) {
         goto fail;
     }
     pb_tcp_set_track_empty(c->tcp, c->flows);
@@ -498,6 +579,7 @@ void pb_capture_close(struct pb_capture *c)
     pb_pcapfile_close(c->pf);
     pb_free(c->file);
     pb_free(c);
+    pb_ev_tunnels_free();
 }
 
 /* ---- running ---- */
@@ -584,6 +666,11 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
         pkt.nvlan = d.nvlan;
         pkt.payload = d.payload;
         pkt.payload_len = d.payload_len;
+        /* events built while this packet is handled, or later for its
+         * tuple, record its tunnel */
+        const struct pb_tunnel *tun = d.tunnel.kind != PB_TUNNEL_NONE ? &d.tunnel : NULL;
+        pb_ev_set_tunnel(tun);
+        pb_ev_note_tunnel(&d.tuple, tun);
         switch (d.tuple.proto) {
         case PB_IPPROTO_TCP:
             d.conn_id = pb_tcp_process(c->tcp, &pkt, d.tcp_seq, d.tcp_flags, pb_now_ns());
@@ -597,6 +684,7 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
             pb_icmp_dispatch(c->ps, &pkt);
             break;
         }
+        pb_ev_set_tunnel(NULL);
     }
     if (c->hook != NULL) {
         c->hook(c->hook_ctx, &d, ok);
@@ -710,6 +798,8 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
         pcap_dump_flush(c->dumper);
     }
     if (end_of_input) {
+        /* segments held for a hole go first, as if they had come in order */
+        pb_tcp_flush(c->tcp);
         /* Packetbeat drops what is pending at the end of a file. */
         if (c->ps != NULL) {
             pb_protos_shutdown(c->ps);

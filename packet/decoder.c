@@ -10,7 +10,9 @@
 
 #include "beat/alloc.h"
 #include "beat/rd.h"
+#include "beat/limits.h"
 #include "ipfrag.h"
+#include "tunnel.h"
 
 #define ETH_IPV4 0x0800u
 #define ETH_IPV6 0x86ddu
@@ -20,6 +22,7 @@
 
 #define IPPROTO_IPIP_ 4
 #define IPPROTO_IPV6_ 41
+#define IPPROTO_GRE_ 47
 #define IP6_HOPOPTS 0
 #define IP6_ROUTING 43
 #define IP6_FRAGMENT 44
@@ -35,6 +38,10 @@ struct pb_decoder {
     struct pb_ipfrag *frag; /* owned */
     uint8_t *reasm;         /* owned: payload rebuilt for the current frame */
     struct pb_decode_stats stats;
+    struct pb_decap_cfg decap;
+    unsigned tunnels;     /* tunnel headers peeled off the current frame */
+    const uint8_t *frame; /* borrowed: the current frame (for the inner wire length) */
+    size_t frame_off;     /* bytes of it already taken off wire_len */
 };
 
 bool pb_decoder_link_supported(int linktype)
@@ -68,6 +75,7 @@ struct pb_decoder *pb_decoder_new(int linktype, char *err, size_t errlen)
         return NULL;
     }
     d->linktype = linktype;
+    pb_decap_defaults(&d->decap);
     d->frag = pb_ipfrag_new(0);
     if (d->frag == NULL) {
         pb_free(d);
@@ -92,6 +100,11 @@ const struct pb_decode_stats *pb_decoder_stats(const struct pb_decoder *d)
     return &d->stats;
 }
 
+void pb_decoder_set_decap(struct pb_decoder *d, const struct pb_decap_cfg *cfg)
+{
+    d->decap = *cfg;
+}
+
 static bool malformed(struct pb_decoder *d)
 {
     d->stats.malformed++;
@@ -106,6 +119,8 @@ static bool unsupported(struct pb_decoder *d)
 
 static bool decode_ip(struct pb_decoder *d, const uint8_t *p, size_t n, int version, int depth,
                       struct pb_decoded *out);
+static bool decode_tunnel(struct pb_decoder *d, enum pb_tun_result res, const struct pb_tun_hdr *h,
+                          const uint8_t *p, size_t n, struct pb_decoded *out);
 
 /* Entering a second IP layer: the first one becomes the outer addresses. */
 static void keep_outer(struct pb_decoded *out)
@@ -170,6 +185,16 @@ static bool decode_udp(struct pb_decoder *d, const uint8_t *p, size_t n, struct 
     out->tuple.proto = PB_IPPROTO_UDP;
     out->payload = p + 8;
     out->payload_len = plen;
+    if (d->decap.vxlan && out->tuple.dport == d->decap.vxlan_port) {
+        struct pb_tun_hdr h;
+        enum pb_tun_result res = pb_tunnel_vxlan(p + 8, plen, &h);
+        return decode_tunnel(d, res, &h, p + 8, plen, out);
+    }
+    if (d->decap.geneve && out->tuple.dport == d->decap.geneve_port) {
+        struct pb_tun_hdr h;
+        enum pb_tun_result res = pb_tunnel_geneve(p + 8, plen, &h);
+        return decode_tunnel(d, res, &h, p + 8, plen, out);
+    }
     return true;
 }
 
@@ -191,6 +216,18 @@ static bool decode_icmp(struct pb_decoder *d, const uint8_t *p, size_t n, uint8_
     return true;
 }
 
+/* IP in IP: recorded as the tunnel (outer addresses) when it is the
+ * outermost one; decoding goes on as Packetbeat does (two IP layers). */
+static void note_ipip(struct pb_decoder *d, struct pb_decoded *out)
+{
+    d->stats.tunnels++;
+    if (out->tunnel.kind == PB_TUNNEL_NONE) {
+        out->tunnel.kind = PB_TUNNEL_IPIP;
+        out->tunnel.src = out->tuple.src;
+        out->tunnel.dst = out->tuple.dst;
+    }
+}
+
 static bool decode_l4(struct pb_decoder *d, uint8_t proto, const uint8_t *p, size_t n, int depth,
                       struct pb_decoded *out)
 {
@@ -203,9 +240,19 @@ static bool decode_l4(struct pb_decoder *d, uint8_t proto, const uint8_t *p, siz
     case PB_IPPROTO_ICMPV6:
         return decode_icmp(d, p, n, proto, out);
     case IPPROTO_IPIP_:
-        return decode_ip(d, p, n, 4, depth + 1, out);
     case IPPROTO_IPV6_:
-        return decode_ip(d, p, n, 6, depth + 1, out);
+        if (!d->decap.ipip) {
+            return unsupported(d);
+        }
+        note_ipip(d, out);
+        return decode_ip(d, p, n, proto == IPPROTO_IPIP_ ? 4 : 6, depth + 1, out);
+    case IPPROTO_GRE_:
+        if (d->decap.gre || d->decap.erspan) {
+            struct pb_tun_hdr h;
+            enum pb_tun_result res = pb_tunnel_gre(p, n, &d->decap, &h);
+            return decode_tunnel(d, res, &h, p, n, out);
+        }
+        return unsupported(d);
     default:
         return unsupported(d);
     }
@@ -229,6 +276,8 @@ static bool reassemble(struct pb_decoder *d, const struct pb_frag_key *key, uint
     uint8_t first_nh = 0;
     enum pb_frag_result res =
         pb_ipfrag_add(d->frag, key, ts, offset, *p, *n, more, *nh, &buf, &len, &first_nh);
+    d->stats.frag_evicted = pb_ipfrag_stats(d->frag)->evicted;
+    d->stats.frag_timeouts = pb_ipfrag_stats(d->frag)->timeouts;
     if (res == PB_FRAG_DROPPED) {
         d->stats.frag_dropped++;
         return false;
@@ -494,9 +543,89 @@ static bool decode_null(struct pb_decoder *d, struct pb_rd *r, struct pb_decoded
     }
 }
 
+/* A whole Ethernet frame inside a tunnel. */
+static bool decode_inner_eth(struct pb_decoder *d, const uint8_t *p, size_t n,
+                             struct pb_decoded *out)
+{
+    struct pb_rd r = pb_rd_make(p, n);
+    pb_rd_copy(&r, out->dst_mac, 6);
+    pb_rd_copy(&r, out->src_mac, 6);
+    uint16_t type = pb_rd_be16(&r);
+    if (!pb_rd_ok(&r)) {
+        return malformed(d);
+    }
+    out->has_eth = true;
+    if (type < 0x0600u) {
+        return unsupported(d);
+    }
+    return decode_ethertype(d, type, &r, out);
+}
+
+/* After a tunnel header: the outer layers are forgotten (their addresses
+ * kept in out->tunnel when this is the outermost tunnel) and the inner
+ * packet at p + h->hlen is decoded as a frame of its own. */
+static bool decode_tunnel(struct pb_decoder *d, enum pb_tun_result res, const struct pb_tun_hdr *h,
+                          const uint8_t *p, size_t n, struct pb_decoded *out)
+{
+    if (res == PB_TUN_MALFORMED) {
+        return malformed(d);
+    }
+    if (res != PB_TUN_OK) {
+        return unsupported(d);
+    }
+    if (d->tunnels >= PB_MAX_TUNNEL_DEPTH) {
+        d->stats.tunnel_too_deep++;
+        return false;
+    }
+    d->tunnels++;
+    d->stats.tunnels++;
+    if (out->tunnel.kind == PB_TUNNEL_NONE) {
+        out->tunnel.kind = h->kind;
+        out->tunnel.has_id = h->has_id;
+        out->tunnel.id = h->id;
+        out->tunnel.src = out->tuple.src;
+        out->tunnel.dst = out->tuple.dst;
+    }
+    const uint8_t *inner = p + h->hlen;
+    size_t left = n - h->hlen;
+    /* the inner frame's own length on the wire (flows count it); frames
+     * rebuilt from fragments are not inside d->frame */
+    if (d->reasm == NULL) {
+        size_t off = (size_t)(inner - d->frame);
+        if (off > d->frame_off && off - d->frame_off < out->wire_len) {
+            out->wire_len -= (uint32_t)(off - d->frame_off);
+            d->frame_off = off;
+        }
+    }
+    out->has_eth = false;
+    memset(out->src_mac, 0, sizeof out->src_mac);
+    memset(out->dst_mac, 0, sizeof out->dst_mac);
+    memset(out->vlan, 0, sizeof out->vlan);
+    out->nvlan = 0;
+    out->nip = 0;
+    memset(&out->outer_src, 0, sizeof out->outer_src);
+    memset(&out->outer_dst, 0, sizeof out->outer_dst);
+    memset(&out->tuple, 0, sizeof out->tuple);
+    out->payload = NULL;
+    out->payload_len = 0;
+    switch (h->inner) {
+    case PB_INNER_ETHERNET:
+        return decode_inner_eth(d, inner, left, out);
+    case PB_INNER_IPV4:
+        return decode_ip(d, inner, left, 4, 0, out);
+    case PB_INNER_IPV6:
+        return decode_ip(d, inner, left, 6, 0, out);
+    default:
+        return unsupported(d);
+    }
+}
+
 bool pb_decode(struct pb_decoder *d, const uint8_t *frame, size_t caplen, uint32_t wire_len,
                uint64_t ts_ns, struct pb_decoded *out)
 {
+    d->tunnels = 0;
+    d->frame = frame;
+    d->frame_off = 0;
     pb_free(d->reasm);
     d->reasm = NULL;
     memset(out, 0, sizeof *out);

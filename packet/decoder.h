@@ -10,7 +10,9 @@
  * IP, IPv6 in IPv4...): the inner one makes the tuple. IPv4 options are
  * skipped; IPv4 and IPv6 fragments are reassembled (packet/ipfrag.h); IPv6
  * extension headers (hop-by-hop, routing, destination options, fragment,
- * AH) are walked. Transports: TCP, UDP, ICMPv4, ICMPv6.
+ * AH) are walked. Transports: TCP, UDP, ICMPv4, ICMPv6. Tunnels (VXLAN,
+ * GENEVE, GRE, ERSPAN; IP in IP) are decapsulated as pb_decoder_set_decap
+ * says (packet/tunnel.h), up to PB_MAX_TUNNEL_DEPTH per frame.
  */
 #ifndef PB_PACKET_DECODER_H
 #define PB_PACKET_DECODER_H
@@ -19,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "beat/event.h"
 #include "beat/net.h"
 
 /* Link types we decode (pcap DLT_* / LINKTYPE_* numbers). */
@@ -51,6 +54,12 @@ struct pb_decode_stats {
     uint64_t fragments;     /* IP fragments seen */
     uint64_t reassembled;   /* datagrams rebuilt from fragments */
     uint64_t frag_dropped;  /* fragments or datagrams given up (caps, conflicts, timeouts) */
+    uint64_t frag_evicted;  /* incomplete datagrams dropped to make room (PB_MAX_FRAG_DATAGRAMS,
+                               PB_FRAG_BUDGET_BYTES) */
+    uint64_t frag_timeouts; /* incomplete datagrams dropped after PB_FRAG_TIMEOUT_NS */
+
+    uint64_t tunnels;         /* tunnel headers decapsulated (packet/tunnel.h) */
+    uint64_t tunnel_too_deep; /* frames with more than PB_MAX_TUNNEL_DEPTH tunnels: skipped */
 };
 
 /* One decoded frame. Pointers are borrowed from the frame or from the
@@ -75,6 +84,12 @@ struct pb_decoded {
     bool reassembled; /* rebuilt from IP fragments */
     bool fragment;    /* an IP fragment was seen (kept, dropped or completing) */
     uint64_t conn_id; /* TCP connection id, set by the TCP tracker (0: none) */
+    /* The outermost tunnel decapsulated (kind PB_TUNNEL_NONE: none). After
+     * a VXLAN, GENEVE, GRE or ERSPAN header the inner packet is decoded as
+     * a frame of its own: MACs, VLANs and IP layers are the inner ones and
+     * the outer addresses are in tunnel.src/dst. IP in IP keeps
+     * Packetbeat's view (nip 2, outer_src/dst) and is recorded here too. */
+    struct pb_tunnel tunnel;
 };
 
 struct pb_decoder;
@@ -92,5 +107,10 @@ bool pb_decode(struct pb_decoder *d, const uint8_t *frame, size_t caplen, uint32
                uint64_t ts_ns, struct pb_decoded *out);
 
 const struct pb_decode_stats *pb_decoder_stats(const struct pb_decoder *d);
+
+struct pb_decap_cfg; /* packet/tunnel.h */
+/* Which tunnels to decapsulate (copied). New decoders follow
+ * pb_decap_defaults: IP in IP only, as Packetbeat. */
+void pb_decoder_set_decap(struct pb_decoder *d, const struct pb_decap_cfg *cfg);
 
 #endif

@@ -14,6 +14,7 @@
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "packet.h"
+#include "tunnel.h"
 
 const struct pb_cfg *pb_interfaces_cfg(const struct pb_cfg *root)
 {
@@ -168,7 +169,37 @@ char *pb_capture_filter(const struct pb_cfg *root, const struct pb_protos *proto
     if (pb_cfg_bool(ifc, "with_vlans", false, &with_vlans) < 0) {
         with_vlans = false;
     }
-    return pb_filter_from_ports(protos, with_vlans);
+    char *f = pb_filter_from_ports(protos, with_vlans);
+    struct pb_decap_cfg dc;
+    char err[256];
+    if (f == NULL || f[0] == '\0' || pb_decap_config_read(ifc, &dc, err, sizeof err) < 0 ||
+        !pb_decap_any(&dc)) {
+        return f;
+    }
+    /* decapsulation on (ours): the tunnels' outer packets get through too,
+     * whatever they carry */
+    struct sbuf b = {NULL, 0, 0, false};
+    char item[64];
+    sb_str(&b, "(");
+    sb_str(&b, f);
+    sb_str(&b, ")");
+    if (dc.vxlan) {
+        snprintf(item, sizeof item, " or udp dst port %u", (unsigned)dc.vxlan_port);
+        sb_str(&b, item);
+    }
+    if (dc.geneve) {
+        snprintf(item, sizeof item, " or udp dst port %u", (unsigned)dc.geneve_port);
+        sb_str(&b, item);
+    }
+    if (dc.gre || dc.erspan) {
+        sb_str(&b, " or ip proto 47 or ip6 proto 47");
+    }
+    pb_free(f);
+    if (b.bad) {
+        pb_free(b.p);
+        return NULL;
+    }
+    return b.p;
 }
 
 int pb_capture_check_filter(const struct pb_cfg *root, char *err, size_t errlen)

@@ -459,6 +459,16 @@ int pb_flows_config_read(const struct pb_cfg *section, struct pb_flows_config *o
         snprintf(err, errlen, "%s", pb_cfg_errmsg());
         return -PB_EINVAL;
     }
+    int64_t max_flows = 0;
+    if (pb_cfg_int(section, "max_flows", PB_MAX_FLOWS, &max_flows) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+        return -PB_EINVAL;
+    }
+    if (max_flows < 1) {
+        snprintf(err, errlen, "max_flows must be >= 1 accessing 'packetbeat.flows.max_flows'");
+        return -PB_EINVAL;
+    }
+    out->max_flows = (size_t)max_flows;
     if (out->timeout_ns < SEC_NS) {
         snprintf(err, errlen, "timeout must be >= 1s");
         return -PB_EINVAL;

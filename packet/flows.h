@@ -23,8 +23,9 @@
  *    duration) come from the packets; @timestamp is the report time.
  *  - enable_delta_flow_reports: packets and bytes restart from 0 after each
  *    report.
- *  - At most PB_MAX_FLOWS flows live at once; a frame that would open a new
- *    flow beyond that is not counted (stats.dropped).
+ *  - At most max_flows (packetbeat.flows.max_flows, default PB_MAX_FLOWS)
+ *    flows live at once; a frame that would open a new flow beyond that is
+ *    not counted (stats.dropped).
  *
  * Single-threaded: called from the capture loop only.
  */
@@ -106,7 +107,7 @@ struct pb_flows_config {
 };
 
 /* Reads the packetbeat.flows section (timeout, period as Go durations,
- * enable_delta_flow_reports, allow_mismatched_eth). 0 or -PB_EINVAL with
+ * enable_delta_flow_reports, allow_mismatched_eth; ours: max_flows). 0 or -PB_EINVAL with
  * Packetbeat's message in err. */
 int pb_flows_config_read(const struct pb_cfg *section, struct pb_flows_config *out, char *err,
                          size_t errlen);

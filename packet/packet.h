@@ -46,6 +46,7 @@ int pb_capture_list_devices(FILE *out);
 
 struct pb_decoded;      /* packet/decoder.h */
 struct pb_decode_stats; /* packet/decoder.h */
+struct pb_flows_stats;  /* packet/flows.h */
 struct pb_tcp_stats;    /* packet/tcp.h */
 
 /* Called for every frame read, after the transport layer handled it (so
@@ -65,6 +66,10 @@ bool pb_capture_flows_enabled(const struct pb_cfg *root);
 /* Counters for monitoring; borrowed, valid until pb_capture_close. */
 const struct pb_decode_stats *pb_capture_decode_stats(const struct pb_capture *c);
 const struct pb_tcp_stats *pb_capture_tcp_stats(const struct pb_capture *c);
+/* NULL when flows are off. */
+const struct pb_flows_stats *pb_capture_flows_stats(const struct pb_capture *c);
+/* Bytes charged to TCP connections now (packetbeat.limits.tcp_memory). */
+size_t pb_capture_tcp_memory(const struct pb_capture *c);
 uint64_t pb_capture_packets(const struct pb_capture *c); /* frames read */
 
 #endif

@@ -6,6 +6,14 @@
  * directions land in the same bucket) and in one list ordered by last
  * activity, oldest first: eviction takes the head, expiry walks from the
  * head and stops at the first connection younger than the shortest timeout.
+ *
+ * Memory: every connection is charged its block (head + protocol state),
+ * its stream buffers' capacity and what its protocol allocated and did not
+ * free during its callbacks (pb_alloc_thread_bytes before and after each
+ * call). When the sum passes the tracker's budget (PB_MAX_TCP_MEMORY) after
+ * a segment, the least recently active connections are evicted until it
+ * fits; if the connection of that segment alone does not fit, its buffers
+ * are dropped (a gap for its protocol).
  */
 #include "tcp.h"
 
@@ -15,16 +23,26 @@
 #include "beat/limits.h"
 #include "beat/log.h"
 #include "decoder.h"
+#include "reorder.h"
 
 #define NBUCKETS 65536u /* power of two */
 #define STATE_ALIGN 16u
 #define KEEP_CAP (64u * 1024u) /* an empty buffer larger than this is released */
+#define MIN_CAP 512u            /* first allocation of a stream buffer */
+
+struct tcp_conn;
 
 struct stream {
     uint8_t *buf; /* owned: unconsumed bytes at buf[off .. off + len) */
     size_t off, len, cap;
     uint32_t next_seq; /* expected sequence number */
     bool seq_valid;
+    /* reordering (tcp_reorder): segments held after a hole */
+    bool syn_valid;    /* a SYN said where data starts: syn_next */
+    uint32_t syn_next; /* SYN seq + 1 */
+    struct pb_reorder ro;
+    struct tcp_conn *ro_conn;           /* set while ro holds segments */
+    struct stream *ro_older, *ro_newer; /* the tracker's list of holding streams */
 };
 
 struct tcp_conn {
@@ -34,6 +52,8 @@ struct tcp_conn {
     uint32_t bucket;
     uint64_t last_ns; /* wall clock of the last activity */
     int64_t timeout_ns;
+    size_t block; /* bytes of this allocation (head + protocol state) */
+    size_t heap;  /* bytes its protocol allocated in callbacks and still holds */
     struct stream st[2]; /* by enum pb_dir */
 };
 
@@ -42,9 +62,18 @@ struct pb_tcp {
     struct tcp_conn **buckets;
     struct tcp_conn *oldest, *newest;
     size_t count;
+    size_t max_conns;
+    size_t max_mem;
+    size_t mem; /* blocks + buffer capacities + protocol heap of all connections */
     int64_t min_timeout_ns;
     bool track_empty;
     struct pb_tcp_stats stats;
+    /* reordering: caps (max_bytes 0: off) and the streams holding
+     * segments, in the order they started to */
+    size_t ro_max_bytes;
+    unsigned ro_max_segs;
+    uint64_t ro_timeout_ns;
+    struct stream *ro_oldest, *ro_newest;
 };
 
 static uint64_t next_conn_id; /* ids are unique per process */
@@ -95,7 +124,12 @@ struct pb_tcp *pb_tcp_new(struct pb_protos *ps)
         return NULL;
     }
     t->ps = ps;
+    t->max_conns = PB_MAX_TCP_CONNS;
+    t->max_mem = PB_MAX_TCP_MEMORY;
     t->min_timeout_ns = PB_TCP_DEFAULT_TIMEOUT_NS;
+    t->ro_max_bytes = 0; /* off until pb_tcp_set_reorder: Packetbeat's semantics */
+    t->ro_max_segs = PB_TCP_REORDER_SEGMENTS;
+    t->ro_timeout_ns = PB_TCP_REORDER_TIMEOUT_NS;
     for (size_t i = 0; ps != NULL && i < ps->n; i++) {
         int64_t to = proto_timeout(&ps->list[i]);
         if (i == 0 || to < t->min_timeout_ns) {
@@ -110,9 +144,43 @@ void pb_tcp_set_track_empty(struct pb_tcp *t, bool on)
     t->track_empty = on;
 }
 
+void pb_tcp_set_limits(struct pb_tcp *t, size_t max_conns, size_t max_mem)
+{
+    t->max_conns = max_conns > 0 ? max_conns : PB_MAX_TCP_CONNS;
+    t->max_mem = max_mem > 0 ? max_mem : PB_MAX_TCP_MEMORY;
+}
+
+void pb_tcp_set_reorder(struct pb_tcp *t, size_t max_bytes, unsigned max_segs, uint64_t timeout_ns)
+{
+    t->ro_max_bytes = max_bytes;
+    t->ro_max_segs = max_segs > 0 ? max_segs : PB_TCP_REORDER_SEGMENTS;
+    t->ro_timeout_ns = timeout_ns;
+}
+
 size_t pb_tcp_count(const struct pb_tcp *t)
 {
     return t->count;
+}
+
+size_t pb_tcp_memory(const struct pb_tcp *t)
+{
+    return t->mem;
+}
+
+/* Charges (or credits) k with what its protocol allocated (or freed) since
+ * `before` (pb_alloc_thread_bytes). A protocol that frees more than it was
+ * charged (memory shared between connections) brings k to 0, no lower. */
+static void charge(struct pb_tcp *t, struct tcp_conn *k, int64_t before)
+{
+    int64_t d = pb_alloc_thread_bytes() - before;
+    if (d > 0) {
+        k->heap += (size_t)d;
+        t->mem += (size_t)d;
+    } else if (d < 0) {
+        size_t dec = (uint64_t)-d < k->heap ? (size_t)-d : k->heap;
+        k->heap -= dec;
+        t->mem -= dec;
+    }
 }
 
 const struct pb_tcp_stats *pb_tcp_stats(const struct pb_tcp *t)
@@ -177,25 +245,40 @@ static struct tcp_conn *find(const struct pb_tcp *t, const struct pb_tuple *tu, 
     return NULL;
 }
 
-static void stream_release(struct stream *s)
+static void stream_release(struct pb_tcp *t, struct stream *s)
 {
     pb_free(s->buf);
+    t->mem -= s->cap;
     s->buf = NULL;
     s->off = s->len = s->cap = 0;
 }
 
-static void stream_clear(struct stream *s)
+static void stream_clear(struct pb_tcp *t, struct stream *s)
 {
     s->off = s->len = 0;
     if (s->cap > KEEP_CAP) {
-        stream_release(s);
+        stream_release(t, s);
     }
 }
 
 /* Unlinks and frees k: on_expire first when `expire`, then conn_free. */
+static void reorder_flush(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir);
+static void reorder_drop(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir);
+
 static void conn_destroy(struct pb_tcp *t, struct tcp_conn *k, bool expire)
 {
     const struct pb_proto_ops *ops = k->c.proto->ops;
+    /* what was held for a hole is delivered (after the gap) before the
+     * protocol flushes, as Packetbeat would have delivered it when it came;
+     * without on_expire (close, free) it is dropped with the rest
+     * (pb_tcp_flush first to keep it) */
+    for (int dir = 0; dir < 2; dir++) {
+        if (expire) {
+            reorder_flush(t, k, (enum pb_dir)dir);
+        } else {
+            reorder_drop(t, k, (enum pb_dir)dir);
+        }
+    }
     k->c.pkt = NULL;
     if (expire && ops->on_expire != NULL) {
         ops->on_expire(&k->c);
@@ -212,8 +295,9 @@ static void conn_destroy(struct pb_tcp *t, struct tcp_conn *k, bool expire)
     }
     list_unlink(t, k);
     t->count--;
-    stream_release(&k->st[0]);
-    stream_release(&k->st[1]);
+    stream_release(t, &k->st[0]);
+    stream_release(t, &k->st[1]);
+    t->mem -= k->block + k->heap;
     pb_free(k);
 }
 
@@ -266,7 +350,7 @@ static struct tcp_conn *conn_create(struct pb_tcp *t, struct pb_proto *p,
                                     const struct pb_tuple *client_to_server, uint64_t ts_ns,
                                     uint64_t now_ns)
 {
-    if (t->count >= PB_MAX_TCP_CONNS && t->oldest != NULL) {
+    if (t->count >= t->max_conns && t->oldest != NULL) {
         t->stats.conns_evicted++;
         conn_destroy(t, t->oldest, true);
     }
@@ -277,6 +361,8 @@ static struct tcp_conn *conn_create(struct pb_tcp *t, struct pb_proto *p,
         t->stats.nomem++;
         return NULL;
     }
+    k->block = head + state;
+    t->mem += k->block;
     k->c.proto = p;
     k->c.tuple = *client_to_server;
     k->c.id = ++next_conn_id;
@@ -306,7 +392,9 @@ static long run_parser(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir,
         size_t consumed = 0;
         k->c.pkt = pkt;
         k->c.ts_ns = pkt->ts_ns;
+        int64_t before = pb_alloc_thread_bytes();
         enum pb_parse r = ops->on_data(&k->c, dir, data + pos, len - pos, &consumed);
+        charge(t, k, before);
         if (r == PB_PARSE_DROP) {
             t->stats.parse_drops++;
             return -1;
@@ -323,7 +411,7 @@ static long run_parser(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir,
 }
 
 /* Makes room for `add` more bytes at the end of s (compacting first). */
-static bool stream_reserve(struct stream *s, size_t add)
+static bool stream_reserve(struct pb_tcp *t, struct stream *s, size_t add)
 {
     if (s->off > 0 && s->off + s->len + add > s->cap) {
         memmove(s->buf, s->buf + s->off, s->len);
@@ -333,7 +421,7 @@ static bool stream_reserve(struct stream *s, size_t add)
     if (need <= s->cap) {
         return true;
     }
-    size_t cap = s->cap ? s->cap : 4096u;
+    size_t cap = s->cap ? s->cap : MIN_CAP;
     while (cap < need) {
         cap *= 2;
     }
@@ -348,6 +436,7 @@ static bool stream_reserve(struct stream *s, size_t add)
         return false;
     }
     s->buf = p;
+    t->mem += cap - s->cap;
     s->cap = cap;
     return true;
 }
@@ -360,10 +449,12 @@ static void report_gap(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir, si
     k->c.ts_ns = ts_ns;
     bool drop = true;
     if (ops->on_gap != NULL) {
+        int64_t before = pb_alloc_thread_bytes();
         drop = ops->on_gap(&k->c, dir, lost);
+        charge(t, k, before);
     }
     if (drop || force_drop) {
-        stream_clear(&k->st[dir]);
+        stream_clear(t, &k->st[dir]);
     }
     if (drop) {
         t->stats.gap_drops++;
@@ -380,14 +471,14 @@ static void deliver(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir, const
         /* Zero copy: hand the payload itself; keep only the tail. */
         long used = run_parser(t, k, dir, pkt, data, len);
         if (used < 0) {
-            stream_clear(s);
+            stream_clear(t, s);
             return;
         }
         size_t tail = len - (size_t)used;
         if (tail == 0) {
             return;
         }
-        if (!stream_reserve(s, tail)) {
+        if (!stream_reserve(t, s, tail)) {
             t->stats.nomem++;
             report_gap(t, k, dir, tail, pkt->ts_ns, true);
             return;
@@ -404,7 +495,7 @@ static void deliver(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir, const
         report_gap(t, k, dir, s->len + len, pkt->ts_ns, true);
         return;
     }
-    if (!stream_reserve(s, len)) {
+    if (!stream_reserve(t, s, len)) {
         t->stats.nomem++;
         report_gap(t, k, dir, s->len + len, pkt->ts_ns, true);
         return;
@@ -413,13 +504,13 @@ static void deliver(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir, const
     s->len += len;
     long used = run_parser(t, k, dir, pkt, s->buf + s->off, s->len);
     if (used < 0) {
-        stream_clear(s);
+        stream_clear(t, s);
         return;
     }
     s->off += (size_t)used;
     s->len -= (size_t)used;
     if (s->len == 0) {
-        stream_clear(s);
+        stream_clear(t, s);
     }
 }
 
@@ -447,8 +538,276 @@ static bool sender_is_client(const struct pb_protos *ps, const struct pb_tuple *
     return server_is_dst;
 }
 
+/* Keeps the tracker within its memory budget after k (may be NULL) got a
+ * segment: evicts the least recently active connections, then drops k's
+ * buffers if k alone is still too much. */
+static void enforce_budget(struct pb_tcp *t, struct tcp_conn *k, uint64_t ts_ns)
+{
+    while (t->mem > t->max_mem && t->oldest != NULL && t->oldest != k) {
+        t->stats.mem_evicted++;
+        conn_destroy(t, t->oldest, true);
+    }
+    if (t->mem <= t->max_mem || k == NULL) {
+        return;
+    }
+    for (int d = 0; d < 2; d++) {
+        struct stream *s = &k->st[d];
+        if (s->cap == 0) {
+            continue;
+        }
+        t->stats.mem_drops++;
+        if (s->len > 0) {
+            report_gap(t, k, (enum pb_dir)d, s->len, ts_ns, true);
+        }
+        stream_release(t, s);
+    }
+}
+
+/* ---- reordering (packetbeat.interfaces.tcp_reorder) ----
+ *
+ * A segment that starts after the next expected byte (or, before any data,
+ * after the byte a SYN announced) is copied and held instead of being a gap
+ * at once. When the hole fills, the held segments follow in order. A hole
+ * still open when the stream's caps are reached (bytes, segments), when its
+ * first held segment is older than the timeout (packet time), when the other
+ * direction sends data (a protocol must see the request before its answer)
+ * or when the connection ends becomes the gap Packetbeat would have
+ * reported, and the held data follows it: the protocol sees what it would
+ * have seen without reordering. A hole before the first byte of a stream is
+ * no gap (Packetbeat starts a stream at the first data it sees), nor is one
+ * before a FIN without data.
+ */
+
+static void ro_link(struct pb_tcp *t, struct tcp_conn *k, struct stream *s)
+{
+    s->ro_conn = k;
+    s->ro_older = t->ro_newest;
+    s->ro_newer = NULL;
+    if (t->ro_newest != NULL) {
+        t->ro_newest->ro_newer = s;
+    } else {
+        t->ro_oldest = s;
+    }
+    t->ro_newest = s;
+}
+
+static void ro_unlink(struct pb_tcp *t, struct stream *s)
+{
+    if (s->ro_conn == NULL) {
+        return;
+    }
+    if (s->ro_older != NULL) {
+        s->ro_older->ro_newer = s->ro_newer;
+    } else {
+        t->ro_oldest = s->ro_newer;
+    }
+    if (s->ro_newer != NULL) {
+        s->ro_newer->ro_older = s->ro_older;
+    } else {
+        t->ro_newest = s->ro_older;
+    }
+    s->ro_older = s->ro_newer = NULL;
+    s->ro_conn = NULL;
+}
+
+static void call_fin(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir, uint64_t ts_ns)
+{
+    t->stats.fins++;
+    if (k->c.proto->ops->on_fin != NULL) {
+        k->c.pkt = NULL;
+        k->c.ts_ns = ts_ns;
+        int64_t before = pb_alloc_thread_bytes();
+        k->c.proto->ops->on_fin(&k->c, dir);
+        charge(t, k, before);
+    }
+}
+
+/* One held segment handled as process() handles an in-order one:
+ * retransmits skipped, overlaps trimmed, FIN after the data; events built
+ * meanwhile get the segment's own tunnel. */
+static void deliver_held(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir,
+                         const struct pb_reorder_seg *g)
+{
+    struct stream *s = &k->st[dir];
+    struct pb_pkt seg = g->pkt;
+    seg.payload = g->data;
+    seg.payload_len = g->len;
+    const struct pb_tunnel *cur = pb_ev_tunnel();
+    struct pb_tunnel saved;
+    memset(&saved, 0, sizeof saved);
+    if (cur != NULL) {
+        saved = *cur;
+    }
+    pb_ev_set_tunnel(&g->tunnel);
+    bool fin = g->fin;
+    if (g->len > 0) {
+        uint32_t end = g->seq + g->len;
+        if ((int32_t)(end - s->next_seq) <= 0) {
+            t->stats.retransmits++;
+            seg.payload_len = 0;
+            fin = false;
+        } else if ((int32_t)(g->seq - s->next_seq) < 0) {
+            uint32_t delta = s->next_seq - g->seq;
+            t->stats.overlaps++;
+            seg.payload += delta;
+            seg.payload_len -= delta;
+        }
+        if (seg.payload_len > 0) {
+            s->next_seq = end;
+            deliver(t, k, dir, &seg);
+        }
+    }
+    if (fin) {
+        call_fin(t, k, dir, g->pkt.ts_ns);
+    }
+    pb_ev_set_tunnel(&saved);
+}
+
+/* Delivers the held segments that are now in order; with force, all of
+ * them, the holes between them becoming gaps. */
+static void reorder_drain(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir, bool force)
+{
+    struct stream *s = &k->st[dir];
+    const struct pb_reorder_seg *f;
+    while ((f = pb_reorder_first(&s->ro)) != NULL) {
+        if (!s->seq_valid) {
+            if (!force) {
+                break;
+            }
+            s->next_seq = f->seq; /* the stream starts here, as in Packetbeat */
+            s->seq_valid = true;
+        }
+        int32_t diff = (int32_t)(f->seq - s->next_seq);
+        if (diff > 0) {
+            if (!force) {
+                break;
+            }
+            if (f->len > 0) {
+                t->stats.gaps++;
+                t->stats.gap_bytes += (uint32_t)diff;
+                t->stats.reorder_gaps++;
+                report_gap(t, k, dir, (uint32_t)diff, f->pkt.ts_ns, false);
+                s->next_seq = f->seq;
+            }
+        } else if (!force) {
+            t->stats.reordered++;
+        }
+        struct pb_reorder_seg *g = pb_reorder_pop(&s->ro);
+        t->mem -= pb_reorder_seg_mem(g);
+        deliver_held(t, k, dir, g);
+        pb_free(g);
+    }
+    if (pb_reorder_first(&s->ro) == NULL) {
+        ro_unlink(t, s);
+        s->ro.since_ns = 0;
+    }
+}
+
+static void reorder_flush(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir)
+{
+    if (k->st[dir].ro_conn != NULL) {
+        reorder_drain(t, k, dir, true);
+    }
+}
+
+static void reorder_drop(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir)
+{
+    struct stream *s = &k->st[dir];
+    if (s->ro_conn != NULL) {
+        t->mem -= s->ro.mem;
+        pb_reorder_clear(&s->ro);
+        ro_unlink(t, s);
+    }
+}
+
+/* True when the segment was held (or is a copy of a held one). */
+static bool reorder_hold(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir,
+                         const struct pb_pkt *pkt, uint32_t seq, bool fin)
+{
+    struct stream *s = &k->st[dir];
+    size_t len = pkt->payload_len;
+    uint32_t base;
+    if (s->seq_valid) {
+        base = s->next_seq;
+    } else if (s->syn_valid) {
+        base = s->syn_next;
+    } else {
+        return false;
+    }
+    if ((int32_t)(seq - base) <= 0) {
+        return false;
+    }
+    if (len == 0 && s->ro_conn == NULL) {
+        return false; /* a FIN alone is not held: Packetbeat takes it at once */
+    }
+    uint64_t span = (uint64_t)(uint32_t)(seq - base) + len;
+    if (span > t->ro_max_bytes || s->ro.bytes + len > t->ro_max_bytes ||
+        s->ro.nsegs >= t->ro_max_segs) {
+        reorder_flush(t, k, dir);
+        return false;
+    }
+    size_t before = s->ro.mem;
+    switch (pb_reorder_add(&s->ro, pkt, seq, fin)) {
+    case PB_REORDER_DUPLICATE:
+        t->stats.retransmits++;
+        return true;
+    case PB_REORDER_NOMEM:
+        t->stats.nomem++;
+        reorder_flush(t, k, dir);
+        return false;
+    case PB_REORDER_HELD:
+        break;
+    }
+    t->mem += s->ro.mem - before;
+    t->stats.reorder_held++;
+    if (s->ro_conn == NULL) {
+        s->ro.since_ns = pkt->ts_ns;
+        ro_link(t, k, s);
+    }
+    return true;
+}
+
+/* Holes older than the timeout (packet time) become gaps. */
+static void reorder_expire(struct pb_tcp *t, uint64_t ts_ns)
+{
+    while (t->ro_oldest != NULL) {
+        struct stream *s = t->ro_oldest;
+        if (ts_ns < s->ro.since_ns || ts_ns - s->ro.since_ns <= t->ro_timeout_ns) {
+            break;
+        }
+        struct tcp_conn *k = s->ro_conn;
+        reorder_flush(t, k, s == &k->st[PB_DIR_TO_SERVER] ? PB_DIR_TO_SERVER : PB_DIR_TO_CLIENT);
+    }
+}
+
+void pb_tcp_flush(struct pb_tcp *t)
+{
+    while (t->ro_oldest != NULL) {
+        struct stream *s = t->ro_oldest;
+        struct tcp_conn *k = s->ro_conn;
+        reorder_flush(t, k, s == &k->st[PB_DIR_TO_SERVER] ? PB_DIR_TO_SERVER : PB_DIR_TO_CLIENT);
+    }
+}
+
+static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq,
+                                uint8_t flags, uint64_t now_ns);
+
 uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq, uint8_t flags,
                         uint64_t now_ns)
+{
+    if (t->ro_oldest != NULL) {
+        reorder_expire(t, pkt->ts_ns);
+    }
+    struct tcp_conn *k = process(t, pkt, seq, flags, now_ns);
+    if (t->mem > t->max_mem) {
+        enforce_budget(t, k, pkt->ts_ns);
+    }
+    return k != NULL ? k->c.id : 0;
+}
+
+/* One segment; returns its connection (NULL: none). */
+static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq,
+                                uint8_t flags, uint64_t now_ns)
 {
     t->stats.segments++;
     size_t len = pkt->payload_len;
@@ -460,7 +819,7 @@ uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq
     if (k == NULL) {
         if (len == 0 && !syn && !t->track_empty) {
             t->stats.ignored++;
-            return 0;
+            return NULL;
         }
         bool server_is_dst = true;
         struct pb_proto *p = t->ps == NULL ? NULL
@@ -468,7 +827,7 @@ uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq
                                                               pkt->tuple.dport, &server_is_dst);
         if (p == NULL || p->ops == NULL || p->ops->on_data == NULL) {
             t->stats.ignored++;
-            return 0;
+            return NULL;
         }
         struct pb_tuple cs = pkt->tuple;
         if (sender_is_client(t->ps, &pkt->tuple, flags, server_is_dst)) {
@@ -479,14 +838,27 @@ uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq
         }
         k = conn_create(t, p, &cs, pkt->ts_ns, now_ns);
         if (k == NULL) {
-            return 0;
+            return NULL;
         }
     }
     if (len > 0 || fin || syn || t->track_empty) {
         touch(t, k, now_ns);
     }
+    if (syn && t->ro_max_bytes > 0 && !k->st[dir].seq_valid) {
+        k->st[dir].syn_next = seq + 1u;
+        k->st[dir].syn_valid = true;
+    }
     if (len == 0 && !fin) {
-        return k->c.id;
+        return k;
+    }
+    if (t->ro_max_bytes > 0) {
+        enum pb_dir other = dir == PB_DIR_TO_SERVER ? PB_DIR_TO_CLIENT : PB_DIR_TO_SERVER;
+        if (len > 0 && k->st[other].ro_conn != NULL) {
+            reorder_flush(t, k, other); /* the other side answers: no waiting */
+        }
+        if (reorder_hold(t, k, dir, pkt, seq, fin)) {
+            return k;
+        }
     }
 
     struct pb_pkt seg = *pkt;
@@ -495,7 +867,7 @@ uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq
     if (len > 0 && s->seq_valid) {
         if ((int32_t)(end - s->next_seq) <= 0) {
             t->stats.retransmits++;
-            return k->c.id;
+            return k;
         }
         int32_t diff = (int32_t)(seq - s->next_seq);
         if (diff > 0) {
@@ -520,8 +892,13 @@ uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq
         if (k->c.proto->ops->on_fin != NULL) {
             k->c.pkt = NULL;
             k->c.ts_ns = pkt->ts_ns;
+            int64_t before = pb_alloc_thread_bytes();
             k->c.proto->ops->on_fin(&k->c, dir);
+            charge(t, k, before);
         }
     }
-    return k->c.id;
+    if (k->st[dir].ro_conn != NULL) {
+        reorder_drain(t, k, dir, false);
+    }
+    return k;
 }

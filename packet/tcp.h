@@ -27,10 +27,20 @@
  *    the stream) and is reported to the protocol as a gap of the bytes lost
  *    (ops->on_gap; the buffer is dropped whatever it returns).
  *  - At most PB_MAX_TCP_CONNS connections: the least recently active is
- *    evicted (on_expire, then conn_free). A connection idle (wall clock) for
+ *    evicted (on_expire, then conn_free). All connections together hold at
+ *    most PB_MAX_TCP_MEMORY bytes (blocks, protocol state, buffers): beyond
+ *    it the least recently active are evicted the same way (mem_evicted); a
+ *    connection that alone is over it loses its buffers (mem_drops). A connection idle (wall clock) for
  *    its protocol's transaction_timeout expires the same way.
  *  - pb_tcp_close_all (end of input) frees every connection with conn_free
  *    but without on_expire: Packetbeat drops what is pending at EOF.
+ *  - Reordering (ours, off until pb_tcp_set_reorder): a segment starting
+ *    after the next expected byte (or after the byte a SYN announced) is
+ *    held (packet/reorder.h) instead of being a gap at once, and delivered
+ *    in order when the hole fills. A hole that cannot fill (caps, timeout in
+ *    packet time, data from the other side, pb_tcp_flush, the connection's
+ *    end) becomes the gap above and the held data follows it, so protocols
+ *    see what they would have seen without reordering.
  */
 #ifndef PB_PACKET_TCP_H
 #define PB_PACKET_TCP_H
@@ -54,6 +64,8 @@ struct pb_tcp_stats {
     uint64_t conns_created;
     uint64_t conns_expired; /* idle timeout */
     uint64_t conns_evicted; /* PB_MAX_TCP_CONNS reached */
+    uint64_t mem_evicted;   /* connections evicted to stay within the memory budget */
+    uint64_t mem_drops;     /* stream buffers dropped: one connection over the budget */
     uint64_t conns_dropped; /* freed at end of input or close, without on_expire */
     uint64_t retransmits;   /* segments ignored as already seen */
     uint64_t overlaps;      /* segments trimmed */
@@ -64,6 +76,10 @@ struct pb_tcp_stats {
     uint64_t parse_drops;     /* PB_PARSE_DROP results */
     uint64_t fins;
     uint64_t nomem; /* allocations that failed: segment or connection lost */
+    /* reordering (pb_tcp_set_reorder) */
+    uint64_t reorder_held; /* out-of-order segments held for a hole to fill */
+    uint64_t reordered;    /* held segments delivered in order once the hole filled */
+    uint64_t reorder_gaps; /* holes that still became gaps (caps, timeout, answer, end) */
 };
 
 struct pb_tcp;
@@ -72,6 +88,20 @@ struct pb_tcp;
 struct pb_tcp *pb_tcp_new(struct pb_protos *ps);
 /* Frees every connection (conn_free, no on_expire) and the tracker. */
 void pb_tcp_free(struct pb_tcp *t);
+
+/* Caps (0: the default): connections (PB_MAX_TCP_CONNS) and bytes held for
+ * them (PB_MAX_TCP_MEMORY). Call before the first segment. */
+void pb_tcp_set_limits(struct pb_tcp *t, size_t max_conns, size_t max_mem);
+
+/* Reordering (ours): out-of-order segments are held per stream direction,
+ * at most max_bytes (0: reordering off, every hole a gap at once, as in
+ * Packetbeat) and max_segs segments, for timeout_ns of packet time. See
+ * packet/tcp.c for when a hole becomes a gap. Off in a new tracker;
+ * packet/capture.c turns it on with PB_TCP_REORDER_* unless configured. */
+void pb_tcp_set_reorder(struct pb_tcp *t, size_t max_bytes, unsigned max_segs, uint64_t timeout_ns);
+/* Delivers everything held for holes (the holes become gaps): before the
+ * protocols flush at the end of input. */
+void pb_tcp_flush(struct pb_tcp *t);
 
 /* With flows on, Packetbeat also tracks segments without payload: they keep
  * a connection alive. Off by default. */
@@ -91,6 +121,8 @@ void pb_tcp_expire(struct pb_tcp *t, uint64_t now_ns);
 void pb_tcp_close_all(struct pb_tcp *t);
 
 size_t pb_tcp_count(const struct pb_tcp *t);
+/* Bytes currently charged to connections (see PB_MAX_TCP_MEMORY). */
+size_t pb_tcp_memory(const struct pb_tcp *t);
 const struct pb_tcp_stats *pb_tcp_stats(const struct pb_tcp *t);
 /* Bytes buffered (unconsumed) for the connection with this tuple (either
  * orientation) in direction d, or -1 when there is no such connection. For

@@ -66,7 +66,7 @@ struct jw {
     int err;
 };
 
-static void put(struct jw *w, const void *p, size_t n)
+static void put_slow(struct jw *w, const void *p, size_t n)
 {
     if (w->err != 0) {
         return;
@@ -78,9 +78,29 @@ static void put(struct jw *w, const void *p, size_t n)
     w->err = pb_codec_buf_append(w->b, p, n);
 }
 
-static void putc1(struct jw *w, char c)
+/* The fast path: room in the buffer (then below the limit as well). */
+static inline void put(struct jw *w, const void *p, size_t n)
 {
-    put(w, &c, 1);
+    struct pb_codec_buf *b = w->b;
+    if (n == 0) {
+        return;
+    }
+    if (w->err == 0 && n <= b->cap - b->len && b->len + n <= w->limit) {
+        memcpy(b->p + b->len, p, n);
+        b->len += n;
+        return;
+    }
+    put_slow(w, p, n);
+}
+
+static inline void putc1(struct jw *w, char c)
+{
+    struct pb_codec_buf *b = w->b;
+    if (w->err == 0 && b->len < b->cap && b->len < w->limit) {
+        b->p[b->len++] = c;
+        return;
+    }
+    put_slow(w, &c, 1);
 }
 
 static void putstr(struct jw *w, const char *s)
@@ -137,18 +157,194 @@ static size_t utf8_len(const unsigned char *s, size_t left, uint32_t *cp)
     return n;
 }
 
+/* Byte classes for put_string: 0 copied as is, 1 escaped, 2 maybe escaped
+   when escape_html, 3 start of a multi-byte sequence (checked). */
+static const unsigned char str_class[256] = {
+    ['\0'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00-0x0f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,           /* 0x10-0x1f */
+    ['"'] = 1, ['\\'] = 1, ['<'] = 2, ['>'] = 2, ['&'] = 2,
+    [0x80] = 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x80-0x8f */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,           /* 0x90-0x9f */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,           /* 0xa0-0xaf */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,           /* 0xb0-0xbf */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,           /* 0xc0-0xcf */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,           /* 0xd0-0xdf */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,           /* 0xe0-0xef */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,           /* 0xf0-0xff */
+};
+
+/* True when none of the eight bytes in x needs escaping (JSON without
+   escape_html): all are >= 0x20, < 0x80, and neither '"' nor '\\'. */
+static inline bool plain8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t lt20 = (x - ones * 0x20u) & ~x;             /* bytes < 0x20 */
+    uint64_t q = x ^ (ones * (uint64_t)'"');
+    uint64_t bs = x ^ (ones * (uint64_t)'\\');
+    uint64_t eq = ((q - ones) & ~q) | ((bs - ones) & ~bs); /* '"' or '\\' */
+    return ((lt20 | eq | x) & high) == 0;
+}
+
+/* Room for n more bytes without passing the limit (grown when needed);
+   false leaves the buffer as it was, and the caller takes the checked path. */
+static bool reserve(struct jw *w, size_t n)
+{
+    struct pb_codec_buf *b = w->b;
+    if (w->err != 0 || n > w->limit - b->len) {
+        return false;
+    }
+    if (n <= b->cap - b->len) {
+        return true;
+    }
+    size_t ncap = b->cap ? b->cap : 256;
+    while (ncap - b->len < n) {
+        if (ncap > SIZE_MAX / 2) {
+            return false;
+        }
+        ncap *= 2;
+    }
+    char *np = pb_realloc(b->p, ncap);
+    if (np == NULL) {
+        return false;
+    }
+    b->p = np;
+    b->cap = ncap;
+    return true;
+}
+
+/* Strings up to this long are written straight into a buffer reserved for
+   the worst case (6 output bytes per input byte); longer ones go through
+   the checked writer so that a large body does not reserve six times its
+   size. */
+#define FAST_STR_MAX 65536u
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* put_string over reserved room: o has 6 * len + 2 bytes; returns the end. */
+static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool html)
+{
+    size_t i = 0;
+    *o++ = '"';
+    while (i < len) {
+        size_t run = i;
+        if (!html) {
+            while (len - i >= 8) {
+                uint64_t x;
+                memcpy(&x, p + i, 8);
+                if (!plain8(x)) {
+                    break;
+                }
+                i += 8;
+            }
+        }
+        while (i < len && str_class[p[i]] == 0) {
+            i++;
+        }
+        memcpy(o, p + run, i - run);
+        o += i - run;
+        if (i >= len) {
+            break;
+        }
+        unsigned c = p[i];
+        if (str_class[c] == 2 && !html) {
+            *o++ = (char)c;
+            i++;
+            continue;
+        }
+        if (c < 0x80) {
+            o[0] = '\\';
+            switch (c) {
+            case '"':
+            case '\\':
+                o[1] = (char)c;
+                o += 2;
+                break;
+            case '\n':
+                o[1] = 'n';
+                o += 2;
+                break;
+            case '\r':
+                o[1] = 'r';
+                o += 2;
+                break;
+            case '\t':
+                o[1] = 't';
+                o += 2;
+                break;
+            default: /* other control bytes, and <, >, & with escape_html */
+                o[1] = 'u';
+                o[2] = '0';
+                o[3] = '0';
+                o[4] = hexdig[c >> 4];
+                o[5] = hexdig[c & 0xf];
+                o += 6;
+                break;
+            }
+            i++;
+            continue;
+        }
+        uint32_t cp = 0;
+        size_t adv = utf8_len(p + i, len - i, &cp);
+        if (adv == 0) {
+            memcpy(o, "\\ufffd", 6); /* invalid byte: replaced, as Go does */
+            o += 6;
+            i++;
+        } else if (cp == 0x2028 || cp == 0x2029) {
+            memcpy(o, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+            o += 6;
+            i += adv;
+        } else {
+            memcpy(o, p + i, adv);
+            o += adv;
+            i += adv;
+        }
+    }
+    *o++ = '"';
+    return o;
+}
+
 static void put_string(struct jw *w, const char *s, size_t len)
 {
+    if (len <= FAST_STR_MAX && reserve(w, 6 * len + 2)) {
+        struct pb_codec_buf *b = w->b;
+        char *end = put_string_fast(b->p + b->len, (const unsigned char *)s, len, w->html);
+        b->len = (size_t)(end - b->p);
+        return;
+    }
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t start = 0;
     size_t i = 0;
     putc1(w, '"');
     while (i < len) {
+        /* the common case: a run of plain ASCII copied at once, eight
+           bytes per step while none is a control byte, '"', '\\' or
+           non-ASCII (and, with escape_html, '<' '>' '&': table only) */
+        if (!w->html) {
+            while (len - i >= 8) {
+                uint64_t x;
+                memcpy(&x, p + i, 8);
+                if (!plain8(x)) {
+                    break;
+                }
+                i += 8;
+            }
+        }
+        while (i < len && str_class[p[i]] == 0) {
+            i++;
+        }
+        if (i >= len) {
+            break;
+        }
         unsigned c = p[i];
+        unsigned k = str_class[c];
         const char *esc = NULL;
         char ubuf[7];
         size_t adv = 1;
+        if (k == 2 && !w->html) {
+            i++;
+            continue;
+        }
         if (c < 0x80) {
             if (c == '"') {
                 esc = "\\\"";
@@ -160,7 +356,8 @@ static void put_string(struct jw *w, const char *s, size_t len)
                 esc = "\\r";
             } else if (c == '\t') {
                 esc = "\\t";
-            } else if (c < 0x20 || (w->html && (c == '<' || c == '>' || c == '&'))) {
+            } else {
+                /* other control bytes, and <, >, & with escape_html */
                 ubuf[0] = '\\';
                 ubuf[1] = 'u';
                 ubuf[2] = '0';
@@ -235,14 +432,15 @@ static void put_real(struct jw *w, double f)
 
 static void put_value(struct jw *w, const json_t *v, int depth, bool top);
 
-static void put_member(struct jw *w, const char *key, const json_t *val, int depth, bool *first)
+static void put_member(struct jw *w, const char *key, size_t klen, const json_t *val, int depth,
+                       bool *first)
 {
     if (!*first) {
         putc1(w, ',');
     }
     *first = false;
     newline(w, depth + 1);
-    put_string(w, key, strlen(key));
+    put_string(w, key, klen);
     putc1(w, ':');
     if (w->pretty) {
         putc1(w, ' ');
@@ -254,6 +452,7 @@ static void put_object(struct jw *w, const json_t *v, int depth, bool top)
 {
     bool first = true;
     const char *key;
+    size_t klen;
     json_t *val;
     if (json_object_size(v) == 0) {
         putstr(w, "{}");
@@ -265,18 +464,18 @@ static void put_object(struct jw *w, const json_t *v, int depth, bool top)
         const json_t *ts = json_object_get(v, "@timestamp");
         const json_t *meta = json_object_get(v, "@metadata");
         if (ts != NULL) {
-            put_member(w, "@timestamp", ts, depth, &first);
+            put_member(w, "@timestamp", 10, ts, depth, &first);
         }
         if (meta != NULL) {
-            put_member(w, "@metadata", meta, depth, &first);
+            put_member(w, "@metadata", 9, meta, depth, &first);
         }
     }
-    json_object_foreach((json_t *)v, key, val)
+    json_object_keylen_foreach((json_t *)v, key, klen, val)
     {
         if (top && (strcmp(key, "@timestamp") == 0 || strcmp(key, "@metadata") == 0)) {
             continue;
         }
-        put_member(w, key, val, depth, &first);
+        put_member(w, key, klen, val, depth, &first);
         if (w->err != 0) {
             return;
         }
@@ -320,10 +519,21 @@ static void put_value(struct jw *w, const json_t *v, int depth, bool top)
     case JSON_STRING:
         put_string(w, json_string_value(v), json_string_length(v));
         break;
-    case JSON_INTEGER:
-        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        putstr(w, buf);
+    case JSON_INTEGER: {
+        /* decimal digits written backwards: snprintf costs more than the rest */
+        json_int_t iv = json_integer_value(v);
+        unsigned long long u = iv < 0 ? 0ull - (unsigned long long)iv : (unsigned long long)iv;
+        char *e = buf + sizeof buf, *d = e;
+        do {
+            *--d = (char)('0' + u % 10u);
+            u /= 10u;
+        } while (u != 0);
+        if (iv < 0) {
+            *--d = '-';
+        }
+        put(w, d, (size_t)(e - d));
         break;
+    }
     case JSON_REAL:
         put_real(w, json_real_value(v));
         break;

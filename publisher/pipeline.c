@@ -1161,7 +1161,12 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
     pl->count++;
     pl->used++;
     pl->st.published++;
-    pthread_cond_broadcast(&pl->cv);
+    /* A waiting worker only cares when work appears (it then starts its
+       flush timer) and when a full batch is there; waking it for every
+       event costs a futex wake and a context switch per event. */
+    if (pl->count == 1 || pl->count == pl->batch_want) {
+        pthread_cond_broadcast(&pl->cv);
+    }
     pthread_mutex_unlock(&pl->mu);
     return 0;
 }

@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 SECS=${1:-60}
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
     -DPB_FUZZ=ON -DPB_SANITIZE=ON >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_packet fuzz_proto fuzz_config >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_packet fuzz_proto fuzz_config \
+    fuzz_lj_ack fuzz_es_bulk fuzz_redis_reply >/dev/null
 mkdir -p build-fuzz/crashes
 status=0
-for t in fuzz_packet fuzz_proto fuzz_config; do
+for t in fuzz_packet fuzz_proto fuzz_config fuzz_lj_ack fuzz_es_bulk fuzz_redis_reply; do
     mkdir -p "build-fuzz/corpus/$t"
     echo "== $t: ${SECS}s"
     if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \

@@ -22,6 +22,22 @@ add_test(NAME template
           --bin $<TARGET_FILE:packetbeat> --src ${CMAKE_SOURCE_DIR} --run-cases -j 2)
 set_tests_properties(template PROPERTIES TIMEOUT 300)
 
+# Bounded memory under hostile input (issue 8): tests/bounds/*.sh take the
+# packetbeat binary, like the live tests.
+file(GLOB PB_BOUNDS_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/bounds/*.sh)
+foreach(t ${PB_BOUNDS_TESTS})
+  get_filename_component(tname ${t} NAME_WE)
+  add_test(NAME bounds_${tname} COMMAND sh ${t} $<TARGET_FILE:packetbeat>)
+  set_tests_properties(bounds_${tname} PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
+endforeach()
+
+# Tunnelled (VXLAN, GENEVE, GRE, ERSPAN, IP in IP) and reordered copies of
+# the conformance pcaps give the originals' events (tests/tunnels/check.py).
+add_test(NAME tunnels
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/tunnels/check.py
+          --bin $<TARGET_FILE:packetbeat> -j 2)
+set_tests_properties(tunnels PROPERTIES TIMEOUT 900)
+
 # The Kibana saved objects of dashboards/ (issue 7): shape, references,
 # fields against the template, and the embedded copy in the binary.
 add_test(NAME dashboards

@@ -17,8 +17,8 @@
 
 /* Caps of the pending-request table: entries and bytes of request copies.
  * Beyond either, the oldest request is published as unanswered. */
-#define DNS_MAX_PENDING 16384u
-#define DNS_MAX_PENDING_BYTES (32u * 1024u * 1024u)
+#define DNS_MAX_PENDING 8192u
+#define DNS_MAX_PENDING_BYTES (4u * 1024u * 1024u)
 #define DNS_BUCKETS 4096u
 #define DNS_UDP_MAX_PLAIN 512u /* larger UDP messages need EDNS */
 #define DNS_TCP_PREFIX 2u

@@ -1303,7 +1303,9 @@ static int parse_section(const uint8_t *m, size_t len, size_t *off, unsigned cou
             continue;
         }
         if (msg->nrr[sec] == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
+            /* start at the announced count (at most 4): a record is ~300 bytes,
+               and most sections hold one or two */
+            size_t ncap = cap ? cap * 2 : (count < 4u ? count : 4u);
             if (ncap > DNS_MAX_RRS) {
                 ncap = DNS_MAX_RRS;
             }

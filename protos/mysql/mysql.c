@@ -28,6 +28,10 @@
 #define MY_STMT_BUCKETS 1024u
 #define MY_MAX_STMT_MAPS PB_MAX_TCP_CONNS
 #define MY_MAX_STMTS_PER_CONN 1024u
+/* Bytes of all remembered prepared statements together (they outlive their
+ * connection until statement_timeout); a prepare beyond it is not
+ * remembered and is counted in stats.dropped. */
+#define MY_MAX_STMT_BYTES (4u * 1024u * 1024u)
 /* Bytes of an unfinished response kept to describe it after a gap. */
 #define MY_MAX_GAP_RAW (1024u * 1024u)
 
@@ -48,12 +52,14 @@ struct my_stmt_map {
     uint64_t wall_ns; /* last access */
     struct my_stmt *v;
     size_t n, cap;
+    size_t bytes; /* this map and its statements, counted in my_priv.stmt_bytes */
 };
 
 struct my_priv {
     struct my_cfg cfg;
     struct my_stmt_map *buckets[MY_STMT_BUCKETS];
     size_t nmaps;
+    size_t stmt_bytes; /* sum of the maps' bytes (MY_MAX_STMT_BYTES) */
     uint64_t last_sweep_ns;
 };
 
@@ -127,6 +133,7 @@ static struct my_stmt_map *stmts_get(struct my_priv *pv, const struct pb_tuple *
         if (tuple_eq(&m->key, t)) {
             if (map_expired(pv, m, now)) {
                 *pp = m->next;
+                pv->stmt_bytes -= m->bytes;
                 map_free(m);
                 pv->nmaps--;
                 break;
@@ -144,6 +151,8 @@ static struct my_stmt_map *stmts_get(struct my_priv *pv, const struct pb_tuple *
         return NULL;
     }
     m->key = *t;
+    m->bytes = sizeof *m;
+    pv->stmt_bytes += m->bytes;
     m->wall_ns = now;
     m->next = pv->buckets[b];
     pv->buckets[b] = m;
@@ -213,6 +222,7 @@ static void stmts_sweep(struct my_priv *pv, uint64_t now)
             struct my_stmt_map *m = *pp;
             if (map_expired(pv, m, now)) {
                 *pp = m->next;
+                pv->stmt_bytes -= m->bytes;
                 map_free(m);
                 pv->nmaps--;
             } else {
@@ -313,7 +323,12 @@ static void handle_request(struct pb_proto *p, struct pb_conn *c, struct my_conn
         struct my_stmt_map *map = stmts_get(pv, &c->tuple, now, false);
         struct my_stmt *st = map != NULL ? stmt_find(map, msg->stmt_id) : NULL;
         if (msg->typ == MY_CMD_STMT_CLOSE && map != NULL) {
+            int64_t before = pb_alloc_thread_bytes();
             stmt_delete(map, msg->stmt_id);
+            int64_t freed = before - pb_alloc_thread_bytes();
+            size_t dec = freed <= 0 ? 0 : (size_t)freed < map->bytes ? (size_t)freed : map->bytes;
+            map->bytes -= dec;
+            pv->stmt_bytes -= dec;
             trans_reset(t); /* removed from the cache: never published */
             return;
         }
@@ -447,13 +462,24 @@ static void handle_response(struct pb_proto *p, struct pb_conn *c, struct my_con
         }
     }
     if (msg->prepare && msg->stmt_id != 0) {
-        struct my_stmt_map *map = stmts_get(pv, &c->tuple, now, true);
-        if (map != NULL && stmt_find(map, msg->stmt_id) == NULL) {
+        struct my_stmt_map *map = pv->stmt_bytes < MY_MAX_STMT_BYTES
+                                      ? stmts_get(pv, &c->tuple, now, true)
+                                      : stmts_get(pv, &c->tuple, now, false);
+        if (map != NULL && stmt_find(map, msg->stmt_id) == NULL &&
+            pv->stmt_bytes < MY_MAX_STMT_BYTES) {
+            int64_t before = pb_alloc_thread_bytes();
             struct my_stmt *st =
                 stmt_add(map, msg->stmt_id, t->query, t->query_len, (int)msg->num_params);
             if (st != NULL && ctx->exact && raw != NULL) {
                 my_prepare_columns(raw, raw_len, ctx, &st->cols);
             }
+            int64_t used = pb_alloc_thread_bytes() - before;
+            if (used > 0) {
+                map->bytes += (size_t)used;
+                pv->stmt_bytes += (size_t)used;
+            }
+        } else if (pv->stmt_bytes >= MY_MAX_STMT_BYTES) {
+            c->proto->stats.dropped++; /* not remembered: executes show no query */
         }
         add_note(t, t->query != NULL ? t->query : "", t->query_len);
         static const char rps[] = "Request Prepare Statement";

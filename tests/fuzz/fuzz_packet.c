@@ -3,6 +3,9 @@
  * with fragment reassembly, the TCP tracker, UDP and ICMP dispatch, and every
  * compiled-in protocol on its usual ports, as packet/capture.c drives them.
  *
+ * Every tunnel is decapsulated (VXLAN, GENEVE, GRE, ERSPAN, IP in IP) and
+ * TCP reordering is on with small caps, so holes fill, overflow and time out.
+ *
  * Input: byte 0 picks the link type; then frames, each a big-endian u16
  * length and that many bytes. The packet clock advances 1 ms per frame and
  * the wall clock with it, so timeouts and expiry run too.
@@ -15,6 +18,7 @@
 #include "fuzz.h"
 #include "packet/decoder.h"
 #include "packet/tcp.h"
+#include "packet/tunnel.h"
 #include "packet/udp.h"
 #include "protos/protos.h"
 
@@ -36,6 +40,7 @@ static const struct {
 
 static struct pb_protos *protos;
 static uint64_t emitted;
+static struct pb_decap_cfg decap;
 
 static void emit(void *ctx, struct pb_proto *p, json_t *ev)
 {
@@ -66,7 +71,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     fuzz_quiet();
     char yaml[8192];
-    size_t off = (size_t)snprintf(yaml, sizeof yaml, "packetbeat.protocols:\n");
+    size_t off = (size_t)snprintf(yaml, sizeof yaml,
+                                  "packetbeat.interfaces.decapsulation:\n"
+                                  "  {vxlan: true, geneve: true, gre: true, erspan: true, "
+                                  "ipip: true}\n"
+                                  "packetbeat.protocols:\n");
     for (size_t i = 0; pb_proto_registry[i] != NULL && off < sizeof yaml; i++) {
         const char *name = pb_proto_registry[i]->name;
         char buf[32];
@@ -82,6 +91,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (root == NULL || protos == NULL ||
         pb_protos_setup(protos, root, emit, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "fuzz_packet: setup failed: %s\n", err);
+        abort();
+    }
+    const struct pb_cfg *ifc = pb_cfg_get(root, "packetbeat.interfaces");
+    if (pb_decap_config_read(ifc, &decap, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_packet: decapsulation: %s\n", err);
         abort();
     }
     /* protocols keep what they need from the config during setup */
@@ -102,6 +116,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pb_tcp_free(tcp);
         return 0;
     }
+    pb_decoder_set_decap(dec, &decap);
+    /* small caps: a few segments fill them; 5 ms holes (frames are 1 ms apart) */
+    pb_tcp_set_reorder(tcp, 4096, 8, 5000000ull);
     uint64_t now = 1577836800ull * 1000000000ull;
     size_t off = 1, nframes = 0;
     while (off + 2 <= size) {
@@ -124,6 +141,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pkt.nvlan = d.nvlan;
             pkt.payload = d.payload;
             pkt.payload_len = d.payload_len;
+            pb_ev_set_tunnel(d.tunnel.kind != PB_TUNNEL_NONE ? &d.tunnel : NULL);
+            pb_ev_note_tunnel(&d.tuple, d.tunnel.kind != PB_TUNNEL_NONE ? &d.tunnel : NULL);
             if (d.tuple.proto == PB_IPPROTO_TCP) {
                 pb_tcp_process(tcp, &pkt, d.tcp_seq, d.tcp_flags, now);
             } else if (d.tuple.proto == PB_IPPROTO_UDP) {
@@ -140,6 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pb_protos_tick(protos, now);
         }
     }
+    pb_ev_set_tunnel(NULL);
+    pb_tcp_flush(tcp);
     pb_tcp_close_all(tcp);
     pb_tcp_free(tcp);
     pb_decoder_free(dec);

@@ -589,9 +589,58 @@ START_TEST(tcp_close_all_no_expire)
 }
 END_TEST
 
+/* The memory budget (PB_MAX_TCP_MEMORY, here 64 KiB): connections holding
+ * unconsumed bytes are evicted oldest first to stay within it, and one
+ * connection that alone passes it loses its buffer. */
+START_TEST(tcp_memory_budget)
+{
+    mode = M_NONE; /* every byte stays buffered */
+    const size_t budget = 64 * 1024;
+    pb_tcp_set_limits(t, 0, budget);
+    static uint8_t half[1000];
+    memset(half, 'q', sizeof half);
+    for (uint32_t i = 0; i < 200; i++) {
+        struct pb_pkt p = seg(CLI, (uint16_t)(2000 + i), SRV, 80, half, sizeof half);
+        ck_assert_uint_ne(pb_tcp_process(t, &p, 1, PB_TCP_ACK, SEC + i), 0);
+        ck_assert_uint_le(pb_tcp_memory(t), budget);
+    }
+    const struct pb_tcp_stats *st = pb_tcp_stats(t);
+    ck_assert_uint_gt(st->mem_evicted, 0);
+    ck_assert_uint_eq(st->mem_evicted, nexpire);
+    ck_assert_uint_eq(pb_tcp_count(t) + st->mem_evicted, 200);
+    ck_assert_uint_eq(st->conns_evicted, 0);
+    /* the newest are kept, the oldest went */
+    struct pb_pkt last = seg(CLI, 2199, SRV, 80, "", 0);
+    struct pb_pkt first = seg(CLI, 2000, SRV, 80, "", 0);
+    ck_assert_int_eq(pb_tcp_buffered(t, &last.tuple, PB_DIR_TO_SERVER), 1000);
+    ck_assert_int_eq(pb_tcp_buffered(t, &first.tuple, PB_DIR_TO_SERVER), -1);
+    const struct rec *e = nth_kind('E', 0);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(e->tuple.sport, 2000);
+
+    /* one stream larger than the budget: its buffer goes, as a gap */
+    nrec = 0; /* the record table only holds the last ones */
+    static uint8_t big[16 * 1024];
+    memset(big, 'r', sizeof big);
+    struct pb_pkt b = seg(CLI, 3000, SRV, 80, big, sizeof big);
+    uint32_t seq = 1;
+    for (int i = 0; i < 8; i++) {
+        pb_tcp_process(t, &b, seq, PB_TCP_ACK, 2 * SEC);
+        seq += (uint32_t)sizeof big;
+        ck_assert_uint_le(pb_tcp_memory(t), budget);
+    }
+    ck_assert_uint_gt(st->mem_drops, 0);
+    ck_assert_ptr_nonnull(nth_kind('G', 0));
+    ck_assert_int_lt(pb_tcp_buffered(t, &b.tuple, PB_DIR_TO_SERVER), (long)(8 * sizeof big));
+    pb_tcp_close_all(t);
+    ck_assert_uint_eq(pb_tcp_memory(t), 0);
+}
+END_TEST
+
 START_TEST(tcp_eviction_oldest_first)
 {
     struct pb_pkt p;
+    pb_tcp_set_limits(t, 0, (size_t)1 << 40); /* the count cap, not the memory budget */
     for (uint32_t i = 0; i <= PB_MAX_TCP_CONNS; i++) {
         if (i == PB_MAX_TCP_CONNS) {
             ck_assert_uint_eq(nexpire, 0);
@@ -872,6 +921,7 @@ static Suite *tcp_suite(void)
     tcase_add_test(tc, tcp_idle_expiry_wall_clock);
     tcase_add_test(tc, tcp_close_all_no_expire);
     tcase_add_test(tc, tcp_eviction_oldest_first);
+    tcase_add_test(tc, tcp_memory_budget);
     tcase_add_test(tc, tcp_ipv6_connection);
     suite_add_tcase(s, tc);
     TCase *cap = tcase_create("capture");

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tests/publisher/test_codec.c - the JSON writer's fast paths (eight bytes
+ * at a time over plain ASCII, integers without printf) against a plain
+ * byte-by-byte reference, with every special byte at every offset.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "publisher/codec.h"
+
+/* Reference: Go's encoding as go-structform writes it, one byte at a time.
+   Input here is ASCII plus at most one non-ASCII sequence given whole. */
+static size_t ref_escape(const unsigned char *s, size_t n, bool html, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c == '\n') {
+            memcpy(out + o, "\\n", 2);
+            o += 2;
+        } else if (c == '\r') {
+            memcpy(out + o, "\\r", 2);
+            o += 2;
+        } else if (c == '\t') {
+            memcpy(out + o, "\\t", 2);
+            o += 2;
+        } else if (c < 0x20 || (html && (c == '<' || c == '>' || c == '&'))) {
+            out[o++] = '\\';
+            out[o++] = 'u';
+            out[o++] = '0';
+            out[o++] = '0';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 0xf];
+        } else if (c >= 0x80) {
+            memcpy(out + o, "\\ufffd", 6); /* a lone byte >= 0x80 is invalid */
+            o += 6;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+static void check_string(const unsigned char *s, size_t n, bool html, const char *want)
+{
+    struct pb_codec_buf b = {0};
+    json_t *v = json_stringn_nocheck((const char *)s, n);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(pb_json_encode(v, false, html, &b), 0);
+    ck_assert_int_eq(pb_codec_buf_append(&b, "", 1), 0);
+    ck_assert_msg(strcmp(b.p, want) == 0, "len %zu html %d: got %s want %s", n, html, b.p, want);
+    pb_codec_buf_free(&b);
+    json_decref(v);
+}
+
+START_TEST(every_byte_at_every_offset)
+{
+    unsigned char s[40];
+    char want[40 * 6 + 3];
+    for (size_t len = 1; len <= 34; len += 3) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (unsigned c = 1; c < 256; c++) {
+                memset(s, 'a', len);
+                s[pos] = (unsigned char)c;
+                for (int html = 0; html < 2; html++) {
+                    ref_escape(s, len, html != 0, want);
+                    check_string(s, len, html != 0, want);
+                }
+            }
+        }
+    }
+}
+END_TEST
+
+START_TEST(multibyte_across_word_boundaries)
+{
+    static const struct {
+        const char *seq;
+        const char *out;
+    } seqs[] = {
+        {"\xc3\xa9", "\xc3\xa9"},                 /* é kept */
+        {"\xe2\x82\xac", "\xe2\x82\xac"},         /* € kept */
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"}, /* emoji kept */
+        {"\xe2\x80\xa8", "\\u2028"},
+        {"\xe2\x80\xa9", "\\u2029"},
+        {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"}, /* surrogate: invalid */
+    };
+    for (size_t k = 0; k < sizeof seqs / sizeof seqs[0]; k++) {
+        size_t sl = strlen(seqs[k].seq);
+        for (size_t pos = 0; pos < 20; pos++) {
+            char s[64], want[128];
+            memset(s, 'x', pos);
+            memcpy(s + pos, seqs[k].seq, sl);
+            memcpy(s + pos + sl, "yyyyyyyyy", 9);
+            size_t n = pos + sl + 9;
+            snprintf(want, sizeof want, "\"%.*s%s%s\"", (int)pos, s, seqs[k].out, "yyyyyyyyy");
+            check_string((const unsigned char *)s, n, false, want);
+        }
+    }
+}
+END_TEST
+
+START_TEST(long_strings)
+{
+    /* past the size written into reserved room: the checked writer */
+    static const unsigned char specials[] = {'"', '\\', '\n', 0x01, '<', '&', 0x7f, 0xff};
+    for (size_t len = 65530; len <= 70000; len += 4470) {
+        unsigned char *s = malloc(len);
+        char *want = malloc(len * 6 + 3);
+        ck_assert_ptr_nonnull(s);
+        ck_assert_ptr_nonnull(want);
+        for (size_t i = 0; i < len; i++) {
+            s[i] = (unsigned char)('a' + i % 26);
+            if (i % 37 == 5) {
+                s[i] = specials[(i / 37) % sizeof specials];
+            }
+        }
+        for (int html = 0; html < 2; html++) {
+            ref_escape(s, len, html != 0, want);
+            check_string(s, len, html != 0, want);
+        }
+        free(s);
+        free(want);
+    }
+}
+END_TEST
+
+START_TEST(integers)
+{
+    static const struct {
+        json_int_t v;
+        const char *s;
+    } cases[] = {
+        {0, "0"},
+        {7, "7"},
+        {-1, "-1"},
+        {10, "10"},
+        {-10, "-10"},
+        {1234567890123LL, "1234567890123"},
+        {INT64_MAX, "9223372036854775807"},
+        {INT64_MIN, "-9223372036854775808"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct pb_codec_buf b = {0};
+        json_t *v = json_integer(cases[i].v);
+        ck_assert_int_eq(pb_json_encode(v, false, false, &b), 0);
+        ck_assert_int_eq(pb_codec_buf_append(&b, "", 1), 0);
+        ck_assert_str_eq(b.p, cases[i].s);
+        pb_codec_buf_free(&b);
+        json_decref(v);
+    }
+}
+END_TEST
+
+START_TEST(appends_after_existing_bytes)
+{
+    /* the writer appends to what the buffer holds (an output's batch) */
+    struct pb_codec_buf b = {0};
+    ck_assert_int_eq(pb_codec_buf_append(&b, "prefix,", 7), 0);
+    json_t *v = json_pack("{s:s,s:i,s:[s,s]}", "@timestamp", "t", "n", 42, "a", "x\"y", "z");
+    ck_assert_int_eq(pb_json_encode(v, false, false, &b), 0);
+    ck_assert_int_eq(pb_codec_buf_append(&b, "", 1), 0);
+    ck_assert_str_eq(b.p, "prefix,{\"@timestamp\":\"t\",\"n\":42,\"a\":[\"x\\\"y\",\"z\"]}");
+    pb_codec_buf_free(&b);
+    json_decref(v);
+}
+END_TEST
+
+static Suite *codec_suite(void)
+{
+    Suite *s = suite_create("codec");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, every_byte_at_every_offset);
+    tcase_add_test(tc, multibyte_across_word_boundaries);
+    tcase_add_test(tc, long_strings);
+    tcase_add_test(tc, integers);
+    tcase_add_test(tc, appends_after_existing_bytes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(codec_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
