@@ -714,6 +714,7 @@ out:
         int64_t timeout = 0;
         pb_cfg_duration(root, "packetbeat.shutdown_timeout", 0, &timeout);
         /* -I publishes everything it read; live capture waits shutdown_timeout */
+        pb_pipeline_set_stop(fr.pipeline, &stop_flag, timeout);
         pb_pipeline_close_stats(fr.pipeline, cli->file != NULL ? -1 : timeout, &fr.final);
         fr.have_final = true;
         fr.pipeline = NULL;

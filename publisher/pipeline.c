@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,9 @@ struct worker {
 };
 
 struct pb_pipeline {
+    /* pb_pipeline_set_stop: a signal cuts a close that waits forever */
+    volatile sig_atomic_t *stop;
+    int64_t stop_grace_ns;
     pthread_mutex_t mu;
     pthread_cond_t cv;       /* workers and close: anything changed */
     pthread_cond_t cv_space; /* producers: room freed or closing */
@@ -1192,8 +1196,15 @@ void pb_pipeline_close_stats(struct pb_pipeline *pl, int64_t timeout_ns,
     pthread_cond_broadcast(&pl->cv_space);
     int64_t deadline = timeout_ns < 0 ? 0 : mono_ns() + timeout_ns;
     while (any_started && pl->used > 0) {
+        if (timeout_ns < 0 && pl->stop != NULL && *pl->stop) {
+            /* asked to stop while waiting for every ack (-I): wait the
+               grace period from now, as a live shutdown would */
+            timeout_ns = pl->stop_grace_ns;
+            deadline = mono_ns() + timeout_ns;
+        }
         if (timeout_ns < 0) {
-            pthread_cond_wait(&pl->cv, &pl->mu);
+            /* in slices, to notice the stop flag */
+            wait_until(pl, mono_ns() + 100 * 1000000LL);
         } else {
             if (mono_ns() >= deadline) {
                 break;
@@ -1235,6 +1246,12 @@ void pb_pipeline_close_stats(struct pb_pipeline *pl, int64_t timeout_ns,
         return;
     }
     pipeline_free(pl);
+}
+
+void pb_pipeline_set_stop(struct pb_pipeline *pl, volatile sig_atomic_t *stop, int64_t grace_ns)
+{
+    pl->stop = stop;
+    pl->stop_grace_ns = grace_ns < 0 ? 0 : grace_ns;
 }
 
 void pb_pipeline_get_stats(struct pb_pipeline *pl, struct pb_pipeline_stats *st)

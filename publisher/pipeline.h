@@ -7,6 +7,7 @@
 #define PB_PIPELINE_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,6 +42,10 @@ void pb_pipeline_close(struct pb_pipeline *pl, int64_t timeout_ns);
 void pb_pipeline_close_stats(struct pb_pipeline *pl, int64_t timeout_ns,
                              struct pb_pipeline_stats *final);
 void pb_pipeline_get_stats(struct pb_pipeline *pl, struct pb_pipeline_stats *st);
+/* A close that waits forever (timeout < 0, as after -I) gives up waiting
+ * grace_ns after *stop becomes non-zero (SIGINT/SIGTERM): what is still
+ * unacknowledged then is dropped and counted, as in a live shutdown. */
+void pb_pipeline_set_stop(struct pb_pipeline *pl, volatile sig_atomic_t *stop, int64_t grace_ns);
 /* `test output`: connects to the output and reports; 0 ok. */
 int pb_pipeline_test_output(const struct pb_cfg *root, char *err, size_t errlen);
 
