@@ -88,6 +88,13 @@ void *pb_realloc(void *p, size_t n)
     return q;
 }
 
+void pb_alloc_disown(void *p)
+{
+    if (p != NULL) {
+        thread_bytes -= (int64_t)malloc_usable_size(p);
+    }
+}
+
 void pb_free(void *p)
 {
     if (p != NULL) {

@@ -21,6 +21,10 @@ char *pb_strndup(const char *s, size_t n); /* stops at NUL or n bytes */
  * differences matter: the TCP tracker reads it around each protocol
  * callback to charge a connection for the state its protocol keeps. */
 int64_t pb_alloc_thread_bytes(void);
+/* p (from pb_malloc/pb_realloc) leaves the calling thread's count: it is
+   handed to another part of the program (the publisher's queue) that
+   frees it with plain free(), not pb_free. */
+void pb_alloc_disown(void *p);
 
 /* Fault injection for fuzzing and tests: every nth allocation fails (0: off). */
 void pb_alloc_fail_every(unsigned n);

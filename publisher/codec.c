@@ -63,6 +63,7 @@ struct jw {
     size_t limit; /* absolute length b may reach */
     bool pretty;
     bool html;
+    bool inexact; /* decoding the output would not give the same values back */
     int err;
 };
 
@@ -221,7 +222,8 @@ static bool reserve(struct jw *w, size_t n)
 static const char hexdig[] = "0123456789abcdef";
 
 /* put_string over reserved room: o has 6 * len + 2 bytes; returns the end. */
-static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool html)
+static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool html,
+                             bool *inexact)
 {
     size_t i = 0;
     *o++ = '"';
@@ -288,6 +290,7 @@ static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool h
         if (adv == 0) {
             memcpy(o, "\\ufffd", 6); /* invalid byte: replaced, as Go does */
             o += 6;
+            *inexact = true;
             i++;
         } else if (cp == 0x2028 || cp == 0x2029) {
             memcpy(o, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
@@ -307,7 +310,8 @@ static void put_string(struct jw *w, const char *s, size_t len)
 {
     if (len <= FAST_STR_MAX && reserve(w, 6 * len + 2)) {
         struct pb_codec_buf *b = w->b;
-        char *end = put_string_fast(b->p + b->len, (const unsigned char *)s, len, w->html);
+        char *end = put_string_fast(b->p + b->len, (const unsigned char *)s, len, w->html,
+                                    &w->inexact);
         b->len = (size_t)(end - b->p);
         return;
     }
@@ -373,6 +377,7 @@ static void put_string(struct jw *w, const char *s, size_t len)
             if (adv == 0) {
                 esc = "\\ufffd"; /* invalid byte: replaced, as Go does */
                 adv = 1;
+                w->inexact = true;
             } else if (cp == 0x2028) {
                 esc = "\\u2028";
             } else if (cp == 0x2029) {
@@ -396,12 +401,15 @@ static void put_string(struct jw *w, const char *s, size_t len)
 static void put_real(struct jw *w, double f)
 {
     char buf[64];
+    /* a float written without '.' or an exponent reads back as an integer */
     if (isnan(f) || isinf(f)) {
         putstr(w, "null"); /* the json codec ignores invalid floats */
+        w->inexact = true;
         return;
     }
     if (f == 0) {
         putstr(w, signbit(f) ? "-0" : "0");
+        w->inexact = true;
         return;
     }
     int prec = 1;
@@ -423,8 +431,9 @@ static void put_real(struct jw *w, double f)
         return;
     }
     int decimals = prec - 1 - exp;
-    if (decimals < 0) {
+    if (decimals <= 0) {
         decimals = 0;
+        w->inexact = true;
     }
     snprintf(buf, sizeof buf, "%.*f", decimals, f);
     putstr(w, buf);
@@ -439,6 +448,9 @@ static void put_member(struct jw *w, const char *key, size_t klen, const json_t 
         putc1(w, ',');
     }
     *first = false;
+    if (memchr(key, '\0', klen) != NULL) {
+        w->inexact = true; /* jansson does not read such keys */
+    }
     newline(w, depth + 1);
     put_string(w, key, klen);
     putc1(w, ':');
@@ -550,7 +562,8 @@ static void put_value(struct jw *w, const json_t *v, int depth, bool top)
     }
 }
 
-int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_codec_buf *b)
+static int json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_codec_buf *b,
+                       bool *exact)
 {
     size_t start = b->len;
     struct jw w = {
@@ -558,6 +571,7 @@ int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_cod
         .limit = start + PB_CODEC_MAX_EVENT_BYTES,
         .pretty = pretty,
         .html = escape_html,
+        .inexact = false,
         .err = 0,
     };
     if (v == NULL) {
@@ -567,7 +581,25 @@ int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_cod
     if (w.err != 0) {
         b->len = start;
     }
+    if (exact != NULL) {
+        *exact = w.err == 0 && !w.inexact;
+    }
     return w.err;
+}
+
+int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_codec_buf *b)
+{
+    return json_encode(v, pretty, escape_html, b, NULL);
+}
+
+int pb_json_encode_exact(const json_t *v, struct pb_codec_buf *b, bool *exact)
+{
+    return json_encode(v, false, false, b, exact);
+}
+
+bool pb_codec_is_plain_json(const struct pb_codec *c)
+{
+    return c->kind == PB_CODEC_JSON && !c->pretty && !c->escape_html;
 }
 
 /* ---- format codec -------------------------------------------------------

@@ -55,6 +55,18 @@ int pb_codec_encode(const struct pb_codec *c, const json_t *ev, struct pb_codec_
    except that the top level puts @timestamp and @metadata first). */
 int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_codec_buf *b);
 
+/* pb_json_encode(v, false, false, b), and *exact tells whether decoding
+   the result (json_loadb with JSON_ALLOW_NUL) gives back the same values,
+   so that encoding that tree again, with any codec, writes what encoding
+   v would: false when an invalid UTF-8 byte was replaced, a float was
+   written without a '.' or exponent (it would read back as an integer) or
+   as null, or a key holds a NUL byte. */
+int pb_json_encode_exact(const json_t *v, struct pb_codec_buf *b, bool *exact);
+
+/* The json codec with its defaults (compact, no escape_html): what
+   pb_batch_event_json holds. */
+bool pb_codec_is_plain_json(const struct pb_codec *c);
+
 int pb_codec_buf_append(struct pb_codec_buf *b, const void *p, size_t n);
 void pb_codec_buf_free(struct pb_codec_buf *b);
 

@@ -102,14 +102,28 @@ struct pb_output {
        path.home, name and other global keys an output may need. */
     const struct pb_cfg *root;
     void *priv; /* the pipeline's own; outputs leave it alone */
+    /* Set by init when the output reads events through
+       pb_batch_event_json and seldom needs their trees: when every client
+       sets it, the memory queue keeps events as their JSON encoding (a
+       tenth of a tree's memory). Left false, it keeps the trees: cheaper
+       for an output that needs each event's tree anyway (decoding costs
+       more than the encoding saves). */
+    bool queue_json;
 };
 
 /* ---- batches --------------------------------------------------------- */
 
 /* Events in the batch (at least 1). */
 size_t pb_batch_len(const struct pb_batch *b);
-/* The i-th event (borrowed; do not change or free it). */
+/* The i-th event (borrowed; do not change or free it). The queue may hold
+   it encoded only (pb_batch_event_json): then the first call decodes it,
+   and the tree is kept with the batch; NULL if that fails. */
 json_t *pb_batch_event(const struct pb_batch *b, size_t i);
+/* The i-th event as the json codec writes it with its defaults (compact,
+   no escape_html; no trailing newline), len bytes (borrowed, valid until
+   the batch is finished); NULL when the queue holds only its tree (then
+   encode pb_batch_event). Cheaper than encoding the tree again. */
+const char *pb_batch_event_json(const struct pb_batch *b, size_t i, size_t *len);
 
 /* Optional, just before pb_batch_ack or pb_batch_retry_events: n of the
    events that call acks were in fact given up (a non-retryable per-event

@@ -43,6 +43,7 @@
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/log.h"
+#include "publisher/codec.h"
 #include "publisher/diskqueue.h"
 #include "publisher/output.h"
 
@@ -73,10 +74,25 @@ enum fin {
 
 struct worker;
 
+/* One queued event. With queue.mem and an output whose clients all set
+   queue_json, it is kept as its JSON encoding (the json codec's defaults:
+   compact, no escape_html), about a tenth of the size of its jansson
+   tree; the tree is decoded again, once per batch slot (kept through
+   retries: an output may mark it), only when the output asks for it
+   (pb_batch_event). With queue.disk, or another output, the queue holds
+   trees as before. An event
+   whose encoding would not decode back to the same values (see
+   pb_json_encode_exact) is kept as its tree instead. */
+struct qev {
+    json_t *tree; /* owned; NULL until decoded when js is set */
+    char *js;     /* owned encoding, or NULL */
+    size_t len;
+};
+
 struct pb_batch {
     struct pb_pipeline *pl; /* borrowed */
     struct worker *w;       /* borrowed: the worker that published it */
-    json_t **ev;            /* owned array of owned events */
+    struct qev *ev;         /* owned array of owned events */
     uint64_t *ids;          /* owned: disk queue frame ids; NULL with queue.mem */
     size_t n;
     size_t given_up;       /* of the events it acks, not delivered (non-retryable) */
@@ -107,7 +123,7 @@ struct pb_pipeline {
     pthread_cond_t cv;       /* workers and close: anything changed */
     pthread_cond_t cv_space; /* producers: room freed or closing */
 
-    json_t **ring; /* pending events */
+    struct qev *ring; /* pending events */
     size_t cap;
     size_t head;
     size_t count;
@@ -132,6 +148,7 @@ struct pb_pipeline {
     /* queue.disk (NULL: queue.mem). Then `count` is the frames not read
        yet and `used` the frames not acked; the ring is not used. */
     struct pb_diskq *dq;
+    bool queue_json; /* queue.mem keeps events encoded (every client's queue_json) */
     int64_t dq_retry_ns;
     int64_t dq_retry_max_ns;
 
@@ -198,13 +215,21 @@ static void dq_sync(struct pb_pipeline *pl)
     pl->used = (size_t)pb_diskq_unacked(pl->dq);
 }
 
+static void qev_free(struct qev *q)
+{
+    json_decref(q->tree);
+    free(q->js); /* disowned (pb_alloc_disown) */
+    q->tree = NULL;
+    q->js = NULL;
+    q->len = 0;
+}
+
 /* The batch's events leave the queue: freed, their room released (with
    queue.disk: acked on disk). */
 static void release_events(struct pb_pipeline *pl, struct pb_batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
-        json_decref(b->ev[i]);
-        b->ev[i] = NULL;
+        qev_free(&b->ev[i]);
         if (b->ids != NULL) {
             pb_diskq_ack(pl->dq, b->ids[i]);
         }
@@ -261,7 +286,28 @@ size_t pb_batch_len(const struct pb_batch *b)
 
 json_t *pb_batch_event(const struct pb_batch *b, size_t i)
 {
-    return i < b->n ? b->ev[i] : NULL;
+    if (i >= b->n) {
+        return NULL;
+    }
+    struct qev *q = &b->ev[i];
+    if (q->tree == NULL && q->js != NULL) {
+        /* decoded once per slot; the batch belongs to one output call */
+        json_error_t jerr;
+        q->tree = json_loadb(q->js, q->len, JSON_ALLOW_NUL, &jerr);
+        if (q->tree == NULL) {
+            pb_error(SEL, "cannot decode a queued event (%s)", jerr.text);
+        }
+    }
+    return q->tree;
+}
+
+const char *pb_batch_event_json(const struct pb_batch *b, size_t i, size_t *len)
+{
+    if (i >= b->n || b->ev[i].js == NULL) {
+        return NULL;
+    }
+    *len = b->ev[i].len;
+    return b->ev[i].js;
 }
 
 void pb_batch_given_up(struct pb_batch *b, size_t n)
@@ -315,7 +361,7 @@ static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t n
                     }
                     b->ev[keep++] = b->ev[i];
                 } else {
-                    json_decref(b->ev[i]);
+                    qev_free(&b->ev[i]);
                     if (b->ids != NULL) {
                         pb_diskq_ack(pl->dq, b->ids[i]);
                     }
@@ -445,7 +491,7 @@ static void take_from_disk(struct pb_pipeline *pl, struct pb_batch *b, size_t n)
             pl->st.failed++;
             continue;
         }
-        b->ev[b->n] = ev;
+        b->ev[b->n].tree = ev;
         b->ids[b->n] = id;
         b->n++;
     }
@@ -481,7 +527,7 @@ static struct pb_batch *take_batch(struct pb_pipeline *pl, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         b->ev[i] = pl->ring[pl->head];
-        pl->ring[pl->head] = NULL;
+        memset(&pl->ring[pl->head], 0, sizeof pl->ring[pl->head]);
         pl->head = (pl->head + 1) % pl->cap;
     }
     pl->count -= n;
@@ -918,14 +964,14 @@ static void pipeline_free(struct pb_pipeline *pl)
     pb_free(pl->workers);
     if (pl->ring != NULL) {
         for (size_t i = 0; i < pl->count; i++) {
-            json_decref(pl->ring[(pl->head + i) % pl->cap]);
+            qev_free(&pl->ring[(pl->head + i) % pl->cap]);
         }
         pb_free(pl->ring);
     }
     struct pb_batch *b;
     while ((b = retry_pop(pl)) != NULL) {
         for (size_t i = 0; i < b->n; i++) {
-            json_decref(b->ev[i]);
+            qev_free(&b->ev[i]);
         }
         batch_free(b);
     }
@@ -1050,6 +1096,10 @@ struct pb_pipeline *pb_pipeline_new(const struct pb_cfg *root, char *err, size_t
             return NULL;
         }
     }
+    pl->queue_json = pl->nworkers > 0;
+    for (size_t i = 0; i < pl->nworkers; i++) {
+        pl->queue_json = pl->queue_json && pl->workers[i].out.queue_json;
+    }
     pb_debug(SEL,
              "pipeline: output %s, %zu client(s), queue %zu events, batch %zu, flush timeout "
              "%" PRId64 "ns, max_retries %d",
@@ -1140,6 +1190,28 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
         json_decref(ev);
         return -PB_EINVAL;
     }
+    struct qev q = {.tree = ev, .js = NULL, .len = 0};
+    if (pl->dq == NULL && pl->queue_json) {
+        /* queue.mem keeps the encoding (outside the lock: producers
+           encode in parallel with the workers) */
+        struct pb_codec_buf enc = {.p = pb_malloc(4096), .len = 0, .cap = 4096};
+        bool exact = false;
+        if (enc.p == NULL) {
+            enc.cap = 0;
+        }
+        if (pb_json_encode_exact(ev, &enc, &exact) == 0 && exact) {
+            char *p = enc.len < enc.cap ? pb_realloc(enc.p, enc.len) : enc.p;
+            q.js = p != NULL ? p : enc.p;
+            q.len = enc.len;
+            /* not memory of the protocol that published it (the TCP
+               tracker charges a connection with what its callbacks keep) */
+            pb_alloc_disown(q.js);
+            q.tree = NULL;
+            json_decref(ev);
+        } else {
+            pb_codec_buf_free(&enc);
+        }
+    }
     pthread_mutex_lock(&pl->mu);
     if (pl->dq != NULL) {
         int rc = publish_disk(pl, ev, block);
@@ -1150,7 +1222,7 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
         if (!block) {
             pl->st.dropped++;
             pthread_mutex_unlock(&pl->mu);
-            json_decref(ev);
+            qev_free(&q);
             return -PB_ELIMIT;
         }
         pthread_cond_wait(&pl->cv_space, &pl->mu);
@@ -1158,10 +1230,10 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
     if (pl->closing) {
         pl->st.dropped++;
         pthread_mutex_unlock(&pl->mu);
-        json_decref(ev);
+        qev_free(&q);
         return -PB_EIO;
     }
-    pl->ring[(pl->head + pl->count) % pl->cap] = ev;
+    pl->ring[(pl->head + pl->count) % pl->cap] = q;
     pl->count++;
     pl->used++;
     pl->st.published++;

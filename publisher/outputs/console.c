@@ -33,6 +33,7 @@ static int console_init(struct pb_output *o, const struct pb_cfg *cfg, char *err
         return rc;
     }
     c->out = stdout;
+    o->queue_json = pb_codec_is_plain_json(&c->codec);
     return 0;
 }
 
@@ -43,7 +44,10 @@ static void console_publish(struct pb_output *o, struct pb_batch *b)
     size_t dropped = 0;
     for (size_t i = 0; i < n; i++) {
         c->buf.len = 0;
-        int rc = pb_codec_encode(&c->codec, pb_batch_event(b, i), &c->buf);
+        size_t jlen = 0;
+        const char *js = pb_codec_is_plain_json(&c->codec) ? pb_batch_event_json(b, i, &jlen) : NULL;
+        int rc = js != NULL ? pb_codec_buf_append(&c->buf, js, jlen)
+                            : pb_codec_encode(&c->codec, pb_batch_event(b, i), &c->buf);
         if (rc == 0) {
             rc = pb_codec_buf_append(&c->buf, "\n", 1);
         }

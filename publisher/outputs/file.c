@@ -740,6 +740,7 @@ static int file_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, s
     if (rc != 0) {
         return rc;
     }
+    o->queue_json = pb_codec_is_plain_json(&f->codec);
 
     /* path joined with filename as Go's filepath.Join would: the directory
        is everything before the last '/' of the joined path */
@@ -814,7 +815,10 @@ static void file_publish(struct pb_output *o, struct pb_batch *b)
     size_t n = pb_batch_len(b);
     for (size_t i = 0; i < n; i++) {
         f->enc.len = 0;
-        int rc = pb_codec_encode(&f->codec, pb_batch_event(b, i), &f->enc);
+        size_t jlen = 0;
+        const char *js = pb_codec_is_plain_json(&f->codec) ? pb_batch_event_json(b, i, &jlen) : NULL;
+        int rc = js != NULL ? pb_codec_buf_append(&f->enc, js, jlen)
+                            : pb_codec_encode(&f->codec, pb_batch_event(b, i), &f->enc);
         if (rc == 0) {
             rc = pb_codec_buf_append(&f->enc, "\n", 1);
         }

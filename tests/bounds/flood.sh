@@ -8,11 +8,10 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 PACKETBEAT" >&2; exit 2; }
-# Everything but the memory queue fits in 64 MB; the queue's 3200 default
-# events (jansson trees of ~10 KB each) add ~30 MB, so with Packetbeat's
-# queue size the bound checked is 96 MB (issue 8 asks for 64: not met yet),
-# and with queue.mem.events: 512 it is the 64 MB of the issue.
+# The memory queue keeps each event as its compact JSON encoding (~1-1.5 KB,
+# not a ~10 KB jansson tree), so Packetbeat's default 3200 events fit in the
+# issue's 64 MB as well; the second run checks a small queue (512) too.
 python3 "$here/run_flood.py" --bin "$1" --scale "${FLOOD_SCALE:-1}" \
-    --max-rss-mb "${FLOOD_MAX_RSS_MB:-96}"
+    --max-rss-mb "${FLOOD_MAX_RSS_MB:-64}"
 exec python3 "$here/run_flood.py" --bin "$1" --scale "${FLOOD_SCALE:-1}" \
     --queue-events 512 --max-rss-mb 64

@@ -177,6 +177,60 @@ START_TEST(appends_after_existing_bytes)
 }
 END_TEST
 
+/* What the memory queue relies on: an encoding marked exact decodes to a
+   tree that every json codec variant writes as it writes the original. */
+START_TEST(exact_encoding_round_trips)
+{
+    json_t *v = json_object();
+    json_object_set_new(v, "z", json_stringn_nocheck("a\0b\n<&>\xe2\x80\xa8\xc3\xa9/", 13));
+    json_object_set_new(v, "@metadata", json_pack("{s:s,s:s}", "beat", "packetbeat", "type", "_doc"));
+    json_object_set_new(v, "n", json_integer(-9223372036854775807LL - 1));
+    json_object_set_new(v, "r", json_pack("[f,f,f,f]", 1.5, 1e21, 1e-7, -0.125));
+    json_object_set_new(v, "@timestamp", json_string("2024-01-01T00:00:00.000Z"));
+    json_object_set_new(v, "o", json_pack("{s:{},s:[],s:n,s:b}", "e", "a", "x", "t", 1));
+    struct pb_codec_buf b = {0};
+    bool exact = false;
+    ck_assert_int_eq(pb_json_encode_exact(v, &b, &exact), 0);
+    ck_assert(exact);
+    json_error_t jerr;
+    json_t *d = json_loadb(b.p, b.len, JSON_ALLOW_NUL, &jerr);
+    ck_assert_ptr_nonnull(d);
+    for (int k = 0; k < 4; k++) {
+        struct pb_codec_buf x = {0}, y = {0};
+        bool pretty = (k & 1) != 0, html = (k & 2) != 0;
+        ck_assert_int_eq(pb_json_encode(v, pretty, html, &x), 0);
+        ck_assert_int_eq(pb_json_encode(d, pretty, html, &y), 0);
+        ck_assert_uint_eq(x.len, y.len);
+        ck_assert(memcmp(x.p, y.p, x.len) == 0);
+        pb_codec_buf_free(&x);
+        pb_codec_buf_free(&y);
+    }
+    ck_assert(json_is_real(json_array_get(json_object_get(d, "r"), 0)));
+    json_decref(d);
+    json_decref(v);
+    pb_codec_buf_free(&b);
+
+    /* and what would not read back the same is reported */
+    json_t *bad[] = {
+        json_pack("{s:f}", "f", 2.0),
+        json_pack("{s:f}", "f", 0.0),
+        json_pack("{s:f}", "f", 100000.0),
+        json_pack("{s:o}", "s", json_stringn_nocheck("a\xff" "b", 3)),
+        json_object(),
+    };
+    json_object_setn_new_nocheck(bad[4], "k\0y", 3, json_true());
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_ptr_nonnull(bad[i]);
+        b.len = 0;
+        exact = true;
+        ck_assert_int_eq(pb_json_encode_exact(bad[i], &b, &exact), 0);
+        ck_assert_msg(!exact, "case %zu", i);
+        json_decref(bad[i]);
+    }
+    pb_codec_buf_free(&b);
+}
+END_TEST
+
 static Suite *codec_suite(void)
 {
     Suite *s = suite_create("codec");
@@ -187,6 +241,7 @@ static Suite *codec_suite(void)
     tcase_add_test(tc, long_strings);
     tcase_add_test(tc, integers);
     tcase_add_test(tc, appends_after_existing_bytes);
+    tcase_add_test(tc, exact_encoding_round_trips);
     suite_add_tcase(s, tc);
     return s;
 }

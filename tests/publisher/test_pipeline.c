@@ -18,6 +18,7 @@
 
 #include "beat/cfg.h"
 #include "beat/err.h"
+#include "publisher/codec.h"
 #include "publisher/output.h"
 #include "publisher/pipeline.h"
 
@@ -53,6 +54,9 @@ static struct {
     bool retried_once;
     size_t last_batch_ids[64];
     size_t last_batch_len;
+    size_t njson;     /* acked events the queue held encoded */
+    size_t json_bad;  /* of those, encodings that differ from the codec's */
+    size_t ntree;     /* acked events the queue held as a tree */
 } fake;
 
 static int64_t now_ns(void)
@@ -70,6 +74,19 @@ static int64_t ev_id(json_t *ev)
 static void record_ack(struct pb_batch *b)
 {
     for (size_t i = 0; i < pb_batch_len(b); i++) {
+        size_t jlen = 0;
+        const char *js = pb_batch_event_json(b, i, &jlen);
+        if (js != NULL) {
+            struct pb_codec_buf enc = {0};
+            fake.njson++;
+            if (pb_json_encode(pb_batch_event(b, i), false, false, &enc) != 0 || enc.len != jlen ||
+                memcmp(enc.p, js, jlen) != 0) {
+                fake.json_bad++;
+            }
+            pb_codec_buf_free(&enc);
+        } else {
+            fake.ntree++;
+        }
         if (fake.nseen < sizeof fake.seen / sizeof fake.seen[0]) {
             fake.seen[fake.nseen++] = ev_id(pb_batch_event(b, i));
         }
@@ -84,6 +101,9 @@ static int fake_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, s
         snprintf(err, errlen, "fake init failed");
         return -PB_EINVAL;
     }
+    bool trees = false;
+    pb_cfg_bool(cfg, "trees", false, &trees);
+    o->queue_json = !trees; /* trees: an output that needs every tree */
     return 0;
 }
 
@@ -235,6 +255,9 @@ static void fake_reset(enum fake_mode mode)
     fake.nheld = 0;
     fake.retried_once = false;
     fake.last_batch_len = 0;
+    fake.njson = 0;
+    fake.json_bad = 0;
+    fake.ntree = 0;
     pthread_mutex_unlock(&fake.mu);
 }
 
@@ -316,6 +339,43 @@ START_TEST(blocking_publish_never_drops)
         ck_assert_int_eq(fake.seen[i], i); /* in order, once each */
     }
     ck_assert_uint_le(fake.max_batch, 5);
+    /* queue.mem held them encoded, as the json codec writes them */
+    ck_assert_uint_eq(fake.njson, (size_t)n);
+    ck_assert_uint_eq(fake.json_bad, 0);
+    pb_cfg_free(c);
+}
+END_TEST
+
+START_TEST(inexact_events_stay_trees)
+{
+    /* a float with an integral value would read back as an integer: the
+       queue keeps such an event as its tree */
+    struct pb_cfg *c;
+    struct pb_pipeline *pl = pipeline_of("output.fake: {}\n", &c);
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    for (int i = 0; i < 10; i++) {
+        json_t *e = ev(i);
+        json_object_set_new(e, "f", json_real(i % 2 ? 2.0 : 2.5));
+        ck_assert_int_eq(pb_pipeline_publish(pl, e, true), 0);
+    }
+    pb_pipeline_close(pl, -1);
+    ck_assert_uint_eq(fake.nseen, 10);
+    ck_assert_uint_eq(fake.ntree, 5);
+    ck_assert_uint_eq(fake.njson, 5);
+    ck_assert_uint_eq(fake.json_bad, 0);
+    pb_cfg_free(c);
+
+    /* an output that did not ask for encoded events gets trees only */
+    fake_reset(FAKE_ACK);
+    pl = pipeline_of("output.fake: {trees: true}\n", &c);
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(pb_pipeline_publish(pl, ev(i), true), 0);
+    }
+    pb_pipeline_close(pl, -1);
+    ck_assert_uint_eq(fake.nseen, 3);
+    ck_assert_uint_eq(fake.ntree, 3);
+    ck_assert_uint_eq(fake.njson, 0);
     pb_cfg_free(c);
 }
 END_TEST
@@ -865,6 +925,7 @@ static Suite *pipeline_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, blocking_publish_never_drops);
+    tcase_add_test(tc, inexact_events_stay_trees);
     tcase_add_test(tc, nonblocking_drops_and_counts_when_full);
     tcase_add_test(tc, batches_never_exceed_bulk_max_size);
     tcase_add_test(tc, flush_timeout_sends_partial_batch);

@@ -1212,6 +1212,11 @@ static void kafka_publish(struct pb_output *o, struct pb_batch *b)
     bool ts = pb_kafka_version_cmp(&ko->version, 0, 10, 0) >= 0;
 
     for (size_t i = 0; i < n; i++) {
+        /* the tree for the topic, key, partition and timestamp; the
+           queue's encoding, when there is one, for the message */
+        size_t jlen = 0;
+        const char *js =
+            pb_codec_is_plain_json(&ko->codec) ? pb_batch_event_json(b, i, &jlen) : NULL;
         json_t *ev = pb_batch_event(b, i);
         struct kmsg *km = &kb->msgs[i];
         km->kb = kb;
@@ -1225,7 +1230,8 @@ static void kafka_publish(struct pb_output *o, struct pb_batch *b)
             continue;
         }
         ko->enc.len = 0;
-        rc = pb_codec_encode(&ko->codec, ev, &ko->enc);
+        rc = js != NULL ? pb_codec_buf_append(&ko->enc, js, jlen)
+                        : pb_codec_encode(&ko->codec, ev, &ko->enc);
         if (rc != 0) {
             pb_error(SEL, "Dropping event: %s", pb_strerror(rc));
             kbatch_giveup(kb);

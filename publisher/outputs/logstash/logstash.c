@@ -329,6 +329,41 @@ static int encode_event(struct lsctx *c, json_t *ev, struct pb_codec_buf *out)
     return rc;
 }
 
+/* True when js (the queue's encoding of an event) starts with @timestamp
+   and then "@metadata":{"beat":"<index>", ...}: then encode_event would
+   write js as it is (the index holds no byte JSON escapes). */
+static bool json_beat_is(const char *js, size_t len, const char *index)
+{
+    static const char ts[] = "{\"@timestamp\":\"";
+    static const char meta[] = ",\"@metadata\":{\"beat\":\"";
+    size_t ilen = strlen(index);
+    for (size_t k = 0; k < ilen; k++) {
+        unsigned char ch = (unsigned char)index[k];
+        if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+            return false;
+        }
+    }
+    if (len < sizeof ts - 1 || memcmp(js, ts, sizeof ts - 1) != 0) {
+        return false;
+    }
+    size_t i = sizeof ts - 1;
+    while (i < len && js[i] != '"' && js[i] != '\\') {
+        i++;
+    }
+    if (i >= len || js[i] != '"') {
+        return false;
+    }
+    i++;
+    if (len - i < sizeof meta - 1 + ilen + 2 || memcmp(js + i, meta, sizeof meta - 1) != 0) {
+        return false;
+    }
+    i += sizeof meta - 1;
+    if (memcmp(js + i, index, ilen) != 0 || js[i + ilen] != '"') {
+        return false;
+    }
+    return js[i + ilen + 1] == ',' || js[i + ilen + 1] == '}';
+}
+
 /* ---- completion ------------------------------------------------------------------- */
 
 /* Ends the pb batch of lb (no locks held). */
@@ -657,7 +692,11 @@ static int encode_window(struct lsctx *c, struct lsbatch *lb, size_t start, size
     c->out.len = 0;
     for (size_t i = start; i < end; i++) {
         c->enc.len = 0;
-        int rc = encode_event(c, pb_batch_event(lb->b, i), &c->enc);
+        size_t jlen = 0;
+        const char *js = c->cfg.escape_html ? NULL : pb_batch_event_json(lb->b, i, &jlen);
+        int rc = js != NULL && json_beat_is(js, jlen, c->cfg.index)
+                     ? pb_codec_buf_append(&c->enc, js, jlen)
+                     : encode_event(c, pb_batch_event(lb->b, i), &c->enc);
         if (rc == 0) {
             rc = pb_lj_put_json(&c->raw, seq + 1, c->enc.p, c->enc.len);
         }
@@ -824,6 +863,7 @@ static int ls_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, siz
         c->rng = 1;
     }
     c->use_ss = c->cfg.slow_start;
+    o->queue_json = !c->cfg.escape_html;
     pb_lj_ss_init(&c->ss, SS_START, c->cfg.bulk_max_size);
     if (c->cfg.pipelining > 0 && c->cfg.ttl_ns > 0 && o->index == 0) {
         pb_warn(SEL, "The async Logstash client does not support the \"ttl\" option");

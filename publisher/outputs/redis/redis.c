@@ -720,6 +720,7 @@ static int redis_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, 
     if (rc != 0) {
         return rc;
     }
+    o->queue_json = pb_codec_is_plain_json(&ro->codec) && ro->key_const;
     rc = pb_redis_tls_init(&ro->tls, cfg, err, errlen);
     if (rc != 0) {
         return rc;
@@ -806,7 +807,11 @@ static void redis_publish(struct pb_output *o, struct pb_batch *b)
     ro->enc.len = 0;
     for (size_t i = 0; i < n; i++) {
         size_t start = ro->enc.len;
-        int rc = pb_codec_encode(&ro->codec, pb_batch_event(b, i), &ro->enc);
+        size_t jlen = 0;
+        const char *js =
+            pb_codec_is_plain_json(&ro->codec) ? pb_batch_event_json(b, i, &jlen) : NULL;
+        int rc = js != NULL ? pb_codec_buf_append(&ro->enc, js, jlen)
+                            : pb_codec_encode(&ro->codec, pb_batch_event(b, i), &ro->enc);
         if (rc != 0) {
             pb_error(SEL,
                      "Encoding event failed with error: %s. Check the event_data log "
