@@ -23,6 +23,7 @@
 #include "beat/keystore.h"
 #include "beat/log.h"
 #include "beat/monitoring.h"
+#include "beat/privs.h"
 #include "beat/procs.h"
 #include "beat/replay/replay.h"
 #include "beat/summary/summary.h"
@@ -667,6 +668,12 @@ static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct path
     if (cap == NULL) {
         fprintf(stderr, "Exiting: Initializing sniffer failed: %s\n", err);
         pb_error("beat", "Initializing sniffer failed: %s", err);
+        goto out;
+    }
+    /* the capture handles are open: root is not needed any more */
+    if (pb_privs_drop(root, err, sizeof err) < 0) {
+        fprintf(stderr, "Exiting: %s\n", err);
+        pb_error("beat", "%s", err);
         goto out;
     }
     if (fr.pipeline != NULL && pb_pipeline_start(fr.pipeline) < 0) {
