@@ -318,32 +318,20 @@ static int put_num(struct pb_codec_buf *b, long v, int width)
     return pb_codec_buf_append(b, tmp, (size_t)n);
 }
 
-/* Joda-style pattern subset: y M d H h m s S a E, 'quoted text'. */
-static int put_time(struct pb_codec_buf *b, const char *pat, const struct tm *tm, long nanos)
+int pb_fmt_joda_time(struct pb_codec_buf *b, const char *f, size_t flen, const struct tm *tm,
+                     long nanos)
 {
     static const char *const months[] = {"January",   "February", "March",    "April",
                                          "May",       "June",     "July",     "August",
                                          "September", "October",  "November", "December"};
     static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                        "Thursday", "Friday", "Saturday"};
-    size_t len = strlen(pat);
     size_t i = 0;
     int rc = 0;
-    while (i < len && rc == 0) {
-        char c = pat[i];
-        if (c == '\'') {
-            const char *end = strchr(pat + i + 1, '\'');
-            size_t n = end != NULL ? (size_t)(end - (pat + i + 1)) : len - i - 1;
-            if (n == 0 && end != NULL) {
-                rc = pb_codec_buf_append(b, "'", 1);
-            } else {
-                rc = pb_codec_buf_append(b, pat + i + 1, n);
-            }
-            i += n + (end != NULL ? 2 : 1);
-            continue;
-        }
+    while (i < flen && rc == 0) {
+        char c = f[i];
         size_t run = 1;
-        while (i + run < len && pat[i + run] == c) {
+        while (i + run < flen && f[i + run] == c) {
             run++;
         }
         int w = (int)run;
@@ -351,8 +339,11 @@ static int put_time(struct pb_codec_buf *b, const char *pat, const struct tm *tm
         case 'y':
         case 'Y':
         case 'x':
-            rc = run == 2 ? put_num(b, (tm->tm_year + 1900) % 100, 2)
-                          : put_num(b, tm->tm_year + 1900, w);
+            if (run == 2) {
+                rc = put_num(b, (tm->tm_year + 1900) % 100, 2);
+            } else {
+                rc = put_num(b, tm->tm_year + 1900, w);
+            }
             break;
         case 'M':
             if (run >= 4) {
@@ -372,8 +363,14 @@ static int put_time(struct pb_codec_buf *b, const char *pat, const struct tm *tm
         case 'H':
             rc = put_num(b, tm->tm_hour, w);
             break;
+        case 'k':
+            rc = put_num(b, tm->tm_hour == 0 ? 24 : tm->tm_hour, w);
+            break;
         case 'h':
             rc = put_num(b, tm->tm_hour % 12 == 0 ? 12 : tm->tm_hour % 12, w);
+            break;
+        case 'K':
+            rc = put_num(b, tm->tm_hour % 12, w);
             break;
         case 'm':
             rc = put_num(b, tm->tm_min, w);
@@ -382,23 +379,39 @@ static int put_time(struct pb_codec_buf *b, const char *pat, const struct tm *tm
             rc = put_num(b, tm->tm_sec, w);
             break;
         case 'S': {
-            long v = nanos;
-            int digits = w > 9 ? 9 : w;
-            for (int k = digits; k < 9; k++) {
-                v /= 10;
+            char tmp[16];
+            snprintf(tmp, sizeof tmp, "%09ld", nanos);
+            size_t k = run > 9 ? 9 : run;
+            rc = pb_codec_buf_append(b, tmp, k);
+            for (size_t z = k; z < run && rc == 0; z++) {
+                rc = pb_codec_buf_append(b, "0", 1);
             }
-            rc = put_num(b, v, digits);
             break;
         }
-        case 'a':
-            rc = pb_codec_buf_append(b, tm->tm_hour < 12 ? "AM" : "PM", 2);
-            break;
         case 'E':
             rc =
                 pb_codec_buf_append(b, days[tm->tm_wday], run >= 4 ? strlen(days[tm->tm_wday]) : 3);
             break;
+        case 'a':
+            rc = pb_codec_buf_append(b, tm->tm_hour < 12 ? "AM" : "PM", 2);
+            break;
+        case '\'': {
+            /* quoted literal; '' is a single quote */
+            size_t j = i + 1;
+            if (j < flen && f[j] == '\'') {
+                rc = pb_codec_buf_append(b, "'", 1);
+                run = 2;
+                break;
+            }
+            while (j < flen && f[j] != '\'') {
+                j++;
+            }
+            rc = pb_codec_buf_append(b, f + i + 1, j - i - 1);
+            run = (j < flen ? j + 1 : j) - i;
+            break;
+        }
         default:
-            rc = pb_codec_buf_append(b, pat + i, run);
+            rc = pb_codec_buf_append(b, f + i, run);
             break;
         }
         i += run;
@@ -432,7 +445,7 @@ int pb_fmtstr_run(const struct pb_fmtstr *f, const json_t *ev, struct pb_codec_b
                 rc = -PB_EINVAL;
                 break;
             }
-            rc = put_time(out, p->text, &tm, nanos);
+            rc = pb_fmt_joda_time(out, p->text, strlen(p->text), &tm, nanos);
             break;
         }
         }

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "beat/cfg.h"
 #include "publisher/codec.h"
@@ -44,6 +45,13 @@ bool pb_fmtstr_is_const(const struct pb_fmtstr *f);
  * -PB_ENOMEM; on failure out->len is unchanged. */
 int pb_fmtstr_run(const struct pb_fmtstr *f, const json_t *ev, struct pb_codec_buf *out);
 void pb_fmtstr_free(struct pb_fmtstr *f);
+
+/* Appends tm (+ nanos) formatted with a Joda-style pattern of patlen bytes,
+ * the subset Beats use in index names, topics and file names: y/Y/x, M
+ * (MMM, MMMM names), d, D, H, k, h, K, m, s, S, E, a, 'quoted' ('' is a
+ * quote). Shared by format strings and the outputs. 0 or -PB_ENOMEM. */
+int pb_fmt_joda_time(struct pb_codec_buf *b, const char *pat, size_t patlen, const struct tm *tm,
+                     long nanos);
 
 /* A field of ev by dotted path (a key containing dots is tried whole
  * first). Borrowed; NULL when absent. */

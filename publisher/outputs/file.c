@@ -44,6 +44,7 @@
 #include "beat/err.h"
 #include "beat/log.h"
 #include "publisher/codec.h"
+#include "publisher/fmtstr.h"
 #include "publisher/output.h"
 
 #define SEL "file"
@@ -475,114 +476,6 @@ static void write_line(struct fileout *f, const char *line, size_t len)
 
 /* ---- path format: %{+FORMAT} (Joda-style, UTC) ------------------------------ */
 
-static int put_num(struct pb_codec_buf *b, long v, int width)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%0*ld", width, v);
-    return pb_codec_buf_append(b, tmp, (size_t)n);
-}
-
-static int fmt_time(const char *f, size_t flen, const struct tm *tm, long nanos,
-                    struct pb_codec_buf *b)
-{
-    static const char *const months[] = {"January",   "February", "March",    "April",
-                                         "May",       "June",     "July",     "August",
-                                         "September", "October",  "November", "December"};
-    static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
-                                       "Thursday", "Friday", "Saturday"};
-    size_t i = 0;
-    int rc = 0;
-    while (i < flen && rc == 0) {
-        char c = f[i];
-        size_t run = 1;
-        while (i + run < flen && f[i + run] == c) {
-            run++;
-        }
-        int w = (int)run;
-        switch (c) {
-        case 'y':
-        case 'Y':
-        case 'x':
-            if (run == 2) {
-                rc = put_num(b, (tm->tm_year + 1900) % 100, 2);
-            } else {
-                rc = put_num(b, tm->tm_year + 1900, w);
-            }
-            break;
-        case 'M':
-            if (run >= 4) {
-                rc = pb_codec_buf_append(b, months[tm->tm_mon], strlen(months[tm->tm_mon]));
-            } else if (run == 3) {
-                rc = pb_codec_buf_append(b, months[tm->tm_mon], 3);
-            } else {
-                rc = put_num(b, tm->tm_mon + 1, w);
-            }
-            break;
-        case 'd':
-            rc = put_num(b, tm->tm_mday, w);
-            break;
-        case 'D':
-            rc = put_num(b, tm->tm_yday + 1, w);
-            break;
-        case 'H':
-            rc = put_num(b, tm->tm_hour, w);
-            break;
-        case 'k':
-            rc = put_num(b, tm->tm_hour == 0 ? 24 : tm->tm_hour, w);
-            break;
-        case 'h':
-            rc = put_num(b, tm->tm_hour % 12 == 0 ? 12 : tm->tm_hour % 12, w);
-            break;
-        case 'K':
-            rc = put_num(b, tm->tm_hour % 12, w);
-            break;
-        case 'm':
-            rc = put_num(b, tm->tm_min, w);
-            break;
-        case 's':
-            rc = put_num(b, tm->tm_sec, w);
-            break;
-        case 'S': {
-            char tmp[16];
-            snprintf(tmp, sizeof tmp, "%09ld", nanos);
-            size_t k = run > 9 ? 9 : run;
-            rc = pb_codec_buf_append(b, tmp, k);
-            for (size_t z = k; z < run && rc == 0; z++) {
-                rc = pb_codec_buf_append(b, "0", 1);
-            }
-            break;
-        }
-        case 'E':
-            rc =
-                pb_codec_buf_append(b, days[tm->tm_wday], run >= 4 ? strlen(days[tm->tm_wday]) : 3);
-            break;
-        case 'a':
-            rc = pb_codec_buf_append(b, tm->tm_hour < 12 ? "AM" : "PM", 2);
-            break;
-        case '\'': {
-            /* quoted literal; '' is a single quote */
-            size_t j = i + 1;
-            if (j < flen && f[j] == '\'') {
-                rc = pb_codec_buf_append(b, "'", 1);
-                run = 2;
-                break;
-            }
-            while (j < flen && f[j] != '\'') {
-                j++;
-            }
-            rc = pb_codec_buf_append(b, f + i + 1, j - i - 1);
-            run = (j < flen ? j + 1 : j) - i;
-            break;
-        }
-        default:
-            rc = pb_codec_buf_append(b, f + i, run);
-            break;
-        }
-        i += run;
-    }
-    return rc;
-}
-
 /* Expands %{+FORMAT} in a path with the current UTC time. */
 static char *expand_path(const char *in, char *err, size_t errlen)
 {
@@ -607,7 +500,7 @@ static char *expand_path(const char *in, char *err, size_t errlen)
         rc = pb_codec_buf_append(&b, p, (size_t)(open - p));
         if (rc == 0) {
             if (open[2] == '+') {
-                rc = fmt_time(open + 3, (size_t)(close - open - 3), &tm, now.tv_nsec, &b);
+                rc = pb_fmt_joda_time(&b, open + 3, (size_t)(close - open - 3), &tm, now.tv_nsec);
             } else {
                 snprintf(err, errlen, "path: only timestamp formats (%%{+FORMAT}) are supported");
                 rc = -PB_EINVAL;
@@ -816,7 +709,8 @@ static void file_publish(struct pb_output *o, struct pb_batch *b)
     for (size_t i = 0; i < n; i++) {
         f->enc.len = 0;
         size_t jlen = 0;
-        const char *js = pb_codec_is_plain_json(&f->codec) ? pb_batch_event_json(b, i, &jlen) : NULL;
+        const char *js =
+            pb_codec_is_plain_json(&f->codec) ? pb_batch_event_json(b, i, &jlen) : NULL;
         int rc = js != NULL ? pb_codec_buf_append(&f->enc, js, jlen)
                             : pb_codec_encode(&f->codec, pb_batch_event(b, i), &f->enc);
         if (rc == 0) {

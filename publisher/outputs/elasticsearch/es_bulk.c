@@ -26,6 +26,7 @@
 #include "beat/event.h"
 #include "beat/processors.h"
 #include "es.h"
+#include "publisher/fmtstr.h"
 
 /* ---- format strings --------------------------------------------------------- */
 
@@ -212,75 +213,6 @@ static bool parse_ts(const char *s, struct tm *tm, long *nanos)
     return true;
 }
 
-static int put_num(struct pb_codec_buf *b, long v, int width)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%0*ld", width, v);
-    return pb_codec_buf_append(b, tmp, (size_t)n);
-}
-
-/* Joda-style layout, the subset Beats index names use. */
-static int fmt_time(const char *f, const struct tm *tm, long nanos, struct pb_codec_buf *b)
-{
-    size_t flen = strlen(f);
-    size_t i = 0;
-    int rc = 0;
-    while (i < flen && rc == 0) {
-        char c = f[i];
-        size_t run = 1;
-        while (i + run < flen && f[i + run] == c) {
-            run++;
-        }
-        int w = (int)run;
-        switch (c) {
-        case 'y':
-        case 'Y':
-        case 'x':
-            rc = run == 2 ? put_num(b, (tm->tm_year + 1900) % 100, 2)
-                          : put_num(b, tm->tm_year + 1900, w);
-            break;
-        case 'M':
-            rc = put_num(b, tm->tm_mon + 1, w);
-            break;
-        case 'd':
-            rc = put_num(b, tm->tm_mday, w);
-            break;
-        case 'D':
-            rc = put_num(b, tm->tm_yday + 1, w);
-            break;
-        case 'H':
-            rc = put_num(b, tm->tm_hour, w);
-            break;
-        case 'm':
-            rc = put_num(b, tm->tm_min, w);
-            break;
-        case 's':
-            rc = put_num(b, tm->tm_sec, w);
-            break;
-        case 'S': {
-            char tmp[16];
-            snprintf(tmp, sizeof tmp, "%09ld", nanos);
-            rc = pb_codec_buf_append(b, tmp, run > 9 ? 9 : run);
-            break;
-        }
-        case '\'': {
-            size_t j = i + 1;
-            while (j < flen && f[j] != '\'') {
-                j++;
-            }
-            rc = pb_codec_buf_append(b, f + i + 1, j - i - 1);
-            run = (j < flen ? j + 1 : j) - i;
-            break;
-        }
-        default:
-            rc = pb_codec_buf_append(b, f + i, run);
-            break;
-        }
-        i += run;
-    }
-    return rc;
-}
-
 static int put_value(struct pb_codec_buf *b, const json_t *v)
 {
     char tmp[64];
@@ -337,7 +269,7 @@ int es_fmt_expand(const struct es_fmt *f, const json_t *ev, char **out, char *er
                 gmtime_r(&now, &tm);
                 nanos = 0;
             }
-            rc = fmt_time(p->text, &tm, nanos, &b);
+            rc = pb_fmt_joda_time(&b, p->text, strlen(p->text), &tm, nanos);
             break;
         }
         }
