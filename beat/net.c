@@ -112,8 +112,29 @@ void pb_community_id(const struct pb_tuple *t, char out[64])
         buf[n++] = (uint8_t)(dport >> 8);
         buf[n++] = (uint8_t)dport;
     }
+    /* Every event of a connection hashes the same bytes, and a SHA-1
+       through OpenSSL 3 costs more than the rest of the event's network
+       fields: remember the latest ids of this thread, direct-mapped. */
+    enum { CID_SLOTS = 512, CID_LEN = 2 + 28 };
+    static _Thread_local struct cid_slot {
+        uint8_t n; /* 0: empty */
+        uint8_t key[sizeof buf];
+        char id[CID_LEN + 1];
+    } cache[CID_SLOTS];
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ buf[i]) * 16777619u;
+    }
+    struct cid_slot *slot = &cache[h % CID_SLOTS];
+    if (slot->n == n && memcmp(slot->key, buf, n) == 0) {
+        memcpy(out, slot->id, CID_LEN + 1);
+        return;
+    }
     uint8_t md[SHA_DIGEST_LENGTH];
     SHA1(buf, n, md);
     memcpy(out, "1:", 2);
     EVP_EncodeBlock((unsigned char *)out + 2, md, SHA_DIGEST_LENGTH);
+    slot->n = (uint8_t)n;
+    memcpy(slot->key, buf, n);
+    memcpy(slot->id, out, CID_LEN + 1);
 }

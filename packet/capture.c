@@ -656,6 +656,7 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
 {
     struct pb_decoded d;
     bool ok = pb_decode(c->dec, data, caplen, wirelen, ts, &d);
+    uint64_t now = pb_now_ns(); /* one clock read per frame */
     if (ok) {
         struct pb_pkt pkt;
         memset(&pkt, 0, sizeof pkt);
@@ -673,7 +674,7 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
         pb_ev_note_tunnel(&d.tuple, tun);
         switch (d.tuple.proto) {
         case PB_IPPROTO_TCP:
-            d.conn_id = pb_tcp_process(c->tcp, &pkt, d.tcp_seq, d.tcp_flags, pb_now_ns());
+            d.conn_id = pb_tcp_process(c->tcp, &pkt, d.tcp_seq, d.tcp_flags, now);
             break;
         case PB_IPPROTO_UDP:
             pb_udp_dispatch(c->ps, &pkt);
@@ -690,7 +691,7 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
         c->hook(c->hook_ctx, &d, ok);
     }
     if (c->fl != NULL) {
-        pb_flows_packet(c->fl, &d, ok, pb_now_ns());
+        pb_flows_packet(c->fl, &d, ok, now);
     }
 }
 

@@ -11,10 +11,12 @@
 #include "pcapfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "beat/alloc.h"
 #include "beat/limits.h"
@@ -25,16 +27,50 @@
 #define MAGIC_MOD 0xa1b2cd34u
 #define MAGIC_NG 0x0a0d0d0au
 
+/* Classic pcap is read with large read()s into one buffer and frames are
+   handed out in place: no stdio, no copy per frame. The buffer holds at
+   least one whole record of the largest frame we accept. */
+#define READ_BUF_BYTES (1024u * 1024u)
+_Static_assert(READ_BUF_BYTES >= PB_MAX_FRAME_BYTES + 24u, "a whole record must fit");
+
 struct pb_pcapfile {
     char *path; /* owned, for messages */
-    FILE *fp;   /* classic pcap read by us; NULL when libpcap reads */
+    int fd;     /* classic pcap read by us; -1 when libpcap reads */
     pcap_t *pc; /* libpcap handle (pcapng) */
     bool swap;  /* big-endian file */
     bool nano;
     size_t rec_hdr; /* 16, or 24 for the modified format */
     int linktype;
-    uint8_t *buf; /* owned: PB_MAX_FRAME_BYTES */
+    uint8_t *buf;    /* owned: READ_BUF_BYTES */
+    size_t pos, len; /* unread bytes are buf[pos..len) */
 };
+
+/* Makes at least n unread bytes available (fewer at the end of the file);
+   the bytes handed out before are moved. The number available, or -1 with
+   errno on a read error. */
+static ssize_t fill(struct pb_pcapfile *f, size_t n)
+{
+    if (f->len - f->pos >= n) {
+        return (ssize_t)(f->len - f->pos);
+    }
+    memmove(f->buf, f->buf + f->pos, f->len - f->pos);
+    f->len -= f->pos;
+    f->pos = 0;
+    while (f->len < n) {
+        ssize_t got = read(f->fd, f->buf + f->len, READ_BUF_BYTES - f->len);
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        if (got == 0) {
+            break;
+        }
+        f->len += (size_t)got;
+    }
+    return (ssize_t)f->len;
+}
 
 static uint32_t rd32(const struct pb_pcapfile *f, struct pb_rd *r)
 {
@@ -46,8 +82,8 @@ static void pf_free(struct pb_pcapfile *f)
     if (f == NULL) {
         return;
     }
-    if (f->fp != NULL && f->fp != stdin) {
-        fclose(f->fp);
+    if (f->fd > STDIN_FILENO) {
+        close(f->fd);
     }
     if (f->pc != NULL) {
         pcap_close(f->pc);
@@ -60,10 +96,10 @@ static void pf_free(struct pb_pcapfile *f)
 static struct pb_pcapfile *open_libpcap(struct pb_pcapfile *f, char *err, size_t errlen)
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
-    if (f->fp != NULL && f->fp != stdin) {
-        fclose(f->fp);
+    if (f->fd > STDIN_FILENO) {
+        close(f->fd);
     }
-    f->fp = NULL;
+    f->fd = -1;
     f->pc = pcap_open_offline_with_tstamp_precision(f->path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
     if (f->pc == NULL) {
         snprintf(err, errlen, "%s: %s", f->path, ebuf[0] ? ebuf : "cannot read the file");
@@ -82,26 +118,33 @@ struct pb_pcapfile *pb_pcapfile_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
+    f->fd = -1;
     f->path = pb_strdup(path);
-    f->buf = pb_malloc(PB_MAX_FRAME_BYTES);
+    f->buf = pb_malloc(READ_BUF_BYTES);
     if (f->path == NULL || f->buf == NULL) {
         snprintf(err, errlen, "%s: out of memory", path);
         pf_free(f);
         return NULL;
     }
-    if (strcmp(path, "-") == 0) {
-        f->fp = stdin;
-    } else {
-        f->fp = fopen(path, "rb");
-    }
-    if (f->fp == NULL) {
+    bool is_stdin = strcmp(path, "-") == 0;
+    f->fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         pf_free(f);
         return NULL;
     }
-    uint8_t hdr[24];
-    size_t got = fread(hdr, 1, sizeof hdr, f->fp);
-    struct pb_rd r = pb_rd_make(hdr, got);
+    if (!is_stdin) {
+        (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    ssize_t avail = fill(f, 24);
+    if (avail < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        pf_free(f);
+        return NULL;
+    }
+    size_t got = (size_t)avail < 24 ? (size_t)avail : 24;
+    struct pb_rd r = pb_rd_make(f->buf, got);
+    f->pos = got;
     uint32_t magic_le = pb_rd_le32(&r);
     if (!pb_rd_ok(&r)) {
         snprintf(err, errlen, "%s: %s", path,
@@ -117,14 +160,14 @@ struct pb_pcapfile *pb_pcapfile_open(const char *path, char *err, size_t errlen)
                __builtin_bswap32(magic_le) == MAGIC_MOD) {
         f->swap = true;
         magic = __builtin_bswap32(magic_le);
-    } else if (magic_le == MAGIC_NG && f->fp != stdin) {
+    } else if (magic_le == MAGIC_NG && !is_stdin) {
         return open_libpcap(f, err, errlen);
     } else {
         snprintf(err, errlen, "%s: unknown file format, not a pcap or pcapng file", path);
         pf_free(f);
         return NULL;
     }
-    if (got < sizeof hdr) {
+    if (got < 24) {
         snprintf(err, errlen, "%s: truncated pcap file header (%zu of 24 bytes)", path, got);
         pf_free(f);
         return NULL;
@@ -168,22 +211,22 @@ int pb_pcapfile_next(struct pb_pcapfile *f, const uint8_t **data, uint32_t *capl
     if (f->pc != NULL) {
         return next_libpcap(f, data, caplen, wirelen, ts_ns, err, errlen);
     }
-    uint8_t hdr[24];
-    size_t got = fread(hdr, 1, f->rec_hdr, f->fp);
-    if (got == 0) {
-        if (ferror(f->fp)) {
-            snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    if (got < f->rec_hdr) {
-        snprintf(err, errlen,
-                 "%s: truncated dump file; tried to read %zu header bytes, only got %zu", f->path,
-                 f->rec_hdr, got);
+    ssize_t avail = fill(f, f->rec_hdr);
+    if (avail < 0) {
+        snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
         return -1;
     }
-    struct pb_rd r = pb_rd_make(hdr, got);
+    if (avail == 0) {
+        return 0;
+    }
+    if ((size_t)avail < f->rec_hdr) {
+        snprintf(err, errlen,
+                 "%s: truncated dump file; tried to read %zu header bytes, only got %zd", f->path,
+                 f->rec_hdr, avail);
+        f->pos = f->len;
+        return -1;
+    }
+    struct pb_rd r = pb_rd_make(f->buf + f->pos, f->rec_hdr);
     uint32_t sec = rd32(f, &r);
     uint32_t frac = rd32(f, &r);
     uint32_t incl = rd32(f, &r);
@@ -193,14 +236,20 @@ int pb_pcapfile_next(struct pb_pcapfile *f, const uint8_t **data, uint32_t *capl
                  f->path, incl, (unsigned)PB_MAX_FRAME_BYTES);
         return -1;
     }
-    got = fread(f->buf, 1, incl, f->fp);
-    if (got < incl) {
-        snprintf(err, errlen,
-                 "%s: truncated dump file; tried to read %u captured bytes, only got %zu", f->path,
-                 incl, got);
+    avail = fill(f, f->rec_hdr + incl);
+    if (avail < 0) {
+        snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
         return -1;
     }
-    *data = f->buf;
+    if ((size_t)avail < f->rec_hdr + incl) {
+        snprintf(err, errlen,
+                 "%s: truncated dump file; tried to read %u captured bytes, only got %zu", f->path,
+                 incl, (size_t)avail - f->rec_hdr);
+        f->pos = f->len;
+        return -1;
+    }
+    *data = f->buf + f->pos + f->rec_hdr;
+    f->pos += f->rec_hdr + incl;
     *caplen = incl;
     *wirelen = orig < incl ? incl : orig;
     *ts_ns = (uint64_t)sec * 1000000000ull + (f->nano ? (uint64_t)frac : (uint64_t)frac * 1000ull);
