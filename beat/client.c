@@ -218,6 +218,9 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
         pb_client_free(c);
         return NULL;
     }
+    /* the global processors run last (pb_client_finalize); after them
+       events are only encoded and sent */
+    pb_processors_mark_last(c->global.procs);
     /* protocol and flows sections: their processors are checked at start */
     const struct pb_cfg *protos = pb_cfg_get(root, "packetbeat.protocols");
     for (size_t i = 0; i < pb_cfg_len(protos) && c->nsections < MAX_SECTIONS - 1; i++) {

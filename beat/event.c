@@ -528,8 +528,12 @@ json_t *pb_tx_event(const struct pb_tx *tx)
 
     json_t *event = json_object();
     json_object_set_new(event, "kind", json_string("event"));
-    json_object_set_new(event, "category", json_pack("[s]", "network"));
-    json_object_set_new(event, "type", json_pack("[ss]", "connection", "protocol"));
+    json_t *category = json_array(), *etype = json_array();
+    json_array_append_new(category, json_string("network"));
+    json_array_append_new(etype, json_string("connection"));
+    json_array_append_new(etype, json_string("protocol"));
+    json_object_set_new(event, "category", category);
+    json_object_set_new(event, "type", etype);
     if (tx->type != NULL) {
         json_object_set_new(event, "dataset", json_string(tx->type));
     }

@@ -11,7 +11,24 @@
 
 const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
 {
-    if (inet_ntop(ip->v6 ? AF_INET6 : AF_INET, ip->b, buf, PB_IP_STRLEN) == NULL) {
+    if (!ip->v6) {
+        /* dotted quad by hand: glibc's inet_ntop formats IPv4 with sprintf,
+           and every event prints four addresses */
+        char *o = buf;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = ip->b[i];
+            if (v >= 100) {
+                *o++ = (char)('0' + v / 100);
+            }
+            if (v >= 10) {
+                *o++ = (char)('0' + v / 10 % 10);
+            }
+            *o++ = (char)('0' + v % 10);
+            *o++ = i < 3 ? '.' : '\0';
+        }
+        return buf;
+    }
+    if (inet_ntop(AF_INET6, ip->b, buf, PB_IP_STRLEN) == NULL) {
         buf[0] = '\0';
     }
     return buf;

@@ -599,6 +599,18 @@ static int init_host_metadata(struct pb_proc *p, const struct pb_cfg *body, char
 static json_t *run_host_metadata(struct pb_proc *p, json_t *ev)
 {
     json_t *host = json_object_get(ev, "host");
+    if (p->share_value) {
+        /* the merge would give exactly p->value when host is absent,
+           empty, or only the host.name the pipeline adds (p->value has its
+           own name): share it, read-only from here on */
+        bool replaced = !json_is_object(host) || json_object_size(host) == 0 ||
+                        (json_object_size(host) == 1 && json_object_get(host, "name") != NULL &&
+                         json_object_get(p->value, "name") != NULL);
+        if (replaced) {
+            json_object_set(ev, "host", p->value);
+            return ev;
+        }
+    }
     if (!json_is_object(host)) {
         host = json_object();
         json_object_set_new(ev, "host", host);
@@ -843,6 +855,56 @@ json_t *pb_processors_run(struct pb_processors *ps, json_t *ev)
         ev = p->kind->run(p, ev);
     }
     return ev;
+}
+
+/* True when p cannot change the host object of an event: processors that
+   pass events unchanged, detect_mime_type with a target outside host, and
+   if/then/else of such. Everything else is assumed to change it. */
+static bool keeps_host(const struct pb_proc *p);
+
+static bool chain_keeps_host(const struct pb_processors *ps)
+{
+    for (size_t i = 0; ps != NULL && i < ps->n; i++) {
+        if (!keeps_host(ps->list[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool keeps_host(const struct pb_proc *p)
+{
+    if (p->then_ps != NULL) {
+        return chain_keeps_host(p->then_ps) && chain_keeps_host(p->else_ps);
+    }
+    if (p->kind->run == run_pass) {
+        return true;
+    }
+    if (p->kind->run == run_mime) {
+        return strncmp(p->target, "host", 4) != 0 || (p->target[4] != '\0' && p->target[4] != '.');
+    }
+    return false;
+}
+
+/* Marks the add_host_metadata processors of ps after which nothing changes
+   the host object; tail_keeps: what runs after ps keeps it. */
+static void mark_last(struct pb_processors *ps, bool tail_keeps)
+{
+    for (size_t i = ps != NULL ? ps->n : 0; i-- > 0;) {
+        struct pb_proc *p = ps->list[i];
+        if (p->then_ps != NULL) {
+            mark_last(p->then_ps, tail_keeps);
+            mark_last(p->else_ps, tail_keeps);
+        } else {
+            p->share_value = p->kind->run == run_host_metadata && tail_keeps && p->value != NULL;
+        }
+        tail_keeps = tail_keeps && keeps_host(p);
+    }
+}
+
+void pb_processors_mark_last(struct pb_processors *ps)
+{
+    mark_last(ps, true);
 }
 
 bool pb_processors_empty(const struct pb_processors *ps)

@@ -28,6 +28,11 @@ struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, si
  * locking. */
 json_t *pb_processors_run(struct pb_processors *ps, json_t *ev);
 bool pb_processors_empty(const struct pb_processors *ps);
+/* Tells ps that it is the last thing to change events: after it they are
+ * only read (encoded, queued, sent). Processors whose output no later
+ * processor of ps can change may then hand every event the same immutable
+ * subtree (add_host_metadata's host object) instead of a copy each. */
+void pb_processors_mark_last(struct pb_processors *ps);
 void pb_processors_free(struct pb_processors *ps);
 
 /* MIME type of a body as libbeat's detect_mime_type reports it (Go's

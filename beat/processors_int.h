@@ -43,6 +43,10 @@ struct pb_proc {
     bool ignore_missing, fail_on_error;
     long max;   /* truncate_fields */
     void *priv; /* owned by the kind (fini frees it) */
+    /* add_host_metadata: nothing after this processor changes an event
+       (pb_processors_mark_last), so events may share p->value as their
+       host object instead of a copy each */
+    bool share_value;
 };
 
 /* Zeroed private state of `size` bytes, owned by p (p->priv); NULL with

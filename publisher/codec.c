@@ -221,14 +221,16 @@ static bool reserve(struct jw *w, size_t n)
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* put_string over reserved room: o has 6 * len + 2 bytes; returns the end. */
-static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool html,
+/* put_string over reserved room: o has 6 * len + 2 bytes; returns the end.
+   Plain runs are copied while they are scanned, eight bytes a step: most
+   strings of an event are short keys and values, for which a memcpy call
+   per run cost more than the copy. */
+static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool html, bool key,
                              bool *inexact)
 {
     size_t i = 0;
     *o++ = '"';
     while (i < len) {
-        size_t run = i;
         if (!html) {
             while (len - i >= 8) {
                 uint64_t x;
@@ -236,14 +238,25 @@ static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool h
                 if (!plain8(x)) {
                     break;
                 }
+                memcpy(o, &x, 8);
+                o += 8;
                 i += 8;
             }
         }
-        while (i < len && str_class[p[i]] == 0) {
-            i++;
+        if (!html && i < len && len >= 8 && len - i < 8) {
+            /* the last few bytes: one overlapping 8-byte step */
+            uint64_t x;
+            memcpy(&x, p + len - 8, 8);
+            if (plain8(x)) {
+                memcpy(o - (8 - (len - i)), &x, 8);
+                o += len - i;
+                i = len;
+                break;
+            }
         }
-        memcpy(o, p + run, i - run);
-        o += i - run;
+        while (i < len && str_class[p[i]] == 0) {
+            *o++ = (char)p[i++];
+        }
         if (i >= len) {
             break;
         }
@@ -274,6 +287,9 @@ static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool h
                 o += 2;
                 break;
             default: /* other control bytes, and <, >, & with escape_html */
+                if (c == 0 && key) {
+                    *inexact = true; /* jansson does not read such keys */
+                }
                 o[1] = 'u';
                 o[2] = '0';
                 o[3] = '0';
@@ -306,11 +322,12 @@ static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool h
     return o;
 }
 
-static void put_string(struct jw *w, const char *s, size_t len)
+/* key: s is an object key (a NUL in it makes the encoding inexact). */
+static void put_string(struct jw *w, const char *s, size_t len, bool key)
 {
     if (len <= FAST_STR_MAX && reserve(w, 6 * len + 2)) {
         struct pb_codec_buf *b = w->b;
-        char *end = put_string_fast(b->p + b->len, (const unsigned char *)s, len, w->html,
+        char *end = put_string_fast(b->p + b->len, (const unsigned char *)s, len, w->html, key,
                                     &w->inexact);
         b->len = (size_t)(end - b->p);
         return;
@@ -362,6 +379,9 @@ static void put_string(struct jw *w, const char *s, size_t len)
                 esc = "\\t";
             } else {
                 /* other control bytes, and <, >, & with escape_html */
+                if (c == 0 && key) {
+                    w->inexact = true; /* jansson does not read such keys */
+                }
                 ubuf[0] = '\\';
                 ubuf[1] = 'u';
                 ubuf[2] = '0';
@@ -448,11 +468,8 @@ static void put_member(struct jw *w, const char *key, size_t klen, const json_t 
         putc1(w, ',');
     }
     *first = false;
-    if (memchr(key, '\0', klen) != NULL) {
-        w->inexact = true; /* jansson does not read such keys */
-    }
     newline(w, depth + 1);
-    put_string(w, key, klen);
+    put_string(w, key, klen, true);
     putc1(w, ':');
     if (w->pretty) {
         putc1(w, ' ');
@@ -482,9 +499,15 @@ static void put_object(struct jw *w, const json_t *v, int depth, bool top)
             put_member(w, "@metadata", 9, meta, depth, &first);
         }
     }
-    json_object_keylen_foreach((json_t *)v, key, klen, val)
-    {
-        if (top && (strcmp(key, "@timestamp") == 0 || strcmp(key, "@metadata") == 0)) {
+    /* the iterator calls directly: json_object_keylen_foreach converts
+       between keys and iterators twice per member */
+    for (void *it = json_object_iter((json_t *)v); it != NULL;
+         it = json_object_iter_next((json_t *)v, it)) {
+        key = json_object_iter_key(it);
+        klen = json_object_iter_key_len(it);
+        val = json_object_iter_value(it);
+        if (top && key[0] == '@' &&
+            (strcmp(key, "@timestamp") == 0 || strcmp(key, "@metadata") == 0)) {
             continue;
         }
         put_member(w, key, klen, val, depth, &first);
@@ -529,7 +552,7 @@ static void put_value(struct jw *w, const json_t *v, int depth, bool top)
         break;
     }
     case JSON_STRING:
-        put_string(w, json_string_value(v), json_string_length(v));
+        put_string(w, json_string_value(v), json_string_length(v), false);
         break;
     case JSON_INTEGER: {
         /* decimal digits written backwards: snprintf costs more than the rest */

@@ -9,7 +9,10 @@
  * pairs with the oldest request, or is published alone as "Unmatched
  * response" when no request waits (a lone 100 Continue is dropped).
  * Requests still waiting when the connection expires are published as
- * "Unmatched request".
+ * "Unmatched request". A response to a HEAD request has no body, whatever
+ * its headers announce: the response parser is told the method of the
+ * oldest unanswered request (Packetbeat is not, and reads the next
+ * response as that body).
  *
  * Packetbeat handles a packet that would take a message past
  * max_message_size by counting its bytes without keeping them (possible
@@ -316,6 +319,21 @@ static void drop_connection_state(struct pb_conn *c, enum pb_dir d)
 
 /* ---- callbacks -------------------------------------------------------- */
 
+/* True when the oldest request without a response is a HEAD: the one
+ * queued first, else the one being parsed once its header block is done
+ * (a server may answer before the request body is complete). */
+static bool oldest_request_is_head(const struct http_conn *hc)
+{
+    const struct http_msg *req = pb_txq_peek(&hc->requests);
+    const struct http_stream *rs = &hc->st[PB_DIR_TO_SERVER];
+    if (req == NULL && rs->active && rs->msg != NULL && rs->state != HTTP_ST_START &&
+        rs->state != HTTP_ST_HEADERS) {
+        req = rs->msg;
+    }
+    return req != NULL && req->is_request && req->method.len == 4 &&
+           memcmp(req->method.p, "HEAD", 4) == 0;
+}
+
 static enum pb_parse drop_stream(struct pb_conn *c, struct http_stream *st, size_t len,
                                  size_t *consumed)
 {
@@ -431,6 +449,7 @@ static enum pb_parse h1_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t 
             extra = 0;
         } else {
             size_t used = 0;
+            st->answers_head = d == PB_DIR_TO_CLIENT && oldest_request_is_head(hc);
             r = http_parse(st, &pl->pcfg, p + off, n - off, pl->max_message_size, &used);
             off += used;
         }

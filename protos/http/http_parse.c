@@ -795,8 +795,10 @@ void http_msg_header_field(struct http_msg *m, const struct http_parser_cfg *cfg
 static enum http_res after_headers(struct http_stream *st, const struct http_parser_cfg *cfg)
 {
     struct http_msg *m = st->msg;
+    /* no body: 1xx, 204, 304, and any answer to HEAD; the header fields
+     * (Content-Length included) are kept as sent */
     if (!m->is_request && ((m->status_code >= 100 && m->status_code < 200) ||
-                           m->status_code == 204 || m->status_code == 304)) {
+                           m->status_code == 204 || m->status_code == 304 || st->answers_head)) {
         return HTTP_RES_DONE;
     }
     http_msg_body_policy(m, cfg);

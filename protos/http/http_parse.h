@@ -103,6 +103,12 @@ struct http_stream {
     size_t crlf_hint;  /* no awaited CRLF starts before this offset */
     int64_t body_received;
     struct http_msg *msg; /* owned: message being parsed, NULL between messages */
+    /* Set by the caller before each http_parse of a response: the request
+     * it answers (the oldest unanswered one) was a HEAD, so the response
+     * has no body whatever its Content-Length or Transfer-Encoding say
+     * (RFC 9110 9.3.2). Packetbeat does not know it and takes the next
+     * bytes for that body. */
+    bool answers_head;
     /* Bookkeeping for the caller (http.c). */
     size_t held;    /* bytes left unconsumed by the last on_data */
     bool skip_held; /* discard `held` old bytes at the next on_data */

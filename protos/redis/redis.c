@@ -3,11 +3,13 @@
  * request/response queues with Packetbeat's eviction limits
  * (queue_max_bytes, queue_max_messages), pipelined correlation in order.
  *
- * As in Packetbeat, a message is a request when it is an array whose first
- * element is a known command, whatever direction it travelled; replies are
- * paired with the oldest queued request; a reply with no request waiting is
- * dropped. A gap drops the connection's state (both directions and the
- * queues); garbage drops the direction's stream.
+ * A message is a request when the client sent it and a reply when the
+ * server did (Packetbeat decides by content, taking any array whose first
+ * element names a command for a request, even a reply from the server, and
+ * then pairs the wrong messages); replies are paired with the oldest queued
+ * request; a reply with no request waiting is dropped. A gap drops the
+ * connection's state (both directions and the queues); garbage drops the
+ * direction's stream.
  */
 #include <string.h>
 
@@ -190,7 +192,7 @@ static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8
             return PB_PARSE_DROP;
         }
         struct redis_msg *m = pb_calloc(1, sizeof *m);
-        if (m == NULL || redis_build(data + off, mlen, &m->b) < 0) {
+        if (m == NULL || redis_build(data + off, mlen, d == PB_DIR_TO_SERVER, &m->b) < 0) {
             pb_free(m);
             c->proto->stats.dropped++;
         } else {

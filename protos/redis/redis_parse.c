@@ -383,6 +383,38 @@ static int header(struct builder *b, struct pb_slice *line)
     return pb_rd_ok(&b->r) ? 0 : -PB_EPROTO;
 }
 
+static int dup_range(const struct pb_bytes *o, size_t from, size_t to, char **out, size_t *out_len)
+{
+    *out = pb_malloc(to - from + 1);
+    if (*out == NULL) {
+        return -PB_ENOMEM;
+    }
+    memcpy(*out, o->p + from, to - from);
+    (*out)[to - from] = '\0';
+    *out_len = to - from;
+    return 0;
+}
+
+/* Method and path of a request whose count elements were written to o,
+ * separated by one space (element i at o[start[i], end[i]) for i < 3), as
+ * Packetbeat names them: a one-word command and its first argument, else a
+ * two-word command ("CONFIG GET") and the argument after it; a command
+ * Packetbeat does not know is named like a one-word command. */
+static int request_names(struct redis_built *top, const struct pb_bytes *o, int64_t count,
+                         const size_t start[3], const size_t end[3])
+{
+    unsigned words = 1;
+    if (!redis_is_command(o->p + start[0], end[0] - start[0]) && count > 1 &&
+        redis_is_command(o->p + start[0], end[1] - start[0])) {
+        words = 2;
+    }
+    int rc = dup_range(o, start[0], end[words - 1], &top->method, &top->method_len);
+    if (rc == 0 && count > (int64_t)words) {
+        rc = dup_range(o, start[words], end[words], &top->path, &top->path_len);
+    }
+    return rc;
+}
+
 static int build_array(struct builder *b, struct pb_slice line, struct pb_bytes *o, unsigned depth,
                        struct redis_built *top)
 {
@@ -404,28 +436,10 @@ static int build_array(struct builder *b, struct pb_slice line, struct pb_bytes 
     }
     bool dummy = false;
     int rc;
-    if (depth == 0 && top != NULL) {
-        /* Is the first element a command? Build it once to find out. */
-        struct builder probe = *b;
-        struct pb_bytes first = {0};
-        rc = build_value(&probe, &first, depth + 1, &dummy, NULL);
-        if (rc == 0 && redis_is_command(first.p, first.len)) {
-            top->is_request = true;
-            top->method = pb_malloc(first.len + 1);
-            if (top->method == NULL) {
-                pb_bytes_free(&first);
-                return -PB_ENOMEM;
-            }
-            memcpy(top->method, first.p, first.len);
-            top->method[first.len] = '\0';
-            top->method_len = first.len;
-        }
-        pb_bytes_free(&first);
-        if (rc < 0) {
-            return rc;
-        }
-    }
+    /* A client's top-level array is a command: its elements joined by
+     * spaces; anything else is shown as "[a, b, ...]". */
     bool request = depth == 0 && top != NULL && top->is_request;
+    size_t start[3] = {0}, end[3] = {0}; /* elements 0..2 in o (request) */
     if (!request && (rc = put(o, "[", 1, b->max)) < 0) {
         return rc;
     }
@@ -437,21 +451,15 @@ static int build_array(struct builder *b, struct pb_slice line, struct pb_bytes 
         if ((rc = build_value(b, o, depth + 1, &dummy, NULL)) < 0) {
             return rc;
         }
-        if (request && i == 1) {
-            size_t n = o->len - before;
-            top->path = pb_malloc(n + 1);
-            if (top->path == NULL) {
-                return -PB_ENOMEM;
-            }
-            memcpy(top->path, o->p + before, n);
-            top->path[n] = '\0';
-            top->path_len = n;
+        if (i < 3) {
+            start[i] = before;
+            end[i] = o->len;
         }
     }
     if (!request) {
         return put(o, "]", 1, b->max);
     }
-    return 0;
+    return request_names(top, o, count, start, end);
 }
 
 static int build_value(struct builder *b, struct pb_bytes *o, unsigned depth, bool *is_err,
@@ -497,9 +505,10 @@ static int build_value(struct builder *b, struct pb_bytes *o, unsigned depth, bo
     }
 }
 
-int redis_build(const uint8_t *data, size_t len, struct redis_built *out)
+int redis_build(const uint8_t *data, size_t len, bool from_client, struct redis_built *out)
 {
     memset(out, 0, sizeof *out);
+    out->is_request = from_client;
     struct builder b = {.r = pb_rd_make(data, len), .max = len * 2 + 16};
     struct pb_bytes o = {0};
     bool is_err = false;

@@ -42,19 +42,25 @@ enum pb_parse redis_scan(struct redis_scan *s, const uint8_t *data, size_t len, 
 
 /* A complete message as Packetbeat reports it. */
 struct redis_built {
-    bool is_request; /* top-level array whose first element is a known command */
+    bool is_request; /* sent by the client */
     bool is_error;   /* top-level error reply ("-ERR ...") */
     char *text;      /* owned: the message text (query / return value) */
     size_t text_len;
-    char *method; /* owned, requests only: first element as sent */
+    char *method; /* owned, requests only: the command ("GET", "CONFIG GET"); NULL
+                     when the request is not an array */
     size_t method_len;
-    char *path; /* owned, requests only: second element, NULL when absent */
+    char *path; /* owned, requests only: the command's first argument, NULL when absent */
     size_t path_len;
 };
 
 /* Builds the text of a complete message of len bytes (as redis_scan
- * measured it). 0, -PB_ENOMEM or -PB_EPROTO; on failure out is empty. */
-int redis_build(const uint8_t *data, size_t len, struct redis_built *out);
+ * measured it). from_client: the client sent it, so it is a request (an
+ * array's elements joined by spaces: "SET k v"); else it is a reply, shown
+ * as "[a, b]" even when it reads like a command (an HGETALL reply whose
+ * first field is "echo"). Packetbeat decides by content instead; by
+ * direction no reply is taken for a request and the pairing never shifts.
+ * 0, -PB_ENOMEM or -PB_EPROTO; on failure out is empty. */
+int redis_build(const uint8_t *data, size_t len, bool from_client, struct redis_built *out);
 void redis_built_free(struct redis_built *b);
 
 /* True when s (n bytes) names a command Packetbeat knows (ASCII case

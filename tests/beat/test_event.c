@@ -2,7 +2,9 @@
  * tests/beat/test_event.c - event helpers: dotted paths, UTF-8 repair, time
  * formats, Community ID, and the common transaction fields.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,55 @@ START_TEST(community_id_matches_packetbeat)
     struct pb_tuple tcp = tuple("172.31.98.49", 55874, "93.184.216.34", 80, PB_IPPROTO_TCP);
     pb_community_id(&tcp, id);
     ck_assert_str_eq(id, "1:TMPM5eEnGOXfxAjx6NKlyjx+X10=");
+}
+END_TEST
+
+/* Ids are remembered per thread: many connections (more than the cache
+   holds) asked in two orders give the same ids, all different. */
+START_TEST(community_id_cache_never_mixes_connections)
+{
+    enum { N = 3000 };
+    static char first[N][64];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < N; k++) {
+            int i = pass == 0 ? k : N - 1 - k;
+            char src[32];
+            snprintf(src, sizeof src, "10.%d.%d.1", i / 256, i % 256);
+            struct pb_tuple t = tuple(src, (uint16_t)(40000 + i % 7), "10.255.0.1", 80,
+                                      i % 2 ? PB_IPPROTO_TCP : PB_IPPROTO_UDP);
+            char id[64];
+            pb_community_id(&t, id);
+            if (pass == 0) {
+                memcpy(first[i], id, sizeof id);
+            } else {
+                ck_assert_str_eq(id, first[i]);
+            }
+        }
+    }
+    for (int i = 1; i < N; i++) {
+        ck_assert_str_ne(first[i], first[i - 1]);
+    }
+}
+END_TEST
+
+/* IPv4 text is written by hand: every octet value in every position reads
+   as inet_ntop writes it. */
+START_TEST(ipv4_text_like_inet_ntop)
+{
+    for (unsigned pos = 0; pos < 4; pos++) {
+        for (unsigned v = 0; v < 256; v++) {
+            struct pb_ip ip;
+            memset(&ip, 0, sizeof ip);
+            ip.b[0] = 1;
+            ip.b[1] = 20;
+            ip.b[2] = 255;
+            ip.b[3] = 0;
+            ip.b[pos] = (uint8_t)v;
+            char got[PB_IP_STRLEN], want[INET_ADDRSTRLEN];
+            ck_assert_ptr_nonnull(inet_ntop(AF_INET, ip.b, want, sizeof want));
+            ck_assert_str_eq(pb_ip_str(&ip, got), want);
+        }
+    }
 }
 END_TEST
 
@@ -138,6 +189,8 @@ int main(void)
     TCase *tc = tcase_create("event");
     tcase_add_test(tc, community_id_matches_packetbeat);
     tcase_add_test(tc, community_id_icmp_pairs);
+    tcase_add_test(tc, community_id_cache_never_mixes_connections);
+    tcase_add_test(tc, ipv4_text_like_inet_ntop);
     tcase_add_test(tc, dotted_put_get_del);
     tcase_add_test(tc, invalid_utf8_is_replaced);
     tcase_add_test(tc, time_formats);

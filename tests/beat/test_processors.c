@@ -132,6 +132,62 @@ START_TEST(host_metadata_when_not_forwarded)
 }
 END_TEST
 
+/* With nothing after it that can change host (the shipped chain), every
+   event gets the same host object; with anything that can, each its own
+   copy, and a change to one event's host never shows in another's. */
+START_TEST(host_metadata_shared_only_when_final)
+{
+    const char *shipped = "processors:\n"
+                          "  - if.contains.tags: forwarded\n"
+                          "    then:\n"
+                          "      - drop_fields:\n"
+                          "          fields: [host]\n"
+                          "    else:\n"
+                          "      - add_host_metadata: ~\n"
+                          "  - add_cloud_metadata: ~\n"
+                          "  - detect_mime_type:\n"
+                          "      field: http.request.body.content\n"
+                          "      target: http.request.mime_type\n";
+    struct pb_processors *ps = procs_of(shipped);
+    ck_assert_msg(ps != NULL, "%s", errbuf);
+    pb_processors_mark_last(ps);
+    json_t *a = pb_processors_run(ps, json_pack("{s:{s:s}}", "host", "name", "pipeline-name"));
+    json_t *b = pb_processors_run(ps, json_object());
+    ck_assert_ptr_nonnull(str_at(a, "host.os.kernel"));
+    ck_assert_ptr_eq(json_object_get(a, "host"), json_object_get(b, "host"));
+    /* the name is add_host_metadata's, as a merge would give */
+    ck_assert_str_eq(str_at(a, "host.name"), str_at(b, "host.name"));
+    /* an event with more host fields than the name is merged, not shared */
+    json_t *c = pb_processors_run(ps, json_pack("{s:{s:s,s:s}}", "host", "name", "n", "x", "y"));
+    ck_assert_ptr_ne(json_object_get(c, "host"), json_object_get(a, "host"));
+    ck_str_at(c, "host.x", "y");
+    ck_assert_ptr_nonnull(str_at(c, "host.os.kernel"));
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    pb_processors_free(ps);
+
+    const char *later = "processors:\n"
+                        "  - add_host_metadata: ~\n"
+                        "  - if.equals.type: http\n"
+                        "    then:\n"
+                        "      - add_fields:\n"
+                        "          target: host\n"
+                        "          fields: {role: web}\n";
+    ps = procs_of(later);
+    ck_assert_msg(ps != NULL, "%s", errbuf);
+    pb_processors_mark_last(ps);
+    a = pb_processors_run(ps, json_pack("{s:s}", "type", "http"));
+    b = pb_processors_run(ps, json_pack("{s:s}", "type", "dns"));
+    ck_assert_ptr_ne(json_object_get(a, "host"), json_object_get(b, "host"));
+    ck_str_at(a, "host.role", "web");
+    ck_assert_ptr_null(pb_ev_get(b, "host.role"));
+    json_decref(a);
+    json_decref(b);
+    pb_processors_free(ps);
+}
+END_TEST
+
 START_TEST(cloud_docker_pass_cleanly)
 {
     json_t *ev =
@@ -489,6 +545,7 @@ static Suite *processors_suite(void)
     tcase_add_test(tc, lowercase_keys_and_values);
     tcase_add_test(tc, timestamp_layouts);
     tcase_add_test(tc, add_fields_tags_labels_drop);
+    tcase_add_test(tc, host_metadata_shared_only_when_final);
     suite_add_tcase(s, tc);
     return s;
 }

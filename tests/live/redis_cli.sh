@@ -93,12 +93,17 @@ def common(e):
     assert e["@metadata"]["beat"] == "packetbeat" and e["agent"]["version"] == "8.17.2", e
     assert e["request"] == e["query"], e
 
-# redis-benchmark asks CONFIG GET save / appendonly first; Packetbeat takes a
-# request by its first word (CONFIG alone is no command, SAVE is), so that
-# exchange shows up from the server's side: left out here.
+# Requests are taken by direction: every event is the client's, even where
+# a reply reads like a command (Packetbeat takes requests by content).
 client = [e for e in rd if e["server"]["port"] == port and e["destination"]["port"] == port]
+if len(client) != len(rd):
+    fail(f"{len(rd) - len(client)} redis events from the server's side")
 for e in client:
     common(e)
+# redis-benchmark asks CONFIG GET save / appendonly first: two-word commands
+cfg = [e for e in client if e.get("method") == "CONFIG GET"]
+if not cfg or any(e["resource"] not in ("save", "appendonly") for e in cfg):
+    fail(f"CONFIG GET events: {[(e.get('method'), e.get('resource')) for e in cfg]}")
 
 def one(query, method, resource, ret=None, err=None, src_bytes=None):
     got = [e for e in client if e["query"] == query]

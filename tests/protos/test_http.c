@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0
  * tests/protos/test_http.c - HTTP protocol: parsing (whole, byte by byte,
  * split anywhere), pipelining, chunked bodies, gaps, FIN-delimited bodies,
- * 100-continue, size limits, garbage, redaction, hide_keywords, body
- * decoding, unmatched requests and responses, the ECS fields.
+ * 100-continue, HEAD responses without a body, size limits, garbage,
+ * redaction, hide_keywords, body decoding, unmatched requests and
+ * responses, the ECS fields.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -351,6 +352,84 @@ START_TEST(http_100_continue)
     ck_assert_int_eq(pt_int(t, 0, "http.response.status_code"), 200);
     ck_assert_ptr_null(pt_field(t, 0, "error"));
     ck_assert_str_eq(pt_str(t, 0, "status"), "OK");
+    pt_close(t);
+}
+END_TEST
+
+/* HEAD /h -> 200 announcing a body (Content-Length: 1234) it does not send. */
+static const char head_req[] = "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n";
+static const char head_resp[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                                "Content-Length: 1234\r\n\r\n";
+
+START_TEST(http_head_no_body)
+{
+    /* the response to HEAD ends with its header block: the GET after it on
+     * the same connection is a transaction of its own (Packetbeat reads the
+     * GET's response as the HEAD's body and loses it) */
+    struct pt_conn *t = pt_open(&pb_proto_http, NULL);
+    pt_feeds(t, TS, head_req);
+    pt_feeds(t, TC, head_resp);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    pt_feeds(t, TS, get_req);
+    pt_feeds(t, TC, ok_resp);
+    ck_assert_uint_eq(pt_nevents(t), 2);
+    ck_assert_str_eq(pt_str(t, 0, "method"), "HEAD");
+    ck_assert_str_eq(pt_str(t, 0, "query"), "HEAD /h");
+    ck_assert_int_eq(pt_int(t, 0, "http.response.status_code"), 200);
+    ck_assert_int_eq(pt_int(t, 0, "http.response.bytes"), (int64_t)strlen(head_resp));
+    ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), (int64_t)strlen(head_resp));
+    /* the header fields stay as sent */
+    ck_assert_int_eq(pt_int(t, 0, "http.response.headers.content-length"), 1234);
+    ck_assert_str_eq(pt_str(t, 0, "http.response.headers.content-type"), "text/html");
+    ck_assert_str_eq(pt_str(t, 1, "method"), "GET");
+    ck_assert_int_eq(pt_int(t, 1, "http.response.status_code"), 200);
+    ck_assert_int_eq(pt_int(t, 1, "http.response.bytes"), (int64_t)strlen(ok_resp));
+    ck_assert_int_eq(pt_int(t, 1, "http.response.body.bytes"), 5);
+    ck_assert_ptr_null(pt_field(t, 0, "error"));
+    ck_assert_ptr_null(pt_field(t, 1, "error"));
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(http_head_pipelined)
+{
+    /* pipelined GET, HEAD (chunked announced), GET: each response knows the
+     * request it answers, whole or split anywhere */
+    static const char reqs[] =
+        "GET /1 HTTP/1.1\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n";
+    static const char resps[] = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"
+                                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno";
+    char *whole = run_split(NULL, reqs, 0, resps, 0);
+    struct pt_conn *t = pt_open(&pb_proto_http, NULL);
+    pt_feeds(t, TS, reqs);
+    pt_feeds(t, TC, resps);
+    ck_assert_uint_eq(pt_nevents(t), 3);
+    ck_assert_str_eq(pt_str(t, 0, "query"), "GET /1");
+    ck_assert_int_eq(pt_int(t, 0, "http.response.body.bytes"), 1);
+    ck_assert_str_eq(pt_str(t, 1, "query"), "HEAD /2");
+    ck_assert_int_eq(pt_int(t, 1, "http.response.status_code"), 200);
+    ck_assert_str_eq(pt_str(t, 2, "query"), "GET /3");
+    ck_assert_int_eq(pt_int(t, 2, "http.response.status_code"), 404);
+    ck_assert_int_eq(pt_int(t, 2, "http.response.body.bytes"), 2);
+    pt_close(t);
+    for (size_t cut = 1; cut < strlen(resps); cut++) {
+        char *s = run_split(NULL, reqs, 0, resps, cut);
+        ck_assert_msg(strcmp(s, whole) == 0, "responses cut at %zu differ", cut);
+        free(s);
+    }
+    free(whole);
+    /* the requests arrive one by one, each answered before the next */
+    t = pt_open(&pb_proto_http, NULL);
+    pt_feeds(t, TS, "HEAD /a HTTP/1.1\r\n\r\n");
+    pt_feeds(t, TC, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+    pt_feeds(t, TS, "HEAD /b HTTP/1.1\r\n\r\n");
+    pt_feeds(t, TC, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    pt_feeds(t, TS, "GET /c HTTP/1.1\r\n\r\n");
+    pt_feeds(t, TC, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+    ck_assert_uint_eq(pt_nevents(t), 3);
+    ck_assert_str_eq(pt_str(t, 2, "query"), "GET /c");
+    ck_assert_int_eq(pt_int(t, 2, "http.response.body.bytes"), 3);
     pt_close(t);
 }
 END_TEST
@@ -772,6 +851,8 @@ static Suite *http_suite(void)
     tcase_add_test(tc, http_gap_in_headers);
     tcase_add_test(tc, http_fin_delimited);
     tcase_add_test(tc, http_100_continue);
+    tcase_add_test(tc, http_head_no_body);
+    tcase_add_test(tc, http_head_pipelined);
     tcase_add_test(tc, http_oversize_body);
     tcase_add_test(tc, http_garbage);
     tcase_add_test(tc, http_truncated);

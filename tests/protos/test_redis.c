@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * tests/protos/test_redis.c - redis: RESP scanning and text building,
- * requests and replies split anywhere, pipelining, queue limits, errors,
+ * requests and replies told apart by direction, split anywhere (array
+ * header lines too), pipelining, queue limits, errors,
  * gaps, garbage and hostile input.
  */
 #include <check.h>
@@ -76,52 +77,96 @@ START_TEST(scan_resumes)
 }
 END_TEST
 
-static void build(const char *s, struct redis_built *b)
+static void build_from(const char *s, bool from_client, struct redis_built *b)
 {
-    ck_assert_int_eq(redis_build((const uint8_t *)s, strlen(s), b), 0);
+    ck_assert_int_eq(redis_build((const uint8_t *)s, strlen(s), from_client, b), 0);
 }
 
 START_TEST(build_texts)
 {
     struct redis_built b;
-    build(set_req, &b);
+    build_from(set_req, true, &b);
     ck_assert(b.is_request);
     ck_assert_str_eq(b.text, "SET key value");
     ck_assert_str_eq(b.method, "SET");
     ck_assert_str_eq(b.path, "key");
     redis_built_free(&b);
 
-    build("*1\r\n$4\r\nping\r\n", &b);
+    build_from("*1\r\n$4\r\nping\r\n", true, &b);
     ck_assert(b.is_request);
     ck_assert_str_eq(b.text, "ping");
+    ck_assert_str_eq(b.method, "ping");
     ck_assert_ptr_null(b.path);
     redis_built_free(&b);
 
-    build("*4\r\n$1\r\na\r\n*2\r\n$1\r\nb\r\n:2\r\n$-1\r\n*0\r\n", &b);
+    build_from("*4\r\n$1\r\na\r\n*2\r\n$1\r\nb\r\n:2\r\n$-1\r\n*0\r\n", false, &b);
     ck_assert(!b.is_request);
     ck_assert_str_eq(b.text, "[a, [b, 2], nil, []]");
     redis_built_free(&b);
 
-    build("-ERR unknown\r\n", &b);
+    build_from("-ERR unknown\r\n", false, &b);
     ck_assert(b.is_error);
     ck_assert_str_eq(b.text, "ERR unknown");
     redis_built_free(&b);
 
     /* an error inside an array does not make the reply an error */
-    build("*1\r\n-ERR x\r\n", &b);
+    build_from("*1\r\n-ERR x\r\n", false, &b);
     ck_assert(!b.is_error);
     ck_assert_str_eq(b.text, "[ERR x]");
-    redis_built_free(&b);
-
-    /* not a known command: a reply-like array */
-    build("*2\r\n$3\r\nFOO\r\n$1\r\nx\r\n", &b);
-    ck_assert(!b.is_request);
-    ck_assert_str_eq(b.text, "[FOO, x]");
     redis_built_free(&b);
 
     ck_assert(redis_is_command("config get", 10));
     ck_assert(redis_is_command("zRangeByScore", 13));
     ck_assert(!redis_is_command("GETX", 4));
+}
+END_TEST
+
+START_TEST(build_by_direction)
+{
+    struct redis_built b;
+    /* a reply that reads like a command (HGETALL of a hash whose first field
+     * is "echo") stays a reply */
+    build_from("*2\r\n$4\r\necho\r\n$1\r\nx\r\n", false, &b);
+    ck_assert(!b.is_request);
+    ck_assert_ptr_null(b.method);
+    ck_assert_str_eq(b.text, "[echo, x]");
+    redis_built_free(&b);
+
+    /* a two-word command: method "config get", path the argument after it */
+    build_from("*3\r\n$6\r\nconfig\r\n$3\r\nget\r\n$9\r\nmaxmemory\r\n", true, &b);
+    ck_assert(b.is_request);
+    ck_assert_str_eq(b.text, "config get maxmemory");
+    ck_assert_str_eq(b.method, "config get");
+    ck_assert_str_eq(b.path, "maxmemory");
+    redis_built_free(&b);
+
+    /* a one-word command wins over a two-word reading */
+    build_from("*3\r\n$3\r\nDEL\r\n$3\r\nget\r\n$1\r\nx\r\n", true, &b);
+    ck_assert_str_eq(b.method, "DEL");
+    ck_assert_str_eq(b.path, "get");
+    redis_built_free(&b);
+
+    /* a command Packetbeat's list lacks is still a request from the client */
+    build_from("*2\r\n$6\r\nGETDEL\r\n$1\r\nx\r\n", true, &b);
+    ck_assert(b.is_request);
+    ck_assert_str_eq(b.text, "GETDEL x");
+    ck_assert_str_eq(b.method, "GETDEL");
+    ck_assert_str_eq(b.path, "x");
+    redis_built_free(&b);
+
+    /* nested arrays in a request keep the reply form inside */
+    build_from("*2\r\n$4\r\nECHO\r\n*2\r\n:1\r\n:2\r\n", true, &b);
+    ck_assert_str_eq(b.text, "ECHO [1, 2]");
+    ck_assert_str_eq(b.path, "[1, 2]");
+    redis_built_free(&b);
+
+    /* a client message that is no array: a request without a method */
+    build_from("+x\r\n", true, &b);
+    ck_assert(b.is_request);
+    ck_assert(!b.is_error);
+    ck_assert_ptr_null(b.method);
+    ck_assert_str_eq(b.text, "x");
+    redis_built_free(&b);
 }
 END_TEST
 
@@ -286,6 +331,87 @@ START_TEST(unmatched_reply_dropped)
 }
 END_TEST
 
+START_TEST(array_header_split_waits)
+{
+    /* an array header line cut by a segment boundary ("*1" then its CRLF)
+     * waits for the rest (Packetbeat drops the stream there and loses the
+     * message): the message is complete once the rest arrives */
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    ck_assert_int_eq(pt_feeds(t, PB_DIR_TO_SERVER, "*"), PB_PARSE_MORE);
+    ck_assert_int_eq(pt_feeds(t, PB_DIR_TO_SERVER, "2\r\n$4\r\nMGET\r\n$1\r\na\r\n"), PB_PARSE_OK);
+    ck_assert_int_eq(pt_feeds(t, PB_DIR_TO_CLIENT, "*1"), PB_PARSE_MORE);
+    ck_assert_int_eq(pt_feeds(t, PB_DIR_TO_CLIENT, "2\r"), PB_PARSE_MORE);
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    ck_assert_int_eq(pt_feeds(t, PB_DIR_TO_CLIENT, "\n"), PB_PARSE_MORE);
+    for (int i = 0; i < 12; i++) {
+        pt_feeds(t, PB_DIR_TO_CLIENT, i < 11 ? "$1\r\nA\r\n" : "*2\r\n:1\r\n:2");
+    }
+    ck_assert_uint_eq(pt_nevents(t), 0);
+    ck_assert_int_eq(pt_feeds(t, PB_DIR_TO_CLIENT, "\r\n"), PB_PARSE_OK);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "query"), "MGET a");
+    ck_assert_str_eq(pt_str(t, 0, "redis.return_value"),
+                     "[A, A, A, A, A, A, A, A, A, A, A, [1, 2]]");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(reply_reading_like_command)
+{
+    /* HGETALL of a hash whose first field is "echo": the reply reads like an
+     * ECHO command, but it came from the server: it is HGETALL's reply, and
+     * the next exchange pairs right (Packetbeat queues it as a request and
+     * shifts the pairing) */
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER, "*2\r\n$7\r\nHGETALL\r\n$1\r\nh\r\n");
+    pt_feeds(t, PB_DIR_TO_SERVER, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "*2\r\n$4\r\necho\r\n$2\r\nhi\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "$1\r\nv\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 2);
+    ck_assert_str_eq(pt_str(t, 0, "method"), "HGETALL");
+    ck_assert_str_eq(pt_str(t, 0, "redis.return_value"), "[echo, hi]");
+    ck_assert_str_eq(pt_str(t, 0, "source.ip"), pt_str(t, 1, "source.ip"));
+    ck_assert_str_eq(pt_str(t, 1, "method"), "GET");
+    ck_assert_str_eq(pt_str(t, 1, "redis.return_value"), "v");
+    /* subscribe confirmations pushed by the server read like SUBSCRIBE
+     * commands: the first answers SUBSCRIBE, the second has no request */
+    pt_feeds(t, PB_DIR_TO_SERVER, "*3\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$1\r\nb\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT,
+             "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+             "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 3);
+    ck_assert_str_eq(pt_str(t, 2, "query"), "SUBSCRIBE a b");
+    ck_assert_str_eq(pt_str(t, 2, "redis.return_value"), "[subscribe, a, 1]");
+    pt_feeds(t, PB_DIR_TO_SERVER, "*1\r\n$4\r\nPING\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "+PONG\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 4);
+    ck_assert_str_eq(pt_str(t, 3, "method"), "PING");
+    ck_assert_str_eq(pt_str(t, 3, "redis.return_value"), "PONG");
+    pt_close(t);
+}
+END_TEST
+
+START_TEST(unknown_and_two_word_commands)
+{
+    /* a command missing from Packetbeat's list is still a request; a
+     * two-word command is named with both words */
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER, "*2\r\n$6\r\nGETDEL\r\n$1\r\nk\r\n");
+    pt_feeds(t, PB_DIR_TO_SERVER, "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$4\r\nport\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "$1\r\nv\r\n*2\r\n$4\r\nport\r\n$4\r\n6379\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 2);
+    ck_assert_str_eq(pt_str(t, 0, "method"), "GETDEL");
+    ck_assert_str_eq(pt_str(t, 0, "resource"), "k");
+    ck_assert_str_eq(pt_str(t, 0, "event.action"), "redis.getdel");
+    ck_assert_str_eq(pt_str(t, 0, "redis.return_value"), "v");
+    ck_assert_str_eq(pt_str(t, 1, "method"), "CONFIG GET");
+    ck_assert_str_eq(pt_str(t, 1, "resource"), "port");
+    ck_assert_str_eq(pt_str(t, 1, "query"), "CONFIG GET port");
+    ck_assert_str_eq(pt_str(t, 1, "redis.return_value"), "[port, 6379]");
+    pt_close(t);
+}
+END_TEST
+
 START_TEST(garbage_drops_stream)
 {
     struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
@@ -384,6 +510,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, scan_values);
     tcase_add_test(tc, scan_resumes);
     tcase_add_test(tc, build_texts);
+    tcase_add_test(tc, build_by_direction);
     tcase_add_test(tc, transaction_fields);
     tcase_add_test(tc, send_request_response);
     tcase_add_test(tc, error_reply);
@@ -393,6 +520,9 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, queue_max_messages);
     tcase_add_test(tc, queue_max_bytes);
     tcase_add_test(tc, unmatched_reply_dropped);
+    tcase_add_test(tc, array_header_split_waits);
+    tcase_add_test(tc, reply_reading_like_command);
+    tcase_add_test(tc, unknown_and_two_word_commands);
     tcase_add_test(tc, garbage_drops_stream);
     tcase_add_test(tc, gap_drops_state);
     tcase_add_test(tc, gap_skips_other_direction);
