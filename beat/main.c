@@ -554,6 +554,23 @@ static void frame_stats(void *ctx, json_t *st)
                                           (json_int_t)fs->timed_out, "events",
                                           (json_int_t)fs->events));
         }
+        /* the live sniffer and the kernel's drops: af_packet under
+           Packetbeat's af_packet metric names, pcap under ours */
+        struct pb_capture_sniffer_stats ss;
+        if (pb_capture_sniffer_stats(fr->cap, &ss) && strcmp(ss.type, "af_packet") == 0) {
+            json_object_set_new(pb, "af_packet",
+                                json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "device", ss.device,
+                                          "socket_packets", (json_int_t)ss.received, "socket_drops",
+                                          (json_int_t)ss.dropped, "socket_queue_freezes",
+                                          (json_int_t)ss.queue_freezes, "packets",
+                                          (json_int_t)ss.packets, "polls", (json_int_t)ss.polls));
+        } else if (ss.type != NULL) {
+            json_object_set_new(
+                pb, "pcap",
+                json_pack("{s:s, s:I, s:I, s:I, s:I}", "device", ss.device, "received",
+                          (json_int_t)ss.received, "dropped", (json_int_t)ss.dropped, "if_dropped",
+                          (json_int_t)ss.if_dropped, "packets", (json_int_t)ss.packets));
+        }
     }
     if (fr->protos != NULL) {
         json_t *protos = json_object();

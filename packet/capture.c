@@ -23,6 +23,7 @@
 #include "beat/err.h"
 #include "beat/limits.h"
 #include "beat/log.h"
+#include "afpacket.h"
 #include "decoder.h"
 #include "filter.h"
 #include "tunnel.h"
@@ -47,6 +48,7 @@ struct pb_capture {
     char *file; /* owned: -I */
     struct pb_pcapfile *pf;
     pcap_t *live;
+    struct pb_afp *afp; /* interfaces.type: af_packet */
     bool live_nano;
     int live_fd; /* selectable fd of the live handle, or -1 */
     char device[DEVNAME_MAX];
@@ -121,6 +123,34 @@ size_t pb_capture_tcp_memory(const struct pb_capture *c)
 uint64_t pb_capture_packets(const struct pb_capture *c)
 {
     return c->packets;
+}
+
+bool pb_capture_sniffer_stats(struct pb_capture *c, struct pb_capture_sniffer_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->packets = c->packets;
+    st->device = c->device;
+    if (c->afp != NULL) {
+        struct pb_afp_stats as;
+        pb_afp_stats(c->afp, &as);
+        st->type = "af_packet";
+        st->received = as.socket_packets;
+        st->dropped = as.socket_drops;
+        st->queue_freezes = as.socket_queue_freezes;
+        st->polls = as.polls;
+        return true;
+    }
+    if (c->live != NULL) {
+        struct pcap_stat ps;
+        st->type = "pcap";
+        if (pcap_stats(c->live, &ps) == 0) {
+            st->received = ps.ps_recv;
+            st->dropped = ps.ps_drop;
+            st->if_dropped = ps.ps_ifdrop;
+        }
+        return true;
+    }
+    return false;
 }
 
 /* ---- devices ---- */
@@ -312,6 +342,46 @@ static int resolve_device(const char *name, char *out, size_t n, char *err, size
 
 /* ---- opening ---- */
 
+/* interfaces.type af_packet (packet/afpacket.h); fanout_group and
+ * auto_promisc_mode are read here. */
+static int open_afpacket(struct pb_capture *c, const struct pb_cfg *root, uint32_t snaplen,
+                         uint32_t bufmb, char *err, size_t errlen)
+{
+    const struct pb_cfg *ifc = pb_interfaces_cfg(root);
+    int64_t fanout = PB_AFP_NO_FANOUT;
+    bool promisc = false;
+    if (pb_cfg_int(ifc, "fanout_group", PB_AFP_NO_FANOUT, &fanout) < 0 ||
+        pb_cfg_bool(ifc, "auto_promisc_mode", false, &promisc) < 0) {
+        snprintf(err, errlen, "%s", pb_cfg_errmsg());
+        return -PB_EINVAL;
+    }
+    if (pb_cfg_has(ifc, "fanout_group") && (fanout < 0 || fanout > 65535)) {
+        snprintf(err, errlen,
+                 "fanout_group %lld out of range [0, 65535] accessing "
+                 "'packetbeat.interfaces.fanout_group'",
+                 (long long)fanout);
+        return -PB_EINVAL;
+    }
+    char *filter = pb_capture_filter(root, c->ps);
+    if (filter == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -PB_ENOMEM;
+    }
+    pb_debug("sniffer", "BPF filter: '%s'", filter);
+    struct pb_afp_opts o = {c->device, snaplen, bufmb, (int)fanout, filter, promisc};
+    c->afp = pb_afp_open(&o, err, errlen);
+    pb_free(filter);
+    if (c->afp == NULL) {
+        return -PB_EIO;
+    }
+    if (fanout >= 0) {
+        pb_info("sniffer", "Joined af_packet fanout group %lld", (long long)fanout);
+    }
+    c->linktype = pb_afp_linktype(c->afp);
+    pb_info("sniffer", "Sniffer type: af_packet device: %s", c->device);
+    return 0;
+}
+
 static int open_live(struct pb_capture *c, const struct pb_cfg *root, char *err, size_t errlen)
 {
     const struct pb_cfg *ifc = pb_interfaces_cfg(root);
@@ -332,10 +402,15 @@ static int open_live(struct pb_capture *c, const struct pb_cfg *root, char *err,
     if (type == NULL || type[0] == '\0' || strcmp(type, "autodetect") == 0) {
         type = "pcap";
     }
-    if (strcmp(type, "af_packet") == 0) {
-        pb_warn("sniffer", "interfaces.type af_packet is captured with pcap");
-    } else if (strcmp(type, "pcap") != 0) {
+    bool afp = strcmp(type, "af_packet") == 0;
+    if (!afp && strcmp(type, "pcap") != 0) {
         snprintf(err, errlen, "Unknown sniffer type: %s", type);
+        return -PB_EINVAL;
+    }
+    if (!afp && pb_cfg_has(ifc, "fanout_group")) {
+        snprintf(err, errlen,
+                 "fanout_group is only valid with af_packet type accessing "
+                 "'packetbeat.interfaces'");
         return -PB_EINVAL;
     }
     if (snaplen <= 0 || snaplen > (int64_t)PB_MAX_FRAME_BYTES) {
@@ -347,6 +422,9 @@ static int open_live(struct pb_capture *c, const struct pb_cfg *root, char *err,
     int rc = resolve_device(device, c->device, sizeof c->device, err, errlen);
     if (rc < 0) {
         return rc;
+    }
+    if (afp) {
+        return open_afpacket(c, root, (uint32_t)snaplen, (uint32_t)bufmb, err, errlen);
     }
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     c->live = pcap_create(c->device, ebuf);
@@ -573,6 +651,17 @@ void pb_capture_close(struct pb_capture *c)
     if (c->dead != NULL) {
         pcap_close(c->dead);
     }
+    if (c->live != NULL || c->afp != NULL) {
+        struct pb_capture_sniffer_stats st;
+        pb_capture_sniffer_stats(c, &st);
+        pb_info("sniffer",
+                "%s on %s: %llu packets captured, %llu received by filter, %llu dropped by "
+                "kernel, %llu dropped by interface, %llu queue freezes",
+                st.type, c->device, (unsigned long long)st.packets, (unsigned long long)st.received,
+                (unsigned long long)st.dropped, (unsigned long long)st.if_dropped,
+                (unsigned long long)st.queue_freezes);
+    }
+    pb_afp_close(c->afp);
     if (c->live != NULL) {
         pcap_close(c->live);
     }
@@ -727,6 +816,21 @@ static int next_frame(struct pb_capture *c, const uint8_t **data, uint32_t *capl
         }
         c->anchored = false;
         return 0;
+    }
+    if (c->afp != NULL) {
+        struct pb_afp_frame f;
+        int rc = pb_afp_next(c->afp, LIVE_TIMEOUT_MS, &f, err, sizeof err);
+        if (rc < 0) {
+            pb_error("sniffer", "Sniffing error: %s", err);
+            return -1;
+        }
+        if (rc > 0) {
+            *data = f.data;
+            *caplen = f.caplen;
+            *wirelen = f.wirelen;
+            *ts = f.ts_ns;
+        }
+        return rc;
     }
     struct pcap_pkthdr *h = NULL;
     const u_char *d = NULL;

@@ -72,4 +72,19 @@ const struct pb_flows_stats *pb_capture_flows_stats(const struct pb_capture *c);
 size_t pb_capture_tcp_memory(const struct pb_capture *c);
 uint64_t pb_capture_packets(const struct pb_capture *c); /* frames read */
 
+/* The live sniffer's counters (the kernel's included). */
+struct pb_capture_sniffer_stats {
+    const char *type;       /* "af_packet" or "pcap" */
+    const char *device;     /* borrowed */
+    uint64_t packets;       /* frames read */
+    uint64_t received;      /* frames that passed the kernel filter, dropped ones included */
+    uint64_t dropped;       /* frames the kernel dropped: its buffer was full */
+    uint64_t if_dropped;    /* pcap: dropped by the interface or its driver */
+    uint64_t queue_freezes; /* af_packet: times the ring was full */
+    uint64_t polls;         /* af_packet: poll() calls waiting for frames */
+};
+/* False (st zeroed) when reading a file. May be called from another thread
+ * than pb_capture_run. */
+bool pb_capture_sniffer_stats(struct pb_capture *c, struct pb_capture_sniffer_stats *st);
+
 #endif

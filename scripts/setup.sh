@@ -11,7 +11,7 @@ libcurl4-openssl-dev libssl-dev librdkafka-dev zlib1g-dev check libpsl-dev libpc
 publicsuffix clang libclang-rt-14-dev iproute2 procps curl ca-certificates openssl tcpdump
 nginx-light dnsmasq-base bind9-dnsutils sip-tester redis-server redis-tools kcat rabbitmq-server amqp-tools
 mariadb-server mariadb-client libdbd-mariadb-perl postgresql postgresql-client postgresql-contrib memcached
-nghttp2-client"
+nghttp2-client tcpreplay"
 
 missing=""
 for p in $PKGS; do
