@@ -28,6 +28,9 @@ struct section {
     json_t *tags;  /* owned array or NULL */
     char *index;   /* owned or NULL */
     struct pb_processors *procs; /* owned or NULL */
+    /* procs cannot change agent / @metadata in place: events may share
+       the client's templates (read-only) instead of copies */
+    bool keeps_builtin;
 };
 
 struct cidr {
@@ -63,6 +66,8 @@ static int load_section(struct section *s, const struct pb_cfg *node, char *err,
             return -PB_EINVAL;
         }
     }
+    s->keeps_builtin =
+        pb_processors_keep(s->procs, "agent") && pb_processors_keep(s->procs, "@metadata");
     const struct pb_cfg *f = pb_cfg_get(node, "fields");
     if (f != NULL && f->kind == PB_CFG_MAP) {
         s->fields = pb_cfg_to_json(f);
@@ -421,15 +426,24 @@ json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg 
     }
     apply_section(ev, &c->global);
 
-    json_t *meta = json_deep_copy(c->metadata);
+    /* the templates themselves when no processor can change them (the
+       event holds a read-only reference), else copies */
+    bool share = c->global.keeps_builtin && (s == NULL || s->keeps_builtin);
     const char *index = (s != NULL && s->index != NULL) ? s->index : c->global.index;
-    if (index != NULL) {
-        json_object_set_new(meta, "index", json_string(index));
+    if (index != NULL || !share) {
+        json_t *meta = json_deep_copy(c->metadata);
+        if (index != NULL) {
+            json_object_set_new(meta, "index", json_string(index));
+        }
+        json_object_set_new(ev, "@metadata", meta);
+    } else {
+        json_object_set(ev, "@metadata", c->metadata);
     }
-    json_object_set_new(ev, "@metadata", meta);
     json_t *agent = json_object_get(ev, "agent");
     if (json_is_object(agent)) {
         json_object_update_missing(agent, c->agent);
+    } else if (share) {
+        json_object_set(ev, "agent", c->agent);
     } else {
         json_object_set_new(ev, "agent", json_deep_copy(c->agent));
     }

@@ -857,33 +857,59 @@ json_t *pb_processors_run(struct pb_processors *ps, json_t *ev)
     return ev;
 }
 
-/* True when p cannot change the host object of an event: processors that
-   pass events unchanged, detect_mime_type with a target outside host, and
-   if/then/else of such. Everything else is assumed to change it. */
-static bool keeps_host(const struct pb_proc *p);
+/* path is key itself or below it ("host", "host.os.name" for "host"). */
+static bool path_at_or_under(const char *path, const char *key)
+{
+    size_t n = strlen(key);
+    return strncmp(path, key, n) == 0 && (path[n] == '\0' || path[n] == '.');
+}
 
-static bool chain_keeps_host(const struct pb_processors *ps)
+static bool chain_keeps(const struct pb_processors *ps, const char *key);
+
+/* True when p cannot change, in place, the object an event holds at the
+   top-level key: processors that pass events unchanged, detect_mime_type
+   with its target elsewhere, add_host_metadata for keys other than host,
+   drop_fields of nothing below key (dropping key itself only takes it out
+   of the event), and if/then/else of such. Anything else may. */
+static bool keeps(const struct pb_proc *p, const char *key)
+{
+    if (p->then_ps != NULL) {
+        return chain_keeps(p->then_ps, key) && chain_keeps(p->else_ps, key);
+    }
+    if (p->kind->run == run_pass) {
+        return true;
+    }
+    if (p->kind->run == run_mime) {
+        return !path_at_or_under(p->target, key);
+    }
+    if (p->kind->run == run_host_metadata) {
+        return strcmp(key, "host") != 0;
+    }
+    if (p->kind->run == run_drop_fields) {
+        for (size_t i = 0; i < p->nfields; i++) {
+            if (p->fields[i][0] == '/' ||
+                (path_at_or_under(p->fields[i], key) && strcmp(p->fields[i], key) != 0)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
+static bool chain_keeps(const struct pb_processors *ps, const char *key)
 {
     for (size_t i = 0; ps != NULL && i < ps->n; i++) {
-        if (!keeps_host(ps->list[i])) {
+        if (!keeps(ps->list[i], key)) {
             return false;
         }
     }
     return true;
 }
 
-static bool keeps_host(const struct pb_proc *p)
+bool pb_processors_keep(const struct pb_processors *ps, const char *key)
 {
-    if (p->then_ps != NULL) {
-        return chain_keeps_host(p->then_ps) && chain_keeps_host(p->else_ps);
-    }
-    if (p->kind->run == run_pass) {
-        return true;
-    }
-    if (p->kind->run == run_mime) {
-        return strncmp(p->target, "host", 4) != 0 || (p->target[4] != '\0' && p->target[4] != '.');
-    }
-    return false;
+    return chain_keeps(ps, key);
 }
 
 /* Marks the add_host_metadata processors of ps after which nothing changes
@@ -898,7 +924,7 @@ static void mark_last(struct pb_processors *ps, bool tail_keeps)
         } else {
             p->share_value = p->kind->run == run_host_metadata && tail_keeps && p->value != NULL;
         }
-        tail_keeps = tail_keeps && keeps_host(p);
+        tail_keeps = tail_keeps && keeps(p, "host");
     }
 }
 

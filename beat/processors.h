@@ -33,6 +33,10 @@ bool pb_processors_empty(const struct pb_processors *ps);
  * processor of ps can change may then hand every event the same immutable
  * subtree (add_host_metadata's host object) instead of a copy each. */
 void pb_processors_mark_last(struct pb_processors *ps);
+/* True when no processor of ps (NULL: none) can change, in place, what an
+ * event holds at the top-level key ("agent", "@metadata"): such values may
+ * then be shared read-only between events. */
+bool pb_processors_keep(const struct pb_processors *ps, const char *key);
 void pb_processors_free(struct pb_processors *ps);
 
 /* MIME type of a body as libbeat's detect_mime_type reports it (Go's

@@ -24,6 +24,13 @@ Steps:
      replays the corpus' streams: HEAD responses, replies that read as commands, split
      array headers; see "Packetbeat's own counting"), which loses transactions there.
   4. callgrind: instructions per packet on mixed-5M (noise-free before/after figure).
+  Workers: packetbeat is measured once per N of --pb-workers (default 1,2); N > 1 adds
+     -E packetbeat.interfaces.workers=N ("packetbeat (workers=N)"); packets/s (wall) shows
+     the scale-out; its events must equal the N=1 run's, type by type.
+  5. --live (opt-in; root, tcpreplay): live-capture-test replays mixed-200M at each rate of
+     --live-rates into a private netns' loopback for packetbeat af_packet, packetbeat pcap
+     and tcpdump -nn: packets sent, received, captured, kernel drops (results.json "live";
+     a run without --live keeps the last ones).
 """
 import argparse
 import collections
@@ -97,14 +104,20 @@ def md5(path):
     return h.hexdigest()
 
 
-def pb_cmd(pb, conf, F, outdir, workdir):
+def pb_cmd(pb, conf, F, outdir, workdir, workers=1):
     # the shipped packetbeat.yml as it is (flows, processors); only the output overridden
-    # to a file; rotate_every_kb raised so that every event stays for the count.
+    # to a file; rotate_every_kb raised so that every event stays for the count. workers > 1
+    # adds -E packetbeat.interfaces.workers=N (N=1 is the command line as it always was).
     return ("%s -I '%s' -t -c '%s' --path.data '%s' --path.logs '%s' "
             "-E output.elasticsearch.enabled=false -E output.file.path='%s' "
-            "-E output.file.filename=packetbeat -E output.file.rotate_every_kb=4194304 "
+            "-E output.file.filename=packetbeat -E output.file.rotate_every_kb=4194304 %s"
             "> /dev/null 2>&1" % (pb, F, conf, os.path.join(workdir, "data"),
-                                  os.path.join(workdir, "logs"), outdir))
+                                  os.path.join(workdir, "logs"), outdir,
+                                  "-E packetbeat.interfaces.workers=%d " % workers if workers != 1 else ""))
+
+
+def pb_name(workers):
+    return "packetbeat" if workers == 1 else "packetbeat (workers=%d)" % workers
 
 
 def count_events(outdir):
@@ -504,13 +517,165 @@ def expected_counts(path, truth):
 def tools(a, F, floor, workdir):
     q = "'%s'" % F
     outdir = os.path.join(workdir, "out")
-    t = [
-        ("pcap-floor -m next", "%s -m next %s > /dev/null" % (floor, q), "fast"),
-        ("packetbeat", "rm -rf '%s'; " % outdir + pb_cmd(a.bin, a.config, F, outdir, workdir), "pb"),
-        ("tcpdump -r F -nn", "tcpdump -r %s -nn > /dev/null 2>&1" % q, "fast"),
-        ("tshark -r F -T ek", "tshark -r %s -T ek > /dev/null 2>&1" % q, "slow"),
-    ]
+    t = [("pcap-floor -m next", "%s -m next %s > /dev/null" % (floor, q), "fast")]
+    for n in a.pb_workers:
+        t.append((pb_name(n), "rm -rf '%s'; " % outdir + pb_cmd(a.bin, a.config, F, outdir, workdir, n),
+                  "pb"))
+    t += [("tcpdump -r F -nn", "tcpdump -r %s -nn > /dev/null 2>&1" % q, "fast"),
+          ("tshark -r F -T ek", "tshark -r %s -T ek > /dev/null 2>&1" % q, "slow")]
     return t, outdir
+
+
+# ------------------------------------------------------------------ live capture (--live)
+LIVE_CORPUS = "mixed-200M"
+
+
+def live_tools(a, workdir):
+    """(row name, live-capture-test TOOL [ARGS]) of the live step: packetbeat with the shipped
+    packetbeat.yml on the namespace's lo (af_packet, then pcap; -e: its log, with the capture
+    counters it prints at exit, goes to stderr where live-capture-test reads it; output: a file
+    with the default rotation, so the disk use stays bounded), then tcpdump -nn."""
+    t = []
+    for typ in ("af_packet", "pcap"):
+        d = os.path.join(workdir, typ)
+        t.append(("packetbeat (%s)" % typ, [
+            "cmd", a.bin, "-e", "-c", a.config, "--path.data", os.path.join(d, "data"),
+            "--path.logs", os.path.join(d, "logs"), "-E", "packetbeat.interfaces.device=lo",
+            "-E", "packetbeat.interfaces.type=" + typ, "-E", "output.elasticsearch.enabled=false",
+            "-E", "output.file.path=" + os.path.join(d, "out"), "-E", "output.file.filename=packetbeat"]))
+    t.append(("tcpdump -nn", ["tcpdump-text"]))
+    return t
+
+
+def parse_live(text):
+    """The counters of one live-capture-test report (its stdout: `tool=.. sent=N replay=[..
+    pps]` and the capturer's own captured/received/dropped lines: packetbeat's `af_packet on
+    lo: N packets captured, N received by filter, N dropped by kernel, N dropped by interface`,
+    tcpdump's `N packets captured` ...)."""
+    def num(rx, conv=int):
+        m = re.search(rx, text)
+        return conv(m.group(1)) if m else None
+    return {"sent": num(r"\bsent=(\d+)"), "replay_pps": num(r"([0-9.]+) pps\]", float),
+            "captured": num(r"(\d+) packets captured"),
+            "received": num(r"(\d+) (?:packets )?received by filter"),
+            "dropped": num(r"(\d+) (?:packets )?dropped by kernel"),
+            "if_dropped": num(r"(\d+) (?:packets )?dropped by interface")}
+
+
+def live_step(a, cache):
+    """Runs bench/live-capture-test for every rate of --live-rates and every live tool."""
+    F = ensure_corpus(cache, LIVE_CORPUS, dict((n, x) for n, x, _ in CORPORA)[LIVE_CORPUS])
+    meta = json.load(open(F + ".meta.json"))
+    live = {"corpus": LIVE_CORPUS, "file": F, "packets": meta["packets"], "loops": a.live_loops,
+            "rates": a.live_rates, "machine": machine(),
+            "when": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), "results": []}
+    why = None
+    if os.geteuid() != 0:
+        why = "not root (live-capture-test needs a network namespace)"
+    elif not shutil.which("tcpreplay"):
+        why = "tcpreplay is not installed (Debian: tcpreplay)"
+    elif not shutil.which("ip"):
+        why = "`ip` (iproute2) is not installed"
+    if why:
+        log("live: skipped: " + why)
+        live["skipped"] = why
+        return live
+    script = os.path.join(HERE, "live-capture-test")
+    workdir = tempfile.mkdtemp(prefix="pbbench-live.")
+    env = dict(os.environ, LOOPS=str(a.live_loops))
+    for rate in a.live_rates:
+        for tname, targs in live_tools(a, workdir):
+            if a.skip_tools and re.search(a.skip_tools, tname):
+                continue
+            exe = a.bin if targs[0] == "cmd" else "tcpdump"
+            if not shutil.which(exe) and not os.path.exists(exe):
+                live["results"].append({"tool": tname, "rate": rate, "skipped": "not installed"})
+                continue
+            secs = meta["packets"] * a.live_loops / (int(rate) if rate != "top" else 100000)
+            p = subprocess.Popen([script, F, rate] + targs, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+            try:
+                out, err = p.communicate(timeout=60 + 3 * secs)
+            except subprocess.TimeoutExpired:
+                p.terminate()                     # its EXIT trap stops the capturer, deletes the netns
+                try:
+                    out, err = p.communicate(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, 9)
+                    out, err = p.communicate()
+                err = "timed out\n" + err
+            d = dict(parse_live(out), tool=tname, rate=rate, rc=p.returncode,
+                     report=(out.strip() + "\n" + err.strip())[-2000:])
+            log("live: %-22s rate %-7s sent %s captured %s dropped %s rc=%s" % (
+                tname, rate, d["sent"], d["captured"], d["dropped"], p.returncode))
+            live["results"].append(d)
+            shutil.rmtree(os.path.join(workdir, tname.split("(")[-1].rstrip(")")), ignore_errors=True)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return live
+
+
+def render_live(live):
+    md = []
+    if not live:
+        return md
+    md.append("Live capture (`bench/run.sh --live`, as root; %s UTC, %s): `bench/live-capture-test` replays "
+              "%s (%s packets, played %s) with `tcpreplay -K --pps=RATE` onto the loopback of a private "
+              "network namespace (MTU 65536; the frames carry 127/8 addresses and foreign MACs, so the "
+              "namespace's stack drops them without replying) while the capturer listens on that `lo`. "
+              "Captured and kernel drops are the capturer's own counters at exit: packetbeat's "
+              "`af_packet on lo: N packets captured, N received by filter, N dropped by kernel, ...` "
+              "(or `pcap on lo: ...`) log line, tcpdump's summary. packetbeat runs as `packetbeat -e -c "
+              "packetbeat.yml -E packetbeat.interfaces.device=lo -E packetbeat.interfaces.type=af_packet|pcap "
+              "-E output.elasticsearch.enabled=false -E output.file.path=DIR` (the shipped packetbeat.yml, "
+              "kernel buffer `buffer_size_mb` 30 as default); tcpdump as `tcpdump -i lo -nn -B 65536 > "
+              "/dev/null` (64 MB buffer). On a loopback the kernel hands a packet socket every frame twice, the outgoing copy and the "
+              "incoming one: packetbeat's af_packet code leaves the outgoing copies out with a socket filter, "
+              "in the kernel, while libpcap (packetbeat's pcap type, tcpdump) receives both and discards the "
+              "outgoing copy itself, so its \"received by filter\" and kernel drops count both copies. Drop "
+              "%% = kernel drops / received by filter (the share of the frames the kernel gave the socket "
+              "that were lost); one replay per row." % (
+                  live.get("when", "?"), live.get("machine", "?"), live["corpus"], fmt_int(live["packets"]),
+                  "once" if live["loops"] == 1 else "%d times in a row" % live["loops"]))
+    md.append("")
+    md.append("| tool | rate (packets/s) | replayed at (packets/s) | packets sent | received by filter | "
+              "captured | kernel drops | drop % |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    if live.get("skipped"):
+        md.append("| (all) | %s | - | - | - | - | - | - (skipped: %s) |" % (
+            ", ".join(live["rates"]), live["skipped"]))
+        md.append("")
+        return md
+    verdict = []
+    for r in live["results"]:
+        if r.get("skipped"):
+            md.append("| %s | %s | - | - | - | - | - | - (%s) |" % (r["tool"], r["rate"], r["skipped"]))
+            continue
+        sent, cap, drop, recv = r.get("sent"), r.get("captured"), r.get("dropped"), r.get("received")
+        note = ""
+        if cap is None or drop is None:
+            note = " (no counters: exit %s)" % r.get("rc")
+        elif sent is not None and cap + drop < sent:
+            note = " (%s not counted)" % fmt_int(sent - cap - drop)
+        if r.get("if_dropped"):
+            note += " (%s dropped by interface)" % fmt_int(r["if_dropped"])
+        base = recv or sent
+        md.append("| %s | %s | %s | %s | %s | %s | %s | %s%s |" % (
+            r["tool"], fmt_int(int(r["rate"])) if r["rate"] != "top" else "top speed",
+            fmt_int(r["replay_pps"]) if r.get("replay_pps") is not None else "-",
+            fmt_int(sent) if sent is not None else "-", fmt_int(recv) if recv is not None else "-",
+            fmt_int(cap) if cap is not None else "-", fmt_int(drop) if drop is not None else "-",
+            "%.1f" % (100.0 * drop / base) if base and drop is not None else "-", note))
+        if r["tool"] == "packetbeat (af_packet)" and r["rate"] != "top" and int(r["rate"]) >= 200000:
+            verdict.append((r["rate"], drop == 0 and cap is not None and sent is not None and cap >= sent))
+    md.append("")
+    if verdict:
+        rate, ok = min(verdict, key=lambda v: int(v[0]))
+        md.append("Issue 9 target \"no kernel drops on loopback at 200k packets/s sustained, with "
+                  "af_packet\": %s at %s packets/s (%s packets, %s)." % (
+                      "met" if ok else "not met", fmt_int(int(rate)), fmt_int(live["packets"] * live["loops"]),
+                      "the corpus played once" if live["loops"] == 1 else "%d replays" % live["loops"]))
+        md.append("")
+    return md
 
 
 def fmt_int(x):
@@ -559,7 +724,11 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
         log("%s: %-20s cpu %.3fs wall %.3fs rss %.1f MB rc=%s" % (name, tname, d["cpu"], d["wall"],
                                                                d["rss"] / 1024, rcs))
         if kind == "pb":
-            events = count_events(outdir)
+            # the events of the last run; the first packetbeat row (workers=1) is the
+            # corpus' count, the others are compared with it per type
+            d["events"] = dict(count_events(outdir))
+            if events is None:
+                events = d["events"]
         res.append(d)
     shutil.rmtree(workdir, ignore_errors=True)
     return {"name": name, "desc": desc, "file": F, "bytes": size, "packets": npk, "tx": tx_truth,
@@ -573,22 +742,48 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
 def table(c):
     floor = next((r for r in c["results"] if r["name"].startswith("pcap-floor") and "cpu" in r), None)
     fc = max(floor["cpu"], 1e-3) if floor else None
-    lines = ["| tool | CPU s (median) | x floor (CPU) | wall s | packets/s | MB/s | transactions/s | "
-             "peak RSS MB |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| tool | CPU s (median) | x floor (CPU) | wall s | packets/s | packets/s (wall) | MB/s | "
+             "transactions/s | peak RSS MB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in c["results"]:
         if "skipped" in r:
-            lines.append("| %s | - | - | - | - | - | - | - (%s) |" % (r["name"], r["skipped"]))
+            lines.append("| %s | - | - | - | - | - | - | - | - (%s) |" % (r["name"], r["skipped"]))
             continue
         cpu = max(r["cpu"], 1e-3)
         bad = any(x != 0 for x in r["rc"])
-        lines.append("| %s%s | %.3f | %s | %.3f | %s | %.1f | %s | %.1f |" % (
+        lines.append("| %s%s | %.3f | %s | %.3f | %s | %s | %.1f | %s | %.1f |" % (
             r["name"], " (exit %s)" % r["rc"] if bad else "", r["cpu"],
             "%.1f" % (cpu / fc) if fc else "-", r["wall"], fmt_int(c["packets"] / cpu),
+            fmt_int(c["packets"] / max(r["wall"], 1e-3)),
             c["bytes"] / 1e6 / cpu, fmt_int(c["tx"] / cpu) if c["tx"] else "-", r["rss"] / 1024))
     return lines
 
 
-def correctness(c):
+def worker_rows(results):
+    """Names of the packetbeat rows measured with workers > 1, in order."""
+    names = []
+    for c in results:
+        for r in c["results"]:
+            if r["name"].startswith("packetbeat (workers=") and r["name"] not in names:
+                names.append(r["name"])
+    return names
+
+
+def workers_cells(c, wnames, typ, ref):
+    """Per workers row: its events of type `typ` and whether they equal the workers=1 run's
+    (`ref`); (cells, all equal)."""
+    cells, ok = [], True
+    for wn in wnames:
+        r = next((x for x in c["results"] if x["name"] == wn), None)
+        if r is None or r.get("events") is None:
+            cells += ["-", ""]
+            continue
+        got = r["events"].get(typ, 0)
+        cells += [fmt_int(got), "same" if got == ref else "**differs (%+d)**" % (got - ref)]
+        ok = ok and got == ref
+    return cells, ok
+
+
+def correctness(c, wnames=()):
     ev = c["events"] or {}
     expected = c.get("expected") or c["truth"] or {}
     adjust = c.get("adjust") or {}
@@ -614,14 +809,20 @@ def correctness(c):
             ok = ok and exp == got
         else:
             mark = "approx."
-        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+        wc, wok = workers_cells(c, wnames, p, got)
+        ok = ok and wok
+        lines.append("| %s |" % " | ".join([
             c["name"], p, fmt_int(want) if want is not None else "-",
-            cell(exp, adjust.get(p)), fmt_int(got), mark,
-            cell(pb_expected.get(p, want), pb_adjust.get(p)) if pb_expected else "-"))
-    others = sorted(k for k in ev if k not in PROTOS)
+            cell(exp, adjust.get(p)), fmt_int(got), mark] + wc + [
+            cell(pb_expected.get(p, want), pb_adjust.get(p)) if pb_expected else "-"]))
+    wtypes = {k for wn in wnames for r in c["results"] if r["name"] == wn for k in (r.get("events") or {})}
+    others = sorted(k for k in set(ev) | wtypes if k not in PROTOS)
     for k in others:
-        lines.append("| %s | %s | - | - | %s | %s | - |" % (
-            c["name"], k, fmt_int(ev[k]), "flow events (no ground truth)" if k == "flow" else "unexpected"))
+        wc, wok = workers_cells(c, wnames, k, ev.get(k, 0))
+        ok = ok and wok
+        lines.append("| %s |" % " | ".join([
+            c["name"], k, "-", "-", fmt_int(ev.get(k, 0)),
+            "flow events (no ground truth)" if k == "flow" else "unexpected"] + wc + ["-"]))
     return lines, ok
 
 
@@ -678,7 +879,27 @@ def main():
     ap.add_argument("--strict", action="store_true", help="exit 1 when event counts differ")
     ap.add_argument("--render-only", action="store_true",
                     help="no measuring: render cache/results.json of the last run again")
+    ap.add_argument("--pb-workers", default="1,2",
+                    help="packetbeat rows, one per N: -E packetbeat.interfaces.workers=N (N=1: the "
+                         "plain command, row \"packetbeat\"); default 1,2")
+    ap.add_argument("--live", action="store_true",
+                    help="also the live capture step (root, tcpreplay): live-capture-test on %s with "
+                         "packetbeat af_packet, packetbeat pcap and tcpdump -nn" % LIVE_CORPUS)
+    ap.add_argument("--live-rates", default="200000",
+                    help="comma-separated replay rates in packets/s for --live (or 'top'); default 200000")
+    ap.add_argument("--live-loops", type=int, default=1,
+                    help="replays of the corpus per --live run (sustained rate); default 1")
     a = ap.parse_args()
+    try:
+        a.pb_workers = [int(x) for x in a.pb_workers.split(",") if x.strip()]
+        assert a.pb_workers and all(n >= 1 for n in a.pb_workers)
+    except (ValueError, AssertionError):
+        ap.error("--pb-workers: a comma-separated list of integers >= 1")
+    a.live_rates = [x.strip() for x in a.live_rates.split(",") if x.strip()]
+    if not a.live_rates or not all(re.fullmatch(r"[1-9][0-9]*|top", x) for x in a.live_rates):
+        ap.error("--live-rates: comma-separated packets/s (or 'top')")
+    if a.live_loops < 1:
+        ap.error("--live-loops must be >= 1")
     if a.render_only:
         j = json.load(open(os.path.join(a.cache, "results.json")))
         for c in j["corpora"]:
@@ -689,7 +910,7 @@ def main():
         info = j.get("info") or {"machine": machine(), "when": "?", "runs": a.runs, "pb_runs": a.pb_runs,
                                  "slow_runs": a.slow_runs, "tshark_max_mb": a.tshark_max_mb,
                                  "md5": {c["name"]: md5(c["file"])[:12] for c in j["corpora"]}}
-        return finish(a, j["corpora"], [tuple(x) for x in j["callgrind"]], info)
+        return finish(a, j["corpora"], [tuple(x) for x in j["callgrind"]], info, j.get("live"))
     if not a.bin:
         ap.error("--bin is required")
     a.bin = os.path.abspath(a.bin)
@@ -737,13 +958,24 @@ def main():
             cg.append((tname, n))
         shutil.rmtree(wd, ignore_errors=True)
 
+    live = None
+    rj = os.path.join(a.cache, "results.json")
+    if a.live:
+        live = live_step(a, a.cache)
+    elif os.path.exists(rj):
+        # the live step is opt-in: a run without --live keeps the last live results (they
+        # carry their own date and packetbeat revision)
+        try:
+            live = json.load(open(rj)).get("live")
+        except ValueError:
+            live = None
     info = {"machine": machine(), "when": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
             "runs": a.runs, "pb_runs": a.pb_runs, "slow_runs": a.slow_runs,
             "tshark_max_mb": a.tshark_max_mb,
             "md5": {c["name"]: md5(c["file"])[:12] for c in results}}
-    json.dump({"corpora": results, "callgrind": cg, "info": info},
-              open(os.path.join(a.cache, "results.json"), "w"), indent=1)
-    return finish(a, results, cg, info)
+    json.dump({"corpora": results, "callgrind": cg, "info": info, "live": live},
+              open(rj, "w"), indent=1)
+    return finish(a, results, cg, info, live)
 
 
 NOTES = {
@@ -767,8 +999,13 @@ NOTES = {
 }
 
 
-def render(results, cg, info):
+def render(results, cg, info, live=None):
     md = []
+    if not results:                   # e.g. --only none --live: the live table alone
+        md.append("Measured by `bench/run.sh --live` (no offline corpus in this run).")
+        md.append("")
+        md.extend(render_live(live))
+        return "\n".join(md), True
     md.append("Measured by `bench/run.sh` (regenerate with that one command; it builds a Release "
               "packetbeat, generates the corpora with `bench/make-corpus` into `bench/.cache/` and "
               "rewrites this section). Machine: %s; %s UTC. The machine is shared (2 cores, other "
@@ -784,6 +1021,13 @@ def render(results, cg, info):
               "(`pcap-floor -m next`, a bare `pcap_next_ex` loop) on the same file; peak RSS is the "
               "median of the runs' maximum resident set." % (info["runs"], info["pb_runs"],
                                                               info["slow_runs"]))
+    if worker_rows(results):
+        md.append("")
+        md.append("\"packetbeat (workers=N)\" is the same command with `-E packetbeat.interfaces.workers=N` "
+                  "(N packet worker threads; a binary without that option ignores the key and "
+                  "measures the single-threaded code again): its scale-out shows in wall time and in "
+                  "packets/s (wall), packets per second of wall time, while its CPU time counts all "
+                  "threads.")
     md.append("")
     ratios = {}
     for c in results:
@@ -831,12 +1075,20 @@ def render(results, cg, info):
               "`bench.py`; it loses transactions through parser bugs that packetbeat does not copy "
               "(see below).")
     md.append("")
-    md.append("| corpus | type | ground truth | expected | events | | Packetbeat 8.17.2 would publish |")
-    md.append("|---|---|---:|---:|---:|---|---:|")
+    wnames = worker_rows(results)
+    if wnames:
+        md.append("The columns %s are the events of the same corpus with "
+                  "`-E packetbeat.interfaces.workers=N`: they must equal the single-threaded run's, "
+                  "type by type (\"same\")." % ", ".join("\"%s\"" % w.replace("packetbeat (", "").rstrip(")")
+                                                        for w in wnames))
+        md.append("")
+    md.append("| corpus | type | ground truth | expected | events | |%s Packetbeat 8.17.2 would publish |" % "".join(
+        " %s | |" % w.replace("packetbeat (", "").rstrip(")") for w in wnames))
+    md.append("|---|---|---:|---:|---:|---|%s---:|" % ("---:|---|" * len(wnames)))
     all_ok = True
     adjusted, problems = set(), []
     for c in results:
-        lines, ok = correctness(c)
+        lines, ok = correctness(c, wnames)
         all_ok = all_ok and ok
         md.extend(lines)
         adjusted.update(c.get("adjust") or {})
@@ -870,11 +1122,12 @@ def render(results, cg, info):
             md.append("| %s | %s | %s | %s |" % (t, fmt_int(n), fmt_int(n / small["packets"]),
                                                  "%.1f" % (n / fl) if fl else "-"))
         md.append("")
+    md.extend(render_live(live))
     return "\n".join(md), all_ok
 
 
-def finish(a, results, cg, info):
-    out, all_ok = render(results, cg, info)
+def finish(a, results, cg, info, live=None):
+    out, all_ok = render(results, cg, info, live)
     mdpath = a.md or os.path.join(a.cache, "results.md")
     open(mdpath, "w").write(out + "\n")
     print(out)

@@ -6,13 +6,20 @@
 # "## Performance" section of README.md.
 #
 # usage: bench/run.sh [--real] [bench.py options: --only REGEX --runs N --pb-runs N
-#                      --no-callgrind --no-readme --tshark-max-mb N ...]
+#                      --no-callgrind --no-readme --tshark-max-mb N --pb-workers LIST
+#                      --live --live-rates LIST --live-loops N ...]
 #   PB_BIN=path  measure that packetbeat instead of building bench/.cache/build
 #   --real       record bench/.cache/real.pcap with record-real first when it is missing
 #                (root, nginx, wrk, redis-server, redis-benchmark, tcpdump; not deterministic)
 #   --render-only  measure nothing: rewrite the table from bench/.cache/results.json
 #   --strict     exit 1 when packetbeat's event counts differ from the ground truth
-# Needs: cmake, a C compiler, libpcap-dev, python3, tcpdump, tshark, valgrind, /usr/bin/time.
+#   --pb-workers 1,2  one packetbeat row per N (-E packetbeat.interfaces.workers=N), default 1,2
+#   --live       also the live capture table (root, tcpreplay): live-capture-test replays
+#                mixed-200M at --live-rates (default 200000) packets/s to packetbeat
+#                af_packet, packetbeat pcap and tcpdump -nn; a run without --live keeps the
+#                last live results of results.json
+# Needs: cmake, a C compiler, libpcap-dev, python3, tcpdump, tshark, valgrind, /usr/bin/time;
+# for --live also tcpreplay and iproute2.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")

@@ -188,6 +188,38 @@ START_TEST(host_metadata_shared_only_when_final)
 }
 END_TEST
 
+/* Which top-level values a chain may change in place (what decides that
+   events can share the agent, @metadata and host objects). */
+START_TEST(keep_analysis)
+{
+    struct pb_processors *ps = procs_of("processors:\n"
+                                        "  - if.contains.tags: forwarded\n"
+                                        "    then:\n"
+                                        "      - drop_fields: {fields: [host]}\n"
+                                        "    else:\n"
+                                        "      - add_host_metadata: ~\n"
+                                        "  - add_docker_metadata: ~\n"
+                                        "  - detect_mime_type: {field: a.b, target: http.m}\n");
+    ck_assert_msg(ps != NULL, "%s", errbuf);
+    ck_assert(pb_processors_keep(ps, "agent"));
+    ck_assert(pb_processors_keep(ps, "@metadata"));
+    ck_assert(!pb_processors_keep(ps, "host"));
+    ck_assert(!pb_processors_keep(ps, "http"));
+    pb_processors_free(ps);
+    ps = procs_of("processors:\n  - drop_fields: {fields: [agent]}\n");
+    ck_assert(pb_processors_keep(ps, "agent")); /* taken out whole, not changed */
+    pb_processors_free(ps);
+    ps = procs_of("processors:\n  - drop_fields: {fields: [agent.name, x]}\n");
+    ck_assert(!pb_processors_keep(ps, "agent"));
+    ck_assert(pb_processors_keep(ps, "agents"));
+    pb_processors_free(ps);
+    ps = procs_of("processors:\n  - add_fields: {target: '', fields: {a: 1}}\n");
+    ck_assert(!pb_processors_keep(ps, "agent")); /* unknown effects: assumed to change */
+    pb_processors_free(ps);
+    ck_assert(pb_processors_keep(NULL, "agent"));
+}
+END_TEST
+
 START_TEST(cloud_docker_pass_cleanly)
 {
     json_t *ev =
@@ -546,6 +578,7 @@ static Suite *processors_suite(void)
     tcase_add_test(tc, timestamp_layouts);
     tcase_add_test(tc, add_fields_tags_labels_drop);
     tcase_add_test(tc, host_metadata_shared_only_when_final);
+    tcase_add_test(tc, keep_analysis);
     suite_add_tcase(s, tc);
     return s;
 }
