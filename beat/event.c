@@ -418,7 +418,10 @@ struct tunnel_slot {
     struct pb_tunnel tunnel;
 };
 
-static struct tunnel_slot *tunnel_slots; /* owned: PB_MAX_TUNNEL_TUPLES, or NULL */
+/* owned: PB_MAX_TUNNEL_TUPLES, or NULL; one table per thread (each packet
+   worker sees all the packets of its tuples), freed by pb_ev_tunnels_free
+   on that thread */
+static _Thread_local struct tunnel_slot *tunnel_slots;
 
 static size_t tuple_slot(const struct pb_tuple *tu)
 {

@@ -96,12 +96,14 @@ const struct pb_tunnel *pb_ev_tunnel(void);
 /* Remembers the tunnel of the latest packet of a 5-tuple (either
  * direction), for events built later (timeouts) with that tuple; t NULL
  * forgets it. At most PB_MAX_TUNNEL_TUPLES tuples, a newer one taking an
- * older one's slot; nothing is allocated until the first tunnel. One
- * thread only (the capture loop). pb_tx_event looks the tuple up first and
+ * older one's slot; nothing is allocated until the first tunnel. The
+ * table is per thread (the capture loop, or each packet worker: all the
+ * packets of a tuple go to one worker). pb_tx_event looks the tuple up first and
  * falls back to the current tunnel. */
 void pb_ev_note_tunnel(const struct pb_tuple *tu, const struct pb_tunnel *t);
 /* The tunnel remembered for tu (either direction), NULL when none. */
 const struct pb_tunnel *pb_ev_tunnel_of(const struct pb_tuple *tu);
+/* Frees the calling thread's table. */
 void pb_ev_tunnels_free(void);
 
 /* Appends ip (text) to related.ip unless already there. */

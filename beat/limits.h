@@ -52,4 +52,12 @@
 /* Frames read from files are taken whole up to this size. */
 #define PB_MAX_FRAME_BYTES (256u * 1024u)
 
+/* Packet workers (packetbeat.interfaces.workers): at most this many
+ * threads; each has a ring of this many bytes for the decoded packets the
+ * capture thread hands it (a full ring makes the capture thread wait). The
+ * caps above (TCP connections and memory, flows, tunnel tuples) hold per
+ * worker. */
+#define PB_MAX_WORKERS 16u
+#define PB_WORKER_RING_BYTES (4u * 1024u * 1024u)
+
 #endif

@@ -461,6 +461,9 @@ struct frame {
        emits too, so emits are serialised while it exists */
     struct pb_summary_runner *summary;
     pthread_mutex_t emit_mu;
+    /* packet workers (packetbeat.interfaces.workers > 1) emit from their
+       threads: the client and its processors run under emit_mu */
+    bool serial;
 };
 
 static const char *enabled_output(const struct pb_cfg *root)
@@ -576,12 +579,16 @@ static void frame_stats(void *ctx, json_t *st)
         json_t *protos = json_object();
         for (size_t i = 0; i < fr->protos->n; i++) {
             const struct pb_proto *p = &fr->protos->list[i];
+            struct pb_proto_stats ps = p->stats;
+            if (fr->cap != NULL) {
+                pb_capture_proto_stats(fr->cap, i, &ps); /* summed over the workers */
+            }
             json_object_set_new(
                 protos, p->ops->name,
-                json_pack("{s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)p->stats.events,
-                          "parse_errors", (json_int_t)p->stats.parse_errors, "gaps",
-                          (json_int_t)p->stats.gaps, "unmatched", (json_int_t)p->stats.unmatched,
-                          "dropped", (json_int_t)p->stats.dropped));
+                json_pack("{s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)ps.events,
+                          "parse_errors", (json_int_t)ps.parse_errors, "gaps",
+                          (json_int_t)ps.gaps, "unmatched", (json_int_t)ps.unmatched,
+                          "dropped", (json_int_t)ps.dropped));
         }
         json_object_set_new(pb, "protocols", protos);
     }
@@ -591,17 +598,26 @@ static void frame_stats(void *ctx, json_t *st)
 static void frame_emit(void *ctx, struct pb_proto *p, json_t *ev)
 {
     struct frame *fr = ctx;
-    if (fr->summary != NULL) {
+    bool locked = fr->summary != NULL || fr->serial;
+    if (locked) {
         pthread_mutex_lock(&fr->emit_mu);
+    }
+    if (fr->summary != NULL) {
         pb_summary_runner_observe(fr->summary, ev); /* reads only */
     }
     ev = pb_client_finalize(fr->client, ev, p != NULL ? p->cfg : NULL);
+    if (fr->serial) {
+        /* the pipeline takes events from any thread (and encodes them
+           outside its lock) */
+        pthread_mutex_unlock(&fr->emit_mu);
+        locked = false;
+    }
     if (ev != NULL && fr->pipeline == NULL) {
         json_decref(ev);
     } else if (ev != NULL) {
         pb_pipeline_publish(fr->pipeline, ev, fr->block);
     }
-    if (fr->summary != NULL) {
+    if (locked) {
         pthread_mutex_unlock(&fr->emit_mu);
     }
 }
@@ -687,6 +703,7 @@ static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct path
         pb_error("beat", "Initializing sniffer failed: %s", err);
         goto out;
     }
+    fr.serial = pb_capture_workers(cap) > 1;
     /* the capture handles are open: root is not needed any more */
     if (pb_privs_drop(root, err, sizeof err) < 0) {
         fprintf(stderr, "Exiting: %s\n", err);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "beat/alloc.h"
 #include "beat/err.h"
@@ -32,6 +33,7 @@
 #include "pcapfile.h"
 #include "tcp.h"
 #include "udp.h"
+#include "workers.h"
 
 #define TICK_NS (100ull * 1000000ull)
 #define LIVE_TIMEOUT_MS 100
@@ -66,6 +68,11 @@ struct pb_capture {
     pb_packet_hook_fn hook;
     void *hook_ctx;
     struct pb_flows *fl; /* packetbeat.flows, NULL when off */
+    /* packetbeat.interfaces.workers > 1: worker 0 runs on ps, tcp and fl */
+    struct pb_workers *wk;
+    struct pb_tcp_stats tcp_sum; /* summed over the workers for monitoring */
+    struct pb_flows_stats flows_sum;
+    uint64_t flows_start; /* wall clock the flow tables start their timer at */
 
     uint64_t next_tick; /* monotonic ns */
     bool anchored;      /* pacing */
@@ -98,6 +105,9 @@ void pb_capture_set_packet_hook(struct pb_capture *c, pb_packet_hook_fn fn, void
 {
     c->hook = fn;
     c->hook_ctx = ctx;
+    if (c->wk != NULL) {
+        pb_workers_set_hook(c->wk, fn, ctx); /* called from the worker threads */
+    }
 }
 
 const struct pb_decode_stats *pb_capture_decode_stats(const struct pb_capture *c)
@@ -107,17 +117,49 @@ const struct pb_decode_stats *pb_capture_decode_stats(const struct pb_capture *c
 
 const struct pb_tcp_stats *pb_capture_tcp_stats(const struct pb_capture *c)
 {
-    return pb_tcp_stats(c->tcp);
+    if (c->wk == NULL) {
+        return pb_tcp_stats(c->tcp);
+    }
+    struct pb_capture *m = (struct pb_capture *)c; /* the sum is a cache */
+    size_t mem = 0;
+    pb_workers_tcp_stats(m->wk, &m->tcp_sum, &mem);
+    return &m->tcp_sum;
 }
 
 const struct pb_flows_stats *pb_capture_flows_stats(const struct pb_capture *c)
 {
-    return c->fl != NULL ? pb_flows_stats(c->fl) : NULL;
+    if (c->fl == NULL || c->wk == NULL) {
+        return c->fl != NULL ? pb_flows_stats(c->fl) : NULL;
+    }
+    struct pb_capture *m = (struct pb_capture *)c;
+    pb_workers_flows_stats(m->wk, &m->flows_sum);
+    return &m->flows_sum;
 }
 
 size_t pb_capture_tcp_memory(const struct pb_capture *c)
 {
-    return c->tcp != NULL ? pb_tcp_memory(c->tcp) : 0;
+    if (c->wk == NULL) {
+        return c->tcp != NULL ? pb_tcp_memory(c->tcp) : 0;
+    }
+    struct pb_tcp_stats st;
+    size_t mem = 0;
+    pb_workers_tcp_stats(c->wk, &st, &mem);
+    return mem;
+}
+
+unsigned pb_capture_workers(const struct pb_capture *c)
+{
+    return c->wk != NULL ? pb_workers_count(c->wk) : 1;
+}
+
+void pb_capture_proto_stats(const struct pb_capture *c, size_t i, struct pb_proto_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (c->wk != NULL) {
+        pb_workers_proto_stats(c->wk, i, out);
+    } else if (c->ps != NULL && i < c->ps->n) {
+        *out = c->ps->list[i].stats;
+    }
 }
 
 uint64_t pb_capture_packets(const struct pb_capture *c)
@@ -547,6 +589,96 @@ static int read_decap(const struct pb_cfg *root, struct pb_decoder *dec, char *e
     return 0;
 }
 
+/* packetbeat.interfaces.workers (ours): packet worker threads; 1 (the
+ * default) keeps everything on the capture thread, 0 or "auto" is one per
+ * CPU; at most PB_MAX_WORKERS. */
+static int read_workers(const struct pb_cfg *root, unsigned *out, char *err, size_t errlen)
+{
+    const struct pb_cfg *ifc = pb_interfaces_cfg(root);
+    const struct pb_cfg *v = pb_cfg_get(ifc, "workers");
+    *out = 1;
+    if (v == NULL || v->kind == PB_CFG_NULL) {
+        return 0;
+    }
+    int64_t n = 0;
+    if (v->kind == PB_CFG_SCALAR && v->value != NULL && strcmp(v->value, "auto") == 0) {
+        n = 0;
+    } else if (pb_cfg_int(ifc, "workers", 1, &n) < 0 || n < 0) {
+        snprintf(err, errlen,
+                 "invalid value accessing 'packetbeat.interfaces.workers' (an integer >= 0 or "
+                 "\"auto\")");
+        return -PB_EINVAL;
+    }
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? cpus : 1;
+    }
+    if (n > (int64_t)PB_MAX_WORKERS) {
+        pb_warn("sniffer", "packetbeat.interfaces.workers: %lld is more than %u, using %u",
+                (long long)n, PB_MAX_WORKERS, PB_MAX_WORKERS);
+        n = PB_MAX_WORKERS;
+    }
+    *out = (unsigned)n;
+    return 0;
+}
+
+/* Workers 1..n-1 get a tracker, protocols and a flow table of their own,
+ * configured as the capture's (worker 0 borrows those). */
+static int open_workers(struct pb_capture *c, const struct pb_cfg *root, unsigned n, char *err,
+                        size_t errlen)
+{
+    struct pb_worker_parts parts[PB_MAX_WORKERS];
+    memset(parts, 0, sizeof parts);
+    parts[0] = (struct pb_worker_parts){.ps = c->ps, .tcp = c->tcp, .fl = c->fl, .owned = false};
+    int rc = 0;
+    for (unsigned i = 1; i < n && rc == 0; i++) {
+        struct pb_worker_parts *p = &parts[i];
+        p->owned = true;
+        if (c->ps != NULL) {
+            p->ps = pb_calloc(1, sizeof *p->ps);
+            if (p->ps == NULL) {
+                rc = -PB_ENOMEM;
+                break;
+            }
+            rc = pb_protos_setup(p->ps, root, c->emit, c->emit_ctx, err, errlen);
+            if (rc < 0) {
+                break;
+            }
+        }
+        p->tcp = pb_tcp_new(p->ps);
+        if (p->tcp == NULL) {
+            rc = -PB_ENOMEM;
+            break;
+        }
+        rc = read_limits(root, p->tcp, err, errlen);
+        if (rc == 0) {
+            rc = read_reorder(root, p->tcp, err, errlen);
+        }
+        pb_tcp_set_track_empty(p->tcp, c->flows);
+        if (rc == 0 && c->flows) {
+            const struct pb_cfg *fsec = pb_cfg_get(root, "packetbeat.flows");
+            struct pb_flows_config fcfg;
+            rc = pb_flows_config_read(fsec, &fcfg, err, errlen);
+            if (rc == 0) {
+                /* the same start: the same timer schedule as worker 0 */
+                p->fl = pb_flows_new(&fcfg, fsec, c->emit, c->emit_ctx, c->flows_start);
+                rc = p->fl == NULL ? -PB_ENOMEM : 0;
+            }
+        }
+    }
+    if (rc == -PB_ENOMEM) {
+        snprintf(err, errlen, "out of memory");
+    }
+    if (rc < 0) {
+        for (unsigned i = 1; i < n; i++) {
+            pb_worker_parts_free(&parts[i]);
+        }
+        return rc;
+    }
+    c->wk = pb_workers_new(n, parts, c->hook, c->hook_ctx, err, errlen);
+    return c->wk == NULL ? -PB_ENOMEM : 0;
+}
+
 struct pb_capture *pb_capture_open(const struct pb_cfg *root, const struct pb_capture_opts *o,
                                    struct pb_protos *protos, pb_emit_fn emit, void *emit_ctx,
                                    char *err, size_t errlen)
@@ -610,11 +742,20 @@ struct pb_capture *pb_capture_open(const struct pb_cfg *root, const struct pb_ca
         if (pb_flows_config_read(fsec, &fcfg, err, errlen) < 0) {
             goto fail;
         }
-        c->fl = pb_flows_new(&fcfg, fsec, emit, emit_ctx, pb_now_ns());
+        c->flows_start = pb_now_ns();
+        c->fl = pb_flows_new(&fcfg, fsec, emit, emit_ctx, c->flows_start);
         if (c->fl == NULL) {
             snprintf(err, errlen, "out of memory");
             goto fail;
         }
+    }
+
+    unsigned nworkers = 1;
+    if (read_workers(root, &nworkers, err, errlen) < 0) {
+        goto fail;
+    }
+    if (nworkers > 1 && open_workers(c, root, nworkers, err, errlen) < 0) {
+        goto fail;
     }
 
     if (o != NULL && o->dump != NULL && o->dump[0] != '\0') {
@@ -642,6 +783,7 @@ void pb_capture_close(struct pb_capture *c)
     if (c == NULL) {
         return;
     }
+    pb_workers_free(c->wk); /* before what worker 0 borrows */
     pb_flows_free(c->fl);
     pb_tcp_free(c->tcp);
     pb_decoder_free(c->dec);
@@ -681,6 +823,10 @@ static void tick(struct pb_capture *c)
     }
     c->next_tick = mono + TICK_NS;
     uint64_t now = pb_now_ns();
+    if (c->wk != NULL) {
+        pb_workers_tick(c->wk, now); /* in-band, after the packets handed out */
+        return;
+    }
     if (c->ps != NULL) {
         pb_protos_tick(c->ps, now);
     }
@@ -746,6 +892,10 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
     struct pb_decoded d;
     bool ok = pb_decode(c->dec, data, caplen, wirelen, ts, &d);
     uint64_t now = pb_now_ns(); /* one clock read per frame */
+    if (c->wk != NULL) {
+        pb_workers_packet(c->wk, &d, ok, now);
+        return;
+    }
     if (ok) {
         struct pb_pkt pkt;
         memset(&pkt, 0, sizeof pkt);
@@ -862,6 +1012,10 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
     int status = 0;
     bool end_of_input = false;
     c->next_tick = mono_ns() + TICK_NS;
+    if (c->wk != NULL && pb_workers_start(c->wk) < 0) {
+        pb_workers_finish(c->wk, false);
+        return -PB_EIO;
+    }
     while (!stopped(stop)) {
         tick(c);
         if (c->one_at_a_time) {
@@ -901,6 +1055,16 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
     }
     if (c->dumper != NULL) {
         pcap_dump_flush(c->dumper);
+    }
+    if (c->wk != NULL) {
+        /* each worker as below, then every shard's flows */
+        pb_workers_finish(c->wk, end_of_input);
+        uint64_t now = pb_now_ns();
+        for (unsigned i = 0; i < pb_workers_count(c->wk); i++) {
+            pb_flows_final(pb_workers_part(c->wk, i)->fl, now);
+        }
+        pb_workers_refresh_stats(c->wk);
+        return status;
     }
     if (end_of_input) {
         /* segments held for a hole go first, as if they had come in order */

@@ -322,6 +322,10 @@ struct pb_flows {
     uint64_t next_tick_ns; /* wall clock */
 
     struct pb_flows_stats stats;
+    /* max_flows over several tables (packet workers), or NULL: count */
+    pb_flows_admit_fn admit;
+    pb_flows_release_fn release;
+    void *admit_ctx;
 };
 
 /* SipHash-2-4 over the key, seeded at random: frames are untrusted, so the
@@ -556,6 +560,9 @@ static void flow_unlink(struct pb_flows *f, struct flow *fl)
         l->tail = fl->prev;
     }
     f->count--;
+    if (f->release != NULL) {
+        f->release(f->admit_ctx);
+    }
 }
 
 void pb_flows_free(struct pb_flows *f)
@@ -610,9 +617,14 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
     *dir = PB_FLOW_DIR_FORWARD;
     if (fl == NULL) {
         uint16_t li = 0;
-        struct layout *l = f->count < f->cfg.max_flows ? layout_for(f, key, &li) : NULL;
+        bool room = f->admit != NULL ? f->admit(f->admit_ctx, f->cfg.max_flows)
+                                     : f->count < f->cfg.max_flows;
+        struct layout *l = room ? layout_for(f, key, &li) : NULL;
         fl = l != NULL ? pb_calloc(1, sizeof *fl) : NULL;
         if (fl == NULL) {
+            if (room && f->release != NULL) {
+                f->release(f->admit_ctx);
+            }
             f->stats.dropped++;
             return NULL;
         }
@@ -1016,6 +1028,20 @@ void pb_flows_final(struct pb_flows *f, uint64_t now_ns)
         }
     }
     pb_info("flows", "flows worker loop stopped");
+}
+
+uint64_t pb_flows_timer(const struct pb_flows *f, int64_t *interval_ns)
+{
+    *interval_ns = f->tick_ns;
+    return f->next_tick_ns;
+}
+
+void pb_flows_set_admission(struct pb_flows *f, pb_flows_admit_fn admit,
+                            pb_flows_release_fn release, void *ctx)
+{
+    f->admit = admit;
+    f->release = release;
+    f->admit_ctx = ctx;
 }
 
 size_t pb_flows_count(const struct pb_flows *f)

@@ -27,7 +27,8 @@
  *    flows live at once; a frame that would open a new flow beyond that is
  *    not counted (stats.dropped).
  *
- * Single-threaded: called from the capture loop only.
+ * Single-threaded: called from the capture loop, or from one packet
+ * worker per table (packet/workers.h).
  */
 #ifndef PB_PACKET_FLOWS_H
 #define PB_PACKET_FLOWS_H
@@ -138,6 +139,19 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
 void pb_flows_tick(struct pb_flows *f, uint64_t now_ns);
 /* Reports every remaining flow with flow.final true and forgets them. */
 void pb_flows_final(struct pb_flows *f, uint64_t now_ns);
+
+/* Several tables sharing one max_flows (packet workers): instead of its
+ * own count, a table asks admit(ctx, max_flows) before it opens a flow
+ * (true: room for one more, now counted) and calls release(ctx) for each
+ * flow it forgets (or could not open after all). */
+typedef bool (*pb_flows_admit_fn)(void *ctx, size_t max_flows);
+typedef void (*pb_flows_release_fn)(void *ctx);
+void pb_flows_set_admission(struct pb_flows *f, pb_flows_admit_fn admit,
+                            pb_flows_release_fn release, void *ctx);
+
+/* The wall-clock time of the next timer run and the interval between runs
+ * (pb_flows_tick does nothing before it: flows only close then). */
+uint64_t pb_flows_timer(const struct pb_flows *f, int64_t *interval_ns);
 
 size_t pb_flows_count(const struct pb_flows *f);
 const struct pb_flows_stats *pb_flows_stats(const struct pb_flows *f);

@@ -52,7 +52,8 @@ struct pb_tcp_stats;    /* packet/tcp.h */
 /* Called for every frame read, after the transport layer handled it (so
  * d->conn_id is set for TCP); `transport` is false when the frame did not
  * decode down to TCP, UDP or ICMP (d then holds what was decoded). The hook
- * for flows (packetbeat.flows); d is borrowed for the call. */
+ * for flows (packetbeat.flows); d is borrowed for the call. With packet
+ * workers it is called from their threads, concurrently. */
 typedef void (*pb_packet_hook_fn)(void *ctx, const struct pb_decoded *d, bool transport);
 void pb_capture_set_packet_hook(struct pb_capture *c, pb_packet_hook_fn fn, void *ctx);
 
@@ -71,6 +72,14 @@ const struct pb_flows_stats *pb_capture_flows_stats(const struct pb_capture *c);
 /* Bytes charged to TCP connections now (packetbeat.limits.tcp_memory). */
 size_t pb_capture_tcp_memory(const struct pb_capture *c);
 uint64_t pb_capture_packets(const struct pb_capture *c); /* frames read */
+/* Packet worker threads (packetbeat.interfaces.workers); 1: none, the
+ * capture thread does it all. With more, events are emitted from the
+ * workers' threads (the emit function must be thread-safe) and counters
+ * are sums over the workers. */
+unsigned pb_capture_workers(const struct pb_capture *c);
+/* Counters of protocol i (the index in the protos given to
+ * pb_capture_open), summed over the workers. */
+void pb_capture_proto_stats(const struct pb_capture *c, size_t i, struct pb_proto_stats *out);
 
 /* The live sniffer's counters (the kernel's included). */
 struct pb_capture_sniffer_stats {

@@ -74,9 +74,12 @@ struct pb_tcp {
     unsigned ro_max_segs;
     uint64_t ro_timeout_ns;
     struct stream *ro_oldest, *ro_newest;
+    /* connection ids from elsewhere (packet workers), or NULL: the counter */
+    pb_tcp_id_fn id_fn;
+    void *id_ctx;
 };
 
-static uint64_t next_conn_id; /* ids are unique per process */
+static uint64_t next_conn_id; /* ids are unique per process (single tracker) */
 
 static bool ip_eq(const struct pb_ip *a, const struct pb_ip *b)
 {
@@ -155,6 +158,12 @@ void pb_tcp_set_reorder(struct pb_tcp *t, size_t max_bytes, unsigned max_segs, u
     t->ro_max_bytes = max_bytes;
     t->ro_max_segs = max_segs > 0 ? max_segs : PB_TCP_REORDER_SEGMENTS;
     t->ro_timeout_ns = timeout_ns;
+}
+
+void pb_tcp_set_id_source(struct pb_tcp *t, pb_tcp_id_fn fn, void *ctx)
+{
+    t->id_fn = fn;
+    t->id_ctx = ctx;
 }
 
 size_t pb_tcp_count(const struct pb_tcp *t)
@@ -365,7 +374,7 @@ static struct tcp_conn *conn_create(struct pb_tcp *t, struct pb_proto *p,
     t->mem += k->block;
     k->c.proto = p;
     k->c.tuple = *client_to_server;
-    k->c.id = ++next_conn_id;
+    k->c.id = t->id_fn != NULL ? t->id_fn(t->id_ctx) : ++next_conn_id;
     k->c.ts_ns = ts_ns;
     k->c.state = state > 0 ? (uint8_t *)k + head : NULL;
     k->timeout_ns = proto_timeout(p);

@@ -120,6 +120,13 @@ void pb_tcp_expire(struct pb_tcp *t, uint64_t now_ns);
 /* End of input: frees every connection with conn_free, without on_expire. */
 void pb_tcp_close_all(struct pb_tcp *t);
 
+/* Where new connections get their id: fn(ctx) once per connection, in the
+ * order they are created (packet workers hand out the id a single tracker
+ * would have given). Without it ids count from 1 in a process-wide counter
+ * that only one tracker may use at a time. */
+typedef uint64_t (*pb_tcp_id_fn)(void *ctx);
+void pb_tcp_set_id_source(struct pb_tcp *t, pb_tcp_id_fn fn, void *ctx);
+
 size_t pb_tcp_count(const struct pb_tcp *t);
 /* Bytes currently charged to connections (see PB_MAX_TCP_MEMORY). */
 size_t pb_tcp_memory(const struct pb_tcp *t);

@@ -44,3 +44,11 @@ add_test(NAME dashboards
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/beat/test_dashboards.py
           --bin $<TARGET_FILE:packetbeat> --src ${CMAKE_SOURCE_DIR})
 set_tests_properties(dashboards PROPERTIES TIMEOUT 120)
+
+# Packet workers (issue 9): every conformance pcap (and each once more with
+# flows on) gives the same events with packetbeat.interfaces.workers 2 as
+# with 1 (tests/workers/check.py).
+add_test(NAME workers
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/workers/check.py
+          --bin $<TARGET_FILE:packetbeat> -j 2)
+set_tests_properties(workers PROPERTIES TIMEOUT 900)

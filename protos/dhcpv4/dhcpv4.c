@@ -2,6 +2,8 @@
  * protos/dhcpv4/dhcpv4.c - DHCPv4 over UDP (default ports 67 and 68): one
  * event per decodable packet, as Packetbeat publishes them.
  */
+#include <stdatomic.h>
+
 #include "beat/err.h"
 #include "beat/log.h"
 #include "dhcpv4_event.h"
@@ -15,10 +17,12 @@ static const uint16_t dhcpv4_ports[] = {67, 68};
 
 static void warn_parse_failure(struct pb_proto *p)
 {
-    static uint64_t last_warn_ns;
+    /* shared by the packet workers' instances: one warning a minute */
+    static _Atomic uint64_t last_warn_ns;
     uint64_t now = pb_now_ns();
-    if (p->stats.parse_errors == 1 || now - last_warn_ns >= DHCPV4_WARN_EVERY_NS) {
-        last_warn_ns = now;
+    if (p->stats.parse_errors == 1 ||
+        now - atomic_load_explicit(&last_warn_ns, memory_order_relaxed) >= DHCPV4_WARN_EVERY_NS) {
+        atomic_store_explicit(&last_warn_ns, now, memory_order_relaxed);
         pb_warn("dhcpv4", "Dropping packet: failed parsing DHCP data (%llu so far)",
                 (unsigned long long)p->stats.parse_errors);
     } else {
