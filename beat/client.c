@@ -282,6 +282,9 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
     c->agent = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", info->name, "type", info->beat,
                          "version", info->version, "ephemeral_id", info->ephemeral_id, "id",
                          info->agent_id);
+    /* never changed from here on: events hold them by reference */
+    pb_ev_freeze(c->metadata);
+    pb_ev_freeze(c->agent);
     return c;
 }
 
@@ -294,6 +297,8 @@ void pb_client_free(struct pb_client *c)
     for (size_t i = 0; i < c->nsections; i++) {
         free_section(&c->sections[i]);
     }
+    pb_ev_thaw(c->metadata);
+    pb_ev_thaw(c->agent);
     json_decref(c->metadata);
     json_decref(c->agent);
     pb_free(c);

@@ -5,6 +5,7 @@
  */
 #include "beat/event.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -589,4 +590,77 @@ json_t *pb_tx_event(const struct pb_tx *tx)
         pb_ev_put_str(ev, "error.message", tx->error);
     }
     return ev;
+}
+
+/* ---- frozen values -------------------------------------------------------- */
+
+enum { PB_MAX_FROZEN = 16 };
+
+static pthread_mutex_t frozen_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int frozen_count;
+static struct frozen {
+    const json_t *v; /* NULL: free slot */
+    char *enc;       /* owned: cached encoding, NULL until first asked */
+    size_t len;
+    bool inexact;
+} frozen[PB_MAX_FROZEN];
+
+void pb_ev_freeze(const json_t *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&frozen_mu);
+    for (size_t i = 0; i < PB_MAX_FROZEN; i++) {
+        if (frozen[i].v == NULL) {
+            frozen[i] = (struct frozen){.v = v};
+            atomic_fetch_add(&frozen_count, 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&frozen_mu);
+}
+
+void pb_ev_thaw(const json_t *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&frozen_mu);
+    for (size_t i = 0; i < PB_MAX_FROZEN; i++) {
+        if (frozen[i].v == v) {
+            pb_free(frozen[i].enc);
+            frozen[i] = (struct frozen){0};
+            atomic_fetch_sub(&frozen_count, 1);
+        }
+    }
+    pthread_mutex_unlock(&frozen_mu);
+}
+
+bool pb_ev_any_frozen(void)
+{
+    return atomic_load_explicit(&frozen_count, memory_order_relaxed) > 0;
+}
+
+int pb_ev_frozen_put(const json_t *v, pb_frozen_enc_fn enc, pb_frozen_put_fn put, void *ctx,
+                     bool *inexact)
+{
+    int rc = 0;
+    pthread_mutex_lock(&frozen_mu);
+    for (size_t i = 0; i < PB_MAX_FROZEN; i++) {
+        struct frozen *f = &frozen[i];
+        if (f->v != v) {
+            continue;
+        }
+        if (f->enc == NULL && (rc = enc(v, &f->enc, &f->len, &f->inexact)) < 0) {
+            f->enc = NULL;
+            break;
+        }
+        put(ctx, f->enc, f->len);
+        *inexact = f->inexact;
+        rc = 1;
+        break;
+    }
+    pthread_mutex_unlock(&frozen_mu);
+    return rc;
 }

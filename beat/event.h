@@ -109,4 +109,24 @@ void pb_ev_tunnels_free(void);
 /* Appends ip (text) to related.ip unless already there. */
 int pb_ev_add_related_ip(json_t *ev, const char *ip);
 
+/* Frozen values: objects that many events hold by reference and that
+ * nothing changes any more (the client's agent and @metadata templates,
+ * add_host_metadata's host), so that an encoder may write them from a
+ * cached encoding instead of walking them for every event. At most
+ * PB_MAX_FROZEN at once (more are simply not frozen). Freeze when the
+ * value is complete; thaw before freeing it. Thread-safe. */
+void pb_ev_freeze(const json_t *v);
+void pb_ev_thaw(const json_t *v);
+/* For encoders. enc writes v's encoding as a new pb_malloc'd buffer (*out,
+ * *len) and *inexact, or fails (<0); put appends bytes to the encoder's
+ * output (ctx). Returns 1 when v is frozen and its cached encoding (made
+ * by enc the first time) was passed to put, 0 when v is not frozen, <0 on
+ * failure. enc and put must not call back into these functions. */
+typedef int (*pb_frozen_enc_fn)(const json_t *v, char **out, size_t *len, bool *inexact);
+typedef void (*pb_frozen_put_fn)(void *ctx, const char *p, size_t n);
+int pb_ev_frozen_put(const json_t *v, pb_frozen_enc_fn enc, pb_frozen_put_fn put, void *ctx,
+                     bool *inexact);
+/* Cheap test before pb_ev_frozen_put: is anything frozen at all? */
+bool pb_ev_any_frozen(void);
+
 #endif

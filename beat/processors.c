@@ -738,6 +738,9 @@ static void proc_free(struct pb_proc *p)
     if (p->kind != NULL && p->kind->fini != NULL) {
         p->kind->fini(p);
     }
+    if (p->share_value) {
+        pb_ev_thaw(p->value);
+    }
     json_decref(p->value);
     pb_free(p->target);
     pb_free(p->field);
@@ -922,7 +925,11 @@ static void mark_last(struct pb_processors *ps, bool tail_keeps)
             mark_last(p->then_ps, tail_keeps);
             mark_last(p->else_ps, tail_keeps);
         } else {
-            p->share_value = p->kind->run == run_host_metadata && tail_keeps && p->value != NULL;
+            bool share = p->kind->run == run_host_metadata && tail_keeps && p->value != NULL;
+            if (share && !p->share_value) {
+                pb_ev_freeze(p->value);
+            }
+            p->share_value = share;
         }
         tail_keeps = tail_keeps && keeps(p, "host");
     }

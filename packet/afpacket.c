@@ -387,7 +387,10 @@ struct pb_afp *pb_afp_open(const struct pb_afp_opts *o, char *err, size_t errlen
                      o->fanout);
             goto fail;
         }
-        int arg = ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16) | o->fanout;
+        /* mode and flags in the high 16 bits, the group id in the low */
+        uint32_t uarg = ((uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16) |
+                        (uint32_t)o->fanout;
+        int arg = (int)uarg;
         if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
             snprintf(err, errlen, "failed setting af_packet fanout group: %s", strerror(errno));
             goto fail;

@@ -14,6 +14,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/event.h"
 
 /* ---- buffer ------------------------------------------------------------ */
 
@@ -64,6 +65,7 @@ struct jw {
     bool pretty;
     bool html;
     bool inexact; /* decoding the output would not give the same values back */
+    bool no_frozen; /* encoding a frozen value itself: walk it */
     int err;
 };
 
@@ -519,6 +521,45 @@ static void put_object(struct jw *w, const json_t *v, int depth, bool top)
     putc1(w, '}');
 }
 
+static int json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_codec_buf *b,
+                       bool *exact, bool no_frozen);
+
+/* A frozen value's compact encoding, made once (pb_ev_frozen_put). */
+static int frozen_enc(const json_t *v, char **out, size_t *len, bool *inexact)
+{
+    struct pb_codec_buf b = {0};
+    bool exact = false;
+    int rc = json_encode(v, false, false, &b, &exact, true);
+    if (rc < 0) {
+        pb_codec_buf_free(&b);
+        return rc;
+    }
+    *out = b.p;
+    *len = b.len;
+    *inexact = !exact;
+    return 0;
+}
+
+static void frozen_put(void *ctx, const char *p, size_t n)
+{
+    put(ctx, p, n);
+}
+
+/* Objects that several events share (refcount > 1) may be frozen
+   templates (beat/event.h): written from their cached compact encoding. */
+static bool put_frozen(struct jw *w, const json_t *v)
+{
+    if (w->pretty || w->html || w->no_frozen || v->refcount < 2 || !pb_ev_any_frozen()) {
+        return false;
+    }
+    bool inexact = false;
+    if (pb_ev_frozen_put(v, frozen_enc, frozen_put, w, &inexact) != 1) {
+        return false;
+    }
+    w->inexact = w->inexact || inexact;
+    return true;
+}
+
 static void put_value(struct jw *w, const json_t *v, int depth, bool top)
 {
     char buf[32];
@@ -531,7 +572,9 @@ static void put_value(struct jw *w, const json_t *v, int depth, bool top)
     }
     switch (json_typeof(v)) {
     case JSON_OBJECT:
-        put_object(w, v, depth, top);
+        if (top || !put_frozen(w, v)) {
+            put_object(w, v, depth, top);
+        }
         break;
     case JSON_ARRAY: {
         size_t n = json_array_size(v);
@@ -586,7 +629,7 @@ static void put_value(struct jw *w, const json_t *v, int depth, bool top)
 }
 
 static int json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_codec_buf *b,
-                       bool *exact)
+                       bool *exact, bool no_frozen)
 {
     size_t start = b->len;
     struct jw w = {
@@ -595,6 +638,7 @@ static int json_encode(const json_t *v, bool pretty, bool escape_html, struct pb
         .pretty = pretty,
         .html = escape_html,
         .inexact = false,
+        .no_frozen = no_frozen,
         .err = 0,
     };
     if (v == NULL) {
@@ -612,12 +656,12 @@ static int json_encode(const json_t *v, bool pretty, bool escape_html, struct pb
 
 int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_codec_buf *b)
 {
-    return json_encode(v, pretty, escape_html, b, NULL);
+    return json_encode(v, pretty, escape_html, b, NULL, false);
 }
 
 int pb_json_encode_exact(const json_t *v, struct pb_codec_buf *b, bool *exact)
 {
-    return json_encode(v, false, false, b, exact);
+    return json_encode(v, false, false, b, exact, false);
 }
 
 bool pb_codec_is_plain_json(const struct pb_codec *c)

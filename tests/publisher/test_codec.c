@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat/event.h"
 #include "publisher/codec.h"
 
 /* Reference: Go's encoding as go-structform writes it, one byte at a time.
@@ -183,6 +184,43 @@ END_TEST
 
 /* What the memory queue relies on: an encoding marked exact decodes to a
    tree that every json codec variant writes as it writes the original. */
+/* Frozen values (beat/event.h) are written from a cached encoding once
+   shared; thawing forgets it. */
+START_TEST(frozen_values_cached_until_thawed)
+{
+    json_t *agent = json_pack("{s:s,s:s}", "name", "vm", "ver\"sion", "8.17.2");
+    json_t *a = json_pack("{s:s,s:O}", "type", "http", "agent", agent);
+    json_t *b = json_pack("{s:s,s:O}", "type", "dns", "agent", agent);
+    struct pb_codec_buf want = {0}, got = {0};
+    ck_assert_int_eq(pb_json_encode(a, false, false, &want), 0);
+    pb_ev_freeze(agent);
+    bool exact = false;
+    ck_assert_int_eq(pb_json_encode_exact(a, &got, &exact), 0);
+    ck_assert(exact);
+    ck_assert_uint_eq(got.len, want.len);
+    ck_assert(memcmp(got.p, want.p, want.len) == 0);
+    /* the cache is what is written: a change (which the contract forbids)
+       does not show until the value is thawed */
+    json_object_set_new(agent, "name", json_string("other"));
+    got.len = 0;
+    ck_assert_int_eq(pb_json_encode(a, false, false, &got), 0);
+    ck_assert(memcmp(got.p, want.p, want.len) == 0);
+    /* pretty and html encodings walk the value */
+    got.len = 0;
+    ck_assert_int_eq(pb_json_encode(a, true, false, &got), 0);
+    ck_assert_ptr_nonnull(memmem(got.p, got.len, "other", 5));
+    pb_ev_thaw(agent);
+    got.len = 0;
+    ck_assert_int_eq(pb_json_encode(a, false, false, &got), 0);
+    ck_assert_ptr_nonnull(memmem(got.p, got.len, "\"name\":\"other\"", 14));
+    pb_codec_buf_free(&want);
+    pb_codec_buf_free(&got);
+    json_decref(a);
+    json_decref(b);
+    json_decref(agent);
+}
+END_TEST
+
 START_TEST(exact_encoding_round_trips)
 {
     json_t *v = json_object();
@@ -246,6 +284,7 @@ static Suite *codec_suite(void)
     tcase_add_test(tc, integers);
     tcase_add_test(tc, appends_after_existing_bytes);
     tcase_add_test(tc, exact_encoding_round_trips);
+    tcase_add_test(tc, frozen_values_cached_until_thawed);
     suite_add_tcase(s, tc);
     return s;
 }

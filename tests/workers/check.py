@@ -37,7 +37,9 @@ import run as conformance  # noqa: E402
 
 ALWAYS_DROP = ["agent.ephemeral_id", "agent.id"]
 TIME_FIELDS = ["@timestamp", "event.start", "event.end", "event.duration", "sip.timestamp"]
-FLOWS = {"timeout": "2s", "period": "-1s"}
+# flows time out on the wall clock: a long timeout keeps a loaded machine
+# (a stalled run) from splitting a flow in one run and not the other
+FLOWS = {"timeout": "60s", "period": "-1s"}
 
 
 def run_pb(binary, case, workers, tmp, flows):
