@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -43,6 +44,7 @@ struct pb_monitoring {
     pthread_t thread;
     bool joined;
     atomic_bool stop;
+    int wake_fd; /* eventfd: halt wakes the thread at once (-1: none) */
 };
 
 static uint64_t mono_ns(void)
@@ -328,18 +330,19 @@ static void *run(void *arg)
     struct pb_monitoring *m = arg;
     uint64_t next_metrics = mono_ns() + (uint64_t)m->period_ns;
     while (!atomic_load(&m->stop)) {
-        if (m->listen_fd >= 0) {
-            struct pollfd p = {.fd = m->listen_fd, .events = POLLIN};
-            if (poll(&p, 1, POLL_MS) > 0 && (p.revents & POLLIN)) {
-                int fd = accept(m->listen_fd, NULL, NULL);
-                if (fd >= 0) {
-                    serve(m, fd);
-                    close(fd);
-                }
-            }
-        } else {
+        /* the endpoint and the wake-up fd; a halt does not wait a poll
+           period (with -I that was up to POLL_MS on every run) */
+        struct pollfd p[2] = {{.fd = m->listen_fd, .events = POLLIN},
+                              {.fd = m->wake_fd, .events = POLLIN}};
+        if (p[0].fd < 0 && p[1].fd < 0) {
             struct timespec ts = {.tv_sec = 0, .tv_nsec = POLL_MS * 1000000l};
             nanosleep(&ts, NULL);
+        } else if (poll(p, 2, POLL_MS) > 0 && p[0].fd >= 0 && (p[0].revents & POLLIN)) {
+            int fd = accept(m->listen_fd, NULL, NULL);
+            if (fd >= 0) {
+                serve(m, fd);
+                close(fd);
+            }
         }
         if (m->metrics && mono_ns() >= next_metrics) {
             log_metrics(m, "Non-zero metrics in the last", false);
@@ -419,12 +422,16 @@ struct pb_monitoring *pb_monitoring_start(const struct pb_cfg *root,
     m->period_ns = period;
     m->start_ns = mono_ns();
     m->listen_fd = -1;
+    m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); /* -1: halts wait a poll period */
     if (http) {
         if (host == NULL || host[0] == '\0') {
             host = "localhost";
         }
         m->listen_fd = listen_on(host, port, err, errlen);
         if (m->listen_fd < 0) {
+            if (m->wake_fd >= 0) {
+                close(m->wake_fd);
+            }
             pb_free(m);
             return NULL;
         }
@@ -441,6 +448,9 @@ struct pb_monitoring *pb_monitoring_start(const struct pb_cfg *root,
         if (m->listen_fd >= 0) {
             close(m->listen_fd);
         }
+        if (m->wake_fd >= 0) {
+            close(m->wake_fd);
+        }
         pb_free(m);
         return NULL;
     }
@@ -453,8 +463,17 @@ void pb_monitoring_halt(struct pb_monitoring *m)
         return;
     }
     atomic_store(&m->stop, true);
+    if (m->wake_fd >= 0) {
+        uint64_t one = 1;
+        ssize_t n = write(m->wake_fd, &one, sizeof one);
+        (void)n;
+    }
     pthread_join(m->thread, NULL);
     m->joined = true;
+    if (m->wake_fd >= 0) {
+        close(m->wake_fd);
+        m->wake_fd = -1;
+    }
     if (m->listen_fd >= 0) {
         close(m->listen_fd);
         m->listen_fd = -1;
