@@ -351,7 +351,7 @@ static void apply_section(json_t *ev, const struct section *s)
             json_t *f = json_object_get(ev, "fields");
             if (!json_is_object(f)) {
                 f = json_object();
-                json_object_set_new(ev, "fields", f);
+                json_object_set_new_nocheck(ev, "fields", f);
             }
             merge_into(f, s->fields);
         }
@@ -360,7 +360,7 @@ static void apply_section(json_t *ev, const struct section *s)
         json_t *tags = json_object_get(ev, "tags");
         if (!json_is_array(tags)) {
             tags = json_array();
-            json_object_set_new(ev, "tags", tags);
+            json_object_set_new_nocheck(ev, "tags", tags);
         }
         size_t i;
         json_t *t;
@@ -401,7 +401,7 @@ static void put_direction(struct pb_client *c, json_t *ev)
         }
         dir = si && di ? "internal" : si ? "outbound" : di ? "inbound" : "external";
     }
-    json_object_set_new(net, "direction", json_string(dir));
+    json_object_set_new_nocheck(net, "direction", json_string(dir));
 }
 
 void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs)
@@ -438,9 +438,9 @@ json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg 
     if (index != NULL || !share) {
         json_t *meta = json_deep_copy(c->metadata);
         if (index != NULL) {
-            json_object_set_new(meta, "index", json_string(index));
+            json_object_set_new_nocheck(meta, "index", json_string(index));
         }
-        json_object_set_new(ev, "@metadata", meta);
+        json_object_set_new_nocheck(ev, "@metadata", meta);
     } else {
         json_object_set(ev, "@metadata", c->metadata);
     }
@@ -450,7 +450,7 @@ json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg 
     } else if (share) {
         json_object_set(ev, "agent", c->agent);
     } else {
-        json_object_set_new(ev, "agent", json_deep_copy(c->agent));
+        json_object_set_new_nocheck(ev, "agent", json_deep_copy(c->agent));
     }
     if (pb_ev_get(ev, "ecs.version") == NULL) {
         pb_ev_put_str(ev, "ecs.version", "8.0.0");

@@ -86,7 +86,7 @@ static void set_index_walk(json_t *v, const char *index, int depth)
         /* a reference: {type: index-pattern, id, name} */
         if (json_is_string(type) && strcmp(json_string_value(type), "index-pattern") == 0 &&
             json_is_string(id) && json_is_string(name)) {
-            json_object_set_new(v, "id", json_string(index));
+            json_object_set_new_nocheck(v, "id", json_string(index));
         }
         const char *k;
         json_t *c;
@@ -124,12 +124,12 @@ int pb_dashboards_set_index(json_t *obj, const char *index)
     }
     json_t *type = json_object_get(obj, "type");
     if (json_is_string(type) && strcmp(json_string_value(type), "index-pattern") == 0) {
-        json_object_set_new(obj, "id", json_string(index));
+        json_object_set_new_nocheck(obj, "id", json_string(index));
         json_t *a = json_object_get(obj, "attributes");
         if (json_is_object(a)) {
-            json_object_set_new(a, "title", json_string(index));
+            json_object_set_new_nocheck(a, "title", json_string(index));
             if (json_object_get(a, "name") != NULL) {
-                json_object_set_new(a, "name", json_string(index));
+                json_object_set_new_nocheck(a, "name", json_string(index));
             }
         }
         return 0;
@@ -306,7 +306,7 @@ json_t *pb_dashboards_index_pattern(const struct pb_cfg *root, bool use_setup_in
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    json_object_set_new(json_object_get(ip, "attributes"), "fields", json_string(fields));
+    json_object_set_new_nocheck(json_object_get(ip, "attributes"), "fields", json_string(fields));
     free(fields);
     if (use_setup_index) {
         const char *index = NULL;

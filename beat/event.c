@@ -98,7 +98,19 @@ const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
 int pb_ev_put_time(json_t *ev, const char *path, uint64_t ts_ns)
 {
     char buf[40];
-    return pb_ev_put(ev, path, json_string(pb_time_fmt(ts_ns, false, buf)));
+    return pb_ev_put(ev, path, json_string_nocheck(pb_time_fmt(ts_ns, false, buf)));
+}
+
+/* Sets key in obj: keys in plain ASCII (all of ours, most from the wire)
+ * skip jansson's UTF-8 check, which cost more than the rest of the set. */
+static int obj_set(json_t *obj, const char *key, json_t *val)
+{
+    for (const unsigned char *k = (const unsigned char *)key; *k != 0; k++) {
+        if (*k >= 0x80) {
+            return json_object_set_new(obj, key, val);
+        }
+    }
+    return json_object_set_new_nocheck(obj, key, val);
 }
 
 /* Walks to the parent object of the last segment, creating objects; returns
@@ -123,7 +135,7 @@ static json_t *walk_create(json_t *ev, const char *path, const char **leaf)
         json_t *next = json_object_get(cur, key);
         if (next == NULL || !json_is_object(next)) {
             next = json_object();
-            if (next == NULL || json_object_set_new(cur, key, next) < 0) {
+            if (next == NULL || obj_set(cur, key, next) < 0) {
                 return NULL;
             }
         }
@@ -143,7 +155,7 @@ int pb_ev_put(json_t *ev, const char *path, json_t *val)
         json_decref(val);
         return -PB_ENOMEM;
     }
-    return json_object_set_new(parent, leaf, val) < 0 ? -PB_ENOMEM : 0;
+    return obj_set(parent, leaf, val) < 0 ? -PB_ENOMEM : 0;
 }
 
 int pb_ev_put_str(json_t *ev, const char *path, const char *s)
@@ -351,12 +363,12 @@ static void put_endpoint(json_t *ev, const char *name, const char *ip, uint16_t 
                          int64_t bytes)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "ip", json_string(ip));
+    json_object_set_new_nocheck(o, "ip", json_string_nocheck(ip));
     if (port != 0) {
-        json_object_set_new(o, "port", json_integer(port));
+        json_object_set_new_nocheck(o, "port", json_integer(port));
     }
     if (bytes > 0) {
-        json_object_set_new(o, "bytes", json_integer(bytes));
+        json_object_set_new_nocheck(o, "bytes", json_integer(bytes));
     }
     json_object_set_new(ev, name, o);
 }
@@ -505,14 +517,15 @@ static void put_tunnel(json_t *network, const struct pb_tuple *tu)
         return;
     }
     json_t *tun = json_object();
-    json_object_set_new(tun, "type", json_string(pb_tunnel_name(t->kind)));
+    json_object_set_new_nocheck(tun, "type", json_string_nocheck(pb_tunnel_name(t->kind)));
     if (t->has_id) {
-        json_object_set_new(tun, "id", json_integer((json_int_t)t->id));
+        json_object_set_new_nocheck(tun, "id", json_integer((json_int_t)t->id));
     }
     char ip[PB_IP_STRLEN];
-    json_object_set_new(tun, "source", json_pack("{s:s}", "ip", pb_ip_str(&t->src, ip)));
-    json_object_set_new(tun, "destination", json_pack("{s:s}", "ip", pb_ip_str(&t->dst, ip)));
-    json_object_set_new(network, "tunnel", tun);
+    json_object_set_new_nocheck(tun, "source", json_pack("{s:s}", "ip", pb_ip_str(&t->src, ip)));
+    json_object_set_new_nocheck(tun, "destination",
+                                json_pack("{s:s}", "ip", pb_ip_str(&t->dst, ip)));
+    json_object_set_new_nocheck(network, "tunnel", tun);
 }
 
 json_t *pb_tx_event(const struct pb_tx *tx)
@@ -522,36 +535,39 @@ json_t *pb_tx_event(const struct pb_tx *tx)
         return NULL;
     }
     char tbuf[40];
-    json_object_set_new(ev, "@timestamp", json_string(pb_time_fmt(tx->start_ns, false, tbuf)));
+    json_object_set_new_nocheck(ev, "@timestamp",
+                                json_string_nocheck(pb_time_fmt(tx->start_ns, false, tbuf)));
     if (tx->type != NULL) {
-        json_object_set_new(ev, "type", json_string(tx->type));
+        json_object_set_new_nocheck(ev, "type", json_string_nocheck(tx->type));
     }
     if (tx->status != NULL) {
-        json_object_set_new(ev, "status", json_string(tx->status));
+        json_object_set_new_nocheck(ev, "status", json_string_nocheck(tx->status));
     }
 
     json_t *event = json_object();
-    json_object_set_new(event, "kind", json_string("event"));
+    json_object_set_new_nocheck(event, "kind", json_string_nocheck("event"));
     json_t *category = json_array(), *etype = json_array();
-    json_array_append_new(category, json_string("network"));
-    json_array_append_new(etype, json_string("connection"));
-    json_array_append_new(etype, json_string("protocol"));
-    json_object_set_new(event, "category", category);
-    json_object_set_new(event, "type", etype);
+    json_array_append_new(category, json_string_nocheck("network"));
+    json_array_append_new(etype, json_string_nocheck("connection"));
+    json_array_append_new(etype, json_string_nocheck("protocol"));
+    json_object_set_new_nocheck(event, "category", category);
+    json_object_set_new_nocheck(event, "type", etype);
     if (tx->type != NULL) {
-        json_object_set_new(event, "dataset", json_string(tx->type));
+        json_object_set_new_nocheck(event, "dataset", json_string_nocheck(tx->type));
     }
     if (tx->start_ns != 0) {
-        json_object_set_new(event, "start", json_string(pb_time_fmt(tx->start_ns, false, tbuf)));
+        json_object_set_new_nocheck(event, "start",
+                                    json_string_nocheck(pb_time_fmt(tx->start_ns, false, tbuf)));
     }
     if (tx->end_ns != 0) {
-        json_object_set_new(event, "end", json_string(pb_time_fmt(tx->end_ns, false, tbuf)));
+        json_object_set_new_nocheck(event, "end",
+                                    json_string_nocheck(pb_time_fmt(tx->end_ns, false, tbuf)));
         if (tx->start_ns != 0 && tx->end_ns >= tx->start_ns) {
-            json_object_set_new(event, "duration",
-                                json_integer((json_int_t)(tx->end_ns - tx->start_ns)));
+            json_object_set_new_nocheck(event, "duration",
+                                        json_integer((json_int_t)(tx->end_ns - tx->start_ns)));
         }
     }
-    json_object_set_new(ev, "event", event);
+    json_object_set_new_nocheck(ev, "event", event);
 
     json_t *network = json_object();
     if (tx->tuple != NULL) {
@@ -570,22 +586,23 @@ json_t *pb_tx_event(const struct pb_tx *tx)
         pb_ev_add_related_ip(ev, dip);
         int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
         if (total > 0) {
-            json_object_set_new(network, "bytes", json_integer(total));
+            json_object_set_new_nocheck(network, "bytes", json_integer(total));
         }
         const char *tr = transport_name(t);
         if (tr != NULL) {
-            json_object_set_new(network, "transport", json_string(tr));
+            json_object_set_new_nocheck(network, "transport", json_string_nocheck(tr));
             char cid[64];
             pb_community_id(t, cid);
-            json_object_set_new(network, "community_id", json_string(cid));
+            json_object_set_new_nocheck(network, "community_id", json_string_nocheck(cid));
         }
-        json_object_set_new(network, "type", json_string(t->src.v6 ? "ipv6" : "ipv4"));
+        json_object_set_new_nocheck(network, "type",
+                                    json_string_nocheck(t->src.v6 ? "ipv6" : "ipv4"));
     }
     if (tx->type != NULL) {
-        json_object_set_new(network, "protocol", json_string(tx->type));
+        json_object_set_new_nocheck(network, "protocol", json_string_nocheck(tx->type));
     }
     put_tunnel(network, tx->tuple);
-    json_object_set_new(ev, "network", network);
+    json_object_set_new_nocheck(ev, "network", network);
     if (tx->error != NULL) {
         pb_ev_put_str(ev, "error.message", tx->error);
     }

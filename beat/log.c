@@ -432,18 +432,18 @@ static void vlog(enum pb_log_level lvl, const char *selector, const json_t *fiel
     char *text = NULL;
     if (json_lines) {
         json_t *line = json_object();
-        json_object_set_new(line, "log.level", json_string(level_name(lvl)));
-        json_object_set_new(line, "@timestamp", json_string(tbuf));
+        json_object_set_new_nocheck(line, "log.level", json_string(level_name(lvl)));
+        json_object_set_new_nocheck(line, "@timestamp", json_string(tbuf));
         if (selector != NULL) {
-            json_object_set_new(line, "log.logger", json_string(selector));
+            json_object_set_new_nocheck(line, "log.logger", json_string(selector));
         }
-        json_object_set_new(line, "message", pb_json_strn(msg, strlen(msg)));
-        json_object_set_new(line, "service.name", json_string("packetbeat"));
+        json_object_set_new_nocheck(line, "message", pb_json_strn(msg, strlen(msg)));
+        json_object_set_new_nocheck(line, "service.name", json_string_nocheck("packetbeat"));
         if (fields != NULL) {
             json_object_update(line, (json_t *)fields);
         }
         if (json_object_get(line, "ecs.version") == NULL) {
-            json_object_set_new(line, "ecs.version", json_string("1.6.0"));
+            json_object_set_new_nocheck(line, "ecs.version", json_string_nocheck("1.6.0"));
         }
         text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(line);

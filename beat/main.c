@@ -507,7 +507,7 @@ static void frame_stats(void *ctx, json_t *st)
                       "batches", (json_int_t)ps.batches, "failed", (json_int_t)ps.failed,
                       "total", (json_int_t)(ps.acked + ps.failed)));
     }
-    json_object_set_new(st, "libbeat", libbeat);
+    json_object_set_new_nocheck(st, "libbeat", libbeat);
     if (fr->pb_final != NULL) {
         json_object_set(st, "packetbeat", fr->pb_final);
         return;
@@ -536,37 +536,39 @@ static void frame_stats(void *ctx, json_t *st)
                       (json_int_t)t->stream_overflow, "parse_drops", (json_int_t)t->parse_drops));
         /* the caps on memory (beat/limits.h): what was dropped at them */
         json_t *jt = json_object_get(pb, "tcp");
-        json_object_set_new(jt, "memory_evictions", json_integer((json_int_t)t->mem_evicted));
-        json_object_set_new(jt, "memory_drops", json_integer((json_int_t)t->mem_drops));
+        json_object_set_new_nocheck(jt, "memory_evictions",
+                                    json_integer((json_int_t)t->mem_evicted));
+        json_object_set_new_nocheck(jt, "memory_drops", json_integer((json_int_t)t->mem_drops));
         json_t *jd = json_object_get(pb, "decoder");
-        json_object_set_new(jd, "fragments_evicted", json_integer((json_int_t)d->frag_evicted));
-        json_object_set_new(jd, "fragments_timed_out",
-                            json_integer((json_int_t)d->frag_timeouts));
+        json_object_set_new_nocheck(jd, "fragments_evicted",
+                                    json_integer((json_int_t)d->frag_evicted));
+        json_object_set_new_nocheck(jd, "fragments_timed_out",
+                                    json_integer((json_int_t)d->frag_timeouts));
         /* tunnels and TCP reordering (packet/tunnel.h, pb_tcp_set_reorder) */
-        json_object_set_new(jd, "tunnels", json_integer((json_int_t)d->tunnels));
-        json_object_set_new(jd, "tunnels_too_deep", json_integer((json_int_t)d->tunnel_too_deep));
-        json_object_set_new(jt, "reorder_held", json_integer((json_int_t)t->reorder_held));
-        json_object_set_new(jt, "reordered", json_integer((json_int_t)t->reordered));
-        json_object_set_new(jt, "reorder_gaps", json_integer((json_int_t)t->reorder_gaps));
+        json_object_set_new_nocheck(jd, "tunnels", json_integer((json_int_t)d->tunnels));
+        json_object_set_new_nocheck(jd, "tunnels_too_deep",
+                                    json_integer((json_int_t)d->tunnel_too_deep));
+        json_object_set_new_nocheck(jt, "reorder_held", json_integer((json_int_t)t->reorder_held));
+        json_object_set_new_nocheck(jt, "reordered", json_integer((json_int_t)t->reordered));
+        json_object_set_new_nocheck(jt, "reorder_gaps", json_integer((json_int_t)t->reorder_gaps));
         const struct pb_flows_stats *fs = pb_capture_flows_stats(fr->cap);
         if (fs != NULL) {
-            json_object_set_new(pb, "flows",
-                                json_pack("{s:I, s:I, s:I, s:I}", "created",
-                                          (json_int_t)fs->created, "dropped",
-                                          (json_int_t)fs->dropped, "timed_out",
-                                          (json_int_t)fs->timed_out, "events",
-                                          (json_int_t)fs->events));
+            json_object_set_new_nocheck(
+                pb, "flows",
+                json_pack("{s:I, s:I, s:I, s:I}", "created", (json_int_t)fs->created, "dropped",
+                          (json_int_t)fs->dropped, "timed_out", (json_int_t)fs->timed_out, "events",
+                          (json_int_t)fs->events));
         }
         /* the live sniffer and the kernel's drops: af_packet under
            Packetbeat's af_packet metric names, pcap under ours */
         struct pb_capture_sniffer_stats ss;
         if (pb_capture_sniffer_stats(fr->cap, &ss) && strcmp(ss.type, "af_packet") == 0) {
-            json_object_set_new(pb, "af_packet",
-                                json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "device", ss.device,
-                                          "socket_packets", (json_int_t)ss.received, "socket_drops",
-                                          (json_int_t)ss.dropped, "socket_queue_freezes",
-                                          (json_int_t)ss.queue_freezes, "packets",
-                                          (json_int_t)ss.packets, "polls", (json_int_t)ss.polls));
+            json_object_set_new_nocheck(
+                pb, "af_packet",
+                json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "device", ss.device, "socket_packets",
+                          (json_int_t)ss.received, "socket_drops", (json_int_t)ss.dropped,
+                          "socket_queue_freezes", (json_int_t)ss.queue_freezes, "packets",
+                          (json_int_t)ss.packets, "polls", (json_int_t)ss.polls));
         } else if (ss.type != NULL) {
             json_object_set_new(
                 pb, "pcap",
@@ -590,9 +592,9 @@ static void frame_stats(void *ctx, json_t *st)
                           (json_int_t)ps.gaps, "unmatched", (json_int_t)ps.unmatched,
                           "dropped", (json_int_t)ps.dropped));
         }
-        json_object_set_new(pb, "protocols", protos);
+        json_object_set_new_nocheck(pb, "protocols", protos);
     }
-    json_object_set_new(st, "packetbeat", pb);
+    json_object_set_new_nocheck(st, "packetbeat", pb);
 }
 
 static void frame_emit(void *ctx, struct pb_proto *p, json_t *ev)

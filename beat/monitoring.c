@@ -86,11 +86,11 @@ static void add_process_stats(struct pb_monitoring *m, json_t *beat)
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
         json_int_t user_ms = (json_int_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
         json_int_t sys_ms = (json_int_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
-        json_object_set_new(beat, "cpu",
-                            json_pack("{s:{s:{s:I},s:I}, s:{s:{s:I},s:I}, s:{s:{s:I},s:I}}",
-                                      "user", "time", "ms", user_ms, "ticks", user_ms,
-                                      "system", "time", "ms", sys_ms, "ticks", sys_ms, "total",
-                                      "time", "ms", user_ms + sys_ms, "ticks", user_ms + sys_ms));
+        json_object_set_new_nocheck(
+            beat, "cpu",
+            json_pack("{s:{s:{s:I},s:I}, s:{s:{s:I},s:I}, s:{s:{s:I},s:I}}", "user", "time", "ms",
+                      user_ms, "ticks", user_ms, "system", "time", "ms", sys_ms, "ticks", sys_ms,
+                      "total", "time", "ms", user_ms + sys_ms, "ticks", user_ms + sys_ms));
     }
     long page = sysconf(_SC_PAGESIZE);
     unsigned long size = 0, resident = 0;
@@ -102,15 +102,15 @@ static void add_process_stats(struct pb_monitoring *m, json_t *beat)
         fclose(f);
     }
     json_int_t rss = (json_int_t)resident * (json_int_t)(page > 0 ? page : 4096);
-    json_object_set_new(beat, "memstats",
-                        json_pack("{s:I, s:I, s:I, s:I}", "rss", rss, "memory_alloc", rss,
-                                  "memory_sys", (json_int_t)size * (page > 0 ? page : 4096),
-                                  "gc_next", (json_int_t)0));
+    json_object_set_new_nocheck(beat, "memstats",
+                                json_pack("{s:I, s:I, s:I, s:I}", "rss", rss, "memory_alloc", rss,
+                                          "memory_sys", (json_int_t)size * (page > 0 ? page : 4096),
+                                          "gc_next", (json_int_t)0));
     json_int_t up_ms = (json_int_t)((mono_ns() - m->start_ns) / 1000000ull);
-    json_object_set_new(beat, "info",
-                        json_pack("{s:s, s:s, s:{s:I}, s:s}", "ephemeral_id",
-                                  m->info->ephemeral_id, "name", m->info->beat, "uptime", "ms",
-                                  up_ms, "version", m->info->version));
+    json_object_set_new_nocheck(beat, "info",
+                                json_pack("{s:s, s:s, s:{s:I}, s:s}", "ephemeral_id",
+                                          m->info->ephemeral_id, "name", m->info->beat, "uptime",
+                                          "ms", up_ms, "version", m->info->version));
     json_int_t open_fds = 0;
     DIR *d = opendir("/proc/self/fd");
     if (d != NULL) {
@@ -123,9 +123,10 @@ static void add_process_stats(struct pb_monitoring *m, json_t *beat)
     }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        json_object_set_new(beat, "handles",
-                            json_pack("{s:I, s:{s:I, s:I}}", "open", open_fds, "limit", "hard",
-                                      (json_int_t)rl.rlim_max, "soft", (json_int_t)rl.rlim_cur));
+        json_object_set_new_nocheck(beat, "handles",
+                                    json_pack("{s:I, s:{s:I, s:I}}", "open", open_fds, "limit",
+                                              "hard", (json_int_t)rl.rlim_max, "soft",
+                                              (json_int_t)rl.rlim_cur));
     }
 }
 

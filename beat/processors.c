@@ -296,7 +296,7 @@ static json_t *run_add_labels(struct pb_proc *p, json_t *ev)
     json_t *labels = json_object_get(ev, "labels");
     if (!json_is_object(labels)) {
         labels = json_object();
-        json_object_set_new(ev, "labels", labels);
+        json_object_set_new_nocheck(ev, "labels", labels);
     }
     json_object_update(labels, p->value);
     return ev;
@@ -445,7 +445,7 @@ static json_t *run_truncate(struct pb_proc *p, json_t *ev)
                 flags = json_array();
                 pb_ev_put(ev, "log.flags", flags);
             }
-            json_array_append_new(flags, json_string("truncated"));
+            json_array_append_new(flags, json_string_nocheck("truncated"));
         }
     }
     return ev;
@@ -499,12 +499,12 @@ static void add_netinfo(json_t *h)
     }
     freeifaddrs(ifs);
     if (json_array_size(ips) > 0) {
-        json_object_set_new(h, "ip", ips);
+        json_object_set_new_nocheck(h, "ip", ips);
     } else {
         json_decref(ips);
     }
     if (json_array_size(macs) > 0) {
-        json_object_set_new(h, "mac", macs);
+        json_object_set_new_nocheck(h, "mac", macs);
     } else {
         json_decref(macs);
     }
@@ -520,15 +520,15 @@ json_t *pb_proc_host_info(bool netinfo)
     if (h == NULL) {
         return NULL;
     }
-    json_object_set_new(h, "hostname", json_string(host));
+    json_object_set_new_nocheck(h, "hostname", json_string(host));
     for (char *c = host; *c; c++) {
         if (*c >= 'A' && *c <= 'Z') {
             *c = (char)(*c + 32);
         }
     }
-    json_object_set_new(h, "name", json_string(host));
+    json_object_set_new_nocheck(h, "name", json_string(host));
     if (uname(&u) == 0) {
-        json_object_set_new(h, "architecture", json_string(u.machine));
+        json_object_set_new_nocheck(h, "architecture", json_string(u.machine));
         pb_ev_put_str(h, "os.kernel", u.release);
         pb_ev_put_str(h, "os.type", "linux");
     }
@@ -573,11 +573,11 @@ json_t *pb_proc_host_info(bool netinfo)
         char id[64] = "";
         if (fgets(id, sizeof id, f) != NULL) {
             id[strcspn(id, "\n")] = '\0';
-            json_object_set_new(h, "id", json_string(id));
+            json_object_set_new_nocheck(h, "id", json_string(id));
         }
         fclose(f);
     }
-    json_object_set_new(h, "containerized", json_boolean(access("/.dockerenv", F_OK) == 0));
+    json_object_set_new_nocheck(h, "containerized", json_boolean(access("/.dockerenv", F_OK) == 0));
     if (netinfo) {
         add_netinfo(h);
     }
@@ -613,7 +613,7 @@ static json_t *run_host_metadata(struct pb_proc *p, json_t *ev)
     }
     if (!json_is_object(host)) {
         host = json_object();
-        json_object_set_new(ev, "host", host);
+        json_object_set_new_nocheck(ev, "host", host);
     }
     pb_proc_deep_merge(host, p->value);
     return ev;

@@ -274,7 +274,7 @@ static int init_observer(struct pb_proc *p, const struct pb_cfg *body, char *err
     if (pb_cfg_has(body, "geo")) {
         json_t *geo = pb_cfg_to_json(pb_cfg_get(body, "geo"));
         if (json_is_object(geo)) {
-            json_object_set_new(h, "geo", geo);
+            json_object_set_new_nocheck(h, "geo", geo);
         } else {
             json_decref(geo);
         }
@@ -292,7 +292,7 @@ static json_t *run_observer(struct pb_proc *p, json_t *ev)
     }
     if (!json_is_object(obs)) {
         obs = json_object();
-        json_object_set_new(ev, "observer", obs);
+        json_object_set_new_nocheck(ev, "observer", obs);
     }
     pb_proc_deep_merge(obs, p->value);
     return ev;

@@ -1298,7 +1298,7 @@ static json_t *run_dissect(struct pb_proc *p, json_t *ev)
                 flags = json_array();
                 pb_ev_put(ev, "log.flags", flags);
             }
-            json_array_append_new(flags, json_string("dissect_parsing_error"));
+            json_array_append_new(flags, json_string_nocheck("dissect_parsing_error"));
         }
         return ev;
     }

@@ -646,40 +646,42 @@ static json_t *process_object(const struct pb_proc_info *pi, const struct pb_pro
     json_t *o = json_object();
     char tbuf[40];
     if (flow) {
-        json_object_set_new(o, "pid", json_integer(pi->pid));
-        json_object_set_new(o, "name", json_string(pi->name));
+        json_object_set_new_nocheck(o, "pid", json_integer(pi->pid));
+        json_object_set_new_nocheck(o, "name", json_string(pi->name));
         if (pi->args != NULL && json_array_size(pi->args) > 0) {
-            json_object_set_new(o, "args", json_deep_copy(pi->args));
+            json_object_set_new_nocheck(o, "args", json_deep_copy(pi->args));
         }
-        json_object_set_new(o, "ppid", json_integer(pi->ppid));
-        json_object_set_new(o, "executable", json_string(pi->exe));
+        json_object_set_new_nocheck(o, "ppid", json_integer(pi->ppid));
+        json_object_set_new_nocheck(o, "executable", json_string(pi->exe));
         if (pi->start_ns != 0) {
-            json_object_set_new(o, "start", json_string(pb_time_fmt(pi->start_ns, false, tbuf)));
+            json_object_set_new_nocheck(o, "start",
+                                        json_string(pb_time_fmt(pi->start_ns, false, tbuf)));
         }
         /* Packetbeat fills the destination's working directory from the
          * source process unless the destination has its own */
         const char *cwd = pi->cwd[0] != '\0' ? pi->cwd : (cwd_from != NULL ? cwd_from->cwd : "");
-        json_object_set_new(o, "working_directory", json_string(cwd));
+        json_object_set_new_nocheck(o, "working_directory", json_string(cwd));
         return o;
     }
     if (pi->name[0] != '\0') {
-        json_object_set_new(o, "name", json_string(pi->name));
+        json_object_set_new_nocheck(o, "name", json_string(pi->name));
     }
     if (pi->args != NULL && json_array_size(pi->args) > 0) {
-        json_object_set_new(o, "args", json_deep_copy(pi->args));
+        json_object_set_new_nocheck(o, "args", json_deep_copy(pi->args));
     }
     if (pi->exe[0] != '\0') {
-        json_object_set_new(o, "executable", json_string(pi->exe));
+        json_object_set_new_nocheck(o, "executable", json_string(pi->exe));
     }
-    json_object_set_new(o, "pid", json_integer(pi->pid));
+    json_object_set_new_nocheck(o, "pid", json_integer(pi->pid));
     if (pi->ppid != 0) {
-        json_object_set_new(o, "parent", json_pack("{s:I}", "pid", (json_int_t)pi->ppid));
+        json_object_set_new_nocheck(o, "parent", json_pack("{s:I}", "pid", (json_int_t)pi->ppid));
     }
     if (pi->start_ns != 0) {
-        json_object_set_new(o, "start", json_string(pb_time_fmt(pi->start_ns, false, tbuf)));
+        json_object_set_new_nocheck(o, "start",
+                                    json_string(pb_time_fmt(pi->start_ns, false, tbuf)));
     }
     if (pi->cwd[0] != '\0') {
-        json_object_set_new(o, "working_directory", json_string(pi->cwd));
+        json_object_set_new_nocheck(o, "working_directory", json_string(pi->cwd));
     }
     return o;
 }

@@ -453,15 +453,15 @@ static json_t *default_props(const struct gen *g, const struct pb_cfg *f)
     }
     enum tri idx = cfg_tri(f, "index");
     if (idx != TRI_UNSET) {
-        json_object_set_new(p, "index", json_boolean(idx == TRI_TRUE));
+        json_object_set_new_nocheck(p, "index", json_boolean(idx == TRI_TRUE));
     }
     enum tri dv = cfg_tri(f, "doc_values");
     if (dv != TRI_UNSET) {
-        json_object_set_new(p, "doc_values", json_boolean(dv == TRI_TRUE));
+        json_object_set_new_nocheck(p, "doc_values", json_boolean(dv == TRI_TRUE));
     }
     const char *copy_to = fstr(f, "copy_to");
     if (copy_to[0] != '\0') {
-        json_object_set_new(p, "copy_to", json_string(copy_to));
+        json_object_set_new_nocheck(p, "copy_to", json_string(copy_to));
     }
     if (!ver_lt(g->es, 7, 6, 0)) {
         const char *mt = fstr(f, "metric_type");
@@ -469,12 +469,12 @@ static json_t *default_props(const struct gen *g, const struct pb_cfg *f)
         if (mt[0] != '\0' || unit[0] != '\0') {
             json_t *meta = json_object();
             if (mt[0] != '\0') {
-                json_object_set_new(meta, "metric_type", json_string(mt));
+                json_object_set_new_nocheck(meta, "metric_type", json_string(mt));
             }
             if (unit[0] != '\0') {
-                json_object_set_new(meta, "unit", json_string(unit));
+                json_object_set_new_nocheck(meta, "unit", json_string(unit));
             }
-            json_object_set_new(p, "meta", meta);
+            json_object_set_new_nocheck(p, "meta", meta);
         }
     }
     return p;
@@ -509,7 +509,7 @@ static int multi_fields(struct gen *g, const struct pb_cfg *f, const struct stat
         return -PB_ENOMEM;
     }
     int rc = process(g, mf, mst, fields, depth + 1);
-    json_object_set_new(props, "fields", fields);
+    json_object_set_new_nocheck(props, "fields", fields);
     return rc;
 }
 
@@ -520,16 +520,16 @@ static json_t *keyword_like(struct gen *g, const struct pb_cfg *f, const char *t
     if (p == NULL) {
         return NULL;
     }
-    json_object_set_new(p, "type", json_string(type));
+    json_object_set_new_nocheck(p, "type", json_string(type));
     int64_t ia = fint(f, "ignore_above");
     if (strcmp(type, "wildcard") == 0) {
         if (ia > 0) {
-            json_object_set_new(p, "ignore_above", json_integer(ia));
+            json_object_set_new_nocheck(p, "ignore_above", json_integer(ia));
         }
     } else if (ia == 0) {
-        json_object_set_new(p, "ignore_above", json_integer(DEFAULT_IGNORE_ABOVE));
+        json_object_set_new_nocheck(p, "ignore_above", json_integer(DEFAULT_IGNORE_ABOVE));
     } else if (ia != -1) {
-        json_object_set_new(p, "ignore_above", json_integer(ia));
+        json_object_set_new_nocheck(p, "ignore_above", json_integer(ia));
     }
     if (multi_fields(g, f, mst, p, depth) < 0) {
         json_decref(p);
@@ -545,17 +545,17 @@ static json_t *text_like(struct gen *g, const struct pb_cfg *f, bool match_only,
     if (p == NULL) {
         return NULL;
     }
-    json_object_set_new(p, "type", json_string(match_only ? "match_only_text" : "text"));
+    json_object_set_new_nocheck(p, "type", json_string(match_only ? "match_only_text" : "text"));
     if (!match_only && cfg_tri(f, "norms") != TRI_TRUE) {
-        json_object_set_new(p, "norms", json_false());
+        json_object_set_new_nocheck(p, "norms", json_false());
     }
     const char *an = fstr(f, "analyzer");
     if (an[0] != '\0') {
-        json_object_set_new(p, "analyzer", json_string(an));
+        json_object_set_new_nocheck(p, "analyzer", json_string(an));
     }
     const char *san = fstr(f, "search_analyzer");
     if (san[0] != '\0') {
-        json_object_set_new(p, "search_analyzer", json_string(san));
+        json_object_set_new_nocheck(p, "search_analyzer", json_string(san));
     }
     if (multi_fields(g, f, mst, p, depth) < 0) {
         json_decref(p);
@@ -570,7 +570,7 @@ static json_t *scaled_float(const struct gen *g, const struct pb_cfg *f, int64_t
     if (p == NULL) {
         return NULL;
     }
-    json_object_set_new(p, "type", json_string("scaled_float"));
+    json_object_set_new_nocheck(p, "type", json_string_nocheck("scaled_float"));
     int64_t sf = DEFAULT_SCALING;
     int64_t own = fint(f, "scaling_factor");
     if (own != 0 && !pb_cfg_has(f, "object_type_params")) {
@@ -579,7 +579,7 @@ static json_t *scaled_float(const struct gen *g, const struct pb_cfg *f, int64_t
     if (param != 0) {
         sf = param;
     }
-    json_object_set_new(p, "scaling_factor", json_integer(sf));
+    json_object_set_new_nocheck(p, "scaling_factor", json_integer(sf));
     return p;
 }
 
@@ -594,12 +594,12 @@ static void add_dynamic_template(struct gen *g, const char *name, const char *pa
     }
     json_object_set_new(g->dyn_seen, key, json_true());
     json_t *body = json_object();
-    json_object_set_new(body, "mapping", mapping);
+    json_object_set_new_nocheck(body, "mapping", mapping);
     if (match_type[0] != '\0') {
-        json_object_set_new(body, "match_mapping_type", json_string(match_type));
+        json_object_set_new_nocheck(body, "match_mapping_type", json_string(match_type));
     }
     if (path_match[0] != '\0') {
-        json_object_set_new(body, "path_match", json_string(path_match));
+        json_object_set_new_nocheck(body, "path_match", json_string(path_match));
     }
     json_t *t = json_object();
     json_object_set_new(t, name, body);
@@ -614,7 +614,7 @@ static void dynamic_value(const struct pb_cfg *f, json_t *props)
     }
     json_t *v = pb_cfg_to_json(d);
     if (v != NULL && (json_is_boolean(v) || json_is_string(v))) {
-        json_object_set_new(props, "dynamic", v);
+        json_object_set_new_nocheck(props, "dynamic", v);
     } else {
         json_decref(v);
     }
@@ -644,17 +644,17 @@ static json_t *object_field(struct gen *g, const struct pb_cfg *f, const struct 
             match = "*";
         } else if (strcmp(ot, "text") == 0 || strcmp(ot, "keyword") == 0) {
             dp = default_props(g, f);
-            json_object_set_new(dp, "type", json_string(ot));
+            json_object_set_new_nocheck(dp, "type", json_string(ot));
             match = "string";
         } else if (strcmp(ot, "byte") == 0 || strcmp(ot, "double") == 0 ||
                    strcmp(ot, "float") == 0 || strcmp(ot, "long") == 0 ||
                    strcmp(ot, "short") == 0 || strcmp(ot, "boolean") == 0) {
             dp = default_props(g, f);
-            json_object_set_new(dp, "type", json_string(ot));
+            json_object_set_new_nocheck(dp, "type", json_string(ot));
             match = ot;
         } else if (strcmp(ot, "histogram") == 0) {
             dp = default_props(g, f);
-            json_object_set_new(dp, "type", json_string(ot));
+            json_object_set_new_nocheck(dp, "type", json_string(ot));
             match = "*";
         } else {
             continue;
@@ -678,10 +678,10 @@ static json_t *object_field(struct gen *g, const struct pb_cfg *f, const struct 
     if (p == NULL) {
         return NULL;
     }
-    json_object_set_new(p, "type", json_string("object"));
+    json_object_set_new_nocheck(p, "type", json_string_nocheck("object"));
     enum tri en = cfg_tri(f, "enabled");
     if (en != TRI_UNSET) {
-        json_object_set_new(p, "enabled", json_boolean(en == TRI_TRUE));
+        json_object_set_new_nocheck(p, "enabled", json_boolean(en == TRI_TRUE));
     }
     dynamic_value(f, p);
     return p;
@@ -720,7 +720,7 @@ static json_t *group_field(struct gen *g, const struct pb_cfg *f, const struct s
     }
     dynamic_value(f, m);
     if (json_object_size(props) != 0) {
-        json_object_set_new(m, "properties", props);
+        json_object_set_new_nocheck(m, "properties", props);
     } else {
         json_decref(props);
     }
@@ -759,12 +759,12 @@ static int process(struct gen *g, const struct pb_cfg *fields, const struct stat
 
         if (strcmp(type, "ip") == 0 || strcmp(type, "half_float") == 0) {
             m = default_props(g, f);
-            json_object_set_new(m, "type", json_string(type));
+            json_object_set_new_nocheck(m, "type", json_string(type));
         } else if (strcmp(type, "scaled_float") == 0) {
             m = scaled_float(g, f, 0);
         } else if (strcmp(type, "integer") == 0) {
             m = default_props(g, f);
-            json_object_set_new(m, "type", json_string("long"));
+            json_object_set_new_nocheck(m, "type", json_string_nocheck("long"));
         } else if (strcmp(type, "text") == 0) {
             m = text_like(g, f, false, &mst, depth);
         } else if (strcmp(type, "match_only_text") == 0) {
@@ -781,31 +781,31 @@ static int process(struct gen *g, const struct pb_cfg *fields, const struct stat
             m = default_props(g, f);
             const char *ot = fstr(f, "object_type");
             if (m != NULL && ot[0] != '\0') {
-                json_object_set_new(m, "type", json_string(ot));
+                json_object_set_new_nocheck(m, "type", json_string(ot));
             }
         } else if (strcmp(type, "alias") == 0) {
             if (ver_lt(g->es, 6, 4, 0) || (!g->migration && cfg_tri(f, "migration") == TRI_TRUE)) {
                 skip = true;
             } else {
                 m = default_props(g, f);
-                json_object_set_new(m, "type", json_string("alias"));
-                json_object_set_new(m, "path", json_string(fstr(f, "path")));
+                json_object_set_new_nocheck(m, "type", json_string_nocheck("alias"));
+                json_object_set_new_nocheck(m, "path", json_string(fstr(f, "path")));
             }
         } else if (strcmp(type, "histogram") == 0) {
             if (ver_lt(g->es, 7, 6, 0)) {
                 skip = true;
             } else {
                 m = default_props(g, f);
-                json_object_set_new(m, "type", json_string(type));
+                json_object_set_new_nocheck(m, "type", json_string(type));
             }
         } else if (strcmp(type, "group") == 0 || strcmp(type, "nested") == 0) {
             m = group_field(g, f, st, name, df, output, depth);
             if (m != NULL && strcmp(type, "nested") == 0) {
-                json_object_set_new(m, "type", json_string("nested"));
+                json_object_set_new_nocheck(m, "type", json_string_nocheck("nested"));
             }
         } else {
             m = default_props(g, f);
-            json_object_set_new(m, "type", json_string(type));
+            json_object_set_new_nocheck(m, "type", json_string(type));
         }
         if (skip) {
             continue;
@@ -899,8 +899,8 @@ static json_t *build_settings(struct gen *g, const struct pb_cfg *root, unsigned
         return NULL;
     }
     json_t *df = json_deep_copy(g->defaults);
-    json_array_append_new(df, json_string("fields.*"));
-    json_object_set_new(idx, "query", json_pack("{s:o}", "default_field", df));
+    json_array_append_new(df, json_string_nocheck("fields.*"));
+    json_object_set_new_nocheck(idx, "query", json_pack("{s:o}", "default_field", df));
     json_t *user = pb_cfg_to_json(pb_cfg_get(root, "setup.template.settings.index"));
     if (!json_is_object(user)) {
         json_decref(user);
@@ -909,17 +909,18 @@ static json_t *build_settings(struct gen *g, const struct pb_cfg *root, unsigned
     if (flags & PB_TEMPLATE_SERVERLESS) {
         json_object_del(user, "number_of_shards");
     } else {
-        json_object_set_new(idx, "max_docvalue_fields_search", json_integer(MAX_DOCVALUE_FIELDS));
+        json_object_set_new_nocheck(idx, "max_docvalue_fields_search",
+                                    json_integer(MAX_DOCVALUE_FIELDS));
     }
     if (!(flags & PB_TEMPLATE_NO_LIFECYCLE) && pb_ilm_enabled(root)) {
         /* index.lifecycle.name unless the user set one */
         json_t *lc = json_object_get(user, "lifecycle");
         if (lc == NULL) {
             lc = json_object();
-            json_object_set_new(user, "lifecycle", lc);
+            json_object_set_new_nocheck(user, "lifecycle", lc);
         }
         if (json_is_object(lc) && json_object_get(lc, "name") == NULL) {
-            json_object_set_new(lc, "name", json_string(pb_ilm_policy_name(root)));
+            json_object_set_new_nocheck(lc, "name", json_string(pb_ilm_policy_name(root)));
         }
     }
     deep_update(idx, user);
@@ -937,7 +938,7 @@ json_t *pb_template_build_ex(const struct pb_cfg *root, const char *es_version, 
         resolve_config_path(root, jp, path, sizeof path);
         json_t *body = load_json_file(path, err, errlen);
         if (body != NULL && cfg_flag(root, "setup.template.json.data_stream", false)) {
-            json_object_set_new(body, "data_stream", json_object());
+            json_object_set_new_nocheck(body, "data_stream", json_object());
         }
         return body;
     }
@@ -1043,7 +1044,7 @@ json_t *pb_template_build_ex(const struct pb_cfg *root, const char *es_version, 
             goto done;
         }
         if (json_object_size(lc) > 0) {
-            json_object_set_new(tmpl, "lifecycle", lc);
+            json_object_set_new_nocheck(tmpl, "lifecycle", lc);
         } else {
             json_decref(lc);
         }

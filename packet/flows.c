@@ -804,8 +804,8 @@ static void put_ip_layer(const struct pb_flow_id *id, enum pb_flow_layer layer, 
     ip_text(s, v6, sb);
     ip_text(d, v6, db);
     if (replace) {
-        json_object_set_new(source, "ip", json_string(sb));
-        json_object_set_new(dest, "ip", json_string(db));
+        json_object_set_new_nocheck(source, "ip", json_string(sb));
+        json_object_set_new_nocheck(dest, "ip", json_string(db));
     } else {
         put_or_append(source, "ip", json_string(sb));
         put_or_append(dest, "ip", json_string(db));
@@ -823,28 +823,29 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
     }
     char tbuf[40];
     const struct pb_flow_id *id = &fl->id;
-    json_object_set_new(ev, "@timestamp", json_string(pb_time_fmt(now_ns, false, tbuf)));
-    json_object_set_new(ev, "type", json_string("flow"));
+    json_object_set_new_nocheck(ev, "@timestamp", json_string(pb_time_fmt(now_ns, false, tbuf)));
+    json_object_set_new_nocheck(ev, "type", json_string_nocheck("flow"));
 
     json_t *event = json_object();
-    json_object_set_new(event, "start", json_string(pb_time_fmt(fl->first_ns, false, tbuf)));
-    json_object_set_new(event, "end", json_string(pb_time_fmt(fl->last_ns, false, tbuf)));
+    json_object_set_new_nocheck(event, "start",
+                                json_string(pb_time_fmt(fl->first_ns, false, tbuf)));
+    json_object_set_new_nocheck(event, "end", json_string(pb_time_fmt(fl->last_ns, false, tbuf)));
     json_object_set_new(
         event, "duration",
         json_integer((json_int_t)(fl->last_ns >= fl->first_ns ? fl->last_ns - fl->first_ns : 0)));
-    json_object_set_new(event, "dataset", json_string("flow"));
-    json_object_set_new(event, "kind", json_string("event"));
-    json_object_set_new(event, "category", json_pack("[s]", "network"));
-    json_object_set_new(event, "action", json_string("network_flow"));
-    json_object_set_new(event, "type",
-                        final ? json_pack("[ss]", "connection", "end")
-                              : json_pack("[s]", "connection"));
-    json_object_set_new(ev, "event", event);
+    json_object_set_new_nocheck(event, "dataset", json_string_nocheck("flow"));
+    json_object_set_new_nocheck(event, "kind", json_string_nocheck("event"));
+    json_object_set_new_nocheck(event, "category", json_pack("[s]", "network"));
+    json_object_set_new_nocheck(event, "action", json_string_nocheck("network_flow"));
+    json_object_set_new_nocheck(event, "type",
+                                final ? json_pack("[ss]", "connection", "end")
+                                      : json_pack("[s]", "connection"));
+    json_object_set_new_nocheck(ev, "event", event);
 
     json_t *flow = json_object();
     char idstr[PB_FLOW_ID_STRLEN];
-    json_object_set_new(flow, "id", json_string(pb_flow_id_string(id, idstr)));
-    json_object_set_new(flow, "final", json_boolean(final));
+    json_object_set_new_nocheck(flow, "id", json_string(pb_flow_id_string(id, idstr)));
+    json_object_set_new_nocheck(flow, "final", json_boolean(final));
 
     json_t *network = json_object();
     json_t *source = json_object();
@@ -855,8 +856,8 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
         char ms[18], md[18];
         mac_str(s, ms);
         mac_str(d, md);
-        json_object_set_new(source, "mac", json_string(ms));
-        json_object_set_new(dest, "mac", json_string(md));
+        json_object_set_new_nocheck(source, "mac", json_string(ms));
+        json_object_set_new_nocheck(dest, "mac", json_string(md));
     }
     uint16_t vid;
     if (read_u16le(id, PB_FLOW_OUTER_VLAN, &vid)) {
@@ -875,7 +876,7 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
     put_ip_layer(id, PB_FLOW_OUTER_IPV6, true, false, source, dest, &np, true);
     put_ip_layer(id, PB_FLOW_IPV6, true, false, source, dest, &np, false);
     if (np.have) {
-        json_object_set_new(network, "type", json_string(np.src.v6 ? "ipv6" : "ipv4"));
+        json_object_set_new_nocheck(network, "type", json_string(np.src.v6 ? "ipv6" : "ipv4"));
     }
 
     struct pb_tuple ct;
@@ -886,8 +887,8 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
         if (read_pair(id, port_layers[i], 2, &s, &d)) {
             ct.sport = (uint16_t)(s[0] | (s[1] << 8));
             ct.dport = (uint16_t)(d[0] | (d[1] << 8));
-            json_object_set_new(source, "port", json_integer(ct.sport));
-            json_object_set_new(dest, "port", json_integer(ct.dport));
+            json_object_set_new_nocheck(source, "port", json_integer(ct.sport));
+            json_object_set_new_nocheck(dest, "port", json_integer(ct.dport));
             bool tcp = port_layers[i] == PB_FLOW_TCP;
             transport = tcp ? "tcp" : "udp";
             ct.proto = tcp ? PB_IPPROTO_TCP : PB_IPPROTO_UDP;
@@ -914,11 +915,11 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
             ct.dport = (uint16_t)(st->icmp6 & 0xff);
         }
         if (st->set & ST_PACKETS) {
-            json_object_set_new(side, "packets", json_integer((json_int_t)st->packets));
+            json_object_set_new_nocheck(side, "packets", json_integer((json_int_t)st->packets));
             total_packets += st->packets;
         }
         if (st->set & ST_BYTES) {
-            json_object_set_new(side, "bytes", json_integer((json_int_t)st->bytes));
+            json_object_set_new_nocheck(side, "bytes", json_integer((json_int_t)st->bytes));
             total_bytes += st->bytes;
         }
         if (f->cfg.delta) {
@@ -927,22 +928,22 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
         }
     }
     if (transport != NULL) {
-        json_object_set_new(network, "transport", json_string(transport));
+        json_object_set_new_nocheck(network, "transport", json_string(transport));
     }
     if (ct.proto != 0 && np.have) {
         ct.src = np.src;
         ct.dst = np.dst;
         char cid[64];
         pb_community_id(&ct, cid);
-        json_object_set_new(network, "community_id", json_string(cid));
+        json_object_set_new_nocheck(network, "community_id", json_string(cid));
     }
-    json_object_set_new(network, "bytes", json_integer((json_int_t)total_bytes));
-    json_object_set_new(network, "packets", json_integer((json_int_t)total_packets));
+    json_object_set_new_nocheck(network, "bytes", json_integer((json_int_t)total_bytes));
+    json_object_set_new_nocheck(network, "packets", json_integer((json_int_t)total_packets));
 
-    json_object_set_new(ev, "flow", flow);
-    json_object_set_new(ev, "network", network);
-    json_object_set_new(ev, "source", source);
-    json_object_set_new(ev, "destination", dest);
+    json_object_set_new_nocheck(ev, "flow", flow);
+    json_object_set_new_nocheck(ev, "network", network);
+    json_object_set_new_nocheck(ev, "source", source);
+    json_object_set_new_nocheck(ev, "destination", dest);
     return ev;
 }
 

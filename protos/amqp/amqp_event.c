@@ -99,7 +99,7 @@ json_t *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t)
     json_t *uid = json_object_get(t->amqp, "user-id");
     if (uid != NULL) {
         /* Packetbeat sets the literal key "user.id" */
-        rc |= json_object_set_new(ev, "user.id", json_deep_copy(uid)) < 0 ? -1 : 0;
+        rc |= json_object_set_new_nocheck(ev, "user.id", json_deep_copy(uid)) < 0 ? -1 : 0;
     }
     if (p->send_request) {
         if (is_method(t, "basic.publish")) {

@@ -251,7 +251,7 @@ static json_t *amqp_time(int64_t sec)
     struct tm tm;
     char buf[64];
     if ((int64_t)t != sec || localtime_r(&t, &tm) == NULL || tm.tm_mon < 0 || tm.tm_mon > 11) {
-        return json_string("");
+        return json_string_nocheck("");
     }
     long long year = (long long)tm.tm_year + 1900;
     snprintf(buf, sizeof buf, "%s %2d %02d:%02d:%02d %04lld", months[tm.tm_mon], tm.tm_mday,
@@ -961,7 +961,7 @@ static enum mres exchange_declare(struct ctx *x, struct amqp_msg *m, struct view
     set_request(x, m, exchange, NULL, exchange);
     json_t *f = json_object();
     put(x, f, "exchange", jstr(exchange));
-    put(x, f, "exchange-type", type.n > 0 ? jstr(type) : json_string("direct"));
+    put(x, f, "exchange-type", type.n > 0 ? jstr(type) : json_string_nocheck("direct"));
     put(x, f, "passive", json_boolean(p[0]));
     put(x, f, "durable", json_boolean(p[1]));
     put(x, f, "no-wait", json_boolean(p[4]));
@@ -1494,10 +1494,10 @@ static bool properties(struct ctx *x, struct amqp_msg *m, struct view d)
         if (x->panic) {
             return false;
         }
-        if (mode == 1 && !put_prop(x, m, "delivery-mode", json_string("non-persistent"))) {
+        if (mode == 1 && !put_prop(x, m, "delivery-mode", json_string_nocheck("non-persistent"))) {
             return false;
         }
-        if (mode == 2 && !put_prop(x, m, "delivery-mode", json_string("persistent"))) {
+        if (mode == 2 && !put_prop(x, m, "delivery-mode", json_string_nocheck("persistent"))) {
             return false;
         }
         off++;

@@ -44,7 +44,7 @@ static json_t *goip_json(const uint8_t *p, size_t n)
         return json_string(buf);
     }
     if (n == 0) {
-        return json_string("<nil>");
+        return json_string_nocheck("<nil>");
     }
     char hex[2 * 255 + 2];
     hex[0] = '?';
@@ -273,12 +273,12 @@ static void put_endpoint(json_t *ev, const char *name, const struct pb_ip *ip, u
     if (o == NULL) {
         return;
     }
-    json_object_set_new(o, "ip", json_string(pb_ip_str(ip, buf)));
+    json_object_set_new_nocheck(o, "ip", json_string(pb_ip_str(ip, buf)));
     if (port != 0) {
-        json_object_set_new(o, "port", json_integer(port));
+        json_object_set_new_nocheck(o, "port", json_integer(port));
     }
     if (bytes > 0) {
-        json_object_set_new(o, "bytes", json_integer(bytes));
+        json_object_set_new_nocheck(o, "bytes", json_integer(bytes));
     }
     json_object_set_new(ev, name, o);
 }
@@ -315,21 +315,21 @@ json_t *dhcp_event_build(const struct dhcp_msg *m, const struct pb_tuple *tuple,
     const char *op = m->op == DHCP_OP_BOOTREQUEST ? "bootrequest"
                      : m->op == DHCP_OP_BOOTREPLY ? "bootreply"
                                                   : "invalid";
-    json_object_set_new(d, "op_code", json_string(op));
+    json_object_set_new_nocheck(d, "op_code", json_string(op));
     const char *hw = dhcp_hwtype_name(m->htype);
-    json_object_set_new(d, "hardware_type", json_string(hw != NULL ? hw : "Invalid"));
-    json_object_set_new(d, "hops", json_integer(m->hops));
+    json_object_set_new_nocheck(d, "hardware_type", json_string(hw != NULL ? hw : "Invalid"));
+    json_object_set_new_nocheck(d, "hops", json_integer(m->hops));
     char buf[64];
     snprintf(buf, sizeof buf, "0x%08x", (unsigned)m->xid);
-    json_object_set_new(d, "transaction_id", json_string(buf));
-    json_object_set_new(d, "seconds", json_integer(m->secs));
+    json_object_set_new_nocheck(d, "transaction_id", json_string(buf));
+    json_object_set_new_nocheck(d, "seconds", json_integer(m->secs));
     const char *flags = (m->flags & 0x8000) ? "broadcast" : "unicast";
     if (m->flags & 0xfe) {
         snprintf(buf, sizeof buf, "%s (reserved bits not zeroed)", flags);
         flags = buf;
     }
-    json_object_set_new(d, "flags", json_string(flags));
-    json_object_set_new(d, "client_mac", mac_json(m));
+    json_object_set_new_nocheck(d, "flags", json_string(flags));
+    json_object_set_new_nocheck(d, "client_mac", mac_json(m));
 
     char ip[16];
     const struct {
@@ -345,16 +345,16 @@ json_t *dhcp_event_build(const struct dhcp_msg *m, const struct pb_tuple *tuple,
     }
     json_t *sname = fixed_str(m->sname, sizeof m->sname);
     if (sname != NULL) {
-        json_object_set_new(d, "server_name", sname);
+        json_object_set_new_nocheck(d, "server_name", sname);
     }
     json_t *file = fixed_str(m->file, sizeof m->file);
     if (file != NULL) {
-        json_object_set_new(d, "boot_file_name", file);
+        json_object_set_new_nocheck(d, "boot_file_name", file);
     }
     json_t *opts = options_json(m);
     if (opts != NULL) {
-        json_object_set_new(d, "option", opts);
+        json_object_set_new_nocheck(d, "option", opts);
     }
-    json_object_set_new(ev, "dhcpv4", d);
+    json_object_set_new_nocheck(ev, "dhcpv4", d);
     return ev;
 }

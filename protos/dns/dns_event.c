@@ -170,13 +170,13 @@ static json_t *rrs_json(const struct dns_rr *rrs, size_t n, json_t *ips)
             }
         }
         if (rr->data != NULL) {
-            json_object_set_new(o, "data", str_or_null(rr->data));
+            json_object_set_new_nocheck(o, "data", str_or_null(rr->data));
         }
-        json_object_set_new(o, "name", str_or_null(rr->name));
-        json_object_set_new(o, "type", json_string(dns_type_str(rr->type, b1)));
-        json_object_set_new(o, "class", json_string(dns_class_str(rr->klass, b2)));
+        json_object_set_new_nocheck(o, "name", str_or_null(rr->name));
+        json_object_set_new_nocheck(o, "type", json_string(dns_type_str(rr->type, b1)));
+        json_object_set_new_nocheck(o, "class", json_string(dns_class_str(rr->klass, b2)));
         snprintf(ttl, sizeof ttl, "%lu", (unsigned long)rr->ttl);
-        json_object_set_new(o, "ttl", json_string(ttl));
+        json_object_set_new_nocheck(o, "ttl", json_string(ttl));
         json_array_append_new(arr, o);
         if (ips != NULL && rr->is_ip && rr->data != NULL) {
             json_array_append_new(ips, json_string(rr->data));
@@ -193,10 +193,10 @@ static json_t *opt_json(const struct dns_opt *o)
     }
     char b[24], ver[8];
     snprintf(ver, sizeof ver, "%u", (unsigned)o->version);
-    json_object_set_new(j, "do", json_boolean(o->do_bit));
-    json_object_set_new(j, "version", json_string(ver));
-    json_object_set_new(j, "udp_size", json_integer(o->udp_size));
-    json_object_set_new(j, "ext_rcode", json_string(dns_rcode_str(o->ext_rcode, b)));
+    json_object_set_new_nocheck(j, "do", json_boolean(o->do_bit));
+    json_object_set_new_nocheck(j, "version", json_string(ver));
+    json_object_set_new_nocheck(j, "udp_size", json_integer(o->udp_size));
+    json_object_set_new_nocheck(j, "ext_rcode", json_string(dns_rcode_str(o->ext_rcode, b)));
     const struct {
         const char *k;
         const char *v;
@@ -217,16 +217,16 @@ static void add_question(json_t *d, const struct dns_question *q)
     if (qo == NULL) {
         return;
     }
-    json_object_set_new(qo, "name", str_or_null(q->name));
-    json_object_set_new(qo, "type", json_string(dns_type_str(q->qtype, b1)));
-    json_object_set_new(qo, "class", json_string(dns_class_str(q->qclass, b2)));
+    json_object_set_new_nocheck(qo, "name", str_or_null(q->name));
+    json_object_set_new_nocheck(qo, "type", json_string(dns_type_str(q->qtype, b1)));
+    json_object_set_new_nocheck(qo, "class", json_string(dns_class_str(q->qclass, b2)));
     const char *reg = dns_etld_plus_one(q->name);
     if (reg != NULL) {
-        json_object_set_new(qo, "etld_plus_one", str_or_null(reg));
-        json_object_set_new(qo, "registered_domain", str_or_null(reg));
+        json_object_set_new_nocheck(qo, "etld_plus_one", str_or_null(reg));
+        json_object_set_new_nocheck(qo, "registered_domain", str_or_null(reg));
         const char *dot = strchr(reg, '.');
         if (dot != NULL) {
-            json_object_set_new(qo, "top_level_domain", str_or_null(dot + 1));
+            json_object_set_new_nocheck(qo, "top_level_domain", str_or_null(dot + 1));
         }
         /* subdomain: the name without ".<registered domain>" */
         size_t nl = strlen(q->name), rl = strlen(reg);
@@ -236,30 +236,30 @@ static void add_question(json_t *d, const struct dns_question *q)
                 sl--;
             }
             if (sl > 0) {
-                json_object_set_new(qo, "subdomain", pb_json_strn(q->name, sl));
+                json_object_set_new_nocheck(qo, "subdomain", pb_json_strn(q->name, sl));
             }
         }
     }
-    json_object_set_new(d, "question", qo);
+    json_object_set_new_nocheck(d, "question", qo);
 }
 
 /* addDNSToMapStr */
 static void add_dns(json_t *ev, json_t *d, const struct dns_msg *m, bool auth, bool add)
 {
     char b[24];
-    json_object_set_new(d, "id", json_integer(m->id));
-    json_object_set_new(d, "op_code", json_string(dns_opcode_str(m->opcode, b)));
+    json_object_set_new_nocheck(d, "id", json_integer(m->id));
+    json_object_set_new_nocheck(d, "op_code", json_string(dns_opcode_str(m->opcode, b)));
     json_t *flags = json_object();
     if (flags != NULL) {
-        json_object_set_new(flags, "authoritative", json_boolean(m->aa));
-        json_object_set_new(flags, "truncated_response", json_boolean(m->tc));
-        json_object_set_new(flags, "recursion_desired", json_boolean(m->rd));
-        json_object_set_new(flags, "recursion_available", json_boolean(m->ra));
-        json_object_set_new(flags, "authentic_data", json_boolean(m->ad));
-        json_object_set_new(flags, "checking_disabled", json_boolean(m->cd));
-        json_object_set_new(d, "flags", flags);
+        json_object_set_new_nocheck(flags, "authoritative", json_boolean(m->aa));
+        json_object_set_new_nocheck(flags, "truncated_response", json_boolean(m->tc));
+        json_object_set_new_nocheck(flags, "recursion_desired", json_boolean(m->rd));
+        json_object_set_new_nocheck(flags, "recursion_available", json_boolean(m->ra));
+        json_object_set_new_nocheck(flags, "authentic_data", json_boolean(m->ad));
+        json_object_set_new_nocheck(flags, "checking_disabled", json_boolean(m->cd));
+        json_object_set_new_nocheck(d, "flags", flags);
     }
-    json_object_set_new(d, "response_code", json_string(dns_rcode_str(m->rcode, b)));
+    json_object_set_new_nocheck(d, "response_code", json_string(dns_rcode_str(m->rcode, b)));
 
     json_t *hf = json_array();
     if (hf != NULL) {
@@ -274,12 +274,12 @@ static void add_dns(json_t *ev, json_t *d, const struct dns_msg *m, bool auth, b
             }
         }
         if (json_array_size(hf) > 0) {
-            json_object_set_new(d, "header_flags", hf);
+            json_object_set_new_nocheck(d, "header_flags", hf);
         } else {
             json_decref(hf);
         }
     }
-    json_object_set_new(d, "type", json_string(m->response ? "answer" : "query"));
+    json_object_set_new_nocheck(d, "type", json_string(m->response ? "answer" : "query"));
 
     if (m->nq > 0) {
         add_question(d, &m->q[0]);
@@ -287,16 +287,16 @@ static void add_dns(json_t *ev, json_t *d, const struct dns_msg *m, bool auth, b
     if (m->opt.present) {
         json_t *o = opt_json(&m->opt);
         if (o != NULL) {
-            json_object_set_new(d, "opt", o);
+            json_object_set_new_nocheck(d, "opt", o);
         }
     }
 
-    json_object_set_new(d, "answers_count", json_integer((json_int_t)m->count[DNS_ANSWER]));
+    json_object_set_new_nocheck(d, "answers_count", json_integer((json_int_t)m->count[DNS_ANSWER]));
     if (m->count[DNS_ANSWER] > 0) {
         json_t *ips = json_array();
         json_t *arr = rrs_json(m->rr[DNS_ANSWER], m->nrr[DNS_ANSWER], ips);
         if (arr != NULL) {
-            json_object_set_new(d, "answers", arr);
+            json_object_set_new_nocheck(d, "answers", arr);
         }
         if (ips != NULL && json_array_size(ips) > 0) {
             size_t i;
@@ -305,17 +305,18 @@ static void add_dns(json_t *ev, json_t *d, const struct dns_msg *m, bool auth, b
             {
                 pb_ev_add_related_ip(ev, json_string_value(v));
             }
-            json_object_set_new(d, "resolved_ip", ips);
+            json_object_set_new_nocheck(d, "resolved_ip", ips);
         } else {
             json_decref(ips);
         }
     }
 
-    json_object_set_new(d, "authorities_count", json_integer((json_int_t)m->count[DNS_AUTHORITY]));
+    json_object_set_new_nocheck(d, "authorities_count",
+                                json_integer((json_int_t)m->count[DNS_AUTHORITY]));
     if (auth && m->count[DNS_AUTHORITY] > 0) {
         json_t *arr = rrs_json(m->rr[DNS_AUTHORITY], m->nrr[DNS_AUTHORITY], NULL);
         if (arr != NULL) {
-            json_object_set_new(d, "authorities", arr);
+            json_object_set_new_nocheck(d, "authorities", arr);
         }
     }
 
@@ -323,11 +324,11 @@ static void add_dns(json_t *ev, json_t *d, const struct dns_msg *m, bool auth, b
     if (m->opt.present && addc > 0) {
         addc--;
     }
-    json_object_set_new(d, "additionals_count", json_integer((json_int_t)addc));
+    json_object_set_new_nocheck(d, "additionals_count", json_integer((json_int_t)addc));
     if (add && m->count[DNS_ADDITIONAL] > 0) {
         json_t *arr = rrs_json(m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL], NULL);
         if (arr != NULL && json_array_size(arr) > 0) {
-            json_object_set_new(d, "additionals", arr);
+            json_object_set_new_nocheck(d, "additionals", arr);
         } else {
             json_decref(arr);
         }
@@ -378,21 +379,21 @@ json_t *dns_event_build(const struct dns_event_in *in)
     }
 
     char b[24];
-    json_object_set_new(ev, "method", json_string(dns_opcode_str(info->opcode, b)));
+    json_object_set_new_nocheck(ev, "method", json_string(dns_opcode_str(info->opcode, b)));
     if (info->nq > 0) {
         struct dns_text t = {0};
         put_question_text(&t, &info->q[0]);
         char *q = dns_text_take(&t);
         if (q != NULL) {
-            json_object_set_new(ev, "query", pb_json_strn(q, strlen(q)));
+            json_object_set_new_nocheck(ev, "query", pb_json_strn(q, strlen(q)));
             pb_free(q);
         }
-        json_object_set_new(ev, "resource", str_or_null(info->q[0].name));
+        json_object_set_new_nocheck(ev, "resource", str_or_null(info->q[0].name));
     }
     json_t *d = json_object();
     if (d != NULL) {
         add_dns(ev, d, body, in->include_authorities, in->include_additionals);
-        json_object_set_new(ev, "dns", d);
+        json_object_set_new_nocheck(ev, "dns", d);
     }
     if (req != NULL && in->send_request) {
         put_text(ev, "request", req);

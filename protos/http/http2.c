@@ -204,7 +204,7 @@ static void publish(struct pb_conn *c, struct http2_conn *h, struct h2_stream *s
             };
             grpc_event_fields(ev, &call);
             if (s->grpc_status > 0) {
-                json_object_set_new(ev, "status", json_string("Error"));
+                json_object_set_new_nocheck(ev, "status", json_string_nocheck("Error"));
             }
         }
         pl->h2c.streams++;

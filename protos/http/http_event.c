@@ -1017,10 +1017,10 @@ static json_t *collect_headers(const struct http_plugin *pl, const struct http_m
     if (h == NULL) {
         return NULL;
     }
-    json_object_set_new(h, "content-length", json_integer((json_int_t)m->content_length));
+    json_object_set_new_nocheck(h, "content-length", json_integer((json_int_t)m->content_length));
     if (m->content_type.len > 0) {
-        json_object_set_new(h, "content-type",
-                            pb_json_strn(m->content_type.p, m->content_type.len));
+        json_object_set_new_nocheck(h, "content-type",
+                                    pb_json_strn(m->content_type.p, m->content_type.len));
     }
     if (!pl->pcfg.send_headers) {
         return h;
@@ -1255,19 +1255,20 @@ static void request_fields(const struct http_plugin *pl, const struct pb_conn *c
     put_bytes(ev, "user_agent.original", &req->user_agent);
 
     if (pl->send_request) {
-        json_object_set_new(ev, "request", raw_message(req));
+        json_object_set_new_nocheck(ev, "request", raw_message(req));
     }
-    json_object_set_new(ev, "method", bytes_json(req->method.p, req->method.len));
+    json_object_set_new_nocheck(ev, "method", bytes_json(req->method.p, req->method.len));
     struct pb_bytes q = {0};
     pb_bytes_append(&q, req->method.p, req->method.len, SIZE_MAX);
     pb_bytes_append(&q, " ", 1, SIZE_MAX);
     pb_bytes_append(&q, path, plen, SIZE_MAX);
-    json_object_set_new(ev, "query", bytes_json(q.p, q.len));
+    json_object_set_new_nocheck(ev, "query", bytes_json(q.p, q.len));
     pb_bytes_free(&q);
 
     if (req->username != NULL && req->username[0] != '\0') {
         /* Packetbeat sets the literal key "user.name" */
-        json_object_set_new(ev, "user.name", pb_json_strn(req->username, strlen(req->username)));
+        json_object_set_new_nocheck(ev, "user.name",
+                                    pb_json_strn(req->username, strlen(req->username)));
         add_related(ev, "related.user", req->username, strlen(req->username));
     }
     pb_free(host);
@@ -1300,7 +1301,7 @@ static void response_fields(const struct http_plugin *pl, json_t *ev, struct htt
     put_body(ev, "http.response", resp);
     pb_ev_put(ev, "http.response.headers", collect_headers(pl, resp));
     if (pl->send_response) {
-        json_object_set_new(ev, "response", raw_message(resp));
+        json_object_set_new_nocheck(ev, "response", raw_message(resp));
     }
 }
 

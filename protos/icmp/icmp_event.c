@@ -81,14 +81,14 @@ json_t *icmp_event_build(const struct icmp_event_in *in)
 
     json_t *icmp = json_object();
     if (icmp != NULL) {
-        json_object_set_new(icmp, "version", json_integer(in->version));
+        json_object_set_new_nocheck(icmp, "version", json_integer(in->version));
         if (in->req.present) {
-            json_object_set_new(icmp, "request", side_json(in->version, &in->req.msg));
+            json_object_set_new_nocheck(icmp, "request", side_json(in->version, &in->req.msg));
         }
         if (in->resp.present) {
-            json_object_set_new(icmp, "response", side_json(in->version, &in->resp.msg));
+            json_object_set_new_nocheck(icmp, "response", side_json(in->version, &in->resp.msg));
         }
-        json_object_set_new(ev, "icmp", icmp);
+        json_object_set_new_nocheck(ev, "icmp", icmp);
     }
     return ev;
 }

@@ -104,8 +104,9 @@ static json_t *stats_list(const struct mc_strv *v)
         if (o == NULL) {
             break;
         }
-        json_object_set_new(o, "name", pb_json_strn(v->blob.p + v->off[i], v->len[i]));
-        json_object_set_new(o, "value", pb_json_strn(v->blob.p + v->off[i + 1], v->len[i + 1]));
+        json_object_set_new_nocheck(o, "name", pb_json_strn(v->blob.p + v->off[i], v->len[i]));
+        json_object_set_new_nocheck(o, "value",
+                                    pb_json_strn(v->blob.p + v->off[i + 1], v->len[i + 1]));
         json_array_append_new(a, o);
     }
     return a;
@@ -249,8 +250,8 @@ static json_t *ser_msg(const struct mc_msg *m)
         break;
     case MC_SER_UNKNOWN:
         set(o, "line", bytes_str(&m->line));
-        set(o, "command", json_string("UNKNOWN"));
-        set(o, "type", json_string("UNKNOWN"));
+        set(o, "command", json_string_nocheck("UNKNOWN"));
+        set(o, "type", json_string_nocheck("UNKNOWN"));
         break;
     case MC_SER_COUNTER:
         set(o, "command", json_string(mc_code_name(MC_RES_COUNTER_OP)));
@@ -323,7 +324,7 @@ json_t *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
         }
     }
     set(mc, "protocol_type", json_string(first->is_binary ? "binary" : "text"));
-    json_object_set_new(ev, "memcache", mc);
+    json_object_set_new_nocheck(ev, "memcache", mc);
 
     /* notes: the request's, then the response's */
     size_t nnotes = (req != NULL ? req->nnotes : 0) + (resp != NULL ? resp->nnotes : 0);

@@ -14,14 +14,16 @@
 static void put_fields(json_t *o, const struct mongo_msg *m)
 {
     if (m->present & MF_FULL_COLLECTION_NAME) {
-        json_object_set_new(o, "fullCollectionName",
-                            pb_json_strn(m->full_collection_name, strlen(m->full_collection_name)));
+        json_object_set_new_nocheck(
+            o, "fullCollectionName",
+            pb_json_strn(m->full_collection_name, strlen(m->full_collection_name)));
     }
     if (m->present & MF_NUMBER_TO_SKIP) {
-        json_object_set_new(o, "numberToSkip", json_integer((json_int_t)m->number_to_skip));
+        json_object_set_new_nocheck(o, "numberToSkip", json_integer((json_int_t)m->number_to_skip));
     }
     if (m->present & MF_NUMBER_TO_RETURN) {
-        json_object_set_new(o, "numberToReturn", json_integer((json_int_t)m->number_to_return));
+        json_object_set_new_nocheck(o, "numberToReturn",
+                                    json_integer((json_int_t)m->number_to_return));
     }
     if (m->present & MF_RETURN_FIELDS_SELECTOR) {
         json_object_set_new(
@@ -29,22 +31,23 @@ static void put_fields(json_t *o, const struct mongo_msg *m)
             pb_json_strn(m->return_fields_selector, strlen(m->return_fields_selector)));
     }
     if (m->present & MF_SELECTOR) {
-        json_object_set_new(o, "selector", pb_json_strn(m->selector, strlen(m->selector)));
+        json_object_set_new_nocheck(o, "selector", pb_json_strn(m->selector, strlen(m->selector)));
     }
     if (m->present & MF_UPDATE) {
-        json_object_set_new(o, "update", pb_json_strn(m->update, strlen(m->update)));
+        json_object_set_new_nocheck(o, "update", pb_json_strn(m->update, strlen(m->update)));
     }
     if (m->present & MF_CURSOR_ID) {
-        json_object_set_new(o, "cursorId", json_integer((json_int_t)m->cursor_id));
+        json_object_set_new_nocheck(o, "cursorId", json_integer((json_int_t)m->cursor_id));
     }
     if (m->present & MF_STARTING_FROM) {
-        json_object_set_new(o, "startingFrom", json_integer((json_int_t)m->starting_from));
+        json_object_set_new_nocheck(o, "startingFrom", json_integer((json_int_t)m->starting_from));
     }
     if (m->present & MF_NUMBER_RETURNED) {
-        json_object_set_new(o, "numberReturned", json_integer((json_int_t)m->number_returned));
+        json_object_set_new_nocheck(o, "numberReturned",
+                                    json_integer((json_int_t)m->number_returned));
     }
     if (m->present & MF_MESSAGE) {
-        json_object_set_new(o, "message", pb_json_strn(m->message, strlen(m->message)));
+        json_object_set_new_nocheck(o, "message", pb_json_strn(m->message, strlen(m->message)));
     }
 }
 
@@ -111,9 +114,9 @@ json_t *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         put_fields(mg, resp);
     }
     if (error != NULL) {
-        json_object_set_new(mg, "error", pb_json_strn(error, strlen(error)));
+        json_object_set_new_nocheck(mg, "error", pb_json_strn(error, strlen(error)));
     }
-    json_object_set_new(ev, "mongodb", mg);
+    json_object_set_new_nocheck(ev, "mongodb", mg);
     const char *method = req->method != NULL ? req->method : "";
     const char *resource = req->resource != NULL ? req->resource : "";
     pb_ev_put_strn(ev, "method", method, strlen(method));

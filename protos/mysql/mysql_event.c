@@ -40,16 +40,17 @@ void my_publish(struct pb_proto *p, const struct pb_conn *c, const struct my_tra
 
     json_t *my = json_object();
     if (my != NULL) {
-        json_object_set_new(my, "affected_rows", json_integer((json_int_t)r->affected_rows));
-        json_object_set_new(my, "insert_id", json_integer((json_int_t)r->insert_id));
-        json_object_set_new(my, "num_rows", json_integer((json_int_t)r->num_rows));
-        json_object_set_new(my, "num_fields", json_integer((json_int_t)r->num_fields));
+        json_object_set_new_nocheck(my, "affected_rows",
+                                    json_integer((json_int_t)r->affected_rows));
+        json_object_set_new_nocheck(my, "insert_id", json_integer((json_int_t)r->insert_id));
+        json_object_set_new_nocheck(my, "num_rows", json_integer((json_int_t)r->num_rows));
+        json_object_set_new_nocheck(my, "num_fields", json_integer((json_int_t)r->num_fields));
         if (r->is_error) {
-            json_object_set_new(my, "error_code", json_integer(r->error_code));
-            json_object_set_new(my, "error_message",
-                                pb_json_strn(r->error_msg != NULL ? (const void *)r->error_msg
-                                                                  : (const void *)"",
-                                             r->error_msg_len));
+            json_object_set_new_nocheck(my, "error_code", json_integer(r->error_code));
+            json_object_set_new_nocheck(
+                my, "error_message",
+                pb_json_strn(r->error_msg != NULL ? (const void *)r->error_msg : (const void *)"",
+                             r->error_msg_len));
         }
         pb_ev_put(ev, "mysql", my);
     }

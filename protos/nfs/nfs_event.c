@@ -55,11 +55,11 @@ json_t *nfs_call_event(const struct nfs_call *c, const struct pb_tuple *tuple, u
             machine = json_string(pb_ip_str(&tuple->src, ip));
         }
         rc |= pb_ev_put(ev, "rpc.cred.machinename", json_incref(machine));
-        rc |= json_object_set_new(ev, "host.hostname", machine);
+        rc |= json_object_set_new_nocheck(ev, "host.hostname", machine);
         rc |= pb_ev_put_uint(ev, "rpc.cred.uid", c->uid);
-        rc |= json_object_set_new(ev, "user.id", json_integer(c->uid));
+        rc |= json_object_set_new_nocheck(ev, "user.id", json_integer(c->uid));
         rc |= pb_ev_put_uint(ev, "rpc.cred.gid", c->gid);
-        rc |= json_object_set_new(ev, "group.id", json_integer(c->gid));
+        rc |= json_object_set_new_nocheck(ev, "group.id", json_integer(c->gid));
         json_t *gids = json_array();
         for (uint32_t i = 0; i < c->ngids && gids != NULL; i++) {
             json_array_append_new(gids, json_integer(c->gids[i]));

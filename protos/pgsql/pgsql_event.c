@@ -43,12 +43,15 @@ void pg_publish(struct pb_proto *p, const struct pb_conn *c, const struct pg_tra
     pb_ev_put(ev, "method", str_or_empty(t->method, t->method_len));
     json_t *pg = json_object();
     if (pg != NULL) {
-        json_object_set_new(pg, "num_rows", json_integer((json_int_t)m->num_rows));
-        json_object_set_new(pg, "num_fields", json_integer((json_int_t)m->num_fields));
+        json_object_set_new_nocheck(pg, "num_rows", json_integer((json_int_t)m->num_rows));
+        json_object_set_new_nocheck(pg, "num_fields", json_integer((json_int_t)m->num_fields));
         if (m->is_error) {
-            json_object_set_new(pg, "error_code", str_or_empty(m->err_code, m->err_code_len));
-            json_object_set_new(pg, "error_message", str_or_empty(m->err_msg, m->err_msg_len));
-            json_object_set_new(pg, "error_severity", str_or_empty(m->err_sev, m->err_sev_len));
+            json_object_set_new_nocheck(pg, "error_code",
+                                        str_or_empty(m->err_code, m->err_code_len));
+            json_object_set_new_nocheck(pg, "error_message",
+                                        str_or_empty(m->err_msg, m->err_msg_len));
+            json_object_set_new_nocheck(pg, "error_severity",
+                                        str_or_empty(m->err_sev, m->err_sev_len));
         }
         pb_ev_put(ev, "pgsql", pg);
     }

@@ -134,7 +134,7 @@ static int put_list(json_t *ev, const char *path, struct pb_slice v)
         const uint8_t *e = comma != NULL ? comma : end;
         struct pb_slice item = {p, (size_t)(e - p)};
         item = sip_trim_set(item, " ");
-        json_t *s = item.len > 0 ? cased(item, false) : json_string("");
+        json_t *s = item.len > 0 ? cased(item, false) : json_string_nocheck("");
         if (s != NULL) {
             json_array_append_new(arr, s);
         }

@@ -34,7 +34,7 @@ static json_t *hello_map(const struct tls_hello *h)
     }
     char buf[32];
     snprintf(buf, sizeof buf, "%u.%u", h->major, h->minor);
-    json_object_set_new(m, "version", json_string(buf));
+    json_object_set_new_nocheck(m, "version", json_string(buf));
     if (h->sid_len > 0) {
         put_hex(m, "session_id", h->sid, h->sid_len);
     }
@@ -45,13 +45,14 @@ static json_t *hello_map(const struct tls_hello *h)
             json_array_append_new(arr,
                                   json_string(tls_compression_name(h->comp[i], buf, sizeof buf)));
         }
-        json_object_set_new(m, "supported_compression_methods", arr);
+        json_object_set_new_nocheck(m, "supported_compression_methods", arr);
     } else {
-        json_object_set_new(m, "selected_compression_method",
-                            json_string(tls_compression_name(h->sel_comp, buf, sizeof buf)));
+        json_object_set_new_nocheck(
+            m, "selected_compression_method",
+            json_string(tls_compression_name(h->sel_comp, buf, sizeof buf)));
     }
     if (h->parsed != NULL) {
-        json_object_set_new(m, "extensions", json_deep_copy(h->parsed));
+        json_object_set_new_nocheck(m, "extensions", json_deep_copy(h->parsed));
     }
     return m;
 }
@@ -157,8 +158,8 @@ static void put_alerts(json_t *detailed, const struct tls_parser *client,
             json_array_append_new(types, json_string(type));
         }
     }
-    json_object_set_new(detailed, "alerts", alerts);
-    json_object_set_new(detailed, "alert_types", types);
+    json_object_set_new_nocheck(detailed, "alerts", alerts);
+    json_object_set_new_nocheck(detailed, "alert_types", types);
 }
 
 /* Drops JSON nulls (values Packetbeat leaves out unless keep_null). */
@@ -224,7 +225,7 @@ json_t *tls_build_event(const struct tls_event_in *in)
     int rc = 0;
 
     if (ch != NULL) {
-        json_object_set_new(detailed, "client_hello", hello_map(ch));
+        json_object_set_new_nocheck(detailed, "client_hello", hello_map(ch));
         char md5hex[33];
         char *ja3 = tls_ja3(ch, md5hex);
         if (ja3 != NULL) {
@@ -233,7 +234,7 @@ json_t *tls_build_event(const struct tls_event_in *in)
         }
     }
     if (sh != NULL) {
-        json_object_set_new(detailed, "server_hello", hello_map(sh));
+        json_object_set_new_nocheck(detailed, "server_hello", hello_map(sh));
         rc |= pb_ev_put_str(ev, "tls.cipher", tls_cipher_name(sh->sel_cipher, buf, sizeof buf));
     }
     if (server->ocsp_valid) {
@@ -247,8 +248,8 @@ json_t *tls_build_event(const struct tls_event_in *in)
     }
     put_leaf_summary(ev, in->cfg, client, "client");
     put_leaf_summary(ev, in->cfg, server, "server");
-    json_object_set_new(detailed, "client_certificate_requested",
-                        json_boolean(server->cert_requested));
+    json_object_set_new_nocheck(detailed, "client_certificate_requested",
+                                json_boolean(server->cert_requested));
 
     /* Resumption: the session id was echoed, or a ticket was offered and
      * the server answered with the extension; no key exchange seen. */
@@ -257,7 +258,8 @@ json_t *tls_build_event(const struct tls_event_in *in)
     bool ticket = ch != NULL && ch->ticket_nonempty && sh != NULL && sh->ticket_present;
     bool resumed = !client->key_exchanged && !server->key_exchanged && (sid_match || ticket);
     if (resumed) {
-        json_object_set_new(detailed, "resumption_method", json_string(ticket ? "ticket" : "id"));
+        json_object_set_new_nocheck(detailed, "resumption_method",
+                                    json_string(ticket ? "ticket" : "id"));
     }
     put_alerts(detailed, client, server);
 
@@ -275,8 +277,8 @@ json_t *tls_build_event(const struct tls_event_in *in)
         major = ch->major;
         minor = ch->minor;
     }
-    json_object_set_new(detailed, "version",
-                        json_string(tls_version_name(major, minor, buf, sizeof buf)));
+    json_object_set_new_nocheck(detailed, "version",
+                                json_string(tls_version_name(major, minor, buf, sizeof buf)));
     if (major == 3) {
         rc |= pb_ev_put_str(ev, "tls.version_protocol", minor == 0 ? "ssl" : "tls");
         if (minor == 0) {

@@ -420,7 +420,7 @@ static json_t *gname_map(const struct gname *g)
     }
     char *dn = gname_string(g);
     if (dn != NULL && dn[0] != '\0') {
-        json_object_set_new(m, "distinguished_name", pb_json_strn(dn, strlen(dn)));
+        json_object_set_new_nocheck(m, "distinguished_name", pb_json_strn(dn, strlen(dn)));
     }
     pb_free(dn);
     return m;
@@ -459,7 +459,7 @@ json_t *tls_time_json(int64_t ns)
     time_t secs = (time_t)(ns / 1000000000LL);
     struct tm tm;
     if (gmtime_r(&secs, &tm) == NULL) {
-        return json_string("0001-01-01T00:00:00.000Z");
+        return json_string_nocheck("0001-01-01T00:00:00.000Z");
     }
     char buf[64];
     snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900,
@@ -545,11 +545,11 @@ static void put_key(json_t *m, X509 *x)
         sized = false;
         break;
     }
-    json_object_set_new(m, "public_key_algorithm", json_string(name));
+    json_object_set_new_nocheck(m, "public_key_algorithm", json_string(name));
     if (sized) {
         int bits = EVP_PKEY_get_bits(k);
         if (bits > 0) {
-            json_object_set_new(m, "public_key_size", json_integer(bits));
+            json_object_set_new_nocheck(m, "public_key_size", json_integer(bits));
         }
     }
 }
@@ -559,7 +559,7 @@ static void put_serial(json_t *m, X509 *x)
     const ASN1_INTEGER *ai = X509_get0_serialNumber(x);
     BIGNUM *bn = ai != NULL ? ASN1_INTEGER_to_BN(ai, NULL) : NULL;
     char *dec = bn != NULL ? BN_bn2dec(bn) : NULL;
-    json_object_set_new(m, "serial_number", json_string(dec != NULL ? dec : "0"));
+    json_object_set_new_nocheck(m, "serial_number", json_string(dec != NULL ? dec : "0"));
     OPENSSL_free(dec);
     BN_free(bn);
 }
@@ -609,7 +609,7 @@ static void put_alt_names(json_t *m, X509 *x)
         }
     }
     if (arr != NULL && json_array_size(arr) > 0) {
-        json_object_set_new(m, "alternative_names", arr);
+        json_object_set_new_nocheck(m, "alternative_names", arr);
     } else {
         json_decref(arr);
     }
@@ -623,24 +623,24 @@ json_t *tls_x509_map(void *xv)
     if (m == NULL) {
         return NULL;
     }
-    json_object_set_new(m, "signature_algorithm", json_string(sig_alg_name(x)));
+    json_object_set_new_nocheck(m, "signature_algorithm", json_string(sig_alg_name(x)));
     put_key(m, x);
     put_serial(m, x);
     struct gname g;
     gname_load(&g, X509_get_issuer_name(x));
-    json_object_set_new(m, "issuer", gname_map(&g));
+    json_object_set_new_nocheck(m, "issuer", gname_map(&g));
     gname_free(&g);
     gname_load(&g, X509_get_subject_name(x));
-    json_object_set_new(m, "subject", gname_map(&g));
+    json_object_set_new_nocheck(m, "subject", gname_map(&g));
     gname_free(&g);
     int64_t ns;
     if (tls_x509_time(x, false, &ns)) {
-        json_object_set_new(m, "not_before", tls_time_json(ns));
+        json_object_set_new_nocheck(m, "not_before", tls_time_json(ns));
     }
     if (tls_x509_time(x, true, &ns)) {
-        json_object_set_new(m, "not_after", tls_time_json(ns));
+        json_object_set_new_nocheck(m, "not_after", tls_time_json(ns));
     }
-    json_object_set_new(m, "version_number", json_integer(X509_get_version(x) + 1));
+    json_object_set_new_nocheck(m, "version_number", json_integer(X509_get_version(x) + 1));
     put_alt_names(m, x);
     return m;
 }

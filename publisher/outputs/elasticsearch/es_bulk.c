@@ -462,15 +462,15 @@ static int append_action(struct pb_codec_buf *b, const struct es_item_meta *m, c
     if (inner == NULL || act == NULL) {
         goto out;
     }
-    json_object_set_new(inner, "_index", json_string(m->index != NULL ? m->index : ""));
+    json_object_set_new_nocheck(inner, "_index", json_string(m->index != NULL ? m->index : ""));
     if (doc_type != NULL) {
-        json_object_set_new(inner, "_type", json_string(doc_type));
+        json_object_set_new_nocheck(inner, "_type", json_string(doc_type));
     }
     if (m->pipeline != NULL && m->pipeline[0] != '\0') {
-        json_object_set_new(inner, "pipeline", json_string(m->pipeline));
+        json_object_set_new_nocheck(inner, "pipeline", json_string(m->pipeline));
     }
     if (m->id != NULL && m->id[0] != '\0') {
-        json_object_set_new(inner, "_id", json_string(m->id));
+        json_object_set_new_nocheck(inner, "_id", json_string(m->id));
     }
     const char *op = m->op == ES_OP_INDEX ? "index" : m->op == ES_OP_DELETE ? "delete" : "create";
     json_object_set(act, op, inner);
@@ -629,10 +629,11 @@ char *es_dead_letter_doc(const json_t *ev, int status, const char *errmsg, bool 
     json_t *doc = json_object();
     json_t *ts = json_object_get(ev, "@timestamp");
     if (doc != NULL) {
-        json_object_set_new(doc, "@timestamp", ts != NULL ? json_incref(ts) : json_null());
-        json_object_set_new(doc, "error.message", json_string(errmsg != NULL ? errmsg : ""));
-        json_object_set_new(doc, "error.type", json_integer(status));
-        json_object_set_new(doc, "message", json_stringn(tmp.p + off, dl));
+        json_object_set_new_nocheck(doc, "@timestamp", ts != NULL ? json_incref(ts) : json_null());
+        json_object_set_new_nocheck(doc, "error.message",
+                                    json_string(errmsg != NULL ? errmsg : ""));
+        json_object_set_new_nocheck(doc, "error.type", json_integer(status));
+        json_object_set_new_nocheck(doc, "message", json_stringn(tmp.p + off, dl));
         if (pb_json_encode(doc, false, escape_html, &orig) == 0 &&
             pb_codec_buf_append(&orig, "", 1) == 0) {
             out = orig.p;

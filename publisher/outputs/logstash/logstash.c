@@ -316,9 +316,9 @@ static int encode_event(struct lsctx *c, json_t *ev, struct pb_codec_buf *out)
     json_t *m2 = json_is_object(meta) ? json_copy(meta) : json_object();
     int rc = -PB_ENOMEM;
     if (copy != NULL && m2 != NULL &&
-        json_object_set_new(m2, "beat", json_string(c->cfg.index)) == 0) {
+        json_object_set_new_nocheck(m2, "beat", json_string(c->cfg.index)) == 0) {
         if (!json_is_object(meta)) {
-            json_object_set_new(m2, "type", json_string("_doc"));
+            json_object_set_new_nocheck(m2, "type", json_string_nocheck("_doc"));
         }
         if (json_object_set(copy, "@metadata", m2) == 0) {
             rc = pb_json_encode(copy, false, c->cfg.escape_html, out);
