@@ -732,8 +732,9 @@ static bool render(const struct bson_doc *doc, const char *skip, struct pb_bytes
         if (!e->json_ok) {
             *ok = false;
         }
+        /* an empty fragment may come with no fragment buffer at all */
         good = (first || put(out, ",", 1)) && json_str(out, e->key, e->klen) && put(out, ":", 1) &&
-               put(out, doc->frags.p + e->frag_off, e->frag_len);
+               (e->frag_len == 0 || put(out, doc->frags.p + e->frag_off, e->frag_len));
         first = false;
     }
     good = good && put(out, "}", 1);
@@ -823,5 +824,5 @@ bool bson_entry_json(const struct bson_doc *doc, const struct bson_entry *e, str
     if (!e->json_ok) {
         return false;
     }
-    return put(out, doc->frags.p + e->frag_off, e->frag_len);
+    return e->frag_len == 0 || put(out, doc->frags.p + e->frag_off, e->frag_len);
 }
