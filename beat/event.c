@@ -14,6 +14,7 @@
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/limits.h"
+#include "beat/utf8.h"
 
 #define MAX_PATH_SEG 256
 
@@ -258,50 +259,17 @@ bool pb_ev_del(json_t *ev, const char *path)
     return del_rec(ev, path, 0);
 }
 
-/* Length of a valid UTF-8 sequence at p (1..4), 0 when invalid. */
-static size_t utf8_len(const uint8_t *p, size_t left)
-{
-    uint8_t c = p[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (left < n) {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
-
 json_t *pb_json_strn(const void *s, size_t n)
 {
     const uint8_t *p = s;
     size_t i = 0;
     while (i < n) {
-        size_t l = utf8_len(p + i, n - i);
-        if (l == 0 || p[i] == 0) {
+        if (p[i] != 0 && p[i] < 0x80) { /* ASCII: no decoder call */
+            i++;
+            continue;
+        }
+        size_t l = p[i] == 0 ? 0 : pb_utf8_decode(p + i, n - i, NULL);
+        if (l == 0) {
             break;
         }
         i += l;
@@ -319,7 +287,7 @@ json_t *pb_json_strn(const void *s, size_t n)
     }
     size_t o = 0;
     for (i = 0; i < n;) {
-        size_t l = utf8_len(p + i, n - i);
+        size_t l = pb_utf8_decode(p + i, n - i, NULL);
         if (l == 0) {
             out[o++] = 0xef;
             out[o++] = 0xbf;
@@ -439,19 +407,9 @@ static _Thread_local struct tunnel_slot *tunnel_slots;
 static size_t tuple_slot(const struct pb_tuple *tu)
 {
     /* the same for both directions: the two endpoints hashed apart, xored */
-    uint32_t h[2];
-    for (int e = 0; e < 2; e++) {
-        const struct pb_ip *ip = e == 0 ? &tu->src : &tu->dst;
-        uint16_t port = e == 0 ? tu->sport : tu->dport;
-        uint32_t x = 2166136261u;
-        for (size_t i = 0; i < 16; i++) {
-            x = (x ^ ip->b[i]) * 16777619u;
-        }
-        x = (x ^ (port & 0xffu)) * 16777619u;
-        x = (x ^ (port >> 8)) * 16777619u;
-        h[e] = x;
-    }
-    uint32_t v = (h[0] ^ h[1] ^ tu->proto) * 0x9e3779b1u;
+    uint32_t v = (pb_endpoint_hash(&tu->src, tu->sport) ^ pb_endpoint_hash(&tu->dst, tu->dport) ^
+                  tu->proto) *
+                 0x9e3779b1u;
     return (size_t)(v >> 8) % PB_MAX_TUNNEL_TUPLES;
 }
 

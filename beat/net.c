@@ -34,11 +34,6 @@ const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
     return buf;
 }
 
-bool pb_ip_eq(const struct pb_ip *a, const struct pb_ip *b)
-{
-    return a->v6 == b->v6 && memcmp(a->b, b->b, a->v6 ? 16 : 4) == 0;
-}
-
 bool pb_ip_parse(const char *s, struct pb_ip *ip)
 {
     memset(ip, 0, sizeof *ip);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PB_IPPROTO_ICMP 1
 #define PB_IPPROTO_TCP 6
@@ -30,7 +31,24 @@ struct pb_tuple {
 
 /* Text form ("10.0.0.1", "fe80::1"); returns buf. */
 const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN]);
-bool pb_ip_eq(const struct pb_ip *a, const struct pb_ip *b);
+static inline bool pb_ip_eq(const struct pb_ip *a, const struct pb_ip *b)
+{
+    return a->v6 == b->v6 && memcmp(a->b, b->b, a->v6 ? 16 : 4) == 0;
+}
+/* FNV-1a of an address and a port. Two of them xored give a value that is
+ * the same for both directions of a connection (TCP tracker, packet
+ * workers, tunnel slots). */
+static inline uint32_t pb_endpoint_hash(const struct pb_ip *ip, uint16_t port)
+{
+    uint32_t h = 2166136261u;
+    size_t n = ip->v6 ? 16 : 4;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ ip->b[i]) * 16777619u;
+    }
+    h = (h ^ (port & 0xffu)) * 16777619u;
+    h = (h ^ (port >> 8)) * 16777619u;
+    return h;
+}
 /* Parses text into ip; false when it is not an address. */
 bool pb_ip_parse(const char *s, struct pb_ip *ip);
 /* The tuple seen from the other side. */

@@ -81,28 +81,11 @@ struct pb_tcp {
 
 static uint64_t next_conn_id; /* ids are unique per process (single tracker) */
 
-static bool ip_eq(const struct pb_ip *a, const struct pb_ip *b)
-{
-    return a->v6 == b->v6 && memcmp(a->b, b->b, a->v6 ? 16 : 4) == 0;
-}
-
-static uint32_t endpoint_hash(const struct pb_ip *ip, uint16_t port)
-{
-    uint32_t h = 2166136261u;
-    size_t n = ip->v6 ? 16 : 4;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ ip->b[i]) * 16777619u;
-    }
-    h = (h ^ (port & 0xffu)) * 16777619u;
-    h = (h ^ (port >> 8)) * 16777619u;
-    return h;
-}
-
 /* The same for both directions of a connection. */
 static uint32_t tuple_hash(const struct pb_tuple *t)
 {
-    uint32_t a = endpoint_hash(&t->src, t->sport);
-    uint32_t b = endpoint_hash(&t->dst, t->dport);
+    uint32_t a = pb_endpoint_hash(&t->src, t->sport);
+    uint32_t b = pb_endpoint_hash(&t->dst, t->dport);
     uint32_t h = a ^ b;
     h ^= h >> 15;
     h *= 0x2c1b3c6du;
@@ -240,13 +223,13 @@ static struct tcp_conn *find(const struct pb_tcp *t, const struct pb_tuple *tu, 
 {
     for (struct tcp_conn *k = t->buckets[tuple_hash(tu)]; k != NULL; k = k->hnext) {
         const struct pb_tuple *ct = &k->c.tuple;
-        if (ct->sport == tu->sport && ct->dport == tu->dport && ip_eq(&ct->src, &tu->src) &&
-            ip_eq(&ct->dst, &tu->dst)) {
+        if (ct->sport == tu->sport && ct->dport == tu->dport && pb_ip_eq(&ct->src, &tu->src) &&
+            pb_ip_eq(&ct->dst, &tu->dst)) {
             *dir = PB_DIR_TO_SERVER;
             return k;
         }
-        if (ct->sport == tu->dport && ct->dport == tu->sport && ip_eq(&ct->src, &tu->dst) &&
-            ip_eq(&ct->dst, &tu->src)) {
+        if (ct->sport == tu->dport && ct->dport == tu->sport && pb_ip_eq(&ct->src, &tu->dst) &&
+            pb_ip_eq(&ct->dst, &tu->src)) {
             *dir = PB_DIR_TO_CLIENT;
             return k;
         }

@@ -136,18 +136,6 @@ struct pb_workers {
 
 /* ---- the worker of a packet ---- */
 
-static uint32_t endpoint_hash(const struct pb_ip *ip, uint16_t port)
-{
-    uint32_t h = 2166136261u;
-    size_t n = ip->v6 ? 16 : 4;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ ip->b[i]) * 16777619u;
-    }
-    h = (h ^ (port & 0xffu)) * 16777619u;
-    h = (h ^ (port >> 8)) * 16777619u;
-    return h;
-}
-
 static uint32_t mac_hash(const uint8_t m[6])
 {
     uint32_t h = 2166136261u;
@@ -170,8 +158,8 @@ unsigned pb_workers_pick(const struct pb_decoded *d, bool ok, unsigned n)
     uint32_t a, b;
     if (d->nip >= 1) {
         bool ports = ok && (d->tuple.proto == PB_IPPROTO_TCP || d->tuple.proto == PB_IPPROTO_UDP);
-        a = endpoint_hash(&d->tuple.src, ports ? d->tuple.sport : 0);
-        b = endpoint_hash(&d->tuple.dst, ports ? d->tuple.dport : 0);
+        a = pb_endpoint_hash(&d->tuple.src, ports ? d->tuple.sport : 0);
+        b = pb_endpoint_hash(&d->tuple.dst, ports ? d->tuple.dport : 0);
     } else if (d->has_eth) {
         a = mac_hash(d->src_mac);
         b = mac_hash(d->dst_mac);

@@ -15,6 +15,7 @@
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/event.h"
+#include "beat/utf8.h"
 
 /* ---- buffer ------------------------------------------------------------ */
 
@@ -120,44 +121,6 @@ static void newline(struct jw *w, int depth)
     for (int i = 0; i < depth; i++) {
         put(w, "  ", 2);
     }
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t left, uint32_t *cp)
-{
-    unsigned c = s[0];
-    size_t n;
-    uint32_t v;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        v = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        v = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        v = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (left < n) {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-        (v >= 0xd800 && v <= 0xdfff)) {
-        return 0;
-    }
-    *cp = v;
-    return n;
 }
 
 /* Byte classes for put_string: 0 copied as is, 1 escaped, 2 maybe escaped
@@ -304,7 +267,7 @@ static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool h
             continue;
         }
         uint32_t cp = 0;
-        size_t adv = utf8_len(p + i, len - i, &cp);
+        size_t adv = pb_utf8_decode(p + i, len - i, &cp);
         if (adv == 0) {
             memcpy(o, "\\ufffd", 6); /* invalid byte: replaced, as Go does */
             o += 6;
@@ -395,7 +358,7 @@ static void put_string(struct jw *w, const char *s, size_t len, bool key)
             }
         } else {
             uint32_t cp = 0;
-            adv = utf8_len(p + i, len - i, &cp);
+            adv = pb_utf8_decode(p + i, len - i, &cp);
             if (adv == 0) {
                 esc = "\\ufffd"; /* invalid byte: replaced, as Go does */
                 adv = 1;
