@@ -327,60 +327,46 @@ static struct section *section_of(struct pb_client *c, const struct pb_cfg *node
     return s;
 }
 
-static void merge_into(json_t *dst, json_t *src)
+static void merge_into(pb_node *dst, const json_t *src)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(src, k, v)
+    json_object_foreach((json_t *)src, k, v)
     {
-        json_t *cur = json_object_get(dst, k);
-        if (json_is_object(cur) && json_is_object(v)) {
-            merge_into(cur, v);
+        if (json_is_object(v)) {
+            merge_into(pb_node_obj(dst, k), v);
         } else {
-            json_object_set_new(dst, k, json_deep_copy(v));
+            pb_node_set_copy(dst, k, v);
         }
     }
 }
 
-static void apply_section(json_t *ev, const struct section *s)
+static void apply_section(pb_event *ev, const struct section *s)
 {
     if (s->fields != NULL) {
-        if (s->under_root) {
-            merge_into(ev, s->fields);
-        } else {
-            json_t *f = json_object_get(ev, "fields");
-            if (!json_is_object(f)) {
-                f = json_object();
-                json_object_set_new_nocheck(ev, "fields", f);
-            }
-            merge_into(f, s->fields);
-        }
+        merge_into(pb_ev_obj(ev, s->under_root ? "" : "fields"), s->fields);
     }
     if (s->tags != NULL) {
-        json_t *tags = json_object_get(ev, "tags");
-        if (!json_is_array(tags)) {
-            tags = json_array();
-            json_object_set_new_nocheck(ev, "tags", tags);
-        }
+        pb_node *tags = pb_ev_arr(ev, "tags");
         size_t i;
         json_t *t;
         json_array_foreach(s->tags, i, t)
         {
-            json_array_append(tags, t);
+            pb_node_set_copy(tags, NULL, t);
         }
     }
 }
 
-static void put_direction(struct pb_client *c, json_t *ev)
+static void put_direction(struct pb_client *c, pb_event *ev)
 {
-    json_t *net = json_object_get(ev, "network");
-    if (!json_is_object(net) || json_object_get(net, "direction") != NULL) {
+    if (pb_ev_obj_size(ev, "network") < 0 || pb_ev_has(ev, "network.direction")) {
         return;
     }
-    json_t *sip = pb_ev_get(ev, "source.ip"), *dip = pb_ev_get(ev, "destination.ip");
+    const char *sip = pb_ev_get_str(ev, "source.ip", NULL);
+    const char *dip = pb_ev_get_str(ev, "destination.ip", NULL);
     struct pb_ip s, d;
-    bool hs = json_is_string(sip) && pb_ip_parse(json_string_value(sip), &s);
-    bool hd = json_is_string(dip) && pb_ip_parse(json_string_value(dip), &d);
+    bool hs = sip != NULL && pb_ip_parse(sip, &s);
+    bool hd = dip != NULL && pb_ip_parse(dip, &d);
     if (!hs && !hd) {
         return;
     }
@@ -401,7 +387,7 @@ static void put_direction(struct pb_client *c, json_t *ev)
         }
         dir = si && di ? "internal" : si ? "outbound" : di ? "inbound" : "external";
     }
-    json_object_set_new_nocheck(net, "direction", json_string(dir));
+    pb_node_set_str(pb_ev_obj(ev, "network"), "direction", dir);
 }
 
 void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs)
@@ -409,9 +395,13 @@ void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs)
     c->procs = procs;
 }
 
-json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg *section)
+pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_cfg *section)
 {
     if (ev == NULL) {
+        return NULL;
+    }
+    if (pb_ev_to_arena(ev) < 0) {
+        pb_ev_free(ev);
         return NULL;
     }
     if (c->procs != NULL) {
@@ -435,27 +425,37 @@ json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg 
        event holds a read-only reference), else copies */
     bool share = c->global.keeps_builtin && (s == NULL || s->keeps_builtin);
     const char *index = (s != NULL && s->index != NULL) ? s->index : c->global.index;
+    pb_node *root = pb_ev_obj(ev, "");
     if (index != NULL || !share) {
-        json_t *meta = json_deep_copy(c->metadata);
+        pb_node_set_copy(root, "@metadata", c->metadata);
         if (index != NULL) {
-            json_object_set_new_nocheck(meta, "index", json_string(index));
+            pb_node_set_str(pb_node_obj(root, "@metadata"), "index", index);
         }
-        json_object_set_new_nocheck(ev, "@metadata", meta);
     } else {
-        json_object_set(ev, "@metadata", c->metadata);
+        pb_node_set(root, "@metadata", json_incref(c->metadata));
     }
-    json_t *agent = json_object_get(ev, "agent");
-    if (json_is_object(agent)) {
-        json_object_update_missing(agent, c->agent);
+    if (pb_ev_obj_size(ev, "agent") >= 0) {
+        /* the protocol's agent fields win */
+        pb_node *agent = pb_node_obj(root, "agent");
+        const char *k;
+        json_t *v;
+        json_object_foreach(c->agent, k, v)
+        {
+            char path[64];
+            snprintf(path, sizeof path, "agent.%s", k);
+            if (!pb_ev_has(ev, path)) {
+                pb_node_set_copy(agent, k, v);
+            }
+        }
     } else if (share) {
-        json_object_set(ev, "agent", c->agent);
+        pb_node_set(root, "agent", json_incref(c->agent));
     } else {
-        json_object_set_new_nocheck(ev, "agent", json_deep_copy(c->agent));
+        pb_node_set_copy(root, "agent", c->agent);
     }
-    if (pb_ev_get(ev, "ecs.version") == NULL) {
+    if (!pb_ev_has(ev, "ecs.version")) {
         pb_ev_put_str(ev, "ecs.version", "8.0.0");
     }
-    if (pb_ev_get(ev, "host.name") == NULL) {
+    if (!pb_ev_has(ev, "host.name")) {
         pb_ev_put_str(ev, "host.name", c->info->hostname);
     }
     if (s != NULL && s->procs != NULL) {

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "beat/cfg.h"
+#include "beat/event.h"
 
 struct pb_beat_info {
     const char *beat;     /* "packetbeat" */
@@ -32,7 +33,7 @@ void pb_client_free(struct pb_client *c);
 /* Finalises ev for publishing. `section` is the config node of the protocol
  * or flows section that made the event (its fields/tags/index apply), NULL
  * for none. Takes ev; returns it, or NULL when a processor dropped it. */
-json_t *pb_client_finalize(struct pb_client *c, json_t *ev, const struct pb_cfg *section);
+pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_cfg *section);
 
 struct pb_procs; /* beat/procs.h */
 /* Process enrichment (packetbeat.procs) for every event finalised from now

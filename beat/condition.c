@@ -407,7 +407,19 @@ static bool network_one(const json_t *have, const json_t *nets)
     return false;
 }
 
-bool pb_cond_eval(const struct pb_cond *c, const json_t *ev)
+/* The value of field: borrowed from tree, or a new reference made from ev
+ * (*owned set) when the event is still in its arena. */
+static const json_t *field_of(const json_t *tree, pb_event *ev, const char *field, json_t **owned)
+{
+    if (tree != NULL) {
+        return pb_json_get(tree, field);
+    }
+    *owned = pb_ev_get_json(ev, field);
+    return *owned;
+}
+
+/* One of tree (a jansson event) or ev. */
+static bool eval(const struct pb_cond *c, const json_t *tree, pb_event *ev)
 {
     if (c == NULL) {
         return true;
@@ -415,26 +427,27 @@ bool pb_cond_eval(const struct pb_cond *c, const json_t *ev)
     switch (c->kind) {
     case C_OR:
         for (size_t i = 0; i < c->nsubs; i++) {
-            if (pb_cond_eval(c->subs[i], ev)) {
+            if (eval(c->subs[i], tree, ev)) {
                 return true;
             }
         }
         return false;
     case C_AND:
         for (size_t i = 0; i < c->nsubs; i++) {
-            if (!pb_cond_eval(c->subs[i], ev)) {
+            if (!eval(c->subs[i], tree, ev)) {
                 return false;
             }
         }
         return true;
     case C_NOT:
-        return !pb_cond_eval(c->subs[0], ev);
+        return !eval(c->subs[0], tree, ev);
     default:
         break;
     }
     for (size_t i = 0; i < c->nitems; i++) {
         const struct item *it = &c->items[i];
-        const json_t *have = pb_ev_get(ev, it->field);
+        json_t *owned = NULL;
+        const json_t *have = field_of(tree, ev, it->field, &owned);
         if (have == NULL) {
             return false;
         }
@@ -469,11 +482,22 @@ bool pb_cond_eval(const struct pb_cond *c, const json_t *ev)
         default:
             break;
         }
+        json_decref(owned);
         if (!ok) {
             return false;
         }
     }
     return true;
+}
+
+bool pb_cond_eval(const struct pb_cond *c, const json_t *ev)
+{
+    return eval(c, ev, NULL);
+}
+
+bool pb_cond_eval_ev(const struct pb_cond *c, pb_event *ev)
+{
+    return pb_ev_is_tree(ev) ? eval(c, pb_ev_json(ev), NULL) : eval(c, NULL, ev);
 }
 
 bool pb_net_match(const char *spec, const char *ip)

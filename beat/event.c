@@ -13,6 +13,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/event_dom.h"
 #include "beat/limits.h"
 #include "beat/utf8.h"
 
@@ -96,10 +97,10 @@ const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
     return buf;
 }
 
-int pb_ev_put_time(json_t *ev, const char *path, uint64_t ts_ns)
+int pb_json_put_time(json_t *ev, const char *path, uint64_t ts_ns)
 {
     char buf[40];
-    return pb_ev_put(ev, path, json_string_nocheck(pb_time_fmt(ts_ns, false, buf)));
+    return pb_json_put(ev, path, json_string_nocheck(pb_time_fmt(ts_ns, false, buf)));
 }
 
 /* Sets key in obj: keys in plain ASCII (all of ours, most from the wire)
@@ -145,7 +146,7 @@ static json_t *walk_create(json_t *ev, const char *path, const char **leaf)
     }
 }
 
-int pb_ev_put(json_t *ev, const char *path, json_t *val)
+int pb_json_put(json_t *ev, const char *path, json_t *val)
 {
     if (val == NULL) {
         return -PB_ENOMEM;
@@ -159,40 +160,40 @@ int pb_ev_put(json_t *ev, const char *path, json_t *val)
     return obj_set(parent, leaf, val) < 0 ? -PB_ENOMEM : 0;
 }
 
-int pb_ev_put_str(json_t *ev, const char *path, const char *s)
+int pb_json_put_str(json_t *ev, const char *path, const char *s)
 {
     if (s == NULL) {
         return 0;
     }
-    return pb_ev_put(ev, path, pb_json_strn(s, strlen(s)));
+    return pb_json_put(ev, path, pb_json_strn(s, strlen(s)));
 }
 
-int pb_ev_put_strn(json_t *ev, const char *path, const void *s, size_t n)
+int pb_json_put_strn(json_t *ev, const char *path, const void *s, size_t n)
 {
-    return pb_ev_put(ev, path, pb_json_strn(s, n));
+    return pb_json_put(ev, path, pb_json_strn(s, n));
 }
 
-int pb_ev_put_int(json_t *ev, const char *path, int64_t v)
+int pb_json_put_int(json_t *ev, const char *path, int64_t v)
 {
-    return pb_ev_put(ev, path, json_integer((json_int_t)v));
+    return pb_json_put(ev, path, json_integer((json_int_t)v));
 }
 
-int pb_ev_put_uint(json_t *ev, const char *path, uint64_t v)
+int pb_json_put_uint(json_t *ev, const char *path, uint64_t v)
 {
     if (v > (uint64_t)INT64_MAX) {
-        return pb_ev_put(ev, path, json_real((double)v));
+        return pb_json_put(ev, path, json_real((double)v));
     }
-    return pb_ev_put(ev, path, json_integer((json_int_t)v));
+    return pb_json_put(ev, path, json_integer((json_int_t)v));
 }
 
-int pb_ev_put_bool(json_t *ev, const char *path, bool v)
+int pb_json_put_bool(json_t *ev, const char *path, bool v)
 {
-    return pb_ev_put(ev, path, json_boolean(v));
+    return pb_json_put(ev, path, json_boolean(v));
 }
 
-int pb_ev_put_real(json_t *ev, const char *path, double v)
+int pb_json_put_real(json_t *ev, const char *path, double v)
 {
-    return pb_ev_put(ev, path, json_real(v));
+    return pb_json_put(ev, path, json_real(v));
 }
 
 /* Looks up path in obj: the longest literal key first is not needed; try each
@@ -225,7 +226,7 @@ static json_t *get_rec(const json_t *obj, const char *path, int depth)
     return NULL;
 }
 
-json_t *pb_ev_get(const json_t *ev, const char *path)
+json_t *pb_json_get(const json_t *ev, const char *path)
 {
     return get_rec(ev, path, 0);
 }
@@ -254,7 +255,7 @@ static bool del_rec(json_t *obj, const char *path, int depth)
     return false;
 }
 
-bool pb_ev_del(json_t *ev, const char *path)
+bool pb_json_del(json_t *ev, const char *path)
 {
     return del_rec(ev, path, 0);
 }
@@ -304,15 +305,15 @@ json_t *pb_json_strn(const void *s, size_t n)
     return j;
 }
 
-int pb_ev_add_related_ip(json_t *ev, const char *ip)
+int pb_json_add_related_ip(json_t *ev, const char *ip)
 {
     if (ip == NULL || ip[0] == '\0') {
         return 0;
     }
-    json_t *arr = pb_ev_get(ev, "related.ip");
+    json_t *arr = pb_json_get(ev, "related.ip");
     if (arr == NULL || !json_is_array(arr)) {
         arr = json_array();
-        if (pb_ev_put(ev, "related.ip", arr) < 0) {
+        if (pb_json_put(ev, "related.ip", arr) < 0) {
             return -PB_ENOMEM;
         }
     }
@@ -327,18 +328,17 @@ int pb_ev_add_related_ip(json_t *ev, const char *ip)
     return json_array_append_new(arr, json_string(ip)) < 0 ? -PB_ENOMEM : 0;
 }
 
-static void put_endpoint(json_t *ev, const char *name, const char *ip, uint16_t port,
+static void put_endpoint(pb_node *root, const char *name, const char *ip, uint16_t port,
                          int64_t bytes)
 {
-    json_t *o = json_object();
-    json_object_set_new_nocheck(o, "ip", json_string_nocheck(ip));
+    pb_node *o = pb_node_obj(root, name);
+    pb_node_set_str(o, "ip", ip);
     if (port != 0) {
-        json_object_set_new_nocheck(o, "port", json_integer(port));
+        pb_node_set_int(o, "port", port);
     }
     if (bytes > 0) {
-        json_object_set_new_nocheck(o, "bytes", json_integer(bytes));
+        pb_node_set_int(o, "bytes", bytes);
     }
-    json_object_set_new(ev, name, o);
 }
 
 static const char *transport_name(const struct pb_tuple *t)
@@ -465,7 +465,7 @@ void pb_ev_tunnels_free(void)
 
 /* network.tunnel.{type,id,source.ip,destination.ip}: the tunnel remembered
  * for the event's tuple, else the current packet's; nothing when neither. */
-static void put_tunnel(json_t *network, const struct pb_tuple *tu)
+static void put_tunnel(pb_node *network, const struct pb_tuple *tu)
 {
     const struct pb_tunnel *t = pb_ev_tunnel_of(tu);
     if (t == NULL) {
@@ -474,95 +474,87 @@ static void put_tunnel(json_t *network, const struct pb_tuple *tu)
     if (t == NULL) {
         return;
     }
-    json_t *tun = json_object();
-    json_object_set_new_nocheck(tun, "type", json_string_nocheck(pb_tunnel_name(t->kind)));
+    pb_node *tun = pb_node_obj(network, "tunnel");
+    pb_node_set_str(tun, "type", pb_tunnel_name(t->kind));
     if (t->has_id) {
-        json_object_set_new_nocheck(tun, "id", json_integer((json_int_t)t->id));
+        pb_node_set_int(tun, "id", t->id);
     }
     char ip[PB_IP_STRLEN];
-    json_object_set_new_nocheck(tun, "source", json_pack("{s:s}", "ip", pb_ip_str(&t->src, ip)));
-    json_object_set_new_nocheck(tun, "destination",
-                                json_pack("{s:s}", "ip", pb_ip_str(&t->dst, ip)));
-    json_object_set_new_nocheck(network, "tunnel", tun);
+    pb_node_set_str(pb_node_obj(tun, "source"), "ip", pb_ip_str(&t->src, ip));
+    pb_node_set_str(pb_node_obj(tun, "destination"), "ip", pb_ip_str(&t->dst, ip));
 }
 
-json_t *pb_tx_event(const struct pb_tx *tx)
+pb_event *pb_tx_event(const struct pb_tx *tx)
 {
-    json_t *ev = json_object();
+    pb_event *ev = pb_ev_new();
     if (ev == NULL) {
         return NULL;
     }
+    pb_node *root = pb_ev_obj(ev, "");
     char tbuf[40];
-    json_object_set_new_nocheck(ev, "@timestamp",
-                                json_string_nocheck(pb_time_fmt(tx->start_ns, false, tbuf)));
-    if (tx->type != NULL) {
-        json_object_set_new_nocheck(ev, "type", json_string_nocheck(tx->type));
-    }
-    if (tx->status != NULL) {
-        json_object_set_new_nocheck(ev, "status", json_string_nocheck(tx->status));
-    }
+    pb_node_set_str(root, "@timestamp", pb_time_fmt(tx->start_ns, false, tbuf));
+    pb_node_set_str(root, "type", tx->type);
+    pb_node_set_str(root, "status", tx->status);
 
-    json_t *event = json_object();
-    json_object_set_new_nocheck(event, "kind", json_string_nocheck("event"));
-    json_t *category = json_array(), *etype = json_array();
-    json_array_append_new(category, json_string_nocheck("network"));
-    json_array_append_new(etype, json_string_nocheck("connection"));
-    json_array_append_new(etype, json_string_nocheck("protocol"));
-    json_object_set_new_nocheck(event, "category", category);
-    json_object_set_new_nocheck(event, "type", etype);
-    if (tx->type != NULL) {
-        json_object_set_new_nocheck(event, "dataset", json_string_nocheck(tx->type));
-    }
+    pb_node *event = pb_node_obj(root, "event");
+    pb_node_set_str(event, "kind", "event");
+    pb_node_set_str(pb_node_arr(event, "category"), NULL, "network");
+    pb_node *etype = pb_node_arr(event, "type");
+    pb_node_set_str(etype, NULL, "connection");
+    pb_node_set_str(etype, NULL, "protocol");
+    pb_node_set_str(event, "dataset", tx->type);
     if (tx->start_ns != 0) {
-        json_object_set_new_nocheck(event, "start",
-                                    json_string_nocheck(pb_time_fmt(tx->start_ns, false, tbuf)));
+        pb_node_set_str(event, "start", pb_time_fmt(tx->start_ns, false, tbuf));
     }
     if (tx->end_ns != 0) {
-        json_object_set_new_nocheck(event, "end",
-                                    json_string_nocheck(pb_time_fmt(tx->end_ns, false, tbuf)));
+        pb_node_set_str(event, "end", pb_time_fmt(tx->end_ns, false, tbuf));
         if (tx->start_ns != 0 && tx->end_ns >= tx->start_ns) {
-            json_object_set_new_nocheck(event, "duration",
-                                        json_integer((json_int_t)(tx->end_ns - tx->start_ns)));
+            pb_node_set_int(event, "duration", (int64_t)(tx->end_ns - tx->start_ns));
         }
     }
-    json_object_set_new_nocheck(ev, "event", event);
 
-    json_t *network = json_object();
+    pb_node *network = NULL;
     if (tx->tuple != NULL) {
         const struct pb_tuple *t = tx->tuple;
         char sip[PB_IP_STRLEN], dip[PB_IP_STRLEN];
         pb_ip_str(&t->src, sip);
         pb_ip_str(&t->dst, dip);
         int64_t sb = tx->src_bytes, db = tx->dst_bytes;
-        put_endpoint(ev, "source", sip, t->sport, sb);
-        put_endpoint(ev, "destination", dip, t->dport, db);
+        put_endpoint(root, "source", sip, t->sport, sb);
+        put_endpoint(root, "destination", dip, t->dport, db);
         if (!tx->no_client_server) {
-            put_endpoint(ev, "client", sip, t->sport, sb);
-            put_endpoint(ev, "server", dip, t->dport, db);
+            put_endpoint(root, "client", sip, t->sport, sb);
+            put_endpoint(root, "server", dip, t->dport, db);
         }
-        pb_ev_add_related_ip(ev, sip);
-        pb_ev_add_related_ip(ev, dip);
+        pb_node *related = pb_node_arr(pb_node_obj(root, "related"), "ip");
+        pb_node_set_str(related, NULL, sip);
+        if (strcmp(sip, dip) != 0) {
+            pb_node_set_str(related, NULL, dip);
+        }
+        network = pb_node_obj(root, "network");
         int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
         if (total > 0) {
-            json_object_set_new_nocheck(network, "bytes", json_integer(total));
+            pb_node_set_int(network, "bytes", total);
         }
         const char *tr = transport_name(t);
         if (tr != NULL) {
-            json_object_set_new_nocheck(network, "transport", json_string_nocheck(tr));
+            pb_node_set_str(network, "transport", tr);
             char cid[64];
             pb_community_id(t, cid);
-            json_object_set_new_nocheck(network, "community_id", json_string_nocheck(cid));
+            pb_node_set_str(network, "community_id", cid);
         }
-        json_object_set_new_nocheck(network, "type",
-                                    json_string_nocheck(t->src.v6 ? "ipv6" : "ipv4"));
+        pb_node_set_str(network, "type", t->src.v6 ? "ipv6" : "ipv4");
+    } else {
+        network = pb_node_obj(root, "network");
     }
-    if (tx->type != NULL) {
-        json_object_set_new_nocheck(network, "protocol", json_string_nocheck(tx->type));
-    }
+    pb_node_set_str(network, "protocol", tx->type);
     put_tunnel(network, tx->tuple);
-    json_object_set_new_nocheck(ev, "network", network);
     if (tx->error != NULL) {
         pb_ev_put_str(ev, "error.message", tx->error);
+    }
+    if (ev->failed) {
+        pb_ev_free(ev); /* an allocation failed on the way */
+        return NULL;
     }
     return ev;
 }

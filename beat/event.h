@@ -17,24 +17,104 @@
 
 #include "beat/net.h"
 
-typedef json_t pb_event;
+/* ---- dotted paths on jansson trees --------------------------------------
+ * For code that holds a jansson object: processors working on an event's
+ * tree, outputs, config-made values. */
 
 /* Sets `val` at a dotted path ("http.request.method"), creating objects on
  * the way (replacing non-objects). Steals val; 0 or -PB_ENOMEM. */
-int pb_ev_put(json_t *ev, const char *path, json_t *val);
-int pb_ev_put_str(json_t *ev, const char *path, const char *s); /* NULL s: no-op */
+int pb_json_put(json_t *obj, const char *path, json_t *val);
+int pb_json_put_str(json_t *obj, const char *path, const char *s); /* NULL s: no-op */
 /* Wire bytes as a string: invalid UTF-8 replaced by U+FFFD as Go does. */
-int pb_ev_put_strn(json_t *ev, const char *path, const void *s, size_t n);
-int pb_ev_put_int(json_t *ev, const char *path, int64_t v);
-int pb_ev_put_uint(json_t *ev, const char *path, uint64_t v);
-int pb_ev_put_bool(json_t *ev, const char *path, bool v);
-int pb_ev_put_real(json_t *ev, const char *path, double v);
+int pb_json_put_strn(json_t *obj, const char *path, const void *s, size_t n);
+int pb_json_put_int(json_t *obj, const char *path, int64_t v);
+int pb_json_put_uint(json_t *obj, const char *path, uint64_t v);
+int pb_json_put_bool(json_t *obj, const char *path, bool v);
+int pb_json_put_real(json_t *obj, const char *path, double v);
+int pb_json_put_time(json_t *obj, const char *path, uint64_t ts_ns);
 /* Borrowed value at a dotted path (objects only), NULL when absent. Also
  * finds keys that literally contain dots at any level. */
-json_t *pb_ev_get(const json_t *ev, const char *path);
+json_t *pb_json_get(const json_t *obj, const char *path);
 /* Removes the value at a dotted path; true when something was removed.
  * Emptied parent objects are left in place. */
-bool pb_ev_del(json_t *ev, const char *path);
+bool pb_json_del(json_t *obj, const char *path);
+/* Appends ip (text) to related.ip unless already there. */
+int pb_json_add_related_ip(json_t *obj, const char *ip);
+
+/* ---- events ---------------------------------------------------------------
+ * An event is built field by field in its own arena (beat/event_dom.h) and
+ * encoded from there; it becomes a jansson tree only when something asks
+ * for one (pb_ev_json). The setters and getters work on either form, with
+ * the same dotted-path rules as the pb_json_ ones. */
+typedef struct pb_event pb_event;
+/* An object or an array inside an event (not a tree-backed one). */
+typedef struct pb_node pb_node;
+
+pb_event *pb_ev_new(void); /* NULL on allocation failure */
+/* An event holding root (steals it; NULL root: NULL). */
+pb_event *pb_ev_wrap(json_t *root);
+void pb_ev_free(pb_event *ev); /* NULL: no-op */
+/* The event as a jansson tree (borrowed; built once, the event keeps it);
+ * NULL on allocation failure. */
+json_t *pb_ev_json(pb_event *ev);
+/* The tree (owned by the caller); ev is freed. NULL on allocation failure. */
+json_t *pb_ev_take(pb_event *ev);
+bool pb_ev_is_tree(const pb_event *ev);
+/* For code that hands pb_ev_json's tree on (to a function that takes the
+ * reference and returns the tree, maybe another, or NULL after freeing
+ * it): ev holds tree from now on; NULL tree frees ev and returns NULL. */
+pb_event *pb_ev_rewrap(pb_event *ev, json_t *tree);
+
+int pb_ev_put(pb_event *ev, const char *path, json_t *val);       /* steals val */
+int pb_ev_put_str(pb_event *ev, const char *path, const char *s); /* NULL s: no-op */
+int pb_ev_put_strn(pb_event *ev, const char *path, const void *s, size_t n);
+int pb_ev_put_int(pb_event *ev, const char *path, int64_t v);
+int pb_ev_put_uint(pb_event *ev, const char *path, uint64_t v);
+int pb_ev_put_bool(pb_event *ev, const char *path, bool v);
+int pb_ev_put_real(pb_event *ev, const char *path, double v);
+int pb_ev_put_null(pb_event *ev, const char *path);
+int pb_ev_put_time(pb_event *ev, const char *path, uint64_t ts_ns);
+/* The object (array) at path, created (replacing a non-object, a
+ * non-array) when missing; NULL on allocation failure or when ev is a
+ * tree already. */
+pb_node *pb_ev_obj(pb_event *ev, const char *path);
+pb_node *pb_ev_arr(pb_event *ev, const char *path);
+bool pb_ev_has(pb_event *ev, const char *path);
+/* Members of the object at path; -1 when absent or not an object. */
+long pb_ev_obj_size(pb_event *ev, const char *path);
+/* The string at path (NUL-terminated; *len its length when len is not
+ * NULL), NULL when absent or not a string. Valid until ev changes. */
+const char *pb_ev_get_str(pb_event *ev, const char *path, size_t *len);
+/* The integer at path; false when absent or not an integer. */
+bool pb_ev_get_int(pb_event *ev, const char *path, int64_t *v);
+/* The value at path as a new jansson value (the caller's reference), NULL
+ * when absent. */
+json_t *pb_ev_get_json(pb_event *ev, const char *path);
+bool pb_ev_del(pb_event *ev, const char *path);
+/* Appends the string s (wire bytes, made valid UTF-8) to the list at path
+ * unless it is there already or empty (Packetbeat's related.* helpers). */
+int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n);
+int pb_ev_add_related_ip(pb_event *ev, const char *ip);
+
+/* Node setters. key is a plain key (no path); on an array it is ignored
+ * (pass NULL) and the value is appended. An object keeps the first place
+ * of a key that is set again. 0 or -PB_ENOMEM. */
+pb_node *pb_node_obj(pb_node *n, const char *key); /* get or create (array: append) */
+pb_node *pb_node_arr(pb_node *n, const char *key);
+int pb_node_set(pb_node *n, const char *key, json_t *val);       /* steals val */
+int pb_node_set_str(pb_node *n, const char *key, const char *s); /* NULL s: no-op */
+int pb_node_set_strn(pb_node *n, const char *key, const void *s, size_t len);
+int pb_node_set_int(pb_node *n, const char *key, int64_t v);
+int pb_node_set_uint(pb_node *n, const char *key, uint64_t v);
+int pb_node_set_bool(pb_node *n, const char *key, bool v);
+int pb_node_set_real(pb_node *n, const char *key, double v);
+int pb_node_set_null(pb_node *n, const char *key);
+size_t pb_node_len(const pb_node *n);
+/* A copy of v (jansson) at key, in the event's arena. */
+int pb_node_set_copy(pb_node *n, const char *key, const json_t *v);
+/* A tree-backed event (pb_ev_wrap, pb_ev_json) back in an arena, for code
+ * that works on nodes; 0 or -PB_ENOMEM (ev unchanged). */
+int pb_ev_to_arena(pb_event *ev);
 
 /* A json string from wire bytes (length-bounded, invalid UTF-8 -> U+FFFD). */
 json_t *pb_json_strn(const void *s, size_t n);
@@ -45,7 +125,6 @@ const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40]);
 /* The global timestamp.precision ("millisecond" default, "microsecond",
  * "nanosecond"): digits used by pb_ev_put_time and @timestamp. */
 void pb_time_set_precision(int digits);
-int pb_ev_put_time(json_t *ev, const char *path, uint64_t ts_ns);
 
 /* The common part of a transaction event, filled as Packetbeat's
  * pb.Fields.ComputeValues and MarshalMapStr do. */
@@ -65,7 +144,7 @@ struct pb_tx {
  * client/server, network.{type,transport,protocol,bytes,community_id},
  * related.ip. NULL on allocation failure. The protocol adds its own fields
  * (method, path, query, resource, http.*, ...). */
-json_t *pb_tx_event(const struct pb_tx *tx);
+pb_event *pb_tx_event(const struct pb_tx *tx);
 
 /* The tunnel a packet arrived in (packetbeat.interfaces.decapsulation):
  * recorded on the transaction events built while that packet is handled,
@@ -105,9 +184,6 @@ void pb_ev_note_tunnel(const struct pb_tuple *tu, const struct pb_tunnel *t);
 const struct pb_tunnel *pb_ev_tunnel_of(const struct pb_tuple *tu);
 /* Frees the calling thread's table. */
 void pb_ev_tunnels_free(void);
-
-/* Appends ip (text) to related.ip unless already there. */
-int pb_ev_add_related_ip(json_t *ev, const char *ip);
 
 /* Frozen values: objects that many events hold by reference and that
  * nothing changes any more (the client's agent and @metadata templates,

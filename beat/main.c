@@ -597,7 +597,7 @@ static void frame_stats(void *ctx, json_t *st)
     json_object_set_new_nocheck(st, "packetbeat", pb);
 }
 
-static void frame_emit(void *ctx, struct pb_proto *p, json_t *ev)
+static void frame_emit(void *ctx, struct pb_proto *p, pb_event *ev)
 {
     struct frame *fr = ctx;
     bool locked = fr->summary != NULL || fr->serial;
@@ -605,7 +605,10 @@ static void frame_emit(void *ctx, struct pb_proto *p, json_t *ev)
         pthread_mutex_lock(&fr->emit_mu);
     }
     if (fr->summary != NULL) {
-        pb_summary_runner_observe(fr->summary, ev); /* reads only */
+        json_t *tree = pb_ev_json(ev);
+        if (tree != NULL) {
+            pb_summary_runner_observe(fr->summary, tree); /* reads only */
+        }
     }
     ev = pb_client_finalize(fr->client, ev, p != NULL ? p->cfg : NULL);
     if (fr->serial) {
@@ -615,9 +618,9 @@ static void frame_emit(void *ctx, struct pb_proto *p, json_t *ev)
         locked = false;
     }
     if (ev != NULL && fr->pipeline == NULL) {
-        json_decref(ev);
+        pb_ev_free(ev);
     } else if (ev != NULL) {
-        pb_pipeline_publish(fr->pipeline, ev, fr->block);
+        pb_pipeline_publish_event(fr->pipeline, ev, fr->block);
     }
     if (locked) {
         pthread_mutex_unlock(&fr->emit_mu);
@@ -626,7 +629,7 @@ static void frame_emit(void *ctx, struct pb_proto *p, json_t *ev)
 
 static void summary_emit(void *ctx, json_t *ev)
 {
-    frame_emit(ctx, NULL, ev);
+    frame_emit(ctx, NULL, pb_ev_wrap(ev));
 }
 
 static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct paths *paths)

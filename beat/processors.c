@@ -97,13 +97,13 @@ int pb_proc_get_flags(struct pb_proc *p, const struct pb_cfg *body, bool def_fai
 
 void pb_proc_add_error(json_t *ev, const char *msg)
 {
-    json_t *cur = pb_ev_get(ev, "error.message");
+    json_t *cur = pb_json_get(ev, "error.message");
     if (cur == NULL) {
-        pb_ev_put_str(ev, "error.message", msg);
+        pb_json_put_str(ev, "error.message", msg);
     } else if (json_is_array(cur)) {
         json_array_append_new(cur, json_string(msg));
     } else {
-        pb_ev_put(ev, "error.message", json_pack("[Os]", cur, msg));
+        pb_json_put(ev, "error.message", json_pack("[Os]", cur, msg));
     }
 }
 
@@ -122,6 +122,16 @@ static int init_drop_fields(struct pb_proc *p, const struct pb_cfg *body, char *
 }
 
 static json_t *run_drop_fields(struct pb_proc *p, json_t *ev)
+{
+    for (size_t i = 0; i < p->nfields; i++) {
+        if (!protected_field(p->fields[i])) {
+            pb_json_del(ev, p->fields[i]);
+        }
+    }
+    return ev;
+}
+
+static pb_event *run_drop_fields_ev(struct pb_proc *p, pb_event *ev)
 {
     for (size_t i = 0; i < p->nfields; i++) {
         if (!protected_field(p->fields[i])) {
@@ -148,9 +158,9 @@ static json_t *run_include_fields(struct pb_proc *p, json_t *ev)
         }
     }
     for (size_t i = 0; i < p->nfields; i++) {
-        json_t *v = pb_ev_get(ev, p->fields[i]);
+        json_t *v = pb_json_get(ev, p->fields[i]);
         if (v != NULL) {
-            pb_ev_put(out, p->fields[i], json_deep_copy(v));
+            pb_json_put(out, p->fields[i], json_deep_copy(v));
         }
     }
     json_decref(ev);
@@ -165,6 +175,12 @@ static int init_nothing(struct pb_proc *p, const struct pb_cfg *body, char *err,
 static json_t *run_drop_event(struct pb_proc *p, json_t *ev)
 {
     json_decref(ev);
+    return NULL;
+}
+
+static pb_event *run_drop_event_ev(struct pb_proc *p, pb_event *ev)
+{
+    pb_ev_free(ev);
     return NULL;
 }
 
@@ -206,10 +222,10 @@ static json_t *run_add_fields(struct pb_proc *p, json_t *ev)
 {
     json_t *dst = ev;
     if (p->target[0] != '\0') {
-        dst = pb_ev_get(ev, p->target);
+        dst = pb_json_get(ev, p->target);
         if (!json_is_object(dst)) {
             dst = json_object();
-            pb_ev_put(ev, p->target, dst);
+            pb_json_put(ev, p->target, dst);
         }
     }
     pb_proc_deep_merge(dst, p->value);
@@ -238,10 +254,10 @@ static int init_add_tags(struct pb_proc *p, const struct pb_cfg *body, char *err
 
 static json_t *run_add_tags(struct pb_proc *p, json_t *ev)
 {
-    json_t *cur = pb_ev_get(ev, p->target);
+    json_t *cur = pb_json_get(ev, p->target);
     if (!json_is_array(cur)) {
         cur = json_array();
-        pb_ev_put(ev, p->target, cur);
+        pb_json_put(ev, p->target, cur);
     }
     size_t i;
     json_t *t;
@@ -315,7 +331,7 @@ static json_t *run_move(struct pb_proc *p, json_t *ev, bool keep_source)
 {
     json_t *backup = p->fail_on_error ? json_deep_copy(ev) : NULL;
     for (size_t i = 0; i < p->npairs; i++) {
-        json_t *v = pb_ev_get(ev, p->pairs[i].from);
+        json_t *v = pb_json_get(ev, p->pairs[i].from);
         char msg[600];
         if (v == NULL) {
             if (p->ignore_missing) {
@@ -327,7 +343,7 @@ static json_t *run_move(struct pb_proc *p, json_t *ev, bool keep_source)
                      keep_source ? "copy" : "rename", p->pairs[i].from);
             goto fail;
         }
-        if (pb_ev_get(ev, p->pairs[i].to) != NULL) {
+        if (pb_json_get(ev, p->pairs[i].to) != NULL) {
             snprintf(msg, sizeof msg,
                      "Failed to %s fields in processor: target field %s already "
                      "exists, drop or rename this field first",
@@ -336,9 +352,9 @@ static json_t *run_move(struct pb_proc *p, json_t *ev, bool keep_source)
         }
         json_t *copy = json_deep_copy(v);
         if (!keep_source) {
-            pb_ev_del(ev, p->pairs[i].from);
+            pb_json_del(ev, p->pairs[i].from);
         }
-        pb_ev_put(ev, p->pairs[i].to, copy);
+        pb_json_put(ev, p->pairs[i].to, copy);
         continue;
     fail:
         if (p->fail_on_error) {
@@ -380,12 +396,26 @@ static int init_mime(struct pb_proc *p, const struct pb_cfg *body, char *err, si
 
 static json_t *run_mime(struct pb_proc *p, json_t *ev)
 {
-    json_t *v = pb_ev_get(ev, p->field);
-    if (!json_is_string(v) || pb_ev_get(ev, p->target) != NULL) {
+    json_t *v = pb_json_get(ev, p->field);
+    if (!json_is_string(v) || pb_json_get(ev, p->target) != NULL) {
         return ev;
     }
     const char *m =
         pb_mime_detect((const unsigned char *)json_string_value(v), json_string_length(v));
+    if (m != NULL) {
+        pb_json_put_str(ev, p->target, m);
+    }
+    return ev;
+}
+
+static pb_event *run_mime_ev(struct pb_proc *p, pb_event *ev)
+{
+    size_t len = 0;
+    const char *v = pb_ev_get_str(ev, p->field, &len);
+    if (v == NULL || pb_ev_has(ev, p->target)) {
+        return ev;
+    }
+    const char *m = pb_mime_detect((const unsigned char *)v, len);
     if (m != NULL) {
         pb_ev_put_str(ev, p->target, m);
     }
@@ -413,7 +443,7 @@ static int init_truncate(struct pb_proc *p, const struct pb_cfg *body, char *err
 static json_t *run_truncate(struct pb_proc *p, json_t *ev)
 {
     for (size_t i = 0; i < p->nfields; i++) {
-        json_t *v = pb_ev_get(ev, p->fields[i]);
+        json_t *v = pb_json_get(ev, p->fields[i]);
         if (!json_is_string(v)) {
             continue;
         }
@@ -440,10 +470,10 @@ static json_t *run_truncate(struct pb_proc *p, json_t *ev)
         }
         if (cut < len) {
             json_string_setn(v, (const char *)s, cut);
-            json_t *flags = pb_ev_get(ev, "log.flags");
+            json_t *flags = pb_json_get(ev, "log.flags");
             if (!json_is_array(flags)) {
                 flags = json_array();
-                pb_ev_put(ev, "log.flags", flags);
+                pb_json_put(ev, "log.flags", flags);
             }
             json_array_append_new(flags, json_string_nocheck("truncated"));
         }
@@ -529,8 +559,8 @@ json_t *pb_proc_host_info(bool netinfo)
     json_object_set_new_nocheck(h, "name", json_string(host));
     if (uname(&u) == 0) {
         json_object_set_new_nocheck(h, "architecture", json_string(u.machine));
-        pb_ev_put_str(h, "os.kernel", u.release);
-        pb_ev_put_str(h, "os.type", "linux");
+        pb_json_put_str(h, "os.kernel", u.release);
+        pb_json_put_str(h, "os.type", "linux");
     }
     FILE *f = fopen("/etc/os-release", "r");
     if (f != NULL) {
@@ -549,22 +579,22 @@ json_t *pb_proc_host_info(bool netinfo)
                 v++;
             }
             if (strcmp(line, "NAME") == 0) {
-                pb_ev_put_str(h, "os.name", v);
+                pb_json_put_str(h, "os.name", v);
             } else if (strcmp(line, "ID") == 0) {
-                pb_ev_put_str(h, "os.platform", v);
+                pb_json_put_str(h, "os.platform", v);
             } else if (strcmp(line, "VERSION") == 0) {
-                pb_ev_put_str(h, "os.version", v);
+                pb_json_put_str(h, "os.version", v);
             } else if (strcmp(line, "VERSION_CODENAME") == 0) {
-                pb_ev_put_str(h, "os.codename", v);
+                pb_json_put_str(h, "os.codename", v);
             } else if (strcmp(line, "ID_LIKE") == 0) {
-                pb_ev_put_str(h, "os.family", v);
+                pb_json_put_str(h, "os.family", v);
             }
         }
         fclose(f);
-        if (pb_ev_get(h, "os.family") == NULL) {
-            json_t *plat = pb_ev_get(h, "os.platform");
+        if (pb_json_get(h, "os.family") == NULL) {
+            json_t *plat = pb_json_get(h, "os.platform");
             if (json_is_string(plat)) {
-                pb_ev_put_str(h, "os.family", json_string_value(plat));
+                pb_json_put_str(h, "os.family", json_string_value(plat));
             }
         }
     }
@@ -619,6 +649,24 @@ static json_t *run_host_metadata(struct pb_proc *p, json_t *ev)
     return ev;
 }
 
+static pb_event *run_host_metadata_ev(struct pb_proc *p, pb_event *ev)
+{
+    if (p->share_value) {
+        long n = pb_ev_obj_size(ev, "host");
+        if (n <= 0 ||
+            (n == 1 && pb_ev_has(ev, "host.name") && json_object_get(p->value, "name") != NULL)) {
+            pb_ev_put(ev, "host", json_incref(p->value));
+            return ev;
+        }
+    }
+    json_t *tree = pb_ev_json(ev);
+    if (tree == NULL) {
+        pb_ev_free(ev);
+        return NULL;
+    }
+    return pb_ev_rewrap(ev, run_host_metadata(p, tree));
+}
+
 static int init_probe_none(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen)
 {
     /* add_cloud_metadata / add_docker_metadata: no cloud metadata service or
@@ -628,6 +676,11 @@ static int init_probe_none(struct pb_proc *p, const struct pb_cfg *body, char *e
 }
 
 static json_t *run_pass(struct pb_proc *p, json_t *ev)
+{
+    return ev;
+}
+
+static pb_event *run_pass_ev(struct pb_proc *p, pb_event *ev)
 {
     return ev;
 }
@@ -653,26 +706,26 @@ static int init_locale(struct pb_proc *p, const struct pb_cfg *body, char *err, 
 
 static json_t *run_locale(struct pb_proc *p, json_t *ev)
 {
-    pb_ev_put(ev, "event.timezone", json_incref(p->value));
+    pb_json_put(ev, "event.timezone", json_incref(p->value));
     return ev;
 }
 
 static const struct pb_proc_kind kinds[] = {
-    {"drop_fields", init_drop_fields, run_drop_fields, NULL},
-    {"include_fields", init_include_fields, run_include_fields, NULL},
-    {"drop_event", init_nothing, run_drop_event, NULL},
-    {"add_fields", init_add_fields, run_add_fields, NULL},
-    {"add_tags", init_add_tags, run_add_tags, NULL},
-    {"add_labels", init_add_labels, run_add_labels, NULL},
-    {"rename", init_pairs, run_rename, NULL},
-    {"copy_fields", init_pairs, run_copy, NULL},
-    {"detect_mime_type", init_mime, run_mime, NULL},
-    {"truncate_fields", init_truncate, run_truncate, NULL},
-    {"add_host_metadata", init_host_metadata, run_host_metadata, NULL},
-    {"add_cloud_metadata", init_probe_none, run_pass, NULL},
-    {"add_docker_metadata", init_probe_none, run_pass, NULL},
-    {"add_kubernetes_metadata", init_probe_none, run_pass, NULL},
-    {"add_locale", init_locale, run_locale, NULL},
+    {"drop_fields", init_drop_fields, run_drop_fields, NULL, run_drop_fields_ev},
+    {"include_fields", init_include_fields, run_include_fields, NULL, NULL},
+    {"drop_event", init_nothing, run_drop_event, NULL, run_drop_event_ev},
+    {"add_fields", init_add_fields, run_add_fields, NULL, NULL},
+    {"add_tags", init_add_tags, run_add_tags, NULL, NULL},
+    {"add_labels", init_add_labels, run_add_labels, NULL, NULL},
+    {"rename", init_pairs, run_rename, NULL, NULL},
+    {"copy_fields", init_pairs, run_copy, NULL, NULL},
+    {"detect_mime_type", init_mime, run_mime, NULL, run_mime_ev},
+    {"truncate_fields", init_truncate, run_truncate, NULL, NULL},
+    {"add_host_metadata", init_host_metadata, run_host_metadata, NULL, run_host_metadata_ev},
+    {"add_cloud_metadata", init_probe_none, run_pass, NULL, run_pass_ev},
+    {"add_docker_metadata", init_probe_none, run_pass, NULL, run_pass_ev},
+    {"add_kubernetes_metadata", init_probe_none, run_pass, NULL, run_pass_ev},
+    {"add_locale", init_locale, run_locale, NULL, NULL},
 };
 
 static const struct pb_proc_kind *find_kind(const char *name)
@@ -760,7 +813,7 @@ static struct pb_proc *proc_new(const struct pb_cfg *item, char *err, size_t err
         goto fail;
     }
     if (pb_cfg_has(item, "if")) {
-        static const struct pb_proc_kind if_kind = {"if", NULL, NULL, NULL};
+        static const struct pb_proc_kind if_kind = {"if", NULL, NULL, NULL, NULL};
         p->kind = &if_kind;
         p->when = pb_cond_new(pb_cfg_get(item, "if"), err, errlen);
         if (p->when == NULL) {
@@ -844,18 +897,27 @@ struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, si
     return ps;
 }
 
-json_t *pb_processors_run(struct pb_processors *ps, json_t *ev)
+pb_event *pb_processors_run(struct pb_processors *ps, pb_event *ev)
 {
     for (size_t i = 0; ps != NULL && i < ps->n && ev != NULL; i++) {
         struct pb_proc *p = ps->list[i];
         if (p->then_ps != NULL) {
-            ev = pb_processors_run(pb_cond_eval(p->when, ev) ? p->then_ps : p->else_ps, ev);
+            ev = pb_processors_run(pb_cond_eval_ev(p->when, ev) ? p->then_ps : p->else_ps, ev);
             continue;
         }
-        if (p->when != NULL && !pb_cond_eval(p->when, ev)) {
+        if (p->when != NULL && !pb_cond_eval_ev(p->when, ev)) {
             continue;
         }
-        ev = p->kind->run(p, ev);
+        if (p->kind->run_ev != NULL && !pb_ev_is_tree(ev)) {
+            ev = p->kind->run_ev(p, ev);
+            continue;
+        }
+        json_t *tree = pb_ev_json(ev);
+        if (tree == NULL) {
+            pb_ev_free(ev);
+            return NULL;
+        }
+        ev = pb_ev_rewrap(ev, p->kind->run(p, tree));
     }
     return ev;
 }

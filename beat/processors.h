@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "beat/cfg.h"
+#include "beat/event.h"
 
 struct pb_cond;
 struct pb_processors;
@@ -18,6 +19,7 @@ struct pb_processors;
  * NULL with err set. */
 struct pb_cond *pb_cond_new(const struct pb_cfg *node, char *err, size_t errlen);
 bool pb_cond_eval(const struct pb_cond *c, const json_t *ev);
+bool pb_cond_eval_ev(const struct pb_cond *c, pb_event *ev);
 void pb_cond_free(struct pb_cond *c);
 
 /* The processors of a list node (NULL node: an empty list). NULL with err
@@ -26,7 +28,7 @@ struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, si
 /* Runs every processor on ev; takes ev and returns it, or NULL when a
  * processor dropped it. Thread-compatible: one list per thread or external
  * locking. */
-json_t *pb_processors_run(struct pb_processors *ps, json_t *ev);
+pb_event *pb_processors_run(struct pb_processors *ps, pb_event *ev);
 bool pb_processors_empty(const struct pb_processors *ps);
 /* Tells ps that it is the last thing to change events: after it they are
  * only read (encoded, queued, sent). Processors whose output no later

@@ -188,7 +188,7 @@ static json_t *run_add_id(struct pb_proc *p, json_t *ev)
         out[o++] = tbl[v & 63];
     }
     out[20] = '\0';
-    pb_ev_put_str(ev, p->target, out);
+    pb_json_put_str(ev, p->target, out);
     return ev;
 }
 
@@ -241,7 +241,7 @@ static bool internal_ip(const struct pb_proc *p, const char *ip)
 
 static json_t *run_net_direction(struct pb_proc *p, json_t *ev)
 {
-    json_t *s = pb_ev_get(ev, p->field), *d = pb_ev_get(ev, (const char *)p->priv);
+    json_t *s = pb_json_get(ev, p->field), *d = pb_json_get(ev, (const char *)p->priv);
     struct pb_ip a, b;
     if (!json_is_string(s) || !json_is_string(d) || !pb_ip_parse(json_string_value(s), &a) ||
         !pb_ip_parse(json_string_value(d), &b)) {
@@ -249,7 +249,7 @@ static json_t *run_net_direction(struct pb_proc *p, json_t *ev)
     }
     bool si = internal_ip(p, json_string_value(s)), di = internal_ip(p, json_string_value(d));
     const char *dir = si && di ? "internal" : si ? "outbound" : di ? "inbound" : "external";
-    pb_ev_put_str(ev, p->target, dir);
+    pb_json_put_str(ev, p->target, dir);
     return ev;
 }
 
@@ -396,7 +396,7 @@ static json_t *proc_fields(const struct procmeta *m, long pid)
     char *rp = strrchr(buf, ')');
     char *lp = strchr(buf, '(');
     if (lp != NULL && rp != NULL && rp > lp) {
-        pb_ev_put(out, "process.name", pb_json_strn(lp + 1, (size_t)(rp - lp - 1)));
+        pb_json_put(out, "process.name", pb_json_strn(lp + 1, (size_t)(rp - lp - 1)));
         long ppid = 0;
         unsigned long long start = 0;
         /* after ")": state ppid ... field 22 is starttime (clock ticks) */
@@ -412,7 +412,7 @@ static json_t *proc_fields(const struct procmeta *m, long pid)
             tok = strchr(tok, ' ');
             tok = tok != NULL ? tok + 1 : NULL;
         }
-        pb_ev_put_int(out, "process.parent.pid", ppid);
+        pb_json_put_int(out, "process.parent.pid", ppid);
         char up[4096];
         double uptime = 0;
         snprintf(path, sizeof path, "%s/uptime", m->proc_root);
@@ -423,10 +423,10 @@ static json_t *proc_fields(const struct procmeta *m, long pid)
         if (hz > 0 && uptime > 0) {
             double boot = (double)wall_ns() / 1e9 - uptime;
             double st = boot + (double)start / (double)hz;
-            pb_ev_put_time(out, "process.start_time", (uint64_t)(st * 1e9));
+            pb_json_put_time(out, "process.start_time", (uint64_t)(st * 1e9));
         }
     }
-    pb_ev_put_int(out, "process.pid", pid);
+    pb_json_put_int(out, "process.pid", pid);
     snprintf(path, sizeof path, "%s/%ld/cmdline", m->proc_root, pid);
     size_t n = read_small(path, buf, sizeof buf);
     if (n > 0) {
@@ -445,13 +445,13 @@ static json_t *proc_fields(const struct procmeta *m, long pid)
             }
             i += l + 1;
         }
-        pb_ev_put(out, "process.args", args);
-        pb_ev_put(out, "process.title", pb_json_strn(title, tl));
+        pb_json_put(out, "process.args", args);
+        pb_json_put(out, "process.title", pb_json_strn(title, tl));
     }
     snprintf(path, sizeof path, "%s/%ld/exe", m->proc_root, pid);
     ssize_t el = readlink(path, buf, sizeof buf - 1);
     if (el > 0) {
-        pb_ev_put(out, "process.executable", pb_json_strn(buf, (size_t)el));
+        pb_json_put(out, "process.executable", pb_json_strn(buf, (size_t)el));
     }
     snprintf(path, sizeof path, "%s/%ld/status", m->proc_root, pid);
     if (read_small(path, buf, sizeof buf) > 0) {
@@ -460,11 +460,11 @@ static json_t *proc_fields(const struct procmeta *m, long pid)
             long id = strtol(uid + 5, NULL, 10);
             char ids[32];
             snprintf(ids, sizeof ids, "%ld", id);
-            pb_ev_put_str(out, "process.owner.id", ids);
+            pb_json_put_str(out, "process.owner.id", ids);
             struct passwd pw, *res = NULL;
             char pwbuf[1024];
             if (getpwuid_r((uid_t)id, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL) {
-                pb_ev_put_str(out, "process.owner.name", res->pw_name);
+                pb_json_put_str(out, "process.owner.name", res->pw_name);
             }
         }
     }
@@ -477,7 +477,7 @@ static json_t *proc_fields(const struct procmeta *m, long pid)
                 h++;
             }
             if (h == 64 && (c == buf || !isxdigit((unsigned char)c[-1]))) {
-                pb_ev_put(out, "container.id", pb_json_strn(c, 64));
+                pb_json_put(out, "container.id", pb_json_strn(c, 64));
                 break;
             }
             c += h > 0 ? h - 1 : 0;
@@ -499,17 +499,17 @@ static void put_leaves(json_t *ev, const char *prefix, json_t *v, bool overwrite
         }
         return;
     }
-    if (!overwrite && pb_ev_get(ev, prefix) != NULL) {
+    if (!overwrite && pb_json_get(ev, prefix) != NULL) {
         return;
     }
-    pb_ev_put(ev, prefix, json_deep_copy(v));
+    pb_json_put(ev, prefix, json_deep_copy(v));
 }
 
 static json_t *run_procmeta(struct pb_proc *p, json_t *ev)
 {
     struct procmeta *m = p->priv;
     for (size_t i = 0; i < m->npid; i++) {
-        json_t *v = pb_ev_get(ev, m->pid_fields[i]);
+        json_t *v = pb_json_get(ev, m->pid_fields[i]);
         long pid = -1;
         if (json_is_integer(v)) {
             pid = (long)json_integer_value(v);
@@ -531,15 +531,15 @@ static json_t *run_procmeta(struct pb_proc *p, json_t *ev)
         if (m->ninclude > 0) {
             sel = json_object();
             for (size_t k = 0; k < m->ninclude; k++) {
-                json_t *f = pb_ev_get(info, m->include[k]);
+                json_t *f = pb_json_get(info, m->include[k]);
                 if (f != NULL) {
-                    pb_ev_put(sel, m->include[k], json_deep_copy(f));
+                    pb_json_put(sel, m->include[k], json_deep_copy(f));
                 }
             }
         }
         if (p->target[0] != '\0') {
             json_t *wrap = json_object();
-            pb_ev_put(wrap, p->target, json_incref(sel));
+            pb_json_put(wrap, p->target, json_incref(sel));
             put_leaves(ev, "", wrap, m->overwrite);
             json_decref(wrap);
         } else {
@@ -625,20 +625,20 @@ static bool get_uint(const json_t *v, uint64_t max, uint64_t *out)
 
 static json_t *run_community_id(struct pb_proc *p, json_t *ev)
 {
-    if (pb_ev_get(ev, p->target) != NULL) {
+    if (pb_json_get(ev, p->target) != NULL) {
         return ev;
     }
     struct pb_tuple t;
     memset(&t, 0, sizeof t);
-    json_t *sip = pb_ev_get(ev, p->fields[CID_SIP]), *dip = pb_ev_get(ev, p->fields[CID_DIP]);
+    json_t *sip = pb_json_get(ev, p->fields[CID_SIP]), *dip = pb_json_get(ev, p->fields[CID_DIP]);
     if (!json_is_string(sip) || !json_is_string(dip) ||
         !pb_ip_parse(json_string_value(sip), &t.src) ||
         !pb_ip_parse(json_string_value(dip), &t.dst) || t.src.v6 != t.dst.v6) {
         return ev;
     }
     uint64_t proto = 0;
-    json_t *tr = pb_ev_get(ev, p->fields[CID_TRANSPORT]);
-    if (!get_uint(pb_ev_get(ev, p->fields[CID_IANA]), 255, &proto)) {
+    json_t *tr = pb_json_get(ev, p->fields[CID_TRANSPORT]);
+    if (!get_uint(pb_json_get(ev, p->fields[CID_IANA]), 255, &proto)) {
         if (!json_is_string(tr)) {
             return ev;
         }
@@ -663,13 +663,13 @@ static json_t *run_community_id(struct pb_proc *p, json_t *ev)
     t.proto = (uint8_t)proto;
     uint64_t a = 0, b = 0;
     if (proto == PB_IPPROTO_ICMP || proto == PB_IPPROTO_ICMPV6) {
-        if (!get_uint(pb_ev_get(ev, p->fields[CID_ICMP_TYPE]), 255, &a) ||
-            !get_uint(pb_ev_get(ev, p->fields[CID_ICMP_CODE]), 255, &b)) {
+        if (!get_uint(pb_json_get(ev, p->fields[CID_ICMP_TYPE]), 255, &a) ||
+            !get_uint(pb_json_get(ev, p->fields[CID_ICMP_CODE]), 255, &b)) {
             return ev;
         }
     } else if (proto == PB_IPPROTO_TCP || proto == PB_IPPROTO_UDP || proto == 132) {
-        if (!get_uint(pb_ev_get(ev, p->fields[CID_SPORT]), 65535, &a) ||
-            !get_uint(pb_ev_get(ev, p->fields[CID_DPORT]), 65535, &b)) {
+        if (!get_uint(pb_json_get(ev, p->fields[CID_SPORT]), 65535, &a) ||
+            !get_uint(pb_json_get(ev, p->fields[CID_DPORT]), 65535, &b)) {
             return ev;
         }
     }
@@ -677,7 +677,7 @@ static json_t *run_community_id(struct pb_proc *p, json_t *ev)
     t.dport = (uint16_t)b;
     char out[64];
     pb_community_id(&t, out);
-    pb_ev_put_str(ev, p->target, out);
+    pb_json_put_str(ev, p->target, out);
     return ev;
 }
 
@@ -863,7 +863,7 @@ static json_t *run_fingerprint(struct pb_proc *p, json_t *ev)
     const char *fail = NULL;
     char failbuf[600];
     for (size_t i = 0; i < p->nfields; i++) {
-        json_t *v = pb_ev_get(ev, p->fields[i]);
+        json_t *v = pb_json_get(ev, p->fields[i]);
         if (v == NULL) {
             if (p->ignore_missing) {
                 continue;
@@ -917,7 +917,7 @@ static json_t *run_fingerprint(struct pb_proc *p, json_t *ev)
     free(src);
     char out[EVP_MAX_MD_SIZE * 2 + 8];
     encode_digest(c->enc, md, mdlen, out, sizeof out);
-    pb_ev_put_str(ev, p->target, out);
+    pb_json_put_str(ev, p->target, out);
     return ev;
 }
 
@@ -1050,7 +1050,7 @@ static json_t *run_ratelim(struct pb_proc *p, json_t *ev)
         char nb[64];
         const char *s = "";
         size_t sl = 0;
-        json_t *v = pb_ev_get(ev, p->fields[i]);
+        json_t *v = pb_json_get(ev, p->fields[i]);
         if (v != NULL && !go_value_str(v, nb, sizeof nb, &s, &sl)) {
             s = "";
             sl = 0;
@@ -1168,7 +1168,7 @@ static json_t *run_regdom(struct pb_proc *p, json_t *ev)
 {
 #ifdef PB_HAVE_PSL
     struct regdom *d = p->priv;
-    json_t *v = pb_ev_get(ev, p->field);
+    json_t *v = pb_json_get(ev, p->field);
     if (v == NULL) {
         if (!p->ignore_missing && !d->ignore_failure) {
             char msg[600];
@@ -1206,15 +1206,15 @@ static json_t *run_regdom(struct pb_proc *p, json_t *ev)
         }
         return ev;
     }
-    pb_ev_put_str(ev, p->target, rd);
+    pb_json_put_str(ev, p->target, rd);
     if (d->etld != NULL) {
         const char *suffix = psl_unregistrable_domain(ctx, dom);
         if (suffix != NULL) {
-            pb_ev_put_str(ev, d->etld, suffix);
+            pb_json_put_str(ev, d->etld, suffix);
         }
     }
     if (d->sub != NULL && rd != dom && rd - dom >= 2) {
-        pb_ev_put(ev, d->sub, json_stringn(dom, (size_t)(rd - dom - 1)));
+        pb_json_put(ev, d->sub, json_stringn(dom, (size_t)(rd - dom - 1)));
     }
 #endif
     return ev;
@@ -1688,7 +1688,7 @@ static int init_ts(struct pb_proc *p, const struct pb_cfg *body, char *err, size
 static json_t *run_ts(struct pb_proc *p, json_t *ev)
 {
     struct tsproc *t = p->priv;
-    json_t *v = pb_ev_get(ev, p->field);
+    json_t *v = pb_json_get(ev, p->field);
     char msg[700];
     if (v == NULL) {
         if (!p->ignore_missing && !t->ignore_failure) {
@@ -1700,7 +1700,7 @@ static json_t *run_ts(struct pb_proc *p, json_t *ev)
     for (size_t i = 0; i < t->nlayouts; i++) {
         uint64_t ns = 0;
         if (ts_parse(t, t->layouts[i], v, &ns) == 0) {
-            pb_ev_put_time(ev, p->target, ns);
+            pb_json_put_time(ev, p->target, ns);
             return ev;
         }
     }
@@ -1715,14 +1715,14 @@ static json_t *run_ts(struct pb_proc *p, json_t *ev)
 }
 
 const struct pb_proc_kind pb_proc_kinds_ext[] = {
-    {"add_id", init_add_id, run_add_id, fini_priv},
-    {"add_network_direction", init_net_direction, run_net_direction, fini_priv},
-    {"add_observer_metadata", init_observer, run_observer, NULL},
-    {"add_process_metadata", init_procmeta, run_procmeta, fini_procmeta},
-    {"community_id", init_community_id, run_community_id, NULL},
-    {"fingerprint", init_fingerprint, run_fingerprint, fini_priv},
-    {"rate_limit", init_ratelim, run_ratelim, fini_ratelim},
-    {"registered_domain", init_regdom, run_regdom, fini_regdom},
-    {"timestamp", init_ts, run_ts, fini_ts},
+    {"add_id", init_add_id, run_add_id, fini_priv, NULL},
+    {"add_network_direction", init_net_direction, run_net_direction, fini_priv, NULL},
+    {"add_observer_metadata", init_observer, run_observer, NULL, NULL},
+    {"add_process_metadata", init_procmeta, run_procmeta, fini_procmeta, NULL},
+    {"community_id", init_community_id, run_community_id, NULL, NULL},
+    {"fingerprint", init_fingerprint, run_fingerprint, fini_priv, NULL},
+    {"rate_limit", init_ratelim, run_ratelim, fini_ratelim, NULL},
+    {"registered_domain", init_regdom, run_regdom, fini_regdom, NULL},
+    {"timestamp", init_ts, run_ts, fini_ts, NULL},
 };
 const size_t pb_proc_kinds_ext_n = sizeof pb_proc_kinds_ext / sizeof pb_proc_kinds_ext[0];

@@ -22,6 +22,9 @@ struct pb_proc_kind {
     int (*init)(struct pb_proc *p, const struct pb_cfg *body, char *err, size_t errlen);
     json_t *(*run)(struct pb_proc *p, json_t *ev); /* NULL return: dropped */
     void (*fini)(struct pb_proc *p);               /* frees p->priv; may be NULL */
+    /* the same on an event still in its arena, so that it need not become
+       a jansson tree; NULL: run is called on pb_ev_json's tree */
+    pb_event *(*run_ev)(struct pb_proc *p, pb_event *ev);
 };
 
 struct pb_proc_pair {

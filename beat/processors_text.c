@@ -256,7 +256,7 @@ static json_t *run_conv(struct pb_proc *p, json_t *ev)
     json_t *backup = p->fail_on_error ? json_deep_copy(ev) : NULL;
     for (size_t i = 0; i < p->npairs; i++) {
         char why[700];
-        json_t *v = pb_ev_get(ev, p->pairs[i].from);
+        json_t *v = pb_json_get(ev, p->pairs[i].from);
         json_t *nv = NULL;
         if (v == NULL) {
             if (p->ignore_missing) {
@@ -284,10 +284,10 @@ static json_t *run_conv(struct pb_proc *p, json_t *ev)
             if (p->fail_on_error) {
                 ev = fail_event(p, ev, &backup, msg);
                 if (c->tag != NULL) {
-                    json_t *tags = pb_ev_get(ev, "tags");
+                    json_t *tags = pb_json_get(ev, "tags");
                     if (!json_is_array(tags)) {
                         tags = json_array();
-                        pb_ev_put(ev, "tags", tags);
+                        pb_json_put(ev, "tags", tags);
                     }
                     json_array_append_new(tags, json_string(c->tag));
                 }
@@ -296,9 +296,9 @@ static json_t *run_conv(struct pb_proc *p, json_t *ev)
             continue;
         }
         if (c->rename && strcmp(p->pairs[i].from, p->pairs[i].to) != 0) {
-            pb_ev_del(ev, p->pairs[i].from);
+            pb_json_del(ev, p->pairs[i].from);
         }
-        pb_ev_put(ev, p->pairs[i].to, nv);
+        pb_json_put(ev, p->pairs[i].to, nv);
     }
     json_decref(backup);
     return ev;
@@ -392,7 +392,7 @@ static long b64_decode(const char *s, size_t n, unsigned char *out)
 static json_t *run_b64(struct pb_proc *p, json_t *ev)
 {
     json_t *backup = p->fail_on_error ? json_deep_copy(ev) : NULL;
-    json_t *v = pb_ev_get(ev, p->pairs[0].from);
+    json_t *v = pb_json_get(ev, p->pairs[0].from);
     char msg[700];
     if (v == NULL) {
         if (p->ignore_missing) {
@@ -435,7 +435,7 @@ static json_t *run_b64(struct pb_proc *p, json_t *ev)
         json_decref(backup);
         return ev;
     }
-    pb_ev_put(ev, p->pairs[0].to, pb_json_strn(buf, (size_t)r));
+    pb_json_put(ev, p->pairs[0].to, pb_json_strn(buf, (size_t)r));
     pb_free(buf);
     json_decref(backup);
     return ev;
@@ -503,7 +503,7 @@ static json_t *run_urldecode(struct pb_proc *p, json_t *ev)
     json_t *backup = p->fail_on_error ? json_deep_copy(ev) : NULL;
     for (size_t i = 0; i < p->npairs; i++) {
         char msg[800];
-        json_t *v = pb_ev_get(ev, p->pairs[i].from);
+        json_t *v = pb_json_get(ev, p->pairs[i].from);
         if (v == NULL) {
             if (p->ignore_missing) {
                 continue;
@@ -522,7 +522,7 @@ static json_t *run_urldecode(struct pb_proc *p, json_t *ev)
             char bad[4];
             long r = out != NULL ? query_unescape(json_string_value(v), n, out, bad) : -2;
             if (r >= 0) {
-                pb_ev_put(ev, p->pairs[i].to, pb_json_strn(out, (size_t)r));
+                pb_json_put(ev, p->pairs[i].to, pb_json_strn(out, (size_t)r));
                 pb_free(out);
                 continue;
             }
@@ -625,7 +625,7 @@ static json_t *run_replace(struct pb_proc *p, json_t *ev)
     for (size_t i = 0; i < rs->n; i++) {
         struct repl *r = &rs->r[i];
         char msg[800];
-        json_t *v = pb_ev_get(ev, r->field);
+        json_t *v = pb_json_get(ev, r->field);
         if (v == NULL || !json_is_string(v)) {
             if (v == NULL && p->ignore_missing) {
                 continue;
@@ -667,7 +667,7 @@ static json_t *run_replace(struct pb_proc *p, json_t *ev)
             }
         }
         if (rc >= 0) {
-            pb_ev_put(ev, r->field, pb_json_strn(out, ol));
+            pb_json_put(ev, r->field, pb_json_strn(out, ol));
         }
         pb_free(out);
     }
@@ -790,7 +790,7 @@ static json_t *run_alter(struct pb_proc *p, json_t *ev, bool upper)
         }
     }
     for (size_t i = 0; i < a->nvalues; i++) {
-        json_t *v = pb_ev_get(ev, a->values[i]);
+        json_t *v = pb_json_get(ev, a->values[i]);
         if (json_is_string(v)) {
             char *s = pb_strndup(json_string_value(v), json_string_length(v));
             if (s != NULL) {
@@ -945,9 +945,9 @@ static void write_keys(json_t *ev, json_t *obj, const struct djson *d)
         if ((strcmp(k, "@timestamp") == 0 || strcmp(k, "type") == 0) && !d->overwrite) {
             continue;
         }
-        bool exists = d->expand ? pb_ev_get(ev, k) != NULL : json_object_get(ev, k) != NULL;
+        bool exists = d->expand ? pb_json_get(ev, k) != NULL : json_object_get(ev, k) != NULL;
         if (exists && !d->overwrite) {
-            json_t *cur = d->expand ? pb_ev_get(ev, k) : json_object_get(ev, k);
+            json_t *cur = d->expand ? pb_json_get(ev, k) : json_object_get(ev, k);
             if (json_is_object(cur) && json_is_object(v)) {
                 json_t *tmp = json_deep_copy(v);
                 const char *k2;
@@ -963,7 +963,7 @@ static void write_keys(json_t *ev, json_t *obj, const struct djson *d)
             continue;
         }
         if (d->expand) {
-            pb_ev_put(ev, k, json_deep_copy(v));
+            pb_json_put(ev, k, json_deep_copy(v));
         } else {
             json_object_set_new(ev, k, json_deep_copy(v));
         }
@@ -974,7 +974,7 @@ static json_t *run_djson(struct pb_proc *p, json_t *ev)
 {
     struct djson *d = p->priv;
     for (size_t i = 0; i < p->nfields; i++) {
-        json_t *v = pb_ev_get(ev, p->fields[i]);
+        json_t *v = pb_json_get(ev, p->fields[i]);
         if (!json_is_string(v)) {
             continue;
         }
@@ -986,32 +986,32 @@ static json_t *run_djson(struct pb_proc *p, json_t *ev)
                      json_string_value(v), je.text);
             pb_debug("processors", "decode_json_fields: %s", msg);
             if (d->add_error) {
-                pb_ev_put_str(ev, "error.message", msg);
-                pb_ev_put_str(ev, "error.type", "json");
+                pb_json_put_str(ev, "error.message", msg);
+                pb_json_put_str(ev, "error.type", "json");
             }
             continue;
         }
         decode_nested(dec, d, (int)d->max_depth - 1);
         if (d->document_id[0] != '\0' && json_is_object(dec)) {
-            json_t *id = pb_ev_get(dec, d->document_id);
+            json_t *id = pb_json_get(dec, d->document_id);
             if (json_is_string(id)) {
-                pb_ev_put(ev, "@metadata._id", json_incref(id));
-                pb_ev_del(dec, d->document_id);
+                pb_json_put(ev, "@metadata._id", json_incref(id));
+                pb_json_del(dec, d->document_id);
             }
         }
         if (!d->has_target) {
-            pb_ev_put(ev, p->fields[i], dec);
+            pb_json_put(ev, p->fields[i], dec);
         } else if (p->target[0] == '\0') {
             if (json_is_object(dec)) {
                 write_keys(ev, dec, d);
             } else if (d->add_error) {
-                pb_ev_put_str(ev, "error.message",
-                              "cannot merge a non-object JSON value into "
-                              "the event root");
+                pb_json_put_str(ev, "error.message",
+                                "cannot merge a non-object JSON value into "
+                                "the event root");
             }
             json_decref(dec);
         } else {
-            pb_ev_put(ev, p->target, dec);
+            pb_json_put(ev, p->target, dec);
         }
     }
     return ev;
@@ -1238,7 +1238,7 @@ static const char *find_lit(const char *s, const char *end, const char *lit)
 static json_t *run_dissect(struct pb_proc *p, json_t *ev)
 {
     struct dissect *d = p->priv;
-    json_t *v = pb_ev_get(ev, p->field);
+    json_t *v = pb_json_get(ev, p->field);
     char msg[700];
     if (!json_is_string(v)) {
         if (!d->ignore_failure) {
@@ -1293,10 +1293,10 @@ static json_t *run_dissect(struct pb_proc *p, json_t *ev)
                      "(offset: %ld)",
                      fail, cur, (long)(cur - s));
             pb_proc_add_error(ev, msg);
-            json_t *flags = pb_ev_get(ev, "log.flags");
+            json_t *flags = pb_json_get(ev, "log.flags");
             if (!json_is_array(flags)) {
                 flags = json_array();
-                pb_ev_put(ev, "log.flags", flags);
+                pb_json_put(ev, "log.flags", flags);
             }
             json_array_append_new(flags, json_string_nocheck("dissect_parsing_error"));
         }
@@ -1380,7 +1380,7 @@ static json_t *run_dissect(struct pb_proc *p, json_t *ev)
     {
         char path[512];
         snprintf(path, sizeof path, "%s%s%s", p->target, p->target[0] ? "." : "", k);
-        if (!d->overwrite && pb_ev_get(ev, path) != NULL) {
+        if (!d->overwrite && pb_json_get(ev, path) != NULL) {
             json_decref(out);
             snprintf(msg, sizeof msg, "cannot override existing key with `%s`", path);
             pb_proc_add_error(ev, msg);
@@ -1391,24 +1391,24 @@ static json_t *run_dissect(struct pb_proc *p, json_t *ev)
     {
         char path[512];
         snprintf(path, sizeof path, "%s%s%s", p->target, p->target[0] ? "." : "", k);
-        pb_ev_put(ev, path, json_incref(val));
+        pb_json_put(ev, path, json_incref(val));
     }
     json_decref(out);
     return ev;
 }
 
 const struct pb_proc_kind pb_proc_kinds_text[] = {
-    {"convert", init_conv, run_conv, fini_conv},
-    {"decode_base64_field", init_b64, run_b64, NULL},
-    {"decode_json_fields", init_djson, run_djson, fini_djson},
-    {"dissect", init_dissect, run_dissect, fini_dissect},
+    {"convert", init_conv, run_conv, fini_conv, NULL},
+    {"decode_base64_field", init_b64, run_b64, NULL, NULL},
+    {"decode_json_fields", init_djson, run_djson, fini_djson, NULL},
+    {"dissect", init_dissect, run_dissect, fini_dissect, NULL},
 #ifdef PB_HAVE_PCRE2
-    {"replace", init_replace, run_replace, fini_replace},
+    {"replace", init_replace, run_replace, fini_replace, NULL},
 #else
-    {"replace", init_replace, run_replace, NULL},
+    {"replace", init_replace, run_replace, NULL, NULL},
 #endif
-    {"urldecode", init_urldecode, run_urldecode, NULL},
-    {"lowercase", init_alter, run_lower, fini_alter},
-    {"uppercase", init_alter, run_upper, fini_alter},
+    {"urldecode", init_urldecode, run_urldecode, NULL, NULL},
+    {"lowercase", init_alter, run_lower, fini_alter, NULL},
+    {"uppercase", init_alter, run_upper, fini_alter, NULL},
 };
 const size_t pb_proc_kinds_text_n = sizeof pb_proc_kinds_text / sizeof pb_proc_kinds_text[0];

@@ -686,18 +686,16 @@ static json_t *process_object(const struct pb_proc_info *pi, const struct pb_pro
     return o;
 }
 
-static bool endpoint_of(const json_t *ev, const char *side, struct pb_ip *ip, uint16_t *port)
+static bool endpoint_of(pb_event *ev, const char *side, struct pb_ip *ip, uint16_t *port)
 {
     char path[32];
     snprintf(path, sizeof path, "%s.ip", side);
-    json_t *jip = pb_ev_get(ev, path);
+    const char *sip = pb_ev_get_str(ev, path, NULL);
     snprintf(path, sizeof path, "%s.port", side);
-    json_t *jport = pb_ev_get(ev, path);
-    if (!json_is_string(jip) || !json_is_integer(jport) ||
-        !pb_ip_parse(json_string_value(jip), ip)) {
+    int64_t pv = 0;
+    if (sip == NULL || !pb_ev_get_int(ev, path, &pv) || !pb_ip_parse(sip, ip)) {
         return false;
     }
-    json_int_t pv = json_integer_value(jport);
     if (pv < 0 || pv > 65535) {
         return false;
     }
@@ -705,12 +703,12 @@ static bool endpoint_of(const json_t *ev, const char *side, struct pb_ip *ip, ui
     return true;
 }
 
-void pb_procs_enrich(struct pb_procs *p, json_t *ev, bool flow, uint64_t now_ns)
+void pb_procs_enrich(struct pb_procs *p, pb_event *ev, bool flow, uint64_t now_ns)
 {
     if (p == NULL || ev == NULL) {
         return;
     }
-    const char *tr = json_string_value(pb_ev_get(ev, "network.transport"));
+    const char *tr = pb_ev_get_str(ev, "network.transport", NULL);
     uint8_t transport = 0;
     if (tr != NULL && strcmp(tr, "tcp") == 0) {
         transport = PB_IPPROTO_TCP;

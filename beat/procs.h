@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "beat/cfg.h"
+#include "beat/event.h"
 #include "beat/net.h"
 
 #define PB_MAX_PROC_SOCKETS 65536u
@@ -60,6 +61,6 @@ const struct pb_proc_info *pb_procs_find(struct pb_procs *p, uint8_t transport,
  * source.ip/port, destination.ip/port and network.transport. flow: the
  * layout of flow events (ppid, every key present) instead of the ECS one of
  * transactions (parent.pid, empty values left out). */
-void pb_procs_enrich(struct pb_procs *p, json_t *ev, bool flow, uint64_t now_ns);
+void pb_procs_enrich(struct pb_procs *p, pb_event *ev, bool flow, uint64_t now_ns);
 
 #endif

@@ -745,19 +745,32 @@ static void mac_str(const uint8_t *m, char out[18])
     out[o] = '\0';
 }
 
-/* Sets key, or turns an existing value into an array and appends. */
-static void put_or_append(json_t *obj, const char *key, json_t *v)
+/* The values of a key that Packetbeat sets, or turns into a list when set
+ * again (source.ip with several IP layers, flow.vlan with two tags). */
+struct multi {
+    char v[4][PB_IP_STRLEN];
+    int n;
+};
+
+static void multi_add(struct multi *m, const char *v, bool replace)
 {
-    json_t *old = json_object_get(obj, key);
-    if (old == NULL) {
-        json_object_set_new(obj, key, v);
-    } else if (json_is_array(old)) {
-        json_array_append_new(old, v);
-    } else {
-        json_t *arr = json_array();
-        json_array_append(arr, old);
-        json_array_append_new(arr, v);
-        json_object_set_new(obj, key, arr);
+    if (replace) {
+        m->n = 0;
+    }
+    if (m->n < 4) {
+        snprintf(m->v[m->n++], sizeof m->v[0], "%s", v);
+    }
+}
+
+static void multi_put_str(pb_node *obj, const char *key, const struct multi *m)
+{
+    if (m->n == 1) {
+        pb_node_set_str(obj, key, m->v[0]);
+    } else if (m->n > 1) {
+        pb_node *arr = pb_node_arr(obj, key);
+        for (int i = 0; i < m->n; i++) {
+            pb_node_set_str(arr, NULL, m->v[i]);
+        }
     }
 }
 
@@ -793,8 +806,8 @@ static void pick(struct net_pick *np, const uint8_t *s, const uint8_t *d, bool v
 }
 
 static void put_ip_layer(const struct pb_flow_id *id, enum pb_flow_layer layer, bool v6,
-                         bool replace, json_t *source, json_t *dest, struct net_pick *np,
-                         bool override)
+                         bool replace, struct multi *source, struct multi *dest,
+                         struct net_pick *np, bool override)
 {
     const uint8_t *s, *d;
     if (!read_pair(id, layer, v6 ? 16 : 4, &s, &d)) {
@@ -803,80 +816,87 @@ static void put_ip_layer(const struct pb_flow_id *id, enum pb_flow_layer layer, 
     char sb[PB_IP_STRLEN], db[PB_IP_STRLEN];
     ip_text(s, v6, sb);
     ip_text(d, v6, db);
-    if (replace) {
-        json_object_set_new_nocheck(source, "ip", json_string(sb));
-        json_object_set_new_nocheck(dest, "ip", json_string(db));
-    } else {
-        put_or_append(source, "ip", json_string(sb));
-        put_or_append(dest, "ip", json_string(db));
-    }
+    multi_add(source, sb, replace);
+    multi_add(dest, db, replace);
     if (override || !np->have) {
         pick(np, s, d, v6);
     }
 }
 
-static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint64_t now_ns)
+static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint64_t now_ns)
 {
-    json_t *ev = json_object();
-    if (ev == NULL) {
+    pb_event *ev = pb_ev_new();
+    pb_node *root = ev != NULL ? pb_ev_obj(ev, "") : NULL;
+    if (root == NULL) {
+        pb_ev_free(ev);
         return NULL;
     }
     char tbuf[40];
     const struct pb_flow_id *id = &fl->id;
-    json_object_set_new_nocheck(ev, "@timestamp", json_string(pb_time_fmt(now_ns, false, tbuf)));
-    json_object_set_new_nocheck(ev, "type", json_string_nocheck("flow"));
+    pb_node_set_str(root, "@timestamp", pb_time_fmt(now_ns, false, tbuf));
+    pb_node_set_str(root, "type", "flow");
 
-    json_t *event = json_object();
-    json_object_set_new_nocheck(event, "start",
-                                json_string(pb_time_fmt(fl->first_ns, false, tbuf)));
-    json_object_set_new_nocheck(event, "end", json_string(pb_time_fmt(fl->last_ns, false, tbuf)));
-    json_object_set_new(
-        event, "duration",
-        json_integer((json_int_t)(fl->last_ns >= fl->first_ns ? fl->last_ns - fl->first_ns : 0)));
-    json_object_set_new_nocheck(event, "dataset", json_string_nocheck("flow"));
-    json_object_set_new_nocheck(event, "kind", json_string_nocheck("event"));
-    json_object_set_new_nocheck(event, "category", json_pack("[s]", "network"));
-    json_object_set_new_nocheck(event, "action", json_string_nocheck("network_flow"));
-    json_object_set_new_nocheck(event, "type",
-                                final ? json_pack("[ss]", "connection", "end")
-                                      : json_pack("[s]", "connection"));
-    json_object_set_new_nocheck(ev, "event", event);
+    pb_node *event = pb_node_obj(root, "event");
+    pb_node_set_str(event, "start", pb_time_fmt(fl->first_ns, false, tbuf));
+    pb_node_set_str(event, "end", pb_time_fmt(fl->last_ns, false, tbuf));
+    pb_node_set_int(event, "duration",
+                    (int64_t)(fl->last_ns >= fl->first_ns ? fl->last_ns - fl->first_ns : 0));
+    pb_node_set_str(event, "dataset", "flow");
+    pb_node_set_str(event, "kind", "event");
+    pb_node_set_str(pb_node_arr(event, "category"), NULL, "network");
+    pb_node_set_str(event, "action", "network_flow");
+    pb_node *etype = pb_node_arr(event, "type");
+    pb_node_set_str(etype, NULL, "connection");
+    if (final) {
+        pb_node_set_str(etype, NULL, "end");
+    }
 
-    json_t *flow = json_object();
+    pb_node *flow = pb_node_obj(root, "flow");
     char idstr[PB_FLOW_ID_STRLEN];
-    json_object_set_new_nocheck(flow, "id", json_string(pb_flow_id_string(id, idstr)));
-    json_object_set_new_nocheck(flow, "final", json_boolean(final));
+    pb_node_set_str(flow, "id", pb_flow_id_string(id, idstr));
+    pb_node_set_bool(flow, "final", final);
 
-    json_t *network = json_object();
-    json_t *source = json_object();
-    json_t *dest = json_object();
+    pb_node *network = pb_node_obj(root, "network");
+    pb_node *source = pb_node_obj(root, "source");
+    pb_node *dest = pb_node_obj(root, "destination");
 
     const uint8_t *s, *d;
     if (read_pair(id, PB_FLOW_ETH, 6, &s, &d)) {
         char ms[18], md[18];
         mac_str(s, ms);
         mac_str(d, md);
-        json_object_set_new_nocheck(source, "mac", json_string(ms));
-        json_object_set_new_nocheck(dest, "mac", json_string(md));
+        pb_node_set_str(source, "mac", ms);
+        pb_node_set_str(dest, "mac", md);
     }
-    uint16_t vid;
-    if (read_u16le(id, PB_FLOW_OUTER_VLAN, &vid)) {
-        put_or_append(flow, "vlan", json_integer(vid));
+    uint16_t vids[2];
+    int nvid = 0;
+    if (read_u16le(id, PB_FLOW_OUTER_VLAN, &vids[nvid])) {
+        nvid++;
     }
-    if (read_u16le(id, PB_FLOW_VLAN, &vid)) {
-        put_or_append(flow, "vlan", json_integer(vid));
+    if (read_u16le(id, PB_FLOW_VLAN, &vids[nvid])) {
+        nvid++;
+    }
+    if (nvid == 1) {
+        pb_node_set_int(flow, "vlan", vids[0]);
+    } else if (nvid == 2) {
+        pb_node *arr = pb_node_arr(flow, "vlan");
+        pb_node_set_int(arr, NULL, vids[0]);
+        pb_node_set_int(arr, NULL, vids[1]);
     }
 
     /* IP layers in Packetbeat's order: outer v4 (replaces), v4, outer v6
      * (also takes over network.type and the community id pair), v6. */
     struct net_pick np;
     memset(&np, 0, sizeof np);
-    put_ip_layer(id, PB_FLOW_OUTER_IPV4, false, true, source, dest, &np, true);
-    put_ip_layer(id, PB_FLOW_IPV4, false, false, source, dest, &np, false);
-    put_ip_layer(id, PB_FLOW_OUTER_IPV6, true, false, source, dest, &np, true);
-    put_ip_layer(id, PB_FLOW_IPV6, true, false, source, dest, &np, false);
+    struct multi sips = {.n = 0}, dips = {.n = 0};
+    put_ip_layer(id, PB_FLOW_OUTER_IPV4, false, true, &sips, &dips, &np, true);
+    put_ip_layer(id, PB_FLOW_IPV4, false, false, &sips, &dips, &np, false);
+    put_ip_layer(id, PB_FLOW_OUTER_IPV6, true, false, &sips, &dips, &np, true);
+    put_ip_layer(id, PB_FLOW_IPV6, true, false, &sips, &dips, &np, false);
+    multi_put_str(source, "ip", &sips);
+    multi_put_str(dest, "ip", &dips);
     if (np.have) {
-        json_object_set_new_nocheck(network, "type", json_string(np.src.v6 ? "ipv6" : "ipv4"));
+        pb_node_set_str(network, "type", np.src.v6 ? "ipv6" : "ipv4");
     }
 
     struct pb_tuple ct;
@@ -887,8 +907,8 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
         if (read_pair(id, port_layers[i], 2, &s, &d)) {
             ct.sport = (uint16_t)(s[0] | (s[1] << 8));
             ct.dport = (uint16_t)(d[0] | (d[1] << 8));
-            json_object_set_new_nocheck(source, "port", json_integer(ct.sport));
-            json_object_set_new_nocheck(dest, "port", json_integer(ct.dport));
+            pb_node_set_int(source, "port", ct.sport);
+            pb_node_set_int(dest, "port", ct.dport);
             bool tcp = port_layers[i] == PB_FLOW_TCP;
             transport = tcp ? "tcp" : "udp";
             ct.proto = tcp ? PB_IPPROTO_TCP : PB_IPPROTO_UDP;
@@ -901,7 +921,7 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
             continue;
         }
         struct flow_stats *st = &fl->st[dir];
-        json_t *side = dir == 0 ? source : dest;
+        pb_node *side = dir == 0 ? source : dest;
         if (dir == 0 && (st->set & ST_ICMP4) && st->icmp4 > 0) {
             transport = "icmp";
             ct.proto = PB_IPPROTO_ICMP;
@@ -915,11 +935,11 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
             ct.dport = (uint16_t)(st->icmp6 & 0xff);
         }
         if (st->set & ST_PACKETS) {
-            json_object_set_new_nocheck(side, "packets", json_integer((json_int_t)st->packets));
+            pb_node_set_uint(side, "packets", st->packets);
             total_packets += st->packets;
         }
         if (st->set & ST_BYTES) {
-            json_object_set_new_nocheck(side, "bytes", json_integer((json_int_t)st->bytes));
+            pb_node_set_uint(side, "bytes", st->bytes);
             total_bytes += st->bytes;
         }
         if (f->cfg.delta) {
@@ -927,29 +947,22 @@ static json_t *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint6
             st->bytes = 0;
         }
     }
-    if (transport != NULL) {
-        json_object_set_new_nocheck(network, "transport", json_string(transport));
-    }
+    pb_node_set_str(network, "transport", transport);
     if (ct.proto != 0 && np.have) {
         ct.src = np.src;
         ct.dst = np.dst;
         char cid[64];
         pb_community_id(&ct, cid);
-        json_object_set_new_nocheck(network, "community_id", json_string(cid));
+        pb_node_set_str(network, "community_id", cid);
     }
-    json_object_set_new_nocheck(network, "bytes", json_integer((json_int_t)total_bytes));
-    json_object_set_new_nocheck(network, "packets", json_integer((json_int_t)total_packets));
-
-    json_object_set_new_nocheck(ev, "flow", flow);
-    json_object_set_new_nocheck(ev, "network", network);
-    json_object_set_new_nocheck(ev, "source", source);
-    json_object_set_new_nocheck(ev, "destination", dest);
+    pb_node_set_uint(network, "bytes", total_bytes);
+    pb_node_set_uint(network, "packets", total_packets);
     return ev;
 }
 
 static void report(struct pb_flows *f, struct flow *fl, bool final, uint64_t now_ns)
 {
-    json_t *ev = flow_event(f, fl, final, now_ns);
+    pb_event *ev = flow_event(f, fl, final, now_ns);
     if (ev == NULL) {
         return;
     }
@@ -957,7 +970,7 @@ static void report(struct pb_flows *f, struct flow *fl, bool final, uint64_t now
     if (f->pseudo.emit != NULL) {
         f->pseudo.emit(f->pseudo.emit_ctx, &f->pseudo, ev);
     } else {
-        json_decref(ev);
+        pb_ev_free(ev);
     }
 }
 

@@ -46,7 +46,7 @@ struct pb_pkt {
 };
 
 struct pb_proto;
-typedef void (*pb_emit_fn)(void *ctx, struct pb_proto *p, json_t *ev);
+typedef void (*pb_emit_fn)(void *ctx, struct pb_proto *p, pb_event *ev);
 
 /* Per-protocol counters (read by monitoring). */
 struct pb_proto_stats {
@@ -123,7 +123,7 @@ struct pb_proto_ops {
 };
 
 /* Hands a finished event to the frame (processors, pipeline). Takes ev. */
-void pb_emit(struct pb_proto *p, json_t *ev);
+void pb_emit(struct pb_proto *p, pb_event *ev);
 
 /* The wall clock in ns since the epoch (for timers). */
 uint64_t pb_now_ns(void);

@@ -156,7 +156,7 @@ uint64_t pb_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void pb_emit(struct pb_proto *p, json_t *ev)
+void pb_emit(struct pb_proto *p, pb_event *ev)
 {
     if (ev == NULL) {
         return;
@@ -165,7 +165,7 @@ void pb_emit(struct pb_proto *p, json_t *ev)
     if (p->emit != NULL) {
         p->emit(p->emit_ctx, p, ev);
     } else {
-        json_decref(ev);
+        pb_ev_free(ev);
     }
 }
 

@@ -15,6 +15,7 @@
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/event.h"
+#include "beat/event_dom.h"
 #include "beat/utf8.h"
 
 /* ---- buffer ------------------------------------------------------------ */
@@ -143,12 +144,7 @@ static const unsigned char str_class[256] = {
    escape_html): all are >= 0x20, < 0x80, and neither '"' nor '\\'. */
 static inline bool plain8(uint64_t x)
 {
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t lt20 = (x - ones * 0x20u) & ~x;             /* bytes < 0x20 */
-    uint64_t q = x ^ (ones * (uint64_t)'"');
-    uint64_t bs = x ^ (ones * (uint64_t)'\\');
-    uint64_t eq = ((q - ones) & ~q) | ((bs - ones) & ~bs); /* '"' or '\\' */
-    return ((lt20 | eq | x) & high) == 0;
+    return pb_json_plain8(x);
 }
 
 /* Room for n more bytes without passing the limit (grown when needed);
@@ -426,6 +422,22 @@ static void put_real(struct jw *w, double f)
 
 static void put_value(struct jw *w, const json_t *v, int depth, bool top);
 
+static void put_int(struct jw *w, int64_t iv)
+{
+    /* decimal digits written backwards: snprintf costs more than the rest */
+    char buf[32];
+    unsigned long long u = iv < 0 ? 0ull - (unsigned long long)iv : (unsigned long long)iv;
+    char *e = buf + sizeof buf, *d = e;
+    do {
+        *--d = (char)('0' + u % 10u);
+        u /= 10u;
+    } while (u != 0);
+    if (iv < 0) {
+        *--d = '-';
+    }
+    put(w, d, (size_t)(e - d));
+}
+
 static void put_member(struct jw *w, const char *key, size_t klen, const json_t *val, int depth,
                        bool *first)
 {
@@ -525,7 +537,6 @@ static bool put_frozen(struct jw *w, const json_t *v)
 
 static void put_value(struct jw *w, const json_t *v, int depth, bool top)
 {
-    char buf[32];
     if (w->err != 0) {
         return;
     }
@@ -560,21 +571,9 @@ static void put_value(struct jw *w, const json_t *v, int depth, bool top)
     case JSON_STRING:
         put_string(w, json_string_value(v), json_string_length(v), false);
         break;
-    case JSON_INTEGER: {
-        /* decimal digits written backwards: snprintf costs more than the rest */
-        json_int_t iv = json_integer_value(v);
-        unsigned long long u = iv < 0 ? 0ull - (unsigned long long)iv : (unsigned long long)iv;
-        char *e = buf + sizeof buf, *d = e;
-        do {
-            *--d = (char)('0' + u % 10u);
-            u /= 10u;
-        } while (u != 0);
-        if (iv < 0) {
-            *--d = '-';
-        }
-        put(w, d, (size_t)(e - d));
+    case JSON_INTEGER:
+        put_int(w, (int64_t)json_integer_value(v));
         break;
-    }
     case JSON_REAL:
         put_real(w, json_real_value(v));
         break;
@@ -625,6 +624,136 @@ int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_cod
 int pb_json_encode_exact(const json_t *v, struct pb_codec_buf *b, bool *exact)
 {
     return json_encode(v, false, false, b, exact, false);
+}
+
+/* ---- events in their arena (beat/event_dom.h) ---------------------------- */
+
+static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top);
+
+static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_member *m, int depth,
+                           bool *first)
+{
+    if (!*first) {
+        putc1(w, ',');
+    }
+    *first = false;
+    newline(w, depth + 1);
+    if (!n->arr) {
+        if ((m->flags & PB_MF_PLAIN_KEY) && !w->html && reserve(w, m->klen + 4)) {
+            char *o = w->b->p + w->b->len;
+            o[0] = '"';
+            memcpy(o + 1, m->key, m->klen);
+            o[m->klen + 1] = '"';
+            o[m->klen + 2] = ':';
+            w->b->len += m->klen + 3;
+        } else {
+            put_string(w, m->key, m->klen, true);
+            putc1(w, ':');
+        }
+        if (w->pretty) {
+            putc1(w, ' ');
+        }
+    }
+    switch (m->kind) {
+    case PB_VK_STR:
+        if ((m->flags & PB_MF_PLAIN_STR) && !w->html && reserve(w, m->slen + 2)) {
+            char *o = w->b->p + w->b->len;
+            o[0] = '"';
+            memcpy(o + 1, m->u.s, m->slen);
+            o[m->slen + 1] = '"';
+            w->b->len += m->slen + 2;
+        } else {
+            put_string(w, m->u.s, m->slen, false);
+        }
+        break;
+    case PB_VK_INT:
+        put_int(w, m->u.i);
+        break;
+    case PB_VK_REAL:
+        put_real(w, m->u.r);
+        break;
+    case PB_VK_TRUE:
+        putstr(w, "true");
+        break;
+    case PB_VK_FALSE:
+        putstr(w, "false");
+        break;
+    case PB_VK_OBJ:
+    case PB_VK_ARR:
+        put_dom_node(w, m->u.n, depth + 1, false);
+        break;
+    case PB_VK_JSON:
+        put_value(w, m->u.j, depth + 1, false);
+        break;
+    case PB_VK_NULL:
+    default:
+        putstr(w, "null");
+        break;
+    }
+}
+
+static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
+{
+    if (w->err != 0) {
+        return;
+    }
+    if (depth > 256) {
+        w->err = -PB_ELIMIT;
+        return;
+    }
+    if (n->count == 0) {
+        putstr(w, n->arr ? "[]" : "{}");
+        return;
+    }
+    putc1(w, n->arr ? '[' : '{');
+    bool first = true;
+    const struct pb_member *ts = NULL, *meta = NULL;
+    if (top) {
+        /* Beats writes @timestamp, then @metadata, then the fields */
+        for (const struct pb_member *m = n->first; m != NULL; m = m->next) {
+            if (m->klen == 10 && memcmp(m->key, "@timestamp", 10) == 0) {
+                ts = m;
+            } else if (m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0) {
+                meta = m;
+            }
+        }
+        if (ts != NULL) {
+            put_dom_member(w, n, ts, depth, &first);
+        }
+        if (meta != NULL) {
+            put_dom_member(w, n, meta, depth, &first);
+        }
+    }
+    for (const struct pb_member *m = n->first; m != NULL && w->err == 0; m = m->next) {
+        if (m != ts && m != meta) {
+            put_dom_member(w, n, m, depth, &first);
+        }
+    }
+    newline(w, depth);
+    putc1(w, n->arr ? ']' : '}');
+}
+
+int pb_ev_encode(const pb_event *ev, bool pretty, bool escape_html, struct pb_codec_buf *b,
+                 bool *exact)
+{
+    if (ev->json != NULL) {
+        return json_encode(ev->json, pretty, escape_html, b, exact, false);
+    }
+    size_t start = b->len;
+    struct jw w = {
+        .b = b,
+        .limit = start + PB_CODEC_MAX_EVENT_BYTES,
+        .pretty = pretty,
+        .html = escape_html,
+    };
+    put_dom_node(&w, &ev->root, 0, true);
+    if (w.err != 0) {
+        b->len = start;
+    }
+    if (exact != NULL) {
+        *exact = w.err == 0 && !w.inexact;
+    }
+    return w.err;
 }
 
 bool pb_codec_is_plain_json(const struct pb_codec *c)

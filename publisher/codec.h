@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "beat/cfg.h"
+#include "beat/event.h"
 
 /* One serialised event may not exceed this (a larger one is dropped and
    counted by the output, as a failed encode is in libbeat). */
@@ -62,6 +63,10 @@ int pb_json_encode(const json_t *v, bool pretty, bool escape_html, struct pb_cod
    written without a '.' or exponent (it would read back as an integer) or
    as null, or a key holds a NUL byte. */
 int pb_json_encode_exact(const json_t *v, struct pb_codec_buf *b, bool *exact);
+/* An event (either form) as pb_json_encode writes its tree; *exact as
+ * pb_json_encode_exact sets it (exact may be NULL). */
+int pb_ev_encode(const pb_event *ev, bool pretty, bool escape_html, struct pb_codec_buf *b,
+                 bool *exact);
 
 /* The json codec with its defaults (compact, no escape_html): what
    pb_batch_event_json holds. */

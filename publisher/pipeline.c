@@ -1184,40 +1184,22 @@ static int publish_disk(struct pb_pipeline *pl, json_t *ev, bool block)
     return 0;
 }
 
-int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
+/* A queue.mem copy of an encoding: trimmed to its length, and not memory
+   of the protocol that published it (the TCP tracker charges a connection
+   with what its callbacks keep). */
+static void keep_encoding(struct qev *q, struct pb_codec_buf *enc)
 {
-    if (pl == NULL || ev == NULL) {
-        json_decref(ev);
-        return -PB_EINVAL;
-    }
-    struct qev q = {.tree = ev, .js = NULL, .len = 0};
-    if (pl->dq == NULL && pl->queue_json) {
-        /* queue.mem keeps the encoding (outside the lock: producers
-           encode in parallel with the workers) */
-        struct pb_codec_buf enc = {.p = pb_malloc(4096), .len = 0, .cap = 4096};
-        bool exact = false;
-        if (enc.p == NULL) {
-            enc.cap = 0;
-        }
-        if (pb_json_encode_exact(ev, &enc, &exact) == 0 && exact) {
-            char *p = enc.len < enc.cap ? pb_realloc(enc.p, enc.len) : enc.p;
-            q.js = p != NULL ? p : enc.p;
-            q.len = enc.len;
-            /* not memory of the protocol that published it (the TCP
-               tracker charges a connection with what its callbacks keep) */
-            pb_alloc_disown(q.js);
-            q.tree = NULL;
-            json_decref(ev);
-        } else {
-            pb_codec_buf_free(&enc);
-        }
-    }
+    char *p = enc->len < enc->cap ? pb_realloc(enc->p, enc->len) : enc->p;
+    q->js = p != NULL ? p : enc->p;
+    q->len = enc->len;
+    pb_alloc_disown(q->js);
+    q->tree = NULL;
+}
+
+/* Puts q on the memory queue (taking it). */
+static int enqueue(struct pb_pipeline *pl, struct qev q, bool block)
+{
     pthread_mutex_lock(&pl->mu);
-    if (pl->dq != NULL) {
-        int rc = publish_disk(pl, ev, block);
-        pthread_mutex_unlock(&pl->mu);
-        return rc;
-    }
     while (pl->used >= pl->cap && !pl->closing) {
         if (!block) {
             pl->st.dropped++;
@@ -1245,6 +1227,68 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
     }
     pthread_mutex_unlock(&pl->mu);
     return 0;
+}
+
+int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
+{
+    if (pl == NULL || ev == NULL) {
+        json_decref(ev);
+        return -PB_EINVAL;
+    }
+    struct qev q = {.tree = ev, .js = NULL, .len = 0};
+    if (pl->dq == NULL && pl->queue_json) {
+        /* queue.mem keeps the encoding (outside the lock: producers
+           encode in parallel with the workers) */
+        struct pb_codec_buf enc = {.p = pb_malloc(4096), .len = 0, .cap = 4096};
+        bool exact = false;
+        if (enc.p == NULL) {
+            enc.cap = 0;
+        }
+        if (pb_json_encode_exact(ev, &enc, &exact) == 0 && exact) {
+            keep_encoding(&q, &enc);
+            json_decref(ev);
+        } else {
+            pb_codec_buf_free(&enc);
+        }
+    }
+    if (pl->dq != NULL) {
+        pthread_mutex_lock(&pl->mu);
+        int rc = publish_disk(pl, ev, block);
+        pthread_mutex_unlock(&pl->mu);
+        return rc;
+    }
+    return enqueue(pl, q, block);
+}
+
+int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
+{
+    if (pl == NULL || ev == NULL) {
+        pb_ev_free(ev);
+        return -PB_EINVAL;
+    }
+    if (pl->dq == NULL && pl->queue_json && !pb_ev_is_tree(ev)) {
+        /* encoded from the arena: no jansson tree is ever built */
+        struct pb_codec_buf enc = {.p = pb_malloc(4096), .len = 0, .cap = 4096};
+        bool exact = false;
+        if (enc.p == NULL) {
+            enc.cap = 0;
+        }
+        if (pb_ev_encode(ev, false, false, &enc, &exact) == 0 && exact) {
+            struct qev q;
+            keep_encoding(&q, &enc);
+            pb_ev_free(ev);
+            return enqueue(pl, q, block);
+        }
+        pb_codec_buf_free(&enc);
+    }
+    json_t *tree = pb_ev_take(ev);
+    if (tree == NULL) {
+        pthread_mutex_lock(&pl->mu);
+        pl->st.dropped++;
+        pthread_mutex_unlock(&pl->mu);
+        return -PB_ENOMEM;
+    }
+    return pb_pipeline_publish(pl, tree, block);
 }
 
 void pb_pipeline_close(struct pb_pipeline *pl, int64_t timeout_ns)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "beat/cfg.h"
+#include "beat/event.h"
 
 struct pb_pipeline;
 
@@ -34,6 +35,9 @@ int pb_pipeline_start(struct pb_pipeline *pl);
 /* Queues ev (takes it). block=true waits for room (-I); false drops and
  * counts when the queue is full, returning -PB_ELIMIT. */
 int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block);
+/* The same for an event (taken): with queue.mem and outputs that queue
+ * JSON, encoded straight from its arena. */
+int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block);
 /* Flushes and waits up to timeout_ns (<0: forever) for every queued event to
  * be acked, then stops the workers and frees everything. */
 void pb_pipeline_close(struct pb_pipeline *pl, int64_t timeout_ns);

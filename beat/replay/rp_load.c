@@ -17,7 +17,7 @@
 
 static const char *str_at(const json_t *ev, const char *path, size_t *len)
 {
-    json_t *v = pb_ev_get(ev, path);
+    json_t *v = pb_json_get(ev, path);
     if (!json_is_string(v)) {
         return NULL;
     }
@@ -29,7 +29,7 @@ static const char *str_at(const json_t *ev, const char *path, size_t *len)
 
 static int64_t int_at(const json_t *ev, const char *path)
 {
-    json_t *v = pb_ev_get(ev, path);
+    json_t *v = pb_json_get(ev, path);
     if (json_is_integer(v)) {
         return json_integer_value(v);
     }
@@ -236,7 +236,7 @@ static int http_from_fields(const json_t *ev, struct rp_req *r, bool *complete)
     if (r->verb == NULL || r->target == NULL) {
         return -1;
     }
-    json_t *hdrs = pb_ev_get(ev, "http.request.headers");
+    json_t *hdrs = pb_json_get(ev, "http.request.headers");
     const char *k;
     json_t *v;
     json_object_foreach(hdrs, k, v)
@@ -396,7 +396,7 @@ static int sql_req(const json_t *ev, enum rp_proto proto, struct rp_req *r, cons
     snprintf(path, sizeof path, "%s.affected_rows", ns);
     rec->affected = int_at(ev, path);
     snprintf(path, sizeof path, "%s.error_code", ns);
-    json_t *code = pb_ev_get(ev, path);
+    json_t *code = pb_json_get(ev, path);
     if (json_is_integer(code)) {
         rec->code = rp_strfmt("%lld", (long long)json_integer_value(code));
     } else if (json_is_string(code) && json_string_length(code) > 0) {

@@ -212,7 +212,7 @@ void pb_summary_add(struct pb_summary *s, const char *proto, const char *key, bo
 
 static const char *get_str(const json_t *ev, const char *path, size_t *len)
 {
-    json_t *v = pb_ev_get(ev, path);
+    json_t *v = pb_json_get(ev, path);
     if (!json_is_string(v)) {
         return NULL;
     }
@@ -224,7 +224,7 @@ static const char *get_str(const json_t *ev, const char *path, size_t *len)
 
 static int64_t get_int(const json_t *ev, const char *path)
 {
-    json_t *v = pb_ev_get(ev, path);
+    json_t *v = pb_json_get(ev, path);
     if (json_is_integer(v)) {
         return json_integer_value(v);
     }
@@ -423,29 +423,29 @@ static void event_row(void *vctx, const struct pb_summary_row *r)
         return;
     }
     int rc = 0;
-    rc |= pb_ev_put_time(ev, "@timestamp", c->end_ns);
-    rc |= pb_ev_put_str(ev, "type", "summary");
-    rc |= pb_ev_put_str(ev, "event.kind", "metric");
-    rc |= pb_ev_put(ev, "event.category", json_pack("[s]", "network"));
-    rc |= pb_ev_put(ev, "event.type", json_pack("[s]", "info"));
-    rc |= pb_ev_put_str(ev, "event.dataset", "summary");
-    rc |= pb_ev_put_time(ev, "event.start", c->start_ns);
-    rc |= pb_ev_put_time(ev, "event.end", c->end_ns);
-    rc |= pb_ev_put_int(ev, "event.duration", (int64_t)(c->end_ns - c->start_ns));
-    rc |= pb_ev_put_str(ev, "network.protocol", r->proto);
-    rc |= pb_ev_put_str(ev, "summary.protocol", r->proto);
-    rc |= pb_ev_put_str(ev, "summary.group", r->key);
-    rc |= pb_ev_put_str(ev, "summary.scope", r->all ? "protocol" : r->other ? "other" : "group");
-    rc |= pb_ev_put_uint(ev, "summary.count", r->count);
-    rc |= pb_ev_put_uint(ev, "summary.errors", r->errors);
-    rc |= pb_ev_put_real(ev, "summary.error_rate",
-                         r->count > 0 ? (double)r->errors / (double)r->count : 0.0);
-    rc |= pb_ev_put_uint(ev, "summary.bytes.request", r->req_bytes);
-    rc |= pb_ev_put_uint(ev, "summary.bytes.response", r->resp_bytes);
-    rc |= pb_ev_put_uint(ev, "summary.duration.p50", r->p50);
-    rc |= pb_ev_put_uint(ev, "summary.duration.p90", r->p90);
-    rc |= pb_ev_put_uint(ev, "summary.duration.p99", r->p99);
-    rc |= pb_ev_put_uint(ev, "summary.duration.max", r->max);
+    rc |= pb_json_put_time(ev, "@timestamp", c->end_ns);
+    rc |= pb_json_put_str(ev, "type", "summary");
+    rc |= pb_json_put_str(ev, "event.kind", "metric");
+    rc |= pb_json_put(ev, "event.category", json_pack("[s]", "network"));
+    rc |= pb_json_put(ev, "event.type", json_pack("[s]", "info"));
+    rc |= pb_json_put_str(ev, "event.dataset", "summary");
+    rc |= pb_json_put_time(ev, "event.start", c->start_ns);
+    rc |= pb_json_put_time(ev, "event.end", c->end_ns);
+    rc |= pb_json_put_int(ev, "event.duration", (int64_t)(c->end_ns - c->start_ns));
+    rc |= pb_json_put_str(ev, "network.protocol", r->proto);
+    rc |= pb_json_put_str(ev, "summary.protocol", r->proto);
+    rc |= pb_json_put_str(ev, "summary.group", r->key);
+    rc |= pb_json_put_str(ev, "summary.scope", r->all ? "protocol" : r->other ? "other" : "group");
+    rc |= pb_json_put_uint(ev, "summary.count", r->count);
+    rc |= pb_json_put_uint(ev, "summary.errors", r->errors);
+    rc |= pb_json_put_real(ev, "summary.error_rate",
+                           r->count > 0 ? (double)r->errors / (double)r->count : 0.0);
+    rc |= pb_json_put_uint(ev, "summary.bytes.request", r->req_bytes);
+    rc |= pb_json_put_uint(ev, "summary.bytes.response", r->resp_bytes);
+    rc |= pb_json_put_uint(ev, "summary.duration.p50", r->p50);
+    rc |= pb_json_put_uint(ev, "summary.duration.p90", r->p90);
+    rc |= pb_json_put_uint(ev, "summary.duration.p99", r->p99);
+    rc |= pb_json_put_uint(ev, "summary.duration.max", r->max);
     if (rc != 0 || json_array_append_new(c->arr, ev) != 0) {
         c->failed = 1;
     }

@@ -145,7 +145,7 @@ static void timer_arm(struct pb_proto *p, struct amqp_tx *t, uint64_t at)
 
 static void publish(struct pb_proto *p, const struct amqp_tx *t)
 {
-    json_t *ev = amqp_tx_event(p, t);
+    pb_event *ev = amqp_tx_event(p, t);
     if (ev == NULL) {
         p->stats.dropped++;
         return;

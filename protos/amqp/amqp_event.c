@@ -26,7 +26,7 @@ bool amqp_tx_is_error(const struct amqp_tx *t)
 
 /* The body as text: as is when it is text, else its bytes in decimal;
  * " [...]" when shortened. */
-static int put_body(json_t *ev, const char *key, const struct amqp_tx *t, uint64_t total)
+static int put_body(pb_event *ev, const char *key, const struct amqp_tx *t, uint64_t total)
 {
     const char *more = t->body_len < total ? " [...]" : "";
     size_t ml = strlen(more);
@@ -60,7 +60,7 @@ static bool is_method(const struct amqp_tx *t, const char *m)
     return strcmp(t->method, m) == 0;
 }
 
-json_t *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t)
+pb_event *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t)
 {
     struct pb_tuple tu = t->reversed ? pb_tuple_reverse(&t->tuple) : t->tuple;
     struct pb_tx tx = {
@@ -73,7 +73,7 @@ json_t *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t)
         .dst_bytes = t->bytes_out > 0 ? (int64_t)t->bytes_out : -1,
         .error = t->nnotes == 1 ? t->notes[0] : NULL,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return NULL;
     }
@@ -99,7 +99,7 @@ json_t *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t)
     json_t *uid = json_object_get(t->amqp, "user-id");
     if (uid != NULL) {
         /* Packetbeat sets the literal key "user.id" */
-        rc |= json_object_set_new_nocheck(ev, "user.id", json_deep_copy(uid)) < 0 ? -1 : 0;
+        rc |= pb_node_set(pb_ev_obj(ev, ""), "user.id", json_deep_copy(uid)) < 0 ? -1 : 0;
     }
     if (p->send_request) {
         if (is_method(t, "basic.publish")) {
@@ -118,7 +118,7 @@ json_t *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t)
         }
     }
     if (rc != 0) {
-        json_decref(ev);
+        pb_ev_free(ev);
         return NULL;
     }
     return ev;

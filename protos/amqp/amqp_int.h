@@ -41,7 +41,7 @@ struct amqp_tx {
 };
 
 /* The transaction event Packetbeat publishes for t. NULL on ENOMEM. */
-json_t *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t);
+pb_event *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t);
 
 /* isError: basic.return, basic.reject, or a close with reply code >= 300. */
 bool amqp_tx_is_error(const struct amqp_tx *t);

@@ -68,7 +68,7 @@ static struct cass_conn *conn_of(struct pb_conn *c)
 
 static void publish(struct pb_conn *c, const struct cass_msg *req, const struct cass_msg *resp)
 {
-    json_t *ev = cass_tx_event(c->proto, &c->tuple, req, resp);
+    pb_event *ev = cass_tx_event(c->proto, &c->tuple, req, resp);
     if (ev != NULL) {
         pb_emit(c->proto, ev);
     }

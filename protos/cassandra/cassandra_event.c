@@ -27,8 +27,8 @@ static json_t *part(const struct cass_msg *m, bool with_header)
     return o;
 }
 
-json_t *cass_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
-                      const struct cass_msg *req, const struct cass_msg *resp)
+pb_event *cass_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
+                        const struct cass_msg *req, const struct cass_msg *resp)
 {
     const struct cass_priv *pv = p->priv;
     if ((req == NULL && resp == NULL) || (req != NULL && req->ignored) ||
@@ -45,7 +45,7 @@ json_t *cass_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         .src_bytes = req != NULL ? (int64_t)req->size : -1,
         .dst_bytes = resp != NULL ? (int64_t)resp->size : -1,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return NULL;
     }
@@ -68,7 +68,7 @@ json_t *cass_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         }
     }
     if (rc != 0) {
-        json_decref(ev);
+        pb_ev_free(ev);
         return NULL;
     }
     return ev;

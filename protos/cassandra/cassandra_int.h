@@ -36,7 +36,7 @@ void cass_msg_free(struct cass_msg *m);
 /* Builds the transaction event of a request (NULL for a server push) and a
  * response, both borrowed; NULL when either is ignored or on ENOMEM.
  * tuple: the connection, client -> server. */
-json_t *cass_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
-                      const struct cass_msg *req, const struct cass_msg *resp);
+pb_event *cass_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
+                        const struct cass_msg *req, const struct cass_msg *resp);
 
 #endif

@@ -39,7 +39,7 @@ static void dhcpv4_on_datagram(struct pb_proto *p, const struct pb_pkt *pkt, con
         warn_parse_failure(p);
         return;
     }
-    json_t *ev = dhcp_event_build(&m, &pkt->tuple, pkt->ts_ns, len);
+    pb_event *ev = dhcp_event_build(&m, &pkt->tuple, pkt->ts_ns, len);
     if (ev == NULL) {
         p->stats.dropped++;
         return;

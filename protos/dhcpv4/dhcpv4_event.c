@@ -265,7 +265,7 @@ static json_t *fixed_str(const uint8_t *p, size_t n)
     return n > 0 ? pb_json_strn(p, n) : NULL;
 }
 
-static void put_endpoint(json_t *ev, const char *name, const struct pb_ip *ip, uint16_t port,
+static void put_endpoint(pb_event *ev, const char *name, const struct pb_ip *ip, uint16_t port,
                          int64_t bytes)
 {
     char buf[PB_IP_STRLEN];
@@ -280,11 +280,11 @@ static void put_endpoint(json_t *ev, const char *name, const struct pb_ip *ip, u
     if (bytes > 0) {
         json_object_set_new_nocheck(o, "bytes", json_integer(bytes));
     }
-    json_object_set_new(ev, name, o);
+    pb_ev_put(ev, name, o);
 }
 
-json_t *dhcp_event_build(const struct dhcp_msg *m, const struct pb_tuple *tuple, uint64_t ts_ns,
-                         size_t len)
+pb_event *dhcp_event_build(const struct dhcp_msg *m, const struct pb_tuple *tuple, uint64_t ts_ns,
+                           size_t len)
 {
     struct pb_tx tx = {0};
     tx.type = "dhcpv4";
@@ -294,7 +294,7 @@ json_t *dhcp_event_build(const struct dhcp_msg *m, const struct pb_tuple *tuple,
     tx.src_bytes = (int64_t)len;
     tx.dst_bytes = -1;
     tx.no_client_server = true;
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return NULL;
     }
@@ -355,6 +355,6 @@ json_t *dhcp_event_build(const struct dhcp_msg *m, const struct pb_tuple *tuple,
     if (opts != NULL) {
         json_object_set_new_nocheck(d, "option", opts);
     }
-    json_object_set_new_nocheck(ev, "dhcpv4", d);
+    pb_ev_put(ev, "dhcpv4", d);
     return ev;
 }

@@ -6,6 +6,8 @@
 #define PB_DHCPV4_EVENT_H
 
 #include <jansson.h>
+
+#include "beat/event.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +16,7 @@
 
 /* tuple: the packet as on the wire; len: UDP payload bytes. NULL on
  * allocation failure. */
-json_t *dhcp_event_build(const struct dhcp_msg *m, const struct pb_tuple *tuple, uint64_t ts_ns,
-                         size_t len);
+pb_event *dhcp_event_build(const struct dhcp_msg *m, const struct pb_tuple *tuple, uint64_t ts_ns,
+                           size_t len);
 
 #endif

@@ -179,7 +179,7 @@ static void publish(struct pb_proto *p, const struct pb_tuple *tuple, const stru
     in.include_additionals = pv->include_additionals;
     in.send_request = p->send_request;
     in.send_response = p->send_response;
-    json_t *ev = dns_event_build(&in);
+    pb_event *ev = dns_event_build(&in);
     if (ev == NULL) {
         p->stats.dropped++;
         return;

@@ -244,7 +244,7 @@ static void add_question(json_t *d, const struct dns_question *q)
 }
 
 /* addDNSToMapStr */
-static void add_dns(json_t *ev, json_t *d, const struct dns_msg *m, bool auth, bool add)
+static void add_dns(pb_event *ev, json_t *d, const struct dns_msg *m, bool auth, bool add)
 {
     char b[24];
     json_object_set_new_nocheck(d, "id", json_integer(m->id));
@@ -335,16 +335,16 @@ static void add_dns(json_t *ev, json_t *d, const struct dns_msg *m, bool auth, b
     }
 }
 
-static void put_text(json_t *ev, const char *key, const struct dns_msg *m)
+static void put_text(pb_event *ev, const char *key, const struct dns_msg *m)
 {
     char *s = dns_msg_to_string(m);
     if (s != NULL) {
-        json_object_set_new(ev, key, pb_json_strn(s, strlen(s)));
+        pb_ev_put(ev, key, pb_json_strn(s, strlen(s)));
         pb_free(s);
     }
 }
 
-json_t *dns_event_build(const struct dns_event_in *in)
+pb_event *dns_event_build(const struct dns_event_in *in)
 {
     const struct dns_msg *req = in->req, *resp = in->resp;
     const struct dns_msg *info = req != NULL ? req : resp;  /* method, query, resource */
@@ -361,7 +361,7 @@ json_t *dns_event_build(const struct dns_event_in *in)
     tx.src_bytes = req != NULL ? (int64_t)req->length : -1;
     tx.dst_bytes = resp != NULL ? (int64_t)resp->length : -1;
     tx.error = in->nnotes == 1 ? in->notes[0] : NULL;
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return NULL;
     }
@@ -379,21 +379,21 @@ json_t *dns_event_build(const struct dns_event_in *in)
     }
 
     char b[24];
-    json_object_set_new_nocheck(ev, "method", json_string(dns_opcode_str(info->opcode, b)));
+    pb_ev_put(ev, "method", json_string(dns_opcode_str(info->opcode, b)));
     if (info->nq > 0) {
         struct dns_text t = {0};
         put_question_text(&t, &info->q[0]);
         char *q = dns_text_take(&t);
         if (q != NULL) {
-            json_object_set_new_nocheck(ev, "query", pb_json_strn(q, strlen(q)));
+            pb_ev_put(ev, "query", pb_json_strn(q, strlen(q)));
             pb_free(q);
         }
-        json_object_set_new_nocheck(ev, "resource", str_or_null(info->q[0].name));
+        pb_ev_put(ev, "resource", str_or_null(info->q[0].name));
     }
     json_t *d = json_object();
     if (d != NULL) {
         add_dns(ev, d, body, in->include_authorities, in->include_additionals);
-        json_object_set_new_nocheck(ev, "dns", d);
+        pb_ev_put(ev, "dns", d);
     }
     if (req != NULL && in->send_request) {
         put_text(ev, "request", req);

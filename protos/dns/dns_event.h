@@ -6,6 +6,8 @@
 #define PB_DNS_EVENT_H
 
 #include <jansson.h>
+
+#include "beat/event.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,7 +45,7 @@ struct dns_event_in {
 };
 
 /* A new event, NULL on allocation failure. */
-json_t *dns_event_build(const struct dns_event_in *in);
+pb_event *dns_event_build(const struct dns_event_in *in);
 
 /* Packetbeat's one-line text of a message (send_request/send_response).
  * Owned; NULL on allocation failure. */

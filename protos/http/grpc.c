@@ -98,7 +98,7 @@ void grpc_message_decode(const uint8_t *p, size_t n, struct pb_bytes *out)
     }
 }
 
-void grpc_event_fields(json_t *ev, const struct grpc_call *call)
+void grpc_event_fields(pb_event *ev, const struct grpc_call *call)
 {
     size_t so, sl, mo, ml;
     if (call->path != NULL && grpc_split_path(call->path, call->path_len, &so, &sl, &mo, &ml)) {

@@ -8,6 +8,8 @@
 #define PB_GRPC_H
 
 #include <jansson.h>
+
+#include "beat/event.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +60,6 @@ struct grpc_call {
 
 /* Adds grpc.service, grpc.method, grpc.status_code, grpc.message,
  * grpc.request.messages, grpc.response.messages to ev. */
-void grpc_event_fields(json_t *ev, const struct grpc_call *call);
+void grpc_event_fields(pb_event *ev, const struct grpc_call *call);
 
 #endif

@@ -230,7 +230,7 @@ static void http_fini(struct pb_proto *p)
 static void publish(struct pb_conn *c, struct http_msg *req, struct http_msg *resp)
 {
     const struct http_plugin *pl = c->proto->priv;
-    json_t *ev = http_event_build(pl, c, req, resp);
+    pb_event *ev = http_event_build(pl, c, req, resp);
     http_msg_free(req);
     http_msg_free(resp);
     if (ev != NULL) {

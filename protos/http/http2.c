@@ -190,7 +190,7 @@ static void publish(struct pb_conn *c, struct http2_conn *h, struct h2_stream *s
         c->proto->stats.unmatched++;
     }
     bool grpc = is_grpc(req, resp);
-    json_t *ev = http_event_build(pl, c, req, resp);
+    pb_event *ev = http_event_build(pl, c, req, resp);
     if (ev != NULL) {
         pb_ev_put_str(ev, "http.version", "2");
         if (grpc) {
@@ -204,7 +204,7 @@ static void publish(struct pb_conn *c, struct http2_conn *h, struct h2_stream *s
             };
             grpc_event_fields(ev, &call);
             if (s->grpc_status > 0) {
-                json_object_set_new_nocheck(ev, "status", json_string_nocheck("Error"));
+                pb_ev_put(ev, "status", json_string_nocheck("Error"));
             }
         }
         pl->h2c.streams++;

@@ -897,7 +897,7 @@ static json_t *bytes_json(const void *p, size_t n)
     return pb_json_strn(p != NULL ? p : "", p != NULL ? n : 0);
 }
 
-static void put_bytes(json_t *ev, const char *path, const struct pb_bytes *b)
+static void put_bytes(pb_event *ev, const char *path, const struct pb_bytes *b)
 {
     if (b->len > 0) {
         pb_ev_put_strn(ev, path, b->p, b->len);
@@ -906,33 +906,9 @@ static void put_bytes(json_t *ev, const char *path, const struct pb_bytes *b)
 
 /* Appends s to the list at path unless present (Packetbeat's AddHost,
  * AddUser: empty strings are skipped). */
-static void add_related(json_t *ev, const char *path, const void *s, size_t n)
+static void add_related(pb_event *ev, const char *path, const void *s, size_t n)
 {
-    if (n == 0) {
-        return;
-    }
-    json_t *v = pb_json_strn(s, n);
-    if (v == NULL) {
-        return;
-    }
-    json_t *arr = pb_ev_get(ev, path);
-    if (arr == NULL || !json_is_array(arr)) {
-        arr = json_array();
-        if (pb_ev_put(ev, path, arr) < 0) {
-            json_decref(v);
-            return;
-        }
-    }
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e)
-    {
-        if (json_equal(e, v)) {
-            json_decref(v);
-            return;
-        }
-    }
-    json_array_append_new(arr, v);
+    pb_ev_add_unique(ev, path, s, n);
 }
 
 static bool is_space_byte(uint8_t c)
@@ -1114,7 +1090,7 @@ static char *host_header(const struct pb_bytes *hb, int *port)
 }
 
 /* url.* (event.go newURL + synthesizeFullURL). */
-static void put_url(json_t *ev, const char *host, int port, const char *path, size_t plen,
+static void put_url(pb_event *ev, const char *host, int port, const char *path, size_t plen,
                     const char *query, size_t qlen)
 {
     pb_ev_put_str(ev, "url.scheme", "http");
@@ -1181,7 +1157,7 @@ static void put_url(json_t *ev, const char *host, int port, const char *path, si
     pb_bytes_free(&hp);
 }
 
-static void put_body(json_t *ev, const char *prefix, const struct http_msg *m)
+static void put_body(pb_event *ev, const char *prefix, const struct http_msg *m)
 {
     char path[64];
     int64_t body_bytes = m->content_length;
@@ -1196,7 +1172,7 @@ static void put_body(json_t *ev, const char *prefix, const struct http_msg *m)
     }
 }
 
-static void request_fields(const struct http_plugin *pl, const struct pb_conn *c, json_t *ev,
+static void request_fields(const struct http_plugin *pl, const struct pb_conn *c, pb_event *ev,
                            struct http_msg *req, uint16_t dport, json_t *errs)
 {
     http_decode_body(pl, req);
@@ -1255,20 +1231,20 @@ static void request_fields(const struct http_plugin *pl, const struct pb_conn *c
     put_bytes(ev, "user_agent.original", &req->user_agent);
 
     if (pl->send_request) {
-        json_object_set_new_nocheck(ev, "request", raw_message(req));
+        pb_ev_put(ev, "request", raw_message(req));
     }
-    json_object_set_new_nocheck(ev, "method", bytes_json(req->method.p, req->method.len));
+    pb_ev_put(ev, "method", bytes_json(req->method.p, req->method.len));
     struct pb_bytes q = {0};
     pb_bytes_append(&q, req->method.p, req->method.len, SIZE_MAX);
     pb_bytes_append(&q, " ", 1, SIZE_MAX);
     pb_bytes_append(&q, path, plen, SIZE_MAX);
-    json_object_set_new_nocheck(ev, "query", bytes_json(q.p, q.len));
+    pb_ev_put(ev, "query", bytes_json(q.p, q.len));
     pb_bytes_free(&q);
 
     if (req->username != NULL && req->username[0] != '\0') {
         /* Packetbeat sets the literal key "user.name" */
-        json_object_set_new_nocheck(ev, "user.name",
-                                    pb_json_strn(req->username, strlen(req->username)));
+        pb_node_set(pb_ev_obj(ev, ""), "user.name",
+                    pb_json_strn(req->username, strlen(req->username)));
         add_related(ev, "related.user", req->username, strlen(req->username));
     }
     pb_free(host);
@@ -1277,7 +1253,7 @@ static void request_fields(const struct http_plugin *pl, const struct pb_conn *c
     (void)c;
 }
 
-static void response_fields(const struct http_plugin *pl, json_t *ev, struct http_msg *resp,
+static void response_fields(const struct http_plugin *pl, pb_event *ev, struct http_msg *resp,
                             json_t *errs)
 {
     http_decode_body(pl, resp);
@@ -1301,12 +1277,12 @@ static void response_fields(const struct http_plugin *pl, json_t *ev, struct htt
     put_body(ev, "http.response", resp);
     pb_ev_put(ev, "http.response.headers", collect_headers(pl, resp));
     if (pl->send_response) {
-        json_object_set_new_nocheck(ev, "response", raw_message(resp));
+        pb_ev_put(ev, "response", raw_message(resp));
     }
 }
 
-json_t *http_event_build(const struct http_plugin *pl, const struct pb_conn *c,
-                         struct http_msg *req, struct http_msg *resp)
+pb_event *http_event_build(const struct http_plugin *pl, const struct pb_conn *c,
+                           struct http_msg *req, struct http_msg *resp)
 {
     const char *status = "OK";
     if (resp == NULL) {
@@ -1338,10 +1314,10 @@ json_t *http_event_build(const struct http_plugin *pl, const struct pb_conn *c,
         .src_bytes = req != NULL && req->size > 0 ? (int64_t)req->size : -1,
         .dst_bytes = resp != NULL && resp->size > 0 ? (int64_t)resp->size : -1,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     json_t *errs = json_array();
     if (ev == NULL || errs == NULL) {
-        json_decref(ev);
+        pb_ev_free(ev);
         json_decref(errs);
         return NULL;
     }

@@ -66,8 +66,8 @@ void http_msg_finish(const struct http_plugin *pl, struct http_msg *m);
 /* The transaction event for a request/response pair; either may be NULL
  * (unmatched). Decodes bodies in place and adds notes to the messages.
  * NULL on allocation failure. */
-json_t *http_event_build(const struct http_plugin *pl, const struct pb_conn *c,
-                         struct http_msg *req, struct http_msg *resp);
+pb_event *http_event_build(const struct http_plugin *pl, const struct pb_conn *c,
+                           struct http_msg *req, struct http_msg *resp);
 
 /* Go's url.QueryEscape of n bytes appended to out (capped at max). */
 int http_query_escape(struct pb_bytes *out, const uint8_t *s, size_t n, size_t max);

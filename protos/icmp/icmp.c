@@ -105,7 +105,7 @@ static void note(struct icmp_event_in *ev, const char *n)
 
 static void publish(struct pb_proto *p, const struct icmp_event_in *ev)
 {
-    json_t *j = icmp_event_build(ev);
+    pb_event *j = icmp_event_build(ev);
     if (j == NULL) {
         p->stats.dropped++;
         return;

@@ -31,7 +31,7 @@ static json_t *side_json(uint8_t version, const struct icmp_msg *m)
                      "code", (int)m->code);
 }
 
-json_t *icmp_event_build(const struct icmp_event_in *in)
+pb_event *icmp_event_build(const struct icmp_event_in *in)
 {
     struct pb_tuple t;
     memset(&t, 0, sizeof t);
@@ -48,7 +48,7 @@ json_t *icmp_event_build(const struct icmp_event_in *in)
     tx.src_bytes = in->req.present ? (int64_t)in->req.msg.length : -1;
     tx.dst_bytes = in->resp.present ? (int64_t)in->resp.msg.length : -1;
     tx.error = in->nnotes == 1 ? in->notes[0] : NULL;
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return NULL;
     }
@@ -88,7 +88,7 @@ json_t *icmp_event_build(const struct icmp_event_in *in)
         if (in->resp.present) {
             json_object_set_new_nocheck(icmp, "response", side_json(in->version, &in->resp.msg));
         }
-        json_object_set_new_nocheck(ev, "icmp", icmp);
+        pb_ev_put(ev, "icmp", icmp);
     }
     return ev;
 }

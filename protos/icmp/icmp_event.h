@@ -5,6 +5,8 @@
 #define PB_ICMP_EVENT_H
 
 #include <jansson.h>
+
+#include "beat/event.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,6 +41,6 @@ struct icmp_event_in {
 bool icmp_tx_has_error(const struct icmp_event_in *in);
 
 /* A new event, NULL on allocation failure. */
-json_t *icmp_event_build(const struct icmp_event_in *in);
+pb_event *icmp_event_build(const struct icmp_event_in *in);
 
 #endif

@@ -280,7 +280,7 @@ static json_t *ser_msg(const struct mc_msg *m)
     return o;
 }
 
-json_t *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
+pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
 {
     const struct mc_msg *first = req != NULL ? req : resp;
     if (first == NULL) {
@@ -297,13 +297,13 @@ json_t *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
         .src_bytes = resp != NULL && resp->size > 0 ? (int64_t)resp->size : -1,
         .dst_bytes = req != NULL && req->size > 0 ? (int64_t)req->size : -1,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return NULL;
     }
     json_t *mc = json_object();
     if (mc == NULL) {
-        json_decref(ev);
+        pb_ev_free(ev);
         return NULL;
     }
     if (req != NULL) {
@@ -324,7 +324,7 @@ json_t *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
         }
     }
     set(mc, "protocol_type", json_string(first->is_binary ? "binary" : "text"));
-    json_object_set_new_nocheck(ev, "memcache", mc);
+    pb_ev_put(ev, "memcache", mc);
 
     /* notes: the request's, then the response's */
     size_t nnotes = (req != NULL ? req->nnotes : 0) + (resp != NULL ? resp->nnotes : 0);

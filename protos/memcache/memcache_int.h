@@ -12,7 +12,7 @@
 /* The transaction event of a request and/or a response (borrowed; one may
  * be NULL); the messages' tuples give the endpoints and the transport.
  * NULL on ENOMEM or when both are NULL. */
-json_t *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp);
+pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp);
 
 /* Packetbeat's transaction status for a request/response pair. */
 const char *mc_tx_status(const struct mc_msg *req, const struct mc_msg *resp);

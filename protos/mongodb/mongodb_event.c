@@ -85,8 +85,8 @@ static json_t *response_text(const struct mongo_priv *pv, const struct mongo_msg
     return s;
 }
 
-json_t *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
-                       const struct mongo_msg *req, const struct mongo_msg *resp)
+pb_event *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
+                         const struct mongo_msg *req, const struct mongo_msg *resp)
 {
     const struct mongo_priv *pv = p->priv;
     struct pb_tuple t = req->dir == PB_DIR_TO_SERVER ? *tuple : pb_tuple_reverse(tuple);
@@ -100,13 +100,13 @@ json_t *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         .src_bytes = req->length > 0 ? (int64_t)req->length : -1,
         .dst_bytes = resp != NULL && resp->length > 0 ? (int64_t)resp->length : -1,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return NULL;
     }
     json_t *mg = json_object();
     if (mg == NULL) {
-        json_decref(ev);
+        pb_ev_free(ev);
         return NULL;
     }
     put_fields(mg, req);
@@ -116,7 +116,7 @@ json_t *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     if (error != NULL) {
         json_object_set_new_nocheck(mg, "error", pb_json_strn(error, strlen(error)));
     }
-    json_object_set_new_nocheck(ev, "mongodb", mg);
+    pb_ev_put(ev, "mongodb", mg);
     const char *method = req->method != NULL ? req->method : "";
     const char *resource = req->resource != NULL ? req->resource : "";
     pb_ev_put_strn(ev, "method", method, strlen(method));

@@ -17,7 +17,7 @@ struct mongo_priv {
 
 /* The transaction event (request required, reply optional; borrowed).
  * tuple: the connection, client -> server. NULL on ENOMEM. */
-json_t *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
-                       const struct mongo_msg *req, const struct mongo_msg *resp);
+pb_event *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
+                         const struct mongo_msg *req, const struct mongo_msg *resp);
 
 #endif

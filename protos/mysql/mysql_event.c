@@ -22,7 +22,7 @@ void my_publish(struct pb_proto *p, const struct pb_conn *c, const struct my_tra
         .dst_bytes = t->bytes_out > 0 ? (int64_t)t->bytes_out : -1,
         .error = NULL,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return;
     }

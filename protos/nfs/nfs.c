@@ -37,7 +37,7 @@ struct nfs_pending {
     uint32_t proc;
     uint64_t start_ns; /* packet time of the call */
     uint64_t added_ns; /* wall clock when stored */
-    json_t *ev;        /* owned */
+    pb_event *ev;      /* owned */
 };
 
 struct nfs_priv {
@@ -96,7 +96,7 @@ static void pending_unlink(struct nfs_priv *pv, struct nfs_pending *e)
 static void pending_free(struct nfs_pending *e)
 {
     if (e != NULL) {
-        json_decref(e->ev);
+        pb_ev_free(e->ev);
         pb_free(e);
     }
 }
@@ -114,7 +114,7 @@ static struct nfs_pending *pending_find(struct nfs_priv *pv, uint32_t xid, const
 /* Stores a call (taking ev); a call with the same key replaces the old one
  * silently, as Packetbeat's cache does. */
 static void pending_put(struct pb_proto *p, uint32_t xid, const struct pb_ip *client, uint32_t proc,
-                        uint64_t start_ns, json_t *ev)
+                        uint64_t start_ns, pb_event *ev)
 {
     struct nfs_priv *pv = p->priv;
     struct nfs_pending *old = pending_find(pv, xid, client);
@@ -130,7 +130,7 @@ static void pending_put(struct pb_proto *p, uint32_t xid, const struct pb_ip *cl
     }
     struct nfs_pending *e = pb_calloc(1, sizeof *e);
     if (e == NULL) {
-        json_decref(ev);
+        pb_ev_free(ev);
         p->stats.dropped++;
         return;
     }
@@ -169,7 +169,7 @@ static void handle_call(struct pb_conn *c, enum pb_dir d, const uint8_t *rec, si
     }
     /* the caller is the source, whichever side opened the connection */
     struct pb_tuple t = d == PB_DIR_TO_SERVER ? c->tuple : pb_tuple_reverse(&c->tuple);
-    json_t *ev = nfs_call_event(&call, &t, c->ts_ns, size);
+    pb_event *ev = nfs_call_event(&call, &t, c->ts_ns, size);
     if (ev == NULL) {
         c->proto->stats.dropped++;
         return;
@@ -197,12 +197,12 @@ static void handle_reply(struct pb_conn *c, enum pb_dir d, const uint8_t *rec, s
         return;
     }
     pending_unlink(pv, e);
-    json_t *ev = e->ev;
+    pb_event *ev = e->ev;
     e->ev = NULL;
     if (nfs_reply_complete(ev, &rp, e->proc, e->start_ns, c->ts_ns, size)) {
         pb_emit(c->proto, ev);
     } else {
-        json_decref(ev);
+        pb_ev_free(ev);
         c->proto->stats.parse_errors++;
     }
     pending_free(e);

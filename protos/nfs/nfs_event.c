@@ -17,8 +17,8 @@
 
 #include "beat/event.h"
 
-json_t *nfs_call_event(const struct nfs_call *c, const struct pb_tuple *tuple, uint64_t ts_ns,
-                       size_t size)
+pb_event *nfs_call_event(const struct nfs_call *c, const struct pb_tuple *tuple, uint64_t ts_ns,
+                         size_t size)
 {
     struct pb_tx tx = {
         .type = "nfs",
@@ -28,7 +28,7 @@ json_t *nfs_call_event(const struct nfs_call *c, const struct pb_tuple *tuple, u
         .src_bytes = (int64_t)size,
         .dst_bytes = -1,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return NULL;
     }
@@ -55,11 +55,11 @@ json_t *nfs_call_event(const struct nfs_call *c, const struct pb_tuple *tuple, u
             machine = json_string(pb_ip_str(&tuple->src, ip));
         }
         rc |= pb_ev_put(ev, "rpc.cred.machinename", json_incref(machine));
-        rc |= json_object_set_new_nocheck(ev, "host.hostname", machine);
+        rc |= pb_node_set(pb_ev_obj(ev, ""), "host.hostname", machine);
         rc |= pb_ev_put_uint(ev, "rpc.cred.uid", c->uid);
-        rc |= json_object_set_new_nocheck(ev, "user.id", json_integer(c->uid));
+        rc |= pb_node_set(pb_ev_obj(ev, ""), "user.id", json_integer(c->uid));
         rc |= pb_ev_put_uint(ev, "rpc.cred.gid", c->gid);
-        rc |= json_object_set_new_nocheck(ev, "group.id", json_integer(c->gid));
+        rc |= pb_node_set(pb_ev_obj(ev, ""), "group.id", json_integer(c->gid));
         json_t *gids = json_array();
         for (uint32_t i = 0; i < c->ngids && gids != NULL; i++) {
             json_array_append_new(gids, json_integer(c->gids[i]));
@@ -92,13 +92,13 @@ json_t *nfs_call_event(const struct nfs_call *c, const struct pb_tuple *tuple, u
         }
     }
     if (rc != 0) {
-        json_decref(ev);
+        pb_ev_free(ev);
         return NULL;
     }
     return ev;
 }
 
-bool nfs_reply_complete(json_t *ev, const struct nfs_reply *r, uint32_t proc, uint64_t start_ns,
+bool nfs_reply_complete(pb_event *ev, const struct nfs_reply *r, uint32_t proc, uint64_t start_ns,
                         uint64_t ts_ns, size_t size)
 {
     if (!r->has_accept) {
@@ -125,9 +125,8 @@ bool nfs_reply_complete(json_t *ev, const struct nfs_reply *r, uint32_t proc, ui
     }
     rc |= pb_ev_put_int(ev, "destination.bytes", (int64_t)size);
     rc |= pb_ev_put_int(ev, "server.bytes", (int64_t)size);
-    json_t *sb = pb_ev_get(ev, "source.bytes");
-    int64_t total =
-        (int64_t)size + (sb != NULL && json_is_integer(sb) ? json_integer_value(sb) : 0);
+    int64_t sb = 0;
+    int64_t total = (int64_t)size + (pb_ev_get_int(ev, "source.bytes", &sb) ? sb : 0);
     rc |= pb_ev_put_int(ev, "network.bytes", total);
     rc |= pb_ev_put_str(ev, "rpc.status", accept);
     if (nfs_status != NULL) {
@@ -138,7 +137,7 @@ bool nfs_reply_complete(json_t *ev, const struct nfs_reply *r, uint32_t proc, ui
     return rc == 0;
 }
 
-void nfs_mark_no_reply(json_t *ev)
+void nfs_mark_no_reply(pb_event *ev)
 {
     pb_ev_put_str(ev, "status", "NO_REPLY");
 }

@@ -10,8 +10,8 @@
 #include "beat/event.h"
 #include "redis_int.h"
 
-json_t *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
-                       const struct redis_msg *req, const struct redis_msg *resp)
+pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
+                         const struct redis_msg *req, const struct redis_msg *resp)
 {
     /* The request's sender is the source. */
     struct pb_tuple t = req->dir == PB_DIR_TO_SERVER ? *tuple : pb_tuple_reverse(tuple);
@@ -24,7 +24,7 @@ json_t *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         .src_bytes = req->size > 0 ? (int64_t)req->size : -1,
         .dst_bytes = resp->size > 0 ? (int64_t)resp->size : -1,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     if (ev == NULL) {
         return NULL;
     }
@@ -34,7 +34,7 @@ json_t *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     if (upper == NULL || lower == NULL) {
         pb_free(upper);
         pb_free(lower);
-        json_decref(ev);
+        pb_ev_free(ev);
         return NULL;
     }
     memcpy(lower, "redis.", 6);
@@ -65,7 +65,7 @@ json_t *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     pb_free(upper);
     pb_free(lower);
     if (rc != 0) {
-        json_decref(ev);
+        pb_ev_free(ev);
         return NULL;
     }
     return ev;

@@ -23,7 +23,7 @@ struct redis_msg {
 
 /* Builds the transaction event of a request and its response (both
  * borrowed). tuple: the connection, client -> server. NULL on ENOMEM. */
-json_t *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
-                       const struct redis_msg *req, const struct redis_msg *resp);
+pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
+                         const struct redis_msg *req, const struct redis_msg *resp);
 
 #endif

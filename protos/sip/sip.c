@@ -34,7 +34,7 @@ static void publish(struct pb_proto *p, const struct sip_msg *m, struct pb_slice
                     const struct pb_tuple *t, uint64_t ts_ns)
 {
     const struct sip_config *cfg = p->priv;
-    json_t *ev = sip_event(cfg, m, raw, t, ts_ns);
+    pb_event *ev = sip_event(cfg, m, raw, t, ts_ns);
     if (ev == NULL) {
         p->stats.parse_errors++;
         return;

@@ -50,7 +50,7 @@ static struct pb_slice cstr(const char *s)
     return r;
 }
 
-static int put_s(json_t *ev, const char *path, struct pb_slice s)
+static int put_s(pb_event *ev, const char *path, struct pb_slice s)
 {
     if (s.len == 0) {
         return 0; /* empty values are omitted */
@@ -58,7 +58,7 @@ static int put_s(json_t *ev, const char *path, struct pb_slice s)
     return pb_ev_put_strn(ev, path, s.ptr, s.len);
 }
 
-static int put_i(json_t *ev, const char *path, int64_t v)
+static int put_i(pb_event *ev, const char *path, int64_t v)
 {
     return v == 0 ? 0 : pb_ev_put_int(ev, path, v);
 }
@@ -84,7 +84,7 @@ static json_t *cased(struct pb_slice s, bool upper)
     return j;
 }
 
-static int put_cased(json_t *ev, const char *path, struct pb_slice s, bool upper)
+static int put_cased(pb_event *ev, const char *path, struct pb_slice s, bool upper)
 {
     if (s.len == 0) {
         return 0;
@@ -98,7 +98,7 @@ static bool not_dash_or_space(struct pb_slice s)
 }
 
 /* prefix.uri.{original,scheme,username,host,port}; returns the parsed URI. */
-static int put_uri(json_t *ev, const char *prefix, struct pb_slice orig, struct related *rel,
+static int put_uri(pb_event *ev, const char *prefix, struct pb_slice orig, struct related *rel,
                    struct sip_uri *u)
 {
     char path[64];
@@ -122,7 +122,7 @@ static int put_uri(json_t *ev, const char *prefix, struct pb_slice orig, struct 
 }
 
 /* A comma separated header as a list of lower-cased, space-trimmed items. */
-static int put_list(json_t *ev, const char *path, struct pb_slice v)
+static int put_list(pb_event *ev, const char *path, struct pb_slice v)
 {
     json_t *arr = json_array();
     if (arr == NULL) {
@@ -146,7 +146,7 @@ static int put_list(json_t *ev, const char *path, struct pb_slice v)
     return pb_ev_put(ev, path, arr);
 }
 
-static int put_addr(json_t *ev, const char *prefix, struct pb_slice v, struct related *rel,
+static int put_addr(pb_event *ev, const char *prefix, struct pb_slice v, struct related *rel,
                     bool *ok)
 {
     struct sip_addr a;
@@ -167,7 +167,7 @@ static int put_addr(json_t *ev, const char *prefix, struct pb_slice v, struct re
 }
 
 /* Contact: Packetbeat reads the To header here. */
-static int put_contact(json_t *ev, const struct sip_msg *m, struct related *rel, bool *ok)
+static int put_contact(pb_event *ev, const struct sip_msg *m, struct related *rel, bool *ok)
 {
     struct sip_addr a;
     if (!sip_parse_addr(m->to, &a)) {
@@ -197,7 +197,7 @@ static int put_contact(json_t *ev, const struct sip_msg *m, struct related *rel,
     return rc;
 }
 
-static int put_auth(json_t *ev, const struct sip_msg *m, struct related *rel)
+static int put_auth(pb_event *ev, const struct sip_msg *m, struct related *rel)
 {
     struct pb_slice auth = sip_trim(m->authorization);
     const uint8_t *sp = auth.len > 0 ? memchr(auth.ptr, ' ', auth.len) : NULL;
@@ -269,7 +269,7 @@ static size_t split_n(struct pb_slice s, size_t n, struct pb_slice *out)
 }
 
 /* SDP (RFC 4566) session-level fields. False when Packetbeat would fail. */
-static bool put_sdp(json_t *ev, const struct sip_msg *m, struct related *rel, int *rc)
+static bool put_sdp(pb_event *ev, const struct sip_msg *m, struct related *rel, int *rc)
 {
     if (!m->has_content_length ||
         !pb_mem_eq(m->content_type.ptr, m->content_type.len, "application/sdp") ||
@@ -365,8 +365,8 @@ static bool put_sdp(json_t *ev, const struct sip_msg *m, struct related *rel, in
     return true;
 }
 
-json_t *sip_event(const struct sip_config *cfg, const struct sip_msg *m, struct pb_slice raw,
-                  const struct pb_tuple *tuple, uint64_t ts_ns)
+pb_event *sip_event(const struct sip_config *cfg, const struct sip_msg *m, struct pb_slice raw,
+                    const struct pb_tuple *tuple, uint64_t ts_ns)
 {
     struct pb_tuple t = *tuple;
     bool known = strcmp(cfg->transport, "udp") == 0 || strcmp(cfg->transport, "tcp") == 0;
@@ -382,7 +382,7 @@ json_t *sip_event(const struct sip_config *cfg, const struct sip_msg *m, struct 
         .src_bytes = -1,
         .dst_bytes = -1,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     struct related rel = {json_array(), json_array(), json_array()};
     if (ev == NULL || rel.ip == NULL || rel.user == NULL || rel.hosts == NULL) {
         goto fail;
@@ -523,7 +523,7 @@ json_t *sip_event(const struct sip_config *cfg, const struct sip_msg *m, struct 
     return ev;
 
 fail:
-    json_decref(ev);
+    pb_ev_free(ev);
     json_decref(rel.ip);
     json_decref(rel.user);
     json_decref(rel.hosts);

@@ -6,6 +6,8 @@
 #define PB_SIP_EVENT_H
 
 #include <jansson.h>
+
+#include "beat/event.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,7 +24,7 @@ struct sip_config {
 /* The event for message m seen at ts_ns, sent by tuple->src. `raw` is what
  * event.original holds. NULL when Packetbeat would publish nothing for it
  * (values it cannot split) or on allocation failure. */
-json_t *sip_event(const struct sip_config *cfg, const struct sip_msg *m, struct pb_slice raw,
-                  const struct pb_tuple *tuple, uint64_t ts_ns);
+pb_event *sip_event(const struct sip_config *cfg, const struct sip_msg *m, struct pb_slice raw,
+                    const struct pb_tuple *tuple, uint64_t ts_ns);
 
 #endif

@@ -16,7 +16,7 @@ static const void *bp(const struct pb_bytes *b)
     return b->p != NULL ? (const void *)b->p : (const void *)"";
 }
 
-json_t *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx)
+pb_event *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx)
 {
     const struct thrift_msg *req = tx->request;
     const struct thrift_msg *rep = tx->reply;
@@ -30,7 +30,7 @@ json_t *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx)
         .dst_bytes = (rep != NULL && rep->frame_size > 0) ? (int64_t)rep->frame_size : -1,
         .error = (rep != NULL && rep->gap_note) ? "Packet loss while capturing the response" : NULL,
     };
-    json_t *ev = pb_tx_event(&t);
+    pb_event *ev = pb_tx_event(&t);
     if (ev == NULL) {
         return NULL;
     }
@@ -76,7 +76,7 @@ json_t *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx)
     }
     pb_bytes_free(&query);
     if (rc != 0) {
-        json_decref(ev);
+        pb_ev_free(ev);
         return NULL;
     }
     return ev;

@@ -62,6 +62,6 @@ void thrift_msg_free(struct thrift_msg *m);
 
 /* Builds the transaction event (request and reply borrowed). NULL on
  * ENOMEM. */
-json_t *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx);
+pb_event *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx);
 
 #endif

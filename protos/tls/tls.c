@@ -67,7 +67,7 @@ static void send_event(struct pb_conn *c)
         .client = client,
         .server = server,
     };
-    json_t *ev = tls_build_event(&in);
+    pb_event *ev = tls_build_event(&in);
     if (ev == NULL) {
         c->proto->stats.dropped++;
         return;

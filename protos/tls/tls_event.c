@@ -98,7 +98,7 @@ static json_t *pem_chain(const struct tls_parser *ps)
 }
 
 /* tls.<side>.{hash.*,subject,issuer,not_before,not_after} from the leaf. */
-static void put_leaf_summary(json_t *ev, const struct tls_priv *cfg, const struct tls_parser *ps,
+static void put_leaf_summary(pb_event *ev, const struct tls_priv *cfg, const struct tls_parser *ps,
                              const char *side)
 {
     if (ps->ncerts == 0) {
@@ -200,7 +200,7 @@ static const char *first_of(const struct tls_hello *h, const char *ext)
     return json_string_value(json_array_get(v, 0));
 }
 
-json_t *tls_build_event(const struct tls_event_in *in)
+pb_event *tls_build_event(const struct tls_event_in *in)
 {
     const struct tls_parser *client = in->client, *server = in->server;
     const struct tls_hello *ch = client->hello, *sh = server->hello;
@@ -214,10 +214,10 @@ json_t *tls_build_event(const struct tls_event_in *in)
         .src_bytes = -1,
         .dst_bytes = -1,
     };
-    json_t *ev = pb_tx_event(&tx);
+    pb_event *ev = pb_tx_event(&tx);
     json_t *detailed = json_object();
     if (ev == NULL || detailed == NULL) {
-        json_decref(ev);
+        pb_ev_free(ev);
         json_decref(detailed);
         return NULL;
     }
@@ -336,7 +336,7 @@ json_t *tls_build_event(const struct tls_event_in *in)
     rc |= pb_ev_put_bool(ev, "tls.established", established);
     rc |= pb_ev_put_bool(ev, "tls.resumed", resumed);
     if (rc != 0) {
-        json_decref(ev);
+        pb_ev_free(ev);
         return NULL;
     }
     return ev;

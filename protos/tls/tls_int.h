@@ -172,6 +172,6 @@ struct tls_event_in {
 };
 
 /* Builds the event Packetbeat publishes for a connection. NULL on ENOMEM. */
-json_t *tls_build_event(const struct tls_event_in *in);
+pb_event *tls_build_event(const struct tls_event_in *in);
 
 #endif

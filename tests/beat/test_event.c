@@ -10,6 +10,7 @@
 
 #include "beat/event.h"
 #include "beat/net.h"
+#include "publisher/codec.h"
 
 static struct pb_tuple tuple(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t pr)
 {
@@ -108,21 +109,138 @@ END_TEST
 START_TEST(dotted_put_get_del)
 {
     json_t *ev = json_object();
-    ck_assert_int_eq(pb_ev_put_str(ev, "http.request.method", "GET"), 0);
-    ck_assert_int_eq(pb_ev_put_int(ev, "http.response.status_code", 200), 0);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "http.request.method")), "GET");
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "http.response.status_code")), 200);
+    ck_assert_int_eq(pb_json_put_str(ev, "http.request.method", "GET"), 0);
+    ck_assert_int_eq(pb_json_put_int(ev, "http.response.status_code", 200), 0);
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "http.request.method")), "GET");
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "http.response.status_code")), 200);
     /* a key with literal dots is found too */
     json_object_set_new(ev, "a.b", json_pack("{s:i}", "c", 7));
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "a.b.c")), 7);
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "a.b.c")), 7);
     /* replacing a scalar with an object on the way */
+    pb_json_put_str(ev, "x", "scalar");
+    pb_json_put_str(ev, "x.y", "nested");
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "x.y")), "nested");
+    ck_assert(pb_json_del(ev, "http.request.method"));
+    ck_assert_ptr_null(pb_json_get(ev, "http.request.method"));
+    ck_assert(!pb_json_del(ev, "no.such.key"));
+    json_decref(ev);
+}
+END_TEST
+
+/* The same calls on an event in its arena. */
+START_TEST(arena_put_get_del)
+{
+    pb_event *ev = pb_ev_new();
+    ck_assert_int_eq(pb_ev_put_str(ev, "http.request.method", "GET"), 0);
+    ck_assert_int_eq(pb_ev_put_int(ev, "http.response.status_code", 200), 0);
+    ck_assert_str_eq(pb_ev_get_str(ev, "http.request.method", NULL), "GET");
+    int64_t v = 0;
+    ck_assert(pb_ev_get_int(ev, "http.response.status_code", &v) && v == 200);
+    ck_assert_int_eq(pb_ev_obj_size(ev, "http"), 2);
+    ck_assert_int_eq(pb_ev_obj_size(ev, "http.request.method"), -1);
+    /* a key with literal dots is found too, in the arena and in jansson */
+    pb_node_set_int(pb_node_obj(pb_ev_obj(ev, ""), "a.b"), "c", 7);
+    ck_assert(pb_ev_get_int(ev, "a.b.c", &v) && v == 7);
+    pb_ev_put(ev, "j", json_pack("{s:{s:s}}", "k", "l", "m"));
+    ck_assert_str_eq(pb_ev_get_str(ev, "j.k.l", NULL), "m");
+    /* replacing a scalar with an object on the way; a value set again
+       keeps its place */
     pb_ev_put_str(ev, "x", "scalar");
     pb_ev_put_str(ev, "x.y", "nested");
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "x.y")), "nested");
+    ck_assert_str_eq(pb_ev_get_str(ev, "x.y", NULL), "nested");
     ck_assert(pb_ev_del(ev, "http.request.method"));
-    ck_assert_ptr_null(pb_ev_get(ev, "http.request.method"));
+    ck_assert(!pb_ev_has(ev, "http.request.method"));
     ck_assert(!pb_ev_del(ev, "no.such.key"));
-    json_decref(ev);
+    ck_assert(pb_ev_del(ev, "j.k.l"));
+    pb_ev_put_int(ev, "a.b", 1); /* a path: a new "a" object, as in jansson */
+    pb_ev_add_related_ip(ev, "10.0.0.1");
+    pb_ev_add_related_ip(ev, "10.0.0.2");
+    pb_ev_add_related_ip(ev, "10.0.0.1");
+    struct pb_codec_buf b = {0};
+    bool exact = false;
+    ck_assert_int_eq(pb_ev_encode(ev, false, false, &b, &exact), 0);
+    ck_assert(exact);
+    ck_assert_str_eq(
+        (pb_codec_buf_append(&b, "", 1), b.p),
+        "{\"http\":{\"request\":{},\"response\":{\"status_code\":200}},\"a.b\":{\"c\":7},"
+        "\"j\":{\"k\":{}},\"x\":{\"y\":\"nested\"},\"a\":{\"b\":1},"
+        "\"related\":{\"ip\":[\"10.0.0.1\",\"10.0.0.2\"]}}");
+    pb_codec_buf_free(&b);
+    pb_ev_free(ev);
+}
+END_TEST
+
+/* Encoded from the arena or from the tree made of it: the same bytes, for
+ * strings that need escaping, invalid UTF-8, numbers of every kind, nested
+ * arrays and embedded jansson values; and back from the tree to an arena. */
+START_TEST(arena_encoding_equals_tree)
+{
+    static const uint8_t wire[] = {'q', '"', '\\', '\n', 0x01, 0xff, 0xc3, 0xa9,
+                                   0,   'z', 0xe2, 0x80, 0xa8, '<',  '>',  '&'};
+    pb_event *ev = pb_ev_new();
+    pb_node *root = pb_ev_obj(ev, "");
+    pb_node_set_str(root, "@metadata", "meta goes second");
+    pb_node_set_str(root, "plain", "just text, longer than eight bytes");
+    pb_node_set_strn(root, "wire", wire, sizeof wire);
+    pb_node_set_strn(root, "k\"ey\xc3\xa9", "v", 1);
+    pb_node_set_strn(root, "bad\xff", "dropped", 7); /* jansson refuses such keys */
+    pb_node_set_int(root, "neg", -42);
+    pb_node_set_uint(root, "big", UINT64_MAX);
+    pb_node_set_real(root, "real", 0.25);
+    pb_node_set_bool(root, "t", true);
+    pb_node_set_null(root, "nothing");
+    pb_node *arr = pb_node_arr(root, "list");
+    pb_node_set_str(arr, NULL, "a");
+    pb_node_set_str(pb_node_obj(arr, NULL), "in", "object");
+    pb_node_arr(arr, NULL);
+    pb_node_set(root, "embedded", json_pack("{s:[i,s]}", "x", 1, "y\"z"));
+    pb_node_set_str(root, "@timestamp", "goes first");
+
+    struct pb_codec_buf a = {0}, t = {0}, h1 = {0}, h2 = {0}, r = {0};
+    bool ea = false, et = false;
+    ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, &ea), 0);
+    ck_assert_int_eq(pb_ev_encode(ev, false, true, &h1, NULL), 0);
+    json_t *tree = pb_ev_json(ev);
+    ck_assert_ptr_nonnull(tree);
+    ck_assert_ptr_null(json_object_get(tree, "bad\xff"));
+    ck_assert_int_eq(pb_json_encode_exact(tree, &t, &et), 0);
+    ck_assert_int_eq(pb_json_encode(tree, false, true, &h2), 0);
+    ck_assert_msg(a.len == t.len && memcmp(a.p, t.p, a.len) == 0, "%.*s\n%.*s", (int)a.len, a.p,
+                  (int)t.len, t.p);
+    ck_assert_int_eq(ea, et);
+    ck_assert_int_eq(h1.len, h2.len);
+    ck_assert(memcmp(h1.p, h2.p, h1.len) == 0);
+    ck_assert(a.len > 13 && memcmp(a.p, "{\"@timestamp\":", 13) == 0);
+    /* the tree back into an arena encodes the same again */
+    ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+    ck_assert(!pb_ev_is_tree(ev));
+    ck_assert_int_eq(pb_ev_encode(ev, false, false, &r, NULL), 0);
+    ck_assert_int_eq(r.len, a.len);
+    ck_assert(memcmp(r.p, a.p, a.len) == 0);
+    pb_codec_buf_free(&a);
+    pb_codec_buf_free(&t);
+    pb_codec_buf_free(&h1);
+    pb_codec_buf_free(&h2);
+    pb_codec_buf_free(&r);
+    pb_ev_free(ev);
+}
+END_TEST
+
+/* A jansson value held by others (a shared template) is copied before a
+ * path write or delete goes into it. */
+START_TEST(arena_shared_json_copied_on_write)
+{
+    json_t *shared = json_pack("{s:s,s:{s:s}}", "name", "h", "os", "type", "linux");
+    pb_event *ev = pb_ev_new();
+    pb_ev_put(ev, "host", json_incref(shared));
+    pb_ev_put_str(ev, "host.os.type", "changed");
+    ck_assert(pb_ev_del(ev, "host.name"));
+    ck_assert_str_eq(pb_ev_get_str(ev, "host.os.type", NULL), "changed");
+    ck_assert_str_eq(json_string_value(pb_json_get(shared, "os.type")), "linux");
+    ck_assert_str_eq(json_string_value(json_object_get(shared, "name")), "h");
+    ck_assert_int_eq(shared->refcount, 1);
+    pb_ev_free(ev);
+    json_decref(shared);
 }
 END_TEST
 
@@ -154,20 +272,20 @@ START_TEST(tx_event_common_fields)
     struct pb_tx tx = {.type = "http", .tuple = &t, .start_ns = 1424218386000000000ull,
                        .end_ns = 1424218386018341000ull, .status = "OK", .src_bytes = 130,
                        .dst_bytes = 1591};
-    json_t *ev = pb_tx_event(&tx);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "type")), "http");
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "event.dataset")), "http");
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "event.kind")), "event");
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "event.duration")), 18341000);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "client.ip")), "172.31.98.49");
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "server.port")), 80);
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "network.bytes")), 1721);
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "destination.bytes")), 1591);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "network.community_id")),
+    json_t *ev = pb_ev_take(pb_tx_event(&tx));
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "type")), "http");
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "event.dataset")), "http");
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "event.kind")), "event");
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "event.duration")), 18341000);
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "client.ip")), "172.31.98.49");
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "server.port")), 80);
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "network.bytes")), 1721);
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "destination.bytes")), 1591);
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "network.community_id")),
                      "1:TMPM5eEnGOXfxAjx6NKlyjx+X10=");
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "network.type")), "ipv4");
-    ck_assert_int_eq(json_array_size(pb_ev_get(ev, "related.ip")), 2);
-    ck_assert_str_eq(json_string_value(json_array_get(pb_ev_get(ev, "event.type"), 1)),
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "network.type")), "ipv4");
+    ck_assert_int_eq(json_array_size(pb_json_get(ev, "related.ip")), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(pb_json_get(ev, "event.type"), 1)),
                      "protocol");
     json_decref(ev);
 
@@ -175,10 +293,10 @@ START_TEST(tx_event_common_fields)
     tx.src_bytes = 0;
     tx.dst_bytes = -1;
     tx.end_ns = 0;
-    ev = pb_tx_event(&tx);
-    ck_assert_ptr_null(pb_ev_get(ev, "source.bytes"));
-    ck_assert_ptr_null(pb_ev_get(ev, "network.bytes"));
-    ck_assert_ptr_null(pb_ev_get(ev, "event.duration"));
+    ev = pb_ev_take(pb_tx_event(&tx));
+    ck_assert_ptr_null(pb_json_get(ev, "source.bytes"));
+    ck_assert_ptr_null(pb_json_get(ev, "network.bytes"));
+    ck_assert_ptr_null(pb_json_get(ev, "event.duration"));
     json_decref(ev);
 }
 END_TEST
@@ -188,6 +306,9 @@ int main(void)
     Suite *s = suite_create("event");
     TCase *tc = tcase_create("event");
     tcase_add_test(tc, community_id_matches_packetbeat);
+    tcase_add_test(tc, arena_put_get_del);
+    tcase_add_test(tc, arena_encoding_equals_tree);
+    tcase_add_test(tc, arena_shared_json_copied_on_write);
     tcase_add_test(tc, community_id_icmp_pairs);
     tcase_add_test(tc, community_id_cache_never_mixes_connections);
     tcase_add_test(tc, ipv4_text_like_inet_ntop);

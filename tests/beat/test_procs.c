@@ -190,12 +190,20 @@ END_TEST
 static json_t *event(const char *transport, const char *sip, int sport, const char *dip, int dport)
 {
     json_t *ev = json_object();
-    pb_ev_put_str(ev, "network.transport", transport);
-    pb_ev_put_str(ev, "source.ip", sip);
-    pb_ev_put_int(ev, "source.port", sport);
-    pb_ev_put_str(ev, "destination.ip", dip);
-    pb_ev_put_int(ev, "destination.port", dport);
+    pb_json_put_str(ev, "network.transport", transport);
+    pb_json_put_str(ev, "source.ip", sip);
+    pb_json_put_int(ev, "source.port", sport);
+    pb_json_put_str(ev, "destination.ip", dip);
+    pb_json_put_int(ev, "destination.port", dport);
     return ev;
+}
+
+/* pb_procs_enrich on a jansson event (changed in place). */
+static void enrich(struct pb_procs *p, json_t *ev, bool flow, uint64_t now)
+{
+    pb_event *e = pb_ev_wrap(json_incref(ev));
+    pb_procs_enrich(p, e, flow, now);
+    pb_ev_free(e);
 }
 
 START_TEST(procs_enrich_transaction_and_flow)
@@ -205,36 +213,36 @@ START_TEST(procs_enrich_transaction_and_flow)
     ck_assert_ptr_nonnull(p);
     /* transaction: 127.0.0.1:8080 (pid 77) -> 127.0.0.1:15353 (pid 42) */
     json_t *ev = event("tcp", "127.0.0.1", 8080, "127.0.0.1", 15353);
-    pb_procs_enrich(p, ev, false, NOW);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "destination.process.name")), "dns-server");
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "destination.process.parent.pid")), 7);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "source.process.name")),
+    enrich(p, ev, false, NOW);
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "destination.process.name")), "dns-server");
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "destination.process.parent.pid")), 7);
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "source.process.name")),
                      "very-long-server-name");
-    ck_assert_ptr_null(pb_ev_get(ev, "source.process.working_directory")); /* empty: left out */
+    ck_assert_ptr_null(pb_json_get(ev, "source.process.working_directory")); /* empty: left out */
     /* process: the destination's */
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "process.pid")), 42);
-    ck_assert_ptr_nonnull(pb_ev_get(ev, "process.start"));
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "process.pid")), 42);
+    ck_assert_ptr_nonnull(pb_json_get(ev, "process.start"));
     json_decref(ev);
 
     /* flow: ppid, every key, the destination's cwd falls back to the source's */
     ev = event("tcp", "127.0.0.1", 15353, "127.0.0.1", 8080);
-    pb_procs_enrich(p, ev, true, NOW);
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "source.process.ppid")), 7);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "destination.process.working_directory")),
+    enrich(p, ev, true, NOW);
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "source.process.ppid")), 7);
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "destination.process.working_directory")),
                      "/var/lib/dns");
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "destination.process.executable")),
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "destination.process.executable")),
                      "/opt/bin/very-long-server-name");
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "process.pid")), 77);
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "process.pid")), 77);
     json_decref(ev);
 
     /* ICMP and remote endpoints get nothing */
     ev = event("icmp", "127.0.0.1", 0, "127.0.0.1", 0);
-    pb_procs_enrich(p, ev, true, NOW);
-    ck_assert_ptr_null(pb_ev_get(ev, "process"));
+    enrich(p, ev, true, NOW);
+    ck_assert_ptr_null(pb_json_get(ev, "process"));
     json_decref(ev);
     ev = event("udp", "192.0.2.1", 53, "192.0.2.2", 53);
-    pb_procs_enrich(p, ev, false, NOW);
-    ck_assert_ptr_null(pb_ev_get(ev, "process"));
+    enrich(p, ev, false, NOW);
+    ck_assert_ptr_null(pb_json_get(ev, "process"));
     json_decref(ev);
     pb_procs_free(p);
 }

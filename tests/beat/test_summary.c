@@ -134,16 +134,16 @@ static json_t *http_ev(const char *method, const char *path, const char *query, 
                        const char *status)
 {
     json_t *ev = json_object();
-    pb_ev_put_str(ev, "type", "http");
-    pb_ev_put_str(ev, "method", method);
-    pb_ev_put_str(ev, "url.path", path);
+    pb_json_put_str(ev, "type", "http");
+    pb_json_put_str(ev, "method", method);
+    pb_json_put_str(ev, "url.path", path);
     if (query != NULL) {
-        pb_ev_put_str(ev, "url.query", query);
+        pb_json_put_str(ev, "url.query", query);
     }
-    pb_ev_put_str(ev, "status", status);
-    pb_ev_put_int(ev, "event.duration", dur);
-    pb_ev_put_int(ev, "source.bytes", 100);
-    pb_ev_put_int(ev, "destination.bytes", 1000);
+    pb_json_put_str(ev, "status", status);
+    pb_json_put_int(ev, "event.duration", dur);
+    pb_json_put_int(ev, "source.bytes", 100);
+    pb_json_put_int(ev, "destination.bytes", 1000);
     return ev;
 }
 
@@ -208,14 +208,14 @@ START_TEST(summary_groups_events)
     json_t *arr = pb_summary_events(s, 1000000000, 3000000000);
     ck_assert_uint_eq(json_array_size(arr), 5);
     json_t *e = json_array_get(arr, 1);
-    ck_assert_str_eq(json_string_value(pb_ev_get(e, "type")), "summary");
-    ck_assert_str_eq(json_string_value(pb_ev_get(e, "summary.group")), "GET /item?id=?");
-    ck_assert_str_eq(json_string_value(pb_ev_get(e, "summary.scope")), "group");
-    ck_assert_int_eq(json_integer_value(pb_ev_get(e, "summary.count")), 3);
-    ck_assert(json_real_value(pb_ev_get(e, "summary.error_rate")) > 0.33 &&
-              json_real_value(pb_ev_get(e, "summary.error_rate")) < 0.34);
-    ck_assert_int_eq(json_integer_value(pb_ev_get(e, "summary.duration.p50")), 2000000);
-    ck_assert_int_eq(json_integer_value(pb_ev_get(e, "event.duration")), 2000000000);
+    ck_assert_str_eq(json_string_value(pb_json_get(e, "type")), "summary");
+    ck_assert_str_eq(json_string_value(pb_json_get(e, "summary.group")), "GET /item?id=?");
+    ck_assert_str_eq(json_string_value(pb_json_get(e, "summary.scope")), "group");
+    ck_assert_int_eq(json_integer_value(pb_json_get(e, "summary.count")), 3);
+    ck_assert(json_real_value(pb_json_get(e, "summary.error_rate")) > 0.33 &&
+              json_real_value(pb_json_get(e, "summary.error_rate")) < 0.34);
+    ck_assert_int_eq(json_integer_value(pb_json_get(e, "summary.duration.p50")), 2000000);
+    ck_assert_int_eq(json_integer_value(pb_json_get(e, "event.duration")), 2000000000);
     json_decref(arr);
 
     pb_summary_reset(s);

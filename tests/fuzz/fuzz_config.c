@@ -16,11 +16,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static void emit(void *ctx, struct pb_proto *p, json_t *ev)
+static void emit(void *ctx, struct pb_proto *p, pb_event *ev)
 {
     (void)ctx;
     (void)p;
-    json_decref(ev);
+    pb_ev_free(ev);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -20,6 +20,7 @@
 #include "packet/tcp.h"
 #include "packet/tunnel.h"
 #include "packet/udp.h"
+#include "publisher/codec.h"
 #include "protos/protos.h"
 
 static const int links[] = {PB_LINK_EN10MB,     PB_LINK_LINUX_SLL, PB_LINK_LINUX_SLL2,
@@ -42,15 +43,20 @@ static struct pb_protos *protos;
 static uint64_t emitted;
 static struct pb_decap_cfg decap;
 
-static void emit(void *ctx, struct pb_proto *p, json_t *ev)
+static void emit(void *ctx, struct pb_proto *p, pb_event *ev)
 {
     (void)ctx;
     (void)p;
     if (ev != NULL) {
-        char *s = json_dumps(ev, JSON_COMPACT);
+        /* encoded from the arena, then as a tree: both must hold up */
+        struct pb_codec_buf b = {0};
+        bool exact = false;
+        emitted += pb_ev_encode(ev, false, false, &b, &exact) == 0;
+        pb_codec_buf_free(&b);
+        char *s = json_dumps(pb_ev_json(ev), JSON_COMPACT);
         emitted += s != NULL;
         free(s);
-        json_decref(ev);
+        pb_ev_free(ev);
     }
 }
 

@@ -21,11 +21,11 @@
 
 static json_t *events; /* what the flows emitted */
 
-static void collect(void *ctx, struct pb_proto *p, json_t *ev)
+static void collect(void *ctx, struct pb_proto *p, pb_event *ev)
 {
     (void)ctx;
     ck_assert_ptr_nonnull(p);
-    json_array_append_new(events, ev);
+    json_array_append_new(events, pb_ev_take(ev));
 }
 
 static void setup(void)
@@ -100,21 +100,21 @@ static struct pb_flows *new_flows(int64_t timeout, int64_t period, bool delta, s
 
 static json_int_t ev_int(size_t i, const char *path)
 {
-    json_t *v = pb_ev_get(json_array_get(events, i), path);
+    json_t *v = pb_json_get(json_array_get(events, i), path);
     ck_assert_msg(json_is_integer(v), "event %zu: %s missing", i, path);
     return json_integer_value(v);
 }
 
 static const char *ev_str(size_t i, const char *path)
 {
-    json_t *v = pb_ev_get(json_array_get(events, i), path);
+    json_t *v = pb_json_get(json_array_get(events, i), path);
     ck_assert_msg(json_is_string(v), "event %zu: %s missing", i, path);
     return json_string_value(v);
 }
 
 static bool ev_final(size_t i)
 {
-    return json_is_true(pb_ev_get(json_array_get(events, i), "flow.final"));
+    return json_is_true(pb_json_get(json_array_get(events, i), "flow.final"));
 }
 
 /* ---- flow id ---- */
@@ -308,12 +308,12 @@ START_TEST(flows_directions_and_event)
     struct pb_tuple t = {.src = c, .dst = s, .sport = 40000, .dport = 80, .proto = 6};
     pb_community_id(&t, cid);
     ck_assert_str_eq(ev_str(0, "network.community_id"), cid);
-    json_t *type = pb_ev_get(json_array_get(events, 0), "event.type");
+    json_t *type = pb_json_get(json_array_get(events, 0), "event.type");
     ck_assert_uint_eq(json_array_size(type), 2);
     ck_assert_str_eq(json_string_value(json_array_get(type, 1)), "end");
     /* the second flow has seen one direction only */
-    ck_assert_ptr_null(pb_ev_get(json_array_get(events, 1), "destination.packets"));
-    ck_assert_ptr_nonnull(pb_ev_get(json_array_get(events, 1), "destination.ip"));
+    ck_assert_ptr_null(pb_json_get(json_array_get(events, 1), "destination.packets"));
+    ck_assert_ptr_nonnull(pb_json_get(json_array_get(events, 1), "destination.ip"));
     pb_flows_free(f);
 }
 END_TEST
@@ -340,9 +340,9 @@ START_TEST(flows_icmp)
     ck_assert_str_eq(ev_str(0, "network.community_id"), cid);
     ck_assert_int_eq(ev_int(0, "source.packets"), 1);
     ck_assert_int_eq(ev_int(0, "destination.packets"), 1);
-    ck_assert_ptr_null(pb_ev_get(json_array_get(events, 0), "source.port"));
-    ck_assert_ptr_null(pb_ev_get(json_array_get(events, 1), "network.transport"));
-    ck_assert_ptr_null(pb_ev_get(json_array_get(events, 1), "network.community_id"));
+    ck_assert_ptr_null(pb_json_get(json_array_get(events, 0), "source.port"));
+    ck_assert_ptr_null(pb_json_get(json_array_get(events, 1), "network.transport"));
+    ck_assert_ptr_null(pb_json_get(json_array_get(events, 1), "network.community_id"));
     pb_flows_free(f);
 }
 END_TEST
@@ -375,7 +375,7 @@ START_TEST(flows_non_ip_and_fragments)
     ck_assert_uint_eq(pb_flows_count(f), 2);
     pb_flows_final(f, T0);
     ck_assert_str_eq(ev_str(0, "source.mac"), "00-00-00-00-00-01");
-    ck_assert_ptr_null(pb_ev_get(json_array_get(events, 0), "source.ip"));
+    ck_assert_ptr_null(pb_json_get(json_array_get(events, 0), "source.ip"));
     ck_assert_int_eq(ev_int(1, "source.bytes"), 500);
     ck_assert_str_eq(ev_str(1, "network.transport"), "udp");
     pb_flows_free(f);
@@ -423,7 +423,7 @@ static void run_periodic(bool delta)
     ck_assert(!ev_final(0));
     ck_assert_int_eq(ev_int(0, "source.packets"), 2);
     ck_assert_int_eq(ev_int(0, "source.bytes"), 200);
-    json_t *type = pb_ev_get(json_array_get(events, 0), "event.type");
+    json_t *type = pb_json_get(json_array_get(events, 0), "event.type");
     ck_assert_uint_eq(json_array_size(type), 1);
 
     p.ts_ns = T0 + SEC + 1;

@@ -618,7 +618,7 @@ static json_t *tx_event(const struct pb_tuple *tu)
     tx.tuple = tu;
     tx.start_ns = SEC;
     tx.src_bytes = tx.dst_bytes = -1;
-    return pb_tx_event(&tx);
+    return pb_ev_take(pb_tx_event(&tx));
 }
 
 START_TEST(event_fields)
@@ -632,7 +632,7 @@ START_TEST(event_fields)
     tu.dport = 80;
     json_t *plain = tx_event(&tu);
     char *plain_s = json_dumps(plain, JSON_COMPACT | JSON_SORT_KEYS);
-    ck_assert_ptr_null(pb_ev_get(plain, "network.tunnel"));
+    ck_assert_ptr_null(pb_json_get(plain, "network.tunnel"));
 
     struct pb_tunnel t;
     memset(&t, 0, sizeof t);
@@ -643,13 +643,13 @@ START_TEST(event_fields)
     t.dst.b[0] = 193;
     pb_ev_set_tunnel(&t);
     json_t *ev = tx_event(&tu);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "network.tunnel.type")), "vxlan");
-    ck_assert_int_eq(json_integer_value(pb_ev_get(ev, "network.tunnel.id")), 42);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "network.tunnel.source.ip")), "192.0.0.0");
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "network.tunnel.destination.ip")),
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "network.tunnel.type")), "vxlan");
+    ck_assert_int_eq(json_integer_value(pb_json_get(ev, "network.tunnel.id")), 42);
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "network.tunnel.source.ip")), "192.0.0.0");
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "network.tunnel.destination.ip")),
                      "193.0.0.0");
     /* the rest is the untunnelled event, byte for byte */
-    pb_ev_del(ev, "network.tunnel");
+    pb_json_del(ev, "network.tunnel");
     char *ev_s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
     ck_assert_str_eq(ev_s, plain_s);
     free(ev_s);
@@ -663,14 +663,14 @@ START_TEST(event_fields)
     struct pb_tuple rev = pb_tuple_reverse(&tu);
     ck_assert_ptr_nonnull(pb_ev_tunnel_of(&rev));
     ev = tx_event(&rev);
-    ck_assert_str_eq(json_string_value(pb_ev_get(ev, "network.tunnel.type")), "gre");
-    ck_assert_ptr_null(pb_ev_get(ev, "network.tunnel.id"));
+    ck_assert_str_eq(json_string_value(pb_json_get(ev, "network.tunnel.type")), "gre");
+    ck_assert_ptr_null(pb_json_get(ev, "network.tunnel.id"));
     json_decref(ev);
     /* an untunnelled packet of that tuple forgets it */
     pb_ev_note_tunnel(&tu, NULL);
     ck_assert_ptr_null(pb_ev_tunnel_of(&tu));
     ev = tx_event(&tu);
-    ck_assert_ptr_null(pb_ev_get(ev, "network.tunnel"));
+    ck_assert_ptr_null(pb_json_get(ev, "network.tunnel"));
     json_decref(ev);
     free(plain_s);
     json_decref(plain);

@@ -29,17 +29,17 @@
 static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *flow_ids; /* flow.id of every flow event */
 
-static void collect(void *ctx, struct pb_proto *p, json_t *ev)
+static void collect(void *ctx, struct pb_proto *p, pb_event *ev)
 {
     (void)ctx;
     (void)p;
     pthread_mutex_lock(&ev_mu);
-    json_t *id = pb_ev_get(ev, "flow.id");
-    if (json_is_string(id)) {
-        json_array_append_new(flow_ids, json_string(json_string_value(id)));
+    const char *id = pb_ev_get_str(ev, "flow.id", NULL);
+    if (id != NULL) {
+        json_array_append_new(flow_ids, json_string(id));
     }
     pthread_mutex_unlock(&ev_mu);
-    json_decref(ev);
+    pb_ev_free(ev);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -48,12 +48,14 @@ static uint64_t next_conn_id;
         }                                                                                          \
     } while (0)
 
-static void collect(void *ctx, struct pb_proto *p, json_t *ev)
+static void collect(void *ctx, struct pb_proto *p, pb_event *ev)
 {
     struct pt_conn *t = ctx;
     (void)p;
     if (ev != NULL) {
-        json_array_append_new(t->events, ev);
+        json_t *tree = pb_ev_take(ev);
+        PT_CHECK(tree != NULL, "event to tree: out of memory");
+        json_array_append_new(t->events, tree);
     }
 }
 

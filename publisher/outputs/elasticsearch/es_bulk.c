@@ -248,7 +248,7 @@ int es_fmt_expand(const struct es_fmt *f, const json_t *ev, char **out, char *er
             rc = pb_codec_buf_append(&b, p->text, strlen(p->text));
             break;
         case P_FIELD: {
-            const json_t *v = pb_ev_get(ev, p->text);
+            const json_t *v = pb_json_get(ev, p->text);
             if (v == NULL || json_is_null(v)) {
                 if (p->def == NULL) {
                     snprintf(err, errlen, "key not found");

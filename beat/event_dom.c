@@ -1,0 +1,1072 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/event_dom.c - events built in their own arena (see beat/event_dom.h):
+ * setters, dotted-path walks with the same rules as the jansson helpers in
+ * beat/event.c, and the conversion to a jansson tree.
+ */
+#include "beat/event_dom.h"
+
+#include <string.h>
+
+#include "beat/alloc.h"
+#include "beat/err.h"
+#include "beat/utf8.h"
+
+/* One block holds the event and its first chunk: a typical transaction
+ * event (about 80 members, 2 KB of text) fits without a second malloc. */
+enum {
+    FIRST_CHUNK = 8192 - sizeof(struct pb_event) - sizeof(struct pb_chunk) - 64,
+    MIN_CHUNK = 8192
+};
+
+enum { MAX_DEPTH = 32 };
+
+static void *arena_grow(pb_event *ev, size_t n)
+{
+    size_t size = n > MIN_CHUNK ? n : MIN_CHUNK;
+    struct pb_chunk *c = pb_malloc(sizeof *c + size);
+    if (c == NULL) {
+        ev->failed = true;
+        return NULL;
+    }
+    c->size = size;
+    c->used = n;
+    c->next = ev->chunks;
+    ev->chunks = c;
+    return c + 1;
+}
+
+static inline void *arena_alloc(pb_event *ev, size_t n)
+{
+    n = (n + 7u) & ~(size_t)7u;
+    struct pb_chunk *c = ev->chunks;
+    if (c == NULL || c->size - c->used < n) {
+        return arena_grow(ev, n);
+    }
+    void *p = (char *)(c + 1) + c->used;
+    c->used += n;
+    return p;
+}
+
+static void node_init(pb_node *n, pb_event *ev, bool arr)
+{
+    *n = (pb_node){.ev = ev, .arr = arr};
+}
+
+pb_event *pb_ev_new(void)
+{
+    pb_event *ev = pb_malloc(sizeof *ev + sizeof(struct pb_chunk) + FIRST_CHUNK);
+    if (ev == NULL) {
+        return NULL;
+    }
+    struct pb_chunk *c = (struct pb_chunk *)(ev + 1);
+    *c = (struct pb_chunk){.next = NULL, .size = FIRST_CHUNK, .used = 0};
+    ev->json = NULL;
+    ev->chunks = c;
+    ev->njson = 0;
+    ev->failed = false;
+    ev->inline_chunk = true;
+    node_init(&ev->root, ev, false);
+    return ev;
+}
+
+pb_event *pb_ev_wrap(json_t *root)
+{
+    if (root == NULL) {
+        return NULL;
+    }
+    pb_event *ev = pb_malloc(sizeof *ev);
+    if (ev == NULL) {
+        json_decref(root);
+        return NULL;
+    }
+    *ev = (pb_event){.json = root};
+    node_init(&ev->root, ev, false);
+    return ev;
+}
+
+bool pb_ev_is_tree(const pb_event *ev)
+{
+    return ev->json != NULL;
+}
+
+/* ---- releasing values ------------------------------------------------------ */
+
+static void release_node(pb_node *n);
+
+/* Drops what a member's value holds outside the arena (jansson refs). */
+static void release_value(pb_event *ev, struct pb_member *m)
+{
+    if (ev->njson == 0) {
+        return;
+    }
+    if (m->kind == PB_VK_JSON) {
+        json_decref(m->u.j);
+        m->u.j = NULL;
+        ev->njson--;
+    } else if (m->kind == PB_VK_OBJ || m->kind == PB_VK_ARR) {
+        release_node(m->u.n);
+    }
+}
+
+static void release_node(pb_node *n)
+{
+    for (struct pb_member *m = n->first; m != NULL && n->ev->njson > 0; m = m->next) {
+        release_value(n->ev, m);
+    }
+}
+
+static void free_chunks(pb_event *ev)
+{
+    struct pb_chunk *c = ev->chunks;
+    struct pb_chunk *inl = ev->inline_chunk ? (struct pb_chunk *)(ev + 1) : NULL;
+    while (c != NULL && c != inl) {
+        struct pb_chunk *next = c->next;
+        pb_free(c);
+        c = next;
+    }
+    ev->chunks = c;
+}
+
+void pb_ev_free(pb_event *ev)
+{
+    if (ev == NULL) {
+        return;
+    }
+    if (ev->json != NULL) {
+        json_decref(ev->json);
+    } else {
+        release_node(&ev->root);
+    }
+    free_chunks(ev);
+    pb_free(ev);
+}
+
+/* ---- members ----------------------------------------------------------------- */
+
+/* -1 for a key jansson would refuse (invalid UTF-8), else PB_MF_PLAIN_KEY
+ * when it needs no escaping, or 0. */
+static int key_check(const char *key, size_t klen)
+{
+    const uint8_t *p = (const uint8_t *)key;
+    int plain = PB_MF_PLAIN_KEY;
+    size_t i = 0;
+    while (klen - i >= 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (!pb_json_plain8(x)) {
+            break;
+        }
+        i += 8;
+    }
+    while (i < klen) {
+        if (p[i] < 0x80) {
+            if (!pb_json_plain1(p[i])) {
+                plain = 0;
+            }
+            i++;
+            continue;
+        }
+        plain = 0;
+        size_t l = pb_utf8_decode(p + i, klen - i, NULL); /* jansson refuses */
+        if (l == 0) {                                     /* invalid keys */
+            return -1;
+        }
+        i += l;
+    }
+    return plain;
+}
+
+static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
+{
+    uint32_t tag = pb_key_tag(key, klen);
+    if ((n->keys & pb_key_bit(tag)) == 0) {
+        return NULL;
+    }
+    for (struct pb_member *m = n->first; m != NULL; m = m->next) {
+        if (m->tag == tag && m->klen == klen && memcmp(m->key, key, klen) == 0) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* A new last member of n (key NULL in arrays); flags: its key's. */
+static struct pb_member *append(pb_node *n, const char *key, size_t klen, int flags)
+{
+    pb_event *ev = n->ev;
+    struct pb_member *m = arena_alloc(ev, sizeof *m + (key != NULL ? klen + 1 : 0));
+    if (m == NULL) {
+        return NULL;
+    }
+    m->next = NULL;
+    m->kind = PB_VK_NULL;
+    m->flags = (uint8_t)flags;
+    m->slen = 0;
+    if (key != NULL) {
+        char *k = (char *)(m + 1);
+        memcpy(k, key, klen);
+        k[klen] = '\0';
+        m->key = k;
+        m->klen = (uint32_t)klen;
+        m->tag = pb_key_tag(key, klen);
+        n->keys |= pb_key_bit(m->tag);
+    } else {
+        m->key = NULL;
+        m->klen = 0;
+        m->tag = 0;
+    }
+    if (n->last != NULL) {
+        n->last->next = m;
+    } else {
+        n->first = m;
+    }
+    n->last = m;
+    n->count++;
+    return m;
+}
+
+/* The member to (re)fill for key: appended in arrays, found or appended in
+ * objects (a value set again keeps its place, as jansson does). */
+static struct pb_member *slot(pb_node *n, const char *key, size_t klen)
+{
+    if (n->arr) {
+        return append(n, NULL, 0, 0);
+    }
+    struct pb_member *m = find(n, key, klen);
+    if (m != NULL) {
+        release_value(n->ev, m);
+        m->kind = PB_VK_NULL;
+        m->flags &= PB_MF_PLAIN_KEY;
+        return m;
+    }
+    int check = klen <= UINT32_MAX ? key_check(key, klen) : -1;
+    return check >= 0 ? append(n, key, klen, check) : NULL;
+}
+
+static struct pb_member *slot_of(pb_node *n, const char *key)
+{
+    if (n == NULL) {
+        return NULL;
+    }
+    return slot(n, key, n->arr || key == NULL ? 0 : strlen(key));
+}
+
+static pb_node *new_node(pb_event *ev, bool arr)
+{
+    pb_node *c = arena_alloc(ev, sizeof *c);
+    if (c != NULL) {
+        node_init(c, ev, arr);
+    }
+    return c;
+}
+
+static pb_node *from_json_node(pb_event *ev, const json_t *j);
+
+/* The child container of n at key, created when missing or of the other
+ * kind; a jansson object or array there is converted in place. */
+static pb_node *child(pb_node *n, const char *key, size_t klen, bool arr)
+{
+    if (n == NULL) {
+        return NULL;
+    }
+    if (!n->arr) {
+        struct pb_member *m = find(n, key, klen);
+        if (m != NULL) {
+            if (m->kind == (arr ? PB_VK_ARR : PB_VK_OBJ)) {
+                return m->u.n;
+            }
+            if (m->kind == PB_VK_JSON && (arr ? json_is_array(m->u.j) : json_is_object(m->u.j))) {
+                pb_node *c = from_json_node(n->ev, m->u.j);
+                if (c == NULL) {
+                    return NULL;
+                }
+                release_value(n->ev, m);
+                m->kind = arr ? PB_VK_ARR : PB_VK_OBJ;
+                m->u.n = c;
+                return c;
+            }
+        }
+    }
+    struct pb_member *m = slot(n, key, klen);
+    pb_node *c = m != NULL ? new_node(n->ev, arr) : NULL;
+    if (c == NULL) {
+        return NULL;
+    }
+    m->kind = arr ? PB_VK_ARR : PB_VK_OBJ;
+    m->u.n = c;
+    return c;
+}
+
+pb_node *pb_node_obj(pb_node *n, const char *key)
+{
+    return child(n, key, n == NULL || n->arr || key == NULL ? 0 : strlen(key), false);
+}
+
+pb_node *pb_node_arr(pb_node *n, const char *key)
+{
+    return child(n, key, n == NULL || n->arr || key == NULL ? 0 : strlen(key), true);
+}
+
+size_t pb_node_len(const pb_node *n)
+{
+    return n != NULL ? n->count : 0;
+}
+
+static int set_json(pb_node *n, const char *key, json_t *val)
+{
+    if (val == NULL) {
+        if (n != NULL) {
+            n->ev->failed = true;
+        }
+        return -PB_ENOMEM;
+    }
+    struct pb_member *m = slot_of(n, key);
+    if (m == NULL) {
+        json_decref(val);
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_JSON;
+    m->u.j = val;
+    n->ev->njson++;
+    return 0;
+}
+
+int pb_node_set(pb_node *n, const char *key, json_t *val)
+{
+    return set_json(n, key, val);
+}
+
+/* A copy of wire bytes as valid UTF-8: NUL and invalid bytes become U+FFFD,
+ * as pb_json_strn does. *plain: no byte of the copy needs escaping. */
+static const char *copy_utf8(pb_event *ev, const unsigned char *p, size_t n, size_t *outlen,
+                             bool *plain)
+{
+    size_t i = 0;
+    while (n - i >= 8) { /* the usual case: plain ASCII, 8 bytes a step */
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (!pb_json_plain8(x)) {
+            break;
+        }
+        i += 8;
+    }
+    while (i < n && pb_json_plain1(p[i])) {
+        i++;
+    }
+    *plain = i == n;
+    while (i < n) {
+        if (p[i] != 0 && p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t l = p[i] == 0 ? 0 : pb_utf8_decode(p + i, n - i, NULL);
+        if (l == 0) {
+            break;
+        }
+        i += l;
+    }
+    if (i == n) {
+        char *s = arena_alloc(ev, n + 1);
+        if (s != NULL) {
+            memcpy(s, p, n);
+            s[n] = '\0';
+            *outlen = n;
+        }
+        return s;
+    }
+    if (n > (SIZE_MAX - 1) / 3) {
+        return NULL;
+    }
+    char *s = arena_alloc(ev, n * 3 + 1);
+    if (s == NULL) {
+        return NULL;
+    }
+    memcpy(s, p, i);
+    size_t o = i;
+    while (i < n) {
+        size_t l = p[i] == 0 ? 0 : pb_utf8_decode(p + i, n - i, NULL);
+        if (l == 0) {
+            memcpy(s + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(s + o, p + i, l);
+            o += l;
+            i += l;
+        }
+    }
+    s[o] = '\0';
+    *outlen = o;
+    return s;
+}
+
+int pb_node_set_strn(pb_node *n, const char *key, const void *s, size_t len)
+{
+    if (n == NULL || (s == NULL && len > 0)) {
+        return -PB_ENOMEM;
+    }
+    size_t slen = 0;
+    bool plain = false;
+    const char *copy = copy_utf8(n->ev, s != NULL ? s : "", len, &slen, &plain);
+    if (copy == NULL || slen > UINT32_MAX) {
+        return -PB_ENOMEM;
+    }
+    struct pb_member *m = slot_of(n, key);
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_STR;
+    m->flags |= plain ? PB_MF_PLAIN_STR : 0;
+    m->u.s = copy;
+    m->slen = (uint32_t)slen;
+    return 0;
+}
+
+int pb_node_set_str(pb_node *n, const char *key, const char *s)
+{
+    return s != NULL ? pb_node_set_strn(n, key, s, strlen(s)) : 0;
+}
+
+int pb_node_set_int(pb_node *n, const char *key, int64_t v)
+{
+    struct pb_member *m = slot_of(n, key);
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_INT;
+    m->u.i = v;
+    return 0;
+}
+
+int pb_node_set_uint(pb_node *n, const char *key, uint64_t v)
+{
+    /* as jansson holds it: a real past the int64 range */
+    return v > (uint64_t)INT64_MAX ? pb_node_set_real(n, key, (double)v)
+                                   : pb_node_set_int(n, key, (int64_t)v);
+}
+
+int pb_node_set_real(pb_node *n, const char *key, double v)
+{
+    struct pb_member *m = slot_of(n, key);
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_REAL;
+    m->u.r = v;
+    return 0;
+}
+
+int pb_node_set_bool(pb_node *n, const char *key, bool v)
+{
+    struct pb_member *m = slot_of(n, key);
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = v ? PB_VK_TRUE : PB_VK_FALSE;
+    return 0;
+}
+
+int pb_node_set_null(pb_node *n, const char *key)
+{
+    return slot_of(n, key) != NULL ? 0 : -PB_ENOMEM;
+}
+
+/* ---- jansson conversions ---------------------------------------------------- */
+
+static json_t *member_json(const struct pb_member *m, int depth);
+
+static json_t *node_json(const pb_node *n, int depth)
+{
+    json_t *out = n->arr ? json_array() : json_object();
+    if (out == NULL || depth > MAX_DEPTH * 8) {
+        json_decref(out);
+        return NULL;
+    }
+    for (const struct pb_member *m = n->first; m != NULL; m = m->next) {
+        json_t *v = member_json(m, depth + 1);
+        int rc = v == NULL ? -1
+                 : n->arr  ? json_array_append_new(out, v)
+                           : json_object_setn_new_nocheck(out, m->key, m->klen, v);
+        if (rc < 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static json_t *member_json(const struct pb_member *m, int depth)
+{
+    switch (m->kind) {
+    case PB_VK_FALSE:
+        return json_false();
+    case PB_VK_TRUE:
+        return json_true();
+    case PB_VK_INT:
+        return json_integer((json_int_t)m->u.i);
+    case PB_VK_REAL:
+        return json_real(m->u.r);
+    case PB_VK_STR:
+        return json_stringn_nocheck(m->u.s, m->slen);
+    case PB_VK_OBJ:
+    case PB_VK_ARR:
+        return node_json(m->u.n, depth);
+    case PB_VK_JSON:
+        return json_incref(m->u.j);
+    case PB_VK_NULL:
+    default:
+        return json_null();
+    }
+}
+
+static int from_json_into(pb_node *n, const char *key, size_t klen, const json_t *j, int depth)
+{
+    struct pb_member *m = slot(n, key, klen);
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+    case JSON_ARRAY: {
+        if (depth > MAX_DEPTH * 8) {
+            return -PB_ELIMIT;
+        }
+        pb_node *c = new_node(n->ev, json_is_array(j));
+        if (c == NULL) {
+            return -PB_ENOMEM;
+        }
+        m->kind = json_is_array(j) ? PB_VK_ARR : PB_VK_OBJ;
+        m->u.n = c;
+        if (json_is_array(j)) {
+            size_t i;
+            json_t *v;
+            json_array_foreach(j, i, v)
+            {
+                if (from_json_into(c, NULL, 0, v, depth + 1) < 0) {
+                    return -PB_ENOMEM;
+                }
+            }
+        } else {
+            const char *k;
+            size_t kl;
+            json_t *v;
+            json_object_keylen_foreach((json_t *)j, k, kl, v)
+            {
+                if (from_json_into(c, k, kl, v, depth + 1) < 0) {
+                    return -PB_ENOMEM;
+                }
+            }
+        }
+        return 0;
+    }
+    case JSON_STRING: {
+        size_t len = json_string_length(j);
+        char *s = arena_alloc(n->ev, len + 1);
+        if (s == NULL || len > UINT32_MAX) {
+            return -PB_ENOMEM;
+        }
+        memcpy(s, json_string_value(j), len + 1);
+        m->kind = PB_VK_STR;
+        m->u.s = s;
+        m->slen = (uint32_t)len;
+        return 0;
+    }
+    case JSON_INTEGER:
+        m->kind = PB_VK_INT;
+        m->u.i = (int64_t)json_integer_value(j);
+        return 0;
+    case JSON_REAL:
+        m->kind = PB_VK_REAL;
+        m->u.r = json_real_value(j);
+        return 0;
+    case JSON_TRUE:
+        m->kind = PB_VK_TRUE;
+        return 0;
+    case JSON_FALSE:
+        m->kind = PB_VK_FALSE;
+        return 0;
+    default:
+        m->kind = PB_VK_NULL;
+        return 0;
+    }
+}
+
+/* A DOM copy of a jansson object or array (strings copied as they are:
+ * jansson's are valid UTF-8 already). */
+static pb_node *from_json_node(pb_event *ev, const json_t *j)
+{
+    pb_node tmp;
+    node_init(&tmp, ev, true);
+    if (from_json_into(&tmp, NULL, 0, j, 0) < 0 || tmp.first == NULL) {
+        return NULL;
+    }
+    return tmp.first->u.n;
+}
+
+json_t *pb_ev_json(pb_event *ev)
+{
+    if (ev->json != NULL) {
+        return ev->json;
+    }
+    json_t *tree = node_json(&ev->root, 0);
+    if (tree == NULL) {
+        return NULL;
+    }
+    release_node(&ev->root);
+    free_chunks(ev);
+    struct pb_chunk *first = ev->chunks;
+    if (first != NULL) {
+        first->used = 0;
+    }
+    node_init(&ev->root, ev, false);
+    ev->njson = 0;
+    ev->json = tree;
+    return tree;
+}
+
+int pb_node_set_copy(pb_node *n, const char *key, const json_t *v)
+{
+    if (n == NULL || v == NULL) {
+        return -PB_EINVAL;
+    }
+    return from_json_into(n, key, n->arr || key == NULL ? 0 : strlen(key), v, 0);
+}
+
+int pb_ev_to_arena(pb_event *ev)
+{
+    if (ev->json == NULL) {
+        return 0;
+    }
+    json_t *tree = ev->json;
+    ev->json = NULL;
+    node_init(&ev->root, ev, false);
+    const char *k;
+    size_t kl;
+    json_t *v;
+    json_object_keylen_foreach(tree, k, kl, v)
+    {
+        if (from_json_into(&ev->root, k, kl, v, 0) < 0) {
+            release_node(&ev->root); /* back to the tree */
+            free_chunks(ev);
+            if (ev->chunks != NULL) {
+                ev->chunks->used = 0;
+            }
+            node_init(&ev->root, ev, false);
+            ev->json = tree;
+            return -PB_ENOMEM;
+        }
+    }
+    json_decref(tree);
+    return 0;
+}
+
+json_t *pb_ev_take(pb_event *ev)
+{
+    if (ev == NULL) {
+        return NULL;
+    }
+    json_t *tree = pb_ev_json(ev);
+    if (tree != NULL) {
+        ev->json = NULL; /* the caller's now */
+    }
+    pb_ev_free(ev);
+    return tree;
+}
+
+pb_event *pb_ev_rewrap(pb_event *ev, json_t *tree)
+{
+    ev->json = tree; /* the one handed on was taken with the call */
+    if (tree == NULL) {
+        pb_ev_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+/* ---- dotted paths ---------------------------------------------------------- */
+
+/* A value found at a path: a DOM member, or a value inside a jansson member. */
+struct ref {
+    struct pb_member *m;
+    json_t *j;
+};
+
+/* As pb_json_get: the whole remaining path as a literal key first, then each
+ * split point, so both {"a":{"b.c":1}} and {"a.b":{"c":1}} are found. */
+static struct ref lookup(pb_node *n, const char *path, int depth)
+{
+    struct ref r = {0};
+    if (depth > MAX_DEPTH) {
+        return r;
+    }
+    size_t plen = strlen(path);
+    r.m = find(n, path, plen);
+    if (r.m != NULL) {
+        return r;
+    }
+    for (const char *dot = strchr(path, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+        struct pb_member *c = find(n, path, (size_t)(dot - path));
+        if (c == NULL) {
+            continue;
+        }
+        if (c->kind == PB_VK_OBJ) {
+            r = lookup(c->u.n, dot + 1, depth + 1);
+        } else if (c->kind == PB_VK_JSON && json_is_object(c->u.j)) {
+            r.j = pb_json_get(c->u.j, dot + 1);
+        }
+        if (r.m != NULL || r.j != NULL) {
+            return r;
+        }
+    }
+    return r;
+}
+
+/* A jansson value in member m that is about to change: copied first when
+ * something else holds it too (a shared template stays as it is). */
+static json_t *own_json(pb_event *ev, struct pb_member *m)
+{
+    if (m->u.j->refcount > 1) {
+        json_t *copy = json_deep_copy(m->u.j);
+        if (copy == NULL) {
+            ev->failed = true;
+            return NULL;
+        }
+        json_decref(m->u.j);
+        m->u.j = copy;
+    }
+    return m->u.j;
+}
+
+/* As pb_json_put's walk: the parent of the last segment, objects created
+ * (replacing non-objects) on the way. When the walk enters a jansson
+ * object, *tree is set to it and *leaf to the rest of the path. */
+static pb_node *walk_create(pb_event *ev, const char *path, const char **leaf, json_t **tree)
+{
+    pb_node *cur = &ev->root;
+    const char *seg = path;
+    *tree = NULL;
+    for (;;) {
+        const char *dot = strchr(seg, '.');
+        if (dot == NULL) {
+            *leaf = seg;
+            return cur;
+        }
+        size_t len = (size_t)(dot - seg);
+        struct pb_member *m = find(cur, seg, len);
+        if (m != NULL && m->kind == PB_VK_JSON && json_is_object(m->u.j)) {
+            *tree = own_json(ev, m);
+            *leaf = dot + 1;
+            return *tree != NULL ? cur : NULL;
+        }
+        cur = child(cur, seg, len, false);
+        if (cur == NULL) {
+            return NULL;
+        }
+        seg = dot + 1;
+    }
+}
+
+int pb_ev_put(pb_event *ev, const char *path, json_t *val)
+{
+    if (ev->json != NULL) {
+        return pb_json_put(ev->json, path, val);
+    }
+    if (val == NULL) {
+        ev->failed = true;
+        return -PB_ENOMEM;
+    }
+    const char *leaf = NULL;
+    json_t *tree = NULL;
+    pb_node *parent = walk_create(ev, path, &leaf, &tree);
+    if (tree != NULL) {
+        return pb_json_put(tree, leaf, val);
+    }
+    if (parent == NULL) {
+        json_decref(val);
+        return -PB_ENOMEM;
+    }
+    return set_json(parent, leaf, val);
+}
+
+/* The node and key a scalar setter writes to; NULL when the path leads into
+ * a jansson object (then *tree, *leaf are set) or on failure. */
+static pb_node *put_target(pb_event *ev, const char *path, const char **leaf, json_t **tree)
+{
+    pb_node *parent = walk_create(ev, path, leaf, tree);
+    return *tree != NULL ? NULL : parent;
+}
+
+#define PUT_SCALAR(call_dom, call_tree)                                                            \
+    do {                                                                                           \
+        if (ev->json != NULL) {                                                                    \
+            json_t *tree = ev->json;                                                               \
+            const char *leaf = path;                                                               \
+            return call_tree;                                                                      \
+        }                                                                                          \
+        const char *leaf = NULL;                                                                   \
+        json_t *tree = NULL;                                                                       \
+        pb_node *node = put_target(ev, path, &leaf, &tree);                                        \
+        if (tree != NULL) {                                                                        \
+            return call_tree;                                                                      \
+        }                                                                                          \
+        return node != NULL ? call_dom : -PB_ENOMEM;                                               \
+    } while (0)
+
+int pb_ev_put_strn(pb_event *ev, const char *path, const void *s, size_t n)
+{
+    PUT_SCALAR(pb_node_set_strn(node, leaf, s, n), pb_json_put_strn(tree, leaf, s, n));
+}
+
+int pb_ev_put_str(pb_event *ev, const char *path, const char *s)
+{
+    return s != NULL ? pb_ev_put_strn(ev, path, s, strlen(s)) : 0;
+}
+
+int pb_ev_put_int(pb_event *ev, const char *path, int64_t v)
+{
+    PUT_SCALAR(pb_node_set_int(node, leaf, v), pb_json_put_int(tree, leaf, v));
+}
+
+int pb_ev_put_uint(pb_event *ev, const char *path, uint64_t v)
+{
+    PUT_SCALAR(pb_node_set_uint(node, leaf, v), pb_json_put_uint(tree, leaf, v));
+}
+
+int pb_ev_put_bool(pb_event *ev, const char *path, bool v)
+{
+    PUT_SCALAR(pb_node_set_bool(node, leaf, v), pb_json_put_bool(tree, leaf, v));
+}
+
+int pb_ev_put_real(pb_event *ev, const char *path, double v)
+{
+    PUT_SCALAR(pb_node_set_real(node, leaf, v), pb_json_put_real(tree, leaf, v));
+}
+
+int pb_ev_put_null(pb_event *ev, const char *path)
+{
+    PUT_SCALAR(pb_node_set_null(node, leaf), pb_json_put(tree, leaf, json_null()));
+}
+
+int pb_ev_put_time(pb_event *ev, const char *path, uint64_t ts_ns)
+{
+    char buf[40];
+    return pb_ev_put_str(ev, path, pb_time_fmt(ts_ns, false, buf));
+}
+
+static pb_node *container_at(pb_event *ev, const char *path, bool arr)
+{
+    if (ev->json != NULL) {
+        return NULL;
+    }
+    if (path[0] == '\0') {
+        return arr ? NULL : &ev->root;
+    }
+    const char *leaf = NULL;
+    json_t *tree = NULL;
+    pb_node *node = put_target(ev, path, &leaf, &tree);
+    return node != NULL ? child(node, leaf, strlen(leaf), arr) : NULL;
+}
+
+pb_node *pb_ev_obj(pb_event *ev, const char *path)
+{
+    return container_at(ev, path, false);
+}
+
+pb_node *pb_ev_arr(pb_event *ev, const char *path)
+{
+    return container_at(ev, path, true);
+}
+
+bool pb_ev_has(pb_event *ev, const char *path)
+{
+    if (ev->json != NULL) {
+        return pb_json_get(ev->json, path) != NULL;
+    }
+    struct ref r = lookup(&ev->root, path, 0);
+    return r.m != NULL || r.j != NULL;
+}
+
+long pb_ev_obj_size(pb_event *ev, const char *path)
+{
+    json_t *j = NULL;
+    if (ev->json != NULL) {
+        j = pb_json_get(ev->json, path);
+    } else {
+        struct ref r = lookup(&ev->root, path, 0);
+        if (r.m != NULL && r.m->kind == PB_VK_OBJ) {
+            return (long)r.m->u.n->count;
+        }
+        j = r.m != NULL && r.m->kind == PB_VK_JSON ? r.m->u.j : r.j;
+    }
+    return json_is_object(j) ? (long)json_object_size(j) : -1;
+}
+
+const char *pb_ev_get_str(pb_event *ev, const char *path, size_t *len)
+{
+    json_t *j = NULL;
+    if (ev->json != NULL) {
+        j = pb_json_get(ev->json, path);
+    } else {
+        struct ref r = lookup(&ev->root, path, 0);
+        if (r.m != NULL && r.m->kind == PB_VK_STR) {
+            if (len != NULL) {
+                *len = r.m->slen;
+            }
+            return r.m->u.s;
+        }
+        j = r.m != NULL && r.m->kind == PB_VK_JSON ? r.m->u.j : r.j;
+    }
+    if (!json_is_string(j)) {
+        return NULL;
+    }
+    if (len != NULL) {
+        *len = json_string_length(j);
+    }
+    return json_string_value(j);
+}
+
+bool pb_ev_get_int(pb_event *ev, const char *path, int64_t *v)
+{
+    json_t *j = NULL;
+    if (ev->json != NULL) {
+        j = pb_json_get(ev->json, path);
+    } else {
+        struct ref r = lookup(&ev->root, path, 0);
+        if (r.m != NULL && r.m->kind == PB_VK_INT) {
+            *v = r.m->u.i;
+            return true;
+        }
+        j = r.m != NULL && r.m->kind == PB_VK_JSON ? r.m->u.j : r.j;
+    }
+    if (!json_is_integer(j)) {
+        return false;
+    }
+    *v = (int64_t)json_integer_value(j);
+    return true;
+}
+
+json_t *pb_ev_get_json(pb_event *ev, const char *path)
+{
+    if (ev->json != NULL) {
+        return json_incref(pb_json_get(ev->json, path));
+    }
+    struct ref r = lookup(&ev->root, path, 0);
+    if (r.m != NULL) {
+        return member_json(r.m, 0);
+    }
+    return json_incref(r.j);
+}
+
+static bool unlink_member(pb_node *n, struct pb_member *m)
+{
+    struct pb_member *prev = NULL;
+    for (struct pb_member *c = n->first; c != NULL; prev = c, c = c->next) {
+        if (c != m) {
+            continue;
+        }
+        if (prev != NULL) {
+            prev->next = c->next;
+        } else {
+            n->first = c->next;
+        }
+        if (n->last == c) {
+            n->last = prev;
+        }
+        n->count--;
+        release_value(n->ev, c);
+        return true;
+    }
+    return false;
+}
+
+/* As pb_json_del: the literal key first, then each split point. */
+static bool del_rec(pb_node *n, const char *path, int depth)
+{
+    if (depth > MAX_DEPTH) {
+        return false;
+    }
+    struct pb_member *m = find(n, path, strlen(path));
+    if (m != NULL) {
+        return unlink_member(n, m);
+    }
+    for (const char *dot = strchr(path, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+        struct pb_member *c = find(n, path, (size_t)(dot - path));
+        if (c == NULL) {
+            continue;
+        }
+        if (c->kind == PB_VK_OBJ && del_rec(c->u.n, dot + 1, depth + 1)) {
+            return true;
+        }
+        if (c->kind == PB_VK_JSON && json_is_object(c->u.j) &&
+            pb_json_get(c->u.j, dot + 1) != NULL) {
+            json_t *own = own_json(n->ev, c);
+            return own != NULL && pb_json_del(own, dot + 1);
+        }
+    }
+    return false;
+}
+
+bool pb_ev_del(pb_event *ev, const char *path)
+{
+    if (ev->json != NULL) {
+        return pb_json_del(ev->json, path);
+    }
+    return del_rec(&ev->root, path, 0);
+}
+
+int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (ev->json != NULL) {
+        json_t *v = pb_json_strn(s, n);
+        json_t *arr = pb_json_get(ev->json, path);
+        if (v == NULL) {
+            return -PB_ENOMEM;
+        }
+        if (!json_is_array(arr)) {
+            arr = json_array();
+            if (pb_json_put(ev->json, path, arr) < 0) {
+                json_decref(v);
+                return -PB_ENOMEM;
+            }
+        }
+        size_t i;
+        json_t *e;
+        json_array_foreach(arr, i, e)
+        {
+            if (json_equal(e, v)) {
+                json_decref(v);
+                return 0;
+            }
+        }
+        return json_array_append_new(arr, v) < 0 ? -PB_ENOMEM : 0;
+    }
+    pb_node *arr = pb_ev_arr(ev, path);
+    size_t len = 0;
+    bool plain = false;
+    const char *copy = arr != NULL ? copy_utf8(ev, s, n, &len, &plain) : NULL;
+    if (copy == NULL || len > UINT32_MAX) {
+        return -PB_ENOMEM;
+    }
+    for (const struct pb_member *m = arr->first; m != NULL; m = m->next) {
+        if (m->kind == PB_VK_STR && m->slen == len && memcmp(m->u.s, copy, len) == 0) {
+            return 0;
+        }
+    }
+    struct pb_member *m = append(arr, NULL, 0, 0);
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_STR;
+    m->flags = plain ? PB_MF_PLAIN_STR : 0;
+    m->u.s = copy;
+    m->slen = (uint32_t)len;
+    return 0;
+}
+
+int pb_ev_add_related_ip(pb_event *ev, const char *ip)
+{
+    return ip != NULL ? pb_ev_add_unique(ev, "related.ip", ip, strlen(ip)) : 0;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * beat/event_dom.h - the inside of a pb_event, for the encoder
+ * (publisher/codec.c) and beat/event_dom.c only.
+ *
+ * An event is a small tree in one arena: objects and arrays are lists of
+ * members in insertion order, found by a linear scan (an event object has a
+ * few dozen keys at most; comparing lengths first is cheaper than hashing),
+ * values are copied into the arena, and the whole event is freed at once.
+ * A member may hold a jansson value (a reference the event owns): frozen
+ * templates shared by every event, or a subtree a protocol still builds with
+ * jansson. Once something needs the event as a jansson tree (a processor
+ * without a native form, an output that keeps trees), the tree is built
+ * once, the arena is released, and every later call works on the tree.
+ */
+#ifndef PB_EVENT_DOM_H
+#define PB_EVENT_DOM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "beat/event.h"
+
+enum pb_vkind {
+    PB_VK_NULL,
+    PB_VK_FALSE,
+    PB_VK_TRUE,
+    PB_VK_INT,
+    PB_VK_REAL,
+    PB_VK_STR, /* valid UTF-8, NUL-terminated copy (may hold NULs) */
+    PB_VK_OBJ,
+    PB_VK_ARR,
+    PB_VK_JSON, /* an owned jansson reference */
+};
+
+/* pb_member.flags */
+enum {
+    PB_MF_PLAIN_KEY = 1, /* the key is written as it is between quotes */
+    PB_MF_PLAIN_STR = 2, /* so is the string value (without escape_html) */
+};
+
+struct pb_member {
+    struct pb_member *next;
+    const char *key; /* NUL-terminated; NULL in arrays */
+    uint32_t klen;
+    uint32_t tag; /* pb_key_tag: compared before the key bytes */
+    uint32_t slen;
+    uint8_t kind;  /* enum pb_vkind */
+    uint8_t flags; /* PB_MF_ */
+    union {
+        int64_t i;
+        double r;
+        const char *s;
+        struct pb_node *n;
+        json_t *j;
+    } u;
+};
+
+struct pb_node {
+    struct pb_event *ev; /* the arena this node allocates from */
+    struct pb_member *first;
+    struct pb_member *last;
+    uint64_t keys; /* a bit per key tag ever added (pb_key_bit): a clear bit
+                      means absent, without a scan */
+    uint32_t count;
+    bool arr;
+};
+
+struct pb_chunk {
+    struct pb_chunk *next;
+    size_t size, used;
+    /* data follows, max_align_t aligned */
+};
+
+struct pb_event {
+    json_t *json;            /* owned: the tree once converted, else NULL */
+    struct pb_node root;     /* the DOM while json is NULL */
+    struct pb_chunk *chunks; /* owned list; the first is inside this block */
+    size_t njson;            /* PB_VK_JSON members in the DOM */
+    bool failed;             /* an allocation failed: a value is missing */
+    bool inline_chunk;       /* the first chunk follows this struct */
+};
+
+/* Length and first and last bytes of a key: most keys of an object differ
+ * there, so a lookup rarely compares key bytes in vain. */
+static inline uint32_t pb_key_tag(const char *key, size_t klen)
+{
+    return klen == 0 ? 0
+                     : (uint32_t)(klen & 0xffff) << 16 | (uint32_t)(uint8_t)key[0] << 8 |
+                           (uint8_t)key[klen - 1];
+}
+
+static inline uint64_t pb_key_bit(uint32_t tag)
+{
+    return 1ull << ((tag * 0x9e3779b1u) >> 26);
+}
+
+/* True when none of the 8 bytes in x needs escaping in a JSON string: no
+ * control byte, '"', '\\' or non-ASCII byte. */
+static inline bool pb_json_plain8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t lt20 = (x - ones * 0x20u) & ~x; /* bytes < 0x20 */
+    uint64_t q = x ^ (ones * (uint64_t)'"');
+    uint64_t bs = x ^ (ones * (uint64_t)'\\');
+    uint64_t eq = ((q - ones) & ~q) | ((bs - ones) & ~bs); /* '"' or '\\' */
+    return ((lt20 | eq | x) & high) == 0;
+}
+
+/* The same for one byte. */
+static inline bool pb_json_plain1(uint8_t c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+#endif
