@@ -336,8 +336,8 @@ int pb_node_set(pb_node *n, const char *key, json_t *val)
     return set_json(n, key, val);
 }
 
-/* A copy of wire bytes as valid UTF-8: NUL and invalid bytes become U+FFFD,
- * as pb_json_strn does. *plain: no byte of the copy needs escaping. */
+/* A copy of wire bytes as valid UTF-8: invalid bytes become U+FFFD, as
+ * pb_json_strn does. *plain: no byte of the copy needs escaping. */
 static const char *copy_utf8(pb_event *ev, const unsigned char *p, size_t n, size_t *outlen,
                              bool *plain)
 {
@@ -384,7 +384,7 @@ static const char *copy_utf8(pb_event *ev, const unsigned char *p, size_t n, siz
     memcpy(s, p, i);
     size_t o = i;
     while (i < n) {
-        size_t l = p[i] == 0 ? 0 : pb_utf8_decode(p + i, n - i, NULL);
+        size_t l = pb_utf8_decode(p + i, n - i, NULL); /* NUL is kept here */
         if (l == 0) {
             memcpy(s + o, "\xef\xbf\xbd", 3);
             o += 3;

@@ -196,6 +196,15 @@ START_TEST(arena_encoding_equals_tree)
     pb_node_set(root, "embedded", json_pack("{s:[i,s]}", "x", 1, "y\"z"));
     pb_node_set_str(root, "@timestamp", "goes first");
 
+    /* wire bytes made valid exactly as pb_json_strn makes them */
+    json_t *js = pb_json_strn(wire, sizeof wire);
+    size_t wlen = 0;
+    const char *w = pb_ev_get_str(ev, "wire", &wlen);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(wlen, json_string_length(js));
+    ck_assert(memcmp(w, json_string_value(js), wlen) == 0);
+    json_decref(js);
+
     struct pb_codec_buf a = {0}, t = {0}, h1 = {0}, h2 = {0}, r = {0};
     bool ea = false, et = false;
     ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, &ea), 0);
