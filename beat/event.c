@@ -328,16 +328,16 @@ int pb_json_add_related_ip(json_t *ev, const char *ip)
     return json_array_append_new(arr, json_string(ip)) < 0 ? -PB_ENOMEM : 0;
 }
 
-static void put_endpoint(pb_node *root, const char *name, const char *ip, uint16_t port,
-                         int64_t bytes)
+static void put_endpoint(pb_node *root, const char *name, size_t nlen, const char *ip,
+                         uint16_t port, int64_t bytes)
 {
-    pb_node *o = pb_node_obj(root, name);
-    pb_node_set_str(o, "ip", ip);
+    pb_node *o = pb_node_add_obj(root, name, nlen);
+    pb_node_add_str(o, PB_KEY("ip"), ip);
     if (port != 0) {
-        pb_node_set_int(o, "port", port);
+        pb_node_add_int(o, PB_KEY("port"), port);
     }
     if (bytes > 0) {
-        pb_node_set_int(o, "bytes", bytes);
+        pb_node_add_int(o, PB_KEY("bytes"), bytes);
     }
 }
 
@@ -474,14 +474,15 @@ static void put_tunnel(pb_node *network, const struct pb_tuple *tu)
     if (t == NULL) {
         return;
     }
-    pb_node *tun = pb_node_obj(network, "tunnel");
-    pb_node_set_str(tun, "type", pb_tunnel_name(t->kind));
+    pb_node *tun = pb_node_add_obj(network, PB_KEY("tunnel"));
+    pb_node_add_str(tun, PB_KEY("type"), pb_tunnel_name(t->kind));
     if (t->has_id) {
-        pb_node_set_int(tun, "id", t->id);
+        pb_node_add_int(tun, PB_KEY("id"), t->id);
     }
     char ip[PB_IP_STRLEN];
-    pb_node_set_str(pb_node_obj(tun, "source"), "ip", pb_ip_str(&t->src, ip));
-    pb_node_set_str(pb_node_obj(tun, "destination"), "ip", pb_ip_str(&t->dst, ip));
+    pb_node_add_str(pb_node_add_obj(tun, PB_KEY("source")), PB_KEY("ip"), pb_ip_str(&t->src, ip));
+    pb_node_add_str(pb_node_add_obj(tun, PB_KEY("destination")), PB_KEY("ip"),
+                    pb_ip_str(&t->dst, ip));
 }
 
 pb_event *pb_tx_event(const struct pb_tx *tx)
@@ -492,24 +493,24 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
     }
     pb_node *root = pb_ev_obj(ev, "");
     char tbuf[40];
-    pb_node_set_str(root, "@timestamp", pb_time_fmt(tx->start_ns, false, tbuf));
-    pb_node_set_str(root, "type", tx->type);
-    pb_node_set_str(root, "status", tx->status);
+    pb_node_add_str(root, PB_KEY("@timestamp"), pb_time_fmt(tx->start_ns, false, tbuf));
+    pb_node_add_str(root, PB_KEY("type"), tx->type);
+    pb_node_add_str(root, PB_KEY("status"), tx->status);
 
-    pb_node *event = pb_node_obj(root, "event");
-    pb_node_set_str(event, "kind", "event");
-    pb_node_set_str(pb_node_arr(event, "category"), NULL, "network");
-    pb_node *etype = pb_node_arr(event, "type");
+    pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
+    pb_node_add_str(event, PB_KEY("kind"), "event");
+    pb_node_set_str(pb_node_add_arr(event, PB_KEY("category")), NULL, "network");
+    pb_node *etype = pb_node_add_arr(event, PB_KEY("type"));
     pb_node_set_str(etype, NULL, "connection");
     pb_node_set_str(etype, NULL, "protocol");
-    pb_node_set_str(event, "dataset", tx->type);
+    pb_node_add_str(event, PB_KEY("dataset"), tx->type);
     if (tx->start_ns != 0) {
-        pb_node_set_str(event, "start", pb_time_fmt(tx->start_ns, false, tbuf));
+        pb_node_add_str(event, PB_KEY("start"), pb_time_fmt(tx->start_ns, false, tbuf));
     }
     if (tx->end_ns != 0) {
-        pb_node_set_str(event, "end", pb_time_fmt(tx->end_ns, false, tbuf));
+        pb_node_add_str(event, PB_KEY("end"), pb_time_fmt(tx->end_ns, false, tbuf));
         if (tx->start_ns != 0 && tx->end_ns >= tx->start_ns) {
-            pb_node_set_int(event, "duration", (int64_t)(tx->end_ns - tx->start_ns));
+            pb_node_add_int(event, PB_KEY("duration"), (int64_t)(tx->end_ns - tx->start_ns));
         }
     }
 
@@ -520,34 +521,34 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         pb_ip_str(&t->src, sip);
         pb_ip_str(&t->dst, dip);
         int64_t sb = tx->src_bytes, db = tx->dst_bytes;
-        put_endpoint(root, "source", sip, t->sport, sb);
-        put_endpoint(root, "destination", dip, t->dport, db);
+        put_endpoint(root, PB_KEY("source"), sip, t->sport, sb);
+        put_endpoint(root, PB_KEY("destination"), dip, t->dport, db);
         if (!tx->no_client_server) {
-            put_endpoint(root, "client", sip, t->sport, sb);
-            put_endpoint(root, "server", dip, t->dport, db);
+            put_endpoint(root, PB_KEY("client"), sip, t->sport, sb);
+            put_endpoint(root, PB_KEY("server"), dip, t->dport, db);
         }
-        pb_node *related = pb_node_arr(pb_node_obj(root, "related"), "ip");
+        pb_node *related = pb_node_add_arr(pb_node_add_obj(root, PB_KEY("related")), PB_KEY("ip"));
         pb_node_set_str(related, NULL, sip);
         if (strcmp(sip, dip) != 0) {
             pb_node_set_str(related, NULL, dip);
         }
-        network = pb_node_obj(root, "network");
+        network = pb_node_add_obj(root, PB_KEY("network"));
         int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
         if (total > 0) {
-            pb_node_set_int(network, "bytes", total);
+            pb_node_add_int(network, PB_KEY("bytes"), total);
         }
         const char *tr = transport_name(t);
         if (tr != NULL) {
-            pb_node_set_str(network, "transport", tr);
+            pb_node_add_str(network, PB_KEY("transport"), tr);
             char cid[64];
             pb_community_id(t, cid);
-            pb_node_set_str(network, "community_id", cid);
+            pb_node_add_str(network, PB_KEY("community_id"), cid);
         }
-        pb_node_set_str(network, "type", t->src.v6 ? "ipv6" : "ipv4");
+        pb_node_add_str(network, PB_KEY("type"), t->src.v6 ? "ipv6" : "ipv4");
     } else {
-        network = pb_node_obj(root, "network");
+        network = pb_node_add_obj(root, PB_KEY("network"));
     }
-    pb_node_set_str(network, "protocol", tx->type);
+    pb_node_add_str(network, PB_KEY("protocol"), tx->type);
     put_tunnel(network, tx->tuple);
     if (tx->error != NULL) {
         pb_ev_put_str(ev, "error.message", tx->error);

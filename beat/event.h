@@ -110,6 +110,19 @@ int pb_node_set_bool(pb_node *n, const char *key, bool v);
 int pb_node_set_real(pb_node *n, const char *key, double v);
 int pb_node_set_null(pb_node *n, const char *key);
 size_t pb_node_len(const pb_node *n);
+
+/* The builders' fast path: KEY is a string literal (PB_KEY("kind")) that
+ * the object does not have yet, in plain ASCII: it is neither checked nor
+ * copied nor looked for (debug builds assert all three). On an array the
+ * value is appended, as with the setters. */
+#define PB_KEY(lit) ("" lit ""), (sizeof("" lit "") - 1)
+int pb_node_add_str(pb_node *n, const char *key, size_t klen, const char *s); /* NULL: no-op */
+int pb_node_add_strn(pb_node *n, const char *key, size_t klen, const void *s, size_t len);
+int pb_node_add_int(pb_node *n, const char *key, size_t klen, int64_t v);
+int pb_node_add_uint(pb_node *n, const char *key, size_t klen, uint64_t v);
+int pb_node_add_bool(pb_node *n, const char *key, size_t klen, bool v);
+pb_node *pb_node_add_obj(pb_node *n, const char *key, size_t klen);
+pb_node *pb_node_add_arr(pb_node *n, const char *key, size_t klen);
 /* A copy of v (jansson) at key, in the event's arena. */
 int pb_node_set_copy(pb_node *n, const char *key, const json_t *v);
 /* A tree-backed event (pb_ev_wrap, pb_ev_json) back in an arena, for code

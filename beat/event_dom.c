@@ -5,6 +5,7 @@
  */
 #include "beat/event_dom.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "beat/alloc.h"
@@ -63,6 +64,7 @@ pb_event *pb_ev_new(void)
     ev->json = NULL;
     ev->chunks = c;
     ev->njson = 0;
+    ev->jrefs = NULL;
     ev->failed = false;
     ev->inline_chunk = true;
     node_init(&ev->root, ev, false);
@@ -115,6 +117,21 @@ static void release_node(pb_node *n)
     }
 }
 
+/* Drops every jansson reference the arena holds. */
+static void release_all(pb_event *ev)
+{
+    for (struct pb_jref *r = ev->jrefs; r != NULL && ev->njson > 0; r = r->next) {
+        struct pb_member *m = r->m;
+        if (m->kind == PB_VK_JSON && m->u.j != NULL) {
+            json_decref(m->u.j);
+            m->u.j = NULL;
+            ev->njson--;
+        }
+    }
+    ev->jrefs = NULL;
+    ev->njson = 0;
+}
+
 static void free_chunks(pb_event *ev)
 {
     struct pb_chunk *c = ev->chunks;
@@ -135,7 +152,7 @@ void pb_ev_free(pb_event *ev)
     if (ev->json != NULL) {
         json_decref(ev->json);
     } else {
-        release_node(&ev->root);
+        release_all(ev);
     }
     free_chunks(ev);
     pb_free(ev);
@@ -143,21 +160,63 @@ void pb_ev_free(pb_event *ev)
 
 /* ---- members ----------------------------------------------------------------- */
 
+/* True when no byte of p[0..n) needs escaping in a JSON string. */
+static bool plain_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t x;
+    if (n < 8) {
+        /* short keys and values, most of them: copied into a word of
+           spaces (plain) and checked at once */
+        x = 0x2020202020202020ull;
+        unsigned char *xb = (unsigned char *)&x;
+        switch (n) {
+        case 7:
+            xb[6] = p[6];
+            /* fall through */
+        case 6:
+            xb[5] = p[5];
+            /* fall through */
+        case 5:
+            xb[4] = p[4];
+            /* fall through */
+        case 4:
+            xb[3] = p[3];
+            /* fall through */
+        case 3:
+            xb[2] = p[2];
+            /* fall through */
+        case 2:
+            xb[1] = p[1];
+            /* fall through */
+        case 1:
+            xb[0] = p[0];
+            /* fall through */
+        default:
+            break;
+        }
+        return pb_json_plain8(x);
+    }
+    size_t i = 0;
+    for (; n - i > 8; i += 8) {
+        memcpy(&x, p + i, 8);
+        if (!pb_json_plain8(x)) {
+            return false;
+        }
+    }
+    memcpy(&x, p + n - 8, 8); /* the last 8, overlapping */
+    return pb_json_plain8(x);
+}
+
 /* -1 for a key jansson would refuse (invalid UTF-8), else PB_MF_PLAIN_KEY
  * when it needs no escaping, or 0. */
 static int key_check(const char *key, size_t klen)
 {
     const uint8_t *p = (const uint8_t *)key;
+    if (plain_bytes(p, klen)) {
+        return PB_MF_PLAIN_KEY;
+    }
     int plain = PB_MF_PLAIN_KEY;
     size_t i = 0;
-    while (klen - i >= 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        if (!pb_json_plain8(x)) {
-            break;
-        }
-        i += 8;
-    }
     while (i < klen) {
         if (p[i] < 0x80) {
             if (!pb_json_plain1(p[i])) {
@@ -191,10 +250,11 @@ static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
 }
 
 /* A new last member of n (key NULL in arrays); flags: its key's. */
-static struct pb_member *append(pb_node *n, const char *key, size_t klen, int flags)
+static struct pb_member *append_ref(pb_node *n, const char *key, size_t klen, int flags,
+                                    bool copy_key)
 {
     pb_event *ev = n->ev;
-    struct pb_member *m = arena_alloc(ev, sizeof *m + (key != NULL ? klen + 1 : 0));
+    struct pb_member *m = arena_alloc(ev, sizeof *m + (key != NULL && copy_key ? klen + 1 : 0));
     if (m == NULL) {
         return NULL;
     }
@@ -203,10 +263,13 @@ static struct pb_member *append(pb_node *n, const char *key, size_t klen, int fl
     m->flags = (uint8_t)flags;
     m->slen = 0;
     if (key != NULL) {
-        char *k = (char *)(m + 1);
-        memcpy(k, key, klen);
-        k[klen] = '\0';
-        m->key = k;
+        if (copy_key) {
+            char *k = (char *)(m + 1);
+            memcpy(k, key, klen);
+            k[klen] = '\0';
+            key = k;
+        }
+        m->key = key;
         m->klen = (uint32_t)klen;
         m->tag = pb_key_tag(key, klen);
         n->keys |= pb_key_bit(m->tag);
@@ -225,6 +288,18 @@ static struct pb_member *append(pb_node *n, const char *key, size_t klen, int fl
     return m;
 }
 
+static struct pb_member *append(pb_node *n, const char *key, size_t klen, int flags)
+{
+    return append_ref(n, key, klen, flags, true);
+}
+
+/* A new member for a key known to be absent from object n. */
+static struct pb_member *add_key(pb_node *n, const char *key, size_t klen)
+{
+    int check = klen <= UINT32_MAX ? key_check(key, klen) : -1;
+    return check >= 0 ? append(n, key, klen, check) : NULL;
+}
+
 /* The member to (re)fill for key: appended in arrays, found or appended in
  * objects (a value set again keeps its place, as jansson does). */
 static struct pb_member *slot(pb_node *n, const char *key, size_t klen)
@@ -236,11 +311,10 @@ static struct pb_member *slot(pb_node *n, const char *key, size_t klen)
     if (m != NULL) {
         release_value(n->ev, m);
         m->kind = PB_VK_NULL;
-        m->flags &= PB_MF_PLAIN_KEY;
+        m->flags &= PB_MF_PLAIN_KEY | PB_MF_LISTED;
         return m;
     }
-    int check = klen <= UINT32_MAX ? key_check(key, klen) : -1;
-    return check >= 0 ? append(n, key, klen, check) : NULL;
+    return add_key(n, key, klen);
 }
 
 static struct pb_member *slot_of(pb_node *n, const char *key)
@@ -249,6 +323,20 @@ static struct pb_member *slot_of(pb_node *n, const char *key)
         return NULL;
     }
     return slot(n, key, n->arr || key == NULL ? 0 : strlen(key));
+}
+
+/* pb_node_add_*: a literal key the object does not have (checked in
+ * debug builds), kept by reference; on arrays the value is appended. */
+static struct pb_member *lit_slot(pb_node *n, const char *key, size_t klen)
+{
+    if (n == NULL) {
+        return NULL;
+    }
+    if (n->arr) {
+        return append(n, NULL, 0, 0);
+    }
+    assert(find(n, key, klen) == NULL && key_check(key, klen) == PB_MF_PLAIN_KEY);
+    return append_ref(n, key, klen, PB_MF_PLAIN_KEY, false);
 }
 
 static pb_node *new_node(pb_event *ev, bool arr)
@@ -269,25 +357,26 @@ static pb_node *child(pb_node *n, const char *key, size_t klen, bool arr)
     if (n == NULL) {
         return NULL;
     }
-    if (!n->arr) {
-        struct pb_member *m = find(n, key, klen);
-        if (m != NULL) {
-            if (m->kind == (arr ? PB_VK_ARR : PB_VK_OBJ)) {
-                return m->u.n;
-            }
-            if (m->kind == PB_VK_JSON && (arr ? json_is_array(m->u.j) : json_is_object(m->u.j))) {
-                pb_node *c = from_json_node(n->ev, m->u.j);
-                if (c == NULL) {
-                    return NULL;
-                }
-                release_value(n->ev, m);
-                m->kind = arr ? PB_VK_ARR : PB_VK_OBJ;
-                m->u.n = c;
-                return c;
-            }
+    struct pb_member *m = NULL;
+    if (n->arr) {
+        m = append(n, NULL, 0, 0);
+    } else if ((m = find(n, key, klen)) == NULL) {
+        m = add_key(n, key, klen);
+    } else if (m->kind == (arr ? PB_VK_ARR : PB_VK_OBJ)) {
+        return m->u.n;
+    } else if (m->kind == PB_VK_JSON && (arr ? json_is_array(m->u.j) : json_is_object(m->u.j))) {
+        pb_node *c = from_json_node(n->ev, m->u.j);
+        if (c == NULL) {
+            return NULL;
         }
+        release_value(n->ev, m);
+        m->kind = arr ? PB_VK_ARR : PB_VK_OBJ;
+        m->u.n = c;
+        return c;
+    } else {
+        release_value(n->ev, m);
+        m->flags &= PB_MF_PLAIN_KEY | PB_MF_LISTED;
     }
-    struct pb_member *m = slot(n, key, klen);
     pb_node *c = m != NULL ? new_node(n->ev, arr) : NULL;
     if (c == NULL) {
         return NULL;
@@ -320,14 +409,26 @@ static int set_json(pb_node *n, const char *key, json_t *val)
         }
         return -PB_ENOMEM;
     }
+    pb_event *ev = n->ev;
     struct pb_member *m = slot_of(n, key);
+    if (m != NULL && (m->flags & PB_MF_LISTED) == 0) {
+        struct pb_jref *r = arena_alloc(ev, sizeof *r);
+        if (r == NULL) {
+            m = NULL;
+        } else {
+            r->m = m;
+            r->next = ev->jrefs;
+            ev->jrefs = r;
+            m->flags |= PB_MF_LISTED;
+        }
+    }
     if (m == NULL) {
         json_decref(val);
         return -PB_ENOMEM;
     }
     m->kind = PB_VK_JSON;
     m->u.j = val;
-    n->ev->njson++;
+    ev->njson++;
     return 0;
 }
 
@@ -342,18 +443,10 @@ static const char *copy_utf8(pb_event *ev, const unsigned char *p, size_t n, siz
                              bool *plain)
 {
     size_t i = 0;
-    while (n - i >= 8) { /* the usual case: plain ASCII, 8 bytes a step */
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        if (!pb_json_plain8(x)) {
-            break;
-        }
-        i += 8;
+    *plain = plain_bytes(p, n); /* the usual case */
+    if (*plain) {
+        i = n;
     }
-    while (i < n && pb_json_plain1(p[i])) {
-        i++;
-    }
-    *plain = i == n;
     while (i < n) {
         if (p[i] != 0 && p[i] < 0x80) {
             i++;
@@ -400,26 +493,65 @@ static const char *copy_utf8(pb_event *ev, const unsigned char *p, size_t n, siz
     return s;
 }
 
-int pb_node_set_strn(pb_node *n, const char *key, const void *s, size_t len)
+static int fill_strn(pb_event *ev, struct pb_member *m, const void *s, size_t len)
 {
-    if (n == NULL || (s == NULL && len > 0)) {
+    if (m == NULL) {
         return -PB_ENOMEM;
     }
     size_t slen = 0;
     bool plain = false;
-    const char *copy = copy_utf8(n->ev, s != NULL ? s : "", len, &slen, &plain);
+    const char *copy = copy_utf8(ev, s != NULL ? s : "", len, &slen, &plain);
     if (copy == NULL || slen > UINT32_MAX) {
-        return -PB_ENOMEM;
-    }
-    struct pb_member *m = slot_of(n, key);
-    if (m == NULL) {
-        return -PB_ENOMEM;
+        return -PB_ENOMEM; /* m stays null */
     }
     m->kind = PB_VK_STR;
     m->flags |= plain ? PB_MF_PLAIN_STR : 0;
     m->u.s = copy;
     m->slen = (uint32_t)slen;
     return 0;
+}
+
+static int fill_int(struct pb_member *m, int64_t v)
+{
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_INT;
+    m->u.i = v;
+    return 0;
+}
+
+static int fill_real(struct pb_member *m, double v)
+{
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_REAL;
+    m->u.r = v;
+    return 0;
+}
+
+/* as jansson holds it: a real past the int64 range */
+static int fill_uint(struct pb_member *m, uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? fill_real(m, (double)v) : fill_int(m, (int64_t)v);
+}
+
+static int fill_bool(struct pb_member *m, bool v)
+{
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = v ? PB_VK_TRUE : PB_VK_FALSE;
+    return 0;
+}
+
+int pb_node_set_strn(pb_node *n, const char *key, const void *s, size_t len)
+{
+    if (n == NULL || (s == NULL && len > 0)) {
+        return -PB_ENOMEM;
+    }
+    return fill_strn(n->ev, slot_of(n, key), s, len);
 }
 
 int pb_node_set_str(pb_node *n, const char *key, const char *s)
@@ -429,41 +561,72 @@ int pb_node_set_str(pb_node *n, const char *key, const char *s)
 
 int pb_node_set_int(pb_node *n, const char *key, int64_t v)
 {
-    struct pb_member *m = slot_of(n, key);
-    if (m == NULL) {
-        return -PB_ENOMEM;
-    }
-    m->kind = PB_VK_INT;
-    m->u.i = v;
-    return 0;
+    return fill_int(slot_of(n, key), v);
 }
 
 int pb_node_set_uint(pb_node *n, const char *key, uint64_t v)
 {
-    /* as jansson holds it: a real past the int64 range */
-    return v > (uint64_t)INT64_MAX ? pb_node_set_real(n, key, (double)v)
-                                   : pb_node_set_int(n, key, (int64_t)v);
+    return fill_uint(slot_of(n, key), v);
 }
 
 int pb_node_set_real(pb_node *n, const char *key, double v)
 {
-    struct pb_member *m = slot_of(n, key);
-    if (m == NULL) {
-        return -PB_ENOMEM;
-    }
-    m->kind = PB_VK_REAL;
-    m->u.r = v;
-    return 0;
+    return fill_real(slot_of(n, key), v);
 }
 
 int pb_node_set_bool(pb_node *n, const char *key, bool v)
 {
-    struct pb_member *m = slot_of(n, key);
-    if (m == NULL) {
+    return fill_bool(slot_of(n, key), v);
+}
+
+int pb_node_add_strn(pb_node *n, const char *key, size_t klen, const void *s, size_t len)
+{
+    if (n == NULL || (s == NULL && len > 0)) {
         return -PB_ENOMEM;
     }
-    m->kind = v ? PB_VK_TRUE : PB_VK_FALSE;
-    return 0;
+    return fill_strn(n->ev, lit_slot(n, key, klen), s, len);
+}
+
+int pb_node_add_str(pb_node *n, const char *key, size_t klen, const char *s)
+{
+    return s != NULL ? pb_node_add_strn(n, key, klen, s, strlen(s)) : 0;
+}
+
+int pb_node_add_int(pb_node *n, const char *key, size_t klen, int64_t v)
+{
+    return fill_int(lit_slot(n, key, klen), v);
+}
+
+int pb_node_add_uint(pb_node *n, const char *key, size_t klen, uint64_t v)
+{
+    return fill_uint(lit_slot(n, key, klen), v);
+}
+
+int pb_node_add_bool(pb_node *n, const char *key, size_t klen, bool v)
+{
+    return fill_bool(lit_slot(n, key, klen), v);
+}
+
+static pb_node *add_child(pb_node *n, const char *key, size_t klen, bool arr)
+{
+    struct pb_member *m = lit_slot(n, key, klen);
+    pb_node *c = m != NULL ? new_node(n->ev, arr) : NULL;
+    if (c == NULL) {
+        return NULL;
+    }
+    m->kind = arr ? PB_VK_ARR : PB_VK_OBJ;
+    m->u.n = c;
+    return c;
+}
+
+pb_node *pb_node_add_obj(pb_node *n, const char *key, size_t klen)
+{
+    return add_child(n, key, klen, false);
+}
+
+pb_node *pb_node_add_arr(pb_node *n, const char *key, size_t klen)
+{
+    return add_child(n, key, klen, true);
 }
 
 int pb_node_set_null(pb_node *n, const char *key)
@@ -612,14 +775,13 @@ json_t *pb_ev_json(pb_event *ev)
     if (tree == NULL) {
         return NULL;
     }
-    release_node(&ev->root);
+    release_all(ev);
     free_chunks(ev);
     struct pb_chunk *first = ev->chunks;
     if (first != NULL) {
         first->used = 0;
     }
     node_init(&ev->root, ev, false);
-    ev->njson = 0;
     ev->json = tree;
     return tree;
 }
@@ -646,7 +808,7 @@ int pb_ev_to_arena(pb_event *ev)
     json_object_keylen_foreach(tree, k, kl, v)
     {
         if (from_json_into(&ev->root, k, kl, v, 0) < 0) {
-            release_node(&ev->root); /* back to the tree */
+            release_all(ev); /* back to the tree */
             free_chunks(ev);
             if (ev->chunks != NULL) {
                 ev->chunks->used = 0;

@@ -38,6 +38,7 @@ enum pb_vkind {
 enum {
     PB_MF_PLAIN_KEY = 1, /* the key is written as it is between quotes */
     PB_MF_PLAIN_STR = 2, /* so is the string value (without escape_html) */
+    PB_MF_LISTED = 4,    /* on the event's jref list */
 };
 
 struct pb_member {
@@ -67,6 +68,13 @@ struct pb_node {
     bool arr;
 };
 
+/* A member that holds (or held) a jansson reference: the references are
+ * dropped from this list when the event goes, without a walk of the tree. */
+struct pb_jref {
+    struct pb_jref *next;
+    struct pb_member *m;
+};
+
 struct pb_chunk {
     struct pb_chunk *next;
     size_t size, used;
@@ -78,6 +86,7 @@ struct pb_event {
     struct pb_node root;     /* the DOM while json is NULL */
     struct pb_chunk *chunks; /* owned list; the first is inside this block */
     size_t njson;            /* PB_VK_JSON members in the DOM */
+    struct pb_jref *jrefs;   /* in the arena: every member njson counts */
     bool failed;             /* an allocation failed: a value is missing */
     bool inline_chunk;       /* the first chunk follows this struct */
 };

@@ -5,6 +5,7 @@
  */
 #include "flows.h"
 
+#include <endian.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -328,8 +329,9 @@ struct pb_flows {
     void *admit_ctx;
 };
 
-/* SipHash-2-4 over the key, seeded at random: frames are untrusted, so the
- * bucket of a flow must not be predictable. */
+/* SipHash-1-3 over the key, seeded at random: frames are untrusted, so the
+ * bucket of a flow must not be predictable (1-3: the rounds hash tables
+ * use against flooding; 2-4 cost twice as much per packet). */
 static inline uint64_t rotl(uint64_t x, int b)
 {
     return (x << b) | (x >> (64 - b));
@@ -360,12 +362,10 @@ static uint64_t siphash(const uint64_t k[2], const uint8_t *in, size_t n)
     uint64_t b = (uint64_t)n << 56;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        uint64_t m = 0;
-        for (int j = 0; j < 8; j++) {
-            m |= (uint64_t)in[i + j] << (8 * j);
-        }
+        uint64_t m;
+        memcpy(&m, in + i, 8);
+        m = le64toh(m);
         v3 ^= m;
-        SIPROUND();
         SIPROUND();
         v0 ^= m;
     }
@@ -374,10 +374,8 @@ static uint64_t siphash(const uint64_t k[2], const uint8_t *in, size_t n)
     }
     v3 ^= b;
     SIPROUND();
-    SIPROUND();
     v0 ^= b;
     v2 ^= 0xff;
-    SIPROUND();
     SIPROUND();
     SIPROUND();
     SIPROUND();
@@ -833,40 +831,40 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
     }
     char tbuf[40];
     const struct pb_flow_id *id = &fl->id;
-    pb_node_set_str(root, "@timestamp", pb_time_fmt(now_ns, false, tbuf));
-    pb_node_set_str(root, "type", "flow");
+    pb_node_add_str(root, PB_KEY("@timestamp"), pb_time_fmt(now_ns, false, tbuf));
+    pb_node_add_str(root, PB_KEY("type"), "flow");
 
-    pb_node *event = pb_node_obj(root, "event");
-    pb_node_set_str(event, "start", pb_time_fmt(fl->first_ns, false, tbuf));
-    pb_node_set_str(event, "end", pb_time_fmt(fl->last_ns, false, tbuf));
-    pb_node_set_int(event, "duration",
+    pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
+    pb_node_add_str(event, PB_KEY("start"), pb_time_fmt(fl->first_ns, false, tbuf));
+    pb_node_add_str(event, PB_KEY("end"), pb_time_fmt(fl->last_ns, false, tbuf));
+    pb_node_add_int(event, PB_KEY("duration"),
                     (int64_t)(fl->last_ns >= fl->first_ns ? fl->last_ns - fl->first_ns : 0));
-    pb_node_set_str(event, "dataset", "flow");
-    pb_node_set_str(event, "kind", "event");
-    pb_node_set_str(pb_node_arr(event, "category"), NULL, "network");
-    pb_node_set_str(event, "action", "network_flow");
-    pb_node *etype = pb_node_arr(event, "type");
+    pb_node_add_str(event, PB_KEY("dataset"), "flow");
+    pb_node_add_str(event, PB_KEY("kind"), "event");
+    pb_node_set_str(pb_node_add_arr(event, PB_KEY("category")), NULL, "network");
+    pb_node_add_str(event, PB_KEY("action"), "network_flow");
+    pb_node *etype = pb_node_add_arr(event, PB_KEY("type"));
     pb_node_set_str(etype, NULL, "connection");
     if (final) {
         pb_node_set_str(etype, NULL, "end");
     }
 
-    pb_node *flow = pb_node_obj(root, "flow");
+    pb_node *flow = pb_node_add_obj(root, PB_KEY("flow"));
     char idstr[PB_FLOW_ID_STRLEN];
-    pb_node_set_str(flow, "id", pb_flow_id_string(id, idstr));
-    pb_node_set_bool(flow, "final", final);
+    pb_node_add_str(flow, PB_KEY("id"), pb_flow_id_string(id, idstr));
+    pb_node_add_bool(flow, PB_KEY("final"), final);
 
-    pb_node *network = pb_node_obj(root, "network");
-    pb_node *source = pb_node_obj(root, "source");
-    pb_node *dest = pb_node_obj(root, "destination");
+    pb_node *network = pb_node_add_obj(root, PB_KEY("network"));
+    pb_node *source = pb_node_add_obj(root, PB_KEY("source"));
+    pb_node *dest = pb_node_add_obj(root, PB_KEY("destination"));
 
     const uint8_t *s, *d;
     if (read_pair(id, PB_FLOW_ETH, 6, &s, &d)) {
         char ms[18], md[18];
         mac_str(s, ms);
         mac_str(d, md);
-        pb_node_set_str(source, "mac", ms);
-        pb_node_set_str(dest, "mac", md);
+        pb_node_add_str(source, PB_KEY("mac"), ms);
+        pb_node_add_str(dest, PB_KEY("mac"), md);
     }
     uint16_t vids[2];
     int nvid = 0;
@@ -877,9 +875,9 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         nvid++;
     }
     if (nvid == 1) {
-        pb_node_set_int(flow, "vlan", vids[0]);
+        pb_node_add_int(flow, PB_KEY("vlan"), vids[0]);
     } else if (nvid == 2) {
-        pb_node *arr = pb_node_arr(flow, "vlan");
+        pb_node *arr = pb_node_add_arr(flow, PB_KEY("vlan"));
         pb_node_set_int(arr, NULL, vids[0]);
         pb_node_set_int(arr, NULL, vids[1]);
     }
@@ -896,7 +894,7 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
     multi_put_str(source, "ip", &sips);
     multi_put_str(dest, "ip", &dips);
     if (np.have) {
-        pb_node_set_str(network, "type", np.src.v6 ? "ipv6" : "ipv4");
+        pb_node_add_str(network, PB_KEY("type"), np.src.v6 ? "ipv6" : "ipv4");
     }
 
     struct pb_tuple ct;
@@ -907,7 +905,7 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         if (read_pair(id, port_layers[i], 2, &s, &d)) {
             ct.sport = (uint16_t)(s[0] | (s[1] << 8));
             ct.dport = (uint16_t)(d[0] | (d[1] << 8));
-            pb_node_set_int(source, "port", ct.sport);
+            pb_node_set_int(source, "port", ct.sport); /* the last port layer wins */
             pb_node_set_int(dest, "port", ct.dport);
             bool tcp = port_layers[i] == PB_FLOW_TCP;
             transport = tcp ? "tcp" : "udp";
@@ -935,11 +933,11 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
             ct.dport = (uint16_t)(st->icmp6 & 0xff);
         }
         if (st->set & ST_PACKETS) {
-            pb_node_set_uint(side, "packets", st->packets);
+            pb_node_add_uint(side, PB_KEY("packets"), st->packets);
             total_packets += st->packets;
         }
         if (st->set & ST_BYTES) {
-            pb_node_set_uint(side, "bytes", st->bytes);
+            pb_node_add_uint(side, PB_KEY("bytes"), st->bytes);
             total_bytes += st->bytes;
         }
         if (f->cfg.delta) {
@@ -947,16 +945,16 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
             st->bytes = 0;
         }
     }
-    pb_node_set_str(network, "transport", transport);
+    pb_node_add_str(network, PB_KEY("transport"), transport);
     if (ct.proto != 0 && np.have) {
         ct.src = np.src;
         ct.dst = np.dst;
         char cid[64];
         pb_community_id(&ct, cid);
-        pb_node_set_str(network, "community_id", cid);
+        pb_node_add_str(network, PB_KEY("community_id"), cid);
     }
-    pb_node_set_uint(network, "bytes", total_bytes);
-    pb_node_set_uint(network, "packets", total_packets);
+    pb_node_add_uint(network, PB_KEY("bytes"), total_bytes);
+    pb_node_add_uint(network, PB_KEY("packets"), total_packets);
     return ev;
 }
 

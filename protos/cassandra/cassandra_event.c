@@ -6,25 +6,33 @@
  */
 #include <string.h>
 
-#include "beat/alloc.h"
+#include "beat/err.h"
 #include "beat/event.h"
 #include "cassandra_int.h"
 
-/* The decoded body plus the headers when asked for; NULL when empty. */
-static json_t *part(const struct cass_msg *m, bool with_header)
+/* The decoded body plus the headers when asked for, as the object at path
+ * (its members the parser's, shared); nothing when that would be empty. */
+static int put_part(pb_event *ev, const char *path, const struct cass_msg *m, bool with_header)
 {
-    json_t *o = m->data != NULL ? json_copy(m->data) : json_object();
+    bool header = with_header && m->header != NULL;
+    if (json_object_size(m->data) == 0 && !header) {
+        return 0;
+    }
+    pb_node *o = pb_ev_obj(ev, path);
     if (o == NULL) {
-        return NULL;
+        return -PB_ENOMEM;
     }
-    if (with_header && m->header != NULL) {
-        json_object_set(o, "headers", m->header);
+    int rc = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(m->data, k, v)
+    {
+        rc |= pb_node_set(o, k, json_incref(v));
     }
-    if (json_object_size(o) == 0) {
-        json_decref(o);
-        return NULL;
+    if (header) {
+        rc |= pb_node_set(o, "headers", json_incref(m->header));
     }
-    return o;
+    return rc;
 }
 
 pb_event *cass_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
@@ -56,16 +64,10 @@ pb_event *cass_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         pb_ev_del(ev, "event.duration");
         rc |= pb_ev_put_bool(ev, "cassandra.no_request", true);
     } else if (p->send_request) {
-        json_t *r = part(req, pv->send_request_header);
-        if (r != NULL) {
-            rc |= pb_ev_put(ev, "cassandra.request", r);
-        }
+        rc |= put_part(ev, "cassandra.request", req, pv->send_request_header);
     }
     if (resp != NULL && p->send_response) {
-        json_t *r = part(resp, pv->send_response_header);
-        if (r != NULL) {
-            rc |= pb_ev_put(ev, "cassandra.response", r);
-        }
+        rc |= put_part(ev, "cassandra.response", resp, pv->send_response_header);
     }
     if (rc != 0) {
         pb_ev_free(ev);

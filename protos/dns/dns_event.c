@@ -6,7 +6,6 @@
  */
 #include "dns_event.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,94 +138,97 @@ char *dns_msg_to_string(const struct dns_msg *m)
     return dns_text_take(&t);
 }
 
-static json_t *str_or_null(const char *s)
+/* Decimal text of v in buf (at least 21 bytes); returns the start. */
+static const char *u64_str(uint64_t v, char buf[24])
 {
-    return s != NULL ? pb_json_strn(s, strlen(s)) : NULL;
+    char *p = buf + 23;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return p;
 }
 
 /* rrsToMapStrs: one object per record, OPT and empty records left out;
- * A/AAAA data of the answer section collected into ips. */
-static json_t *rrs_json(const struct dns_rr *rrs, size_t n, json_t *ips)
+ * A/AAAA data of the answer section appended to ips (when not NULL). */
+static void put_rrs(pb_node *arr, const struct dns_rr *rrs, size_t n, pb_node *ips)
 {
-    json_t *arr = json_array();
     if (arr == NULL) {
-        return NULL;
+        return;
     }
     for (size_t i = 0; i < n; i++) {
         const struct dns_rr *rr = &rrs[i];
         if (rr->is_opt || (rr->data == NULL && rr->nkv == 0)) {
             continue;
         }
-        json_t *o = json_object();
+        pb_node *o = pb_node_obj(arr, NULL);
         if (o == NULL) {
             break;
         }
         char b1[24], b2[24], ttl[24];
         for (size_t k = 0; k < rr->nkv; k++) {
-            json_t *v = rr->kv[k].str != NULL ? str_or_null(rr->kv[k].str)
-                                              : json_integer((json_int_t)rr->kv[k].num);
-            if (v != NULL) {
-                json_object_set_new(o, rr->kv[k].key, v);
+            if (rr->kv[k].str != NULL) {
+                pb_node_set_str(o, rr->kv[k].key, rr->kv[k].str);
+            } else {
+                pb_node_set_int(o, rr->kv[k].key, (int64_t)rr->kv[k].num);
             }
         }
-        if (rr->data != NULL) {
-            json_object_set_new_nocheck(o, "data", str_or_null(rr->data));
-        }
-        json_object_set_new_nocheck(o, "name", str_or_null(rr->name));
-        json_object_set_new_nocheck(o, "type", json_string(dns_type_str(rr->type, b1)));
-        json_object_set_new_nocheck(o, "class", json_string(dns_class_str(rr->klass, b2)));
-        snprintf(ttl, sizeof ttl, "%lu", (unsigned long)rr->ttl);
-        json_object_set_new_nocheck(o, "ttl", json_string(ttl));
-        json_array_append_new(arr, o);
+        pb_node_set_str(o, "data", rr->data); /* NULL: no-op */
+        pb_node_set_str(o, "name", rr->name);
+        pb_node_set_str(o, "type", dns_type_str(rr->type, b1));
+        pb_node_set_str(o, "class", dns_class_str(rr->klass, b2));
+        pb_node_set_str(o, "ttl", u64_str(rr->ttl, ttl));
         if (ips != NULL && rr->is_ip && rr->data != NULL) {
-            json_array_append_new(ips, json_string(rr->data));
+            pb_node_set_str(ips, NULL, rr->data);
         }
     }
-    return arr;
 }
 
-static json_t *opt_json(const struct dns_opt *o)
+/* The records rrsToMapStrs would list. */
+static size_t rrs_listed(const struct dns_rr *rrs, size_t n)
 {
-    json_t *j = json_object();
-    if (j == NULL) {
-        return NULL;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        c += !rrs[i].is_opt && (rrs[i].data != NULL || rrs[i].nkv != 0);
     }
-    char b[24], ver[8];
-    snprintf(ver, sizeof ver, "%u", (unsigned)o->version);
-    json_object_set_new_nocheck(j, "do", json_boolean(o->do_bit));
-    json_object_set_new_nocheck(j, "version", json_string(ver));
-    json_object_set_new_nocheck(j, "udp_size", json_integer(o->udp_size));
-    json_object_set_new_nocheck(j, "ext_rcode", json_string(dns_rcode_str(o->ext_rcode, b)));
+    return c;
+}
+
+static void put_opt(pb_node *j, const struct dns_opt *o)
+{
+    char b[24], ver[24];
+    pb_node_set_bool(j, "do", o->do_bit);
+    pb_node_set_str(j, "version", u64_str(o->version, ver));
+    pb_node_set_int(j, "udp_size", o->udp_size);
+    pb_node_set_str(j, "ext_rcode", dns_rcode_str(o->ext_rcode, b));
     const struct {
         const char *k;
         const char *v;
     } kv[] = {{"dau", o->dau}, {"dhu", o->dhu},   {"local", o->local},   {"llq", o->llq},
               {"n3u", o->n3u}, {"nsid", o->nsid}, {"subnet", o->subnet}, {"ul", o->ul}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
-        if (kv[i].v != NULL) {
-            json_object_set_new(j, kv[i].k, str_or_null(kv[i].v));
-        }
+        pb_node_set_str(j, kv[i].k, kv[i].v); /* NULL: no-op */
     }
-    return j;
 }
 
-static void add_question(json_t *d, const struct dns_question *q)
+static void add_question(pb_node *d, const struct dns_question *q)
 {
     char b1[24], b2[24];
-    json_t *qo = json_object();
+    pb_node *qo = pb_node_obj(d, "question");
     if (qo == NULL) {
         return;
     }
-    json_object_set_new_nocheck(qo, "name", str_or_null(q->name));
-    json_object_set_new_nocheck(qo, "type", json_string(dns_type_str(q->qtype, b1)));
-    json_object_set_new_nocheck(qo, "class", json_string(dns_class_str(q->qclass, b2)));
+    pb_node_set_str(qo, "name", q->name);
+    pb_node_set_str(qo, "type", dns_type_str(q->qtype, b1));
+    pb_node_set_str(qo, "class", dns_class_str(q->qclass, b2));
     const char *reg = dns_etld_plus_one(q->name);
     if (reg != NULL) {
-        json_object_set_new_nocheck(qo, "etld_plus_one", str_or_null(reg));
-        json_object_set_new_nocheck(qo, "registered_domain", str_or_null(reg));
+        pb_node_set_str(qo, "etld_plus_one", reg);
+        pb_node_set_str(qo, "registered_domain", reg);
         const char *dot = strchr(reg, '.');
         if (dot != NULL) {
-            json_object_set_new_nocheck(qo, "top_level_domain", str_or_null(dot + 1));
+            pb_node_set_str(qo, "top_level_domain", dot + 1);
         }
         /* subdomain: the name without ".<registered domain>" */
         size_t nl = strlen(q->name), rl = strlen(reg);
@@ -236,110 +238,95 @@ static void add_question(json_t *d, const struct dns_question *q)
                 sl--;
             }
             if (sl > 0) {
-                json_object_set_new_nocheck(qo, "subdomain", pb_json_strn(q->name, sl));
+                pb_node_set_strn(qo, "subdomain", q->name, sl);
             }
         }
     }
-    json_object_set_new_nocheck(d, "question", qo);
 }
 
 /* addDNSToMapStr */
-static void add_dns(pb_event *ev, json_t *d, const struct dns_msg *m, bool auth, bool add)
+static void add_dns(pb_event *ev, const struct dns_msg *m, bool auth, bool add)
 {
-    char b[24];
-    json_object_set_new_nocheck(d, "id", json_integer(m->id));
-    json_object_set_new_nocheck(d, "op_code", json_string(dns_opcode_str(m->opcode, b)));
-    json_t *flags = json_object();
-    if (flags != NULL) {
-        json_object_set_new_nocheck(flags, "authoritative", json_boolean(m->aa));
-        json_object_set_new_nocheck(flags, "truncated_response", json_boolean(m->tc));
-        json_object_set_new_nocheck(flags, "recursion_desired", json_boolean(m->rd));
-        json_object_set_new_nocheck(flags, "recursion_available", json_boolean(m->ra));
-        json_object_set_new_nocheck(flags, "authentic_data", json_boolean(m->ad));
-        json_object_set_new_nocheck(flags, "checking_disabled", json_boolean(m->cd));
-        json_object_set_new_nocheck(d, "flags", flags);
+    /* related.ip gets the answers' addresses before dns is added, as in
+     * the jansson build (related, when missing, comes before dns); the
+     * count says whether resolved_ip is shown */
+    size_t nips = 0;
+    if (m->count[DNS_ANSWER] > 0) {
+        for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
+            const struct dns_rr *rr = &m->rr[DNS_ANSWER][i];
+            if (!rr->is_opt && rr->is_ip && rr->data != NULL) {
+                pb_ev_add_related_ip(ev, rr->data);
+                nips++;
+            }
+        }
     }
-    json_object_set_new_nocheck(d, "response_code", json_string(dns_rcode_str(m->rcode, b)));
 
-    json_t *hf = json_array();
-    if (hf != NULL) {
+    pb_node *d = pb_ev_obj(ev, "dns");
+    if (d == NULL) {
+        return;
+    }
+    char b[24];
+    pb_node_set_int(d, "id", m->id);
+    pb_node_set_str(d, "op_code", dns_opcode_str(m->opcode, b));
+    pb_node *flags = pb_node_obj(d, "flags");
+    pb_node_set_bool(flags, "authoritative", m->aa);
+    pb_node_set_bool(flags, "truncated_response", m->tc);
+    pb_node_set_bool(flags, "recursion_desired", m->rd);
+    pb_node_set_bool(flags, "recursion_available", m->ra);
+    pb_node_set_bool(flags, "authentic_data", m->ad);
+    pb_node_set_bool(flags, "checking_disabled", m->cd);
+    pb_node_set_str(d, "response_code", dns_rcode_str(m->rcode, b));
+
+    if (m->aa || m->tc || m->rd || m->ra || m->ad || m->cd) {
         const struct {
             bool on;
             const char *name;
         } hflags[] = {{m->aa, "AA"}, {m->tc, "TC"}, {m->rd, "RD"},
                       {m->ra, "RA"}, {m->ad, "AD"}, {m->cd, "CD"}};
+        pb_node *hf = pb_node_arr(d, "header_flags");
         for (size_t i = 0; i < sizeof hflags / sizeof hflags[0]; i++) {
             if (hflags[i].on) {
-                json_array_append_new(hf, json_string(hflags[i].name));
+                pb_node_set_str(hf, NULL, hflags[i].name);
             }
         }
-        if (json_array_size(hf) > 0) {
-            json_object_set_new_nocheck(d, "header_flags", hf);
-        } else {
-            json_decref(hf);
-        }
     }
-    json_object_set_new_nocheck(d, "type", json_string(m->response ? "answer" : "query"));
+    pb_node_set_str(d, "type", m->response ? "answer" : "query");
 
     if (m->nq > 0) {
         add_question(d, &m->q[0]);
     }
     if (m->opt.present) {
-        json_t *o = opt_json(&m->opt);
-        if (o != NULL) {
-            json_object_set_new_nocheck(d, "opt", o);
-        }
+        put_opt(pb_node_obj(d, "opt"), &m->opt);
     }
 
-    json_object_set_new_nocheck(d, "answers_count", json_integer((json_int_t)m->count[DNS_ANSWER]));
+    pb_node_set_int(d, "answers_count", (int64_t)m->count[DNS_ANSWER]);
     if (m->count[DNS_ANSWER] > 0) {
-        json_t *ips = json_array();
-        json_t *arr = rrs_json(m->rr[DNS_ANSWER], m->nrr[DNS_ANSWER], ips);
-        if (arr != NULL) {
-            json_object_set_new_nocheck(d, "answers", arr);
-        }
-        if (ips != NULL && json_array_size(ips) > 0) {
-            size_t i;
-            json_t *v;
-            json_array_foreach(ips, i, v)
-            {
-                pb_ev_add_related_ip(ev, json_string_value(v));
-            }
-            json_object_set_new_nocheck(d, "resolved_ip", ips);
-        } else {
-            json_decref(ips);
-        }
+        pb_node *arr = pb_node_arr(d, "answers");
+        pb_node *ips = nips > 0 ? pb_node_arr(d, "resolved_ip") : NULL;
+        put_rrs(arr, m->rr[DNS_ANSWER], m->nrr[DNS_ANSWER], ips);
     }
 
-    json_object_set_new_nocheck(d, "authorities_count",
-                                json_integer((json_int_t)m->count[DNS_AUTHORITY]));
+    pb_node_set_int(d, "authorities_count", (int64_t)m->count[DNS_AUTHORITY]);
     if (auth && m->count[DNS_AUTHORITY] > 0) {
-        json_t *arr = rrs_json(m->rr[DNS_AUTHORITY], m->nrr[DNS_AUTHORITY], NULL);
-        if (arr != NULL) {
-            json_object_set_new_nocheck(d, "authorities", arr);
-        }
+        put_rrs(pb_node_arr(d, "authorities"), m->rr[DNS_AUTHORITY], m->nrr[DNS_AUTHORITY], NULL);
     }
 
     size_t addc = m->count[DNS_ADDITIONAL];
     if (m->opt.present && addc > 0) {
         addc--;
     }
-    json_object_set_new_nocheck(d, "additionals_count", json_integer((json_int_t)addc));
-    if (add && m->count[DNS_ADDITIONAL] > 0) {
-        json_t *arr = rrs_json(m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL], NULL);
-        if (arr != NULL && json_array_size(arr) > 0) {
-            json_object_set_new_nocheck(d, "additionals", arr);
-        } else {
-            json_decref(arr);
-        }
+    pb_node_set_int(d, "additionals_count", (int64_t)addc);
+    if (add && m->count[DNS_ADDITIONAL] > 0 &&
+        rrs_listed(m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]) > 0) {
+        put_rrs(pb_node_arr(d, "additionals"), m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL], NULL);
     }
 }
 
-static void put_text(pb_event *ev, const char *key, const struct dns_msg *m)
+static void put_text(pb_node *root, const char *key, const struct dns_msg *m)
 {
     char *s = dns_msg_to_string(m);
     if (s != NULL) {
-        pb_ev_put(ev, key, pb_json_strn(s, strlen(s)));
+        pb_node_set_str(root, key, s);
         pb_free(s);
     }
 }
@@ -371,35 +358,31 @@ pb_event *dns_event_build(const struct dns_event_in *in)
         pb_ev_del(ev, "event.duration");
     }
     if (in->nnotes > 1) {
-        json_t *arr = json_array();
-        for (size_t i = 0; arr != NULL && i < in->nnotes; i++) {
-            json_array_append_new(arr, json_string(in->notes[i]));
+        pb_node *arr = pb_ev_arr(ev, "error.message");
+        for (size_t i = 0; i < in->nnotes; i++) {
+            pb_node_set_str(arr, NULL, in->notes[i]);
         }
-        pb_ev_put(ev, "error.message", arr);
     }
 
+    pb_node *root = pb_ev_obj(ev, "");
     char b[24];
-    pb_ev_put(ev, "method", json_string(dns_opcode_str(info->opcode, b)));
+    pb_node_set_str(root, "method", dns_opcode_str(info->opcode, b));
     if (info->nq > 0) {
         struct dns_text t = {0};
         put_question_text(&t, &info->q[0]);
         char *q = dns_text_take(&t);
         if (q != NULL) {
-            pb_ev_put(ev, "query", pb_json_strn(q, strlen(q)));
+            pb_node_set_str(root, "query", q);
             pb_free(q);
         }
-        pb_ev_put(ev, "resource", str_or_null(info->q[0].name));
+        pb_node_set_str(root, "resource", info->q[0].name);
     }
-    json_t *d = json_object();
-    if (d != NULL) {
-        add_dns(ev, d, body, in->include_authorities, in->include_additionals);
-        pb_ev_put(ev, "dns", d);
-    }
+    add_dns(ev, body, in->include_authorities, in->include_additionals);
     if (req != NULL && in->send_request) {
-        put_text(ev, "request", req);
+        put_text(root, "request", req);
     }
     if (resp != NULL && in->send_response) {
-        put_text(ev, "response", resp);
+        put_text(root, "response", resp);
     }
     return ev;
 }

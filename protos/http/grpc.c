@@ -101,20 +101,27 @@ void grpc_message_decode(const uint8_t *p, size_t n, struct pb_bytes *out)
 void grpc_event_fields(pb_event *ev, const struct grpc_call *call)
 {
     size_t so, sl, mo, ml;
-    if (call->path != NULL && grpc_split_path(call->path, call->path_len, &so, &sl, &mo, &ml)) {
-        pb_ev_put_strn(ev, "grpc.service", call->path + so, sl);
-        pb_ev_put_strn(ev, "grpc.method", call->path + mo, ml);
+    bool named =
+        call->path != NULL && grpc_split_path(call->path, call->path_len, &so, &sl, &mo, &ml);
+    bool message = call->message != NULL && call->message->len > 0;
+    if (!named && call->status < 0 && !message && call->req == NULL && call->resp == NULL) {
+        return; /* no grpc object */
+    }
+    pb_node *g = pb_ev_obj(ev, "grpc");
+    if (named) {
+        pb_node_set_strn(g, "service", call->path + so, sl);
+        pb_node_set_strn(g, "method", call->path + mo, ml);
     }
     if (call->status >= 0) {
-        pb_ev_put_int(ev, "grpc.status_code", call->status);
+        pb_node_set_int(g, "status_code", call->status);
     }
-    if (call->message != NULL && call->message->len > 0) {
-        pb_ev_put_strn(ev, "grpc.message", call->message->p, call->message->len);
+    if (message) {
+        pb_node_set_strn(g, "message", call->message->p, call->message->len);
     }
     if (call->req != NULL) {
-        pb_ev_put_uint(ev, "grpc.request.messages", call->req->messages);
+        pb_node_set_uint(pb_node_obj(g, "request"), "messages", call->req->messages);
     }
     if (call->resp != NULL) {
-        pb_ev_put_uint(ev, "grpc.response.messages", call->resp->messages);
+        pb_node_set_uint(pb_node_obj(g, "response"), "messages", call->resp->messages);
     }
 }

@@ -204,7 +204,7 @@ static void publish(struct pb_conn *c, struct http2_conn *h, struct h2_stream *s
             };
             grpc_event_fields(ev, &call);
             if (s->grpc_status > 0) {
-                pb_ev_put(ev, "status", json_string_nocheck("Error"));
+                pb_ev_put_str(ev, "status", "Error");
             }
         }
         pl->h2c.streams++;

@@ -23,6 +23,7 @@
 #include "beat/event.h"
 #include "beat/log.h"
 #include "beat/net.h"
+#include "beat/utf8.h"
 
 /* Query parameters kept per message (url.query); more are ignored. */
 #define HTTP_MAX_PARAMS 65536u
@@ -113,26 +114,35 @@ static bool should_escape(uint8_t c, enum enc_mode mode)
     return true;
 }
 
+/* Appends s escaped for mode; the runs that need no escaping are copied
+ * whole. */
 static int go_escape(struct pb_bytes *out, const uint8_t *s, size_t n, enum enc_mode mode,
                      size_t max)
 {
     static const char hex[] = "0123456789ABCDEF";
+    size_t run = 0; /* start of the bytes not yet copied */
     for (size_t i = 0; i < n; i++) {
         uint8_t c = s[i];
-        int rc;
+        char e[3];
+        size_t el;
         if (c == ' ' && mode == ENC_QUERY) {
-            rc = pb_bytes_append(out, "+", 1, max);
+            e[0] = '+';
+            el = 1;
         } else if (should_escape(c, mode)) {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            rc = pb_bytes_append(out, e, 3, max);
+            e[0] = '%';
+            e[1] = hex[c >> 4];
+            e[2] = hex[c & 15];
+            el = 3;
         } else {
-            rc = pb_bytes_append(out, &c, 1, max);
+            continue;
         }
-        if (rc < 0) {
+        int rc = pb_bytes_append(out, s + run, i - run, max);
+        if (rc < 0 || (rc = pb_bytes_append(out, e, el, max)) < 0) {
             return rc;
         }
+        run = i + 1;
     }
-    return 0;
+    return n > run ? pb_bytes_append(out, s + run, n - run, max) : 0;
 }
 
 int http_query_escape(struct pb_bytes *out, const uint8_t *s, size_t n, size_t max)
@@ -182,25 +192,30 @@ static bool go_unescape(const uint8_t *s, size_t n, enum enc_mode mode, struct p
             i++;
         }
     }
-    if (out == NULL) {
+    if (out == NULL || n == 0) {
         return true;
     }
+    size_t run = 0; /* start of the bytes not yet copied */
     for (size_t i = 0; i < n;) {
         uint8_t c = s[i];
+        size_t w = 1;
         if (c == '%') {
             c = (uint8_t)(unhex(s[i + 1]) << 4 | unhex(s[i + 2]));
-            i += 3;
+            w = 3;
+        } else if (c == '+' && mode == ENC_QUERY) {
+            c = ' ';
         } else {
-            if (c == '+' && mode == ENC_QUERY) {
-                c = ' ';
-            }
             i++;
+            continue;
         }
-        if (pb_bytes_append(out, &c, 1, SIZE_MAX) < 0) {
+        if (pb_bytes_append(out, s + run, i - run, SIZE_MAX) < 0 ||
+            pb_bytes_append(out, &c, 1, SIZE_MAX) < 0) {
             return false;
         }
+        i += w;
+        run = i;
     }
-    return true;
+    return n == run || pb_bytes_append(out, s + run, n - run, SIZE_MAX) == 0;
 }
 
 /* ---- Go net/url: Parse ------------------------------------------------ */
@@ -877,31 +892,113 @@ void http_msg_finish(const struct http_plugin *pl, struct http_msg *m)
 
 /* ---- the event -------------------------------------------------------- */
 
-static void obj_setn(json_t *obj, const void *key, size_t klen, json_t *val)
+/* A key for the node setters from the wire bytes k (kl bytes, a NUL at
+ * k[kl] and none before): k itself when it is valid UTF-8, else a copy
+ * (*heap, pb_malloc'd, the caller frees it) with each invalid byte made
+ * U+FFFD, as pb_json_strn does. NULL on allocation failure. */
+static const char *node_key(const uint8_t *k, size_t kl, char **heap)
+{
+    *heap = NULL;
+    size_t i = 0;
+    while (i < kl) {
+        if (k[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t l = pb_utf8_decode(k + i, kl - i, NULL);
+        if (l == 0) {
+            break;
+        }
+        i += l;
+    }
+    if (i == kl) {
+        return (const char *)k;
+    }
+    if (kl > (SIZE_MAX - 1) / 3) {
+        return NULL;
+    }
+    char *out = pb_malloc(kl * 3 + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+    memcpy(out, k, i);
+    size_t o = i;
+    while (i < kl) {
+        size_t l = pb_utf8_decode(k + i, kl - i, NULL);
+        if (l == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, k + i, l);
+            o += l;
+            i += l;
+        }
+    }
+    out[o] = '\0';
+    *heap = out;
+    return out;
+}
+
+/* Sets obj[key] (klen bytes, made valid UTF-8) = val (stolen); false when
+ * it could not. */
+static bool obj_setn(json_t *obj, const void *key, size_t klen, json_t *val)
 {
     if (val == NULL) {
-        return;
+        return false;
     }
     json_t *k = pb_json_strn(key, klen);
     if (k == NULL) {
         json_decref(val);
+        return false;
+    }
+    int rc = json_object_setn_new_nocheck(obj, json_string_value(k), json_string_length(k), val);
+    json_decref(k);
+    return rc == 0;
+}
+
+/* Where header fields go: an object in the event's arena, or a jansson
+ * object when a key holds a NUL byte (arena keys are C strings). */
+struct hsink {
+    pb_node *n;
+    json_t *j;
+};
+
+/* key (kl bytes, NUL-terminated) = the string of the wire bytes v. */
+static void sink_strn(struct hsink *s, const uint8_t *k, size_t kl, const void *v, size_t vl)
+{
+    if (s->j != NULL) {
+        obj_setn(s->j, k, kl, pb_json_strn(v != NULL ? v : "", v != NULL ? vl : 0));
         return;
     }
-    json_object_setn_new_nocheck(obj, json_string_value(k), json_string_length(k), val);
-    json_decref(k);
-}
-
-/* A JSON string of wire bytes ("" for none). */
-static json_t *bytes_json(const void *p, size_t n)
-{
-    return pb_json_strn(p != NULL ? p : "", p != NULL ? n : 0);
-}
-
-static void put_bytes(pb_event *ev, const char *path, const struct pb_bytes *b)
-{
-    if (b->len > 0) {
-        pb_ev_put_strn(ev, path, b->p, b->len);
+    char *heap;
+    const char *key = node_key(k, kl, &heap);
+    if (key != NULL) {
+        pb_node_set_strn(s->n, key, v, v != NULL ? vl : 0);
+        pb_free(heap);
     }
+}
+
+/* A new empty object at key (kl bytes, NUL-terminated), replacing the
+ * value there in its place. */
+static struct hsink sink_obj(struct hsink *s, const uint8_t *k, size_t kl)
+{
+    struct hsink c = {0};
+    if (s->j != NULL) {
+        json_t *o = json_object();
+        if (obj_setn(s->j, k, kl, o)) {
+            c.j = o; /* borrowed: s->j holds it */
+        }
+        return c;
+    }
+    char *heap;
+    const char *key = node_key(k, kl, &heap);
+    if (key != NULL) {
+        pb_node_set_null(s->n, key);
+        c.n = pb_node_obj(s->n, key);
+        pb_free(heap);
+    }
+    return c;
 }
 
 /* Appends s to the list at path unless present (Packetbeat's AddHost,
@@ -945,13 +1042,10 @@ static void trim_space(const uint8_t **p, size_t *n)
     *n = len;
 }
 
-/* Packetbeat's splitCookiesHeader: "a=1; b=\"2\"" -> {"a":"1","b":"2"}. */
-static json_t *split_cookies(const struct pb_bytes *v)
+/* Packetbeat's splitCookiesHeader: "a=1; b=\"2\"" -> {"a":"1","b":"2"},
+ * into obj. */
+static void split_cookies(struct hsink *obj, const struct pb_bytes *v)
 {
-    json_t *obj = json_object();
-    if (obj == NULL) {
-        return NULL;
-    }
     const uint8_t *s = v->p;
     size_t n = v->len;
     for (size_t start = 0; start <= n && n > 0;) {
@@ -971,10 +1065,11 @@ static json_t *split_cookies(const struct pb_bytes *v)
                 vl -= 2;
             }
             uint8_t kb[256];
-            uint8_t *lk = kl <= sizeof kb ? kb : pb_malloc(kl);
+            uint8_t *lk = kl < sizeof kb ? kb : pb_malloc(kl + 1);
             if (lk != NULL) {
                 pb_ascii_lower(lk, k, kl);
-                obj_setn(obj, lk, kl, bytes_json(val, vl));
+                lk[kl] = '\0';
+                sink_strn(obj, lk, kl, val, vl);
                 if (lk != kb) {
                     pb_free(lk);
                 }
@@ -984,57 +1079,94 @@ static json_t *split_cookies(const struct pb_bytes *v)
             break;
         }
     }
-    return obj;
 }
 
-static json_t *collect_headers(const struct http_plugin *pl, const struct http_msg *m)
+static void collect_headers(const struct http_plugin *pl, const struct http_msg *m, struct hsink *h)
 {
-    json_t *h = json_object();
-    if (h == NULL) {
-        return NULL;
+    if (h->j != NULL) {
+        json_object_set_new_nocheck(h->j, "content-length",
+                                    json_integer((json_int_t)m->content_length));
+    } else {
+        pb_node_set_int(h->n, "content-length", m->content_length);
     }
-    json_object_set_new_nocheck(h, "content-length", json_integer((json_int_t)m->content_length));
     if (m->content_type.len > 0) {
-        json_object_set_new_nocheck(h, "content-type",
-                                    pb_json_strn(m->content_type.p, m->content_type.len));
+        sink_strn(h, (const uint8_t *)"content-type", 12, m->content_type.p, m->content_type.len);
     }
     if (!pl->pcfg.send_headers) {
-        return h;
+        return;
     }
     const char *cookie = m->is_request ? "cookie" : "set-cookie";
     for (size_t i = 0; i < m->nhdrs; i++) {
         const struct http_hdr *hd = &m->hdrs[i];
-        if (pb_mem_eq(hd->name, hd->nlen, "content-length") ||
-            pb_mem_eq(hd->name, hd->nlen, "content-type")) {
+        const uint8_t *name = (const uint8_t *)hd->name;
+        if (pb_mem_eq(name, hd->nlen, "content-length") ||
+            pb_mem_eq(name, hd->nlen, "content-type")) {
             continue;
         }
-        json_t *v;
-        if (pl->split_cookie && pb_mem_eq(hd->name, hd->nlen, cookie)) {
-            v = split_cookies(&hd->val);
+        if (pl->split_cookie && pb_mem_eq(name, hd->nlen, cookie)) {
+            struct hsink c = sink_obj(h, name, hd->nlen);
+            if (c.n != NULL || c.j != NULL) {
+                split_cookies(&c, &hd->val);
+            }
         } else {
-            v = bytes_json(hd->val.p, hd->val.len);
+            sink_strn(h, name, hd->nlen, hd->val.p, hd->val.len);
         }
-        obj_setn(h, hd->name, hd->nlen, v);
     }
-    return h;
 }
 
-/* The raw message for `request`/`response`: headers, plus the body when
- * it is one of include_*body_for. */
-static json_t *raw_message(const struct http_msg *m)
+/* True when a header field name or a split cookie holds a NUL byte. */
+static bool headers_hold_nul(const struct http_plugin *pl, const struct http_msg *m)
 {
-    if (!m->send_body || m->body.len == 0) {
-        return bytes_json(m->raw.p, m->raw.len);
+    if (!pl->pcfg.send_headers) {
+        return false;
     }
-    struct pb_bytes b = {0};
-    if (pb_bytes_append(&b, m->raw.p, m->raw.len, SIZE_MAX) < 0 ||
-        pb_bytes_append(&b, m->body.p, m->body.len, SIZE_MAX) < 0) {
+    const char *cookie = m->is_request ? "cookie" : "set-cookie";
+    for (size_t i = 0; i < m->nhdrs; i++) {
+        const struct http_hdr *hd = &m->hdrs[i];
+        if (memchr(hd->name, 0, hd->nlen) != NULL) {
+            return true;
+        }
+        if (pl->split_cookie && hd->val.len > 0 && pb_mem_eq(hd->name, hd->nlen, cookie) &&
+            memchr(hd->val.p, 0, hd->val.len) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* parent.headers: content-length, content-type and the send_headers. */
+static void put_headers(const struct http_plugin *pl, pb_node *parent, const struct http_msg *m)
+{
+    struct hsink h = {0};
+    if (!headers_hold_nul(pl, m)) {
+        h.n = pb_node_obj(parent, "headers");
+        if (h.n != NULL) {
+            collect_headers(pl, m, &h);
+        }
+        return;
+    }
+    h.j = json_object();
+    if (h.j != NULL) {
+        collect_headers(pl, m, &h);
+        pb_node_set(parent, "headers", h.j);
+    }
+}
+
+/* The raw message for `request`/`response` at root[key]: headers, plus the
+ * body when it is one of include_*body_for. */
+static void put_raw_message(pb_node *root, const char *key, const struct http_msg *m)
+{
+    if (m->send_body && m->body.len > 0) {
+        struct pb_bytes b = {0};
+        if (pb_bytes_append(&b, m->raw.p, m->raw.len, SIZE_MAX) == 0 &&
+            pb_bytes_append(&b, m->body.p, m->body.len, SIZE_MAX) == 0) {
+            pb_node_set_strn(root, key, b.p, b.len);
+            pb_bytes_free(&b);
+            return;
+        }
         pb_bytes_free(&b);
-        return bytes_json(m->raw.p, m->raw.len);
     }
-    json_t *j = pb_json_strn(b.p, b.len);
-    pb_bytes_free(&b);
-    return j;
+    pb_node_set_strn(root, key, m->raw.p, m->raw.p != NULL ? m->raw.len : 0);
 }
 
 /* Packetbeat's extractHostHeader: host and optional port (0 when none);
@@ -1089,16 +1221,32 @@ static char *host_header(const struct pb_bytes *hb, int *port)
     return h;
 }
 
+/* v in decimal at buf (11 bytes at least), NUL-terminated; its length. */
+static size_t fmt_uint(char *buf, uint32_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++) {
+        buf[i] = tmp[n - 1 - i];
+    }
+    buf[n] = '\0';
+    return n;
+}
+
 /* url.* (event.go newURL + synthesizeFullURL). */
-static void put_url(pb_event *ev, const char *host, int port, const char *path, size_t plen,
+static void put_url(pb_node *url, const char *host, int port, const char *path, size_t plen,
                     const char *query, size_t qlen)
 {
-    pb_ev_put_str(ev, "url.scheme", "http");
+    pb_node_set_str(url, "scheme", "http");
     if (host[0] != '\0') {
-        pb_ev_put_str(ev, "url.domain", host);
+        pb_node_set_str(url, "domain", host);
     }
     if (plen > 0) {
-        pb_ev_put_strn(ev, "url.path", path, plen);
+        pb_node_set_strn(url, "path", path, plen);
         const char *dot = NULL;
         for (size_t i = plen; i-- > 0;) {
             if (path[i] == '.') {
@@ -1107,14 +1255,14 @@ static void put_url(pb_event *ev, const char *host, int port, const char *path, 
             }
         }
         if (dot != NULL && (size_t)(dot - path) + 1 < plen) {
-            pb_ev_put_strn(ev, "url.extension", dot + 1, plen - (size_t)(dot - path) - 1);
+            pb_node_set_strn(url, "extension", dot + 1, plen - (size_t)(dot - path) - 1);
         }
     }
     if (qlen > 0) {
-        pb_ev_put_strn(ev, "url.query", query, qlen);
+        pb_node_set_strn(url, "query", query, qlen);
     }
     if (port != 80) {
-        pb_ev_put_int(ev, "url.port", port);
+        pb_node_set_int(url, "port", port);
     }
     if (host[0] == '\0' || port <= 0) {
         return;
@@ -1123,7 +1271,8 @@ static void put_url(pb_event *ev, const char *host, int port, const char *path, 
     struct pb_bytes hp = {0};
     bool v6 = strchr(host, ':') != NULL;
     char portbuf[16];
-    snprintf(portbuf, sizeof portbuf, ":%d", port);
+    portbuf[0] = ':';
+    fmt_uint(portbuf + 1, (uint32_t)port); /* 0 < port < 65536 */
     int rc = pb_bytes_append(&full, "http://", 7, SIZE_MAX);
     if (v6 || port != 80) {
         rc |= pb_bytes_append(&hp, v6 ? "[" : "", v6 ? 1 : 0, SIZE_MAX);
@@ -1151,35 +1300,47 @@ static void put_url(pb_event *ev, const char *host, int port, const char *path, 
         rc |= pb_bytes_append(&full, query, qlen, SIZE_MAX);
     }
     if (rc == 0) {
-        pb_ev_put_strn(ev, "url.full", full.p, full.len);
+        pb_node_set_strn(url, "full", full.p, full.len);
     }
     pb_bytes_free(&full);
     pb_bytes_free(&hp);
 }
 
-static void put_body(pb_event *ev, const char *prefix, const struct http_msg *m)
+/* parent.body.content and parent.body.bytes. */
+static void put_body(pb_node *parent, const struct http_msg *m)
 {
-    char path[64];
+    pb_node *body = NULL;
     int64_t body_bytes = m->content_length;
     if (m->send_body && m->body.len > 0) {
         body_bytes = (int64_t)m->body.len;
-        snprintf(path, sizeof path, "%s.body.content", prefix);
-        pb_ev_put_strn(ev, path, m->body.p, m->body.len);
+        body = pb_node_obj(parent, "body");
+        pb_node_set_strn(body, "content", m->body.p, m->body.len);
     }
     if (body_bytes != 0) {
-        snprintf(path, sizeof path, "%s.body.bytes", prefix);
-        pb_ev_put_int(ev, path, body_bytes);
+        if (body == NULL) {
+            body = pb_node_obj(parent, "body");
+        }
+        pb_node_set_int(body, "bytes", body_bytes);
     }
 }
 
-static void request_fields(const struct http_plugin *pl, const struct pb_conn *c, pb_event *ev,
-                           struct http_msg *req, uint16_t dport, json_t *errs)
+/* A non-empty string field from wire bytes. */
+static void set_bytes(pb_node *n, const char *key, const struct pb_bytes *b)
+{
+    if (b->len > 0) {
+        pb_node_set_strn(n, key, b->p, b->len);
+    }
+}
+
+static void request_fields(const struct http_plugin *pl, pb_event *ev, struct http_msg *req,
+                           uint16_t dport)
 {
     http_decode_body(pl, req);
     char *path = NULL, *params = NULL;
     size_t plen = 0, qlen = 0;
     http_extract_params(pl, req, &path, &plen, &params, &qlen);
 
+    pb_node *root = pb_ev_obj(ev, "");
     int port = 0;
     char *host = host_header(&req->host, &port);
     if (host == NULL) {
@@ -1189,8 +1350,8 @@ static void request_fields(const struct http_plugin *pl, const struct pb_conn *c
         struct pb_ip ip;
         if (!pb_ip_parse(host, &ip)) {
             if (host[0] != '\0') {
-                pb_ev_put_str(ev, "destination.domain", host);
-                pb_ev_put_str(ev, "server.domain", host);
+                pb_node_set_str(pb_node_obj(root, "destination"), "domain", host);
+                pb_node_set_str(pb_node_obj(root, "server"), "domain", host);
             }
             add_related(ev, "related.hosts", host, strlen(host));
         } else {
@@ -1203,81 +1364,109 @@ static void request_fields(const struct http_plugin *pl, const struct pb_conn *c
         http_msg_add_note(req, "Host header port number mismatch");
     }
     if (req->real_ip.len > 0) {
-        pb_ev_put_strn(ev, "network.forwarded_ip", req->real_ip.p, req->real_ip.len);
+        pb_node_set_strn(pb_node_obj(root, "network"), "forwarded_ip", req->real_ip.p,
+                         req->real_ip.len);
         char *rip = pb_strndup((const char *)req->real_ip.p, req->real_ip.len);
         if (rip != NULL) {
             pb_ev_add_related_ip(ev, rip);
             pb_free(rip);
         }
     }
-    for (size_t i = 0; i < req->nnotes; i++) {
-        json_array_append_new(errs, pb_json_strn(req->notes[i], strlen(req->notes[i])));
-    }
 
-    char ver[16];
-    snprintf(ver, sizeof ver, "%u.%u", req->ver_major, req->ver_minor);
-    pb_ev_put_str(ev, "http.version", ver);
+    char ver[16]; /* "%u.%u" of two bytes */
+    size_t vl = fmt_uint(ver, req->ver_major);
+    ver[vl] = '.';
+    fmt_uint(ver + vl + 1, req->ver_minor);
+    pb_node *http = pb_node_obj(root, "http");
+    pb_node_set_str(http, "version", ver);
+    pb_node *hreq = pb_node_obj(http, "request");
     if (req->size > 0) {
-        pb_ev_put_uint(ev, "http.request.bytes", req->size);
+        pb_node_set_uint(hreq, "bytes", req->size);
     }
-    put_body(ev, "http.request", req);
-    put_bytes(ev, "http.request.method", &req->method);
-    put_bytes(ev, "http.request.referrer", &req->referer);
+    put_body(hreq, req);
+    set_bytes(hreq, "method", &req->method);
+    set_bytes(hreq, "referrer", &req->referer);
     add_related(ev, "related.hosts", req->referer.p, req->referer.len);
-    pb_ev_put(ev, "http.request.headers", collect_headers(pl, req));
+    put_headers(pl, hreq, req);
 
-    put_url(ev, host != NULL ? host : "", port, path != NULL ? path : "", plen,
-            params != NULL ? params : "", qlen);
-    put_bytes(ev, "user_agent.original", &req->user_agent);
+    put_url(pb_node_obj(root, "url"), host != NULL ? host : "", port, path != NULL ? path : "",
+            plen, params != NULL ? params : "", qlen);
+    if (req->user_agent.len > 0) {
+        set_bytes(pb_node_obj(root, "user_agent"), "original", &req->user_agent);
+    }
 
     if (pl->send_request) {
-        pb_ev_put(ev, "request", raw_message(req));
+        put_raw_message(root, "request", req);
     }
-    pb_ev_put(ev, "method", bytes_json(req->method.p, req->method.len));
+    pb_node_set_strn(root, "method", req->method.p, req->method.p != NULL ? req->method.len : 0);
     struct pb_bytes q = {0};
     pb_bytes_append(&q, req->method.p, req->method.len, SIZE_MAX);
     pb_bytes_append(&q, " ", 1, SIZE_MAX);
     pb_bytes_append(&q, path, plen, SIZE_MAX);
-    pb_ev_put(ev, "query", bytes_json(q.p, q.len));
+    pb_node_set_strn(root, "query", q.p, q.p != NULL ? q.len : 0);
     pb_bytes_free(&q);
 
     if (req->username != NULL && req->username[0] != '\0') {
         /* Packetbeat sets the literal key "user.name" */
-        pb_node_set(pb_ev_obj(ev, ""), "user.name",
-                    pb_json_strn(req->username, strlen(req->username)));
+        pb_node_set_str(root, "user.name", req->username);
         add_related(ev, "related.user", req->username, strlen(req->username));
     }
     pb_free(host);
     pb_free(path);
     pb_free(params);
-    (void)c;
 }
 
-static void response_fields(const struct http_plugin *pl, pb_event *ev, struct http_msg *resp,
-                            json_t *errs)
+static void response_fields(const struct http_plugin *pl, pb_event *ev, struct http_msg *resp)
 {
     http_decode_body(pl, resp);
-    for (size_t i = 0; i < resp->nnotes; i++) {
-        json_array_append_new(errs, pb_json_strn(resp->notes[i], strlen(resp->notes[i])));
-    }
+    pb_node *root = pb_ev_obj(ev, "");
+    pb_node *hresp = pb_node_obj(pb_node_obj(root, "http"), "response");
     if (resp->status_code != 0) {
-        pb_ev_put_int(ev, "http.response.status_code", resp->status_code);
+        pb_node_set_int(hresp, "status_code", resp->status_code);
     }
     if (resp->phrase.len > 0) {
         uint8_t *low = pb_malloc(resp->phrase.len);
         if (low != NULL) {
             pb_ascii_lower(low, resp->phrase.p, resp->phrase.len);
-            pb_ev_put_strn(ev, "http.response.status_phrase", low, resp->phrase.len);
+            pb_node_set_strn(hresp, "status_phrase", low, resp->phrase.len);
             pb_free(low);
         }
     }
     if (resp->size > 0) {
-        pb_ev_put_uint(ev, "http.response.bytes", resp->size);
+        pb_node_set_uint(hresp, "bytes", resp->size);
     }
-    put_body(ev, "http.response", resp);
-    pb_ev_put(ev, "http.response.headers", collect_headers(pl, resp));
+    put_body(hresp, resp);
+    put_headers(pl, hresp, resp);
     if (pl->send_response) {
-        pb_ev_put(ev, "response", raw_message(resp));
+        put_raw_message(root, "response", resp);
+    }
+}
+
+/* error.message: the notes of the request, then the response's; a string
+ * when there is one, a list when more. */
+static void put_notes(pb_event *ev, const struct http_msg *req, const struct http_msg *resp)
+{
+    const struct http_msg *ms[2] = {req, resp};
+    size_t ne = 0;
+    const char *one = NULL;
+    for (int i = 0; i < 2; i++) {
+        if (ms[i] != NULL && ms[i]->nnotes > 0) {
+            ne += ms[i]->nnotes;
+            one = ms[i]->notes[0];
+        }
+    }
+    if (ne == 1) {
+        pb_ev_put_str(ev, "error.message", one);
+        return;
+    }
+    if (ne == 0) {
+        return;
+    }
+    pb_node *list = pb_ev_arr(ev, "error.message");
+    for (int i = 0; i < 2; i++) {
+        for (size_t k = 0; ms[i] != NULL && k < ms[i]->nnotes; k++) {
+            pb_node_set_str(list, NULL, ms[i]->notes[k]);
+        }
     }
 }
 
@@ -1315,10 +1504,7 @@ pb_event *http_event_build(const struct http_plugin *pl, const struct pb_conn *c
         .dst_bytes = resp != NULL && resp->size > 0 ? (int64_t)resp->size : -1,
     };
     pb_event *ev = pb_tx_event(&tx);
-    json_t *errs = json_array();
-    if (ev == NULL || errs == NULL) {
-        pb_ev_free(ev);
-        json_decref(errs);
+    if (ev == NULL) {
         return NULL;
     }
     if (req == NULL) {
@@ -1327,17 +1513,11 @@ pb_event *http_event_build(const struct http_plugin *pl, const struct pb_conn *c
         pb_ev_del(ev, "event.duration");
     }
     if (req != NULL) {
-        request_fields(pl, c, ev, req, tuple.dport, errs);
+        request_fields(pl, ev, req, tuple.dport);
     }
     if (resp != NULL) {
-        response_fields(pl, ev, resp, errs);
+        response_fields(pl, ev, resp);
     }
-    size_t ne = json_array_size(errs);
-    if (ne == 1) {
-        pb_ev_put(ev, "error.message", json_incref(json_array_get(errs, 0)));
-    } else if (ne > 1) {
-        pb_ev_put(ev, "error.message", json_incref(errs));
-    }
-    json_decref(errs);
+    put_notes(ev, req, resp);
     return ev;
 }

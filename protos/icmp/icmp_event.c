@@ -23,12 +23,13 @@ bool icmp_tx_has_error(const struct icmp_event_in *in)
     return !in->resp.present && icmp_needs_counterpart(in->version, in->req.msg.type);
 }
 
-static json_t *side_json(uint8_t version, const struct icmp_msg *m)
+static void put_side(pb_node *icmp, const char *key, uint8_t version, const struct icmp_msg *m)
 {
     char buf[64];
-    return json_pack("{s:s, s:i, s:i}", "message",
-                     icmp_type_code_str(version, m->type, m->code, buf), "type", (int)m->type,
-                     "code", (int)m->code);
+    pb_node *o = pb_node_obj(icmp, key);
+    pb_node_set_str(o, "message", icmp_type_code_str(version, m->type, m->code, buf));
+    pb_node_set_int(o, "type", (int)m->type);
+    pb_node_set_int(o, "code", (int)m->code);
 }
 
 pb_event *icmp_event_build(const struct icmp_event_in *in)
@@ -57,15 +58,17 @@ pb_event *icmp_event_build(const struct icmp_event_in *in)
         pb_ev_del(ev, "event.duration");
     }
     if (in->nnotes > 1) {
-        json_t *arr = json_array();
-        for (size_t i = 0; arr != NULL && i < in->nnotes; i++) {
-            json_array_append_new(arr, json_string(in->notes[i]));
+        pb_node *arr = pb_ev_arr(ev, "error.message");
+        for (size_t i = 0; i < in->nnotes; i++) {
+            pb_node_set_str(arr, NULL, in->notes[i]);
         }
-        pb_ev_put(ev, "error.message", arr);
     }
-    /* ICMP events carry no network.protocol and event.type is [connection] */
+    /* ICMP events carry no network.protocol and event.type is [connection]
+     * (a new list in the place of the old one) */
     pb_ev_del(ev, "network.protocol");
-    pb_ev_put(ev, "event.type", json_pack("[s]", "connection"));
+    pb_node *event = pb_ev_obj(ev, "event");
+    pb_node_set_null(event, "type");
+    pb_node_set_str(pb_node_arr(event, "type"), NULL, "connection");
 
     /* community_id with the type and code in the port slots */
     const struct icmp_msg *cm = in->req.present ? &in->req.msg : &in->resp.msg;
@@ -79,16 +82,13 @@ pb_event *icmp_event_build(const struct icmp_event_in *in)
     char ip[PB_IP_STRLEN];
     pb_ev_put_str(ev, "path", pb_ip_str(&in->dst, ip));
 
-    json_t *icmp = json_object();
-    if (icmp != NULL) {
-        json_object_set_new_nocheck(icmp, "version", json_integer(in->version));
-        if (in->req.present) {
-            json_object_set_new_nocheck(icmp, "request", side_json(in->version, &in->req.msg));
-        }
-        if (in->resp.present) {
-            json_object_set_new_nocheck(icmp, "response", side_json(in->version, &in->resp.msg));
-        }
-        pb_ev_put(ev, "icmp", icmp);
+    pb_node *icmp = pb_ev_obj(ev, "icmp");
+    pb_node_set_int(icmp, "version", in->version);
+    if (in->req.present) {
+        put_side(icmp, "request", in->version, &in->req.msg);
+    }
+    if (in->resp.present) {
+        put_side(icmp, "response", in->version, &in->resp.msg);
     }
     return ev;
 }

@@ -56,192 +56,171 @@ const char *mc_tx_status(const struct mc_msg *req, const struct mc_msg *resp)
     return "Error";
 }
 
-/* Go prints uint64 in full; jansson integers are signed. */
-static json_t *json_u64(uint64_t v)
+static void set_bytes(pb_node *o, const char *k, const struct pb_bytes *b)
 {
-    return v > (uint64_t)INT64_MAX ? json_real((double)v) : json_integer((json_int_t)v);
+    pb_node_set_strn(o, k, b->p != NULL ? (const char *)b->p : "", b->len);
 }
 
-static json_t *bytes_str(const struct pb_bytes *b)
+/* A new array at k, in the place of the value there (as jansson's set). */
+static pb_node *new_arr(pb_node *o, const char *k)
 {
-    return pb_json_strn(b->p != NULL ? (const char *)b->p : "", b->len);
+    pb_node_set_null(o, k);
+    return pb_node_arr(o, k);
 }
 
-static json_t *strv_list(const struct mc_strv *v)
+static void strv_list(pb_node *o, const char *k, const struct mc_strv *v)
 {
-    json_t *a = json_array();
-    if (a == NULL) {
-        return NULL;
+    pb_node *a = new_arr(o, k);
+    for (size_t i = 0; i < v->n && a != NULL; i++) {
+        pb_node_set_strn(a, NULL, v->blob.p + v->off[i], v->len[i]);
     }
-    for (size_t i = 0; i < v->n; i++) {
-        json_array_append_new(a, pb_json_strn(v->blob.p + v->off[i], v->len[i]));
-    }
-    return a;
 }
 
 /* Values are Go structs with only a MarshalJSON: libbeat's event
  * normalisation cannot turn them into objects and leaves empty maps. */
-static json_t *values_list(const struct mc_strv *v)
+static void values_list(pb_node *o, const char *k, const struct mc_strv *v)
 {
-    json_t *a = json_array();
-    if (a == NULL) {
-        return NULL;
+    pb_node *a = new_arr(o, k);
+    for (size_t i = 0; i < v->n && a != NULL; i++) {
+        pb_node_obj(a, NULL);
     }
-    for (size_t i = 0; i < v->n; i++) {
-        json_array_append_new(a, json_object());
-    }
-    return a;
 }
 
-static json_t *stats_list(const struct mc_strv *v)
+static void stats_list(pb_node *o, const char *k, const struct mc_strv *v)
 {
-    json_t *a = json_array();
-    if (a == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i + 1 < v->n; i += 2) {
-        json_t *o = json_object();
-        if (o == NULL) {
+    pb_node *a = new_arr(o, k);
+    for (size_t i = 0; i + 1 < v->n && a != NULL; i += 2) {
+        pb_node *e = pb_node_obj(a, NULL);
+        if (e == NULL) {
             break;
         }
-        json_object_set_new_nocheck(o, "name", pb_json_strn(v->blob.p + v->off[i], v->len[i]));
-        json_object_set_new_nocheck(o, "value",
-                                    pb_json_strn(v->blob.p + v->off[i + 1], v->len[i + 1]));
-        json_array_append_new(a, o);
-    }
-    return a;
-}
-
-static void set(json_t *o, const char *k, json_t *v)
-{
-    if (v != NULL) {
-        json_object_set_new(o, k, v);
+        pb_node_set_strn(e, "name", v->blob.p + v->off[i], v->len[i]);
+        pb_node_set_strn(e, "value", v->blob.p + v->off[i + 1], v->len[i + 1]);
     }
 }
 
-static void ser_arg(const struct mc_msg *m, json_t *o, unsigned id)
+static void ser_arg(const struct mc_msg *m, pb_node *o, unsigned id)
 {
     switch (id) {
     case MC_A_KEY:
     case MC_A_MULTIKEYS:
-        set(o, "keys", strv_list(&m->keys));
+        strv_list(o, "keys", &m->keys);
         break;
     case MC_A_FLAGS:
     case MC_B_FLAGS:
-        set(o, "flags", json_integer(m->flags));
+        pb_node_set_int(o, "flags", m->flags);
         break;
     case MC_A_EXPTIME:
     case MC_B_EXPTIME:
-        set(o, "exptime", json_integer(m->exptime));
+        pb_node_set_int(o, "exptime", m->exptime);
         break;
     case MC_A_BYTES:
-        set(o, "bytes", json_u64(m->bytes));
+        pb_node_set_uint(o, "bytes", m->bytes);
         break;
     case MC_A_CAS:
-        set(o, "cas_unique", json_u64(m->cas));
+        pb_node_set_uint(o, "cas_unique", m->cas);
         break;
     case MC_A_AUTOMOVE: {
         const char *names[] = {"standby", "slow", "aggressive"};
         if (m->value < 3) {
-            set(o, "automove", json_string(names[m->value]));
+            pb_node_set_str(o, "automove", names[m->value]);
         } else {
             char buf[32];
             snprintf(buf, sizeof buf, "%llu", (unsigned long long)m->value);
-            set(o, "automove", json_string(buf));
+            pb_node_set_str(o, "automove", buf);
         }
         break;
     }
     case MC_A_RAW:
-        set(o, "raw_args", bytes_str(&m->raw_args));
+        set_bytes(o, "raw_args", &m->raw_args);
         break;
     case MC_A_STAT:
     case MC_B_STATS:
-        set(o, "stats", stats_list(&m->stats));
+        stats_list(o, "stats", &m->stats);
         break;
     case MC_A_DELTA:
     case MC_B_DELTA:
-        set(o, "delta", json_u64(m->value));
+        pb_node_set_uint(o, "delta", m->value);
         break;
     case MC_A_SLEEP_US:
-        set(o, "sleep_us", json_u64(m->value));
+        pb_node_set_uint(o, "sleep_us", m->value);
         break;
     case MC_A_VALUE:
-        set(o, "value", json_u64(m->value));
+        pb_node_set_uint(o, "value", m->value);
         break;
     case MC_A_VERBOSITY:
     case MC_B_VERBOSITY:
-        set(o, "verbosity", json_u64(m->value));
+        pb_node_set_uint(o, "verbosity", m->value);
         break;
     case MC_B_INITIAL:
-        set(o, "initial", json_u64(m->value2));
+        pb_node_set_uint(o, "initial", m->value2);
         break;
     case MC_A_SOURCE_CLASS:
-        set(o, "source_class", json_integer(m->ivalue));
+        pb_node_set_int(o, "source_class", m->ivalue);
         break;
     case MC_A_DEST_CLASS:
-        set(o, "dest_class", json_integer(m->ivalue2));
+        pb_node_set_int(o, "dest_class", m->ivalue2);
         break;
     case MC_A_NOREPLY:
-        set(o, "noreply", json_boolean(m->noreply));
+        pb_node_set_bool(o, "noreply", m->noreply);
         break;
     case MC_A_ERRMSG:
-        set(o, "error_msg", bytes_str(&m->error_msg));
+        set_bytes(o, "error_msg", &m->error_msg);
         break;
     default:
         break;
     }
 }
 
-static void ser_args(const struct mc_msg *m, json_t *o, const uint8_t *ids, unsigned n)
+static void ser_args(const struct mc_msg *m, pb_node *o, const uint8_t *ids, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         ser_arg(m, o, MC_A_ID(ids[i]));
     }
 }
 
-static void ser_binary(const struct mc_msg *m, json_t *o)
+static void ser_binary(const struct mc_msg *m, pb_node *o)
 {
     const struct mc_cmd *c = m->cmd;
-    set(o, "command", json_string(mc_code_name(c->code)));
-    set(o, "type", json_string(mc_type_name(c->typ)));
-    set(o, "opcode", json_string(mc_opcode_name(m->opcode)));
-    set(o, "opcode_value", json_integer(m->opcode));
-    set(o, "opaque", json_integer(m->opaque));
+    pb_node_set_str(o, "command", mc_code_name(c->code));
+    pb_node_set_str(o, "type", mc_type_name(c->typ));
+    pb_node_set_str(o, "opcode", mc_opcode_name(m->opcode));
+    pb_node_set_int(o, "opcode_value", m->opcode);
+    pb_node_set_int(o, "opaque", m->opaque);
     if (m->keys.n > 0) {
-        set(o, "keys", strv_list(&m->keys));
+        strv_list(o, "keys", &m->keys);
     }
     if (m->is_cas) {
-        set(o, "cas_unique", json_u64(m->cas));
+        pb_node_set_uint(o, "cas_unique", m->cas);
     }
     if (m->count_values > 0) {
-        set(o, "count_values", json_integer(m->count_values));
+        pb_node_set_int(o, "count_values", m->count_values);
         if (m->values.n > 0) {
-            set(o, "values", values_list(&m->values));
+            values_list(o, "values", &m->values);
         }
-        set(o, "bytes", json_u64(m->bytes + m->bytes_lost));
+        pb_node_set_uint(o, "bytes", m->bytes + m->bytes_lost);
     }
     if (m->has_str) {
-        set(o, "version", bytes_str(&m->str));
+        set_bytes(o, "version", &m->str);
     }
     if (m->is_request) {
-        set(o, "quiet", json_boolean(m->is_quiet));
-        set(o, "vbucket", json_integer(m->vbucket));
+        pb_node_set_bool(o, "quiet", m->is_quiet);
+        pb_node_set_int(o, "vbucket", m->vbucket);
         ser_args(m, o, c->args, c->nargs);
         return;
     }
-    set(o, "status", json_string(mc_status_name(m->status)));
-    set(o, "status_code", json_integer(m->status));
+    pb_node_set_str(o, "status", mc_status_name(m->status));
+    pb_node_set_int(o, "status_code", m->status);
     if (c->typ == MC_T_COUNTER) {
-        set(o, "value", json_u64(m->value));
+        pb_node_set_uint(o, "value", m->value);
     }
     ser_args(m, o, c->rargs, c->nrargs);
 }
 
-static json_t *ser_msg(const struct mc_msg *m)
+static void ser_msg(pb_node *o, const struct mc_msg *m)
 {
-    json_t *o = json_object();
     if (o == NULL) {
-        return NULL;
+        return;
     }
     const struct mc_cmd *c = m->cmd;
     switch (c->ser) {
@@ -249,35 +228,35 @@ static json_t *ser_msg(const struct mc_msg *m)
         ser_binary(m, o);
         break;
     case MC_SER_UNKNOWN:
-        set(o, "line", bytes_str(&m->line));
-        set(o, "command", json_string_nocheck("UNKNOWN"));
-        set(o, "type", json_string_nocheck("UNKNOWN"));
+        set_bytes(o, "line", &m->line);
+        pb_node_set_str(o, "command", "UNKNOWN");
+        pb_node_set_str(o, "type", "UNKNOWN");
         break;
     case MC_SER_COUNTER:
-        set(o, "command", json_string(mc_code_name(MC_RES_COUNTER_OP)));
-        set(o, "type", json_string(mc_type_name(MC_T_COUNTER)));
-        set(o, "value", json_u64(m->value));
+        pb_node_set_str(o, "command", mc_code_name(MC_RES_COUNTER_OP));
+        pb_node_set_str(o, "type", mc_type_name(MC_T_COUNTER));
+        pb_node_set_uint(o, "value", m->value);
         break;
     case MC_SER_NOP:
         break;
     default:
-        set(o, "command", json_string(mc_code_name(c->code)));
-        set(o, "type", json_string(mc_type_name(c->typ)));
+        pb_node_set_str(o, "command", mc_code_name(c->code));
+        pb_node_set_str(o, "type", mc_type_name(c->typ));
         if (c->ser == MC_SER_DATA_REQ) {
-            set(o, "count_values", json_integer(m->count_values));
+            pb_node_set_int(o, "count_values", m->count_values);
             if (m->count_values != 0 && m->has_data) {
-                set(o, "values", json_object());
+                pb_node_set_null(o, "values");
+                pb_node_obj(o, "values");
             }
         } else if (c->ser == MC_SER_DATA_RESP) {
-            set(o, "count_values", json_integer(m->count_values));
+            pb_node_set_int(o, "count_values", m->count_values);
             if (m->count_values != 0 && m->values.n > 0) {
-                set(o, "values", values_list(&m->values));
+                values_list(o, "values", &m->values);
             }
         }
         ser_args(m, o, c->args, c->nargs);
         break;
     }
-    return o;
 }
 
 pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
@@ -301,30 +280,30 @@ pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
     if (ev == NULL) {
         return NULL;
     }
-    json_t *mc = json_object();
+    pb_node *root = pb_ev_obj(ev, "");
+    pb_node *event = pb_node_obj(root, "event"); /* there already */
+    pb_node *mc = pb_node_obj(root, "memcache");
     if (mc == NULL) {
         pb_ev_free(ev);
         return NULL;
     }
     if (req != NULL) {
-        set(mc, "request", ser_msg(req));
-        char action[32];
-        snprintf(action, sizeof action, "memcache.%s", mc_type_name(req->cmd->typ));
-        for (char *q = action; *q != '\0'; q++) {
-            if (*q >= 'A' && *q <= 'Z') {
-                *q = (char)(*q - 'A' + 'a');
-            }
+        ser_msg(pb_node_obj(mc, "request"), req);
+        char action[32] = "memcache.";
+        size_t n = sizeof "memcache." - 1;
+        for (const char *q = mc_type_name(req->cmd->typ); *q != '\0' && n < sizeof action - 1;
+             q++) {
+            action[n++] = *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q;
         }
-        pb_ev_put_str(ev, "event.action", action);
+        pb_node_set_strn(event, "action", action, n);
     }
     if (resp != NULL) {
-        set(mc, "response", ser_msg(resp));
+        ser_msg(pb_node_obj(mc, "response"), resp);
         if (resp->status == 0) {
-            pb_ev_put_str(ev, "event.outcome", "success");
+            pb_node_set_str(event, "outcome", "success");
         }
     }
-    set(mc, "protocol_type", json_string(first->is_binary ? "binary" : "text"));
-    pb_ev_put(ev, "memcache", mc);
+    pb_node_set_str(mc, "protocol_type", first->is_binary ? "binary" : "text");
 
     /* notes: the request's, then the response's */
     size_t nnotes = (req != NULL ? req->nnotes : 0) + (resp != NULL ? resp->nnotes : 0);
@@ -332,15 +311,12 @@ pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
         const char *n = req != NULL && req->nnotes > 0 ? req->notes[0] : resp->notes[0];
         pb_ev_put_str(ev, "error.message", n);
     } else if (nnotes > 1) {
-        json_t *a = json_array();
+        pb_node *a = pb_ev_arr(ev, "error.message");
         for (int k = 0; k < 2 && a != NULL; k++) {
             const struct mc_msg *m = k == 0 ? req : resp;
             for (unsigned i = 0; m != NULL && i < m->nnotes; i++) {
-                json_array_append_new(a, json_string(m->notes[i]));
+                pb_node_set_str(a, NULL, m->notes[i]);
             }
-        }
-        if (a != NULL) {
-            pb_ev_put(ev, "error.message", a);
         }
     }
     return ev;

@@ -11,48 +11,48 @@
 #include "mongodb_int.h"
 #include "protos/common/strutil.h"
 
-static void put_fields(json_t *o, const struct mongo_msg *m)
+static void set_cstr(pb_node *o, const char *k, const char *s)
+{
+    pb_node_set_strn(o, k, s, strlen(s));
+}
+
+static void put_fields(pb_node *o, const struct mongo_msg *m)
 {
     if (m->present & MF_FULL_COLLECTION_NAME) {
-        json_object_set_new_nocheck(
-            o, "fullCollectionName",
-            pb_json_strn(m->full_collection_name, strlen(m->full_collection_name)));
+        set_cstr(o, "fullCollectionName", m->full_collection_name);
     }
     if (m->present & MF_NUMBER_TO_SKIP) {
-        json_object_set_new_nocheck(o, "numberToSkip", json_integer((json_int_t)m->number_to_skip));
+        pb_node_set_int(o, "numberToSkip", (int64_t)m->number_to_skip);
     }
     if (m->present & MF_NUMBER_TO_RETURN) {
-        json_object_set_new_nocheck(o, "numberToReturn",
-                                    json_integer((json_int_t)m->number_to_return));
+        pb_node_set_int(o, "numberToReturn", (int64_t)m->number_to_return);
     }
     if (m->present & MF_RETURN_FIELDS_SELECTOR) {
-        json_object_set_new(
-            o, "returnFieldsSelector",
-            pb_json_strn(m->return_fields_selector, strlen(m->return_fields_selector)));
+        set_cstr(o, "returnFieldsSelector", m->return_fields_selector);
     }
     if (m->present & MF_SELECTOR) {
-        json_object_set_new_nocheck(o, "selector", pb_json_strn(m->selector, strlen(m->selector)));
+        set_cstr(o, "selector", m->selector);
     }
     if (m->present & MF_UPDATE) {
-        json_object_set_new_nocheck(o, "update", pb_json_strn(m->update, strlen(m->update)));
+        set_cstr(o, "update", m->update);
     }
     if (m->present & MF_CURSOR_ID) {
-        json_object_set_new_nocheck(o, "cursorId", json_integer((json_int_t)m->cursor_id));
+        pb_node_set_int(o, "cursorId", (int64_t)m->cursor_id);
     }
     if (m->present & MF_STARTING_FROM) {
-        json_object_set_new_nocheck(o, "startingFrom", json_integer((json_int_t)m->starting_from));
+        pb_node_set_int(o, "startingFrom", (int64_t)m->starting_from);
     }
     if (m->present & MF_NUMBER_RETURNED) {
-        json_object_set_new_nocheck(o, "numberReturned",
-                                    json_integer((json_int_t)m->number_returned));
+        pb_node_set_int(o, "numberReturned", (int64_t)m->number_returned);
     }
     if (m->present & MF_MESSAGE) {
-        json_object_set_new_nocheck(o, "message", pb_json_strn(m->message, strlen(m->message)));
+        set_cstr(o, "message", m->message);
     }
 }
 
 /* The reply documents, one JSON per line, as Packetbeat joins them. */
-static json_t *response_text(const struct mongo_priv *pv, const struct mongo_msg *resp)
+static int put_response_text(pb_event *ev, const struct mongo_priv *pv,
+                             const struct mongo_msg *resp)
 {
     struct pb_bytes b = {0};
     const size_t max = 64u * 1024u * 1024u;
@@ -80,9 +80,9 @@ static json_t *response_text(const struct mongo_priv *pv, const struct mongo_msg
         }
         (void)pb_bytes_append(&b, "[...]", 5, max);
     }
-    json_t *s = pb_json_strn(b.p != NULL ? (const char *)b.p : "", b.len);
+    int rc = pb_ev_put_strn(ev, "response", b.p != NULL ? (const char *)b.p : "", b.len);
     pb_bytes_free(&b);
-    return s;
+    return rc;
 }
 
 pb_event *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
@@ -104,7 +104,7 @@ pb_event *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     if (ev == NULL) {
         return NULL;
     }
-    json_t *mg = json_object();
+    pb_node *mg = pb_ev_obj(ev, "mongodb");
     if (mg == NULL) {
         pb_ev_free(ev);
         return NULL;
@@ -114,9 +114,8 @@ pb_event *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         put_fields(mg, resp);
     }
     if (error != NULL) {
-        json_object_set_new_nocheck(mg, "error", pb_json_strn(error, strlen(error)));
+        set_cstr(mg, "error", error);
     }
-    pb_ev_put(ev, "mongodb", mg);
     const char *method = req->method != NULL ? req->method : "";
     const char *resource = req->resource != NULL ? req->resource : "";
     pb_ev_put_strn(ev, "method", method, strlen(method));
@@ -127,7 +126,7 @@ pb_event *mongo_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         pb_ev_put_strn(ev, "request", req->request, strlen(req->request));
     }
     if (p->send_response && resp != NULL && resp->ndocs > 0) {
-        pb_ev_put(ev, "response", response_text(pv, resp));
+        put_response_text(ev, pv, resp);
     }
     return ev;
 }

@@ -4,7 +4,6 @@
  */
 #include "mysql.h"
 
-#include <jansson.h>
 #include <string.h>
 
 #include "beat/event.h"
@@ -26,50 +25,44 @@ void my_publish(struct pb_proto *p, const struct pb_conn *c, const struct my_tra
     if (ev == NULL) {
         return;
     }
+    pb_node *root = pb_ev_obj(ev, "");
     if (t->notes.n == 1) {
-        pb_ev_put_strn(ev, "error.message", t->notes.v[0], t->notes.lens[0]);
+        pb_node_set_strn(pb_node_obj(root, "error"), "message", t->notes.v[0], t->notes.lens[0]);
     } else if (t->notes.n > 1) {
-        json_t *arr = json_array();
+        pb_node *arr = pb_node_arr(pb_node_obj(root, "error"), "message");
         for (size_t i = 0; arr != NULL && i < t->notes.n; i++) {
-            json_array_append_new(arr, pb_json_strn(t->notes.v[i], t->notes.lens[i]));
+            pb_node_set_strn(arr, NULL, t->notes.v[i], t->notes.lens[i]);
         }
-        pb_ev_put(ev, "error.message", arr);
     }
-    pb_ev_put_strn(ev, "method", t->method != NULL ? t->method : "", t->method_len);
-    pb_ev_put_strn(ev, "query", t->query != NULL ? t->query : "", t->query_len);
+    pb_node_set_strn(root, "method", t->method != NULL ? t->method : "", t->method_len);
+    pb_node_set_strn(root, "query", t->query != NULL ? t->query : "", t->query_len);
 
-    json_t *my = json_object();
-    if (my != NULL) {
-        json_object_set_new_nocheck(my, "affected_rows",
-                                    json_integer((json_int_t)r->affected_rows));
-        json_object_set_new_nocheck(my, "insert_id", json_integer((json_int_t)r->insert_id));
-        json_object_set_new_nocheck(my, "num_rows", json_integer((json_int_t)r->num_rows));
-        json_object_set_new_nocheck(my, "num_fields", json_integer((json_int_t)r->num_fields));
-        if (r->is_error) {
-            json_object_set_new_nocheck(my, "error_code", json_integer(r->error_code));
-            json_object_set_new_nocheck(
-                my, "error_message",
-                pb_json_strn(r->error_msg != NULL ? (const void *)r->error_msg : (const void *)"",
-                             r->error_msg_len));
-        }
-        pb_ev_put(ev, "mysql", my);
+    pb_node *my = pb_node_obj(root, "mysql");
+    pb_node_set_int(my, "affected_rows", (int64_t)r->affected_rows);
+    pb_node_set_int(my, "insert_id", (int64_t)r->insert_id);
+    pb_node_set_int(my, "num_rows", r->num_rows);
+    pb_node_set_int(my, "num_fields", r->num_fields);
+    if (r->is_error) {
+        pb_node_set_int(my, "error_code", r->error_code);
+        pb_node_set_strn(my, "error_message",
+                         r->error_msg != NULL ? (const void *)r->error_msg : (const void *)"",
+                         r->error_msg_len);
     }
     if (r->path != NULL && r->path_len > 0) {
-        pb_ev_put_strn(ev, "path", r->path, r->path_len);
+        pb_node_set_strn(root, "path", r->path, r->path_len);
     }
     if (t->params.n > 0) {
-        json_t *arr = json_array();
+        pb_node *arr = pb_node_arr(root, "params");
         for (size_t i = 0; arr != NULL && i < t->params.n; i++) {
-            json_array_append_new(arr, pb_json_strn(t->params.v[i], t->params.lens[i]));
+            pb_node_set_strn(arr, NULL, t->params.v[i], t->params.lens[i]);
         }
-        pb_ev_put(ev, "params", arr);
     }
     if (p->send_request) {
-        pb_ev_put_strn(ev, "request", t->request_raw != NULL ? t->request_raw : "",
-                       t->request_raw_len);
+        pb_node_set_strn(root, "request", t->request_raw != NULL ? t->request_raw : "",
+                         t->request_raw_len);
     }
     if (p->send_response) {
-        pb_ev_put_strn(ev, "response", r->response != NULL ? r->response : "", r->response_len);
+        pb_node_set_strn(root, "response", r->response != NULL ? r->response : "", r->response_len);
     }
     pb_emit(p, ev);
 }

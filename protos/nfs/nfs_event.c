@@ -44,27 +44,30 @@ pb_event *nfs_call_event(const struct nfs_call *c, const struct pb_tuple *tuple,
         break;
     case 1: {
         rc |= pb_ev_put_str(ev, "rpc.auth_flavor", "unix");
-        rc |= pb_ev_put_uint(ev, "rpc.cred.stamp", c->stamp);
-        json_t *machine = NULL;
-        if (c->machine.len > 0) {
-            machine = pb_json_strn(c->machine.ptr, c->machine.len);
-            rc |= pb_ev_put(ev, "source.domain", json_incref(machine));
-            rc |= pb_ev_put(ev, "client.domain", json_incref(machine));
+        pb_node *root = pb_ev_obj(ev, "");
+        pb_node *cred = pb_ev_obj(ev, "rpc.cred");
+        rc |= pb_node_set_uint(cred, "stamp", c->stamp);
+        const char *machine = (const char *)c->machine.ptr;
+        size_t mlen = c->machine.len;
+        char ip[PB_IP_STRLEN];
+        if (mlen > 0) {
+            rc |= pb_ev_put_strn(ev, "source.domain", machine, mlen);
+            rc |= pb_ev_put_strn(ev, "client.domain", machine, mlen);
         } else {
-            char ip[PB_IP_STRLEN];
-            machine = json_string(pb_ip_str(&tuple->src, ip));
+            machine = pb_ip_str(&tuple->src, ip);
+            mlen = strlen(machine);
         }
-        rc |= pb_ev_put(ev, "rpc.cred.machinename", json_incref(machine));
-        rc |= pb_node_set(pb_ev_obj(ev, ""), "host.hostname", machine);
-        rc |= pb_ev_put_uint(ev, "rpc.cred.uid", c->uid);
-        rc |= pb_node_set(pb_ev_obj(ev, ""), "user.id", json_integer(c->uid));
-        rc |= pb_ev_put_uint(ev, "rpc.cred.gid", c->gid);
-        rc |= pb_node_set(pb_ev_obj(ev, ""), "group.id", json_integer(c->gid));
-        json_t *gids = json_array();
+        rc |= pb_node_set_strn(cred, "machinename", machine, mlen);
+        rc |= pb_node_set_strn(root, "host.hostname", machine, mlen);
+        rc |= pb_node_set_uint(cred, "uid", c->uid);
+        rc |= pb_node_set_int(root, "user.id", c->uid);
+        rc |= pb_node_set_uint(cred, "gid", c->gid);
+        rc |= pb_node_set_int(root, "group.id", c->gid);
+        pb_node *gids = pb_node_arr(cred, "gids");
+        rc |= gids == NULL ? -1 : 0;
         for (uint32_t i = 0; i < c->ngids && gids != NULL; i++) {
-            json_array_append_new(gids, json_integer(c->gids[i]));
+            rc |= pb_node_set_int(gids, NULL, c->gids[i]);
         }
-        rc |= pb_ev_put(ev, "rpc.cred.gids", gids);
         break;
     }
     case 6:

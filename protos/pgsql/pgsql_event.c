@@ -4,13 +4,12 @@
  */
 #include "pgsql.h"
 
-#include <jansson.h>
-
 #include "beat/event.h"
 
-static json_t *str_or_empty(const char *s, size_t n)
+/* s (wire bytes) at key, "" when s is NULL. */
+static void set_str_or_empty(pb_node *n, const char *key, const char *s, size_t len)
 {
-    return pb_json_strn(s != NULL ? s : "", s != NULL ? n : 0);
+    pb_node_set_strn(n, key, s != NULL ? s : "", s != NULL ? len : 0);
 }
 
 void pg_publish(struct pb_proto *p, const struct pb_conn *c, const struct pg_trans *t,
@@ -30,36 +29,30 @@ void pg_publish(struct pb_proto *p, const struct pb_conn *c, const struct pg_tra
     if (ev == NULL) {
         return;
     }
+    pb_node *root = pb_ev_obj(ev, "");
     if (t->notes.n == 1) {
-        pb_ev_put_strn(ev, "error.message", t->notes.v[0], t->notes.lens[0]);
+        pb_node_set_strn(pb_node_obj(root, "error"), "message", t->notes.v[0], t->notes.lens[0]);
     } else if (t->notes.n > 1) {
-        json_t *arr = json_array();
+        pb_node *arr = pb_node_arr(pb_node_obj(root, "error"), "message");
         for (size_t i = 0; arr != NULL && i < t->notes.n; i++) {
-            json_array_append_new(arr, pb_json_strn(t->notes.v[i], t->notes.lens[i]));
+            pb_node_set_strn(arr, NULL, t->notes.v[i], t->notes.lens[i]);
         }
-        pb_ev_put(ev, "error.message", arr);
     }
-    pb_ev_put(ev, "query", str_or_empty(t->query, t->query_len));
-    pb_ev_put(ev, "method", str_or_empty(t->method, t->method_len));
-    json_t *pg = json_object();
-    if (pg != NULL) {
-        json_object_set_new_nocheck(pg, "num_rows", json_integer((json_int_t)m->num_rows));
-        json_object_set_new_nocheck(pg, "num_fields", json_integer((json_int_t)m->num_fields));
-        if (m->is_error) {
-            json_object_set_new_nocheck(pg, "error_code",
-                                        str_or_empty(m->err_code, m->err_code_len));
-            json_object_set_new_nocheck(pg, "error_message",
-                                        str_or_empty(m->err_msg, m->err_msg_len));
-            json_object_set_new_nocheck(pg, "error_severity",
-                                        str_or_empty(m->err_sev, m->err_sev_len));
-        }
-        pb_ev_put(ev, "pgsql", pg);
+    set_str_or_empty(root, "query", t->query, t->query_len);
+    set_str_or_empty(root, "method", t->method, t->method_len);
+    pb_node *pg = pb_node_obj(root, "pgsql");
+    pb_node_set_int(pg, "num_rows", m->num_rows);
+    pb_node_set_int(pg, "num_fields", m->num_fields);
+    if (m->is_error) {
+        set_str_or_empty(pg, "error_code", m->err_code, m->err_code_len);
+        set_str_or_empty(pg, "error_message", m->err_msg, m->err_msg_len);
+        set_str_or_empty(pg, "error_severity", m->err_sev, m->err_sev_len);
     }
     if (p->send_request) {
-        pb_ev_put(ev, "request", str_or_empty(t->query, t->query_len));
+        set_str_or_empty(root, "request", t->query, t->query_len);
     }
     if (p->send_response) {
-        pb_ev_put(ev, "response", str_or_empty(csv, csv_len));
+        set_str_or_empty(root, "response", csv, csv_len);
     }
     pb_emit(p, ev);
 }

@@ -28,12 +28,19 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     if (ev == NULL) {
         return NULL;
     }
+    /* method in upper case, event.action "redis.<method>" in lower case:
+     * on the stack unless the method is long */
     size_t mlen = req->b.method_len;
-    char *upper = pb_malloc(mlen + 1);
-    char *lower = pb_malloc(mlen + sizeof "redis.");
+    char ubuf[64];
+    char lbuf[64 + sizeof "redis."];
+    bool heap = mlen >= sizeof ubuf;
+    char *upper = heap ? pb_malloc(mlen + 1) : ubuf;
+    char *lower = heap ? pb_malloc(mlen + sizeof "redis.") : lbuf;
     if (upper == NULL || lower == NULL) {
-        pb_free(upper);
-        pb_free(lower);
+        if (heap) {
+            pb_free(upper);
+            pb_free(lower);
+        }
         pb_ev_free(ev);
         return NULL;
     }
@@ -46,24 +53,29 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     upper[mlen] = '\0';
     lower[6 + mlen] = '\0';
 
+    pb_node *root = pb_ev_obj(ev, "");
     int rc = 0;
-    rc |= pb_ev_put_strn(ev, "method", upper, mlen);
-    rc |= pb_ev_put_strn(ev, "resource", req->b.path != NULL ? req->b.path : "", req->b.path_len);
-    rc |= pb_ev_put_strn(ev, "query", req->b.text, req->b.text_len);
-    rc |= pb_ev_put_strn(ev, resp->b.is_error ? "redis.error" : "redis.return_value", resp->b.text,
-                         resp->b.text_len);
+    rc |= pb_node_set_strn(root, "method", upper, mlen);
+    rc |=
+        pb_node_set_strn(root, "resource", req->b.path != NULL ? req->b.path : "", req->b.path_len);
+    rc |= pb_node_set_strn(root, "query", req->b.text, req->b.text_len);
+    rc |= pb_node_set_strn(pb_node_obj(root, "redis"), resp->b.is_error ? "error" : "return_value",
+                           resp->b.text, resp->b.text_len);
     if (p->send_request) {
-        rc |= pb_ev_put_strn(ev, "request", req->b.text, req->b.text_len);
+        rc |= pb_node_set_strn(root, "request", req->b.text, req->b.text_len);
     }
     if (p->send_response) {
-        rc |= pb_ev_put_strn(ev, "response", resp->b.text, resp->b.text_len);
+        rc |= pb_node_set_strn(root, "response", resp->b.text, resp->b.text_len);
     }
-    rc |= pb_ev_put_strn(ev, "event.action", lower, 6 + mlen);
+    pb_node *event = pb_node_obj(root, "event"); /* there already */
+    rc |= pb_node_set_strn(event, "action", lower, 6 + mlen);
     if (resp->b.is_error) {
-        rc |= pb_ev_put_str(ev, "event.outcome", "failure");
+        rc |= pb_node_set_str(event, "outcome", "failure");
     }
-    pb_free(upper);
-    pb_free(lower);
+    if (heap) {
+        pb_free(upper);
+        pb_free(lower);
+    }
     if (rc != 0) {
         pb_ev_free(ev);
         return NULL;

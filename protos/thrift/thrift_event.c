@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "beat/alloc.h"
+#include "beat/err.h"
 #include "beat/event.h"
 #include "thrift_int.h"
 
@@ -14,6 +15,28 @@
 static const void *bp(const struct pb_bytes *b)
 {
     return b->p != NULL ? (const void *)b->p : (const void *)"";
+}
+
+/* The bytes a (an) followed by b (bn) at key. */
+static int set_concat(pb_node *n, const char *key, const void *a, size_t an, const void *b,
+                      size_t bn)
+{
+    char stack[512];
+    if (an > SIZE_MAX - bn) {
+        return -PB_ENOMEM;
+    }
+    size_t len = an + bn;
+    char *buf = len <= sizeof stack ? stack : pb_malloc(len);
+    if (buf == NULL) {
+        return -PB_ENOMEM;
+    }
+    memcpy(buf, a, an);
+    memcpy(buf + an, b, bn);
+    int rc = pb_node_set_strn(n, key, buf, len);
+    if (buf != stack) {
+        pb_free(buf);
+    }
+    return rc;
 }
 
 pb_event *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx)
@@ -35,46 +58,37 @@ pb_event *thrift_tx_event(const struct pb_proto *p, const struct thrift_tx *tx)
         return NULL;
     }
     /* query = method + params */
-    struct pb_bytes query = {0};
-    const size_t max = (size_t)1 << 40;
-    int rc = 0;
-    if (pb_bytes_append(&query, bp(&req->method), req->method.len, max) < 0 ||
-        pb_bytes_append(&query, bp(&req->params), req->params.len, max) < 0) {
-        rc = -1;
-    }
+    pb_node *root = pb_ev_obj(ev, "");
     const char *service = req->service != NULL ? req->service : "";
-    rc |= pb_ev_put_strn(ev, "method", bp(&req->method), req->method.len);
-    rc |= pb_ev_put_str(ev, "path", service);
-    rc |= pb_ev_put_strn(ev, "query", bp(&query), query.len);
-    rc |= pb_ev_put_strn(ev, "thrift.params", bp(&req->params), req->params.len);
+    int rc = 0;
+    rc |= pb_node_set_strn(root, "method", bp(&req->method), req->method.len);
+    rc |= pb_node_set_str(root, "path", service);
+    rc |= set_concat(root, "query", bp(&req->method), req->method.len, bp(&req->params),
+                     req->params.len);
+    pb_node *th = pb_node_obj(root, "thrift");
+    rc |= pb_node_set_strn(th, "params", bp(&req->params), req->params.len);
     if (service[0] != '\0') {
-        rc |= pb_ev_put_str(ev, "thrift.service", service);
+        rc |= pb_node_set_str(th, "service", service);
     }
     if (p->send_request) {
-        rc |= pb_ev_put_strn(ev, "request", bp(&query), query.len);
+        rc |= set_concat(root, "request", bp(&req->method), req->method.len, bp(&req->params),
+                         req->params.len);
     }
     if (rep != NULL) {
-        rc |= pb_ev_put_strn(ev, "thrift.return_value", bp(&rep->return_value),
-                             rep->return_value.len);
+        rc |= pb_node_set_strn(th, "return_value", bp(&rep->return_value), rep->return_value.len);
         if (rep->exceptions.len > 0) {
-            rc |=
-                pb_ev_put_strn(ev, "thrift.exceptions", bp(&rep->exceptions), rep->exceptions.len);
+            rc |= pb_node_set_strn(th, "exceptions", bp(&rep->exceptions), rep->exceptions.len);
         }
         if (p->send_response) {
             if (!rep->has_exception) {
-                rc |= pb_ev_put_strn(ev, "response", bp(&rep->return_value), rep->return_value.len);
+                rc |= pb_node_set_strn(root, "response", bp(&rep->return_value),
+                                       rep->return_value.len);
             } else {
-                struct pb_bytes r = {0};
-                if (pb_bytes_append(&r, "Exceptions: ", 12, max) < 0 ||
-                    pb_bytes_append(&r, bp(&rep->exceptions), rep->exceptions.len, max) < 0) {
-                    rc = -1;
-                }
-                rc |= pb_ev_put_strn(ev, "response", bp(&r), r.len);
-                pb_bytes_free(&r);
+                rc |= set_concat(root, "response", "Exceptions: ", 12, bp(&rep->exceptions),
+                                 rep->exceptions.len);
             }
         }
     }
-    pb_bytes_free(&query);
     if (rc != 0) {
         pb_ev_free(ev);
         return NULL;

@@ -432,6 +432,25 @@ START_TEST(gap_outside_value)
 }
 END_TEST
 
+START_TEST(two_notes_list)
+{
+    /* a request with a gap that is then left unfinished: both notes, in a
+     * list */
+    struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER, "set k 0 0 10\r\nabc");
+    pt_gap(t, PB_DIR_TO_SERVER, 4);
+    pt_feeds(t, PB_DIR_TO_SERVER, "hij\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "STO");
+    pt_gap(t, PB_DIR_TO_CLIENT, 100);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "error.message.0"), "Packet loss while capturing the request");
+    ck_assert_str_eq(pt_str(t, 0, "error.message.1"), "Unfinished transaction");
+    ck_assert_ptr_null(pt_field(t, 0, "error.message.2"));
+    ck_assert_str_eq(pt_str(t, 0, "event.action"), "memcache.store");
+    pt_close(t);
+}
+END_TEST
+
 START_TEST(mixed_protocols_dropped)
 {
     struct pt_buf resp = {0};
@@ -612,6 +631,7 @@ static Suite *memcache_suite(void)
     tcase_add_test(tc, udp_binary_quiet);
     tcase_add_test(tc, udp_garbage);
     tcase_add_test(tc, hostile_bytes);
+    tcase_add_test(tc, two_notes_list);
     suite_add_tcase(s, tc);
     return s;
 }
