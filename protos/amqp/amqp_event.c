@@ -79,11 +79,11 @@ pb_event *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t)
     }
     int rc = 0;
     if (t->nnotes > 1) {
-        json_t *arr = json_array();
-        for (size_t i = 0; arr != NULL && i < t->nnotes; i++) {
-            json_array_append_new(arr, json_string(t->notes[i]));
+        pb_node *arr = pb_ev_arr(ev, "error.message");
+        rc |= arr == NULL ? -1 : 0;
+        for (size_t i = 0; i < t->nnotes; i++) {
+            pb_node_set_str(arr, NULL, t->notes[i]);
         }
-        rc |= pb_ev_put(ev, "error.message", arr);
     }
     size_t mlen = strlen(t->method);
     char action[64];
@@ -95,11 +95,14 @@ pb_event *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t)
     action[5 + mlen] = '\0';
     rc |= pb_ev_put_str(ev, "event.action", action);
     rc |= pb_ev_put_str(ev, "method", t->method);
-    rc |= pb_ev_put(ev, "amqp", t->amqp != NULL ? json_deep_copy(t->amqp) : json_null());
+    /* the fields the parser collected (jansson), copied into the event */
+    pb_node *root = pb_ev_obj(ev, "");
+    rc |=
+        t->amqp != NULL ? pb_node_set_copy(root, "amqp", t->amqp) : pb_node_set_null(root, "amqp");
     json_t *uid = json_object_get(t->amqp, "user-id");
     if (uid != NULL) {
         /* Packetbeat sets the literal key "user.id" */
-        rc |= pb_node_set(pb_ev_obj(ev, ""), "user.id", json_deep_copy(uid)) < 0 ? -1 : 0;
+        rc |= pb_node_set_copy(root, "user.id", uid);
     }
     if (p->send_request) {
         if (is_method(t, "basic.publish")) {

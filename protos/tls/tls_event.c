@@ -13,88 +13,122 @@
 #include "beat/event.h"
 #include "tls_int.h"
 
-static void put_hex(json_t *m, const char *key, const uint8_t *p, size_t n)
+static void put_hex(pb_node *m, const char *key, const uint8_t *p, size_t n)
 {
     char buf[2 * 64 + 1];
     if (n > 64) {
         n = 64;
     }
+    static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
-        snprintf(buf + 2 * i, 3, "%02x", p[i]);
+        buf[2 * i] = digits[p[i] >> 4];
+        buf[2 * i + 1] = digits[p[i] & 15];
     }
     buf[2 * n] = '\0';
-    json_object_set_new(m, key, json_string(buf));
+    pb_node_set_strn(m, key, buf, 2 * n);
 }
 
-static json_t *hello_map(const struct tls_hello *h)
+/* A copy of the jansson value v at key of n (NULL key: appended to an array
+ * n), without the JSON null members of objects (values Packetbeat leaves out
+ * unless keep_null) when strip. depth: v's depth in tls.detailed, nulls are
+ * dropped from objects down to depth 16. */
+static void copy_value(pb_node *n, const char *key, const json_t *v, unsigned depth, bool strip)
 {
-    json_t *m = json_object();
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        pb_node *c = pb_node_obj(n, key);
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x)
+        {
+            if (strip && depth <= 16 && json_is_null(x)) {
+                continue;
+            }
+            copy_value(c, k, x, depth + 1, strip);
+        }
+        break;
+    }
+    case JSON_ARRAY: {
+        pb_node *c = pb_node_arr(n, key);
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+        {
+            copy_value(c, NULL, x, depth + 1, strip);
+        }
+        break;
+    }
+    case JSON_STRING:
+        pb_node_set_strn(n, key, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        pb_node_set_int(n, key, (int64_t)json_integer_value(v));
+        break;
+    case JSON_REAL:
+        pb_node_set_real(n, key, json_real_value(v));
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        pb_node_set_bool(n, key, json_is_true(v));
+        break;
+    default:
+        pb_node_set_null(n, key);
+        break;
+    }
+}
+
+/* tls.detailed.{client,server}_hello (depth 1 in tls.detailed). */
+static void put_hello(pb_node *m, const struct tls_hello *h, bool strip)
+{
     if (m == NULL) {
-        return NULL;
+        return;
     }
     char buf[32];
-    snprintf(buf, sizeof buf, "%u.%u", h->major, h->minor);
-    json_object_set_new_nocheck(m, "version", json_string(buf));
+    int n = snprintf(buf, sizeof buf, "%u.%u", h->major, h->minor);
+    pb_node_set_strn(m, "version", buf, (size_t)n);
     if (h->sid_len > 0) {
         put_hex(m, "session_id", h->sid, h->sid_len);
     }
     put_hex(m, "random", h->random, sizeof h->random);
     if (h->ncomp > 0) {
-        json_t *arr = json_array();
+        pb_node *arr = pb_node_arr(m, "supported_compression_methods");
         for (size_t i = 0; i < h->ncomp; i++) {
-            json_array_append_new(arr,
-                                  json_string(tls_compression_name(h->comp[i], buf, sizeof buf)));
+            pb_node_set_str(arr, NULL, tls_compression_name(h->comp[i], buf, sizeof buf));
         }
-        json_object_set_new_nocheck(m, "supported_compression_methods", arr);
     } else {
-        json_object_set_new_nocheck(
-            m, "selected_compression_method",
-            json_string(tls_compression_name(h->sel_comp, buf, sizeof buf)));
+        pb_node_set_str(m, "selected_compression_method",
+                        tls_compression_name(h->sel_comp, buf, sizeof buf));
     }
     if (h->parsed != NULL) {
-        json_object_set_new_nocheck(m, "extensions", json_deep_copy(h->parsed));
+        copy_value(m, "extensions", h->parsed, 2, strip);
     }
-    return m;
 }
 
-static json_t *supported_ciphers(const struct tls_hello *h)
+/* The chain maps of a certificate list (detailed form), after the leaf. */
+static void put_chain(pb_node *detailed, const struct tls_parser *ps, const char *chain_key)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < h->nciphers && arr != NULL; i++) {
-        char buf[32];
-        json_array_append_new(arr, json_string(tls_cipher_name(h->ciphers[i], buf, sizeof buf)));
-    }
-    return arr;
-}
-
-/* Leaf map and chain maps of a certificate list (detailed form). */
-static void put_certs(json_t *detailed, const struct tls_parser *ps, const char *leaf_key,
-                      const char *chain_key)
-{
-    if (ps->ncerts == 0) {
-        return;
-    }
-    json_object_set_new(detailed, leaf_key, tls_x509_map(ps->certs[0].x509));
     if (ps->ncerts > 1) {
-        json_t *chain = json_array();
+        pb_node *chain = pb_node_arr(detailed, chain_key);
         for (size_t i = 1; i < ps->ncerts && chain != NULL; i++) {
-            json_array_append_new(chain, tls_x509_map(ps->certs[i].x509));
+            tls_x509_fill(pb_node_obj(chain, NULL), ps->certs[i].x509);
         }
-        json_object_set_new(detailed, chain_key, chain);
     }
 }
 
-static json_t *pem_chain(const struct tls_parser *ps)
+static int put_pem_chain(pb_event *ev, const char *path, const struct tls_parser *ps)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < ps->ncerts && arr != NULL; i++) {
+    pb_node *arr = pb_ev_arr(ev, path);
+    if (arr == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < ps->ncerts; i++) {
         char *pem = tls_pem(ps->certs[i].der, ps->certs[i].len);
         if (pem != NULL) {
-            json_array_append_new(arr, json_string(pem));
+            pb_node_set_str(arr, NULL, pem);
             pb_free(pem);
         }
     }
-    return arr;
+    return 0;
 }
 
 /* tls.<side>.{hash.*,subject,issuer,not_before,not_after} from the leaf. */
@@ -116,73 +150,52 @@ static void put_leaf_summary(pb_event *ev, const struct tls_priv *cfg, const str
     char *dn = tls_x509_dn(c->x509, false);
     if (dn != NULL && dn[0] != '\0') {
         snprintf(path, sizeof path, "tls.%s.subject", side);
-        pb_ev_put(ev, path, pb_json_strn(dn, strlen(dn)));
+        pb_ev_put_str(ev, path, dn);
     }
     pb_free(dn);
     dn = tls_x509_dn(c->x509, true);
     if (dn != NULL && dn[0] != '\0') {
         snprintf(path, sizeof path, "tls.%s.issuer", side);
-        pb_ev_put(ev, path, pb_json_strn(dn, strlen(dn)));
+        pb_ev_put_str(ev, path, dn);
     }
     pb_free(dn);
     int64_t ns;
+    char tbuf[64];
     if (tls_x509_time(c->x509, true, &ns)) {
         snprintf(path, sizeof path, "tls.%s.not_after", side);
-        pb_ev_put(ev, path, tls_time_json(ns));
+        pb_ev_put_str(ev, path, tls_time_str(ns, tbuf));
     }
     if (tls_x509_time(c->x509, false, &ns)) {
         snprintf(path, sizeof path, "tls.%s.not_before", side);
-        pb_ev_put(ev, path, tls_time_json(ns));
+        pb_ev_put_str(ev, path, tls_time_str(ns, tbuf));
     }
 }
 
-static void put_alerts(json_t *detailed, const struct tls_parser *client,
+static void put_alerts(pb_node *detailed, const struct tls_parser *client,
                        const struct tls_parser *server)
 {
     if (client->nalerts + server->nalerts == 0) {
         return;
     }
-    json_t *alerts = json_array();
-    json_t *types = json_array();
+    pb_node *alerts = pb_node_arr(detailed, "alerts");
     const struct tls_parser *sides[2] = {client, server};
     static const char *const src[2] = {"client", "server"};
     for (int s = 0; s < 2; s++) {
         for (size_t i = 0; i < sides[s]->nalerts; i++) {
             const struct tls_alert *a = &sides[s]->alerts[i];
             char b1[32], b2[32];
-            const char *type = tls_alert_name(a->code, b2, sizeof b2);
-            json_array_append_new(alerts,
-                                  json_pack("{s:s,s:i,s:s,s:s}", "severity",
-                                            tls_severity_name(a->severity, b1, sizeof b1), "code",
-                                            (int)a->code, "type", type, "source", src[s]));
-            json_array_append_new(types, json_string(type));
+            pb_node *m = pb_node_obj(alerts, NULL);
+            pb_node_set_str(m, "severity", tls_severity_name(a->severity, b1, sizeof b1));
+            pb_node_set_int(m, "code", a->code);
+            pb_node_set_str(m, "type", tls_alert_name(a->code, b2, sizeof b2));
+            pb_node_set_str(m, "source", src[s]);
         }
     }
-    json_object_set_new_nocheck(detailed, "alerts", alerts);
-    json_object_set_new_nocheck(detailed, "alert_types", types);
-}
-
-/* Drops JSON nulls (values Packetbeat leaves out unless keep_null). */
-static void strip_nulls(json_t *v, unsigned depth)
-{
-    if (depth > 16) {
-        return;
-    }
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *x;
-        void *tmp;
-        json_object_foreach_safe(v, tmp, k, x)
-        {
-            if (json_is_null(x)) {
-                json_object_del(v, k);
-            } else {
-                strip_nulls(x, depth + 1);
-            }
-        }
-    } else if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            strip_nulls(json_array_get(v, i), depth + 1);
+    pb_node *types = pb_node_arr(detailed, "alert_types");
+    for (int s = 0; s < 2; s++) {
+        for (size_t i = 0; i < sides[s]->nalerts; i++) {
+            char b2[32];
+            pb_node_set_str(types, NULL, tls_alert_name(sides[s]->alerts[i].code, b2, sizeof b2));
         }
     }
 }
@@ -215,17 +228,13 @@ pb_event *tls_build_event(const struct tls_event_in *in)
         .dst_bytes = -1,
     };
     pb_event *ev = pb_tx_event(&tx);
-    json_t *detailed = json_object();
-    if (ev == NULL || detailed == NULL) {
-        pb_ev_free(ev);
-        json_decref(detailed);
+    if (ev == NULL) {
         return NULL;
     }
     char buf[64];
     int rc = 0;
 
     if (ch != NULL) {
-        json_object_set_new_nocheck(detailed, "client_hello", hello_map(ch));
         char md5hex[33];
         char *ja3 = tls_ja3(ch, md5hex);
         if (ja3 != NULL) {
@@ -234,22 +243,10 @@ pb_event *tls_build_event(const struct tls_event_in *in)
         }
     }
     if (sh != NULL) {
-        json_object_set_new_nocheck(detailed, "server_hello", hello_map(sh));
         rc |= pb_ev_put_str(ev, "tls.cipher", tls_cipher_name(sh->sel_cipher, buf, sizeof buf));
-    }
-    if (server->ocsp_valid) {
-        json_object_set_new(
-            detailed, "ocsp_response",
-            json_string(tls_ocsp_status_name(server->ocsp_status, buf, sizeof buf)));
-    }
-    if (in->cfg->send_certificates) {
-        put_certs(detailed, client, "client_certificate", "client_certificate_chain");
-        put_certs(detailed, server, "server_certificate", "server_certificate_chain");
     }
     put_leaf_summary(ev, in->cfg, client, "client");
     put_leaf_summary(ev, in->cfg, server, "server");
-    json_object_set_new_nocheck(detailed, "client_certificate_requested",
-                                json_boolean(server->cert_requested));
 
     /* Resumption: the session id was echoed, or a ticket was offered and
      * the server answered with the extension; no key exchange seen. */
@@ -257,11 +254,6 @@ pb_event *tls_build_event(const struct tls_event_in *in)
                      memcmp(ch->sid, sh->sid, ch->sid_len) == 0;
     bool ticket = ch != NULL && ch->ticket_nonempty && sh != NULL && sh->ticket_present;
     bool resumed = !client->key_exchanged && !server->key_exchanged && (sid_match || ticket);
-    if (resumed) {
-        json_object_set_new_nocheck(detailed, "resumption_method",
-                                    json_string(ticket ? "ticket" : "id"));
-    }
-    put_alerts(detailed, client, server);
 
     /* The version in use: the server's supported_versions, else its hello
      * version, else the client's. */
@@ -277,8 +269,6 @@ pb_event *tls_build_event(const struct tls_event_in *in)
         major = ch->major;
         minor = ch->minor;
     }
-    json_object_set_new_nocheck(detailed, "version",
-                                json_string(tls_version_name(major, minor, buf, sizeof buf)));
     if (major == 3) {
         rc |= pb_ev_put_str(ev, "tls.version_protocol", minor == 0 ? "ssl" : "tls");
         if (minor == 0) {
@@ -305,33 +295,56 @@ pb_event *tls_build_event(const struct tls_event_in *in)
     }
 
     if (in->cfg->include_detailed_fields) {
-        json_t *leaf = json_object_get(detailed, "client_certificate");
-        if (leaf != NULL) {
-            rc |= pb_ev_put(ev, "tls.client.x509", json_incref(leaf));
-            json_object_del(detailed, "client_certificate");
+        bool certs = in->cfg->send_certificates;
+        /* the leaf certificates as tls.<side>.x509, the rest in tls.detailed */
+        if (certs && client->ncerts > 0) {
+            pb_node *x = pb_node_obj(pb_ev_obj(ev, "tls.client"), "x509");
+            rc |= x == NULL ? -1 : 0;
+            tls_x509_fill(x, client->certs[0].x509);
         }
-        leaf = json_object_get(detailed, "server_certificate");
-        if (leaf != NULL) {
-            rc |= pb_ev_put(ev, "tls.server.x509", json_incref(leaf));
-            json_object_del(detailed, "server_certificate");
+        if (certs && server->ncerts > 0) {
+            pb_node *x = pb_node_obj(pb_ev_obj(ev, "tls.server"), "x509");
+            rc |= x == NULL ? -1 : 0;
+            tls_x509_fill(x, server->certs[0].x509);
         }
-        if (!in->keep_null) {
-            strip_nulls(detailed, 0);
+        bool strip = !in->keep_null;
+        pb_node *detailed = pb_ev_obj(ev, "tls.detailed");
+        rc |= detailed == NULL ? -1 : 0;
+        if (ch != NULL) {
+            put_hello(pb_node_obj(detailed, "client_hello"), ch, strip);
         }
-        rc |= pb_ev_put(ev, "tls.detailed", detailed);
-    } else {
-        json_decref(detailed);
+        if (sh != NULL) {
+            put_hello(pb_node_obj(detailed, "server_hello"), sh, strip);
+        }
+        if (server->ocsp_valid) {
+            pb_node_set_str(detailed, "ocsp_response",
+                            tls_ocsp_status_name(server->ocsp_status, buf, sizeof buf));
+        }
+        if (certs) {
+            put_chain(detailed, client, "client_certificate_chain");
+            put_chain(detailed, server, "server_certificate_chain");
+        }
+        pb_node_set_bool(detailed, "client_certificate_requested", server->cert_requested);
+        if (resumed) {
+            pb_node_set_str(detailed, "resumption_method", ticket ? "ticket" : "id");
+        }
+        put_alerts(detailed, client, server);
+        pb_node_set_str(detailed, "version", tls_version_name(major, minor, buf, sizeof buf));
     }
     if (in->cfg->include_raw_certificates) {
         if (server->ncerts > 0) {
-            rc |= pb_ev_put(ev, "tls.server.certificate_chain", pem_chain(server));
+            rc |= put_pem_chain(ev, "tls.server.certificate_chain", server);
         }
         if (client->ncerts > 0) {
-            rc |= pb_ev_put(ev, "tls.client.certificate_chain", pem_chain(client));
+            rc |= put_pem_chain(ev, "tls.client.certificate_chain", client);
         }
     }
     if (ch != NULL && ch->nciphers > 0) {
-        rc |= pb_ev_put(ev, "tls.client.supported_ciphers", supported_ciphers(ch));
+        pb_node *arr = pb_ev_arr(ev, "tls.client.supported_ciphers");
+        rc |= arr == NULL ? -1 : 0;
+        for (size_t i = 0; i < ch->nciphers; i++) {
+            pb_node_set_str(arr, NULL, tls_cipher_name(ch->ciphers[i], buf, sizeof buf));
+        }
     }
     rc |= pb_ev_put_bool(ev, "tls.established", established);
     rc |= pb_ev_put_bool(ev, "tls.resumed", resumed);

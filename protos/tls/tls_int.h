@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "beat/event.h"
 #include "protos/proto.h"
 
 /* Record layer: Packetbeat accepts records up to 2^14 + 2048 bytes. */
@@ -137,14 +138,16 @@ const char *tls_version_name(uint8_t major, uint8_t minor, char *buf, size_t n);
 void *tls_x509_parse(const uint8_t *der, size_t len);
 void tls_x509_free(void *x);
 /* The certificate as Packetbeat's detailed map (issuer, subject, serial,
- * dates, algorithms, key size, alternative names, version). New ref. */
-json_t *tls_x509_map(void *x);
+ * dates, algorithms, key size, alternative names, version), set in the
+ * object m (NULL: nothing). */
+void tls_x509_fill(pb_node *m, void *x);
 /* Subject / issuer distinguished names as Go prints them; owned strings. */
 char *tls_x509_dn(void *x, bool issuer);
 /* not_before / not_after in ns since the epoch; false when unreadable. */
 bool tls_x509_time(void *x, bool after, int64_t *ns);
-/* A certificate time as Packetbeat prints it ("2020-12-02T12:00:00.000Z"). */
-json_t *tls_time_json(int64_t ns);
+/* A certificate time as Packetbeat prints it ("2020-12-02T12:00:00.000Z"),
+ * in buf or a static string. */
+const char *tls_time_str(int64_t ns, char buf[64]);
 /* PEM text of DER bytes; owned string. */
 char *tls_pem(const uint8_t *der, size_t len);
 /* Upper-case hex digest of DER: algo "md5", "sha1" or "sha256". */

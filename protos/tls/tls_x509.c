@@ -397,7 +397,7 @@ static char *gname_join(const struct gname *g, int slot)
     return s.p;
 }
 
-static json_t *gname_map(const struct gname *g)
+static void gname_fill(pb_node *m, const struct gname *g)
 {
     static const struct {
         const char *key;
@@ -407,23 +407,21 @@ static json_t *gname_map(const struct gname *g)
         {"locality", A_L},     {"postal_code", A_POSTAL},    {"serial_number", A_SERIAL},
         {"common_name", A_CN}, {"street_address", A_STREET}, {"state_or_province", A_ST},
     };
-    json_t *m = json_object();
     if (m == NULL) {
-        return NULL;
+        return;
     }
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         char *v = gname_join(g, fields[i].slot);
         if (v != NULL) {
-            json_object_set_new(m, fields[i].key, pb_json_strn(v, strlen(v)));
+            pb_node_set_str(m, fields[i].key, v);
             pb_free(v);
         }
     }
     char *dn = gname_string(g);
     if (dn != NULL && dn[0] != '\0') {
-        json_object_set_new_nocheck(m, "distinguished_name", pb_json_strn(dn, strlen(dn)));
+        pb_node_set_str(m, "distinguished_name", dn);
     }
     pb_free(dn);
-    return m;
 }
 
 char *tls_x509_dn(void *x, bool issuer)
@@ -454,17 +452,16 @@ bool tls_x509_time(void *x, bool after, int64_t *ns)
     return true;
 }
 
-json_t *tls_time_json(int64_t ns)
+const char *tls_time_str(int64_t ns, char buf[64])
 {
     time_t secs = (time_t)(ns / 1000000000LL);
     struct tm tm;
     if (gmtime_r(&secs, &tm) == NULL) {
-        return json_string_nocheck("0001-01-01T00:00:00.000Z");
+        return "0001-01-01T00:00:00.000Z";
     }
-    char buf[64];
-    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return json_string(buf);
+    snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
 }
 
 static const char *sig_alg_name(X509 *x)
@@ -520,7 +517,7 @@ static const char *sig_alg_name(X509 *x)
     }
 }
 
-static void put_key(json_t *m, X509 *x)
+static void put_key(pb_node *m, X509 *x)
 {
     EVP_PKEY *k = X509_get0_pubkey(x);
     int id = k != NULL ? EVP_PKEY_get_base_id(k) : 0;
@@ -545,21 +542,21 @@ static void put_key(json_t *m, X509 *x)
         sized = false;
         break;
     }
-    json_object_set_new_nocheck(m, "public_key_algorithm", json_string(name));
+    pb_node_set_str(m, "public_key_algorithm", name);
     if (sized) {
         int bits = EVP_PKEY_get_bits(k);
         if (bits > 0) {
-            json_object_set_new_nocheck(m, "public_key_size", json_integer(bits));
+            pb_node_set_int(m, "public_key_size", bits);
         }
     }
 }
 
-static void put_serial(json_t *m, X509 *x)
+static void put_serial(pb_node *m, X509 *x)
 {
     const ASN1_INTEGER *ai = X509_get0_serialNumber(x);
     BIGNUM *bn = ai != NULL ? ASN1_INTEGER_to_BN(ai, NULL) : NULL;
     char *dec = bn != NULL ? BN_bn2dec(bn) : NULL;
-    json_object_set_new_nocheck(m, "serial_number", json_string(dec != NULL ? dec : "0"));
+    pb_node_set_str(m, "serial_number", dec != NULL ? dec : "0");
     OPENSSL_free(dec);
     BN_free(bn);
 }
@@ -582,15 +579,16 @@ static bool ip_text(const ASN1_OCTET_STRING *ip, char *buf, size_t n)
     return false;
 }
 
-static void put_alt_names(json_t *m, X509 *x)
+static void put_alt_names(pb_node *m, X509 *x)
 {
     GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
     if (gens == NULL) {
         return;
     }
-    json_t *arr = json_array();
+    /* the list only when it has an item */
+    pb_node *arr = NULL;
     static const int order[] = {GEN_DNS, GEN_EMAIL, GEN_IPADD};
-    for (size_t o = 0; o < 3 && arr != NULL; o++) {
+    for (size_t o = 0; o < 3; o++) {
         for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
             const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
             if (g->type != order[o]) {
@@ -599,50 +597,50 @@ static void put_alt_names(json_t *m, X509 *x)
             if (g->type == GEN_IPADD) {
                 char buf[64];
                 if (ip_text(g->d.iPAddress, buf, sizeof buf)) {
-                    json_array_append_new(arr, json_string(buf));
+                    if (arr == NULL) {
+                        arr = pb_node_arr(m, "alternative_names");
+                    }
+                    pb_node_set_str(arr, NULL, buf);
                 }
             } else {
                 const ASN1_STRING *s = g->type == GEN_DNS ? g->d.dNSName : g->d.rfc822Name;
-                json_array_append_new(
-                    arr, pb_json_strn(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s)));
+                if (arr == NULL) {
+                    arr = pb_node_arr(m, "alternative_names");
+                }
+                pb_node_set_strn(arr, NULL, ASN1_STRING_get0_data(s),
+                                 (size_t)ASN1_STRING_length(s));
             }
         }
-    }
-    if (arr != NULL && json_array_size(arr) > 0) {
-        json_object_set_new_nocheck(m, "alternative_names", arr);
-    } else {
-        json_decref(arr);
     }
     GENERAL_NAMES_free(gens);
 }
 
-json_t *tls_x509_map(void *xv)
+void tls_x509_fill(pb_node *m, void *xv)
 {
     X509 *x = xv;
-    json_t *m = json_object();
     if (m == NULL) {
-        return NULL;
+        return;
     }
-    json_object_set_new_nocheck(m, "signature_algorithm", json_string(sig_alg_name(x)));
+    pb_node_set_str(m, "signature_algorithm", sig_alg_name(x));
     put_key(m, x);
     put_serial(m, x);
     struct gname g;
     gname_load(&g, X509_get_issuer_name(x));
-    json_object_set_new_nocheck(m, "issuer", gname_map(&g));
+    gname_fill(pb_node_obj(m, "issuer"), &g);
     gname_free(&g);
     gname_load(&g, X509_get_subject_name(x));
-    json_object_set_new_nocheck(m, "subject", gname_map(&g));
+    gname_fill(pb_node_obj(m, "subject"), &g);
     gname_free(&g);
     int64_t ns;
+    char buf[64];
     if (tls_x509_time(x, false, &ns)) {
-        json_object_set_new_nocheck(m, "not_before", tls_time_json(ns));
+        pb_node_set_str(m, "not_before", tls_time_str(ns, buf));
     }
     if (tls_x509_time(x, true, &ns)) {
-        json_object_set_new_nocheck(m, "not_after", tls_time_json(ns));
+        pb_node_set_str(m, "not_after", tls_time_str(ns, buf));
     }
-    json_object_set_new_nocheck(m, "version_number", json_integer(X509_get_version(x) + 1));
+    pb_node_set_int(m, "version_number", X509_get_version(x) + 1);
     put_alt_names(m, x);
-    return m;
 }
 
 /* ---- raw forms ---- */
@@ -680,8 +678,10 @@ bool tls_digest(const char *algo, const uint8_t *der, size_t len, char *out, siz
     if (EVP_Digest(der, len, dig, &dlen, md, NULL) != 1 || n < 2 * (size_t)dlen + 1) {
         return false;
     }
+    static const char digits[] = "0123456789ABCDEF";
     for (unsigned i = 0; i < dlen; i++) {
-        snprintf(out + 2 * i, 3, "%02X", dig[i]);
+        out[2 * i] = digits[dig[i] >> 4];
+        out[2 * i + 1] = digits[dig[i] & 15];
     }
     out[2 * dlen] = '\0';
     return true;
