@@ -432,7 +432,7 @@ pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_
             pb_node_set_str(pb_node_obj(root, "@metadata"), "index", index);
         }
     } else {
-        pb_node_set(root, "@metadata", json_incref(c->metadata));
+        pb_node_set_frozen(root, "@metadata", c->metadata);
     }
     if (pb_ev_obj_size(ev, "agent") >= 0) {
         /* the protocol's agent fields win */
@@ -448,15 +448,15 @@ pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_
             }
         }
     } else if (share) {
-        pb_node_set(root, "agent", json_incref(c->agent));
+        pb_node_set_frozen(root, "agent", c->agent);
     } else {
         pb_node_set_copy(root, "agent", c->agent);
     }
     if (!pb_ev_has(ev, "ecs.version")) {
-        pb_ev_put_str(ev, "ecs.version", "8.0.0");
+        pb_node_set_str(pb_node_obj(root, "ecs"), "version", "8.0.0");
     }
     if (!pb_ev_has(ev, "host.name")) {
-        pb_ev_put_str(ev, "host.name", c->info->hostname);
+        pb_node_set_str(pb_node_obj(root, "host"), "name", c->info->hostname);
     }
     if (s != NULL && s->procs != NULL) {
         ev = pb_processors_run(s->procs, ev);

@@ -102,6 +102,10 @@ int pb_ev_add_related_ip(pb_event *ev, const char *ip);
 pb_node *pb_node_obj(pb_node *n, const char *key); /* get or create (array: append) */
 pb_node *pb_node_arr(pb_node *n, const char *key);
 int pb_node_set(pb_node *n, const char *key, json_t *val);       /* steals val */
+/* A frozen value (pb_ev_freeze) by reference, without touching its
+ * reference count: it must outlive the event (the client's templates, a
+ * processor's shared value). A change through the event copies it first. */
+int pb_node_set_frozen(pb_node *n, const char *key, const json_t *val);
 int pb_node_set_str(pb_node *n, const char *key, const char *s); /* NULL s: no-op */
 int pb_node_set_strn(pb_node *n, const char *key, const void *s, size_t len);
 int pb_node_set_int(pb_node *n, const char *key, int64_t v);

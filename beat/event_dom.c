@@ -101,7 +101,10 @@ static void release_value(pb_event *ev, struct pb_member *m)
     if (ev->njson == 0) {
         return;
     }
-    if (m->kind == PB_VK_JSON) {
+    if (m->kind == PB_VK_JSON && (m->flags & PB_MF_BORROWED)) {
+        m->flags &= (uint8_t)~PB_MF_BORROWED;
+        m->u.j = NULL;
+    } else if (m->kind == PB_VK_JSON) {
         json_decref(m->u.j);
         m->u.j = NULL;
         ev->njson--;
@@ -122,7 +125,7 @@ static void release_all(pb_event *ev)
 {
     for (struct pb_jref *r = ev->jrefs; r != NULL && ev->njson > 0; r = r->next) {
         struct pb_member *m = r->m;
-        if (m->kind == PB_VK_JSON && m->u.j != NULL) {
+        if (m->kind == PB_VK_JSON && m->u.j != NULL && (m->flags & PB_MF_BORROWED) == 0) {
             json_decref(m->u.j);
             m->u.j = NULL;
             ev->njson--;
@@ -265,7 +268,7 @@ static struct pb_member *append_ref(pb_node *n, const char *key, size_t klen, in
     if (key != NULL) {
         if (copy_key) {
             char *k = (char *)(m + 1);
-            memcpy(k, key, klen);
+            pb_copy_short(k, key, klen);
             k[klen] = '\0';
             key = k;
         }
@@ -401,6 +404,20 @@ size_t pb_node_len(const pb_node *n)
     return n != NULL ? n->count : 0;
 }
 
+/* Puts m on the list of members whose jansson reference the event drops. */
+static bool list_jref(pb_event *ev, struct pb_member *m)
+{
+    struct pb_jref *r = arena_alloc(ev, sizeof *r);
+    if (r == NULL) {
+        return false;
+    }
+    r->m = m;
+    r->next = ev->jrefs;
+    ev->jrefs = r;
+    m->flags |= PB_MF_LISTED;
+    return true;
+}
+
 static int set_json(pb_node *n, const char *key, json_t *val)
 {
     if (val == NULL) {
@@ -411,16 +428,8 @@ static int set_json(pb_node *n, const char *key, json_t *val)
     }
     pb_event *ev = n->ev;
     struct pb_member *m = slot_of(n, key);
-    if (m != NULL && (m->flags & PB_MF_LISTED) == 0) {
-        struct pb_jref *r = arena_alloc(ev, sizeof *r);
-        if (r == NULL) {
-            m = NULL;
-        } else {
-            r->m = m;
-            r->next = ev->jrefs;
-            ev->jrefs = r;
-            m->flags |= PB_MF_LISTED;
-        }
+    if (m != NULL && (m->flags & PB_MF_LISTED) == 0 && !list_jref(ev, m)) {
+        m = NULL;
     }
     if (m == NULL) {
         json_decref(val);
@@ -429,6 +438,18 @@ static int set_json(pb_node *n, const char *key, json_t *val)
     m->kind = PB_VK_JSON;
     m->u.j = val;
     ev->njson++;
+    return 0;
+}
+
+int pb_node_set_frozen(pb_node *n, const char *key, const json_t *val)
+{
+    struct pb_member *m = slot_of(n, key);
+    if (m == NULL || val == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_JSON;
+    m->flags |= PB_MF_BORROWED;
+    m->u.j = (json_t *)val; /* never changed through the event: own_json copies */
     return 0;
 }
 
@@ -461,7 +482,7 @@ static const char *copy_utf8(pb_event *ev, const unsigned char *p, size_t n, siz
     if (i == n) {
         char *s = arena_alloc(ev, n + 1);
         if (s != NULL) {
-            memcpy(s, p, n);
+            pb_copy_short(s, p, n);
             s[n] = '\0';
             *outlen = n;
         }
@@ -887,13 +908,22 @@ static struct ref lookup(pb_node *n, const char *path, int depth)
  * something else holds it too (a shared template stays as it is). */
 static json_t *own_json(pb_event *ev, struct pb_member *m)
 {
-    if (m->u.j->refcount > 1) {
+    bool borrowed = (m->flags & PB_MF_BORROWED) != 0;
+    if (borrowed && (m->flags & PB_MF_LISTED) == 0 && !list_jref(ev, m)) {
+        return NULL;
+    }
+    if (borrowed || m->u.j->refcount > 1) {
         json_t *copy = json_deep_copy(m->u.j);
         if (copy == NULL) {
             ev->failed = true;
             return NULL;
         }
-        json_decref(m->u.j);
+        if (borrowed) {
+            m->flags &= (uint8_t)~PB_MF_BORROWED;
+            ev->njson++;
+        } else {
+            json_decref(m->u.j);
+        }
         m->u.j = copy;
     }
     return m->u.j;

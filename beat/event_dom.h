@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "beat/event.h"
 
@@ -39,6 +40,7 @@ enum {
     PB_MF_PLAIN_KEY = 1, /* the key is written as it is between quotes */
     PB_MF_PLAIN_STR = 2, /* so is the string value (without escape_html) */
     PB_MF_LISTED = 4,    /* on the event's jref list */
+    PB_MF_BORROWED = 8,  /* a PB_VK_JSON value the event does not own (frozen) */
 };
 
 struct pb_member {
@@ -90,6 +92,33 @@ struct pb_event {
     bool failed;             /* an allocation failed: a value is missing */
     bool inline_chunk;       /* the first chunk follows this struct */
 };
+
+/* memcpy for the short keys and values of an event (most under 16 bytes):
+ * two overlapping loads instead of a library call. */
+static inline void pb_copy_short(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++) {
+            d[i] = s[i];
+        }
+    } else {
+        memcpy(d, s, n);
+    }
+}
 
 /* Length and first and last bytes of a key: most keys of an object differ
  * there, so a lookup rarely compares key bytes in vain. */

@@ -655,7 +655,7 @@ static pb_event *run_host_metadata_ev(struct pb_proc *p, pb_event *ev)
         long n = pb_ev_obj_size(ev, "host");
         if (n <= 0 ||
             (n == 1 && pb_ev_has(ev, "host.name") && json_object_get(p->value, "name") != NULL)) {
-            pb_ev_put(ev, "host", json_incref(p->value));
+            pb_node_set_frozen(pb_ev_obj(ev, ""), "host", p->value);
             return ev;
         }
     }

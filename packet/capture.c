@@ -891,7 +891,7 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
 {
     struct pb_decoded d;
     bool ok = pb_decode(c->dec, data, caplen, wirelen, ts, &d);
-    uint64_t now = pb_now_ns(); /* one clock read per frame */
+    uint64_t now = pb_now_coarse_ns(); /* one clock read per frame; timeouts only */
     if (c->wk != NULL) {
         pb_workers_packet(c->wk, &d, ok, now);
         return;

@@ -91,7 +91,7 @@ static inline void put(struct jw *w, const void *p, size_t n)
         return;
     }
     if (w->err == 0 && n <= b->cap - b->len && b->len + n <= w->limit) {
-        memcpy(b->p + b->len, p, n);
+        pb_copy_short(b->p + b->len, p, n);
         b->len += n;
         return;
     }
@@ -149,14 +149,11 @@ static inline bool plain8(uint64_t x)
 
 /* Room for n more bytes without passing the limit (grown when needed);
    false leaves the buffer as it was, and the caller takes the checked path. */
-static bool reserve(struct jw *w, size_t n)
+static bool reserve_slow(struct jw *w, size_t n)
 {
     struct pb_codec_buf *b = w->b;
     if (w->err != 0 || n > w->limit - b->len) {
         return false;
-    }
-    if (n <= b->cap - b->len) {
-        return true;
     }
     size_t ncap = b->cap ? b->cap : 256;
     while (ncap - b->len < n) {
@@ -174,6 +171,14 @@ static bool reserve(struct jw *w, size_t n)
     return true;
 }
 
+static inline bool reserve(struct jw *w, size_t n)
+{
+    struct pb_codec_buf *b = w->b;
+    if (w->err == 0 && n <= b->cap - b->len && n <= w->limit - b->len) {
+        return true;
+    }
+    return reserve_slow(w, n);
+}
 /* Strings up to this long are written straight into a buffer reserved for
    the worst case (6 output bytes per input byte); longer ones go through
    the checked writer so that a large body does not reserve six times its
@@ -424,20 +429,34 @@ static void put_value(struct jw *w, const json_t *v, int depth, bool top);
 
 static void put_int(struct jw *w, int64_t iv)
 {
-    /* decimal digits written backwards: snprintf costs more than the rest */
+    /* decimal digits written backwards, two at a time: snprintf costs more
+       than the rest of the member */
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
     char buf[32];
     unsigned long long u = iv < 0 ? 0ull - (unsigned long long)iv : (unsigned long long)iv;
     char *e = buf + sizeof buf, *d = e;
-    do {
-        *--d = (char)('0' + u % 10u);
-        u /= 10u;
-    } while (u != 0);
+    while (u >= 100u) {
+        unsigned r = (unsigned)(u % 100u);
+        u /= 100u;
+        d -= 2;
+        d[0] = pairs[2 * r];
+        d[1] = pairs[2 * r + 1];
+    }
+    if (u >= 10u) {
+        d -= 2;
+        d[0] = pairs[2 * u];
+        d[1] = pairs[2 * u + 1];
+    } else {
+        *--d = (char)('0' + u);
+    }
     if (iv < 0) {
         *--d = '-';
     }
     put(w, d, (size_t)(e - d));
 }
-
 static void put_member(struct jw *w, const char *key, size_t klen, const json_t *val, int depth,
                        bool *first)
 {
@@ -522,9 +541,10 @@ static void frozen_put(void *ctx, const char *p, size_t n)
 
 /* Objects that several events share (refcount > 1) may be frozen
    templates (beat/event.h): written from their cached compact encoding. */
-static bool put_frozen(struct jw *w, const json_t *v)
+static bool put_frozen(struct jw *w, const json_t *v, bool borrowed)
 {
-    if (w->pretty || w->html || w->no_frozen || v->refcount < 2 || !pb_ev_any_frozen()) {
+    if (w->pretty || w->html || w->no_frozen || (v->refcount < 2 && !borrowed) ||
+        !pb_ev_any_frozen()) {
         return false;
     }
     bool inexact = false;
@@ -546,7 +566,7 @@ static void put_value(struct jw *w, const json_t *v, int depth, bool top)
     }
     switch (json_typeof(v)) {
     case JSON_OBJECT:
-        if (top || !put_frozen(w, v)) {
+        if (top || !put_frozen(w, v, false)) {
             put_object(w, v, depth, top);
         }
         break;
@@ -642,7 +662,7 @@ static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_membe
         if ((m->flags & PB_MF_PLAIN_KEY) && !w->html && reserve(w, m->klen + 4)) {
             char *o = w->b->p + w->b->len;
             o[0] = '"';
-            memcpy(o + 1, m->key, m->klen);
+            pb_copy_short(o + 1, m->key, m->klen);
             o[m->klen + 1] = '"';
             o[m->klen + 2] = ':';
             w->b->len += m->klen + 3;
@@ -659,7 +679,7 @@ static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_membe
         if ((m->flags & PB_MF_PLAIN_STR) && !w->html && reserve(w, m->slen + 2)) {
             char *o = w->b->p + w->b->len;
             o[0] = '"';
-            memcpy(o + 1, m->u.s, m->slen);
+            pb_copy_short(o + 1, m->u.s, m->slen);
             o[m->slen + 1] = '"';
             w->b->len += m->slen + 2;
         } else {
@@ -683,7 +703,11 @@ static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_membe
         put_dom_node(w, m->u.n, depth + 1, false);
         break;
     case PB_VK_JSON:
-        put_value(w, m->u.j, depth + 1, false);
+        /* a borrowed value is a frozen one: its cached encoding */
+        if (!(m->flags & PB_MF_BORROWED) || !json_is_object(m->u.j) ||
+            !put_frozen(w, m->u.j, true)) {
+            put_value(w, m->u.j, depth + 1, false);
+        }
         break;
     case PB_VK_NULL:
     default:

@@ -249,6 +249,30 @@ START_TEST(arena_shared_json_copied_on_write)
     ck_assert_str_eq(json_string_value(json_object_get(shared, "name")), "h");
     ck_assert_int_eq(shared->refcount, 1);
     pb_ev_free(ev);
+
+    /* held by reference (pb_node_set_frozen): its count is never touched,
+       a write copies it, a tree made of the event holds its own reference */
+    pb_ev_freeze(shared);
+    ev = pb_ev_new();
+    pb_node_set_frozen(pb_ev_obj(ev, ""), "host", shared);
+    ck_assert_int_eq(shared->refcount, 1);
+    struct pb_codec_buf a = {0};
+    ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
+    ck_assert_int_eq(pb_codec_buf_append(&a, "", 1), 0);
+    ck_assert_str_eq(a.p, "{\"host\":{\"name\":\"h\",\"os\":{\"type\":\"linux\"}}}");
+    pb_codec_buf_free(&a);
+    pb_ev_put_str(ev, "host.os.type", "changed");
+    ck_assert_str_eq(pb_ev_get_str(ev, "host.os.type", NULL), "changed");
+    ck_assert_str_eq(json_string_value(pb_json_get(shared, "os.type")), "linux");
+    ck_assert_int_eq(shared->refcount, 1);
+    pb_ev_free(ev);
+    ev = pb_ev_new();
+    pb_node_set_frozen(pb_ev_obj(ev, ""), "host", shared);
+    json_t *tree = pb_ev_take(ev);
+    ck_assert_int_eq(shared->refcount, 2);
+    json_decref(tree);
+    ck_assert_int_eq(shared->refcount, 1);
+    pb_ev_thaw(shared);
     json_decref(shared);
 }
 END_TEST

@@ -165,6 +165,23 @@ START_TEST(integers)
         pb_codec_buf_free(&b);
         json_decref(v);
     }
+    /* every digit count, both signs, at and around each power of ten */
+    for (long long p = 1; p <= 1000000000000000000LL; p *= 10) {
+        for (long long d = -1; d <= 1; d++) {
+            for (int sign = -1; sign <= 1; sign += 2) {
+                long long x = sign * (p + d);
+                char want[32];
+                snprintf(want, sizeof want, "%lld", x);
+                struct pb_codec_buf b = {0};
+                json_t *v = json_integer(x);
+                ck_assert_int_eq(pb_json_encode(v, false, false, &b), 0);
+                ck_assert_int_eq(pb_codec_buf_append(&b, "", 1), 0);
+                ck_assert_str_eq(b.p, want);
+                pb_codec_buf_free(&b);
+                json_decref(v);
+            }
+        }
+    }
 }
 END_TEST
 
