@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* First occurrence of needle (nlen bytes) in hay, NULL when absent.
  * An empty needle matches at hay. */
@@ -18,7 +19,11 @@ const uint8_t *pb_mem_find(const void *hay, size_t hlen, const void *needle, siz
  * does, even in an empty hay). */
 bool pb_mem_contains(const void *hay, size_t hlen, const void *needle, size_t nlen);
 /* Exact byte equality with a C string literal. */
-bool pb_mem_eq(const void *a, size_t alen, const char *lit);
+static inline bool pb_mem_eq(const void *a, size_t alen, const char *lit)
+{
+    size_t n = strlen(lit); /* inline: folded for the literals it gets */
+    return alen == n && (n == 0 || memcmp(a, lit, n) == 0);
+}
 /* ASCII case-insensitive equality with a C string literal. */
 bool pb_mem_ieq(const void *a, size_t alen, const char *lit);
 /* ASCII lower-casing of n bytes (dst may equal src). */
