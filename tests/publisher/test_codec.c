@@ -166,7 +166,9 @@ START_TEST(integers)
         json_decref(v);
     }
     /* every digit count, both signs, at and around each power of ten */
-    for (long long p = 1; p <= 1000000000000000000LL; p *= 10) {
+    long long p = 1;
+    for (int e = 0; e <= 18; e++) {
+        p = e == 0 ? 1 : p * 10;
         for (long long d = -1; d <= 1; d++) {
             for (int sign = -1; sign <= 1; sign += 2) {
                 long long x = sign * (p + d);
@@ -242,7 +244,8 @@ START_TEST(exact_encoding_round_trips)
 {
     json_t *v = json_object();
     json_object_set_new(v, "z", json_stringn_nocheck("a\0b\n<&>\xe2\x80\xa8\xc3\xa9/", 13));
-    json_object_set_new(v, "@metadata", json_pack("{s:s,s:s}", "beat", "packetbeat", "type", "_doc"));
+    json_object_set_new(v, "@metadata",
+                        json_pack("{s:s,s:s}", "beat", "packetbeat", "type", "_doc"));
     json_object_set_new(v, "n", json_integer(-9223372036854775807LL - 1));
     json_object_set_new(v, "r", json_pack("[f,f,f,f]", 1.5, 1e21, 1e-7, -0.125));
     json_object_set_new(v, "@timestamp", json_string("2024-01-01T00:00:00.000Z"));
@@ -274,7 +277,10 @@ START_TEST(exact_encoding_round_trips)
         json_pack("{s:f}", "f", 2.0),
         json_pack("{s:f}", "f", 0.0),
         json_pack("{s:f}", "f", 100000.0),
-        json_pack("{s:o}", "s", json_stringn_nocheck("a\xff" "b", 3)),
+        json_pack("{s:o}", "s",
+                  json_stringn_nocheck("a\xff"
+                                       "b",
+                                       3)),
         json_object(),
     };
     json_object_setn_new_nocheck(bad[4], "k\0y", 3, json_true());
