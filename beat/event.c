@@ -263,22 +263,9 @@ bool pb_json_del(json_t *ev, const char *path)
 json_t *pb_json_strn(const void *s, size_t n)
 {
     const uint8_t *p = s;
-    size_t i = 0;
-    while (i < n) {
-        if (p[i] != 0 && p[i] < 0x80) { /* ASCII: no decoder call */
-            i++;
-            continue;
-        }
-        size_t l = p[i] == 0 ? 0 : pb_utf8_decode(p + i, n - i, NULL);
-        if (l == 0) {
-            break;
-        }
-        i += l;
-    }
-    if (i == n) {
+    if (pb_utf8_valid_len(p, n) == n) {
         return json_stringn_nocheck((const char *)p, n);
     }
-    /* Slow path: replace each invalid byte with U+FFFD (3 bytes). */
     if (n > (SIZE_MAX - 1) / 3) {
         return NULL;
     }
@@ -286,21 +273,7 @@ json_t *pb_json_strn(const void *s, size_t n)
     if (out == NULL) {
         return NULL;
     }
-    size_t o = 0;
-    for (i = 0; i < n;) {
-        size_t l = pb_utf8_decode(p + i, n - i, NULL);
-        if (l == 0) {
-            out[o++] = 0xef;
-            out[o++] = 0xbf;
-            out[o++] = 0xbd;
-            i++;
-        } else {
-            memcpy(out + o, p + i, l);
-            o += l;
-            i += l;
-        }
-    }
-    json_t *j = json_stringn_nocheck((const char *)out, o);
+    json_t *j = json_stringn_nocheck((const char *)out, pb_utf8_sanitize(out, p, n));
     pb_free(out);
     return j;
 }

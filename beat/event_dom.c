@@ -463,23 +463,8 @@ int pb_node_set(pb_node *n, const char *key, json_t *val)
 static const char *copy_utf8(pb_event *ev, const unsigned char *p, size_t n, size_t *outlen,
                              bool *plain)
 {
-    size_t i = 0;
     *plain = plain_bytes(p, n); /* the usual case */
-    if (*plain) {
-        i = n;
-    }
-    while (i < n) {
-        if (p[i] != 0 && p[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t l = p[i] == 0 ? 0 : pb_utf8_decode(p + i, n - i, NULL);
-        if (l == 0) {
-            break;
-        }
-        i += l;
-    }
-    if (i == n) {
+    if (*plain || pb_utf8_valid_len(p, n) == n) {
         char *s = arena_alloc(ev, n + 1);
         if (s != NULL) {
             pb_copy_short(s, p, n);
@@ -495,20 +480,7 @@ static const char *copy_utf8(pb_event *ev, const unsigned char *p, size_t n, siz
     if (s == NULL) {
         return NULL;
     }
-    memcpy(s, p, i);
-    size_t o = i;
-    while (i < n) {
-        size_t l = pb_utf8_decode(p + i, n - i, NULL); /* NUL is kept here */
-        if (l == 0) {
-            memcpy(s + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(s + o, p + i, l);
-            o += l;
-            i += l;
-        }
-    }
+    size_t o = pb_utf8_sanitize((uint8_t *)s, p, n);
     s[o] = '\0';
     *outlen = o;
     return s;

@@ -3,6 +3,8 @@
  */
 #include "utf8.h"
 
+#include <string.h>
+
 size_t pb_utf8_decode(const uint8_t *p, size_t left, uint32_t *cp)
 {
     uint8_t c = p[0];
@@ -50,4 +52,40 @@ size_t pb_utf8_space_len(const uint8_t *p, size_t left)
     uint32_t cp = 0;
     size_t n = pb_utf8_decode(p, left, &cp);
     return n > 0 && pb_unicode_is_space(cp) ? n : 0;
+}
+
+size_t pb_utf8_valid_len(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t l = pb_utf8_decode(p + i, n - i, NULL);
+        if (l == 0) {
+            break;
+        }
+        i += l;
+    }
+    return i;
+}
+
+size_t pb_utf8_sanitize(uint8_t *out, const uint8_t *p, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t l = pb_utf8_decode(p + i, n - i, NULL);
+        if (l == 0) {
+            out[o++] = 0xef;
+            out[o++] = 0xbf;
+            out[o++] = 0xbd;
+            i++;
+        } else {
+            memcpy(out + o, p + i, l);
+            o += l;
+            i += l;
+        }
+    }
+    return o;
 }

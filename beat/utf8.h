@@ -14,6 +14,15 @@
  * as U+FFFD, width 1). The code point goes to *cp when cp is not NULL. */
 size_t pb_utf8_decode(const uint8_t *p, size_t left, uint32_t *cp);
 
+/* Offset of the first byte of p[0..n) that is not valid UTF-8 (n when
+ * there is none); NUL bytes are valid. ASCII is skipped without a decoder
+ * call. */
+size_t pb_utf8_valid_len(const uint8_t *p, size_t n);
+/* p[0..n) with each invalid byte replaced by U+FFFD (3 bytes), as Go's
+ * string conversion of wire bytes reads: written to out, which has room
+ * for 3 * n bytes; returns the length written. */
+size_t pb_utf8_sanitize(uint8_t *out, const uint8_t *p, size_t n);
+
 /* True for the code points Go's unicode.IsSpace accepts. */
 static inline int pb_unicode_is_space(uint32_t cp)
 {

@@ -650,30 +650,9 @@ int pb_json_encode_exact(const json_t *v, struct pb_codec_buf *b, bool *exact)
 
 static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top);
 
-static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_member *m, int depth,
-                           bool *first)
+/* A member's value (its key written). */
+static void put_dom_value(struct jw *w, const struct pb_member *m, int depth)
 {
-    if (!*first) {
-        putc1(w, ',');
-    }
-    *first = false;
-    newline(w, depth + 1);
-    if (!n->arr) {
-        if ((m->flags & PB_MF_PLAIN_KEY) && !w->html && reserve(w, m->klen + 4)) {
-            char *o = w->b->p + w->b->len;
-            o[0] = '"';
-            pb_copy_short(o + 1, m->key, m->klen);
-            o[m->klen + 1] = '"';
-            o[m->klen + 2] = ':';
-            w->b->len += m->klen + 3;
-        } else {
-            put_string(w, m->key, m->klen, true);
-            putc1(w, ':');
-        }
-        if (w->pretty) {
-            putc1(w, ' ');
-        }
-    }
     switch (m->kind) {
     case PB_VK_STR:
         if ((m->flags & PB_MF_PLAIN_STR) && !w->html && reserve(w, m->slen + 2)) {
@@ -714,6 +693,54 @@ static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_membe
         putstr(w, "null");
         break;
     }
+}
+
+static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_member *m, int depth,
+                           bool *first)
+{
+    bool comma = !*first;
+    *first = false;
+    if (!w->pretty && !w->html && (n->arr || (m->flags & PB_MF_PLAIN_KEY))) {
+        /* the usual member in one step: comma, key, and a plain string */
+        bool str = m->kind == PB_VK_STR && (m->flags & PB_MF_PLAIN_STR);
+        size_t need = 1 + (n->arr ? 0 : m->klen + 3) + (str ? m->slen + 2 : 0);
+        if (reserve(w, need)) {
+            char *o = w->b->p + w->b->len;
+            if (comma) {
+                *o++ = ',';
+            }
+            if (!n->arr) {
+                *o++ = '"';
+                pb_copy_short(o, m->key, m->klen);
+                o += m->klen;
+                *o++ = '"';
+                *o++ = ':';
+            }
+            if (str) {
+                *o++ = '"';
+                pb_copy_short(o, m->u.s, m->slen);
+                o += m->slen;
+                *o++ = '"';
+            }
+            w->b->len = (size_t)(o - w->b->p);
+            if (!str) {
+                put_dom_value(w, m, depth);
+            }
+            return;
+        }
+    }
+    if (comma) {
+        putc1(w, ',');
+    }
+    newline(w, depth + 1);
+    if (!n->arr) {
+        put_string(w, m->key, m->klen, true);
+        putc1(w, ':');
+        if (w->pretty) {
+            putc1(w, ' ');
+        }
+    }
+    put_dom_value(w, m, depth);
 }
 
 static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
