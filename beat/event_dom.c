@@ -86,6 +86,15 @@ pb_event *pb_ev_wrap(json_t *root)
     return ev;
 }
 
+void pb_ev_disown(pb_event *ev)
+{
+    struct pb_chunk *inl = ev->inline_chunk ? (struct pb_chunk *)(ev + 1) : NULL;
+    for (struct pb_chunk *c = ev->chunks; c != NULL && c != inl; c = c->next) {
+        pb_alloc_disown(c);
+    }
+    pb_alloc_disown(ev);
+}
+
 bool pb_ev_is_tree(const pb_event *ev)
 {
     return ev->json != NULL;

@@ -79,14 +79,17 @@ struct worker;
    compact, no escape_html), about a tenth of the size of its jansson
    tree; the tree is decoded again, once per batch slot (kept through
    retries: an output may mark it), only when the output asks for it
-   (pb_batch_event). With queue.disk, or another output, the queue holds
-   trees as before. An event
+   (pb_batch_event). With another output, an event built in its arena
+   waits there and becomes a tree on the output's thread (pb_batch_event);
+   with queue.disk, or one published as a tree, the queue holds trees. An
+   event
    whose encoding would not decode back to the same values (see
    pb_json_encode_exact) is kept as its tree instead. */
 struct qev {
     json_t *tree; /* owned; NULL until decoded when js is set */
     char *js;     /* owned encoding, or NULL */
     size_t len;
+    pb_event *ev; /* owned: an arena event whose tree the output makes */
 };
 
 struct pb_batch {
@@ -219,9 +222,11 @@ static void qev_free(struct qev *q)
 {
     json_decref(q->tree);
     free(q->js); /* disowned (pb_alloc_disown) */
+    pb_ev_free(q->ev);
     q->tree = NULL;
     q->js = NULL;
     q->len = 0;
+    q->ev = NULL;
 }
 
 /* The batch's events leave the queue: freed, their room released (with
@@ -290,6 +295,14 @@ json_t *pb_batch_event(const struct pb_batch *b, size_t i)
         return NULL;
     }
     struct qev *q = &b->ev[i];
+    if (q->tree == NULL && q->ev != NULL) {
+        /* made on the output's thread, which also frees it */
+        q->tree = pb_ev_take(q->ev);
+        q->ev = NULL;
+        if (q->tree == NULL) {
+            pb_error(SEL, "cannot make a queued event's tree: out of memory");
+        }
+    }
     if (q->tree == NULL && q->js != NULL) {
         /* decoded once per slot; the batch belongs to one output call */
         json_error_t jerr;
@@ -1194,6 +1207,7 @@ static void keep_encoding(struct qev *q, struct pb_codec_buf *enc)
     q->len = enc->len;
     pb_alloc_disown(q->js);
     q->tree = NULL;
+    q->ev = NULL;
 }
 
 /* Puts q on the memory queue (taking it). */
@@ -1214,6 +1228,11 @@ static int enqueue(struct pb_pipeline *pl, struct qev q, bool block)
         pthread_mutex_unlock(&pl->mu);
         qev_free(&q);
         return -PB_EIO;
+    }
+    if (q.ev != NULL) {
+        /* freed by the output's thread: not this thread's memory any more
+           (under the lock: the output cannot have it yet) */
+        pb_ev_disown(q.ev);
     }
     pl->ring[(pl->head + pl->count) % pl->cap] = q;
     pl->count++;
@@ -1274,12 +1293,18 @@ int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
             enc.cap = 0;
         }
         if (pb_ev_encode(ev, false, false, &enc, &exact) == 0 && exact) {
-            struct qev q;
+            struct qev q = {0};
             keep_encoding(&q, &enc);
             pb_ev_free(ev);
             return enqueue(pl, q, block);
         }
         pb_codec_buf_free(&enc);
+    }
+    if (pl->dq == NULL && !pb_ev_is_tree(ev)) {
+        /* an output that reads trees: the event waits in its arena and
+           becomes a tree on the output's thread (pb_batch_event), so that
+           the tree is made and freed by one thread */
+        return enqueue(pl, (struct qev){.ev = ev}, block);
     }
     json_t *tree = pb_ev_take(ev);
     if (tree == NULL) {

@@ -18,6 +18,7 @@
 
 #include "beat/cfg.h"
 #include "beat/err.h"
+#include "beat/event.h"
 #include "publisher/codec.h"
 #include "publisher/output.h"
 #include "publisher/pipeline.h"
@@ -376,6 +377,62 @@ START_TEST(inexact_events_stay_trees)
     ck_assert_uint_eq(fake.nseen, 3);
     ck_assert_uint_eq(fake.ntree, 3);
     ck_assert_uint_eq(fake.njson, 0);
+    pb_cfg_free(c);
+}
+END_TEST
+
+/* An event built in its arena (pb_pipeline_publish_event): encoded from
+ * the arena for an output that queues JSON, kept in its arena and made a
+ * tree on the output's thread for one that reads trees; the same ids in
+ * order either way, through retries (the tree is made once per slot). */
+static pb_event *arena_ev(int64_t id)
+{
+    pb_event *e = pb_ev_new();
+    pb_ev_put_str(e, "@timestamp", "2020-01-01T00:00:00.000Z");
+    pb_ev_put_int(e, "id", id);
+    pb_ev_put_str(e, "nested.s", "x\"y");
+    return e;
+}
+
+START_TEST(arena_events_to_json_and_tree_outputs)
+{
+    struct pb_cfg *c;
+    struct pb_pipeline *pl = pipeline_of("output.fake: {}\n", &c);
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(pb_pipeline_publish_event(pl, arena_ev(i), true), 0);
+    }
+    pb_pipeline_close(pl, -1);
+    ck_assert_uint_eq(fake.nseen, 20);
+    ck_assert_uint_eq(fake.njson, 20);
+    ck_assert_uint_eq(fake.json_bad, 0);
+    pb_cfg_free(c);
+
+    fake_reset(FAKE_FAIL_N);
+    fake.fail_n = 2;
+    pl = pipeline_of("queue.mem: {flush.min_events: 10, flush.timeout: 1ms}\n"
+                     "output.fake: {trees: true, max_retries: -1}\n",
+                     &c);
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    for (int i = 0; i < 30; i++) {
+        ck_assert_int_eq(pb_pipeline_publish_event(pl, arena_ev(i), true), 0);
+    }
+    pb_pipeline_close(pl, -1);
+    ck_assert_uint_eq(fake.nseen, 30);
+    ck_assert_uint_eq(fake.ntree, 30);
+    for (size_t i = 0; i < fake.nseen; i++) {
+        ck_assert_int_eq(fake.seen[i], (int64_t)i);
+    }
+    pb_cfg_free(c);
+
+    /* held in their arenas when the close gives up: freed with the queue */
+    fake_reset(FAKE_HOLD);
+    pl = pipeline_of("output.fake: {trees: true}\n", &c);
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(pb_pipeline_publish_event(pl, arena_ev(i), true), 0);
+    }
+    pb_pipeline_close(pl, 0);
     pb_cfg_free(c);
 }
 END_TEST
@@ -926,6 +983,7 @@ static Suite *pipeline_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, blocking_publish_never_drops);
     tcase_add_test(tc, inexact_events_stay_trees);
+    tcase_add_test(tc, arena_events_to_json_and_tree_outputs);
     tcase_add_test(tc, nonblocking_drops_and_counts_when_full);
     tcase_add_test(tc, batches_never_exceed_bulk_max_size);
     tcase_add_test(tc, flush_timeout_sends_partial_batch);
