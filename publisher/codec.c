@@ -68,6 +68,7 @@ struct jw {
     bool html;
     bool inexact; /* decoding the output would not give the same values back */
     bool no_frozen; /* encoding a frozen value itself: walk it */
+    bool no_meta;   /* leave the event's @metadata out (a bulk document) */
     int err;
 };
 
@@ -771,12 +772,13 @@ static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
         if (ts != NULL) {
             put_dom_member(w, n, ts, depth, &first);
         }
-        if (meta != NULL) {
+        if (meta != NULL && !w->no_meta) {
             put_dom_member(w, n, meta, depth, &first);
         }
     }
     for (const struct pb_member *m = n->first; m != NULL && w->err == 0; m = m->next) {
-        if (m != ts && m != meta) {
+        if (m != ts && m != meta &&
+            !(top && w->no_meta && m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0)) {
             put_dom_member(w, n, m, depth, &first);
         }
     }
@@ -784,18 +786,16 @@ static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
     putc1(w, n->arr ? ']' : '}');
 }
 
-int pb_ev_encode(const pb_event *ev, bool pretty, bool escape_html, struct pb_codec_buf *b,
-                 bool *exact)
+static int ev_encode(const pb_event *ev, bool pretty, bool escape_html, bool no_meta,
+                     struct pb_codec_buf *b, bool *exact)
 {
-    if (ev->json != NULL) {
-        return json_encode(ev->json, pretty, escape_html, b, exact, false);
-    }
     size_t start = b->len;
     struct jw w = {
         .b = b,
         .limit = start + PB_CODEC_MAX_EVENT_BYTES,
         .pretty = pretty,
         .html = escape_html,
+        .no_meta = no_meta,
     };
     put_dom_node(&w, &ev->root, 0, true);
     if (w.err != 0) {
@@ -805,6 +805,23 @@ int pb_ev_encode(const pb_event *ev, bool pretty, bool escape_html, struct pb_co
         *exact = w.err == 0 && !w.inexact;
     }
     return w.err;
+}
+
+int pb_ev_encode(const pb_event *ev, bool pretty, bool escape_html, struct pb_codec_buf *b,
+                 bool *exact)
+{
+    if (ev->json != NULL) {
+        return json_encode(ev->json, pretty, escape_html, b, exact, false);
+    }
+    return ev_encode(ev, pretty, escape_html, false, b, exact);
+}
+
+int pb_ev_encode_doc(const pb_event *ev, bool escape_html, struct pb_codec_buf *b)
+{
+    if (ev->json != NULL) {
+        return -PB_EINVAL;
+    }
+    return ev_encode(ev, false, escape_html, true, b, NULL);
 }
 
 bool pb_codec_is_plain_json(const struct pb_codec *c)

@@ -67,6 +67,9 @@ int pb_json_encode_exact(const json_t *v, struct pb_codec_buf *b, bool *exact);
  * pb_json_encode_exact sets it (exact may be NULL). */
 int pb_ev_encode(const pb_event *ev, bool pretty, bool escape_html, struct pb_codec_buf *b,
                  bool *exact);
+/* An event still in its arena as a bulk document: compact, every field
+ * but @metadata, @timestamp first. -PB_EINVAL for a tree-backed event. */
+int pb_ev_encode_doc(const pb_event *ev, bool escape_html, struct pb_codec_buf *b);
 
 /* The json codec with its defaults (compact, no escape_html): what
    pb_batch_event_json holds. */

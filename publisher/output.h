@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "beat/cfg.h"
+#include "beat/event.h"
 
 struct pb_output;
 struct pb_batch;
@@ -124,6 +125,10 @@ json_t *pb_batch_event(const struct pb_batch *b, size_t i);
    the batch is finished); NULL when the queue holds only its tree (then
    encode pb_batch_event). Cheaper than encoding the tree again. */
 const char *pb_batch_event_json(const struct pb_batch *b, size_t i, size_t *len);
+/* The i-th event while the queue still holds it in its arena (borrowed,
+   read only), NULL otherwise (then use pb_batch_event): an output that can
+   read the arena (pb_ev_get_*, pb_ev_encode_doc) avoids making its tree. */
+pb_event *pb_batch_arena(const struct pb_batch *b, size_t i);
 
 /* Optional, just before pb_batch_ack or pb_batch_retry_events: n of the
    events that call acks were in fact given up (a non-retryable per-event

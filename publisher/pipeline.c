@@ -314,6 +314,11 @@ json_t *pb_batch_event(const struct pb_batch *b, size_t i)
     return q->tree;
 }
 
+pb_event *pb_batch_arena(const struct pb_batch *b, size_t i)
+{
+    return i < b->n && b->ev[i].tree == NULL ? b->ev[i].ev : NULL;
+}
+
 const char *pb_batch_event_json(const struct pb_batch *b, size_t i, size_t *len)
 {
     if (i >= b->n || b->ev[i].js == NULL) {

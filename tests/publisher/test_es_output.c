@@ -12,6 +12,7 @@
 #include "beat/alloc.h"
 #include "beat/cfg.h"
 #include "beat/err.h"
+#include "beat/event.h"
 #include "publisher/outputs/elasticsearch/es.h"
 
 static json_t *event(void)
@@ -284,11 +285,50 @@ START_TEST(host_urls)
 }
 END_TEST
 
+/* An event still in its arena (the usual case: the queue holds it there
+ * for this output) gives the bulk body the tree gives, with and without
+ * escape_html; the default index reads only agent.version. */
+START_TEST(bulk_from_arena_equals_tree)
+{
+    struct es_sel *def = sel("{}", "index", "indices", "packetbeat-%{[agent.version]}");
+    struct es_sel *field = sel("{index: 'x-%{[type]}'}", "index", "indices", NULL);
+    struct es_sel *rules =
+        sel("{indices: [{index: 'a', when.equals.type: http}]}", "index", "indices", NULL);
+    ck_assert(!es_sel_reads_fields(def));
+    ck_assert(es_sel_reads_fields(field));
+    ck_assert(es_sel_reads_fields(rules));
+    for (int html = 0; html <= 1; html++) {
+        json_t *tree = event();
+        json_object_set_new(tree, "q", json_string("<a href=\"x\">\u00e9</a>"));
+        pb_event *ev = pb_ev_wrap(json_deep_copy(tree));
+        ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+        struct es_item_meta m;
+        char err[256];
+        ck_assert_int_eq(es_item_meta_of(tree, def, NULL, 8, 17, &m, err, sizeof err), 0);
+        struct pb_codec_buf a = {0}, t = {0};
+        ck_assert_int_eq(es_bulk_append_ev(&a, &m, NULL, ev, html), 0);
+        ck_assert_int_eq(es_bulk_append(&t, &m, NULL, tree, html), 0);
+        ck_assert_msg(a.len == t.len && memcmp(a.p, t.p, a.len) == 0, "%.*s\n%.*s", (int)a.len, a.p,
+                      (int)t.len, t.p);
+        ck_assert_ptr_null(memmem(a.p, a.len, "@metadata", 9));
+        es_item_meta_clear(&m);
+        pb_codec_buf_free(&a);
+        pb_codec_buf_free(&t);
+        pb_ev_free(ev);
+        json_decref(tree);
+    }
+    es_sel_free(def);
+    es_sel_free(field);
+    es_sel_free(rules);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("es_output");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, bulk_create_for_data_stream);
+    tcase_add_test(tc, bulk_from_arena_equals_tree);
     tcase_add_test(tc, bulk_metadata_overrides);
     tcase_add_test(tc, selectors_and_rules);
     tcase_add_test(tc, parse_good_answer);

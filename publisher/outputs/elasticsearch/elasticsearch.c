@@ -178,6 +178,9 @@ struct esout {
     struct es_sel *index;
     struct es_sel *pipeline;
     char *dead_letter_index; /* owned, NULL: drop */
+    /* events still in their arena need no tree: no dead letter index and
+       selectors that read at most @timestamp, @metadata and agent */
+    bool arena_ok;
     bool allow_older;
     bool need_connect;
     struct es_setup_docs setup;
@@ -701,6 +704,8 @@ static int es_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, siz
         return rc;
     }
     e->conn_ready = true;
+    e->arena_ok = e->dead_letter_index == NULL && !es_sel_reads_fields(e->index) &&
+                  !es_sel_reads_fields(e->pipeline);
     if (o->root != NULL) {
         rc = es_setup_docs_init(&e->setup, o->root, err, errlen);
         if (rc != 0) {
@@ -794,6 +799,34 @@ static const char *doc_type(const struct esout *e)
 
 #define BULK_QUERY "filter_path=errors,items.*.error,items.*.status"
 
+/* What es_item_meta_of reads of an event still in its arena, when the
+ * selectors read no other field: @timestamp, @metadata and agent (new,
+ * NULL on failure: then the tree is used). */
+static json_t *meta_view(pb_event *ev)
+{
+    json_t *v = json_object();
+    if (v == NULL) {
+        return NULL;
+    }
+    /* the _new setters take the value even when they fail */
+    json_t *ts = pb_ev_get_json(ev, "@timestamp");
+    if (ts != NULL && json_object_set_new_nocheck(v, "@timestamp", ts) != 0) {
+        json_decref(v);
+        return NULL;
+    }
+    json_t *meta = pb_ev_get_json(ev, "@metadata");
+    if (meta != NULL && json_object_set_new_nocheck(v, "@metadata", meta) != 0) {
+        json_decref(v);
+        return NULL;
+    }
+    json_t *agent = pb_ev_get_json(ev, "agent");
+    if (agent != NULL && json_object_set_new_nocheck(v, "agent", agent) != 0) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
 /* Sends the encoded events in idx[0..n) as one _bulk request and fills
  * e->status for them. 413 splits the range in halves. Returns 0 when an
  * answer was read (statuses set, 0 for unanswered), -PB_EIO when the
@@ -820,8 +853,11 @@ static int send_range(struct esout *e, struct pb_batch *b, const size_t *idx, si
             pb_free(doc);
             pb_free(msg);
         } else {
-            rc = es_bulk_append(body, &e->meta[i], doc_type(e), pb_batch_event(b, i),
-                                e->cc.escape_html);
+            pb_event *aev = e->arena_ok ? pb_batch_arena(b, i) : NULL;
+            rc = aev != NULL
+                     ? es_bulk_append_ev(body, &e->meta[i], doc_type(e), aev, e->cc.escape_html)
+                     : es_bulk_append(body, &e->meta[i], doc_type(e), pb_batch_event(b, i),
+                                      e->cc.escape_html);
         }
         if (rc != 0) {
             pb_error(SEL, "Failed to encode event: %s", pb_strerror(rc));
@@ -920,7 +956,9 @@ static void es_publish(struct pb_output *o, struct pb_batch *b)
     size_t nidx = 0;
     size_t given_up = 0;
     for (size_t i = 0; i < n; i++) {
-        json_t *ev = pb_batch_event(b, i);
+        pb_event *aev = e->arena_ok ? pb_batch_arena(b, i) : NULL;
+        json_t *view = aev != NULL ? meta_view(aev) : NULL;
+        json_t *ev = view != NULL ? view : pb_batch_event(b, i);
         e->status[i] = 0;
         e->msg[i] = NULL;
         e->is_dl[i] = false;
@@ -934,8 +972,10 @@ static void es_publish(struct pb_output *o, struct pb_batch *b)
             idx[nidx++] = i;
             continue;
         }
-        if (es_item_meta_of(ev, e->index, e->pipeline, e->conn.major, e->conn.minor, &e->meta[i],
-                            err, sizeof err) != 0) {
+        int mrc = es_item_meta_of(ev, e->index, e->pipeline, e->conn.major, e->conn.minor,
+                                  &e->meta[i], err, sizeof err);
+        json_decref(view);
+        if (mrc != 0) {
             pb_error(SEL, "%s", err);
             given_up++;
             continue;
@@ -949,7 +989,8 @@ static void es_publish(struct pb_output *o, struct pb_batch *b)
     size_t acked = 0, dups = 0, dropped = 0, dlq = 0;
     for (size_t k = 0; k < nidx; k++) {
         size_t i = idx[k];
-        json_t *ev = pb_batch_event(b, i);
+        /* the dead letter table knows events by their trees */
+        json_t *ev = e->dead_letter_index != NULL ? pb_batch_event(b, i) : NULL;
         int st = e->status[i];
         if (st < 0) { /* could not be sent at all */
             given_up++;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "beat/cfg.h"
+#include "beat/event.h"
 #include "publisher/codec.h"
 
 /* Caps. */
@@ -125,6 +126,10 @@ void es_sel_free(struct es_sel *s);
 /* The selected name (owned) or NULL: *err set when it failed, empty err when
    nothing matched and there is no default. */
 char *es_sel_select(const struct es_sel *s, const json_t *ev, char *err, size_t errlen);
+/* True when s may read event fields other than @timestamp, @metadata.* and
+ * agent.* (a field in its format, or conditional rules): false for the
+ * default index, a constant or a date pattern. */
+bool es_sel_reads_fields(const struct es_sel *s);
 
 /* ---- bulk body ------------------------------------------------------------ */
 
@@ -147,6 +152,9 @@ void es_item_meta_clear(struct es_item_meta *m);
 int es_bulk_append(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
                    const json_t *ev, bool escape_html);
 /* Same, with an already encoded document (dead letter). */
+/* The same from an event still in its arena (pb_ev_encode_doc). */
+int es_bulk_append_ev(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
+                      const pb_event *ev, bool escape_html);
 int es_bulk_append_raw(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
                        const char *doc, size_t doclen, bool escape_html);
 

@@ -26,6 +26,7 @@
 #include "beat/event.h"
 #include "beat/processors.h"
 #include "es.h"
+#include "publisher/codec.h"
 #include "publisher/fmtstr.h"
 
 /* ---- format strings --------------------------------------------------------- */
@@ -404,6 +405,24 @@ static void lower(char *s)
     }
 }
 
+bool es_sel_reads_fields(const struct es_sel *s)
+{
+    if (s == NULL) {
+        return false;
+    }
+    if (s->nrules > 0) {
+        return true; /* conditions, formats and mappings: treated as reading */
+    }
+    for (size_t i = 0; s->fmt != NULL && i < s->fmt->n; i++) {
+        const struct part *pt = &s->fmt->parts[i];
+        if (pt->kind == P_FIELD && strncmp(pt->text, "agent.", 6) != 0 &&
+            strncmp(pt->text, "@metadata.", 10) != 0 && strcmp(pt->text, "@timestamp") != 0) {
+            return true; /* the default, %{[agent.version]}, reads only agent */
+        }
+    }
+    return false;
+}
+
 char *es_sel_select(const struct es_sel *s, const json_t *ev, char *err, size_t errlen)
 {
     err[0] = '\0';
@@ -509,6 +528,23 @@ int es_bulk_append(struct pb_codec_buf *b, const struct es_item_meta *m, const c
             }
             json_decref(doc);
         }
+        if (rc == 0) {
+            rc = pb_codec_buf_append(b, "\n", 1);
+        }
+    }
+    if (rc != 0) {
+        b->len = start;
+    }
+    return rc;
+}
+
+int es_bulk_append_ev(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
+                      const pb_event *ev, bool escape_html)
+{
+    size_t start = b->len;
+    int rc = append_action(b, m, doc_type, escape_html);
+    if (rc == 0 && m->op != ES_OP_DELETE) {
+        rc = pb_ev_encode_doc(ev, escape_html, b);
         if (rc == 0) {
             rc = pb_codec_buf_append(b, "\n", 1);
         }
