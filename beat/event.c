@@ -278,27 +278,33 @@ json_t *pb_json_strn(const void *s, size_t n)
     return j;
 }
 
-int pb_json_add_related_ip(json_t *ev, const char *ip)
+int pb_json_add_unique(json_t *obj, const char *path, const void *s, size_t n)
 {
-    if (ip == NULL || ip[0] == '\0') {
+    if (n == 0) {
         return 0;
     }
-    json_t *arr = pb_json_get(ev, "related.ip");
-    if (arr == NULL || !json_is_array(arr)) {
+    json_t *v = pb_json_strn(s, n);
+    if (v == NULL) {
+        return -PB_ENOMEM;
+    }
+    json_t *arr = pb_json_get(obj, path);
+    if (!json_is_array(arr)) {
         arr = json_array();
-        if (pb_json_put(ev, "related.ip", arr) < 0) {
+        if (pb_json_put(obj, path, arr) < 0) {
+            json_decref(v);
             return -PB_ENOMEM;
         }
     }
     size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
+    json_t *e;
+    json_array_foreach(arr, i, e)
     {
-        if (json_is_string(v) && strcmp(json_string_value(v), ip) == 0) {
+        if (json_equal(e, v)) {
+            json_decref(v);
             return 0;
         }
     }
-    return json_array_append_new(arr, json_string(ip)) < 0 ? -PB_ENOMEM : 0;
+    return json_array_append_new(arr, v) < 0 ? -PB_ENOMEM : 0;
 }
 
 static void put_endpoint(pb_node *root, const char *name, size_t nlen, const char *ip,

@@ -38,8 +38,9 @@ json_t *pb_json_get(const json_t *obj, const char *path);
 /* Removes the value at a dotted path; true when something was removed.
  * Emptied parent objects are left in place. */
 bool pb_json_del(json_t *obj, const char *path);
-/* Appends ip (text) to related.ip unless already there. */
-int pb_json_add_related_ip(json_t *obj, const char *ip);
+/* Appends the string s (wire bytes, made valid UTF-8) to the list at path
+ * unless it is there already or empty (Packetbeat's related.* helpers). */
+int pb_json_add_unique(json_t *obj, const char *path, const void *s, size_t n);
 
 /* ---- events ---------------------------------------------------------------
  * An event is built field by field in its own arena (beat/event_dom.h) and
@@ -74,7 +75,6 @@ int pb_ev_put_strn(pb_event *ev, const char *path, const void *s, size_t n);
 int pb_ev_put_int(pb_event *ev, const char *path, int64_t v);
 int pb_ev_put_uint(pb_event *ev, const char *path, uint64_t v);
 int pb_ev_put_bool(pb_event *ev, const char *path, bool v);
-int pb_ev_put_real(pb_event *ev, const char *path, double v);
 int pb_ev_put_null(pb_event *ev, const char *path);
 int pb_ev_put_time(pb_event *ev, const char *path, uint64_t ts_ns);
 /* The object (array) at path, created (replacing a non-object, a
@@ -94,8 +94,7 @@ bool pb_ev_get_int(pb_event *ev, const char *path, int64_t *v);
  * when absent. */
 json_t *pb_ev_get_json(pb_event *ev, const char *path);
 bool pb_ev_del(pb_event *ev, const char *path);
-/* Appends the string s (wire bytes, made valid UTF-8) to the list at path
- * unless it is there already or empty (Packetbeat's related.* helpers). */
+/* pb_json_add_unique on an event (either form). */
 int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n);
 int pb_ev_add_related_ip(pb_event *ev, const char *ip);
 
@@ -116,7 +115,6 @@ int pb_node_set_uint(pb_node *n, const char *key, uint64_t v);
 int pb_node_set_bool(pb_node *n, const char *key, bool v);
 int pb_node_set_real(pb_node *n, const char *key, double v);
 int pb_node_set_null(pb_node *n, const char *key);
-size_t pb_node_len(const pb_node *n);
 
 /* The builders' fast path: KEY is a string literal (PB_KEY("kind")) that
  * the object does not have yet, in plain ASCII: it is neither checked nor

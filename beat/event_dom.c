@@ -408,11 +408,6 @@ pb_node *pb_node_arr(pb_node *n, const char *key)
     return child(n, key, n == NULL || n->arr || key == NULL ? 0 : strlen(key), true);
 }
 
-size_t pb_node_len(const pb_node *n)
-{
-    return n != NULL ? n->count : 0;
-}
-
 /* Puts m on the list of members whose jansson reference the event drops. */
 static bool list_jref(pb_event *ev, struct pb_member *m)
 {
@@ -1010,11 +1005,6 @@ int pb_ev_put_bool(pb_event *ev, const char *path, bool v)
     PUT_SCALAR(pb_node_set_bool(node, leaf, v), pb_json_put_bool(tree, leaf, v));
 }
 
-int pb_ev_put_real(pb_event *ev, const char *path, double v)
-{
-    PUT_SCALAR(pb_node_set_real(node, leaf, v), pb_json_put_real(tree, leaf, v));
-}
-
 int pb_ev_put_null(pb_event *ev, const char *path)
 {
     PUT_SCALAR(pb_node_set_null(node, leaf), pb_json_put(tree, leaf, json_null()));
@@ -1193,28 +1183,7 @@ int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n)
         return 0;
     }
     if (ev->json != NULL) {
-        json_t *v = pb_json_strn(s, n);
-        json_t *arr = pb_json_get(ev->json, path);
-        if (v == NULL) {
-            return -PB_ENOMEM;
-        }
-        if (!json_is_array(arr)) {
-            arr = json_array();
-            if (pb_json_put(ev->json, path, arr) < 0) {
-                json_decref(v);
-                return -PB_ENOMEM;
-            }
-        }
-        size_t i;
-        json_t *e;
-        json_array_foreach(arr, i, e)
-        {
-            if (json_equal(e, v)) {
-                json_decref(v);
-                return 0;
-            }
-        }
-        return json_array_append_new(arr, v) < 0 ? -PB_ENOMEM : 0;
+        return pb_json_add_unique(ev->json, path, s, n);
     }
     pb_node *arr = pb_ev_arr(ev, path);
     size_t len = 0;
