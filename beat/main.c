@@ -605,10 +605,7 @@ static void frame_emit(void *ctx, struct pb_proto *p, pb_event *ev)
         pthread_mutex_lock(&fr->emit_mu);
     }
     if (fr->summary != NULL) {
-        json_t *tree = pb_ev_json(ev);
-        if (tree != NULL) {
-            pb_summary_runner_observe(fr->summary, tree); /* reads only */
-        }
+        pb_summary_runner_observe(fr->summary, ev); /* reads only */
     }
     ev = pb_client_finalize(fr->client, ev, p != NULL ? p->cfg : NULL);
     if (fr->serial) {

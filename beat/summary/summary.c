@@ -210,31 +210,24 @@ void pb_summary_add(struct pb_summary *s, const char *proto, const char *key, bo
     pthread_mutex_unlock(&s->mu);
 }
 
-static const char *get_str(const json_t *ev, const char *path, size_t *len)
+static const char *get_str(pb_event *ev, const char *path, size_t *len)
 {
-    json_t *v = pb_json_get(ev, path);
-    if (!json_is_string(v)) {
-        return NULL;
-    }
-    if (len != NULL) {
-        *len = json_string_length(v);
-    }
-    return json_string_value(v);
+    return pb_ev_get_str(ev, path, len);
 }
 
-static int64_t get_int(const json_t *ev, const char *path)
+static int64_t get_int(pb_event *ev, const char *path)
 {
-    json_t *v = pb_json_get(ev, path);
-    if (json_is_integer(v)) {
-        return json_integer_value(v);
+    int64_t v = -1;
+    if (pb_ev_get_int(ev, path, &v)) {
+        return v;
     }
-    if (json_is_real(v)) {
-        return (int64_t)json_real_value(v);
-    }
-    return -1;
+    json_t *j = pb_ev_get_json(ev, path); /* a real, rarely */
+    v = json_is_real(j) ? (int64_t)json_real_value(j) : -1;
+    json_decref(j);
+    return v;
 }
 
-void pb_summary_key(const json_t *ev, char *out, size_t out_len)
+void pb_summary_key(pb_event *ev, char *out, size_t out_len)
 {
     size_t n = 0, qn = 0;
     const char *type = get_str(ev, "type", NULL);
@@ -275,9 +268,9 @@ void pb_summary_key(const json_t *ev, char *out, size_t out_len)
     }
 }
 
-void pb_summary_observe(struct pb_summary *s, const json_t *ev)
+void pb_summary_observe(struct pb_summary *s, pb_event *ev)
 {
-    if (s == NULL || !json_is_object(ev)) {
+    if (s == NULL || ev == NULL) {
         return;
     }
     const char *type = get_str(ev, "type", NULL);
@@ -579,7 +572,7 @@ struct pb_summary_runner *pb_summary_runner_new(const struct pb_cfg *root, bool 
     return r;
 }
 
-void pb_summary_runner_observe(struct pb_summary_runner *r, const json_t *ev)
+void pb_summary_runner_observe(struct pb_summary_runner *r, pb_event *ev)
 {
     if (r == NULL) {
         return;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "beat/cfg.h"
+#include "beat/event.h"
 
 /* groups per summary unless packetbeat.summary.max_groups says otherwise */
 #define PB_SUMMARY_MAX_GROUPS 1000u
@@ -36,13 +37,13 @@ void pb_summary_reset(struct pb_summary *s);
 
 /* Counts one transaction event (ev is only read). Flow events and events
  * without a `type` are ignored. */
-void pb_summary_observe(struct pb_summary *s, const json_t *ev);
+void pb_summary_observe(struct pb_summary *s, pb_event *ev);
 /* The same with the values already extracted; bytes/duration < 0: unknown. */
 void pb_summary_add(struct pb_summary *s, const char *proto, const char *key, bool error,
                     int64_t req_bytes, int64_t resp_bytes, int64_t duration_ns);
 /* The group key of an event ("GET /users/?", "SELECT * FROM t WHERE id = ?",
  * "SET"); writes "" when the event has nothing to group by. */
-void pb_summary_key(const json_t *ev, char *out, size_t out_len);
+void pb_summary_key(pb_event *ev, char *out, size_t out_len);
 
 /* Events seen, groups in use, events counted into "(other)" groups. */
 void pb_summary_counts(struct pb_summary *s, uint64_t *events, size_t *groups, uint64_t *overflow);
@@ -81,7 +82,7 @@ struct pb_summary_runner *pb_summary_runner_new(const struct pb_cfg *root, bool 
                                                 pb_summary_emit_fn emit, void *ctx, char *err,
                                                 size_t errlen);
 /* NULL-safe; ev is only read. */
-void pb_summary_runner_observe(struct pb_summary_runner *r, const json_t *ev);
+void pb_summary_runner_observe(struct pb_summary_runner *r, pb_event *ev);
 /* Stops the thread and emits the last window (or, without a period, the
  * whole run). Call before the pipeline closes. NULL-safe. */
 void pb_summary_runner_finish(struct pb_summary_runner *r);

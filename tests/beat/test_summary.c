@@ -26,6 +26,23 @@ static const char *url(const char *path, const char *query)
     return out;
 }
 
+/* The summary reads events in their arena, as the frame hands them over. */
+static void observe(struct pb_summary *s, const json_t *ev)
+{
+    pb_event *e = pb_ev_wrap(json_deep_copy(ev));
+    ck_assert_int_eq(pb_ev_to_arena(e), 0);
+    pb_summary_observe(s, e);
+    pb_ev_free(e);
+}
+
+static void key_of(const json_t *ev, char *out, size_t out_len)
+{
+    pb_event *e = pb_ev_wrap(json_deep_copy(ev));
+    ck_assert_int_eq(pb_ev_to_arena(e), 0);
+    pb_summary_key(e, out, out_len);
+    pb_ev_free(e);
+}
+
 START_TEST(fp_sql_literals)
 {
     ck_assert_str_eq(sql("SELECT * FROM t WHERE id=1", false), "SELECT * FROM t WHERE id=?");
@@ -173,15 +190,15 @@ START_TEST(summary_groups_events)
         http_ev("POST", "/login", NULL, 5000000, "OK"),
     };
     for (size_t i = 0; i < 4; i++) {
-        pb_summary_observe(s, evs[i]);
+        observe(s, evs[i]);
         json_decref(evs[i]);
     }
     json_t *flow = json_pack("{s:s}", "type", "flow");
-    pb_summary_observe(s, flow); /* flows are not transactions */
+    observe(s, flow); /* flows are not transactions */
     json_decref(flow);
     json_t *sq = json_pack("{s:s, s:s, s:s, s:i}", "type", "mysql", "query",
                            "SELECT * FROM t WHERE id = 5", "status", "OK", "event.duration", 7);
-    pb_summary_observe(s, sq);
+    observe(s, sq);
     json_decref(sq);
 
     struct rows rs = {0};
@@ -259,17 +276,17 @@ START_TEST(summary_keys_per_protocol)
 {
     char k[PB_SUMMARY_KEY_MAX + 1];
     json_t *r = json_pack("{s:s, s:s}", "type", "redis", "method", "lindex");
-    pb_summary_key(r, k, sizeof k);
+    key_of(r, k, sizeof k);
     ck_assert_str_eq(k, "LINDEX");
     json_decref(r);
     json_t *d = json_pack("{s:s, s:s, s:{s:{s:s}}}", "type", "dns", "method", "QUERY", "dns",
                           "question", "type", "AAAA");
-    pb_summary_key(d, k, sizeof k);
+    key_of(d, k, sizeof k);
     ck_assert_str_eq(k, "QUERY AAAA");
     json_decref(d);
     json_t *p =
         json_pack("{s:s, s:s}", "type", "pgsql", "query", "select \"a\" from t where x='1'");
-    pb_summary_key(p, k, sizeof k);
+    key_of(p, k, sizeof k);
     ck_assert_str_eq(k, "select \"a\" from t where x=?");
     json_decref(p);
 }
