@@ -43,15 +43,9 @@ static void put_digits(char *p, uint64_t frac, int n)
     }
 }
 
-/* Three calls per event: formatted by hand (days to civil date as in
- * Howard Hinnant's chrono algorithms) rather than gmtime/strftime/printf,
- * which cost more than the rest of the timestamp handling. uint64
- * nanoseconds end in 2554, so the year has four digits. */
-const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
+/* "2006-01-02T15:04:05" for secs since the epoch, at buf (19 bytes). */
+static void civil(uint64_t secs, char *buf)
 {
-    int digits = nanos ? 9 : atomic_load_explicit(&time_digits, memory_order_relaxed);
-    uint64_t secs = ts_ns / 1000000000ull;
-    uint64_t frac = ts_ns % 1000000000ull;
     uint64_t days = secs / 86400u;
     unsigned sod = (unsigned)(secs % 86400u);
     uint64_t z = days + 719468u;
@@ -75,6 +69,29 @@ const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
     put2(buf + 14, sod / 60u % 60u);
     buf[16] = ':';
     put2(buf + 17, sod % 60u);
+}
+
+/* Three calls per event: formatted by hand (days to civil date as in
+ * Howard Hinnant's chrono algorithms) rather than gmtime/strftime/printf,
+ * which cost more than the rest of the timestamp handling. uint64
+ * nanoseconds end in 2554, so the year has four digits. */
+const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
+{
+    int digits = nanos ? 9 : atomic_load_explicit(&time_digits, memory_order_relaxed);
+    uint64_t secs = ts_ns / 1000000000ull;
+    uint64_t frac = ts_ns % 1000000000ull;
+    /* the events of one second share their date and time of day */
+    static _Thread_local struct {
+        uint64_t secs;
+        char text[19];
+    } last = {UINT64_MAX, ""};
+    if (secs == last.secs) {
+        memcpy(buf, last.text, 19);
+    } else {
+        civil(secs, buf);
+        last.secs = secs;
+        memcpy(last.text, buf, 19);
+    }
     size_t n = 19;
     for (int d = 9; d > digits; d--) {
         frac /= 10;
@@ -307,19 +324,6 @@ int pb_json_add_unique(json_t *obj, const char *path, const void *s, size_t n)
     return json_array_append_new(arr, v) < 0 ? -PB_ENOMEM : 0;
 }
 
-static void put_endpoint(pb_node *root, const char *name, size_t nlen, const char *ip,
-                         uint16_t port, int64_t bytes)
-{
-    pb_node *o = pb_node_add_obj(root, name, nlen);
-    pb_node_add_str(o, PB_KEY("ip"), ip);
-    if (port != 0) {
-        pb_node_add_int(o, PB_KEY("port"), port);
-    }
-    if (bytes > 0) {
-        pb_node_add_int(o, PB_KEY("bytes"), bytes);
-    }
-}
-
 static const char *transport_name(const struct pb_tuple *t)
 {
     switch (t->proto) {
@@ -472,22 +476,21 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
     }
     pb_node *root = pb_ev_obj(ev, "");
     char tbuf[40];
-    pb_node_add_str(root, PB_KEY("@timestamp"), pb_time_fmt(tx->start_ns, false, tbuf));
-    pb_node_add_str(root, PB_KEY("type"), tx->type);
-    pb_node_add_str(root, PB_KEY("status"), tx->status);
+    pb_node_add_plain(root, PB_KEY("@timestamp"), pb_time_fmt(tx->start_ns, false, tbuf));
+    pb_node_add_static(root, PB_KEY("type"), tx->type);
+    pb_node_add_static(root, PB_KEY("status"), tx->status);
 
     pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
-    pb_node_add_str(event, PB_KEY("kind"), "event");
-    pb_node_set_str(pb_node_add_arr(event, PB_KEY("category")), NULL, "network");
-    pb_node *etype = pb_node_add_arr(event, PB_KEY("type"));
-    pb_node_set_str(etype, NULL, "connection");
-    pb_node_set_str(etype, NULL, "protocol");
-    pb_node_add_str(event, PB_KEY("dataset"), tx->type);
+    static const char *const category[] = {"network"}, *const etype[] = {"connection", "protocol"};
+    pb_node_add_static(event, PB_KEY("kind"), "event");
+    pb_node_add_strs(event, PB_KEY("category"), category, 1);
+    pb_node_add_strs(event, PB_KEY("type"), etype, 2);
+    pb_node_add_static(event, PB_KEY("dataset"), tx->type);
     if (tx->start_ns != 0) {
-        pb_node_add_str(event, PB_KEY("start"), pb_time_fmt(tx->start_ns, false, tbuf));
+        pb_node_add_plain(event, PB_KEY("start"), pb_time_fmt(tx->start_ns, false, tbuf));
     }
     if (tx->end_ns != 0) {
-        pb_node_add_str(event, PB_KEY("end"), pb_time_fmt(tx->end_ns, false, tbuf));
+        pb_node_add_plain(event, PB_KEY("end"), pb_time_fmt(tx->end_ns, false, tbuf));
         if (tx->start_ns != 0 && tx->end_ns >= tx->start_ns) {
             pb_node_add_int(event, PB_KEY("duration"), (int64_t)(tx->end_ns - tx->start_ns));
         }
@@ -500,17 +503,20 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         pb_ip_str(&t->src, sip);
         pb_ip_str(&t->dst, dip);
         int64_t sb = tx->src_bytes, db = tx->dst_bytes;
-        put_endpoint(root, PB_KEY("source"), sip, t->sport, sb);
-        put_endpoint(root, PB_KEY("destination"), dip, t->dport, db);
+        pb_node *src = pb_node_add_endpoint(root, PB_KEY("source"), sip, t->sport, sb);
+        pb_node *dst = pb_node_add_endpoint(root, PB_KEY("destination"), dip, t->dport, db);
         if (!tx->no_client_server) {
-            put_endpoint(root, PB_KEY("client"), sip, t->sport, sb);
-            put_endpoint(root, PB_KEY("server"), dip, t->dport, db);
+            /* the same objects again (copies share the strings) */
+            if (pb_node_add_copy(root, PB_KEY("client"), src) == NULL) {
+                pb_node_add_endpoint(root, PB_KEY("client"), sip, t->sport, sb);
+            }
+            if (pb_node_add_copy(root, PB_KEY("server"), dst) == NULL) {
+                pb_node_add_endpoint(root, PB_KEY("server"), dip, t->dport, db);
+            }
         }
-        pb_node *related = pb_node_add_arr(pb_node_add_obj(root, PB_KEY("related")), PB_KEY("ip"));
-        pb_node_set_str(related, NULL, sip);
-        if (strcmp(sip, dip) != 0) {
-            pb_node_set_str(related, NULL, dip);
-        }
+        const char *ips[2] = {sip, dip};
+        pb_node_add_strs(pb_node_add_obj(root, PB_KEY("related")), PB_KEY("ip"), ips,
+                         strcmp(sip, dip) != 0 ? 2 : 1);
         network = pb_node_add_obj(root, PB_KEY("network"));
         int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
         if (total > 0) {
@@ -518,16 +524,16 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         }
         const char *tr = transport_name(t);
         if (tr != NULL) {
-            pb_node_add_str(network, PB_KEY("transport"), tr);
+            pb_node_add_static(network, PB_KEY("transport"), tr);
             char cid[64];
             pb_community_id(t, cid);
-            pb_node_add_str(network, PB_KEY("community_id"), cid);
+            pb_node_add_plain(network, PB_KEY("community_id"), cid);
         }
-        pb_node_add_str(network, PB_KEY("type"), t->src.v6 ? "ipv6" : "ipv4");
+        pb_node_add_static(network, PB_KEY("type"), t->src.v6 ? "ipv6" : "ipv4");
     } else {
         network = pb_node_add_obj(root, PB_KEY("network"));
     }
-    pb_node_add_str(network, PB_KEY("protocol"), tx->type);
+    pb_node_add_static(network, PB_KEY("protocol"), tx->type);
     put_tunnel(network, tx->tuple);
     if (tx->error != NULL) {
         pb_ev_put_str(ev, "error.message", tx->error);

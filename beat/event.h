@@ -126,8 +126,27 @@ int pb_node_add_strn(pb_node *n, const char *key, size_t klen, const void *s, si
 int pb_node_add_int(pb_node *n, const char *key, size_t klen, int64_t v);
 int pb_node_add_uint(pb_node *n, const char *key, size_t klen, uint64_t v);
 int pb_node_add_bool(pb_node *n, const char *key, size_t klen, bool v);
+/* Strings known to need no escaping (names from our own tables, our
+ * timestamps, addresses, ids): not checked (debug builds assert it).
+ * _static keeps s by reference: it must outlive every event (a literal,
+ * a constant table); _plain copies it. */
+int pb_node_add_static(pb_node *n, const char *key, size_t klen, const char *s);
+int pb_node_add_plain(pb_node *n, const char *key, size_t klen, const char *s);
 pb_node *pb_node_add_obj(pb_node *n, const char *key, size_t klen);
 pb_node *pb_node_add_arr(pb_node *n, const char *key, size_t klen);
+/* The network endpoint object {"ip":ip,"port":port,"bytes":bytes} at a
+ * new literal key (port left out when 0, bytes when <= 0), made at once
+ * with its encoding: most events carry four of them, unchanged. */
+pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const char *ip,
+                              uint16_t port, int64_t bytes);
+/* An array of the strings v[0..n) at a new literal key, made at once with
+ * its encoding. */
+pb_node *pb_node_add_strs(pb_node *n, const char *key, size_t klen, const char *const *v,
+                          size_t count);
+/* A copy of src, an object or array of scalars only (such as an endpoint),
+ * at a new literal key of n, in the same event; NULL when src holds a
+ * container or a jansson value. */
+pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_node *src);
 /* A copy of v (jansson) at key, in the event's arena. */
 int pb_node_set_copy(pb_node *n, const char *key, const json_t *v);
 /* A tree-backed event (pb_ev_wrap, pb_ev_json) back in an arena, for code
@@ -147,11 +166,11 @@ void pb_time_set_precision(int digits);
 /* The common part of a transaction event, filled as Packetbeat's
  * pb.Fields.ComputeValues and MarshalMapStr do. */
 struct pb_tx {
-    const char *type;             /* "http": type, event.dataset, network.protocol */
+    const char *type;             /* "http" (static): type, event.dataset, network.protocol */
     const struct pb_tuple *tuple; /* client (src) -> server (dst) */
     uint64_t start_ns;            /* request time: @timestamp, event.start */
     uint64_t end_ns;              /* response time: event.end; 0 none */
-    const char *status;           /* "OK", "Error", ...; NULL none */
+    const char *status;           /* "OK", "Error" (static); NULL none */
     int64_t src_bytes;            /* request bytes: source/client.bytes; <0 none */
     int64_t dst_bytes;            /* response bytes: destination/server.bytes; <0 none */
     const char *error;            /* error.message; NULL none */

@@ -297,6 +297,7 @@ static struct pb_member *append_ref(pb_node *n, const char *key, size_t klen, in
     }
     n->last = m;
     n->count++;
+    n->enc = NULL;
     return m;
 }
 
@@ -321,6 +322,7 @@ static struct pb_member *slot(pb_node *n, const char *key, size_t klen)
     }
     struct pb_member *m = find(n, key, klen);
     if (m != NULL) {
+        n->enc = NULL;
         release_value(n->ev, m);
         m->kind = PB_VK_NULL;
         m->flags &= PB_MF_PLAIN_KEY | PB_MF_LISTED;
@@ -377,6 +379,7 @@ static pb_node *child(pb_node *n, const char *key, size_t klen, bool arr)
     } else if (m->kind == (arr ? PB_VK_ARR : PB_VK_OBJ)) {
         return m->u.n;
     } else if (m->kind == PB_VK_JSON && (arr ? json_is_array(m->u.j) : json_is_object(m->u.j))) {
+        n->enc = NULL;
         pb_node *c = from_json_node(n->ev, m->u.j);
         if (c == NULL) {
             return NULL;
@@ -386,6 +389,7 @@ static pb_node *child(pb_node *n, const char *key, size_t klen, bool arr)
         m->u.n = c;
         return c;
     } else {
+        n->enc = NULL;
         release_value(n->ev, m);
         m->flags &= PB_MF_PLAIN_KEY | PB_MF_LISTED;
     }
@@ -589,6 +593,44 @@ int pb_node_add_str(pb_node *n, const char *key, size_t klen, const char *s)
     return s != NULL ? pb_node_add_strn(n, key, klen, s, strlen(s)) : 0;
 }
 
+int pb_node_add_static(pb_node *n, const char *key, size_t klen, const char *s)
+{
+    if (s == NULL) {
+        return 0;
+    }
+    size_t len = strlen(s);
+    assert(plain_bytes((const uint8_t *)s, len));
+    struct pb_member *m = len <= UINT32_MAX ? lit_slot(n, key, klen) : NULL;
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_STR;
+    m->flags |= PB_MF_PLAIN_STR;
+    m->u.s = s;
+    m->slen = (uint32_t)len;
+    return 0;
+}
+
+int pb_node_add_plain(pb_node *n, const char *key, size_t klen, const char *s)
+{
+    if (s == NULL) {
+        return 0;
+    }
+    size_t len = strlen(s);
+    assert(plain_bytes((const uint8_t *)s, len));
+    struct pb_member *m = len <= UINT32_MAX ? lit_slot(n, key, klen) : NULL;
+    char *copy = m != NULL ? arena_alloc(n->ev, len + 1) : NULL;
+    if (copy == NULL) {
+        return -PB_ENOMEM;
+    }
+    memcpy(copy, s, len + 1);
+    m->kind = PB_VK_STR;
+    m->flags |= PB_MF_PLAIN_STR;
+    m->u.s = copy;
+    m->slen = (uint32_t)len;
+    return 0;
+}
+
 int pb_node_add_int(pb_node *n, const char *key, size_t klen, int64_t v)
 {
     return fill_int(lit_slot(n, key, klen), v);
@@ -624,6 +666,180 @@ pb_node *pb_node_add_obj(pb_node *n, const char *key, size_t klen)
 pb_node *pb_node_add_arr(pb_node *n, const char *key, size_t klen)
 {
     return add_child(n, key, klen, true);
+}
+
+/* Decimal digits of v at o; the end. */
+static char *put_u64(char *o, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    while (n > 0) {
+        *o++ = tmp[--n];
+    }
+    return o;
+}
+
+/* A scalar member with a literal plain key, appended to n. */
+static struct pb_member *add_scalar(pb_node *n, struct pb_member *m, const char *key, size_t klen)
+{
+    m->next = NULL;
+    m->key = key;
+    m->klen = (uint32_t)klen;
+    m->tag = pb_key_tag(key, klen);
+    m->flags = PB_MF_PLAIN_KEY;
+    m->slen = 0;
+    n->keys |= pb_key_bit(m->tag);
+    if (n->last != NULL) {
+        n->last->next = m;
+    } else {
+        n->first = m;
+    }
+    n->last = m;
+    n->count++;
+    return m;
+}
+
+pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const char *ip,
+                              uint16_t port, int64_t bytes)
+{
+    pb_node *o = pb_node_add_obj(n, key, klen);
+    if (o == NULL || ip == NULL) {
+        return o;
+    }
+    pb_event *ev = o->ev;
+    size_t iplen = strlen(ip);
+    bool plain = iplen < 256 && plain_bytes((const uint8_t *)ip, iplen);
+    /* the members, the ip's copy and the encoding in one allocation */
+    size_t enc_max = iplen + 64;
+    struct pb_member *m = arena_alloc(ev, 3 * sizeof *m + iplen + 1 + (plain ? enc_max : 0));
+    if (m == NULL || !plain) {
+        /* an odd string (not from pb_ip_str): the general setters */
+        pb_node_add_str(o, PB_KEY("ip"), ip);
+        if (port != 0) {
+            pb_node_add_int(o, PB_KEY("port"), port);
+        }
+        if (bytes > 0) {
+            pb_node_add_int(o, PB_KEY("bytes"), bytes);
+        }
+        return o;
+    }
+    char *copy = (char *)(m + 3);
+    memcpy(copy, ip, iplen + 1);
+    struct pb_member *mi = add_scalar(o, &m[0], "ip", 2);
+    mi->kind = PB_VK_STR;
+    mi->flags |= PB_MF_PLAIN_STR;
+    mi->u.s = copy;
+    mi->slen = (uint32_t)iplen;
+
+    char *e = copy + iplen + 1, *w = e;
+    memcpy(w, "{\"ip\":\"", 7);
+    w += 7;
+    memcpy(w, ip, iplen);
+    w += iplen;
+    *w++ = '"';
+    if (port != 0) {
+        struct pb_member *mp = add_scalar(o, &m[1], "port", 4);
+        mp->kind = PB_VK_INT;
+        mp->u.i = port;
+        memcpy(w, ",\"port\":", 8);
+        w = put_u64(w + 8, port);
+    }
+    if (bytes > 0) {
+        struct pb_member *mb = add_scalar(o, &m[2], "bytes", 5);
+        mb->kind = PB_VK_INT;
+        mb->u.i = bytes;
+        memcpy(w, ",\"bytes\":", 9);
+        w = put_u64(w + 9, (uint64_t)bytes);
+    }
+    *w++ = '}';
+    o->enc = e;
+    o->enc_len = (uint32_t)(w - e);
+    return o;
+}
+
+pb_node *pb_node_add_strs(pb_node *n, const char *key, size_t klen, const char *const *v,
+                          size_t count)
+{
+    pb_node *a = pb_node_add_arr(n, key, klen);
+    if (a == NULL || count == 0 || count > 16) {
+        for (size_t i = 0; a != NULL && i < count; i++) {
+            pb_node_set_str(a, NULL, v[i]);
+        }
+        return a;
+    }
+    size_t len[16], total = 0;
+    bool plain = true;
+    for (size_t i = 0; i < count; i++) {
+        len[i] = strlen(v[i]);
+        total += len[i];
+        plain = plain && len[i] < 256 && plain_bytes((const uint8_t *)v[i], len[i]);
+    }
+    struct pb_member *m =
+        plain ? arena_alloc(a->ev, count * sizeof *m + 2 * total + 4 * count + 2) : NULL;
+    if (m == NULL) {
+        for (size_t i = 0; i < count; i++) {
+            pb_node_set_str(a, NULL, v[i]);
+        }
+        return a;
+    }
+    /* the strings' copies, then the encoding */
+    char *str = (char *)(m + count), *e = str + total + count, *w = e;
+    *w++ = '[';
+    for (size_t i = 0; i < count; i++) {
+        memcpy(str, v[i], len[i] + 1);
+        m[i] = (struct pb_member){
+            .kind = PB_VK_STR, .flags = PB_MF_PLAIN_STR, .u.s = str, .slen = (uint32_t)len[i]};
+        m[i].next = i + 1 < count ? &m[i + 1] : NULL;
+        str += len[i] + 1;
+        if (i > 0) {
+            *w++ = ',';
+        }
+        *w++ = '"';
+        memcpy(w, v[i], len[i]);
+        w += len[i];
+        *w++ = '"';
+    }
+    *w++ = ']';
+    a->first = &m[0];
+    a->last = &m[count - 1];
+    a->count = (uint32_t)count;
+    a->enc = e;
+    a->enc_len = (uint32_t)(w - e);
+    return a;
+}
+
+pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_node *src)
+{
+    if (n == NULL || src == NULL || src->ev != n->ev) {
+        return NULL;
+    }
+    for (const struct pb_member *m = src->first; m != NULL; m = m->next) {
+        if (m->kind == PB_VK_OBJ || m->kind == PB_VK_ARR || m->kind == PB_VK_JSON) {
+            return NULL;
+        }
+    }
+    pb_node *o = src->arr ? pb_node_add_arr(n, key, klen) : pb_node_add_obj(n, key, klen);
+    struct pb_member *m =
+        o != NULL && src->count > 0 ? arena_alloc(o->ev, src->count * sizeof *m) : NULL;
+    if (m == NULL) {
+        return o;
+    }
+    size_t i = 0;
+    for (const struct pb_member *s = src->first; s != NULL; s = s->next, i++) {
+        m[i] = *s; /* keys and strings are the arena's, never changed in place */
+        m[i].next = s->next != NULL ? &m[i + 1] : NULL;
+    }
+    o->first = &m[0];
+    o->last = &m[i - 1];
+    o->count = src->count;
+    o->keys = src->keys;
+    o->enc = src->enc;
+    o->enc_len = src->enc_len;
+    return o;
 }
 
 int pb_node_set_null(pb_node *n, const char *key)
@@ -1136,6 +1352,7 @@ static bool unlink_member(pb_node *n, struct pb_member *m)
             n->last = prev;
         }
         n->count--;
+        n->enc = NULL;
         release_value(n->ev, c);
         return true;
     }

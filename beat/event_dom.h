@@ -66,6 +66,10 @@ struct pb_node {
     struct pb_member *last;
     uint64_t keys; /* a bit per key tag ever added (pb_key_bit): a clear bit
                       means absent, without a scan */
+    const char *enc; /* while not NULL: the node's compact JSON (made with
+                        it, for nodes of plain scalars only), dropped by any
+                        change to the node */
+    uint32_t enc_len;
     uint32_t count;
     bool arr;
 };

@@ -308,8 +308,31 @@ struct layout {
     struct flow *head, *tail;
 };
 
+/* The front cache: most frames are plain TCP or UDP over one IP layer, and
+ * the frames of a connection come again and again. Their flow is found by
+ * the decoded fields themselves, compared whole, in a direct-mapped table,
+ * before the flow id is built and hashed. A collision only evicts. */
+enum { FRONT_SLOTS = 1024 };
+
+struct front_key {
+    uint8_t mac[12]; /* src, dst; zero when the id leaves them out */
+    uint8_t ip[32];  /* src, dst */
+    uint16_t vlan[2];
+    uint16_t sport, dport;
+    uint8_t proto, v6, nvlan, eth;
+    uint64_t conn_id;
+};
+
+struct front {
+    struct front_key k;
+    struct flow *fl; /* NULL: empty */
+    int dir;
+};
+
 struct pb_flows {
     struct pb_flows_config cfg;
+    struct front *front;    /* owned: FRONT_SLOTS */
+    bool front_clear;       /* no slot is in use */
     struct pb_proto pseudo; /* what emit gets: cfg = the flows section */
     struct flow **buckets;  /* owned: NBUCKETS */
     struct layout *layouts; /* owned: MAX_LAYOUTS */
@@ -495,7 +518,8 @@ struct pb_flows *pb_flows_new(const struct pb_flows_config *cfg, const struct pb
     }
     f->buckets = pb_calloc(NBUCKETS, sizeof *f->buckets);
     f->layouts = pb_calloc(MAX_LAYOUTS, sizeof *f->layouts);
-    if (f->buckets == NULL || f->layouts == NULL) {
+    f->front = pb_calloc(FRONT_SLOTS, sizeof *f->front);
+    if (f->buckets == NULL || f->layouts == NULL || f->front == NULL) {
         pb_flows_free(f);
         return NULL;
     }
@@ -539,6 +563,11 @@ struct pb_flows *pb_flows_new(const struct pb_flows_config *cfg, const struct pb
 
 static void flow_unlink(struct pb_flows *f, struct flow *fl)
 {
+    if (!f->front_clear) {
+        /* before the next frame: a front slot may point at fl */
+        memset(f->front, 0, FRONT_SLOTS * sizeof *f->front);
+        f->front_clear = true;
+    }
     struct flow **pp = &f->buckets[fl->bucket];
     while (*pp != NULL && *pp != fl) {
         pp = &(*pp)->hnext;
@@ -580,6 +609,7 @@ void pb_flows_free(struct pb_flows *f)
     }
     pb_free(f->layouts);
     pb_free(f->buckets);
+    pb_free(f->front);
     pb_free(f);
 }
 
@@ -652,6 +682,49 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
     return fl;
 }
 
+/* The front key of d, when d is a frame the front cache takes. */
+static bool front_key_of(const struct pb_flows *f, const struct pb_decoded *d, bool transport,
+                         struct front_key *k)
+{
+    if (!transport || d->nip != 1 || d->nvlan > 2 ||
+        (d->tuple.proto != PB_IPPROTO_TCP && d->tuple.proto != PB_IPPROTO_UDP)) {
+        return false;
+    }
+    memset(k, 0, sizeof *k);
+    if (d->has_eth && !f->cfg.allow_mismatched_eth) {
+        k->eth = 1;
+        memcpy(k->mac, d->src_mac, 6);
+        memcpy(k->mac + 6, d->dst_mac, 6);
+    }
+    size_t alen = d->tuple.src.v6 ? 16 : 4;
+    memcpy(k->ip, d->tuple.src.b, alen);
+    memcpy(k->ip + 16, d->tuple.dst.b, alen);
+    k->v6 = d->tuple.src.v6;
+    k->nvlan = d->nvlan;
+    for (unsigned i = 0; i < d->nvlan; i++) {
+        k->vlan[i] = d->vlan[i];
+    }
+    k->sport = d->tuple.sport;
+    k->dport = d->tuple.dport;
+    k->proto = d->tuple.proto;
+    k->conn_id = d->tuple.proto == PB_IPPROTO_TCP ? d->conn_id : 0;
+    return true;
+}
+
+static size_t front_slot(const struct pb_flows *f, const struct front_key *k)
+{
+    _Static_assert(sizeof(struct front_key) % 8 == 0, "whole words");
+    uint64_t h = f->seed[1];
+    const unsigned char *p = (const unsigned char *)k;
+    for (size_t i = 0; i < sizeof *k; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
+    }
+    return (size_t)(h >> 40) % FRONT_SLOTS;
+}
+
 void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
                      uint64_t now_ns)
 {
@@ -661,6 +734,21 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
     /* a fragment waiting for (or refused by) reassembly counts nowhere */
     if (d->fragment && !d->reassembled) {
         return;
+    }
+    struct front_key fk;
+    struct front *fr = NULL;
+    if (front_key_of(f, d, transport, &fk)) {
+        fr = &f->front[front_slot(f, &fk)];
+        if (fr->fl != NULL && memcmp(&fr->k, &fk, sizeof fk) == 0) {
+            struct flow *fl = fr->fl;
+            fl->last_ns = d->ts_ns;
+            fl->seen_wall_ns = now_ns;
+            struct flow_stats *st = &fl->st[fr->dir];
+            st->packets++;
+            st->bytes += d->wire_len;
+            st->set |= ST_PACKETS | ST_BYTES;
+            return;
+        }
     }
     struct pb_flow_id id;
     pb_flow_id_reset(&id);
@@ -720,6 +808,12 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
         if (fl == NULL) {
             return;
         }
+    }
+    if (fr != NULL) {
+        fr->k = fk;
+        fr->fl = fl;
+        fr->dir = dir;
+        f->front_clear = false;
     }
     struct flow_stats *st = &fl->st[dir];
     st->packets++;
@@ -831,27 +925,24 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
     }
     char tbuf[40];
     const struct pb_flow_id *id = &fl->id;
-    pb_node_add_str(root, PB_KEY("@timestamp"), pb_time_fmt(now_ns, false, tbuf));
-    pb_node_add_str(root, PB_KEY("type"), "flow");
+    pb_node_add_plain(root, PB_KEY("@timestamp"), pb_time_fmt(now_ns, false, tbuf));
+    pb_node_add_static(root, PB_KEY("type"), "flow");
 
     pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
-    pb_node_add_str(event, PB_KEY("start"), pb_time_fmt(fl->first_ns, false, tbuf));
-    pb_node_add_str(event, PB_KEY("end"), pb_time_fmt(fl->last_ns, false, tbuf));
+    pb_node_add_plain(event, PB_KEY("start"), pb_time_fmt(fl->first_ns, false, tbuf));
+    pb_node_add_plain(event, PB_KEY("end"), pb_time_fmt(fl->last_ns, false, tbuf));
     pb_node_add_int(event, PB_KEY("duration"),
                     (int64_t)(fl->last_ns >= fl->first_ns ? fl->last_ns - fl->first_ns : 0));
-    pb_node_add_str(event, PB_KEY("dataset"), "flow");
-    pb_node_add_str(event, PB_KEY("kind"), "event");
-    pb_node_set_str(pb_node_add_arr(event, PB_KEY("category")), NULL, "network");
-    pb_node_add_str(event, PB_KEY("action"), "network_flow");
-    pb_node *etype = pb_node_add_arr(event, PB_KEY("type"));
-    pb_node_set_str(etype, NULL, "connection");
-    if (final) {
-        pb_node_set_str(etype, NULL, "end");
-    }
+    pb_node_add_static(event, PB_KEY("dataset"), "flow");
+    pb_node_add_static(event, PB_KEY("kind"), "event");
+    static const char *const category[] = {"network"}, *const etype[] = {"connection", "end"};
+    pb_node_add_strs(event, PB_KEY("category"), category, 1);
+    pb_node_add_static(event, PB_KEY("action"), "network_flow");
+    pb_node_add_strs(event, PB_KEY("type"), etype, final ? 2 : 1);
 
     pb_node *flow = pb_node_add_obj(root, PB_KEY("flow"));
     char idstr[PB_FLOW_ID_STRLEN];
-    pb_node_add_str(flow, PB_KEY("id"), pb_flow_id_string(id, idstr));
+    pb_node_add_plain(flow, PB_KEY("id"), pb_flow_id_string(id, idstr));
     pb_node_add_bool(flow, PB_KEY("final"), final);
 
     pb_node *network = pb_node_add_obj(root, PB_KEY("network"));
@@ -863,8 +954,8 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         char ms[18], md[18];
         mac_str(s, ms);
         mac_str(d, md);
-        pb_node_add_str(source, PB_KEY("mac"), ms);
-        pb_node_add_str(dest, PB_KEY("mac"), md);
+        pb_node_add_plain(source, PB_KEY("mac"), ms);
+        pb_node_add_plain(dest, PB_KEY("mac"), md);
     }
     uint16_t vids[2];
     int nvid = 0;
@@ -894,7 +985,7 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
     multi_put_str(source, "ip", &sips);
     multi_put_str(dest, "ip", &dips);
     if (np.have) {
-        pb_node_add_str(network, PB_KEY("type"), np.src.v6 ? "ipv6" : "ipv4");
+        pb_node_add_static(network, PB_KEY("type"), np.src.v6 ? "ipv6" : "ipv4");
     }
 
     struct pb_tuple ct;
@@ -945,13 +1036,13 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
             st->bytes = 0;
         }
     }
-    pb_node_add_str(network, PB_KEY("transport"), transport);
+    pb_node_add_static(network, PB_KEY("transport"), transport);
     if (ct.proto != 0 && np.have) {
         ct.src = np.src;
         ct.dst = np.dst;
         char cid[64];
         pb_community_id(&ct, cid);
-        pb_node_add_str(network, PB_KEY("community_id"), cid);
+        pb_node_add_plain(network, PB_KEY("community_id"), cid);
     }
     pb_node_add_uint(network, PB_KEY("bytes"), total_bytes);
     pb_node_add_uint(network, PB_KEY("packets"), total_packets);

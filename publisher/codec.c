@@ -680,7 +680,11 @@ static void put_dom_value(struct jw *w, const struct pb_member *m, int depth)
         break;
     case PB_VK_OBJ:
     case PB_VK_ARR:
-        put_dom_node(w, m->u.n, depth + 1, false);
+        if (m->u.n->enc != NULL && !w->pretty && !w->html) {
+            put(w, m->u.n->enc, m->u.n->enc_len); /* made with the node, unchanged since */
+        } else {
+            put_dom_node(w, m->u.n, depth + 1, false);
+        }
         break;
     case PB_VK_JSON:
         /* a borrowed value is a frozen one: its cached encoding */

@@ -334,6 +334,110 @@ START_TEST(tx_event_common_fields)
 }
 END_TEST
 
+/* The arena's encoding of ev equals the one of its jansson tree (built
+ * apart, from a copy, so the arena stays as it is). */
+static void assert_encodes_as_tree(pb_event *ev)
+{
+    struct pb_codec_buf a = {0}, t = {0};
+    ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
+    json_t *tree = json_loadb(a.p, a.len, 0, NULL);
+    ck_assert_ptr_nonnull(tree);
+    pb_event *copy = pb_ev_wrap(json_deep_copy(tree));
+    ck_assert_int_eq(pb_ev_to_arena(copy), 0); /* an arena made the general way */
+    ck_assert_int_eq(pb_ev_encode(copy, false, false, &t, NULL), 0);
+    ck_assert_msg(a.len == t.len && memcmp(a.p, t.p, a.len) == 0, "%.*s\n%.*s", (int)a.len, a.p,
+                  (int)t.len, t.p);
+    pb_codec_buf_free(&t);
+    /* the tree of the event itself (which leaves the arena) agrees too */
+    json_t *own = pb_ev_json(ev);
+    ck_assert(json_equal(own, tree));
+    ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+    json_decref(tree);
+    pb_codec_buf_free(&a);
+    pb_ev_free(copy);
+}
+
+/* Objects made with their encoding (endpoints, string arrays, copies) are
+ * written from it only while unchanged: every kind of change shows. */
+START_TEST(cached_encodings_follow_changes)
+{
+    struct pb_tuple t = tuple("10.1.2.3", 40000, "fd00::1", 53, PB_IPPROTO_UDP);
+    struct pb_tx tx = {.type = "dns",
+                       .tuple = &t,
+                       .start_ns = 1424218386000000000ull,
+                       .end_ns = 1424218386018341000ull,
+                       .status = "OK",
+                       .src_bytes = 70,
+                       .dst_bytes = 0};
+    for (int change = 0; change < 9; change++) {
+        pb_event *ev = pb_tx_event(&tx);
+        ck_assert_ptr_nonnull(ev);
+        struct pb_codec_buf b = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &b, NULL), 0);
+        /* as made: source has bytes, destination none, client copies source */
+        ck_assert_ptr_nonnull(
+            strstr(b.p, "\"source\":{\"ip\":\"10.1.2.3\",\"port\":40000,\"bytes\":70}"));
+        ck_assert_ptr_nonnull(strstr(b.p, "\"server\":{\"ip\":\"fd00::1\",\"port\":53}"));
+        ck_assert_ptr_nonnull(strstr(b.p, "\"related\":{\"ip\":[\"10.1.2.3\",\"fd00::1\"]}"));
+        ck_assert_ptr_nonnull(strstr(b.p, "\"type\":[\"connection\",\"protocol\"]"));
+        pb_codec_buf_free(&b);
+        const char *want = NULL;
+        switch (change) {
+        case 0:
+            want = "\"source\":{\"ip\":\"10.1.2.3\",\"port\":1,\"bytes\":70}";
+            pb_ev_put_int(ev, "source.port", 1); /* replaced in place */
+            break;
+        case 1:
+            want = "\"client\":{\"ip\":\"10.1.2.3\",\"port\":40000,\"bytes\":70,\"domain\":\"x\"}";
+            pb_ev_put_str(ev, "client.domain", "x"); /* appended to the copy only */
+            break;
+        case 2:
+            want = "\"source\":{\"ip\":\"10.1.2.3\",\"bytes\":70}";
+            ck_assert(pb_ev_del(ev, "source.port"));
+            break;
+        case 3:
+            want = "\"related\":{\"ip\":[\"10.1.2.3\",\"fd00::1\",\"192.0.2.9\"]}";
+            pb_ev_add_related_ip(ev, "192.0.2.9");
+            break;
+        case 4:
+            want = "\"type\":[\"connection\",\"protocol\",\"end\"]";
+            pb_node_set_str(pb_ev_arr(ev, "event.type"), NULL, "end");
+            break;
+        case 5:
+            want = "\"destination\":{\"ip\":{\"v\":1},\"port\":53}";
+            pb_ev_put(ev, "destination.ip", json_pack("{s:i}", "v", 1));
+            break;
+        case 6:
+            want = "\"server\":{\"ip\":\"fd00::1\",\"port\":53,\"n\":{\"x\":true}}";
+            pb_ev_put_bool(ev, "server.n.x", true);
+            break;
+        case 7:
+            want = "\"client\":{\"ip\":\"10.1.2.3\",\"port\":40000,\"bytes\":70}";
+            pb_ev_put_int(ev, "source.port", 2); /* the copy keeps its own */
+            break;
+        default:
+            want = "\"source\":{\"ip\":\"10.1.2.3\",\"port\":40000,\"bytes\":70}";
+            /* through a tree and back: made the general way */
+            ck_assert_ptr_nonnull(pb_ev_json(ev));
+            ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+            break;
+        }
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &b, NULL), 0);
+        ck_assert_msg(strstr(b.p, want) != NULL, "change %d: %.*s", change, (int)b.len, b.p);
+        pb_codec_buf_free(&b);
+        assert_encodes_as_tree(ev);
+        /* pretty output walks the nodes: the same values */
+        ck_assert_int_eq(pb_ev_encode(ev, true, false, &b, NULL), 0);
+        json_t *pretty = json_loadb(b.p, b.len, 0, NULL);
+        json_t *tree = pb_ev_json(ev);
+        ck_assert(json_equal(pretty, tree));
+        json_decref(pretty);
+        pb_codec_buf_free(&b);
+        pb_ev_free(ev);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("event");
@@ -349,6 +453,7 @@ int main(void)
     tcase_add_test(tc, invalid_utf8_is_replaced);
     tcase_add_test(tc, time_formats);
     tcase_add_test(tc, tx_event_common_fields);
+    tcase_add_test(tc, cached_encodings_follow_changes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1049,6 +1049,73 @@ START_TEST(pcapfile_errors_name_the_file)
 }
 END_TEST
 
+/* A file cut shorter while it is being read (it is mapped): the reader
+ * reports the truncation instead of dying of SIGBUS, and then ends. */
+START_TEST(pcapfile_survives_a_file_cut_while_read)
+{
+    static const size_t sizes[] = {5000, 5000, 5000, 5000};
+    const char *path = tmp_path("cut.pcap");
+    write_pcap(path, false, false, 65535, 1, sizes, 4);
+    char err[512];
+    struct pb_pcapfile *f = pb_pcapfile_open(path, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    const uint8_t *data;
+    uint32_t cap, wire;
+    uint64_t ts;
+    ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), 1);
+    ck_assert_uint_eq(cap, 5000);
+    ck_assert_uint_eq(data[4999], (uint8_t)(4999 & 0xff));
+    /* the second record starts at 5040, in the second page: gone */
+    ck_assert_int_eq(truncate(path, 4096), 0);
+    ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, path));
+    ck_assert_ptr_nonnull(strstr(err, "truncated"));
+    ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), 0);
+    pb_pcapfile_close(f);
+
+    /* a file read to its end and closed leaves no handler behind: a second
+     * file maps as well, and reads whole */
+    write_pcap(path, false, false, 65535, 1, sizes, 4);
+    f = pb_pcapfile_open(path, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    for (int k = 0; k < 4; k++) {
+        ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), 1);
+        ck_assert_uint_eq(data[cap - 1], (uint8_t)((k + cap - 1) & 0xff));
+    }
+    ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), 0);
+    pb_pcapfile_close(f);
+}
+END_TEST
+
+/* Records across the edges of the mapped window: a file larger than one
+ * window, frames of many sizes, every byte where it belongs. */
+START_TEST(pcapfile_reads_across_windows)
+{
+    enum { N = 220 };
+    static size_t sizes[N];
+    for (size_t k = 0; k < N; k++) {
+        sizes[k] = 1 + (k * 7919u) % 65000u;
+    }
+    const char *path = tmp_path("big.pcap");
+    write_pcap(path, false, false, 65535, 1, sizes, N);
+    char err[512];
+    struct pb_pcapfile *f = pb_pcapfile_open(path, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    const uint8_t *data;
+    uint32_t cap, wire;
+    uint64_t ts;
+    for (size_t k = 0; k < N; k++) {
+        ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), 1);
+        ck_assert_uint_eq(cap, sizes[k]);
+        ck_assert_uint_eq(data[0], (uint8_t)(k & 0xff));
+        ck_assert_uint_eq(data[cap - 1], (uint8_t)((k + cap - 1) & 0xff));
+        ck_assert_uint_eq(ts / SEC, 1600000000ull + k);
+    }
+    ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), 0);
+    pb_pcapfile_close(f);
+}
+END_TEST
+
 START_TEST(pcapfile_pcapng_through_libpcap)
 {
     /* write a pcapng with libpcap's own writer when it has one; otherwise
@@ -1286,6 +1353,8 @@ static Suite *decoder_suite(void)
     tcase_add_test(tc, dec_random_garbage);
     tcase_add_test(tc, pcapfile_reads_whole_frames);
     tcase_add_test(tc, pcapfile_errors_name_the_file);
+    tcase_add_test(tc, pcapfile_survives_a_file_cut_while_read);
+    tcase_add_test(tc, pcapfile_reads_across_windows);
     tcase_add_test(tc, pcapfile_pcapng_through_libpcap);
     tcase_add_test(tc, real_vlan_icmp);
     tcase_add_test(tc, real_link_types);
