@@ -408,6 +408,51 @@ START_TEST(flows_table_cap)
 }
 END_TEST
 
+/* Frames of a known flow find it through the front cache: counts stay
+ * exact with more flows than its slots (collisions evict), and a flow that
+ * timed out is never found again through it: the same frames open a new
+ * one, counted from zero. */
+START_TEST(flows_front_cache_exact)
+{
+    enum { N = 3000, ROUNDS = 3 };
+    struct pb_flows *f = new_flows(3 * (int64_t)SEC, -1, false, 0);
+    struct pb_ip c = ip4(10, 0, 0, 9), s = ip4(10, 0, 0, 1);
+    for (int r = 0; r < ROUNDS; r++) {
+        for (uint16_t i = 0; i < N; i++) {
+            uint8_t proto = i % 2 ? 6 : 17;
+            struct pb_decoded q = pkt(c, (uint16_t)(10000 + i), s, 80, proto, 100, T0);
+            struct pb_decoded a = pkt(s, 80, c, (uint16_t)(10000 + i), proto, 1000 + i, T0);
+            q.conn_id = a.conn_id = proto == 6 ? 1000u + i : 0;
+            pb_flows_packet(f, &q, true, T0);
+            pb_flows_packet(f, &a, true, T0);
+        }
+    }
+    ck_assert_uint_eq(pb_flows_stats(f)->created, N);
+    /* the timeout ends them all; the same frames again make new flows */
+    pb_flows_tick(f, T0 + 5 * SEC);
+    ck_assert_uint_eq(pb_flows_count(f), 0);
+    ck_assert_uint_eq(json_array_size(events), N);
+    for (size_t k = 0; k < N; k++) {
+        uint16_t i = (uint16_t)(ev_int(k, "source.port") - 10000);
+        ck_assert_int_eq(ev_int(k, "source.packets"), ROUNDS);
+        ck_assert_int_eq(ev_int(k, "destination.packets"), ROUNDS);
+        ck_assert_int_eq(ev_int(k, "destination.bytes"), ROUNDS * (1000 + i));
+    }
+    /* the last frame seen: surely in its slot */
+    struct pb_decoded a = pkt(s, 80, c, 10000 + N - 1, 6, 100, T0 + 6 * SEC);
+    a.conn_id = 1000 + N - 1;
+    pb_flows_packet(f, &a, true, T0 + 6 * SEC);
+    ck_assert_uint_eq(pb_flows_count(f), 1);
+    ck_assert_uint_eq(pb_flows_stats(f)->created, N + 1);
+    pb_flows_final(f, T0 + 7 * SEC);
+    ck_assert_uint_eq(json_array_size(events), N + 1);
+    ck_assert_int_eq(ev_int(N, "source.packets"), 1);
+    ck_assert_int_eq(ev_int(N, "source.port"), 80);
+    ck_assert_ptr_null(pb_json_get(json_array_get(events, N), "destination.packets"));
+    pb_flows_free(f);
+}
+END_TEST
+
 static void run_periodic(bool delta)
 {
     /* timeout 3s, period 1s: one tick per second from T0 on */
@@ -548,6 +593,7 @@ static Suite *flows_suite(void)
     tcase_add_test(tc, flows_icmp);
     tcase_add_test(tc, flows_non_ip_and_fragments);
     tcase_add_test(tc, flows_table_cap);
+    tcase_add_test(tc, flows_front_cache_exact);
     tcase_add_test(tc, flows_period_reports);
     tcase_add_test(tc, flows_delta_reports);
     tcase_add_test(tc, flows_no_period);
