@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0
- * beat/net.c - address helpers and Community ID v1 (https://github.com/corelight/community-id-spec),
- * computed as libbeat's flowhash does (seed 0, SHA-1, base64).
+ * beat/net.c - address helpers and Community ID v1
+ * (https://github.com/corelight/community-id-spec), computed as libbeat's flowhash does (seed 0,
+ * SHA-1, base64).
  */
 #include "beat/net.h"
 
+#include "beat/sha1.h"
+
 #include <arpa/inet.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <string.h>
 
 const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
@@ -60,8 +62,8 @@ struct pb_tuple pb_tuple_reverse(const struct pb_tuple *t)
 /* ICMP types that have a counterpart, as the Community ID spec lists them. */
 static int icmp_equiv(uint8_t proto, uint8_t type)
 {
-    static const uint8_t v4[][2] = {{8, 0},  {0, 8},   {13, 14}, {14, 13}, {15, 16},
-                                    {10, 9}, {9, 10},  {17, 18}, {18, 17}};
+    static const uint8_t v4[][2] = {{8, 0},  {0, 8},  {13, 14}, {14, 13}, {15, 16},
+                                    {10, 9}, {9, 10}, {17, 18}, {18, 17}};
     static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {133, 134}, {134, 133},
                                     {136, 135}, {135, 136}, {130, 131}, {139, 140},
                                     {140, 139}, {144, 145}, {145, 144}};
@@ -79,65 +81,6 @@ static int icmp_equiv(uint8_t proto, uint8_t type)
         }
     }
     return -1;
-}
-
-/* SHA-1 (FIPS 180-4) of at most 55 bytes: one padded block. The Community
-   ID hashes 13 to 40 bytes per event, and OpenSSL 3's SHA1() spends most
-   of its time finding the algorithm, not hashing. */
-static uint32_t rol32(uint32_t x, unsigned n)
-{
-    return (x << n) | (x >> (32 - n));
-}
-
-static void sha1_short(const uint8_t *msg, size_t n, uint8_t md[20])
-{
-    uint8_t blk[64] = {0};
-    memcpy(blk, msg, n);
-    blk[n] = 0x80;
-    uint64_t bits = (uint64_t)n * 8u;
-    for (int i = 0; i < 8; i++) {
-        blk[63 - i] = (uint8_t)(bits >> (8 * i));
-    }
-    uint32_t w[80];
-    for (int i = 0; i < 16; i++) {
-        w[i] = (uint32_t)blk[4 * i] << 24 | (uint32_t)blk[4 * i + 1] << 16 |
-               (uint32_t)blk[4 * i + 2] << 8 | blk[4 * i + 3];
-    }
-    for (int i = 16; i < 80; i++) {
-        w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    }
-    static const uint32_t h0[5] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u,
-                                   0xc3d2e1f0u};
-    uint32_t a = h0[0], b = h0[1], c = h0[2], d = h0[3], e = h0[4];
-    for (int i = 0; i < 80; i++) {
-        uint32_t f, k;
-        if (i < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5a827999u;
-        } else if (i < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ed9eba1u;
-        } else if (i < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8f1bbcdcu;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xca62c1d6u;
-        }
-        uint32_t tmp = rol32(a, 5) + f + e + k + w[i];
-        e = d;
-        d = c;
-        c = rol32(b, 30);
-        b = a;
-        a = tmp;
-    }
-    uint32_t h[5] = {h0[0] + a, h0[1] + b, h0[2] + c, h0[3] + d, h0[4] + e};
-    for (int i = 0; i < 5; i++) {
-        md[4 * i] = (uint8_t)(h[i] >> 24);
-        md[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        md[4 * i + 2] = (uint8_t)(h[i] >> 8);
-        md[4 * i + 3] = (uint8_t)h[i];
-    }
 }
 
 void pb_community_id(const struct pb_tuple *t, char out[64])
@@ -201,11 +144,11 @@ void pb_community_id(const struct pb_tuple *t, char out[64])
         memcpy(out, slot->id, CID_LEN + 1);
         return;
     }
-    _Static_assert(sizeof buf <= 55, "one SHA-1 block");
-    uint8_t md[SHA_DIGEST_LENGTH];
-    sha1_short(buf, n, md);
+    _Static_assert(sizeof buf <= PB_SHA1_SHORT_MAX, "one SHA-1 block");
+    uint8_t md[PB_SHA1_LEN];
+    pb_sha1_short(buf, n, md);
     memcpy(out, "1:", 2);
-    EVP_EncodeBlock((unsigned char *)out + 2, md, SHA_DIGEST_LENGTH);
+    EVP_EncodeBlock((unsigned char *)out + 2, md, PB_SHA1_LEN);
     slot->n = (uint8_t)n;
     memcpy(slot->key, buf, n);
     memcpy(slot->id, out, CID_LEN + 1);

@@ -106,6 +106,10 @@ const char *dns_rcode_str(int rc, char buf[24]);
  * publicsuffix.EffectiveTLDPlusOne (ICANN and private rules). Returns a
  * pointer into name, or NULL when there is none. */
 const char *dns_etld_plus_one(const char *name);
+/* The same straight from the list, without the per-thread cache (tests). */
+const char *dns_etld_plus_one_uncached(const char *name);
+/* The same without the per-thread cache of results (tests). */
+const char *dns_etld_plus_one_uncached(const char *name);
 /* Loads the Public Suffix List data ahead of the first lookup. */
 void dns_psl_load(void);
 /* Releases the Public Suffix List data (tests, shutdown). */

@@ -521,6 +521,144 @@ START_TEST(public_suffix)
 }
 END_TEST
 
+/* The per-thread cache of results must give exactly what the list gives:
+   many more names than the cache has slots (so they share slots), with
+   shared parents, case variants, odd bytes, trailing dots, long names and
+   names of many labels, asked in a random order several times over. */
+static uint32_t psl_rnd_state = 2463534242u;
+
+static uint32_t psl_rnd(void)
+{
+    uint32_t x = psl_rnd_state; /* xorshift32 */
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return psl_rnd_state = x;
+}
+
+static void psl_check(const char *name)
+{
+    const char *want = dns_etld_plus_one_uncached(name);
+    const char *got = dns_etld_plus_one(name);
+    ck_assert_msg(got == want, "%s: cached %s, list %s", name, got != NULL ? got : "(none)",
+                  want != NULL ? want : "(none)");
+}
+
+START_TEST(public_suffix_cache)
+{
+    static const char *const fixed[] = {
+        "",
+        ".",
+        "..",
+        "com",
+        ".com",
+        "com.",
+        "example.com.",
+        "a..example.com",
+        "co.uk",
+        "uk",
+        "forgot.his.name",
+        "his.name",
+        "x.forgot.his.name",
+        "www.ck",
+        "a.www.ck",
+        "b.ck",
+        "a.b.ck",
+        "city.kawasaki.jp",
+        "a.city.kawasaki.jp",
+        "b.kawasaki.jp",
+        "a.b.kawasaki.jp",
+        "131.252.30.192.in-addr.arpa",
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        "a.b.c.d.e.f.g.h.i.j.example.com",
+        "b.c.d.e.f.g.h.example.com",
+        "c.d.e.f.g.h.example.com",
+        "\xe9\xa3\x9f\xe7\x8b\xae.com.cn",
+        "www.\xe9\xa3\x9f\xe7\x8b\xae.\xe5\x85\xac\xe5\x8f\xb8.cn",
+        "www.xn--85x722f.xn--55qx5d.cn",
+        "\xff\xfe.com",
+        "a\x01b.example.org",
+        "WWW.Example.CO.UK",
+        "www.example.co.uk",
+        "Www.Example.Co.Uk",
+        "x.github.io",
+        "y.x.github.io",
+    };
+    static const char *const tails[] = {
+        "com",          "co.uk",       "uk",
+        "blogspot.com", "kawasaki.jp", "city.kawasaki.jp",
+        "ck",           "www.ck",      "in-addr.arpa",
+        "ip6.arpa",     "his.name",    "name",
+        "com.cn",       "unknowntld",  "s3.amazonaws.com",
+        "COM",          "github.io",   "\xe5\x85\xac\xe5\x8f\xb8.cn",
+        "bd",           "com.bd",      "Co.Uk",
+    };
+    static const char *const heads[] = {
+        "www",
+        "a",
+        "b.c",
+        "WWW",
+        "x-y",
+        "forgot",
+        "city",
+        "1.2.3",
+        "\xc3\xa9t\xc3\xa9",
+        "\xff",
+        "m.n.o.p.q.r.s",
+        "",
+    };
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyzABCDEZ0123456789-";
+    enum { NNAMES = 4000, NLEN = 96 };
+    const size_t nfixed = sizeof fixed / sizeof fixed[0];
+    char(*names)[NLEN] = malloc((size_t)NNAMES * NLEN);
+    ck_assert_ptr_nonnull(names);
+    for (size_t i = 0; i < NNAMES; i++) {
+        if (i < nfixed) {
+            snprintf(names[i], NLEN, "%s", fixed[i]);
+            continue;
+        }
+        /* a few hundred middles, so that parents repeat */
+        char mid[24];
+        uint32_t m = psl_rnd() % 300, ml = 1 + m % 20;
+        for (uint32_t j = 0; j < ml; j++) {
+            mid[j] = alpha[(m * 7 + j * 13) % (sizeof alpha - 1)];
+        }
+        mid[ml] = '\0';
+        const char *hd = heads[psl_rnd() % (sizeof heads / sizeof heads[0])];
+        const char *tl = tails[psl_rnd() % (sizeof tails / sizeof tails[0])];
+        uint32_t form = psl_rnd() % 16;
+        if (form == 0) {
+            snprintf(names[i], NLEN, "%s", mid); /* a single label */
+        } else if (form == 1) {
+            snprintf(names[i], NLEN, "%s.%s", mid, tl);
+        } else if (form == 2) {
+            snprintf(names[i], NLEN, "%s.%s.", mid, tl); /* trailing dot */
+        } else if (form == 3) {
+            /* long: past what the cache keeps */
+            snprintf(names[i], NLEN, "%s%s%s.%s", mid, mid, "-long-long-long-long-long-long", tl);
+        } else {
+            snprintf(names[i], NLEN, "%s%s%s.%s", hd, *hd != '\0' ? "." : "", mid, tl);
+        }
+    }
+    for (int round = 0; round < 4; round++) {
+        for (size_t i = 0; i < NNAMES; i++) {
+            psl_check(names[psl_rnd() % NNAMES]);
+        }
+        for (size_t i = 0; i < NNAMES; i++) {
+            psl_check(names[i]);
+        }
+        if (round == 1) {
+            dns_psl_release(); /* the cache starts anew */
+        }
+    }
+    /* a hit returns a pointer into the name asked, not the one cached */
+    char a[] = "www.example.co.uk", b[] = "www.example.co.uk";
+    ck_assert_ptr_eq(dns_etld_plus_one(a), a + 4);
+    ck_assert_ptr_eq(dns_etld_plus_one(b), b + 4);
+    free(names);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* UDP transactions */
 
@@ -1027,6 +1165,7 @@ static Suite *dns_suite(void)
     tcase_add_test(c, parse_every_prefix);
     tcase_add_test(c, names_of_codes);
     tcase_add_test(c, public_suffix);
+    tcase_add_test(c, public_suffix_cache);
     suite_add_tcase(s, c);
 
     c = tcase_create("udp");
