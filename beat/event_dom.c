@@ -177,34 +177,18 @@ static bool plain_bytes(const uint8_t *p, size_t n)
 {
     uint64_t x;
     if (n < 8) {
-        /* short keys and values, most of them: copied into a word of
-           spaces (plain) and checked at once */
-        x = 0x2020202020202020ull;
-        unsigned char *xb = (unsigned char *)&x;
-        switch (n) {
-        case 7:
-            xb[6] = p[6];
-            /* fall through */
-        case 6:
-            xb[5] = p[5];
-            /* fall through */
-        case 5:
-            xb[4] = p[4];
-            /* fall through */
-        case 4:
-            xb[3] = p[3];
-            /* fall through */
-        case 3:
-            xb[2] = p[2];
-            /* fall through */
-        case 2:
-            xb[1] = p[1];
-            /* fall through */
-        case 1:
-            xb[0] = p[0];
-            /* fall through */
-        default:
-            break;
+        /* short keys and values, most of them: gathered into one word
+           (overlapping loads; the rest spaces, which are plain) and
+           checked at once */
+        if (n >= 4) {
+            uint32_t a, b;
+            memcpy(&a, p, 4);
+            memcpy(&b, p + n - 4, 4);
+            x = (uint64_t)a | (uint64_t)b << 32;
+        } else if (n > 0) {
+            x = 0x2020202020000000ull | p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+        } else {
+            return true;
         }
         return pb_json_plain8(x);
     }

@@ -60,6 +60,15 @@ size_t pb_utf8_valid_len(const uint8_t *p, size_t n)
     while (i < n) {
         if (p[i] < 0x80) {
             i++;
+            /* a run of ASCII: eight bytes a step */
+            while (n - i >= 8) {
+                uint64_t x;
+                memcpy(&x, p + i, 8);
+                if (x & 0x8080808080808080ull) {
+                    break;
+                }
+                i += 8;
+            }
             continue;
         }
         size_t l = pb_utf8_decode(p + i, n - i, NULL);

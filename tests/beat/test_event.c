@@ -10,6 +10,7 @@
 
 #include "beat/event.h"
 #include "beat/net.h"
+#include "beat/utf8.h"
 #include "publisher/codec.h"
 
 static struct pb_tuple tuple(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t pr)
@@ -438,6 +439,70 @@ START_TEST(cached_encodings_follow_changes)
 }
 END_TEST
 
+/* The plain-text checks (short keys and values gathered into one word,
+ * longer ones eight bytes a step; ASCII runs skipped eight bytes a step
+ * in the UTF-8 check) against byte-wise references: one odd byte at every
+ * place of strings of every short length, as keys and as values, must
+ * encode exactly as the tree encoder (which checks byte by byte) does. */
+static size_t ref_valid_len(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t l = p[i] < 0x80 ? 1 : pb_utf8_decode(p + i, n - i, NULL);
+        if (l == 0) {
+            break;
+        }
+        i += l;
+    }
+    return i;
+}
+
+START_TEST(plain_checks_at_every_place)
+{
+    static const uint8_t odd[] = {'"', '\\', 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xe2, 0xff, 0};
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t k = 0; k < sizeof odd; k++) {
+                uint8_t buf[32];
+                memset(buf, 'a' + (int)(len % 20), sizeof buf);
+                buf[pos] = odd[k];
+                if (odd[k] == 0xc3 && pos + 1 < len) {
+                    buf[pos + 1] = 0xa9; /* a valid two-byte sequence */
+                }
+                ck_assert_uint_eq(pb_utf8_valid_len(buf, len), ref_valid_len(buf, len));
+                pb_event *ev = pb_ev_new();
+                pb_node *root = pb_ev_obj(ev, "");
+                pb_node_set_strn(root, "v", buf, len);
+                char key[33];
+                memcpy(key, buf, len);
+                key[len] = '\0';
+                if (odd[k] != 0) {
+                    pb_node_set_str(root, key, "k");
+                }
+                struct pb_codec_buf a = {0}, t = {0};
+                ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
+                json_t *tree = pb_ev_json(ev);
+                ck_assert_int_eq(pb_json_encode(tree, false, false, &t), 0);
+                ck_assert_msg(a.len == t.len && memcmp(a.p, t.p, a.len) == 0,
+                              "len %zu pos %zu byte %02x: %.*s / %.*s", len, pos, odd[k],
+                              (int)a.len, a.p, (int)t.len, t.p);
+                pb_codec_buf_free(&a);
+                pb_codec_buf_free(&t);
+                pb_ev_free(ev);
+            }
+        }
+    }
+    /* long runs of ASCII around bad bytes */
+    uint8_t big[300];
+    for (size_t pos = 0; pos < sizeof big; pos += 7) {
+        memset(big, 'x', sizeof big);
+        big[pos] = 0xff;
+        ck_assert_uint_eq(pb_utf8_valid_len(big, sizeof big), pos);
+        ck_assert_uint_eq(pb_utf8_valid_len(big, pos), pos);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("event");
@@ -454,6 +519,7 @@ int main(void)
     tcase_add_test(tc, time_formats);
     tcase_add_test(tc, tx_event_common_fields);
     tcase_add_test(tc, cached_encodings_follow_changes);
+    tcase_add_test(tc, plain_checks_at_every_place);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
