@@ -428,17 +428,17 @@ static void put_real(struct jw *w, double f)
 
 static void put_value(struct jw *w, const json_t *v, int depth, bool top);
 
-static void put_int(struct jw *w, int64_t iv)
+/* The decimal text of iv ending at e (at most 20 bytes before it); its
+ * start. Digits are written backwards, two at a time: snprintf costs more
+ * than the rest of the member. */
+static inline char *int_text(int64_t iv, char *e)
 {
-    /* decimal digits written backwards, two at a time: snprintf costs more
-       than the rest of the member */
     static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
                                    "25262728293031323334353637383940414243444546474849"
                                    "50515253545556575859606162636465666768697071727374"
                                    "75767778798081828384858687888990919293949596979899";
-    char buf[32];
     unsigned long long u = iv < 0 ? 0ull - (unsigned long long)iv : (unsigned long long)iv;
-    char *e = buf + sizeof buf, *d = e;
+    char *d = e;
     while (u >= 100u) {
         unsigned r = (unsigned)(u % 100u);
         u /= 100u;
@@ -456,6 +456,13 @@ static void put_int(struct jw *w, int64_t iv)
     if (iv < 0) {
         *--d = '-';
     }
+    return d;
+}
+
+static void put_int(struct jw *w, int64_t iv)
+{
+    char buf[32];
+    char *e = buf + sizeof buf, *d = int_text(iv, e);
     put(w, d, (size_t)(e - d));
 }
 static void put_member(struct jw *w, const char *key, size_t klen, const json_t *val, int depth,
@@ -748,9 +755,118 @@ static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_membe
     put_dom_value(w, m, depth);
 }
 
+static void put_compact_node(struct jw *w, const pb_node *n, int depth);
+
+/* Compact output (neither pretty nor escape_html) of the members from m
+ * on: the usual member (plain key; a plain string, an integer, a boolean
+ * or a container) written in one reserved step, the others by
+ * put_dom_member. */
+static void put_compact_members(struct jw *w, const pb_node *n, const struct pb_member *m,
+                                const struct pb_member *skip1, const struct pb_member *skip2,
+                                int depth, bool first)
+{
+    for (; m != NULL && w->err == 0; m = m->next) {
+        if (m == skip1 || m == skip2) {
+            continue;
+        }
+        if (!n->arr && !(m->flags & PB_MF_PLAIN_KEY)) {
+            put_dom_member(w, n, m, depth, &first);
+            continue;
+        }
+        bool str = m->kind == PB_VK_STR;
+        if (str && !(m->flags & PB_MF_PLAIN_STR)) {
+            put_dom_member(w, n, m, depth, &first);
+            continue;
+        }
+        /* comma, quoted key and colon, then a value of at most 24 bytes or
+           the quoted string */
+        size_t need = 4 + m->klen + (str ? m->slen + 2 : 24);
+        if (!reserve(w, need)) {
+            put_dom_member(w, n, m, depth, &first);
+            continue;
+        }
+        char *o = w->b->p + w->b->len;
+        if (!first) {
+            *o++ = ',';
+        }
+        first = false;
+        if (!n->arr) {
+            *o++ = '"';
+            pb_copy_short(o, m->key, m->klen);
+            o += m->klen;
+            *o++ = '"';
+            *o++ = ':';
+        }
+        switch (m->kind) {
+        case PB_VK_STR:
+            *o++ = '"';
+            pb_copy_short(o, m->u.s, m->slen);
+            o += m->slen;
+            *o++ = '"';
+            break;
+        case PB_VK_INT: {
+            char buf[24];
+            char *d = int_text(m->u.i, buf + sizeof buf);
+            size_t len = (size_t)(buf + sizeof buf - d);
+            pb_copy_short(o, d, len);
+            o += len;
+            break;
+        }
+        case PB_VK_TRUE:
+            memcpy(o, "true", 4);
+            o += 4;
+            break;
+        case PB_VK_FALSE:
+            memcpy(o, "false", 5);
+            o += 5;
+            break;
+        case PB_VK_NULL:
+            memcpy(o, "null", 4);
+            o += 4;
+            break;
+        case PB_VK_OBJ:
+        case PB_VK_ARR:
+            w->b->len = (size_t)(o - w->b->p);
+            put_compact_node(w, m->u.n, depth + 1);
+            continue;
+        default: /* reals, jansson values */
+            w->b->len = (size_t)(o - w->b->p);
+            put_dom_value(w, m, depth);
+            continue;
+        }
+        w->b->len = (size_t)(o - w->b->p);
+    }
+}
+
+static void put_compact_node(struct jw *w, const pb_node *n, int depth)
+{
+    if (w->err != 0) {
+        return;
+    }
+    if (depth > 256) {
+        w->err = -PB_ELIMIT;
+        return;
+    }
+    if (n->enc != NULL) {
+        put(w, n->enc, n->enc_len); /* made with the node, unchanged since */
+        return;
+    }
+    if (n->count == 0) {
+        putstr(w, n->arr ? "[]" : "{}");
+        return;
+    }
+    putc1(w, n->arr ? '[' : '{');
+    put_compact_members(w, n, n->first, NULL, NULL, depth, true);
+    putc1(w, n->arr ? ']' : '}');
+}
+
 static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
 {
     if (w->err != 0) {
+        return;
+    }
+    if (!top && !w->pretty && !w->html) {
+        put_compact_node(w, n, depth);
         return;
     }
     if (depth > 256) {
@@ -780,10 +896,14 @@ static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
             put_dom_member(w, n, meta, depth, &first);
         }
     }
-    for (const struct pb_member *m = n->first; m != NULL && w->err == 0; m = m->next) {
-        if (m != ts && m != meta &&
-            !(top && w->no_meta && m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0)) {
-            put_dom_member(w, n, m, depth, &first);
+    if (!w->pretty && !w->html && !w->no_meta) {
+        put_compact_members(w, n, n->first, ts, meta, depth, first);
+    } else {
+        for (const struct pb_member *m = n->first; m != NULL && w->err == 0; m = m->next) {
+            if (m != ts && m != meta &&
+                !(top && w->no_meta && m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0)) {
+                put_dom_member(w, n, m, depth, &first);
+            }
         }
     }
     newline(w, depth);
