@@ -196,6 +196,22 @@ START_TEST(arena_encoding_equals_tree)
     pb_node_arr(arr, NULL);
     pb_node_set(root, "embedded", json_pack("{s:[i,s]}", "x", 1, "y\"z"));
     pb_node_set_str(root, "@timestamp", "goes first");
+    /* the same kinds of members, nested (compact output has its own path
+       for nodes below the top) */
+    pb_node *deep = pb_node_obj(pb_node_obj(root, "deep"), "er");
+    pb_node_set_strn(deep, "wire", wire, sizeof wire);
+    pb_node_set_strn(deep, "k\"ey\xc3\xa9", "v", 1);
+    pb_node_set_int(deep, "neg", INT64_MIN);
+    pb_node_set_uint(deep, "big", UINT64_MAX);
+    pb_node_set_real(deep, "real", -1.5e300);
+    pb_node_set_bool(deep, "f", false);
+    pb_node_set_null(deep, "nothing");
+    pb_node *darr = pb_node_arr(deep, "list");
+    pb_node_set_int(darr, NULL, 7);
+    pb_node_set_strn(darr, NULL, wire, sizeof wire);
+    pb_node_set_null(darr, NULL);
+    pb_node_set(darr, NULL, json_pack("[b,f]", 1, 0.5));
+    pb_node_obj(darr, NULL);
 
     /* wire bytes made valid exactly as pb_json_strn makes them */
     json_t *js = pb_json_strn(wire, sizeof wire);
