@@ -483,8 +483,8 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
     pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
     static const char *const category[] = {"network"}, *const etype[] = {"connection", "protocol"};
     pb_node_add_static(event, PB_KEY("kind"), "event");
-    pb_node_add_strs(event, PB_KEY("category"), category, 1);
-    pb_node_add_strs(event, PB_KEY("type"), etype, 2);
+    pb_node_add_static_strs(event, PB_KEY("category"), category, 1, "[\"network\"]");
+    pb_node_add_static_strs(event, PB_KEY("type"), etype, 2, "[\"connection\",\"protocol\"]");
     pb_node_add_static(event, PB_KEY("dataset"), tx->type);
     if (tx->start_ns != 0) {
         pb_node_add_plain(event, PB_KEY("start"), pb_time_fmt(tx->start_ns, false, tbuf));

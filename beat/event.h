@@ -143,6 +143,11 @@ pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const ch
  * its encoding. */
 pb_node *pb_node_add_strs(pb_node *n, const char *key, size_t klen, const char *const *v,
                           size_t count);
+/* The same for constant strings (static storage, plain), kept by
+ * reference, with their encoding given: enc is the compact JSON array of
+ * v (debug builds check it), e.g. "[\"connection\",\"protocol\"]". */
+pb_node *pb_node_add_static_strs(pb_node *n, const char *key, size_t klen, const char *const *v,
+                                 size_t count, const char *enc);
 /* A copy of src, an object or array of scalars only (such as an endpoint),
  * at a new literal key of n, in the same event; NULL when src holds a
  * container or a jansson value. */

@@ -796,6 +796,43 @@ pb_node *pb_node_add_strs(pb_node *n, const char *key, size_t klen, const char *
     return a;
 }
 
+pb_node *pb_node_add_static_strs(pb_node *n, const char *key, size_t klen, const char *const *v,
+                                 size_t count, const char *enc)
+{
+    pb_node *a = pb_node_add_arr(n, key, klen);
+    struct pb_member *m = a != NULL && count > 0 ? arena_alloc(a->ev, count * sizeof *m) : NULL;
+    if (m == NULL) {
+        return a;
+    }
+#ifndef NDEBUG
+    {
+        size_t o = 0;
+        assert(enc[o++] == '[');
+        for (size_t i = 0; i < count; i++) {
+            size_t l = strlen(v[i]);
+            assert(plain_bytes((const uint8_t *)v[i], l));
+            assert((i == 0 || enc[o++] == ',') && enc[o++] == '"');
+            assert(strncmp(enc + o, v[i], l) == 0 && enc[o + l] == '"');
+            o += l + 1;
+        }
+        assert(enc[o] == ']' && enc[o + 1] == '\0');
+    }
+#endif
+    for (size_t i = 0; i < count; i++) {
+        m[i] = (struct pb_member){.kind = PB_VK_STR,
+                                  .flags = PB_MF_PLAIN_STR,
+                                  .u.s = v[i],
+                                  .slen = (uint32_t)strlen(v[i]),
+                                  .next = i + 1 < count ? &m[i + 1] : NULL};
+    }
+    a->first = &m[0];
+    a->last = &m[count - 1];
+    a->count = (uint32_t)count;
+    a->enc = enc;
+    a->enc_len = (uint32_t)strlen(enc);
+    return a;
+}
+
 pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_node *src)
 {
     if (n == NULL || src == NULL || src->ev != n->ev) {
