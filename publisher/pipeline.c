@@ -1205,6 +1205,41 @@ static int publish_disk(struct pb_pipeline *pl, json_t *ev, bool block)
 /* A queue.mem copy of an encoding: trimmed to its length, and not memory
    of the protocol that published it (the TCP tracker charges a connection
    with what its callbacks keep). */
+/* The scratch buffer of the encoding threads stays allocated up to this
+ * size (a thread's events are encoded there before being copied). */
+#define SCRATCH_KEEP (256u * 1024u)
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_ok;
+
+static void scratch_free(void *p)
+{
+    pb_codec_buf_free(p);
+    pb_free(p);
+}
+
+static void scratch_init(void)
+{
+    scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* This thread's encoding buffer (freed when the thread ends), or NULL. */
+static struct pb_codec_buf *thread_scratch(void)
+{
+    pthread_once(&scratch_once, scratch_init);
+    if (!scratch_ok) {
+        return NULL;
+    }
+    struct pb_codec_buf *b = pthread_getspecific(scratch_key);
+    if (b == NULL && (b = pb_calloc(1, sizeof *b)) != NULL &&
+        pthread_setspecific(scratch_key, b) != 0) {
+        pb_free(b);
+        b = NULL;
+    }
+    return b;
+}
+
 static void keep_encoding(struct qev *q, struct pb_codec_buf *enc)
 {
     char *p = enc->len < enc->cap ? pb_realloc(enc->p, enc->len) : enc->p;
@@ -1291,19 +1326,30 @@ int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
         return -PB_EINVAL;
     }
     if (pl->dq == NULL && pl->queue_json && !pb_ev_is_tree(ev)) {
-        /* encoded from the arena: no jansson tree is ever built */
-        struct pb_codec_buf enc = {.p = pb_malloc(4096), .len = 0, .cap = 4096};
+        /* encoded from the arena: no jansson tree is ever built. The
+           encoding is made in this thread's scratch buffer and copied
+           into a block of its size. */
+        struct pb_codec_buf *scratch = thread_scratch();
+        struct pb_codec_buf local = {0};
+        struct pb_codec_buf *b = scratch != NULL ? scratch : &local;
         bool exact = false;
-        if (enc.p == NULL) {
-            enc.cap = 0;
+        b->len = 0;
+        if (pb_ev_encode(ev, false, false, b, &exact) == 0 && exact) {
+            struct qev q = {.js = pb_malloc(b->len > 0 ? b->len : 1), .len = b->len};
+            if (q.js != NULL) {
+                memcpy(q.js, b->p, q.len);
+                pb_alloc_disown(q.js);
+            }
+            if (b->cap > SCRATCH_KEEP || b == &local) {
+                pb_codec_buf_free(b); /* a rare huge event */
+            }
+            if (q.js != NULL) {
+                pb_ev_free(ev);
+                return enqueue(pl, q, block);
+            }
+        } else if (b->cap > SCRATCH_KEEP || b == &local) {
+            pb_codec_buf_free(b);
         }
-        if (pb_ev_encode(ev, false, false, &enc, &exact) == 0 && exact) {
-            struct qev q = {0};
-            keep_encoding(&q, &enc);
-            pb_ev_free(ev);
-            return enqueue(pl, q, block);
-        }
-        pb_codec_buf_free(&enc);
     }
     if (pl->dq == NULL && !pb_ev_is_tree(ev)) {
         /* an output that reads trees: the event waits in its arena and
