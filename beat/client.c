@@ -4,6 +4,7 @@
 #include "beat/client.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,7 +51,22 @@ struct pb_client {
     struct pb_procs *procs;     /* borrowed: packetbeat.procs, NULL when off */
     json_t *metadata; /* template for @metadata */
     json_t *agent;    /* template for agent */
+    char *hostname;   /* owned: host.name, held by events like the templates */
 };
+
+/* The paths finalize reads on every event, split once. */
+static struct pb_path p_network, p_direction, p_sip, p_dip, p_agent, p_ecs_version, p_host_name;
+
+static void init_paths(void)
+{
+    pb_path_init(&p_network, "network");
+    pb_path_init(&p_direction, "network.direction");
+    pb_path_init(&p_sip, "source.ip");
+    pb_path_init(&p_dip, "destination.ip");
+    pb_path_init(&p_agent, "agent");
+    pb_path_init(&p_ecs_version, "ecs.version");
+    pb_path_init(&p_host_name, "host.name");
+}
 
 enum { NET_PRIVATE = 1, NET_LOOPBACK, NET_UNICAST, NET_MULTICAST, NET_LINK_LOCAL,
        NET_PUBLIC, NET_UNSPECIFIED };
@@ -219,6 +235,8 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
         return NULL;
     }
     c->info = info;
+    static pthread_once_t paths_once = PTHREAD_ONCE_INIT;
+    pthread_once(&paths_once, init_paths);
     if (load_section(&c->global, root, err, errlen) < 0) {
         pb_client_free(c);
         return NULL;
@@ -282,6 +300,12 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
     c->agent = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", info->name, "type", info->beat,
                          "version", info->version, "ephemeral_id", info->ephemeral_id, "id",
                          info->agent_id);
+    c->hostname = info->hostname != NULL ? pb_strdup(info->hostname) : NULL;
+    if (info->hostname != NULL && c->hostname == NULL) {
+        snprintf(err, errlen, "out of memory");
+        pb_client_free(c);
+        return NULL;
+    }
     /* never changed from here on: events hold them by reference */
     pb_ev_freeze(c->metadata);
     pb_ev_freeze(c->agent);
@@ -301,6 +325,7 @@ void pb_client_free(struct pb_client *c)
     pb_ev_thaw(c->agent);
     json_decref(c->metadata);
     json_decref(c->agent);
+    pb_free(c->hostname);
     pb_free(c);
 }
 
@@ -359,14 +384,14 @@ static void apply_section(pb_event *ev, const struct section *s)
 
 static void put_direction(struct pb_client *c, pb_event *ev)
 {
-    if (pb_ev_obj_size(ev, "network") < 0 || pb_ev_has(ev, "network.direction")) {
+    if (pb_ev_obj_size_p(ev, &p_network) < 0 || pb_ev_has_p(ev, &p_direction)) {
         return;
     }
-    const char *sip = pb_ev_get_str(ev, "source.ip", NULL);
-    const char *dip = pb_ev_get_str(ev, "destination.ip", NULL);
+    const char *sip = pb_ev_get_str_p(ev, &p_sip, NULL);
+    const char *dip = pb_ev_get_str_p(ev, &p_dip, NULL);
     struct pb_ip s, d;
-    bool hs = sip != NULL && pb_ip_parse(sip, &s);
-    bool hd = dip != NULL && pb_ip_parse(dip, &d);
+    bool hs = pb_ev_parse_ip(ev, sip, &s);
+    bool hd = pb_ev_parse_ip(ev, dip, &d);
     if (!hs && !hd) {
         return;
     }
@@ -387,7 +412,8 @@ static void put_direction(struct pb_client *c, pb_event *ev)
         }
         dir = si && di ? "internal" : si ? "outbound" : di ? "inbound" : "external";
     }
-    pb_node_set_str(pb_ev_obj(ev, "network"), "direction", dir);
+    pb_node_set_static_k(pb_node_obj_k(pb_ev_obj(ev, ""), PB_KEY("network")), PB_KEY("direction"),
+                         dir);
 }
 
 void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs)
@@ -432,9 +458,9 @@ pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_
             pb_node_set_str(pb_node_obj(root, "@metadata"), "index", index);
         }
     } else {
-        pb_node_set_frozen(root, "@metadata", c->metadata);
+        pb_node_set_frozen_k(root, PB_KEY("@metadata"), c->metadata);
     }
-    if (pb_ev_obj_size(ev, "agent") >= 0) {
+    if (pb_ev_obj_size_p(ev, &p_agent) >= 0) {
         /* the protocol's agent fields win */
         pb_node *agent = pb_node_obj(root, "agent");
         const char *k;
@@ -448,15 +474,15 @@ pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_
             }
         }
     } else if (share) {
-        pb_node_set_frozen(root, "agent", c->agent);
+        pb_node_set_frozen_k(root, PB_KEY("agent"), c->agent);
     } else {
         pb_node_set_copy(root, "agent", c->agent);
     }
-    if (!pb_ev_has(ev, "ecs.version")) {
-        pb_node_set_str(pb_node_obj(root, "ecs"), "version", "8.0.0");
+    if (!pb_ev_has_p(ev, &p_ecs_version)) {
+        pb_node_set_static_k(pb_node_obj_k(root, PB_KEY("ecs")), PB_KEY("version"), "8.0.0");
     }
-    if (!pb_ev_has(ev, "host.name")) {
-        pb_node_set_str(pb_node_obj(root, "host"), "name", c->info->hostname);
+    if (!pb_ev_has_p(ev, &p_host_name)) {
+        pb_node_set_static_k(pb_node_obj_k(root, PB_KEY("host")), PB_KEY("name"), c->hostname);
     }
     if (s != NULL && s->procs != NULL) {
         ev = pb_processors_run(s->procs, ev);

@@ -29,6 +29,7 @@ enum range_op { R_GT, R_GTE, R_LT, R_LTE };
 
 struct item {
     char *field;  /* owned, dotted */
+    struct pb_path path; /* of field */
     json_t *value; /* owned: equals/contains value, range number, network list */
     enum range_op op;
 #ifdef PB_HAVE_PCRE2
@@ -234,6 +235,14 @@ static struct pb_cond *cond_new_depth(const struct pb_cfg *node, int depth, char
         pb_cond_free(c);
         return NULL;
     }
+    for (size_t i = 0; i < c->nitems; i++) {
+        if (c->items[i].field == NULL) {
+            snprintf(err, errlen, "out of memory");
+            pb_cond_free(c);
+            return NULL;
+        }
+        pb_path_init(&c->items[i].path, c->items[i].field);
+    }
     return c;
 }
 
@@ -409,12 +418,13 @@ static bool network_one(const json_t *have, const json_t *nets)
 
 /* The value of field: borrowed from tree, or a new reference made from ev
  * (*owned set) when the event is still in its arena. */
-static const json_t *field_of(const json_t *tree, pb_event *ev, const char *field, json_t **owned)
+static const json_t *field_of(const json_t *tree, pb_event *ev, const struct item *it,
+                              json_t **owned)
 {
     if (tree != NULL) {
-        return pb_json_get(tree, field);
+        return pb_json_get(tree, it->field);
     }
-    *owned = pb_ev_get_json(ev, field);
+    *owned = pb_ev_get_json_p(ev, &it->path);
     return *owned;
 }
 
@@ -447,7 +457,7 @@ static bool eval(const struct pb_cond *c, const json_t *tree, pb_event *ev)
     for (size_t i = 0; i < c->nitems; i++) {
         const struct item *it = &c->items[i];
         json_t *owned = NULL;
-        const json_t *have = field_of(tree, ev, it->field, &owned);
+        const json_t *have = field_of(tree, ev, it, &owned);
         if (have == NULL) {
             return false;
         }

@@ -505,6 +505,9 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         int64_t sb = tx->src_bytes, db = tx->dst_bytes;
         pb_node *src = pb_node_add_endpoint(root, PB_KEY("source"), sip, t->sport, sb);
         pb_node *dst = pb_node_add_endpoint(root, PB_KEY("destination"), dip, t->dport, db);
+        /* the first member of each: ip, for the pipeline's network.direction */
+        pb_ev_note_ip(ev, 0, src != NULL ? src->first : NULL, &t->src);
+        pb_ev_note_ip(ev, 1, dst != NULL ? dst->first : NULL, &t->dst);
         if (!tx->no_client_server) {
             /* the same objects again (copies share the strings) */
             if (pb_node_add_copy(root, PB_KEY("client"), src) == NULL) {

@@ -94,6 +94,28 @@ bool pb_ev_get_int(pb_event *ev, const char *path, int64_t *v);
  * when absent. */
 json_t *pb_ev_get_json(pb_event *ev, const char *path);
 bool pb_ev_del(pb_event *ev, const char *path);
+
+/* A dotted path split once, for the lookups made on every event (the
+ * fields of processors and conditions, the pipeline's own): the same rules
+ * and results as the string forms, without a scan of the path each time.
+ * s is borrowed and must outlive the path. */
+enum { PB_PATH_DOTS = 15 };
+struct pb_path {
+    const char *s;
+    uint32_t len;
+    uint8_t ndots;              /* PB_PATH_LONG: too long to split, looked up as a string */
+    uint16_t dot[PB_PATH_DOTS]; /* offsets of the dots in s */
+};
+#define PB_PATH_LONG 0xff
+void pb_path_init(struct pb_path *p, const char *s);
+bool pb_ev_has_p(pb_event *ev, const struct pb_path *p);
+long pb_ev_obj_size_p(pb_event *ev, const struct pb_path *p);
+const char *pb_ev_get_str_p(pb_event *ev, const struct pb_path *p, size_t *len);
+json_t *pb_ev_get_json_p(pb_event *ev, const struct pb_path *p);
+
+/* pb_ip_parse(s), quicker when s is the source.ip or destination.ip
+ * string pb_tx_event wrote to ev and nothing has replaced since. */
+bool pb_ev_parse_ip(pb_event *ev, const char *s, struct pb_ip *ip);
 /* pb_json_add_unique on an event (either form). */
 int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n);
 int pb_ev_add_related_ip(pb_event *ev, const char *ip);
@@ -152,6 +174,15 @@ pb_node *pb_node_add_static_strs(pb_node *n, const char *key, size_t klen, const
  * at a new literal key of n, in the same event; NULL when src holds a
  * container or a jansson value. */
 pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_node *src);
+/* As pb_node_obj, pb_node_set_str and pb_node_set_frozen with a PB_KEY
+ * literal that the object may hold already: looked for, and when added
+ * kept by reference (neither checked nor copied). */
+pb_node *pb_node_obj_k(pb_node *n, const char *key, size_t klen);
+int pb_node_set_str_k(pb_node *n, const char *key, size_t klen, const char *s);
+int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t *val);
+/* pb_node_set_str_k with a string that outlives the event (a literal, a
+ * static buffer): held by reference when it needs no escaping. */
+int pb_node_set_static_k(pb_node *n, const char *key, size_t klen, const char *s);
 /* A copy of v (jansson) at key, in the event's arena. */
 int pb_node_set_copy(pb_node *n, const char *key, const json_t *v);
 /* A tree-backed event (pb_ev_wrap, pb_ev_json) back in an arena, for code

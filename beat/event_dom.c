@@ -65,6 +65,7 @@ pb_event *pb_ev_new(void)
     ev->chunks = c;
     ev->njson = 0;
     ev->jrefs = NULL;
+    ev->ip_str[0] = ev->ip_str[1] = NULL;
     ev->failed = false;
     ev->inline_chunk = true;
     node_init(&ev->root, ev, false);
@@ -297,6 +298,16 @@ static struct pb_member *add_key(pb_node *n, const char *key, size_t klen)
     return check >= 0 ? append(n, key, klen, check) : NULL;
 }
 
+/* Member m of n emptied, to be filled again in its place. */
+static struct pb_member *refill(pb_node *n, struct pb_member *m)
+{
+    n->enc = NULL;
+    release_value(n->ev, m);
+    m->kind = PB_VK_NULL;
+    m->flags &= PB_MF_PLAIN_KEY | PB_MF_LISTED;
+    return m;
+}
+
 /* The member to (re)fill for key: appended in arrays, found or appended in
  * objects (a value set again keeps its place, as jansson does). */
 static struct pb_member *slot(pb_node *n, const char *key, size_t klen)
@@ -305,14 +316,7 @@ static struct pb_member *slot(pb_node *n, const char *key, size_t klen)
         return append(n, NULL, 0, 0);
     }
     struct pb_member *m = find(n, key, klen);
-    if (m != NULL) {
-        n->enc = NULL;
-        release_value(n->ev, m);
-        m->kind = PB_VK_NULL;
-        m->flags &= PB_MF_PLAIN_KEY | PB_MF_LISTED;
-        return m;
-    }
-    return add_key(n, key, klen);
+    return m != NULL ? refill(n, m) : add_key(n, key, klen);
 }
 
 static struct pb_member *slot_of(pb_node *n, const char *key)
@@ -349,8 +353,9 @@ static pb_node *new_node(pb_event *ev, bool arr)
 static pb_node *from_json_node(pb_event *ev, const json_t *j);
 
 /* The child container of n at key, created when missing or of the other
- * kind; a jansson object or array there is converted in place. */
-static pb_node *child(pb_node *n, const char *key, size_t klen, bool arr)
+ * kind; a jansson object or array there is converted in place. lit: key is
+ * a literal (pb_node_obj_k), kept by reference when added. */
+static pb_node *child_of(pb_node *n, const char *key, size_t klen, bool arr, bool lit)
 {
     if (n == NULL) {
         return NULL;
@@ -359,7 +364,7 @@ static pb_node *child(pb_node *n, const char *key, size_t klen, bool arr)
     if (n->arr) {
         m = append(n, NULL, 0, 0);
     } else if ((m = find(n, key, klen)) == NULL) {
-        m = add_key(n, key, klen);
+        m = lit ? lit_slot(n, key, klen) : add_key(n, key, klen);
     } else if (m->kind == (arr ? PB_VK_ARR : PB_VK_OBJ)) {
         return m->u.n;
     } else if (m->kind == PB_VK_JSON && (arr ? json_is_array(m->u.j) : json_is_object(m->u.j))) {
@@ -384,6 +389,11 @@ static pb_node *child(pb_node *n, const char *key, size_t klen, bool arr)
     m->kind = arr ? PB_VK_ARR : PB_VK_OBJ;
     m->u.n = c;
     return c;
+}
+
+static pb_node *child(pb_node *n, const char *key, size_t klen, bool arr)
+{
+    return child_of(n, key, klen, arr, false);
 }
 
 pb_node *pb_node_obj(pb_node *n, const char *key)
@@ -863,6 +873,61 @@ pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_nod
     return o;
 }
 
+/* pb_node_*_k: slot() for a literal key, kept by reference when added. */
+static struct pb_member *lit_slot_any(pb_node *n, const char *key, size_t klen)
+{
+    if (n == NULL || n->arr) {
+        return lit_slot(n, key, klen);
+    }
+    struct pb_member *m = find(n, key, klen);
+    return m != NULL ? refill(n, m) : lit_slot(n, key, klen);
+}
+
+pb_node *pb_node_obj_k(pb_node *n, const char *key, size_t klen)
+{
+    return child_of(n, key, klen, false, true);
+}
+
+int pb_node_set_str_k(pb_node *n, const char *key, size_t klen, const char *s)
+{
+    if (s == NULL) {
+        return 0;
+    }
+    if (n == NULL) {
+        return -PB_ENOMEM;
+    }
+    return fill_strn(n->ev, lit_slot_any(n, key, klen), s, strlen(s));
+}
+
+int pb_node_set_static_k(pb_node *n, const char *key, size_t klen, const char *s)
+{
+    size_t len = s != NULL ? strlen(s) : 0;
+    if (s == NULL || len > UINT32_MAX || !plain_bytes((const uint8_t *)s, len)) {
+        return pb_node_set_str_k(n, key, klen, s);
+    }
+    struct pb_member *m = lit_slot_any(n, key, klen);
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_STR;
+    m->flags |= PB_MF_PLAIN_STR;
+    m->u.s = s; /* plain ASCII: what copy_utf8 would have made */
+    m->slen = (uint32_t)len;
+    return 0;
+}
+
+int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t *val)
+{
+    struct pb_member *m = val != NULL ? lit_slot_any(n, key, klen) : NULL;
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_JSON;
+    m->flags |= PB_MF_BORROWED;
+    m->u.j = (json_t *)val;
+    return 0;
+}
+
 int pb_node_set_null(pb_node *n, const char *key)
 {
     return slot_of(n, key) != NULL ? 0 : -PB_ENOMEM;
@@ -1016,6 +1081,7 @@ json_t *pb_ev_json(pb_event *ev)
         first->used = 0;
     }
     node_init(&ev->root, ev, false);
+    ev->ip_str[0] = ev->ip_str[1] = NULL; /* the arena's memory is reused */
     ev->json = tree;
     return tree;
 }
@@ -1035,6 +1101,7 @@ int pb_ev_to_arena(pb_event *ev)
     }
     json_t *tree = ev->json;
     ev->json = NULL;
+    ev->ip_str[0] = ev->ip_str[1] = NULL;
     node_init(&ev->root, ev, false);
     const char *k;
     size_t kl;
@@ -1072,6 +1139,7 @@ json_t *pb_ev_take(pb_event *ev)
 pb_event *pb_ev_rewrap(pb_event *ev, json_t *tree)
 {
     ev->json = tree; /* the one handed on was taken with the call */
+    ev->ip_str[0] = ev->ip_str[1] = NULL;
     if (tree == NULL) {
         pb_ev_free(ev);
         return NULL;
@@ -1115,6 +1183,60 @@ static struct ref lookup(pb_node *n, const char *path, int depth)
         }
     }
     return r;
+}
+
+void pb_path_init(struct pb_path *p, const char *s)
+{
+    size_t len = strlen(s);
+    *p = (struct pb_path){.s = s, .len = (uint32_t)len};
+    if (len > UINT16_MAX) {
+        p->ndots = PB_PATH_LONG;
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '.') {
+            continue;
+        }
+        if (p->ndots == PB_PATH_DOTS) {
+            p->ndots = PB_PATH_LONG;
+            return;
+        }
+        p->dot[p->ndots++] = (uint16_t)i;
+    }
+}
+
+/* lookup() on the part of p from offset start, whose first dot is dot k:
+ * the literal rest first, then each split point. */
+static struct ref lookup_p(pb_node *n, const struct pb_path *p, uint32_t start, unsigned k)
+{
+    struct ref r = {0};
+    const char *s = p->s + start;
+    r.m = find(n, s, p->len - start);
+    if (r.m != NULL) {
+        return r;
+    }
+    for (; k < p->ndots; k++) {
+        uint32_t d = p->dot[k];
+        struct pb_member *c = find(n, s, d - start);
+        if (c == NULL) {
+            continue;
+        }
+        if (c->kind == PB_VK_OBJ) {
+            r = lookup_p(c->u.n, p, d + 1, k + 1);
+        } else if (c->kind == PB_VK_JSON && json_is_object(c->u.j)) {
+            r.j = pb_json_get(c->u.j, p->s + d + 1);
+        }
+        if (r.m != NULL || r.j != NULL) {
+            return r;
+        }
+    }
+    return r;
+}
+
+/* lookup() of a split path (at most PB_PATH_DOTS deep: within MAX_DEPTH). */
+static struct ref lookup_path(pb_node *n, const struct pb_path *p)
+{
+    return p->ndots == PB_PATH_LONG ? lookup(n, p->s, 0) : lookup_p(n, p, 0, 0);
 }
 
 /* A jansson value in member m that is about to change: copied first when
@@ -1277,22 +1399,29 @@ pb_node *pb_ev_arr(pb_event *ev, const char *path)
     return container_at(ev, path, true);
 }
 
-bool pb_ev_has(pb_event *ev, const char *path)
+bool pb_ev_has_p(pb_event *ev, const struct pb_path *p)
 {
     if (ev->json != NULL) {
-        return pb_json_get(ev->json, path) != NULL;
+        return pb_json_get(ev->json, p->s) != NULL;
     }
-    struct ref r = lookup(&ev->root, path, 0);
+    struct ref r = lookup_path(&ev->root, p);
     return r.m != NULL || r.j != NULL;
 }
 
-long pb_ev_obj_size(pb_event *ev, const char *path)
+bool pb_ev_has(pb_event *ev, const char *path)
+{
+    struct pb_path p;
+    pb_path_init(&p, path);
+    return pb_ev_has_p(ev, &p);
+}
+
+long pb_ev_obj_size_p(pb_event *ev, const struct pb_path *p)
 {
     json_t *j = NULL;
     if (ev->json != NULL) {
-        j = pb_json_get(ev->json, path);
+        j = pb_json_get(ev->json, p->s);
     } else {
-        struct ref r = lookup(&ev->root, path, 0);
+        struct ref r = lookup_path(&ev->root, p);
         if (r.m != NULL && r.m->kind == PB_VK_OBJ) {
             return (long)r.m->u.n->count;
         }
@@ -1301,13 +1430,20 @@ long pb_ev_obj_size(pb_event *ev, const char *path)
     return json_is_object(j) ? (long)json_object_size(j) : -1;
 }
 
-const char *pb_ev_get_str(pb_event *ev, const char *path, size_t *len)
+long pb_ev_obj_size(pb_event *ev, const char *path)
+{
+    struct pb_path p;
+    pb_path_init(&p, path);
+    return pb_ev_obj_size_p(ev, &p);
+}
+
+const char *pb_ev_get_str_p(pb_event *ev, const struct pb_path *p, size_t *len)
 {
     json_t *j = NULL;
     if (ev->json != NULL) {
-        j = pb_json_get(ev->json, path);
+        j = pb_json_get(ev->json, p->s);
     } else {
-        struct ref r = lookup(&ev->root, path, 0);
+        struct ref r = lookup_path(&ev->root, p);
         if (r.m != NULL && r.m->kind == PB_VK_STR) {
             if (len != NULL) {
                 *len = r.m->slen;
@@ -1325,13 +1461,22 @@ const char *pb_ev_get_str(pb_event *ev, const char *path, size_t *len)
     return json_string_value(j);
 }
 
+const char *pb_ev_get_str(pb_event *ev, const char *path, size_t *len)
+{
+    struct pb_path p;
+    pb_path_init(&p, path);
+    return pb_ev_get_str_p(ev, &p, len);
+}
+
 bool pb_ev_get_int(pb_event *ev, const char *path, int64_t *v)
 {
     json_t *j = NULL;
     if (ev->json != NULL) {
         j = pb_json_get(ev->json, path);
     } else {
-        struct ref r = lookup(&ev->root, path, 0);
+        struct pb_path p;
+        pb_path_init(&p, path);
+        struct ref r = lookup_path(&ev->root, &p);
         if (r.m != NULL && r.m->kind == PB_VK_INT) {
             *v = r.m->u.i;
             return true;
@@ -1345,16 +1490,44 @@ bool pb_ev_get_int(pb_event *ev, const char *path, int64_t *v)
     return true;
 }
 
-json_t *pb_ev_get_json(pb_event *ev, const char *path)
+json_t *pb_ev_get_json_p(pb_event *ev, const struct pb_path *p)
 {
     if (ev->json != NULL) {
-        return json_incref(pb_json_get(ev->json, path));
+        return json_incref(pb_json_get(ev->json, p->s));
     }
-    struct ref r = lookup(&ev->root, path, 0);
+    struct ref r = lookup_path(&ev->root, p);
     if (r.m != NULL) {
         return member_json(r.m, 0);
     }
     return json_incref(r.j);
+}
+
+json_t *pb_ev_get_json(pb_event *ev, const char *path)
+{
+    struct pb_path p;
+    pb_path_init(&p, path);
+    return pb_ev_get_json_p(ev, &p);
+}
+
+void pb_ev_note_ip(pb_event *ev, int which, const struct pb_member *m, const struct pb_ip *ip)
+{
+    if (ev->json == NULL && m != NULL && m->kind == PB_VK_STR && m->slen > 0) {
+        ev->ip_str[which] = m->u.s;
+        ev->ip_val[which] = (struct pb_ip){.v6 = ip->v6};
+        memcpy(ev->ip_val[which].b, ip->b, ip->v6 ? 16 : 4);
+    }
+}
+
+bool pb_ev_parse_ip(pb_event *ev, const char *s, struct pb_ip *ip)
+{
+    /* a hint points into the live arena: no other string is there */
+    for (int i = 0; i < 2 && s != NULL; i++) {
+        if (s == ev->ip_str[i]) {
+            *ip = ev->ip_val[i];
+            return true;
+        }
+    }
+    return s != NULL && pb_ip_parse(s, ip);
 }
 
 static bool unlink_member(pb_node *n, struct pb_member *m)

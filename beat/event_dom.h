@@ -93,9 +93,17 @@ struct pb_event {
     struct pb_chunk *chunks; /* owned list; the first is inside this block */
     size_t njson;            /* PB_VK_JSON members in the DOM */
     struct pb_jref *jrefs;   /* in the arena: every member njson counts */
-    bool failed;             /* an allocation failed: a value is missing */
-    bool inline_chunk;       /* the first chunk follows this struct */
+    /* pb_ev_parse_ip's hints: arena strings pb_tx_event made from these
+       addresses (source.ip, destination.ip); cleared when the arena goes */
+    const char *ip_str[2];
+    struct pb_ip ip_val[2];
+    bool failed;       /* an allocation failed: a value is missing */
+    bool inline_chunk; /* the first chunk follows this struct */
 };
+
+/* Notes that the string of m (source.ip: which 0, destination.ip: 1) was
+ * made from ip, for pb_ev_parse_ip. */
+void pb_ev_note_ip(pb_event *ev, int which, const struct pb_member *m, const struct pb_ip *ip);
 
 /* memcpy for the short keys and values of an event (most under 16 bytes):
  * two overlapping loads instead of a library call. */

@@ -391,6 +391,12 @@ static int init_mime(struct pb_proc *p, const struct pb_cfg *body, char *err, si
     }
     p->field = pb_strdup(field);
     p->target = pb_strdup(target);
+    if (p->field == NULL || p->target == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pb_path_init(&p->field_p, p->field);
+    pb_path_init(&p->target_p, p->target);
     return 0;
 }
 
@@ -411,8 +417,8 @@ static json_t *run_mime(struct pb_proc *p, json_t *ev)
 static pb_event *run_mime_ev(struct pb_proc *p, pb_event *ev)
 {
     size_t len = 0;
-    const char *v = pb_ev_get_str(ev, p->field, &len);
-    if (v == NULL || pb_ev_has(ev, p->target)) {
+    const char *v = pb_ev_get_str_p(ev, &p->field_p, &len);
+    if (v == NULL || pb_ev_has_p(ev, &p->target_p)) {
         return ev;
     }
     const char *m = pb_mime_detect((const unsigned char *)v, len);
@@ -623,7 +629,14 @@ static int init_host_metadata(struct pb_proc *p, const struct pb_cfg *body, char
         return -1;
     }
     p->value = pb_proc_host_info(netinfo);
-    return p->value != NULL ? 0 : -1;
+    if (p->value == NULL) {
+        return -1;
+    }
+    p->value_has_name = json_object_get(p->value, "name") != NULL;
+    /* the paths looked at on every event */
+    pb_path_init(&p->field_p, "host");
+    pb_path_init(&p->target_p, "host.name");
+    return 0;
 }
 
 static json_t *run_host_metadata(struct pb_proc *p, json_t *ev)
@@ -652,10 +665,9 @@ static json_t *run_host_metadata(struct pb_proc *p, json_t *ev)
 static pb_event *run_host_metadata_ev(struct pb_proc *p, pb_event *ev)
 {
     if (p->share_value) {
-        long n = pb_ev_obj_size(ev, "host");
-        if (n <= 0 ||
-            (n == 1 && pb_ev_has(ev, "host.name") && json_object_get(p->value, "name") != NULL)) {
-            pb_node_set_frozen(pb_ev_obj(ev, ""), "host", p->value);
+        long n = pb_ev_obj_size_p(ev, &p->field_p);
+        if (n <= 0 || (n == 1 && p->value_has_name && pb_ev_has_p(ev, &p->target_p))) {
+            pb_node_set_frozen_k(pb_ev_obj(ev, ""), PB_KEY("host"), p->value);
             return ev;
         }
     }
@@ -901,6 +913,9 @@ pb_event *pb_processors_run(struct pb_processors *ps, pb_event *ev)
 {
     for (size_t i = 0; ps != NULL && i < ps->n && ev != NULL; i++) {
         struct pb_proc *p = ps->list[i];
+        if (p->kind->run == run_pass) {
+            continue; /* passes events unchanged: its condition does not matter */
+        }
         if (p->then_ps != NULL) {
             ev = pb_processors_run(pb_cond_eval_ev(p->when, ev) ? p->then_ps : p->else_ps, ev);
             continue;

@@ -40,9 +40,10 @@ struct pb_proc {
     size_t nfields;
     struct pb_proc_pair pairs[PB_PROC_MAX_FIELDS];
     size_t npairs;
-    json_t *value; /* owned: fields to add, tags, labels */
-    char *target;  /* owned */
-    char *field;   /* owned */
+    json_t *value;                    /* owned: fields to add, tags, labels */
+    char *target;                     /* owned */
+    char *field;                      /* owned */
+    struct pb_path target_p, field_p; /* of target and field, when set */
     bool ignore_missing, fail_on_error;
     long max;   /* truncate_fields */
     void *priv; /* owned by the kind (fini frees it) */
@@ -50,6 +51,7 @@ struct pb_proc {
        (pb_processors_mark_last), so events may share p->value as their
        host object instead of a copy each */
     bool share_value;
+    bool value_has_name; /* add_host_metadata: value has a name member */
 };
 
 /* Zeroed private state of `size` bytes, owned by p (p->priv); NULL with

@@ -519,6 +519,227 @@ START_TEST(plain_checks_at_every_place)
 }
 END_TEST
 
+/* The event of paths_agree_with_jansson, in the arena or as a tree. */
+static pb_event *path_event(void)
+{
+    pb_event *ev = pb_ev_new();
+    pb_ev_put_str(ev, "http.request.method", "GET");
+    pb_ev_put_int(ev, "http.response.status_code", 200);
+    pb_node *root = pb_ev_obj(ev, "");
+    /* keys with literal dots, at the root and below */
+    pb_node_set_int(pb_node_obj(root, "a.b"), "c", 7);
+    pb_node_set_str(root, "a.b.d", "literal");
+    pb_node_set_str(pb_node_obj(pb_ev_obj(ev, "x"), "y.z"), "w", "deep");
+    pb_node_set_str(pb_ev_obj(ev, "x"), "y.z.w", "literal beats the split");
+    /* a jansson subtree, and a path through a non-object */
+    pb_ev_put(ev, "j", json_pack("{s:{s:s,s:{s:i}}}", "k", "l", "m", "n.o", "p", 3));
+    pb_ev_put_str(ev, "s", "scalar");
+    pb_ev_put(ev, "arr", json_pack("[i]", 1));
+    pb_ev_put_str(ev, "", "empty key");
+    /* 16 levels: one dot more than a split path holds */
+    char deep[64] = "";
+    for (int i = 0; i < 16; i++) {
+        strcat(deep, "q.");
+    }
+    strcat(deep, "end");
+    pb_ev_put_str(ev, deep, "bottom");
+    return ev;
+}
+
+/* Split paths (pb_path) find what the string forms and pb_json_get find. */
+START_TEST(paths_agree_with_jansson)
+{
+    static const char *const paths[] = {"http",
+                                        "http.request",
+                                        "http.request.method",
+                                        "http.response.status_code",
+                                        "http.request.body.content",
+                                        "a.b",
+                                        "a.b.c",
+                                        "a.b.d",
+                                        "a",
+                                        "x.y.z.w",
+                                        "x.y.z",
+                                        "x.y",
+                                        "j",
+                                        "j.k",
+                                        "j.m.n.o",
+                                        "j.m.n",
+                                        "j.m.n.o.p",
+                                        "s",
+                                        "s.t",
+                                        "arr",
+                                        "arr.0",
+                                        "",
+                                        ".",
+                                        "a..b",
+                                        "http.",
+                                        ".http",
+                                        "q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.end",
+                                        "q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q",
+                                        "q.q.q.q.q.q.q.q.q.q.q.q.q.q.q",
+                                        "q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.nope",
+                                        "nope.x"};
+    pb_event *ev = path_event();
+    pb_event *tev = path_event();
+    json_t *tree = pb_ev_json(tev);
+    ck_assert_ptr_nonnull(tree);
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        const char *path = paths[i];
+        struct pb_path p;
+        pb_path_init(&p, path);
+        json_t *want = pb_json_get(tree, path);
+        ck_assert_msg(pb_ev_has_p(ev, &p) == (want != NULL), "has %s", path);
+        ck_assert_msg(pb_ev_has(ev, path) == (want != NULL), "has string %s", path);
+        ck_assert_msg(pb_ev_has_p(tev, &p) == (want != NULL), "has tree %s", path);
+        long size = json_is_object(want) ? (long)json_object_size(want) : -1;
+        ck_assert_msg(pb_ev_obj_size_p(ev, &p) == size, "size %s", path);
+        ck_assert_msg(pb_ev_obj_size(ev, path) == size, "size string %s", path);
+        const char *got = pb_ev_get_str_p(ev, &p, NULL);
+        const char *ws = json_string_value(want);
+        ck_assert_msg((got == NULL && ws == NULL) || (got && ws && strcmp(got, ws) == 0),
+                      "str %s: %s vs %s", path, got ? got : "-", ws ? ws : "-");
+        json_t *gj = pb_ev_get_json_p(ev, &p);
+        ck_assert_msg(json_equal(gj, want) || (gj == NULL && want == NULL), "json %s", path);
+        json_decref(gj);
+    }
+    struct pb_path p;
+    pb_path_init(&p, "q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.end");
+    ck_assert_int_eq(p.ndots, PB_PATH_LONG);
+    ck_assert_str_eq(pb_ev_get_str_p(ev, &p, NULL), "bottom");
+    pb_path_init(&p, "x.y.z.w");
+    ck_assert_str_eq(pb_ev_get_str_p(ev, &p, NULL), "literal beats the split");
+    pb_ev_free(ev);
+    pb_ev_free(tev);
+}
+END_TEST
+
+static bool ip_is(const struct pb_ip *ip, const char *want)
+{
+    struct pb_ip w;
+    return pb_ip_parse(want, &w) && memcmp(ip, &w, sizeof w) == 0;
+}
+
+/* pb_ev_parse_ip gives what pb_ip_parse gives, also once source.ip has
+ * been replaced, in the arena or through a tree and back (the arena's
+ * memory is reused then). */
+START_TEST(parse_ip_follows_changes)
+{
+    struct pb_tuple t = tuple("10.0.0.1", 1000, "2001:db8::1", 53, PB_IPPROTO_UDP);
+    struct pb_tx tx = {.type = "dns", .tuple = &t, .start_ns = 1};
+    pb_event *ev = pb_tx_event(&tx);
+    struct pb_ip ip;
+    ck_assert(pb_ev_parse_ip(ev, pb_ev_get_str(ev, "source.ip", NULL), &ip));
+    ck_assert(ip_is(&ip, "10.0.0.1"));
+    ck_assert(pb_ev_parse_ip(ev, pb_ev_get_str(ev, "destination.ip", NULL), &ip));
+    ck_assert(ip_is(&ip, "2001:db8::1"));
+    /* the client.ip string is another one: parsed */
+    ck_assert(pb_ev_parse_ip(ev, pb_ev_get_str(ev, "client.ip", NULL), &ip));
+    ck_assert(ip_is(&ip, "10.0.0.1"));
+    pb_ev_put_str(ev, "source.ip", "127.0.0.1");
+    ck_assert(pb_ev_parse_ip(ev, pb_ev_get_str(ev, "source.ip", NULL), &ip));
+    ck_assert(ip_is(&ip, "127.0.0.1"));
+    pb_ev_put_str(ev, "destination.ip", "not an address");
+    ck_assert(!pb_ev_parse_ip(ev, pb_ev_get_str(ev, "destination.ip", NULL), &ip));
+    ck_assert(!pb_ev_parse_ip(ev, NULL, &ip));
+    pb_ev_free(ev);
+
+    /* same lengths, so that the new strings may land where the old were */
+    for (int round = 0; round < 2; round++) {
+        ev = pb_tx_event(&tx);
+        json_t *tree = pb_ev_json(ev);
+        ck_assert_ptr_nonnull(tree);
+        pb_json_put_str(tree, "source.ip", "10.0.0.9");
+        pb_json_put_str(tree, "destination.ip", "2001:db8::9");
+        if (round == 1) {
+            ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+        }
+        ck_assert(pb_ev_parse_ip(ev, pb_ev_get_str(ev, "source.ip", NULL), &ip));
+        ck_assert(ip_is(&ip, "10.0.0.9"));
+        ck_assert(pb_ev_parse_ip(ev, pb_ev_get_str(ev, "destination.ip", NULL), &ip));
+        ck_assert(ip_is(&ip, "2001:db8::9"));
+        pb_ev_free(ev);
+    }
+
+    /* a new source.ip string at the very address of the noted one, once
+       the arena is reused: it is parsed, not taken for the old address */
+    ev = pb_tx_event(&tx);
+    const char *old = pb_ev_get_str(ev, "source.ip", NULL);
+    json_t *tree = pb_ev_json(ev);
+    ck_assert_ptr_nonnull(tree);
+    json_decref(tree); /* handed on: replaced by an empty event */
+    ev = pb_ev_rewrap(ev, json_object());
+    ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+    bool reused = false;
+    for (int i = 0; i < 4096 && !reused; i++) {
+        pb_ev_put_str(ev, "source.ip", "1.2.3.4"); /* 8 bytes more each time */
+        reused = pb_ev_get_str(ev, "source.ip", NULL) == old;
+    }
+    ck_assert_msg(reused, "the arena did not reuse the address");
+    ck_assert(pb_ev_parse_ip(ev, old, &ip));
+    ck_assert(ip_is(&ip, "1.2.3.4"));
+    pb_ev_free(ev);
+}
+END_TEST
+
+static void encode_eq(pb_event *a, pb_event *b)
+{
+    struct pb_codec_buf x = {0}, y = {0};
+    ck_assert_int_eq(pb_ev_encode(a, false, false, &x, NULL), 0);
+    ck_assert_int_eq(pb_ev_encode(b, false, false, &y, NULL), 0);
+    ck_assert_msg(x.len == y.len && memcmp(x.p, y.p, x.len) == 0, "%.*s\n%.*s", (int)x.len, x.p,
+                  (int)y.len, y.p);
+    pb_codec_buf_free(&x);
+    pb_codec_buf_free(&y);
+}
+
+/* The literal-key setters (pb_node_*_k) give what the others give: a key
+ * set again keeps its place, a missing one is appended, a value that needs
+ * escaping is escaped. */
+START_TEST(literal_key_setters)
+{
+    json_t *frozen = json_pack("{s:s}", "f", "rozen");
+    pb_ev_freeze(frozen);
+    pb_event *a = pb_ev_new(), *b = pb_ev_new();
+    for (int i = 0; i < 2; i++) {
+        pb_event *ev = i == 0 ? a : b;
+        pb_node *root = pb_ev_obj(ev, "");
+        pb_node_set_str(root, "first", "x");
+        pb_node_set_str(pb_node_obj(root, "ecs"), "other", "y");
+        pb_node_set_int(root, "host", 5);
+        pb_node_set_str(root, "last", "z");
+        pb_node_arr(root, "arr");
+    }
+    pb_node *ra = pb_ev_obj(a, ""), *rb = pb_ev_obj(b, "");
+    pb_node *ecs = pb_node_obj(ra, "ecs");
+    ck_assert_ptr_eq(pb_node_obj_k(rb, PB_KEY("ecs")), pb_node_obj_k(rb, PB_KEY("ecs")));
+    pb_node_set_str(ecs, "version", "8.0.0");
+    pb_node_set_static_k(pb_node_obj_k(rb, PB_KEY("ecs")), PB_KEY("version"), "8.0.0");
+    pb_node_set_str(ecs, "other", "q\"uote\xc3\xa9");
+    pb_node_set_static_k(pb_node_obj_k(rb, PB_KEY("ecs")), PB_KEY("other"), "q\"uote\xc3\xa9");
+    pb_node_set_str(pb_node_obj(ra, "host"), "name", "h");
+    pb_node_set_static_k(pb_node_obj_k(rb, PB_KEY("host")), PB_KEY("name"), "h");
+    pb_node_set_str(pb_node_obj(ra, "new"), "k", "v");
+    pb_node_set_str_k(pb_node_obj_k(rb, PB_KEY("new")), PB_KEY("k"), "v");
+    pb_node_set_frozen(ra, "first", frozen);
+    pb_node_set_frozen_k(rb, PB_KEY("first"), frozen);
+    pb_node_set_frozen(ra, "agent", frozen);
+    pb_node_set_frozen_k(rb, PB_KEY("agent"), frozen);
+    pb_node_set_str(pb_node_arr(ra, "arr"), NULL, "e");
+    pb_node_set_static_k(pb_node_arr(rb, "arr"), PB_KEY("ignored"), "e");
+    ck_assert_int_eq(pb_node_set_static_k(rb, PB_KEY("none"), NULL), 0);
+    encode_eq(a, b);
+    ck_assert_str_eq(pb_ev_get_str(b, "ecs.version", NULL), "8.0.0");
+    /* the tree form too */
+    json_t *ta = pb_ev_json(a), *tb = pb_ev_json(b);
+    ck_assert(json_equal(ta, tb));
+    pb_ev_free(a);
+    pb_ev_free(b);
+    pb_ev_thaw(frozen);
+    json_decref(frozen);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("event");
@@ -536,6 +757,9 @@ int main(void)
     tcase_add_test(tc, tx_event_common_fields);
     tcase_add_test(tc, cached_encodings_follow_changes);
     tcase_add_test(tc, plain_checks_at_every_place);
+    tcase_add_test(tc, paths_agree_with_jansson);
+    tcase_add_test(tc, parse_ip_follows_changes);
+    tcase_add_test(tc, literal_key_setters);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -619,6 +619,64 @@ START_TEST(arena_and_tree_runs_agree)
 }
 END_TEST
 
+/* Conditions on events in their arena decide as on the jansson tree of
+ * the same event: fields under keys with dots, in jansson subtrees, absent,
+ * and paths of more levels than a split path holds. */
+START_TEST(conditions_arena_and_tree_agree)
+{
+    static const char *const conds[] = {
+        "c: {equals.http.request.method: GET}\n",
+        "c: {has_fields: [http.response.status_code, a.b.c]}\n",
+        "c: {has_fields: [http.request.body.content]}\n",
+        "c: {contains.tags: forwarded}\n",
+        "c: {range.http.response.status_code.gte: 200}\n",
+        "c: {network.source.ip: private}\n",
+        "c: {not: {equals.j.k.l: m}}\n",
+        "c: {equals: {'q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.end': bottom}}\n",
+        "c: {or: [{equals.x.y: 1}, {has_fields: ['a.b']}]}\n",
+    };
+    static const char *const events[] = {
+        "{\"http\":{\"request.method\":\"GET\",\"response\":{\"status_code\":204}},"
+        "\"a.b\":{\"c\":1},\"source\":{\"ip\":\"10.1.1.1\"},\"tags\":[\"x\",\"forwarded\"]}",
+        "{\"http.request\":{\"method\":\"POST\"},\"x\":{\"y\":1},\"j\":{\"k\":{\"l\":\"m\"}}}",
+        "{\"tags\":\"forwarded\",\"source.ip\":\"8.8.8.8\",\"http\":{\"request\":{\"body\":"
+        "{\"content\":\"b\"}}}}",
+        "{\"q\":{\"q\":{\"q\":{\"q\":{\"q\":{\"q\":{\"q\":{\"q\":{\"q\":{\"q\":{\"q\":{\"q\":{"
+        "\"q\":{\"q\":{\"q\":{\"q\":"
+        "{\"end\":\"bottom\"}}}}}}}}}}}}}}}}}",
+    };
+    for (size_t c = 0; c < sizeof conds / sizeof conds[0]; c++) {
+        struct pb_cfg *cfg =
+            pb_cfg_parse(conds[c], strlen(conds[c]), "t.yml", errbuf, sizeof errbuf);
+        ck_assert_msg(cfg != NULL, "%s", errbuf);
+        struct pb_cond *cond = pb_cond_new(pb_cfg_get(cfg, "c"), errbuf, sizeof errbuf);
+        ck_assert_msg(cond != NULL, "%s: %s", conds[c], errbuf);
+        int hits = 0;
+        for (size_t e = 0; e < sizeof events / sizeof events[0]; e++) {
+            json_t *tree = json_loads(events[e], 0, NULL);
+            ck_assert_ptr_nonnull(tree);
+            pb_event *ev = pb_ev_wrap(json_deep_copy(tree));
+            ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+            /* part of it as a jansson subtree, as a protocol may put it */
+            json_t *j = pb_ev_get_json(ev, "j");
+            if (j != NULL) {
+                pb_ev_del(ev, "j");
+                pb_ev_put(ev, "j", j);
+            }
+            bool want = pb_cond_eval(cond, tree);
+            ck_assert_msg(pb_cond_eval_ev(cond, ev) == want, "%s on event %zu", conds[c], e);
+            ck_assert(!pb_ev_is_tree(ev));
+            hits += want;
+            pb_ev_free(ev);
+            json_decref(tree);
+        }
+        ck_assert_msg(hits > 0, "%s never holds", conds[c]);
+        pb_cond_free(cond);
+        pb_cfg_free(cfg);
+    }
+}
+END_TEST
+
 static Suite *processors_suite(void)
 {
     Suite *s = suite_create("processors");
@@ -649,6 +707,7 @@ static Suite *processors_suite(void)
     tcase_add_test(tc, add_fields_tags_labels_drop);
     tcase_add_test(tc, host_metadata_shared_only_when_final);
     tcase_add_test(tc, keep_analysis);
+    tcase_add_test(tc, conditions_arena_and_tree_agree);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tests/beat/test_client.c - what the pipeline client adds to every event
+ * (beat/client.c): network.direction, also after source.ip changed since
+ * the event was built, ecs.version, host.name, and the global processors
+ * (the shipped chain) on events in their arena.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beat/cfg.h"
+#include "beat/client.h"
+#include "beat/event.h"
+#include "beat/net.h"
+#include "beat/processors.h"
+
+static char errbuf[1024];
+static struct pb_cfg *cfg;
+static struct pb_beat_info info = {.beat = "packetbeat",
+                                   .version = "8.17.2",
+                                   .hostname = "test-host",
+                                   .name = "test-agent",
+                                   .ephemeral_id = "e",
+                                   .agent_id = "a"};
+
+static struct pb_client *client_of(const char *yaml)
+{
+    cfg = pb_cfg_parse(yaml, strlen(yaml), "test.yml", errbuf, sizeof errbuf);
+    ck_assert_msg(cfg != NULL, "yaml: %s", errbuf);
+    struct pb_client *c = pb_client_new(cfg, &info, errbuf, sizeof errbuf);
+    ck_assert_msg(c != NULL, "client: %s", errbuf);
+    return c;
+}
+
+static void client_free(struct pb_client *c)
+{
+    pb_client_free(c);
+    pb_cfg_free(cfg);
+    cfg = NULL;
+}
+
+static struct pb_tuple tuple(const char *s, const char *d)
+{
+    struct pb_tuple t;
+    memset(&t, 0, sizeof t);
+    ck_assert(pb_ip_parse(s, &t.src));
+    ck_assert(pb_ip_parse(d, &t.dst));
+    t.sport = 40000;
+    t.dport = 53;
+    t.proto = PB_IPPROTO_UDP;
+    return t;
+}
+
+static pb_event *tx_event(const struct pb_tuple *t, const char *type)
+{
+    struct pb_tx tx = {.type = type, .tuple = t, .start_ns = 1424218386000000000ull};
+    pb_event *ev = pb_tx_event(&tx);
+    ck_assert_ptr_nonnull(ev);
+    return ev;
+}
+
+/* network.direction of ev once finalised (ev is freed). */
+static char *direction_of(struct pb_client *c, pb_event *ev)
+{
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert_ptr_nonnull(ev);
+    const char *d = pb_ev_get_str(ev, "network.direction", NULL);
+    char *out = strdup(d != NULL ? d : "(none)");
+    pb_ev_free(ev);
+    return out;
+}
+
+#define ck_direction(c, ev, want)                                                                  \
+    do {                                                                                           \
+        char *got_ = direction_of((c), (ev));                                                      \
+        ck_assert_msg(strcmp(got_, (want)) == 0, "direction %s, want %s", got_, (want));           \
+        free(got_);                                                                                \
+    } while (0)
+
+/* The direction follows the addresses the event holds when it is
+ * finalised, whoever changed them after pb_tx_event. */
+START_TEST(direction_follows_source_ip)
+{
+    struct pb_client *c = client_of("packetbeat.interfaces.internal_networks: [private]\n");
+    struct pb_tuple t = tuple("10.0.0.1", "8.8.8.8");
+    ck_direction(c, tx_event(&t, "dns"), "outbound");
+
+    pb_event *ev = tx_event(&t, "dns");
+    pb_ev_put_str(ev, "source.ip", "127.0.0.1");
+    ck_direction(c, ev, "egress");
+
+    ev = tx_event(&t, "dns");
+    pb_ev_put_str(ev, "destination.ip", "10.9.9.9");
+    ck_direction(c, ev, "internal");
+
+    /* through a tree and back into the arena (as after a processor
+       without an arena form): the arena's memory is used again */
+    ev = tx_event(&t, "dns");
+    json_t *tree = pb_ev_json(ev);
+    ck_assert_ptr_nonnull(tree);
+    pb_json_put_str(tree, "source.ip", "8.8.4.4");
+    ck_direction(c, ev, "external");
+
+    ev = tx_event(&t, "dns");
+    tree = pb_ev_json(ev);
+    pb_json_put_str(tree, "source.ip", "10.0.0.7");
+    pb_json_put_str(tree, "destination.ip", "127.0.0.1");
+    ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+    ck_direction(c, ev, "ingress");
+
+    /* a source that is no address: decided by the destination */
+    ev = tx_event(&t, "dns");
+    pb_ev_put_str(ev, "source.ip", "nope");
+    ck_direction(c, ev, "unknown");
+
+    struct pb_tuple t6 = tuple("fd00::1", "2001:db8::1");
+    ck_direction(c, tx_event(&t6, "dns"), "outbound");
+    ev = tx_event(&t6, "dns");
+    pb_ev_put_str(ev, "destination.ip", "fe80::1");
+    ck_direction(c, ev, "ingress");
+
+    /* one set already stays */
+    ev = tx_event(&t, "dns");
+    pb_ev_put_str(ev, "network.direction", "mine");
+    ck_direction(c, ev, "mine");
+    /* also as a key with a dot */
+    ev = tx_event(&t, "dns");
+    pb_node_set_str(pb_ev_obj(ev, ""), "network.direction", "literal");
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert_str_eq(pb_ev_get_str(ev, "network.direction", NULL), "literal");
+    json_t *j = pb_ev_json(ev);
+    ck_assert_ptr_null(json_object_get(json_object_get(j, "network"), "direction"));
+    pb_ev_free(ev);
+
+    /* an event built by hand, with no noted addresses */
+    ev = pb_ev_new();
+    pb_ev_put_str(ev, "source.ip", "8.8.8.8");
+    pb_ev_put_str(ev, "destination.ip", "192.168.1.1");
+    pb_ev_put_str(ev, "network.type", "ipv4");
+    ck_direction(c, ev, "inbound");
+    client_free(c);
+}
+END_TEST
+
+/* ecs.version and host.name are added when missing, kept when there. */
+START_TEST(ecs_and_host_defaults)
+{
+    struct pb_client *c = client_of("name: x\n");
+    struct pb_tuple t = tuple("10.0.0.1", "8.8.8.8");
+    pb_event *ev = pb_client_finalize(c, tx_event(&t, "dns"), NULL);
+    ck_assert_str_eq(pb_ev_get_str(ev, "ecs.version", NULL), "8.0.0");
+    ck_assert_str_eq(pb_ev_get_str(ev, "host.name", NULL), "test-host");
+    ck_assert_str_eq(pb_ev_get_str(ev, "agent.name", NULL), "test-agent");
+    ck_assert_str_eq(pb_ev_get_str(ev, "@metadata.beat", NULL), "packetbeat");
+    json_t *j = pb_ev_json(ev);
+    /* the order libbeat gives: ecs and host after agent, last */
+    const char *last[3] = {NULL, NULL, NULL};
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v)
+    {
+        last[0] = last[1];
+        last[1] = last[2];
+        last[2] = k;
+    }
+    ck_assert_str_eq(last[0], "agent");
+    ck_assert_str_eq(last[1], "ecs");
+    ck_assert_str_eq(last[2], "host");
+    pb_ev_free(ev);
+
+    ev = tx_event(&t, "dns");
+    pb_ev_put_str(ev, "ecs.version", "1.0");
+    pb_ev_put_str(ev, "ecs.other", "o");
+    pb_ev_put_str(ev, "host.name", "given");
+    pb_ev_put_str(ev, "host.ip", "1.1.1.1");
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert_str_eq(pb_ev_get_str(ev, "ecs.version", NULL), "1.0");
+    ck_assert_str_eq(pb_ev_get_str(ev, "host.name", NULL), "given");
+    ck_assert_int_eq(pb_ev_obj_size(ev, "host"), 2);
+    pb_ev_free(ev);
+
+    /* an ecs object without a version gets one, in the object's place */
+    ev = tx_event(&t, "dns");
+    pb_ev_put_str(ev, "ecs.other", "o");
+    pb_ev_put_str(ev, "host", "not an object");
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert_str_eq(pb_ev_get_str(ev, "ecs.version", NULL), "8.0.0");
+    ck_assert_int_eq(pb_ev_obj_size(ev, "ecs"), 2);
+    ck_assert_str_eq(pb_ev_get_str(ev, "host.name", NULL), "test-host");
+    pb_ev_free(ev);
+    client_free(c);
+}
+END_TEST
+
+/* The shipped processors on events in their arena: the host object of
+ * add_host_metadata unless forwarded, and detect_mime_type on HTTP bodies
+ * given as plain keys, as keys with dots, or not at all. */
+START_TEST(shipped_processors)
+{
+    struct pb_client *c = client_of("processors:\n"
+                                    "  - if.contains.tags: forwarded\n"
+                                    "    then:\n"
+                                    "      - drop_fields:\n"
+                                    "          fields: [host]\n"
+                                    "    else:\n"
+                                    "      - add_host_metadata: ~\n"
+                                    "  - add_cloud_metadata: ~\n"
+                                    "  - add_docker_metadata: ~\n"
+                                    "  - detect_mime_type:\n"
+                                    "      field: http.request.body.content\n"
+                                    "      target: http.request.mime_type\n"
+                                    "  - detect_mime_type:\n"
+                                    "      field: http.response.body.content\n"
+                                    "      target: http.response.mime_type\n");
+    static const char html[] = "<html><body>hello</body></html>";
+    static const char pdf[] = "%PDF-1.4 ...";
+    const char *want_html = pb_mime_detect((const unsigned char *)html, strlen(html));
+    ck_assert_ptr_nonnull(want_html);
+    struct pb_tuple t = tuple("10.0.0.1", "8.8.8.8");
+
+    pb_event *ev = tx_event(&t, "http");
+    pb_ev_put_str(ev, "http.request.body.content", html);
+    pb_ev_put_str(ev, "http.response.body.content", pdf);
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_str_eq(pb_ev_get_str(ev, "http.request.mime_type", NULL), want_html);
+    ck_assert_str_eq(pb_ev_get_str(ev, "http.response.mime_type", NULL), "application/pdf");
+    ck_assert_ptr_nonnull(pb_ev_get_str(ev, "host.hostname", NULL));
+    ck_assert(!pb_ev_is_tree(ev));
+    pb_ev_free(ev);
+
+    /* the body under a key with a dot */
+    ev = tx_event(&t, "http");
+    pb_node_set_str(pb_ev_obj(ev, "http"), "request.body.content", html);
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert_str_eq(pb_ev_get_str(ev, "http.request.mime_type", NULL), want_html);
+    ck_assert(!pb_ev_has(ev, "http.response.mime_type"));
+    pb_ev_free(ev);
+
+    /* a type set already stays; no body, no type */
+    ev = tx_event(&t, "http");
+    pb_ev_put_str(ev, "http.request.body.content", html);
+    pb_ev_put_str(ev, "http.request.mime_type", "given");
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert_str_eq(pb_ev_get_str(ev, "http.request.mime_type", NULL), "given");
+    ck_assert(!pb_ev_has(ev, "http.response.mime_type"));
+    pb_ev_free(ev);
+
+    ev = tx_event(&t, "dns");
+    pb_node_set_str(pb_ev_arr(ev, "tags"), NULL, "forwarded");
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert(!pb_ev_has(ev, "host"));
+    ck_assert(!pb_ev_has(ev, "http"));
+    pb_ev_free(ev);
+    client_free(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("client");
+    TCase *tc = tcase_create("client");
+    tcase_add_test(tc, direction_follows_source_ip);
+    tcase_add_test(tc, ecs_and_host_defaults);
+    tcase_add_test(tc, shipped_processors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
