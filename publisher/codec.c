@@ -896,7 +896,8 @@ static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
             put_dom_member(w, n, meta, depth, &first);
         }
     }
-    if (!w->pretty && !w->html && !w->no_meta) {
+    if (!w->pretty && !w->html) {
+        /* @timestamp and @metadata written above (or left out) */
         put_compact_members(w, n, n->first, ts, meta, depth, first);
     } else {
         for (const struct pb_member *m = n->first; m != NULL && w->err == 0; m = m->next) {
