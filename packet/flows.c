@@ -7,6 +7,8 @@
 
 #include <endian.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -40,11 +42,15 @@ void pb_flow_id_reset(struct pb_flow_id *id)
     id->dir = PB_FLOW_DIR_UNSET;
 }
 
+/* The id builders below are inlined into each layer's adder, so that
+ * their sizes are constants and their copies plain moves. */
+#define ID_INLINE static inline __attribute__((always_inline))
+
 /* Orders the pair (a, b) of n bytes each: the first layer whose two
  * addresses differ decides the orientation for every later layer; a single
  * value (b NULL) only sets the direction hint when nothing decided yet. */
-static void sort_pair(struct pb_flow_id *id, const uint8_t **a, const uint8_t **b, size_t n,
-                      int8_t hint)
+ID_INLINE void sort_pair(struct pb_flow_id *id, const uint8_t **a, const uint8_t **b, size_t n,
+                         int8_t hint)
 {
     if (*b == NULL) {
         if (id->dir == PB_FLOW_DIR_UNSET) {
@@ -77,13 +83,13 @@ static void sort_pair(struct pb_flow_id *id, const uint8_t **a, const uint8_t **
     }
 }
 
-static size_t pair_len(const uint8_t *b, size_t n)
+ID_INLINE size_t pair_len(const uint8_t *b, size_t n)
 {
     return b != NULL ? 2 * n : n;
 }
 
-static void write_at(struct pb_flow_id *id, size_t off, const uint8_t *a, const uint8_t *b,
-                     size_t n)
+ID_INLINE void write_at(struct pb_flow_id *id, size_t off, const uint8_t *a, const uint8_t *b,
+                        size_t n)
 {
     if (off + pair_len(b, n) > sizeof id->b) {
         id->overflow = true;
@@ -96,7 +102,7 @@ static void write_at(struct pb_flow_id *id, size_t off, const uint8_t *a, const 
 }
 
 /* Appends at the end; false when it does not fit. */
-static bool append(struct pb_flow_id *id, const uint8_t *a, const uint8_t *b, size_t n)
+ID_INLINE bool append(struct pb_flow_id *id, const uint8_t *a, const uint8_t *b, size_t n)
 {
     if ((size_t)id->len + pair_len(b, n) > sizeof id->b) {
         id->overflow = true;
@@ -108,8 +114,8 @@ static bool append(struct pb_flow_id *id, const uint8_t *a, const uint8_t *b, si
 }
 
 /* A layer that appears once: written in place when seen again. */
-static void add_single(struct pb_flow_id *id, enum pb_flow_layer layer, const uint8_t *a,
-                       const uint8_t *b, size_t n, int8_t hint)
+ID_INLINE void add_single(struct pb_flow_id *id, enum pb_flow_layer layer, const uint8_t *a,
+                          const uint8_t *b, size_t n, int8_t hint)
 {
     sort_pair(id, &a, &b, n, hint);
     if (id->off[layer] == OFF_UNSET) {
@@ -126,8 +132,9 @@ static void add_single(struct pb_flow_id *id, enum pb_flow_layer layer, const ui
 /* A layer that may be stacked (VLAN, IP): the second one makes the first
  * the outer layer; a third overwrites the older slot and becomes the inner
  * one (Packetbeat keeps the last two). */
-static void add_stacked(struct pb_flow_id *id, enum pb_flow_layer inner, enum pb_flow_layer outer,
-                        const uint8_t *a, const uint8_t *b, size_t n, int8_t hint)
+ID_INLINE void add_stacked(struct pb_flow_id *id, enum pb_flow_layer inner,
+                           enum pb_flow_layer outer, const uint8_t *a, const uint8_t *b, size_t n,
+                           int8_t hint)
 {
     sort_pair(id, &a, &b, n, hint);
     uint16_t fi = (uint16_t)(1u << inner), fo = (uint16_t)(1u << outer);
@@ -176,8 +183,8 @@ void pb_flow_id_add_ip(struct pb_flow_id *id, const struct pb_ip *src, const str
     id->cnt_ip++;
 }
 
-static void add_ports(struct pb_flow_id *id, enum pb_flow_layer layer, uint16_t sport,
-                      uint16_t dport)
+ID_INLINE void add_ports(struct pb_flow_id *id, enum pb_flow_layer layer, uint16_t sport,
+                         uint16_t dport)
 {
     uint8_t a[2] = {(uint8_t)sport, (uint8_t)(sport >> 8)};
     uint8_t b[2] = {(uint8_t)dport, (uint8_t)(dport >> 8)};
@@ -203,6 +210,24 @@ void pb_flow_id_add_conn_id(struct pb_flow_id *id, uint64_t conn_id)
     add_single(id, PB_FLOW_CONN_ID, le, NULL, 8, PB_FLOW_DIR_UNSET);
 }
 
+_Static_assert(offsetof(struct pb_flow_id, b) - offsetof(struct pb_flow_id, flags) ==
+                   PB_FLOW_META_LEN,
+               "flags to b is the raw layout");
+
+/* The raw form of id (*n bytes): in place on a little-endian host, else
+ * written to buf. */
+static inline const uint8_t *id_raw(const struct pb_flow_id *id, uint8_t buf[KEY_MAX], size_t *n)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    (void)buf;
+    *n = PB_FLOW_META_LEN + (size_t)id->len;
+    return (const uint8_t *)id + offsetof(struct pb_flow_id, flags);
+#else
+    *n = pb_flow_id_raw(id, buf);
+    return buf;
+#endif
+}
+
 size_t pb_flow_id_raw(const struct pb_flow_id *id, uint8_t *out)
 {
     size_t n = 0;
@@ -218,34 +243,56 @@ size_t pb_flow_id_raw(const struct pb_flow_id *id, uint8_t *out)
     return n + id->len;
 }
 
+static const char b64_tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* the two characters of each 12-bit value, in memory order */
+static uint8_t b64_pairs[4096][2];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void b64_init(void)
+{
+    for (unsigned v = 0; v < 4096; v++) {
+        b64_pairs[v][0] = (uint8_t)b64_tab[v >> 6];
+        b64_pairs[v][1] = (uint8_t)b64_tab[v & 63];
+    }
+}
+
+/* Standard alphabet, no padding: two table reads per 3 bytes. */
 static void base64_raw(const uint8_t *in, size_t n, char *out)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0, i = 0;
+    pthread_once(&b64_once, b64_init);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 3) { /* 4 bytes read, 3 used */
+        uint32_t v;
+        memcpy(&v, in + i, 4);
+        v = be32toh(v) >> 8;
+        memcpy(out, b64_pairs[v >> 12], 2);
+        memcpy(out + 2, b64_pairs[v & 0xfff], 2);
+        out += 4;
+    }
     for (; i + 3 <= n; i += 3) {
         uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = tab[(v >> 6) & 63];
-        out[o++] = tab[v & 63];
+        memcpy(out, b64_pairs[v >> 12], 2);
+        memcpy(out + 2, b64_pairs[v & 0xfff], 2);
+        out += 4;
     }
     if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
+        uint32_t v = (uint32_t)in[i] << 4;
+        memcpy(out, b64_pairs[v], 2);
+        out += 2;
     } else if (n - i == 2) {
-        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8);
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = tab[(v >> 6) & 63];
+        uint32_t v = ((uint32_t)in[i] << 10) | ((uint32_t)in[i + 1] << 2);
+        memcpy(out, b64_pairs[v >> 6], 2);
+        *(out + 2) = b64_tab[v & 63];
+        out += 3;
     }
-    out[o] = '\0';
+    *out = '\0';
 }
 
 const char *pb_flow_id_string(const struct pb_flow_id *id, char out[PB_FLOW_ID_STRLEN])
 {
-    uint8_t raw[KEY_MAX];
-    size_t n = pb_flow_id_raw(id, raw);
+    uint8_t buf[KEY_MAX];
+    size_t n;
+    const uint8_t *raw = id_raw(id, buf, &n);
     base64_raw(raw, n, out);
     return out;
 }
@@ -294,13 +341,12 @@ struct flow {
     struct flow *prev, *next; /* its layout's list, creation order */
     uint32_t bucket;
     uint16_t layout;
-    uint8_t keylen;
-    uint8_t key[KEY_MAX];       /* pb_flow_id_raw of the id that opened it */
-    struct pb_flow_id id;       /* that id (its dir is the flow's orientation) */
+    struct pb_flow_id id;       /* the id that opened it (its dir is the flow's orientation) */
     uint64_t first_ns, last_ns; /* packet times */
     uint64_t seen_wall_ns;      /* wall clock of the last frame: timeout */
     bool has[2];
     struct flow_stats st[2]; /* 0: source -> destination, 1: reverse */
+    char cid[32];            /* network.community_id of a TCP/UDP flow, "" until reported */
 };
 
 struct layout {
@@ -311,22 +357,25 @@ struct layout {
 /* The front cache: most frames are plain TCP or UDP over one IP layer, and
  * the frames of a connection come again and again. Their flow is found by
  * the decoded fields themselves, compared whole, in a direct-mapped table,
- * before the flow id is built and hashed. A collision only evicts. */
-enum { FRONT_SLOTS = 1024 };
+ * before the flow id is built and hashed. A collision only evicts. Both
+ * directions share one key: its two ends are put in a fixed order, and a
+ * frame whose ends were swapped belongs to the other direction of the
+ * flow (swapping every pair of an id turns its orientation around). */
+enum { FRONT_SLOTS = 2048 };
 
+/* The two ends a and b in their fixed order, then what they share. */
 struct front_key {
-    uint8_t mac[12]; /* src, dst; zero when the id leaves them out */
-    uint8_t ip[32];  /* src, dst */
-    uint16_t vlan[2];
-    uint16_t sport, dport;
-    uint8_t proto, v6, nvlan, eth;
+    uint64_t ip_a[2], ip_b[2]; /* IPv4: the first word only */
+    uint64_t mac_a, mac_b;     /* 48 bits each (0 when the id leaves them
+                                  out), a VLAN id above each */
+    uint64_t misc;             /* port a, port b, proto, v6, nvlan, eth */
     uint64_t conn_id;
 };
 
 struct front {
     struct front_key k;
     struct flow *fl; /* NULL: empty */
-    int dir;
+    int dir;         /* the flow's direction for the key's order of ends */
 };
 
 struct pb_flows {
@@ -346,6 +395,10 @@ struct pb_flows {
     uint64_t next_tick_ns; /* wall clock */
 
     struct pb_flows_stats stats;
+    /* @timestamp of the reports at now_ns (one pass makes them all) */
+    bool now_valid;
+    uint64_t now_ns;
+    char now_text[40];
     /* max_flows over several tables (packet workers), or NULL: count */
     pb_flows_admit_fn admit;
     pb_flows_release_fn release;
@@ -635,11 +688,13 @@ static struct layout *layout_for(struct pb_flows *f, const uint8_t *meta, uint16
 static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, uint64_t ts_ns,
                              uint64_t now_ns, int *dir)
 {
-    uint8_t key[KEY_MAX];
-    size_t klen = pb_flow_id_raw(id, key);
+    uint8_t buf[KEY_MAX], fbuf[KEY_MAX];
+    size_t klen, flen;
+    const uint8_t *key = id_raw(id, buf, &klen);
     uint32_t bucket = (uint32_t)(siphash(f->seed, key, klen) & (NBUCKETS - 1));
     struct flow *fl = f->buckets[bucket];
-    while (fl != NULL && !(fl->keylen == klen && memcmp(fl->key, key, klen) == 0)) {
+    while (fl != NULL &&
+           !(fl->id.len == id->len && memcmp(id_raw(&fl->id, fbuf, &flen), key, klen) == 0)) {
         fl = fl->hnext;
     }
     *dir = PB_FLOW_DIR_FORWARD;
@@ -658,8 +713,6 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
         }
         fl->bucket = bucket;
         fl->layout = li;
-        fl->keylen = (uint8_t)klen;
-        memcpy(fl->key, key, klen);
         fl->id = *id;
         fl->first_ns = ts_ns;
         fl->hnext = f->buckets[bucket];
@@ -682,74 +735,90 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
     return fl;
 }
 
-/* The front key of d, when d is a frame the front cache takes. */
-static bool front_key_of(const struct pb_flows *f, const struct pb_decoded *d, bool transport,
-                         struct front_key *k)
+static inline uint64_t load_le(const uint8_t *p, size_t n)
 {
+    uint64_t v = 0;
+    memcpy(&v, p, n);
+    return le64toh(v);
+}
+
+/* The front key of d, when d is a frame the front cache takes; *swapped:
+ * its ends are in the other order than d's source and destination. */
+static bool front_key_of(const struct pb_flows *f, const struct pb_decoded *d, bool transport,
+                         struct front_key *k, int *swapped)
+{
+    const struct pb_tuple *t = &d->tuple;
     if (!transport || d->nip != 1 || d->nvlan > 2 ||
-        (d->tuple.proto != PB_IPPROTO_TCP && d->tuple.proto != PB_IPPROTO_UDP)) {
+        (t->proto != PB_IPPROTO_TCP && t->proto != PB_IPPROTO_UDP)) {
         return false;
     }
-    memset(k, 0, sizeof *k);
+    uint64_t a0, a1 = 0, b0, b1 = 0;
+    if (t->src.v6) {
+        a0 = load_le(t->src.b, 8);
+        a1 = load_le(t->src.b + 8, 8);
+        b0 = load_le(t->dst.b, 8);
+        b1 = load_le(t->dst.b + 8, 8);
+    } else {
+        a0 = load_le(t->src.b, 4);
+        b0 = load_le(t->dst.b, 4);
+    }
+    uint64_t ma = 0, mb = 0, eth = 0;
     if (d->has_eth && !f->cfg.allow_mismatched_eth) {
-        k->eth = 1;
-        memcpy(k->mac, d->src_mac, 6);
-        memcpy(k->mac + 6, d->dst_mac, 6);
+        ma = load_le(d->src_mac, 6);
+        mb = load_le(d->dst_mac, 6);
+        eth = 1;
     }
-    size_t alen = d->tuple.src.v6 ? 16 : 4;
-    memcpy(k->ip, d->tuple.src.b, alen);
-    memcpy(k->ip + 16, d->tuple.dst.b, alen);
-    k->v6 = d->tuple.src.v6;
-    k->nvlan = d->nvlan;
-    for (unsigned i = 0; i < d->nvlan; i++) {
-        k->vlan[i] = d->vlan[i];
+    uint64_t pa = t->sport, pb = t->dport;
+    /* any fixed order of the two ends will do */
+    bool swap = a0 != b0 ? a0 > b0 : a1 != b1 ? a1 > b1 : pa != pb ? pa > pb : ma > mb;
+    if (swap) {
+        uint64_t x;
+        x = a0, a0 = b0, b0 = x;
+        x = a1, a1 = b1, b1 = x;
+        x = pa, pa = pb, pb = x;
+        x = ma, ma = mb, mb = x;
     }
-    k->sport = d->tuple.sport;
-    k->dport = d->tuple.dport;
-    k->proto = d->tuple.proto;
-    k->conn_id = d->tuple.proto == PB_IPPROTO_TCP ? d->conn_id : 0;
+    uint64_t v0 = d->nvlan > 0 ? d->vlan[0] : 0, v1 = d->nvlan > 1 ? d->vlan[1] : 0;
+    k->ip_a[0] = a0;
+    k->ip_a[1] = a1;
+    k->ip_b[0] = b0;
+    k->ip_b[1] = b1;
+    k->mac_a = ma | v0 << 48;
+    k->mac_b = mb | v1 << 48;
+    k->misc = pa | pb << 16 | (uint64_t)t->proto << 32 | (uint64_t)t->src.v6 << 40 |
+              (uint64_t)d->nvlan << 48 | eth << 56;
+    k->conn_id = t->proto == PB_IPPROTO_TCP ? d->conn_id : 0;
+    *swapped = swap;
     return true;
 }
 
+/* A seeded mix of the key's words: the slot of a key is not predictable
+ * from outside, though collisions would only evict. */
 static size_t front_slot(const struct pb_flows *f, const struct front_key *k)
 {
-    _Static_assert(sizeof(struct front_key) % 8 == 0, "whole words");
     uint64_t h = f->seed[1];
-    const unsigned char *p = (const unsigned char *)k;
-    for (size_t i = 0; i < sizeof *k; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-        h ^= h >> 29;
-    }
+    h = (h ^ k->ip_a[0] ^ k->ip_a[1] << 1) * 0x9e3779b97f4a7c15ull;
+    h = (h ^ k->ip_b[0] ^ k->ip_b[1] << 1) * 0x9e3779b97f4a7c15ull;
+    h = (h ^ k->misc ^ k->conn_id << 3) * 0x9e3779b97f4a7c15ull;
+    h = (h ^ k->mac_a ^ k->mac_b << 5) * 0x9e3779b97f4a7c15ull;
     return (size_t)(h >> 40) % FRONT_SLOTS;
 }
 
-void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
-                     uint64_t now_ns)
+static inline bool front_same(const struct front_key *x, const struct front_key *y)
 {
-    if (f == NULL || d == NULL) {
-        return;
-    }
-    /* a fragment waiting for (or refused by) reassembly counts nowhere */
-    if (d->fragment && !d->reassembled) {
-        return;
-    }
-    struct front_key fk;
-    struct front *fr = NULL;
-    if (front_key_of(f, d, transport, &fk)) {
-        fr = &f->front[front_slot(f, &fk)];
-        if (fr->fl != NULL && memcmp(&fr->k, &fk, sizeof fk) == 0) {
-            struct flow *fl = fr->fl;
-            fl->last_ns = d->ts_ns;
-            fl->seen_wall_ns = now_ns;
-            struct flow_stats *st = &fl->st[fr->dir];
-            st->packets++;
-            st->bytes += d->wire_len;
-            st->set |= ST_PACKETS | ST_BYTES;
-            return;
-        }
-    }
+    return ((x->ip_a[0] ^ y->ip_a[0]) | (x->ip_a[1] ^ y->ip_a[1]) | (x->ip_b[0] ^ y->ip_b[0]) |
+            (x->ip_b[1] ^ y->ip_b[1]) | (x->mac_a ^ y->mac_a) | (x->mac_b ^ y->mac_b) |
+            (x->misc ^ y->misc) | (x->conn_id ^ y->conn_id)) == 0;
+}
+
+/* A frame the front cache did not answer: its flow found by the id (fr,
+ * when not NULL: the front slot to fill with it, fk its key). Out of line:
+ * the frames it answers do not pay for the id's room on the stack. */
+__attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const struct pb_decoded *d,
+                                                   bool transport, uint64_t now_ns,
+                                                   struct front *fr, const struct front_key *fk,
+                                                   int swapped)
+{
     struct pb_flow_id id;
     pb_flow_id_reset(&id);
     if (d->has_eth && !f->cfg.allow_mismatched_eth) {
@@ -810,11 +879,43 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
         }
     }
     if (fr != NULL) {
-        fr->k = fk;
+        fr->k = *fk;
         fr->fl = fl;
-        fr->dir = dir;
+        fr->dir = dir ^ swapped;
         f->front_clear = false;
     }
+    struct flow_stats *st = &fl->st[dir];
+    st->packets++;
+    st->bytes += d->wire_len;
+    st->set |= ST_PACKETS | ST_BYTES;
+}
+
+void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
+                     uint64_t now_ns)
+{
+    if (f == NULL || d == NULL) {
+        return;
+    }
+    /* a fragment waiting for (or refused by) reassembly counts nowhere */
+    if (d->fragment && !d->reassembled) {
+        return;
+    }
+    struct front_key fk;
+    int swapped = 0;
+    if (!front_key_of(f, d, transport, &fk, &swapped)) {
+        packet_by_id(f, d, transport, now_ns, NULL, NULL, 0);
+        return;
+    }
+    struct front *fr = &f->front[front_slot(f, &fk)];
+    if (fr->fl == NULL || !front_same(&fr->k, &fk)) {
+        packet_by_id(f, d, transport, now_ns, fr, &fk, swapped);
+        return;
+    }
+    struct flow *fl = fr->fl;
+    int dir = fr->dir ^ swapped;
+    fl->last_ns = d->ts_ns;
+    fl->seen_wall_ns = now_ns;
+    fl->has[dir] = true;
     struct flow_stats *st = &fl->st[dir];
     st->packets++;
     st->bytes += d->wire_len;
@@ -837,81 +938,42 @@ static void mac_str(const uint8_t *m, char out[18])
     out[o] = '\0';
 }
 
-/* The values of a key that Packetbeat sets, or turns into a list when set
- * again (source.ip with several IP layers, flow.vlan with two tags). */
-struct multi {
-    char v[4][PB_IP_STRLEN];
-    int n;
-};
-
-static void multi_add(struct multi *m, const char *v, bool replace)
-{
-    if (replace) {
-        m->n = 0;
-    }
-    if (m->n < 4) {
-        snprintf(m->v[m->n++], sizeof m->v[0], "%s", v);
-    }
-}
-
-static void multi_put_str(pb_node *obj, const char *key, const struct multi *m)
-{
-    if (m->n == 1) {
-        pb_node_set_str(obj, key, m->v[0]);
-    } else if (m->n > 1) {
-        pb_node *arr = pb_node_arr(obj, key);
-        for (int i = 0; i < m->n; i++) {
-            pb_node_set_str(arr, NULL, m->v[i]);
-        }
-    }
-}
-
 static void ip_text(const uint8_t *b, bool v6, char out[PB_IP_STRLEN])
 {
-    struct pb_ip ip;
-    memset(&ip, 0, sizeof ip);
-    ip.v6 = v6;
-    memcpy(ip.b, b, v6 ? 16 : 4);
     /* IPv4-mapped IPv6 addresses print as IPv4, as Go's net.IP does */
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (v6 && memcmp(b, mapped, 12) == 0) {
-        memset(&ip, 0, sizeof ip);
-        memcpy(ip.b, b + 12, 4);
+    struct pb_ip ip;
+    if (v6 && memcmp(b, mapped, 12) != 0) {
+        ip.v6 = 1;
+        memcpy(ip.b, b, 16);
+    } else {
+        ip.v6 = 0;
+        memcpy(ip.b, v6 ? b + 12 : b, 4);
     }
     pb_ip_str(&ip, out);
 }
 
-/* The IP pair used for network.type and community_id. */
-struct net_pick {
-    bool have;
-    struct pb_ip src, dst;
+/* IP layers in Packetbeat's order: outer v4, v4, outer v6, v6. Each adds
+ * its pair to source.ip and destination.ip (a list from the second on);
+ * an outer one also takes over network.type and the community id pair,
+ * an inner one only when no layer set them yet. */
+static const struct {
+    uint8_t layer;
+    bool v6, outer;
+} ip_layers[4] = {
+    {PB_FLOW_OUTER_IPV4, false, true},
+    {PB_FLOW_IPV4, false, false},
+    {PB_FLOW_OUTER_IPV6, true, true},
+    {PB_FLOW_IPV6, true, false},
 };
 
-static void pick(struct net_pick *np, const uint8_t *s, const uint8_t *d, bool v6)
+/* The object of one end: the list of ip when more than one, else ip. */
+static void put_ips(pb_node *side, const char *const *v, int n)
 {
-    memset(np, 0, sizeof *np);
-    np->have = true;
-    np->src.v6 = v6;
-    np->dst.v6 = v6;
-    memcpy(np->src.b, s, v6 ? 16 : 4);
-    memcpy(np->dst.b, d, v6 ? 16 : 4);
-}
-
-static void put_ip_layer(const struct pb_flow_id *id, enum pb_flow_layer layer, bool v6,
-                         bool replace, struct multi *source, struct multi *dest,
-                         struct net_pick *np, bool override)
-{
-    const uint8_t *s, *d;
-    if (!read_pair(id, layer, v6 ? 16 : 4, &s, &d)) {
-        return;
-    }
-    char sb[PB_IP_STRLEN], db[PB_IP_STRLEN];
-    ip_text(s, v6, sb);
-    ip_text(d, v6, db);
-    multi_add(source, sb, replace);
-    multi_add(dest, db, replace);
-    if (override || !np->have) {
-        pick(np, s, d, v6);
+    if (n == 1) {
+        pb_node_add_plain(side, PB_KEY("ip"), v[0]);
+    } else if (n > 1) {
+        pb_node_add_strs(side, PB_KEY("ip"), v, (size_t)n);
     }
 }
 
@@ -923,9 +985,15 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         pb_ev_free(ev);
         return NULL;
     }
-    char tbuf[40];
     const struct pb_flow_id *id = &fl->id;
-    pb_node_add_plain(root, PB_KEY("@timestamp"), pb_time_fmt(now_ns, false, tbuf));
+    /* the reports of one pass share their time */
+    if (!f->now_valid || f->now_ns != now_ns) {
+        pb_time_fmt(now_ns, false, f->now_text);
+        f->now_ns = now_ns;
+        f->now_valid = true;
+    }
+    char tbuf[40];
+    pb_node_add_plain(root, PB_KEY("@timestamp"), f->now_text);
     pb_node_add_static(root, PB_KEY("type"), "flow");
 
     pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
@@ -969,39 +1037,49 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         pb_node_add_int(flow, PB_KEY("vlan"), vids[0]);
     } else if (nvid == 2) {
         pb_node *arr = pb_node_add_arr(flow, PB_KEY("vlan"));
-        pb_node_set_int(arr, NULL, vids[0]);
-        pb_node_set_int(arr, NULL, vids[1]);
+        pb_node_add_int(arr, NULL, 0, vids[0]);
+        pb_node_add_int(arr, NULL, 0, vids[1]);
     }
 
-    /* IP layers in Packetbeat's order: outer v4 (replaces), v4, outer v6
-     * (also takes over network.type and the community id pair), v6. */
-    struct net_pick np;
-    memset(&np, 0, sizeof np);
-    struct multi sips = {.n = 0}, dips = {.n = 0};
-    put_ip_layer(id, PB_FLOW_OUTER_IPV4, false, true, &sips, &dips, &np, true);
-    put_ip_layer(id, PB_FLOW_IPV4, false, false, &sips, &dips, &np, false);
-    put_ip_layer(id, PB_FLOW_OUTER_IPV6, true, false, &sips, &dips, &np, true);
-    put_ip_layer(id, PB_FLOW_IPV6, true, false, &sips, &dips, &np, false);
-    multi_put_str(source, "ip", &sips);
-    multi_put_str(dest, "ip", &dips);
-    if (np.have) {
-        pb_node_add_static(network, PB_KEY("type"), np.src.v6 ? "ipv6" : "ipv4");
+    char ipbuf[2][4][PB_IP_STRLEN];
+    const char *sips[4], *dips[4];
+    int nips = 0;
+    const uint8_t *np_s = NULL, *np_d = NULL;
+    bool np_v6 = false;
+    for (int i = 0; i < 4; i++) {
+        bool v6 = ip_layers[i].v6;
+        if (!read_pair(id, (enum pb_flow_layer)ip_layers[i].layer, v6 ? 16 : 4, &s, &d)) {
+            continue;
+        }
+        ip_text(s, v6, ipbuf[0][nips]);
+        ip_text(d, v6, ipbuf[1][nips]);
+        sips[nips] = ipbuf[0][nips];
+        dips[nips] = ipbuf[1][nips];
+        nips++;
+        if (ip_layers[i].outer || np_s == NULL) {
+            np_s = s;
+            np_d = d;
+            np_v6 = v6;
+        }
+    }
+    put_ips(source, sips, nips);
+    put_ips(dest, dips, nips);
+    if (np_s != NULL) {
+        pb_node_add_static(network, PB_KEY("type"), np_v6 ? "ipv6" : "ipv4");
     }
 
     struct pb_tuple ct;
     memset(&ct, 0, sizeof ct);
     const char *transport = NULL;
-    static const enum pb_flow_layer port_layers[2] = {PB_FLOW_UDP, PB_FLOW_TCP};
-    for (int i = 0; i < 2; i++) {
-        if (read_pair(id, port_layers[i], 2, &s, &d)) {
-            ct.sport = (uint16_t)(s[0] | (s[1] << 8));
-            ct.dport = (uint16_t)(d[0] | (d[1] << 8));
-            pb_node_set_int(source, "port", ct.sport); /* the last port layer wins */
-            pb_node_set_int(dest, "port", ct.dport);
-            bool tcp = port_layers[i] == PB_FLOW_TCP;
-            transport = tcp ? "tcp" : "udp";
-            ct.proto = tcp ? PB_IPPROTO_TCP : PB_IPPROTO_UDP;
-        }
+    /* with both port layers, TCP's wins (Packetbeat sets UDP's, then TCP's) */
+    bool tcp = read_pair(id, PB_FLOW_TCP, 2, &s, &d);
+    if (tcp || read_pair(id, PB_FLOW_UDP, 2, &s, &d)) {
+        ct.sport = (uint16_t)(s[0] | (s[1] << 8));
+        ct.dport = (uint16_t)(d[0] | (d[1] << 8));
+        pb_node_add_int(source, PB_KEY("port"), ct.sport);
+        pb_node_add_int(dest, PB_KEY("port"), ct.dport);
+        transport = tcp ? "tcp" : "udp";
+        ct.proto = tcp ? PB_IPPROTO_TCP : PB_IPPROTO_UDP;
     }
 
     uint64_t total_bytes = 0, total_packets = 0;
@@ -1037,12 +1115,23 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         }
     }
     pb_node_add_static(network, PB_KEY("transport"), transport);
-    if (ct.proto != 0 && np.have) {
-        ct.src = np.src;
-        ct.dst = np.dst;
-        char cid[64];
-        pb_community_id(&ct, cid);
-        pb_node_add_plain(network, PB_KEY("community_id"), cid);
+    if (ct.proto != 0 && np_s != NULL) {
+        /* TCP and UDP flows keep theirs: the id alone makes it */
+        bool keep = ct.proto == PB_IPPROTO_TCP || ct.proto == PB_IPPROTO_UDP;
+        if (!keep || fl->cid[0] == '\0') {
+            size_t alen = np_v6 ? 16 : 4;
+            ct.src.v6 = ct.dst.v6 = np_v6;
+            memcpy(ct.src.b, np_s, alen);
+            memcpy(ct.dst.b, np_d, alen);
+            char cid[64];
+            pb_community_id(&ct, cid);
+            if (keep && strlen(cid) < sizeof fl->cid) {
+                memcpy(fl->cid, cid, strlen(cid) + 1);
+            }
+            pb_node_add_plain(network, PB_KEY("community_id"), cid);
+        } else {
+            pb_node_add_plain(network, PB_KEY("community_id"), fl->cid);
+        }
     }
     pb_node_add_uint(network, PB_KEY("bytes"), total_bytes);
     pb_node_add_uint(network, PB_KEY("packets"), total_packets);

@@ -74,12 +74,15 @@ enum pb_flow_layer {
 #define PB_FLOW_DIR_REVERSED 1
 
 struct pb_flow_id {
-    uint16_t flags;               /* 1 << enum pb_flow_layer per layer present */
-    uint8_t off[PB_FLOW_NLAYERS]; /* offset of each layer in b, 0xff unset */
-    uint8_t cnt_eth, cnt_vlan, cnt_ip;
     int8_t dir; /* PB_FLOW_DIR_*: orientation of the address pairs in b */
     uint8_t len;
     bool overflow; /* a layer did not fit: the id is not used */
+    /* From flags to the end of b: pb_flow_id_raw's layout on a
+     * little-endian host, so that the table hashes and compares it in
+     * place. */
+    uint16_t flags;               /* 1 << enum pb_flow_layer per layer present */
+    uint8_t off[PB_FLOW_NLAYERS]; /* offset of each layer in b, 0xff unset */
+    uint8_t cnt_eth, cnt_vlan, cnt_ip;
     uint8_t b[PB_FLOW_ID_MAX];
 };
 

@@ -2,8 +2,10 @@
  * tests/packet/test_flows.c - network flows (packet/flows.c): the flow id
  * bytes and their base64 form for IPv4/TCP (with a connection id), IPv6/UDP,
  * IPv6/TCP (a flow.id seen in a Packetbeat 8.x event) and Ethernet + QinQ
- * keys; orientation and per-direction counters; ICMP flows; the table cap;
- * timeout, periodic, delta and final reports; the config checks.
+ * keys, and flow.id against a plain base64; orientation and per-direction
+ * counters; the front cache (exact counts, one slot for both directions);
+ * events of IP in IP, QinQ and IPv4-mapped flows; ICMP flows; the table
+ * cap; timeout, periodic, delta and final reports; the config checks.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -258,6 +260,73 @@ START_TEST(flow_id_ip_in_ip)
 }
 END_TEST
 
+/* flow.id against a plain base64 of the raw bytes, for ids of every
+ * length the layers make (all three tails of the 3-byte groups). */
+static void ref_base64(const uint8_t *in, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n) {
+            v |= (uint32_t)in[i + 1] << 8;
+        }
+        if (i + 2 < n) {
+            v |= in[i + 2];
+        }
+        size_t chars = n - i >= 3 ? 4 : n - i + 1;
+        for (size_t k = 0; k < chars; k++) {
+            out[o++] = tab[(v >> (18 - 6 * k)) & 63];
+        }
+    }
+    out[o] = '\0';
+}
+
+START_TEST(flow_id_string_base64)
+{
+    uint32_t x = 12345;
+    for (int round = 0; round < 200; round++) {
+        struct pb_flow_id id;
+        pb_flow_id_reset(&id);
+        uint8_t m1[6], m2[6];
+        struct pb_ip a, b;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        for (size_t i = 0; i < 16; i++) {
+            x = x * 1103515245u + 12345u;
+            a.b[i] = (uint8_t)(x >> 16);
+            b.b[i] = (uint8_t)(x >> 8);
+            if (i < 6) {
+                m1[i] = (uint8_t)(x >> 24);
+                m2[i] = (uint8_t)(x >> 4);
+            }
+        }
+        a.v6 = b.v6 = (uint8_t)(round & 1);
+        if (round & 2) {
+            pb_flow_id_add_eth(&id, m1, m2);
+        }
+        for (int v = 0; v < (round >> 2) % 3; v++) {
+            pb_flow_id_add_vlan(&id, (uint16_t)(x >> (v * 4)));
+        }
+        if (round & 32) {
+            pb_flow_id_add_ip(&id, &b, &a);
+        }
+        pb_flow_id_add_ip(&id, &a, &b);
+        if (round & 64) {
+            pb_flow_id_add_tcp(&id, (uint16_t)x, (uint16_t)(x >> 16));
+            pb_flow_id_add_conn_id(&id, x * 0x9e3779b97f4a7c15ull);
+        } else if (round & 128) {
+            pb_flow_id_add_udp(&id, (uint16_t)x, (uint16_t)(x >> 16));
+        }
+        uint8_t raw[PB_FLOW_META_LEN + PB_FLOW_ID_MAX];
+        size_t n = pb_flow_id_raw(&id, raw);
+        char want[PB_FLOW_ID_STRLEN], got[PB_FLOW_ID_STRLEN];
+        ref_base64(raw, n, want);
+        ck_assert_str_eq(pb_flow_id_string(&id, got), want);
+    }
+}
+END_TEST
+
 /* ---- table and events ---- */
 
 START_TEST(flows_directions_and_event)
@@ -453,6 +522,146 @@ START_TEST(flows_front_cache_exact)
 }
 END_TEST
 
+/* Both directions of a flow share one front slot, their ends put in a
+ * fixed order: frames of either direction, IPv4 and IPv6, count on the
+ * right side, including ends that differ only by port or by MAC and a
+ * flow whose two ends are the same. */
+START_TEST(flows_front_cache_directions)
+{
+    struct pb_flows *f = new_flows(30 * (int64_t)SEC, -1, false, 0);
+    static const uint8_t m1[6] = {2, 0, 0, 0, 0, 1}, m2[6] = {2, 0, 0, 0, 0, 2};
+    struct pb_ip v4a = ip4(10, 0, 0, 9), v4b = ip4(10, 0, 0, 1);
+    struct pb_ip v6a = ip6_last(9), v6b = ip6_last(1);
+    struct {
+        struct pb_ip a, b;
+        uint16_t pa, pb;
+        bool macs_differ;
+    } cases[] = {
+        {v4a, v4b, 40000, 80, true},  /* source sorts after destination */
+        {v4b, v4a, 40001, 80, true},  /* and before */
+        {v6a, v6b, 40000, 443, true}, /* IPv6 */
+        {v4a, v4a, 5000, 6000, true}, /* same address: the ports decide */
+        {v4a, v4a, 7000, 7000, true}, /* only the MACs differ */
+        {v4a, v4a, 9000, 9000, false} /* both ends the same */
+    };
+    enum { NCASES = sizeof cases / sizeof cases[0] };
+    for (int r = 0; r < 4; r++) {
+        for (size_t i = 0; i < NCASES; i++) {
+            struct pb_decoded q =
+                pkt(cases[i].a, cases[i].pa, cases[i].b, cases[i].pb, 17, 100, T0 + (uint64_t)r);
+            q.has_eth = true;
+            memcpy(q.src_mac, m1, 6);
+            memcpy(q.dst_mac, cases[i].macs_differ ? m2 : m1, 6);
+            struct pb_decoded a =
+                pkt(cases[i].b, cases[i].pb, cases[i].a, cases[i].pa, 17, 1000, T0 + (uint64_t)r);
+            a.has_eth = true;
+            memcpy(a.src_mac, q.dst_mac, 6);
+            memcpy(a.dst_mac, q.src_mac, 6);
+            pb_flows_packet(f, &q, true, T0);
+            pb_flows_packet(f, &a, true, T0);
+            if (r < 2) {
+                pb_flows_packet(f, &a, true, T0); /* replies twice in the first rounds */
+            }
+        }
+    }
+    ck_assert_uint_eq(pb_flows_stats(f)->created, NCASES);
+    pb_flows_final(f, T0 + SEC);
+    ck_assert_uint_eq(json_array_size(events), NCASES);
+    for (size_t i = 0; i < NCASES; i++) {
+        size_t k = i;
+        if (cases[i].a.v6) {
+            /* IPv6 flows are reported after the IPv4 ones (layouts) */
+            k = NCASES - 1;
+        } else if (i > 2) {
+            k = i - 1;
+        }
+        ck_assert_int_eq(ev_int(k, "source.port"), cases[i].pa);
+        if (cases[i].macs_differ || cases[i].pa != cases[i].pb) {
+            ck_assert_int_eq(ev_int(k, "source.packets"), 4);
+            ck_assert_int_eq(ev_int(k, "source.bytes"), 400);
+            ck_assert_int_eq(ev_int(k, "destination.packets"), 6);
+            ck_assert_int_eq(ev_int(k, "destination.bytes"), 6000);
+        } else {
+            /* one flow, one direction: every frame is the source's */
+            ck_assert_int_eq(ev_int(k, "source.packets"), 10);
+            ck_assert_ptr_null(pb_json_get(json_array_get(events, k), "destination.packets"));
+        }
+    }
+    pb_flows_free(f);
+}
+END_TEST
+
+/* IP in IP (4in4, 6in4), QinQ and an IPv4-mapped IPv6 address in the
+ * events: address lists, network.type and community_id from Packetbeat's
+ * choice of layer. */
+START_TEST(flows_event_layers)
+{
+    struct pb_flows *f = new_flows(30 * (int64_t)SEC, -1, false, 0);
+    struct pb_ip oa = ip4(192, 0, 2, 1), ob = ip4(192, 0, 2, 9);
+    struct pb_ip ia = ip4(10, 0, 0, 1), ib = ip4(10, 0, 0, 2);
+    struct pb_decoded d = pkt(ia, 5000, ib, 6000, 17, 100, T0);
+    d.nip = 2;
+    d.outer_src = oa;
+    d.outer_dst = ob;
+    pb_flows_packet(f, &d, true, T0);
+    struct pb_decoded d6 = pkt(ip6_last(1), 53, ip6_last(2), 40000, 17, 100, T0);
+    d6.nip = 2;
+    d6.outer_src = oa;
+    d6.outer_dst = ob;
+    pb_flows_packet(f, &d6, true, T0);
+    struct pb_decoded q = pkt(ia, 1, ib, 2, 6, 60, T0);
+    q.nvlan = 2;
+    q.vlan[0] = 100;
+    q.vlan[1] = 200;
+    pb_flows_packet(f, &q, true, T0);
+    struct pb_ip mapped = ip6_last(7);
+    mapped.b[10] = mapped.b[11] = 0xff;
+    mapped.b[12] = 10;
+    struct pb_decoded m = pkt(mapped, 7, ip6_last(8), 8, 17, 60, T0);
+    pb_flows_packet(f, &m, true, T0);
+    pb_flows_final(f, T0 + SEC);
+    ck_assert_uint_eq(json_array_size(events), 4);
+    char cid[64];
+    for (size_t k = 0; k < 4; k++) {
+        json_t *ev = json_array_get(events, k);
+        json_t *sip = pb_json_get(ev, "source.ip"), *dip = pb_json_get(ev, "destination.ip");
+        int64_t sport = ev_int(k, "source.port");
+        if (sport == 5000) { /* 4in4: outer then inner, the outer pair hashed */
+            ck_assert_uint_eq(json_array_size(sip), 2);
+            ck_assert_str_eq(json_string_value(json_array_get(sip, 0)), "192.0.2.1");
+            ck_assert_str_eq(json_string_value(json_array_get(sip, 1)), "10.0.0.1");
+            ck_assert_str_eq(json_string_value(json_array_get(dip, 1)), "10.0.0.2");
+            ck_assert_str_eq(ev_str(k, "network.type"), "ipv4");
+            struct pb_tuple t = {.src = oa, .dst = ob, .sport = 5000, .dport = 6000, .proto = 17};
+            pb_community_id(&t, cid);
+            ck_assert_str_eq(ev_str(k, "network.community_id"), cid);
+        } else if (sport == 53) { /* 6in4: the IPv4 layer first and hashed */
+            ck_assert_uint_eq(json_array_size(sip), 2);
+            ck_assert_str_eq(json_string_value(json_array_get(sip, 0)), "192.0.2.1");
+            ck_assert_str_eq(json_string_value(json_array_get(sip, 1)), "::1");
+            ck_assert_str_eq(json_string_value(json_array_get(dip, 1)), "::2");
+            ck_assert_str_eq(ev_str(k, "network.type"), "ipv4");
+            struct pb_tuple t = {.src = oa, .dst = ob, .sport = 53, .dport = 40000, .proto = 17};
+            pb_community_id(&t, cid);
+            ck_assert_str_eq(ev_str(k, "network.community_id"), cid);
+        } else if (sport == 1) { /* QinQ: both tags, outer first */
+            json_t *vlan = pb_json_get(ev, "flow.vlan");
+            ck_assert_uint_eq(json_array_size(vlan), 2);
+            ck_assert_int_eq(json_integer_value(json_array_get(vlan, 0)), 100);
+            ck_assert_int_eq(json_integer_value(json_array_get(vlan, 1)), 200);
+            ck_assert_str_eq(ev_str(k, "source.ip"), "10.0.0.1");
+            ck_assert_str_eq(ev_str(k, "network.transport"), "tcp");
+        } else {
+            ck_assert_int_eq(sport, 7);
+            ck_assert_str_eq(ev_str(k, "source.ip"), "10.0.0.7");
+            ck_assert_str_eq(ev_str(k, "destination.ip"), "::8");
+            ck_assert_str_eq(ev_str(k, "network.type"), "ipv6");
+        }
+    }
+    pb_flows_free(f);
+}
+END_TEST
+
 static void run_periodic(bool delta)
 {
     /* timeout 3s, period 1s: one tick per second from T0 on */
@@ -477,12 +686,19 @@ static void run_periodic(bool delta)
     ck_assert_uint_eq(json_array_size(events), 2);
     ck_assert_int_eq(ev_int(1, "source.packets"), delta ? 1 : 3);
     ck_assert_int_eq(ev_int(1, "network.bytes"), delta ? 100 : 300);
+    /* every report of the flow carries its community id (kept by the flow) */
+    char cid[64];
+    struct pb_tuple t = {.src = s, .dst = d, .sport = 1234, .dport = 53, .proto = 17};
+    pb_community_id(&t, cid);
+    ck_assert_str_eq(ev_str(0, "network.community_id"), cid);
+    ck_assert_str_eq(ev_str(1, "network.community_id"), cid);
 
     /* no more packets: a report with nothing new, then the timeout (3 s idle
      * at a timeout tick) ends the flow */
     pb_flows_tick(f, T0 + 3 * SEC);
     ck_assert_uint_eq(json_array_size(events), 3);
     ck_assert_int_eq(ev_int(2, "source.packets"), delta ? 0 : 3);
+    ck_assert_str_eq(ev_str(2, "network.community_id"), cid);
     ck_assert_uint_eq(pb_flows_count(f), 1);
     pb_flows_tick(f, T0 + 4 * SEC);
     pb_flows_tick(f, T0 + 5 * SEC);
@@ -586,6 +802,7 @@ static Suite *flows_suite(void)
     tcase_add_test(id, flow_id_ipv6_udp);
     tcase_add_test(id, flow_id_vlan);
     tcase_add_test(id, flow_id_ip_in_ip);
+    tcase_add_test(id, flow_id_string_base64);
     suite_add_tcase(s, id);
     TCase *tc = tcase_create("table");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -594,6 +811,8 @@ static Suite *flows_suite(void)
     tcase_add_test(tc, flows_non_ip_and_fragments);
     tcase_add_test(tc, flows_table_cap);
     tcase_add_test(tc, flows_front_cache_exact);
+    tcase_add_test(tc, flows_front_cache_directions);
+    tcase_add_test(tc, flows_event_layers);
     tcase_add_test(tc, flows_period_reports);
     tcase_add_test(tc, flows_delta_reports);
     tcase_add_test(tc, flows_no_period);
