@@ -374,9 +374,15 @@ struct front_key {
 
 struct front {
     struct front_key k;
-    struct flow *fl; /* NULL: empty */
+    struct flow *fl; /* NULL: empty; &no_room: the table had no room for it */
     int dir;         /* the flow's direction for the key's order of ends */
 };
+
+/* A flow refused while the table was full: its frames are counted as
+ * dropped from the front slot until a flow goes (which clears the slots,
+ * and makes room). Only for a table that counts its own flows: a shared
+ * count (packet workers) gets room from other tables too. */
+static struct flow no_room;
 
 struct pb_flows {
     struct pb_flows_config cfg;
@@ -875,6 +881,11 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
     if (fl == NULL) {
         fl = flow_get(f, &id, d->ts_ns, now_ns, &dir);
         if (fl == NULL) {
+            if (fr != NULL && f->admit == NULL && f->count >= f->cfg.max_flows) {
+                fr->k = *fk;
+                fr->fl = &no_room;
+                f->front_clear = false;
+            }
             return;
         }
     }
@@ -912,6 +923,10 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
         return;
     }
     struct flow *fl = fr->fl;
+    if (fl == &no_room) {
+        f->stats.dropped++;
+        return;
+    }
     int dir = fr->dir ^ swapped;
     fl->last_ns = d->ts_ns;
     fl->seen_wall_ns = now_ns;

@@ -462,17 +462,27 @@ START_TEST(flows_table_cap)
     ck_assert_uint_eq(pb_flows_count(f), 4);
     ck_assert_uint_eq(pb_flows_stats(f)->created, 4);
     ck_assert_uint_eq(pb_flows_stats(f)->dropped, 2);
+    /* frames of a refused flow stay refused while the table is full, and
+       each is counted */
+    struct pb_decoded refused = pkt(s, 1005, d, 53, 17, 100, T0);
+    pb_flows_packet(f, &refused, true, T0);
+    pb_flows_packet(f, &refused, true, T0);
+    ck_assert_uint_eq(pb_flows_stats(f)->dropped, 4);
+    ck_assert_uint_eq(pb_flows_count(f), 4);
     /* flows already known keep counting at the cap */
     struct pb_decoded again = pkt(d, 53, s, 1000, 17, 100, T0);
     pb_flows_packet(f, &again, true, T0);
-    ck_assert_uint_eq(pb_flows_stats(f)->dropped, 2);
+    ck_assert_uint_eq(pb_flows_stats(f)->dropped, 4);
     pb_flows_final(f, T0);
     ck_assert_uint_eq(json_array_size(events), 4);
     ck_assert_int_eq(ev_int(0, "destination.packets"), 1);
-    /* once forgotten, there is room again */
+    /* once forgotten, there is room again, also for a flow refused before */
     struct pb_decoded fresh = pkt(s, 2000, d, 53, 17, 100, T0);
     pb_flows_packet(f, &fresh, true, T0);
     ck_assert_uint_eq(pb_flows_count(f), 1);
+    pb_flows_packet(f, &refused, true, T0);
+    ck_assert_uint_eq(pb_flows_count(f), 2);
+    ck_assert_uint_eq(pb_flows_stats(f)->dropped, 4);
     pb_flows_free(f);
 }
 END_TEST
