@@ -150,6 +150,17 @@ static const char *u64_str(uint64_t v, char buf[24])
     return p;
 }
 
+/* A code's name at a new literal key: by reference when it is the table's
+ * string, copied when it was written into buf (a number). */
+static void add_code(pb_node *n, const char *key, size_t klen, const char *s, const char *buf)
+{
+    if (s == buf) {
+        pb_node_add_plain(n, key, klen, s);
+    } else {
+        pb_node_add_static(n, key, klen, s);
+    }
+}
+
 /* rrsToMapStrs: one object per record, OPT and empty records left out;
  * A/AAAA data of the answer section appended to ips (when not NULL). */
 static void put_rrs(pb_node *arr, const struct dns_rr *rrs, size_t n, pb_node *ips)
@@ -167,20 +178,31 @@ static void put_rrs(pb_node *arr, const struct dns_rr *rrs, size_t n, pb_node *i
             break;
         }
         char b1[24], b2[24], ttl[24];
+        /* the parser's keys: literals, distinct within a record and from
+           the five below */
         for (size_t k = 0; k < rr->nkv; k++) {
+            const char *key = rr->kv[k].key;
             if (rr->kv[k].str != NULL) {
-                pb_node_set_str(o, rr->kv[k].key, rr->kv[k].str);
+                pb_node_add_str(o, key, strlen(key), rr->kv[k].str);
             } else {
-                pb_node_set_int(o, rr->kv[k].key, (int64_t)rr->kv[k].num);
+                pb_node_add_int(o, key, strlen(key), (int64_t)rr->kv[k].num);
             }
         }
-        pb_node_set_str(o, "data", rr->data); /* NULL: no-op */
-        pb_node_set_str(o, "name", rr->name);
-        pb_node_set_str(o, "type", dns_type_str(rr->type, b1));
-        pb_node_set_str(o, "class", dns_class_str(rr->klass, b2));
-        pb_node_set_str(o, "ttl", u64_str(rr->ttl, ttl));
+        if (rr->data != NULL) {
+            if (rr->is_ip) {
+                pb_node_add_plain(o, PB_KEY("data"), rr->data); /* an address */
+            } else {
+                pb_node_add_str(o, PB_KEY("data"), rr->data);
+            }
+        }
+        pb_node_add_str(o, PB_KEY("name"), rr->name);
+        const char *ty = dns_type_str(rr->type, b1);
+        add_code(o, PB_KEY("type"), ty, b1);
+        const char *cl = dns_class_str(rr->klass, b2);
+        add_code(o, PB_KEY("class"), cl, b2);
+        pb_node_add_plain(o, PB_KEY("ttl"), u64_str(rr->ttl, ttl));
         if (ips != NULL && rr->is_ip && rr->data != NULL) {
-            pb_node_set_str(ips, NULL, rr->data);
+            pb_node_add_plain(ips, NULL, 0, rr->data);
         }
     }
 }
@@ -198,135 +220,191 @@ static size_t rrs_listed(const struct dns_rr *rrs, size_t n)
 static void put_opt(pb_node *j, const struct dns_opt *o)
 {
     char b[24], ver[24];
-    pb_node_set_bool(j, "do", o->do_bit);
-    pb_node_set_str(j, "version", u64_str(o->version, ver));
-    pb_node_set_int(j, "udp_size", o->udp_size);
-    pb_node_set_str(j, "ext_rcode", dns_rcode_str(o->ext_rcode, b));
-    const struct {
-        const char *k;
-        const char *v;
-    } kv[] = {{"dau", o->dau}, {"dhu", o->dhu},   {"local", o->local},   {"llq", o->llq},
-              {"n3u", o->n3u}, {"nsid", o->nsid}, {"subnet", o->subnet}, {"ul", o->ul}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
-        pb_node_set_str(j, kv[i].k, kv[i].v); /* NULL: no-op */
-    }
+    pb_node_add_bool(j, PB_KEY("do"), o->do_bit);
+    pb_node_add_plain(j, PB_KEY("version"), u64_str(o->version, ver));
+    pb_node_add_int(j, PB_KEY("udp_size"), o->udp_size);
+    const char *rc = dns_rcode_str(o->ext_rcode, b);
+    add_code(j, PB_KEY("ext_rcode"), rc, b);
+    /* NULL: no-op */
+    pb_node_add_str(j, PB_KEY("dau"), o->dau);
+    pb_node_add_str(j, PB_KEY("dhu"), o->dhu);
+    pb_node_add_str(j, PB_KEY("local"), o->local);
+    pb_node_add_str(j, PB_KEY("llq"), o->llq);
+    pb_node_add_str(j, PB_KEY("n3u"), o->n3u);
+    pb_node_add_str(j, PB_KEY("nsid"), o->nsid);
+    pb_node_add_str(j, PB_KEY("subnet"), o->subnet);
+    pb_node_add_str(j, PB_KEY("ul"), o->ul);
 }
 
 static void add_question(pb_node *d, const struct dns_question *q)
 {
     char b1[24], b2[24];
-    pb_node *qo = pb_node_obj(d, "question");
+    pb_node *qo = pb_node_add_obj(d, PB_KEY("question"));
     if (qo == NULL) {
         return;
     }
-    pb_node_set_str(qo, "name", q->name);
-    pb_node_set_str(qo, "type", dns_type_str(q->qtype, b1));
-    pb_node_set_str(qo, "class", dns_class_str(q->qclass, b2));
+    size_t nl = strlen(q->name);
+    pb_node_add_strn(qo, PB_KEY("name"), q->name, nl);
+    const char *ty = dns_type_str(q->qtype, b1);
+    add_code(qo, PB_KEY("type"), ty, b1);
+    const char *cl = dns_class_str(q->qclass, b2);
+    add_code(qo, PB_KEY("class"), cl, b2);
     const char *reg = dns_etld_plus_one(q->name);
     if (reg != NULL) {
-        pb_node_set_str(qo, "etld_plus_one", reg);
-        pb_node_set_str(qo, "registered_domain", reg);
-        const char *dot = strchr(reg, '.');
+        /* a suffix of the name */
+        size_t rl = nl - (size_t)(reg - q->name);
+        pb_node_add_strn(qo, PB_KEY("etld_plus_one"), reg, rl);
+        pb_node_add_strn(qo, PB_KEY("registered_domain"), reg, rl);
+        const char *dot = memchr(reg, '.', rl);
         if (dot != NULL) {
-            pb_node_set_str(qo, "top_level_domain", dot + 1);
+            pb_node_add_strn(qo, PB_KEY("top_level_domain"), dot + 1, rl - (size_t)(dot + 1 - reg));
         }
         /* subdomain: the name without ".<registered domain>" */
-        size_t nl = strlen(q->name), rl = strlen(reg);
-        if (nl > rl && memcmp(q->name + nl - rl, reg, rl) == 0) {
+        if (nl > rl) {
             size_t sl = nl - rl;
             if (q->name[sl - 1] == '.') {
                 sl--;
             }
             if (sl > 0) {
-                pb_node_set_strn(qo, "subdomain", q->name, sl);
+                pb_node_add_strn(qo, PB_KEY("subdomain"), q->name, sl);
             }
         }
     }
 }
 
-/* addDNSToMapStr */
-static void add_dns(pb_event *ev, const struct dns_msg *m, bool auth, bool add)
+/* addDNSToMapStr, into root's new "dns" */
+static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool auth, bool add)
 {
     /* related.ip gets the answers' addresses before dns is added, as in
      * the jansson build (related, when missing, comes before dns); the
      * count says whether resolved_ip is shown */
+    enum { MAX_IPS = 16 };
+    const char *ipv[MAX_IPS];
     size_t nips = 0;
     if (m->count[DNS_ANSWER] > 0) {
         for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
             const struct dns_rr *rr = &m->rr[DNS_ANSWER][i];
             if (!rr->is_opt && rr->is_ip && rr->data != NULL) {
                 pb_ev_add_related_ip(ev, rr->data);
+                if (nips < MAX_IPS) {
+                    ipv[nips] = rr->data;
+                }
                 nips++;
             }
         }
     }
 
-    pb_node *d = pb_ev_obj(ev, "dns");
+    pb_node *d = pb_node_add_obj(root, PB_KEY("dns"));
     if (d == NULL) {
         return;
     }
     char b[24];
-    pb_node_set_int(d, "id", m->id);
-    pb_node_set_str(d, "op_code", dns_opcode_str(m->opcode, b));
-    pb_node *flags = pb_node_obj(d, "flags");
-    pb_node_set_bool(flags, "authoritative", m->aa);
-    pb_node_set_bool(flags, "truncated_response", m->tc);
-    pb_node_set_bool(flags, "recursion_desired", m->rd);
-    pb_node_set_bool(flags, "recursion_available", m->ra);
-    pb_node_set_bool(flags, "authentic_data", m->ad);
-    pb_node_set_bool(flags, "checking_disabled", m->cd);
-    pb_node_set_str(d, "response_code", dns_rcode_str(m->rcode, b));
+    pb_node_add_int(d, PB_KEY("id"), m->id);
+    const char *op = dns_opcode_str(m->opcode, b);
+    add_code(d, PB_KEY("op_code"), op, b);
+    pb_node *flags = pb_node_add_obj(d, PB_KEY("flags"));
+    pb_node_add_bool(flags, PB_KEY("authoritative"), m->aa);
+    pb_node_add_bool(flags, PB_KEY("truncated_response"), m->tc);
+    pb_node_add_bool(flags, PB_KEY("recursion_desired"), m->rd);
+    pb_node_add_bool(flags, PB_KEY("recursion_available"), m->ra);
+    pb_node_add_bool(flags, PB_KEY("authentic_data"), m->ad);
+    pb_node_add_bool(flags, PB_KEY("checking_disabled"), m->cd);
+    const char *rc = dns_rcode_str(m->rcode, b);
+    add_code(d, PB_KEY("response_code"), rc, b);
 
-    if (m->aa || m->tc || m->rd || m->ra || m->ad || m->cd) {
-        const struct {
-            bool on;
-            const char *name;
-        } hflags[] = {{m->aa, "AA"}, {m->tc, "TC"}, {m->rd, "RD"},
-                      {m->ra, "RA"}, {m->ad, "AD"}, {m->cd, "CD"}};
-        pb_node *hf = pb_node_arr(d, "header_flags");
-        for (size_t i = 0; i < sizeof hflags / sizeof hflags[0]; i++) {
-            if (hflags[i].on) {
-                pb_node_set_str(hf, NULL, hflags[i].name);
-            }
+    const char *hf[6];
+    size_t nhf = 0;
+    const struct {
+        bool on;
+        const char *name;
+    } hflags[] = {{m->aa, "AA"}, {m->tc, "TC"}, {m->rd, "RD"},
+                  {m->ra, "RA"}, {m->ad, "AD"}, {m->cd, "CD"}};
+    for (size_t i = 0; i < sizeof hflags / sizeof hflags[0]; i++) {
+        if (hflags[i].on) {
+            hf[nhf++] = hflags[i].name;
         }
     }
-    pb_node_set_str(d, "type", m->response ? "answer" : "query");
+    if (nhf > 0) {
+        pb_node_add_strs(d, PB_KEY("header_flags"), hf, nhf);
+    }
+    pb_node_add_static(d, PB_KEY("type"), m->response ? "answer" : "query");
 
     if (m->nq > 0) {
         add_question(d, &m->q[0]);
     }
     if (m->opt.present) {
-        put_opt(pb_node_obj(d, "opt"), &m->opt);
+        put_opt(pb_node_add_obj(d, PB_KEY("opt")), &m->opt);
     }
 
-    pb_node_set_int(d, "answers_count", (int64_t)m->count[DNS_ANSWER]);
+    pb_node_add_int(d, PB_KEY("answers_count"), (int64_t)m->count[DNS_ANSWER]);
     if (m->count[DNS_ANSWER] > 0) {
-        pb_node *arr = pb_node_arr(d, "answers");
-        pb_node *ips = nips > 0 ? pb_node_arr(d, "resolved_ip") : NULL;
+        pb_node *arr = pb_node_add_arr(d, PB_KEY("answers"));
+        pb_node *ips = NULL;
+        if (nips > MAX_IPS) {
+            ips = pb_node_add_arr(d, PB_KEY("resolved_ip"));
+        } else if (nips > 0) {
+            /* the same list put_rrs would make, at once with its encoding */
+            pb_node_add_strs(d, PB_KEY("resolved_ip"), ipv, nips);
+        }
         put_rrs(arr, m->rr[DNS_ANSWER], m->nrr[DNS_ANSWER], ips);
     }
 
-    pb_node_set_int(d, "authorities_count", (int64_t)m->count[DNS_AUTHORITY]);
+    pb_node_add_int(d, PB_KEY("authorities_count"), (int64_t)m->count[DNS_AUTHORITY]);
     if (auth && m->count[DNS_AUTHORITY] > 0) {
-        put_rrs(pb_node_arr(d, "authorities"), m->rr[DNS_AUTHORITY], m->nrr[DNS_AUTHORITY], NULL);
+        put_rrs(pb_node_add_arr(d, PB_KEY("authorities")), m->rr[DNS_AUTHORITY],
+                m->nrr[DNS_AUTHORITY], NULL);
     }
 
     size_t addc = m->count[DNS_ADDITIONAL];
     if (m->opt.present && addc > 0) {
         addc--;
     }
-    pb_node_set_int(d, "additionals_count", (int64_t)addc);
+    pb_node_add_int(d, PB_KEY("additionals_count"), (int64_t)addc);
     if (add && m->count[DNS_ADDITIONAL] > 0 &&
         rrs_listed(m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]) > 0) {
-        put_rrs(pb_node_arr(d, "additionals"), m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL], NULL);
+        put_rrs(pb_node_add_arr(d, PB_KEY("additionals")), m->rr[DNS_ADDITIONAL],
+                m->nrr[DNS_ADDITIONAL], NULL);
     }
 }
 
-static void put_text(pb_node *root, const char *key, const struct dns_msg *m)
+static void put_text(pb_node *root, const char *key, size_t klen, const struct dns_msg *m)
 {
     char *s = dns_msg_to_string(m);
     if (s != NULL) {
-        pb_node_set_str(root, key, s);
+        pb_node_add_str(root, key, klen, s);
+        pb_free(s);
+    }
+}
+
+/* Appends s (n bytes) at *o when it fits before end; false when not. */
+static bool put_mem(char **o, const char *end, const char *s, size_t n)
+{
+    if ((size_t)(end - *o) < n) {
+        return false;
+    }
+    memcpy(*o, s, n);
+    *o += n;
+    return true;
+}
+
+/* root.query: put_question_text's text, on the stack when it fits. */
+static void add_query(pb_node *root, const struct dns_question *q)
+{
+    char b1[24], b2[24], buf[320];
+    const char *cl = dns_class_str(q->qclass, b1), *ty = dns_type_str(q->qtype, b2);
+    char *o = buf;
+    const char *end = buf + sizeof buf;
+    if (put_mem(&o, end, "class ", 6) && put_mem(&o, end, cl, strlen(cl)) &&
+        put_mem(&o, end, ", type ", 7) && put_mem(&o, end, ty, strlen(ty)) &&
+        put_mem(&o, end, ", ", 2) && put_mem(&o, end, q->name, strlen(q->name))) {
+        pb_node_add_strn(root, PB_KEY("query"), buf, (size_t)(o - buf));
+        return;
+    }
+    struct dns_text t = {0};
+    put_question_text(&t, q);
+    char *s = dns_text_take(&t);
+    if (s != NULL) {
+        pb_node_add_str(root, PB_KEY("query"), s);
         pb_free(s);
     }
 }
@@ -366,23 +444,18 @@ pb_event *dns_event_build(const struct dns_event_in *in)
 
     pb_node *root = pb_ev_obj(ev, "");
     char b[24];
-    pb_node_set_str(root, "method", dns_opcode_str(info->opcode, b));
+    const char *method = dns_opcode_str(info->opcode, b);
+    add_code(root, PB_KEY("method"), method, b);
     if (info->nq > 0) {
-        struct dns_text t = {0};
-        put_question_text(&t, &info->q[0]);
-        char *q = dns_text_take(&t);
-        if (q != NULL) {
-            pb_node_set_str(root, "query", q);
-            pb_free(q);
-        }
-        pb_node_set_str(root, "resource", info->q[0].name);
+        add_query(root, &info->q[0]);
+        pb_node_add_str(root, PB_KEY("resource"), info->q[0].name);
     }
-    add_dns(ev, body, in->include_authorities, in->include_additionals);
+    add_dns(ev, root, body, in->include_authorities, in->include_additionals);
     if (req != NULL && in->send_request) {
-        put_text(root, "request", req);
+        put_text(root, PB_KEY("request"), req);
     }
     if (resp != NULL && in->send_response) {
-        put_text(root, "response", resp);
+        put_text(root, PB_KEY("response"), resp);
     }
     return ev;
 }

@@ -225,12 +225,22 @@ static void put_ip(struct dns_text *t, const uint8_t *p, size_t n)
         n = 4;
     }
     if (n == 4) {
+        char buf[16];
+        size_t k = 0;
         for (int i = 0; i < 4; i++) {
             if (i > 0) {
-                dns_text_putc(t, '.');
+                buf[k++] = '.';
             }
-            dns_text_putu(t, p[i]);
+            unsigned v = p[i];
+            if (v >= 100) {
+                buf[k++] = (char)('0' + v / 100);
+            }
+            if (v >= 10) {
+                buf[k++] = (char)('0' + v / 10 % 10);
+            }
+            buf[k++] = (char)('0' + v % 10);
         }
+        dns_text_putn(t, buf, k);
         return;
     }
     int e0 = -1, e1 = -1;
@@ -249,19 +259,20 @@ static void put_ip(struct dns_text *t, const uint8_t *p, size_t n)
         e0 = e1 = -1;
     }
     static const char dig[] = "0123456789abcdef";
+    char buf[48]; /* 8 groups of 4 digits and their colons at most */
+    size_t k = 0;
     for (int i = 0; i < 16; i += 2) {
         if (i == e0) {
-            dns_text_puts(t, "::");
+            buf[k++] = ':';
+            buf[k++] = ':';
             i = e1;
             if (i >= 16) {
                 break;
             }
         } else if (i > 0) {
-            dns_text_putc(t, ':');
+            buf[k++] = ':';
         }
         unsigned v = ((unsigned)p[i] << 8) | p[i + 1];
-        char buf[4];
-        int k = 0;
         bool lead = true;
         for (int s = 12; s >= 0; s -= 4) {
             unsigned d = (v >> s) & 15;
@@ -271,8 +282,8 @@ static void put_ip(struct dns_text *t, const uint8_t *p, size_t n)
             lead = false;
             buf[k++] = dig[d];
         }
-        dns_text_putn(t, buf, (size_t)k);
     }
+    dns_text_putn(t, buf, k);
 }
 
 /* miekg/dns TimeToString: YYYYMMDDHHMMSS in UTC. */
@@ -378,17 +389,23 @@ static int read_name(const uint8_t *m, size_t lim, size_t *off, struct dns_text 
                 if (!first) {
                     dns_text_putc(t, '.');
                 }
+                size_t run = 0; /* start of the bytes shown as they are */
                 for (size_t i = 0; i < lab.len; i++) {
                     uint8_t b = lab.ptr[i];
-                    if (label_special(b)) {
-                        dns_text_putc(t, '\\');
-                        dns_text_putc(t, (char)b);
-                    } else if (b < ' ' || b > '~') {
-                        dns_text_escbyte(t, b);
+                    bool special = label_special(b);
+                    if (!special && b >= ' ' && b <= '~') {
+                        continue;
+                    }
+                    dns_text_putn(t, lab.ptr + run, i - run);
+                    run = i + 1;
+                    if (special) {
+                        char e[2] = {'\\', (char)b};
+                        dns_text_putn(t, e, 2);
                     } else {
-                        dns_text_putc(t, (char)b);
+                        dns_text_escbyte(t, b);
                     }
                 }
+                dns_text_putn(t, lab.ptr + run, lab.len - run);
             }
             first = false;
             pos += c;

@@ -3,7 +3,6 @@
  */
 #include "dns_text.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "beat/alloc.h"
@@ -57,8 +56,12 @@ void dns_text_putc(struct dns_text *t, char c)
 void dns_text_putu(struct dns_text *t, uint64_t v)
 {
     char buf[24];
-    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    dns_text_putn(t, buf, (size_t)n);
+    char *p = buf + sizeof buf;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    dns_text_putn(t, p, (size_t)(buf + sizeof buf - p));
 }
 
 void dns_text_escbyte(struct dns_text *t, uint8_t b)

@@ -114,6 +114,37 @@ static bool should_escape(uint8_t c, enum enc_mode mode)
     return true;
 }
 
+/* Letters, digits and "-_.~": never escaped, in any mode. */
+static inline bool unreserved(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
+}
+
+/* Writes s escaped for mode at o, which has room for 3 * n bytes; returns
+ * the length written. The same bytes as go_escape. */
+static size_t escape_to(char *o, const uint8_t *s, size_t n, enum enc_mode mode)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *w = o;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (unreserved(c)) {
+            *w++ = (char)c;
+        } else if (c == ' ' && mode == ENC_QUERY) {
+            *w++ = '+';
+        } else if (should_escape(c, mode)) {
+            w[0] = '%';
+            w[1] = hex[c >> 4];
+            w[2] = hex[c & 15];
+            w += 3;
+        } else {
+            *w++ = (char)c;
+        }
+    }
+    return (size_t)(w - o);
+}
+
 /* Appends s escaped for mode; the runs that need no escaping are copied
  * whole. */
 static int go_escape(struct pb_bytes *out, const uint8_t *s, size_t n, enum enc_mode mode,
@@ -125,6 +156,9 @@ static int go_escape(struct pb_bytes *out, const uint8_t *s, size_t n, enum enc_
         uint8_t c = s[i];
         char e[3];
         size_t el;
+        if (unreserved(c)) {
+            continue;
+        }
         if (c == ' ' && mode == ENC_QUERY) {
             e[0] = '+';
             el = 1;
@@ -411,31 +445,61 @@ static void qlist_free(struct qlist *l)
     memset(l, 0, sizeof *l);
 }
 
-static bool qlist_add(struct qlist *l, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn)
+/* Room for n more bytes in b at once: appends within it do not reallocate
+ * (pb_bytes_append grows to the exact size first, then doubles). */
+static int bytes_reserve(struct pb_bytes *b, size_t n)
+{
+    if (b->cap - b->len >= n) {
+        return 0;
+    }
+    if (n > SIZE_MAX - b->len) {
+        return -PB_ENOMEM;
+    }
+    uint8_t *p = pb_realloc(b->p, b->len + n);
+    if (p == NULL) {
+        return -PB_ENOMEM;
+    }
+    b->p = p;
+    b->cap = b->len + n;
+    return 0;
+}
+
+/* b's bytes as an owned C string (b is emptied); NULL on failure. */
+static char *bytes_take(struct pb_bytes *b, size_t *len)
+{
+    if (bytes_reserve(b, 1) < 0) {
+        return NULL;
+    }
+    b->p[b->len] = '\0';
+    char *s = (char *)b->p;
+    *len = b->len;
+    memset(b, 0, sizeof *b);
+    return s;
+}
+
+/* A pair whose key and value were decoded into the arena at [koff, voff)
+ * and [voff, arena.len). */
+static bool qlist_add(struct qlist *l, size_t koff, size_t voff)
 {
     if (l->n >= HTTP_MAX_PARAMS) {
+        l->arena.len = koff;
         return true;
     }
     if (l->n == l->cap) {
         size_t cap = l->cap == 0 ? 16 : l->cap * 2;
         struct qpair *a = pb_realloc(l->a, cap * sizeof *a);
         if (a == NULL) {
+            l->arena.len = koff;
             return false;
         }
         l->a = a;
         l->cap = cap;
     }
     struct qpair *p = &l->a[l->n];
-    p->koff = l->arena.len;
-    p->klen = kn;
-    if (pb_bytes_append(&l->arena, k, kn, SIZE_MAX) < 0) {
-        return false;
-    }
-    p->voff = l->arena.len;
-    p->vlen = vn;
-    if (pb_bytes_append(&l->arena, v, vn, SIZE_MAX) < 0) {
-        return false;
-    }
+    p->koff = koff;
+    p->klen = voff - koff;
+    p->voff = voff;
+    p->vlen = l->arena.len - voff;
     p->seq = l->n;
     l->n++;
     return true;
@@ -446,7 +510,10 @@ static bool qlist_add(struct qlist *l, const uint8_t *k, size_t kn, const uint8_
 static bool parse_query(const uint8_t *q, size_t n, struct qlist *out)
 {
     bool ok = true;
-    struct pb_bytes k = {0}, v = {0};
+    /* the decoded keys and values are no longer than the query */
+    if (n > 0 && bytes_reserve(&out->arena, n) < 0) {
+        return ok;
+    }
     for (size_t start = 0; start < n;) {
         const uint8_t *amp = memchr(q + start, '&', n - start);
         size_t end = amp != NULL ? (size_t)(amp - q) : n;
@@ -462,22 +529,22 @@ static bool parse_query(const uint8_t *q, size_t n, struct qlist *out)
         }
         const uint8_t *eq = memchr(part, '=', plen);
         size_t kl = eq != NULL ? (size_t)(eq - part) : plen;
-        pb_bytes_reset(&k);
-        pb_bytes_reset(&v);
-        if (!go_unescape(part, kl, ENC_QUERY, &k)) {
+        size_t koff = out->arena.len;
+        if (!go_unescape(part, kl, ENC_QUERY, &out->arena)) {
+            out->arena.len = koff;
             ok = false;
             continue;
         }
-        if (eq != NULL && !go_unescape(eq + 1, plen - kl - 1, ENC_QUERY, &v)) {
+        size_t voff = out->arena.len;
+        if (eq != NULL && !go_unescape(eq + 1, plen - kl - 1, ENC_QUERY, &out->arena)) {
+            out->arena.len = koff;
             ok = false;
             continue;
         }
-        if (!qlist_add(out, k.p, k.len, v.p, v.len)) {
+        if (!qlist_add(out, koff, voff)) {
             break;
         }
     }
-    pb_bytes_free(&k);
-    pb_bytes_free(&v);
     return ok;
 }
 
@@ -552,19 +619,6 @@ static int body_key_cmp(const void *x, const void *y)
     return key_cmp(a->k, a->kl, b->k, b->kl);
 }
 
-/* An exact copy of n bytes plus a NUL (embedded NULs kept). */
-static char *dup_bytes(const uint8_t *p, size_t n)
-{
-    char *d = n < SIZE_MAX ? pb_malloc(n + 1) : NULL;
-    if (d != NULL) {
-        if (n > 0) {
-            memcpy(d, p, n);
-        }
-        d[n] = '\0';
-    }
-    return d;
-}
-
 void http_extract_params(const struct http_plugin *pl, const struct http_msg *m, char **path,
                          size_t *plen, char **params, size_t *qlen)
 {
@@ -578,12 +632,15 @@ void http_extract_params(const struct http_plugin *pl, const struct http_msg *m,
     *plen = 0;
     *qlen = 0;
 
+    /* the decoded path is no longer than the target */
+    if (bytes_reserve(&pb, m->uri.len + 1) < 0) {
+        goto done;
+    }
     if (!url_parse(m->uri.p, m->uri.len, &pb, &rq, &rqlen)) {
         pb_debug("http", "Fail to parse HTTP parameters: bad request URI");
         goto done;
     }
-    *path = dup_bytes(pb.p, pb.len);
-    *plen = *path != NULL ? pb.len : 0;
+    *path = bytes_take(&pb, plen);
     parse_query(rq, rqlen, &u);
     if (m->content_length > 0 && m->save_body &&
         pb_mem_contains(m->content_type.p, m->content_type.len, "urlencoded", 10)) {
@@ -629,6 +686,17 @@ void http_extract_params(const struct http_plugin *pl, const struct http_msg *m,
         ni++;
     }
     qsort(items, ni, sizeof *items, item_cmp);
+    size_t room = 0; /* escaped, at most three bytes each */
+    for (size_t i = 0; i < ni; i++) {
+        size_t need = items[i].kl + items[i].vl; /* bytes in memory: no overflow */
+        if (need > SIZE_MAX / 8 || room > SIZE_MAX / 2) {
+            goto done;
+        }
+        room += 3 * need + 8;
+    }
+    if (bytes_reserve(&out, room) < 0) {
+        goto done;
+    }
     for (size_t i = 0; i < ni; i++) {
         if (i > 0 && pb_bytes_append(&out, "&", 1, SIZE_MAX) < 0) {
             goto done;
@@ -646,8 +714,7 @@ void http_extract_params(const struct http_plugin *pl, const struct http_msg *m,
             goto done;
         }
     }
-    *params = dup_bytes(out.p, out.len);
-    *qlen = *params != NULL ? out.len : 0;
+    *params = bytes_take(&out, qlen);
 done:
     pb_free(items);
     pb_free(bkeys);
@@ -1087,10 +1154,15 @@ static void collect_headers(const struct http_plugin *pl, const struct http_msg 
         json_object_set_new_nocheck(h->j, "content-length",
                                     json_integer((json_int_t)m->content_length));
     } else {
-        pb_node_set_int(h->n, "content-length", m->content_length);
+        pb_node_add_int(h->n, PB_KEY("content-length"), m->content_length);
     }
     if (m->content_type.len > 0) {
-        sink_strn(h, (const uint8_t *)"content-type", 12, m->content_type.p, m->content_type.len);
+        if (h->j != NULL) {
+            sink_strn(h, (const uint8_t *)"content-type", 12, m->content_type.p,
+                      m->content_type.len);
+        } else {
+            pb_node_add_strn(h->n, PB_KEY("content-type"), m->content_type.p, m->content_type.len);
+        }
     }
     if (!pl->pcfg.send_headers) {
         return;
@@ -1139,7 +1211,7 @@ static void put_headers(const struct http_plugin *pl, pb_node *parent, const str
 {
     struct hsink h = {0};
     if (!headers_hold_nul(pl, m)) {
-        h.n = pb_node_obj(parent, "headers");
+        h.n = pb_node_add_obj(parent, PB_KEY("headers"));
         if (h.n != NULL) {
             collect_headers(pl, m, &h);
         }
@@ -1154,19 +1226,19 @@ static void put_headers(const struct http_plugin *pl, pb_node *parent, const str
 
 /* The raw message for `request`/`response` at root[key]: headers, plus the
  * body when it is one of include_*body_for. */
-static void put_raw_message(pb_node *root, const char *key, const struct http_msg *m)
+static void put_raw_message(pb_node *root, const char *key, size_t klen, const struct http_msg *m)
 {
     if (m->send_body && m->body.len > 0) {
         struct pb_bytes b = {0};
         if (pb_bytes_append(&b, m->raw.p, m->raw.len, SIZE_MAX) == 0 &&
             pb_bytes_append(&b, m->body.p, m->body.len, SIZE_MAX) == 0) {
-            pb_node_set_strn(root, key, b.p, b.len);
+            pb_node_add_strn(root, key, klen, b.p, b.len);
             pb_bytes_free(&b);
             return;
         }
         pb_bytes_free(&b);
     }
-    pb_node_set_strn(root, key, m->raw.p, m->raw.p != NULL ? m->raw.len : 0);
+    pb_node_add_strn(root, key, klen, m->raw.p, m->raw.p != NULL ? m->raw.len : 0);
 }
 
 /* Packetbeat's extractHostHeader: host and optional port (0 when none);
@@ -1237,16 +1309,17 @@ static size_t fmt_uint(char *buf, uint32_t v)
     return n;
 }
 
-/* url.* (event.go newURL + synthesizeFullURL). */
+/* url.* (event.go newURL + synthesizeFullURL), into a new object. */
 static void put_url(pb_node *url, const char *host, int port, const char *path, size_t plen,
                     const char *query, size_t qlen)
 {
-    pb_node_set_str(url, "scheme", "http");
-    if (host[0] != '\0') {
-        pb_node_set_str(url, "domain", host);
+    pb_node_add_static(url, PB_KEY("scheme"), "http");
+    size_t hl = strlen(host);
+    if (hl > 0) {
+        pb_node_add_strn(url, PB_KEY("domain"), host, hl);
     }
     if (plen > 0) {
-        pb_node_set_strn(url, "path", path, plen);
+        pb_node_add_strn(url, PB_KEY("path"), path, plen);
         const char *dot = NULL;
         for (size_t i = plen; i-- > 0;) {
             if (path[i] == '.') {
@@ -1255,91 +1328,101 @@ static void put_url(pb_node *url, const char *host, int port, const char *path, 
             }
         }
         if (dot != NULL && (size_t)(dot - path) + 1 < plen) {
-            pb_node_set_strn(url, "extension", dot + 1, plen - (size_t)(dot - path) - 1);
+            pb_node_add_strn(url, PB_KEY("extension"), dot + 1, plen - (size_t)(dot - path) - 1);
         }
     }
     if (qlen > 0) {
-        pb_node_set_strn(url, "query", query, qlen);
+        pb_node_add_strn(url, PB_KEY("query"), query, qlen);
     }
     if (port != 80) {
-        pb_node_set_int(url, "port", port);
+        pb_node_add_int(url, PB_KEY("port"), port);
     }
-    if (host[0] == '\0' || port <= 0) {
+    if (hl == 0 || port <= 0 || hl > SIZE_MAX / 8 || plen > SIZE_MAX / 8 || qlen > SIZE_MAX / 8) {
         return;
     }
-    struct pb_bytes full = {0};
-    struct pb_bytes hp = {0};
-    bool v6 = strchr(host, ':') != NULL;
-    char portbuf[16];
-    portbuf[0] = ':';
-    fmt_uint(portbuf + 1, (uint32_t)port); /* 0 < port < 65536 */
-    int rc = pb_bytes_append(&full, "http://", 7, SIZE_MAX);
-    if (v6 || port != 80) {
-        rc |= pb_bytes_append(&hp, v6 ? "[" : "", v6 ? 1 : 0, SIZE_MAX);
+    /* "http://" [ "[" ] host [ "]" ] [ ":" port ] [ "/" ] path [ "?" query ]: host
+     * and path escaped (brackets, colon and digits never are in a host) */
+    size_t cap = 32 + 3 * hl + 3 * plen + qlen;
+    char stack[1024];
+    char *buf = cap <= sizeof stack ? stack : pb_malloc(cap);
+    if (buf == NULL) {
+        return;
     }
-    rc |= pb_bytes_append(&hp, host, strlen(host), SIZE_MAX);
+    bool v6 = memchr(host, ':', hl) != NULL;
+    char *w = buf;
+    memcpy(w, "http://", 7);
+    w += 7;
     if (v6) {
-        rc |= pb_bytes_append(&hp, "]", 1, SIZE_MAX);
+        *w++ = '[';
+    }
+    w += escape_to(w, (const uint8_t *)host, hl, ENC_HOST);
+    if (v6) {
+        *w++ = ']';
     }
     if (port != 80) {
-        rc |= pb_bytes_append(&hp, portbuf, strlen(portbuf), SIZE_MAX);
+        *w++ = ':';
+        w += fmt_uint(w, (uint32_t)port); /* 0 < port < 65536 */
     }
-    rc |= go_escape(&full, hp.p, hp.len, ENC_HOST, SIZE_MAX);
     if (plen > 0) {
         if (plen == 1 && path[0] == '*') {
-            rc |= pb_bytes_append(&full, "/*", 2, SIZE_MAX);
+            memcpy(w, "/*", 2);
+            w += 2;
         } else {
             if (path[0] != '/') {
-                rc |= pb_bytes_append(&full, "/", 1, SIZE_MAX);
+                *w++ = '/';
             }
-            rc |= go_escape(&full, (const uint8_t *)path, plen, ENC_PATH, SIZE_MAX);
+            w += escape_to(w, (const uint8_t *)path, plen, ENC_PATH);
         }
     }
     if (qlen > 0) {
-        rc |= pb_bytes_append(&full, "?", 1, SIZE_MAX);
-        rc |= pb_bytes_append(&full, query, qlen, SIZE_MAX);
+        *w++ = '?';
+        memcpy(w, query, qlen);
+        w += qlen;
     }
-    if (rc == 0) {
-        pb_node_set_strn(url, "full", full.p, full.len);
+    pb_node_add_strn(url, PB_KEY("full"), buf, (size_t)(w - buf));
+    if (buf != stack) {
+        pb_free(buf);
     }
-    pb_bytes_free(&full);
-    pb_bytes_free(&hp);
 }
 
-/* parent.body.content and parent.body.bytes. */
+/* parent.body.content and parent.body.bytes (parent has no body yet). */
 static void put_body(pb_node *parent, const struct http_msg *m)
 {
-    pb_node *body = NULL;
     int64_t body_bytes = m->content_length;
-    if (m->send_body && m->body.len > 0) {
+    bool content = m->send_body && m->body.len > 0;
+    if (content) {
         body_bytes = (int64_t)m->body.len;
-        body = pb_node_obj(parent, "body");
-        pb_node_set_strn(body, "content", m->body.p, m->body.len);
+    }
+    if (!content && body_bytes == 0) {
+        return;
+    }
+    pb_node *body = pb_node_add_obj(parent, PB_KEY("body"));
+    if (content) {
+        pb_node_add_strn(body, PB_KEY("content"), m->body.p, m->body.len);
     }
     if (body_bytes != 0) {
-        if (body == NULL) {
-            body = pb_node_obj(parent, "body");
-        }
-        pb_node_set_int(body, "bytes", body_bytes);
+        pb_node_add_int(body, PB_KEY("bytes"), body_bytes);
     }
 }
 
-/* A non-empty string field from wire bytes. */
-static void set_bytes(pb_node *n, const char *key, const struct pb_bytes *b)
-{
-    if (b->len > 0) {
-        pb_node_set_strn(n, key, b->p, b->len);
-    }
-}
+/* A non-empty string field from wire bytes, at a new literal key. */
+#define ADD_BYTES(n, key, b)                                                                       \
+    do {                                                                                           \
+        if ((b)->len > 0) {                                                                        \
+            pb_node_add_strn((n), PB_KEY(key), (b)->p, (b)->len);                                  \
+        }                                                                                          \
+    } while (0)
 
-static void request_fields(const struct http_plugin *pl, pb_event *ev, struct http_msg *req,
-                           uint16_t dport)
+/* The request's fields; returns the event's new "http" object. */
+static pb_node *request_fields(const struct http_plugin *pl, pb_event *ev, struct http_msg *req,
+                               uint16_t dport)
 {
     http_decode_body(pl, req);
     char *path = NULL, *params = NULL;
     size_t plen = 0, qlen = 0;
     http_extract_params(pl, req, &path, &plen, &params, &qlen);
 
+    /* pb_tx_event's event: none of the keys added below is there yet */
     pb_node *root = pb_ev_obj(ev, "");
     int port = 0;
     char *host = host_header(&req->host, &port);
@@ -1350,8 +1433,8 @@ static void request_fields(const struct http_plugin *pl, pb_event *ev, struct ht
         struct pb_ip ip;
         if (!pb_ip_parse(host, &ip)) {
             if (host[0] != '\0') {
-                pb_node_set_str(pb_node_obj(root, "destination"), "domain", host);
-                pb_node_set_str(pb_node_obj(root, "server"), "domain", host);
+                pb_node_add_str(pb_node_obj(root, "destination"), PB_KEY("domain"), host);
+                pb_node_add_str(pb_node_obj(root, "server"), PB_KEY("domain"), host);
             }
             add_related(ev, "related.hosts", host, strlen(host));
         } else {
@@ -1364,7 +1447,7 @@ static void request_fields(const struct http_plugin *pl, pb_event *ev, struct ht
         http_msg_add_note(req, "Host header port number mismatch");
     }
     if (req->real_ip.len > 0) {
-        pb_node_set_strn(pb_node_obj(root, "network"), "forwarded_ip", req->real_ip.p,
+        pb_node_add_strn(pb_node_obj(root, "network"), PB_KEY("forwarded_ip"), req->real_ip.p,
                          req->real_ip.len);
         char *rip = pb_strndup((const char *)req->real_ip.p, req->real_ip.len);
         if (rip != NULL) {
@@ -1377,68 +1460,90 @@ static void request_fields(const struct http_plugin *pl, pb_event *ev, struct ht
     size_t vl = fmt_uint(ver, req->ver_major);
     ver[vl] = '.';
     fmt_uint(ver + vl + 1, req->ver_minor);
-    pb_node *http = pb_node_obj(root, "http");
-    pb_node_set_str(http, "version", ver);
-    pb_node *hreq = pb_node_obj(http, "request");
+    pb_node *http = pb_node_add_obj(root, PB_KEY("http"));
+    pb_node_add_plain(http, PB_KEY("version"), ver);
+    pb_node *hreq = pb_node_add_obj(http, PB_KEY("request"));
     if (req->size > 0) {
-        pb_node_set_uint(hreq, "bytes", req->size);
+        pb_node_add_uint(hreq, PB_KEY("bytes"), req->size);
     }
     put_body(hreq, req);
-    set_bytes(hreq, "method", &req->method);
-    set_bytes(hreq, "referrer", &req->referer);
+    ADD_BYTES(hreq, "method", &req->method);
+    ADD_BYTES(hreq, "referrer", &req->referer);
     add_related(ev, "related.hosts", req->referer.p, req->referer.len);
     put_headers(pl, hreq, req);
 
-    put_url(pb_node_obj(root, "url"), host != NULL ? host : "", port, path != NULL ? path : "",
-            plen, params != NULL ? params : "", qlen);
+    put_url(pb_node_add_obj(root, PB_KEY("url")), host != NULL ? host : "", port,
+            path != NULL ? path : "", plen, params != NULL ? params : "", qlen);
     if (req->user_agent.len > 0) {
-        set_bytes(pb_node_obj(root, "user_agent"), "original", &req->user_agent);
+        ADD_BYTES(pb_node_add_obj(root, PB_KEY("user_agent")), "original", &req->user_agent);
     }
 
     if (pl->send_request) {
-        put_raw_message(root, "request", req);
+        put_raw_message(root, PB_KEY("request"), req);
     }
-    pb_node_set_strn(root, "method", req->method.p, req->method.p != NULL ? req->method.len : 0);
-    struct pb_bytes q = {0};
-    pb_bytes_append(&q, req->method.p, req->method.len, SIZE_MAX);
-    pb_bytes_append(&q, " ", 1, SIZE_MAX);
-    pb_bytes_append(&q, path, plen, SIZE_MAX);
-    pb_node_set_strn(root, "query", q.p, q.p != NULL ? q.len : 0);
-    pb_bytes_free(&q);
+    size_t ml = req->method.p != NULL ? req->method.len : 0;
+    pb_node_add_strn(root, PB_KEY("method"), req->method.p, ml);
+    /* query: "<method> <path>" */
+    char qstack[512];
+    char *q = ml + 1 + plen <= sizeof qstack ? qstack : pb_malloc(ml + 1 + plen);
+    if (q != NULL) {
+        if (ml > 0) {
+            memcpy(q, req->method.p, ml);
+        }
+        q[ml] = ' ';
+        if (plen > 0) {
+            memcpy(q + ml + 1, path, plen);
+        }
+        pb_node_add_strn(root, PB_KEY("query"), q, ml + 1 + plen);
+        if (q != qstack) {
+            pb_free(q);
+        }
+    }
 
     if (req->username != NULL && req->username[0] != '\0') {
         /* Packetbeat sets the literal key "user.name" */
-        pb_node_set_str(root, "user.name", req->username);
+        pb_node_add_str(root, PB_KEY("user.name"), req->username);
         add_related(ev, "related.user", req->username, strlen(req->username));
     }
     pb_free(host);
     pb_free(path);
     pb_free(params);
+    return http;
 }
 
-static void response_fields(const struct http_plugin *pl, pb_event *ev, struct http_msg *resp)
+/* The response's fields; http: the event's "http" object when the request
+ * made it, else NULL. */
+static void response_fields(const struct http_plugin *pl, pb_event *ev, struct http_msg *resp,
+                            pb_node *http)
 {
     http_decode_body(pl, resp);
     pb_node *root = pb_ev_obj(ev, "");
-    pb_node *hresp = pb_node_obj(pb_node_obj(root, "http"), "response");
-    if (resp->status_code != 0) {
-        pb_node_set_int(hresp, "status_code", resp->status_code);
+    if (http == NULL) {
+        http = pb_node_obj(root, "http"); /* get or create */
     }
-    if (resp->phrase.len > 0) {
-        uint8_t *low = pb_malloc(resp->phrase.len);
+    pb_node *hresp = pb_node_add_obj(http, PB_KEY("response"));
+    if (resp->status_code != 0) {
+        pb_node_add_int(hresp, PB_KEY("status_code"), resp->status_code);
+    }
+    size_t pl_len = resp->phrase.len;
+    if (pl_len > 0) {
+        uint8_t stack[128];
+        uint8_t *low = pl_len <= sizeof stack ? stack : pb_malloc(pl_len);
         if (low != NULL) {
-            pb_ascii_lower(low, resp->phrase.p, resp->phrase.len);
-            pb_node_set_strn(hresp, "status_phrase", low, resp->phrase.len);
-            pb_free(low);
+            pb_ascii_lower(low, resp->phrase.p, pl_len);
+            pb_node_add_strn(hresp, PB_KEY("status_phrase"), low, pl_len);
+            if (low != stack) {
+                pb_free(low);
+            }
         }
     }
     if (resp->size > 0) {
-        pb_node_set_uint(hresp, "bytes", resp->size);
+        pb_node_add_uint(hresp, PB_KEY("bytes"), resp->size);
     }
     put_body(hresp, resp);
     put_headers(pl, hresp, resp);
     if (pl->send_response) {
-        put_raw_message(root, "response", resp);
+        put_raw_message(root, PB_KEY("response"), resp);
     }
 }
 
@@ -1512,11 +1617,12 @@ pb_event *http_event_build(const struct http_plugin *pl, const struct pb_conn *c
         pb_ev_del(ev, "event.start");
         pb_ev_del(ev, "event.duration");
     }
+    pb_node *http = NULL;
     if (req != NULL) {
-        request_fields(pl, ev, req, tuple.dport);
+        http = request_fields(pl, ev, req, tuple.dport);
     }
     if (resp != NULL) {
-        response_fields(pl, ev, resp);
+        response_fields(pl, ev, resp, http);
     }
     put_notes(ev, req, resp);
     return ev;

@@ -56,46 +56,37 @@ const char *mc_tx_status(const struct mc_msg *req, const struct mc_msg *resp)
     return "Error";
 }
 
-static void set_bytes(pb_node *o, const char *k, const struct pb_bytes *b)
-{
-    pb_node_set_strn(o, k, b->p != NULL ? (const char *)b->p : "", b->len);
-}
+/* The serializers below fill a fresh object, and the keys a command's
+ * table entry lists are distinct and none of the fixed ones: each key is
+ * new, so the literal-key setters are used throughout. */
+#define ADD_BYTES(o, k, b)                                                                         \
+    pb_node_add_strn((o), PB_KEY(k), (b)->p != NULL ? (const char *)(b)->p : "", (b)->len)
 
-/* A new array at k, in the place of the value there (as jansson's set). */
-static pb_node *new_arr(pb_node *o, const char *k)
+static void strv_list(pb_node *a, const struct mc_strv *v)
 {
-    pb_node_set_null(o, k);
-    return pb_node_arr(o, k);
-}
-
-static void strv_list(pb_node *o, const char *k, const struct mc_strv *v)
-{
-    pb_node *a = new_arr(o, k);
     for (size_t i = 0; i < v->n && a != NULL; i++) {
-        pb_node_set_strn(a, NULL, v->blob.p + v->off[i], v->len[i]);
+        pb_node_add_strn(a, NULL, 0, v->blob.p + v->off[i], v->len[i]);
     }
 }
 
 /* Values are Go structs with only a MarshalJSON: libbeat's event
  * normalisation cannot turn them into objects and leaves empty maps. */
-static void values_list(pb_node *o, const char *k, const struct mc_strv *v)
+static void values_list(pb_node *a, const struct mc_strv *v)
 {
-    pb_node *a = new_arr(o, k);
     for (size_t i = 0; i < v->n && a != NULL; i++) {
-        pb_node_obj(a, NULL);
+        pb_node_add_obj(a, NULL, 0);
     }
 }
 
-static void stats_list(pb_node *o, const char *k, const struct mc_strv *v)
+static void stats_list(pb_node *a, const struct mc_strv *v)
 {
-    pb_node *a = new_arr(o, k);
     for (size_t i = 0; i + 1 < v->n && a != NULL; i += 2) {
-        pb_node *e = pb_node_obj(a, NULL);
+        pb_node *e = pb_node_add_obj(a, NULL, 0);
         if (e == NULL) {
             break;
         }
-        pb_node_set_strn(e, "name", v->blob.p + v->off[i], v->len[i]);
-        pb_node_set_strn(e, "value", v->blob.p + v->off[i + 1], v->len[i + 1]);
+        pb_node_add_strn(e, PB_KEY("name"), v->blob.p + v->off[i], v->len[i]);
+        pb_node_add_strn(e, PB_KEY("value"), v->blob.p + v->off[i + 1], v->len[i + 1]);
     }
 }
 
@@ -104,68 +95,68 @@ static void ser_arg(const struct mc_msg *m, pb_node *o, unsigned id)
     switch (id) {
     case MC_A_KEY:
     case MC_A_MULTIKEYS:
-        strv_list(o, "keys", &m->keys);
+        strv_list(pb_node_add_arr(o, PB_KEY("keys")), &m->keys);
         break;
     case MC_A_FLAGS:
     case MC_B_FLAGS:
-        pb_node_set_int(o, "flags", m->flags);
+        pb_node_add_int(o, PB_KEY("flags"), m->flags);
         break;
     case MC_A_EXPTIME:
     case MC_B_EXPTIME:
-        pb_node_set_int(o, "exptime", m->exptime);
+        pb_node_add_int(o, PB_KEY("exptime"), m->exptime);
         break;
     case MC_A_BYTES:
-        pb_node_set_uint(o, "bytes", m->bytes);
+        pb_node_add_uint(o, PB_KEY("bytes"), m->bytes);
         break;
     case MC_A_CAS:
-        pb_node_set_uint(o, "cas_unique", m->cas);
+        pb_node_add_uint(o, PB_KEY("cas_unique"), m->cas);
         break;
     case MC_A_AUTOMOVE: {
-        const char *names[] = {"standby", "slow", "aggressive"};
+        static const char *const names[] = {"standby", "slow", "aggressive"};
         if (m->value < 3) {
-            pb_node_set_str(o, "automove", names[m->value]);
+            pb_node_add_static(o, PB_KEY("automove"), names[m->value]);
         } else {
             char buf[32];
             snprintf(buf, sizeof buf, "%llu", (unsigned long long)m->value);
-            pb_node_set_str(o, "automove", buf);
+            pb_node_add_plain(o, PB_KEY("automove"), buf);
         }
         break;
     }
     case MC_A_RAW:
-        set_bytes(o, "raw_args", &m->raw_args);
+        ADD_BYTES(o, "raw_args", &m->raw_args);
         break;
     case MC_A_STAT:
     case MC_B_STATS:
-        stats_list(o, "stats", &m->stats);
+        stats_list(pb_node_add_arr(o, PB_KEY("stats")), &m->stats);
         break;
     case MC_A_DELTA:
     case MC_B_DELTA:
-        pb_node_set_uint(o, "delta", m->value);
+        pb_node_add_uint(o, PB_KEY("delta"), m->value);
         break;
     case MC_A_SLEEP_US:
-        pb_node_set_uint(o, "sleep_us", m->value);
+        pb_node_add_uint(o, PB_KEY("sleep_us"), m->value);
         break;
     case MC_A_VALUE:
-        pb_node_set_uint(o, "value", m->value);
+        pb_node_add_uint(o, PB_KEY("value"), m->value);
         break;
     case MC_A_VERBOSITY:
     case MC_B_VERBOSITY:
-        pb_node_set_uint(o, "verbosity", m->value);
+        pb_node_add_uint(o, PB_KEY("verbosity"), m->value);
         break;
     case MC_B_INITIAL:
-        pb_node_set_uint(o, "initial", m->value2);
+        pb_node_add_uint(o, PB_KEY("initial"), m->value2);
         break;
     case MC_A_SOURCE_CLASS:
-        pb_node_set_int(o, "source_class", m->ivalue);
+        pb_node_add_int(o, PB_KEY("source_class"), m->ivalue);
         break;
     case MC_A_DEST_CLASS:
-        pb_node_set_int(o, "dest_class", m->ivalue2);
+        pb_node_add_int(o, PB_KEY("dest_class"), m->ivalue2);
         break;
     case MC_A_NOREPLY:
-        pb_node_set_bool(o, "noreply", m->noreply);
+        pb_node_add_bool(o, PB_KEY("noreply"), m->noreply);
         break;
     case MC_A_ERRMSG:
-        set_bytes(o, "error_msg", &m->error_msg);
+        ADD_BYTES(o, "error_msg", &m->error_msg);
         break;
     default:
         break;
@@ -182,41 +173,42 @@ static void ser_args(const struct mc_msg *m, pb_node *o, const uint8_t *ids, uns
 static void ser_binary(const struct mc_msg *m, pb_node *o)
 {
     const struct mc_cmd *c = m->cmd;
-    pb_node_set_str(o, "command", mc_code_name(c->code));
-    pb_node_set_str(o, "type", mc_type_name(c->typ));
-    pb_node_set_str(o, "opcode", mc_opcode_name(m->opcode));
-    pb_node_set_int(o, "opcode_value", m->opcode);
-    pb_node_set_int(o, "opaque", m->opaque);
+    pb_node_add_static(o, PB_KEY("command"), mc_code_name(c->code));
+    pb_node_add_static(o, PB_KEY("type"), mc_type_name(c->typ));
+    pb_node_add_static(o, PB_KEY("opcode"), mc_opcode_name(m->opcode));
+    pb_node_add_int(o, PB_KEY("opcode_value"), m->opcode);
+    pb_node_add_int(o, PB_KEY("opaque"), m->opaque);
     if (m->keys.n > 0) {
-        strv_list(o, "keys", &m->keys);
+        strv_list(pb_node_add_arr(o, PB_KEY("keys")), &m->keys);
     }
     if (m->is_cas) {
-        pb_node_set_uint(o, "cas_unique", m->cas);
+        pb_node_add_uint(o, PB_KEY("cas_unique"), m->cas);
     }
     if (m->count_values > 0) {
-        pb_node_set_int(o, "count_values", m->count_values);
+        pb_node_add_int(o, PB_KEY("count_values"), m->count_values);
         if (m->values.n > 0) {
-            values_list(o, "values", &m->values);
+            values_list(pb_node_add_arr(o, PB_KEY("values")), &m->values);
         }
-        pb_node_set_uint(o, "bytes", m->bytes + m->bytes_lost);
+        pb_node_add_uint(o, PB_KEY("bytes"), m->bytes + m->bytes_lost);
     }
     if (m->has_str) {
-        set_bytes(o, "version", &m->str);
+        ADD_BYTES(o, "version", &m->str);
     }
     if (m->is_request) {
-        pb_node_set_bool(o, "quiet", m->is_quiet);
-        pb_node_set_int(o, "vbucket", m->vbucket);
+        pb_node_add_bool(o, PB_KEY("quiet"), m->is_quiet);
+        pb_node_add_int(o, PB_KEY("vbucket"), m->vbucket);
         ser_args(m, o, c->args, c->nargs);
         return;
     }
-    pb_node_set_str(o, "status", mc_status_name(m->status));
-    pb_node_set_int(o, "status_code", m->status);
+    pb_node_add_static(o, PB_KEY("status"), mc_status_name(m->status));
+    pb_node_add_int(o, PB_KEY("status_code"), m->status);
     if (c->typ == MC_T_COUNTER) {
-        pb_node_set_uint(o, "value", m->value);
+        pb_node_add_uint(o, PB_KEY("value"), m->value);
     }
     ser_args(m, o, c->rargs, c->nrargs);
 }
 
+/* o: a new object */
 static void ser_msg(pb_node *o, const struct mc_msg *m)
 {
     if (o == NULL) {
@@ -228,30 +220,29 @@ static void ser_msg(pb_node *o, const struct mc_msg *m)
         ser_binary(m, o);
         break;
     case MC_SER_UNKNOWN:
-        set_bytes(o, "line", &m->line);
-        pb_node_set_str(o, "command", "UNKNOWN");
-        pb_node_set_str(o, "type", "UNKNOWN");
+        ADD_BYTES(o, "line", &m->line);
+        pb_node_add_static(o, PB_KEY("command"), "UNKNOWN");
+        pb_node_add_static(o, PB_KEY("type"), "UNKNOWN");
         break;
     case MC_SER_COUNTER:
-        pb_node_set_str(o, "command", mc_code_name(MC_RES_COUNTER_OP));
-        pb_node_set_str(o, "type", mc_type_name(MC_T_COUNTER));
-        pb_node_set_uint(o, "value", m->value);
+        pb_node_add_static(o, PB_KEY("command"), mc_code_name(MC_RES_COUNTER_OP));
+        pb_node_add_static(o, PB_KEY("type"), mc_type_name(MC_T_COUNTER));
+        pb_node_add_uint(o, PB_KEY("value"), m->value);
         break;
     case MC_SER_NOP:
         break;
     default:
-        pb_node_set_str(o, "command", mc_code_name(c->code));
-        pb_node_set_str(o, "type", mc_type_name(c->typ));
+        pb_node_add_static(o, PB_KEY("command"), mc_code_name(c->code));
+        pb_node_add_static(o, PB_KEY("type"), mc_type_name(c->typ));
         if (c->ser == MC_SER_DATA_REQ) {
-            pb_node_set_int(o, "count_values", m->count_values);
+            pb_node_add_int(o, PB_KEY("count_values"), m->count_values);
             if (m->count_values != 0 && m->has_data) {
-                pb_node_set_null(o, "values");
-                pb_node_obj(o, "values");
+                pb_node_add_obj(o, PB_KEY("values"));
             }
         } else if (c->ser == MC_SER_DATA_RESP) {
-            pb_node_set_int(o, "count_values", m->count_values);
+            pb_node_add_int(o, PB_KEY("count_values"), m->count_values);
             if (m->count_values != 0 && m->values.n > 0) {
-                values_list(o, "values", &m->values);
+                values_list(pb_node_add_arr(o, PB_KEY("values")), &m->values);
             }
         }
         ser_args(m, o, c->args, c->nargs);
@@ -282,28 +273,29 @@ pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
     }
     pb_node *root = pb_ev_obj(ev, "");
     pb_node *event = pb_node_obj(root, "event"); /* there already */
-    pb_node *mc = pb_node_obj(root, "memcache");
+    pb_node *mc = pb_node_add_obj(root, PB_KEY("memcache"));
     if (mc == NULL) {
         pb_ev_free(ev);
         return NULL;
     }
     if (req != NULL) {
-        ser_msg(pb_node_obj(mc, "request"), req);
+        ser_msg(pb_node_add_obj(mc, PB_KEY("request")), req);
         char action[32] = "memcache.";
         size_t n = sizeof "memcache." - 1;
         for (const char *q = mc_type_name(req->cmd->typ); *q != '\0' && n < sizeof action - 1;
              q++) {
             action[n++] = *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q;
         }
-        pb_node_set_strn(event, "action", action, n);
+        action[n] = '\0';
+        pb_node_add_plain(event, PB_KEY("action"), action);
     }
     if (resp != NULL) {
-        ser_msg(pb_node_obj(mc, "response"), resp);
+        ser_msg(pb_node_add_obj(mc, PB_KEY("response")), resp);
         if (resp->status == 0) {
-            pb_node_set_str(event, "outcome", "success");
+            pb_node_add_static(event, PB_KEY("outcome"), "success");
         }
     }
-    pb_node_set_str(mc, "protocol_type", first->is_binary ? "binary" : "text");
+    pb_node_add_static(mc, PB_KEY("protocol_type"), first->is_binary ? "binary" : "text");
 
     /* notes: the request's, then the response's */
     size_t nnotes = (req != NULL ? req->nnotes : 0) + (resp != NULL ? resp->nnotes : 0);

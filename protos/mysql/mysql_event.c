@@ -25,44 +25,47 @@ void my_publish(struct pb_proto *p, const struct pb_conn *c, const struct my_tra
     if (ev == NULL) {
         return;
     }
+    /* pb_tx_event's event has none of these keys (no error either) */
     pb_node *root = pb_ev_obj(ev, "");
     if (t->notes.n == 1) {
-        pb_node_set_strn(pb_node_obj(root, "error"), "message", t->notes.v[0], t->notes.lens[0]);
+        pb_node_add_strn(pb_node_add_obj(root, PB_KEY("error")), PB_KEY("message"), t->notes.v[0],
+                         t->notes.lens[0]);
     } else if (t->notes.n > 1) {
-        pb_node *arr = pb_node_arr(pb_node_obj(root, "error"), "message");
+        pb_node *arr = pb_node_add_arr(pb_node_add_obj(root, PB_KEY("error")), PB_KEY("message"));
         for (size_t i = 0; arr != NULL && i < t->notes.n; i++) {
-            pb_node_set_strn(arr, NULL, t->notes.v[i], t->notes.lens[i]);
+            pb_node_add_strn(arr, NULL, 0, t->notes.v[i], t->notes.lens[i]);
         }
     }
-    pb_node_set_strn(root, "method", t->method != NULL ? t->method : "", t->method_len);
-    pb_node_set_strn(root, "query", t->query != NULL ? t->query : "", t->query_len);
+    pb_node_add_strn(root, PB_KEY("method"), t->method != NULL ? t->method : "", t->method_len);
+    pb_node_add_strn(root, PB_KEY("query"), t->query != NULL ? t->query : "", t->query_len);
 
-    pb_node *my = pb_node_obj(root, "mysql");
-    pb_node_set_int(my, "affected_rows", (int64_t)r->affected_rows);
-    pb_node_set_int(my, "insert_id", (int64_t)r->insert_id);
-    pb_node_set_int(my, "num_rows", r->num_rows);
-    pb_node_set_int(my, "num_fields", r->num_fields);
+    pb_node *my = pb_node_add_obj(root, PB_KEY("mysql"));
+    pb_node_add_int(my, PB_KEY("affected_rows"), (int64_t)r->affected_rows);
+    pb_node_add_int(my, PB_KEY("insert_id"), (int64_t)r->insert_id);
+    pb_node_add_int(my, PB_KEY("num_rows"), r->num_rows);
+    pb_node_add_int(my, PB_KEY("num_fields"), r->num_fields);
     if (r->is_error) {
-        pb_node_set_int(my, "error_code", r->error_code);
-        pb_node_set_strn(my, "error_message",
+        pb_node_add_int(my, PB_KEY("error_code"), r->error_code);
+        pb_node_add_strn(my, PB_KEY("error_message"),
                          r->error_msg != NULL ? (const void *)r->error_msg : (const void *)"",
                          r->error_msg_len);
     }
     if (r->path != NULL && r->path_len > 0) {
-        pb_node_set_strn(root, "path", r->path, r->path_len);
+        pb_node_add_strn(root, PB_KEY("path"), r->path, r->path_len);
     }
     if (t->params.n > 0) {
-        pb_node *arr = pb_node_arr(root, "params");
+        pb_node *arr = pb_node_add_arr(root, PB_KEY("params"));
         for (size_t i = 0; arr != NULL && i < t->params.n; i++) {
-            pb_node_set_strn(arr, NULL, t->params.v[i], t->params.lens[i]);
+            pb_node_add_strn(arr, NULL, 0, t->params.v[i], t->params.lens[i]);
         }
     }
     if (p->send_request) {
-        pb_node_set_strn(root, "request", t->request_raw != NULL ? t->request_raw : "",
+        pb_node_add_strn(root, PB_KEY("request"), t->request_raw != NULL ? t->request_raw : "",
                          t->request_raw_len);
     }
     if (p->send_response) {
-        pb_node_set_strn(root, "response", r->response != NULL ? r->response : "", r->response_len);
+        pb_node_add_strn(root, PB_KEY("response"), r->response != NULL ? r->response : "",
+                         r->response_len);
     }
     pb_emit(p, ev);
 }

@@ -6,11 +6,9 @@
 
 #include "beat/event.h"
 
-/* s (wire bytes) at key, "" when s is NULL. */
-static void set_str_or_empty(pb_node *n, const char *key, const char *s, size_t len)
-{
-    pb_node_set_strn(n, key, s != NULL ? s : "", s != NULL ? len : 0);
-}
+/* s (wire bytes) at the new literal key k, "" when s is NULL. */
+#define ADD_OR_EMPTY(n, k, s, len)                                                                 \
+    pb_node_add_strn((n), PB_KEY(k), (s) != NULL ? (s) : "", (s) != NULL ? (len) : 0)
 
 void pg_publish(struct pb_proto *p, const struct pb_conn *c, const struct pg_trans *t,
                 const struct pg_msg *m, const char *csv, size_t csv_len)
@@ -29,30 +27,32 @@ void pg_publish(struct pb_proto *p, const struct pb_conn *c, const struct pg_tra
     if (ev == NULL) {
         return;
     }
+    /* pb_tx_event's event has none of these keys (no error either) */
     pb_node *root = pb_ev_obj(ev, "");
     if (t->notes.n == 1) {
-        pb_node_set_strn(pb_node_obj(root, "error"), "message", t->notes.v[0], t->notes.lens[0]);
+        pb_node_add_strn(pb_node_add_obj(root, PB_KEY("error")), PB_KEY("message"), t->notes.v[0],
+                         t->notes.lens[0]);
     } else if (t->notes.n > 1) {
-        pb_node *arr = pb_node_arr(pb_node_obj(root, "error"), "message");
+        pb_node *arr = pb_node_add_arr(pb_node_add_obj(root, PB_KEY("error")), PB_KEY("message"));
         for (size_t i = 0; arr != NULL && i < t->notes.n; i++) {
-            pb_node_set_strn(arr, NULL, t->notes.v[i], t->notes.lens[i]);
+            pb_node_add_strn(arr, NULL, 0, t->notes.v[i], t->notes.lens[i]);
         }
     }
-    set_str_or_empty(root, "query", t->query, t->query_len);
-    set_str_or_empty(root, "method", t->method, t->method_len);
-    pb_node *pg = pb_node_obj(root, "pgsql");
-    pb_node_set_int(pg, "num_rows", m->num_rows);
-    pb_node_set_int(pg, "num_fields", m->num_fields);
+    ADD_OR_EMPTY(root, "query", t->query, t->query_len);
+    ADD_OR_EMPTY(root, "method", t->method, t->method_len);
+    pb_node *pg = pb_node_add_obj(root, PB_KEY("pgsql"));
+    pb_node_add_int(pg, PB_KEY("num_rows"), m->num_rows);
+    pb_node_add_int(pg, PB_KEY("num_fields"), m->num_fields);
     if (m->is_error) {
-        set_str_or_empty(pg, "error_code", m->err_code, m->err_code_len);
-        set_str_or_empty(pg, "error_message", m->err_msg, m->err_msg_len);
-        set_str_or_empty(pg, "error_severity", m->err_sev, m->err_sev_len);
+        ADD_OR_EMPTY(pg, "error_code", m->err_code, m->err_code_len);
+        ADD_OR_EMPTY(pg, "error_message", m->err_msg, m->err_msg_len);
+        ADD_OR_EMPTY(pg, "error_severity", m->err_sev, m->err_sev_len);
     }
     if (p->send_request) {
-        set_str_or_empty(root, "request", t->query, t->query_len);
+        ADD_OR_EMPTY(root, "request", t->query, t->query_len);
     }
     if (p->send_response) {
-        set_str_or_empty(root, "response", csv, csv_len);
+        ADD_OR_EMPTY(root, "response", csv, csv_len);
     }
     pb_emit(p, ev);
 }

@@ -53,24 +53,29 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     upper[mlen] = '\0';
     lower[6 + mlen] = '\0';
 
+    /* none of these keys is in pb_tx_event's event yet */
     pb_node *root = pb_ev_obj(ev, "");
     int rc = 0;
-    rc |= pb_node_set_strn(root, "method", upper, mlen);
-    rc |=
-        pb_node_set_strn(root, "resource", req->b.path != NULL ? req->b.path : "", req->b.path_len);
-    rc |= pb_node_set_strn(root, "query", req->b.text, req->b.text_len);
-    rc |= pb_node_set_strn(pb_node_obj(root, "redis"), resp->b.is_error ? "error" : "return_value",
-                           resp->b.text, resp->b.text_len);
+    rc |= pb_node_add_strn(root, PB_KEY("method"), upper, mlen);
+    rc |= pb_node_add_strn(root, PB_KEY("resource"), req->b.path != NULL ? req->b.path : "",
+                           req->b.path_len);
+    rc |= pb_node_add_strn(root, PB_KEY("query"), req->b.text, req->b.text_len);
+    pb_node *redis = pb_node_add_obj(root, PB_KEY("redis"));
+    if (resp->b.is_error) {
+        rc |= pb_node_add_strn(redis, PB_KEY("error"), resp->b.text, resp->b.text_len);
+    } else {
+        rc |= pb_node_add_strn(redis, PB_KEY("return_value"), resp->b.text, resp->b.text_len);
+    }
     if (p->send_request) {
-        rc |= pb_node_set_strn(root, "request", req->b.text, req->b.text_len);
+        rc |= pb_node_add_strn(root, PB_KEY("request"), req->b.text, req->b.text_len);
     }
     if (p->send_response) {
-        rc |= pb_node_set_strn(root, "response", resp->b.text, resp->b.text_len);
+        rc |= pb_node_add_strn(root, PB_KEY("response"), resp->b.text, resp->b.text_len);
     }
     pb_node *event = pb_node_obj(root, "event"); /* there already */
-    rc |= pb_node_set_strn(event, "action", lower, 6 + mlen);
+    rc |= pb_node_add_strn(event, PB_KEY("action"), lower, 6 + mlen);
     if (resp->b.is_error) {
-        rc |= pb_node_set_str(event, "outcome", "failure");
+        rc |= pb_node_add_static(event, PB_KEY("outcome"), "failure");
     }
     if (heap) {
         pb_free(upper);

@@ -510,7 +510,15 @@ int redis_build(const uint8_t *data, size_t len, bool from_client, struct redis_
     memset(out, 0, sizeof *out);
     out->is_request = from_client;
     struct builder b = {.r = pb_rd_make(data, len), .max = len * 2 + 16};
+    /* the text is no longer than the message (plus the NUL): one
+       allocation instead of growing append by append */
     struct pb_bytes o = {0};
+    o.p = pb_malloc(len + 1);
+    if (o.p == NULL) {
+        redis_built_free(out);
+        return -PB_ENOMEM;
+    }
+    o.cap = len + 1;
     bool is_err = false;
     int rc = build_value(&b, &o, 0, &is_err, out);
     if (rc == 0 && pb_bytes_append(&o, "", 1, b.max + 1) < 0) {

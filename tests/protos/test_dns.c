@@ -11,7 +11,9 @@
 #include "beat/err.h"
 #include "protos/dns/dns_event.h"
 #include "protos/dns/dns_parse.h"
+#include "protos/dns/dns_text.h"
 #include "protos/proto.h"
+#include "publisher/codec.h"
 #include "tests/support/pt.h"
 
 extern const struct pb_proto_ops pb_proto_dns;
@@ -191,6 +193,22 @@ START_TEST(parse_names_escaped)
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), 0);
     ck_assert_str_eq(m.q[0].name, "a\\.b.c\\ d.\\001.com");
+    dns_msg_free(&m);
+
+    /* plain runs between escapes, at both ends of a label */
+    hdr(&q, 1, RD, 1, 0, 0, 0);
+    raw(&q,
+        "\x08"
+        "\"ab\x7f"
+        "cd;e"
+        "\x02"
+        "xy"
+        "\x00",
+        13);
+    u16(&q, 1);
+    u16(&q, 1);
+    ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), 0);
+    ck_assert_str_eq(m.q[0].name, "\\\"ab\\127cd\\;e.xy");
     dns_msg_free(&m);
 
     /* the root name renders as "" */
@@ -486,6 +504,20 @@ START_TEST(parse_every_prefix)
         }
         free(p);
     }
+}
+END_TEST
+
+START_TEST(text_numbers)
+{
+    struct dns_text t = {0};
+    dns_text_putu(&t, 0);
+    dns_text_putc(&t, ' ');
+    dns_text_putu(&t, 42);
+    dns_text_putc(&t, ' ');
+    dns_text_putu(&t, UINT64_MAX);
+    char *s = dns_text_take(&t);
+    ck_assert_str_eq(s, "0 42 18446744073709551615");
+    free(s);
 }
 END_TEST
 
@@ -900,6 +932,198 @@ START_TEST(event_subdomain_absent_for_registered_name)
 }
 END_TEST
 
+/* The event encoded from its arena (lists made with their encoding,
+ * strings kept by reference) and from its jansson tree: the same bytes.
+ * Returns the tree (ev keeps it). */
+static json_t *check_encoding(pb_event *ev)
+{
+    struct pb_codec_buf a = {0}, t = {0};
+    ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
+    json_t *tree = pb_ev_json(ev);
+    ck_assert_ptr_nonnull(tree);
+    ck_assert_int_eq(pb_json_encode(tree, false, false, &t), 0);
+    ck_assert_int_eq(pb_codec_buf_append(&a, "", 1), 0);
+    ck_assert_int_eq(pb_codec_buf_append(&t, "", 1), 0);
+    ck_assert_str_eq(a.p, t.p);
+    pb_codec_buf_free(&a);
+    pb_codec_buf_free(&t);
+    return tree;
+}
+
+static const char *tree_str(json_t *tree, const char *path)
+{
+    json_t *v = tree;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k != NULL && v != NULL;
+         k = strtok_r(NULL, ".", &save)) {
+        v = json_is_array(v) ? json_array_get(v, strtoul(k, NULL, 10)) : json_object_get(v, k);
+    }
+    ck_assert_msg(json_is_string(v), "%s: not a string", path);
+    return json_string_value(v);
+}
+
+/* A name of two labels of 60 bytes 0x01 and "com": its presentation form
+ * ("\001" for each byte) makes the query text longer than 320 bytes. */
+static void long_name(struct mb *m)
+{
+    for (int l = 0; l < 2; l++) {
+        u8(m, 60);
+        for (int i = 0; i < 60; i++) {
+            u8(m, 1);
+        }
+    }
+    raw(m,
+        "\x03"
+        "com\x00",
+        5);
+}
+
+/* Unknown opcode, rcode, type and class (their numbers), all six header
+ * flags, more answer addresses than a list made at once holds, and a query
+ * text past the stack buffer. */
+START_TEST(event_codes_lists_and_long_query)
+{
+    struct mb q, r;
+    hdr(&q, 0x42, 0x1800 | RD, 1, 0, 0, 0); /* opcode 3 */
+    long_name(&q);
+    u16(&q, 999);
+    u16(&q, 7);
+    hdr(&r, 0x42, 0x8000 | 0x1800 | 0x0400 | 0x0200 | 0x0100 | 0x0080 | 0x0020 | 0x0010 | 12, 1, 21,
+        0, 0);
+    long_name(&r);
+    u16(&r, 999);
+    u16(&r, 7);
+    for (int i = 0; i < 20; i++) {
+        rr_ptr(&r, 1, 60, 4);
+        u8(&r, 10);
+        u8(&r, 0);
+        u8(&r, (uint8_t)(i / 10));
+        u8(&r, (uint8_t)(i % 10));
+    }
+    u16(&r, 0xc00c);
+    u16(&r, 999);
+    u16(&r, 7);
+    u32(&r, 5);
+    u16(&r, 2);
+    raw(&r, "\xab\xcd", 2);
+
+    struct dns_msg req, resp;
+    ck_assert_int_eq(dns_msg_parse(q.b, q.n, &req), 0);
+    ck_assert_int_eq(dns_msg_parse(r.b, r.n, &resp), 0);
+    struct pb_tuple tu = {0};
+    ck_assert(pb_ip_parse("192.168.0.1", &tu.src));
+    ck_assert(pb_ip_parse("192.168.0.2", &tu.dst));
+    tu.sport = 5353;
+    tu.dport = 53;
+    tu.proto = PB_IPPROTO_UDP;
+    struct dns_event_in in = {.tuple = &tu,
+                              .req = &req,
+                              .resp = &resp,
+                              .req_ts_ns = 1000000000,
+                              .resp_ts_ns = 1002000000};
+    pb_event *ev = dns_event_build(&in);
+    ck_assert_ptr_nonnull(ev);
+    json_t *tree = check_encoding(ev);
+
+    char name[512] = "";
+    for (int l = 0; l < 2; l++) {
+        for (int i = 0; i < 60; i++) {
+            strcat(name, "\\001");
+        }
+        strcat(name, ".");
+    }
+    strcat(name, "com");
+    char query[600];
+    snprintf(query, sizeof query, "class 7, type 999, %s", name);
+    ck_assert_str_eq(tree_str(tree, "query"), query);
+    ck_assert_str_eq(tree_str(tree, "resource"), name);
+    ck_assert_str_eq(tree_str(tree, "method"), "3");
+    ck_assert_str_eq(tree_str(tree, "dns.op_code"), "3");
+    ck_assert_str_eq(tree_str(tree, "dns.response_code"), "Unknown 12");
+    ck_assert_str_eq(tree_str(tree, "dns.question.type"), "999");
+    ck_assert_str_eq(tree_str(tree, "dns.question.class"), "7");
+    static const char *const flags[] = {"AA", "TC", "RD", "RA", "AD", "CD"};
+    json_t *hf = json_object_get(json_object_get(tree, "dns"), "header_flags");
+    ck_assert_uint_eq(json_array_size(hf), 6);
+    for (size_t i = 0; i < 6; i++) {
+        ck_assert_str_eq(json_string_value(json_array_get(hf, i)), flags[i]);
+    }
+    json_t *ips = json_object_get(json_object_get(tree, "dns"), "resolved_ip");
+    ck_assert_uint_eq(json_array_size(ips), 20);
+    for (int i = 0; i < 20; i++) {
+        char ip[32], path[64];
+        snprintf(ip, sizeof ip, "10.0.%d.%d", i / 10, i % 10);
+        ck_assert_str_eq(json_string_value(json_array_get(ips, (size_t)i)), ip);
+        snprintf(path, sizeof path, "related.ip.%d", i + 2);
+        ck_assert_str_eq(tree_str(tree, path), ip);
+        snprintf(path, sizeof path, "dns.answers.%d.data", i);
+        ck_assert_str_eq(tree_str(tree, path), ip);
+    }
+    ck_assert_str_eq(tree_str(tree, "dns.answers.20.type"), "999");
+    ck_assert_str_eq(tree_str(tree, "dns.answers.20.class"), "7");
+    ck_assert_str_eq(tree_str(tree, "dns.answers.20.ttl"), "5");
+    ck_assert_str_eq(tree_str(tree, "dns.answers.20.data"), "\\171\\205");
+    pb_ev_free(ev);
+    dns_msg_free(&req);
+    dns_msg_free(&resp);
+}
+END_TEST
+
+/* A few AAAA answers: the address list made at once; no header flags, and
+ * the request/response texts and EDNS fields. */
+START_TEST(event_short_lists_and_texts)
+{
+    struct mb r;
+    hdr(&r, 7, 0x8000, 1, 3, 0, 1);
+    question(&r, "www.example.org", 28);
+    rr_ptr(&r, 28, 30, 16);
+    raw(&r, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+    rr_ptr(&r, 28, 30, 16);
+    raw(&r, "\0\x01\0\0\0\0\0\x01\0\0\0\0\0\0\0\x01", 16);
+    rr_ptr(&r, 28, 30, 16);
+    raw(&r, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+    /* OPT: udp size 1232, DO */
+    u8(&r, 0);
+    u16(&r, 41);
+    u16(&r, 1232);
+    u32(&r, 0x8000);
+    u16(&r, 0);
+    struct dns_msg resp;
+    ck_assert_int_eq(dns_msg_parse(r.b, r.n, &resp), 0);
+    struct pb_tuple tu = {0};
+    ck_assert(pb_ip_parse("fd00::1", &tu.src));
+    ck_assert(pb_ip_parse("fd00::2", &tu.dst));
+    tu.sport = 40000;
+    tu.dport = 53;
+    tu.proto = PB_IPPROTO_UDP;
+    struct dns_event_in in = {
+        .tuple = &tu, .resp = &resp, .resp_ts_ns = 1000000000, .send_response = true};
+    in.notes[in.nnotes++] = DNS_NOTE_ORPHANED;
+    pb_event *ev = dns_event_build(&in);
+    ck_assert_ptr_nonnull(ev);
+    json_t *tree = check_encoding(ev);
+    ck_assert_ptr_null(json_object_get(json_object_get(tree, "dns"), "header_flags"));
+    static const char *const ips[] = {"2001:db8::1", "1:0:0:1::1", "::"};
+    json_t *list = json_object_get(json_object_get(tree, "dns"), "resolved_ip");
+    ck_assert_uint_eq(json_array_size(list), 3);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_str_eq(json_string_value(json_array_get(list, i)), ips[i]);
+    }
+    ck_assert_str_eq(tree_str(tree, "dns.opt.version"), "0");
+    ck_assert_str_eq(tree_str(tree, "dns.opt.ext_rcode"), "NOERROR");
+    ck_assert(
+        json_is_true(json_object_get(json_object_get(json_object_get(tree, "dns"), "opt"), "do")));
+    ck_assert_str_eq(tree_str(tree, "error.message"), DNS_NOTE_ORPHANED);
+    ck_assert_str_eq(tree_str(tree, "response"),
+                     "ID 7; QR response; OPCODE QUERY; FLAGS ; RCODE NOERROR; "
+                     "QUESTION class IN, type AAAA, www.example.org; "
+                     "ANSWER 2001:db8::1; 1:0:0:1::1; ::; ADDITIONAL ");
+    pb_ev_free(ev);
+    dns_msg_free(&resp);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* TCP */
 
@@ -1163,6 +1387,7 @@ static Suite *dns_suite(void)
     tcase_add_test(c, parse_counts_larger_than_data);
     tcase_add_test(c, parse_edns);
     tcase_add_test(c, parse_every_prefix);
+    tcase_add_test(c, text_numbers);
     tcase_add_test(c, names_of_codes);
     tcase_add_test(c, public_suffix);
     tcase_add_test(c, public_suffix_cache);
@@ -1178,6 +1403,8 @@ static Suite *dns_suite(void)
     tcase_add_test(c, udp_many_notes_are_a_list);
     tcase_add_test(c, udp_garbage_ignored);
     tcase_add_test(c, event_subdomain_absent_for_registered_name);
+    tcase_add_test(c, event_codes_lists_and_long_query);
+    tcase_add_test(c, event_short_lists_and_texts);
     tcase_add_test(c, table_is_bounded);
     suite_add_tcase(s, c);
 

@@ -14,6 +14,8 @@
 #include "protos/common/txq.h"
 #include "protos/http/http_event.h"
 #include "protos/http/http_parse.h"
+#include "protos/proto.h"
+#include "publisher/codec.h"
 #include "tests/support/pt.h"
 #include "tests/support/ptutil.h"
 
@@ -770,6 +772,130 @@ START_TEST(http_url_edge_cases)
 }
 END_TEST
 
+/* Between the protocol and the harness: each event encoded from its arena
+ * (strings kept by reference or copied, literal keys) and from its jansson
+ * tree must give the same bytes. */
+struct enc_check {
+    pb_emit_fn emit;
+    void *ctx;
+    size_t checked;
+};
+
+static void emit_checked(void *ctx, struct pb_proto *p, pb_event *ev)
+{
+    struct enc_check *e = ctx;
+    if (ev != NULL) {
+        struct pb_codec_buf a = {0}, t = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
+        json_t *tree = pb_ev_json(ev);
+        ck_assert_ptr_nonnull(tree);
+        ck_assert_int_eq(pb_json_encode(tree, false, false, &t), 0);
+        ck_assert_int_eq(pb_codec_buf_append(&a, "", 1), 0);
+        ck_assert_int_eq(pb_codec_buf_append(&t, "", 1), 0);
+        ck_assert_str_eq(a.p, t.p);
+        pb_codec_buf_free(&a);
+        pb_codec_buf_free(&t);
+        e->checked++;
+    }
+    e->emit(e->ctx, p, ev);
+}
+
+static void check_encodings(struct pt_conn *t, struct enc_check *e)
+{
+    struct pb_proto *p = pt_proto(t);
+    e->emit = p->emit;
+    e->ctx = p->emit_ctx;
+    e->checked = 0;
+    p->emit = emit_checked;
+    p->emit_ctx = e;
+}
+
+/* url.full of an IPv6 host with a port and a path that needs escaping;
+ * texts longer than the builder's stack buffers (url.full, query, the
+ * status phrase); body fields; query parameters sorted and escaped. */
+START_TEST(http_event_texts)
+{
+    struct enc_check e;
+    struct pt_conn *t = pt_open(&pb_proto_http, "include_body_for: [\"text/plain\"]");
+    check_encodings(t, &e);
+    pt_feeds(t, TS,
+             "POST /a%20b/%C3%BC/x.tar.gz?q=1&b=%2F&e=%E2%82%AC HTTP/1.1\r\n"
+             "Host: [2001:db8::1]:8080\r\n"
+             "Content-Type: text/plain\r\n"
+             "Content-Length: 3\r\n\r\nabc");
+    pt_feeds(t, TC, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_str_eq(pt_str(t, 0, "url.full"),
+                     "http://[2001:db8::1]:8080/a%20b/%C3%BC/x.tar.gz?b=%2F&e=%E2%82%AC&q=1");
+    ck_assert_str_eq(pt_str(t, 0, "url.path"), "/a b/\xc3\xbc/x.tar.gz");
+    ck_assert_str_eq(pt_str(t, 0, "url.extension"), "gz");
+    ck_assert_str_eq(pt_str(t, 0, "url.domain"), "2001:db8::1");
+    ck_assert_int_eq(pt_int(t, 0, "url.port"), 8080);
+    ck_assert_str_eq(pt_str(t, 0, "url.scheme"), "http");
+    ck_assert_str_eq(pt_str(t, 0, "query"), "POST /a b/\xc3\xbc/x.tar.gz");
+    ck_assert_str_eq(pt_str(t, 0, "http.version"), "1.1");
+    ck_assert_str_eq(pt_str(t, 0, "http.request.body.content"), "abc");
+    ck_assert_int_eq(pt_int(t, 0, "http.request.body.bytes"), 3);
+    ck_assert_str_eq(pt_str(t, 0, "http.request.headers.content-type"), "text/plain");
+    ck_assert_str_eq(pt_str(t, 0, "http.response.status_phrase"), "not found");
+    ck_assert_ptr_null(pt_field(t, 0, "http.response.body"));
+    ck_assert_str_eq(pt_str(t, 0, "status"), "Error");
+
+    /* long: a path of 1500 bytes, a phrase of 300 */
+    enum { PLEN = 1500, PHLEN = 300 };
+    char *req = malloc(PLEN + 128), *resp = malloc(PHLEN + 128);
+    char *path = malloc(PLEN + 1), *phrase = malloc(PHLEN + 1);
+    ck_assert(req != NULL && resp != NULL && path != NULL && phrase != NULL);
+    path[0] = '/';
+    for (size_t i = 1; i < PLEN; i++) {
+        path[i] = i % 50 == 0 ? '/' : (char)('a' + i % 26);
+    }
+    path[PLEN] = '\0';
+    for (size_t i = 0; i < PHLEN; i++) {
+        phrase[i] = i % 4 == 3 ? ' ' : (char)('A' + i % 26);
+    }
+    phrase[PHLEN - 1] = 'X'; /* no trailing space to trim */
+    phrase[PHLEN] = '\0';
+    snprintf(req, PLEN + 128, "GET %s HTTP/1.0\r\nHost: example.com\r\n\r\n", path);
+    snprintf(resp, PHLEN + 128, "HTTP/1.0 200 %s\r\nContent-Length: 2\r\n\r\nok", phrase);
+    pt_feeds(t, TS, req);
+    pt_feeds(t, TC, resp);
+    ck_assert_uint_eq(pt_nevents(t), 2);
+    char *full = malloc(PLEN + 64), *query = malloc(PLEN + 8);
+    ck_assert(full != NULL && query != NULL);
+    snprintf(full, PLEN + 64, "http://example.com%s", path);
+    snprintf(query, PLEN + 8, "GET %s", path);
+    ck_assert_str_eq(pt_str(t, 1, "url.full"), full);
+    ck_assert_str_eq(pt_str(t, 1, "query"), query);
+    ck_assert_str_eq(pt_str(t, 1, "destination.domain"), "example.com");
+    ck_assert_str_eq(pt_str(t, 1, "server.domain"), "example.com");
+    ck_assert_str_eq(pt_str(t, 1, "http.version"), "1.0");
+    ck_assert_int_eq(pt_int(t, 1, "http.response.body.bytes"), 2);
+    for (size_t i = 0; i < PHLEN; i++) {
+        if (phrase[i] >= 'A' && phrase[i] <= 'Z') {
+            phrase[i] = (char)(phrase[i] - 'A' + 'a');
+        }
+    }
+    ck_assert_str_eq(pt_str(t, 1, "http.response.status_phrase"), phrase);
+    ck_assert_uint_eq(e.checked, 2);
+    free(req);
+    free(resp);
+    free(path);
+    free(phrase);
+    free(full);
+    free(query);
+
+    /* a response alone: its own http object */
+    pt_feeds(t, TC, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    pt_shutdown(t);
+    ck_assert_uint_eq(pt_nevents(t), 3);
+    ck_assert_int_eq(pt_int(t, 2, "http.response.status_code"), 200);
+    ck_assert_ptr_null(pt_field(t, 2, "http.version"));
+    ck_assert_uint_eq(e.checked, 3);
+    pt_close(t);
+}
+END_TEST
+
 START_TEST(http_parse_int_go)
 {
     int64_t v;
@@ -862,6 +988,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, http_unmatched);
     tcase_add_test(tc, http_headers_options);
     tcase_add_test(tc, http_url_edge_cases);
+    tcase_add_test(tc, http_event_texts);
     tcase_add_test(tc, http_parse_int_go);
     tcase_add_test(tc, http_trim_quirk);
     tcase_add_test(tc, txq_bounded_fifo);
