@@ -14,6 +14,7 @@
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/event.h"
+#include "beat/event_dom.h"
 #include "beat/net.h"
 #include "beat/processors.h"
 #include "beat/procs.h"
@@ -387,11 +388,14 @@ static void put_direction(struct pb_client *c, pb_event *ev)
     if (pb_ev_obj_size_p(ev, &p_network) < 0 || pb_ev_has_p(ev, &p_direction)) {
         return;
     }
-    const char *sip = pb_ev_get_str_p(ev, &p_sip, NULL);
-    const char *dip = pb_ev_get_str_p(ev, &p_dip, NULL);
     struct pb_ip s, d;
-    bool hs = pb_ev_parse_ip(ev, sip, &s);
-    bool hd = pb_ev_parse_ip(ev, dip, &d);
+    bool hs, hd;
+    if (pb_ev_noted_ip(ev, 0, &s) && pb_ev_noted_ip(ev, 1, &d)) {
+        hs = hd = true; /* as pb_tx_event made them, untouched since */
+    } else {
+        hs = pb_ev_parse_ip(ev, pb_ev_get_str_p(ev, &p_sip, NULL), &s);
+        hd = pb_ev_parse_ip(ev, pb_ev_get_str_p(ev, &p_dip, NULL), &d);
+    }
     if (!hs && !hd) {
         return;
     }

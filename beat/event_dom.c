@@ -66,6 +66,7 @@ pb_event *pb_ev_new(void)
     ev->njson = 0;
     ev->jrefs = NULL;
     ev->ip_str[0] = ev->ip_str[1] = NULL;
+    ev->edits = ev->ip_edits = 0;
     ev->failed = false;
     ev->inline_chunk = true;
     node_init(&ev->root, ev, false);
@@ -294,6 +295,9 @@ static struct pb_member *append(pb_node *n, const char *key, size_t klen, int fl
 /* A new member for a key known to be absent from object n. */
 static struct pb_member *add_key(pb_node *n, const char *key, size_t klen)
 {
+    if (memchr(key, '.', klen) != NULL) {
+        n->ev->edits++; /* "a.b" found before "a" then "b" */
+    }
     int check = klen <= UINT32_MAX ? key_check(key, klen) : -1;
     return check >= 0 ? append(n, key, klen, check) : NULL;
 }
@@ -302,6 +306,7 @@ static struct pb_member *add_key(pb_node *n, const char *key, size_t klen)
 static struct pb_member *refill(pb_node *n, struct pb_member *m)
 {
     n->enc = NULL;
+    n->ev->edits++;
     release_value(n->ev, m);
     m->kind = PB_VK_NULL;
     m->flags &= PB_MF_PLAIN_KEY | PB_MF_LISTED;
@@ -369,6 +374,7 @@ static pb_node *child_of(pb_node *n, const char *key, size_t klen, bool arr, boo
         return m->u.n;
     } else if (m->kind == PB_VK_JSON && (arr ? json_is_array(m->u.j) : json_is_object(m->u.j))) {
         n->enc = NULL;
+        n->ev->edits++;
         pb_node *c = from_json_node(n->ev, m->u.j);
         if (c == NULL) {
             return NULL;
@@ -379,6 +385,7 @@ static pb_node *child_of(pb_node *n, const char *key, size_t klen, bool arr, boo
         return c;
     } else {
         n->enc = NULL;
+        n->ev->edits++;
         release_value(n->ev, m);
         m->flags &= PB_MF_PLAIN_KEY | PB_MF_LISTED;
     }
@@ -1243,6 +1250,7 @@ static struct ref lookup_path(pb_node *n, const struct pb_path *p)
  * something else holds it too (a shared template stays as it is). */
 static json_t *own_json(pb_event *ev, struct pb_member *m)
 {
+    ev->edits++;
     bool borrowed = (m->flags & PB_MF_BORROWED) != 0;
     if (borrowed && (m->flags & PB_MF_LISTED) == 0 && !list_jref(ev, m)) {
         return NULL;
@@ -1515,7 +1523,17 @@ void pb_ev_note_ip(pb_event *ev, int which, const struct pb_member *m, const str
         ev->ip_str[which] = m->u.s;
         ev->ip_val[which] = (struct pb_ip){.v6 = ip->v6};
         memcpy(ev->ip_val[which].b, ip->b, ip->v6 ? 16 : 4);
+        ev->ip_edits = ev->edits;
     }
+}
+
+bool pb_ev_noted_ip(const pb_event *ev, int which, struct pb_ip *ip)
+{
+    if (ev->json != NULL || ev->ip_str[which] == NULL || ev->edits != ev->ip_edits) {
+        return false;
+    }
+    *ip = ev->ip_val[which];
+    return true;
 }
 
 bool pb_ev_parse_ip(pb_event *ev, const char *s, struct pb_ip *ip)
@@ -1545,6 +1563,7 @@ static bool unlink_member(pb_node *n, struct pb_member *m)
         if (n->last == c) {
             n->last = prev;
         }
+        n->ev->edits++;
         n->count--;
         n->enc = NULL;
         release_value(n->ev, c);

@@ -97,6 +97,9 @@ struct pb_event {
        addresses (source.ip, destination.ip); cleared when the arena goes */
     const char *ip_str[2];
     struct pb_ip ip_val[2];
+    uint32_t edits;    /* values changed in place or removed, dotted keys
+                          added: what can change what a path finds */
+    uint32_t ip_edits; /* edits when the hints were noted */
     bool failed;       /* an allocation failed: a value is missing */
     bool inline_chunk; /* the first chunk follows this struct */
 };
@@ -104,6 +107,10 @@ struct pb_event {
 /* Notes that the string of m (source.ip: which 0, destination.ip: 1) was
  * made from ip, for pb_ev_parse_ip. */
 void pb_ev_note_ip(pb_event *ev, int which, const struct pb_member *m, const struct pb_ip *ip);
+/* The address noted for source.ip (which 0) or destination.ip (1) when no
+ * path of the event can have changed since: then *ip is what a lookup and
+ * pb_ev_parse_ip would give. */
+bool pb_ev_noted_ip(const pb_event *ev, int which, struct pb_ip *ip);
 
 /* memcpy for the short keys and values of an event (most under 16 bytes):
  * two overlapping loads instead of a library call. */

@@ -109,6 +109,22 @@ START_TEST(direction_follows_source_ip)
     ck_assert_int_eq(pb_ev_to_arena(ev), 0);
     ck_direction(c, ev, "ingress");
 
+    /* a root key "source.ip" (found before source, then ip), the source
+       object replaced, or removed: each seen */
+    ev = tx_event(&t, "dns");
+    pb_node_set_str(pb_ev_obj(ev, ""), "source.ip", "127.0.0.1");
+    ck_direction(c, ev, "egress");
+    ev = tx_event(&t, "dns");
+    pb_node_set_str(pb_node_obj(pb_ev_obj(ev, ""), "destination"), "ip", "10.9.9.9");
+    ck_direction(c, ev, "internal");
+    ev = tx_event(&t, "dns");
+    pb_node_set_int(pb_ev_obj(ev, ""), "source", 1);
+    pb_ev_put_str(ev, "source.ip", "127.0.0.1");
+    ck_direction(c, ev, "egress");
+    ev = tx_event(&t, "dns");
+    ck_assert(pb_ev_del(ev, "destination.ip"));
+    ck_direction(c, ev, "unknown");
+
     /* a source that is no address: decided by the destination */
     ev = tx_event(&t, "dns");
     pb_ev_put_str(ev, "source.ip", "nope");
