@@ -444,8 +444,10 @@ static void flush_wbuf(struct fileout *f)
 }
 
 /* The rotator's Write for one line. */
-static void write_line(struct fileout *f, const char *line, size_t len)
+/* line[0..len0) and a newline, as one line of the file. */
+static void write_line(struct fileout *f, const char *line, size_t len0)
 {
+    size_t len = len0 + 1;
     if ((uint64_t)len > f->max_size) {
         pb_error(SEL,
                  "Writing event to file failed with: data size (%zu bytes) is greater than the "
@@ -464,7 +466,10 @@ static void write_line(struct fileout *f, const char *line, size_t len)
             return;
         }
     }
-    if (pb_codec_buf_append(&f->wbuf, line, len) != 0) {
+    size_t at = f->wbuf.len;
+    if (pb_codec_buf_append(&f->wbuf, line, len0) != 0 ||
+        pb_codec_buf_append(&f->wbuf, "\n", 1) != 0) {
+        f->wbuf.len = at; /* no half line */
         pb_error(SEL, "Writing event to file failed with: out of memory");
         return;
     }
@@ -711,11 +716,11 @@ static void file_publish(struct pb_output *o, struct pb_batch *b)
         size_t jlen = 0;
         const char *js =
             pb_codec_is_plain_json(&f->codec) ? pb_batch_event_json(b, i, &jlen) : NULL;
-        int rc = js != NULL ? pb_codec_buf_append(&f->enc, js, jlen)
-                            : pb_codec_encode(&f->codec, pb_batch_event(b, i), &f->enc);
-        if (rc == 0) {
-            rc = pb_codec_buf_append(&f->enc, "\n", 1);
+        if (js != NULL) {
+            write_line(f, js, jlen); /* the queue's encoding as it is */
+            continue;
         }
+        int rc = pb_codec_encode(&f->codec, pb_batch_event(b, i), &f->enc);
         if (rc != 0) {
             pb_warn(SEL, "Failed to serialize the event: %s", pb_strerror(rc));
             continue;
