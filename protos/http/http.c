@@ -186,6 +186,8 @@ static int http_init(struct pb_proto *p)
         goto out;
     }
     pl->pcfg.real_ip_header = pl->real_ip_header;
+    pl->pcfg.no_raw_requests = !pl->send_request;
+    pl->pcfg.no_raw_responses = !pl->send_response;
     if (send_all) {
         pl->pcfg.send_headers = true;
         pl->pcfg.send_all_headers = true;

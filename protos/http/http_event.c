@@ -1242,19 +1242,26 @@ static void put_raw_message(pb_node *root, const char *key, size_t klen, const s
 }
 
 /* Packetbeat's extractHostHeader: host and optional port (0 when none);
- * "[v6]" loses its brackets. Returns an owned string. */
-static char *host_header(const struct pb_bytes *hb, int *port)
+ * "[v6]" loses its brackets. Returns an owned string; *is_ip tells whether
+ * it is an IP address. */
+static char *host_header(const struct pb_bytes *hb, int *port, bool *is_ip)
 {
     *port = 0;
+    *is_ip = false;
     char *h = pb_strndup((const char *)(hb->p != NULL ? hb->p : (const uint8_t *)""), hb->len);
     if (h == NULL) {
         return NULL;
     }
     size_t n = strlen(h);
     struct pb_ip ip;
-    if (n == 0 || pb_ip_parse(h, &ip)) {
+    if (n == 0) {
         return h;
     }
+    if (pb_ip_parse(h, &ip)) {
+        *is_ip = true;
+        return h;
+    }
+    bool cut = false; /* h is no longer the string found not to be an IP */
     char *colon = strrchr(h, ':');
     if (colon != NULL) {
         /* strconv.Atoi: optional sign, decimal digits, nothing else */
@@ -1280,16 +1287,19 @@ static char *host_header(const struct pb_bytes *hb, int *port)
             *colon = '\0';
             *port = (int)v;
             n = (size_t)(colon - h);
+            cut = true;
         }
     }
     if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
         h[n - 1] = '\0';
         if (pb_ip_parse(h + 1, &ip)) {
             memmove(h, h + 1, n - 1);
-        } else {
-            h[n - 1] = ']';
+            *is_ip = true;
+            return h;
         }
+        h[n - 1] = ']';
     }
+    *is_ip = cut && pb_ip_parse(h, &ip);
     return h;
 }
 
@@ -1425,13 +1435,13 @@ static pb_node *request_fields(const struct http_plugin *pl, pb_event *ev, struc
     /* pb_tx_event's event: none of the keys added below is there yet */
     pb_node *root = pb_ev_obj(ev, "");
     int port = 0;
-    char *host = host_header(&req->host, &port);
+    bool host_ip = false;
+    char *host = host_header(&req->host, &port, &host_ip);
     if (host == NULL) {
         host = pb_strdup("");
     }
     if (host != NULL) {
-        struct pb_ip ip;
-        if (!pb_ip_parse(host, &ip)) {
+        if (!host_ip) {
             if (host[0] != '\0') {
                 pb_node_add_str(pb_node_obj(root, "destination"), PB_KEY("domain"), host);
                 pb_node_add_str(pb_node_obj(root, "server"), PB_KEY("domain"), host);

@@ -165,10 +165,16 @@ static bool find_spaces(const uint8_t *s, size_t n, size_t *first, size_t *last)
 static size_t find_crlf(const uint8_t *d, size_t n, size_t *hint)
 {
     size_t from = *hint;
-    if (from < n) {
-        const uint8_t *p = pb_mem_find(d + from, n - from, "\r\n", 2);
-        if (p != NULL) {
-            return (size_t)(p - d);
+    if (n > 0 && from < n - 1) {
+        /* a CR then LF: the CR may be at n - 2 at most */
+        const uint8_t *p = d + from, *last = d + n - 1;
+        while ((p = memchr(p, '\r', (size_t)(last - p))) != NULL) {
+            if (p[1] == '\n') {
+                return (size_t)(p - d);
+            }
+            if (++p >= last) {
+                break;
+            }
         }
     }
     if (n > 0 && n - 1 > from) {
@@ -205,7 +211,9 @@ void http_msg_free(void *ptr)
                              &m->content_type, &m->host, &m->referer, &m->user_agent,
                              &m->real_ip,      &m->raw,  &m->body};
     for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++) {
-        pb_bytes_free(bs[i]);
+        if (bs[i]->p != NULL) { /* most are empty */
+            pb_bytes_free(bs[i]);
+        }
     }
     for (size_t i = 0; i < m->nencodings; i++) {
         pb_free(m->encodings[i]);
@@ -496,6 +504,65 @@ static enum http_res parse_first_line(struct http_stream *st, const uint8_t *dat
 
 /* ---- header lines ----------------------------------------------------- */
 
+/* ASCII lower-casing of n bytes, eight at a time (bytes >= 0x80 kept). */
+static void lower_name(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, src + i, 8);
+        uint64_t low7 = x & 0x7f7f7f7f7f7f7f7full;
+        uint64_t ge_a = low7 + 0x3f3f3f3f3f3f3f3full; /* bit 7: >= 'A' */
+        uint64_t gt_z = low7 + 0x2525252525252525ull; /* bit 7: > 'Z' */
+        uint64_t upper = (ge_a ^ gt_z) & ~x & 0x8080808080808080ull;
+        x |= upper >> 2;
+        memcpy(dst + i, &x, 8);
+    }
+    for (; i < n; i++) {
+        uint8_t c = src[i];
+        dst[i] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+    }
+}
+
+/* The header fields the parser or the event reads by name. */
+enum hname {
+    HN_OTHER,
+    HN_CONTENT_LENGTH,
+    HN_CONTENT_TYPE,
+    HN_TRANSFER_ENCODING,
+    HN_CONTENT_ENCODING,
+    HN_CONNECTION,
+    HN_HOST,
+    HN_REFERER,
+    HN_USER_AGENT,
+};
+
+/* Which of them the lower-cased name is: one compare, picked by length. */
+static enum hname known_name(const uint8_t *name, size_t nlen)
+{
+    switch (nlen) {
+    case 4:
+        return memcmp(name, "host", 4) == 0 ? HN_HOST : HN_OTHER;
+    case 7:
+        return memcmp(name, "referer", 7) == 0 ? HN_REFERER : HN_OTHER;
+    case 10:
+        if (memcmp(name, "connection", 10) == 0) {
+            return HN_CONNECTION;
+        }
+        return memcmp(name, "user-agent", 10) == 0 ? HN_USER_AGENT : HN_OTHER;
+    case 12:
+        return memcmp(name, "content-type", 12) == 0 ? HN_CONTENT_TYPE : HN_OTHER;
+    case 14:
+        return memcmp(name, "content-length", 14) == 0 ? HN_CONTENT_LENGTH : HN_OTHER;
+    case 16:
+        return memcmp(name, "content-encoding", 16) == 0 ? HN_CONTENT_ENCODING : HN_OTHER;
+    case 17:
+        return memcmp(name, "transfer-encoding", 17) == 0 ? HN_TRANSFER_ENCODING : HN_OTHER;
+    default:
+        return HN_OTHER;
+    }
+}
+
 static void header_line(struct http_msg *m, const struct http_parser_cfg *cfg,
                         const uint8_t *rawname, size_t nlen, const uint8_t *rawval, size_t vlen)
 {
@@ -504,24 +571,26 @@ static void header_line(struct http_msg *m, const struct http_parser_cfg *cfg,
     if (name == NULL) {
         return;
     }
-    pb_ascii_lower(name, rawname, nlen);
+    lower_name(name, rawname, nlen);
     size_t voff, vl;
     go_trim(rawval, vlen, &voff, &vl);
     const uint8_t *val = rawval + voff;
 
-    /* Headers the parser itself needs, always captured. */
-    if (pb_mem_eq(name, nlen, "content-length")) {
+    /* Headers the parser itself needs, always captured; the real IP header
+     * is looked for before host, referer and user-agent. */
+    enum hname kind = known_name(name, nlen);
+    if (kind == HN_CONTENT_LENGTH) {
         http_parse_int(val, vl, &m->content_length);
         m->has_content_length = true;
-    } else if (pb_mem_eq(name, nlen, "content-type")) {
+    } else if (kind == HN_CONTENT_TYPE) {
         set_bytes(&m->content_type, val, vl);
-    } else if (pb_mem_eq(name, nlen, "transfer-encoding")) {
+    } else if (kind == HN_TRANSFER_ENCODING) {
         if (add_encodings(m, val, vl, false, true)) {
             m->is_chunked = true;
         }
-    } else if (pb_mem_eq(name, nlen, "content-encoding")) {
+    } else if (kind == HN_CONTENT_ENCODING) {
         add_encodings(m, val, vl, true, false);
-    } else if (pb_mem_eq(name, nlen, "connection")) {
+    } else if (kind == HN_CONNECTION) {
         set_bytes(&m->connection, val, vl);
     } else if (cfg->real_ip_header != NULL && cfg->real_ip_header[0] != '\0' &&
                pb_mem_eq(name, nlen, cfg->real_ip_header)) {
@@ -530,11 +599,11 @@ static void header_line(struct http_msg *m, const struct http_parser_cfg *cfg,
         size_t o, l;
         go_trim(val, first, &o, &l);
         set_bytes(&m->real_ip, val + o, l);
-    } else if (pb_mem_eq(name, nlen, "host")) {
+    } else if (kind == HN_HOST) {
         set_bytes(&m->host, val, vl);
-    } else if (pb_mem_eq(name, nlen, "referer")) {
+    } else if (kind == HN_REFERER) {
         set_bytes(&m->referer, val, vl);
-    } else if (pb_mem_eq(name, nlen, "user-agent")) {
+    } else if (kind == HN_USER_AGENT) {
         set_bytes(&m->user_agent, val, vl);
     }
 
@@ -561,7 +630,10 @@ static enum http_res parse_headers(struct http_stream *st, const struct http_par
     *eoh = false;
     if (len - off >= 2 && data[off] == '\r' && data[off + 1] == '\n') {
         m->size = off + 2;
-        if (pb_bytes_append(&m->raw, data, off + 2, SIZE_MAX) < 0) {
+        m->header_len = off + 2;
+        bool keep =
+            m->is_request ? !cfg->no_raw_requests : !cfg->no_raw_responses || m->status_code == 101;
+        if (keep && pb_bytes_append(&m->raw, data, off + 2, SIZE_MAX) < 0) {
             return HTTP_RES_ERROR;
         }
         *pos = off + 2;
@@ -901,7 +973,7 @@ enum http_res http_parse_eat(struct http_stream *st, size_t size)
     }
     if ((uint64_t)size >= (uint64_t)wanted) {
         st->body_received += wanted;
-        m->size = (uint64_t)m->raw.len + (uint64_t)m->content_length;
+        m->size = (uint64_t)m->header_len + (uint64_t)m->content_length;
         return HTTP_RES_DONE;
     }
     st->body_received += (int64_t)size;

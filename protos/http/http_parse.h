@@ -39,6 +39,10 @@ struct http_parser_cfg {
     size_t nreq_body_for;
     char **resp_body_for; /* include_body_for + include_response_body_for */
     size_t nresp_body_for;
+    /* The header block (http_msg.raw) is not kept for requests / for
+     * responses: nothing sends it. A 101 response keeps it (h2c). */
+    bool no_raw_requests;
+    bool no_raw_responses;
 };
 
 /* A captured header: lower-cased name, value with duplicates joined by
@@ -65,10 +69,12 @@ struct http_msg {
     int64_t chunk_len;
     uint64_t size;        /* bytes of the message seen on the wire */
     size_t header_offset; /* > 0 once the first line is parsed */
+    size_t header_len;    /* the header block's bytes, blank line included */
 
     struct pb_bytes method, uri, phrase;
     struct pb_bytes connection, content_type, host, referer, user_agent, real_ip;
-    struct pb_bytes raw;  /* the header block, first line to blank line */
+    struct pb_bytes raw;  /* the header block, first line to blank line
+                           * (empty when the parser config says no_raw_*) */
     struct pb_bytes body; /* saved body bytes (save_body) */
 
     char *encodings[HTTP_MAX_ENCODINGS]; /* owned; applied first to last */

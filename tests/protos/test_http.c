@@ -6,6 +6,7 @@
  * responses, the ECS fields.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -921,6 +922,105 @@ START_TEST(http_trim_quirk)
 }
 END_TEST
 
+/* One whole message through http_parse: DONE expected. */
+static struct http_msg *parse_one(const struct http_parser_cfg *cfg, const char *s)
+{
+    struct http_stream st = {0};
+    st.active = true;
+    st.msg = http_msg_new(0, TS);
+    ck_assert_ptr_nonnull(st.msg);
+    size_t used = 0;
+    enum http_res r = http_parse(&st, cfg, (const uint8_t *)s, strlen(s), SIZE_MAX, &used);
+    ck_assert_int_eq(r, HTTP_RES_DONE);
+    ck_assert_uint_eq(used, strlen(s));
+    struct http_msg *m = st.msg;
+    st.msg = NULL;
+    return m;
+}
+
+START_TEST(http_header_names_and_raw)
+{
+    static const char req[] = "POST /p HTTP/1.1\r\n"
+                              "hOsT: Example.COM\r\n"
+                              "USER-AGENT: ua\r\n"
+                              "CONTENT-type: text/plain\r\n"
+                              "Content-LENGTH: 3\r\n"
+                              "Referer : r\r\n"
+                              "X-\xc3\x89TRANGE-NAME-Longer: v\r\n"
+                              "Content\rLength: 9\r\n"
+                              "\r\n"
+                              "abc";
+    size_t hl = strlen(req) - 3;
+    struct http_parser_cfg cfg = {.send_headers = true, .send_all_headers = true};
+    struct http_msg *m = parse_one(&cfg, req);
+    ck_assert(m->has_content_length);
+    ck_assert_int_eq(m->content_length, 3);
+    ck_assert(pb_mem_eq(m->host.p, m->host.len, "Example.COM"));
+    ck_assert(pb_mem_eq(m->user_agent.p, m->user_agent.len, "ua"));
+    ck_assert(pb_mem_eq(m->content_type.p, m->content_type.len, "text/plain"));
+    ck_assert_uint_eq(m->referer.len, 0); /* "referer " is another name */
+    ck_assert_ptr_nonnull(http_msg_header(m, "referer "));
+    /* ASCII letters lowered, other bytes kept, past the first eight */
+    ck_assert_ptr_nonnull(http_msg_header(m, "x-\xc3\x89trange-name-longer"));
+    ck_assert_ptr_nonnull(http_msg_header(m, "content\rlength"));
+    ck_assert_uint_eq(m->raw.len, hl);
+    ck_assert_int_eq(memcmp(m->raw.p, req, hl), 0);
+    ck_assert_uint_eq(m->header_len, hl);
+    ck_assert_uint_eq(m->size, hl + 3);
+    http_msg_free(m);
+
+    /* no header block kept when nothing sends it; sizes unchanged */
+    cfg.no_raw_requests = true;
+    cfg.no_raw_responses = true;
+    m = parse_one(&cfg, req);
+    ck_assert_uint_eq(m->raw.len, 0);
+    ck_assert_uint_eq(m->header_len, hl);
+    ck_assert_uint_eq(m->size, hl + 3);
+    ck_assert_int_eq(m->content_length, 3);
+    http_msg_free(m);
+    m = parse_one(&cfg, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    ck_assert_uint_eq(m->raw.len, 0);
+    http_msg_free(m);
+    /* a 101 keeps it: the h2c switch is read from it */
+    static const char up[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n";
+    m = parse_one(&cfg, up);
+    ck_assert_uint_eq(m->raw.len, strlen(up));
+    http_msg_free(m);
+}
+END_TEST
+
+START_TEST(http_host_header_ip)
+{
+    /* an IP host (with a port, or in brackets) is no domain */
+    const char *hosts[] = {"10.1.2.3:8080", "[::1]:81",         "[::2]",
+                           "10.4.5.6",      "example.com:8080", "[nohost]:82"};
+    const char *ip[] = {"10.1.2.3", "::1", "::2", "10.4.5.6", NULL, NULL};
+    const char *dom[] = {NULL, NULL, NULL, NULL, "example.com", "[nohost]"};
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        struct pt_conn *t = pt_open(&pb_proto_http, "ports: [80]");
+        char req[128];
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", hosts[i]);
+        pt_feeds(t, TS, req);
+        pt_feeds(t, TC, "HTTP/1.1 204 No Content\r\n\r\n");
+        ck_assert_uint_eq(pt_nevents(t), 1);
+        if (dom[i] != NULL) {
+            ck_assert_str_eq(pt_str(t, 0, "destination.domain"), dom[i]);
+            ck_assert_str_eq(pt_str(t, 0, "url.domain"), dom[i]);
+        } else {
+            ck_assert_ptr_null(pt_field(t, 0, "destination.domain"));
+            json_t *ips = pt_field(t, 0, "related.ip");
+            bool found = false;
+            for (size_t k = 0; ips != NULL && k < json_array_size(ips); k++) {
+                found |= strcmp(json_string_value(json_array_get(ips, k)), ip[i]) == 0;
+            }
+            ck_assert_msg(found, "%s not in related.ip", ip[i]);
+            ck_assert_ptr_null(pt_field(t, 0, "related.hosts"));
+        }
+        pt_close(t);
+    }
+}
+END_TEST
+
 START_TEST(txq_bounded_fifo)
 {
     struct pb_txq q;
@@ -991,6 +1091,8 @@ static Suite *http_suite(void)
     tcase_add_test(tc, http_event_texts);
     tcase_add_test(tc, http_parse_int_go);
     tcase_add_test(tc, http_trim_quirk);
+    tcase_add_test(tc, http_header_names_and_raw);
+    tcase_add_test(tc, http_host_header_ip);
     tcase_add_test(tc, txq_bounded_fifo);
     tcase_add_test(tc, strutil_base64);
     suite_add_tcase(s, tc);
