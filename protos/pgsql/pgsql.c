@@ -46,9 +46,9 @@ struct pg_conn {
     struct pg_stream st[2];
     uint64_t ts[2]; /* capture time of the first byte of the current message */
     bool ts_set[2];
-    size_t pending[2]; /* bytes left unconsumed by the last call */
-    size_t skip[2];    /* buffered bytes to throw away (state dropped after a gap) */
-    bool seen[2];      /* Packetbeat's stream of this direction exists */
+    size_t pending[2];    /* bytes left unconsumed by the last call */
+    size_t skip[2];       /* buffered bytes to throw away (state dropped after a gap) */
+    bool seen[2];         /* Packetbeat's stream of this direction exists */
     bool ssl_req_seen[2]; /* this direction sent SSLRequest / GSSENCRequest */
     bool expect_ssl[2];   /* this direction owes the one-byte answer */
     bool tls;             /* encrypted from here on */
@@ -64,8 +64,6 @@ static void trans_free(void *item)
     if (t == NULL) {
         return;
     }
-    pb_free(t->query);
-    pb_free(t->method);
     pg_strv_free(&t->notes);
     pb_free(t);
 }
@@ -93,8 +91,7 @@ static const char *named_lookup(void *ud, const uint8_t *name, size_t len, size_
     return NULL;
 }
 
-static void named_put(struct pg_conn *pc, const char *name, size_t nlen, const char *q,
-                      size_t qlen)
+static void named_put(struct pg_conn *pc, const char *name, size_t nlen, const char *q, size_t qlen)
 {
     struct pg_named *slot = NULL;
     for (size_t i = 0; i < pc->nnamed; i++) {
@@ -146,19 +143,20 @@ static void received_request(struct pb_proto *p, struct pb_conn *c, struct pg_co
                                                    PG_MAX_QUERIES_PER_REQUEST)
                                 : 0;
     for (size_t i = 0; i < n; i++) {
-        struct pg_trans *t = pb_calloc(1, sizeof *t);
+        /* the query and its method live with the transaction */
+        struct pg_trans *t = pb_malloc(sizeof *t + 2 * (lens[i] + 1));
         if (t == NULL) {
             p->stats.dropped++;
             continue;
         }
+        memset(t, 0, sizeof *t);
         t->ts_ns = ts;
-        t->query = pb_malloc(lens[i] + 1);
-        if (t->query != NULL) {
-            memcpy(t->query, parts[i], lens[i]);
-            t->query[lens[i]] = '\0';
-            t->query_len = lens[i];
-        }
-        t->method = pg_query_method(parts[i], lens[i], &t->method_len);
+        t->query = t->text;
+        memcpy(t->query, parts[i], lens[i]);
+        t->query[lens[i]] = '\0';
+        t->query_len = lens[i];
+        t->method = t->text + lens[i] + 1;
+        t->method_len = pg_query_method_into(parts[i], lens[i], t->method);
         t->bytes_in = m->size;
         if (note != NULL) {
             pg_strv_push(&t->notes, note, strlen(note));
@@ -196,8 +194,8 @@ static void received_response(struct pb_proto *p, struct pb_conn *c, struct pg_c
     trans_free(t);
 }
 
-static void handle_message(struct pb_proto *p, struct pb_conn *c, struct pg_conn *pc,
-                           enum pb_dir d, const struct pg_msg *m, uint64_t ts, const char *note)
+static void handle_message(struct pb_proto *p, struct pb_conn *c, struct pg_conn *pc, enum pb_dir d,
+                           const struct pg_msg *m, uint64_t ts, const char *note)
 {
     if (m->is_ssl_request) {
         pc->ssl_req_seen[d] = true;

@@ -16,12 +16,13 @@
 struct pg_trans {
     uint64_t ts_ns;
     uint64_t end_ns;
-    char *query; /* owned */
+    char *query; /* in text */
     size_t query_len;
-    char *method; /* owned */
+    char *method; /* in text */
     size_t method_len;
     uint64_t bytes_in, bytes_out;
     struct pg_strv notes;
+    char text[]; /* query and method, each NUL-terminated */
 };
 
 /* Builds and emits the event of a transaction answered by response m

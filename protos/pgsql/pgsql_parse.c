@@ -104,25 +104,40 @@ void pg_strv_free(struct pg_strv *sv)
     memset(sv, 0, sizeof *sv);
 }
 
-static void msg_free(struct pg_msg *m)
+/* pb_free for the pointers most messages leave NULL */
+static void free_set(void *p)
 {
-    pb_free(m->query);
-    pb_free(m->stmt_name);
-    pg_strv_free(&m->fields);
-    pb_free(m->formats);
-    for (size_t i = 0; i < m->nrows; i++) {
-        pg_strv_free(&m->rows[i]);
+    if (p != NULL) {
+        pb_free(p);
     }
-    pb_free(m->rows);
-    pb_free(m->err_code);
-    pb_free(m->err_msg);
-    pb_free(m->err_sev);
-    memset(m, 0, sizeof *m);
+}
+
+static void strv_free_set(struct pg_strv *sv)
+{
+    if (sv->v != NULL) { /* lens is allocated after v */
+        pg_strv_free(sv);
+    }
+}
+
+/* Frees what m owns (m is cleared by the caller). */
+static void msg_release(struct pg_msg *m)
+{
+    free_set(m->query);
+    free_set(m->stmt_name);
+    strv_free_set(&m->fields);
+    free_set(m->formats);
+    for (size_t i = 0; i < m->nrows; i++) {
+        strv_free_set(&m->rows[i]);
+    }
+    free_set(m->rows);
+    free_set(m->err_code);
+    free_set(m->err_msg);
+    free_set(m->err_sev);
 }
 
 void pg_stream_reset(struct pg_stream *s)
 {
-    msg_free(&s->msg);
+    msg_release(&s->msg);
     memset(s, 0, sizeof *s);
     s->state = PG_ST_START;
 }
@@ -749,20 +764,24 @@ size_t pg_split_queries(const char *q, size_t n, const char **parts, size_t *len
     return count;
 }
 
-char *pg_query_method(const char *q, size_t n, size_t *outlen)
+size_t pg_query_method_into(const char *q, size_t n, char *out)
 {
     const char *sp = memchr(q, ' ', n);
     size_t l = (sp != NULL && sp > q) ? (size_t)(sp - q) : n;
-    char *m = pb_malloc(l + 1);
-    if (m == NULL) {
-        return NULL;
-    }
     for (size_t i = 0; i < l; i++) {
         char c = q[i];
-        m[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+        out[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
     }
-    m[l] = '\0';
-    *outlen = l;
+    out[l] = '\0';
+    return l;
+}
+
+char *pg_query_method(const char *q, size_t n, size_t *outlen)
+{
+    char *m = pb_malloc(n + 1);
+    if (m != NULL) {
+        *outlen = pg_query_method_into(q, n, m);
+    }
     return m;
 }
 

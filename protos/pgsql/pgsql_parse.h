@@ -37,8 +37,7 @@ void pg_strv_free(struct pg_strv *sv);
 
 /* Looks up the query text of a prepared statement by name (Bind without
  * Parse); NULL when unknown. */
-typedef const char *(*pg_stmt_lookup_fn)(void *ud, const uint8_t *name, size_t len,
-                                          size_t *qlen);
+typedef const char *(*pg_stmt_lookup_fn)(void *ud, const uint8_t *name, size_t len, size_t *qlen);
 
 struct pg_parse_ctx {
     bool is_client;
@@ -104,6 +103,8 @@ size_t pg_split_queries(const char *q, size_t n, const char **parts, size_t *len
 /* Packetbeat's getQueryMethod: the text before the first space,
  * upper-cased (ASCII), into out (owned, NUL-terminated). */
 char *pg_query_method(const char *q, size_t n, size_t *outlen);
+/* The same into out (n + 1 bytes at least); returns the length. */
+size_t pg_query_method_into(const char *q, size_t n, char *out);
 
 /* Go's encoding/csv output of header + rows, with "\n" (and "\r" in rows)
  * spelled as backslash sequences first (Packetbeat's DumpInCSVFormat).

@@ -53,10 +53,7 @@ struct redis_conn {
 
 static void msg_free(struct redis_msg *m)
 {
-    if (m != NULL) {
-        redis_built_free(&m->b);
-        pb_free(m);
-    }
+    pb_free(m);
 }
 
 static void queue_init(struct redis_queue *q, const struct redis_priv *pv)
@@ -128,7 +125,7 @@ static struct redis_conn *conn_of(struct pb_conn *c)
 
 static void stream_reset(struct redis_stream *st)
 {
-    memset(&st->scan, 0, sizeof st->scan);
+    redis_scan_reset(&st->scan);
     st->started = false;
     st->ts_ns = 0;
 }
@@ -191,11 +188,12 @@ static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8
             *consumed = len;
             return PB_PARSE_DROP;
         }
-        struct redis_msg *m = pb_calloc(1, sizeof *m);
-        if (m == NULL || redis_build(data + off, mlen, d == PB_DIR_TO_SERVER, &m->b) < 0) {
+        struct redis_msg *m = pb_malloc(sizeof *m + mlen + 1);
+        if (m == NULL || redis_build(data + off, mlen, d == PB_DIR_TO_SERVER, m->text, &m->b) < 0) {
             pb_free(m);
             c->proto->stats.dropped++;
         } else {
+            m->next = NULL;
             m->ts_ns = st->ts_ns;
             m->dir = d;
             m->size = mlen;

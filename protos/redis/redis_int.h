@@ -12,13 +12,14 @@
 #include "protos/proto.h"
 #include "redis_parse.h"
 
-/* One parsed message waiting for its partner. */
+/* One parsed message waiting for its partner, in one allocation. */
 struct redis_msg {
     struct redis_msg *next;
-    uint64_t ts_ns;  /* time of the packet holding its first byte */
-    enum pb_dir dir; /* direction it travelled */
-    size_t size;     /* wire bytes */
-    struct redis_built b;
+    uint64_t ts_ns;       /* time of the packet holding its first byte */
+    enum pb_dir dir;      /* direction it travelled */
+    size_t size;          /* wire bytes */
+    struct redis_built b; /* strings in text */
+    char text[];          /* size + 1 bytes */
 };
 
 /* Builds the transaction event of a request and its response (both

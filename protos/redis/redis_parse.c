@@ -9,7 +9,6 @@
  */
 #include "redis_parse.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "beat/alloc.h"
@@ -184,11 +183,6 @@ static const char *const commands[] = {
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 #define MAX_COMMAND_LEN 16u /* longest entry: "CONFIG RESETSTAT" */
 
-static int cmp_command(const void *key, const void *elem)
-{
-    return strcmp((const char *)key, *(const char *const *)elem);
-}
-
 bool redis_is_command(const void *s, size_t n)
 {
     if (n == 0 || n > MAX_COMMAND_LEN) {
@@ -204,7 +198,25 @@ bool redis_is_command(const void *s, size_t n)
         upper[i] = (char)((c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c);
     }
     upper[n] = '\0';
-    return bsearch(upper, commands, NCOMMANDS, sizeof commands[0], cmp_command) != NULL;
+    /* binary search; most steps are decided by the first byte */
+    size_t lo = 0, hi = NCOMMANDS;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *c = commands[mid];
+        int d = (unsigned char)upper[0] - (unsigned char)c[0];
+        if (d == 0) {
+            d = strcmp(upper + 1, c + 1);
+        }
+        if (d == 0) {
+            return true;
+        }
+        if (d < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return false;
 }
 
 /* Go streambuf's signed ASCII integer: optional sign, then digits up to the
@@ -355,18 +367,30 @@ enum pb_parse redis_scan(struct redis_scan *s, const uint8_t *data, size_t len, 
 
 /* ---- builder: runs on a complete message that redis_scan accepted ---- */
 
-struct builder {
-    struct pb_rd r;
-    size_t max; /* output cap */
+/* The text of a value is never longer than its wire bytes (a header line
+ * and CRLF for every value pays for the "nil", "[]", brackets and ", "
+ * separators), so the output goes to a fixed buffer of the message length;
+ * writes past it are refused all the same. */
+struct out {
+    char *p;
+    size_t len, cap;
 };
 
-static int put(struct pb_bytes *o, const void *p, size_t n, size_t max)
+struct builder {
+    struct pb_rd r;
+};
+
+static int put(struct out *o, const void *p, size_t n)
 {
-    int rc = pb_bytes_append(o, p, n, max);
-    return rc < 0 ? rc : 0;
+    if (n > o->cap - o->len) {
+        return -PB_EPROTO;
+    }
+    memcpy(o->p + o->len, p, n);
+    o->len += n;
+    return 0;
 }
 
-static int build_value(struct builder *b, struct pb_bytes *o, unsigned depth, bool *is_err,
+static int build_value(struct builder *b, struct out *o, unsigned depth, bool *is_err,
                        struct redis_built *top);
 
 /* Reads the CRLF-terminated header line of the value at the reader
@@ -383,56 +407,45 @@ static int header(struct builder *b, struct pb_slice *line)
     return pb_rd_ok(&b->r) ? 0 : -PB_EPROTO;
 }
 
-static int dup_range(const struct pb_bytes *o, size_t from, size_t to, char **out, size_t *out_len)
-{
-    *out = pb_malloc(to - from + 1);
-    if (*out == NULL) {
-        return -PB_ENOMEM;
-    }
-    memcpy(*out, o->p + from, to - from);
-    (*out)[to - from] = '\0';
-    *out_len = to - from;
-    return 0;
-}
-
 /* Method and path of a request whose count elements were written to o,
  * separated by one space (element i at o[start[i], end[i]) for i < 3), as
  * Packetbeat names them: a one-word command and its first argument, else a
  * two-word command ("CONFIG GET") and the argument after it; a command
  * Packetbeat does not know is named like a one-word command. */
-static int request_names(struct redis_built *top, const struct pb_bytes *o, int64_t count,
-                         const size_t start[3], const size_t end[3])
+static void request_names(struct redis_built *top, const struct out *o, int64_t count,
+                          const size_t start[3], const size_t end[3])
 {
     unsigned words = 1;
     if (!redis_is_command(o->p + start[0], end[0] - start[0]) && count > 1 &&
         redis_is_command(o->p + start[0], end[1] - start[0])) {
         words = 2;
     }
-    int rc = dup_range(o, start[0], end[words - 1], &top->method, &top->method_len);
-    if (rc == 0 && count > (int64_t)words) {
-        rc = dup_range(o, start[words], end[words], &top->path, &top->path_len);
+    top->method = o->p + start[0];
+    top->method_len = end[words - 1] - start[0];
+    if (count > (int64_t)words) {
+        top->path = o->p + start[words];
+        top->path_len = end[words] - start[words];
     }
-    return rc;
 }
 
-static int build_array(struct builder *b, struct pb_slice line, struct pb_bytes *o, unsigned depth,
+static int build_array(struct builder *b, struct pb_slice line, struct out *o, unsigned depth,
                        struct redis_built *top)
 {
     if ((line.len == 3 && line.ptr[1] == '-' && line.ptr[2] == '1')) {
-        return put(o, "nil", 3, b->max);
+        return put(o, "nil", 3);
     }
     if (line.len == 2 && line.ptr[1] == '0') {
-        return put(o, "[]", 2, b->max);
+        return put(o, "[]", 2);
     }
     int64_t count = 0;
     if (parse_int(line.ptr + 1, line.len - 1, &count) != NUM_OK) {
         return -PB_EPROTO;
     }
     if (count < 0) {
-        return put(o, "nil", 3, b->max);
+        return put(o, "nil", 3);
     }
     if (count == 0) {
-        return put(o, "[]", 2, b->max);
+        return put(o, "[]", 2);
     }
     bool dummy = false;
     int rc;
@@ -440,11 +453,11 @@ static int build_array(struct builder *b, struct pb_slice line, struct pb_bytes 
      * spaces; anything else is shown as "[a, b, ...]". */
     bool request = depth == 0 && top != NULL && top->is_request;
     size_t start[3] = {0}, end[3] = {0}; /* elements 0..2 in o (request) */
-    if (!request && (rc = put(o, "[", 1, b->max)) < 0) {
+    if (!request && (rc = put(o, "[", 1)) < 0) {
         return rc;
     }
     for (int64_t i = 0; i < count; i++) {
-        if (i > 0 && (rc = put(o, request ? " " : ", ", request ? 1 : 2, b->max)) < 0) {
+        if (i > 0 && (rc = put(o, request ? " " : ", ", request ? 1 : 2)) < 0) {
             return rc;
         }
         size_t before = o->len;
@@ -457,12 +470,13 @@ static int build_array(struct builder *b, struct pb_slice line, struct pb_bytes 
         }
     }
     if (!request) {
-        return put(o, "]", 1, b->max);
+        return put(o, "]", 1);
     }
-    return request_names(top, o, count, start, end);
+    request_names(top, o, count, start, end);
+    return 0;
 }
 
-static int build_value(struct builder *b, struct pb_bytes *o, unsigned depth, bool *is_err,
+static int build_value(struct builder *b, struct out *o, unsigned depth, bool *is_err,
                        struct redis_built *top)
 {
     struct pb_slice line;
@@ -474,7 +488,7 @@ static int build_value(struct builder *b, struct pb_bytes *o, unsigned depth, bo
         return build_array(b, line, o, depth, top);
     case '$': {
         if (line.len == 3 && line.ptr[1] == '-' && line.ptr[2] == '1') {
-            return put(o, "nil", 3, b->max);
+            return put(o, "nil", 3);
         }
         int64_t n = 0;
         if (parse_int(line.ptr + 1, line.len - 1, &n) != NUM_OK || n < 0) {
@@ -485,7 +499,7 @@ static int build_value(struct builder *b, struct pb_bytes *o, unsigned depth, bo
         if (!pb_rd_ok(&b->r)) {
             return -PB_EPROTO;
         }
-        return put(o, body.ptr, body.len, b->max);
+        return put(o, body.ptr, body.len);
     }
     case ':': {
         int64_t v = 0;
@@ -493,52 +507,34 @@ static int build_value(struct builder *b, struct pb_bytes *o, unsigned depth, bo
         if (e != NUM_OK) {
             pb_error(NULL, "Failed to read integer reply: %s", num_errstr(e));
         }
-        return put(o, line.ptr + 1, line.len - 1, b->max);
+        return put(o, line.ptr + 1, line.len - 1);
     }
     case '-':
         *is_err = true;
-        return put(o, line.ptr + 1, line.len - 1, b->max);
+        return put(o, line.ptr + 1, line.len - 1);
     case '+':
-        return put(o, line.ptr + 1, line.len - 1, b->max);
+        return put(o, line.ptr + 1, line.len - 1);
     default:
         return -PB_EPROTO;
     }
 }
 
-int redis_build(const uint8_t *data, size_t len, bool from_client, struct redis_built *out)
+int redis_build(const uint8_t *data, size_t len, bool from_client, char *buf,
+                struct redis_built *out)
 {
     memset(out, 0, sizeof *out);
     out->is_request = from_client;
-    struct builder b = {.r = pb_rd_make(data, len), .max = len * 2 + 16};
-    /* the text is no longer than the message (plus the NUL): one
-       allocation instead of growing append by append */
-    struct pb_bytes o = {0};
-    o.p = pb_malloc(len + 1);
-    if (o.p == NULL) {
-        redis_built_free(out);
-        return -PB_ENOMEM;
-    }
-    o.cap = len + 1;
+    struct builder b = {.r = pb_rd_make(data, len)};
+    struct out o = {.p = buf, .cap = len};
     bool is_err = false;
     int rc = build_value(&b, &o, 0, &is_err, out);
-    if (rc == 0 && pb_bytes_append(&o, "", 1, b.max + 1) < 0) {
-        rc = -PB_ENOMEM;
-    }
     if (rc < 0) {
-        pb_bytes_free(&o);
-        redis_built_free(out);
+        memset(out, 0, sizeof *out);
         return rc;
     }
+    buf[o.len] = '\0';
     out->is_error = is_err && !out->is_request && data[0] == '-';
-    out->text = (char *)o.p;
-    out->text_len = o.len - 1;
+    out->text = buf;
+    out->text_len = o.len;
     return 0;
-}
-
-void redis_built_free(struct redis_built *b)
-{
-    pb_free(b->text);
-    pb_free(b->method);
-    pb_free(b->path);
-    memset(b, 0, sizeof *b);
 }

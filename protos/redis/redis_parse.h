@@ -34,34 +34,48 @@ struct redis_scan {
     uint64_t left[REDIS_MAX_DEPTH]; /* elements still expected per open array */
 };
 
+/* Back to the first byte of a new message (left[] is written before it is
+ * read, so it stays). */
+static inline void redis_scan_reset(struct redis_scan *s)
+{
+    s->pos = 0;
+    s->crlf_from = 0;
+    s->bulk_end = 0;
+    s->in_bulk = false;
+    s->depth = 0;
+}
+
 /* Scans data[0..len) (the bytes of the current message so far, always from
  * its first byte). PB_PARSE_OK with *msg_len = the complete message length;
  * PB_PARSE_MORE when more bytes are needed; PB_PARSE_DROP on bytes that are
  * not RESP (Packetbeat drops the stream). */
 enum pb_parse redis_scan(struct redis_scan *s, const uint8_t *data, size_t len, size_t *msg_len);
 
-/* A complete message as Packetbeat reports it. */
+/* A complete message as Packetbeat reports it; the strings point into the
+ * buffer given to redis_build. */
 struct redis_built {
-    bool is_request; /* sent by the client */
-    bool is_error;   /* top-level error reply ("-ERR ...") */
-    char *text;      /* owned: the message text (query / return value) */
+    bool is_request;  /* sent by the client */
+    bool is_error;    /* top-level error reply ("-ERR ...") */
+    const char *text; /* the message text (query / return value), NUL-terminated */
     size_t text_len;
-    char *method; /* owned, requests only: the command ("GET", "CONFIG GET"); NULL
-                     when the request is not an array */
+    const char *method; /* requests only: the command ("GET", "CONFIG GET") within
+                           text; NULL when the request is not an array */
     size_t method_len;
-    char *path; /* owned, requests only: the command's first argument, NULL when absent */
+    const char *path; /* requests only: the command's first argument within text,
+                         NULL when absent */
     size_t path_len;
 };
 
 /* Builds the text of a complete message of len bytes (as redis_scan
- * measured it). from_client: the client sent it, so it is a request (an
- * array's elements joined by spaces: "SET k v"); else it is a reply, shown
- * as "[a, b]" even when it reads like a command (an HGETALL reply whose
- * first field is "echo"). Packetbeat decides by content instead; by
- * direction no reply is taken for a request and the pairing never shifts.
- * 0, -PB_ENOMEM or -PB_EPROTO; on failure out is empty. */
-int redis_build(const uint8_t *data, size_t len, bool from_client, struct redis_built *out);
-void redis_built_free(struct redis_built *b);
+ * measured it) into buf, which holds len + 1 bytes (the text is never
+ * longer than the message). from_client: the client sent it, so it is a
+ * request (an array's elements joined by spaces: "SET k v"); else it is a
+ * reply, shown as "[a, b]" even when it reads like a command (an HGETALL
+ * reply whose first field is "echo"). Packetbeat decides by content
+ * instead; by direction no reply is taken for a request and the pairing
+ * never shifts. 0 or -PB_EPROTO; on failure out is empty. */
+int redis_build(const uint8_t *data, size_t len, bool from_client, char *buf,
+                struct redis_built *out);
 
 /* True when s (n bytes) names a command Packetbeat knows (ASCII case
  * insensitive). */

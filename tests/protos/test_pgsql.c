@@ -453,6 +453,17 @@ START_TEST(split_queries_and_method)
     char *m = pg_query_method("select\tx y", 10, &ml);
     ck_assert_str_eq(m, "SELECT\tX");
     free(m);
+    /* into a buffer of n + 1 bytes: no space, a leading space, empty */
+    char out[8];
+    memset(out, 'Z', sizeof out);
+    ck_assert_uint_eq(pg_query_method_into("begin", 5, out), 5);
+    ck_assert_str_eq(out, "BEGIN");
+    ck_assert_uint_eq(pg_query_method_into(" x", 2, out), 2);
+    ck_assert_str_eq(out, " X");
+    ck_assert_uint_eq(pg_query_method_into("", 0, out), 0);
+    ck_assert_str_eq(out, "");
+    ck_assert_uint_eq(pg_query_method_into("end x", 5, out), 3);
+    ck_assert_str_eq(out, "END");
 }
 END_TEST
 
