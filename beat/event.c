@@ -554,9 +554,13 @@ enum { PB_MAX_FROZEN = 16 };
 
 static pthread_mutex_t frozen_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int frozen_count;
+/* Readers find a cached encoding without the lock: v and enc are
+ * published with release stores (len and inexact written before enc), and
+ * a value is thawed only once no event holds it any more (the contract of
+ * pb_node_set_frozen), so no reader can be copying an encoding that goes. */
 static struct frozen {
-    const json_t *v; /* NULL: free slot */
-    char *enc;       /* owned: cached encoding, NULL until first asked */
+    _Atomic(const json_t *) v; /* NULL: free slot */
+    _Atomic(char *) enc;       /* owned: cached encoding, NULL until first asked */
     size_t len;
     bool inexact;
 } frozen[PB_MAX_FROZEN];
@@ -568,8 +572,11 @@ void pb_ev_freeze(const json_t *v)
     }
     pthread_mutex_lock(&frozen_mu);
     for (size_t i = 0; i < PB_MAX_FROZEN; i++) {
-        if (frozen[i].v == NULL) {
-            frozen[i] = (struct frozen){.v = v};
+        if (atomic_load(&frozen[i].v) == NULL) {
+            atomic_store(&frozen[i].enc, NULL);
+            frozen[i].len = 0;
+            frozen[i].inexact = false;
+            atomic_store_explicit(&frozen[i].v, v, memory_order_release);
             atomic_fetch_add(&frozen_count, 1);
             break;
         }
@@ -584,9 +591,9 @@ void pb_ev_thaw(const json_t *v)
     }
     pthread_mutex_lock(&frozen_mu);
     for (size_t i = 0; i < PB_MAX_FROZEN; i++) {
-        if (frozen[i].v == v) {
-            pb_free(frozen[i].enc);
-            frozen[i] = (struct frozen){0};
+        if (atomic_load(&frozen[i].v) == v) {
+            atomic_store(&frozen[i].v, NULL);
+            pb_free(atomic_exchange(&frozen[i].enc, NULL));
             atomic_fetch_sub(&frozen_count, 1);
         }
     }
@@ -601,18 +608,35 @@ bool pb_ev_any_frozen(void)
 int pb_ev_frozen_put(const json_t *v, pb_frozen_enc_fn enc, pb_frozen_put_fn put, void *ctx,
                      bool *inexact)
 {
+    /* the usual case: encoded already */
+    for (size_t i = 0; i < PB_MAX_FROZEN; i++) {
+        struct frozen *f = &frozen[i];
+        if (atomic_load_explicit(&f->v, memory_order_acquire) != v) {
+            continue;
+        }
+        const char *e = atomic_load_explicit(&f->enc, memory_order_acquire);
+        if (e == NULL) {
+            break;
+        }
+        put(ctx, e, f->len);
+        *inexact = f->inexact;
+        return 1;
+    }
     int rc = 0;
     pthread_mutex_lock(&frozen_mu);
     for (size_t i = 0; i < PB_MAX_FROZEN; i++) {
         struct frozen *f = &frozen[i];
-        if (f->v != v) {
+        if (atomic_load(&f->v) != v) {
             continue;
         }
-        if (f->enc == NULL && (rc = enc(v, &f->enc, &f->len, &f->inexact)) < 0) {
-            f->enc = NULL;
-            break;
+        char *e = atomic_load(&f->enc);
+        if (e == NULL) {
+            if ((rc = enc(v, &e, &f->len, &f->inexact)) < 0) {
+                break;
+            }
+            atomic_store_explicit(&f->enc, e, memory_order_release);
         }
-        put(ctx, f->enc, f->len);
+        put(ctx, e, f->len);
         *inexact = f->inexact;
         rc = 1;
         break;
