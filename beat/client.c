@@ -385,7 +385,12 @@ static void apply_section(pb_event *ev, const struct section *s)
 
 static void put_direction(struct pb_client *c, pb_event *ev)
 {
-    if (pb_ev_obj_size_p(ev, &p_network) < 0 || pb_ev_has_p(ev, &p_direction)) {
+    pb_node *net = NULL;
+    int st = pb_ev_path2(ev, &p_direction, &net);
+    if (st > 0 || (st == 0 && net == NULL)) {
+        return; /* set already, or no network object */
+    }
+    if (st < 0 && (pb_ev_obj_size_p(ev, &p_network) < 0 || pb_ev_has_p(ev, &p_direction))) {
         return;
     }
     struct pb_ip s, d;
@@ -416,8 +421,26 @@ static void put_direction(struct pb_client *c, pb_event *ev)
         }
         dir = si && di ? "internal" : si ? "outbound" : di ? "inbound" : "external";
     }
-    pb_node_set_static_k(pb_node_obj_k(pb_ev_obj(ev, ""), PB_KEY("network")), PB_KEY("direction"),
-                         dir);
+    if (net == NULL) {
+        net = pb_node_obj_k(pb_ev_obj(ev, ""), PB_KEY("network"));
+    }
+    pb_node_set_static_k(net, PB_KEY("direction"), dir);
+}
+
+/* ecs.version, host.name: set to val when the path is absent. */
+static void put_default(pb_event *ev, pb_node *root, const struct pb_path *p, const char *obj,
+                        size_t olen, const char *key, size_t klen, const char *val)
+{
+    pb_node *o = NULL;
+    int st = pb_ev_path2(ev, p, &o);
+    if (st > 0 || (st < 0 && pb_ev_has_p(ev, p))) {
+        return;
+    }
+    if (o == NULL) {
+        /* absent: a new object (st 0), or whatever "obj" holds replaced */
+        o = st == 0 ? pb_node_add_obj(root, obj, olen) : pb_node_obj_k(root, obj, olen);
+    }
+    pb_node_set_static_k(o, key, klen, val);
 }
 
 void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs)
@@ -482,12 +505,8 @@ pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_
     } else {
         pb_node_set_copy(root, "agent", c->agent);
     }
-    if (!pb_ev_has_p(ev, &p_ecs_version)) {
-        pb_node_set_static_k(pb_node_obj_k(root, PB_KEY("ecs")), PB_KEY("version"), "8.0.0");
-    }
-    if (!pb_ev_has_p(ev, &p_host_name)) {
-        pb_node_set_static_k(pb_node_obj_k(root, PB_KEY("host")), PB_KEY("name"), c->hostname);
-    }
+    put_default(ev, root, &p_ecs_version, PB_KEY("ecs"), PB_KEY("version"), "8.0.0");
+    put_default(ev, root, &p_host_name, PB_KEY("host"), PB_KEY("name"), c->hostname);
     if (s != NULL && s->procs != NULL) {
         ev = pb_processors_run(s->procs, ev);
     }

@@ -1423,6 +1423,32 @@ bool pb_ev_has(pb_event *ev, const char *path)
     return pb_ev_has_p(ev, &p);
 }
 
+int pb_ev_path2(pb_event *ev, const struct pb_path *p, pb_node **obj)
+{
+    *obj = NULL;
+    if (ev->json != NULL || p->ndots != 1) {
+        return -1;
+    }
+    /* lookup_p's steps for one dot: the literal path, then the first
+       segment and the rest in it */
+    if (find(&ev->root, p->s, p->len) != NULL) {
+        return 1;
+    }
+    uint32_t d = p->dot[0];
+    struct pb_member *m = find(&ev->root, p->s, d);
+    if (m == NULL) {
+        return 0;
+    }
+    if (m->kind != PB_VK_OBJ) {
+        return -1;
+    }
+    if (find(m->u.n, p->s + d + 1, p->len - d - 1) != NULL) {
+        return 1;
+    }
+    *obj = m->u.n;
+    return 0;
+}
+
 long pb_ev_obj_size_p(pb_event *ev, const struct pb_path *p)
 {
     json_t *j = NULL;

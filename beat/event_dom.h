@@ -112,6 +112,13 @@ void pb_ev_note_ip(pb_event *ev, int which, const struct pb_member *m, const str
  * pb_ev_parse_ip would give. */
 bool pb_ev_noted_ip(const pb_event *ev, int which, struct pb_ip *ip);
 
+/* Whether a path of one dot ("a.b", split) is in an arena event, in one
+ * walk: 1 present; 0 absent, *obj then the DOM object at "a" (which lacks
+ * "b"; a member set there is found by the path) or NULL when the root has
+ * no "a" at all; -1 when the event is a tree, "a" holds something else or
+ * the path is not of one dot: ask pb_ev_has_p. */
+int pb_ev_path2(pb_event *ev, const struct pb_path *p, pb_node **obj);
+
 /* memcpy for the short keys and values of an event (most under 16 bytes):
  * two overlapping loads instead of a library call. */
 static inline void pb_copy_short(void *dst, const void *src, size_t n)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "beat/event.h"
+#include "beat/event_dom.h"
 #include "beat/net.h"
 #include "beat/utf8.h"
 #include "publisher/codec.h"
@@ -740,6 +741,54 @@ START_TEST(literal_key_setters)
 }
 END_TEST
 
+/* pb_ev_path2 answers as pb_ev_has_p, and its object is where the path
+ * leads: for each shape of root the path "a.b" can meet. */
+START_TEST(path2_agrees_with_lookup)
+{
+    struct pb_path p;
+    pb_path_init(&p, "a.b");
+    const char *shapes[] = {"{}",
+                            "{\"x\":1}",
+                            "{\"a\":{}}",
+                            "{\"a\":{\"c\":1}}",
+                            "{\"a\":{\"b\":null}}",
+                            "{\"a.b\":1}",
+                            "{\"a.b\":1,\"a\":{}}",
+                            "{\"a\":3}",
+                            "{\"a\":[1]}",
+                            "{\"a\":{\"b.c\":1}}"};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        pb_event *ev = pb_ev_wrap(json_loads(shapes[i], 0, NULL));
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+        bool has = pb_ev_has_p(ev, &p);
+        pb_node *o = (pb_node *)&o;
+        int st = pb_ev_path2(ev, &p, &o);
+        ck_assert_msg(st < 0 || (st == 1) == has, "%s: %d", shapes[i], st);
+        if (st == 0 && o != NULL) {
+            ck_assert_int_eq(pb_node_set_int(o, "b", 7), 0);
+            int64_t v = 0;
+            ck_assert(pb_ev_get_int(ev, "a.b", &v) && v == 7);
+        } else if (st != 0) {
+            ck_assert_ptr_null(o);
+        }
+        /* the shapes the finalizer meets are answered here */
+        ck_assert_int_ge(st, i == 7 || i == 8 ? -1 : 0);
+        pb_ev_free(ev);
+    }
+    /* a tree, and paths of another shape, are left to pb_ev_has_p */
+    pb_event *ev = pb_ev_wrap(json_loads("{\"a\":{\"b\":1}}", 0, NULL));
+    pb_node *o = NULL;
+    ck_assert_int_eq(pb_ev_path2(ev, &p, &o), -1);
+    ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+    ck_assert_int_eq(pb_ev_path2(ev, &p, &o), 1);
+    struct pb_path q;
+    pb_path_init(&q, "a");
+    ck_assert_int_eq(pb_ev_path2(ev, &q, &o), -1);
+    pb_ev_free(ev);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("event");
@@ -760,6 +809,7 @@ int main(void)
     tcase_add_test(tc, paths_agree_with_jansson);
     tcase_add_test(tc, parse_ip_follows_changes);
     tcase_add_test(tc, literal_key_setters);
+    tcase_add_test(tc, path2_agrees_with_lookup);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
