@@ -1423,6 +1423,42 @@ bool pb_ev_has(pb_event *ev, const char *path)
     return pb_ev_has_p(ev, &p);
 }
 
+int pb_ev_frozen_if_bare(pb_event *ev, const char *key, size_t klen, bool name_ok,
+                         const json_t *val)
+{
+    if (ev->json != NULL || val == NULL) {
+        return -1;
+    }
+    pb_node *root = &ev->root;
+    struct pb_member *m = find(root, key, klen);
+    if (m != NULL && m->kind == PB_VK_JSON) {
+        return -1;
+    }
+    bool bare = m == NULL || m->kind != PB_VK_OBJ || m->u.n->count == 0;
+    if (!bare && name_ok && m->u.n->count == 1) {
+        /* "key.name": the literal dotted key first, as a path lookup does */
+        char dotted[64];
+        bool has = find(m->u.n, "name", 4) != NULL;
+        if (!has && klen + 5 < sizeof dotted) {
+            memcpy(dotted, key, klen);
+            memcpy(dotted + klen, ".name", 6);
+            has = find(root, dotted, klen + 5) != NULL;
+        }
+        bare = has;
+    }
+    if (!bare) {
+        return 0;
+    }
+    m = m != NULL ? refill(root, m) : lit_slot(root, key, klen);
+    if (m == NULL) {
+        return -1;
+    }
+    m->kind = PB_VK_JSON;
+    m->flags |= PB_MF_BORROWED;
+    m->u.j = (json_t *)val;
+    return 1;
+}
+
 int pb_ev_path2(pb_event *ev, const struct pb_path *p, pb_node **obj)
 {
     *obj = NULL;

@@ -118,6 +118,14 @@ bool pb_ev_noted_ip(const pb_event *ev, int which, struct pb_ip *ip);
  * no "a" at all; -1 when the event is a tree, "a" holds something else or
  * the path is not of one dot: ask pb_ev_has_p. */
 int pb_ev_path2(pb_event *ev, const struct pb_path *p, pb_node **obj);
+/* add_host_metadata's rule in one walk of the root, for an arena event:
+ * when the root's key (a PB_KEY literal) is missing, not an object or an
+ * empty one, or (name_ok) an object of one member that "key.name" finds,
+ * it becomes val by reference (as pb_node_set_frozen_k): 1. 0 when it
+ * stays; -1 when the caller must decide the general way (a tree event, a
+ * jansson value at key). */
+int pb_ev_frozen_if_bare(pb_event *ev, const char *key, size_t klen, bool name_ok,
+                         const json_t *val);
 
 /* memcpy for the short keys and values of an event (most under 16 bytes):
  * two overlapping loads instead of a library call. */

@@ -19,6 +19,7 @@
 
 #include "beat/alloc.h"
 #include "beat/event.h"
+#include "beat/event_dom.h"
 #include "beat/log.h"
 #include "beat/net.h"
 #include "beat/processors_int.h"
@@ -665,7 +666,11 @@ static json_t *run_host_metadata(struct pb_proc *p, json_t *ev)
 static pb_event *run_host_metadata_ev(struct pb_proc *p, pb_event *ev)
 {
     if (p->share_value) {
-        long n = pb_ev_obj_size_p(ev, &p->field_p);
+        int rc = pb_ev_frozen_if_bare(ev, PB_KEY("host"), p->value_has_name, p->value);
+        if (rc > 0) {
+            return ev;
+        }
+        long n = rc < 0 ? pb_ev_obj_size_p(ev, &p->field_p) : 2;
         if (n <= 0 || (n == 1 && p->value_has_name && pb_ev_has_p(ev, &p->target_p))) {
             pb_node_set_frozen_k(pb_ev_obj(ev, ""), PB_KEY("host"), p->value);
             return ev;

@@ -789,6 +789,73 @@ START_TEST(path2_agrees_with_lookup)
 }
 END_TEST
 
+/* add_host_metadata's one-walk rule against the general lookups it
+ * replaces (obj_size of host, has host.name), on every shape of host. */
+START_TEST(frozen_if_bare_agrees_with_lookups)
+{
+    json_t *val = json_pack("{s:s,s:s}", "name", "vm", "id", "x");
+    struct pb_path size_p, name_p;
+    pb_path_init(&size_p, "host");
+    pb_path_init(&name_p, "host.name");
+    for (int shape = 0; shape < 9; shape++) {
+        for (int name_ok = 0; name_ok < 2; name_ok++) {
+            pb_event *ev = pb_ev_new();
+            pb_node *root = pb_ev_obj(ev, "");
+            pb_node_set_str(root, "a", "b");
+            switch (shape) {
+            case 0: /* no host */
+                break;
+            case 1:
+                pb_node_obj(root, "host");
+                break;
+            case 2:
+                pb_node_set_str(pb_node_obj(root, "host"), "name", "n");
+                break;
+            case 3:
+                pb_node_set_str(pb_node_obj(root, "host"), "other", "n");
+                break;
+            case 4:
+                pb_node_set_str(pb_node_obj(root, "host"), "other", "n");
+                pb_node_set_str(root, "host.name", "literal");
+                break;
+            case 5: {
+                pb_node *h = pb_node_obj(root, "host");
+                pb_node_set_str(h, "name", "n");
+                pb_node_set_str(h, "ip", "1.2.3.4");
+                break;
+            }
+            case 6:
+                pb_node_set_int(root, "host", 7);
+                break;
+            case 7:
+                pb_node_set_str(root, "host.name", "only literal");
+                break;
+            default:
+                pb_node_arr(root, "host");
+                break;
+            }
+            long n = pb_ev_obj_size_p(ev, &size_p);
+            bool want = n <= 0 || (n == 1 && name_ok && pb_ev_has_p(ev, &name_p));
+            int rc = pb_ev_frozen_if_bare(ev, PB_KEY("host"), name_ok, val);
+            ck_assert_msg(rc == (want ? 1 : 0), "shape %d name_ok %d: rc %d", shape, name_ok, rc);
+            if (rc == 1) {
+                json_t *tree = pb_ev_json(ev);
+                ck_assert(json_equal(json_object_get(tree, "host"), val));
+            }
+            pb_ev_free(ev);
+        }
+    }
+    /* a jansson value at host, a tree event: the caller decides */
+    pb_event *ev = pb_ev_new();
+    pb_node_set(pb_ev_obj(ev, ""), "host", json_pack("{}"));
+    ck_assert_int_eq(pb_ev_frozen_if_bare(ev, PB_KEY("host"), true, val), -1);
+    ck_assert_ptr_nonnull(pb_ev_json(ev));
+    ck_assert_int_eq(pb_ev_frozen_if_bare(ev, PB_KEY("host"), true, val), -1);
+    pb_ev_free(ev);
+    json_decref(val);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("event");
@@ -809,6 +876,7 @@ int main(void)
     tcase_add_test(tc, paths_agree_with_jansson);
     tcase_add_test(tc, parse_ip_follows_changes);
     tcase_add_test(tc, literal_key_setters);
+    tcase_add_test(tc, frozen_if_bare_agrees_with_lookups);
     tcase_add_test(tc, path2_agrees_with_lookup);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
