@@ -297,6 +297,7 @@ static struct pb_member *add_key(pb_node *n, const char *key, size_t klen)
 {
     if (memchr(key, '.', klen) != NULL) {
         n->ev->edits++; /* "a.b" found before "a" then "b" */
+        n->dotted = true;
     }
     int check = klen <= UINT32_MAX ? key_check(key, klen) : -1;
     return check >= 0 ? append(n, key, klen, check) : NULL;
@@ -342,7 +343,8 @@ static struct pb_member *lit_slot(pb_node *n, const char *key, size_t klen)
     if (n->arr) {
         return append(n, NULL, 0, 0);
     }
-    assert(find(n, key, klen) == NULL && key_check(key, klen) == PB_MF_PLAIN_KEY);
+    assert(find(n, key, klen) == NULL && key_check(key, klen) == PB_MF_PLAIN_KEY &&
+           memchr(key, '.', klen) == NULL);
     return append_ref(n, key, klen, PB_MF_PLAIN_KEY, false);
 }
 
@@ -875,6 +877,7 @@ pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_nod
     o->last = &m[i - 1];
     o->count = src->count;
     o->keys = src->keys;
+    o->dotted = src->dotted;
     o->enc = src->enc;
     o->enc_len = src->enc_len;
     return o;
@@ -1171,11 +1174,15 @@ static struct ref lookup(pb_node *n, const char *path, int depth)
         return r;
     }
     size_t plen = strlen(path);
-    r.m = find(n, path, plen);
-    if (r.m != NULL) {
-        return r;
+    const char *first = memchr(path, '.', plen);
+    if (first == NULL || n->dotted) {
+        r.m = find(n, path, plen);
+        if (r.m != NULL) {
+            return r;
+        }
     }
-    for (const char *dot = strchr(path, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+    /* split points past the first only where a dotted key was added */
+    for (const char *dot = first; dot != NULL; dot = n->dotted ? strchr(dot + 1, '.') : NULL) {
         struct pb_member *c = find(n, path, (size_t)(dot - path));
         if (c == NULL) {
             continue;
@@ -1218,11 +1225,15 @@ static struct ref lookup_p(pb_node *n, const struct pb_path *p, uint32_t start, 
 {
     struct ref r = {0};
     const char *s = p->s + start;
-    r.m = find(n, s, p->len - start);
-    if (r.m != NULL) {
-        return r;
+    /* keys with a dot (the literal rest, longer split points) only where
+       such a key was ever added */
+    if (k >= p->ndots || n->dotted) {
+        r.m = find(n, s, p->len - start);
+        if (r.m != NULL) {
+            return r;
+        }
     }
-    for (; k < p->ndots; k++) {
+    for (unsigned k0 = k; k < p->ndots && (k == k0 || n->dotted); k++) {
         uint32_t d = p->dot[k];
         struct pb_member *c = find(n, s, d - start);
         if (c == NULL) {
@@ -1439,7 +1450,7 @@ int pb_ev_frozen_if_bare(pb_event *ev, const char *key, size_t klen, bool name_o
         /* "key.name": the literal dotted key first, as a path lookup does */
         char dotted[64];
         bool has = find(m->u.n, "name", 4) != NULL;
-        if (!has && klen + 5 < sizeof dotted) {
+        if (!has && root->dotted && klen + 5 < sizeof dotted) {
             memcpy(dotted, key, klen);
             memcpy(dotted + klen, ".name", 6);
             has = find(root, dotted, klen + 5) != NULL;
@@ -1467,7 +1478,7 @@ int pb_ev_path2(pb_event *ev, const struct pb_path *p, pb_node **obj)
     }
     /* lookup_p's steps for one dot: the literal path, then the first
        segment and the rest in it */
-    if (find(&ev->root, p->s, p->len) != NULL) {
+    if (ev->root.dotted && find(&ev->root, p->s, p->len) != NULL) {
         return 1;
     }
     uint32_t d = p->dot[0];

@@ -72,6 +72,8 @@ struct pb_node {
     uint32_t enc_len;
     uint32_t count;
     bool arr;
+    bool dotted; /* a key with a dot was added: paths must try literal
+                    dotted keys here (PB_KEY literals never have dots) */
 };
 
 /* A member that holds (or held) a jansson reference: the references are

@@ -1512,7 +1512,7 @@ static pb_node *request_fields(const struct http_plugin *pl, pb_event *ev, struc
 
     if (req->username != NULL && req->username[0] != '\0') {
         /* Packetbeat sets the literal key "user.name" */
-        pb_node_add_str(root, PB_KEY("user.name"), req->username);
+        pb_node_set_str(root, "user.name", req->username); /* a dotted key, as Packetbeat */
         add_related(ev, "related.user", req->username, strlen(req->username));
     }
     pb_free(host);
