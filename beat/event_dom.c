@@ -596,7 +596,9 @@ int pb_node_add_str(pb_node *n, const char *key, size_t klen, const char *s)
     return s != NULL ? pb_node_add_strn(n, key, klen, s, strlen(s)) : 0;
 }
 
-int pb_node_add_static(pb_node *n, const char *key, size_t klen, const char *s)
+/* s, plain (checked in debug builds), at a new literal key: by reference
+ * or copied into the arena. */
+static int add_plain_str(pb_node *n, const char *key, size_t klen, const char *s, bool copy)
 {
     if (s == NULL) {
         return 0;
@@ -604,34 +606,28 @@ int pb_node_add_static(pb_node *n, const char *key, size_t klen, const char *s)
     size_t len = strlen(s);
     assert(plain_bytes((const uint8_t *)s, len));
     struct pb_member *m = len <= UINT32_MAX ? lit_slot(n, key, klen) : NULL;
-    if (m == NULL) {
+    char *c = m != NULL && copy ? arena_alloc(n->ev, len + 1) : NULL;
+    if (m == NULL || (copy && c == NULL)) {
         return -PB_ENOMEM;
+    }
+    if (copy) {
+        memcpy(c, s, len + 1);
     }
     m->kind = PB_VK_STR;
     m->flags |= PB_MF_PLAIN_STR;
-    m->u.s = s;
+    m->u.s = copy ? c : s;
     m->slen = (uint32_t)len;
     return 0;
 }
 
+int pb_node_add_static(pb_node *n, const char *key, size_t klen, const char *s)
+{
+    return add_plain_str(n, key, klen, s, false);
+}
+
 int pb_node_add_plain(pb_node *n, const char *key, size_t klen, const char *s)
 {
-    if (s == NULL) {
-        return 0;
-    }
-    size_t len = strlen(s);
-    assert(plain_bytes((const uint8_t *)s, len));
-    struct pb_member *m = len <= UINT32_MAX ? lit_slot(n, key, klen) : NULL;
-    char *copy = m != NULL ? arena_alloc(n->ev, len + 1) : NULL;
-    if (copy == NULL) {
-        return -PB_ENOMEM;
-    }
-    memcpy(copy, s, len + 1);
-    m->kind = PB_VK_STR;
-    m->flags |= PB_MF_PLAIN_STR;
-    m->u.s = copy;
-    m->slen = (uint32_t)len;
-    return 0;
+    return add_plain_str(n, key, klen, s, true);
 }
 
 int pb_node_add_int(pb_node *n, const char *key, size_t klen, int64_t v)

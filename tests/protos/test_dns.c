@@ -15,6 +15,7 @@
 #include "protos/proto.h"
 #include "publisher/codec.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_dns;
 
@@ -932,24 +933,6 @@ START_TEST(event_subdomain_absent_for_registered_name)
 }
 END_TEST
 
-/* The event encoded from its arena (lists made with their encoding,
- * strings kept by reference) and from its jansson tree: the same bytes.
- * Returns the tree (ev keeps it). */
-static json_t *check_encoding(pb_event *ev)
-{
-    struct pb_codec_buf a = {0}, t = {0};
-    ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
-    json_t *tree = pb_ev_json(ev);
-    ck_assert_ptr_nonnull(tree);
-    ck_assert_int_eq(pb_json_encode(tree, false, false, &t), 0);
-    ck_assert_int_eq(pb_codec_buf_append(&a, "", 1), 0);
-    ck_assert_int_eq(pb_codec_buf_append(&t, "", 1), 0);
-    ck_assert_str_eq(a.p, t.p);
-    pb_codec_buf_free(&a);
-    pb_codec_buf_free(&t);
-    return tree;
-}
-
 static const char *tree_str(json_t *tree, const char *path)
 {
     json_t *v = tree;
@@ -1024,7 +1007,7 @@ START_TEST(event_codes_lists_and_long_query)
                               .resp_ts_ns = 1002000000};
     pb_event *ev = dns_event_build(&in);
     ck_assert_ptr_nonnull(ev);
-    json_t *tree = check_encoding(ev);
+    json_t *tree = pt_arena_encodes_as_tree(ev);
 
     char name[512] = "";
     for (int l = 0; l < 2; l++) {
@@ -1102,7 +1085,7 @@ START_TEST(event_short_lists_and_texts)
     in.notes[in.nnotes++] = DNS_NOTE_ORPHANED;
     pb_event *ev = dns_event_build(&in);
     ck_assert_ptr_nonnull(ev);
-    json_t *tree = check_encoding(ev);
+    json_t *tree = pt_arena_encodes_as_tree(ev);
     ck_assert_ptr_null(json_object_get(json_object_get(tree, "dns"), "header_flags"));
     static const char *const ips[] = {"2001:db8::1", "1:0:0:1::1", "::"};
     json_t *list = json_object_get(json_object_get(tree, "dns"), "resolved_ip");

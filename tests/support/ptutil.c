@@ -10,6 +10,7 @@
 
 #include "beat/cfg.h"
 #include "protos/protos.h"
+#include "publisher/codec.h"
 
 void pt_buf_room(size_t n, size_t cap, size_t want)
 {
@@ -129,4 +130,21 @@ int pt_init_rc(const struct pb_proto_ops *ops, const char *yaml, void (*check)(s
     }
     pb_cfg_free(cfg);
     return rc;
+}
+
+/* ---- events -------------------------------------------------------- */
+
+json_t *pt_arena_encodes_as_tree(pb_event *ev)
+{
+    struct pb_codec_buf a = {0}, t = {0};
+    ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
+    json_t *tree = pb_ev_json(ev);
+    ck_assert_ptr_nonnull(tree);
+    ck_assert_int_eq(pb_json_encode(tree, false, false, &t), 0);
+    ck_assert_int_eq(pb_codec_buf_append(&a, "", 1), 0);
+    ck_assert_int_eq(pb_codec_buf_append(&t, "", 1), 0);
+    ck_assert_str_eq(a.p, t.p);
+    pb_codec_buf_free(&a);
+    pb_codec_buf_free(&t);
+    return tree;
 }

@@ -7,9 +7,11 @@
 #ifndef PB_PTUTIL_H
 #define PB_PTUTIL_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "beat/event.h"
 #include "tests/support/pt.h"
 
 /* ---- byte builder ---------------------------------------------------- */
@@ -24,6 +26,13 @@
  * yaml (which must parse) and returns what init returned; when it
  * succeeded, check (NULL: none) looks at the instance, then fini runs. */
 int pt_init_rc(const struct pb_proto_ops *ops, const char *yaml, void (*check)(struct pb_proto *p));
+
+/* ---- events -------------------------------------------------------- */
+
+/* Fails the test unless ev's encoding from its arena (with the encodings
+ * made with nodes, strings held by reference) is byte for byte that of its
+ * jansson tree; returns the tree, which ev keeps. */
+json_t *pt_arena_encodes_as_tree(pb_event *ev);
 
 #endif
 
@@ -150,5 +159,12 @@ void pt_check_split_anywhere(const struct pb_proto_ops *ops, const char *yaml,
  * yaml (which must parse) and returns what init returned; when it
  * succeeded, check (NULL: none) looks at the instance, then fini runs. */
 int pt_init_rc(const struct pb_proto_ops *ops, const char *yaml, void (*check)(struct pb_proto *p));
+
+/* ---- events -------------------------------------------------------- */
+
+/* Fails the test unless ev's encoding from its arena (with the encodings
+ * made with nodes, strings held by reference) is byte for byte that of its
+ * jansson tree; returns the tree, which ev keeps. */
+json_t *pt_arena_encodes_as_tree(pb_event *ev);
 
 #endif
