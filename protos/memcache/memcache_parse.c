@@ -473,17 +473,19 @@ int mc_strv_add(struct mc_strv *v, const void *p, size_t n)
         return -PB_ELIMIT;
     }
     if (v->n == v->cap) {
+        /* one block: cap offsets, then cap lengths */
         size_t cap = v->cap == 0 ? 4 : v->cap * 2;
-        size_t *off = pb_realloc(v->off, cap * sizeof *off);
+        size_t *off = pb_malloc(2 * cap * sizeof *off);
         if (off == NULL) {
             return -PB_ENOMEM;
         }
-        v->off = off;
-        size_t *len = pb_realloc(v->len, cap * sizeof *len);
-        if (len == NULL) {
-            return -PB_ENOMEM;
+        if (v->n > 0) {
+            memcpy(off, v->off, v->n * sizeof *off);
+            memcpy(off + cap, v->len, v->n * sizeof *off);
         }
-        v->len = len;
+        pb_free(v->off);
+        v->off = off;
+        v->len = off + cap;
         v->cap = cap;
     }
     size_t at = v->blob.len;
@@ -497,11 +499,22 @@ int mc_strv_add(struct mc_strv *v, const void *p, size_t n)
     return 0;
 }
 
+/* Frees only what was allocated: most fields of a message are unused. */
+static void bytes_free(struct pb_bytes *b)
+{
+    if (b->p != NULL) {
+        pb_bytes_free(b);
+    }
+}
+
 void mc_strv_free(struct mc_strv *v)
 {
-    pb_bytes_free(&v->blob);
+    if (v->off == NULL && v->blob.p == NULL) {
+        v->n = 0;
+        return;
+    }
+    bytes_free(&v->blob);
     pb_free(v->off);
-    pb_free(v->len);
     memset(v, 0, sizeof *v);
 }
 
@@ -510,11 +523,10 @@ void mc_msg_free(struct mc_msg *m)
     if (m == NULL) {
         return;
     }
-    pb_bytes_free(&m->line);
-    pb_bytes_free(&m->raw_args);
-    pb_bytes_free(&m->error_msg);
-    pb_bytes_free(&m->str);
-    pb_bytes_free(&m->data);
+    bytes_free(&m->line);
+    bytes_free(&m->error_msg);
+    bytes_free(&m->str);
+    bytes_free(&m->data);
     mc_strv_free(&m->keys);
     mc_strv_free(&m->values);
     mc_strv_free(&m->stats);
@@ -907,9 +919,12 @@ static enum mc_result parse_text(struct mc_parser *ps, const struct mc_config *c
         c = &unknown_command;
     }
     m->cmd = c;
-    if (set_bytes(&m->line, data, eol) < 0 || set_bytes(&m->raw_args, args, alen) < 0) {
+    if (set_bytes(&m->line, data, eol) < 0) {
         return fail(ps, err_nomem, err);
     }
+    /* args is a suffix of the line: keep it as a view of the copy */
+    m->raw_args.p = alen > 0 ? m->line.p + (args - data) : NULL;
+    m->raw_args.len = alen;
     size_t line_used = eol + 2;
 
     if (c->parse == P_SUB_SLABS || c->parse == P_SUB_LRU) {
@@ -927,9 +942,8 @@ static enum mc_result parse_text(struct mc_parser *ps, const struct mc_config *c
             }
             sc = &unknown_command;
         }
-        /* sargs points into raw_args: move it to the front */
-        size_t off = (size_t)(sargs != NULL ? sargs - m->raw_args.p : 0);
-        memmove(m->raw_args.p, m->raw_args.p + off, salen);
+        /* sargs points into the line already */
+        m->raw_args.p = salen > 0 ? sargs : NULL;
         m->raw_args.len = salen;
         m->cmd = c = sc;
     }

@@ -123,12 +123,19 @@ struct mc_cmd {
     uint8_t value_parser; /* binary: how a response value is read */
 };
 
-/* A list of byte strings, each owned (copied). */
+/* A list of byte strings, each owned (copied). off and len share one
+ * allocation: len is off + cap. */
 struct mc_strv {
     struct pb_bytes blob;
     size_t *off;
     size_t *len;
     size_t n, cap;
+};
+
+/* Bytes inside another buffer of the same message (not owned). */
+struct mc_view {
+    const uint8_t *p; /* NULL: absent */
+    size_t len;
 };
 
 /* One parsed memcache message. */
@@ -145,8 +152,8 @@ struct mc_msg {
     uint8_t nnotes;
 
     /* text */
-    struct pb_bytes line;     /* the command line */
-    struct pb_bytes raw_args; /* arguments after the command */
+    struct pb_bytes line;    /* the command line */
+    struct mc_view raw_args; /* arguments after the command, inside line */
     struct pb_bytes error_msg;
 
     /* binary */

@@ -96,12 +96,56 @@ int pg_strv_push(struct pg_strv *sv, const void *s, size_t n)
 
 void pg_strv_free(struct pg_strv *sv)
 {
-    for (size_t i = 0; i < sv->n; i++) {
-        pb_free(sv->v[i]);
+    if (!sv->packed) {
+        for (size_t i = 0; i < sv->n; i++) {
+            pb_free(sv->v[i]);
+        }
+        pb_free(sv->lens);
     }
     pb_free(sv->v);
-    pb_free(sv->lens);
     memset(sv, 0, sizeof *sv);
+}
+
+/* A packed list of at most cap strings holding text bytes in all (their
+ * NULs included): one allocation instead of one per string. */
+static bool strv_pack(struct pg_strv *sv, size_t cap, size_t text)
+{
+    memset(sv, 0, sizeof *sv);
+    if (cap == 0) {
+        return true;
+    }
+    size_t hdr = cap * (sizeof(char *) + sizeof(size_t));
+    char **v = pb_malloc(hdr + text);
+    if (v == NULL) {
+        return false;
+    }
+    sv->v = v;
+    sv->lens = (size_t *)(void *)(v + cap);
+    sv->cap = cap;
+    sv->packed = true;
+    sv->text = (char *)v + hdr;
+    sv->left = text;
+    return true;
+}
+
+/* Adds a copy of s[0..n) (NUL-terminated) to a packed list; false when
+ * it has no room left. */
+static bool strv_pack_add(struct pg_strv *sv, const void *s, size_t n)
+{
+    if (sv->n >= sv->cap || sv->left < n + 1) {
+        return false;
+    }
+    char *c = sv->text;
+    if (n > 0) {
+        memcpy(c, s, n);
+    }
+    c[n] = '\0';
+    sv->text += n + 1;
+    sv->left -= n + 1;
+    sv->v[sv->n] = c;
+    sv->lens[sv->n] = n;
+    sv->n++;
+    return true;
 }
 
 /* pb_free for the pointers most messages leave NULL */
@@ -185,9 +229,15 @@ static bool parse_fields(struct pg_msg *m, const uint8_t *p, size_t n)
     }
     size_t count = be16_at(p, n, 0);
     size_t off = 2;
-    struct pg_strv names = {0};
+    /* a field takes 19 bytes at least: more than fit fail below */
+    size_t cap = count < (n - 2) / 19 + 1 ? count : (n - 2) / 19 + 1;
+    struct pg_strv names;
+    if (!strv_pack(&names, cap, n - 2)) {
+        return false;
+    }
     uint8_t *formats = count > 0 ? pb_malloc(count) : NULL;
     if (count > 0 && formats == NULL) {
+        pg_strv_free(&names);
         return false;
     }
     for (size_t i = 0; i < count; i++) {
@@ -198,7 +248,7 @@ static bool parse_fields(struct pg_msg *m, const uint8_t *p, size_t n)
         if (nl < 0) {
             goto fail;
         }
-        if (pg_strv_push(&names, p + off, (size_t)nl) < 0) {
+        if (!strv_pack_add(&names, p + off, (size_t)nl)) {
             goto fail;
         }
         m->num_fields++;
@@ -253,6 +303,11 @@ static bool parse_data_row(struct pg_msg *m, const struct pg_parse_ctx *ctx, con
     bool keep = ctx->max_rows > 0 && (int64_t)m->nrows < ctx->max_rows;
     struct pg_strv row = {0};
     size_t row_len = 0;
+    /* a value takes 4 bytes at least; kept texts and NULs fit in n + cap */
+    size_t cap = count < (n - 2) / 4 + 1 ? count : (n - 2) / 4 + 1;
+    if (keep && ctx->max_row_length > 0 && !strv_pack(&row, cap, n - 2 + cap)) {
+        return false;
+    }
     for (size_t i = 0; i < count; i++) {
         if (n <= off || n - off < 4) {
             goto fail;
@@ -275,7 +330,7 @@ static bool parse_data_row(struct pg_msg *m, const struct pg_parse_ctx *ctx, con
             if ((int64_t)(row_len + vlen) > ctx->max_row_length) {
                 vlen = (size_t)ctx->max_row_length - row_len;
             }
-            if (pg_strv_push(&row, v, vlen) < 0) {
+            if (!strv_pack_add(&row, v, vlen)) {
                 goto fail;
             }
             row_len += vlen;

@@ -31,6 +31,11 @@ struct pg_strv {
     char **v;
     size_t *lens;
     size_t n, cap;
+    /* packed: v, lens and the texts share one block (v); text[0..left) is
+     * still free. Filled by the parser, never by pg_strv_push. */
+    bool packed;
+    char *text;
+    size_t left;
 };
 int pg_strv_push(struct pg_strv *sv, const void *s, size_t n);
 void pg_strv_free(struct pg_strv *sv);

@@ -107,6 +107,29 @@ START_TEST(text_errors_status)
 }
 END_TEST
 
+/* Keys past the first block of offsets; raw_args cut out of the line,
+ * also after a sub-command. */
+START_TEST(text_many_keys_and_raw_args)
+{
+    struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER, "get a bb ccc d e f g h i\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "END\r\n");
+    pt_feeds(t, PB_DIR_TO_SERVER, "lru_crawler crawl 1,2,3\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "OK\r\n");
+    pt_feeds(t, PB_DIR_TO_SERVER, "stats  slabs x\r\n");
+    pt_feeds(t, PB_DIR_TO_CLIENT, "END\r\n");
+    ck_assert_uint_eq(pt_nevents(t), 3);
+    ck_assert_str_eq(pt_str(t, 0, "memcache.request.keys.0"), "a");
+    ck_assert_str_eq(pt_str(t, 0, "memcache.request.keys.2"), "ccc");
+    ck_assert_str_eq(pt_str(t, 0, "memcache.request.keys.4"), "e");
+    ck_assert_str_eq(pt_str(t, 0, "memcache.request.keys.8"), "i");
+    ck_assert_ptr_null(pt_field(t, 0, "memcache.request.keys.9"));
+    ck_assert_str_eq(pt_str(t, 1, "memcache.request.raw_args"), "1,2,3");
+    ck_assert_str_eq(pt_str(t, 2, "memcache.request.raw_args"), " slabs x");
+    pt_close(t);
+}
+END_TEST
+
 START_TEST(text_stats_merged)
 {
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
@@ -611,6 +634,7 @@ static Suite *memcache_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, text_store_load);
     tcase_add_test(tc, text_errors_status);
+    tcase_add_test(tc, text_many_keys_and_raw_args);
     tcase_add_test(tc, text_stats_merged);
     tcase_add_test(tc, text_quit_and_noreply);
     tcase_add_test(tc, text_subcommands);

@@ -330,6 +330,43 @@ START_TEST(max_rows_and_row_length)
 }
 END_TEST
 
+/* Field names and values packed into one block per message, at its
+ * tightest: empty names (19 bytes a field), NULL and empty values (4 bytes
+ * a value); a RowDescription that claims more fields than it holds. */
+START_TEST(packed_fields_and_rows)
+{
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
+    q(&a, "select * from t");
+    static const char *const names[] = {"", "", "", "", "", "", "", "", "", "nm"};
+    row_desc(&b, names, 10);
+    static const char *const nulls[] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ""};
+    static const char *const vals[] = {"a", "bc", "", NULL, "d", "e", "f", "g", "h", "ij"};
+    data_row(&b, nulls, 10);
+    data_row(&b, vals, 10);
+    complete(&b, "SELECT 2");
+    ready(&b);
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true");
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_fields"), 10);
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 2);
+    ck_assert_str_eq(pt_str(t, 0, "response"), ",,,,,,,,,nm\n,,,,,,,,,\na,bc,,,d,e,f,g,h,ij\n");
+    pt_close(t);
+
+    /* 200 fields claimed, one present */
+    struct pt_buf c = {.n = 0};
+    uint8_t p[2 + 19] = {0, 200, 'x', 0};
+    msg(&c, 'T', p, sizeof p);
+    t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true");
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, c.b, c.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    pt_close(t);
+}
+END_TEST
+
 START_TEST(ssl_request_refused_then_query)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
@@ -520,6 +557,7 @@ static Suite *pgsql_suite(void)
     tcase_add_test(c, extended_query);
     tcase_add_test(c, named_statements_nodata_nulls);
     tcase_add_test(c, max_rows_and_row_length);
+    tcase_add_test(c, packed_fields_and_rows);
     tcase_add_test(c, ssl_request_refused_then_query);
     tcase_add_test(c, gap_in_response_with_rows);
     tcase_add_test(c, gap_in_extended_request);
