@@ -1251,8 +1251,9 @@ static void keep_encoding(struct qev *q, struct pb_codec_buf *enc)
 }
 
 /* Puts q on the memory queue (taking it). */
-static int enqueue(struct pb_pipeline *pl, struct qev q, bool block)
+static int enqueue(struct pb_pipeline *pl, const struct qev *qp, bool block)
 {
+    struct qev q = *qp;
     pthread_mutex_lock(&pl->mu);
     while (pl->used >= pl->cap && !pl->closing) {
         if (!block) {
@@ -1316,7 +1317,7 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
         pthread_mutex_unlock(&pl->mu);
         return rc;
     }
-    return enqueue(pl, q, block);
+    return enqueue(pl, &q, block);
 }
 
 int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
@@ -1345,7 +1346,7 @@ int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
             }
             if (q.js != NULL) {
                 pb_ev_free(ev);
-                return enqueue(pl, q, block);
+                return enqueue(pl, &q, block);
             }
         } else if (b->cap > SCRATCH_KEEP || b == &local) {
             pb_codec_buf_free(b);
@@ -1355,7 +1356,7 @@ int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
         /* an output that reads trees: the event waits in its arena and
            becomes a tree on the output's thread (pb_batch_event), so that
            the tree is made and freed by one thread */
-        return enqueue(pl, (struct qev){.ev = ev}, block);
+        return enqueue(pl, &(struct qev){.ev = ev}, block);
     }
     json_t *tree = pb_ev_take(ev);
     if (tree == NULL) {
