@@ -139,9 +139,10 @@ int pb_node_set_real(pb_node *n, const char *key, double v);
 int pb_node_set_null(pb_node *n, const char *key);
 
 /* The builders' fast path: KEY is a string literal (PB_KEY("kind")) that
- * the object does not have yet, in plain ASCII: it is neither checked nor
- * copied nor looked for (debug builds assert all three). On an array the
- * value is appended, as with the setters. */
+ * the object does not have yet, in plain ASCII and without a dot (a
+ * dotted key goes through the checked setters): it is neither checked nor
+ * copied nor looked for (debug builds assert all of this). On an array
+ * the value is appended, as with the setters. */
 #define PB_KEY(lit) ("" lit ""), (sizeof("" lit "") - 1)
 int pb_node_add_str(pb_node *n, const char *key, size_t klen, const char *s); /* NULL: no-op */
 int pb_node_add_strn(pb_node *n, const char *key, size_t klen, const void *s, size_t len);
