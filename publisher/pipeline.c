@@ -1240,14 +1240,29 @@ static struct pb_codec_buf *thread_scratch(void)
     return b;
 }
 
-static void keep_encoding(struct qev *q, struct pb_codec_buf *enc)
+/* The compact encoding of an arena event (ev) or of a tree, in a block of
+ * its size (*len bytes) that the queue keeps: made in this thread's
+ * scratch buffer, then copied. NULL when it cannot be made exactly (the
+ * caller queues the event itself). */
+static char *encode_block(const pb_event *ev, const json_t *tree, size_t *len)
 {
-    char *p = enc->len < enc->cap ? pb_realloc(enc->p, enc->len) : enc->p;
-    q->js = p != NULL ? p : enc->p;
-    q->len = enc->len;
-    pb_alloc_disown(q->js);
-    q->tree = NULL;
-    q->ev = NULL;
+    struct pb_codec_buf *scratch = thread_scratch();
+    struct pb_codec_buf local = {0};
+    struct pb_codec_buf *b = scratch != NULL ? scratch : &local;
+    bool exact = false;
+    b->len = 0;
+    int rc = ev != NULL ? pb_ev_encode(ev, false, false, b, &exact)
+                        : pb_json_encode_exact(tree, b, &exact);
+    char *block = NULL;
+    if (rc == 0 && exact && (block = pb_malloc(b->len > 0 ? b->len : 1)) != NULL) {
+        memcpy(block, b->p, b->len);
+        *len = b->len;
+        pb_alloc_disown(block);
+    }
+    if (b->cap > SCRATCH_KEEP || b == &local) {
+        pb_codec_buf_free(b); /* a rare huge event */
+    }
+    return block;
 }
 
 /* Puts q on the memory queue (taking it). */
@@ -1299,16 +1314,10 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
     if (pl->dq == NULL && pl->queue_json) {
         /* queue.mem keeps the encoding (outside the lock: producers
            encode in parallel with the workers) */
-        struct pb_codec_buf enc = {.p = pb_malloc(4096), .len = 0, .cap = 4096};
-        bool exact = false;
-        if (enc.p == NULL) {
-            enc.cap = 0;
-        }
-        if (pb_json_encode_exact(ev, &enc, &exact) == 0 && exact) {
-            keep_encoding(&q, &enc);
+        q.js = encode_block(NULL, ev, &q.len);
+        if (q.js != NULL) {
+            q.tree = NULL;
             json_decref(ev);
-        } else {
-            pb_codec_buf_free(&enc);
         }
     }
     if (pl->dq != NULL) {
@@ -1327,29 +1336,12 @@ int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
         return -PB_EINVAL;
     }
     if (pl->dq == NULL && pl->queue_json && !pb_ev_is_tree(ev)) {
-        /* encoded from the arena: no jansson tree is ever built. The
-           encoding is made in this thread's scratch buffer and copied
-           into a block of its size. */
-        struct pb_codec_buf *scratch = thread_scratch();
-        struct pb_codec_buf local = {0};
-        struct pb_codec_buf *b = scratch != NULL ? scratch : &local;
-        bool exact = false;
-        b->len = 0;
-        if (pb_ev_encode(ev, false, false, b, &exact) == 0 && exact) {
-            struct qev q = {.js = pb_malloc(b->len > 0 ? b->len : 1), .len = b->len};
-            if (q.js != NULL) {
-                memcpy(q.js, b->p, q.len);
-                pb_alloc_disown(q.js);
-            }
-            if (b->cap > SCRATCH_KEEP || b == &local) {
-                pb_codec_buf_free(b); /* a rare huge event */
-            }
-            if (q.js != NULL) {
-                pb_ev_free(ev);
-                return enqueue(pl, &q, block);
-            }
-        } else if (b->cap > SCRATCH_KEEP || b == &local) {
-            pb_codec_buf_free(b);
+        /* encoded from the arena: no jansson tree is ever built */
+        struct qev q = {0};
+        q.js = encode_block(ev, NULL, &q.len);
+        if (q.js != NULL) {
+            pb_ev_free(ev);
+            return enqueue(pl, &q, block);
         }
     }
     if (pl->dq == NULL && !pb_ev_is_tree(ev)) {
