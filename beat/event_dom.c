@@ -667,19 +667,14 @@ pb_node *pb_node_add_arr(pb_node *n, const char *key, size_t klen)
     return add_child(n, key, klen, true);
 }
 
-/* Decimal digits of v at o; the end. */
-static char *put_u64(char *o, uint64_t v)
+/* The decimal text of v at o; the end. */
+static char *put_int_at(char *o, int64_t v)
 {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    while (n > 0) {
-        *o++ = tmp[--n];
-    }
-    return o;
+    char buf[24];
+    char *d = pb_int_text(v, buf + sizeof buf);
+    size_t len = (size_t)(buf + sizeof buf - d);
+    pb_copy_short(o, d, len);
+    return o + len;
 }
 
 /* A scalar member with a literal plain key, appended to n. */
@@ -745,14 +740,14 @@ pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const ch
         mp->kind = PB_VK_INT;
         mp->u.i = port;
         memcpy(w, ",\"port\":", 8);
-        w = put_u64(w + 8, port);
+        w = put_int_at(w + 8, port);
     }
     if (bytes > 0) {
         struct pb_member *mb = add_scalar(o, &m[2], "bytes", 5);
         mb->kind = PB_VK_INT;
         mb->u.i = bytes;
         memcpy(w, ",\"bytes\":", 9);
-        w = put_u64(w + 9, (uint64_t)bytes);
+        w = put_int_at(w + 9, bytes);
     }
     *w++ = '}';
     o->enc = e;

@@ -156,6 +156,36 @@ static inline void pb_copy_short(void *dst, const void *src, size_t n)
     }
 }
 
+/* The decimal text of v ending at e (at most 20 bytes before it); its
+ * start. Two digits a step: snprintf costs more than the rest of a member. */
+static inline char *pb_int_text(int64_t v, char *e)
+{
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    char *d = e;
+    while (u >= 100u) {
+        unsigned r = (unsigned)(u % 100u);
+        u /= 100u;
+        d -= 2;
+        d[0] = pairs[2 * r];
+        d[1] = pairs[2 * r + 1];
+    }
+    if (u >= 10u) {
+        d -= 2;
+        d[0] = pairs[2 * u];
+        d[1] = pairs[2 * u + 1];
+    } else {
+        *--d = (char)('0' + u);
+    }
+    if (v < 0) {
+        *--d = '-';
+    }
+    return d;
+}
+
 /* Length and first and last bytes of a key: most keys of an object differ
  * there, so a lookup rarely compares key bytes in vain. */
 static inline uint32_t pb_key_tag(const char *key, size_t klen)

@@ -428,41 +428,10 @@ static void put_real(struct jw *w, double f)
 
 static void put_value(struct jw *w, const json_t *v, int depth, bool top);
 
-/* The decimal text of iv ending at e (at most 20 bytes before it); its
- * start. Digits are written backwards, two at a time: snprintf costs more
- * than the rest of the member. */
-static inline char *int_text(int64_t iv, char *e)
-{
-    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
-                                   "25262728293031323334353637383940414243444546474849"
-                                   "50515253545556575859606162636465666768697071727374"
-                                   "75767778798081828384858687888990919293949596979899";
-    unsigned long long u = iv < 0 ? 0ull - (unsigned long long)iv : (unsigned long long)iv;
-    char *d = e;
-    while (u >= 100u) {
-        unsigned r = (unsigned)(u % 100u);
-        u /= 100u;
-        d -= 2;
-        d[0] = pairs[2 * r];
-        d[1] = pairs[2 * r + 1];
-    }
-    if (u >= 10u) {
-        d -= 2;
-        d[0] = pairs[2 * u];
-        d[1] = pairs[2 * u + 1];
-    } else {
-        *--d = (char)('0' + u);
-    }
-    if (iv < 0) {
-        *--d = '-';
-    }
-    return d;
-}
-
 static void put_int(struct jw *w, int64_t iv)
 {
     char buf[32];
-    char *e = buf + sizeof buf, *d = int_text(iv, e);
+    char *e = buf + sizeof buf, *d = pb_int_text(iv, e);
     put(w, d, (size_t)(e - d));
 }
 static void put_member(struct jw *w, const char *key, size_t klen, const json_t *val, int depth,
@@ -712,35 +681,6 @@ static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_membe
 {
     bool comma = !*first;
     *first = false;
-    if (!w->pretty && !w->html && (n->arr || (m->flags & PB_MF_PLAIN_KEY))) {
-        /* the usual member in one step: comma, key, and a plain string */
-        bool str = m->kind == PB_VK_STR && (m->flags & PB_MF_PLAIN_STR);
-        size_t need = 1 + (n->arr ? 0 : m->klen + 3) + (str ? m->slen + 2 : 0);
-        if (reserve(w, need)) {
-            char *o = w->b->p + w->b->len;
-            if (comma) {
-                *o++ = ',';
-            }
-            if (!n->arr) {
-                *o++ = '"';
-                pb_copy_short(o, m->key, m->klen);
-                o += m->klen;
-                *o++ = '"';
-                *o++ = ':';
-            }
-            if (str) {
-                *o++ = '"';
-                pb_copy_short(o, m->u.s, m->slen);
-                o += m->slen;
-                *o++ = '"';
-            }
-            w->b->len = (size_t)(o - w->b->p);
-            if (!str) {
-                put_dom_value(w, m, depth);
-            }
-            return;
-        }
-    }
     if (comma) {
         putc1(w, ',');
     }
@@ -757,31 +697,26 @@ static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_membe
 
 static void put_compact_node(struct jw *w, const pb_node *n, int depth);
 
-/* Compact output (neither pretty nor escape_html) of the members from m
- * on: the usual member (plain key; a plain string, an integer, a boolean
- * or a container) written in one reserved step, the others by
- * put_dom_member. */
-static void put_compact_members(struct jw *w, const pb_node *n, const struct pb_member *m,
-                                const struct pb_member *skip1, const struct pb_member *skip2,
-                                int depth, bool first)
+/* Compact output (neither pretty nor escape_html) of the members of n from
+ * m up to end (exclusive), but skip1 and skip2: the usual member (plain
+ * key; a plain string, an integer, a boolean or a container) written in
+ * one reserved step, the value of other kinds after it, a key that needs
+ * escaping by put_dom_member. Returns whether nothing was written (first
+ * as it goes on). */
+static bool put_compact_members(struct jw *w, const pb_node *n, const struct pb_member *m,
+                                const struct pb_member *end, const struct pb_member *skip1,
+                                const struct pb_member *skip2, int depth, bool first)
 {
-    for (; m != NULL && w->err == 0; m = m->next) {
+    for (; m != end && w->err == 0; m = m->next) {
         if (m == skip1 || m == skip2) {
             continue;
         }
-        if (!n->arr && !(m->flags & PB_MF_PLAIN_KEY)) {
-            put_dom_member(w, n, m, depth, &first);
-            continue;
-        }
         bool str = m->kind == PB_VK_STR;
-        if (str && !(m->flags & PB_MF_PLAIN_STR)) {
-            put_dom_member(w, n, m, depth, &first);
-            continue;
-        }
+        bool plain_str = str && (m->flags & PB_MF_PLAIN_STR);
         /* comma, quoted key and colon, then a value of at most 24 bytes or
            the quoted string */
-        size_t need = 4 + m->klen + (str ? m->slen + 2 : 24);
-        if (!reserve(w, need)) {
+        size_t need = 4 + m->klen + (plain_str ? m->slen + 2 : 24);
+        if ((!n->arr && !(m->flags & PB_MF_PLAIN_KEY)) || !reserve(w, need)) {
             put_dom_member(w, n, m, depth, &first);
             continue;
         }
@@ -797,6 +732,11 @@ static void put_compact_members(struct jw *w, const pb_node *n, const struct pb_
             *o++ = '"';
             *o++ = ':';
         }
+        if (str && !plain_str) { /* escaped by the general writer */
+            w->b->len = (size_t)(o - w->b->p);
+            put_dom_value(w, m, depth);
+            continue;
+        }
         switch (m->kind) {
         case PB_VK_STR:
             *o++ = '"';
@@ -806,7 +746,7 @@ static void put_compact_members(struct jw *w, const pb_node *n, const struct pb_
             break;
         case PB_VK_INT: {
             char buf[24];
-            char *d = int_text(m->u.i, buf + sizeof buf);
+            char *d = pb_int_text(m->u.i, buf + sizeof buf);
             size_t len = (size_t)(buf + sizeof buf - d);
             pb_copy_short(o, d, len);
             o += len;
@@ -836,6 +776,7 @@ static void put_compact_members(struct jw *w, const pb_node *n, const struct pb_
         }
         w->b->len = (size_t)(o - w->b->p);
     }
+    return first;
 }
 
 static void put_compact_node(struct jw *w, const pb_node *n, int depth)
@@ -856,7 +797,7 @@ static void put_compact_node(struct jw *w, const pb_node *n, int depth)
         return;
     }
     putc1(w, n->arr ? '[' : '{');
-    put_compact_members(w, n, n->first, NULL, NULL, depth, true);
+    put_compact_members(w, n, n->first, NULL, NULL, NULL, depth, true);
     putc1(w, n->arr ? ']' : '}');
 }
 
@@ -889,16 +830,21 @@ static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
                 meta = m;
             }
         }
-        if (ts != NULL) {
+        bool compact = !w->pretty && !w->html;
+        if (ts != NULL && compact) {
+            first = put_compact_members(w, n, ts, ts->next, NULL, NULL, depth, first);
+        } else if (ts != NULL) {
             put_dom_member(w, n, ts, depth, &first);
         }
-        if (meta != NULL && !w->no_meta) {
+        if (meta != NULL && !w->no_meta && compact) {
+            first = put_compact_members(w, n, meta, meta->next, NULL, NULL, depth, first);
+        } else if (meta != NULL && !w->no_meta) {
             put_dom_member(w, n, meta, depth, &first);
         }
     }
     if (!w->pretty && !w->html) {
         /* @timestamp and @metadata written above (or left out) */
-        put_compact_members(w, n, n->first, ts, meta, depth, first);
+        put_compact_members(w, n, n->first, NULL, ts, meta, depth, first);
     } else {
         for (const struct pb_member *m = n->first; m != NULL && w->err == 0; m = m->next) {
             if (m != ts && m != meta &&
