@@ -383,6 +383,15 @@ static void apply_section(pb_event *ev, const struct section *s)
     }
 }
 
+/* Loopback, link-local, or link-local multicast (ff02::/16 scope 2,
+ * 224.0.0.0/24): traffic of this host alone. */
+static bool host_local(const struct pb_ip *ip)
+{
+    return is_loopback(ip) || is_link_local(ip) ||
+           (ip->v6 && ip->b[0] == 0xff && (ip->b[1] & 0x0f) == 2) ||
+           (!ip->v6 && ip->b[0] == 224 && ip->b[1] == 0 && ip->b[2] == 0);
+}
+
 static void put_direction(struct pb_client *c, pb_event *ev)
 {
     pb_node *net = NULL;
@@ -405,13 +414,9 @@ static void put_direction(struct pb_client *c, pb_event *ev)
         return;
     }
     const char *dir = "unknown";
-    if (hd && (is_loopback(&d) || is_link_local(&d) ||
-               (d.v6 && d.b[0] == 0xff && (d.b[1] & 0x0f) == 2) ||
-               (!d.v6 && d.b[0] == 224 && d.b[1] == 0 && d.b[2] == 0))) {
+    if (hd && host_local(&d)) {
         dir = "ingress";
-    } else if (hs && (is_loopback(&s) || is_link_local(&s) ||
-                      (s.v6 && s.b[0] == 0xff && (s.b[1] & 0x0f) == 2) ||
-                      (!s.v6 && s.b[0] == 224 && s.b[1] == 0 && s.b[2] == 0))) {
+    } else if (hs && host_local(&s)) {
         dir = "egress";
     } else if (c->nnets > 0 && hs && hd) {
         bool si = false, di = false;

@@ -634,9 +634,6 @@ static int init_host_metadata(struct pb_proc *p, const struct pb_cfg *body, char
         return -1;
     }
     p->value_has_name = json_object_get(p->value, "name") != NULL;
-    /* the paths looked at on every event */
-    pb_path_init(&p->field_p, "host");
-    pb_path_init(&p->target_p, "host.name");
     return 0;
 }
 
@@ -665,16 +662,11 @@ static json_t *run_host_metadata(struct pb_proc *p, json_t *ev)
 
 static pb_event *run_host_metadata_ev(struct pb_proc *p, pb_event *ev)
 {
-    if (p->share_value) {
-        int rc = pb_ev_frozen_if_bare(ev, PB_KEY("host"), p->value_has_name, p->value);
-        if (rc > 0) {
-            return ev;
-        }
-        long n = rc < 0 ? pb_ev_obj_size_p(ev, &p->field_p) : 2;
-        if (n <= 0 || (n == 1 && p->value_has_name && pb_ev_has_p(ev, &p->target_p))) {
-            pb_node_set_frozen_k(pb_ev_obj(ev, ""), PB_KEY("host"), p->value);
-            return ev;
-        }
+    /* a bare host becomes the shared value; anything else merges on the
+       tree, as the tree form does */
+    if (p->share_value &&
+        pb_ev_frozen_if_bare(ev, PB_KEY("host"), p->value_has_name, p->value) > 0) {
+        return ev;
     }
     json_t *tree = pb_ev_json(ev);
     if (tree == NULL) {
