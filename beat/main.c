@@ -624,6 +624,15 @@ static void frame_emit(void *ctx, struct pb_proto *p, pb_event *ev)
     }
 }
 
+/* pb_stage_fn: a packet thread's events gather before they are queued */
+static void frame_stage(void *ctx, bool on)
+{
+    struct frame *fr = ctx;
+    if (fr->pipeline != NULL) {
+        pb_pipeline_stage(fr->pipeline, on);
+    }
+}
+
 static void summary_emit(void *ctx, json_t *ev)
 {
     frame_emit(ctx, NULL, pb_ev_wrap(ev));
@@ -706,6 +715,7 @@ static int cmd_run(const struct cli *cli, struct pb_cfg *root, const struct path
         goto out;
     }
     fr.serial = pb_capture_workers(cap) > 1;
+    pb_capture_set_stage(cap, frame_stage, &fr);
     /* the capture handles are open: root is not needed any more */
     if (pb_privs_drop(root, err, sizeof err) < 0) {
         fprintf(stderr, "Exiting: %s\n", err);

@@ -44,6 +44,8 @@ struct pb_capture {
     struct pb_protos *ps; /* borrowed */
     pb_emit_fn emit;      /* for flows */
     void *emit_ctx;
+    pb_stage_fn stage; /* NULL: events are not staged */
+    void *stage_ctx;
     bool flows;
 
     /* source */
@@ -107,6 +109,22 @@ void pb_capture_set_packet_hook(struct pb_capture *c, pb_packet_hook_fn fn, void
     c->hook_ctx = ctx;
     if (c->wk != NULL) {
         pb_workers_set_hook(c->wk, fn, ctx); /* called from the worker threads */
+    }
+}
+
+void pb_capture_set_stage(struct pb_capture *c, pb_stage_fn fn, void *ctx)
+{
+    c->stage = fn;
+    c->stage_ctx = ctx;
+    if (c->wk != NULL) {
+        pb_workers_set_stage(c->wk, fn, ctx);
+    }
+}
+
+static void stage(const struct pb_capture *c, bool on)
+{
+    if (c->stage != NULL) {
+        c->stage(c->stage_ctx, on);
     }
 }
 
@@ -831,6 +849,7 @@ static void tick(struct pb_capture *c)
         return;
     }
     c->next_tick = mono + TICK_NS;
+    stage(c, true); /* what waited in the stage goes (a tick at the latest) */
     uint64_t now = pb_now_ns();
     if (c->wk != NULL) {
         pb_workers_tick(c->wk, now); /* in-band, after the packets handed out */
@@ -1025,9 +1044,11 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
         pb_workers_finish(c->wk, false);
         return -PB_EIO;
     }
+    stage(c, true);
     while (!stopped(stop)) {
         tick(c);
         if (c->one_at_a_time) {
+            stage(c, true);
             wait_enter();
         }
         const uint8_t *data = NULL;
@@ -1035,6 +1056,7 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
         uint64_t ts = 0;
         int rc = next_frame(c, &data, &caplen, &wirelen, &ts);
         if (rc == 0) {
+            stage(c, true); /* nothing came in: let the staged events go */
             continue;
         }
         if (rc == 2 || rc < 0) {
@@ -1046,6 +1068,7 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
             continue;
         }
         if (c->file != NULL && !c->topspeed) {
+            stage(c, true);
             if (!pace(c, ts, stop)) {
                 break;
             }
@@ -1072,6 +1095,7 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
         for (unsigned i = 0; i < pb_workers_count(c->wk); i++) {
             pb_flows_final(pb_workers_part(c->wk, i)->fl, now);
         }
+        stage(c, false);
         pb_workers_refresh_stats(c->wk);
         return status;
     }
@@ -1086,5 +1110,6 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
     }
     /* flows still open are reported as final (end of file or shutdown) */
     pb_flows_final(c->fl, pb_now_ns());
+    stage(c, false);
     return status;
 }

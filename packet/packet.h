@@ -57,6 +57,13 @@ struct pb_tcp_stats;    /* packet/tcp.h */
 typedef void (*pb_packet_hook_fn)(void *ctx, const struct pb_decoded *d, bool transport);
 void pb_capture_set_packet_hook(struct pb_capture *c, pb_packet_hook_fn fn, void *ctx);
 
+/* Staged publishing: each packet thread (the capture thread, or each
+ * worker) calls fn(ctx, true) as it starts and whenever it may wait (no
+ * input now, a timer tick, pacing, -O), and fn(ctx, false) before it stops;
+ * between calls the events it emits may wait in a stage of its own. */
+typedef void (*pb_stage_fn)(void *ctx, bool on);
+void pb_capture_set_stage(struct pb_capture *c, pb_stage_fn fn, void *ctx);
+
 /* `test config`: with flows on, checks packetbeat.flows (timeout, period);
  * 0 or -PB_EINVAL with Packetbeat's message in err. */
 int pb_capture_check_flows(const struct pb_cfg *root, char *err, size_t errlen);

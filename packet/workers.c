@@ -120,6 +120,8 @@ struct pb_workers {
     struct worker *w; /* owned: n */
     pb_packet_hook_fn hook;
     void *hook_ctx;
+    pb_stage_fn stage; /* NULL: no staging */
+    void *stage_ctx;
     bool started, finished;
     uint64_t next_seq;                       /* capture thread */
     alignas(64) _Atomic uint64_t dispatched; /* every packet < dispatched is in a ring */
@@ -593,10 +595,21 @@ static void handle_end(struct worker *w, bool end_of_input)
     pb_tcp_close_all(p->tcp);
 }
 
+static void worker_stage(const struct worker *w, bool on)
+{
+    if (w->ws->stage != NULL) {
+        w->ws->stage(w->ws->stage_ctx, on);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    worker_stage(w, true);
     for (;;) {
+        if (!has_data(&w->ring)) {
+            worker_stage(w, true); /* about to wait: the staged events go */
+        }
         struct rec *r = ring_peek(&w->ring);
         bool end = false;
         switch (r->kind) {
@@ -617,6 +630,7 @@ static void *worker_main(void *arg)
             pb_flows_tick(w->parts.fl, r->now);
             atomic_store(&w->done, w->cur_key + 1);
             snapshot(w);
+            worker_stage(w, true);
             break;
         default: /* REC_END */
             w->cur_key = 2 * r->seq;
@@ -632,6 +646,7 @@ static void *worker_main(void *arg)
             break;
         }
     }
+    worker_stage(w, false);
     pb_ev_tunnels_free();
     return NULL;
 }
@@ -714,6 +729,12 @@ void pb_workers_set_hook(struct pb_workers *ws, pb_packet_hook_fn hook, void *ct
 {
     ws->hook = hook;
     ws->hook_ctx = ctx;
+}
+
+void pb_workers_set_stage(struct pb_workers *ws, pb_stage_fn fn, void *ctx)
+{
+    ws->stage = fn;
+    ws->stage_ctx = ctx;
 }
 
 int pb_workers_start(struct pb_workers *ws)

@@ -55,6 +55,9 @@ struct pb_workers *pb_workers_new(unsigned n, const struct pb_worker_parts *part
                                   pb_packet_hook_fn hook, void *hook_ctx, char *err, size_t errlen);
 /* Replaces the hook (before pb_workers_start). */
 void pb_workers_set_hook(struct pb_workers *ws, pb_packet_hook_fn hook, void *ctx);
+/* The staging calls each worker thread makes (pb_capture_set_stage), set
+ * before pb_workers_start. */
+void pb_workers_set_stage(struct pb_workers *ws, pb_stage_fn fn, void *ctx);
 /* Starts the threads (once); -PB_E* when one cannot start. */
 int pb_workers_start(struct pb_workers *ws);
 /* Hands a decoded packet (d, pb_decode's result ok; borrowed) to its

@@ -1265,43 +1265,89 @@ static char *encode_block(const pb_event *ev, const json_t *tree, size_t *len)
     return block;
 }
 
-/* Puts q on the memory queue (taking it). */
-static int enqueue(struct pb_pipeline *pl, const struct qev *qp, bool block)
+/* Puts q[0..n) on the memory queue in order, under one hold of the lock
+ * (taking them all). With block=false what finds the queue full is dropped
+ * and counted; -PB_ELIMIT (-PB_EIO when closing) if any was. */
+static int enqueue_many(struct pb_pipeline *pl, struct qev *q, size_t n, bool block)
 {
-    struct qev q = *qp;
+    int rc = 0;
     pthread_mutex_lock(&pl->mu);
-    while (pl->used >= pl->cap && !pl->closing) {
-        if (!block) {
-            pl->st.dropped++;
-            pthread_mutex_unlock(&pl->mu);
-            qev_free(&q);
-            return -PB_ELIMIT;
+    for (size_t i = 0; i < n; i++) {
+        while (pl->used >= pl->cap && !pl->closing && block) {
+            pthread_cond_wait(&pl->cv_space, &pl->mu);
         }
-        pthread_cond_wait(&pl->cv_space, &pl->mu);
-    }
-    if (pl->closing) {
-        pl->st.dropped++;
-        pthread_mutex_unlock(&pl->mu);
-        qev_free(&q);
-        return -PB_EIO;
-    }
-    if (q.ev != NULL) {
-        /* freed by the output's thread: not this thread's memory any more
-           (under the lock: the output cannot have it yet) */
-        pb_ev_disown(q.ev);
-    }
-    pl->ring[(pl->head + pl->count) % pl->cap] = q;
-    pl->count++;
-    pl->used++;
-    pl->st.published++;
-    /* A waiting worker only cares when work appears (it then starts its
-       flush timer) and when a full batch is there; waking it for every
-       event costs a futex wake and a context switch per event. */
-    if (pl->count == 1 || pl->count == pl->batch_want) {
-        pthread_cond_broadcast(&pl->cv);
+        if (pl->closing || pl->used >= pl->cap) {
+            rc = pl->closing ? -PB_EIO : -PB_ELIMIT;
+            pl->st.dropped++;
+            qev_free(&q[i]);
+            continue;
+        }
+        if (q[i].ev != NULL) {
+            /* freed by the output's thread: not this thread's memory any
+               more (under the lock: the output cannot have it yet) */
+            pb_ev_disown(q[i].ev);
+        }
+        pl->ring[(pl->head + pl->count) % pl->cap] = q[i];
+        pl->count++;
+        pl->used++;
+        pl->st.published++;
+        /* A waiting worker only cares when work appears (it then starts
+           its flush timer) and when a full batch is there; waking it for
+           every event costs a futex wake and a context switch per event. */
+        if (pl->count == 1 || pl->count == pl->batch_want) {
+            pthread_cond_broadcast(&pl->cv);
+        }
     }
     pthread_mutex_unlock(&pl->mu);
-    return 0;
+    return rc;
+}
+
+/* ---- staged publishing ----
+ * A packet thread that turns its stage on (pb_pipeline_stage) publishes
+ * into a small array of its own, moved onto the queue STAGE_MAX events at
+ * a time: one lock (and at most one wake-up) for many events instead of
+ * one per event. The thread empties its stage whenever it may wait and
+ * before it stops, so nothing stays behind. */
+enum { STAGE_MAX = 64 };
+static _Thread_local struct stage {
+    struct pb_pipeline *pl; /* borrowed; NULL: events go straight to the queue */
+    bool block;
+    size_t n;
+    struct qev q[STAGE_MAX];
+} stage;
+
+static int stage_flush(struct stage *s)
+{
+    int rc = s->n > 0 ? enqueue_many(s->pl, s->q, s->n, s->block) : 0;
+    s->n = 0;
+    return rc;
+}
+
+void pb_pipeline_stage(struct pb_pipeline *pl, bool on)
+{
+    struct stage *s = &stage;
+    if (s->pl != NULL) {
+        (void)stage_flush(s);
+    }
+    /* only the memory queue: the disk queue writes under its own lock */
+    s->pl = on && pl != NULL && pl->dq == NULL ? pl : NULL;
+}
+
+/* Puts the queue entry {tree, js, len, ev} on the memory queue (taking
+ * it), through this thread's stage when it has one for pl. (Its fields come
+ * as arguments: a copy of a struct just written piecemeal would wait for
+ * every store before it, the encoding's copy included.) */
+static int enqueue(struct pb_pipeline *pl, json_t *tree, char *js, size_t len, pb_event *ev,
+                   bool block)
+{
+    struct stage *s = &stage;
+    if (s->pl != pl) {
+        struct qev one = {.tree = tree, .js = js, .len = len, .ev = ev};
+        return enqueue_many(pl, &one, 1, block);
+    }
+    s->q[s->n++] = (struct qev){.tree = tree, .js = js, .len = len, .ev = ev};
+    s->block = block;
+    return s->n == STAGE_MAX ? stage_flush(s) : 0;
 }
 
 int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
@@ -1326,7 +1372,7 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
         pthread_mutex_unlock(&pl->mu);
         return rc;
     }
-    return enqueue(pl, &q, block);
+    return enqueue(pl, q.tree, q.js, q.len, NULL, block);
 }
 
 int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
@@ -1337,18 +1383,18 @@ int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
     }
     if (pl->dq == NULL && pl->queue_json && !pb_ev_is_tree(ev)) {
         /* encoded from the arena: no jansson tree is ever built */
-        struct qev q = {0};
-        q.js = encode_block(ev, NULL, &q.len);
-        if (q.js != NULL) {
+        size_t len = 0;
+        char *js = encode_block(ev, NULL, &len);
+        if (js != NULL) {
             pb_ev_free(ev);
-            return enqueue(pl, &q, block);
+            return enqueue(pl, NULL, js, len, NULL, block);
         }
     }
     if (pl->dq == NULL && !pb_ev_is_tree(ev)) {
         /* an output that reads trees: the event waits in its arena and
            becomes a tree on the output's thread (pb_batch_event), so that
            the tree is made and freed by one thread */
-        return enqueue(pl, &(struct qev){.ev = ev}, block);
+        return enqueue(pl, NULL, NULL, 0, ev, block);
     }
     json_t *tree = pb_ev_take(ev);
     if (tree == NULL) {

@@ -38,6 +38,14 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block);
 /* The same for an event (taken): with queue.mem and outputs that queue
  * JSON, encoded straight from its arena. */
 int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block);
+/* Staged publishing for the calling thread: on, the events it publishes to
+ * pl gather in a small stage of its own and enter the queue a few dozen at
+ * a time; off, the stage is emptied and publishing goes straight to the
+ * queue again. Each call empties the stage, so a thread calls it (on) when
+ * it may wait for input and (off) before it stops: staged events are not
+ * yet in the queue, and no one else moves them there. Only queue.mem
+ * stages. */
+void pb_pipeline_stage(struct pb_pipeline *pl, bool on);
 /* Flushes and waits up to timeout_ns (<0: forever) for every queued event to
  * be acked, then stops the workers and frees everything. */
 void pb_pipeline_close(struct pb_pipeline *pl, int64_t timeout_ns);

@@ -463,6 +463,65 @@ START_TEST(nonblocking_drops_and_counts_when_full)
 }
 END_TEST
 
+/* Staged publishing: a thread's events wait in its stage (not yet
+ * published) until it is emptied, all of them in order, none lost; a full
+ * stage empties itself; a full queue drops and counts what did not fit. */
+START_TEST(staged_events_wait_then_all_leave_in_order)
+{
+    struct pb_cfg *c;
+    struct pb_pipeline *pl = pipeline_of("queue.mem: {flush.timeout: 1ms}\noutput.fake: {}\n", &c);
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    pb_pipeline_stage(pl, true);
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(pb_pipeline_publish_event(pl, arena_ev(i), true), 0);
+        ck_assert_int_eq(pb_pipeline_publish(pl, ev(100 + i), true), 0);
+    }
+    ck_assert_uint_eq(stats(pl).published, 0);
+    pb_pipeline_stage(pl, true); /* emptied; staging goes on */
+    ck_assert_uint_eq(stats(pl).published, 20);
+    for (int i = 0; i < 200; i++) { /* more than a stage holds */
+        ck_assert_int_eq(pb_pipeline_publish_event(pl, arena_ev(1000 + i), true), 0);
+    }
+    ck_assert_uint_gt(stats(pl).published, 20);
+    ck_assert_uint_lt(stats(pl).published, 220);
+    pb_pipeline_stage(pl, false);
+    ck_assert_uint_eq(stats(pl).published, 220);
+    /* off: straight to the queue */
+    ck_assert_int_eq(pb_pipeline_publish_event(pl, arena_ev(5000), true), 0);
+    ck_assert_uint_eq(stats(pl).published, 221);
+    pb_pipeline_close(pl, -1);
+    ck_assert_uint_eq(fake.nseen, 221);
+    ck_assert_uint_eq(fake.json_bad, 0);
+    for (size_t i = 0; i < 20; i++) {
+        ck_assert_int_eq(fake.seen[i], i % 2 == 0 ? (int64_t)(i / 2) : (int64_t)(100 + i / 2));
+    }
+    for (size_t i = 20; i < 220; i++) {
+        ck_assert_int_eq(fake.seen[i], (int64_t)(1000 + i - 20));
+    }
+    ck_assert_int_eq(fake.seen[220], 5000);
+    pb_cfg_free(c);
+
+    /* not started, room for 32: the rest of a stage is dropped and counted */
+    fake_reset(FAKE_ACK);
+    pl = pipeline_of("queue.mem: {events: 32, flush.min_events: 8}\noutput.fake: {}\n", &c);
+    pb_pipeline_stage(pl, true);
+    for (int i = 0; i < 40; i++) {
+        ck_assert_int_eq(pb_pipeline_publish_event(pl, arena_ev(i), false), 0);
+    }
+    pb_pipeline_stage(pl, false);
+    struct pb_pipeline_stats st = stats(pl);
+    ck_assert_uint_eq(st.published, 32);
+    ck_assert_uint_eq(st.dropped, 8);
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    pb_pipeline_close(pl, -1);
+    ck_assert_uint_eq(fake.nseen, 32);
+    for (size_t i = 0; i < 32; i++) {
+        ck_assert_int_eq(fake.seen[i], (int64_t)i);
+    }
+    pb_cfg_free(c);
+}
+END_TEST
+
 START_TEST(batches_never_exceed_bulk_max_size)
 {
     struct pb_cfg *c;
@@ -985,6 +1044,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, inexact_events_stay_trees);
     tcase_add_test(tc, arena_events_to_json_and_tree_outputs);
     tcase_add_test(tc, nonblocking_drops_and_counts_when_full);
+    tcase_add_test(tc, staged_events_wait_then_all_leave_in_order);
     tcase_add_test(tc, batches_never_exceed_bulk_max_size);
     tcase_add_test(tc, flush_timeout_sends_partial_batch);
     tcase_add_test(tc, retry_with_backoff_then_drop);
