@@ -195,6 +195,16 @@ static bool plain_bytes(const uint8_t *p, size_t n)
         return pb_json_plain8(x);
     }
     size_t i = 0;
+#ifdef __SSE2__
+    if (n >= 16) {
+        for (; n - i > 16; i += 16) {
+            if (pb_json_special16(p + i, false) != 0) {
+                return false;
+            }
+        }
+        return pb_json_special16(p + n - 16, false) == 0; /* the last 16, overlapping */
+    }
+#endif
     for (; n - i > 8; i += 8) {
         memcpy(&x, p + i, 8);
         if (!pb_json_plain8(x)) {

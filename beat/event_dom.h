@@ -20,6 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "beat/event.h"
 
@@ -217,5 +220,24 @@ static inline bool pb_json_plain1(uint8_t c)
 {
     return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
+
+#ifdef __SSE2__
+/* Of the 16 bytes at p, a bit for each one that is not plain (as
+ * pb_json_plain1; with html also '<', '>' and '&'); bit i for p[i]. */
+static inline unsigned pb_json_special16(const uint8_t *p, bool html)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* signed: bytes >= 0x80 are negative, so below 0x20 too */
+    __m128i x = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+    x = _mm_or_si128(x, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    x = _mm_or_si128(x, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    if (html) {
+        x = _mm_or_si128(x, _mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
+        x = _mm_or_si128(x, _mm_cmpeq_epi8(v, _mm_set1_epi8('>')));
+        x = _mm_or_si128(x, _mm_cmpeq_epi8(v, _mm_set1_epi8('&')));
+    }
+    return (unsigned)_mm_movemask_epi8(x);
+}
+#endif
 
 #endif

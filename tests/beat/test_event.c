@@ -477,10 +477,10 @@ static size_t ref_valid_len(const uint8_t *p, size_t n)
 START_TEST(plain_checks_at_every_place)
 {
     static const uint8_t odd[] = {'"', '\\', 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xe2, 0xff, 0};
-    for (size_t len = 1; len <= 24; len++) {
+    for (size_t len = 1; len <= 40; len++) {
         for (size_t pos = 0; pos < len; pos++) {
             for (size_t k = 0; k < sizeof odd; k++) {
-                uint8_t buf[32];
+                uint8_t buf[48];
                 memset(buf, 'a' + (int)(len % 20), sizeof buf);
                 buf[pos] = odd[k];
                 if (odd[k] == 0xc3 && pos + 1 < len) {
@@ -490,7 +490,7 @@ START_TEST(plain_checks_at_every_place)
                 pb_event *ev = pb_ev_new();
                 pb_node *root = pb_ev_obj(ev, "");
                 pb_node_set_strn(root, "v", buf, len);
-                char key[33];
+                char key[49];
                 memcpy(key, buf, len);
                 key[len] = '\0';
                 if (odd[k] != 0) {

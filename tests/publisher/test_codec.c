@@ -67,9 +67,9 @@ static void check_string(const unsigned char *s, size_t n, bool html, const char
 
 START_TEST(every_byte_at_every_offset)
 {
-    unsigned char s[40];
-    char want[40 * 6 + 3];
-    for (size_t len = 1; len <= 34; len += 3) {
+    unsigned char s[56];
+    char want[56 * 6 + 3];
+    for (size_t len = 1; len <= 52; len += 3) {
         for (size_t pos = 0; pos < len; pos++) {
             for (unsigned c = 1; c < 256; c++) {
                 /* distinct filler bytes: a run copied from the wrong
@@ -78,6 +78,9 @@ START_TEST(every_byte_at_every_offset)
                     s[k] = (unsigned char)('a' + k % 26);
                 }
                 s[pos] = (unsigned char)c;
+                if (len > 20 && c % 5 == 0) {
+                    s[(pos + 7) % len] = '"'; /* a second one, in the same block or the next */
+                }
                 for (int html = 0; html < 2; html++) {
                     ref_escape(s, len, html != 0, want);
                     check_string(s, len, html != 0, want);
