@@ -106,10 +106,21 @@ const char *dns_rcode_str(int rc, char buf[24]);
  * publicsuffix.EffectiveTLDPlusOne (ICANN and private rules). Returns a
  * pointer into name, or NULL when there is none. */
 const char *dns_etld_plus_one(const char *name);
-/* The same straight from the list, without the per-thread cache (tests). */
+/* The same straight from libpsl, without our own walk over the list
+ * (tests). */
 const char *dns_etld_plus_one_uncached(const char *name);
-/* The same without the per-thread cache of results (tests). */
-const char *dns_etld_plus_one_uncached(const char *name);
+/* Tests: whether our walk over the list's DAFSA answers (rather than
+ * libpsl); and the answer given for one suffix, as psl_is_public_suffix's. */
+bool dns_psl_walker(void);
+int dns_psl_public(const char *s);
+/* Tests: the walk over a given graph (a DAFSA file past its header line,
+ * borrowed), with or without its index (NULL without libpsl); its answer
+ * for a suffix: 1 or 0, or -1 for a name it leaves to libpsl. */
+struct dns_psl_walk;
+struct dns_psl_walk *dns_psl_walk_new(const uint8_t *graph, size_t len, bool index);
+bool dns_psl_walk_indexed(const struct dns_psl_walk *w);
+int dns_psl_walk_public(const struct dns_psl_walk *w, const char *s);
+void dns_psl_walk_free(struct dns_psl_walk *w);
 /* Loads the Public Suffix List data ahead of the first lookup. */
 void dns_psl_load(void);
 /* Releases the Public Suffix List data (tests, shutdown). */
