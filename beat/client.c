@@ -53,6 +53,7 @@ struct pb_client {
     json_t *metadata; /* template for @metadata */
     json_t *agent;    /* template for agent */
     char *hostname;   /* owned: host.name, held by events like the templates */
+    bool hostname_plain; /* hostname needs no escaping in JSON */
 };
 
 /* The paths finalize reads on every event, split once. */
@@ -307,6 +308,10 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
         pb_client_free(c);
         return NULL;
     }
+    c->hostname_plain = true;
+    for (const char *h = c->hostname; h != NULL && *h != '\0' && c->hostname_plain; h++) {
+        c->hostname_plain = pb_json_plain1((uint8_t)*h);
+    }
     /* never changed from here on: events hold them by reference */
     pb_ev_freeze(c->metadata);
     pb_ev_freeze(c->agent);
@@ -426,15 +431,20 @@ static void put_direction(struct pb_client *c, pb_event *ev)
         }
         dir = si && di ? "internal" : si ? "outbound" : di ? "inbound" : "external";
     }
+    if (st == 0) {
+        pb_node_add_static(net, PB_KEY("direction"), dir); /* net lacks it */
+        return;
+    }
     if (net == NULL) {
         net = pb_node_obj_k(pb_ev_obj(ev, ""), PB_KEY("network"));
     }
     pb_node_set_static_k(net, PB_KEY("direction"), dir);
 }
 
-/* ecs.version, host.name: set to val when the path is absent. */
+/* ecs.version, host.name: set to val (plain: needs no escaping) when the
+ * path is absent. */
 static void put_default(pb_event *ev, pb_node *root, const struct pb_path *p, const char *obj,
-                        size_t olen, const char *key, size_t klen, const char *val)
+                        size_t olen, const char *key, size_t klen, const char *val, bool plain)
 {
     pb_node *o = NULL;
     int st = pb_ev_path2(ev, p, &o);
@@ -445,7 +455,11 @@ static void put_default(pb_event *ev, pb_node *root, const struct pb_path *p, co
         /* absent: a new object (st 0), or whatever "obj" holds replaced */
         o = st == 0 ? pb_node_add_obj(root, obj, olen) : pb_node_obj_k(root, obj, olen);
     }
-    pb_node_set_static_k(o, key, klen, val);
+    if (st == 0 && plain) {
+        pb_node_add_static(o, key, klen, val); /* o lacks key */
+    } else {
+        pb_node_set_static_k(o, key, klen, val);
+    }
 }
 
 void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs)
@@ -510,8 +524,9 @@ pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_
     } else {
         pb_node_set_copy(root, "agent", c->agent);
     }
-    put_default(ev, root, &p_ecs_version, PB_KEY("ecs"), PB_KEY("version"), "8.0.0");
-    put_default(ev, root, &p_host_name, PB_KEY("host"), PB_KEY("name"), c->hostname);
+    put_default(ev, root, &p_ecs_version, PB_KEY("ecs"), PB_KEY("version"), "8.0.0", true);
+    put_default(ev, root, &p_host_name, PB_KEY("host"), PB_KEY("name"), c->hostname,
+                c->hostname_plain);
     if (s != NULL && s->procs != NULL) {
         ev = pb_processors_run(s->procs, ev);
     }

@@ -92,10 +92,10 @@ const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
         last.secs = secs;
         memcpy(last.text, buf, 19);
     }
+    static const uint32_t pow10[] = {1,      10,      100,      1000,      10000,
+                                     100000, 1000000, 10000000, 100000000, 1000000000};
     size_t n = 19;
-    for (int d = 9; d > digits; d--) {
-        frac /= 10;
-    }
+    frac /= pow10[9 - digits];
     /* libbeat's default layout keeps exactly three digits; the micro and
        nanosecond ones (Go's ".999999") drop trailing zeros */
     if (digits != 3) {
@@ -475,8 +475,8 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         return NULL;
     }
     pb_node *root = pb_ev_obj(ev, "");
-    char tbuf[40];
-    pb_node_add_plain(root, PB_KEY("@timestamp"), pb_time_fmt(tx->start_ns, false, tbuf));
+    const char *start = pb_ev_time(ev, tx->start_ns);
+    pb_node_add_static(root, PB_KEY("@timestamp"), start);
     pb_node_add_static(root, PB_KEY("type"), tx->type);
     pb_node_add_static(root, PB_KEY("status"), tx->status);
 
@@ -487,10 +487,11 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
     pb_node_add_static_strs(event, PB_KEY("type"), etype, 2, "[\"connection\",\"protocol\"]");
     pb_node_add_static(event, PB_KEY("dataset"), tx->type);
     if (tx->start_ns != 0) {
-        pb_node_add_plain(event, PB_KEY("start"), pb_time_fmt(tx->start_ns, false, tbuf));
+        pb_node_add_static(event, PB_KEY("start"), start);
     }
     if (tx->end_ns != 0) {
-        pb_node_add_plain(event, PB_KEY("end"), pb_time_fmt(tx->end_ns, false, tbuf));
+        pb_node_add_static(event, PB_KEY("end"),
+                           tx->end_ns == tx->start_ns ? start : pb_ev_time(ev, tx->end_ns));
         if (tx->start_ns != 0 && tx->end_ns >= tx->start_ns) {
             pb_node_add_int(event, PB_KEY("duration"), (int64_t)(tx->end_ns - tx->start_ns));
         }

@@ -151,10 +151,14 @@ int pb_node_add_uint(pb_node *n, const char *key, size_t klen, uint64_t v);
 int pb_node_add_bool(pb_node *n, const char *key, size_t klen, bool v);
 /* Strings known to need no escaping (names from our own tables, our
  * timestamps, addresses, ids): not checked (debug builds assert it).
- * _static keeps s by reference: it must outlive every event (a literal,
- * a constant table); _plain copies it. */
+ * _static keeps s by reference: it must outlive the event (a literal, a
+ * constant table, a string in the event's own arena); _plain copies it. */
 int pb_node_add_static(pb_node *n, const char *key, size_t klen, const char *s);
 int pb_node_add_plain(pb_node *n, const char *key, size_t klen, const char *s);
+/* The text of ts_ns (pb_time_fmt, at the global precision) in ev's arena,
+ * made once for every member of that instant (pb_node_add_static):
+ * @timestamp and event.start. NULL on allocation failure. */
+const char *pb_ev_time(pb_event *ev, uint64_t ts_ns);
 pb_node *pb_node_add_obj(pb_node *n, const char *key, size_t klen);
 pb_node *pb_node_add_arr(pb_node *n, const char *key, size_t klen);
 /* The network endpoint object {"ip":ip,"port":port,"bytes":bytes} at a

@@ -257,34 +257,15 @@ static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
     return NULL;
 }
 
-/* A new last member of n (key NULL in arrays); flags: its key's. */
-static struct pb_member *append_ref(pb_node *n, const char *key, size_t klen, int flags,
-                                    bool copy_key)
+/* Makes m, new memory, the last member of n at key (NULL in arrays; flags:
+ * its key's), its value null for the caller to fill. */
+static inline struct pb_member *link_member(pb_node *n, struct pb_member *m, const char *key,
+                                            size_t klen, uint8_t flags)
 {
-    pb_event *ev = n->ev;
-    struct pb_member *m = arena_alloc(ev, sizeof *m + (key != NULL && copy_key ? klen + 1 : 0));
-    if (m == NULL) {
-        return NULL;
-    }
-    m->next = NULL;
-    m->kind = PB_VK_NULL;
-    m->flags = (uint8_t)flags;
-    m->slen = 0;
+    uint32_t tag = key != NULL ? pb_key_tag(key, klen) : 0;
+    *m = (struct pb_member){.key = key, .klen = (uint32_t)klen, .tag = tag, .flags = flags};
     if (key != NULL) {
-        if (copy_key) {
-            char *k = (char *)(m + 1);
-            pb_copy_short(k, key, klen);
-            k[klen] = '\0';
-            key = k;
-        }
-        m->key = key;
-        m->klen = (uint32_t)klen;
-        m->tag = pb_key_tag(key, klen);
-        n->keys |= pb_key_bit(m->tag);
-    } else {
-        m->key = NULL;
-        m->klen = 0;
-        m->tag = 0;
+        n->keys |= pb_key_bit(tag);
     }
     if (n->last != NULL) {
         n->last->next = m;
@@ -295,6 +276,23 @@ static struct pb_member *append_ref(pb_node *n, const char *key, size_t klen, in
     n->count++;
     n->enc = NULL;
     return m;
+}
+
+/* A new last member of n (key NULL in arrays); flags: its key's. */
+static struct pb_member *append_ref(pb_node *n, const char *key, size_t klen, int flags,
+                                    bool copy_key)
+{
+    struct pb_member *m = arena_alloc(n->ev, sizeof *m + (key != NULL && copy_key ? klen + 1 : 0));
+    if (m == NULL) {
+        return NULL;
+    }
+    if (key != NULL && copy_key) {
+        char *k = (char *)(m + 1);
+        pb_copy_short(k, key, klen);
+        k[klen] = '\0';
+        key = k;
+    }
+    return link_member(n, m, key, klen, (uint8_t)flags);
 }
 
 static struct pb_member *append(pb_node *n, const char *key, size_t klen, int flags)
@@ -344,18 +342,24 @@ static struct pb_member *slot_of(pb_node *n, const char *key)
 }
 
 /* pb_node_add_*: a literal key the object does not have (checked in
- * debug builds), kept by reference; on arrays the value is appended. */
-static struct pb_member *lit_slot(pb_node *n, const char *key, size_t klen)
+ * debug builds), kept by reference; on arrays the value is appended. The
+ * member is followed by extra bytes of its own (a value's copy, a node):
+ * one allocation for both. */
+static inline struct pb_member *lit_slot(pb_node *n, const char *key, size_t klen, size_t extra)
 {
     if (n == NULL) {
         return NULL;
     }
+    struct pb_member *m = arena_alloc(n->ev, sizeof *m + extra);
+    if (m == NULL) {
+        return NULL;
+    }
     if (n->arr) {
-        return append(n, NULL, 0, 0);
+        return link_member(n, m, NULL, 0, 0);
     }
     assert(find(n, key, klen) == NULL && key_check(key, klen) == PB_MF_PLAIN_KEY &&
            memchr(key, '.', klen) == NULL);
-    return append_ref(n, key, klen, PB_MF_PLAIN_KEY, false);
+    return link_member(n, m, key, klen, PB_MF_PLAIN_KEY);
 }
 
 static pb_node *new_node(pb_event *ev, bool arr)
@@ -381,7 +385,7 @@ static pb_node *child_of(pb_node *n, const char *key, size_t klen, bool arr, boo
     if (n->arr) {
         m = append(n, NULL, 0, 0);
     } else if ((m = find(n, key, klen)) == NULL) {
-        m = lit ? lit_slot(n, key, klen) : add_key(n, key, klen);
+        m = lit ? lit_slot(n, key, klen, 0) : add_key(n, key, klen);
     } else if (m->kind == (arr ? PB_VK_ARR : PB_VK_OBJ)) {
         return m->u.n;
     } else if (m->kind == PB_VK_JSON && (arr ? json_is_array(m->u.j) : json_is_object(m->u.j))) {
@@ -598,7 +602,7 @@ int pb_node_add_strn(pb_node *n, const char *key, size_t klen, const void *s, si
     if (n == NULL || (s == NULL && len > 0)) {
         return -PB_ENOMEM;
     }
-    return fill_strn(n->ev, lit_slot(n, key, klen), s, len);
+    return fill_strn(n->ev, lit_slot(n, key, klen, 0), s, len);
 }
 
 int pb_node_add_str(pb_node *n, const char *key, size_t klen, const char *s)
@@ -615,17 +619,18 @@ static int add_plain_str(pb_node *n, const char *key, size_t klen, const char *s
     }
     size_t len = strlen(s);
     assert(plain_bytes((const uint8_t *)s, len));
-    struct pb_member *m = len <= UINT32_MAX ? lit_slot(n, key, klen) : NULL;
-    char *c = m != NULL && copy ? arena_alloc(n->ev, len + 1) : NULL;
-    if (m == NULL || (copy && c == NULL)) {
+    struct pb_member *m = len <= UINT32_MAX ? lit_slot(n, key, klen, copy ? len + 1 : 0) : NULL;
+    if (m == NULL) {
         return -PB_ENOMEM;
     }
     if (copy) {
-        memcpy(c, s, len + 1);
+        char *c = (char *)(m + 1);
+        pb_copy_short(c, s, len + 1);
+        s = c;
     }
     m->kind = PB_VK_STR;
     m->flags |= PB_MF_PLAIN_STR;
-    m->u.s = copy ? c : s;
+    m->u.s = s;
     m->slen = (uint32_t)len;
     return 0;
 }
@@ -640,28 +645,41 @@ int pb_node_add_plain(pb_node *n, const char *key, size_t klen, const char *s)
     return add_plain_str(n, key, klen, s, true);
 }
 
+const char *pb_ev_time(pb_event *ev, uint64_t ts_ns)
+{
+    char *s = arena_alloc(ev, 40);
+    return s != NULL ? pb_time_fmt(ts_ns, false, s) : NULL;
+}
+
 int pb_node_add_int(pb_node *n, const char *key, size_t klen, int64_t v)
 {
-    return fill_int(lit_slot(n, key, klen), v);
+    return fill_int(lit_slot(n, key, klen, 0), v);
 }
 
 int pb_node_add_uint(pb_node *n, const char *key, size_t klen, uint64_t v)
 {
-    return fill_uint(lit_slot(n, key, klen), v);
+    return fill_uint(lit_slot(n, key, klen, 0), v);
 }
 
 int pb_node_add_bool(pb_node *n, const char *key, size_t klen, bool v)
 {
-    return fill_bool(lit_slot(n, key, klen), v);
+    return fill_bool(lit_slot(n, key, klen, 0), v);
 }
 
-static pb_node *add_child(pb_node *n, const char *key, size_t klen, bool arr)
+/* A new container at a literal key (lit_slot), followed by room bytes of
+ * its own (at c + 1) for what fills it: member, node and contents in one
+ * allocation. */
+static pb_node *add_child(pb_node *n, const char *key, size_t klen, bool arr, size_t room)
 {
-    struct pb_member *m = lit_slot(n, key, klen);
-    pb_node *c = m != NULL ? new_node(n->ev, arr) : NULL;
-    if (c == NULL) {
+    _Static_assert(sizeof(struct pb_member) % _Alignof(pb_node) == 0 &&
+                       sizeof(pb_node) % _Alignof(struct pb_member) == 0,
+                   "member, node and members follow each other");
+    struct pb_member *m = lit_slot(n, key, klen, sizeof(pb_node) + room);
+    if (m == NULL) {
         return NULL;
     }
+    pb_node *c = (pb_node *)(m + 1);
+    node_init(c, n->ev, arr);
     m->kind = arr ? PB_VK_ARR : PB_VK_OBJ;
     m->u.n = c;
     return c;
@@ -669,12 +687,27 @@ static pb_node *add_child(pb_node *n, const char *key, size_t klen, bool arr)
 
 pb_node *pb_node_add_obj(pb_node *n, const char *key, size_t klen)
 {
-    return add_child(n, key, klen, false);
+    return add_child(n, key, klen, false, 0);
 }
 
 pb_node *pb_node_add_arr(pb_node *n, const char *key, size_t klen)
 {
-    return add_child(n, key, klen, true);
+    return add_child(n, key, klen, true, 0);
+}
+
+/* Makes the count members at m, filled but for their links, the members
+ * of the new container c, whose encoding is enc (NULL: none). */
+static void set_members(pb_node *c, struct pb_member *m, size_t count, const char *enc,
+                        size_t enc_len)
+{
+    for (size_t i = 0; i < count; i++) {
+        m[i].next = i + 1 < count ? &m[i + 1] : NULL;
+    }
+    c->first = count > 0 ? &m[0] : NULL;
+    c->last = count > 0 ? &m[count - 1] : NULL;
+    c->count = (uint32_t)count;
+    c->enc = enc;
+    c->enc_len = (uint32_t)enc_len;
 }
 
 /* The decimal text of v at o; the end. */
@@ -687,53 +720,32 @@ static char *put_int_at(char *o, int64_t v)
     return o + len;
 }
 
-/* A scalar member with a literal plain key, appended to n. */
-static struct pb_member *add_scalar(pb_node *n, struct pb_member *m, const char *key, size_t klen)
-{
-    m->next = NULL;
-    m->key = key;
-    m->klen = (uint32_t)klen;
-    m->tag = pb_key_tag(key, klen);
-    m->flags = PB_MF_PLAIN_KEY;
-    m->slen = 0;
-    n->keys |= pb_key_bit(m->tag);
-    if (n->last != NULL) {
-        n->last->next = m;
-    } else {
-        n->first = m;
-    }
-    n->last = m;
-    n->count++;
-    return m;
-}
-
 pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const char *ip,
                               uint16_t port, int64_t bytes)
 {
-    pb_node *o = pb_node_add_obj(n, key, klen);
-    if (o == NULL || ip == NULL) {
-        return o;
-    }
-    pb_event *ev = o->ev;
-    size_t iplen = strlen(ip);
-    bool plain = iplen < 256 && plain_bytes((const uint8_t *)ip, iplen);
-    /* the members, the ip's copy and the encoding in one allocation */
-    size_t enc_max = iplen + 64;
-    struct pb_member *m = arena_alloc(ev, 3 * sizeof *m + iplen + 1 + (plain ? enc_max : 0));
-    if (m == NULL || !plain) {
+    size_t iplen = ip != NULL ? strlen(ip) : 0;
+    if (ip == NULL || iplen >= 256 || !plain_bytes((const uint8_t *)ip, iplen)) {
         /* an odd string (not from pb_ip_str): the general setters */
+        pb_node *o = pb_node_add_obj(n, key, klen);
         pb_node_add_str(o, PB_KEY("ip"), ip);
-        if (port != 0) {
+        if (ip != NULL && port != 0) {
             pb_node_add_int(o, PB_KEY("port"), port);
         }
-        if (bytes > 0) {
+        if (ip != NULL && bytes > 0) {
             pb_node_add_int(o, PB_KEY("bytes"), bytes);
         }
         return o;
     }
+    /* the members, the ip's copy and the encoding with the node */
+    size_t enc_max = iplen + 64;
+    pb_node *o = add_child(n, key, klen, false, 3 * sizeof(struct pb_member) + iplen + 1 + enc_max);
+    if (o == NULL) {
+        return NULL;
+    }
+    struct pb_member *m = (struct pb_member *)(o + 1);
     char *copy = (char *)(m + 3);
-    memcpy(copy, ip, iplen + 1);
-    struct pb_member *mi = add_scalar(o, &m[0], "ip", 2);
+    pb_copy_short(copy, ip, iplen + 1);
+    struct pb_member *mi = link_member(o, &m[0], "ip", 2, PB_MF_PLAIN_KEY);
     mi->kind = PB_VK_STR;
     mi->flags |= PB_MF_PLAIN_STR;
     mi->u.s = copy;
@@ -742,18 +754,18 @@ pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const ch
     char *e = copy + iplen + 1, *w = e;
     memcpy(w, "{\"ip\":\"", 7);
     w += 7;
-    memcpy(w, ip, iplen);
+    pb_copy_short(w, ip, iplen);
     w += iplen;
     *w++ = '"';
     if (port != 0) {
-        struct pb_member *mp = add_scalar(o, &m[1], "port", 4);
+        struct pb_member *mp = link_member(o, &m[1], "port", 4, PB_MF_PLAIN_KEY);
         mp->kind = PB_VK_INT;
         mp->u.i = port;
         memcpy(w, ",\"port\":", 8);
         w = put_int_at(w + 8, port);
     }
     if (bytes > 0) {
-        struct pb_member *mb = add_scalar(o, &m[2], "bytes", 5);
+        struct pb_member *mb = link_member(o, &m[2], "bytes", 5, PB_MF_PLAIN_KEY);
         mb->kind = PB_VK_INT;
         mb->u.i = bytes;
         memcpy(w, ",\"bytes\":", 9);
@@ -768,62 +780,50 @@ pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const ch
 pb_node *pb_node_add_strs(pb_node *n, const char *key, size_t klen, const char *const *v,
                           size_t count)
 {
-    pb_node *a = pb_node_add_arr(n, key, klen);
-    if (a == NULL || count == 0 || count > 16) {
+    size_t len[16], total = 0;
+    bool plain = count > 0 && count <= 16;
+    for (size_t i = 0; plain && i < count; i++) {
+        len[i] = strlen(v[i]);
+        total += len[i];
+        plain = len[i] < 256 && plain_bytes((const uint8_t *)v[i], len[i]);
+    }
+    if (!plain) {
+        pb_node *a = pb_node_add_arr(n, key, klen);
         for (size_t i = 0; a != NULL && i < count; i++) {
             pb_node_set_str(a, NULL, v[i]);
         }
         return a;
     }
-    size_t len[16], total = 0;
-    bool plain = true;
-    for (size_t i = 0; i < count; i++) {
-        len[i] = strlen(v[i]);
-        total += len[i];
-        plain = plain && len[i] < 256 && plain_bytes((const uint8_t *)v[i], len[i]);
+    /* the members, the strings' copies, then the encoding */
+    pb_node *a =
+        add_child(n, key, klen, true, count * sizeof(struct pb_member) + 2 * total + 4 * count + 2);
+    if (a == NULL) {
+        return NULL;
     }
-    struct pb_member *m =
-        plain ? arena_alloc(a->ev, count * sizeof *m + 2 * total + 4 * count + 2) : NULL;
-    if (m == NULL) {
-        for (size_t i = 0; i < count; i++) {
-            pb_node_set_str(a, NULL, v[i]);
-        }
-        return a;
-    }
-    /* the strings' copies, then the encoding */
+    struct pb_member *m = (struct pb_member *)(a + 1);
     char *str = (char *)(m + count), *e = str + total + count, *w = e;
     *w++ = '[';
     for (size_t i = 0; i < count; i++) {
-        memcpy(str, v[i], len[i] + 1);
+        pb_copy_short(str, v[i], len[i] + 1);
         m[i] = (struct pb_member){
             .kind = PB_VK_STR, .flags = PB_MF_PLAIN_STR, .u.s = str, .slen = (uint32_t)len[i]};
-        m[i].next = i + 1 < count ? &m[i + 1] : NULL;
         str += len[i] + 1;
         if (i > 0) {
             *w++ = ',';
         }
         *w++ = '"';
-        memcpy(w, v[i], len[i]);
+        pb_copy_short(w, v[i], len[i]);
         w += len[i];
         *w++ = '"';
     }
     *w++ = ']';
-    a->first = &m[0];
-    a->last = &m[count - 1];
-    a->count = (uint32_t)count;
-    a->enc = e;
-    a->enc_len = (uint32_t)(w - e);
+    set_members(a, m, count, e, (size_t)(w - e));
     return a;
 }
 
 pb_node *pb_node_add_static_strs(pb_node *n, const char *key, size_t klen, const char *const *v,
                                  size_t count, const char *enc)
 {
-    pb_node *a = pb_node_add_arr(n, key, klen);
-    struct pb_member *m = a != NULL && count > 0 ? arena_alloc(a->ev, count * sizeof *m) : NULL;
-    if (m == NULL) {
-        return a;
-    }
 #ifndef NDEBUG
     {
         size_t o = 0;
@@ -838,18 +838,20 @@ pb_node *pb_node_add_static_strs(pb_node *n, const char *key, size_t klen, const
         assert(enc[o] == ']' && enc[o + 1] == '\0');
     }
 #endif
+    pb_node *a = add_child(n, key, klen, true, count * sizeof(struct pb_member));
+    if (a == NULL) {
+        return NULL;
+    }
+    struct pb_member *m = (struct pb_member *)(a + 1);
+    size_t enc_len = 1; /* '[', then each quoted string and a ',' or ']' */
     for (size_t i = 0; i < count; i++) {
         m[i] = (struct pb_member){.kind = PB_VK_STR,
                                   .flags = PB_MF_PLAIN_STR,
                                   .u.s = v[i],
-                                  .slen = (uint32_t)strlen(v[i]),
-                                  .next = i + 1 < count ? &m[i + 1] : NULL};
+                                  .slen = (uint32_t)strlen(v[i])};
+        enc_len += m[i].slen + 3;
     }
-    a->first = &m[0];
-    a->last = &m[count - 1];
-    a->count = (uint32_t)count;
-    a->enc = enc;
-    a->enc_len = (uint32_t)strlen(enc);
+    set_members(a, m, count, count > 0 ? enc : NULL, count > 0 ? enc_len : 0);
     return a;
 }
 
@@ -863,24 +865,18 @@ pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_nod
             return NULL;
         }
     }
-    pb_node *o = src->arr ? pb_node_add_arr(n, key, klen) : pb_node_add_obj(n, key, klen);
-    struct pb_member *m =
-        o != NULL && src->count > 0 ? arena_alloc(o->ev, src->count * sizeof *m) : NULL;
-    if (m == NULL) {
-        return o;
+    pb_node *o = add_child(n, key, klen, src->arr, src->count * sizeof(struct pb_member));
+    if (o == NULL) {
+        return NULL;
     }
+    struct pb_member *m = (struct pb_member *)(o + 1);
     size_t i = 0;
-    for (const struct pb_member *s = src->first; s != NULL; s = s->next, i++) {
-        m[i] = *s; /* keys and strings are the arena's, never changed in place */
-        m[i].next = s->next != NULL ? &m[i + 1] : NULL;
+    for (const struct pb_member *s = src->first; s != NULL; s = s->next) {
+        m[i++] = *s; /* keys and strings are the arena's, never changed in place */
     }
-    o->first = &m[0];
-    o->last = &m[i - 1];
-    o->count = src->count;
+    set_members(o, m, i, src->enc, src->enc_len);
     o->keys = src->keys;
     o->dotted = src->dotted;
-    o->enc = src->enc;
-    o->enc_len = src->enc_len;
     return o;
 }
 
@@ -888,10 +884,10 @@ pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_nod
 static struct pb_member *lit_slot_any(pb_node *n, const char *key, size_t klen)
 {
     if (n == NULL || n->arr) {
-        return lit_slot(n, key, klen);
+        return lit_slot(n, key, klen, 0);
     }
     struct pb_member *m = find(n, key, klen);
-    return m != NULL ? refill(n, m) : lit_slot(n, key, klen);
+    return m != NULL ? refill(n, m) : lit_slot(n, key, klen, 0);
 }
 
 pb_node *pb_node_obj_k(pb_node *n, const char *key, size_t klen)
@@ -1461,7 +1457,7 @@ int pb_ev_frozen_if_bare(pb_event *ev, const char *key, size_t klen, bool name_o
     if (!bare) {
         return 0;
     }
-    m = m != NULL ? refill(root, m) : lit_slot(root, key, klen);
+    m = m != NULL ? refill(root, m) : lit_slot(root, key, klen, 0);
     if (m == NULL) {
         return -1;
     }

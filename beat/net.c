@@ -8,7 +8,6 @@
 #include "beat/sha1.h"
 
 #include <arpa/inet.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
@@ -83,6 +82,26 @@ static int icmp_equiv(uint8_t proto, uint8_t type)
     return -1;
 }
 
+/* Standard base64 of a SHA-1 digest (28 characters, one '=') and a NUL. */
+static void base64_sha1(const uint8_t md[PB_SHA1_LEN], char out[29])
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    _Static_assert(PB_SHA1_LEN == 20, "six groups of three bytes and two left");
+    for (size_t i = 0; i < 6; i++) {
+        uint32_t v = (uint32_t)md[3 * i] << 16 | (uint32_t)md[3 * i + 1] << 8 | md[3 * i + 2];
+        out[4 * i] = tab[v >> 18];
+        out[4 * i + 1] = tab[(v >> 12) & 63];
+        out[4 * i + 2] = tab[(v >> 6) & 63];
+        out[4 * i + 3] = tab[v & 63];
+    }
+    uint32_t v = (uint32_t)md[18] << 16 | (uint32_t)md[19] << 8;
+    out[24] = tab[v >> 18];
+    out[25] = tab[(v >> 12) & 63];
+    out[26] = tab[(v >> 6) & 63];
+    out[27] = '=';
+    out[28] = '\0';
+}
+
 void pb_community_id(const struct pb_tuple *t, char out[64])
 {
     size_t alen = t->src.v6 ? 16 : 4;
@@ -109,7 +128,8 @@ void pb_community_id(const struct pb_tuple *t, char out[64])
         dport = tp;
     }
 
-    uint8_t buf[2 + 16 + 16 + 2 + 4];
+    /* zero-padded: hashed and compared as whole words */
+    uint8_t buf[2 + 16 + 16 + 2 + 4] = {0};
     size_t n = 0;
     buf[n++] = 0; /* seed */
     buf[n++] = 0;
@@ -127,20 +147,29 @@ void pb_community_id(const struct pb_tuple *t, char out[64])
         buf[n++] = (uint8_t)dport;
     }
     /* Every event of a connection hashes the same bytes, and a SHA-1
-       through OpenSSL 3 costs more than the rest of the event's network
-       fields: remember the latest ids of this thread, direct-mapped. */
+       costs more than the rest of the event's network fields: remember
+       the latest ids of this thread, direct-mapped. */
     enum { CID_SLOTS = 512, CID_LEN = 2 + 28 };
     static _Thread_local struct cid_slot {
         uint8_t n; /* 0: empty */
         uint8_t key[sizeof buf];
         char id[CID_LEN + 1];
     } cache[CID_SLOTS];
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ buf[i]) * 16777619u;
+    /* the key's words folded, then mixed (MurmurHash3's finalizer): each
+       byte counts in the slot, the ports of one host pair too */
+    uint64_t h = 0;
+    for (size_t i = 0; i < sizeof buf; i += 8) {
+        uint64_t w;
+        memcpy(&w, buf + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
     }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     struct cid_slot *slot = &cache[h % CID_SLOTS];
-    if (slot->n == n && memcmp(slot->key, buf, n) == 0) {
+    if (slot->n == n && memcmp(slot->key, buf, sizeof buf) == 0) {
         memcpy(out, slot->id, CID_LEN + 1);
         return;
     }
@@ -148,8 +177,8 @@ void pb_community_id(const struct pb_tuple *t, char out[64])
     uint8_t md[PB_SHA1_LEN];
     pb_sha1_short(buf, n, md);
     memcpy(out, "1:", 2);
-    EVP_EncodeBlock((unsigned char *)out + 2, md, PB_SHA1_LEN);
+    base64_sha1(md, out + 2);
     slot->n = (uint8_t)n;
-    memcpy(slot->key, buf, n);
+    memcpy(slot->key, buf, sizeof buf);
     memcpy(slot->id, out, CID_LEN + 1);
 }

@@ -346,7 +346,7 @@ struct flow {
     uint64_t seen_wall_ns;      /* wall clock of the last frame: timeout */
     bool has[2];
     struct flow_stats st[2]; /* 0: source -> destination, 1: reverse */
-    char cid[32];            /* network.community_id of a TCP/UDP flow, "" until reported */
+    char cid[32];            /* network.community_id of a TCP/UDP flow (keep_cid), or "" */
 };
 
 struct layout {
@@ -689,6 +689,8 @@ static struct layout *layout_for(struct pb_flows *f, const uint8_t *meta, uint16
     return l;
 }
 
+static void keep_cid(struct flow *fl);
+
 /* The flow of id (created when new), with *dir the direction of this frame
  * in it; NULL when it cannot be created. */
 static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, uint64_t ts_ns,
@@ -720,6 +722,7 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
         fl->bucket = bucket;
         fl->layout = li;
         fl->id = *id;
+        keep_cid(fl);
         fl->first_ns = ts_ns;
         fl->hnext = f->buckets[bucket];
         f->buckets[bucket] = fl;
@@ -982,6 +985,55 @@ static const struct {
     {PB_FLOW_IPV6, true, false},
 };
 
+/* The Community ID tuple of a flow: the addresses of its outer IP layer,
+ * else of the inner one (false when it has none), and TCP's ports, else
+ * UDP's, with that protocol (0 when neither: no ports). */
+static bool flow_tuple(const struct pb_flow_id *id, struct pb_tuple *ct)
+{
+    memset(ct, 0, sizeof *ct);
+    const uint8_t *s, *d, *ip_s = NULL, *ip_d = NULL;
+    bool ip_v6 = false;
+    for (int i = 0; i < 4; i++) {
+        bool v6 = ip_layers[i].v6;
+        if (read_pair(id, (enum pb_flow_layer)ip_layers[i].layer, v6 ? 16 : 4, &s, &d) &&
+            (ip_layers[i].outer || ip_s == NULL)) {
+            ip_s = s;
+            ip_d = d;
+            ip_v6 = v6;
+        }
+    }
+    /* with both port layers, TCP's wins (Packetbeat sets UDP's, then TCP's) */
+    bool tcp = read_pair(id, PB_FLOW_TCP, 2, &s, &d);
+    if (tcp || read_pair(id, PB_FLOW_UDP, 2, &s, &d)) {
+        ct->sport = (uint16_t)(s[0] | (s[1] << 8));
+        ct->dport = (uint16_t)(d[0] | (d[1] << 8));
+        ct->proto = tcp ? PB_IPPROTO_TCP : PB_IPPROTO_UDP;
+    }
+    if (ip_s == NULL) {
+        return false;
+    }
+    size_t alen = ip_v6 ? 16 : 4;
+    ct->src.v6 = ct->dst.v6 = ip_v6;
+    memcpy(ct->src.b, ip_s, alen);
+    memcpy(ct->dst.b, ip_d, alen);
+    return true;
+}
+
+/* A TCP or UDP flow's community id, made when the flow is: the id alone
+ * makes it, and the transactions of the connection that follow then find
+ * it in pb_community_id's cache (the flow's reports come much later). */
+static void keep_cid(struct flow *fl)
+{
+    struct pb_tuple ct;
+    if (flow_tuple(&fl->id, &ct) && ct.proto != 0) {
+        char cid[64];
+        pb_community_id(&ct, cid);
+        if (strlen(cid) < sizeof fl->cid) {
+            memcpy(fl->cid, cid, strlen(cid) + 1);
+        }
+    }
+}
+
 /* The object of one end: the list of ip when more than one, else ip. */
 static void put_ips(pb_node *side, const char *const *v, int n)
 {
@@ -1007,21 +1059,26 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         f->now_ns = now_ns;
         f->now_valid = true;
     }
-    char tbuf[40];
     pb_node_add_plain(root, PB_KEY("@timestamp"), f->now_text);
     pb_node_add_static(root, PB_KEY("type"), "flow");
 
     pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
-    pb_node_add_plain(event, PB_KEY("start"), pb_time_fmt(fl->first_ns, false, tbuf));
-    pb_node_add_plain(event, PB_KEY("end"), pb_time_fmt(fl->last_ns, false, tbuf));
+    const char *start = pb_ev_time(ev, fl->first_ns);
+    pb_node_add_static(event, PB_KEY("start"), start);
+    pb_node_add_static(event, PB_KEY("end"),
+                       fl->last_ns == fl->first_ns ? start : pb_ev_time(ev, fl->last_ns));
     pb_node_add_int(event, PB_KEY("duration"),
                     (int64_t)(fl->last_ns >= fl->first_ns ? fl->last_ns - fl->first_ns : 0));
     pb_node_add_static(event, PB_KEY("dataset"), "flow");
     pb_node_add_static(event, PB_KEY("kind"), "event");
     static const char *const category[] = {"network"}, *const etype[] = {"connection", "end"};
-    pb_node_add_strs(event, PB_KEY("category"), category, 1);
+    pb_node_add_static_strs(event, PB_KEY("category"), category, 1, "[\"network\"]");
     pb_node_add_static(event, PB_KEY("action"), "network_flow");
-    pb_node_add_strs(event, PB_KEY("type"), etype, final ? 2 : 1);
+    if (final) {
+        pb_node_add_static_strs(event, PB_KEY("type"), etype, 2, "[\"connection\",\"end\"]");
+    } else {
+        pb_node_add_static_strs(event, PB_KEY("type"), etype, 1, "[\"connection\"]");
+    }
 
     pb_node *flow = pb_node_add_obj(root, PB_KEY("flow"));
     char idstr[PB_FLOW_ID_STRLEN];
@@ -1059,8 +1116,6 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
     char ipbuf[2][4][PB_IP_STRLEN];
     const char *sips[4], *dips[4];
     int nips = 0;
-    const uint8_t *np_s = NULL, *np_d = NULL;
-    bool np_v6 = false;
     for (int i = 0; i < 4; i++) {
         bool v6 = ip_layers[i].v6;
         if (!read_pair(id, (enum pb_flow_layer)ip_layers[i].layer, v6 ? 16 : 4, &s, &d)) {
@@ -1071,30 +1126,19 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         sips[nips] = ipbuf[0][nips];
         dips[nips] = ipbuf[1][nips];
         nips++;
-        if (ip_layers[i].outer || np_s == NULL) {
-            np_s = s;
-            np_d = d;
-            np_v6 = v6;
-        }
     }
     put_ips(source, sips, nips);
     put_ips(dest, dips, nips);
-    if (np_s != NULL) {
-        pb_node_add_static(network, PB_KEY("type"), np_v6 ? "ipv6" : "ipv4");
-    }
-
     struct pb_tuple ct;
-    memset(&ct, 0, sizeof ct);
+    bool has_ip = flow_tuple(id, &ct);
+    if (has_ip) {
+        pb_node_add_static(network, PB_KEY("type"), ct.src.v6 ? "ipv6" : "ipv4");
+    }
     const char *transport = NULL;
-    /* with both port layers, TCP's wins (Packetbeat sets UDP's, then TCP's) */
-    bool tcp = read_pair(id, PB_FLOW_TCP, 2, &s, &d);
-    if (tcp || read_pair(id, PB_FLOW_UDP, 2, &s, &d)) {
-        ct.sport = (uint16_t)(s[0] | (s[1] << 8));
-        ct.dport = (uint16_t)(d[0] | (d[1] << 8));
+    if (ct.proto != 0) {
         pb_node_add_int(source, PB_KEY("port"), ct.sport);
         pb_node_add_int(dest, PB_KEY("port"), ct.dport);
-        transport = tcp ? "tcp" : "udp";
-        ct.proto = tcp ? PB_IPPROTO_TCP : PB_IPPROTO_UDP;
+        transport = ct.proto == PB_IPPROTO_TCP ? "tcp" : "udp";
     }
 
     uint64_t total_bytes = 0, total_packets = 0;
@@ -1130,19 +1174,12 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         }
     }
     pb_node_add_static(network, PB_KEY("transport"), transport);
-    if (ct.proto != 0 && np_s != NULL) {
-        /* TCP and UDP flows keep theirs: the id alone makes it */
+    if (ct.proto != 0 && has_ip) {
+        /* TCP and UDP flows keep theirs (keep_cid) */
         bool keep = ct.proto == PB_IPPROTO_TCP || ct.proto == PB_IPPROTO_UDP;
         if (!keep || fl->cid[0] == '\0') {
-            size_t alen = np_v6 ? 16 : 4;
-            ct.src.v6 = ct.dst.v6 = np_v6;
-            memcpy(ct.src.b, np_s, alen);
-            memcpy(ct.dst.b, np_d, alen);
             char cid[64];
             pb_community_id(&ct, cid);
-            if (keep && strlen(cid) < sizeof fl->cid) {
-                memcpy(fl->cid, cid, strlen(cid) + 1);
-            }
             pb_node_add_plain(network, PB_KEY("community_id"), cid);
         } else {
             pb_node_add_plain(network, PB_KEY("community_id"), fl->cid);

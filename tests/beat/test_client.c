@@ -14,6 +14,8 @@
 #include "beat/event.h"
 #include "beat/net.h"
 #include "beat/processors.h"
+#include "publisher/codec.h"
+#include "tests/support/ptutil.h"
 
 static char errbuf[1024];
 static struct pb_cfg *cfg;
@@ -209,6 +211,37 @@ START_TEST(ecs_and_host_defaults)
 }
 END_TEST
 
+/* A host name that is not plain text (quotes, backslashes, control
+ * bytes) is escaped in the output, whether host is new or was there. */
+START_TEST(host_name_escaped)
+{
+    static const char odd[] = "h\"o\\st\x01";
+    struct pb_beat_info oinfo = info;
+    oinfo.hostname = odd;
+    cfg = pb_cfg_parse("name: x\n", 8, "test.yml", errbuf, sizeof errbuf);
+    ck_assert_ptr_nonnull(cfg);
+    struct pb_client *c = pb_client_new(cfg, &oinfo, errbuf, sizeof errbuf);
+    ck_assert_msg(c != NULL, "client: %s", errbuf);
+    struct pb_tuple t = tuple("10.0.0.1", "8.8.8.8");
+    for (int given = 0; given < 2; given++) {
+        pb_event *ev = tx_event(&t, "dns");
+        if (given) {
+            pb_ev_put_str(ev, "host.ip", "192.0.2.1");
+        }
+        ev = pb_client_finalize(c, ev, NULL);
+        ck_assert_str_eq(pb_ev_get_str(ev, "host.name", NULL), odd);
+        struct pb_codec_buf b = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &b, NULL), 0);
+        ck_assert_int_eq(pb_codec_buf_append(&b, "", 1), 0);
+        ck_assert_msg(strstr(b.p, "\"name\":\"h\\\"o\\\\st\\u0001\"}") != NULL, "%s", b.p);
+        pb_codec_buf_free(&b);
+        pt_arena_encodes_as_tree(ev);
+        pb_ev_free(ev);
+    }
+    client_free(c);
+}
+END_TEST
+
 /* The shipped processors on events in their arena: the host object of
  * add_host_metadata unless forwarded, and detect_mime_type on HTTP bodies
  * given as plain keys, as keys with dots, or not at all. */
@@ -279,6 +312,7 @@ int main(void)
     TCase *tc = tcase_create("client");
     tcase_add_test(tc, direction_follows_source_ip);
     tcase_add_test(tc, ecs_and_host_defaults);
+    tcase_add_test(tc, host_name_escaped);
     tcase_add_test(tc, shipped_processors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

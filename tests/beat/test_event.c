@@ -4,6 +4,8 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,30 +44,71 @@ START_TEST(community_id_matches_packetbeat)
 }
 END_TEST
 
+/* Community ID v1 of a TCP or UDP tuple as the spec writes it, with
+ * OpenSSL's SHA-1 and base64: the reference for the cached ids. */
+static void ref_community_id(const struct pb_tuple *t, char out[64])
+{
+    size_t alen = t->src.v6 ? 16 : 4;
+    const uint8_t *a = t->src.b, *b = t->dst.b;
+    uint16_t pa = t->sport, pb = t->dport;
+    int c = memcmp(a, b, alen);
+    if (c > 0 || (c == 0 && pa > pb)) {
+        a = t->dst.b;
+        b = t->src.b;
+        pa = t->dport;
+        pb = t->sport;
+    }
+    uint8_t buf[40] = {0};
+    size_t n = 2; /* seed 0 */
+    memcpy(buf + n, a, alen);
+    n += alen;
+    memcpy(buf + n, b, alen);
+    n += alen;
+    buf[n++] = t->proto;
+    buf[n++] = 0;
+    buf[n++] = (uint8_t)(pa >> 8);
+    buf[n++] = (uint8_t)pa;
+    buf[n++] = (uint8_t)(pb >> 8);
+    buf[n++] = (uint8_t)pb;
+    uint8_t md[SHA_DIGEST_LENGTH];
+    SHA1(buf, n, md);
+    memcpy(out, "1:", 2);
+    EVP_EncodeBlock((unsigned char *)out + 2, md, SHA_DIGEST_LENGTH);
+}
+
 /* Ids are remembered per thread: many connections (more than the cache
-   holds) asked in two orders give the same ids, all different. */
+   holds; IPv4 and IPv6, TCP and UDP, tuples a byte apart, both
+   directions) asked in two orders give the reference's ids. */
 START_TEST(community_id_cache_never_mixes_connections)
 {
     enum { N = 3000 };
-    static char first[N][64];
     for (int pass = 0; pass < 2; pass++) {
         for (int k = 0; k < N; k++) {
             int i = pass == 0 ? k : N - 1 - k;
-            char src[32];
-            snprintf(src, sizeof src, "10.%d.%d.1", i / 256, i % 256);
-            struct pb_tuple t = tuple(src, (uint16_t)(40000 + i % 7), "10.255.0.1", 80,
-                                      i % 2 ? PB_IPPROTO_TCP : PB_IPPROTO_UDP);
-            char id[64];
-            pb_community_id(&t, id);
-            if (pass == 0) {
-                memcpy(first[i], id, sizeof id);
+            char src[64], dst[64];
+            if (i % 3 == 2) {
+                snprintf(src, sizeof src, "fd00::%x:1", i / 3);
+                snprintf(dst, sizeof dst, "fd00::%x:2", i % 5);
             } else {
-                ck_assert_str_eq(id, first[i]);
+                snprintf(src, sizeof src, "10.%d.%d.1", i / 256, i % 256);
+                snprintf(dst, sizeof dst, "10.255.0.%d", i % 5);
             }
+            struct pb_tuple t = tuple(src, (uint16_t)(40000 + i % 7), dst, 80,
+                                      i % 2 ? PB_IPPROTO_TCP : PB_IPPROTO_UDP);
+            if (i % 4 == 3) {
+                t = pb_tuple_reverse(&t);
+            }
+            char id[64], want[64];
+            pb_community_id(&t, id);
+            ref_community_id(&t, want);
+            ck_assert_msg(strcmp(id, want) == 0, "tuple %d: %s, want %s", i, id, want);
+            /* a port one apart: another id */
+            t.dport++;
+            pb_community_id(&t, id);
+            ck_assert_str_ne(id, want);
+            ref_community_id(&t, want);
+            ck_assert_str_eq(id, want);
         }
-    }
-    for (int i = 1; i < N; i++) {
-        ck_assert_str_ne(first[i], first[i - 1]);
     }
 }
 END_TEST
@@ -313,7 +356,12 @@ START_TEST(time_formats)
     ck_assert_str_eq(pb_time_fmt(ts, true, buf), "2015-02-18T00:13:06.123456789Z");
     pb_time_set_precision(9);
     ck_assert_str_eq(pb_time_fmt(ts, false, buf), "2015-02-18T00:13:06.123456789Z");
+    pb_time_set_precision(6);
+    ck_assert_str_eq(pb_time_fmt(ts, false, buf), "2015-02-18T00:13:06.123456Z");
+    ck_assert_str_eq(pb_time_fmt(ts - 3456789, false, buf), "2015-02-18T00:13:06.12Z");
+    ck_assert_str_eq(pb_time_fmt(ts - 123456789, false, buf), "2015-02-18T00:13:06Z");
     pb_time_set_precision(3);
+    ck_assert_str_eq(pb_time_fmt(ts - 123456789, false, buf), "2015-02-18T00:13:06.000Z");
 }
 END_TEST
 
@@ -453,6 +501,102 @@ START_TEST(cached_encodings_follow_changes)
         pb_codec_buf_free(&b);
         pb_ev_free(ev);
     }
+}
+END_TEST
+
+/* @timestamp, event.start and event.end hold one text per instant, made
+ * in the event's own arena: each event has its own, and a member set
+ * again leaves the others alone. */
+START_TEST(tx_event_times)
+{
+    struct pb_tuple t = tuple("10.0.0.1", 40000, "10.0.0.2", 53, PB_IPPROTO_UDP);
+    struct pb_tx tx = {.type = "dns",
+                       .tuple = &t,
+                       .start_ns = 1424218386123000000ull,
+                       .end_ns = 1424218386123000000ull,
+                       .status = "OK",
+                       .src_bytes = 1,
+                       .dst_bytes = 1};
+    pb_event *a = pb_tx_event(&tx);
+    tx.start_ns += 1500000000ull;
+    tx.end_ns = tx.start_ns + 2000000ull;
+    pb_event *b = pb_tx_event(&tx);
+    ck_assert_str_eq(pb_ev_get_str(a, "@timestamp", NULL), "2015-02-18T00:13:06.123Z");
+    ck_assert_str_eq(pb_ev_get_str(a, "event.start", NULL), "2015-02-18T00:13:06.123Z");
+    ck_assert_str_eq(pb_ev_get_str(a, "event.end", NULL), "2015-02-18T00:13:06.123Z");
+    ck_assert_str_eq(pb_ev_get_str(b, "@timestamp", NULL), "2015-02-18T00:13:07.623Z");
+    ck_assert_str_eq(pb_ev_get_str(b, "event.start", NULL), "2015-02-18T00:13:07.623Z");
+    ck_assert_str_eq(pb_ev_get_str(b, "event.end", NULL), "2015-02-18T00:13:07.625Z");
+    assert_encodes_as_tree(a);
+    pb_ev_put_str(a, "event.start", "changed");
+    pb_ev_put_str(b, "@timestamp", "changed");
+    ck_assert_str_eq(pb_ev_get_str(a, "@timestamp", NULL), "2015-02-18T00:13:06.123Z");
+    ck_assert_str_eq(pb_ev_get_str(a, "event.end", NULL), "2015-02-18T00:13:06.123Z");
+    ck_assert_str_eq(pb_ev_get_str(b, "event.start", NULL), "2015-02-18T00:13:07.623Z");
+    assert_encodes_as_tree(a);
+    assert_encodes_as_tree(b);
+    pb_ev_free(a);
+    pb_ev_free(b);
+    /* the global precision */
+    pb_time_set_precision(6);
+    tx.start_ns = 1424218386123456789ull;
+    a = pb_tx_event(&tx);
+    ck_assert_str_eq(pb_ev_get_str(a, "@timestamp", NULL), "2015-02-18T00:13:06.123456Z");
+    ck_assert_str_eq(pb_ev_get_str(a, "event.start", NULL), "2015-02-18T00:13:06.123456Z");
+    pb_time_set_precision(3);
+    pb_ev_free(a);
+}
+END_TEST
+
+/* The builders that make a container with its members in one piece, on
+ * what they do not take that way (strings to escape, more than sixteen,
+ * none, a copy of an empty object, an address that is not plain): the
+ * general setters, encoded as a tree would be. */
+START_TEST(container_builders_fall_back)
+{
+    static const char *const odd[] = {"plain", "q\"uote", "tab\there", "\xc3\xa9t\xc3\xa9",
+                                      "bad\xff"};
+    const char *many[17];
+    char text[17][8];
+    for (int i = 0; i < 17; i++) {
+        snprintf(text[i], sizeof text[i], "s%d", i);
+        many[i] = text[i];
+    }
+    static const char *const none[] = {NULL};
+    pb_event *ev = pb_ev_new();
+    pb_node *root = pb_ev_obj(ev, "");
+    pb_node_add_strs(root, PB_KEY("odd"), odd, 5);
+    pb_node_add_strs(root, PB_KEY("many"), many, 17);
+    pb_node_add_strs(root, PB_KEY("sixteen"), many, 16);
+    pb_node_add_strs(root, PB_KEY("nostrs"), none, 0);
+    pb_node_add_static_strs(root, PB_KEY("nostatic"), none, 0, "[]");
+    pb_node *empty = pb_node_add_obj(root, PB_KEY("empty"));
+    pb_node_add_copy(root, PB_KEY("copy"), empty);
+    pb_node_add_endpoint(root, PB_KEY("oddip"), "a\"b", 5, 6);
+    pb_node_add_endpoint(root, PB_KEY("noip"), NULL, 5, 6);
+    pb_node *src = pb_node_add_endpoint(root, PB_KEY("src"), "192.0.2.1", 0, 0);
+    pb_node_add_copy(root, PB_KEY("srccopy"), src);
+    ck_assert_ptr_null(pb_ev_get_str(ev, "odd", NULL)); /* an array */
+    json_t *arr = pb_ev_get_json(ev, "odd");
+    ck_assert_uint_eq(json_array_size(arr), 5);
+    ck_assert_str_eq(json_string_value(json_array_get(arr, 1)), "q\"uote");
+    ck_assert_str_eq(json_string_value(json_array_get(arr, 4)), "bad\xef\xbf\xbd");
+    json_decref(arr);
+    ck_assert_int_eq(pb_ev_obj_size(ev, "noip"), 0);
+    ck_assert_int_eq(pb_ev_obj_size(ev, "copy"), 0);
+    ck_assert_int_eq(pb_ev_obj_size(ev, "srccopy"), 1);
+    ck_assert_str_eq(pb_ev_get_str(ev, "oddip.ip", NULL), "a\"b");
+    struct pb_codec_buf b = {0};
+    ck_assert_int_eq(pb_ev_encode(ev, false, false, &b, NULL), 0);
+    ck_assert_int_eq(pb_codec_buf_append(&b, "", 1), 0);
+    ck_assert_ptr_nonnull(strstr(b.p, "\"nostrs\":[],\"nostatic\":[],\"empty\":{},\"copy\":{}"));
+    ck_assert_ptr_nonnull(strstr(b.p, "\"oddip\":{\"ip\":\"a\\\"b\",\"port\":5,\"bytes\":6}"));
+    ck_assert_ptr_nonnull(strstr(b.p, "\"many\":[\"s0\","));
+    ck_assert_ptr_nonnull(strstr(b.p, "\"s15\",\"s16\"]"));
+    ck_assert_ptr_nonnull(strstr(b.p, "\"srccopy\":{\"ip\":\"192.0.2.1\"}"));
+    pb_codec_buf_free(&b);
+    assert_encodes_as_tree(ev);
+    pb_ev_free(ev);
 }
 END_TEST
 
@@ -872,6 +1016,8 @@ int main(void)
     tcase_add_test(tc, time_formats);
     tcase_add_test(tc, tx_event_common_fields);
     tcase_add_test(tc, cached_encodings_follow_changes);
+    tcase_add_test(tc, container_builders_fall_back);
+    tcase_add_test(tc, tx_event_times);
     tcase_add_test(tc, plain_checks_at_every_place);
     tcase_add_test(tc, paths_agree_with_jansson);
     tcase_add_test(tc, parse_ip_follows_changes);

@@ -15,6 +15,7 @@
 #include "beat/event.h"
 #include "packet/decoder.h"
 #include "packet/flows.h"
+#include "tests/support/ptutil.h"
 
 #define SEC 1000000000ull
 #define T0 (1700000000ull * SEC) /* a multiple of 10 s: the timer starts here */
@@ -27,6 +28,9 @@ static void collect(void *ctx, struct pb_proto *p, pb_event *ev)
 {
     (void)ctx;
     ck_assert_ptr_nonnull(p);
+    /* as the file output writes it: from the arena, with the encodings
+       made with nodes and the strings the event shares */
+    pt_arena_encodes_as_tree(ev);
     json_array_append_new(events, pb_ev_take(ev));
 }
 
@@ -383,6 +387,18 @@ START_TEST(flows_directions_and_event)
     /* the second flow has seen one direction only */
     ck_assert_ptr_null(pb_json_get(json_array_get(events, 1), "destination.packets"));
     ck_assert_ptr_nonnull(pb_json_get(json_array_get(events, 1), "destination.ip"));
+    /* times: the pass's @timestamp, the first and last packets; one packet
+       alone gives one instant twice */
+    ck_assert_str_eq(ev_str(0, "@timestamp"), "2023-11-14T22:13:24.000Z");
+    ck_assert_str_eq(ev_str(0, "event.start"), "2023-11-14T22:13:21.000Z");
+    ck_assert_str_eq(ev_str(0, "event.end"), "2023-11-14T22:13:22.000Z");
+    ck_assert_str_eq(ev_str(1, "@timestamp"), "2023-11-14T22:13:24.000Z");
+    ck_assert_str_eq(ev_str(1, "event.start"), "2023-11-14T22:13:21.000Z");
+    ck_assert_str_eq(ev_str(1, "event.end"), "2023-11-14T22:13:21.000Z");
+    ck_assert_int_eq(ev_int(1, "event.duration"), 0);
+    json_t *cat = pb_json_get(json_array_get(events, 1), "event.category");
+    ck_assert_uint_eq(json_array_size(cat), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(cat, 0)), "network");
     pb_flows_free(f);
 }
 END_TEST
