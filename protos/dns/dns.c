@@ -32,13 +32,14 @@ struct dns_tx {
     struct dns_tx *hnext;       /* hash chain */
     struct dns_tx *prev, *next; /* age list, oldest first */
     struct dns_key key;
+    uint32_t hash;    /* key_hash(&key) */
     uint64_t born_ns; /* wall clock when stored */
     uint64_t ts_ns;   /* request time */
-    uint8_t *raw;     /* owned copy of the request message */
     size_t rawlen;
     size_t length; /* request bytes as reported */
     const char *notes[DNS_MAX_NOTES];
     size_t nnotes;
+    uint8_t raw[]; /* a copy of the request message (rawlen bytes) */
 };
 
 struct dns_priv {
@@ -67,22 +68,19 @@ struct dns_conn {
 /* ------------------------------------------------------------------ */
 /* Pending table. */
 
+/* The two addresses a word at a time, then ports, id and transport. */
 static uint32_t key_hash(const struct dns_key *k)
 {
-    uint32_t h = 2166136261u;
-    const uint8_t *parts[2] = {k->t.src.b, k->t.dst.b};
-    for (int p = 0; p < 2; p++) {
-        for (int i = 0; i < 16; i++) {
-            h = (h ^ parts[p][i]) * 16777619u;
-        }
+    uint64_t w[4];
+    memcpy(w, k->t.src.b, 16);
+    memcpy(w + 2, k->t.dst.b, 16);
+    uint64_t h = (uint64_t)k->t.proto << 48 | (uint64_t)k->t.sport << 32 |
+                 (uint64_t)k->t.dport << 16 | k->id;
+    for (int i = 0; i < 4; i++) {
+        h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
     }
-    uint16_t v[3] = {k->t.sport, k->t.dport, k->id};
-    for (int i = 0; i < 3; i++) {
-        h = (h ^ (v[i] & 0xff)) * 16777619u;
-        h = (h ^ (v[i] >> 8)) * 16777619u;
-    }
-    h = (h ^ k->t.proto) * 16777619u;
-    return h;
+    return (uint32_t)(h >> 32);
 }
 
 static bool key_eq(const struct dns_key *a, const struct dns_key *b)
@@ -92,10 +90,10 @@ static bool key_eq(const struct dns_key *a, const struct dns_key *b)
            pb_ip_eq(&a->t.dst, &b->t.dst);
 }
 
-static struct dns_tx *tab_find(struct dns_priv *pv, const struct dns_key *k)
+static struct dns_tx *tab_find(struct dns_priv *pv, const struct dns_key *k, uint32_t hash)
 {
-    for (struct dns_tx *tx = pv->buckets[key_hash(k) % DNS_BUCKETS]; tx != NULL; tx = tx->hnext) {
-        if (key_eq(&tx->key, k)) {
+    for (struct dns_tx *tx = pv->buckets[hash % DNS_BUCKETS]; tx != NULL; tx = tx->hnext) {
+        if (tx->hash == hash && key_eq(&tx->key, k)) {
             return tx;
         }
     }
@@ -104,7 +102,7 @@ static struct dns_tx *tab_find(struct dns_priv *pv, const struct dns_key *k)
 
 static void tab_unlink(struct dns_priv *pv, struct dns_tx *tx)
 {
-    struct dns_tx **pp = &pv->buckets[key_hash(&tx->key) % DNS_BUCKETS];
+    struct dns_tx **pp = &pv->buckets[tx->hash % DNS_BUCKETS];
     while (*pp != NULL && *pp != tx) {
         pp = &(*pp)->hnext;
     }
@@ -128,7 +126,7 @@ static void tab_unlink(struct dns_priv *pv, struct dns_tx *tx)
 
 static void tab_insert(struct dns_priv *pv, struct dns_tx *tx)
 {
-    size_t b = key_hash(&tx->key) % DNS_BUCKETS;
+    size_t b = tx->hash % DNS_BUCKETS;
     tx->hnext = pv->buckets[b];
     pv->buckets[b] = tx;
     tx->prev = pv->newest;
@@ -145,10 +143,7 @@ static void tab_insert(struct dns_priv *pv, struct dns_tx *tx)
 
 static void tx_free(struct dns_tx *tx)
 {
-    if (tx != NULL) {
-        pb_free(tx->raw);
-        pb_free(tx);
-    }
+    pb_free(tx);
 }
 
 static void tx_note(struct dns_tx *tx, const char *note)
@@ -211,12 +206,14 @@ static void expire_tx(struct pb_proto *p, struct dns_tx *tx)
 /* ------------------------------------------------------------------ */
 /* Requests and responses (shared by UDP and TCP). */
 
+/* msg: as dns_msg_check leaves it (header and EDNS fields only). */
 static void on_request(struct pb_proto *p, const struct pb_tuple *tuple, const uint8_t *raw,
                        size_t rawlen, const struct dns_msg *msg, uint64_t ts)
 {
     struct dns_priv *pv = p->priv;
     struct dns_key key = {*tuple, msg->id};
-    struct dns_tx *old = tab_find(pv, &key);
+    uint32_t hash = key_hash(&key);
+    struct dns_tx *old = tab_find(pv, &key, hash);
     if (old != NULL) {
         tab_unlink(pv, old);
         tx_note(old, DNS_NOTE_DUPLICATE);
@@ -228,19 +225,17 @@ static void on_request(struct pb_proto *p, const struct pb_tuple *tuple, const u
         p->stats.dropped++;
         expire_tx(p, victim);
     }
-    struct dns_tx *tx = pb_calloc(1, sizeof *tx);
-    uint8_t *copy = rawlen > 0 ? pb_malloc(rawlen) : NULL;
-    if (tx == NULL || copy == NULL) {
-        pb_free(tx);
-        pb_free(copy);
+    struct dns_tx *tx = rawlen <= SIZE_MAX - sizeof *tx ? pb_malloc(sizeof *tx + rawlen) : NULL;
+    if (tx == NULL) {
         p->stats.dropped++;
         return;
     }
-    memcpy(copy, raw, rawlen);
+    memset(tx, 0, sizeof *tx);
+    memcpy(tx->raw, raw, rawlen);
     tx->key = key;
+    tx->hash = hash;
     tx->born_ns = pb_now_ns();
     tx->ts_ns = ts;
-    tx->raw = copy;
     tx->rawlen = rawlen;
     tx->length = msg->length;
     if (tuple->proto == PB_IPPROTO_UDP && msg->opt.present && msg->length > DNS_UDP_MAX_PLAIN) {
@@ -255,7 +250,7 @@ static void on_response(struct pb_proto *p, const struct pb_tuple *tuple, const 
     struct dns_priv *pv = p->priv;
     struct pb_tuple rev = pb_tuple_reverse(tuple);
     struct dns_key key = {rev, msg->id};
-    struct dns_tx *tx = tab_find(pv, &key);
+    struct dns_tx *tx = tab_find(pv, &key, key_hash(&key));
     const char *notes[DNS_MAX_NOTES];
     size_t nnotes = 0;
     struct dns_msg req;
@@ -299,8 +294,11 @@ static bool handle_message(struct pb_proto *p, const struct pb_tuple *tuple, con
                            size_t rawlen, size_t length, uint64_t ts, bool *is_response,
                            uint16_t *id)
 {
+    /* A request is only checked here (the same verdict, nothing rendered):
+     * its bytes are kept and decoded when its event is built. */
+    bool qr = rawlen > 2 && (raw[2] & 0x80) != 0;
     struct dns_msg msg;
-    if (dns_msg_parse(raw, rawlen, &msg) < 0) {
+    if ((qr ? dns_msg_parse(raw, rawlen, &msg) : dns_msg_check(raw, rawlen, &msg)) < 0) {
         p->stats.parse_errors++;
         return false;
     }
@@ -352,7 +350,7 @@ static void response_error(struct pb_conn *c, const char *note)
     if (!st->dir[PB_DIR_TO_SERVER].alive || !st->have_prev) {
         return;
     }
-    struct dns_tx *tx = tab_find(pv, &st->prev);
+    struct dns_tx *tx = tab_find(pv, &st->prev, key_hash(&st->prev));
     if (tx == NULL) {
         return;
     }

@@ -6,6 +6,7 @@
  */
 #include "dns_event.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +162,24 @@ static void add_code(pb_node *n, const char *key, size_t klen, const char *s, co
     }
 }
 
+/* A name as the parser renders it: printable ASCII where '"', '\\' and
+ * every other byte JSON would escape come after a backslash, so without
+ * one it needs no escaping. */
+static bool name_plain(const char *s)
+{
+    return strchr(s, '\\') == NULL;
+}
+
+/* A name (NULL: nothing) at a new literal key. */
+static void add_name(pb_node *n, const char *key, size_t klen, const char *s)
+{
+    if (s != NULL && name_plain(s)) {
+        pb_node_add_plain(n, key, klen, s);
+    } else {
+        pb_node_add_str(n, key, klen, s);
+    }
+}
+
 /* rrsToMapStrs: one object per record, OPT and empty records left out;
  * A/AAAA data of the answer section appended to ips (when not NULL). */
 static void put_rrs(pb_node *arr, const struct dns_rr *rrs, size_t n, pb_node *ips)
@@ -191,11 +210,14 @@ static void put_rrs(pb_node *arr, const struct dns_rr *rrs, size_t n, pb_node *i
         if (rr->data != NULL) {
             if (rr->is_ip) {
                 pb_node_add_plain(o, PB_KEY("data"), rr->data); /* an address */
+            } else if (rr->type == DNS_TYPE_CNAME || rr->type == DNS_TYPE_NS ||
+                       rr->type == DNS_TYPE_PTR) {
+                add_name(o, PB_KEY("data"), rr->data);
             } else {
                 pb_node_add_str(o, PB_KEY("data"), rr->data);
             }
         }
-        pb_node_add_str(o, PB_KEY("name"), rr->name);
+        add_name(o, PB_KEY("name"), rr->name);
         const char *ty = dns_type_str(rr->type, b1);
         add_code(o, PB_KEY("type"), ty, b1);
         const char *cl = dns_class_str(rr->klass, b2);
@@ -244,7 +266,12 @@ static void add_question(pb_node *d, const struct dns_question *q)
         return;
     }
     size_t nl = strlen(q->name);
-    pb_node_add_strn(qo, PB_KEY("name"), q->name, nl);
+    bool plain = name_plain(q->name);
+    if (plain) {
+        pb_node_add_plain(qo, PB_KEY("name"), q->name);
+    } else {
+        pb_node_add_strn(qo, PB_KEY("name"), q->name, nl);
+    }
     const char *ty = dns_type_str(q->qtype, b1);
     add_code(qo, PB_KEY("type"), ty, b1);
     const char *cl = dns_class_str(q->qclass, b2);
@@ -253,11 +280,21 @@ static void add_question(pb_node *d, const struct dns_question *q)
     if (reg != NULL) {
         /* a suffix of the name */
         size_t rl = nl - (size_t)(reg - q->name);
-        pb_node_add_strn(qo, PB_KEY("etld_plus_one"), reg, rl);
-        pb_node_add_strn(qo, PB_KEY("registered_domain"), reg, rl);
         const char *dot = memchr(reg, '.', rl);
-        if (dot != NULL) {
-            pb_node_add_strn(qo, PB_KEY("top_level_domain"), dot + 1, rl - (size_t)(dot + 1 - reg));
+        if (plain) {
+            /* suffixes of a plain name */
+            pb_node_add_plain(qo, PB_KEY("etld_plus_one"), reg);
+            pb_node_add_plain(qo, PB_KEY("registered_domain"), reg);
+            if (dot != NULL) {
+                pb_node_add_plain(qo, PB_KEY("top_level_domain"), dot + 1);
+            }
+        } else {
+            pb_node_add_strn(qo, PB_KEY("etld_plus_one"), reg, rl);
+            pb_node_add_strn(qo, PB_KEY("registered_domain"), reg, rl);
+            if (dot != NULL) {
+                pb_node_add_strn(qo, PB_KEY("top_level_domain"), dot + 1,
+                                 rl - (size_t)(dot + 1 - reg));
+            }
         }
         /* subdomain: the name without ".<registered domain>" */
         if (nl > rl) {
@@ -272,8 +309,71 @@ static void add_question(pb_node *d, const struct dns_question *q)
     }
 }
 
+/* dns.header_flags for each set of the six flags (bit 5 AA ... bit 0
+ * CD): the names in order and their JSON array, made once. */
+static const char *const hf_name[6] = {"AA", "TC", "RD", "RA", "AD", "CD"};
+static struct {
+    const char *v[6];
+    size_t n;
+    char enc[40]; /* ["AA","TC","RD","RA","AD","CD"] is 31 bytes */
+} hf_tab[64];
+static pthread_once_t hf_once = PTHREAD_ONCE_INIT;
+
+static void hf_init(void)
+{
+    for (unsigned mask = 0; mask < 64; mask++) {
+        char *w = hf_tab[mask].enc;
+        *w++ = '[';
+        for (unsigned i = 0; i < 6; i++) {
+            if ((mask & (32u >> i)) == 0) {
+                continue;
+            }
+            if (hf_tab[mask].n > 0) {
+                *w++ = ',';
+            }
+            hf_tab[mask].v[hf_tab[mask].n++] = hf_name[i];
+            *w++ = '"';
+            memcpy(w, hf_name[i], 2);
+            w += 2;
+            *w++ = '"';
+        }
+        *w++ = ']';
+        *w = '\0';
+    }
+}
+
+/* related.ip gets each of ips[0..n) that it does not hold yet, as
+ * pb_ev_add_related_ip would add them one by one, with one lookup of the
+ * list: pb_tx_event made it of the tuple's two addresses (one when they
+ * are equal) as pb_ip_str writes them. */
+static void add_related_ips(pb_event *ev, pb_node *root, const struct pb_tuple *t,
+                            const char *const *ips, size_t n)
+{
+    pb_node *rel = t != NULL ? pb_node_obj_k(root, PB_KEY("related")) : NULL;
+    pb_node *arr = rel != NULL ? pb_node_arr(rel, "ip") : NULL;
+    if (arr == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            pb_ev_add_related_ip(ev, ips[i]);
+        }
+        return;
+    }
+    char sip[PB_IP_STRLEN], dip[PB_IP_STRLEN];
+    pb_ip_str(&t->src, sip);
+    pb_ip_str(&t->dst, dip);
+    for (size_t i = 0; i < n; i++) {
+        bool seen = strcmp(ips[i], sip) == 0 || strcmp(ips[i], dip) == 0;
+        for (size_t j = 0; j < i && !seen; j++) {
+            seen = strcmp(ips[i], ips[j]) == 0;
+        }
+        if (!seen) {
+            pb_node_add_plain(arr, NULL, 0, ips[i]); /* an address */
+        }
+    }
+}
+
 /* addDNSToMapStr, into root's new "dns" */
-static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool auth, bool add)
+static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m,
+                    const struct pb_tuple *tuple, bool auth, bool add)
 {
     /* related.ip gets the answers' addresses before dns is added, as in
      * the jansson build (related, when missing, comes before dns); the
@@ -285,13 +385,22 @@ static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool a
         for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
             const struct dns_rr *rr = &m->rr[DNS_ANSWER][i];
             if (!rr->is_opt && rr->is_ip && rr->data != NULL) {
-                pb_ev_add_related_ip(ev, rr->data);
                 if (nips < MAX_IPS) {
                     ipv[nips] = rr->data;
                 }
                 nips++;
             }
         }
+    }
+    if (nips > MAX_IPS) {
+        for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
+            const struct dns_rr *rr = &m->rr[DNS_ANSWER][i];
+            if (!rr->is_opt && rr->is_ip && rr->data != NULL) {
+                pb_ev_add_related_ip(ev, rr->data);
+            }
+        }
+    } else if (nips > 0) {
+        add_related_ips(ev, root, tuple, ipv, nips);
     }
 
     pb_node *d = pb_node_add_obj(root, PB_KEY("dns"));
@@ -312,20 +421,12 @@ static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool a
     const char *rc = dns_rcode_str(m->rcode, b);
     add_code(d, PB_KEY("response_code"), rc, b);
 
-    const char *hf[6];
-    size_t nhf = 0;
-    const struct {
-        bool on;
-        const char *name;
-    } hflags[] = {{m->aa, "AA"}, {m->tc, "TC"}, {m->rd, "RD"},
-                  {m->ra, "RA"}, {m->ad, "AD"}, {m->cd, "CD"}};
-    for (size_t i = 0; i < sizeof hflags / sizeof hflags[0]; i++) {
-        if (hflags[i].on) {
-            hf[nhf++] = hflags[i].name;
-        }
-    }
-    if (nhf > 0) {
-        pb_node_add_strs(d, PB_KEY("header_flags"), hf, nhf);
+    unsigned hf = (unsigned)m->aa << 5 | (unsigned)m->tc << 4 | (unsigned)m->rd << 3 |
+                  (unsigned)m->ra << 2 | (unsigned)m->ad << 1 | (unsigned)m->cd;
+    if (hf != 0) {
+        pthread_once(&hf_once, hf_init);
+        pb_node_add_static_strs(d, PB_KEY("header_flags"), hf_tab[hf].v, hf_tab[hf].n,
+                                hf_tab[hf].enc);
     }
     pb_node_add_static(d, PB_KEY("type"), m->response ? "answer" : "query");
 
@@ -396,8 +497,13 @@ static void add_query(pb_node *root, const struct dns_question *q)
     const char *end = buf + sizeof buf;
     if (put_mem(&o, end, "class ", 6) && put_mem(&o, end, cl, strlen(cl)) &&
         put_mem(&o, end, ", type ", 7) && put_mem(&o, end, ty, strlen(ty)) &&
-        put_mem(&o, end, ", ", 2) && put_mem(&o, end, q->name, strlen(q->name))) {
-        pb_node_add_strn(root, PB_KEY("query"), buf, (size_t)(o - buf));
+        put_mem(&o, end, ", ", 2) && put_mem(&o, end, q->name, strlen(q->name) + 1)) {
+        /* the code names are plain, and so the text when the name is */
+        if (name_plain(q->name)) {
+            pb_node_add_plain(root, PB_KEY("query"), buf);
+        } else {
+            pb_node_add_strn(root, PB_KEY("query"), buf, (size_t)(o - buf) - 1);
+        }
         return;
     }
     struct dns_text t = {0};
@@ -448,9 +554,9 @@ pb_event *dns_event_build(const struct dns_event_in *in)
     add_code(root, PB_KEY("method"), method, b);
     if (info->nq > 0) {
         add_query(root, &info->q[0]);
-        pb_node_add_str(root, PB_KEY("resource"), info->q[0].name);
+        add_name(root, PB_KEY("resource"), info->q[0].name);
     }
-    add_dns(ev, root, body, in->include_authorities, in->include_additionals);
+    add_dns(ev, root, body, in->tuple, in->include_authorities, in->include_additionals);
     if (req != NULL && in->send_request) {
         put_text(root, PB_KEY("request"), req);
     }

@@ -35,6 +35,7 @@ struct code_name {
     const char *name;
 };
 
+/* Sorted by code (dns_type_str relies on it). */
 static const struct code_name type_names[] = {
     {0, "None"},         {1, "A"},           {2, "NS"},          {3, "MD"},      {4, "MF"},
     {5, "CNAME"},        {6, "SOA"},         {7, "MB"},          {8, "MG"},      {9, "MR"},
@@ -123,8 +124,16 @@ static const char *num_str(unsigned long v, char buf[24])
 
 const char *dns_type_str(uint16_t t, char buf[24])
 {
-    const char *s = lookup(type_names, NELEM(type_names), t);
-    return s != NULL ? s : num_str(t, buf);
+    /* type_names is sorted by distinct codes, so code t sits at an index
+       of at most t: a short walk down from there for the usual types */
+    size_t i = t < NELEM(type_names) ? t : NELEM(type_names) - 1;
+    while (i > 0 && type_names[i].code > t) {
+        i--;
+    }
+    if (type_names[i].code == t) {
+        return type_names[i].name;
+    }
+    return num_str(t, buf);
 }
 
 const char *dns_class_str(uint16_t c, char buf[24])
@@ -166,10 +175,130 @@ static const char *hash_str(uint8_t h, char buf[24])
 }
 
 /* ------------------------------------------------------------------ */
-/* Encoders. */
+/* The message's memory: blocks from which strings and arrays are carved,
+ * freed together by dns_msg_free. The first block is sized from the
+ * message length; later ones double up to BLK_MAX (an item larger than
+ * that gets a block of its own). All of them together stay under
+ * DNS_MAX_MSG_MEM. */
+
+struct dns_blk {
+    struct dns_blk *next;
+    size_t size, used; /* bytes of data after the header */
+};
+
+#define BLK_HDR ((sizeof(struct dns_blk) + 15u) & ~(size_t)15u)
+#define BLK_MIN 512u
+#define BLK_MAX (64u * 1024u)
+
+/* A name read from its first byte at `at`: the same read with any limit
+ * of at least `need` follows `ptrs` pointers, takes `wire` octets of the
+ * name budget and gives the text s (slen bytes; NULL when only checked). */
+struct name_memo {
+    size_t at, need;
+    unsigned ptrs, wire;
+    char *s;
+    size_t slen;
+};
+
+#define NAME_MEMO 4u
+
+/* One decoding pass. */
+struct pctx {
+    struct dns_msg *msg;
+    bool dry;     /* dns_msg_check: nothing is rendered or kept */
+    bool keep;    /* the texts of the current question or record are kept */
+    size_t next;  /* data bytes of the next block */
+    size_t total; /* data bytes of the blocks so far */
+    /* the last names decoded: most records point back at the question */
+    struct name_memo memo[NAME_MEMO];
+    unsigned nmemo;
+    char *empty; /* "" when kept, shared */
+};
+
+static void *mem_new_blk(struct pctx *x, size_t n)
+{
+    size_t size = x->next > n ? x->next : n;
+    if (size > DNS_MAX_MSG_MEM - x->total) {
+        return NULL;
+    }
+    struct dns_blk *b = pb_malloc(BLK_HDR + size);
+    if (b == NULL) {
+        return NULL;
+    }
+    x->total += size;
+    b->size = size;
+    b->used = n;
+    struct dns_blk *head = x->msg->mem;
+    if (head != NULL && n >= x->next) {
+        /* a block for this item alone: the current one goes on serving */
+        b->next = head->next;
+        head->next = b;
+    } else {
+        b->next = head;
+        x->msg->mem = b;
+        x->next = x->next < BLK_MAX / 2 ? x->next * 2 : BLK_MAX;
+    }
+    return (char *)b + BLK_HDR;
+}
+
+/* n bytes aligned to align (a power of two, at most 16); NULL on failure. */
+static void *mem_alloc(struct pctx *x, size_t n, size_t align)
+{
+    struct dns_blk *b = x->msg->mem;
+    if (b != NULL) {
+        size_t at = (b->used + (align - 1)) & ~(align - 1);
+        if (at <= b->size && n <= b->size - at) {
+            b->used = at + n;
+            return (char *)b + BLK_HDR + at;
+        }
+    }
+    return mem_new_blk(x, n);
+}
+
+/* A NUL-terminated copy of s[0..n) in the message's memory. */
+static char *mem_strn(struct pctx *x, const char *s, size_t n)
+{
+    if (n >= DNS_MAX_MSG_MEM) {
+        return NULL;
+    }
+    char *p = mem_alloc(x, n + 1, 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* The first block: room for what a message of len bytes usually renders
+ * to (about twice its length: a record of a few wire bytes becomes a
+ * 48-byte struct, names are shared). */
+static size_t first_blk(size_t len)
+{
+    if (len >= BLK_MAX / 2) {
+        return BLK_MAX;
+    }
+    size_t n = 256 + len * 2;
+    return n < BLK_MIN ? BLK_MIN : n;
+}
+
+/* A text for the current record: in buf when kept, else discarding. */
+static void text_start(const struct pctx *x, struct dns_text *t, char *buf, size_t cap)
+{
+    if (x->keep) {
+        dns_text_init(t, buf, cap);
+    } else {
+        dns_text_init_discard(t);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Encoders. None writes anything into a discarding text. */
 
 static void put_hex(struct dns_text *t, const uint8_t *p, size_t n, bool upper)
 {
+    if (t->discard) {
+        return;
+    }
     const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
         char two[2] = {dig[p[i] >> 4], dig[p[i] & 15]};
@@ -180,6 +309,9 @@ static void put_hex(struct dns_text *t, const uint8_t *p, size_t n, bool upper)
 static void put_base64(struct dns_text *t, const uint8_t *p, size_t n)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (t->discard) {
+        return;
+    }
     size_t i = 0;
     for (; i + 3 <= n; i += 3) {
         uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
@@ -201,6 +333,9 @@ static void put_base64(struct dns_text *t, const uint8_t *p, size_t n)
 static void put_base32hex(struct dns_text *t, const uint8_t *p, size_t n)
 {
     static const char tab[] = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+    if (t->discard) {
+        return;
+    }
     for (size_t i = 0; i < n; i += 5) {
         uint8_t b[5] = {0, 0, 0, 0, 0};
         size_t k = n - i < 5 ? n - i : 5;
@@ -216,17 +351,18 @@ static void put_base32hex(struct dns_text *t, const uint8_t *p, size_t n)
     }
 }
 
-/* Go's net.IP.String() for 4 or 16 bytes. */
-static void put_ip(struct dns_text *t, const uint8_t *p, size_t n)
+/* Go's net.IP.String() for 4 or 16 bytes into buf (IP_TEXT_MAX bytes, not
+ * terminated); returns the length. */
+#define IP_TEXT_MAX 48
+static size_t ip_text(char buf[IP_TEXT_MAX], const uint8_t *p, size_t n)
 {
     static const uint8_t v4pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (n == 16 && memcmp(p, v4pfx, 12) == 0) {
         p += 12;
         n = 4;
     }
+    size_t k = 0;
     if (n == 4) {
-        char buf[16];
-        size_t k = 0;
         for (int i = 0; i < 4; i++) {
             if (i > 0) {
                 buf[k++] = '.';
@@ -240,8 +376,7 @@ static void put_ip(struct dns_text *t, const uint8_t *p, size_t n)
             }
             buf[k++] = (char)('0' + v % 10);
         }
-        dns_text_putn(t, buf, k);
-        return;
+        return k;
     }
     int e0 = -1, e1 = -1;
     for (int i = 0; i < 16; i += 2) {
@@ -259,8 +394,7 @@ static void put_ip(struct dns_text *t, const uint8_t *p, size_t n)
         e0 = e1 = -1;
     }
     static const char dig[] = "0123456789abcdef";
-    char buf[48]; /* 8 groups of 4 digits and their colons at most */
-    size_t k = 0;
+    /* 8 groups of 4 digits and their colons at most */
     for (int i = 0; i < 16; i += 2) {
         if (i == e0) {
             buf[k++] = ':';
@@ -283,12 +417,24 @@ static void put_ip(struct dns_text *t, const uint8_t *p, size_t n)
             buf[k++] = dig[d];
         }
     }
-    dns_text_putn(t, buf, k);
+    return k;
+}
+
+static void put_ip(struct dns_text *t, const uint8_t *p, size_t n)
+{
+    if (t->discard) {
+        return;
+    }
+    char buf[IP_TEXT_MAX];
+    dns_text_putn(t, buf, ip_text(buf, p, n));
 }
 
 /* miekg/dns TimeToString: YYYYMMDDHHMMSS in UTC. */
 static void put_time(struct dns_text *t, uint32_t v)
 {
+    if (t->discard) {
+        return;
+    }
     time_t secs = (time_t)v;
     struct tm tm;
     char buf[32];
@@ -302,6 +448,9 @@ static void put_time(struct dns_text *t, uint32_t v)
 /* Packetbeat's hexStringToString escaping of raw rdata. */
 static void put_rfc3597(struct dns_text *t, const uint8_t *p, size_t n)
 {
+    if (t->discard) {
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         uint8_t b = p[i];
         switch (b) {
@@ -332,89 +481,124 @@ static void put_rfc3597(struct dns_text *t, const uint8_t *p, size_t n)
 /* ------------------------------------------------------------------ */
 /* Names. */
 
-static bool label_special(uint8_t b)
+/* How a label byte is shown: 0 as it is (printable, not special), 1 after
+ * a backslash (space . ' @ ; ( ) " \), 2 as \DDD. */
+static const uint8_t label_esc[256] = {
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x00 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x10 */
+    1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, /* 0x20 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, /* 0x30 */
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, /* 0x70 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x80 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x90 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xa0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xb0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xc0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xd0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xe0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xf0 */
+};
+
+/* The longest text read_name writes, with room to spare: the labels of a
+ * name fill at most 254 wire octets, every byte escaped as 4 characters. */
+#define NAME_TEXT_MAX (4u * MAX_NAME_WIRE + 4u)
+
+/* The name read before from `to` that a read may take over at a pointer
+ * to `to`, with ptrs pointers followed and budget wire octets left: the
+ * rest of the read would look at the same bytes, all below lim, and follow
+ * the same path, so it ends the same way. text: its text is needed. */
+static const struct name_memo *memo_find(const struct pctx *x, size_t to, size_t lim, unsigned ptrs,
+                                         int budget, bool text)
 {
-    switch (b) {
-    case '.':
-    case ' ':
-    case '\'':
-    case '@':
-    case ';':
-    case '(':
-    case ')':
-    case '"':
-    case '\\':
-        return true;
-    default:
-        return false;
+    unsigned n = x->nmemo < NAME_MEMO ? x->nmemo : NAME_MEMO;
+    for (unsigned i = 0; i < n; i++) {
+        const struct name_memo *e = &x->memo[i];
+        if (e->at == to && e->need <= lim && e->ptrs <= MAX_PTRS - ptrs &&
+            e->wire < (unsigned)budget && (e->s != NULL || !text)) {
+            return e;
+        }
     }
+    return NULL;
 }
 
-/* Reads the name at *off within m[0..lim). Text mode writes the escaped
- * presentation form without the trailing dot (root: ""); wire mode writes
- * the uncompressed labels with the final zero. *off moves past the name as
- * it sits on the wire. 0, -PB_EPROTO, -PB_ENOMEM. */
-static int read_name(const uint8_t *m, size_t lim, size_t *off, struct dns_text *t, bool wire)
+/* Reads the name at *off within m[0..lim). With out (NAME_TEXT_MAX bytes),
+ * text mode writes the escaped presentation form without the trailing dot
+ * (root: ""), wire mode the uncompressed labels with the final zero; *outlen
+ * gets the length (not terminated). Without out the name is only checked.
+ * *off moves past the name as it sits on the wire. With x (text mode), a
+ * pointer to a name in x's memo takes its text, and res describes the read
+ * for the memo (res->s: the memo's text when it is the whole name, else
+ * NULL). 0 or -PB_EPROTO. */
+static int read_name(const struct pctx *x, const uint8_t *m, size_t lim, size_t *off, char *out,
+                     size_t *outlen, bool wire, struct name_memo *res)
 {
-    size_t pos = *off, after = 0;
+    size_t pos = *off, after = 0, need = 0;
     unsigned ptrs = 0;
     int budget = MAX_NAME_WIRE;
-    bool first = true;
+    char *o = out;
+    const char *end = out != NULL ? out + NAME_TEXT_MAX : NULL;
+    char *whole = NULL;
     for (;;) {
         if (pos >= lim) {
             return -PB_EPROTO;
         }
-        struct pb_rd r = pb_rd_make(m + pos, lim - pos);
-        uint8_t c = pb_rd_u8(&r);
-        pos++;
-        if ((c & 0xc0) == 0x00) {
+        uint8_t c = m[pos++];
+        need = pos > need ? pos : need;
+        if (c < 0x40) {
             if (c == 0) {
                 break;
             }
             if ((size_t)c > lim - pos) {
                 return -PB_EPROTO;
             }
+            need = pos + c > need ? pos + c : need;
             budget -= c + 1;
             if (budget <= 0) {
                 return -PB_EPROTO;
             }
-            struct pb_slice lab = pb_rd_slice(&r, c);
-            if (lab.ptr == NULL) {
-                return -PB_EPROTO;
-            }
-            if (wire) {
-                dns_text_putc(t, (char)c);
-                dns_text_putn(t, lab.ptr, lab.len);
-            } else {
-                if (!first) {
-                    dns_text_putc(t, '.');
+            if (o != NULL) {
+                /* the budget keeps the text inside out: never taken */
+                if ((size_t)(end - o) < 4u * c + 2u) {
+                    return -PB_EPROTO;
                 }
-                size_t run = 0; /* start of the bytes shown as they are */
-                for (size_t i = 0; i < lab.len; i++) {
-                    uint8_t b = lab.ptr[i];
-                    bool special = label_special(b);
-                    if (!special && b >= ' ' && b <= '~') {
-                        continue;
+                const uint8_t *lab = m + pos;
+                if (wire) {
+                    *o++ = (char)c;
+                    memcpy(o, lab, c);
+                    o += c;
+                } else {
+                    if (o != out) {
+                        *o++ = '.'; /* every label writes something */
                     }
-                    dns_text_putn(t, lab.ptr + run, i - run);
-                    run = i + 1;
-                    if (special) {
-                        char e[2] = {'\\', (char)b};
-                        dns_text_putn(t, e, 2);
-                    } else {
-                        dns_text_escbyte(t, b);
+                    for (size_t i = 0; i < c; i++) {
+                        uint8_t b = lab[i];
+                        uint8_t e = label_esc[b];
+                        if (e == 0) {
+                            *o++ = (char)b;
+                        } else if (e == 1) {
+                            o[0] = '\\';
+                            o[1] = (char)b;
+                            o += 2;
+                        } else {
+                            o[0] = '\\';
+                            o[1] = (char)('0' + b / 100);
+                            o[2] = (char)('0' + (b / 10) % 10);
+                            o[3] = (char)('0' + b % 10);
+                            o += 4;
+                        }
                     }
                 }
-                dns_text_putn(t, lab.ptr + run, lab.len - run);
             }
-            first = false;
             pos += c;
-        } else if ((c & 0xc0) == 0xc0) {
+        } else if (c >= 0xc0) {
             if (pos >= lim) {
                 return -PB_EPROTO;
             }
-            uint8_t c1 = pb_rd_u8(&r);
-            pos++;
+            uint8_t c1 = m[pos++];
+            need = pos > need ? pos : need;
             if (ptrs == 0) {
                 after = pos;
             }
@@ -422,6 +606,28 @@ static int read_name(const uint8_t *m, size_t lim, size_t *off, struct dns_text 
                 return -PB_EPROTO;
             }
             pos = ((size_t)(c & 0x3f) << 8) | c1;
+            const struct name_memo *e =
+                x != NULL ? memo_find(x, pos, lim, ptrs, budget, o != NULL) : NULL;
+            if (e != NULL) {
+                need = e->need > need ? e->need : need;
+                ptrs += e->ptrs;
+                budget -= (int)e->wire;
+                if (o == out) {
+                    whole = e->s;
+                }
+                if (o != NULL && e->slen > 0) {
+                    /* the whole name's text fits, as above: never taken */
+                    if ((size_t)(end - o) < e->slen + 1) {
+                        return -PB_EPROTO;
+                    }
+                    if (o != out) {
+                        *o++ = '.';
+                    }
+                    memcpy(o, e->s, e->slen);
+                    o += e->slen;
+                }
+                break;
+            }
         } else {
             return -PB_EPROTO; /* 0x40 and 0x80 label types are reserved */
         }
@@ -429,23 +635,78 @@ static int read_name(const uint8_t *m, size_t lim, size_t *off, struct dns_text 
     if (ptrs == 0) {
         after = pos;
     }
-    if (wire) {
-        dns_text_putc(t, '\0');
+    if (o != NULL) {
+        if (wire) {
+            *o++ = '\0';
+        }
+        *outlen = (size_t)(o - out);
+    }
+    if (res != NULL) {
+        res->at = *off;
+        res->need = need;
+        res->ptrs = ptrs;
+        res->wire = (unsigned)(MAX_NAME_WIRE - budget);
+        res->s = whole;
+        res->slen = o != NULL ? (size_t)(o - out) : 0;
     }
     *off = after;
-    return t->bad ? -PB_ENOMEM : 0;
+    return 0;
 }
 
-static int name_str(const uint8_t *m, size_t lim, size_t *off, char **out)
+/* "" in the message's memory, made once. */
+static char *empty_str(struct pctx *x)
 {
-    struct dns_text t = {0};
-    int rc = read_name(m, lim, off, &t, false);
-    if (rc < 0) {
-        dns_text_reset(&t);
-        return rc;
+    if (x->empty == NULL) {
+        x->empty = mem_strn(x, "", 0);
     }
-    *out = dns_text_take(&t);
-    return *out == NULL ? -PB_ENOMEM : 0;
+    return x->empty;
+}
+
+/* The name at *off as text in the message's memory (when kept). */
+static int name_str(struct pctx *x, const uint8_t *m, size_t lim, size_t *off, char **out)
+{
+    size_t at = *off;
+    /* the two usual short cuts of read_name: the root, and a pointer to a
+       whole name read before */
+    if (at < lim && m[at] == 0) {
+        *off = at + 1;
+        if (x->keep) {
+            *out = empty_str(x);
+            return *out == NULL ? -PB_ENOMEM : 0;
+        }
+        return 0;
+    }
+    if (at + 1 < lim && m[at] >= 0xc0) {
+        size_t to = ((size_t)(m[at] & 0x3f) << 8) | m[at + 1];
+        const struct name_memo *e = memo_find(x, to, lim, 1, MAX_NAME_WIRE, x->keep);
+        if (e != NULL) {
+            *off = at + 2;
+            if (x->keep) {
+                *out = e->s;
+            }
+            return 0;
+        }
+    }
+    struct name_memo r;
+    int rc;
+    if (!x->keep) {
+        rc = read_name(x, m, lim, off, NULL, NULL, false, &r);
+        r.s = NULL;
+    } else {
+        char buf[NAME_TEXT_MAX];
+        size_t n = 0;
+        rc = read_name(x, m, lim, off, buf, &n, false, &r);
+        if (rc == 0 && r.s == NULL) {
+            /* not a name read before as it is: a copy of its own */
+            r.s = mem_strn(x, buf, n);
+            rc = r.s == NULL ? -PB_ENOMEM : 0;
+        }
+        *out = r.s;
+    }
+    if (rc == 0) {
+        x->memo[x->nmemo++ % NAME_MEMO] = r;
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -520,67 +781,111 @@ static struct pb_slice cur_rest(struct cur *c)
     return cur_bytes(c, c->end - c->off, &rc);
 }
 
-static int kv_take(struct dns_rr *rr, const char *key, struct dns_text *t)
-{
-    char *s = dns_text_take(t);
-    if (s == NULL) {
-        return -PB_ENOMEM;
-    }
-    if (rr->nkv >= DNS_MAX_KV) {
-        pb_free(s);
-        return 0;
-    }
-    rr->kv[rr->nkv].key = key;
-    rr->kv[rr->nkv].str = s;
-    rr->kv[rr->nkv].num = 0;
-    rr->nkv++;
-    return 0;
-}
-
-static int kv_s(struct dns_rr *rr, const char *key, const char *v)
-{
-    struct dns_text t = {0};
-    dns_text_puts(&t, v);
-    return kv_take(rr, key, &t);
-}
-
-static int kv_u(struct dns_rr *rr, const char *key, uint64_t v)
-{
-    struct dns_text t = {0};
-    dns_text_putu(&t, v);
-    return kv_take(rr, key, &t);
-}
-
-static void kv_num(struct dns_rr *rr, const char *key, uint64_t v)
+/* Extra fields. rr->kv has room for DNS_MAX_KV while the record is
+ * rendered; nothing is added to a record that is not kept. */
+static void kv_add(struct dns_rr *rr, const char *key, char *s, uint64_t num)
 {
     if (rr->nkv < DNS_MAX_KV) {
         rr->kv[rr->nkv].key = key;
-        rr->kv[rr->nkv].str = NULL;
-        rr->kv[rr->nkv].num = v;
+        rr->kv[rr->nkv].str = s;
+        rr->kv[rr->nkv].num = num;
         rr->nkv++;
     }
 }
 
-static int set_data(struct dns_rr *rr, struct dns_text *t)
+static int kv_strn(struct pctx *x, struct dns_rr *rr, const char *key, const char *s, size_t n)
 {
-    rr->data = dns_text_take(t);
-    return rr->data == NULL ? -PB_ENOMEM : 0;
+    if (!x->keep) {
+        return 0;
+    }
+    char *c = mem_strn(x, s, n);
+    if (c == NULL) {
+        return -PB_ENOMEM;
+    }
+    kv_add(rr, key, c, 0);
+    return 0;
 }
 
-static int set_data_s(struct dns_rr *rr, const char *s)
+static int kv_s(struct pctx *x, struct dns_rr *rr, const char *key, const char *v)
 {
-    rr->data = dns_strdup(s);
+    return kv_strn(x, rr, key, v, strlen(v));
+}
+
+/* A string already in the message's memory (NULL: ""). */
+static int kv_ref(struct pctx *x, struct dns_rr *rr, const char *key, char *s)
+{
+    if (!x->keep) {
+        return 0;
+    }
+    if (s == NULL && (s = empty_str(x)) == NULL) {
+        return -PB_ENOMEM;
+    }
+    kv_add(rr, key, s, 0);
+    return 0;
+}
+
+static int kv_u(struct pctx *x, struct dns_rr *rr, const char *key, uint64_t v)
+{
+    char buf[24];
+    char *p = buf + sizeof buf;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return kv_strn(x, rr, key, p, (size_t)(buf + sizeof buf - p));
+}
+
+/* The text of t as a field; t is reset. */
+static int kv_take(struct pctx *x, struct dns_rr *rr, const char *key, struct dns_text *t)
+{
+    int rc = 0;
+    if (x->keep) {
+        rc = t->bad ? -PB_ENOMEM : kv_strn(x, rr, key, t->p != NULL ? t->p : "", t->len);
+    }
+    dns_text_reset(t);
+    return rc;
+}
+
+static void kv_num(struct pctx *x, struct dns_rr *rr, const char *key, uint64_t v)
+{
+    if (x->keep) {
+        kv_add(rr, key, NULL, v);
+    }
+}
+
+/* The text of t as the record's data; t is reset. */
+static int set_data(struct pctx *x, struct dns_rr *rr, struct dns_text *t)
+{
+    int rc = 0;
+    if (x->keep) {
+        rr->data = t->bad ? NULL : mem_strn(x, t->p != NULL ? t->p : "", t->len);
+        rc = rr->data == NULL ? -PB_ENOMEM : 0;
+    }
+    dns_text_reset(t);
+    return rc;
+}
+
+/* The record's data: "" (shared). */
+static int set_data_empty(struct pctx *x, struct dns_rr *rr)
+{
+    if (!x->keep) {
+        return 0;
+    }
+    rr->data = empty_str(x);
     return rr->data == NULL ? -PB_ENOMEM : 0;
 }
 
 /* A name field: absent (cursor at end) renders as "". */
-static int opt_name(struct cur *c, char **out)
+static int opt_name(struct pctx *x, struct cur *c, char **out)
 {
     if (cur_at_end(c)) {
-        *out = dns_strdup("");
+        if (!x->keep) {
+            return 0;
+        }
+        *out = empty_str(x);
         return *out == NULL ? -PB_ENOMEM : 0;
     }
-    return name_str(c->m, c->end, &c->off, out);
+    return name_str(x, c->m, c->end, &c->off, out);
 }
 
 /* NSEC/NSEC3 type bitmap (RFC 4034 4.1.2) rendered as type names. */
@@ -603,7 +908,7 @@ static int type_bitmap(struct cur *c, struct dns_text *t)
         if (rc < 0) {
             return rc;
         }
-        for (size_t j = 0; j < bits.len; j++) {
+        for (size_t j = 0; j < bits.len && !t->discard; j++) {
             for (int b = 0; b < 8; b++) {
                 if (bits.ptr[j] & (0x80 >> b)) {
                     char buf[24];
@@ -634,6 +939,9 @@ static int txt_strings(struct cur *c, struct dns_text *t)
         if (rc < 0) {
             return rc;
         }
+        if (t->discard) {
+            continue;
+        }
         if (!first) {
             dns_text_putc(t, ' ');
         }
@@ -652,7 +960,6 @@ static int txt_strings(struct cur *c, struct dns_text *t)
     }
     return 0;
 }
-
 /* Layouts of known types whose data may hold compressed names, for the
  * generic (RFC 3597) rendering: '1','2','4' fixed bytes, 'S' a
  * character-string, 'N' a name, '*' the rest. */
@@ -695,9 +1002,11 @@ static const char *raw_layout(uint16_t type)
 }
 
 /* The record data with names decompressed, escaped. */
-static int render_raw(struct cur *c, uint16_t type, struct dns_text *out)
+static int render_raw(const struct pctx *x, struct cur *c, uint16_t type, struct dns_text *out)
 {
-    struct dns_text w = {0};
+    char wb[256];
+    struct dns_text w;
+    text_start(x, &w, wb, sizeof wb);
     int rc = 0;
     for (const char *f = raw_layout(type); *f != '\0' && rc == 0; f++) {
         if (cur_at_end(c)) {
@@ -721,9 +1030,13 @@ static int render_raw(struct cur *c, uint16_t type, struct dns_text *out)
             }
             break;
         }
-        case 'N':
-            rc = read_name(c->m, c->end, &c->off, &w, true);
+        case 'N': {
+            char nb[NAME_TEXT_MAX];
+            size_t nl = 0;
+            rc = read_name(NULL, c->m, c->end, &c->off, w.discard ? NULL : nb, &nl, true, NULL);
+            dns_text_putn(&w, nb, nl);
             break;
+        }
         default:
             s = cur_rest(c);
             dns_text_putn(&w, s.ptr, s.len);
@@ -741,8 +1054,9 @@ static int render_raw(struct cur *c, uint16_t type, struct dns_text *out)
     return rc;
 }
 
-/* EDNS0 options (RFC 6891 6.1.2) into opt; errors as miekg/dns reports them. */
-static int parse_edns_options(struct cur *c, struct dns_opt *opt)
+/* EDNS0 options (RFC 6891 6.1.2) into opt (texts kept when keep); errors
+ * as miekg/dns reports them. */
+static int parse_edns_options(struct pctx *x, struct cur *c, struct dns_opt *opt, bool keep)
 {
     while (c->off < c->end) {
         uint16_t code, len;
@@ -756,13 +1070,19 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
         if (rc < 0) {
             return rc;
         }
-        struct dns_text t = {0};
+        char tb[128];
+        struct dns_text t;
+        if (keep) {
+            dns_text_init(&t, tb, sizeof tb);
+        } else {
+            dns_text_init_discard(&t);
+        }
         char **slot = NULL;
         char buf[24];
         switch (code) {
         case 1: /* LLQ */
             if (v.len < 18) {
-                return -PB_EPROTO;
+                rc = -PB_EPROTO;
             } else {
                 struct pb_rd r = pb_rd_make(v.ptr, v.len);
                 uint16_t ver = pb_rd_be16(&r), op = pb_rd_be16(&r), err = pb_rd_be16(&r);
@@ -782,7 +1102,7 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
             break;
         case 2: /* UL */
             if (v.len != 4 && v.len != 8) {
-                return -PB_EPROTO;
+                rc = -PB_EPROTO;
             } else {
                 struct pb_rd r = pb_rd_make(v.ptr, v.len);
                 uint32_t lease = pb_rd_be32(&r);
@@ -800,7 +1120,7 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
         case 5: /* DAU */
         case 6: /* DHU */
         case 7: /* N3U */
-            for (size_t i = 0; i < v.len; i++) {
+            for (size_t i = 0; i < v.len && keep; i++) {
                 dns_text_putc(&t, ' ');
                 dns_text_puts(&t, code == 5 ? alg_str(v.ptr[i], buf) : hash_str(v.ptr[i], buf));
             }
@@ -808,7 +1128,8 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
             break;
         case 8: { /* client subnet */
             if (v.len < 4) {
-                return -PB_EPROTO;
+                rc = -PB_EPROTO;
+                break;
             }
             struct pb_rd r = pb_rd_make(v.ptr, v.len);
             uint16_t family = pb_rd_be16(&r);
@@ -817,18 +1138,21 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
             size_t alen = v.len - 4;
             if (family == 0) {
                 if (mask != 0) {
-                    return -PB_EPROTO;
+                    rc = -PB_EPROTO;
+                    break;
                 }
                 put_ip(&t, addr, 4);
             } else if (family == 1) {
                 if (mask > 32 || scope > 32) {
-                    return -PB_EPROTO;
+                    rc = -PB_EPROTO;
+                    break;
                 }
                 memcpy(addr, v.ptr + 4, alen < 4 ? alen : 4);
                 put_ip(&t, addr, 4);
             } else if (family == 2) {
                 if (mask > 128 || scope > 128) {
-                    return -PB_EPROTO;
+                    rc = -PB_EPROTO;
+                    break;
                 }
                 memcpy(addr, v.ptr + 4, alen < 16 ? alen : 16);
                 static const uint8_t v4pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -841,7 +1165,8 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
                     dns_text_putc(&t, ']');
                 }
             } else {
-                return -PB_EPROTO;
+                rc = -PB_EPROTO;
+                break;
             }
             dns_text_putc(&t, '/');
             dns_text_putu(&t, mask);
@@ -855,7 +1180,8 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
                 struct pb_rd r = pb_rd_make(v.ptr, v.len);
                 dns_text_putu(&t, pb_rd_be32(&r));
             } else if (v.len != 0) {
-                return -PB_EPROTO;
+                rc = -PB_EPROTO;
+                break;
             }
             slot = &opt->local;
             break;
@@ -865,12 +1191,12 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
             break;
         case 11: /* TCP keepalive */
             if (v.len != 0 && v.len != 2) {
-                return -PB_EPROTO;
+                rc = -PB_EPROTO;
             }
             break;
         case 15: /* extended error */
             if (v.len < 2) {
-                return -PB_EPROTO;
+                rc = -PB_EPROTO;
             }
             break;
         default: /* local / unknown */
@@ -880,39 +1206,31 @@ static int parse_edns_options(struct cur *c, struct dns_opt *opt)
             slot = &opt->local;
             break;
         }
-        if (slot != NULL) {
-            char *s = dns_text_take(&t);
+        if (rc == 0 && slot != NULL && keep) {
+            char *s = t.bad ? NULL : mem_strn(x, t.p, t.len);
             if (s == NULL) {
-                return -PB_ENOMEM;
+                rc = -PB_ENOMEM;
             }
-            pb_free(*slot);
             *slot = s;
-        } else {
-            dns_text_reset(&t);
+        }
+        dns_text_reset(&t);
+        if (rc < 0) {
+            return rc;
         }
     }
     return 0;
 }
 
-static void opt_free(struct dns_opt *o)
-{
-    pb_free(o->dau);
-    pb_free(o->dhu);
-    pb_free(o->local);
-    pb_free(o->llq);
-    pb_free(o->n3u);
-    pb_free(o->nsid);
-    pb_free(o->subnet);
-    pb_free(o->ul);
-    memset(o, 0, sizeof *o);
-}
-
 /* Renders the data of one record; c covers exactly the record data.
  * empty: the record carries no data (rdlength 0 or class ANY) and renders
- * zero values, as miekg/dns leaves the fields unset. */
-static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns_opt *opt)
+ * zero values, as miekg/dns leaves the fields unset. OPT options go to opt
+ * (their texts kept when keep_opt). */
+static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool empty,
+                        struct dns_opt *opt, bool keep_opt)
 {
-    struct dns_text t = {0};
+    char tb[256];
+    struct dns_text t;
+    text_start(x, &t, tb, sizeof tb);
     char buf[24];
     int rc = 0;
     uint8_t u8a = 0, u8b = 0, u8c = 0;
@@ -932,49 +1250,51 @@ static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns
         if (rc < 0) {
             return rc;
         }
-        put_ip(&t, s.ptr, n);
         rr->is_ip = true;
-        return set_data(rr, &t);
+        if (x->keep) {
+            char ip[IP_TEXT_MAX];
+            rr->data = mem_strn(x, ip, ip_text(ip, s.ptr, n));
+            rc = rr->data == NULL ? -PB_ENOMEM : 0;
+        }
+        return rc;
     }
     case DNS_TYPE_NS:
     case DNS_TYPE_CNAME:
     case DNS_TYPE_PTR:
         if (empty) {
-            return set_data_s(rr, "");
+            return set_data_empty(x, rr);
         }
-        rc = name_str(c->m, c->end, &c->off, &rr->data);
-        return rc;
+        return name_str(x, c->m, c->end, &c->off, &rr->data);
     case DNS_TYPE_MX:
         if (!empty && (rc = cur_u16(c, &u16a)) == 0) {
-            rc = opt_name(c, &rr->data);
+            rc = opt_name(x, c, &rr->data);
         }
         if (rc == 0 && empty) {
-            rc = set_data_s(rr, "");
+            rc = set_data_empty(x, rr);
         }
-        kv_num(rr, "preference", u16a);
+        kv_num(x, rr, "preference", u16a);
         return rc;
     case DNS_TYPE_SOA: {
         char *mbox = NULL;
         if (empty) {
-            rc = set_data_s(rr, "");
+            rc = set_data_empty(x, rr);
         } else {
-            rc = name_str(c->m, c->end, &c->off, &rr->data);
+            rc = name_str(x, c->m, c->end, &c->off, &rr->data);
             if (rc == 0) {
-                rc = opt_name(c, &mbox);
+                rc = opt_name(x, c, &mbox);
             }
             for (int i = 0; i < 5 && rc == 0 && !cur_at_end(c); i++) {
                 rc = cur_u32(c, &u32[i]);
             }
         }
         if (rc == 0) {
-            rc = kv_s(rr, "rname", mbox != NULL ? mbox : "");
+            rc = kv_ref(x, rr, "rname", mbox);
         }
-        pb_free(mbox);
-        kv_num(rr, "serial", u32[0]);
-        kv_num(rr, "refresh", u32[1]);
-        kv_num(rr, "retry", u32[2]);
-        kv_num(rr, "expire", u32[3]);
-        kv_num(rr, "minimum", u32[4]);
+        kv_num(x, rr, "serial", u32[0]);
+        kv_num(x, rr, "refresh", u32[1]);
+        kv_num(x, rr, "retry", u32[2]);
+        kv_num(x, rr, "expire", u32[3]);
+        kv_num(x, rr, "minimum", u32[4]);
         return rc;
     }
     case DNS_TYPE_SRV:
@@ -987,14 +1307,14 @@ static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns
                 rc = cur_u16(c, &u16c);
             }
             if (rc == 0) {
-                rc = opt_name(c, &rr->data);
+                rc = opt_name(x, c, &rr->data);
             }
         } else {
-            rc = set_data_s(rr, "");
+            rc = set_data_empty(x, rr);
         }
-        kv_num(rr, "priority", u16a);
-        kv_num(rr, "weight", u16b);
-        kv_num(rr, "port", u16c);
+        kv_num(x, rr, "priority", u16a);
+        kv_num(x, rr, "weight", u16b);
+        kv_num(x, rr, "port", u16c);
         return rc;
     case DNS_TYPE_TXT:
         if (!empty) {
@@ -1004,7 +1324,7 @@ static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns
             dns_text_reset(&t);
             return rc;
         }
-        return set_data(rr, &t);
+        return set_data(x, rr, &t);
     case DNS_TYPE_DS:
         if (!empty) {
             rc = cur_u16(c, &u16a);
@@ -1020,19 +1340,19 @@ static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns
             }
         }
         if (rc == 0) {
-            rc = kv_u(rr, "key_tag", u16a);
+            rc = kv_u(x, rr, "key_tag", u16a);
         }
         if (rc == 0) {
-            rc = kv_s(rr, "algorithm", alg_str(u8a, buf));
+            rc = kv_s(x, rr, "algorithm", alg_str(u8a, buf));
         }
         if (rc == 0) {
-            rc = kv_s(rr, "digest_type", hash_str(u8b, buf));
+            rc = kv_s(x, rr, "digest_type", hash_str(u8b, buf));
         }
         if (rc < 0) {
             dns_text_reset(&t);
             return rc;
         }
-        return set_data(rr, &t);
+        return set_data(x, rr, &t);
     case DNS_TYPE_DNSKEY:
         if (!empty) {
             rc = cur_u16(c, &u16a);
@@ -1048,19 +1368,19 @@ static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns
             }
         }
         if (rc == 0) {
-            rc = kv_u(rr, "flags", u16a);
+            rc = kv_u(x, rr, "flags", u16a);
         }
         if (rc == 0) {
-            rc = kv_u(rr, "protocol", u8a);
+            rc = kv_u(x, rr, "protocol", u8a);
         }
         if (rc == 0) {
-            rc = kv_s(rr, "algorithm", alg_str(u8b, buf));
+            rc = kv_s(x, rr, "algorithm", alg_str(u8b, buf));
         }
         if (rc < 0) {
             dns_text_reset(&t);
             return rc;
         }
-        return set_data(rr, &t);
+        return set_data(x, rr, &t);
     case DNS_TYPE_RRSIG:
         /* type covered, algorithm, labels, original ttl, expiration,
          * inception, key tag, signer name, signature */
@@ -1079,7 +1399,7 @@ static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns
                 rc = cur_u16(c, &u16b);
             }
             if (rc == 0) {
-                rc = opt_name(c, &name);
+                rc = opt_name(x, c, &name);
             }
             if (rc == 0 && !cur_at_end(c)) {
                 s = cur_rest(c);
@@ -1087,56 +1407,55 @@ static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns
             }
         }
         if (rc == 0) {
-            rc = kv_s(rr, "type_covered", dns_type_str(u16a, buf));
+            rc = kv_s(x, rr, "type_covered", dns_type_str(u16a, buf));
         }
         if (rc == 0) {
-            rc = kv_s(rr, "algorithm", alg_str(u8a, buf));
+            rc = kv_s(x, rr, "algorithm", alg_str(u8a, buf));
         }
         if (rc == 0) {
-            rc = kv_u(rr, "labels", u8b);
+            rc = kv_u(x, rr, "labels", u8b);
         }
         if (rc == 0) {
-            rc = kv_u(rr, "original_ttl", u32[0]);
+            rc = kv_u(x, rr, "original_ttl", u32[0]);
+        }
+        for (int i = 1; i <= 2 && rc == 0; i++) {
+            char ttb[32];
+            struct dns_text tt;
+            text_start(x, &tt, ttb, sizeof ttb);
+            put_time(&tt, u32[i]);
+            rc = kv_take(x, rr, i == 1 ? "expiration" : "inception", &tt);
         }
         if (rc == 0) {
-            struct dns_text tt = {0};
-            put_time(&tt, u32[1]);
-            rc = kv_take(rr, "expiration", &tt);
+            rc = kv_u(x, rr, "key_tag", u16b);
         }
         if (rc == 0) {
-            struct dns_text tt = {0};
-            put_time(&tt, u32[2]);
-            rc = kv_take(rr, "inception", &tt);
+            rc = kv_ref(x, rr, "signer_name", name);
         }
-        if (rc == 0) {
-            rc = kv_u(rr, "key_tag", u16b);
-        }
-        if (rc == 0) {
-            rc = kv_s(rr, "signer_name", name != NULL ? name : "");
-        }
-        pb_free(name);
         if (rc < 0) {
             dns_text_reset(&t);
             return rc;
         }
-        return set_data(rr, &t);
+        return set_data(x, rr, &t);
     case DNS_TYPE_NSEC:
         if (!empty) {
-            rc = name_str(c->m, c->end, &c->off, &rr->data);
+            rc = name_str(x, c->m, c->end, &c->off, &rr->data);
             if (rc == 0) {
                 rc = type_bitmap(c, &t);
             }
         } else {
-            rc = set_data_s(rr, "");
+            rc = set_data_empty(x, rr);
         }
         if (rc == 0) {
-            rc = kv_take(rr, "type_bits", &t);
+            rc = kv_take(x, rr, "type_bits", &t);
         }
         dns_text_reset(&t);
         return rc;
     case DNS_TYPE_NSEC3:
     case DNS_TYPE_NSEC3PARAM: {
-        struct dns_text salt = {0}, next = {0};
+        char sb[128], nb[128];
+        struct dns_text salt, next;
+        text_start(x, &salt, sb, sizeof sb);
+        text_start(x, &next, nb, sizeof nb);
         bool n3 = rr->type == DNS_TYPE_NSEC3;
         if (!empty) {
             rc = cur_u8(c, &u8a);
@@ -1171,22 +1490,22 @@ static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns
             dns_text_putc(&salt, '-');
         }
         if (rc == 0) {
-            rc = kv_s(rr, "hash", hash_str(u8a, buf));
+            rc = kv_s(x, rr, "hash", hash_str(u8a, buf));
         }
         if (rc == 0) {
-            rc = kv_u(rr, "flags", u8b);
+            rc = kv_u(x, rr, "flags", u8b);
         }
         if (rc == 0) {
-            rc = kv_u(rr, "iterations", u16a);
+            rc = kv_u(x, rr, "iterations", u16a);
         }
         if (rc == 0 && n3) {
-            rc = kv_take(rr, "salt", &salt);
+            rc = kv_take(x, rr, "salt", &salt);
         }
         if (rc == 0 && n3) {
-            rc = kv_take(rr, "type_bits", &t);
+            rc = kv_take(x, rr, "type_bits", &t);
         }
         if (rc == 0) {
-            rc = n3 ? set_data(rr, &next) : set_data(rr, &salt);
+            rc = n3 ? set_data(x, rr, &next) : set_data(x, rr, &salt);
         }
         dns_text_reset(&salt);
         dns_text_reset(&next);
@@ -1196,36 +1515,26 @@ static int render_rdata(struct cur *c, struct dns_rr *rr, bool empty, struct dns
     case DNS_TYPE_OPT:
         rr->is_opt = true;
         if (!empty) {
-            rc = parse_edns_options(c, opt);
+            rc = parse_edns_options(x, c, opt, keep_opt);
         }
         return rc;
     default:
         if (!empty) {
-            rc = render_raw(c, rr->type, &t);
+            rc = render_raw(x, c, rr->type, &t);
         }
         if (rc < 0) {
             dns_text_reset(&t);
             return rc;
         }
-        return set_data(rr, &t);
+        return set_data(x, rr, &t);
     }
 }
 
-static void rr_free(struct dns_rr *rr)
-{
-    pb_free(rr->name);
-    pb_free(rr->data);
-    for (size_t i = 0; i < rr->nkv; i++) {
-        pb_free(rr->kv[i].str);
-    }
-    memset(rr, 0, sizeof *rr);
-}
-
-/* One resource record at *off. *stop when the message ended where a record
- * was expected (the count was larger than the data, which miekg/dns
- * tolerates). */
-static int parse_rr(const uint8_t *m, size_t len, size_t *off, struct dns_rr *rr,
-                    struct dns_opt *opt, bool *stop)
+/* One resource record at *off (texts kept when x->keep). *stop when the
+ * message ended where a record was expected (the count was larger than
+ * the data, which miekg/dns tolerates). */
+static int parse_rr(struct pctx *x, const uint8_t *m, size_t len, size_t *off, struct dns_rr *rr,
+                    struct dns_opt *opt, bool keep_opt, bool *stop)
 {
     memset(rr, 0, sizeof *rr);
     *stop = false;
@@ -1233,7 +1542,7 @@ static int parse_rr(const uint8_t *m, size_t len, size_t *off, struct dns_rr *rr
         *stop = true;
         return 0;
     }
-    int rc = name_str(m, len, off, &rr->name);
+    int rc = name_str(x, m, len, off, &rr->name);
     if (rc < 0) {
         return rc;
     }
@@ -1251,21 +1560,32 @@ static int parse_rr(const uint8_t *m, size_t len, size_t *off, struct dns_rr *rr
     }
     struct cur c = {m, *off + rdlen, *off};
     bool empty = rr->klass == 255 || rdlen == 0;
-    rc = render_rdata(&c, rr, empty, opt);
+    struct dns_kv kv[DNS_MAX_KV];
+    rr->kv = kv;
+    rc = render_rdata(x, &c, rr, empty, opt, keep_opt);
+    rr->kv = NULL;
     if (rc < 0) {
         return rc;
     }
     if (!empty && c.off != c.end) {
         return -PB_EPROTO; /* bad rdlength */
     }
+    if (rr->nkv > 0) {
+        rr->kv = mem_alloc(x, rr->nkv * sizeof kv[0], _Alignof(struct dns_kv));
+        if (rr->kv == NULL) {
+            return -PB_ENOMEM;
+        }
+        memcpy(rr->kv, kv, rr->nkv * sizeof kv[0]);
+    }
     *off += rdlen;
     return 0;
 }
 
-static int parse_question(const uint8_t *m, size_t len, size_t *off, struct dns_question *q)
+static int parse_question(struct pctx *x, const uint8_t *m, size_t len, size_t *off,
+                          struct dns_question *q)
 {
     memset(q, 0, sizeof *q);
-    int rc = name_str(m, len, off, &q->name);
+    int rc = name_str(x, m, len, off, &q->name);
     if (rc < 0) {
         return rc;
     }
@@ -1288,48 +1608,50 @@ static int parse_question(const uint8_t *m, size_t len, size_t *off, struct dns_
     return 0;
 }
 
-static int parse_section(const uint8_t *m, size_t len, size_t *off, unsigned count,
-                         struct dns_msg *msg, enum dns_section sec)
+/* Records kept in a section's first array (it doubles from there). */
+#define RR_FIRST_CAP 16u
+
+static int parse_section(struct pctx *x, const uint8_t *m, size_t len, size_t *off, unsigned count,
+                         enum dns_section sec)
 {
+    struct dns_msg *msg = x->msg;
     size_t cap = 0;
+    /* only the additional section's OPT is the message's EDNS record */
+    bool keep_opt = !x->dry && sec == DNS_ADDITIONAL;
     for (unsigned i = 0; i < count; i++) {
+        /* records past the cap are decoded and counted, not kept */
+        x->keep = !x->dry && msg->nrr[sec] < DNS_MAX_RRS;
         struct dns_rr rr;
         struct dns_opt o = {0};
         bool stop = false;
-        int rc = parse_rr(m, len, off, &rr, &o, &stop);
+        int rc = parse_rr(x, m, len, off, &rr, &o, keep_opt, &stop);
         if (rc < 0 || stop) {
-            rr_free(&rr);
-            opt_free(&o);
             return rc;
         }
         if (rr.is_opt && sec == DNS_ADDITIONAL) {
             /* the last OPT of the additional section is the EDNS record */
-            opt_free(&msg->opt);
             msg->opt = o;
             msg->opt.present = true;
             msg->opt.udp_size = rr.klass;
             msg->opt.ext_rcode = (int)((rr.ttl >> 24) & 0xff) << 4;
             msg->opt.version = (uint8_t)((rr.ttl >> 16) & 0xff);
             msg->opt.do_bit = (rr.ttl & 0x8000) != 0;
-        } else {
-            opt_free(&o);
         }
         msg->count[sec]++;
-        if (msg->nrr[sec] >= DNS_MAX_RRS) {
-            rr_free(&rr);
+        if (!x->keep) {
             continue;
         }
         if (msg->nrr[sec] == cap) {
-            /* start at the announced count (at most 4): a record is ~300 bytes,
-               and most sections hold one or two */
-            size_t ncap = cap ? cap * 2 : (count < 4u ? count : 4u);
+            size_t ncap = cap != 0 ? cap * 2 : (count < RR_FIRST_CAP ? count : RR_FIRST_CAP);
             if (ncap > DNS_MAX_RRS) {
                 ncap = DNS_MAX_RRS;
             }
-            struct dns_rr *p = pb_realloc(msg->rr[sec], ncap * sizeof *p);
+            struct dns_rr *p = mem_alloc(x, ncap * sizeof *p, _Alignof(struct dns_rr));
             if (p == NULL) {
-                rr_free(&rr);
                 return -PB_ENOMEM;
+            }
+            if (cap > 0) {
+                memcpy(p, msg->rr[sec], cap * sizeof *p);
             }
             msg->rr[sec] = p;
             cap = ncap;
@@ -1341,21 +1663,16 @@ static int parse_section(const uint8_t *m, size_t len, size_t *off, unsigned cou
 
 void dns_msg_free(struct dns_msg *msg)
 {
-    for (size_t i = 0; i < msg->nq; i++) {
-        pb_free(msg->q[i].name);
+    struct dns_blk *b = msg->mem;
+    while (b != NULL) {
+        struct dns_blk *next = b->next;
+        pb_free(b);
+        b = next;
     }
-    pb_free(msg->q);
-    for (int s = 0; s < 3; s++) {
-        for (size_t i = 0; i < msg->nrr[s]; i++) {
-            rr_free(&msg->rr[s][i]);
-        }
-        pb_free(msg->rr[s]);
-    }
-    opt_free(&msg->opt);
     memset(msg, 0, sizeof *msg);
 }
 
-int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg)
+static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool dry)
 {
     memset(msg, 0, sizeof *msg);
     struct pb_rd r = pb_rd_make(buf, len);
@@ -1376,49 +1693,54 @@ int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg)
     msg->cd = (bits & 0x0010) != 0;
     msg->rcode = bits & 0xf;
 
+    struct pctx x; /* the memo is read only up to nmemo */
+    x.msg = msg;
+    x.dry = dry;
+    x.keep = !dry;
+    x.next = first_blk(len);
+    x.total = 0;
+    x.nmemo = 0;
+    x.empty = NULL;
     size_t off = DNS_HDR_LEN;
+    size_t nqd = 0; /* questions decoded */
     int rc = 0;
     if (off < len) {
-        size_t qcap = 0;
         for (unsigned i = 0; i < qd && rc == 0; i++) {
+            x.keep = !dry && msg->nq < DNS_MAX_QUESTIONS;
             struct dns_question q;
-            rc = parse_question(buf, len, &off, &q);
+            rc = parse_question(&x, buf, len, &off, &q);
             if (rc < 0) {
-                pb_free(q.name);
                 break;
             }
-            if (msg->nq >= DNS_MAX_QUESTIONS) {
-                pb_free(q.name);
+            nqd++;
+            if (!x.keep) {
                 continue;
             }
-            if (msg->nq == qcap) {
-                size_t ncap = qcap ? qcap * 2 : 2;
-                struct dns_question *p = pb_realloc(msg->q, ncap * sizeof *p);
-                if (p == NULL) {
-                    pb_free(q.name);
+            if (msg->q == NULL) {
+                size_t cap = qd < DNS_MAX_QUESTIONS ? qd : DNS_MAX_QUESTIONS;
+                msg->q = mem_alloc(&x, cap * sizeof *msg->q, _Alignof(struct dns_question));
+                if (msg->q == NULL) {
                     rc = -PB_ENOMEM;
                     break;
                 }
-                msg->q = p;
-                qcap = ncap;
             }
             msg->q[msg->nq++] = q;
         }
-        if (rc == 0) {
-            rc = parse_section(buf, len, &off, an, msg, DNS_ANSWER);
+        if (rc == 0 && an > 0) {
+            rc = parse_section(&x, buf, len, &off, an, DNS_ANSWER);
         }
-        if (rc == 0) {
-            rc = parse_section(buf, len, &off, ns, msg, DNS_AUTHORITY);
+        if (rc == 0 && ns > 0) {
+            rc = parse_section(&x, buf, len, &off, ns, DNS_AUTHORITY);
         }
-        if (rc == 0) {
-            rc = parse_section(buf, len, &off, ar, msg, DNS_ADDITIONAL);
+        if (rc == 0 && ar > 0) {
+            rc = parse_section(&x, buf, len, &off, ar, DNS_ADDITIONAL);
         }
     }
     if (rc == 0 && msg->opt.present) {
         msg->rcode |= msg->opt.ext_rcode;
     }
     /* A bare header is not taken for DNS (Packetbeat: Len() <= 12). */
-    if (rc == 0 && msg->nq == 0 && msg->count[0] + msg->count[1] + msg->count[2] == 0) {
+    if (rc == 0 && nqd == 0 && msg->count[0] + msg->count[1] + msg->count[2] == 0) {
         rc = -PB_EPROTO;
     }
     if (rc < 0) {
@@ -1426,4 +1748,14 @@ int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg)
         return rc;
     }
     return 0;
+}
+
+int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg)
+{
+    return parse_msg(buf, len, msg, false);
+}
+
+int dns_msg_check(const uint8_t *buf, size_t len, struct dns_msg *msg)
+{
+    return parse_msg(buf, len, msg, true);
 }

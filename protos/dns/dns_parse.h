@@ -39,24 +39,26 @@
 /* One extra field of a record: a string or an unsigned number. */
 struct dns_kv {
     const char *key; /* static */
-    char *str;       /* owned; NULL when the value is a number */
+    char *str;       /* in the message's memory; NULL when the value is a number */
     uint64_t num;
 };
 
+/* Every string and array below lives in the message's memory (dns_msg.mem)
+ * and goes with dns_msg_free. */
 struct dns_rr {
-    char *name; /* owned, presentation form without the trailing dot */
+    char *name;        /* presentation form without the trailing dot */
+    char *data;        /* NULL when the record renders nothing */
+    struct dns_kv *kv; /* nkv (<= DNS_MAX_KV) extra fields, NULL when none */
+    size_t nkv;
+    uint32_t ttl;
     uint16_t type;
     uint16_t klass;
-    uint32_t ttl;
     bool is_opt; /* OPT pseudo-record: never listed */
-    struct dns_kv kv[DNS_MAX_KV];
-    size_t nkv;
-    char *data; /* owned; NULL when the record renders nothing */
-    bool is_ip; /* A/AAAA: data is an address */
+    bool is_ip;  /* A/AAAA: data is an address */
 };
 
 struct dns_question {
-    char *name; /* owned */
+    char *name;
     uint16_t qtype;
     uint16_t qclass;
 };
@@ -68,11 +70,18 @@ struct dns_opt {
     uint8_t version;
     uint16_t udp_size;
     int ext_rcode;
-    /* Option texts as Packetbeat names them; owned, NULL when absent. */
+    /* Option texts as Packetbeat names them; NULL when absent. */
     char *dau, *dhu, *local, *llq, *n3u, *nsid, *subnet, *ul;
 };
 
 enum dns_section { DNS_ANSWER = 0, DNS_AUTHORITY = 1, DNS_ADDITIONAL = 2 };
+
+/* The memory of one decoded message: a few blocks, freed together. */
+struct dns_blk;
+
+/* A decoded message holds at most this much memory (a guard: a 64 KiB
+ * message renders to well under half of it). */
+#define DNS_MAX_MSG_MEM (32u * 1024u * 1024u)
 
 struct dns_msg {
     uint16_t id;
@@ -86,13 +95,19 @@ struct dns_msg {
     size_t nrr[3];   /* records kept */
     size_t count[3]; /* records decoded (>= nrr when capped) */
     struct dns_opt opt;
-    size_t length; /* bytes on the wire (TCP: with the 2-byte prefix) */
+    size_t length;       /* bytes on the wire (TCP: with the 2-byte prefix) */
+    struct dns_blk *mem; /* owned: the strings and arrays above */
 };
 
 /* Decodes one message (no TCP length prefix). 0, -PB_EPROTO when the bytes
  * are not a DNS message Packetbeat would accept, -PB_ENOMEM. On failure msg
  * is left empty (free it anyway). */
 int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg);
+/* dns_msg_parse's verdict (the same checks, in the same order) without
+ * rendering or keeping anything: msg gets the header fields, count[] and
+ * opt without its option texts; q, rr and nq, nrr stay empty. Never
+ * -PB_ENOMEM. msg needs no dns_msg_free (it does no harm). */
+int dns_msg_check(const uint8_t *buf, size_t len, struct dns_msg *msg);
 void dns_msg_free(struct dns_msg *msg);
 
 /* Names of codes as Packetbeat prints them; the number as text when

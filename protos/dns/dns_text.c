@@ -7,9 +7,25 @@
 
 #include "beat/alloc.h"
 
+void dns_text_init(struct dns_text *t, char *buf, size_t cap)
+{
+    t->p = buf;
+    t->len = 0;
+    t->cap = cap < DNS_MAX_TEXT + 1 ? cap : DNS_MAX_TEXT + 1;
+    t->bad = false;
+    t->local = true;
+    t->discard = false;
+}
+
+void dns_text_init_discard(struct dns_text *t)
+{
+    memset(t, 0, sizeof *t);
+    t->discard = true;
+}
+
 static bool grow(struct dns_text *t, size_t need)
 {
-    if (t->bad) {
+    if (t->bad || t->discard) {
         return false;
     }
     if (need > DNS_MAX_TEXT - t->len) {
@@ -24,17 +40,29 @@ static bool grow(struct dns_text *t, size_t need)
     while (cap < want) {
         cap *= 2;
     }
-    char *p = pb_realloc(t->p, cap);
+    if (cap > DNS_MAX_TEXT + 1) {
+        cap = DNS_MAX_TEXT + 1; /* want fits: it is at most that */
+    }
+    char *p;
+    if (t->local) {
+        p = pb_malloc(cap);
+        if (p != NULL && t->len > 0) {
+            memcpy(p, t->p, t->len);
+        }
+    } else {
+        p = pb_realloc(t->p, cap);
+    }
     if (p == NULL) {
         t->bad = true;
         return false;
     }
     t->p = p;
     t->cap = cap;
+    t->local = false;
     return true;
 }
 
-void dns_text_putn(struct dns_text *t, const void *s, size_t n)
+void dns_text_putn_slow(struct dns_text *t, const void *s, size_t n)
 {
     if (n == 0 || !grow(t, n)) {
         return;
@@ -46,11 +74,6 @@ void dns_text_putn(struct dns_text *t, const void *s, size_t n)
 void dns_text_puts(struct dns_text *t, const char *s)
 {
     dns_text_putn(t, s, strlen(s));
-}
-
-void dns_text_putc(struct dns_text *t, char c)
-{
-    dns_text_putn(t, &c, 1);
 }
 
 void dns_text_putu(struct dns_text *t, uint64_t v)
@@ -76,10 +99,12 @@ void dns_text_escbyte(struct dns_text *t, uint8_t b)
 
 void dns_text_reset(struct dns_text *t)
 {
-    pb_free(t->p);
-    t->p = NULL;
-    t->len = t->cap = 0;
-    t->bad = false;
+    if (!t->local) {
+        pb_free(t->p);
+    }
+    bool discard = t->discard;
+    memset(t, 0, sizeof *t);
+    t->discard = discard;
 }
 
 char *dns_text_take(struct dns_text *t)
@@ -89,12 +114,22 @@ char *dns_text_take(struct dns_text *t)
         return NULL;
     }
     if (t->p == NULL) {
+        dns_text_reset(t);
         return dns_strdup("");
     }
-    t->p[t->len] = '\0';
-    char *out = t->p;
-    t->p = NULL;
-    t->len = t->cap = 0;
+    char *out;
+    if (t->local) {
+        out = pb_malloc(t->len + 1);
+        if (out != NULL) {
+            memcpy(out, t->p, t->len);
+            out[t->len] = '\0';
+        }
+    } else {
+        t->p[t->len] = '\0';
+        out = t->p;
+        t->p = NULL;
+    }
+    dns_text_reset(t);
     return out;
 }
 
