@@ -22,101 +22,39 @@ extern const struct pb_proto_ops pb_proto_dns;
 /* ------------------------------------------------------------------ */
 /* A small DNS message builder. */
 
-struct mb {
-    uint8_t b[8192];
-    size_t n;
-};
-
-static void u8(struct mb *m, uint8_t v)
+static void question(struct pt_buf *m, const char *n, uint16_t type)
 {
-    ck_assert_uint_lt(m->n, sizeof m->b);
-    m->b[m->n++] = v;
-}
-
-static void u16(struct mb *m, uint16_t v)
-{
-    u8(m, (uint8_t)(v >> 8));
-    u8(m, (uint8_t)v);
-}
-
-static void u32(struct mb *m, uint32_t v)
-{
-    u16(m, (uint16_t)(v >> 16));
-    u16(m, (uint16_t)v);
-}
-
-static void raw(struct mb *m, const void *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        u8(m, ((const uint8_t *)p)[i]);
-    }
-}
-
-/* "www.example.com" -> 3www7example3com0 ("" is the root). */
-static void name(struct mb *m, const char *dotted)
-{
-    const char *s = dotted;
-    while (*s != '\0') {
-        const char *dot = strchr(s, '.');
-        size_t l = dot != NULL ? (size_t)(dot - s) : strlen(s);
-        u8(m, (uint8_t)l);
-        raw(m, s, l);
-        s += l;
-        if (*s == '.') {
-            s++;
-        }
-    }
-    u8(m, 0);
-}
-
-static void hdr(struct mb *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
-                uint16_t ar)
-{
-    m->n = 0;
-    u16(m, id);
-    u16(m, flags);
-    u16(m, qd);
-    u16(m, an);
-    u16(m, ns);
-    u16(m, ar);
-}
-
-static void question(struct mb *m, const char *n, uint16_t type)
-{
-    name(m, n);
-    u16(m, type);
-    u16(m, 1);
+    pt_dns_name(m, n);
+    pt_be16(m, type);
+    pt_be16(m, 1);
 }
 
 /* A record header with a pointer to the question name (offset 12). */
-static void rr_ptr(struct mb *m, uint16_t type, uint32_t ttl, uint16_t rdlen)
+static void rr_ptr(struct pt_buf *m, uint16_t type, uint32_t ttl, uint16_t rdlen)
 {
-    u16(m, 0xc00c);
-    u16(m, type);
-    u16(m, 1);
-    u32(m, ttl);
-    u16(m, rdlen);
+    pt_be16(m, 0xc00c);
+    pt_dns_rr_tail(m, type, ttl, rdlen);
 }
 
 #define QR_RD_RA 0x8180
 #define RD 0x0100
 
 /* Query for name/type. */
-static void mk_query(struct mb *m, uint16_t id, const char *n, uint16_t type)
+static void mk_query(struct pt_buf *m, uint16_t id, const char *n, uint16_t type)
 {
-    hdr(m, id, RD, 1, 0, 0, 0);
+    pt_dns_hdr(m, id, RD, 1, 0, 0, 0);
     question(m, n, type);
 }
 
 /* Response with two A answers 10.1.2.3 and 10.1.2.4. */
-static void mk_a_response(struct mb *m, uint16_t id, const char *n)
+static void mk_a_response(struct pt_buf *m, uint16_t id, const char *n)
 {
-    hdr(m, id, QR_RD_RA, 1, 2, 0, 0);
+    pt_dns_hdr(m, id, QR_RD_RA, 1, 2, 0, 0);
     question(m, n, 1);
     rr_ptr(m, 1, 300, 4);
-    raw(m, "\x0a\x01\x02\x03", 4);
+    pt_put(m, "\x0a\x01\x02\x03", 4);
     rr_ptr(m, 1, 300, 4);
-    raw(m, "\x0a\x01\x02\x04", 4);
+    pt_put(m, "\x0a\x01\x02\x04", 4);
 }
 
 static struct pt_conn *open_udp(const char *yaml)
@@ -126,11 +64,11 @@ static struct pt_conn *open_udp(const char *yaml)
     return t;
 }
 
-static void tcp_frame(struct mb *out, const struct mb *in)
+static void tcp_frame(struct pt_buf *out, const struct pt_buf *in)
 {
     out->n = 0;
-    u16(out, (uint16_t)in->n);
-    raw(out, in->b, in->n);
+    pt_be16(out, (uint16_t)in->n);
+    pt_put(out, in->b, in->n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -149,71 +87,71 @@ END_TEST
 
 START_TEST(parse_compression_loop)
 {
-    struct mb q;
-    hdr(&q, 7, RD, 1, 0, 0, 0);
-    u16(&q, 0xc00c); /* name = pointer to itself */
-    u16(&q, 1);
-    u16(&q, 1);
+    struct pt_buf q;
+    pt_dns_hdr(&q, 7, RD, 1, 0, 0, 0);
+    pt_be16(&q, 0xc00c); /* name = pointer to itself */
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), -PB_EPROTO);
 
     /* two pointers pointing at each other */
-    hdr(&q, 7, RD, 1, 0, 0, 0);
-    u16(&q, 0xc00e);
-    u16(&q, 0xc00c);
-    u16(&q, 1);
-    u16(&q, 1);
+    pt_dns_hdr(&q, 7, RD, 1, 0, 0, 0);
+    pt_be16(&q, 0xc00e);
+    pt_be16(&q, 0xc00c);
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), -PB_EPROTO);
 
     /* a pointer past the end */
-    hdr(&q, 7, RD, 1, 0, 0, 0);
-    u16(&q, 0xcfff);
-    u16(&q, 1);
-    u16(&q, 1);
+    pt_dns_hdr(&q, 7, RD, 1, 0, 0, 0);
+    pt_be16(&q, 0xcfff);
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), -PB_EPROTO);
 }
 END_TEST
 
 START_TEST(parse_names_escaped)
 {
-    struct mb q;
-    hdr(&q, 1, RD, 1, 0, 0, 0);
+    struct pt_buf q;
+    pt_dns_hdr(&q, 1, RD, 1, 0, 0, 0);
     /* labels "a.b", "c d", "\x01" then "com" */
-    raw(&q,
-        "\x03"
-        "a.b"
-        "\x03"
-        "c d"
-        "\x01\x01"
-        "\x03"
-        "com"
-        "\x00",
-        15);
-    u16(&q, 16);
-    u16(&q, 1);
+    pt_put(&q,
+           "\x03"
+           "a.b"
+           "\x03"
+           "c d"
+           "\x01\x01"
+           "\x03"
+           "com"
+           "\x00",
+           15);
+    pt_be16(&q, 16);
+    pt_be16(&q, 1);
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), 0);
     ck_assert_str_eq(m.q[0].name, "a\\.b.c\\ d.\\001.com");
     dns_msg_free(&m);
 
     /* plain runs between escapes, at both ends of a label */
-    hdr(&q, 1, RD, 1, 0, 0, 0);
-    raw(&q,
-        "\x08"
-        "\"ab\x7f"
-        "cd;e"
-        "\x02"
-        "xy"
-        "\x00",
-        13);
-    u16(&q, 1);
-    u16(&q, 1);
+    pt_dns_hdr(&q, 1, RD, 1, 0, 0, 0);
+    pt_put(&q,
+           "\x08"
+           "\"ab\x7f"
+           "cd;e"
+           "\x02"
+           "xy"
+           "\x00",
+           13);
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), 0);
     ck_assert_str_eq(m.q[0].name, "\\\"ab\\127cd\\;e.xy");
     dns_msg_free(&m);
 
     /* the root name renders as "" */
-    hdr(&q, 1, RD, 1, 0, 0, 0);
+    pt_dns_hdr(&q, 1, RD, 1, 0, 0, 0);
     question(&q, "", 2);
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), 0);
     ck_assert_str_eq(m.q[0].name, "");
@@ -223,17 +161,17 @@ END_TEST
 
 START_TEST(parse_name_too_long)
 {
-    struct mb q;
-    hdr(&q, 1, RD, 1, 0, 0, 0);
+    struct pt_buf q;
+    pt_dns_hdr(&q, 1, RD, 1, 0, 0, 0);
     for (int i = 0; i < 5; i++) {
-        u8(&q, 63);
+        pt_u8(&q, 63);
         for (int k = 0; k < 63; k++) {
-            u8(&q, 'a');
+            pt_u8(&q, 'a');
         }
     }
-    u8(&q, 0);
-    u16(&q, 1);
-    u16(&q, 1);
+    pt_u8(&q, 0);
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), -PB_EPROTO);
 }
@@ -269,70 +207,70 @@ static uint64_t kvn(const struct dns_rr *rr, const char *key)
 
 START_TEST(parse_record_types)
 {
-    struct mb r;
-    hdr(&r, 9, QR_RD_RA, 1, 12, 0, 0);
+    struct pt_buf r;
+    pt_dns_hdr(&r, 9, QR_RD_RA, 1, 12, 0, 0);
     question(&r, "example.com", 255);
     /* AAAA 2001:db8::1 */
     rr_ptr(&r, 28, 60, 16);
-    raw(&r, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+    pt_put(&r, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
     /* AAAA ::ffff:1.2.3.4 -> "1.2.3.4" as Go prints it */
     rr_ptr(&r, 28, 60, 16);
-    raw(&r, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x01\x02\x03\x04", 16);
+    pt_put(&r, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x01\x02\x03\x04", 16);
     /* MX 10 mail.example.com (compressed suffix) */
     rr_ptr(&r, 15, 60, 9);
-    u16(&r, 10);
-    raw(&r, "\x04mail\xc0\x0c", 7);
+    pt_be16(&r, 10);
+    pt_put(&r, "\x04mail\xc0\x0c", 7);
     /* SOA ns1.example.com hostmaster.example.com 1 2 3 4 5 */
     rr_ptr(&r, 6, 60, 2 + 4 + 2 + 11 + 20);
-    raw(&r, "\x03ns1\xc0\x0c", 6);
-    raw(&r, "\x0ahostmaster\xc0\x0c", 13);
-    u32(&r, 1);
-    u32(&r, 2);
-    u32(&r, 3);
-    u32(&r, 4);
-    u32(&r, 5);
+    pt_put(&r, "\x03ns1\xc0\x0c", 6);
+    pt_put(&r, "\x0ahostmaster\xc0\x0c", 13);
+    pt_be32(&r, 1);
+    pt_be32(&r, 2);
+    pt_be32(&r, 3);
+    pt_be32(&r, 4);
+    pt_be32(&r, 5);
     /* SRV 1 2 443 srv.example.com */
     rr_ptr(&r, 33, 60, 6 + 6);
-    u16(&r, 1);
-    u16(&r, 2);
-    u16(&r, 443);
-    raw(&r, "\x03srv\xc0\x0c", 6);
+    pt_be16(&r, 1);
+    pt_be16(&r, 2);
+    pt_be16(&r, 443);
+    pt_put(&r, "\x03srv\xc0\x0c", 6);
     /* TXT "v=spf1" and "a\"b\\c\x01" */
     rr_ptr(&r, 16, 60, 7 + 7);
-    raw(&r, "\x06v=spf1", 7);
-    raw(&r,
-        "\x06"
-        "a\"b\\c\x01",
-        7);
+    pt_put(&r, "\x06v=spf1", 7);
+    pt_put(&r,
+           "\x06"
+           "a\"b\\c\x01",
+           7);
     /* DS 12345 RSASHA256 SHA256 digest 0xab 0xcd */
     rr_ptr(&r, 43, 60, 6);
-    u16(&r, 12345);
-    u8(&r, 8);
-    u8(&r, 2);
-    raw(&r, "\xab\xcd", 2);
+    pt_be16(&r, 12345);
+    pt_u8(&r, 8);
+    pt_u8(&r, 2);
+    pt_put(&r, "\xab\xcd", 2);
     /* DNSKEY 257 3 ECDSAP256SHA256 key "abc" */
     rr_ptr(&r, 48, 60, 7);
-    u16(&r, 257);
-    u8(&r, 3);
-    u8(&r, 13);
-    raw(&r, "abc", 3);
+    pt_be16(&r, 257);
+    pt_u8(&r, 3);
+    pt_u8(&r, 13);
+    pt_put(&r, "abc", 3);
     /* NSEC next.example.com, bitmap A NS SOA */
     rr_ptr(&r, 47, 60, 7 + 3);
-    raw(&r, "\x04next\xc0\x0c", 7);
-    raw(&r, "\x00\x01\x62", 3); /* window 0: A(1) NS(2) SOA(6) */
+    pt_put(&r, "\x04next\xc0\x0c", 7);
+    pt_put(&r, "\x00\x01\x62", 3); /* window 0: A(1) NS(2) SOA(6) */
     /* NSEC3 SHA1 flags 1 iter 10 salt aabb, hash 5 bytes, bitmap A */
     rr_ptr(&r, 50, 60, 1 + 1 + 2 + 1 + 2 + 1 + 5 + 3);
-    u8(&r, 1);
-    u8(&r, 1);
-    u16(&r, 10);
-    u8(&r, 2);
-    raw(&r, "\xaa\xbb", 2);
-    u8(&r, 5);
-    raw(&r, "\x00\x00\x00\x00\x00", 5);
-    raw(&r, "\x00\x01\x40", 3);
+    pt_u8(&r, 1);
+    pt_u8(&r, 1);
+    pt_be16(&r, 10);
+    pt_u8(&r, 2);
+    pt_put(&r, "\xaa\xbb", 2);
+    pt_u8(&r, 5);
+    pt_put(&r, "\x00\x00\x00\x00\x00", 5);
+    pt_put(&r, "\x00\x01\x40", 3);
     /* unknown type 65280 with bytes "A\x00\"" */
     rr_ptr(&r, 65280, 60, 3);
-    raw(&r, "A\x00\"", 3);
+    pt_put(&r, "A\x00\"", 3);
     /* A with no data: left out of the lists */
     rr_ptr(&r, 1, 60, 0);
 
@@ -375,19 +313,19 @@ END_TEST
 
 START_TEST(parse_rrsig)
 {
-    struct mb r;
-    hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
+    struct pt_buf r;
+    pt_dns_hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
     question(&r, "example.com", 1);
     rr_ptr(&r, 46, 60, 18 + 2 + 3);
-    u16(&r, 1);          /* covers A */
-    u8(&r, 8);           /* RSASHA256 */
-    u8(&r, 2);           /* labels */
-    u32(&r, 3600);       /* original TTL */
-    u32(&r, 1700000000); /* 2023-11-14T22:13:20Z */
-    u32(&r, 0);
-    u16(&r, 4242);
-    raw(&r, "\xc0\x0c", 2);
-    raw(&r, "xyz", 3);
+    pt_be16(&r, 1);          /* covers A */
+    pt_u8(&r, 8);            /* RSASHA256 */
+    pt_u8(&r, 2);            /* labels */
+    pt_be32(&r, 3600);       /* original TTL */
+    pt_be32(&r, 1700000000); /* 2023-11-14T22:13:20Z */
+    pt_be32(&r, 0);
+    pt_be16(&r, 4242);
+    pt_put(&r, "\xc0\x0c", 2);
+    pt_put(&r, "xyz", 3);
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
     const struct dns_rr *rr = answer(&m, 0);
@@ -406,18 +344,18 @@ END_TEST
 
 START_TEST(parse_bad_rdlength)
 {
-    struct mb r;
-    hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
+    struct pt_buf r;
+    pt_dns_hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
     question(&r, "example.com", 1);
     rr_ptr(&r, 1, 60, 5); /* A with 5 bytes */
-    raw(&r, "\x01\x02\x03\x04\x05", 5);
+    pt_put(&r, "\x01\x02\x03\x04\x05", 5);
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), -PB_EPROTO);
 
-    hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
+    pt_dns_hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
     question(&r, "example.com", 1);
     rr_ptr(&r, 1, 60, 40); /* past the end */
-    raw(&r, "\x01\x02\x03\x04", 4);
+    pt_put(&r, "\x01\x02\x03\x04", 4);
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), -PB_EPROTO);
 }
 END_TEST
@@ -425,7 +363,7 @@ END_TEST
 START_TEST(parse_counts_larger_than_data)
 {
     /* ancount says 5, one record present: tolerated, 1 answer */
-    struct mb r;
+    struct pt_buf r;
     mk_a_response(&r, 3, "example.com");
     r.b[7] = 5;
     r.n -= 16; /* drop the second answer */
@@ -438,29 +376,29 @@ END_TEST
 
 START_TEST(parse_edns)
 {
-    struct mb r;
-    hdr(&r, 9, QR_RD_RA | 0x3, 1, 0, 0, 1);
+    struct pt_buf r;
+    pt_dns_hdr(&r, 9, QR_RD_RA | 0x3, 1, 0, 0, 1);
     question(&r, "example.com", 1);
-    u8(&r, 0);           /* root */
-    u16(&r, 41);         /* OPT */
-    u16(&r, 1232);       /* udp size */
-    u32(&r, 0x01008000); /* ext rcode 1, version 0, DO */
-    u16(&r, (4 + 2) + (4 + 7) + (4 + 2) + (4 + 1));
-    u16(&r, 3); /* NSID "ab" */
-    u16(&r, 2);
-    raw(&r, "\xab\xcd", 2);
-    u16(&r, 8); /* subnet 192.0.2.0/24/0 */
-    u16(&r, 7);
-    u16(&r, 1);
-    u8(&r, 24);
-    u8(&r, 0);
-    raw(&r, "\xc0\x00\x02", 3);
-    u16(&r, 10); /* cookie: ignored */
-    u16(&r, 2);
-    raw(&r, "\x01\x02", 2);
-    u16(&r, 65001); /* local */
-    u16(&r, 1);
-    u8(&r, 0x7f);
+    pt_u8(&r, 0);            /* root */
+    pt_be16(&r, 41);         /* OPT */
+    pt_be16(&r, 1232);       /* udp size */
+    pt_be32(&r, 0x01008000); /* ext rcode 1, version 0, DO */
+    pt_be16(&r, (4 + 2) + (4 + 7) + (4 + 2) + (4 + 1));
+    pt_be16(&r, 3); /* NSID "ab" */
+    pt_be16(&r, 2);
+    pt_put(&r, "\xab\xcd", 2);
+    pt_be16(&r, 8); /* subnet 192.0.2.0/24/0 */
+    pt_be16(&r, 7);
+    pt_be16(&r, 1);
+    pt_u8(&r, 24);
+    pt_u8(&r, 0);
+    pt_put(&r, "\xc0\x00\x02", 3);
+    pt_be16(&r, 10); /* cookie: ignored */
+    pt_be16(&r, 2);
+    pt_put(&r, "\x01\x02", 2);
+    pt_be16(&r, 65001); /* local */
+    pt_be16(&r, 1);
+    pt_u8(&r, 0x7f);
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
     ck_assert(m.opt.present);
@@ -476,24 +414,24 @@ START_TEST(parse_edns)
     dns_msg_free(&m);
 
     /* a bad subnet family fails the whole message */
-    hdr(&r, 9, QR_RD_RA, 1, 0, 0, 1);
+    pt_dns_hdr(&r, 9, QR_RD_RA, 1, 0, 0, 1);
     question(&r, "example.com", 1);
-    u8(&r, 0);
-    u16(&r, 41);
-    u16(&r, 512);
-    u32(&r, 0);
-    u16(&r, 8);
-    u16(&r, 8);
-    u16(&r, 4);
-    u16(&r, 9);
-    u16(&r, 0);
+    pt_u8(&r, 0);
+    pt_be16(&r, 41);
+    pt_be16(&r, 512);
+    pt_be32(&r, 0);
+    pt_be16(&r, 8);
+    pt_be16(&r, 8);
+    pt_be16(&r, 4);
+    pt_be16(&r, 9);
+    pt_be16(&r, 0);
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), -PB_EPROTO);
 }
 END_TEST
 
 START_TEST(parse_every_prefix)
 {
-    struct mb r;
+    struct pt_buf r;
     mk_a_response(&r, 3, "www.example.com");
     for (size_t cut = 0; cut <= r.n; cut++) {
         uint8_t *p = malloc(cut > 0 ? cut : 1);
@@ -698,7 +636,7 @@ END_TEST
 START_TEST(udp_request_response)
 {
     struct pt_conn *t = open_udp(NULL);
-    struct mb q, r;
+    struct pt_buf q, r;
     mk_query(&q, 0x1234, "www.elastic.co", 1);
     mk_a_response(&r, 0x1234, "www.elastic.co");
     pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
@@ -752,18 +690,18 @@ START_TEST(udp_send_request_response_text)
 {
     struct pt_conn *t =
         open_udp("ports: [53]\nsend_request: true\nsend_response: true\ninclude_authorities: true");
-    struct mb q, r;
+    struct pt_buf q, r;
     mk_query(&q, 5, "example.com", 15);
-    hdr(&r, 5, QR_RD_RA, 1, 1, 1, 0);
+    pt_dns_hdr(&r, 5, QR_RD_RA, 1, 1, 1, 0);
     question(&r, "example.com", 15);
     rr_ptr(&r, 15, 60, 9);
-    u16(&r, 10);
-    raw(&r, "\x04mail\xc0\x0c", 7);
+    pt_be16(&r, 10);
+    pt_put(&r, "\x04mail\xc0\x0c", 7);
     rr_ptr(&r, 6, 60, 5 + 4 + 20);
-    raw(&r, "\x02ns\xc0\x0c", 5);
-    raw(&r, "\x01h\xc0\x0c", 4);
+    pt_put(&r, "\x02ns\xc0\x0c", 5);
+    pt_put(&r, "\x01h\xc0\x0c", 4);
     for (int i = 0; i < 5; i++) {
-        u32(&r, 7);
+        pt_be32(&r, 7);
     }
     pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
     pt_datagram(t, PB_DIR_TO_CLIENT, r.b, r.n);
@@ -785,7 +723,7 @@ END_TEST
 START_TEST(udp_orphan_response)
 {
     struct pt_conn *t = open_udp(NULL);
-    struct mb r;
+    struct pt_buf r;
     mk_a_response(&r, 77, "example.com");
     pt_datagram(t, PB_DIR_TO_CLIENT, r.b, r.n);
     ck_assert_uint_eq(pt_nevents(t), 1);
@@ -808,7 +746,7 @@ END_TEST
 START_TEST(udp_duplicate_request)
 {
     struct pt_conn *t = open_udp(NULL);
-    struct mb q;
+    struct pt_buf q;
     mk_query(&q, 11, "example.com", 1);
     pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
     pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
@@ -825,7 +763,7 @@ END_TEST
 START_TEST(udp_timeout_and_shutdown)
 {
     struct pt_conn *t = open_udp("ports: [53]\ntransaction_timeout: 2s");
-    struct mb q;
+    struct pt_buf q;
     mk_query(&q, 12, "example.com", 1);
     pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
     pt_tick(t, pb_now_ns());
@@ -847,14 +785,14 @@ END_TEST
 START_TEST(udp_edns_notes)
 {
     struct pt_conn *t = open_udp(NULL);
-    struct mb q, r;
-    hdr(&q, 20, RD, 1, 0, 0, 1);
+    struct pt_buf q, r;
+    pt_dns_hdr(&q, 20, RD, 1, 0, 0, 1);
     question(&q, "example.com", 1);
-    u8(&q, 0);
-    u16(&q, 41);
-    u16(&q, 4096);
-    u32(&q, 0);
-    u16(&q, 0);
+    pt_u8(&q, 0);
+    pt_be16(&q, 41);
+    pt_be16(&q, 4096);
+    pt_be32(&q, 0);
+    pt_be16(&q, 0);
     mk_a_response(&r, 20, "example.com");
     pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
     pt_datagram(t, PB_DIR_TO_CLIENT, r.b, r.n);
@@ -870,15 +808,15 @@ START_TEST(udp_many_notes_are_a_list)
 {
     struct pt_conn *t = open_udp(NULL);
     /* orphaned, non-EDNS response larger than 512 bytes */
-    struct mb r;
-    hdr(&r, 21, QR_RD_RA, 1, 40, 0, 0);
+    struct pt_buf r;
+    pt_dns_hdr(&r, 21, QR_RD_RA, 1, 40, 0, 0);
     question(&r, "example.com", 16);
     for (int i = 0; i < 40; i++) {
         rr_ptr(&r, 16, 1, 11);
-        raw(&r,
-            "\x0a"
-            "0123456789",
-            11);
+        pt_put(&r,
+               "\x0a"
+               "0123456789",
+               11);
     }
     ck_assert_uint_gt(r.n, 512);
     pt_datagram(t, PB_DIR_TO_CLIENT, r.b, r.n);
@@ -921,7 +859,7 @@ END_TEST
 START_TEST(event_subdomain_absent_for_registered_name)
 {
     struct pt_conn *t = open_udp(NULL);
-    struct mb q;
+    struct pt_buf q;
     mk_query(&q, 30, "example.com", 1);
     pt_datagram(t, PB_DIR_TO_SERVER, q.b, q.n);
     mk_query(&q, 30, "example.com", 1);
@@ -933,33 +871,20 @@ START_TEST(event_subdomain_absent_for_registered_name)
 }
 END_TEST
 
-static const char *tree_str(json_t *tree, const char *path)
-{
-    json_t *v = tree;
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k != NULL && v != NULL;
-         k = strtok_r(NULL, ".", &save)) {
-        v = json_is_array(v) ? json_array_get(v, strtoul(k, NULL, 10)) : json_object_get(v, k);
-    }
-    ck_assert_msg(json_is_string(v), "%s: not a string", path);
-    return json_string_value(v);
-}
-
 /* A name of two labels of 60 bytes 0x01 and "com": its presentation form
  * ("\001" for each byte) makes the query text longer than 320 bytes. */
-static void long_name(struct mb *m)
+static void long_name(struct pt_buf *m)
 {
     for (int l = 0; l < 2; l++) {
-        u8(m, 60);
+        pt_u8(m, 60);
         for (int i = 0; i < 60; i++) {
-            u8(m, 1);
+            pt_u8(m, 1);
         }
     }
-    raw(m,
-        "\x03"
-        "com\x00",
-        5);
+    pt_put(m,
+           "\x03"
+           "com\x00",
+           5);
 }
 
 /* Unknown opcode, rcode, type and class (their numbers), all six header
@@ -967,29 +892,29 @@ static void long_name(struct mb *m)
  * text past the stack buffer. */
 START_TEST(event_codes_lists_and_long_query)
 {
-    struct mb q, r;
-    hdr(&q, 0x42, 0x1800 | RD, 1, 0, 0, 0); /* opcode 3 */
+    struct pt_buf q, r;
+    pt_dns_hdr(&q, 0x42, 0x1800 | RD, 1, 0, 0, 0); /* opcode 3 */
     long_name(&q);
-    u16(&q, 999);
-    u16(&q, 7);
-    hdr(&r, 0x42, 0x8000 | 0x1800 | 0x0400 | 0x0200 | 0x0100 | 0x0080 | 0x0020 | 0x0010 | 12, 1, 21,
-        0, 0);
+    pt_be16(&q, 999);
+    pt_be16(&q, 7);
+    pt_dns_hdr(&r, 0x42, 0x8000 | 0x1800 | 0x0400 | 0x0200 | 0x0100 | 0x0080 | 0x0020 | 0x0010 | 12,
+               1, 21, 0, 0);
     long_name(&r);
-    u16(&r, 999);
-    u16(&r, 7);
+    pt_be16(&r, 999);
+    pt_be16(&r, 7);
     for (int i = 0; i < 20; i++) {
         rr_ptr(&r, 1, 60, 4);
-        u8(&r, 10);
-        u8(&r, 0);
-        u8(&r, (uint8_t)(i / 10));
-        u8(&r, (uint8_t)(i % 10));
+        pt_u8(&r, 10);
+        pt_u8(&r, 0);
+        pt_u8(&r, (uint8_t)(i / 10));
+        pt_u8(&r, (uint8_t)(i % 10));
     }
-    u16(&r, 0xc00c);
-    u16(&r, 999);
-    u16(&r, 7);
-    u32(&r, 5);
-    u16(&r, 2);
-    raw(&r, "\xab\xcd", 2);
+    pt_be16(&r, 0xc00c);
+    pt_be16(&r, 999);
+    pt_be16(&r, 7);
+    pt_be32(&r, 5);
+    pt_be16(&r, 2);
+    pt_put(&r, "\xab\xcd", 2);
 
     struct dns_msg req, resp;
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &req), 0);
@@ -1019,13 +944,13 @@ START_TEST(event_codes_lists_and_long_query)
     strcat(name, "com");
     char query[600];
     snprintf(query, sizeof query, "class 7, type 999, %s", name);
-    ck_assert_str_eq(tree_str(tree, "query"), query);
-    ck_assert_str_eq(tree_str(tree, "resource"), name);
-    ck_assert_str_eq(tree_str(tree, "method"), "3");
-    ck_assert_str_eq(tree_str(tree, "dns.op_code"), "3");
-    ck_assert_str_eq(tree_str(tree, "dns.response_code"), "Unknown 12");
-    ck_assert_str_eq(tree_str(tree, "dns.question.type"), "999");
-    ck_assert_str_eq(tree_str(tree, "dns.question.class"), "7");
+    ck_assert_str_eq(pt_tree_str(tree, "query"), query);
+    ck_assert_str_eq(pt_tree_str(tree, "resource"), name);
+    ck_assert_str_eq(pt_tree_str(tree, "method"), "3");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.op_code"), "3");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.response_code"), "Unknown 12");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.question.type"), "999");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.question.class"), "7");
     static const char *const flags[] = {"AA", "TC", "RD", "RA", "AD", "CD"};
     json_t *hf = json_object_get(json_object_get(tree, "dns"), "header_flags");
     ck_assert_uint_eq(json_array_size(hf), 6);
@@ -1039,14 +964,14 @@ START_TEST(event_codes_lists_and_long_query)
         snprintf(ip, sizeof ip, "10.0.%d.%d", i / 10, i % 10);
         ck_assert_str_eq(json_string_value(json_array_get(ips, (size_t)i)), ip);
         snprintf(path, sizeof path, "related.ip.%d", i + 2);
-        ck_assert_str_eq(tree_str(tree, path), ip);
+        ck_assert_str_eq(pt_tree_str(tree, path), ip);
         snprintf(path, sizeof path, "dns.answers.%d.data", i);
-        ck_assert_str_eq(tree_str(tree, path), ip);
+        ck_assert_str_eq(pt_tree_str(tree, path), ip);
     }
-    ck_assert_str_eq(tree_str(tree, "dns.answers.20.type"), "999");
-    ck_assert_str_eq(tree_str(tree, "dns.answers.20.class"), "7");
-    ck_assert_str_eq(tree_str(tree, "dns.answers.20.ttl"), "5");
-    ck_assert_str_eq(tree_str(tree, "dns.answers.20.data"), "\\171\\205");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.answers.20.type"), "999");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.answers.20.class"), "7");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.answers.20.ttl"), "5");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.answers.20.data"), "\\171\\205");
     pb_ev_free(ev);
     dns_msg_free(&req);
     dns_msg_free(&resp);
@@ -1057,21 +982,21 @@ END_TEST
  * the request/response texts and EDNS fields. */
 START_TEST(event_short_lists_and_texts)
 {
-    struct mb r;
-    hdr(&r, 7, 0x8000, 1, 3, 0, 1);
+    struct pt_buf r;
+    pt_dns_hdr(&r, 7, 0x8000, 1, 3, 0, 1);
     question(&r, "www.example.org", 28);
     rr_ptr(&r, 28, 30, 16);
-    raw(&r, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+    pt_put(&r, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
     rr_ptr(&r, 28, 30, 16);
-    raw(&r, "\0\x01\0\0\0\0\0\x01\0\0\0\0\0\0\0\x01", 16);
+    pt_put(&r, "\0\x01\0\0\0\0\0\x01\0\0\0\0\0\0\0\x01", 16);
     rr_ptr(&r, 28, 30, 16);
-    raw(&r, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+    pt_put(&r, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
     /* OPT: udp size 1232, DO */
-    u8(&r, 0);
-    u16(&r, 41);
-    u16(&r, 1232);
-    u32(&r, 0x8000);
-    u16(&r, 0);
+    pt_u8(&r, 0);
+    pt_be16(&r, 41);
+    pt_be16(&r, 1232);
+    pt_be32(&r, 0x8000);
+    pt_be16(&r, 0);
     struct dns_msg resp;
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &resp), 0);
     struct pb_tuple tu = {0};
@@ -1093,12 +1018,12 @@ START_TEST(event_short_lists_and_texts)
     for (size_t i = 0; i < 3; i++) {
         ck_assert_str_eq(json_string_value(json_array_get(list, i)), ips[i]);
     }
-    ck_assert_str_eq(tree_str(tree, "dns.opt.version"), "0");
-    ck_assert_str_eq(tree_str(tree, "dns.opt.ext_rcode"), "NOERROR");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.opt.version"), "0");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.opt.ext_rcode"), "NOERROR");
     ck_assert(
         json_is_true(json_object_get(json_object_get(json_object_get(tree, "dns"), "opt"), "do")));
-    ck_assert_str_eq(tree_str(tree, "error.message"), DNS_NOTE_ORPHANED);
-    ck_assert_str_eq(tree_str(tree, "response"),
+    ck_assert_str_eq(pt_tree_str(tree, "error.message"), DNS_NOTE_ORPHANED);
+    ck_assert_str_eq(pt_tree_str(tree, "response"),
                      "ID 7; QR response; OPCODE QUERY; FLAGS ; RCODE NOERROR; "
                      "QUESTION class IN, type AAAA, www.example.org; "
                      "ANSWER 2001:db8::1; 1:0:0:1::1; ::; ADDITIONAL ");
@@ -1110,16 +1035,17 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* TCP */
 
-static void tcp_pair(struct mb *qf, struct mb *rf, uint16_t id)
+static void tcp_pair(struct pt_buf *qf, struct pt_buf *rf, uint16_t id)
 {
-    struct mb q, r;
+    struct pt_buf q, r;
     mk_query(&q, id, "www.example.com", 1);
     mk_a_response(&r, id, "www.example.com");
     tcp_frame(qf, &q);
     tcp_frame(rf, &r);
 }
 
-static void check_tcp_event(struct pt_conn *t, size_t i, const struct mb *qf, const struct mb *rf)
+static void check_tcp_event(struct pt_conn *t, size_t i, const struct pt_buf *qf,
+                            const struct pt_buf *rf)
 {
     ck_assert_str_eq(pt_str(t, i, "network.transport"), "tcp");
     ck_assert_str_eq(pt_str(t, i, "status"), "OK");
@@ -1133,7 +1059,7 @@ static void check_tcp_event(struct pt_conn *t, size_t i, const struct mb *qf, co
 START_TEST(tcp_whole)
 {
     struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
-    struct mb qf, rf;
+    struct pt_buf qf, rf;
     tcp_pair(&qf, &rf, 100);
     ck_assert_int_eq(pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n), PB_PARSE_OK);
     ck_assert_int_eq(pt_feed(t, PB_DIR_TO_CLIENT, rf.b, rf.n), PB_PARSE_OK);
@@ -1146,7 +1072,7 @@ END_TEST
 START_TEST(tcp_byte_by_byte)
 {
     struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
-    struct mb qf, rf;
+    struct pt_buf qf, rf;
     tcp_pair(&qf, &rf, 101);
     for (size_t i = 0; i < qf.n; i++) {
         pt_feed(t, PB_DIR_TO_SERVER, qf.b + i, 1);
@@ -1163,7 +1089,7 @@ END_TEST
 
 START_TEST(tcp_split_anywhere)
 {
-    struct mb qf, rf;
+    struct pt_buf qf, rf;
     tcp_pair(&qf, &rf, 102);
     for (size_t cut = 1; cut < rf.n; cut++) {
         struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
@@ -1180,16 +1106,16 @@ END_TEST
 START_TEST(tcp_two_messages_one_segment)
 {
     struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
-    struct mb q1, r1, q2, r2, both;
+    struct pt_buf q1, r1, q2, r2, both;
     tcp_pair(&q1, &r1, 1);
     tcp_pair(&q2, &r2, 2);
     both.n = 0;
-    raw(&both, q1.b, q1.n);
-    raw(&both, q2.b, q2.n);
+    pt_put(&both, q1.b, q1.n);
+    pt_put(&both, q2.b, q2.n);
     pt_feed(t, PB_DIR_TO_SERVER, both.b, both.n);
     both.n = 0;
-    raw(&both, r1.b, r1.n);
-    raw(&both, r2.b, r2.n);
+    pt_put(&both, r1.b, r1.n);
+    pt_put(&both, r2.b, r2.n);
     pt_feed(t, PB_DIR_TO_CLIENT, both.b, both.n);
     ck_assert_uint_eq(pt_nevents(t), 2);
     ck_assert_int_eq(pt_int(t, 0, "dns.id"), 1);
@@ -1201,15 +1127,15 @@ END_TEST
 START_TEST(tcp_axfr_multi_message)
 {
     struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
-    struct mb q, r, f;
+    struct pt_buf q, r, f;
     mk_query(&q, 0, "example.com", 252);
     tcp_frame(&f, &q);
     pt_feed(t, PB_DIR_TO_SERVER, f.b, f.n);
     for (int part = 0; part < 2; part++) {
-        hdr(&r, 0, 0x8080, 1, 1, 0, 0);
+        pt_dns_hdr(&r, 0, 0x8080, 1, 1, 0, 0);
         question(&r, "example.com", 252);
         rr_ptr(&r, 1, 60, 4);
-        raw(&r, "\x01\x01\x01\x01", 4);
+        pt_put(&r, "\x01\x01\x01\x01", 4);
         tcp_frame(&f, &r);
         pt_feed(t, PB_DIR_TO_CLIENT, f.b, f.n);
     }
@@ -1225,7 +1151,7 @@ END_TEST
 START_TEST(tcp_zero_length_response)
 {
     struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
-    struct mb qf, rf;
+    struct pt_buf qf, rf;
     tcp_pair(&qf, &rf, 103);
     pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
     static const uint8_t zero[] = {0, 0, 1, 2};
@@ -1248,7 +1174,7 @@ END_TEST
 START_TEST(tcp_non_dns_response)
 {
     struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
-    struct mb qf, rf;
+    struct pt_buf qf, rf;
     tcp_pair(&qf, &rf, 104);
     pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
     static const uint8_t bad[] = {0, 2, 1, 2};
@@ -1263,7 +1189,7 @@ END_TEST
 START_TEST(tcp_fin_mid_response)
 {
     struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
-    struct mb qf, rf;
+    struct pt_buf qf, rf;
     tcp_pair(&qf, &rf, 105);
     pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
     pt_feed(t, PB_DIR_TO_CLIENT, rf.b, 10);
@@ -1278,7 +1204,7 @@ END_TEST
 START_TEST(tcp_gap_mid_response)
 {
     struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
-    struct mb qf, rf;
+    struct pt_buf qf, rf;
     tcp_pair(&qf, &rf, 106);
     pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
     pt_feed(t, PB_DIR_TO_CLIENT, rf.b, 10);
@@ -1302,13 +1228,13 @@ END_TEST
 
 START_TEST(tcp_truncated_variants)
 {
-    struct mb qf, rf;
+    struct pt_buf qf, rf;
     tcp_pair(&qf, &rf, 107);
     for (size_t cut = 0; cut < rf.n; cut++) {
         struct pt_conn *t = pt_open(&pb_proto_dns, "ports: [53]");
         pt_feed(t, PB_DIR_TO_SERVER, qf.b, qf.n);
         /* announce the full length but corrupt one byte */
-        struct mb bad = rf;
+        struct pt_buf bad = rf;
         bad.b[cut] ^= 0xff;
         pt_feed(t, PB_DIR_TO_CLIENT, bad.b, bad.n);
         pt_fin(t, PB_DIR_TO_CLIENT);
@@ -1344,7 +1270,7 @@ END_TEST
 START_TEST(table_is_bounded)
 {
     struct pt_conn *t = open_udp(NULL);
-    struct mb q;
+    struct pt_buf q;
     /* more pending requests than the table holds: the oldest go out */
     for (unsigned i = 0; i < 9000; i++) { /* DNS_MAX_PENDING is 8192 */
         mk_query(&q, (uint16_t)i, "example.com", 1);

@@ -16,92 +16,11 @@
 #include "protos/dns/dns_event.h"
 #include "protos/dns/dns_parse.h"
 #include "protos/dns/dns_text.h"
+/* room for messages past the record cap */
+#define PT_BUF_CAP 300000
 #include "tests/support/ptutil.h"
 
 /* ------------------------------------------------------------------ */
-/* A message builder with room for the largest messages. */
-
-struct mb {
-    uint8_t *b;
-    size_t n, cap;
-};
-
-static void mb_init(struct mb *m)
-{
-    m->cap = 300000;
-    m->b = malloc(m->cap);
-    ck_assert_ptr_nonnull(m->b);
-    m->n = 0;
-}
-
-static void mb_free(struct mb *m)
-{
-    free(m->b);
-}
-
-static void u8(struct mb *m, uint8_t v)
-{
-    ck_assert_uint_lt(m->n, m->cap);
-    m->b[m->n++] = v;
-}
-
-static void u16(struct mb *m, uint16_t v)
-{
-    u8(m, (uint8_t)(v >> 8));
-    u8(m, (uint8_t)v);
-}
-
-static void u32(struct mb *m, uint32_t v)
-{
-    u16(m, (uint16_t)(v >> 16));
-    u16(m, (uint16_t)v);
-}
-
-static void raw(struct mb *m, const void *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        u8(m, ((const uint8_t *)p)[i]);
-    }
-}
-
-static void hdr(struct mb *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
-                uint16_t ar)
-{
-    m->n = 0;
-    u16(m, id);
-    u16(m, flags);
-    u16(m, qd);
-    u16(m, an);
-    u16(m, ns);
-    u16(m, ar);
-}
-
-/* "www.example.com" -> 3www7example3com0 */
-static void name(struct mb *m, const char *dotted)
-{
-    const char *s = dotted;
-    while (*s != '\0') {
-        const char *dot = strchr(s, '.');
-        size_t l = dot != NULL ? (size_t)(dot - s) : strlen(s);
-        u8(m, (uint8_t)l);
-        raw(m, s, l);
-        s += l;
-        if (*s == '.') {
-            s++;
-        }
-    }
-    u8(m, 0);
-}
-
-/* A record header after its name. */
-static void rr_tail(struct mb *m, uint16_t type, uint32_t ttl, uint16_t rdlen)
-{
-    u16(m, type);
-    u16(m, 1);
-    u32(m, ttl);
-    u16(m, rdlen);
-}
-
 #define QR_RD_RA 0x8180
 #define RD 0x0100
 
@@ -112,19 +31,18 @@ static void rr_tail(struct mb *m, uint16_t type, uint32_t ttl, uint16_t rdlen)
  * double from 16 to 1024 and the texts fill several blocks. */
 START_TEST(mem_many_records)
 {
-    struct mb r;
-    mb_init(&r);
-    hdr(&r, 1, QR_RD_RA, 1, 600, 0, 0);
-    name(&r, "txt.example.com");
-    u16(&r, 16);
-    u16(&r, 1);
+    struct pt_buf r;
+    pt_dns_hdr(&r, 1, QR_RD_RA, 1, 600, 0, 0);
+    pt_dns_name(&r, "txt.example.com");
+    pt_be16(&r, 16);
+    pt_be16(&r, 1);
     for (unsigned i = 0; i < 600; i++) {
-        u16(&r, 0xc00c);
-        rr_tail(&r, 16, i, 41);
-        u8(&r, 40);
+        pt_be16(&r, 0xc00c);
+        pt_dns_rr_tail(&r, 16, i, 41);
+        pt_u8(&r, 40);
         char s[41];
         snprintf(s, sizeof s, "record %04u \x01\x02 \"%023u\"", i, i);
-        raw(&r, s, 40);
+        pt_put(&r, s, 40);
     }
     int64_t before = pb_alloc_thread_bytes();
     struct dns_msg m;
@@ -144,7 +62,6 @@ START_TEST(mem_many_records)
     ck_assert_str_eq(m.q[0].name, "txt.example.com");
     dns_msg_free(&m);
     ck_assert_int_eq(pb_alloc_thread_bytes(), before);
-    mb_free(&r);
 }
 END_TEST
 
@@ -153,28 +70,27 @@ END_TEST
  * go on in the current one, and all of it goes with dns_msg_free. */
 START_TEST(mem_item_larger_than_a_block)
 {
-    struct mb r;
-    mb_init(&r);
-    hdr(&r, 2, QR_RD_RA, 1, 1502, 0, 0);
-    name(&r, "big.example.com");
-    u16(&r, 16);
-    u16(&r, 1);
+    struct pt_buf r;
+    pt_dns_hdr(&r, 2, QR_RD_RA, 1, 1502, 0, 0);
+    pt_dns_name(&r, "big.example.com");
+    pt_be16(&r, 16);
+    pt_be16(&r, 1);
     for (unsigned i = 0; i < 1500; i++) {
-        u16(&r, 0xc00c);
-        rr_tail(&r, 1, i, 4);
-        u32(&r, 0x0a000000u | i);
+        pt_be16(&r, 0xc00c);
+        pt_dns_rr_tail(&r, 1, i, 4);
+        pt_be32(&r, 0x0a000000u | i);
     }
-    u16(&r, 0xc00c);
-    rr_tail(&r, 16, 2, 256 * 250);
+    pt_be16(&r, 0xc00c);
+    pt_dns_rr_tail(&r, 16, 2, 256 * 250);
     for (int s = 0; s < 250; s++) {
-        u8(&r, 255);
+        pt_u8(&r, 255);
         for (int k = 0; k < 255; k++) {
-            u8(&r, (uint8_t)(k % 2 == 0 ? 0x01 : 'a'));
+            pt_u8(&r, (uint8_t)(k % 2 == 0 ? 0x01 : 'a'));
         }
     }
-    u16(&r, 0xc00c);
-    rr_tail(&r, 1, 3, 4);
-    raw(&r, "\x0a\xff\x00\x02", 4);
+    pt_be16(&r, 0xc00c);
+    pt_dns_rr_tail(&r, 1, 3, 4);
+    pt_put(&r, "\x0a\xff\x00\x02", 4);
     int64_t before = pb_alloc_thread_bytes();
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
@@ -201,7 +117,6 @@ START_TEST(mem_item_larger_than_a_block)
     }
     dns_msg_free(&m);
     ck_assert_int_eq(pb_alloc_thread_bytes(), before); /* every block freed */
-    mb_free(&r);
 }
 END_TEST
 
@@ -209,25 +124,24 @@ END_TEST
  * record after them is still the message's EDNS record. */
 START_TEST(mem_record_cap)
 {
-    struct mb r;
-    mb_init(&r);
+    struct pt_buf r;
     unsigned n = DNS_MAX_RRS + 4;
-    hdr(&r, 3, QR_RD_RA, 1, 0, 0, (uint16_t)(n + 1));
-    name(&r, "cap.example.com");
-    u16(&r, 2);
-    u16(&r, 1);
+    pt_dns_hdr(&r, 3, QR_RD_RA, 1, 0, 0, (uint16_t)(n + 1));
+    pt_dns_name(&r, "cap.example.com");
+    pt_be16(&r, 2);
+    pt_be16(&r, 1);
     for (unsigned i = 0; i < n; i++) {
-        u16(&r, 0xc00c);
-        rr_tail(&r, 2, i, 0); /* NS without data: "" */
+        pt_be16(&r, 0xc00c);
+        pt_dns_rr_tail(&r, 2, i, 0); /* NS without data: "" */
     }
-    u8(&r, 0); /* OPT with an NSID option */
-    u16(&r, 41);
-    u16(&r, 1232);
-    u32(&r, 0x8000);
-    u16(&r, 6);
-    u16(&r, 3);
-    u16(&r, 2);
-    raw(&r, "\xbe\xef", 2);
+    pt_u8(&r, 0); /* OPT with an NSID option */
+    pt_be16(&r, 41);
+    pt_be16(&r, 1232);
+    pt_be32(&r, 0x8000);
+    pt_be16(&r, 6);
+    pt_be16(&r, 3);
+    pt_be16(&r, 2);
+    pt_put(&r, "\xbe\xef", 2);
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
     ck_assert_uint_eq(m.nrr[DNS_ADDITIONAL], DNS_MAX_RRS);
@@ -249,7 +163,6 @@ START_TEST(mem_record_cap)
     ck_assert_uint_eq(c.count[DNS_ADDITIONAL], n + 1);
     ck_assert_uint_eq(c.nrr[DNS_ADDITIONAL], 0);
     dns_msg_free(&c);
-    mb_free(&r);
 }
 END_TEST
 
@@ -258,26 +171,25 @@ END_TEST
 
 /* Labels of 63, 63, 63 and last bytes of \001 (254 wire octets with the
  * length bytes: the most a name may take). */
-static void max_name(struct mb *m, uint8_t last)
+static void max_name(struct pt_buf *m, uint8_t last)
 {
     for (int l = 0; l < 4; l++) {
         uint8_t n = l < 3 ? 63 : last;
-        u8(m, n);
+        pt_u8(m, n);
         for (int i = 0; i < n; i++) {
-            u8(m, 1);
+            pt_u8(m, 1);
         }
     }
-    u8(m, 0);
+    pt_u8(m, 0);
 }
 
 START_TEST(name_at_the_length_limit)
 {
-    struct mb q;
-    mb_init(&q);
-    hdr(&q, 4, RD, 1, 0, 0, 0);
+    struct pt_buf q;
+    pt_dns_hdr(&q, 4, RD, 1, 0, 0, 0);
     max_name(&q, 61);
-    u16(&q, 1);
-    u16(&q, 1);
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), 0);
     ck_assert_uint_eq(strlen(m.q[0].name), 250 * 4 + 3); /* every byte \001, 3 dots */
@@ -286,13 +198,12 @@ START_TEST(name_at_the_length_limit)
     dns_msg_free(&m);
     ck_assert_int_eq(dns_msg_check(q.b, q.n, &m), 0);
 
-    hdr(&q, 4, RD, 1, 0, 0, 0);
+    pt_dns_hdr(&q, 4, RD, 1, 0, 0, 0);
     max_name(&q, 62); /* one octet more */
-    u16(&q, 1);
-    u16(&q, 1);
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &m), -PB_EPROTO);
     ck_assert_int_eq(dns_msg_check(q.b, q.n, &m), -PB_EPROTO);
-    mb_free(&q);
 }
 END_TEST
 
@@ -300,31 +211,30 @@ END_TEST
  * opaque record's data); the second answer's name points at the question,
  * one pointer more than the question's read: taken over from it, the read
  * must still fail past 126 pointers. */
-static void ptr_chain(struct mb *r, unsigned k)
+static void ptr_chain(struct pt_buf *r, unsigned k)
 {
-    hdr(r, 5, QR_RD_RA, 1, 2, 0, 0);
+    pt_dns_hdr(r, 5, QR_RD_RA, 1, 2, 0, 0);
     size_t q = r->n; /* 12 */
-    u16(r, 0);       /* patched below */
-    u16(r, 1);
-    u16(r, 1);
-    u16(r, 0xc00c);
-    rr_tail(r, 999, 1, (uint16_t)(2 * k + 3));
+    pt_be16(r, 0);   /* patched below */
+    pt_be16(r, 1);
+    pt_be16(r, 1);
+    pt_be16(r, 0xc00c);
+    pt_dns_rr_tail(r, 999, 1, (uint16_t)(2 * k + 3));
     size_t chain = r->n;
     for (unsigned i = 0; i < k; i++) {
-        u16(r, (uint16_t)(0xc000 | (chain + 2 * (i + 1))));
+        pt_be16(r, (uint16_t)(0xc000 | (chain + 2 * (i + 1))));
     }
-    raw(r, "\x01z\x00", 3);
+    pt_put(r, "\x01z\x00", 3);
     r->b[q] = (uint8_t)(0xc0 | chain >> 8);
     r->b[q + 1] = (uint8_t)chain;
-    u16(r, 0xc00c);
-    rr_tail(r, 1, 1, 4);
-    raw(r, "\x01\x02\x03\x04", 4);
+    pt_be16(r, 0xc00c);
+    pt_dns_rr_tail(r, 1, 1, 4);
+    pt_put(r, "\x01\x02\x03\x04", 4);
 }
 
 START_TEST(name_pointer_limit_through_memo)
 {
-    struct mb r;
-    mb_init(&r);
+    struct pt_buf r;
     struct dns_msg m;
     /* question: 1 + 124 pointers; answers: 126, the most */
     ptr_chain(&r, 124);
@@ -337,38 +247,36 @@ START_TEST(name_pointer_limit_through_memo)
     ptr_chain(&r, 125);
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), -PB_EPROTO);
     ck_assert_int_eq(dns_msg_check(r.b, r.n, &m), -PB_EPROTO);
-    mb_free(&r);
 }
 END_TEST
 
 /* A question name of 200 wire octets; an answer's name is one label of l
  * bytes and a pointer to it: at most 254 octets in all. */
-static void label_then_pointer(struct mb *r, uint8_t l)
+static void label_then_pointer(struct pt_buf *r, uint8_t l)
 {
-    hdr(r, 6, QR_RD_RA, 1, 1, 0, 0);
+    pt_dns_hdr(r, 6, QR_RD_RA, 1, 1, 0, 0);
     for (int i = 0; i < 4; i++) {
         uint8_t n = i < 3 ? 63 : 7;
-        u8(r, n);
+        pt_u8(r, n);
         for (int k = 0; k < n; k++) {
-            u8(r, (uint8_t)('a' + i));
+            pt_u8(r, (uint8_t)('a' + i));
         }
     }
-    u8(r, 0);
-    u16(r, 1);
-    u16(r, 1);
-    u8(r, l);
+    pt_u8(r, 0);
+    pt_be16(r, 1);
+    pt_be16(r, 1);
+    pt_u8(r, l);
     for (int k = 0; k < l; k++) {
-        u8(r, 'x');
+        pt_u8(r, 'x');
     }
-    u16(r, 0xc00c);
-    rr_tail(r, 1, 1, 4);
-    raw(r, "\x01\x02\x03\x04", 4);
+    pt_be16(r, 0xc00c);
+    pt_dns_rr_tail(r, 1, 1, 4);
+    pt_put(r, "\x01\x02\x03\x04", 4);
 }
 
 START_TEST(name_length_limit_through_memo)
 {
-    struct mb r;
-    mb_init(&r);
+    struct pt_buf r;
     struct dns_msg m;
     label_then_pointer(&r, 53); /* 54 + 200 = 254 */
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
@@ -382,7 +290,6 @@ START_TEST(name_length_limit_through_memo)
     label_then_pointer(&r, 54); /* 255 */
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), -PB_EPROTO);
     ck_assert_int_eq(dns_msg_check(r.b, r.n, &m), -PB_EPROTO);
-    mb_free(&r);
 }
 END_TEST
 
@@ -390,37 +297,36 @@ END_TEST
  * data. A CNAME pointing at the question reads as far as "b": fine when
  * "b" comes before the CNAME's end, not when it lies after (a record's
  * names are read within the message cut at its end). */
-static void name_past_record(struct mb *r, bool b_first)
+static void name_past_record(struct pt_buf *r, bool b_first)
 {
-    hdr(r, 7, QR_RD_RA, 1, 2, 0, 0);
-    u8(r, 1);
-    u8(r, 'a');
+    pt_dns_hdr(r, 7, QR_RD_RA, 1, 2, 0, 0);
+    pt_u8(r, 1);
+    pt_u8(r, 'a');
     size_t ptr = r->n;
-    u16(r, 0);
-    u16(r, 1);
-    u16(r, 1);
+    pt_be16(r, 0);
+    pt_be16(r, 1);
+    pt_be16(r, 1);
     for (int i = 0; i < 2; i++) {
-        u16(r, 0xc00c);
+        pt_be16(r, 0xc00c);
         if ((i == 0) == b_first) {
-            rr_tail(r, 999, 1, 3);
+            pt_dns_rr_tail(r, 999, 1, 3);
             size_t at = r->n;
-            raw(r,
-                "\x01"
-                "b\x00",
-                3);
+            pt_put(r,
+                   "\x01"
+                   "b\x00",
+                   3);
             r->b[ptr] = (uint8_t)(0xc0 | at >> 8);
             r->b[ptr + 1] = (uint8_t)at;
         } else {
-            rr_tail(r, 5, 1, 2);
-            u16(r, 0xc00c);
+            pt_dns_rr_tail(r, 5, 1, 2);
+            pt_be16(r, 0xc00c);
         }
     }
 }
 
 START_TEST(name_limit_of_record_through_memo)
 {
-    struct mb r;
-    mb_init(&r);
+    struct pt_buf r;
     struct dns_msg m;
     name_past_record(&r, true);
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
@@ -431,7 +337,6 @@ START_TEST(name_limit_of_record_through_memo)
     name_past_record(&r, false);
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), -PB_EPROTO);
     ck_assert_int_eq(dns_msg_check(r.b, r.n, &m), -PB_EPROTO);
-    mb_free(&r);
 }
 END_TEST
 
@@ -439,20 +344,19 @@ END_TEST
  * name that is only a pointer shares the text. */
 START_TEST(name_suffix_reuse)
 {
-    struct mb r;
-    mb_init(&r);
-    hdr(&r, 8, QR_RD_RA, 1, 1, 1, 0);
-    name(&r, "www.ex\\ample.com"); /* a label with a backslash: escaped */
-    u16(&r, 1);
-    u16(&r, 1);
-    u16(&r, 0xc010); /* "ex\ample.com" */
-    rr_tail(&r, 2, 1, 6);
-    raw(&r, "\x03ns1\xc0\x0c", 6); /* after a label: the question's text */
-    u8(&r, 2);
-    raw(&r, "a\"", 2);
-    u16(&r, 0xc00c);
-    rr_tail(&r, 5, 1, 2);
-    u16(&r, 0xc00c);
+    struct pt_buf r;
+    pt_dns_hdr(&r, 8, QR_RD_RA, 1, 1, 1, 0);
+    pt_dns_name(&r, "www.ex\\ample.com"); /* a label with a backslash: escaped */
+    pt_be16(&r, 1);
+    pt_be16(&r, 1);
+    pt_be16(&r, 0xc010); /* "ex\ample.com" */
+    pt_dns_rr_tail(&r, 2, 1, 6);
+    pt_put(&r, "\x03ns1\xc0\x0c", 6); /* after a label: the question's text */
+    pt_u8(&r, 2);
+    pt_put(&r, "a\"", 2);
+    pt_be16(&r, 0xc00c);
+    pt_dns_rr_tail(&r, 5, 1, 2);
+    pt_be16(&r, 0xc00c);
     struct dns_msg m;
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
     ck_assert_str_eq(m.q[0].name, "www.ex\\\\ample.com");
@@ -461,7 +365,6 @@ START_TEST(name_suffix_reuse)
     ck_assert_str_eq(m.rr[DNS_AUTHORITY][0].name, "a\\\".www.ex\\\\ample.com");
     ck_assert_str_eq(m.rr[DNS_AUTHORITY][0].data, "www.ex\\\\ample.com");
     dns_msg_free(&m);
-    mb_free(&r);
 }
 END_TEST
 
@@ -494,104 +397,103 @@ static void same_verdict(const uint8_t *b, size_t n)
 }
 
 /* Messages that exercise every check of the decoder. */
-static void sample(struct mb *r, int which)
+static void sample(struct pt_buf *r, int which)
 {
     switch (which) {
     case 0: /* a query with EDNS: cookie, client subnet, NSID */
-        hdr(r, 10, RD, 1, 0, 0, 1);
-        name(r, "www.example.com");
-        u16(r, 1);
-        u16(r, 1);
-        u8(r, 0);
-        u16(r, 41);
-        u16(r, 4096);
-        u32(r, 0);
-        u16(r, 27);
-        u16(r, 10);
-        u16(r, 8);
-        raw(r, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
-        u16(r, 8);
-        u16(r, 7);
-        raw(r, "\x00\x01\x18\x00\x0a\x01\x02", 7);
-        u16(r, 3);
-        u16(r, 0);
+        pt_dns_hdr(r, 10, RD, 1, 0, 0, 1);
+        pt_dns_name(r, "www.example.com");
+        pt_be16(r, 1);
+        pt_be16(r, 1);
+        pt_u8(r, 0);
+        pt_be16(r, 41);
+        pt_be16(r, 4096);
+        pt_be32(r, 0);
+        pt_be16(r, 27);
+        pt_be16(r, 10);
+        pt_be16(r, 8);
+        pt_put(r, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+        pt_be16(r, 8);
+        pt_be16(r, 7);
+        pt_put(r, "\x00\x01\x18\x00\x0a\x01\x02", 7);
+        pt_be16(r, 3);
+        pt_be16(r, 0);
         break;
     case 1: /* a response with names, MX, SOA, SRV, TXT, AAAA */
-        hdr(r, 11, QR_RD_RA, 1, 4, 1, 1);
-        name(r, "mail.example.org");
-        u16(r, 15);
-        u16(r, 1);
-        u16(r, 0xc00c);
-        rr_tail(r, 5, 60, 6);
-        raw(r,
-            "\x03"
-            "abc\xc0\x11",
-            6);
-        u16(r, 0xc00c);
-        rr_tail(r, 15, 60, 7);
-        u16(r, 10);
-        raw(r, "\x02mx\xc0\x11", 5);
-        u16(r, 0xc00c);
-        rr_tail(r, 16, 60, 8);
-        raw(r,
-            "\x03"
-            "a\"b\x02\x01\xff",
-            7);
-        u8(r, 0);
-        u16(r, 0xc00c);
-        rr_tail(r, 28, 60, 16);
-        raw(r, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
-        u16(r, 0xc011);
-        rr_tail(r, 6, 60, 26);
-        raw(r, "\x02ns\xc0\x11\x00", 6);
+        pt_dns_hdr(r, 11, QR_RD_RA, 1, 4, 1, 1);
+        pt_dns_name(r, "mail.example.org");
+        pt_be16(r, 15);
+        pt_be16(r, 1);
+        pt_be16(r, 0xc00c);
+        pt_dns_rr_tail(r, 5, 60, 6);
+        pt_put(r,
+               "\x03"
+               "abc\xc0\x11",
+               6);
+        pt_be16(r, 0xc00c);
+        pt_dns_rr_tail(r, 15, 60, 7);
+        pt_be16(r, 10);
+        pt_put(r, "\x02mx\xc0\x11", 5);
+        pt_be16(r, 0xc00c);
+        pt_dns_rr_tail(r, 16, 60, 8);
+        pt_put(r,
+               "\x03"
+               "a\"b\x02\x01\xff",
+               7);
+        pt_u8(r, 0);
+        pt_be16(r, 0xc00c);
+        pt_dns_rr_tail(r, 28, 60, 16);
+        pt_put(r, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+        pt_be16(r, 0xc011);
+        pt_dns_rr_tail(r, 6, 60, 26);
+        pt_put(r, "\x02ns\xc0\x11\x00", 6);
         for (int i = 0; i < 5; i++) {
-            u32(r, (uint32_t)i);
+            pt_be32(r, (uint32_t)i);
         }
-        u16(r, 0xc00c);
-        rr_tail(r, 33, 60, 8);
-        u16(r, 1);
-        u16(r, 2);
-        u16(r, 3);
-        u16(r, 0xc011);
+        pt_be16(r, 0xc00c);
+        pt_dns_rr_tail(r, 33, 60, 8);
+        pt_be16(r, 1);
+        pt_be16(r, 2);
+        pt_be16(r, 3);
+        pt_be16(r, 0xc011);
         break;
     default: /* DNSSEC records and an opaque one */
-        hdr(r, 12, QR_RD_RA, 1, 4, 0, 0);
-        name(r, "example.net");
-        u16(r, 48);
-        u16(r, 1);
-        u16(r, 0xc00c);
-        rr_tail(r, 48, 60, 8);
-        u16(r, 257);
-        u8(r, 3);
-        u8(r, 13);
-        raw(r, "\xaa\xbb\xcc\xdd", 4);
-        u16(r, 0xc00c);
-        rr_tail(r, 46, 60, 22);
-        u16(r, 48);
-        u8(r, 13);
-        u8(r, 2);
-        u32(r, 3600);
-        u32(r, 1700000000);
-        u32(r, 1690000000);
-        u16(r, 4242);
-        u16(r, 0xc00c);
-        raw(r, "\x01\x02", 2);
-        u16(r, 0xc00c);
-        rr_tail(r, 47, 60, 11);
-        u16(r, 0xc00c);
-        raw(r, "\x00\x04\x40\x00\x00\x08\x01\x01\x80", 9); /* two windows */
-        u16(r, 0xc00c);
-        rr_tail(r, 17, 60, 4); /* RP: two names, kept as raw text */
-        u16(r, 0xc00c);
-        u16(r, 0xc00c);
+        pt_dns_hdr(r, 12, QR_RD_RA, 1, 4, 0, 0);
+        pt_dns_name(r, "example.net");
+        pt_be16(r, 48);
+        pt_be16(r, 1);
+        pt_be16(r, 0xc00c);
+        pt_dns_rr_tail(r, 48, 60, 8);
+        pt_be16(r, 257);
+        pt_u8(r, 3);
+        pt_u8(r, 13);
+        pt_put(r, "\xaa\xbb\xcc\xdd", 4);
+        pt_be16(r, 0xc00c);
+        pt_dns_rr_tail(r, 46, 60, 22);
+        pt_be16(r, 48);
+        pt_u8(r, 13);
+        pt_u8(r, 2);
+        pt_be32(r, 3600);
+        pt_be32(r, 1700000000);
+        pt_be32(r, 1690000000);
+        pt_be16(r, 4242);
+        pt_be16(r, 0xc00c);
+        pt_put(r, "\x01\x02", 2);
+        pt_be16(r, 0xc00c);
+        pt_dns_rr_tail(r, 47, 60, 11);
+        pt_be16(r, 0xc00c);
+        pt_put(r, "\x00\x04\x40\x00\x00\x08\x01\x01\x80", 9); /* two windows */
+        pt_be16(r, 0xc00c);
+        pt_dns_rr_tail(r, 17, 60, 4); /* RP: two names, kept as raw text */
+        pt_be16(r, 0xc00c);
+        pt_be16(r, 0xc00c);
         break;
     }
 }
 
 START_TEST(check_agrees_with_parse)
 {
-    struct mb r;
-    mb_init(&r);
+    struct pt_buf r;
     static const uint8_t vals[] = {0x00, 0x01, 0x02, 0x3f, 0x40, 0x80, 0xc0, 0xff};
     for (int which = 0; which < 3; which++) {
         sample(&r, which);
@@ -614,7 +516,6 @@ START_TEST(check_agrees_with_parse)
         }
         free(b);
     }
-    mb_free(&r);
 }
 END_TEST
 
@@ -675,19 +576,6 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Events */
 
-static const char *tree_str(json_t *tree, const char *path)
-{
-    json_t *v = tree;
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k != NULL && v != NULL;
-         k = strtok_r(NULL, ".", &save)) {
-        v = json_is_array(v) ? json_array_get(v, strtoul(k, NULL, 10)) : json_object_get(v, k);
-    }
-    ck_assert_msg(json_is_string(v), "%s: not a string", path);
-    return json_string_value(v);
-}
-
 static json_t *tree_arr(json_t *tree, const char *a, const char *b)
 {
     json_t *v = json_object_get(json_object_get(tree, a), b);
@@ -695,7 +583,7 @@ static json_t *tree_arr(json_t *tree, const char *a, const char *b)
     return v;
 }
 
-static void build(const struct mb *q, const struct mb *r, const char *src, const char *dst,
+static void build(const struct pt_buf *q, const struct pt_buf *r, const char *src, const char *dst,
                   void (*check)(json_t *tree))
 {
     struct dns_msg req, resp;
@@ -726,8 +614,8 @@ static void check_related_v4(json_t *tree)
         ck_assert_str_eq(json_string_value(json_array_get(rel, i)), want[i]);
     }
     ck_assert_uint_eq(json_array_size(tree_arr(tree, "dns", "resolved_ip")), 5);
-    ck_assert_str_eq(tree_str(tree, "dns.resolved_ip.0"), "192.168.0.2");
-    ck_assert_str_eq(tree_str(tree, "dns.resolved_ip.3"), "192.168.0.1");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.resolved_ip.0"), "192.168.0.2");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.resolved_ip.3"), "192.168.0.1");
 }
 
 static void check_related_v6(json_t *tree)
@@ -744,43 +632,39 @@ static void check_related_v6(json_t *tree)
  * and the server's, which they do not repeat. */
 START_TEST(event_related_ip_once)
 {
-    struct mb q, r;
-    mb_init(&q);
-    mb_init(&r);
-    hdr(&q, 20, RD, 1, 0, 0, 0);
-    name(&q, "www.example.com");
-    u16(&q, 1);
-    u16(&q, 1);
-    hdr(&r, 20, QR_RD_RA, 1, 5, 0, 0);
-    name(&r, "www.example.com");
-    u16(&r, 1);
-    u16(&r, 1);
+    struct pt_buf q, r;
+    pt_dns_hdr(&q, 20, RD, 1, 0, 0, 0);
+    pt_dns_name(&q, "www.example.com");
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
+    pt_dns_hdr(&r, 20, QR_RD_RA, 1, 5, 0, 0);
+    pt_dns_name(&r, "www.example.com");
+    pt_be16(&r, 1);
+    pt_be16(&r, 1);
     static const uint8_t ips[5][4] = {
         {192, 168, 0, 2}, {10, 9, 9, 9}, {10, 9, 9, 9}, {192, 168, 0, 1}, {10, 8, 8, 8}};
     for (int i = 0; i < 5; i++) {
-        u16(&r, 0xc00c);
-        rr_tail(&r, 1, 60, 4);
-        raw(&r, ips[i], 4);
+        pt_be16(&r, 0xc00c);
+        pt_dns_rr_tail(&r, 1, 60, 4);
+        pt_put(&r, ips[i], 4);
     }
     build(&q, &r, "192.168.0.1", "192.168.0.2", check_related_v4);
 
     /* IPv6: the server's address as an answer, an IPv4-mapped one */
-    hdr(&r, 20, QR_RD_RA, 1, 3, 0, 0);
-    name(&r, "www.example.com");
-    u16(&r, 1);
-    u16(&r, 1);
+    pt_dns_hdr(&r, 20, QR_RD_RA, 1, 3, 0, 0);
+    pt_dns_name(&r, "www.example.com");
+    pt_be16(&r, 1);
+    pt_be16(&r, 1);
     static const uint8_t ip6[3][16] = {
         {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53},
         {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4},
         {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}};
     for (int i = 0; i < 3; i++) {
-        u16(&r, 0xc00c);
-        rr_tail(&r, 28, 60, 16);
-        raw(&r, ip6[i], 16);
+        pt_be16(&r, 0xc00c);
+        pt_dns_rr_tail(&r, 28, 60, 16);
+        pt_put(&r, ip6[i], 16);
     }
     build(&q, &r, "2001:db8::1", "2001:db8::53", check_related_v6);
-    mb_free(&q);
-    mb_free(&r);
 }
 END_TEST
 
@@ -807,13 +691,11 @@ static void check_flags(json_t *tree)
 START_TEST(event_header_flags_every_set)
 {
     static const uint16_t bit[6] = {0x0400, 0x0200, 0x0100, 0x0080, 0x0020, 0x0010};
-    struct mb q, r;
-    mb_init(&q);
-    mb_init(&r);
-    hdr(&q, 21, RD, 1, 0, 0, 0);
-    name(&q, "example.com");
-    u16(&q, 1);
-    u16(&q, 1);
+    struct pt_buf q, r;
+    pt_dns_hdr(&q, 21, RD, 1, 0, 0, 0);
+    pt_dns_name(&q, "example.com");
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
     for (flags_mask = 0; flags_mask < 64; flags_mask++) {
         uint16_t f = 0x8000;
         for (unsigned i = 0; i < 6; i++) {
@@ -821,60 +703,55 @@ START_TEST(event_header_flags_every_set)
                 f |= bit[i];
             }
         }
-        hdr(&r, 21, f, 1, 0, 0, 0);
-        name(&r, "example.com");
-        u16(&r, 1);
-        u16(&r, 1);
+        pt_dns_hdr(&r, 21, f, 1, 0, 0, 0);
+        pt_dns_name(&r, "example.com");
+        pt_be16(&r, 1);
+        pt_be16(&r, 1);
         build(&q, &r, "10.0.0.1", "10.0.0.2", check_flags);
     }
-    mb_free(&q);
-    mb_free(&r);
 }
 END_TEST
 
 static void check_escaped_names(json_t *tree)
 {
-    ck_assert_str_eq(tree_str(tree, "dns.question.name"), "w\\\"w.x\\\\y.\\001.example.com");
-    ck_assert_str_eq(tree_str(tree, "resource"), "w\\\"w.x\\\\y.\\001.example.com");
-    ck_assert_str_eq(tree_str(tree, "query"), "class IN, type A, w\\\"w.x\\\\y.\\001.example.com");
-    ck_assert_str_eq(tree_str(tree, "dns.question.registered_domain"), "example.com");
-    ck_assert_str_eq(tree_str(tree, "dns.question.subdomain"), "w\\\"w.x\\\\y.\\001");
-    ck_assert_str_eq(tree_str(tree, "dns.answers.0.name"), "w\\\"w.x\\\\y.\\001.example.com");
-    ck_assert_str_eq(tree_str(tree, "dns.answers.0.data"), "plain.example.com");
-    ck_assert_str_eq(tree_str(tree, "dns.answers.1.name"), "plain.example.com");
-    ck_assert_str_eq(tree_str(tree, "dns.answers.1.data"), "a\\\"b.example.com");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.question.name"), "w\\\"w.x\\\\y.\\001.example.com");
+    ck_assert_str_eq(pt_tree_str(tree, "resource"), "w\\\"w.x\\\\y.\\001.example.com");
+    ck_assert_str_eq(pt_tree_str(tree, "query"),
+                     "class IN, type A, w\\\"w.x\\\\y.\\001.example.com");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.question.registered_domain"), "example.com");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.question.subdomain"), "w\\\"w.x\\\\y.\\001");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.answers.0.name"), "w\\\"w.x\\\\y.\\001.example.com");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.answers.0.data"), "plain.example.com");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.answers.1.name"), "plain.example.com");
+    ck_assert_str_eq(pt_tree_str(tree, "dns.answers.1.data"), "a\\\"b.example.com");
 }
 
 /* Names with escapes (JSON must escape the backslashes and quotes again)
  * and without (taken as plain), as question, record names and data. */
 START_TEST(event_names_plain_or_escaped)
 {
-    struct mb q, r;
-    mb_init(&q);
-    mb_init(&r);
+    struct pt_buf q, r;
     static const uint8_t qname[] = {3,   'w', '"', 'w', 3,   'x', '\\', 'y', 1,   1,   7, 'e',
                                     'x', 'a', 'm', 'p', 'l', 'e', 3,    'c', 'o', 'm', 0};
-    hdr(&q, 22, RD, 1, 0, 0, 0);
-    raw(&q, qname, sizeof qname);
-    u16(&q, 1);
-    u16(&q, 1);
-    hdr(&r, 22, QR_RD_RA, 1, 2, 0, 0);
-    raw(&r, qname, sizeof qname);
-    u16(&r, 1);
-    u16(&r, 1);
-    u16(&r, 0xc00c);
-    rr_tail(&r, 5, 60, 8);
-    raw(&r, "\x05plain\xc0\x16", 8); /* "example.com" is at 22 */
+    pt_dns_hdr(&q, 22, RD, 1, 0, 0, 0);
+    pt_put(&q, qname, sizeof qname);
+    pt_be16(&q, 1);
+    pt_be16(&q, 1);
+    pt_dns_hdr(&r, 22, QR_RD_RA, 1, 2, 0, 0);
+    pt_put(&r, qname, sizeof qname);
+    pt_be16(&r, 1);
+    pt_be16(&r, 1);
+    pt_be16(&r, 0xc00c);
+    pt_dns_rr_tail(&r, 5, 60, 8);
+    pt_put(&r, "\x05plain\xc0\x16", 8); /* "example.com" is at 22 */
     size_t plain_at = r.n - 8;
-    u16(&r, (uint16_t)(0xc000 | plain_at));
-    rr_tail(&r, 5, 60, 6);
-    raw(&r,
-        "\x03"
-        "a\"b\xc0\x16",
-        6);
+    pt_be16(&r, (uint16_t)(0xc000 | plain_at));
+    pt_dns_rr_tail(&r, 5, 60, 6);
+    pt_put(&r,
+           "\x03"
+           "a\"b\xc0\x16",
+           6);
     build(&q, &r, "10.0.0.1", "10.0.0.2", check_escaped_names);
-    mb_free(&q);
-    mb_free(&r);
 }
 END_TEST
 

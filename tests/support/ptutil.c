@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,4 +148,17 @@ json_t *pt_arena_encodes_as_tree(pb_event *ev)
     pb_codec_buf_free(&a);
     pb_codec_buf_free(&t);
     return tree;
+}
+
+const char *pt_tree_str(json_t *tree, const char *path)
+{
+    json_t *v = tree;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k != NULL && v != NULL;
+         k = strtok_r(NULL, ".", &save)) {
+        v = json_is_array(v) ? json_array_get(v, strtoul(k, NULL, 10)) : json_object_get(v, k);
+    }
+    ck_assert_msg(json_is_string(v), "%s: not a string", path);
+    return json_string_value(v);
 }

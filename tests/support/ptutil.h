@@ -20,20 +20,6 @@
  * include (each test file is its own program). */
 #ifndef PT_BUF_CAP
 #define PT_BUF_CAP 16384
-/* ---- configuration ------------------------------------------------- */
-
-/* Applies the common options and init of `ops` to an instance configured by
- * yaml (which must parse) and returns what init returned; when it
- * succeeded, check (NULL: none) looks at the instance, then fini runs. */
-int pt_init_rc(const struct pb_proto_ops *ops, const char *yaml, void (*check)(struct pb_proto *p));
-
-/* ---- events -------------------------------------------------------- */
-
-/* Fails the test unless ev's encoding from its arena (with the encodings
- * made with nodes, strings held by reference) is byte for byte that of its
- * jansson tree; returns the tree, which ev keeps. */
-json_t *pt_arena_encodes_as_tree(pb_event *ev);
-
 #endif
 
 /* Append-only bytes with inline storage: `struct pt_buf m = {.n = 0};`,
@@ -117,8 +103,50 @@ static inline void pt_hex(struct pt_buf *m, const char *hex)
     pt_hex_into(m->b, &m->n, sizeof m->b, hex);
 }
 
+/* DNS: a message header (id, flags, then the four section counts), starting
+ * the message over; a name from its dotted text ("" is the root). */
+static inline void pt_dns_hdr(struct pt_buf *m, uint16_t id, uint16_t flags, uint16_t qd,
+                              uint16_t an, uint16_t ns, uint16_t ar)
+{
+    m->n = 0;
+    const uint16_t w[6] = {id, flags, qd, an, ns, ar};
+    for (size_t i = 0; i < 6; i++) {
+        pt_be16(m, w[i]);
+    }
+}
+
+/* DNS: a resource record's fields after its name (class IN). */
+static inline void pt_dns_rr_tail(struct pt_buf *m, uint16_t type, uint32_t ttl, uint16_t rdlen)
+{
+    pt_be16(m, type);
+    pt_be16(m, 1);
+    pt_be32(m, ttl);
+    pt_be16(m, rdlen);
+}
+
+static inline void pt_dns_name(struct pt_buf *m, const char *dotted)
+{
+    const char *s = dotted;
+    while (*s != '\0') {
+        size_t l = 0;
+        while (s[l] != '\0' && s[l] != '.') {
+            l++;
+        }
+        pt_u8(m, (unsigned)l);
+        pt_put(m, s, l);
+        s += l;
+        if (*s == '.') {
+            s++;
+        }
+    }
+    pt_u8(m, 0);
+}
+
 /* ---- events ---------------------------------------------------------- */
 
+/* The string at a dotted path of tree (array elements by index, "a.0.b");
+ * fails the test when there is none. */
+const char *pt_tree_str(json_t *tree, const char *path);
 /* The events so far as compact JSON text with sorted keys (free() it). */
 char *pt_dump(struct pt_conn *t);
 /* Fails the test unless pt_dump(t) equals want. */
