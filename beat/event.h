@@ -119,6 +119,9 @@ bool pb_ev_parse_ip(pb_event *ev, const char *s, struct pb_ip *ip);
 /* pb_json_add_unique on an event (either form). */
 int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n);
 int pb_ev_add_related_ip(pb_event *ev, const char *ip);
+/* The same for ips[0..n) (NULL and "" skipped), with one lookup of the
+ * list. */
+int pb_ev_add_related_ips(pb_event *ev, const char *const *ips, size_t n);
 
 /* Node setters. key is a plain key (no path); on an array it is ignored
  * (pass NULL) and the value is appended. An object keeps the first place

@@ -1677,25 +1677,36 @@ bool pb_ev_del(pb_event *ev, const char *path)
     return del_rec(&ev->root, path, 0);
 }
 
-int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n)
+/* s (n bytes, n > 0) appended to the array arr unless arr holds a string
+ * equal to it as it is stored (invalid UTF-8 replaced); copied only when
+ * appended. */
+static int add_unique_to(pb_event *ev, pb_node *arr, const void *s, size_t n)
 {
-    if (n == 0) {
-        return 0;
-    }
-    if (ev->json != NULL) {
-        return pb_json_add_unique(ev->json, path, s, n);
-    }
-    pb_node *arr = pb_ev_arr(ev, path);
-    size_t len = 0;
-    bool plain = false;
-    const char *copy = arr != NULL ? copy_utf8(ev, s, n, &len, &plain) : NULL;
-    if (copy == NULL || len > UINT32_MAX) {
+    if (arr == NULL || n > UINT32_MAX) {
         return -PB_ENOMEM;
     }
+    bool plain = plain_bytes(s, n);
+    const char *stored = s, *copy = NULL;
+    size_t len = n;
+    if (!plain) {
+        copy = stored = copy_utf8(ev, s, n, &len, &plain);
+        if (copy == NULL || len > UINT32_MAX) {
+            return -PB_ENOMEM;
+        }
+    }
     for (const struct pb_member *m = arr->first; m != NULL; m = m->next) {
-        if (m->kind == PB_VK_STR && m->slen == len && memcmp(m->u.s, copy, len) == 0) {
+        if (m->kind == PB_VK_STR && m->slen == len && memcmp(m->u.s, stored, len) == 0) {
             return 0;
         }
+    }
+    if (copy == NULL) {
+        char *c = arena_alloc(ev, n + 1);
+        if (c == NULL) {
+            return -PB_ENOMEM;
+        }
+        memcpy(c, s, n);
+        c[n] = '\0';
+        copy = c;
     }
     struct pb_member *m = append(arr, NULL, 0, 0);
     if (m == NULL) {
@@ -1708,7 +1719,39 @@ int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n)
     return 0;
 }
 
+int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (ev->json != NULL) {
+        return pb_json_add_unique(ev->json, path, s, n);
+    }
+    return add_unique_to(ev, pb_ev_arr(ev, path), s, n);
+}
+
+int pb_ev_add_related_ips(pb_event *ev, const char *const *ips, size_t n)
+{
+    pb_node *arr = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len = ips[i] != NULL ? strlen(ips[i]) : 0;
+        if (len == 0) {
+            continue;
+        }
+        if (ev->json != NULL) {
+            rc = pb_json_add_unique(ev->json, "related.ip", ips[i], len);
+            continue;
+        }
+        if (arr == NULL && (arr = pb_ev_arr(ev, "related.ip")) == NULL) {
+            return -PB_ENOMEM;
+        }
+        rc = add_unique_to(ev, arr, ips[i], len);
+    }
+    return rc;
+}
+
 int pb_ev_add_related_ip(pb_event *ev, const char *ip)
 {
-    return ip != NULL ? pb_ev_add_unique(ev, "related.ip", ip, strlen(ip)) : 0;
+    return pb_ev_add_related_ips(ev, &ip, 1);
 }

@@ -342,38 +342,8 @@ static void hf_init(void)
     }
 }
 
-/* related.ip gets each of ips[0..n) that it does not hold yet, as
- * pb_ev_add_related_ip would add them one by one, with one lookup of the
- * list: pb_tx_event made it of the tuple's two addresses (one when they
- * are equal) as pb_ip_str writes them. */
-static void add_related_ips(pb_event *ev, pb_node *root, const struct pb_tuple *t,
-                            const char *const *ips, size_t n)
-{
-    pb_node *rel = t != NULL ? pb_node_obj_k(root, PB_KEY("related")) : NULL;
-    pb_node *arr = rel != NULL ? pb_node_arr(rel, "ip") : NULL;
-    if (arr == NULL) {
-        for (size_t i = 0; i < n; i++) {
-            pb_ev_add_related_ip(ev, ips[i]);
-        }
-        return;
-    }
-    char sip[PB_IP_STRLEN], dip[PB_IP_STRLEN];
-    pb_ip_str(&t->src, sip);
-    pb_ip_str(&t->dst, dip);
-    for (size_t i = 0; i < n; i++) {
-        bool seen = strcmp(ips[i], sip) == 0 || strcmp(ips[i], dip) == 0;
-        for (size_t j = 0; j < i && !seen; j++) {
-            seen = strcmp(ips[i], ips[j]) == 0;
-        }
-        if (!seen) {
-            pb_node_add_plain(arr, NULL, 0, ips[i]); /* an address */
-        }
-    }
-}
-
 /* addDNSToMapStr, into root's new "dns" */
-static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m,
-                    const struct pb_tuple *tuple, bool auth, bool add)
+static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool auth, bool add)
 {
     /* related.ip gets the answers' addresses before dns is added, as in
      * the jansson build (related, when missing, comes before dns); the
@@ -400,7 +370,7 @@ static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m,
             }
         }
     } else if (nips > 0) {
-        add_related_ips(ev, root, tuple, ipv, nips);
+        pb_ev_add_related_ips(ev, ipv, nips);
     }
 
     pb_node *d = pb_node_add_obj(root, PB_KEY("dns"));
@@ -556,7 +526,7 @@ pb_event *dns_event_build(const struct dns_event_in *in)
         add_query(root, &info->q[0]);
         add_name(root, PB_KEY("resource"), info->q[0].name);
     }
-    add_dns(ev, root, body, in->tuple, in->include_authorities, in->include_additionals);
+    add_dns(ev, root, body, in->include_authorities, in->include_additionals);
     if (req != NULL && in->send_request) {
         put_text(root, PB_KEY("request"), req);
     }

@@ -1000,11 +1000,37 @@ START_TEST(frozen_if_bare_agrees_with_lookups)
 }
 END_TEST
 
+/* related.ip: each address once, whatever put the ones already there,
+ * in the arena and on a tree alike; NULL and "" skipped. */
+START_TEST(related_ips_added_once)
+{
+    for (int tree = 0; tree < 2; tree++) {
+        pb_event *ev = pb_ev_new();
+        pb_ev_add_unique(ev, "related.ip", "10.0.0.1", 8);
+        pb_ev_add_unique(ev, "related.ip", "10.0.0.2", 8);
+        if (tree) {
+            ck_assert_ptr_nonnull(pb_ev_json(ev));
+        }
+        const char *ips[] = {"10.0.0.3", "10.0.0.1", NULL, "", "10.0.0.3", "10.0.0.2", "::1"};
+        ck_assert_int_eq(pb_ev_add_related_ips(ev, ips, sizeof ips / sizeof ips[0]), 0);
+        ck_assert_int_eq(pb_ev_add_related_ip(ev, "::1"), 0);
+        struct pb_codec_buf b = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &b, NULL), 0);
+        ck_assert_int_eq(pb_codec_buf_append(&b, "", 1), 0);
+        ck_assert_str_eq(b.p,
+                         "{\"related\":{\"ip\":[\"10.0.0.1\",\"10.0.0.2\",\"10.0.0.3\",\"::1\"]}}");
+        pb_codec_buf_free(&b);
+        pb_ev_free(ev);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("event");
     TCase *tc = tcase_create("event");
     tcase_add_test(tc, community_id_matches_packetbeat);
+    tcase_add_test(tc, related_ips_added_once);
     tcase_add_test(tc, arena_put_get_del);
     tcase_add_test(tc, arena_encoding_equals_tree);
     tcase_add_test(tc, arena_shared_json_copied_on_write);
