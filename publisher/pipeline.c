@@ -1202,9 +1202,6 @@ static int publish_disk(struct pb_pipeline *pl, json_t *ev, bool block)
     return 0;
 }
 
-/* A queue.mem copy of an encoding: trimmed to its length, and not memory
-   of the protocol that published it (the TCP tracker charges a connection
-   with what its callbacks keep). */
 /* The scratch buffer of the encoding threads stays allocated up to this
  * size (a thread's events are encoded there before being copied). */
 #define SCRATCH_KEEP (256u * 1024u)
@@ -1242,8 +1239,10 @@ static struct pb_codec_buf *thread_scratch(void)
 
 /* The compact encoding of an arena event (ev) or of a tree, in a block of
  * its size (*len bytes) that the queue keeps: made in this thread's
- * scratch buffer, then copied. NULL when it cannot be made exactly (the
- * caller queues the event itself). */
+ * scratch buffer, then copied. The block is not memory of the protocol
+ * that published it (the TCP tracker charges a connection with what its
+ * callbacks keep). NULL when it cannot be made exactly (the caller queues
+ * the event itself). */
 static char *encode_block(const pb_event *ev, const json_t *tree, size_t *len)
 {
     struct pb_codec_buf *scratch = thread_scratch();
