@@ -400,8 +400,9 @@ static bool host_local(const struct pb_ip *ip)
 static void put_direction(struct pb_client *c, pb_event *ev)
 {
     pb_node *net = NULL;
-    int st = pb_ev_path2(ev, &p_direction, &net);
-    if (st > 0 || (st == 0 && net == NULL)) {
+    const struct pb_tuple *tu = pb_tx_direction_tuple(ev);
+    int st = tu != NULL ? 0 : pb_ev_path2(ev, &p_direction, &net);
+    if (tu == NULL && (st > 0 || (st == 0 && net == NULL))) {
         return; /* set already, or no network object */
     }
     if (st < 0 && (pb_ev_obj_size_p(ev, &p_network) < 0 || pb_ev_has_p(ev, &p_direction))) {
@@ -409,7 +410,11 @@ static void put_direction(struct pb_client *c, pb_event *ev)
     }
     struct pb_ip s, d;
     bool hs, hd;
-    if (pb_ev_noted_ip(ev, 0, &s) && pb_ev_noted_ip(ev, 1, &d)) {
+    if (tu != NULL) {
+        s = tu->src; /* pb_tx_event's fields, not built yet */
+        d = tu->dst;
+        hs = hd = true;
+    } else if (pb_ev_noted_ip(ev, 0, &s) && pb_ev_noted_ip(ev, 1, &d)) {
         hs = hd = true; /* as pb_tx_event made them, untouched since */
     } else {
         hs = pb_ev_parse_ip(ev, pb_ev_get_str_p(ev, &p_sip, NULL), &s);
@@ -430,6 +435,10 @@ static void put_direction(struct pb_client *c, pb_event *ev)
             di = di || net_contains(&c->nets[i], &d);
         }
         dir = si && di ? "internal" : si ? "outbound" : di ? "inbound" : "external";
+    }
+    if (tu != NULL) {
+        pb_tx_set_direction(ev, dir);
+        return;
     }
     if (st == 0) {
         pb_node_add_static(net, PB_KEY("direction"), dir); /* net lacks it */

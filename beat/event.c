@@ -446,17 +446,9 @@ void pb_ev_tunnels_free(void)
     tunnel_slots = NULL;
 }
 
-/* network.tunnel.{type,id,source.ip,destination.ip}: the tunnel remembered
- * for the event's tuple, else the current packet's; nothing when neither. */
-static void put_tunnel(pb_node *network, const struct pb_tuple *tu)
+/* network.tunnel.{type,id,source.ip,destination.ip} of t. */
+static void put_tunnel(pb_node *network, const struct pb_tunnel *t)
 {
-    const struct pb_tunnel *t = pb_ev_tunnel_of(tu);
-    if (t == NULL) {
-        t = pb_ev_tunnel();
-    }
-    if (t == NULL) {
-        return;
-    }
     pb_node *tun = pb_node_add_obj(network, PB_KEY("tunnel"));
     pb_node_add_str(tun, PB_KEY("type"), pb_tunnel_name(t->kind));
     if (t->has_id) {
@@ -468,77 +460,142 @@ static void put_tunnel(pb_node *network, const struct pb_tuple *tu)
                     pb_ip_str(&t->dst, ip));
 }
 
-pb_event *pb_tx_event(const struct pb_tx *tx)
+/* The root keys txp_build makes (some only when p has what they need). */
+static const struct {
+    const char *k;
+    uint8_t len;
+    uint8_t need; /* 1: a status, 2: client and server */
+} txp_keys[] = {
+    {"@timestamp", 10, 0}, {"type", 4, 0},         {"status", 6, 1}, {"event", 5, 0},
+    {"source", 6, 0},      {"destination", 11, 0}, {"client", 6, 2}, {"server", 6, 2},
+    {"related", 7, 0},     {"network", 7, 0},
+};
+
+/* pb_key_bit of every txp_keys key, made once. */
+static uint64_t txp_key_bits(void)
 {
-    pb_event *ev = pb_ev_new();
-    if (ev == NULL) {
-        return NULL;
+    static _Atomic uint64_t bits;
+    uint64_t b = atomic_load_explicit(&bits, memory_order_relaxed);
+    if (b == 0) {
+        for (size_t i = 0; i < sizeof txp_keys / sizeof txp_keys[0]; i++) {
+            b |= pb_key_bit(pb_key_tag(txp_keys[i].k, txp_keys[i].len));
+        }
+        atomic_store_explicit(&bits, b, memory_order_relaxed);
     }
+    return b;
+}
+
+/* pb_tx_event's members from p (tuple: whether p->tuple is set), appended
+ * to the root; the network object, NULL on allocation failure. */
+static pb_node *txp_build(pb_event *ev, const struct pb_txp *p, bool tuple)
+{
     pb_node *root = pb_ev_obj(ev, "");
-    const char *start = pb_ev_time(ev, tx->start_ns);
+    const char *start = pb_ev_time(ev, p->start_ns);
     pb_node_add_static(root, PB_KEY("@timestamp"), start);
-    pb_node_add_static(root, PB_KEY("type"), tx->type);
-    pb_node_add_static(root, PB_KEY("status"), tx->status);
+    pb_node_add_static(root, PB_KEY("type"), p->type);
+    pb_node_add_static(root, PB_KEY("status"), p->status);
 
     pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
     static const char *const category[] = {"network"}, *const etype[] = {"connection", "protocol"};
     pb_node_add_static(event, PB_KEY("kind"), "event");
     pb_node_add_static_strs(event, PB_KEY("category"), category, 1, "[\"network\"]");
     pb_node_add_static_strs(event, PB_KEY("type"), etype, 2, "[\"connection\",\"protocol\"]");
-    pb_node_add_static(event, PB_KEY("dataset"), tx->type);
-    if (tx->start_ns != 0) {
+    pb_node_add_static(event, PB_KEY("dataset"), p->type);
+    if (p->start_ns != 0) {
         pb_node_add_static(event, PB_KEY("start"), start);
     }
-    if (tx->end_ns != 0) {
+    if (p->end_ns != 0) {
         pb_node_add_static(event, PB_KEY("end"),
-                           tx->end_ns == tx->start_ns ? start : pb_ev_time(ev, tx->end_ns));
-        if (tx->start_ns != 0 && tx->end_ns >= tx->start_ns) {
-            pb_node_add_int(event, PB_KEY("duration"), (int64_t)(tx->end_ns - tx->start_ns));
+                           p->end_ns == p->start_ns ? start : pb_ev_time(ev, p->end_ns));
+        if (p->start_ns != 0 && p->end_ns >= p->start_ns) {
+            pb_node_add_int(event, PB_KEY("duration"), (int64_t)(p->end_ns - p->start_ns));
         }
     }
+    pb_node_add_static(event, PB_KEY("action"), p->action);
+    pb_node_add_static(event, PB_KEY("outcome"), p->outcome);
 
-    pb_node *network = NULL;
-    if (tx->tuple != NULL) {
-        const struct pb_tuple *t = tx->tuple;
-        char sip[PB_IP_STRLEN], dip[PB_IP_STRLEN];
-        pb_ip_str(&t->src, sip);
-        pb_ip_str(&t->dst, dip);
-        int64_t sb = tx->src_bytes, db = tx->dst_bytes;
-        pb_node *src = pb_node_add_endpoint(root, PB_KEY("source"), sip, t->sport, sb);
-        pb_node *dst = pb_node_add_endpoint(root, PB_KEY("destination"), dip, t->dport, db);
-        /* the first member of each: ip, for the pipeline's network.direction */
-        pb_ev_note_ip(ev, 0, src != NULL ? src->first : NULL, &t->src);
-        pb_ev_note_ip(ev, 1, dst != NULL ? dst->first : NULL, &t->dst);
-        if (!tx->no_client_server) {
-            /* the same objects again (copies share the strings) */
-            if (pb_node_add_copy(root, PB_KEY("client"), src) == NULL) {
-                pb_node_add_endpoint(root, PB_KEY("client"), sip, t->sport, sb);
-            }
-            if (pb_node_add_copy(root, PB_KEY("server"), dst) == NULL) {
-                pb_node_add_endpoint(root, PB_KEY("server"), dip, t->dport, db);
-            }
-        }
-        const char *ips[2] = {sip, dip};
-        pb_node_add_strs(pb_node_add_obj(root, PB_KEY("related")), PB_KEY("ip"), ips,
-                         strcmp(sip, dip) != 0 ? 2 : 1);
-        network = pb_node_add_obj(root, PB_KEY("network"));
-        int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
-        if (total > 0) {
-            pb_node_add_int(network, PB_KEY("bytes"), total);
-        }
-        const char *tr = transport_name(t);
-        if (tr != NULL) {
-            pb_node_add_static(network, PB_KEY("transport"), tr);
-            char cid[64];
-            pb_community_id(t, cid);
-            pb_node_add_plain(network, PB_KEY("community_id"), cid);
-        }
-        pb_node_add_static(network, PB_KEY("type"), t->src.v6 ? "ipv6" : "ipv4");
-    } else {
-        network = pb_node_add_obj(root, PB_KEY("network"));
+    if (!tuple) {
+        pb_node *network = pb_node_add_obj(root, PB_KEY("network"));
+        pb_node_add_static(network, PB_KEY("protocol"), p->type);
+        return network;
     }
-    pb_node_add_static(network, PB_KEY("protocol"), tx->type);
-    put_tunnel(network, tx->tuple);
+    const struct pb_tuple *t = &p->tuple;
+    int64_t sb = p->src_bytes, db = p->dst_bytes;
+    pb_node *src = pb_node_add_endpoint(root, PB_KEY("source"), p->sip, t->sport, sb);
+    pb_node *dst = pb_node_add_endpoint(root, PB_KEY("destination"), p->dip, t->dport, db);
+    /* the first member of each: ip, for the pipeline's network.direction */
+    pb_ev_note_ip(ev, 0, src != NULL ? src->first : NULL, &t->src);
+    pb_ev_note_ip(ev, 1, dst != NULL ? dst->first : NULL, &t->dst);
+    if (!p->no_client_server) {
+        /* the same objects again (copies share the strings) */
+        if (pb_node_add_copy(root, PB_KEY("client"), src) == NULL) {
+            pb_node_add_endpoint(root, PB_KEY("client"), p->sip, t->sport, sb);
+        }
+        if (pb_node_add_copy(root, PB_KEY("server"), dst) == NULL) {
+            pb_node_add_endpoint(root, PB_KEY("server"), p->dip, t->dport, db);
+        }
+    }
+    const char *ips[2] = {p->sip, p->dip};
+    pb_node_add_strs(pb_node_add_obj(root, PB_KEY("related")), PB_KEY("ip"), ips,
+                     strcmp(p->sip, p->dip) != 0 ? 2 : 1);
+    if (p->nextra > 0) {
+        pb_ev_add_related_ips(ev, p->extra_ip, p->nextra);
+    }
+    pb_node *network = pb_node_add_obj(root, PB_KEY("network"));
+    int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
+    if (total > 0) {
+        pb_node_add_int(network, PB_KEY("bytes"), total);
+    }
+    const char *tr = transport_name(t);
+    if (tr != NULL) {
+        pb_node_add_static(network, PB_KEY("transport"), tr);
+        char cid[64];
+        pb_community_id(t, cid);
+        pb_node_add_plain(network, PB_KEY("community_id"), cid);
+    }
+    pb_node_add_static(network, PB_KEY("type"), t->src.v6 ? "ipv6" : "ipv4");
+    pb_node_add_static(network, PB_KEY("protocol"), p->type);
+    pb_node_add_static(network, PB_KEY("direction"), p->direction);
+    return network;
+}
+
+pb_event *pb_tx_event(const struct pb_tx *tx)
+{
+    pb_event *ev = pb_ev_new();
+    struct pb_txp *p = ev != NULL ? pb_ev_alloc(ev, sizeof *p) : NULL;
+    if (p == NULL) {
+        pb_ev_free(ev);
+        return NULL;
+    }
+    *p = (struct pb_txp){
+        .start_ns = tx->start_ns,
+        .end_ns = tx->end_ns,
+        .src_bytes = tx->src_bytes,
+        .dst_bytes = tx->dst_bytes,
+        .type = tx->type,
+        .status = tx->status,
+        .no_client_server = tx->no_client_server,
+    };
+    const struct pb_tunnel *tun = NULL;
+    if (tx->tuple != NULL) {
+        p->tuple = *tx->tuple;
+        p->sip_len = (uint8_t)strlen(pb_ip_str(&p->tuple.src, p->sip));
+        p->dip_len = (uint8_t)strlen(pb_ip_str(&p->tuple.dst, p->dip));
+        tun = pb_ev_tunnel_of(tx->tuple);
+        if (tun == NULL) {
+            tun = pb_ev_tunnel();
+        }
+    }
+    if (tx->tuple != NULL && tun == NULL && tx->error == NULL) {
+        /* the usual event: its fields wait for the encoder */
+        ev->txp = p;
+        ev->root.keys |= txp_key_bits(); /* finds look further for these */
+        return ev;
+    }
+    pb_node *network = txp_build(ev, p, tx->tuple != NULL);
+    if (tun != NULL) {
+        put_tunnel(network, tun);
+    }
     if (tx->error != NULL) {
         pb_ev_put_str(ev, "error.message", tx->error);
     }
@@ -547,6 +604,225 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         return NULL;
     }
     return ev;
+}
+
+void pb_ev_settle(pb_event *ev)
+{
+    struct pb_txp *p = ev->txp;
+    if (p == NULL) {
+        return;
+    }
+    ev->txp = NULL;
+    /* built into an empty root, the members added since follow them */
+    pb_node *root = &ev->root;
+    struct pb_member *first = root->first, *last = root->last;
+    uint32_t count = root->count;
+    root->first = root->last = NULL;
+    root->count = 0;
+    txp_build(ev, p, true);
+    if (first != NULL) {
+        if (root->last != NULL) {
+            root->last->next = first;
+        } else {
+            root->first = first;
+        }
+        root->last = last;
+        root->count += count;
+    }
+    root->enc = NULL;
+    if (ev->edits != 0 || root->dotted) {
+        /* the addresses noted by txp_build may not be what a path finds
+           (a dotted "source.ip" added before): no hints */
+        ev->ip_str[0] = ev->ip_str[1] = NULL;
+    }
+}
+
+bool pb_txp_has_key(const struct pb_txp *p, const char *key, size_t klen)
+{
+    for (size_t i = 0; i < sizeof txp_keys / sizeof txp_keys[0]; i++) {
+        if (txp_keys[i].len == klen && memcmp(txp_keys[i].k, key, klen) == 0) {
+            return txp_keys[i].need == 0 || (txp_keys[i].need == 1 && p->status != NULL) ||
+                   (txp_keys[i].need == 2 && !p->no_client_server);
+        }
+    }
+    return false;
+}
+
+size_t pb_txp_max(const struct pb_txp *p)
+{
+    /* the keys and punctuation, three times, four addresses and
+       numbers, the community id: well under 1 KB */
+    size_t tlen = strlen(p->type);
+    return 1024 + 3 * tlen + (p->status != NULL ? strlen(p->status) : 0) + p->action_len +
+           (p->outcome != NULL ? strlen(p->outcome) : 0) +
+           (p->direction != NULL ? strlen(p->direction) : 0) + p->extra_len + 3 * p->nextra;
+}
+
+static inline char *put_lit(char *o, const char *lit, size_t n)
+{
+    memcpy(o, lit, n);
+    return o + n;
+}
+#define PUT_LIT(o, lit) put_lit((o), "" lit "", sizeof(lit) - 1)
+
+static char *put_quoted(char *o, const char *s, size_t n)
+{
+    *o++ = '"';
+    memcpy(o, s, n);
+    o += n;
+    *o++ = '"';
+    return o;
+}
+
+static char *put_int(char *o, int64_t v)
+{
+    char buf[24];
+    char *d = pb_int_text(v, buf + sizeof buf);
+    size_t len = (size_t)(buf + sizeof buf - d);
+    memcpy(o, d, len);
+    return o + len;
+}
+
+static char *put_time(char *o, uint64_t ts_ns)
+{
+    char buf[40];
+    const char *s = pb_time_fmt(ts_ns, false, buf);
+    return put_quoted(o, s, strlen(s));
+}
+
+/* {"ip":...,"port":...,"bytes":...} as pb_node_add_endpoint encodes it */
+static char *put_endpoint(char *o, const char *ip, size_t iplen, uint16_t port, int64_t bytes)
+{
+    o = PUT_LIT(o, "{\"ip\":");
+    o = put_quoted(o, ip, iplen);
+    if (port != 0) {
+        o = put_int(PUT_LIT(o, ",\"port\":"), port);
+    }
+    if (bytes > 0) {
+        o = put_int(PUT_LIT(o, ",\"bytes\":"), bytes);
+    }
+    *o++ = '}';
+    return o;
+}
+
+char *pb_txp_put_ts(const struct pb_txp *p, char *o)
+{
+    return put_time(PUT_LIT(o, "\"@timestamp\":"), p->start_ns);
+}
+
+char *pb_txp_put_rest(const struct pb_txp *p, char *o)
+{
+    size_t tlen = strlen(p->type);
+    o = put_quoted(PUT_LIT(o, ",\"type\":"), p->type, tlen);
+    if (p->status != NULL) {
+        o = put_quoted(PUT_LIT(o, ",\"status\":"), p->status, strlen(p->status));
+    }
+    o = PUT_LIT(o, ",\"event\":{\"kind\":\"event\",\"category\":[\"network\"],"
+                   "\"type\":[\"connection\",\"protocol\"],\"dataset\":");
+    o = put_quoted(o, p->type, tlen);
+    if (p->start_ns != 0) {
+        o = put_time(PUT_LIT(o, ",\"start\":"), p->start_ns);
+    }
+    if (p->end_ns != 0) {
+        o = put_time(PUT_LIT(o, ",\"end\":"), p->end_ns);
+        if (p->start_ns != 0 && p->end_ns >= p->start_ns) {
+            o = put_int(PUT_LIT(o, ",\"duration\":"), (int64_t)(p->end_ns - p->start_ns));
+        }
+    }
+    if (p->action != NULL) {
+        o = put_quoted(PUT_LIT(o, ",\"action\":"), p->action, p->action_len);
+    }
+    if (p->outcome != NULL) {
+        o = put_quoted(PUT_LIT(o, ",\"outcome\":"), p->outcome, strlen(p->outcome));
+    }
+    *o++ = '}';
+
+    const struct pb_tuple *t = &p->tuple;
+    char *src = PUT_LIT(o, ",\"source\":");
+    o = put_endpoint(src, p->sip, p->sip_len, t->sport, p->src_bytes);
+    size_t src_len = (size_t)(o - src);
+    char *dst = PUT_LIT(o, ",\"destination\":");
+    o = put_endpoint(dst, p->dip, p->dip_len, t->dport, p->dst_bytes);
+    size_t dst_len = (size_t)(o - dst);
+    if (!p->no_client_server) {
+        o = PUT_LIT(o, ",\"client\":");
+        memcpy(o, src, src_len);
+        o += src_len;
+        o = PUT_LIT(o, ",\"server\":");
+        memcpy(o, dst, dst_len);
+        o += dst_len;
+    }
+    o = put_quoted(PUT_LIT(o, ",\"related\":{\"ip\":["), p->sip, p->sip_len);
+    if (strcmp(p->sip, p->dip) != 0) {
+        o = put_quoted(PUT_LIT(o, ","), p->dip, p->dip_len);
+    }
+    for (uint32_t i = 0; i < p->nextra; i++) {
+        o = put_quoted(PUT_LIT(o, ","), p->extra_ip[i], strlen(p->extra_ip[i]));
+    }
+    o = PUT_LIT(o, "]},\"network\":{");
+    int64_t sb = p->src_bytes, db = p->dst_bytes;
+    int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
+    if (total > 0) {
+        o = put_int(PUT_LIT(o, "\"bytes\":"), total);
+        *o++ = ',';
+    }
+    const char *tr = transport_name(t);
+    if (tr != NULL) {
+        o = put_quoted(PUT_LIT(o, "\"transport\":"), tr, strlen(tr));
+        char cid[64];
+        pb_community_id(t, cid);
+        o = put_quoted(PUT_LIT(o, ",\"community_id\":"), cid, strlen(cid));
+        *o++ = ',';
+    }
+    o = t->src.v6 ? PUT_LIT(o, "\"type\":\"ipv6\"") : PUT_LIT(o, "\"type\":\"ipv4\"");
+    o = put_quoted(PUT_LIT(o, ",\"protocol\":"), p->type, tlen);
+    if (p->direction != NULL) {
+        o = put_quoted(PUT_LIT(o, ",\"direction\":"), p->direction, strlen(p->direction));
+    }
+    *o++ = '}';
+    return o;
+}
+
+int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *outcome)
+{
+    struct pb_txp *p = ev->txp;
+    if (action == NULL && outcome == NULL) {
+        return 0;
+    }
+    if (p != NULL && p->action == NULL && p->outcome == NULL &&
+        (action == NULL || (len <= 256 && pb_ev_plain(action, len)))) {
+        char *c = action != NULL ? pb_ev_alloc(ev, len + 1) : NULL;
+        if (action != NULL && c == NULL) {
+            return -PB_ENOMEM;
+        }
+        if (c != NULL) {
+            memcpy(c, action, len);
+            c[len] = '\0';
+        }
+        p->action = c;
+        p->action_len = (uint32_t)len;
+        p->outcome = outcome;
+        return 0;
+    }
+    pb_node *event = pb_node_obj_k(pb_ev_obj(ev, ""), PB_KEY("event"));
+    int rc = action != NULL ? pb_node_add_strn(event, PB_KEY("action"), action, len) : 0;
+    if (outcome != NULL) {
+        rc |= pb_node_add_static(event, PB_KEY("outcome"), outcome);
+    }
+    return rc;
+}
+
+const struct pb_tuple *pb_tx_direction_tuple(pb_event *ev)
+{
+    struct pb_txp *p = ev->txp;
+    return p != NULL && p->direction == NULL && !ev->root.dotted ? &p->tuple : NULL;
+}
+
+void pb_tx_set_direction(pb_event *ev, const char *dir)
+{
+    if (ev->txp != NULL) {
+        ev->txp->direction = dir;
+    }
 }
 
 /* ---- frozen values -------------------------------------------------------- */

@@ -226,6 +226,15 @@ struct pb_tx {
  * related.ip. NULL on allocation failure. The protocol adds its own fields
  * (method, path, query, resource, http.*, ...). */
 pb_event *pb_tx_event(const struct pb_tx *tx);
+/* event.action (wire bytes; NULL none) and then event.outcome (static,
+ * plain; NULL none) at the end of a pb_tx_event's event object, without
+ * building its fields. 0 or -PB_ENOMEM. */
+int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *outcome);
+/* For network.direction: the tuple of a pb_tx_event's event whose fields
+ * are not built yet and lack a direction (pb_tx_set_direction sets it
+ * there without building them), else NULL: ask the event's fields. */
+const struct pb_tuple *pb_tx_direction_tuple(pb_event *ev);
+void pb_tx_set_direction(pb_event *ev, const char *dir);
 
 /* The tunnel a packet arrived in (packetbeat.interfaces.decapsulation):
  * recorded on the transaction events built while that packet is handled,

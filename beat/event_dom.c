@@ -53,6 +53,11 @@ static void node_init(pb_node *n, pb_event *ev, bool arr)
     *n = (pb_node){.ev = ev, .arr = arr};
 }
 
+void *pb_ev_alloc(pb_event *ev, size_t n)
+{
+    return arena_alloc(ev, n);
+}
+
 pb_event *pb_ev_new(void)
 {
     pb_event *ev = pb_malloc(sizeof *ev + sizeof(struct pb_chunk) + FIRST_CHUNK);
@@ -62,6 +67,7 @@ pb_event *pb_ev_new(void)
     struct pb_chunk *c = (struct pb_chunk *)(ev + 1);
     *c = (struct pb_chunk){.next = NULL, .size = FIRST_CHUNK, .used = 0};
     ev->json = NULL;
+    ev->txp = NULL;
     ev->chunks = c;
     ev->njson = 0;
     ev->jrefs = NULL;
@@ -254,7 +260,17 @@ static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
             return m;
         }
     }
+    pb_event *ev = n->ev;
+    if (ev->txp != NULL && n == &ev->root && pb_txp_has_key(ev->txp, key, klen)) {
+        pb_ev_settle(ev); /* one of pb_tx_event's fields: built now */
+        return find(n, key, klen);
+    }
     return NULL;
+}
+
+bool pb_ev_plain(const void *s, size_t n)
+{
+    return plain_bytes(s, n);
 }
 
 /* Makes m, new memory, the last member of n at key (NULL in arrays; flags:
@@ -857,6 +873,9 @@ pb_node *pb_node_add_static_strs(pb_node *n, const char *key, size_t klen, const
 
 pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_node *src)
 {
+    if (src != NULL && src == &src->ev->root) {
+        pb_ev_settle(src->ev); /* its members all there */
+    }
     if (n == NULL || src == NULL || src->ev != n->ev) {
         return NULL;
     }
@@ -1077,6 +1096,7 @@ json_t *pb_ev_json(pb_event *ev)
     if (ev->json != NULL) {
         return ev->json;
     }
+    pb_ev_settle(ev);
     json_t *tree = node_json(&ev->root, 0);
     if (tree == NULL) {
         return NULL;
@@ -1730,6 +1750,42 @@ int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n)
     return add_unique_to(ev, pb_ev_arr(ev, path), s, n);
 }
 
+/* ip (len bytes, plain) after the related.ip of ev's pending
+ * transaction fields unless they hold it already. */
+static int txp_add_related(pb_event *ev, struct pb_txp *p, const char *ip, size_t len)
+{
+    if ((len == p->sip_len && memcmp(ip, p->sip, len) == 0) ||
+        (len == p->dip_len && memcmp(ip, p->dip, len) == 0)) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < p->nextra; i++) {
+        if (strlen(p->extra_ip[i]) == len && memcmp(p->extra_ip[i], ip, len) == 0) {
+            return 0;
+        }
+    }
+    if (p->nextra == p->extra_cap) {
+        uint32_t cap = p->extra_cap ? 2 * p->extra_cap : 8;
+        const char **v = arena_alloc(ev, cap * sizeof *v);
+        if (v == NULL) {
+            return -PB_ENOMEM;
+        }
+        if (p->nextra > 0) {
+            memcpy(v, p->extra_ip, p->nextra * sizeof *v);
+        }
+        p->extra_ip = v;
+        p->extra_cap = cap;
+    }
+    char *c = arena_alloc(ev, len + 1);
+    if (c == NULL) {
+        return -PB_ENOMEM;
+    }
+    memcpy(c, ip, len);
+    c[len] = '\0';
+    p->extra_ip[p->nextra++] = c;
+    p->extra_len += (uint32_t)len;
+    return 0;
+}
+
 int pb_ev_add_related_ips(pb_event *ev, const char *const *ips, size_t n)
 {
     pb_node *arr = NULL;
@@ -1739,6 +1795,11 @@ int pb_ev_add_related_ips(pb_event *ev, const char *const *ips, size_t n)
         if (len == 0) {
             continue;
         }
+        if (ev->txp != NULL && len < 256 && plain_bytes((const uint8_t *)ips[i], len)) {
+            rc = txp_add_related(ev, ev->txp, ips[i], len);
+            continue;
+        }
+        pb_ev_settle(ev);
         if (ev->json != NULL) {
             rc = pb_json_add_unique(ev->json, "related.ip", ips[i], len);
             continue;

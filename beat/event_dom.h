@@ -92,8 +92,32 @@ struct pb_chunk {
     /* data follows, max_align_t aligned */
 };
 
+/* pb_tx_event's fields before they are members (pb_event.txp): the
+ * encoder writes them straight from here (pb_txp_put_ts, pb_txp_put_rest),
+ * and pb_ev_settle builds them, at the head of the root, the first time
+ * anything looks for one of the root keys they make (pb_txp_has_key) or
+ * walks the root. Until then every member of the root came after them. */
+struct pb_txp {
+    struct pb_tuple tuple;
+    uint64_t start_ns, end_ns;
+    int64_t src_bytes, dst_bytes;
+    const char *type;      /* static, plain */
+    const char *status;    /* static, plain; NULL none */
+    const char *action;    /* event.action: plain, in the arena; NULL none */
+    const char *outcome;   /* event.outcome: static, plain; NULL none */
+    const char *direction; /* network.direction: static, plain; NULL none */
+    const char **extra_ip; /* related.ip after the tuple's: plain, in the arena */
+    uint32_t nextra, extra_cap;
+    uint32_t extra_len; /* the bytes of extra_ip's strings */
+    uint32_t action_len;
+    uint8_t sip_len, dip_len;
+    bool no_client_server;
+    char sip[PB_IP_STRLEN], dip[PB_IP_STRLEN];
+};
+
 struct pb_event {
     json_t *json;            /* owned: the tree once converted, else NULL */
+    struct pb_txp *txp;      /* in the arena: fields not built yet, or NULL */
     struct pb_node root;     /* the DOM while json is NULL */
     struct pb_chunk *chunks; /* owned list; the first is inside this block */
     size_t njson;            /* PB_VK_JSON members in the DOM */
@@ -108,6 +132,27 @@ struct pb_event {
     bool failed;       /* an allocation failed: a value is missing */
     bool inline_chunk; /* the first chunk follows this struct */
 };
+
+/* n bytes of ev's arena (max_align_t aligned), NULL on failure (which
+ * marks ev failed). */
+void *pb_ev_alloc(pb_event *ev, size_t n);
+
+/* Whether the n bytes at s need no escaping in a JSON string. */
+bool pb_ev_plain(const void *s, size_t n);
+
+/* Builds ev's pending transaction fields (ev->txp) into members at the
+ * head of the root; no-op when there are none. The event's content does
+ * not change, only its form. */
+void pb_ev_settle(pb_event *ev);
+/* Whether key (klen bytes, tag pb_key_tag) is a root key that p makes. */
+bool pb_txp_has_key(const struct pb_txp *p, const char *key, size_t klen);
+/* The most bytes pb_txp_put_ts and pb_txp_put_rest write together. */
+size_t pb_txp_max(const struct pb_txp *p);
+/* The compact JSON of p's @timestamp member ("@timestamp":"...") at o,
+ * and of the rest (",\"type\":...,\"network\":{...}", a comma first),
+ * exactly as the encoder writes the members pb_ev_settle makes; the end. */
+char *pb_txp_put_ts(const struct pb_txp *p, char *o);
+char *pb_txp_put_rest(const struct pb_txp *p, char *o);
 
 /* Notes that the string of m (source.ip: which 0, destination.ip: 1) was
  * made from ip, for pb_ev_parse_ip. */

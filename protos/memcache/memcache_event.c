@@ -272,29 +272,27 @@ pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
         return NULL;
     }
     pb_node *root = pb_ev_obj(ev, "");
-    pb_node *event = pb_node_obj(root, "event"); /* there already */
     pb_node *mc = pb_node_add_obj(root, PB_KEY("memcache"));
     if (mc == NULL) {
         pb_ev_free(ev);
         return NULL;
     }
+    char action[32] = "memcache.";
+    size_t alen = sizeof "memcache." - 1;
     if (req != NULL) {
         ser_msg(pb_node_add_obj(mc, PB_KEY("request")), req);
-        char action[32] = "memcache.";
-        size_t n = sizeof "memcache." - 1;
-        for (const char *q = mc_type_name(req->cmd->typ); *q != '\0' && n < sizeof action - 1;
+        for (const char *q = mc_type_name(req->cmd->typ); *q != '\0' && alen < sizeof action - 1;
              q++) {
-            action[n++] = *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q;
+            action[alen++] = *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q;
         }
-        action[n] = '\0';
-        pb_node_add_plain(event, PB_KEY("action"), action);
+        action[alen] = '\0';
     }
     if (resp != NULL) {
         ser_msg(pb_node_add_obj(mc, PB_KEY("response")), resp);
-        if (resp->status == 0) {
-            pb_node_add_static(event, PB_KEY("outcome"), "success");
-        }
     }
+    /* at the end of the event object, wherever it is added from */
+    pb_tx_add_action(ev, req != NULL ? action : NULL, alen,
+                     resp != NULL && resp->status == 0 ? "success" : NULL);
     pb_node_add_static(mc, PB_KEY("protocol_type"), first->is_binary ? "binary" : "text");
 
     /* notes: the request's, then the response's */

@@ -72,11 +72,7 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     if (p->send_response) {
         rc |= pb_node_add_strn(root, PB_KEY("response"), resp->b.text, resp->b.text_len);
     }
-    pb_node *event = pb_node_obj_k(root, PB_KEY("event")); /* there already */
-    rc |= pb_node_add_strn(event, PB_KEY("action"), lower, 6 + mlen);
-    if (resp->b.is_error) {
-        rc |= pb_node_add_static(event, PB_KEY("outcome"), "failure");
-    }
+    rc |= pb_tx_add_action(ev, lower, 6 + mlen, resp->b.is_error ? "failure" : NULL);
     if (heap) {
         pb_free(upper);
         pb_free(lower);

@@ -838,6 +838,148 @@ static void encode_eq(pb_event *a, pb_event *b)
     pb_codec_buf_free(&y);
 }
 
+/* The same steps on a pb_tx_event's event, whatever its form: the calls
+ * that keep the fields waiting, or their general forms once built. */
+static void tx_steps(pb_event *ev, unsigned k)
+{
+    static const char *const answers[] = {"10.0.0.9", "", NULL, "10.0.0.9", "fd00::53"};
+    pb_node *root = pb_ev_obj(ev, "");
+    pb_node_add_static(root, PB_KEY("method"), "GET");
+    if (k & 1) {
+        ck_assert_int_eq(pb_tx_add_action(ev, "redis.get", 9, (k & 2) ? "failure" : NULL), 0);
+    } else if (k & 2) {
+        ck_assert_int_eq(pb_tx_add_action(ev, NULL, 0, "success"), 0);
+    }
+    if (k & 4) {
+        /* duplicates of the tuple's addresses and of each other dropped */
+        const char *tuple_ips[] = {"192.168.1.1", "fd00::1"};
+        ck_assert_int_eq(pb_ev_add_related_ips(ev, tuple_ips, 2), 0);
+        ck_assert_int_eq(pb_ev_add_related_ips(ev, answers, 5), 0);
+    }
+    pb_node_add_obj(pb_node_add_obj(root, PB_KEY("redis")), PB_KEY("x"));
+    if (k & 8) {
+        pb_ev_put_str(ev, "error.message", "boom");
+    }
+    if (k & 16) {
+        if (pb_tx_direction_tuple(ev) != NULL) {
+            pb_tx_set_direction(ev, "egress");
+        } else {
+            pb_ev_put_str(ev, "network.direction", "egress");
+        }
+    }
+    pb_node_set_str(root, "@metadata", "meta");
+}
+
+/* pb_tx_event's fields are written straight from where they wait exactly
+ * as the encoder writes them once built, for every shape they take. */
+START_TEST(tx_fields_written_as_built)
+{
+    static const char *const addrs[][2] = {
+        {"192.168.1.1", "10.1.2.3"}, {"fd00::1", "fd00::2"}, {"127.0.0.1", "127.0.0.1"}};
+    static const uint8_t protos[] = {PB_IPPROTO_TCP, PB_IPPROTO_UDP, PB_IPPROTO_ICMP, 47};
+    size_t n = 0;
+    for (unsigned shape = 0; shape < 3 * 4 * 4 * 4; shape++) {
+        unsigned a = shape % 3, pr = shape / 3 % 4, times = shape / 12 % 4, bytes = shape / 48;
+        struct pb_tuple t =
+            tuple(addrs[a][0], (bytes & 1) ? 0 : 40000, addrs[a][1], 53, protos[pr]);
+        uint64_t start = times == 1 ? 0 : 1700000000123456789ull;
+        uint64_t end = times == 0 ? 0 : times == 2 ? start : times == 3 ? start + 5000 : 99;
+        struct pb_tx tx = {.type = "redis",
+                           .tuple = &t,
+                           .start_ns = start,
+                           .end_ns = end,
+                           .status = (shape & 1) ? "OK" : NULL,
+                           .src_bytes = (bytes & 1) ? -1 : 120,
+                           .dst_bytes = (bytes & 2) ? 0 : 7,
+                           .no_client_server = (shape % 7) == 3};
+        for (unsigned k = 0; k < 32; k++, n++) {
+            pb_event *lazy = pb_tx_event(&tx), *built = pb_tx_event(&tx);
+            ck_assert_ptr_nonnull(lazy->txp);
+            pb_ev_settle(built);
+            ck_assert_ptr_null(built->txp);
+            tx_steps(lazy, k);
+            tx_steps(built, k);
+            ck_assert_ptr_nonnull(lazy->txp); /* none of the steps built it */
+            encode_eq(lazy, built);
+            assert_encodes_as_tree(lazy);
+            pb_ev_free(lazy);
+            pb_ev_free(built);
+        }
+    }
+    ck_assert_uint_eq(n, 192 * 32);
+}
+END_TEST
+
+/* Anything that looks at one of the waiting fields, or at the root as a
+ * whole, sees them built, in their place before every later member; other
+ * keys leave them waiting. */
+START_TEST(tx_fields_built_when_looked_at)
+{
+    struct pb_tuple t = tuple("10.0.0.1", 5000, "10.0.0.2", 6379, PB_IPPROTO_TCP);
+    struct pb_tx tx = {.type = "redis",
+                       .tuple = &t,
+                       .start_ns = 1000,
+                       .end_ns = 3000,
+                       .status = "OK",
+                       .src_bytes = 10,
+                       .dst_bytes = 20};
+    pb_event *ev = pb_tx_event(&tx);
+    pb_node_add_static(pb_ev_obj(ev, ""), PB_KEY("method"), "GET");
+    ck_assert(!pb_ev_has(ev, "tags"));
+    ck_assert(pb_ev_has(ev, "method"));
+    ck_assert_ptr_nonnull(ev->txp);
+    ck_assert_str_eq(pb_ev_get_str(ev, "event.dataset", NULL), "redis");
+    ck_assert_ptr_null(ev->txp);
+    int64_t d = 0;
+    ck_assert(pb_ev_get_int(ev, "event.duration", &d));
+    ck_assert_int_eq(d, 2000);
+    struct pb_codec_buf b = {0};
+    ck_assert_int_eq(pb_ev_encode(ev, false, false, &b, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(b.p, "\"network\":{\"bytes\":30"));
+    ck_assert_ptr_nonnull(strstr(b.p, "\"protocol\":\"redis\"},\"method\":\"GET\"}"));
+    pb_codec_buf_free(&b);
+    pb_ev_free(ev);
+
+    /* a change inside one: built first, the change lands in it */
+    const char *const paths[] = {"network.forwarded_ip", "event.start", "source.domain",
+                                 "related.ip",           "status",      "@timestamp"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        pb_event *lazy = pb_tx_event(&tx), *built = pb_tx_event(&tx);
+        pb_ev_settle(built);
+        pb_node_add_static(pb_ev_obj(lazy, ""), PB_KEY("method"), "GET");
+        pb_node_add_static(pb_ev_obj(built, ""), PB_KEY("method"), "GET");
+        if (i % 2 == 0) {
+            pb_ev_put_str(lazy, paths[i], "x");
+            pb_ev_put_str(built, paths[i], "x");
+        } else {
+            ck_assert(pb_ev_del(lazy, paths[i]));
+            ck_assert(pb_ev_del(built, paths[i]));
+        }
+        ck_assert_ptr_null(lazy->txp);
+        encode_eq(lazy, built);
+        pb_ev_free(lazy);
+        pb_ev_free(built);
+    }
+
+    /* pretty and escaped forms, and the tree, are made from them built */
+    pb_event *lazy = pb_tx_event(&tx), *built = pb_tx_event(&tx);
+    pb_ev_settle(built);
+    struct pb_codec_buf x = {0}, y = {0};
+    ck_assert_int_eq(pb_ev_encode(lazy, true, true, &x, NULL), 0);
+    ck_assert_int_eq(pb_ev_encode(built, true, true, &y, NULL), 0);
+    ck_assert_msg(x.len == y.len && memcmp(x.p, y.p, x.len) == 0, "%.*s", (int)x.len, x.p);
+    pb_codec_buf_free(&x);
+    pb_codec_buf_free(&y);
+    pb_ev_free(lazy);
+    pb_ev_free(built);
+    lazy = pb_tx_event(&tx);
+    json_t *tree = pb_ev_json(lazy);
+    ck_assert_str_eq(json_string_value(pb_json_get(tree, "client.ip")), "10.0.0.1");
+    ck_assert_str_eq(json_string_value(pb_json_get(tree, "network.transport")), "tcp");
+    pb_ev_free(lazy);
+}
+END_TEST
+
 /* The literal-key setters (pb_node_*_k) give what the others give: a key
  * set again keeps its place, a missing one is appended, a value that needs
  * escaping is escaped. */
@@ -1031,6 +1173,8 @@ int main(void)
     TCase *tc = tcase_create("event");
     tcase_add_test(tc, community_id_matches_packetbeat);
     tcase_add_test(tc, related_ips_added_once);
+    tcase_add_test(tc, tx_fields_written_as_built);
+    tcase_add_test(tc, tx_fields_built_when_looked_at);
     tcase_add_test(tc, arena_put_get_del);
     tcase_add_test(tc, arena_encoding_equals_tree);
     tcase_add_test(tc, arena_shared_json_copied_on_write);
