@@ -471,6 +471,62 @@ static void put_default(pb_event *ev, pb_node *root, const struct pb_path *p, co
     }
 }
 
+/* @metadata, agent, ecs.version and host.name, where the event lacks them
+ * (the protocol's own win). */
+static void put_builtin(struct pb_client *c, pb_event *ev, const struct section *s)
+{
+    /* the templates themselves when no processor can change them (the
+       event holds a read-only reference), else copies */
+    bool share = c->global.keeps_builtin && (s == NULL || s->keeps_builtin);
+    const char *index = (s != NULL && s->index != NULL) ? s->index : c->global.index;
+    pb_node *root = pb_ev_obj(ev, "");
+    if (index == NULL && share && !root->dotted && !pb_node_has_k(root, PB_KEY("@metadata")) &&
+        !pb_node_has_k(root, PB_KEY("agent")) && !pb_node_has_k(root, PB_KEY("ecs")) &&
+        !pb_node_has_k(root, PB_KEY("host"))) {
+        /* the usual event, none of these there: what the general steps
+           below add, without looking for each again */
+        pb_node_add_frozen(root, PB_KEY("@metadata"), c->metadata);
+        pb_node_add_frozen(root, PB_KEY("agent"), c->agent);
+        pb_node_add_static(pb_node_add_obj(root, PB_KEY("ecs")), PB_KEY("version"), "8.0.0");
+        pb_node *host = pb_node_add_obj(root, PB_KEY("host"));
+        if (c->hostname_plain) {
+            pb_node_add_static(host, PB_KEY("name"), c->hostname);
+        } else {
+            pb_node_set_static_k(host, PB_KEY("name"), c->hostname);
+        }
+        return;
+    }
+    if (index != NULL || !share) {
+        pb_node_set_copy(root, "@metadata", c->metadata);
+        if (index != NULL) {
+            pb_node_set_str(pb_node_obj(root, "@metadata"), "index", index);
+        }
+    } else {
+        pb_node_set_frozen_k(root, PB_KEY("@metadata"), c->metadata);
+    }
+    if (pb_ev_obj_size_p(ev, &p_agent) >= 0) {
+        /* the protocol's agent fields win */
+        pb_node *agent = pb_node_obj(root, "agent");
+        const char *k;
+        json_t *v;
+        json_object_foreach(c->agent, k, v)
+        {
+            char path[64];
+            snprintf(path, sizeof path, "agent.%s", k);
+            if (!pb_ev_has(ev, path)) {
+                pb_node_set_copy(agent, k, v);
+            }
+        }
+    } else if (share) {
+        pb_node_set_frozen_k(root, PB_KEY("agent"), c->agent);
+    } else {
+        pb_node_set_copy(root, "agent", c->agent);
+    }
+    put_default(ev, root, &p_ecs_version, PB_KEY("ecs"), PB_KEY("version"), "8.0.0", true);
+    put_default(ev, root, &p_host_name, PB_KEY("host"), PB_KEY("name"), c->hostname,
+                c->hostname_plain);
+}
+
 void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs)
 {
     c->procs = procs;
@@ -502,40 +558,7 @@ pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_
     }
     apply_section(ev, &c->global);
 
-    /* the templates themselves when no processor can change them (the
-       event holds a read-only reference), else copies */
-    bool share = c->global.keeps_builtin && (s == NULL || s->keeps_builtin);
-    const char *index = (s != NULL && s->index != NULL) ? s->index : c->global.index;
-    pb_node *root = pb_ev_obj(ev, "");
-    if (index != NULL || !share) {
-        pb_node_set_copy(root, "@metadata", c->metadata);
-        if (index != NULL) {
-            pb_node_set_str(pb_node_obj(root, "@metadata"), "index", index);
-        }
-    } else {
-        pb_node_set_frozen_k(root, PB_KEY("@metadata"), c->metadata);
-    }
-    if (pb_ev_obj_size_p(ev, &p_agent) >= 0) {
-        /* the protocol's agent fields win */
-        pb_node *agent = pb_node_obj(root, "agent");
-        const char *k;
-        json_t *v;
-        json_object_foreach(c->agent, k, v)
-        {
-            char path[64];
-            snprintf(path, sizeof path, "agent.%s", k);
-            if (!pb_ev_has(ev, path)) {
-                pb_node_set_copy(agent, k, v);
-            }
-        }
-    } else if (share) {
-        pb_node_set_frozen_k(root, PB_KEY("agent"), c->agent);
-    } else {
-        pb_node_set_copy(root, "agent", c->agent);
-    }
-    put_default(ev, root, &p_ecs_version, PB_KEY("ecs"), PB_KEY("version"), "8.0.0", true);
-    put_default(ev, root, &p_host_name, PB_KEY("host"), PB_KEY("name"), c->hostname,
-                c->hostname_plain);
+    put_builtin(c, ev, s);
     if (s != NULL && s->procs != NULL) {
         ev = pb_processors_run(s->procs, ev);
     }

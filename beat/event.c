@@ -576,6 +576,7 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         .status = tx->status,
         .no_client_server = tx->no_client_server,
     };
+    size_t tlen = strlen(tx->type), slen = tx->status != NULL ? strlen(tx->status) : 0;
     const struct pb_tunnel *tun = NULL;
     if (tx->tuple != NULL) {
         p->tuple = *tx->tuple;
@@ -586,7 +587,10 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
             tun = pb_ev_tunnel();
         }
     }
-    if (tx->tuple != NULL && tun == NULL && tx->error == NULL) {
+    if (tx->tuple != NULL && tun == NULL && tx->error == NULL && tlen <= UINT8_MAX &&
+        slen <= UINT8_MAX) {
+        p->type_len = (uint8_t)tlen;
+        p->status_len = (uint8_t)slen;
         /* the usual event: its fields wait for the encoder */
         ev->txp = p;
         ev->root.keys |= txp_key_bits(); /* finds look further for these */
@@ -652,10 +656,8 @@ size_t pb_txp_max(const struct pb_txp *p)
 {
     /* the keys and punctuation, three times, four addresses and
        numbers, the community id: well under 1 KB */
-    size_t tlen = strlen(p->type);
-    return 1024 + 3 * tlen + (p->status != NULL ? strlen(p->status) : 0) + p->action_len +
-           (p->outcome != NULL ? strlen(p->outcome) : 0) +
-           (p->direction != NULL ? strlen(p->direction) : 0) + p->extra_len + 3 * p->nextra;
+    return 1024 + 3 * (size_t)p->type_len + p->status_len + p->action_len + p->outcome_len +
+           p->dir_len + p->extra_len + 3 * (size_t)p->nextra;
 }
 
 static inline char *put_lit(char *o, const char *lit, size_t n)
@@ -668,7 +670,7 @@ static inline char *put_lit(char *o, const char *lit, size_t n)
 static char *put_quoted(char *o, const char *s, size_t n)
 {
     *o++ = '"';
-    memcpy(o, s, n);
+    pb_copy_short(o, s, n);
     o += n;
     *o++ = '"';
     return o;
@@ -679,7 +681,7 @@ static char *put_int(char *o, int64_t v)
     char buf[24];
     char *d = pb_int_text(v, buf + sizeof buf);
     size_t len = (size_t)(buf + sizeof buf - d);
-    memcpy(o, d, len);
+    pb_copy_short(o, d, len);
     return o + len;
 }
 
@@ -712,10 +714,10 @@ char *pb_txp_put_ts(const struct pb_txp *p, char *o)
 
 char *pb_txp_put_rest(const struct pb_txp *p, char *o)
 {
-    size_t tlen = strlen(p->type);
+    size_t tlen = p->type_len;
     o = put_quoted(PUT_LIT(o, ",\"type\":"), p->type, tlen);
     if (p->status != NULL) {
-        o = put_quoted(PUT_LIT(o, ",\"status\":"), p->status, strlen(p->status));
+        o = put_quoted(PUT_LIT(o, ",\"status\":"), p->status, p->status_len);
     }
     o = PUT_LIT(o, ",\"event\":{\"kind\":\"event\",\"category\":[\"network\"],"
                    "\"type\":[\"connection\",\"protocol\"],\"dataset\":");
@@ -733,7 +735,7 @@ char *pb_txp_put_rest(const struct pb_txp *p, char *o)
         o = put_quoted(PUT_LIT(o, ",\"action\":"), p->action, p->action_len);
     }
     if (p->outcome != NULL) {
-        o = put_quoted(PUT_LIT(o, ",\"outcome\":"), p->outcome, strlen(p->outcome));
+        o = put_quoted(PUT_LIT(o, ",\"outcome\":"), p->outcome, p->outcome_len);
     }
     *o++ = '}';
 
@@ -777,7 +779,7 @@ char *pb_txp_put_rest(const struct pb_txp *p, char *o)
     o = t->src.v6 ? PUT_LIT(o, "\"type\":\"ipv6\"") : PUT_LIT(o, "\"type\":\"ipv4\"");
     o = put_quoted(PUT_LIT(o, ",\"protocol\":"), p->type, tlen);
     if (p->direction != NULL) {
-        o = put_quoted(PUT_LIT(o, ",\"direction\":"), p->direction, strlen(p->direction));
+        o = put_quoted(PUT_LIT(o, ",\"direction\":"), p->direction, p->dir_len);
     }
     *o++ = '}';
     return o;
@@ -802,6 +804,7 @@ int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *o
         p->action = c;
         p->action_len = (uint32_t)len;
         p->outcome = outcome;
+        p->outcome_len = outcome != NULL ? (uint8_t)strlen(outcome) : 0;
         return 0;
     }
     pb_node *event = pb_node_obj_k(pb_ev_obj(ev, ""), PB_KEY("event"));
@@ -820,8 +823,12 @@ const struct pb_tuple *pb_tx_direction_tuple(pb_event *ev)
 
 void pb_tx_set_direction(pb_event *ev, const char *dir)
 {
-    if (ev->txp != NULL) {
+    size_t len = dir != NULL ? strlen(dir) : 0;
+    if (ev->txp != NULL && len <= UINT8_MAX) {
         ev->txp->direction = dir;
+        ev->txp->dir_len = (uint8_t)len;
+    } else if (dir != NULL) {
+        pb_ev_put_str(ev, "network.direction", dir);
     }
 }
 

@@ -188,6 +188,10 @@ pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_nod
 pb_node *pb_node_obj_k(pb_node *n, const char *key, size_t klen);
 int pb_node_set_str_k(pb_node *n, const char *key, size_t klen, const char *s);
 int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t *val);
+/* pb_node_set_frozen_k at a literal key the object does not have. */
+int pb_node_add_frozen(pb_node *n, const char *key, size_t klen, const json_t *val);
+/* Whether object n has the literal key (a PB_KEY: no path). */
+bool pb_node_has_k(pb_node *n, const char *key, size_t klen);
 /* pb_node_set_str_k with a string that outlives the event (a literal, a
  * static buffer): held by reference when it needs no escaping. */
 int pb_node_set_static_k(pb_node *n, const char *key, size_t klen, const char *s);

@@ -954,6 +954,23 @@ int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t 
     return 0;
 }
 
+int pb_node_add_frozen(pb_node *n, const char *key, size_t klen, const json_t *val)
+{
+    struct pb_member *m = val != NULL ? lit_slot(n, key, klen, 0) : NULL;
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    m->kind = PB_VK_JSON;
+    m->flags |= PB_MF_BORROWED;
+    m->u.j = (json_t *)val;
+    return 0;
+}
+
+bool pb_node_has_k(pb_node *n, const char *key, size_t klen)
+{
+    return n != NULL && !n->arr && find(n, key, klen) != NULL;
+}
+
 int pb_node_set_null(pb_node *n, const char *key)
 {
     return slot_of(n, key) != NULL ? 0 : -PB_ENOMEM;

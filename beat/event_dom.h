@@ -110,6 +110,7 @@ struct pb_txp {
     uint32_t nextra, extra_cap;
     uint32_t extra_len; /* the bytes of extra_ip's strings */
     uint32_t action_len;
+    uint8_t type_len, status_len, outcome_len, dir_len;
     uint8_t sip_len, dip_len;
     bool no_client_server;
     char sip[PB_IP_STRLEN], dip[PB_IP_STRLEN];

@@ -207,6 +207,22 @@ START_TEST(ecs_and_host_defaults)
     ck_assert_int_eq(pb_ev_obj_size(ev, "ecs"), 2);
     ck_assert_str_eq(pb_ev_get_str(ev, "host.name", NULL), "test-host");
     pb_ev_free(ev);
+
+    /* literal dotted keys count as there; each missing one alone is added */
+    ev = tx_event(&t, "dns");
+    pb_node_set_str(pb_ev_obj(ev, ""), "ecs.version", "2.0");
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert_str_eq(pb_ev_get_str(ev, "ecs.version", NULL), "2.0");
+    ck_assert_int_eq(pb_ev_obj_size(ev, "ecs"), -1);
+    ck_assert_str_eq(pb_ev_get_str(ev, "host.name", NULL), "test-host");
+    pb_ev_free(ev);
+    ev = tx_event(&t, "dns");
+    pb_ev_put_str(ev, "agent.name", "mine");
+    ev = pb_client_finalize(c, ev, NULL);
+    ck_assert_str_eq(pb_ev_get_str(ev, "agent.name", NULL), "mine");
+    ck_assert_str_eq(pb_ev_get_str(ev, "ecs.version", NULL), "8.0.0");
+    ck_assert_str_eq(pb_ev_get_str(ev, "@metadata.beat", NULL), "packetbeat");
+    pb_ev_free(ev);
     client_free(c);
 }
 END_TEST
