@@ -519,8 +519,8 @@ def tools(a, F, floor, workdir):
     outdir = os.path.join(workdir, "out")
     t = [("pcap-floor -m next", "%s -m next %s > /dev/null" % (floor, q), "fast")]
     for n in a.pb_workers:
-        t.append((pb_name(n), "rm -rf '%s'; " % outdir + pb_cmd(a.bin, a.config, F, outdir, workdir, n),
-                  "pb"))
+        # the previous run's output is removed before each run, outside the measured command
+        t.append((pb_name(n), pb_cmd(a.bin, a.config, F, outdir, workdir, n), "pb"))
     t += [("tcpdump -r F -nn", "tcpdump -r %s -nn > /dev/null 2>&1" % q, "fast"),
           ("tshark -r F -T ek", "tshark -r %s -T ek > /dev/null 2>&1" % q, "slow")]
     return t, outdir
@@ -711,10 +711,15 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
             res.append({"name": tname, "skipped": "not installed"})
             continue
         n = {"fast": a.runs, "pb": a.pb_runs, "slow": a.slow_runs}[kind]
+        def clean():
+            if kind == "pb":
+                shutil.rmtree(outdir, ignore_errors=True)
         if kind != "slow":
+            clean()
             run_once(cmd)  # warm-up
         runs = []
         for _ in range(n):
+            clean()
             runs.append(run_once(cmd))
         rcs = [x[0] for x in runs]
         d = {"name": tname, "runs": runs, "rc": rcs,
@@ -1015,7 +1020,8 @@ def render(results, cg, info, live=None):
     md.append("packetbeat runs as `packetbeat -I F -t -c packetbeat.yml -E output.elasticsearch.enabled=false "
               "-E output.file.path=DIR -E output.file.filename=packetbeat -E output.file.rotate_every_kb=4194304` "
               "(the shipped packetbeat.yml: flows and processors as shipped, only the output replaced by a "
-              "file, rotation raised so that every event stays for the count). CPU s is user+sys of the "
+              "file, rotation raised so that every event stays for the count; DIR is emptied before each "
+              "run, outside the measurement). CPU s is user+sys of the "
               "process (all threads), median of %d runs (packetbeat %d, tshark %d); packets/s, MB/s and "
               "transactions/s are per CPU second; x floor is CPU time / the libpcap floor "
               "(`pcap-floor -m next`, a bare `pcap_next_ex` loop) on the same file; peak RSS is the "
