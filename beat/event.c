@@ -591,6 +591,7 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         slen <= UINT8_MAX) {
         p->type_len = (uint8_t)tlen;
         p->status_len = (uint8_t)slen;
+        p->start_len = (uint8_t)strlen(pb_time_fmt(p->start_ns, false, p->start_text));
         /* the usual event: its fields wait for the encoder */
         ev->txp = p;
         ev->root.keys |= txp_key_bits(); /* finds look further for these */
@@ -709,7 +710,7 @@ static char *put_endpoint(char *o, const char *ip, size_t iplen, uint16_t port, 
 
 char *pb_txp_put_ts(const struct pb_txp *p, char *o)
 {
-    return put_time(PUT_LIT(o, "\"@timestamp\":"), p->start_ns);
+    return put_quoted(PUT_LIT(o, "\"@timestamp\":"), p->start_text, p->start_len);
 }
 
 char *pb_txp_put_rest(const struct pb_txp *p, char *o)
@@ -723,10 +724,12 @@ char *pb_txp_put_rest(const struct pb_txp *p, char *o)
                    "\"type\":[\"connection\",\"protocol\"],\"dataset\":");
     o = put_quoted(o, p->type, tlen);
     if (p->start_ns != 0) {
-        o = put_time(PUT_LIT(o, ",\"start\":"), p->start_ns);
+        o = put_quoted(PUT_LIT(o, ",\"start\":"), p->start_text, p->start_len);
     }
     if (p->end_ns != 0) {
-        o = put_time(PUT_LIT(o, ",\"end\":"), p->end_ns);
+        o = p->end_ns == p->start_ns
+                ? put_quoted(PUT_LIT(o, ",\"end\":"), p->start_text, p->start_len)
+                : put_time(PUT_LIT(o, ",\"end\":"), p->end_ns);
         if (p->start_ns != 0 && p->end_ns >= p->start_ns) {
             o = put_int(PUT_LIT(o, ",\"duration\":"), (int64_t)(p->end_ns - p->start_ns));
         }

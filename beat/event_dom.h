@@ -110,7 +110,8 @@ struct pb_txp {
     uint32_t nextra, extra_cap;
     uint32_t extra_len; /* the bytes of extra_ip's strings */
     uint32_t action_len;
-    uint8_t type_len, status_len, outcome_len, dir_len;
+    uint8_t type_len, status_len, outcome_len, dir_len, start_len;
+    char start_text[40]; /* start_ns as pb_time_fmt writes it */
     uint8_t sip_len, dip_len;
     bool no_client_server;
     char sip[PB_IP_STRLEN], dip[PB_IP_STRLEN];
