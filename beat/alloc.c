@@ -95,6 +95,16 @@ void pb_alloc_disown(void *p)
     }
 }
 
+int64_t pb_alloc_size(void *p)
+{
+    return p != NULL ? (int64_t)malloc_usable_size(p) : 0;
+}
+
+void pb_alloc_count(int64_t bytes)
+{
+    thread_bytes += bytes;
+}
+
 void pb_free(void *p)
 {
     if (p != NULL) {

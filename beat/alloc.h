@@ -26,6 +26,11 @@ int64_t pb_alloc_thread_bytes(void);
    frees it with plain free(), not pb_free. */
 void pb_alloc_disown(void *p);
 
+/* The usable size of p (from pb_malloc), as the count has it. */
+int64_t pb_alloc_size(void *p);
+/* Adds bytes (negative: takes them) to the calling thread's count: for a
+   cache that keeps a block without freeing it, then hands it out again. */
+void pb_alloc_count(int64_t bytes);
 /* Fault injection for fuzzing and tests: every nth allocation fails (0: off). */
 void pb_alloc_fail_every(unsigned n);
 

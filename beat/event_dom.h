@@ -133,6 +133,7 @@ struct pb_event {
     uint32_t ip_edits; /* edits when the hints were noted */
     bool failed;       /* an allocation failed: a value is missing */
     bool inline_chunk; /* the first chunk follows this struct */
+    int64_t block_bytes; /* what the block (inline chunk) counts, when inline_chunk */
 };
 
 /* n bytes of ev's arena (max_align_t aligned), NULL on failure (which

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat/alloc.h"
 #include "beat/event.h"
 #include "beat/event_dom.h"
 #include "beat/net.h"
@@ -838,6 +839,39 @@ static void encode_eq(pb_event *a, pb_event *b)
     pb_codec_buf_free(&y);
 }
 
+/* An event may come from the block the thread kept from the last one
+ * freed: it is empty all the same, and the thread's allocation count sees
+ * it come and go as a malloc and a free. */
+START_TEST(event_blocks_reused_empty_and_counted)
+{
+    int64_t base = pb_alloc_thread_bytes();
+    static char big[20000];
+    memset(big, 'x', sizeof big - 1);
+    for (int i = 0; i < 4; i++) {
+        pb_event *ev = pb_ev_new();
+        ck_assert_int_gt(pb_alloc_thread_bytes(), base);
+        ck_assert(!pb_ev_is_tree(ev));
+        struct pb_codec_buf b = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &b, NULL), 0);
+        ck_assert_uint_eq(b.len, 2);
+        ck_assert_int_eq(memcmp(b.p, "{}", 2), 0);
+        pb_codec_buf_free(&b);
+        pb_ev_put_str(ev, "a.b", big); /* a second chunk */
+        if (i == 1) {
+            ck_assert_ptr_nonnull(pb_ev_json(ev)); /* freed as a tree */
+        }
+        if (i == 2) {
+            struct pb_tuple t = tuple("10.0.0.1", 1, "10.0.0.2", 2, PB_IPPROTO_TCP);
+            struct pb_tx tx = {.type = "x", .tuple = &t, .start_ns = 1};
+            pb_ev_free(ev);
+            ev = pb_tx_event(&tx); /* waiting fields */
+        }
+        pb_ev_free(ev);
+        ck_assert_int_eq(pb_alloc_thread_bytes(), base);
+    }
+}
+END_TEST
+
 /* The same steps on a pb_tx_event's event, whatever its form: the calls
  * that keep the fields waiting, or their general forms once built. */
 static void tx_steps(pb_event *ev, unsigned k)
@@ -1174,6 +1208,7 @@ int main(void)
     tcase_add_test(tc, community_id_matches_packetbeat);
     tcase_add_test(tc, related_ips_added_once);
     tcase_add_test(tc, tx_fields_written_as_built);
+    tcase_add_test(tc, event_blocks_reused_empty_and_counted);
     tcase_add_test(tc, tx_fields_built_when_looked_at);
     tcase_add_test(tc, arena_put_get_del);
     tcase_add_test(tc, arena_encoding_equals_tree);
