@@ -535,11 +535,18 @@ static pb_node *txp_build(pb_event *ev, const struct pb_txp *p, bool tuple)
             pb_node_add_endpoint(root, PB_KEY("server"), p->dip, t->dport, db);
         }
     }
+    if (p->domain != NULL) {
+        pb_node_add_static(dst, PB_KEY("domain"), p->domain);
+        pb_node_add_static(pb_node_obj_k(root, PB_KEY("server")), PB_KEY("domain"), p->domain);
+    }
     const char *ips[2] = {p->sip, p->dip};
     pb_node_add_strs(pb_node_add_obj(root, PB_KEY("related")), PB_KEY("ip"), ips,
                      strcmp(p->sip, p->dip) != 0 ? 2 : 1);
-    if (p->nextra > 0) {
-        pb_ev_add_related_ips(ev, p->extra_ip, p->nextra);
+    if (p->ips.n > 0) {
+        pb_ev_add_related_ips(ev, p->ips.v, p->ips.n);
+    }
+    for (uint32_t i = 0; i < p->hosts.n; i++) {
+        pb_ev_add_unique(ev, "related.hosts", p->hosts.v[i], strlen(p->hosts.v[i]));
     }
     pb_node *network = pb_node_add_obj(root, PB_KEY("network"));
     int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
@@ -658,7 +665,8 @@ size_t pb_txp_max(const struct pb_txp *p)
     /* the keys and punctuation, three times, four addresses and
        numbers, the community id: well under 1 KB */
     return 1024 + 3 * (size_t)p->type_len + p->status_len + p->action_len + p->outcome_len +
-           p->dir_len + p->extra_len + 3 * (size_t)p->nextra;
+           p->dir_len + 2 * (size_t)p->domain_len + p->ips.bytes + 3 * (size_t)p->ips.n +
+           p->hosts.bytes + 3 * (size_t)p->hosts.n;
 }
 
 static inline char *put_lit(char *o, const char *lit, size_t n)
@@ -693,8 +701,19 @@ static char *put_time(char *o, uint64_t ts_ns)
     return put_quoted(o, s, strlen(s));
 }
 
-/* {"ip":...,"port":...,"bytes":...} as pb_node_add_endpoint encodes it */
-static char *put_endpoint(char *o, const char *ip, size_t iplen, uint16_t port, int64_t bytes)
+/* ,"..." for the strings of l from start on */
+static char *put_list_from(char *o, const struct pb_txp_list *l, uint32_t start)
+{
+    for (uint32_t i = start; i < l->n; i++) {
+        o = put_quoted(PUT_LIT(o, ","), l->v[i], strlen(l->v[i]));
+    }
+    return o;
+}
+
+/* {"ip":...,"port":...,"bytes":...} as pb_node_add_endpoint encodes it,
+ * and "domain" when not NULL */
+static char *put_endpoint(char *o, const char *ip, size_t iplen, uint16_t port, int64_t bytes,
+                          const char *domain, size_t dlen)
 {
     o = PUT_LIT(o, "{\"ip\":");
     o = put_quoted(o, ip, iplen);
@@ -703,6 +722,9 @@ static char *put_endpoint(char *o, const char *ip, size_t iplen, uint16_t port, 
     }
     if (bytes > 0) {
         o = put_int(PUT_LIT(o, ",\"bytes\":"), bytes);
+    }
+    if (domain != NULL) {
+        o = put_quoted(PUT_LIT(o, ",\"domain\":"), domain, dlen);
     }
     *o++ = '}';
     return o;
@@ -744,10 +766,10 @@ char *pb_txp_put_rest(const struct pb_txp *p, char *o)
 
     const struct pb_tuple *t = &p->tuple;
     char *src = PUT_LIT(o, ",\"source\":");
-    o = put_endpoint(src, p->sip, p->sip_len, t->sport, p->src_bytes);
+    o = put_endpoint(src, p->sip, p->sip_len, t->sport, p->src_bytes, NULL, 0);
     size_t src_len = (size_t)(o - src);
     char *dst = PUT_LIT(o, ",\"destination\":");
-    o = put_endpoint(dst, p->dip, p->dip_len, t->dport, p->dst_bytes);
+    o = put_endpoint(dst, p->dip, p->dip_len, t->dport, p->dst_bytes, p->domain, p->domain_len);
     size_t dst_len = (size_t)(o - dst);
     if (!p->no_client_server) {
         o = PUT_LIT(o, ",\"client\":");
@@ -761,8 +783,10 @@ char *pb_txp_put_rest(const struct pb_txp *p, char *o)
     if (strcmp(p->sip, p->dip) != 0) {
         o = put_quoted(PUT_LIT(o, ","), p->dip, p->dip_len);
     }
-    for (uint32_t i = 0; i < p->nextra; i++) {
-        o = put_quoted(PUT_LIT(o, ","), p->extra_ip[i], strlen(p->extra_ip[i]));
+    o = put_list_from(o, &p->ips, 0);
+    if (p->hosts.n > 0) {
+        o = put_quoted(PUT_LIT(o, "],\"hosts\":["), p->hosts.v[0], strlen(p->hosts.v[0]));
+        o = put_list_from(o, &p->hosts, 1);
     }
     o = PUT_LIT(o, "]},\"network\":{");
     int64_t sb = p->src_bytes, db = p->dst_bytes;
@@ -816,6 +840,29 @@ int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *o
         rc |= pb_node_add_static(event, PB_KEY("outcome"), outcome);
     }
     return rc;
+}
+
+int pb_tx_add_domain(pb_event *ev, const char *name)
+{
+    struct pb_txp *p = ev->txp;
+    size_t len = name != NULL ? strlen(name) : 0;
+    if (len == 0) {
+        return 0;
+    }
+    if (p != NULL && p->domain == NULL && !p->no_client_server && len <= UINT8_MAX &&
+        pb_ev_plain(name, len)) {
+        char *c = pb_ev_alloc(ev, len + 1);
+        if (c == NULL) {
+            return -PB_ENOMEM;
+        }
+        memcpy(c, name, len + 1);
+        p->domain = c;
+        p->domain_len = (uint8_t)len;
+        return 0;
+    }
+    pb_node *root = pb_ev_obj(ev, "");
+    int rc = pb_node_add_str(pb_node_obj(root, "destination"), PB_KEY("domain"), name);
+    return rc | pb_node_add_str(pb_node_obj(root, "server"), PB_KEY("domain"), name);
 }
 
 const struct pb_tuple *pb_tx_direction_tuple(pb_event *ev)

@@ -119,6 +119,9 @@ bool pb_ev_parse_ip(pb_event *ev, const char *s, struct pb_ip *ip);
 /* pb_json_add_unique on an event (either form). */
 int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n);
 int pb_ev_add_related_ip(pb_event *ev, const char *ip);
+/* pb_ev_add_unique(ev, "related.hosts", s, n), without building the
+ * fields of a pb_tx_event's event. */
+int pb_ev_add_related_host(pb_event *ev, const void *s, size_t n);
 /* The same for ips[0..n) (NULL and "" skipped), with one lookup of the
  * list. */
 int pb_ev_add_related_ips(pb_event *ev, const char *const *ips, size_t n);
@@ -234,6 +237,10 @@ pb_event *pb_tx_event(const struct pb_tx *tx);
  * plain; NULL none) at the end of a pb_tx_event's event object, without
  * building its fields. 0 or -PB_ENOMEM. */
 int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *outcome);
+/* destination.domain and server.domain (name: any bytes, copied; "" or
+ * NULL: none), at the end of those objects, without building the fields
+ * of a pb_tx_event's event. 0 or -PB_ENOMEM. */
+int pb_tx_add_domain(pb_event *ev, const char *name);
 /* For network.direction: the tuple of a pb_tx_event's event whose fields
  * are not built yet and lack a direction (pb_tx_set_direction sets it
  * there without building them), else NULL: ask the event's fields. */

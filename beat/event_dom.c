@@ -1815,40 +1815,56 @@ int pb_ev_add_unique(pb_event *ev, const char *path, const void *s, size_t n)
     return add_unique_to(ev, pb_ev_arr(ev, path), s, n);
 }
 
-/* ip (len bytes, plain) after the related.ip of ev's pending
- * transaction fields unless they hold it already. */
-static int txp_add_related(pb_event *ev, struct pb_txp *p, const char *ip, size_t len)
+/* s (len bytes, plain) appended to l unless l holds it (or skip, when
+ * not NULL: the tuple's addresses for related.ip). */
+static int txp_list_add(pb_event *ev, struct pb_txp_list *l, const char *s, size_t len,
+                        const struct pb_txp *skip)
 {
-    if ((len == p->sip_len && memcmp(ip, p->sip, len) == 0) ||
-        (len == p->dip_len && memcmp(ip, p->dip, len) == 0)) {
+    if (skip != NULL && ((len == skip->sip_len && memcmp(s, skip->sip, len) == 0) ||
+                         (len == skip->dip_len && memcmp(s, skip->dip, len) == 0))) {
         return 0;
     }
-    for (uint32_t i = 0; i < p->nextra; i++) {
-        if (strlen(p->extra_ip[i]) == len && memcmp(p->extra_ip[i], ip, len) == 0) {
+    for (uint32_t i = 0; i < l->n; i++) {
+        if (strlen(l->v[i]) == len && memcmp(l->v[i], s, len) == 0) {
             return 0;
         }
     }
-    if (p->nextra == p->extra_cap) {
-        uint32_t cap = p->extra_cap ? 2 * p->extra_cap : 8;
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? 2 * l->cap : 8;
         const char **v = arena_alloc(ev, cap * sizeof *v);
         if (v == NULL) {
             return -PB_ENOMEM;
         }
-        if (p->nextra > 0) {
-            memcpy(v, p->extra_ip, p->nextra * sizeof *v);
+        if (l->n > 0) {
+            memcpy(v, l->v, l->n * sizeof *v);
         }
-        p->extra_ip = v;
-        p->extra_cap = cap;
+        l->v = v;
+        l->cap = cap;
     }
     char *c = arena_alloc(ev, len + 1);
     if (c == NULL) {
         return -PB_ENOMEM;
     }
-    memcpy(c, ip, len);
+    memcpy(c, s, len);
     c[len] = '\0';
-    p->extra_ip[p->nextra++] = c;
-    p->extra_len += (uint32_t)len;
+    l->v[l->n++] = c;
+    l->bytes += (uint32_t)len;
     return 0;
+}
+
+/* Whether a string of len bytes at s may wait in a pending transaction's
+ * lists: plain and short. */
+static bool txp_listable(const pb_event *ev, const void *s, size_t len)
+{
+    return ev->txp != NULL && len < 256 && plain_bytes(s, len);
+}
+
+int pb_ev_add_related_host(pb_event *ev, const void *s, size_t n)
+{
+    if (n > 0 && txp_listable(ev, s, n)) {
+        return txp_list_add(ev, &ev->txp->hosts, s, n, NULL);
+    }
+    return pb_ev_add_unique(ev, "related.hosts", s, n);
 }
 
 int pb_ev_add_related_ips(pb_event *ev, const char *const *ips, size_t n)
@@ -1860,8 +1876,8 @@ int pb_ev_add_related_ips(pb_event *ev, const char *const *ips, size_t n)
         if (len == 0) {
             continue;
         }
-        if (ev->txp != NULL && len < 256 && plain_bytes((const uint8_t *)ips[i], len)) {
-            rc = txp_add_related(ev, ev->txp, ips[i], len);
+        if (txp_listable(ev, ips[i], len)) {
+            rc = txp_list_add(ev, &ev->txp->ips, ips[i], len, ev->txp);
             continue;
         }
         pb_ev_settle(ev);

@@ -97,6 +97,13 @@ struct pb_chunk {
  * and pb_ev_settle builds them, at the head of the root, the first time
  * anything looks for one of the root keys they make (pb_txp_has_key) or
  * walks the root. Until then every member of the root came after them. */
+/* Strings of a related.* list: plain, in the arena, no two equal. */
+struct pb_txp_list {
+    const char **v;
+    uint32_t n, cap;
+    uint32_t bytes; /* of the strings together */
+};
+
 struct pb_txp {
     struct pb_tuple tuple;
     uint64_t start_ns, end_ns;
@@ -106,10 +113,11 @@ struct pb_txp {
     const char *action;    /* event.action: plain, in the arena; NULL none */
     const char *outcome;   /* event.outcome: static, plain; NULL none */
     const char *direction; /* network.direction: static, plain; NULL none */
-    const char **extra_ip; /* related.ip after the tuple's: plain, in the arena */
-    uint32_t nextra, extra_cap;
-    uint32_t extra_len; /* the bytes of extra_ip's strings */
+    struct pb_txp_list ips;   /* related.ip after the tuple's */
+    struct pb_txp_list hosts; /* related.hosts */
+    const char *domain;       /* destination.domain and server.domain: plain, in the arena */
     uint32_t action_len;
+    uint8_t domain_len;
     uint8_t type_len, status_len, outcome_len, dir_len, start_len;
     char start_text[40]; /* start_ns as pb_time_fmt writes it */
     uint8_t sip_len, dip_len;

@@ -1068,13 +1068,6 @@ static struct hsink sink_obj(struct hsink *s, const uint8_t *k, size_t kl)
     return c;
 }
 
-/* Appends s to the list at path unless present (Packetbeat's AddHost,
- * AddUser: empty strings are skipped). */
-static void add_related(pb_event *ev, const char *path, const void *s, size_t n)
-{
-    pb_ev_add_unique(ev, path, s, n);
-}
-
 static bool is_space_byte(uint8_t c)
 {
     return c == ' ' || (c >= '\t' && c <= '\r');
@@ -1442,11 +1435,8 @@ static pb_node *request_fields(const struct http_plugin *pl, pb_event *ev, struc
     }
     if (host != NULL) {
         if (!host_ip) {
-            if (host[0] != '\0') {
-                pb_node_add_str(pb_node_obj(root, "destination"), PB_KEY("domain"), host);
-                pb_node_add_str(pb_node_obj(root, "server"), PB_KEY("domain"), host);
-            }
-            add_related(ev, "related.hosts", host, strlen(host));
+            pb_tx_add_domain(ev, host);
+            pb_ev_add_related_host(ev, host, strlen(host));
         } else {
             pb_ev_add_related_ip(ev, host);
         }
@@ -1479,7 +1469,7 @@ static pb_node *request_fields(const struct http_plugin *pl, pb_event *ev, struc
     put_body(hreq, req);
     ADD_BYTES(hreq, "method", &req->method);
     ADD_BYTES(hreq, "referrer", &req->referer);
-    add_related(ev, "related.hosts", req->referer.p, req->referer.len);
+    pb_ev_add_related_host(ev, req->referer.p, req->referer.len);
     put_headers(pl, hreq, req);
 
     put_url(pb_node_add_obj(root, PB_KEY("url")), host != NULL ? host : "", port,
@@ -1513,7 +1503,7 @@ static pb_node *request_fields(const struct http_plugin *pl, pb_event *ev, struc
     if (req->username != NULL && req->username[0] != '\0') {
         /* Packetbeat sets the literal key "user.name" */
         pb_node_set_str(root, "user.name", req->username); /* a dotted key, as Packetbeat */
-        add_related(ev, "related.user", req->username, strlen(req->username));
+        pb_ev_add_unique(ev, "related.user", req->username, strlen(req->username));
     }
     pb_free(host);
     pb_free(path);
