@@ -460,31 +460,6 @@ static void put_tunnel(pb_node *network, const struct pb_tunnel *t)
                     pb_ip_str(&t->dst, ip));
 }
 
-/* The root keys txp_build makes (some only when p has what they need). */
-static const struct {
-    const char *k;
-    uint8_t len;
-    uint8_t need; /* 1: a status, 2: client and server */
-} txp_keys[] = {
-    {"@timestamp", 10, 0}, {"type", 4, 0},         {"status", 6, 1}, {"event", 5, 0},
-    {"source", 6, 0},      {"destination", 11, 0}, {"client", 6, 2}, {"server", 6, 2},
-    {"related", 7, 0},     {"network", 7, 0},
-};
-
-/* pb_key_bit of every txp_keys key, made once. */
-static uint64_t txp_key_bits(void)
-{
-    static _Atomic uint64_t bits;
-    uint64_t b = atomic_load_explicit(&bits, memory_order_relaxed);
-    if (b == 0) {
-        for (size_t i = 0; i < sizeof txp_keys / sizeof txp_keys[0]; i++) {
-            b |= pb_key_bit(pb_key_tag(txp_keys[i].k, txp_keys[i].len));
-        }
-        atomic_store_explicit(&bits, b, memory_order_relaxed);
-    }
-    return b;
-}
-
 /* pb_tx_event's members from p (tuple: whether p->tuple is set), appended
  * to the root; the network object, NULL on allocation failure. */
 static pb_node *txp_build(pb_event *ev, const struct pb_txp *p, bool tuple)
@@ -566,6 +541,8 @@ static pb_node *txp_build(pb_event *ev, const struct pb_txp *p, bool tuple)
     return network;
 }
 
+static const struct pb_pending_ops txp_ops;
+
 pb_event *pb_tx_event(const struct pb_tx *tx)
 {
     pb_event *ev = pb_ev_new();
@@ -600,8 +577,8 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         p->status_len = (uint8_t)slen;
         p->start_len = (uint8_t)strlen(pb_time_fmt(p->start_ns, false, p->start_text));
         /* the usual event: its fields wait for the encoder */
+        pb_ev_set_pending(ev, &txp_ops, p);
         ev->txp = p;
-        ev->root.keys |= txp_key_bits(); /* finds look further for these */
         return ev;
     }
     pb_node *network = txp_build(ev, p, tx->tuple != NULL);
@@ -618,50 +595,22 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
     return ev;
 }
 
-void pb_ev_settle(pb_event *ev)
+/* status only with a status, client and server unless left out */
+static bool txp_has_key(const void *st, const char *key, size_t klen)
 {
-    struct pb_txp *p = ev->txp;
-    if (p == NULL) {
-        return;
+    const struct pb_txp *p = st;
+    if (klen == 6 && memcmp(key, "status", 6) == 0) {
+        return p->status != NULL;
     }
-    ev->txp = NULL;
-    /* built into an empty root, the members added since follow them */
-    pb_node *root = &ev->root;
-    struct pb_member *first = root->first, *last = root->last;
-    uint32_t count = root->count;
-    root->first = root->last = NULL;
-    root->count = 0;
-    txp_build(ev, p, true);
-    if (first != NULL) {
-        if (root->last != NULL) {
-            root->last->next = first;
-        } else {
-            root->first = first;
-        }
-        root->last = last;
-        root->count += count;
+    if (klen == 6 && (memcmp(key, "client", 6) == 0 || memcmp(key, "server", 6) == 0)) {
+        return !p->no_client_server;
     }
-    root->enc = NULL;
-    if (ev->edits != 0 || root->dotted) {
-        /* the addresses noted by txp_build may not be what a path finds
-           (a dotted "source.ip" added before): no hints */
-        ev->ip_str[0] = ev->ip_str[1] = NULL;
-    }
+    return true;
 }
 
-bool pb_txp_has_key(const struct pb_txp *p, const char *key, size_t klen)
+static size_t txp_max(const void *st)
 {
-    for (size_t i = 0; i < sizeof txp_keys / sizeof txp_keys[0]; i++) {
-        if (txp_keys[i].len == klen && memcmp(txp_keys[i].k, key, klen) == 0) {
-            return txp_keys[i].need == 0 || (txp_keys[i].need == 1 && p->status != NULL) ||
-                   (txp_keys[i].need == 2 && !p->no_client_server);
-        }
-    }
-    return false;
-}
-
-size_t pb_txp_max(const struct pb_txp *p)
-{
+    const struct pb_txp *p = st;
     /* the keys and punctuation, three times, four addresses and
        numbers, the community id: well under 1 KB */
     return 1024 + 3 * (size_t)p->type_len + p->status_len + p->action_len + p->outcome_len +
@@ -730,13 +679,15 @@ static char *put_endpoint(char *o, const char *ip, size_t iplen, uint16_t port, 
     return o;
 }
 
-char *pb_txp_put_ts(const struct pb_txp *p, char *o)
+static char *txp_put_ts(const void *st, char *o)
 {
+    const struct pb_txp *p = st;
     return put_quoted(PUT_LIT(o, "\"@timestamp\":"), p->start_text, p->start_len);
 }
 
-char *pb_txp_put_rest(const struct pb_txp *p, char *o)
+static char *txp_put_rest(const void *st, char *o)
 {
+    const struct pb_txp *p = st;
     size_t tlen = p->type_len;
     o = put_quoted(PUT_LIT(o, ",\"type\":"), p->type, tlen);
     if (p->status != NULL) {
@@ -811,6 +762,25 @@ char *pb_txp_put_rest(const struct pb_txp *p, char *o)
     *o++ = '}';
     return o;
 }
+
+static void txp_build_pending(pb_event *ev, const void *st)
+{
+    txp_build(ev, st, true);
+}
+
+static const char *const txp_keys[] = {"@timestamp",  "type",   "status", "event",   "source",
+                                       "destination", "client", "server", "related", "network"};
+static _Atomic uint64_t txp_bits;
+static const struct pb_pending_ops txp_ops = {
+    .keys = txp_keys,
+    .nkeys = sizeof txp_keys / sizeof txp_keys[0],
+    .has_key = txp_has_key,
+    .max = txp_max,
+    .put_ts = txp_put_ts,
+    .put_rest = txp_put_rest,
+    .build = txp_build_pending,
+    .bits = &txp_bits,
+};
 
 int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *outcome)
 {

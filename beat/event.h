@@ -52,6 +52,35 @@ typedef struct pb_event pb_event;
 typedef struct pb_node pb_node;
 
 pb_event *pb_ev_new(void); /* NULL on allocation failure */
+/* n bytes of ev's arena (max_align_t aligned), freed with ev; NULL on
+ * failure (which marks ev failed). */
+void *pb_ev_alloc(pb_event *ev, size_t n);
+
+/* Pending fields: root members an event carries, before they are
+ * members, as a state of their producer's (st, in ev's arena). The
+ * compact encoder writes them straight from st; they are built into
+ * members at the head of the root (build) the first time anything looks
+ * for one of their root keys or walks the root, or needs another form.
+ * Until then every member of the root comes after them, and they must
+ * not be empty. */
+struct pb_pending_ops {
+    const char *const *keys; /* the root keys they may make */
+    size_t nkeys;
+    /* whether they make key (one of keys) with this st; NULL: all of keys */
+    bool (*has_key)(const void *st, const char *key, size_t klen);
+    /* the most bytes put_ts and put_rest write together */
+    size_t (*max)(const void *st);
+    /* "@timestamp":"..." at o; the end */
+    char *(*put_ts)(const void *st, char *o);
+    /* the other members, each after a comma, as the compact encoder
+       writes what build makes; the end */
+    char *(*put_rest)(const void *st, char *o);
+    /* the members (@timestamp first), appended to the root */
+    void (*build)(pb_event *ev, const void *st);
+    _Atomic uint64_t *bits; /* a static of the producer's, 0 at first */
+};
+/* Sets ev's pending fields (ev new: no member yet). */
+void pb_ev_set_pending(pb_event *ev, const struct pb_pending_ops *ops, const void *st);
 /* An event holding root (steals it; NULL root: NULL). */
 pb_event *pb_ev_wrap(json_t *root);
 void pb_ev_free(pb_event *ev); /* NULL: no-op */

@@ -7,6 +7,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,8 @@ pb_event *pb_ev_new(void)
     struct pb_chunk *c = (struct pb_chunk *)(ev + 1);
     *c = (struct pb_chunk){.next = NULL, .size = FIRST_CHUNK, .used = 0};
     ev->json = NULL;
+    ev->pops = NULL;
+    ev->pst = NULL;
     ev->txp = NULL;
     ev->chunks = c;
     ev->njson = 0;
@@ -297,6 +300,68 @@ static int key_check(const char *key, size_t klen)
     return plain;
 }
 
+/* ---- pending fields -------------------------------------------------------- */
+
+/* Whether ev's pending fields make the root key. */
+static bool pending_has(const pb_event *ev, const char *key, size_t klen)
+{
+    const struct pb_pending_ops *o = ev->pops;
+    for (size_t i = 0; i < o->nkeys; i++) {
+        if (strlen(o->keys[i]) == klen && memcmp(o->keys[i], key, klen) == 0) {
+            return o->has_key == NULL || o->has_key(ev->pst, key, klen);
+        }
+    }
+    return false;
+}
+
+void pb_ev_set_pending(pb_event *ev, const struct pb_pending_ops *ops, const void *st)
+{
+    uint64_t b = atomic_load_explicit(ops->bits, memory_order_relaxed);
+    if (b == 0) {
+        for (size_t i = 0; i < ops->nkeys; i++) {
+            b |= pb_key_bit(pb_key_tag(ops->keys[i], strlen(ops->keys[i])));
+        }
+        atomic_store_explicit(ops->bits, b, memory_order_relaxed);
+    }
+    ev->pops = ops;
+    ev->pst = st;
+    ev->root.keys |= b; /* finds look further for these */
+}
+
+void pb_ev_settle(pb_event *ev)
+{
+    const struct pb_pending_ops *ops = ev->pops;
+    if (ops == NULL) {
+        return;
+    }
+    const void *st = ev->pst;
+    ev->pops = NULL;
+    ev->pst = NULL;
+    ev->txp = NULL;
+    /* built into an empty root, the members added since follow them */
+    pb_node *root = &ev->root;
+    struct pb_member *first = root->first, *last = root->last;
+    uint32_t count = root->count;
+    root->first = root->last = NULL;
+    root->count = 0;
+    ops->build(ev, st);
+    if (first != NULL) {
+        if (root->last != NULL) {
+            root->last->next = first;
+        } else {
+            root->first = first;
+        }
+        root->last = last;
+        root->count += count;
+    }
+    root->enc = NULL;
+    if (ev->edits != 0 || root->dotted) {
+        /* the addresses noted while building may not be what a path finds
+           (a dotted "source.ip" added before): no hints */
+        ev->ip_str[0] = ev->ip_str[1] = NULL;
+    }
+}
+
 static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
 {
     uint32_t tag = pb_key_tag(key, klen);
@@ -309,8 +374,8 @@ static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
         }
     }
     pb_event *ev = n->ev;
-    if (ev->txp != NULL && n == &ev->root && pb_txp_has_key(ev->txp, key, klen)) {
-        pb_ev_settle(ev); /* one of pb_tx_event's fields: built now */
+    if (ev->pops != NULL && n == &ev->root && pending_has(ev, key, klen)) {
+        pb_ev_settle(ev); /* one of the pending fields: built now */
         return find(n, key, klen);
     }
     return NULL;

@@ -92,11 +92,8 @@ struct pb_chunk {
     /* data follows, max_align_t aligned */
 };
 
-/* pb_tx_event's fields before they are members (pb_event.txp): the
- * encoder writes them straight from here (pb_txp_put_ts, pb_txp_put_rest),
- * and pb_ev_settle builds them, at the head of the root, the first time
- * anything looks for one of the root keys they make (pb_txp_has_key) or
- * walks the root. Until then every member of the root came after them. */
+/* pb_tx_event's fields before they are members: its pending fields
+ * (pb_event.txp). */
 /* Strings of a related.* list: plain, in the arena, no two equal. */
 struct pb_txp_list {
     const char **v;
@@ -126,8 +123,10 @@ struct pb_txp {
 };
 
 struct pb_event {
-    json_t *json;            /* owned: the tree once converted, else NULL */
-    struct pb_txp *txp;      /* in the arena: fields not built yet, or NULL */
+    json_t *json;                      /* owned: the tree once converted, else NULL */
+    const struct pb_pending_ops *pops; /* pending fields (pst their state), or NULL */
+    const void *pst;
+    struct pb_txp *txp;      /* pst when they are pb_tx_event's, else NULL */
     struct pb_node root;     /* the DOM while json is NULL */
     struct pb_chunk *chunks; /* owned list; the first is inside this block */
     size_t njson;            /* PB_VK_JSON members in the DOM */
@@ -144,26 +143,13 @@ struct pb_event {
     int64_t block_bytes; /* what the block (inline chunk) counts, when inline_chunk */
 };
 
-/* n bytes of ev's arena (max_align_t aligned), NULL on failure (which
- * marks ev failed). */
-void *pb_ev_alloc(pb_event *ev, size_t n);
-
 /* Whether the n bytes at s need no escaping in a JSON string. */
 bool pb_ev_plain(const void *s, size_t n);
 
-/* Builds ev's pending transaction fields (ev->txp) into members at the
- * head of the root; no-op when there are none. The event's content does
- * not change, only its form. */
+/* Builds ev's pending fields into members at the head of the root;
+ * no-op when there are none. The event's content does not change, only
+ * its form. */
 void pb_ev_settle(pb_event *ev);
-/* Whether key (klen bytes, tag pb_key_tag) is a root key that p makes. */
-bool pb_txp_has_key(const struct pb_txp *p, const char *key, size_t klen);
-/* The most bytes pb_txp_put_ts and pb_txp_put_rest write together. */
-size_t pb_txp_max(const struct pb_txp *p);
-/* The compact JSON of p's @timestamp member ("@timestamp":"...") at o,
- * and of the rest (",\"type\":...,\"network\":{...}", a comma first),
- * exactly as the encoder writes the members pb_ev_settle makes; the end. */
-char *pb_txp_put_ts(const struct pb_txp *p, char *o);
-char *pb_txp_put_rest(const struct pb_txp *p, char *o);
 
 /* Notes that the string of m (source.ip: which 0, destination.ip: 1) was
  * made from ip, for pb_ev_parse_ip. */

@@ -830,31 +830,32 @@ static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
         w->err = -PB_ELIMIT;
         return;
     }
-    const struct pb_txp *txp = top ? n->ev->txp : NULL;
-    if (n->count == 0 && txp == NULL) {
+    const struct pb_pending_ops *pops = top ? n->ev->pops : NULL;
+    if (n->count == 0 && pops == NULL) {
         putstr(w, n->arr ? "[]" : "{}");
         return;
     }
     putc1(w, n->arr ? '[' : '{');
     bool first = true;
     const struct pb_member *ts = NULL, *meta = NULL;
-    if (txp != NULL) {
-        /* pb_tx_event's fields, written from where they wait: first in
-           the root, @metadata after their @timestamp (compact only: see
+    if (pops != NULL) {
+        /* the pending fields, written from where they wait: first in the
+           root, @metadata after their @timestamp (compact only: see
            ev_encode) */
+        const void *st = n->ev->pst;
         for (const struct pb_member *m = n->first; m != NULL; m = m->next) {
             if (m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0) {
                 meta = m;
             }
         }
-        if (reserve(w, pb_txp_max(txp))) {
-            w->b->len = (size_t)(pb_txp_put_ts(txp, w->b->p + w->b->len) - w->b->p);
+        if (reserve(w, pops->max(st))) {
+            w->b->len = (size_t)(pops->put_ts(st, w->b->p + w->b->len) - w->b->p);
         }
         if (meta != NULL && !w->no_meta) {
             put_compact_members(w, n, meta, meta->next, NULL, NULL, depth, false);
         }
-        if (reserve(w, pb_txp_max(txp))) {
-            w->b->len = (size_t)(pb_txp_put_rest(txp, w->b->p + w->b->len) - w->b->p);
+        if (reserve(w, pops->max(st))) {
+            w->b->len = (size_t)(pops->put_rest(st, w->b->p + w->b->len) - w->b->p);
         }
         put_compact_members(w, n, n->first, NULL, meta, NULL, depth, false);
         putc1(w, '}');
@@ -907,7 +908,7 @@ static int ev_encode(const pb_event *ev, bool pretty, bool escape_html, bool no_
         .html = escape_html,
         .no_meta = no_meta,
     };
-    if (ev->txp != NULL && (pretty || escape_html)) {
+    if (ev->pops != NULL && (pretty || escape_html)) {
         /* written straight only in the compact form: built for the others
            (the event's content stays as it is) */
         pb_ev_settle((pb_event *)ev);
