@@ -1034,24 +1034,29 @@ static void keep_cid(struct flow *fl)
     }
 }
 
-/* The object of one end: the list of ip when more than one, else ip. */
-static void put_ips(pb_node *side, const char *const *v, int n)
-{
-    if (n == 1) {
-        pb_node_add_plain(side, PB_KEY("ip"), v[0]);
-    } else if (n > 1) {
-        pb_node_add_strs(side, PB_KEY("ip"), v, (size_t)n);
-    }
-}
+/* A flow event's fields, worked out when the flow is reported: the event
+ * carries them as its pending fields (pb_ev_set_pending) that the encoder
+ * writes straight (flow_put_ts, flow_put_rest) and flow_build makes into
+ * members when anything asks for them. */
+struct flow_view {
+    uint64_t first_ns, last_ns;
+    uint64_t packets[2], bytes[2]; /* per end (source, destination) */
+    uint64_t total_packets, total_bytes;
+    const char *transport; /* static; NULL none */
+    uint16_t vids[2], sport, dport;
+    uint8_t nvid, nips;
+    bool final, has_ip, v6, has_ports, has_mac, has_cid;
+    bool has_packets[2], has_bytes[2];
+    char now[40]; /* @timestamp */
+    char id[PB_FLOW_ID_STRLEN];
+    char cid[64];
+    char mac[2][18];
+    char ip[2][4][PB_IP_STRLEN];
+};
 
-static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint64_t now_ns)
+static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint64_t now_ns,
+                           struct flow_view *v)
 {
-    pb_event *ev = pb_ev_new();
-    pb_node *root = ev != NULL ? pb_ev_obj(ev, "") : NULL;
-    if (root == NULL) {
-        pb_ev_free(ev);
-        return NULL;
-    }
     const struct pb_flow_id *id = &fl->id;
     /* the reports of one pass share their time */
     if (!f->now_valid || f->now_ns != now_ns) {
@@ -1059,134 +1064,329 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         f->now_ns = now_ns;
         f->now_valid = true;
     }
-    pb_node_add_plain(root, PB_KEY("@timestamp"), f->now_text);
-    pb_node_add_static(root, PB_KEY("type"), "flow");
-
-    pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
-    const char *start = pb_ev_time(ev, fl->first_ns);
-    pb_node_add_static(event, PB_KEY("start"), start);
-    pb_node_add_static(event, PB_KEY("end"),
-                       fl->last_ns == fl->first_ns ? start : pb_ev_time(ev, fl->last_ns));
-    pb_node_add_int(event, PB_KEY("duration"),
-                    (int64_t)(fl->last_ns >= fl->first_ns ? fl->last_ns - fl->first_ns : 0));
-    pb_node_add_static(event, PB_KEY("dataset"), "flow");
-    pb_node_add_static(event, PB_KEY("kind"), "event");
-    static const char *const category[] = {"network"}, *const etype[] = {"connection", "end"};
-    pb_node_add_static_strs(event, PB_KEY("category"), category, 1, "[\"network\"]");
-    pb_node_add_static(event, PB_KEY("action"), "network_flow");
-    if (final) {
-        pb_node_add_static_strs(event, PB_KEY("type"), etype, 2, "[\"connection\",\"end\"]");
-    } else {
-        pb_node_add_static_strs(event, PB_KEY("type"), etype, 1, "[\"connection\"]");
-    }
-
-    pb_node *flow = pb_node_add_obj(root, PB_KEY("flow"));
-    char idstr[PB_FLOW_ID_STRLEN];
-    pb_node_add_plain(flow, PB_KEY("id"), pb_flow_id_string(id, idstr));
-    pb_node_add_bool(flow, PB_KEY("final"), final);
-
-    pb_node *network = pb_node_add_obj(root, PB_KEY("network"));
-    pb_node *source = pb_node_add_obj(root, PB_KEY("source"));
-    pb_node *dest = pb_node_add_obj(root, PB_KEY("destination"));
+    memcpy(v->now, f->now_text, sizeof v->now);
+    v->first_ns = fl->first_ns;
+    v->last_ns = fl->last_ns;
+    v->final = final;
+    pb_flow_id_string(id, v->id);
 
     const uint8_t *s, *d;
-    if (read_pair(id, PB_FLOW_ETH, 6, &s, &d)) {
-        char ms[18], md[18];
-        mac_str(s, ms);
-        mac_str(d, md);
-        pb_node_add_plain(source, PB_KEY("mac"), ms);
-        pb_node_add_plain(dest, PB_KEY("mac"), md);
+    v->has_mac = read_pair(id, PB_FLOW_ETH, 6, &s, &d);
+    if (v->has_mac) {
+        mac_str(s, v->mac[0]);
+        mac_str(d, v->mac[1]);
     }
-    uint16_t vids[2];
-    int nvid = 0;
-    if (read_u16le(id, PB_FLOW_OUTER_VLAN, &vids[nvid])) {
-        nvid++;
+    v->nvid = 0;
+    if (read_u16le(id, PB_FLOW_OUTER_VLAN, &v->vids[v->nvid])) {
+        v->nvid++;
     }
-    if (read_u16le(id, PB_FLOW_VLAN, &vids[nvid])) {
-        nvid++;
+    if (read_u16le(id, PB_FLOW_VLAN, &v->vids[v->nvid])) {
+        v->nvid++;
     }
-    if (nvid == 1) {
-        pb_node_add_int(flow, PB_KEY("vlan"), vids[0]);
-    } else if (nvid == 2) {
-        pb_node *arr = pb_node_add_arr(flow, PB_KEY("vlan"));
-        pb_node_add_int(arr, NULL, 0, vids[0]);
-        pb_node_add_int(arr, NULL, 0, vids[1]);
-    }
-
-    char ipbuf[2][4][PB_IP_STRLEN];
-    const char *sips[4], *dips[4];
-    int nips = 0;
+    v->nips = 0;
     for (int i = 0; i < 4; i++) {
         bool v6 = ip_layers[i].v6;
         if (!read_pair(id, (enum pb_flow_layer)ip_layers[i].layer, v6 ? 16 : 4, &s, &d)) {
             continue;
         }
-        ip_text(s, v6, ipbuf[0][nips]);
-        ip_text(d, v6, ipbuf[1][nips]);
-        sips[nips] = ipbuf[0][nips];
-        dips[nips] = ipbuf[1][nips];
-        nips++;
+        ip_text(s, v6, v->ip[0][v->nips]);
+        ip_text(d, v6, v->ip[1][v->nips]);
+        v->nips++;
     }
-    put_ips(source, sips, nips);
-    put_ips(dest, dips, nips);
     struct pb_tuple ct;
-    bool has_ip = flow_tuple(id, &ct);
-    if (has_ip) {
-        pb_node_add_static(network, PB_KEY("type"), ct.src.v6 ? "ipv6" : "ipv4");
-    }
-    const char *transport = NULL;
-    if (ct.proto != 0) {
-        pb_node_add_int(source, PB_KEY("port"), ct.sport);
-        pb_node_add_int(dest, PB_KEY("port"), ct.dport);
-        transport = ct.proto == PB_IPPROTO_TCP ? "tcp" : "udp";
-    }
+    v->has_ip = flow_tuple(id, &ct);
+    v->v6 = ct.src.v6;
+    v->has_ports = ct.proto != 0;
+    v->sport = ct.sport;
+    v->dport = ct.dport;
+    v->transport = ct.proto == 0 ? NULL : ct.proto == PB_IPPROTO_TCP ? "tcp" : "udp";
 
-    uint64_t total_bytes = 0, total_packets = 0;
+    v->total_bytes = v->total_packets = 0;
     for (int dir = 0; dir < 2; dir++) {
+        v->has_packets[dir] = v->has_bytes[dir] = false;
         if (!fl->has[dir]) {
             continue;
         }
         struct flow_stats *st = &fl->st[dir];
-        pb_node *side = dir == 0 ? source : dest;
         if (dir == 0 && (st->set & ST_ICMP4) && st->icmp4 > 0) {
-            transport = "icmp";
+            v->transport = "icmp";
             ct.proto = PB_IPPROTO_ICMP;
             ct.sport = (uint16_t)(st->icmp4 >> 8);
             ct.dport = (uint16_t)(st->icmp4 & 0xff);
         }
         if (dir == 0 && (st->set & ST_ICMP6) && st->icmp6 > 0) {
-            transport = "ipv6-icmp";
+            v->transport = "ipv6-icmp";
             ct.proto = PB_IPPROTO_ICMPV6;
             ct.sport = (uint16_t)(st->icmp6 >> 8);
             ct.dport = (uint16_t)(st->icmp6 & 0xff);
         }
         if (st->set & ST_PACKETS) {
-            pb_node_add_uint(side, PB_KEY("packets"), st->packets);
-            total_packets += st->packets;
+            v->has_packets[dir] = true;
+            v->packets[dir] = st->packets;
+            v->total_packets += st->packets;
         }
         if (st->set & ST_BYTES) {
-            pb_node_add_uint(side, PB_KEY("bytes"), st->bytes);
-            total_bytes += st->bytes;
+            v->has_bytes[dir] = true;
+            v->bytes[dir] = st->bytes;
+            v->total_bytes += st->bytes;
         }
         if (f->cfg.delta) {
             st->packets = 0;
             st->bytes = 0;
         }
     }
-    pb_node_add_static(network, PB_KEY("transport"), transport);
-    if (ct.proto != 0 && has_ip) {
+    v->has_cid = ct.proto != 0 && v->has_ip;
+    if (v->has_cid) {
         /* TCP and UDP flows keep theirs (keep_cid) */
         bool keep = ct.proto == PB_IPPROTO_TCP || ct.proto == PB_IPPROTO_UDP;
         if (!keep || fl->cid[0] == '\0') {
-            char cid[64];
-            pb_community_id(&ct, cid);
-            pb_node_add_plain(network, PB_KEY("community_id"), cid);
+            pb_community_id(&ct, v->cid);
         } else {
-            pb_node_add_plain(network, PB_KEY("community_id"), fl->cid);
+            memcpy(v->cid, fl->cid, strlen(fl->cid) + 1);
         }
     }
-    pb_node_add_uint(network, PB_KEY("bytes"), total_bytes);
-    pb_node_add_uint(network, PB_KEY("packets"), total_packets);
+}
+
+/* source (end 0) or destination (1) */
+static void build_end(pb_node *root, const struct flow_view *v, int end)
+{
+    pb_node *o = end == 0 ? pb_node_add_obj(root, PB_KEY("source"))
+                          : pb_node_add_obj(root, PB_KEY("destination"));
+    if (v->has_mac) {
+        pb_node_add_plain(o, PB_KEY("mac"), v->mac[end]);
+    }
+    if (v->nips == 1) {
+        pb_node_add_plain(o, PB_KEY("ip"), v->ip[end][0]);
+    } else if (v->nips > 1) {
+        const char *ips[4];
+        for (int i = 0; i < v->nips; i++) {
+            ips[i] = v->ip[end][i];
+        }
+        pb_node_add_strs(o, PB_KEY("ip"), ips, v->nips);
+    }
+    if (v->has_ports) {
+        pb_node_add_int(o, PB_KEY("port"), end == 0 ? v->sport : v->dport);
+    }
+    if (v->has_packets[end]) {
+        pb_node_add_uint(o, PB_KEY("packets"), v->packets[end]);
+    }
+    if (v->has_bytes[end]) {
+        pb_node_add_uint(o, PB_KEY("bytes"), v->bytes[end]);
+    }
+}
+
+static void flow_build(pb_event *ev, const void *st)
+{
+    const struct flow_view *v = st;
+    pb_node *root = pb_ev_obj(ev, "");
+    pb_node_add_plain(root, PB_KEY("@timestamp"), v->now);
+    pb_node_add_static(root, PB_KEY("type"), "flow");
+
+    pb_node *event = pb_node_add_obj(root, PB_KEY("event"));
+    const char *start = pb_ev_time(ev, v->first_ns);
+    pb_node_add_static(event, PB_KEY("start"), start);
+    pb_node_add_static(event, PB_KEY("end"),
+                       v->last_ns == v->first_ns ? start : pb_ev_time(ev, v->last_ns));
+    pb_node_add_int(event, PB_KEY("duration"),
+                    (int64_t)(v->last_ns >= v->first_ns ? v->last_ns - v->first_ns : 0));
+    pb_node_add_static(event, PB_KEY("dataset"), "flow");
+    pb_node_add_static(event, PB_KEY("kind"), "event");
+    static const char *const category[] = {"network"}, *const etype[] = {"connection", "end"};
+    pb_node_add_static_strs(event, PB_KEY("category"), category, 1, "[\"network\"]");
+    pb_node_add_static(event, PB_KEY("action"), "network_flow");
+    if (v->final) {
+        pb_node_add_static_strs(event, PB_KEY("type"), etype, 2, "[\"connection\",\"end\"]");
+    } else {
+        pb_node_add_static_strs(event, PB_KEY("type"), etype, 1, "[\"connection\"]");
+    }
+
+    pb_node *flow = pb_node_add_obj(root, PB_KEY("flow"));
+    pb_node_add_plain(flow, PB_KEY("id"), v->id);
+    pb_node_add_bool(flow, PB_KEY("final"), v->final);
+    if (v->nvid == 1) {
+        pb_node_add_int(flow, PB_KEY("vlan"), v->vids[0]);
+    } else if (v->nvid == 2) {
+        pb_node *arr = pb_node_add_arr(flow, PB_KEY("vlan"));
+        pb_node_add_int(arr, NULL, 0, v->vids[0]);
+        pb_node_add_int(arr, NULL, 0, v->vids[1]);
+    }
+
+    pb_node *network = pb_node_add_obj(root, PB_KEY("network"));
+    if (v->has_ip) {
+        pb_node_add_static(network, PB_KEY("type"), v->v6 ? "ipv6" : "ipv4");
+    }
+    pb_node_add_static(network, PB_KEY("transport"), v->transport);
+    if (v->has_cid) {
+        pb_node_add_plain(network, PB_KEY("community_id"), v->cid);
+    }
+    pb_node_add_uint(network, PB_KEY("bytes"), v->total_bytes);
+    pb_node_add_uint(network, PB_KEY("packets"), v->total_packets);
+    build_end(root, v, 0);
+    build_end(root, v, 1);
+}
+
+/* ---- the same, written straight (as the encoder writes what flow_build
+ * makes) ---- */
+
+static inline char *put_lit(char *o, const char *lit, size_t n)
+{
+    memcpy(o, lit, n);
+    return o + n;
+}
+#define PUT_LIT(o, lit) put_lit((o), "" lit "", sizeof(lit) - 1)
+
+static char *put_quoted(char *o, const char *s)
+{
+    size_t n = strlen(s);
+    *o++ = '"';
+    memcpy(o, s, n);
+    o += n;
+    *o++ = '"';
+    return o;
+}
+
+static char *put_u64(char *o, uint64_t v)
+{
+    char buf[24];
+    char *e = buf + sizeof buf, *d = e;
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(o, d, (size_t)(e - d));
+    return o + (e - d);
+}
+
+static char *put_time(char *o, uint64_t ts_ns)
+{
+    char buf[40];
+    return put_quoted(o, pb_time_fmt(ts_ns, false, buf));
+}
+
+static char *put_end(char *o, const struct flow_view *v, int end)
+{
+    /* the first member is there whenever the flow has an address */
+    char c = '{';
+    if (v->has_mac) {
+        *o++ = c;
+        o = put_quoted(PUT_LIT(o, "\"mac\":"), v->mac[end]);
+        c = ',';
+    }
+    if (v->nips == 1) {
+        *o++ = c;
+        o = put_quoted(PUT_LIT(o, "\"ip\":"), v->ip[end][0]);
+        c = ',';
+    } else if (v->nips > 1) {
+        *o++ = c;
+        o = PUT_LIT(o, "\"ip\":[");
+        for (int i = 0; i < v->nips; i++) {
+            if (i > 0) {
+                *o++ = ',';
+            }
+            o = put_quoted(o, v->ip[end][i]);
+        }
+        *o++ = ']';
+        c = ',';
+    }
+    if (v->has_ports) {
+        *o++ = c;
+        o = put_u64(PUT_LIT(o, "\"port\":"), end == 0 ? v->sport : v->dport);
+        c = ',';
+    }
+    if (v->has_packets[end]) {
+        *o++ = c;
+        o = put_u64(PUT_LIT(o, "\"packets\":"), v->packets[end]);
+        c = ',';
+    }
+    if (v->has_bytes[end]) {
+        *o++ = c;
+        o = put_u64(PUT_LIT(o, "\"bytes\":"), v->bytes[end]);
+        c = ',';
+    }
+    if (c == '{') {
+        *o++ = '{';
+    }
+    *o++ = '}';
+    return o;
+}
+
+static size_t flow_max(const void *st)
+{
+    (void)st;
+    return 2048 + 2 * 4 * (PB_IP_STRLEN + 3) + PB_FLOW_ID_STRLEN;
+}
+
+static char *flow_put_ts(const void *st, char *o)
+{
+    const struct flow_view *v = st;
+    return put_quoted(PUT_LIT(o, "\"@timestamp\":"), v->now);
+}
+
+static char *flow_put_rest(const void *st, char *o)
+{
+    const struct flow_view *v = st;
+    o = PUT_LIT(o, ",\"type\":\"flow\",\"event\":{\"start\":");
+    char start[40];
+    pb_time_fmt(v->first_ns, false, start);
+    o = put_quoted(o, start);
+    o = PUT_LIT(o, ",\"end\":");
+    o = v->last_ns == v->first_ns ? put_quoted(o, start) : put_time(o, v->last_ns);
+    o = put_u64(PUT_LIT(o, ",\"duration\":"),
+                v->last_ns >= v->first_ns ? v->last_ns - v->first_ns : 0);
+    o = PUT_LIT(o, ",\"dataset\":\"flow\",\"kind\":\"event\",\"category\":[\"network\"],"
+                   "\"action\":\"network_flow\",\"type\":");
+    o = v->final ? PUT_LIT(o, "[\"connection\",\"end\"]") : PUT_LIT(o, "[\"connection\"]");
+    o = put_quoted(PUT_LIT(o, "},\"flow\":{\"id\":"), v->id);
+    o = v->final ? PUT_LIT(o, ",\"final\":true") : PUT_LIT(o, ",\"final\":false");
+    if (v->nvid == 1) {
+        o = put_u64(PUT_LIT(o, ",\"vlan\":"), v->vids[0]);
+    } else if (v->nvid == 2) {
+        o = put_u64(PUT_LIT(o, ",\"vlan\":["), v->vids[0]);
+        o = put_u64(PUT_LIT(o, ","), v->vids[1]);
+        *o++ = ']';
+    }
+    o = PUT_LIT(o, "},\"network\":{");
+    if (v->has_ip) {
+        o = v->v6 ? PUT_LIT(o, "\"type\":\"ipv6\",") : PUT_LIT(o, "\"type\":\"ipv4\",");
+    }
+    if (v->transport != NULL) {
+        o = put_quoted(PUT_LIT(o, "\"transport\":"), v->transport);
+        *o++ = ',';
+    }
+    if (v->has_cid) {
+        o = put_quoted(PUT_LIT(o, "\"community_id\":"), v->cid);
+        *o++ = ',';
+    }
+    o = put_u64(PUT_LIT(o, "\"bytes\":"), v->total_bytes);
+    o = put_u64(PUT_LIT(o, ",\"packets\":"), v->total_packets);
+    o = put_end(PUT_LIT(o, "},\"source\":"), v, 0);
+    o = put_end(PUT_LIT(o, ",\"destination\":"), v, 1);
+    return o;
+}
+
+static const char *const flow_keys[] = {"@timestamp", "type",   "event",      "flow",
+                                        "network",    "source", "destination"};
+static _Atomic uint64_t flow_bits;
+static const struct pb_pending_ops flow_ops = {
+    .keys = flow_keys,
+    .nkeys = sizeof flow_keys / sizeof flow_keys[0],
+    .max = flow_max,
+    .put_ts = flow_put_ts,
+    .put_rest = flow_put_rest,
+    .build = flow_build,
+    .bits = &flow_bits,
+};
+
+static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uint64_t now_ns)
+{
+    pb_event *ev = pb_ev_new();
+    struct flow_view *v = ev != NULL ? pb_ev_alloc(ev, sizeof *v) : NULL;
+    if (v == NULL) {
+        pb_ev_free(ev);
+        return NULL;
+    }
+    flow_view_make(f, fl, final, now_ns, v);
+    pb_ev_set_pending(ev, &flow_ops, v);
     return ev;
 }
 
