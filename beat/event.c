@@ -618,43 +618,18 @@ static size_t txp_max(const void *st)
            p->hosts.bytes + 3 * (size_t)p->hosts.n;
 }
 
-static inline char *put_lit(char *o, const char *lit, size_t n)
-{
-    memcpy(o, lit, n);
-    return o + n;
-}
-#define PUT_LIT(o, lit) put_lit((o), "" lit "", sizeof(lit) - 1)
-
-static char *put_quoted(char *o, const char *s, size_t n)
-{
-    *o++ = '"';
-    pb_copy_short(o, s, n);
-    o += n;
-    *o++ = '"';
-    return o;
-}
-
-static char *put_int(char *o, int64_t v)
-{
-    char buf[24];
-    char *d = pb_int_text(v, buf + sizeof buf);
-    size_t len = (size_t)(buf + sizeof buf - d);
-    pb_copy_short(o, d, len);
-    return o + len;
-}
-
 static char *put_time(char *o, uint64_t ts_ns)
 {
     char buf[40];
     const char *s = pb_time_fmt(ts_ns, false, buf);
-    return put_quoted(o, s, strlen(s));
+    return pb_jw_quoted(o, s, strlen(s));
 }
 
 /* ,"..." for the strings of l from start on */
 static char *put_list_from(char *o, const struct pb_txp_list *l, uint32_t start)
 {
     for (uint32_t i = start; i < l->n; i++) {
-        o = put_quoted(PUT_LIT(o, ","), l->v[i], strlen(l->v[i]));
+        o = pb_jw_quoted(PB_JW_LIT(o, ","), l->v[i], strlen(l->v[i]));
     }
     return o;
 }
@@ -664,16 +639,16 @@ static char *put_list_from(char *o, const struct pb_txp_list *l, uint32_t start)
 static char *put_endpoint(char *o, const char *ip, size_t iplen, uint16_t port, int64_t bytes,
                           const char *domain, size_t dlen)
 {
-    o = PUT_LIT(o, "{\"ip\":");
-    o = put_quoted(o, ip, iplen);
+    o = PB_JW_LIT(o, "{\"ip\":");
+    o = pb_jw_quoted(o, ip, iplen);
     if (port != 0) {
-        o = put_int(PUT_LIT(o, ",\"port\":"), port);
+        o = pb_jw_int(PB_JW_LIT(o, ",\"port\":"), port);
     }
     if (bytes > 0) {
-        o = put_int(PUT_LIT(o, ",\"bytes\":"), bytes);
+        o = pb_jw_int(PB_JW_LIT(o, ",\"bytes\":"), bytes);
     }
     if (domain != NULL) {
-        o = put_quoted(PUT_LIT(o, ",\"domain\":"), domain, dlen);
+        o = pb_jw_quoted(PB_JW_LIT(o, ",\"domain\":"), domain, dlen);
     }
     *o++ = '}';
     return o;
@@ -682,82 +657,82 @@ static char *put_endpoint(char *o, const char *ip, size_t iplen, uint16_t port, 
 static char *txp_put_ts(const void *st, char *o)
 {
     const struct pb_txp *p = st;
-    return put_quoted(PUT_LIT(o, "\"@timestamp\":"), p->start_text, p->start_len);
+    return pb_jw_quoted(PB_JW_LIT(o, "\"@timestamp\":"), p->start_text, p->start_len);
 }
 
 static char *txp_put_rest(const void *st, char *o)
 {
     const struct pb_txp *p = st;
     size_t tlen = p->type_len;
-    o = put_quoted(PUT_LIT(o, ",\"type\":"), p->type, tlen);
+    o = pb_jw_quoted(PB_JW_LIT(o, ",\"type\":"), p->type, tlen);
     if (p->status != NULL) {
-        o = put_quoted(PUT_LIT(o, ",\"status\":"), p->status, p->status_len);
+        o = pb_jw_quoted(PB_JW_LIT(o, ",\"status\":"), p->status, p->status_len);
     }
-    o = PUT_LIT(o, ",\"event\":{\"kind\":\"event\",\"category\":[\"network\"],"
-                   "\"type\":[\"connection\",\"protocol\"],\"dataset\":");
-    o = put_quoted(o, p->type, tlen);
+    o = PB_JW_LIT(o, ",\"event\":{\"kind\":\"event\",\"category\":[\"network\"],"
+                     "\"type\":[\"connection\",\"protocol\"],\"dataset\":");
+    o = pb_jw_quoted(o, p->type, tlen);
     if (p->start_ns != 0) {
-        o = put_quoted(PUT_LIT(o, ",\"start\":"), p->start_text, p->start_len);
+        o = pb_jw_quoted(PB_JW_LIT(o, ",\"start\":"), p->start_text, p->start_len);
     }
     if (p->end_ns != 0) {
         o = p->end_ns == p->start_ns
-                ? put_quoted(PUT_LIT(o, ",\"end\":"), p->start_text, p->start_len)
-                : put_time(PUT_LIT(o, ",\"end\":"), p->end_ns);
+                ? pb_jw_quoted(PB_JW_LIT(o, ",\"end\":"), p->start_text, p->start_len)
+                : put_time(PB_JW_LIT(o, ",\"end\":"), p->end_ns);
         if (p->start_ns != 0 && p->end_ns >= p->start_ns) {
-            o = put_int(PUT_LIT(o, ",\"duration\":"), (int64_t)(p->end_ns - p->start_ns));
+            o = pb_jw_int(PB_JW_LIT(o, ",\"duration\":"), (int64_t)(p->end_ns - p->start_ns));
         }
     }
     if (p->action != NULL) {
-        o = put_quoted(PUT_LIT(o, ",\"action\":"), p->action, p->action_len);
+        o = pb_jw_quoted(PB_JW_LIT(o, ",\"action\":"), p->action, p->action_len);
     }
     if (p->outcome != NULL) {
-        o = put_quoted(PUT_LIT(o, ",\"outcome\":"), p->outcome, p->outcome_len);
+        o = pb_jw_quoted(PB_JW_LIT(o, ",\"outcome\":"), p->outcome, p->outcome_len);
     }
     *o++ = '}';
 
     const struct pb_tuple *t = &p->tuple;
-    char *src = PUT_LIT(o, ",\"source\":");
+    char *src = PB_JW_LIT(o, ",\"source\":");
     o = put_endpoint(src, p->sip, p->sip_len, t->sport, p->src_bytes, NULL, 0);
     size_t src_len = (size_t)(o - src);
-    char *dst = PUT_LIT(o, ",\"destination\":");
+    char *dst = PB_JW_LIT(o, ",\"destination\":");
     o = put_endpoint(dst, p->dip, p->dip_len, t->dport, p->dst_bytes, p->domain, p->domain_len);
     size_t dst_len = (size_t)(o - dst);
     if (!p->no_client_server) {
-        o = PUT_LIT(o, ",\"client\":");
+        o = PB_JW_LIT(o, ",\"client\":");
         memcpy(o, src, src_len);
         o += src_len;
-        o = PUT_LIT(o, ",\"server\":");
+        o = PB_JW_LIT(o, ",\"server\":");
         memcpy(o, dst, dst_len);
         o += dst_len;
     }
-    o = put_quoted(PUT_LIT(o, ",\"related\":{\"ip\":["), p->sip, p->sip_len);
+    o = pb_jw_quoted(PB_JW_LIT(o, ",\"related\":{\"ip\":["), p->sip, p->sip_len);
     if (strcmp(p->sip, p->dip) != 0) {
-        o = put_quoted(PUT_LIT(o, ","), p->dip, p->dip_len);
+        o = pb_jw_quoted(PB_JW_LIT(o, ","), p->dip, p->dip_len);
     }
     o = put_list_from(o, &p->ips, 0);
     if (p->hosts.n > 0) {
-        o = put_quoted(PUT_LIT(o, "],\"hosts\":["), p->hosts.v[0], strlen(p->hosts.v[0]));
+        o = pb_jw_quoted(PB_JW_LIT(o, "],\"hosts\":["), p->hosts.v[0], strlen(p->hosts.v[0]));
         o = put_list_from(o, &p->hosts, 1);
     }
-    o = PUT_LIT(o, "]},\"network\":{");
+    o = PB_JW_LIT(o, "]},\"network\":{");
     int64_t sb = p->src_bytes, db = p->dst_bytes;
     int64_t total = (sb > 0 ? sb : 0) + (db > 0 ? db : 0);
     if (total > 0) {
-        o = put_int(PUT_LIT(o, "\"bytes\":"), total);
+        o = pb_jw_int(PB_JW_LIT(o, "\"bytes\":"), total);
         *o++ = ',';
     }
     const char *tr = transport_name(t);
     if (tr != NULL) {
-        o = put_quoted(PUT_LIT(o, "\"transport\":"), tr, strlen(tr));
+        o = pb_jw_quoted(PB_JW_LIT(o, "\"transport\":"), tr, strlen(tr));
         char cid[64];
         pb_community_id(t, cid);
-        o = put_quoted(PUT_LIT(o, ",\"community_id\":"), cid, strlen(cid));
+        o = pb_jw_quoted(PB_JW_LIT(o, ",\"community_id\":"), cid, strlen(cid));
         *o++ = ',';
     }
-    o = t->src.v6 ? PUT_LIT(o, "\"type\":\"ipv6\"") : PUT_LIT(o, "\"type\":\"ipv4\"");
-    o = put_quoted(PUT_LIT(o, ",\"protocol\":"), p->type, tlen);
+    o = t->src.v6 ? PB_JW_LIT(o, "\"type\":\"ipv6\"") : PB_JW_LIT(o, "\"type\":\"ipv4\"");
+    o = pb_jw_quoted(PB_JW_LIT(o, ",\"protocol\":"), p->type, tlen);
     if (p->direction != NULL) {
-        o = put_quoted(PUT_LIT(o, ",\"direction\":"), p->direction, p->dir_len);
+        o = pb_jw_quoted(PB_JW_LIT(o, ",\"direction\":"), p->direction, p->dir_len);
     }
     *o++ = '}';
     return o;

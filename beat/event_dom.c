@@ -839,16 +839,6 @@ static void set_members(pb_node *c, struct pb_member *m, size_t count, const cha
     c->enc_len = (uint32_t)enc_len;
 }
 
-/* The decimal text of v at o; the end. */
-static char *put_int_at(char *o, int64_t v)
-{
-    char buf[24];
-    char *d = pb_int_text(v, buf + sizeof buf);
-    size_t len = (size_t)(buf + sizeof buf - d);
-    pb_copy_short(o, d, len);
-    return o + len;
-}
-
 pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const char *ip,
                               uint16_t port, int64_t bytes)
 {
@@ -891,14 +881,14 @@ pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const ch
         mp->kind = PB_VK_INT;
         mp->u.i = port;
         memcpy(w, ",\"port\":", 8);
-        w = put_int_at(w + 8, port);
+        w = pb_jw_int(w + 8, port);
     }
     if (bytes > 0) {
         struct pb_member *mb = link_member(o, &m[2], "bytes", 5, PB_MF_PLAIN_KEY);
         mb->kind = PB_VK_INT;
         mb->u.i = bytes;
         memcpy(w, ",\"bytes\":", 9);
-        w = put_int_at(w + 9, bytes);
+        w = pb_jw_int(w + 9, bytes);
     }
     *w++ = '}';
     o->enc = e;
@@ -1055,9 +1045,9 @@ int pb_node_set_static_k(pb_node *n, const char *key, size_t klen, const char *s
     return 0;
 }
 
-int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t *val)
+/* m holds the frozen val by reference. */
+static int fill_frozen(struct pb_member *m, const json_t *val)
 {
-    struct pb_member *m = val != NULL ? lit_slot_any(n, key, klen) : NULL;
     if (m == NULL) {
         return -PB_ENOMEM;
     }
@@ -1067,16 +1057,14 @@ int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t 
     return 0;
 }
 
+int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t *val)
+{
+    return fill_frozen(val != NULL ? lit_slot_any(n, key, klen) : NULL, val);
+}
+
 int pb_node_add_frozen(pb_node *n, const char *key, size_t klen, const json_t *val)
 {
-    struct pb_member *m = val != NULL ? lit_slot(n, key, klen, 0) : NULL;
-    if (m == NULL) {
-        return -PB_ENOMEM;
-    }
-    m->kind = PB_VK_JSON;
-    m->flags |= PB_MF_BORROWED;
-    m->u.j = (json_t *)val;
-    return 0;
+    return fill_frozen(val != NULL ? lit_slot(n, key, klen, 0) : NULL, val);
 }
 
 bool pb_node_has_k(pb_node *n, const char *key, size_t klen)

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "beat/alloc.h"
+#include "beat/jsonw.h"
 #include "beat/err.h"
 #include "beat/event.h"
 #include "beat/limits.h"
@@ -1228,33 +1229,15 @@ static void flow_build(pb_event *ev, const void *st)
 /* ---- the same, written straight (as the encoder writes what flow_build
  * makes) ---- */
 
-static inline char *put_lit(char *o, const char *lit, size_t n)
-{
-    memcpy(o, lit, n);
-    return o + n;
-}
-#define PUT_LIT(o, lit) put_lit((o), "" lit "", sizeof(lit) - 1)
-
 static char *put_quoted(char *o, const char *s)
 {
-    size_t n = strlen(s);
-    *o++ = '"';
-    memcpy(o, s, n);
-    o += n;
-    *o++ = '"';
-    return o;
+    return pb_jw_quoted(o, s, strlen(s));
 }
 
+/* v (at most INT64_MAX: flow_event sees to it) as pb_node_add_uint has it */
 static char *put_u64(char *o, uint64_t v)
 {
-    char buf[24];
-    char *e = buf + sizeof buf, *d = e;
-    do {
-        *--d = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    memcpy(o, d, (size_t)(e - d));
-    return o + (e - d);
+    return pb_jw_int(o, (int64_t)v);
 }
 
 static char *put_time(char *o, uint64_t ts_ns)
@@ -1269,16 +1252,16 @@ static char *put_end(char *o, const struct flow_view *v, int end)
     char c = '{';
     if (v->has_mac) {
         *o++ = c;
-        o = put_quoted(PUT_LIT(o, "\"mac\":"), v->mac[end]);
+        o = put_quoted(PB_JW_LIT(o, "\"mac\":"), v->mac[end]);
         c = ',';
     }
     if (v->nips == 1) {
         *o++ = c;
-        o = put_quoted(PUT_LIT(o, "\"ip\":"), v->ip[end][0]);
+        o = put_quoted(PB_JW_LIT(o, "\"ip\":"), v->ip[end][0]);
         c = ',';
     } else if (v->nips > 1) {
         *o++ = c;
-        o = PUT_LIT(o, "\"ip\":[");
+        o = PB_JW_LIT(o, "\"ip\":[");
         for (int i = 0; i < v->nips; i++) {
             if (i > 0) {
                 *o++ = ',';
@@ -1290,17 +1273,17 @@ static char *put_end(char *o, const struct flow_view *v, int end)
     }
     if (v->has_ports) {
         *o++ = c;
-        o = put_u64(PUT_LIT(o, "\"port\":"), end == 0 ? v->sport : v->dport);
+        o = put_u64(PB_JW_LIT(o, "\"port\":"), end == 0 ? v->sport : v->dport);
         c = ',';
     }
     if (v->has_packets[end]) {
         *o++ = c;
-        o = put_u64(PUT_LIT(o, "\"packets\":"), v->packets[end]);
+        o = put_u64(PB_JW_LIT(o, "\"packets\":"), v->packets[end]);
         c = ',';
     }
     if (v->has_bytes[end]) {
         *o++ = c;
-        o = put_u64(PUT_LIT(o, "\"bytes\":"), v->bytes[end]);
+        o = put_u64(PB_JW_LIT(o, "\"bytes\":"), v->bytes[end]);
         c = ',';
     }
     if (c == '{') {
@@ -1319,48 +1302,48 @@ static size_t flow_max(const void *st)
 static char *flow_put_ts(const void *st, char *o)
 {
     const struct flow_view *v = st;
-    return put_quoted(PUT_LIT(o, "\"@timestamp\":"), v->now);
+    return put_quoted(PB_JW_LIT(o, "\"@timestamp\":"), v->now);
 }
 
 static char *flow_put_rest(const void *st, char *o)
 {
     const struct flow_view *v = st;
-    o = PUT_LIT(o, ",\"type\":\"flow\",\"event\":{\"start\":");
+    o = PB_JW_LIT(o, ",\"type\":\"flow\",\"event\":{\"start\":");
     char start[40];
     pb_time_fmt(v->first_ns, false, start);
     o = put_quoted(o, start);
-    o = PUT_LIT(o, ",\"end\":");
+    o = PB_JW_LIT(o, ",\"end\":");
     o = v->last_ns == v->first_ns ? put_quoted(o, start) : put_time(o, v->last_ns);
-    o = put_u64(PUT_LIT(o, ",\"duration\":"),
+    o = put_u64(PB_JW_LIT(o, ",\"duration\":"),
                 v->last_ns >= v->first_ns ? v->last_ns - v->first_ns : 0);
-    o = PUT_LIT(o, ",\"dataset\":\"flow\",\"kind\":\"event\",\"category\":[\"network\"],"
-                   "\"action\":\"network_flow\",\"type\":");
-    o = v->final ? PUT_LIT(o, "[\"connection\",\"end\"]") : PUT_LIT(o, "[\"connection\"]");
-    o = put_quoted(PUT_LIT(o, "},\"flow\":{\"id\":"), v->id);
-    o = v->final ? PUT_LIT(o, ",\"final\":true") : PUT_LIT(o, ",\"final\":false");
+    o = PB_JW_LIT(o, ",\"dataset\":\"flow\",\"kind\":\"event\",\"category\":[\"network\"],"
+                     "\"action\":\"network_flow\",\"type\":");
+    o = v->final ? PB_JW_LIT(o, "[\"connection\",\"end\"]") : PB_JW_LIT(o, "[\"connection\"]");
+    o = put_quoted(PB_JW_LIT(o, "},\"flow\":{\"id\":"), v->id);
+    o = v->final ? PB_JW_LIT(o, ",\"final\":true") : PB_JW_LIT(o, ",\"final\":false");
     if (v->nvid == 1) {
-        o = put_u64(PUT_LIT(o, ",\"vlan\":"), v->vids[0]);
+        o = put_u64(PB_JW_LIT(o, ",\"vlan\":"), v->vids[0]);
     } else if (v->nvid == 2) {
-        o = put_u64(PUT_LIT(o, ",\"vlan\":["), v->vids[0]);
-        o = put_u64(PUT_LIT(o, ","), v->vids[1]);
+        o = put_u64(PB_JW_LIT(o, ",\"vlan\":["), v->vids[0]);
+        o = put_u64(PB_JW_LIT(o, ","), v->vids[1]);
         *o++ = ']';
     }
-    o = PUT_LIT(o, "},\"network\":{");
+    o = PB_JW_LIT(o, "},\"network\":{");
     if (v->has_ip) {
-        o = v->v6 ? PUT_LIT(o, "\"type\":\"ipv6\",") : PUT_LIT(o, "\"type\":\"ipv4\",");
+        o = v->v6 ? PB_JW_LIT(o, "\"type\":\"ipv6\",") : PB_JW_LIT(o, "\"type\":\"ipv4\",");
     }
     if (v->transport != NULL) {
-        o = put_quoted(PUT_LIT(o, "\"transport\":"), v->transport);
+        o = put_quoted(PB_JW_LIT(o, "\"transport\":"), v->transport);
         *o++ = ',';
     }
     if (v->has_cid) {
-        o = put_quoted(PUT_LIT(o, "\"community_id\":"), v->cid);
+        o = put_quoted(PB_JW_LIT(o, "\"community_id\":"), v->cid);
         *o++ = ',';
     }
-    o = put_u64(PUT_LIT(o, "\"bytes\":"), v->total_bytes);
-    o = put_u64(PUT_LIT(o, ",\"packets\":"), v->total_packets);
-    o = put_end(PUT_LIT(o, "},\"source\":"), v, 0);
-    o = put_end(PUT_LIT(o, ",\"destination\":"), v, 1);
+    o = put_u64(PB_JW_LIT(o, "\"bytes\":"), v->total_bytes);
+    o = put_u64(PB_JW_LIT(o, ",\"packets\":"), v->total_packets);
+    o = put_end(PB_JW_LIT(o, "},\"source\":"), v, 0);
+    o = put_end(PB_JW_LIT(o, ",\"destination\":"), v, 1);
     return o;
 }
 
@@ -1386,7 +1369,11 @@ static pb_event *flow_event(struct pb_flows *f, struct flow *fl, bool final, uin
         return NULL;
     }
     flow_view_make(f, fl, final, now_ns, v);
-    pb_ev_set_pending(ev, &flow_ops, v);
+    if (v->total_packets > (uint64_t)INT64_MAX || v->total_bytes > (uint64_t)INT64_MAX) {
+        flow_build(ev, v); /* counts add_uint writes as reals */
+    } else {
+        pb_ev_set_pending(ev, &flow_ops, v);
+    }
     return ev;
 }
 
