@@ -611,9 +611,10 @@ static bool txp_has_key(const void *st, const char *key, size_t klen)
 static size_t txp_max(const void *st)
 {
     const struct pb_txp *p = st;
-    /* the keys and punctuation, three times, four addresses and
-       numbers, the community id: well under 1 KB */
-    return 1024 + 3 * (size_t)p->type_len + p->status_len + p->action_len + p->outcome_len +
+    /* the keys and punctuation, three times, four endpoints of at most
+       ~110 bytes, numbers of at most 20 digits, the community id: about
+       1 KB at the very most */
+    return 2048 + 3 * (size_t)p->type_len + p->status_len + p->action_len + p->outcome_len +
            p->dir_len + 2 * (size_t)p->domain_len + p->ips.bytes + 3 * (size_t)p->ips.n +
            p->hosts.bytes + 3 * (size_t)p->hosts.n;
 }

@@ -93,8 +93,6 @@ struct pb_chunk {
     /* data follows, max_align_t aligned */
 };
 
-/* pb_tx_event's fields before they are members: its pending fields
- * (pb_event.txp). */
 /* Strings of a related.* list: plain, in the arena, no two equal. */
 struct pb_txp_list {
     const char **v;
@@ -102,6 +100,10 @@ struct pb_txp_list {
     uint32_t bytes; /* of the strings together */
 };
 
+/* pb_tx_event's fields before they are members: the state of its
+ * pending fields (pb_event.txp), and what protocols and the client add to
+ * them meanwhile (pb_tx_add_action, pb_tx_add_domain, pb_tx_set_direction,
+ * the related lists). */
 struct pb_txp {
     struct pb_tuple tuple;
     uint64_t start_ns, end_ns;
@@ -115,11 +117,10 @@ struct pb_txp {
     struct pb_txp_list hosts; /* related.hosts */
     const char *domain;       /* destination.domain and server.domain: plain, in the arena */
     uint32_t action_len;
-    uint8_t domain_len;
-    uint8_t type_len, status_len, outcome_len, dir_len, start_len;
-    char start_text[40]; /* start_ns as pb_time_fmt writes it */
+    uint8_t type_len, status_len, outcome_len, dir_len, domain_len, start_len;
     uint8_t sip_len, dip_len;
     bool no_client_server;
+    char start_text[40]; /* start_ns as pb_time_fmt writes it */
     char sip[PB_IP_STRLEN], dip[PB_IP_STRLEN];
 };
 
