@@ -212,6 +212,7 @@ static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool h
             memcpy(o, p + i, 16);
             o += k;
             i += k;
+            goto special; /* p[i] is one: no need to scan for it again */
         }
 #endif
         if (!html) {
@@ -243,6 +244,9 @@ static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool h
         if (i >= len) {
             break;
         }
+#ifdef __SSE2__
+    special:;
+#endif
         unsigned c = p[i];
         if (str_class[c] == 2 && !html) {
             *o++ = (char)c;

@@ -91,6 +91,28 @@ START_TEST(every_byte_at_every_offset)
 }
 END_TEST
 
+/* Many bytes to escape close together (JSON inside a string, a binary
+ * value): each found where the scan stops, none skipped or copied twice. */
+START_TEST(dense_specials)
+{
+    static const unsigned char alphabet[] = {'a', 'b', '"', '\\', '\n', 0x01, 0x7f, 0xff, '<', ' '};
+    unsigned char s[200];
+    char want[200 * 6 + 3];
+    uint32_t x = 12345;
+    for (int round = 0; round < 3000; round++) {
+        size_t n = 1 + round % 199;
+        for (size_t k = 0; k < n; k++) {
+            x = x * 1103515245u + 12345u;
+            s[k] = alphabet[(x >> 16) % sizeof alphabet];
+        }
+        for (int html = 0; html < 2; html++) {
+            ref_escape(s, n, html != 0, want);
+            check_string(s, n, html != 0, want);
+        }
+    }
+}
+END_TEST
+
 START_TEST(multibyte_across_word_boundaries)
 {
     static const struct {
@@ -305,6 +327,7 @@ static Suite *codec_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, every_byte_at_every_offset);
+    tcase_add_test(tc, dense_specials);
     tcase_add_test(tc, multibyte_across_word_boundaries);
     tcase_add_test(tc, long_strings);
     tcase_add_test(tc, integers);
