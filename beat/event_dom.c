@@ -74,14 +74,18 @@ void *pb_ev_alloc(pb_event *ev, size_t n)
  * the thread's allocation count (as if freed), freed when the thread
  * ends. */
 static _Thread_local pb_event *spare;
+static _Thread_local bool spare_armed; /* the thread's exit frees spare */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 static bool spare_ok;
 
+/* At the exit of a thread that armed the key (its value: that thread's
+ * &spare). */
 static void spare_free(void *p)
 {
-    free(p); /* counted out when it was kept */
-    spare = NULL;
+    pb_event **s = p;
+    free(*s); /* counted out when it was kept */
+    *s = NULL;
 }
 
 static void spare_init(void)
@@ -94,7 +98,6 @@ pb_event *pb_ev_new(void)
     pb_event *ev = spare;
     if (ev != NULL) {
         spare = NULL;
-        pthread_setspecific(spare_key, NULL);
         pb_alloc_count(ev->block_bytes);
     } else {
         ev = pb_malloc(sizeof *ev + sizeof(struct pb_chunk) + FIRST_CHUNK);
@@ -217,13 +220,14 @@ void pb_ev_free(pb_event *ev)
     }
     free_chunks(ev);
 #ifndef PB_ASAN /* ASan sees a use after free only when freed */
-    if (ev->inline_chunk && spare == NULL) {
+    if (!spare_armed) {
         pthread_once(&spare_once, spare_init);
-        if (spare_ok && pthread_setspecific(spare_key, ev) == 0) {
-            pb_alloc_count(-ev->block_bytes);
-            spare = ev;
-            return;
-        }
+        spare_armed = spare_ok && pthread_setspecific(spare_key, &spare) == 0;
+    }
+    if (ev->inline_chunk && spare == NULL && spare_armed) {
+        pb_alloc_count(-ev->block_bytes);
+        spare = ev;
+        return;
     }
 #endif
     pb_free(ev);
