@@ -619,7 +619,7 @@ static size_t txp_max(const void *st)
            p->hosts.bytes + 3 * (size_t)p->hosts.n;
 }
 
-static char *put_time(char *o, uint64_t ts_ns)
+char *pb_time_put(char *o, uint64_t ts_ns)
 {
     char buf[40];
     const char *s = pb_time_fmt(ts_ns, false, buf);
@@ -678,7 +678,7 @@ static char *txp_put_rest(const void *st, char *o)
     if (p->end_ns != 0) {
         o = p->end_ns == p->start_ns
                 ? pb_jw_quoted(PB_JW_LIT(o, ",\"end\":"), p->start_text, p->start_len)
-                : put_time(PB_JW_LIT(o, ",\"end\":"), p->end_ns);
+                : pb_time_put(PB_JW_LIT(o, ",\"end\":"), p->end_ns);
         if (p->start_ns != 0 && p->end_ns >= p->start_ns) {
             o = pb_jw_int(PB_JW_LIT(o, ",\"duration\":"), (int64_t)(p->end_ns - p->start_ns));
         }
@@ -791,12 +791,11 @@ int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *o
 int pb_tx_add_domain(pb_event *ev, const char *name)
 {
     struct pb_txp *p = ev->txp;
-    size_t len = name != NULL ? strlen(name) : 0;
-    if (len == 0) {
+    if (name == NULL) {
         return 0;
     }
-    if (p != NULL && p->domain == NULL && !p->no_client_server && len <= UINT8_MAX &&
-        pb_ev_plain(name, len)) {
+    size_t len = strlen(name);
+    if (p != NULL && !p->no_client_server && len <= UINT8_MAX && pb_ev_plain(name, len)) {
         char *c = pb_ev_alloc(ev, len + 1);
         if (c == NULL) {
             return -PB_ENOMEM;
@@ -807,8 +806,8 @@ int pb_tx_add_domain(pb_event *ev, const char *name)
         return 0;
     }
     pb_node *root = pb_ev_obj(ev, "");
-    int rc = pb_node_add_str(pb_node_obj(root, "destination"), PB_KEY("domain"), name);
-    return rc | pb_node_add_str(pb_node_obj(root, "server"), PB_KEY("domain"), name);
+    int rc = pb_node_set_str(pb_node_obj(root, "destination"), "domain", name);
+    return rc | pb_node_set_str(pb_node_obj(root, "server"), "domain", name);
 }
 
 const struct pb_tuple *pb_tx_direction_tuple(pb_event *ev)

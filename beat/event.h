@@ -239,6 +239,9 @@ json_t *pb_json_strn(const void *s, size_t n);
 /* RFC 3339 UTC: "2006-01-02T15:04:05.000Z" (millis) or with 9 digits when
  * nanos; returns buf. */
 const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40]);
+/* The same text between quotes at o (which has room for 42 bytes); the
+ * end. */
+char *pb_time_put(char *o, uint64_t ts_ns);
 /* The global timestamp.precision ("millisecond" default, "microsecond",
  * "nanosecond"): digits used by pb_ev_put_time and @timestamp. */
 void pb_time_set_precision(int digits);
@@ -266,9 +269,9 @@ pb_event *pb_tx_event(const struct pb_tx *tx);
  * plain; NULL none) at the end of a pb_tx_event's event object, without
  * building its fields. 0 or -PB_ENOMEM. */
 int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *outcome);
-/* destination.domain and server.domain (name: any bytes, copied; "" or
- * NULL: none), at the end of those objects, without building the fields
- * of a pb_tx_event's event. 0 or -PB_ENOMEM. */
+/* destination.domain and server.domain set to name (any bytes, copied;
+ * NULL: none), as pb_ev_put_str sets each, without building the fields of
+ * a pb_tx_event's event. 0 or -PB_ENOMEM. */
 int pb_tx_add_domain(pb_event *ev, const char *name);
 /* For network.direction: the tuple of a pb_tx_event's event whose fields
  * are not built yet and lack a direction (pb_tx_set_direction sets it

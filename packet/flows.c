@@ -1240,12 +1240,6 @@ static char *put_u64(char *o, uint64_t v)
     return pb_jw_int(o, (int64_t)v);
 }
 
-static char *put_time(char *o, uint64_t ts_ns)
-{
-    char buf[40];
-    return put_quoted(o, pb_time_fmt(ts_ns, false, buf));
-}
-
 static char *put_end(char *o, const struct flow_view *v, int end)
 {
     /* the first member is there whenever the flow has an address */
@@ -1313,7 +1307,7 @@ static char *flow_put_rest(const void *st, char *o)
     pb_time_fmt(v->first_ns, false, start);
     o = put_quoted(o, start);
     o = PB_JW_LIT(o, ",\"end\":");
-    o = v->last_ns == v->first_ns ? put_quoted(o, start) : put_time(o, v->last_ns);
+    o = v->last_ns == v->first_ns ? put_quoted(o, start) : pb_time_put(o, v->last_ns);
     o = put_u64(PB_JW_LIT(o, ",\"duration\":"),
                 v->last_ns >= v->first_ns ? v->last_ns - v->first_ns : 0);
     o = PB_JW_LIT(o, ",\"dataset\":\"flow\",\"kind\":\"event\",\"category\":[\"network\"],"

@@ -93,7 +93,7 @@ pb_event *amqp_tx_event(const struct pb_proto *p, const struct amqp_tx *t)
     memcpy(action, "amqp.", 5);
     memcpy(action + 5, t->method, mlen);
     action[5 + mlen] = '\0';
-    rc |= pb_ev_put_str(ev, "event.action", action);
+    rc |= pb_tx_add_action(ev, action, strlen(action), NULL);
     rc |= pb_ev_put_str(ev, "method", t->method);
     /* the fields the parser collected (jansson), copied into the event */
     pb_node *root = pb_ev_obj(ev, "");

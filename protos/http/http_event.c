@@ -1435,7 +1435,9 @@ static pb_node *request_fields(const struct http_plugin *pl, pb_event *ev, struc
     }
     if (host != NULL) {
         if (!host_ip) {
-            pb_tx_add_domain(ev, host);
+            if (host[0] != '\0') {
+                pb_tx_add_domain(ev, host);
+            }
             pb_ev_add_related_host(ev, host, strlen(host));
         } else {
             pb_ev_add_related_ip(ev, host);

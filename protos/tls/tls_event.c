@@ -285,8 +285,7 @@ pb_event *tls_build_event(const struct tls_event_in *in)
 
     const char *sni = first_of(ch, "server_name_indication");
     if (sni != NULL) {
-        rc |= pb_ev_put_str(ev, "destination.domain", sni);
-        rc |= pb_ev_put_str(ev, "server.domain", sni);
+        rc |= pb_tx_add_domain(ev, sni);
         rc |= pb_ev_put_str(ev, "tls.client.server_name", sni);
     }
     const char *alpn = first_of(sh, "application_layer_protocol_negotiation");

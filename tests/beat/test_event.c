@@ -892,6 +892,9 @@ static void tx_steps(pb_event *ev, unsigned k)
     }
     if (k & 32) {
         ck_assert_int_eq(pb_tx_add_domain(ev, "example.com"), 0);
+        if (k & 1) {
+            ck_assert_int_eq(pb_tx_add_domain(ev, "example.org"), 0); /* set again: replaced */
+        }
         ck_assert_int_eq(pb_ev_add_related_host(ev, "example.com", 11), 0);
         ck_assert_int_eq(pb_ev_add_related_host(ev, "", 0), 0);
         ck_assert_int_eq(pb_ev_add_related_host(ev, "http://a/b", 10), 0);
