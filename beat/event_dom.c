@@ -74,6 +74,7 @@ void *pb_ev_alloc(pb_event *ev, size_t n)
  * the thread's allocation count (as if freed), freed when the thread
  * ends. */
 static _Thread_local pb_event *spare;
+#ifndef PB_ASAN
 static _Thread_local bool spare_armed; /* the thread's exit frees spare */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
@@ -92,6 +93,7 @@ static void spare_init(void)
 {
     spare_ok = pthread_key_create(&spare_key, spare_free) == 0;
 }
+#endif
 
 pb_event *pb_ev_new(void)
 {

@@ -29,6 +29,9 @@ int pb_codec_buf_append(struct pb_codec_buf *b, const void *p, size_t n)
         return -PB_ELIMIT;
     }
     if (b->len + n > b->cap) {
+        if (b->fixed) {
+            return -PB_ELIMIT;
+        }
         size_t ncap = b->cap ? b->cap : 256;
         while (ncap < b->len + n) {
             if (ncap > SIZE_MAX / 2) {
@@ -53,7 +56,9 @@ void pb_codec_buf_free(struct pb_codec_buf *b)
     if (b == NULL) {
         return;
     }
-    pb_free(b->p);
+    if (!b->fixed) {
+        pb_free(b->p);
+    }
     b->p = NULL;
     b->len = 0;
     b->cap = 0;
@@ -153,7 +158,7 @@ static inline bool plain8(uint64_t x)
 static bool reserve_slow(struct jw *w, size_t n)
 {
     struct pb_codec_buf *b = w->b;
-    if (w->err != 0 || n > w->limit - b->len) {
+    if (w->err != 0 || n > w->limit - b->len || b->fixed) {
         return false;
     }
     size_t ncap = b->cap ? b->cap : 256;
@@ -179,6 +184,15 @@ static inline bool reserve(struct jw *w, size_t n)
         return true;
     }
     return reserve_slow(w, n);
+}
+
+/* A write that has no checked path failed to reserve its room: the
+   encoding fails (the limit or a fixed buffer's end; else memory). */
+static void no_room(struct jw *w, size_t n)
+{
+    if (w->err == 0) {
+        w->err = w->b->fixed || n > w->limit - w->b->len ? -PB_ELIMIT : -PB_ENOMEM;
+    }
 }
 /* Strings up to this long are written straight into a buffer reserved for
    the worst case (6 output bytes per input byte); longer ones go through
@@ -854,12 +868,16 @@ static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
         }
         if (reserve(w, pops->max(st))) {
             w->b->len = (size_t)(pops->put_ts(st, w->b->p + w->b->len) - w->b->p);
+        } else {
+            no_room(w, pops->max(st));
         }
         if (meta != NULL && !w->no_meta) {
             put_compact_members(w, n, meta, meta->next, NULL, NULL, depth, false);
         }
         if (reserve(w, pops->max(st))) {
             w->b->len = (size_t)(pops->put_rest(st, w->b->p + w->b->len) - w->b->p);
+        } else {
+            no_room(w, pops->max(st));
         }
         put_compact_members(w, n, n->first, NULL, meta, NULL, depth, false);
         putc1(w, '}');

@@ -33,11 +33,14 @@ struct pb_codec {
 };
 
 /* A growable byte buffer, capped at PB_CODEC_MAX_EVENT_BYTES past its
-   length at the start of an encode. */
+   length at the start of an encode. A fixed buffer writes into room it
+   borrows (p, cap): it never grows nor frees it, and what does not fit
+   fails with -PB_ELIMIT. */
 struct pb_codec_buf {
-    char *p; /* owned */
+    char *p; /* owned unless fixed */
     size_t len;
     size_t cap;
+    bool fixed;
 };
 
 /* Reads the `codec` section below an output's node (NULL or absent: json

@@ -125,6 +125,10 @@ json_t *pb_batch_event(const struct pb_batch *b, size_t i);
    the batch is finished); NULL when the queue holds only its tree (then
    encode pb_batch_event). Cheaper than encoding the tree again. */
 const char *pb_batch_event_json(const struct pb_batch *b, size_t i, size_t *len);
+/* The same encoding followed by its '\n' (len counts it) when the queue
+   holds it that way, NULL otherwise. Consecutive events often lie end to
+   end: one's line ends where the next one's starts. */
+const char *pb_batch_event_line(const struct pb_batch *b, size_t i, size_t *len);
 /* The i-th event while the queue still holds it in its arena (borrowed,
    read only), NULL otherwise (then use pb_batch_event): an output that can
    read the arena (pb_ev_get_*, pb_ev_encode_doc) avoids making its tree. */

@@ -35,6 +35,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,11 +86,13 @@ struct worker;
    event
    whose encoding would not decode back to the same values (see
    pb_json_encode_exact) is kept as its tree instead. */
+struct slab;
 struct qev {
     json_t *tree; /* owned; NULL until decoded when js is set */
-    char *js;     /* owned encoding, or NULL */
+    char *js;     /* the encoding: owned, or in slab; or NULL */
     size_t len;
-    pb_event *ev; /* owned: an arena event whose tree the output makes */
+    pb_event *ev;      /* owned: an arena event whose tree the output makes */
+    struct slab *slab; /* a reference on the slab holding js (then '\n' follows it) */
 };
 
 struct pb_batch {
@@ -218,15 +221,117 @@ static void dq_sync(struct pb_pipeline *pl)
     pl->used = (size_t)pb_diskq_unacked(pl->dq);
 }
 
+/* ---- encoding slabs ----------------------------------------------------
+ * Packet threads encode events straight into slabs: blocks of SLAB_BYTES
+ * filled one encoding after the other, each followed by '\n', so that the
+ * events of a batch mostly lie end to end and the file output writes them
+ * from there (pb_batch_event_line) without a copy, and no event costs a
+ * malloc and a free on two threads. A slab never moves. It counts its
+ * references: one per queued event in it, one while it is the current slab
+ * of its thread; the last one to let go gives it back to a small pool
+ * (the memory stays warm for the next) or frees it. An event kept for a
+ * retry while the rest of its batch leaves is copied out (qev_unpin), so
+ * that a few retried events cannot hold many slabs. */
+#define SLAB_BYTES (256u * 1024u)
+/* A slab with less room left is retired before an encode: few events
+   overflow the rest of a slab and are encoded twice. */
+#define SLAB_MIN_ROOM (16u * 1024u)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PB_ASAN 1
+#endif
+#endif
+#ifdef PB_ASAN
+#define SLAB_POOL 1 /* ASan sees a use after free only when freed */
+#else
+#define SLAB_POOL 8
+#endif
+
+struct slab {
+    atomic_size_t refs;
+    size_t used; /* bytes written: only its thread, while current, writes */
+    char data[SLAB_BYTES];
+};
+
+static pthread_mutex_t slab_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct slab *slab_pool[SLAB_POOL];
+static size_t slab_npool;
+
+static void slab_unref(struct slab *s)
+{
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) {
+        return;
+    }
+#ifndef PB_ASAN
+    pthread_mutex_lock(&slab_mu);
+    if (slab_npool < SLAB_POOL) {
+        slab_pool[slab_npool++] = s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&slab_mu);
+#endif
+    free(s); /* disowned */
+}
+
+/* A slab with one reference (the caller's), empty; NULL without memory. */
+static struct slab *slab_new(void)
+{
+    struct slab *s = NULL;
+    pthread_mutex_lock(&slab_mu);
+    if (slab_npool > 0) {
+        s = slab_pool[--slab_npool];
+    }
+    pthread_mutex_unlock(&slab_mu);
+    if (s == NULL && (s = pb_malloc(sizeof *s)) != NULL) {
+        /* not the memory of the thread that happens to start it */
+        pb_alloc_disown(s);
+    }
+    if (s != NULL) {
+        atomic_init(&s->refs, 1);
+        s->used = 0;
+    }
+    return s;
+}
+
+__attribute__((destructor)) static void slab_pool_free(void)
+{
+    pthread_mutex_lock(&slab_mu);
+    while (slab_npool > 0) {
+        free(slab_pool[--slab_npool]);
+    }
+    pthread_mutex_unlock(&slab_mu);
+}
+
 static void qev_free(struct qev *q)
 {
     json_decref(q->tree);
-    free(q->js); /* disowned (pb_alloc_disown) */
+    if (q->slab != NULL) {
+        slab_unref(q->slab);
+    } else {
+        free(q->js); /* disowned (pb_alloc_disown) */
+    }
     pb_ev_free(q->ev);
     q->tree = NULL;
     q->js = NULL;
     q->len = 0;
     q->ev = NULL;
+    q->slab = NULL;
+}
+
+/* An event that stays while the rest of its slab may leave: its encoding
+   moves to a block of its own (it stays in the slab when memory is short). */
+static void qev_unpin(struct qev *q)
+{
+    char *own = q->slab != NULL ? malloc(q->len > 0 ? q->len : 1) : NULL;
+    if (own != NULL) {
+        memcpy(own, q->js, q->len);
+        slab_unref(q->slab);
+        q->slab = NULL;
+        q->js = own;
+    }
 }
 
 /* The batch's events leave the queue: freed, their room released (with
@@ -328,6 +433,15 @@ const char *pb_batch_event_json(const struct pb_batch *b, size_t i, size_t *len)
     return b->ev[i].js;
 }
 
+const char *pb_batch_event_line(const struct pb_batch *b, size_t i, size_t *len)
+{
+    if (i >= b->n || b->ev[i].js == NULL || b->ev[i].slab == NULL) {
+        return NULL;
+    }
+    *len = b->ev[i].len + 1;
+    return b->ev[i].js;
+}
+
 void pb_batch_given_up(struct pb_batch *b, size_t n)
 {
     b->given_up = n < b->n ? n : b->n;
@@ -377,7 +491,8 @@ static void finish(struct pb_batch *b, enum fin how, const size_t *idx, size_t n
                     if (b->ids != NULL) {
                         b->ids[keep] = b->ids[i];
                     }
-                    b->ev[keep++] = b->ev[i];
+                    b->ev[keep] = b->ev[i];
+                    qev_unpin(&b->ev[keep++]); /* the rest of its slab may go */
                 } else {
                     qev_free(&b->ev[i]);
                     if (b->ids != NULL) {
@@ -1203,55 +1318,126 @@ static int publish_disk(struct pb_pipeline *pl, json_t *ev, bool block)
 }
 
 /* The scratch buffer of the encoding threads stays allocated up to this
- * size (a thread's events are encoded there before being copied). */
+ * size (an event that does not fit a slab is encoded there, then copied). */
 #define SCRATCH_KEEP (256u * 1024u)
 
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static bool scratch_ok;
+/* What an encoding thread keeps: its current slab and its scratch buffer
+   (released when the thread ends). */
+struct enc_thread {
+    struct slab *slab; /* a reference, or NULL */
+    struct pb_codec_buf scratch;
+};
 
-static void scratch_free(void *p)
+static pthread_key_t enc_key;
+static pthread_once_t enc_once = PTHREAD_ONCE_INIT;
+static bool enc_ok;
+
+static void enc_thread_free(void *p)
 {
-    pb_codec_buf_free(p);
-    pb_free(p);
+    struct enc_thread *t = p;
+    if (t->slab != NULL) {
+        slab_unref(t->slab);
+    }
+    pb_codec_buf_free(&t->scratch);
+    pb_free(t);
 }
 
-static void scratch_init(void)
+static void enc_init(void)
 {
-    scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+    enc_ok = pthread_key_create(&enc_key, enc_thread_free) == 0;
 }
 
-/* This thread's encoding buffer (freed when the thread ends), or NULL. */
-static struct pb_codec_buf *thread_scratch(void)
+/* This thread's encoding state, or NULL. */
+static struct enc_thread *thread_enc(void)
 {
-    pthread_once(&scratch_once, scratch_init);
-    if (!scratch_ok) {
+    pthread_once(&enc_once, enc_init);
+    if (!enc_ok) {
         return NULL;
     }
-    struct pb_codec_buf *b = pthread_getspecific(scratch_key);
-    if (b == NULL && (b = pb_calloc(1, sizeof *b)) != NULL &&
-        pthread_setspecific(scratch_key, b) != 0) {
-        pb_free(b);
-        b = NULL;
+    struct enc_thread *t = pthread_getspecific(enc_key);
+    if (t == NULL && (t = pb_calloc(1, sizeof *t)) != NULL &&
+        pthread_setspecific(enc_key, t) != 0) {
+        pb_free(t);
+        t = NULL;
     }
-    return b;
+    return t;
 }
 
-/* The compact encoding of an arena event (ev) or of a tree, in a block of
- * its size (*len bytes) that the queue keeps: made in this thread's
- * scratch buffer, then copied. The block is not memory of the protocol
- * that published it (the TCP tracker charges a connection with what its
- * callbacks keep). NULL when it cannot be made exactly (the caller queues
- * the event itself). */
-static char *encode_block(const pb_event *ev, const json_t *tree, size_t *len)
+/* Retires the thread's slab (its events keep it) for a new one. */
+static struct slab *renew_slab(struct enc_thread *t)
 {
-    struct pb_codec_buf *scratch = thread_scratch();
+    if (t->slab != NULL) {
+        slab_unref(t->slab);
+    }
+    t->slab = slab_new();
+    return t->slab;
+}
+
+static int encode_into(const pb_event *ev, const json_t *tree, struct pb_codec_buf *b, bool *exact)
+{
+    *exact = false;
+    return ev != NULL ? pb_ev_encode(ev, false, false, b, exact)
+                      : pb_json_encode_exact(tree, b, exact);
+}
+
+/* Encodes into the rest of slab s, then '\n': 0 (the event is at
+   s->data + *at, *len bytes), 1 when the encoding would not be exact,
+   -PB_ELIMIT when it does not fit. */
+static int encode_in_slab(struct slab *s, const pb_event *ev, const json_t *tree, size_t *at,
+                          size_t *len)
+{
+    struct pb_codec_buf b = {
+        .p = s->data + s->used, .cap = SLAB_BYTES - s->used - 1, .fixed = true};
+    bool exact;
+    int rc = encode_into(ev, tree, &b, &exact);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!exact) {
+        return 1;
+    }
+    b.p[b.len] = '\n';
+    *at = s->used;
+    *len = b.len;
+    s->used += b.len + 1;
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* The compact encoding of an arena event (ev) or of a tree (*len bytes,
+ * for the queue): in this thread's slab (*slab set to the reference the
+ * caller now holds), or in a block of its own (*slab NULL) when it does
+ * not fit one. Neither is memory of the protocol that published it (the
+ * TCP tracker charges a connection with what its callbacks keep). NULL
+ * when it cannot be made exactly (the caller queues the event itself). */
+static char *encode_block(const pb_event *ev, const json_t *tree, size_t *len, struct slab **slab)
+{
+    struct enc_thread *t = thread_enc();
+    *slab = NULL;
+    if (t != NULL) {
+        struct slab *s = t->slab;
+        if (s == NULL || SLAB_BYTES - s->used < SLAB_MIN_ROOM) {
+            s = renew_slab(t);
+        }
+        size_t at = 0;
+        int rc = s != NULL ? encode_in_slab(s, ev, tree, &at, len) : -PB_ENOMEM;
+        if (rc == -PB_ELIMIT && s->used > 0 && (s = renew_slab(t)) != NULL) {
+            rc = encode_in_slab(s, ev, tree, &at, len);
+        }
+        if (rc == 0) {
+            *slab = s;
+            return s->data + at;
+        }
+        if (rc == 1) {
+            return NULL;
+        }
+    }
+    /* larger than a slab, or no slab: the growing buffer */
     struct pb_codec_buf local = {0};
-    struct pb_codec_buf *b = scratch != NULL ? scratch : &local;
+    struct pb_codec_buf *b = t != NULL ? &t->scratch : &local;
     bool exact = false;
     b->len = 0;
-    int rc = ev != NULL ? pb_ev_encode(ev, false, false, b, &exact)
-                        : pb_json_encode_exact(tree, b, &exact);
+    int rc = encode_into(ev, tree, b, &exact);
     char *block = NULL;
     if (rc == 0 && exact && (block = pb_malloc(b->len > 0 ? b->len : 1)) != NULL) {
         memcpy(block, b->p, b->len);
@@ -1332,19 +1518,19 @@ void pb_pipeline_stage(struct pb_pipeline *pl, bool on)
     s->pl = on && pl != NULL && pl->dq == NULL ? pl : NULL;
 }
 
-/* Puts the queue entry {tree, js, len, ev} on the memory queue (taking
- * it), through this thread's stage when it has one for pl. (Its fields come
- * as arguments: a copy of a struct just written piecemeal would wait for
- * every store before it, the encoding's copy included.) */
+/* Puts the queue entry {tree, js, len, ev, slab} on the memory queue
+ * (taking it), through this thread's stage when it has one for pl. (Its
+ * fields come as arguments: a copy of a struct just written piecemeal
+ * would wait for every store before it, the encoding's included.) */
 static int enqueue(struct pb_pipeline *pl, json_t *tree, char *js, size_t len, pb_event *ev,
-                   bool block)
+                   struct slab *slab, bool block)
 {
     struct stage *s = &stage;
     if (s->pl != pl) {
-        struct qev one = {.tree = tree, .js = js, .len = len, .ev = ev};
+        struct qev one = {.tree = tree, .js = js, .len = len, .ev = ev, .slab = slab};
         return enqueue_many(pl, &one, 1, block);
     }
-    s->q[s->n++] = (struct qev){.tree = tree, .js = js, .len = len, .ev = ev};
+    s->q[s->n++] = (struct qev){.tree = tree, .js = js, .len = len, .ev = ev, .slab = slab};
     s->block = block;
     return s->n == STAGE_MAX ? stage_flush(s) : 0;
 }
@@ -1359,7 +1545,7 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
     if (pl->dq == NULL && pl->queue_json) {
         /* queue.mem keeps the encoding (outside the lock: producers
            encode in parallel with the workers) */
-        q.js = encode_block(NULL, ev, &q.len);
+        q.js = encode_block(NULL, ev, &q.len, &q.slab);
         if (q.js != NULL) {
             q.tree = NULL;
             json_decref(ev);
@@ -1371,7 +1557,7 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
         pthread_mutex_unlock(&pl->mu);
         return rc;
     }
-    return enqueue(pl, q.tree, q.js, q.len, NULL, block);
+    return enqueue(pl, q.tree, q.js, q.len, NULL, q.slab, block);
 }
 
 int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
@@ -1383,17 +1569,18 @@ int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
     if (pl->dq == NULL && pl->queue_json && !pb_ev_is_tree(ev)) {
         /* encoded from the arena: no jansson tree is ever built */
         size_t len = 0;
-        char *js = encode_block(ev, NULL, &len);
+        struct slab *slab;
+        char *js = encode_block(ev, NULL, &len, &slab);
         if (js != NULL) {
             pb_ev_free(ev);
-            return enqueue(pl, NULL, js, len, NULL, block);
+            return enqueue(pl, NULL, js, len, NULL, slab, block);
         }
     }
     if (pl->dq == NULL && !pb_ev_is_tree(ev)) {
         /* an output that reads trees: the event waits in its arena and
            becomes a tree on the output's thread (pb_batch_event), so that
            the tree is made and freed by one thread */
-        return enqueue(pl, NULL, NULL, 0, ev, block);
+        return enqueue(pl, NULL, NULL, 0, ev, NULL, block);
     }
     json_t *tree = pb_ev_take(ev);
     if (tree == NULL) {

@@ -65,8 +65,12 @@ struct fileout {
     int fd;
     uint64_t flushed; /* bytes of the active file known written */
     struct pb_codec_buf enc;
+    /* What waits for a write: lines copied into wbuf, or lines lying end
+       to end in the queue's memory (span), never both. */
     struct pb_codec_buf wbuf;
-    size_t wbuf_events;
+    const char *span;
+    size_t span_len;
+    size_t pend_events;
 };
 
 /* ---- names -------------------------------------------------------------- */
@@ -413,12 +417,14 @@ static void close_file(struct fileout *f)
  * and drops them. */
 static void flush_wbuf(struct fileout *f)
 {
+    const char *p = f->span != NULL ? f->span : f->wbuf.p;
+    size_t len = f->span != NULL ? f->span_len : f->wbuf.len;
     size_t off = 0;
-    if (f->wbuf.len == 0) {
+    if (len == 0) {
         return;
     }
-    while (f->fd >= 0 && off < f->wbuf.len) {
-        ssize_t w = write(f->fd, f->wbuf.p + off, f->wbuf.len - off);
+    while (f->fd >= 0 && off < len) {
+        ssize_t w = write(f->fd, p + off, len - off);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
@@ -427,7 +433,7 @@ static void flush_wbuf(struct fileout *f)
         }
         off += (size_t)w;
     }
-    if (off < f->wbuf.len) {
+    if (off < len) {
         int e = errno;
         if (f->fd >= 0 && ftruncate(f->fd, (off_t)f->flushed) != 0) {
             pb_debug(SEL, "truncate after failed write: %s", strerror(errno));
@@ -435,17 +441,19 @@ static void flush_wbuf(struct fileout *f)
         pb_error(SEL,
                  "Writing event to file failed with: failed to write to file: %s; %zu event(s) "
                  "dropped",
-                 strerror(e), f->wbuf_events);
+                 strerror(e), f->pend_events);
     } else {
-        f->flushed += f->wbuf.len;
+        f->flushed += len;
     }
     f->wbuf.len = 0;
-    f->wbuf_events = 0;
+    f->span = NULL;
+    f->span_len = 0;
+    f->pend_events = 0;
 }
 
-/* The rotator's Write for one line. */
-/* line[0..len0) and a newline, as one line of the file. */
-static void write_line(struct fileout *f, const char *line, size_t len0)
+/* The rotator's Write for one line: line[0..len0) and a newline, which
+   follows it in memory when nl (then it is written from there). */
+static void write_line(struct fileout *f, const char *line, size_t len0, bool nl)
 {
     size_t len = len0 + 1;
     if ((uint64_t)len > f->max_size) {
@@ -466,14 +474,25 @@ static void write_line(struct fileout *f, const char *line, size_t len0)
             return;
         }
     }
-    size_t at = f->wbuf.len;
-    if (pb_codec_buf_append(&f->wbuf, line, len0) != 0 ||
-        pb_codec_buf_append(&f->wbuf, "\n", 1) != 0) {
-        f->wbuf.len = at; /* no half line */
-        pb_error(SEL, "Writing event to file failed with: out of memory");
-        return;
+    if (nl) {
+        if (f->span == NULL || line != f->span + f->span_len) {
+            flush_wbuf(f);
+            f->span = line;
+        }
+        f->span_len += len;
+    } else {
+        if (f->span != NULL) {
+            flush_wbuf(f);
+        }
+        size_t at = f->wbuf.len;
+        if (pb_codec_buf_append(&f->wbuf, line, len0) != 0 ||
+            pb_codec_buf_append(&f->wbuf, "\n", 1) != 0) {
+            f->wbuf.len = at; /* no half line */
+            pb_error(SEL, "Writing event to file failed with: out of memory");
+            return;
+        }
     }
-    f->wbuf_events++;
+    f->pend_events++;
     if (f->wbuf.len >= WBUF_FLUSH_BYTES) {
         flush_wbuf(f);
     }
@@ -714,10 +733,17 @@ static void file_publish(struct pb_output *o, struct pb_batch *b)
     for (size_t i = 0; i < n; i++) {
         f->enc.len = 0;
         size_t jlen = 0;
-        const char *js =
-            pb_codec_is_plain_json(&f->codec) ? pb_batch_event_json(b, i, &jlen) : NULL;
+        const char *js = NULL;
+        if (pb_codec_is_plain_json(&f->codec)) {
+            /* the queue's encoding as it is, from where it is when it can */
+            if ((js = pb_batch_event_line(b, i, &jlen)) != NULL) {
+                write_line(f, js, jlen - 1, true);
+                continue;
+            }
+            js = pb_batch_event_json(b, i, &jlen);
+        }
         if (js != NULL) {
-            write_line(f, js, jlen); /* the queue's encoding as it is */
+            write_line(f, js, jlen, false);
             continue;
         }
         int rc = pb_codec_encode(&f->codec, pb_batch_event(b, i), &f->enc);
@@ -725,7 +751,7 @@ static void file_publish(struct pb_output *o, struct pb_batch *b)
             pb_warn(SEL, "Failed to serialize the event: %s", pb_strerror(rc));
             continue;
         }
-        write_line(f, f->enc.p, f->enc.len);
+        write_line(f, f->enc.p, f->enc.len, false);
     }
     flush_wbuf(f);
     pb_batch_ack(b);

@@ -256,6 +256,57 @@ START_TEST(ndjson_lines_in_beats_order)
 }
 END_TEST
 
+/* Event i of lines_written_in_order: most encode exactly and reach the
+   file from the queue's slabs, every seventh keeps a float that would not
+   read back (the output encodes its tree itself), one is larger than a
+   slab (a block of its own). */
+static json_t *mixed_ev(int i)
+{
+    json_t *e = ev(i, i == 1500 ? 300000 : (size_t)(i % 97));
+    if (i % 7 == 3) {
+        json_object_set_new(e, "f", json_real(2.0));
+    }
+    return e;
+}
+
+START_TEST(lines_written_in_order_from_slabs_and_copies)
+{
+    char yaml[1024];
+    char err[512] = "";
+    snprintf(yaml, sizeof yaml,
+             "output.file: {path: '%s/out', rotate_every_kb: 1048576}\n"
+             "queue.mem: {events: 4096, flush.min_events: 512, flush.timeout: 1ms}\n",
+             tmpdir);
+    struct pb_cfg *c = pb_cfg_parse(yaml, strlen(yaml), "test", err, sizeof err);
+    ck_assert_msg(c != NULL, "%s", err);
+    struct pb_pipeline *pl = pb_pipeline_new(c, err, sizeof err);
+    ck_assert_msg(pl != NULL, "%s", err);
+    const int n = 6000; /* ~700 KB: several slabs */
+    struct pb_codec_buf want = {0};
+    for (int i = 0; i < n; i++) {
+        json_t *e = mixed_ev(i);
+        ck_assert_int_eq(pb_json_encode(e, false, false, &want), 0);
+        ck_assert_int_eq(pb_codec_buf_append(&want, "\n", 1), 0);
+        json_decref(e);
+    }
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(pb_pipeline_publish(pl, mixed_ev(i), true), 0);
+    }
+    pb_pipeline_close(pl, -1);
+    pb_cfg_free(c);
+
+    struct fileinfo fi[4];
+    ck_assert_uint_eq(list_out(fi, 4), 1);
+    size_t len;
+    char *buf = read_file(fi[0].name, &len);
+    ck_assert_uint_eq(len, want.len);
+    ck_assert(memcmp(buf, want.p, len) == 0);
+    pb_free(buf);
+    pb_codec_buf_free(&want);
+}
+END_TEST
+
 START_TEST(no_events_no_file)
 {
     run("", 0, 0, 0);
@@ -543,6 +594,7 @@ static Suite *file_suite(void)
     tcase_add_test(tc, codec_floats_like_go);
     tcase_add_test(tc, codec_strings);
     tcase_add_test(tc, codec_format);
+    tcase_add_test(tc, lines_written_in_order_from_slabs_and_copies);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -58,6 +58,9 @@ static struct {
     size_t njson;     /* acked events the queue held encoded */
     size_t json_bad;  /* of those, encodings that differ from the codec's */
     size_t ntree;     /* acked events the queue held as a tree */
+    size_t nline;     /* acked events with a line (pb_batch_event_line) */
+    size_t line_bad;  /* of those, lines other than the encoding and '\n' */
+    size_t adjacent;  /* lines that start where the batch's previous one ended */
 } fake;
 
 static int64_t now_ns(void)
@@ -74,9 +77,22 @@ static int64_t ev_id(json_t *ev)
 
 static void record_ack(struct pb_batch *b)
 {
+    const char *prev_end = NULL;
     for (size_t i = 0; i < pb_batch_len(b); i++) {
         size_t jlen = 0;
         const char *js = pb_batch_event_json(b, i, &jlen);
+        size_t llen = 0;
+        const char *line = pb_batch_event_line(b, i, &llen);
+        if (line != NULL) {
+            fake.nline++;
+            if (line != js || llen != jlen + 1 || line[jlen] != '\n') {
+                fake.line_bad++;
+            }
+            fake.adjacent += line == prev_end;
+            prev_end = line + llen;
+        } else {
+            prev_end = NULL;
+        }
         if (js != NULL) {
             struct pb_codec_buf enc = {0};
             fake.njson++;
@@ -259,6 +275,9 @@ static void fake_reset(enum fake_mode mode)
     fake.njson = 0;
     fake.json_bad = 0;
     fake.ntree = 0;
+    fake.nline = 0;
+    fake.line_bad = 0;
+    fake.adjacent = 0;
     pthread_mutex_unlock(&fake.mu);
 }
 
@@ -433,6 +452,50 @@ START_TEST(arena_events_to_json_and_tree_outputs)
         ck_assert_int_eq(pb_pipeline_publish_event(pl, arena_ev(i), true), 0);
     }
     pb_pipeline_close(pl, 0);
+    pb_cfg_free(c);
+}
+END_TEST
+
+/* An arena event with a pad of n bytes. */
+static pb_event *padded_ev(int64_t id, size_t n)
+{
+    pb_event *e = arena_ev(id);
+    char *p = malloc(n + 1);
+    ck_assert_ptr_nonnull(p);
+    memset(p, 'p', n);
+    p[n] = '\0';
+    pb_ev_put_str(e, "pad", p);
+    free(p);
+    return e;
+}
+
+START_TEST(encodings_lie_end_to_end_in_slabs)
+{
+    struct pb_cfg *c;
+    struct pb_pipeline *pl =
+        pipeline_of("queue.mem: {events: 8192, flush.min_events: 1024, flush.timeout: 1ms}\n"
+                    "output.fake: {}\n",
+                    &c);
+    /* ~1.1 MB of small events (several slabs), one larger than a slab,
+       one that fills most of one */
+    const int n = 8000;
+    for (int i = 0; i < n; i++) {
+        size_t pad = i == 4000 ? 400000 : i == 6000 ? 200000 : (size_t)(i % 200);
+        ck_assert_int_eq(pb_pipeline_publish_event(pl, padded_ev(i, pad), true), 0);
+    }
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    pb_pipeline_close(pl, -1);
+    ck_assert_uint_eq(fake.nseen, (size_t)n);
+    for (size_t i = 0; i < fake.nseen; i++) {
+        ck_assert_int_eq(fake.seen[i], (int64_t)i);
+    }
+    ck_assert_uint_eq(fake.njson, (size_t)n);
+    ck_assert_uint_eq(fake.json_bad, 0);
+    /* all but the one larger than a slab */
+    ck_assert_uint_eq(fake.nline, (size_t)n - 1);
+    ck_assert_uint_eq(fake.line_bad, 0);
+    /* breaks only between slabs and batches */
+    ck_assert_uint_ge(fake.adjacent, (size_t)n - 40);
     pb_cfg_free(c);
 }
 END_TEST
@@ -714,6 +777,10 @@ START_TEST(partial_retry_events)
     ck_assert_uint_eq(fake.last_batch_ids[0], 1);
     ck_assert_uint_eq(fake.last_batch_ids[1], 3);
     ck_assert_uint_eq(fake.last_batch_ids[2], 5);
+    /* kept for the retry while the others left: out of their slab */
+    ck_assert_uint_eq(fake.njson, 3);
+    ck_assert_uint_eq(fake.json_bad, 0);
+    ck_assert_uint_eq(fake.nline, 0);
     struct pb_pipeline_stats st = stats(pl);
     ck_assert_uint_eq(st.acked, 6);
     ck_assert_uint_eq(st.retried, 3);
@@ -1053,6 +1120,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, cancelled_does_not_spend_retries);
     tcase_add_test(tc, connect_failure_backs_off_and_retries);
     tcase_add_test(tc, partial_retry_events);
+    tcase_add_test(tc, encodings_lie_end_to_end_in_slabs);
     tcase_add_test(tc, drop_counts_failed);
     tcase_add_test(tc, given_up_events_count_as_failed);
     tcase_add_test(tc, async_completion_from_another_thread);
