@@ -18,6 +18,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/lazy/lazylib.h"
 #include "beat/log.h"
 
 #define SEL "kibana"
@@ -494,6 +495,9 @@ static int do_request(struct pb_kibana *k, const char *method, const char *path,
                      query != NULL ? query : "");
     if (n < 0 || (size_t)n >= sizeof url) {
         snprintf(err, errlen, "fail to create the HTTP %s request: URL too long", method);
+        return -PB_EINVAL;
+    }
+    if (pb_lazy_curl(err, errlen) != 0) {
         return -PB_EINVAL;
     }
     CURL *h = curl_easy_init();

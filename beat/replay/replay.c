@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "beat/alloc.h"
+#include "beat/lazy/lazylib.h"
 #include "beat/replay/rp_int.h"
 #include "beat/summary/hist.h"
 
@@ -843,8 +844,8 @@ int pb_replay_main(int argc, char **argv)
         status = 0;
         goto out;
     }
-    if (r->o.t.proto == RP_HTTP) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (r->o.t.proto == RP_HTTP && pb_lazy_curl(NULL, 0) == 0) {
+        curl_global_init(CURL_GLOBAL_DEFAULT); /* else the clients tell why */
     }
     size_t nw = (size_t)r->a.concurrency;
     if (nw > r->n) {

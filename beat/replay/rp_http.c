@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "beat/alloc.h"
+#include "beat/lazy/lazylib.h"
 #include "beat/replay/rp_int.h"
 
 struct http_cl {
@@ -55,6 +56,10 @@ static void *http_open(const struct rp_opts *o, char *err, size_t errlen)
     struct http_cl *c = pb_calloc(1, sizeof *c);
     if (c == NULL) {
         snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (pb_lazy_curl(err, errlen) != 0) {
+        pb_free(c);
         return NULL;
     }
     c->h = curl_easy_init();

@@ -29,7 +29,9 @@ trap 'dpkg --purge packetbeat >/dev/null 2>&1 || true; rm -rf "$OUT"' EXIT
 DEB=$(ls "$OUT"/packetbeat_*.deb)
 echo "built $DEB"
 dpkg-deb -f "$DEB" Package Version Depends
-dpkg-deb -f "$DEB" Depends | grep -q libpcap || { echo "no libpcap dependency" >&2; exit 1; }
+for dep in libpcap libcurl4 librdkafka1; do
+    dpkg-deb -f "$DEB" Depends | grep -q "$dep" || { echo "no $dep dependency" >&2; exit 1; }
+done
 
 dpkg -i "$DEB"
 fail=0

@@ -31,6 +31,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/lazy/lazylib.h"
 #include "beat/log.h"
 #include "es.h"
 #include "publisher/output.h"
@@ -672,6 +673,9 @@ static int es_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, siz
 {
     struct esout *e = o->ctx;
     bool https = false;
+    if (pb_lazy_curl(err, errlen) != 0) {
+        return -PB_EINVAL;
+    }
     int rc = read_hosts(cfg, &e->hosts, &e->nhosts, &https, err, errlen);
     if (rc != 0) {
         return rc;

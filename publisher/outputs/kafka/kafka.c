@@ -60,6 +60,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/lazy/lazylib.h"
 #include "beat/log.h"
 #include "publisher/codec.h"
 #include "publisher/fmtstr.h"
@@ -597,6 +598,9 @@ static int kafka_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, 
     int64_t backoff_init = 1000000000LL, workers = 1;
     bool meta_full = false;
     int rc;
+    if (pb_lazy_rdkafka(err, errlen) != 0) {
+        return -PB_EINVAL;
+    }
 
     pb_cfg_path(cfg, path, sizeof path);
     ko->rng = (uint64_t)mono_ns() ^ (uint64_t)(uintptr_t)ko;
@@ -1273,11 +1277,24 @@ static void kafka_publish(struct pb_output *o, struct pb_batch *b)
         int64_t deadline = mono_ns() + ko->timeout_ns;
         rd_kafka_resp_err_t perr;
         for (;;) {
-            perr = rd_kafka_producev(
-                ko->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(ko->enc.p, ko->enc.len),
-                RD_KAFKA_V_KEY(has_key ? ko->kbuf.p : NULL, klen), RD_KAFKA_V_TIMESTAMP(tsms),
-                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(km), RD_KAFKA_V_END);
+            /* produceva (not the variadic producev): a function the lazy
+               loader can pass on (beat/lazy) */
+            rd_kafka_vu_t vu[] = {
+                {.vtype = RD_KAFKA_VTYPE_RKT, .u.rkt = t->rkt},
+                {.vtype = RD_KAFKA_VTYPE_PARTITION, .u.i32 = RD_KAFKA_PARTITION_UA},
+                {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
+                {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {ko->enc.p, ko->enc.len}},
+                {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {has_key ? ko->kbuf.p : NULL, klen}},
+                {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = tsms},
+                {.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = hdrs},
+                {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = km},
+            };
+            rd_kafka_error_t *e = rd_kafka_produceva(ko->rk, vu, sizeof vu / sizeof vu[0]);
+            perr = RD_KAFKA_RESP_ERR_NO_ERROR;
+            if (e != NULL) {
+                perr = rd_kafka_error_code(e);
+                rd_kafka_error_destroy(e);
+            }
             if (perr != RD_KAFKA_RESP_ERR__QUEUE_FULL || mono_ns() > deadline ||
                 atomic_load(&ko->stop)) {
                 break;

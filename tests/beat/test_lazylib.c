@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tests/beat/test_lazylib.c - libcurl and librdkafka loaded on first use
+ * (beat/lazy): a missing library is an error that names it; the forwarding
+ * functions reach the real ones, arguments of every kind included.
+ */
+#include <check.h>
+#include <curl/curl.h>
+#include <librdkafka/rdkafka.h>
+#include <string.h>
+
+#include "beat/lazy/lazylib.h"
+
+START_TEST(missing_library_is_named)
+{
+    struct pb_lazylib l = {.soname = "libpb-not-there.so.9"};
+    char err[256] = "";
+    ck_assert_int_eq(pb_lazylib_load(&l, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "cannot load libpb-not-there.so.9") != NULL, "%s", err);
+    /* tried once: the same answer again */
+    err[0] = '\0';
+    ck_assert_int_eq(pb_lazylib_load(&l, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "libpb-not-there.so.9") != NULL, "%s", err);
+}
+END_TEST
+
+static size_t sink(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
+START_TEST(curl_calls_reach_libcurl)
+{
+    char err[256] = "";
+    ck_assert_msg(pb_lazy_curl(err, sizeof err) == 0, "%s", err);
+    CURL *h = curl_easy_init();
+    ck_assert_ptr_nonnull(h);
+    /* an option of each argument type: long, pointer, function, off_t, blob */
+    ck_assert_int_eq(curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L), CURLE_OK);
+    ck_assert_int_eq(curl_easy_setopt(h, CURLOPT_URL, "http://127.0.0.1:1/"), CURLE_OK);
+    ck_assert_int_eq(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink), CURLE_OK);
+    ck_assert_int_eq(curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)1 << 33),
+                     CURLE_OK);
+    struct curl_blob blob = {.data = (void *)"x", .len = 1, .flags = CURL_BLOB_COPY};
+    ck_assert_int_eq(curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &blob), CURLE_OK);
+    /* an unknown option is refused by libcurl itself */
+    ck_assert_int_ne(curl_easy_setopt(h, (CURLoption)9999, 0L), CURLE_OK);
+    struct curl_slist *l = curl_slist_append(NULL, "X-A: 1");
+    ck_assert_ptr_nonnull(l);
+    ck_assert_str_eq(l->data, "X-A: 1");
+    curl_slist_free_all(l);
+    char *url = NULL;
+    ck_assert_int_eq(curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url), CURLE_OK);
+    ck_assert_str_eq(url, "http://127.0.0.1:1/");
+    ck_assert_str_eq(curl_easy_strerror(CURLE_OK), "No error");
+    curl_easy_cleanup(h);
+}
+END_TEST
+
+START_TEST(rdkafka_calls_reach_librdkafka)
+{
+    char err[256] = "";
+    ck_assert_msg(pb_lazy_rdkafka(err, sizeof err) == 0, "%s", err);
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(rd_kafka_conf_set(c, "client.id", "pb", err, sizeof err), RD_KAFKA_CONF_OK);
+    ck_assert_int_eq(rd_kafka_conf_set(c, "no.such.key", "1", err, sizeof err),
+                     RD_KAFKA_CONF_UNKNOWN);
+    ck_assert_msg(strstr(err, "no.such.key") != NULL, "%s", err);
+    ck_assert_str_eq(rd_kafka_err2name(RD_KAFKA_RESP_ERR__QUEUE_FULL), "_QUEUE_FULL");
+    rd_kafka_conf_destroy(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("lazylib");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, missing_library_is_named);
+    tcase_add_test(tc, curl_calls_reach_libcurl);
+    tcase_add_test(tc, rdkafka_calls_reach_librdkafka);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
