@@ -884,21 +884,30 @@ bool pb_ev_any_frozen(void)
     return atomic_load_explicit(&frozen_count, memory_order_relaxed) > 0;
 }
 
+const char *pb_ev_frozen_enc(const json_t *v, size_t *len, bool *inexact)
+{
+    for (size_t i = 0; i < PB_MAX_FROZEN; i++) {
+        struct frozen *f = &frozen[i];
+        if (atomic_load_explicit(&f->v, memory_order_acquire) == v) {
+            const char *e = atomic_load_explicit(&f->enc, memory_order_acquire);
+            if (e != NULL) {
+                *len = f->len;
+                *inexact = f->inexact;
+            }
+            return e;
+        }
+    }
+    return NULL;
+}
+
 int pb_ev_frozen_put(const json_t *v, pb_frozen_enc_fn enc, pb_frozen_put_fn put, void *ctx,
                      bool *inexact)
 {
     /* the usual case: encoded already */
-    for (size_t i = 0; i < PB_MAX_FROZEN; i++) {
-        struct frozen *f = &frozen[i];
-        if (atomic_load_explicit(&f->v, memory_order_acquire) != v) {
-            continue;
-        }
-        const char *e = atomic_load_explicit(&f->enc, memory_order_acquire);
-        if (e == NULL) {
-            break;
-        }
-        put(ctx, e, f->len);
-        *inexact = f->inexact;
+    size_t len;
+    const char *cached = pb_ev_frozen_enc(v, &len, inexact);
+    if (cached != NULL) {
+        put(ctx, cached, len);
         return 1;
     }
     int rc = 0;

@@ -335,6 +335,9 @@ typedef int (*pb_frozen_enc_fn)(const json_t *v, char **out, size_t *len, bool *
 typedef void (*pb_frozen_put_fn)(void *ctx, const char *p, size_t n);
 int pb_ev_frozen_put(const json_t *v, pb_frozen_enc_fn enc, pb_frozen_put_fn put, void *ctx,
                      bool *inexact);
+/* v's cached encoding (*len bytes; *inexact as enc set it) when v is
+   frozen and was encoded already, else NULL: valid while v stays frozen. */
+const char *pb_ev_frozen_enc(const json_t *v, size_t *len, bool *inexact);
 /* Cheap test before pb_ev_frozen_put: is anything frozen at all? */
 bool pb_ev_any_frozen(void);
 

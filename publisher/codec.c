@@ -731,6 +731,24 @@ static void put_dom_member(struct jw *w, const pb_node *n, const struct pb_membe
 
 static void put_compact_node(struct jw *w, const pb_node *n, int depth);
 
+/* A borrowed (frozen) object's cached encoding, copied straight (in compact
+   output): what put_dom_value writes through put_frozen, without its
+   steps. False when it has none yet (then put_dom_value makes it). */
+static inline bool put_borrowed(struct jw *w, const struct pb_member *m)
+{
+    size_t len;
+    bool inexact;
+    const char *e;
+    if (!(m->flags & PB_MF_BORROWED) || w->no_frozen || !json_is_object(m->u.j) ||
+        (e = pb_ev_frozen_enc(m->u.j, &len, &inexact)) == NULL || !reserve(w, len)) {
+        return false;
+    }
+    memcpy(w->b->p + w->b->len, e, len);
+    w->b->len += len;
+    w->inexact = w->inexact || inexact;
+    return true;
+}
+
 /* Compact output (neither pretty nor escape_html) of the members of n from
  * m up to end (exclusive), but skip1 and skip2: the usual member (plain
  * key; a plain string, an integer, a boolean or a container) written in
@@ -803,7 +821,13 @@ static bool put_compact_members(struct jw *w, const pb_node *n, const struct pb_
             w->b->len = (size_t)(o - w->b->p);
             put_compact_node(w, m->u.n, depth + 1);
             continue;
-        default: /* reals, jansson values */
+        case PB_VK_JSON:
+            w->b->len = (size_t)(o - w->b->p);
+            if (!put_borrowed(w, m)) {
+                put_dom_value(w, m, depth);
+            }
+            continue;
+        default: /* reals */
             w->b->len = (size_t)(o - w->b->p);
             put_dom_value(w, m, depth);
             continue;
