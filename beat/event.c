@@ -75,7 +75,7 @@ static void civil(uint64_t secs, char *buf)
  * Howard Hinnant's chrono algorithms) rather than gmtime/strftime/printf,
  * which cost more than the rest of the timestamp handling. uint64
  * nanoseconds end in 2554, so the year has four digits. */
-const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
+size_t pb_time_fmt_n(uint64_t ts_ns, bool nanos, char buf[40])
 {
     int digits = nanos ? 9 : atomic_load_explicit(&time_digits, memory_order_relaxed);
     uint64_t secs = ts_ns / 1000000000ull;
@@ -111,6 +111,12 @@ const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
     }
     buf[n++] = 'Z';
     buf[n] = '\0';
+    return n;
+}
+
+const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])
+{
+    pb_time_fmt_n(ts_ns, nanos, buf);
     return buf;
 }
 
@@ -564,8 +570,8 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
     const struct pb_tunnel *tun = NULL;
     if (tx->tuple != NULL) {
         p->tuple = *tx->tuple;
-        p->sip_len = (uint8_t)strlen(pb_ip_str(&p->tuple.src, p->sip));
-        p->dip_len = (uint8_t)strlen(pb_ip_str(&p->tuple.dst, p->dip));
+        p->sip_len = (uint8_t)pb_ip_fmt(&p->tuple.src, p->sip);
+        p->dip_len = (uint8_t)pb_ip_fmt(&p->tuple.dst, p->dip);
         tun = pb_ev_tunnel_of(tx->tuple);
         if (tun == NULL) {
             tun = pb_ev_tunnel();
@@ -575,7 +581,7 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         slen <= UINT8_MAX) {
         p->type_len = (uint8_t)tlen;
         p->status_len = (uint8_t)slen;
-        p->start_len = (uint8_t)strlen(pb_time_fmt(p->start_ns, false, p->start_text));
+        p->start_len = (uint8_t)pb_time_fmt_n(p->start_ns, false, p->start_text);
         /* the usual event: its fields wait for the encoder */
         pb_ev_set_pending(ev, &txp_ops, p);
         ev->txp = p;
@@ -622,8 +628,8 @@ static size_t txp_max(const void *st)
 char *pb_time_put(char *o, uint64_t ts_ns)
 {
     char buf[40];
-    const char *s = pb_time_fmt(ts_ns, false, buf);
-    return pb_jw_quoted(o, s, strlen(s));
+    size_t n = pb_time_fmt_n(ts_ns, false, buf);
+    return pb_jw_quoted(o, buf, n);
 }
 
 /* ,"..." for the strings of l from start on */

@@ -239,6 +239,8 @@ json_t *pb_json_strn(const void *s, size_t n);
 /* RFC 3339 UTC: "2006-01-02T15:04:05.000Z" (millis) or with 9 digits when
  * nanos; returns buf. */
 const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40]);
+/* The same, returning the text's length. */
+size_t pb_time_fmt_n(uint64_t ts_ns, bool nanos, char buf[40]);
 /* The same text between quotes at o (which has room for 42 bytes); the
  * end. */
 char *pb_time_put(char *o, uint64_t ts_ns);

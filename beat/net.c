@@ -10,7 +10,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
+size_t pb_ip_fmt(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
 {
     if (!ip->v6) {
         /* dotted quad by hand: glibc's inet_ntop formats IPv4 with sprintf,
@@ -27,11 +27,17 @@ const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
             *o++ = (char)('0' + v % 10);
             *o++ = i < 3 ? '.' : '\0';
         }
-        return buf;
+        return (size_t)(o - buf - 1);
     }
     if (inet_ntop(AF_INET6, ip->b, buf, PB_IP_STRLEN) == NULL) {
         buf[0] = '\0';
     }
+    return strlen(buf);
+}
+
+const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
+{
+    pb_ip_fmt(ip, buf);
     return buf;
 }
 

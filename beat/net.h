@@ -31,6 +31,8 @@ struct pb_tuple {
 
 /* Text form ("10.0.0.1", "fe80::1"); returns buf. */
 const char *pb_ip_str(const struct pb_ip *ip, char buf[PB_IP_STRLEN]);
+/* The same, returning the text's length. */
+size_t pb_ip_fmt(const struct pb_ip *ip, char buf[PB_IP_STRLEN]);
 static inline bool pb_ip_eq(const struct pb_ip *a, const struct pb_ip *b)
 {
     return a->v6 == b->v6 && memcmp(a->b, b->b, a->v6 ? 16 : 4) == 0;
