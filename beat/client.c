@@ -52,6 +52,7 @@ struct pb_client {
     struct pb_procs *procs;     /* borrowed: packetbeat.procs, NULL when off */
     json_t *metadata; /* template for @metadata */
     json_t *agent;    /* template for agent */
+    json_t *ecs;      /* {"version": "8.0.0"}: the usual event's ecs, shared */
     char *hostname;   /* owned: host.name, held by events like the templates */
     bool hostname_plain; /* hostname needs no escaping in JSON */
 };
@@ -302,6 +303,7 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
     c->agent = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", info->name, "type", info->beat,
                          "version", info->version, "ephemeral_id", info->ephemeral_id, "id",
                          info->agent_id);
+    c->ecs = json_pack("{s:s}", "version", "8.0.0");
     c->hostname = info->hostname != NULL ? pb_strdup(info->hostname) : NULL;
     if (info->hostname != NULL && c->hostname == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -315,6 +317,7 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
     /* never changed from here on: events hold them by reference */
     pb_ev_freeze(c->metadata);
     pb_ev_freeze(c->agent);
+    pb_ev_freeze(c->ecs);
     return c;
 }
 
@@ -329,8 +332,10 @@ void pb_client_free(struct pb_client *c)
     }
     pb_ev_thaw(c->metadata);
     pb_ev_thaw(c->agent);
+    pb_ev_thaw(c->ecs);
     json_decref(c->metadata);
     json_decref(c->agent);
+    json_decref(c->ecs);
     pb_free(c->hostname);
     pb_free(c);
 }
@@ -487,7 +492,7 @@ static void put_builtin(struct pb_client *c, pb_event *ev, const struct section 
            below add, without looking for each again */
         pb_node_add_frozen(root, PB_KEY("@metadata"), c->metadata);
         pb_node_add_frozen(root, PB_KEY("agent"), c->agent);
-        pb_node_add_static(pb_node_add_obj(root, PB_KEY("ecs")), PB_KEY("version"), "8.0.0");
+        pb_node_add_frozen(root, PB_KEY("ecs"), c->ecs);
         pb_node *host = pb_node_add_obj(root, PB_KEY("host"));
         if (c->hostname_plain) {
             pb_node_add_static(host, PB_KEY("name"), c->hostname);
