@@ -220,6 +220,12 @@ pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_nod
 pb_node *pb_node_obj_k(pb_node *n, const char *key, size_t klen);
 int pb_node_set_str_k(pb_node *n, const char *key, size_t klen, const char *s);
 int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t *val);
+/* An object at a literal key n (not an array) does not have, given as its
+ * compact JSON text as the codec writes it (json: len bytes, copied): the
+ * compact encoder copies it, anything else that looks at it (a lookup, the
+ * tree, pretty output) first makes it members. For a writer that knows the
+ * codec's output exactly (beat/secw.h). */
+int pb_node_add_raw(pb_node *n, const char *key, size_t klen, const char *json, size_t len);
 /* pb_node_set_frozen_k at a literal key the object does not have. */
 int pb_node_add_frozen(pb_node *n, const char *key, size_t klen, const json_t *val);
 /* Whether object n has the literal key (a PB_KEY: no path). */

@@ -176,6 +176,23 @@ static void release_value(pb_event *ev, struct pb_member *m)
     }
 }
 
+static pb_node *from_json_node(pb_event *ev, const json_t *j);
+
+/* A raw member (pb_node_add_raw) made into the members its text holds. */
+static void unraw(pb_event *ev, struct pb_member *m)
+{
+    json_t *j = json_loadb(m->u.s, m->slen, 0, NULL);
+    pb_node *c = json_is_object(j) ? from_json_node(ev, j) : NULL;
+    json_decref(j);
+    if (c == NULL) {
+        ev->failed = true;
+        m->kind = PB_VK_NULL;
+        return;
+    }
+    m->kind = PB_VK_OBJ;
+    m->u.n = c;
+}
+
 static void release_node(pb_node *n)
 {
     for (struct pb_member *m = n->first; m != NULL && n->ev->njson > 0; m = m->next) {
@@ -376,6 +393,9 @@ static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
     }
     for (struct pb_member *m = n->first; m != NULL; m = m->next) {
         if (m->tag == tag && m->klen == klen && memcmp(m->key, key, klen) == 0) {
+            if (m->kind == PB_VK_RAW) {
+                unraw(n->ev, m); /* looked at: members from now on */
+            }
             return m;
         }
     }
@@ -505,8 +525,6 @@ static pb_node *new_node(pb_event *ev, bool arr)
     }
     return c;
 }
-
-static pb_node *from_json_node(pb_event *ev, const json_t *j);
 
 /* The child container of n at key, created when missing or of the other
  * kind; a jansson object or array there is converted in place. lit: key is
@@ -989,7 +1007,8 @@ pb_node *pb_node_add_copy(pb_node *n, const char *key, size_t klen, const pb_nod
         return NULL;
     }
     for (const struct pb_member *m = src->first; m != NULL; m = m->next) {
-        if (m->kind == PB_VK_OBJ || m->kind == PB_VK_ARR || m->kind == PB_VK_JSON) {
+        if (m->kind == PB_VK_OBJ || m->kind == PB_VK_ARR || m->kind == PB_VK_JSON ||
+            m->kind == PB_VK_RAW) {
             return NULL;
         }
     }
@@ -1068,6 +1087,24 @@ int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t 
     return fill_frozen(val != NULL ? lit_slot_any(n, key, klen) : NULL, val);
 }
 
+int pb_node_add_raw(pb_node *n, const char *key, size_t klen, const char *json, size_t len)
+{
+    if (n == NULL || n->arr || len > UINT32_MAX) {
+        return -PB_EINVAL;
+    }
+    struct pb_member *m = lit_slot(n, key, klen, len + 1);
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    char *text = (char *)(m + 1);
+    memcpy(text, json, len);
+    text[len] = '\0';
+    m->kind = PB_VK_RAW;
+    m->u.s = text;
+    m->slen = (uint32_t)len;
+    return 0;
+}
+
 int pb_node_add_frozen(pb_node *n, const char *key, size_t klen, const json_t *val)
 {
     return fill_frozen(val != NULL ? lit_slot(n, key, klen, 0) : NULL, val);
@@ -1125,6 +1162,8 @@ static json_t *member_json(const struct pb_member *m, int depth)
         return node_json(m->u.n, depth);
     case PB_VK_JSON:
         return json_incref(m->u.j);
+    case PB_VK_RAW:
+        return json_loadb(m->u.s, m->slen, 0, NULL);
     case PB_VK_NULL:
     default:
         return json_null();

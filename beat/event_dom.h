@@ -37,6 +37,9 @@ enum pb_vkind {
     PB_VK_OBJ,
     PB_VK_ARR,
     PB_VK_JSON, /* an owned jansson reference */
+    PB_VK_RAW,  /* an object as its compact JSON text (u.s, slen; pb_node_add_raw):
+                   made into members when anything but the compact encoder
+                   looks at it */
 };
 
 /* pb_member.flags */

@@ -703,6 +703,19 @@ static void put_dom_value(struct jw *w, const struct pb_member *m, int depth)
             put_value(w, m->u.j, depth + 1, false);
         }
         break;
+    case PB_VK_RAW:
+        if (!w->pretty && !w->html) {
+            put(w, m->u.s, m->slen); /* the compact text itself */
+        } else {
+            json_t *j = json_loadb(m->u.s, m->slen, 0, NULL);
+            if (j == NULL) {
+                w->err = w->err != 0 ? w->err : -PB_ENOMEM;
+            } else {
+                put_value(w, j, depth + 1, false);
+                json_decref(j);
+            }
+        }
+        break;
     case PB_VK_NULL:
     default:
         putstr(w, "null");
@@ -826,6 +839,10 @@ static bool put_compact_members(struct jw *w, const pb_node *n, const struct pb_
             if (!put_borrowed(w, m)) {
                 put_dom_value(w, m, depth);
             }
+            continue;
+        case PB_VK_RAW:
+            w->b->len = (size_t)(o - w->b->p);
+            put(w, m->u.s, m->slen);
             continue;
         default: /* reals */
             w->b->len = (size_t)(o - w->b->p);

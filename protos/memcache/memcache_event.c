@@ -12,6 +12,7 @@
 
 #include "beat/alloc.h"
 #include "beat/event.h"
+#include "beat/secw.h"
 #include "memcache_int.h"
 
 const char *mc_tx_status(const struct mc_msg *req, const struct mc_msg *resp)
@@ -56,69 +57,75 @@ const char *mc_tx_status(const struct mc_msg *req, const struct mc_msg *resp)
     return "Error";
 }
 
-/* The serializers below fill a fresh object, and the keys a command's
- * table entry lists are distinct and none of the fixed ones: each key is
- * new, so the literal-key setters are used throughout. */
-#define ADD_BYTES(o, k, b)                                                                         \
-    pb_node_add_strn((o), PB_KEY(k), (b)->p != NULL ? (const char *)(b)->p : "", (b)->len)
+/* The serializers below fill the memcache section through a section
+ * writer (beat/secw.h: its text straight, or members): the keys a
+ * command's table entry lists are distinct and none of the fixed ones, so
+ * each key is new. */
+#define ADD_BYTES(w, k, b)                                                                         \
+    pb_secw_strn((w), PB_KEY(k), (b)->p != NULL ? (const char *)(b)->p : "", (b)->len)
 
-static void strv_list(pb_node *a, const struct mc_strv *v)
+static void strv_list(struct pb_secw *w, const char *key, size_t klen, const struct mc_strv *v)
 {
-    for (size_t i = 0; i < v->n && a != NULL; i++) {
-        pb_node_add_strn(a, NULL, 0, v->blob.p + v->off[i], v->len[i]);
+    pb_secw_arr(w, key, klen);
+    for (size_t i = 0; i < v->n; i++) {
+        pb_secw_strn(w, NULL, 0, v->blob.p + v->off[i], v->len[i]);
     }
+    pb_secw_end(w);
 }
 
 /* Values are Go structs with only a MarshalJSON: libbeat's event
  * normalisation cannot turn them into objects and leaves empty maps. */
-static void values_list(pb_node *a, const struct mc_strv *v)
+static void values_list(struct pb_secw *w, const char *key, size_t klen, const struct mc_strv *v)
 {
-    for (size_t i = 0; i < v->n && a != NULL; i++) {
-        pb_node_add_obj(a, NULL, 0);
+    pb_secw_arr(w, key, klen);
+    for (size_t i = 0; i < v->n; i++) {
+        pb_secw_obj(w, NULL, 0);
+        pb_secw_end(w);
     }
+    pb_secw_end(w);
 }
 
-static void stats_list(pb_node *a, const struct mc_strv *v)
+static void stats_list(struct pb_secw *w, const char *key, size_t klen, const struct mc_strv *v)
 {
-    for (size_t i = 0; i + 1 < v->n && a != NULL; i += 2) {
-        pb_node *e = pb_node_add_obj(a, NULL, 0);
-        if (e == NULL) {
-            break;
-        }
-        pb_node_add_strn(e, PB_KEY("name"), v->blob.p + v->off[i], v->len[i]);
-        pb_node_add_strn(e, PB_KEY("value"), v->blob.p + v->off[i + 1], v->len[i + 1]);
+    pb_secw_arr(w, key, klen);
+    for (size_t i = 0; i + 1 < v->n; i += 2) {
+        pb_secw_obj(w, NULL, 0);
+        pb_secw_strn(w, PB_KEY("name"), v->blob.p + v->off[i], v->len[i]);
+        pb_secw_strn(w, PB_KEY("value"), v->blob.p + v->off[i + 1], v->len[i + 1]);
+        pb_secw_end(w);
     }
+    pb_secw_end(w);
 }
 
-static void ser_arg(const struct mc_msg *m, pb_node *o, unsigned id)
+static void ser_arg(const struct mc_msg *m, struct pb_secw *o, unsigned id)
 {
     switch (id) {
     case MC_A_KEY:
     case MC_A_MULTIKEYS:
-        strv_list(pb_node_add_arr(o, PB_KEY("keys")), &m->keys);
+        strv_list(o, PB_KEY("keys"), &m->keys);
         break;
     case MC_A_FLAGS:
     case MC_B_FLAGS:
-        pb_node_add_int(o, PB_KEY("flags"), m->flags);
+        pb_secw_int(o, PB_KEY("flags"), m->flags);
         break;
     case MC_A_EXPTIME:
     case MC_B_EXPTIME:
-        pb_node_add_int(o, PB_KEY("exptime"), m->exptime);
+        pb_secw_int(o, PB_KEY("exptime"), m->exptime);
         break;
     case MC_A_BYTES:
-        pb_node_add_uint(o, PB_KEY("bytes"), m->bytes);
+        pb_secw_uint(o, PB_KEY("bytes"), m->bytes);
         break;
     case MC_A_CAS:
-        pb_node_add_uint(o, PB_KEY("cas_unique"), m->cas);
+        pb_secw_uint(o, PB_KEY("cas_unique"), m->cas);
         break;
     case MC_A_AUTOMOVE: {
         static const char *const names[] = {"standby", "slow", "aggressive"};
         if (m->value < 3) {
-            pb_node_add_static(o, PB_KEY("automove"), names[m->value]);
+            pb_secw_static(o, PB_KEY("automove"), names[m->value]);
         } else {
             char buf[32];
             snprintf(buf, sizeof buf, "%llu", (unsigned long long)m->value);
-            pb_node_add_plain(o, PB_KEY("automove"), buf);
+            pb_secw_strn(o, PB_KEY("automove"), buf, strlen(buf));
         }
         break;
     }
@@ -127,33 +134,33 @@ static void ser_arg(const struct mc_msg *m, pb_node *o, unsigned id)
         break;
     case MC_A_STAT:
     case MC_B_STATS:
-        stats_list(pb_node_add_arr(o, PB_KEY("stats")), &m->stats);
+        stats_list(o, PB_KEY("stats"), &m->stats);
         break;
     case MC_A_DELTA:
     case MC_B_DELTA:
-        pb_node_add_uint(o, PB_KEY("delta"), m->value);
+        pb_secw_uint(o, PB_KEY("delta"), m->value);
         break;
     case MC_A_SLEEP_US:
-        pb_node_add_uint(o, PB_KEY("sleep_us"), m->value);
+        pb_secw_uint(o, PB_KEY("sleep_us"), m->value);
         break;
     case MC_A_VALUE:
-        pb_node_add_uint(o, PB_KEY("value"), m->value);
+        pb_secw_uint(o, PB_KEY("value"), m->value);
         break;
     case MC_A_VERBOSITY:
     case MC_B_VERBOSITY:
-        pb_node_add_uint(o, PB_KEY("verbosity"), m->value);
+        pb_secw_uint(o, PB_KEY("verbosity"), m->value);
         break;
     case MC_B_INITIAL:
-        pb_node_add_uint(o, PB_KEY("initial"), m->value2);
+        pb_secw_uint(o, PB_KEY("initial"), m->value2);
         break;
     case MC_A_SOURCE_CLASS:
-        pb_node_add_int(o, PB_KEY("source_class"), m->ivalue);
+        pb_secw_int(o, PB_KEY("source_class"), m->ivalue);
         break;
     case MC_A_DEST_CLASS:
-        pb_node_add_int(o, PB_KEY("dest_class"), m->ivalue2);
+        pb_secw_int(o, PB_KEY("dest_class"), m->ivalue2);
         break;
     case MC_A_NOREPLY:
-        pb_node_add_bool(o, PB_KEY("noreply"), m->noreply);
+        pb_secw_bool(o, PB_KEY("noreply"), m->noreply);
         break;
     case MC_A_ERRMSG:
         ADD_BYTES(o, "error_msg", &m->error_msg);
@@ -163,57 +170,54 @@ static void ser_arg(const struct mc_msg *m, pb_node *o, unsigned id)
     }
 }
 
-static void ser_args(const struct mc_msg *m, pb_node *o, const uint8_t *ids, unsigned n)
+static void ser_args(const struct mc_msg *m, struct pb_secw *o, const uint8_t *ids, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         ser_arg(m, o, MC_A_ID(ids[i]));
     }
 }
 
-static void ser_binary(const struct mc_msg *m, pb_node *o)
+static void ser_binary(const struct mc_msg *m, struct pb_secw *o)
 {
     const struct mc_cmd *c = m->cmd;
-    pb_node_add_static(o, PB_KEY("command"), mc_code_name(c->code));
-    pb_node_add_static(o, PB_KEY("type"), mc_type_name(c->typ));
-    pb_node_add_static(o, PB_KEY("opcode"), mc_opcode_name(m->opcode));
-    pb_node_add_int(o, PB_KEY("opcode_value"), m->opcode);
-    pb_node_add_int(o, PB_KEY("opaque"), m->opaque);
+    pb_secw_static(o, PB_KEY("command"), mc_code_name(c->code));
+    pb_secw_static(o, PB_KEY("type"), mc_type_name(c->typ));
+    pb_secw_static(o, PB_KEY("opcode"), mc_opcode_name(m->opcode));
+    pb_secw_int(o, PB_KEY("opcode_value"), m->opcode);
+    pb_secw_int(o, PB_KEY("opaque"), m->opaque);
     if (m->keys.n > 0) {
-        strv_list(pb_node_add_arr(o, PB_KEY("keys")), &m->keys);
+        strv_list(o, PB_KEY("keys"), &m->keys);
     }
     if (m->is_cas) {
-        pb_node_add_uint(o, PB_KEY("cas_unique"), m->cas);
+        pb_secw_uint(o, PB_KEY("cas_unique"), m->cas);
     }
     if (m->count_values > 0) {
-        pb_node_add_int(o, PB_KEY("count_values"), m->count_values);
+        pb_secw_int(o, PB_KEY("count_values"), m->count_values);
         if (m->values.n > 0) {
-            values_list(pb_node_add_arr(o, PB_KEY("values")), &m->values);
+            values_list(o, PB_KEY("values"), &m->values);
         }
-        pb_node_add_uint(o, PB_KEY("bytes"), m->bytes + m->bytes_lost);
+        pb_secw_uint(o, PB_KEY("bytes"), m->bytes + m->bytes_lost);
     }
     if (m->has_str) {
         ADD_BYTES(o, "version", &m->str);
     }
     if (m->is_request) {
-        pb_node_add_bool(o, PB_KEY("quiet"), m->is_quiet);
-        pb_node_add_int(o, PB_KEY("vbucket"), m->vbucket);
+        pb_secw_bool(o, PB_KEY("quiet"), m->is_quiet);
+        pb_secw_int(o, PB_KEY("vbucket"), m->vbucket);
         ser_args(m, o, c->args, c->nargs);
         return;
     }
-    pb_node_add_static(o, PB_KEY("status"), mc_status_name(m->status));
-    pb_node_add_int(o, PB_KEY("status_code"), m->status);
+    pb_secw_static(o, PB_KEY("status"), mc_status_name(m->status));
+    pb_secw_int(o, PB_KEY("status_code"), m->status);
     if (c->typ == MC_T_COUNTER) {
-        pb_node_add_uint(o, PB_KEY("value"), m->value);
+        pb_secw_uint(o, PB_KEY("value"), m->value);
     }
     ser_args(m, o, c->rargs, c->nrargs);
 }
 
-/* o: a new object */
-static void ser_msg(pb_node *o, const struct mc_msg *m)
+/* o: in a new object */
+static void ser_msg(struct pb_secw *o, const struct mc_msg *m)
 {
-    if (o == NULL) {
-        return;
-    }
     const struct mc_cmd *c = m->cmd;
     switch (c->ser) {
     case MC_SER_BINARY:
@@ -221,33 +225,51 @@ static void ser_msg(pb_node *o, const struct mc_msg *m)
         break;
     case MC_SER_UNKNOWN:
         ADD_BYTES(o, "line", &m->line);
-        pb_node_add_static(o, PB_KEY("command"), "UNKNOWN");
-        pb_node_add_static(o, PB_KEY("type"), "UNKNOWN");
+        pb_secw_static(o, PB_KEY("command"), "UNKNOWN");
+        pb_secw_static(o, PB_KEY("type"), "UNKNOWN");
         break;
     case MC_SER_COUNTER:
-        pb_node_add_static(o, PB_KEY("command"), mc_code_name(MC_RES_COUNTER_OP));
-        pb_node_add_static(o, PB_KEY("type"), mc_type_name(MC_T_COUNTER));
-        pb_node_add_uint(o, PB_KEY("value"), m->value);
+        pb_secw_static(o, PB_KEY("command"), mc_code_name(MC_RES_COUNTER_OP));
+        pb_secw_static(o, PB_KEY("type"), mc_type_name(MC_T_COUNTER));
+        pb_secw_uint(o, PB_KEY("value"), m->value);
         break;
     case MC_SER_NOP:
         break;
     default:
-        pb_node_add_static(o, PB_KEY("command"), mc_code_name(c->code));
-        pb_node_add_static(o, PB_KEY("type"), mc_type_name(c->typ));
+        pb_secw_static(o, PB_KEY("command"), mc_code_name(c->code));
+        pb_secw_static(o, PB_KEY("type"), mc_type_name(c->typ));
         if (c->ser == MC_SER_DATA_REQ) {
-            pb_node_add_int(o, PB_KEY("count_values"), m->count_values);
+            pb_secw_int(o, PB_KEY("count_values"), m->count_values);
             if (m->count_values != 0 && m->has_data) {
-                pb_node_add_obj(o, PB_KEY("values"));
+                pb_secw_obj(o, PB_KEY("values"));
+                pb_secw_end(o);
             }
         } else if (c->ser == MC_SER_DATA_RESP) {
-            pb_node_add_int(o, PB_KEY("count_values"), m->count_values);
+            pb_secw_int(o, PB_KEY("count_values"), m->count_values);
             if (m->count_values != 0 && m->values.n > 0) {
-                values_list(pb_node_add_arr(o, PB_KEY("values")), &m->values);
+                values_list(o, PB_KEY("values"), &m->values);
             }
         }
         ser_args(m, o, c->args, c->nargs);
         break;
     }
+}
+
+/* memcache.request, memcache.response, memcache.protocol_type */
+static void mc_section(struct pb_secw *w, const struct mc_msg *req, const struct mc_msg *resp)
+{
+    if (req != NULL) {
+        pb_secw_obj(w, PB_KEY("request"));
+        ser_msg(w, req);
+        pb_secw_end(w);
+    }
+    if (resp != NULL) {
+        pb_secw_obj(w, PB_KEY("response"));
+        ser_msg(w, resp);
+        pb_secw_end(w);
+    }
+    const struct mc_msg *first = req != NULL ? req : resp;
+    pb_secw_static(w, PB_KEY("protocol_type"), first->is_binary ? "binary" : "text");
 }
 
 pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
@@ -271,29 +293,33 @@ pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
     if (ev == NULL) {
         return NULL;
     }
+    /* the section as its text when it can be (the usual case), else as
+       members */
     pb_node *root = pb_ev_obj(ev, "");
-    pb_node *mc = pb_node_add_obj(root, PB_KEY("memcache"));
-    if (mc == NULL) {
-        pb_ev_free(ev);
-        return NULL;
+    struct pb_secw w;
+    pb_secw_text(&w);
+    mc_section(&w, req, resp);
+    if (pb_secw_finish(&w, root, PB_KEY("memcache")) != 0) {
+        pb_node *mc = pb_node_add_obj(root, PB_KEY("memcache"));
+        if (mc == NULL) {
+            pb_ev_free(ev);
+            return NULL;
+        }
+        pb_secw_dom(&w, mc);
+        mc_section(&w, req, resp);
     }
     char action[32] = "memcache.";
     size_t alen = sizeof "memcache." - 1;
     if (req != NULL) {
-        ser_msg(pb_node_add_obj(mc, PB_KEY("request")), req);
         for (const char *q = mc_type_name(req->cmd->typ); *q != '\0' && alen < sizeof action - 1;
              q++) {
             action[alen++] = *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q;
         }
         action[alen] = '\0';
     }
-    if (resp != NULL) {
-        ser_msg(pb_node_add_obj(mc, PB_KEY("response")), resp);
-    }
     /* at the end of the event object, wherever it is added from */
     pb_tx_add_action(ev, req != NULL ? action : NULL, alen,
                      resp != NULL && resp->status == 0 ? "success" : NULL);
-    pb_node_add_static(mc, PB_KEY("protocol_type"), first->is_binary ? "binary" : "text");
 
     /* notes: the request's, then the response's */
     size_t nnotes = (req != NULL ? req->nnotes : 0) + (resp != NULL ? resp->nnotes : 0);
