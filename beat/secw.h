@@ -30,7 +30,7 @@
 
 #include "beat/event.h"
 
-enum { PB_SECW_DEPTH = 6, PB_SECW_BYTES = 2048 };
+enum { PB_SECW_DEPTH = 6, PB_SECW_BYTES = 4096 };
 
 struct pb_secw {
     bool text;

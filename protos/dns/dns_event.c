@@ -6,12 +6,12 @@
  */
 #include "dns_event.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "beat/alloc.h"
 #include "beat/event.h"
+#include "beat/secw.h"
 #include "dns_text.h"
 
 static void put_question_text(struct dns_text *t, const struct dns_question *q)
@@ -180,53 +180,44 @@ static void add_name(pb_node *n, const char *key, size_t klen, const char *s)
     }
 }
 
-/* rrsToMapStrs: one object per record, OPT and empty records left out;
- * A/AAAA data of the answer section appended to ips (when not NULL). */
-static void put_rrs(pb_node *arr, const struct dns_rr *rrs, size_t n, pb_node *ips)
+/* The section writer's add_code and add_name (DOM mode: copies). */
+static void sw_str(struct pb_secw *w, const char *key, size_t klen, const char *s)
 {
-    if (arr == NULL) {
-        return;
+    if (s != NULL) {
+        pb_secw_strn(w, key, klen, s, strlen(s));
     }
+}
+
+/* rrsToMapStrs: one object per record, OPT and empty records left out. */
+static void put_rrs(struct pb_secw *w, const char *key, size_t klen, const struct dns_rr *rrs,
+                    size_t n)
+{
+    pb_secw_arr(w, key, klen);
     for (size_t i = 0; i < n; i++) {
         const struct dns_rr *rr = &rrs[i];
         if (rr->is_opt || (rr->data == NULL && rr->nkv == 0)) {
             continue;
         }
-        pb_node *o = pb_node_obj(arr, NULL);
-        if (o == NULL) {
-            break;
-        }
+        pb_secw_obj(w, NULL, 0);
         char b1[24], b2[24], ttl[24];
         /* the parser's keys: literals, distinct within a record and from
            the five below */
         for (size_t k = 0; k < rr->nkv; k++) {
-            const char *key = rr->kv[k].key;
+            const char *kk = rr->kv[k].key;
             if (rr->kv[k].str != NULL) {
-                pb_node_add_str(o, key, strlen(key), rr->kv[k].str);
+                sw_str(w, kk, strlen(kk), rr->kv[k].str);
             } else {
-                pb_node_add_int(o, key, strlen(key), (int64_t)rr->kv[k].num);
+                pb_secw_int(w, kk, strlen(kk), (int64_t)rr->kv[k].num);
             }
         }
-        if (rr->data != NULL) {
-            if (rr->is_ip) {
-                pb_node_add_plain(o, PB_KEY("data"), rr->data); /* an address */
-            } else if (rr->type == DNS_TYPE_CNAME || rr->type == DNS_TYPE_NS ||
-                       rr->type == DNS_TYPE_PTR) {
-                add_name(o, PB_KEY("data"), rr->data);
-            } else {
-                pb_node_add_str(o, PB_KEY("data"), rr->data);
-            }
-        }
-        add_name(o, PB_KEY("name"), rr->name);
-        const char *ty = dns_type_str(rr->type, b1);
-        add_code(o, PB_KEY("type"), ty, b1);
-        const char *cl = dns_class_str(rr->klass, b2);
-        add_code(o, PB_KEY("class"), cl, b2);
-        pb_node_add_plain(o, PB_KEY("ttl"), u64_str(rr->ttl, ttl));
-        if (ips != NULL && rr->is_ip && rr->data != NULL) {
-            pb_node_add_plain(ips, NULL, 0, rr->data);
-        }
+        sw_str(w, PB_KEY("data"), rr->data);
+        sw_str(w, PB_KEY("name"), rr->name);
+        sw_str(w, PB_KEY("type"), dns_type_str(rr->type, b1));
+        sw_str(w, PB_KEY("class"), dns_class_str(rr->klass, b2));
+        sw_str(w, PB_KEY("ttl"), u64_str(rr->ttl, ttl));
+        pb_secw_end(w);
     }
+    pb_secw_end(w);
 }
 
 /* The records rrsToMapStrs would list. */
@@ -239,62 +230,43 @@ static size_t rrs_listed(const struct dns_rr *rrs, size_t n)
     return c;
 }
 
-static void put_opt(pb_node *j, const struct dns_opt *o)
+static void put_opt(struct pb_secw *w, const struct dns_opt *o)
 {
     char b[24], ver[24];
-    pb_node_add_bool(j, PB_KEY("do"), o->do_bit);
-    pb_node_add_plain(j, PB_KEY("version"), u64_str(o->version, ver));
-    pb_node_add_int(j, PB_KEY("udp_size"), o->udp_size);
-    const char *rc = dns_rcode_str(o->ext_rcode, b);
-    add_code(j, PB_KEY("ext_rcode"), rc, b);
-    /* NULL: no-op */
-    pb_node_add_str(j, PB_KEY("dau"), o->dau);
-    pb_node_add_str(j, PB_KEY("dhu"), o->dhu);
-    pb_node_add_str(j, PB_KEY("local"), o->local);
-    pb_node_add_str(j, PB_KEY("llq"), o->llq);
-    pb_node_add_str(j, PB_KEY("n3u"), o->n3u);
-    pb_node_add_str(j, PB_KEY("nsid"), o->nsid);
-    pb_node_add_str(j, PB_KEY("subnet"), o->subnet);
-    pb_node_add_str(j, PB_KEY("ul"), o->ul);
+    pb_secw_obj(w, PB_KEY("opt"));
+    pb_secw_bool(w, PB_KEY("do"), o->do_bit);
+    sw_str(w, PB_KEY("version"), u64_str(o->version, ver));
+    pb_secw_int(w, PB_KEY("udp_size"), o->udp_size);
+    sw_str(w, PB_KEY("ext_rcode"), dns_rcode_str(o->ext_rcode, b));
+    /* NULL: none */
+    sw_str(w, PB_KEY("dau"), o->dau);
+    sw_str(w, PB_KEY("dhu"), o->dhu);
+    sw_str(w, PB_KEY("local"), o->local);
+    sw_str(w, PB_KEY("llq"), o->llq);
+    sw_str(w, PB_KEY("n3u"), o->n3u);
+    sw_str(w, PB_KEY("nsid"), o->nsid);
+    sw_str(w, PB_KEY("subnet"), o->subnet);
+    sw_str(w, PB_KEY("ul"), o->ul);
+    pb_secw_end(w);
 }
 
-static void add_question(pb_node *d, const struct dns_question *q)
+static void add_question(struct pb_secw *w, const struct dns_question *q)
 {
     char b1[24], b2[24];
-    pb_node *qo = pb_node_add_obj(d, PB_KEY("question"));
-    if (qo == NULL) {
-        return;
-    }
+    pb_secw_obj(w, PB_KEY("question"));
     size_t nl = strlen(q->name);
-    bool plain = name_plain(q->name);
-    if (plain) {
-        pb_node_add_plain(qo, PB_KEY("name"), q->name);
-    } else {
-        pb_node_add_strn(qo, PB_KEY("name"), q->name, nl);
-    }
-    const char *ty = dns_type_str(q->qtype, b1);
-    add_code(qo, PB_KEY("type"), ty, b1);
-    const char *cl = dns_class_str(q->qclass, b2);
-    add_code(qo, PB_KEY("class"), cl, b2);
+    pb_secw_strn(w, PB_KEY("name"), q->name, nl);
+    sw_str(w, PB_KEY("type"), dns_type_str(q->qtype, b1));
+    sw_str(w, PB_KEY("class"), dns_class_str(q->qclass, b2));
     const char *reg = dns_etld_plus_one(q->name);
     if (reg != NULL) {
         /* a suffix of the name */
         size_t rl = nl - (size_t)(reg - q->name);
         const char *dot = memchr(reg, '.', rl);
-        if (plain) {
-            /* suffixes of a plain name */
-            pb_node_add_plain(qo, PB_KEY("etld_plus_one"), reg);
-            pb_node_add_plain(qo, PB_KEY("registered_domain"), reg);
-            if (dot != NULL) {
-                pb_node_add_plain(qo, PB_KEY("top_level_domain"), dot + 1);
-            }
-        } else {
-            pb_node_add_strn(qo, PB_KEY("etld_plus_one"), reg, rl);
-            pb_node_add_strn(qo, PB_KEY("registered_domain"), reg, rl);
-            if (dot != NULL) {
-                pb_node_add_strn(qo, PB_KEY("top_level_domain"), dot + 1,
-                                 rl - (size_t)(dot + 1 - reg));
-            }
+        pb_secw_strn(w, PB_KEY("etld_plus_one"), reg, rl);
+        pb_secw_strn(w, PB_KEY("registered_domain"), reg, rl);
+        if (dot != NULL) {
+            pb_secw_strn(w, PB_KEY("top_level_domain"), dot + 1, rl - (size_t)(dot + 1 - reg));
         }
         /* subdomain: the name without ".<registered domain>" */
         if (nl > rl) {
@@ -303,65 +275,113 @@ static void add_question(pb_node *d, const struct dns_question *q)
                 sl--;
             }
             if (sl > 0) {
-                pb_node_add_strn(qo, PB_KEY("subdomain"), q->name, sl);
+                pb_secw_strn(w, PB_KEY("subdomain"), q->name, sl);
             }
         }
     }
+    pb_secw_end(w);
 }
 
 /* dns.header_flags for each set of the six flags (bit 5 AA ... bit 0
- * CD): the names in order and their JSON array, made once. */
+ * CD): the names in order. */
 static const char *const hf_name[6] = {"AA", "TC", "RD", "RA", "AD", "CD"};
-static struct {
-    const char *v[6];
-    size_t n;
-    char enc[40]; /* ["AA","TC","RD","RA","AD","CD"] is 31 bytes */
-} hf_tab[64];
-static pthread_once_t hf_once = PTHREAD_ONCE_INIT;
 
-static void hf_init(void)
+/* The answers' A/AAAA addresses, as related.ip and dns.resolved_ip list
+ * them: *n of them, the first MAX_IPS in v. */
+enum { MAX_IPS = 16 };
+static void answer_ips(const struct dns_msg *m, const char *v[MAX_IPS], size_t *n)
 {
-    for (unsigned mask = 0; mask < 64; mask++) {
-        char *w = hf_tab[mask].enc;
-        *w++ = '[';
-        for (unsigned i = 0; i < 6; i++) {
-            if ((mask & (32u >> i)) == 0) {
-                continue;
+    *n = 0;
+    if (m->count[DNS_ANSWER] == 0) {
+        return;
+    }
+    for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
+        const struct dns_rr *rr = &m->rr[DNS_ANSWER][i];
+        if (!rr->is_opt && rr->is_ip && rr->data != NULL) {
+            if (*n < MAX_IPS) {
+                v[*n] = rr->data;
             }
-            if (hf_tab[mask].n > 0) {
-                *w++ = ',';
-            }
-            hf_tab[mask].v[hf_tab[mask].n++] = hf_name[i];
-            *w++ = '"';
-            memcpy(w, hf_name[i], 2);
-            w += 2;
-            *w++ = '"';
+            (*n)++;
         }
-        *w++ = ']';
-        *w = '\0';
     }
 }
 
-/* addDNSToMapStr, into root's new "dns" */
+/* addDNSToMapStr: the dns section */
+static void dns_section(struct pb_secw *w, const struct dns_msg *m, bool auth, bool add,
+                        size_t nips)
+{
+    char b[24];
+    pb_secw_int(w, PB_KEY("id"), m->id);
+    sw_str(w, PB_KEY("op_code"), dns_opcode_str(m->opcode, b));
+    pb_secw_obj(w, PB_KEY("flags"));
+    pb_secw_bool(w, PB_KEY("authoritative"), m->aa);
+    pb_secw_bool(w, PB_KEY("truncated_response"), m->tc);
+    pb_secw_bool(w, PB_KEY("recursion_desired"), m->rd);
+    pb_secw_bool(w, PB_KEY("recursion_available"), m->ra);
+    pb_secw_bool(w, PB_KEY("authentic_data"), m->ad);
+    pb_secw_bool(w, PB_KEY("checking_disabled"), m->cd);
+    pb_secw_end(w);
+    sw_str(w, PB_KEY("response_code"), dns_rcode_str(m->rcode, b));
+
+    bool hf[6] = {m->aa, m->tc, m->rd, m->ra, m->ad, m->cd};
+    if (m->aa || m->tc || m->rd || m->ra || m->ad || m->cd) {
+        pb_secw_arr(w, PB_KEY("header_flags"));
+        for (int i = 0; i < 6; i++) {
+            if (hf[i]) {
+                pb_secw_static(w, NULL, 0, hf_name[i]);
+            }
+        }
+        pb_secw_end(w);
+    }
+    pb_secw_static(w, PB_KEY("type"), m->response ? "answer" : "query");
+
+    if (m->nq > 0) {
+        add_question(w, &m->q[0]);
+    }
+    if (m->opt.present) {
+        put_opt(w, &m->opt);
+    }
+
+    pb_secw_int(w, PB_KEY("answers_count"), (int64_t)m->count[DNS_ANSWER]);
+    if (m->count[DNS_ANSWER] > 0) {
+        put_rrs(w, PB_KEY("answers"), m->rr[DNS_ANSWER], m->nrr[DNS_ANSWER]);
+        if (nips > 0) {
+            pb_secw_arr(w, PB_KEY("resolved_ip"));
+            for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
+                const struct dns_rr *rr = &m->rr[DNS_ANSWER][i];
+                if (!rr->is_opt && rr->is_ip && rr->data != NULL) {
+                    sw_str(w, NULL, 0, rr->data);
+                }
+            }
+            pb_secw_end(w);
+        }
+    }
+
+    pb_secw_int(w, PB_KEY("authorities_count"), (int64_t)m->count[DNS_AUTHORITY]);
+    if (auth && m->count[DNS_AUTHORITY] > 0) {
+        put_rrs(w, PB_KEY("authorities"), m->rr[DNS_AUTHORITY], m->nrr[DNS_AUTHORITY]);
+    }
+
+    size_t addc = m->count[DNS_ADDITIONAL];
+    if (m->opt.present && addc > 0) {
+        addc--;
+    }
+    pb_secw_int(w, PB_KEY("additionals_count"), (int64_t)addc);
+    if (add && m->count[DNS_ADDITIONAL] > 0 &&
+        rrs_listed(m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]) > 0) {
+        put_rrs(w, PB_KEY("additionals"), m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]);
+    }
+}
+
+/* related.ip from the answers, then root's new "dns" */
 static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool auth, bool add)
 {
     /* related.ip gets the answers' addresses before dns is added, as in
      * the jansson build (related, when missing, comes before dns); the
      * count says whether resolved_ip is shown */
-    enum { MAX_IPS = 16 };
     const char *ipv[MAX_IPS];
     size_t nips = 0;
-    if (m->count[DNS_ANSWER] > 0) {
-        for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
-            const struct dns_rr *rr = &m->rr[DNS_ANSWER][i];
-            if (!rr->is_opt && rr->is_ip && rr->data != NULL) {
-                if (nips < MAX_IPS) {
-                    ipv[nips] = rr->data;
-                }
-                nips++;
-            }
-        }
-    }
+    answer_ips(m, ipv, &nips);
     if (nips > MAX_IPS) {
         for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
             const struct dns_rr *rr = &m->rr[DNS_ANSWER][i];
@@ -372,69 +392,16 @@ static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool a
     } else if (nips > 0) {
         pb_ev_add_related_ips(ev, ipv, nips);
     }
-
-    pb_node *d = pb_node_add_obj(root, PB_KEY("dns"));
-    if (d == NULL) {
-        return;
-    }
-    char b[24];
-    pb_node_add_int(d, PB_KEY("id"), m->id);
-    const char *op = dns_opcode_str(m->opcode, b);
-    add_code(d, PB_KEY("op_code"), op, b);
-    pb_node *flags = pb_node_add_obj(d, PB_KEY("flags"));
-    pb_node_add_bool(flags, PB_KEY("authoritative"), m->aa);
-    pb_node_add_bool(flags, PB_KEY("truncated_response"), m->tc);
-    pb_node_add_bool(flags, PB_KEY("recursion_desired"), m->rd);
-    pb_node_add_bool(flags, PB_KEY("recursion_available"), m->ra);
-    pb_node_add_bool(flags, PB_KEY("authentic_data"), m->ad);
-    pb_node_add_bool(flags, PB_KEY("checking_disabled"), m->cd);
-    const char *rc = dns_rcode_str(m->rcode, b);
-    add_code(d, PB_KEY("response_code"), rc, b);
-
-    unsigned hf = (unsigned)m->aa << 5 | (unsigned)m->tc << 4 | (unsigned)m->rd << 3 |
-                  (unsigned)m->ra << 2 | (unsigned)m->ad << 1 | (unsigned)m->cd;
-    if (hf != 0) {
-        pthread_once(&hf_once, hf_init);
-        pb_node_add_static_strs(d, PB_KEY("header_flags"), hf_tab[hf].v, hf_tab[hf].n,
-                                hf_tab[hf].enc);
-    }
-    pb_node_add_static(d, PB_KEY("type"), m->response ? "answer" : "query");
-
-    if (m->nq > 0) {
-        add_question(d, &m->q[0]);
-    }
-    if (m->opt.present) {
-        put_opt(pb_node_add_obj(d, PB_KEY("opt")), &m->opt);
-    }
-
-    pb_node_add_int(d, PB_KEY("answers_count"), (int64_t)m->count[DNS_ANSWER]);
-    if (m->count[DNS_ANSWER] > 0) {
-        pb_node *arr = pb_node_add_arr(d, PB_KEY("answers"));
-        pb_node *ips = NULL;
-        if (nips > MAX_IPS) {
-            ips = pb_node_add_arr(d, PB_KEY("resolved_ip"));
-        } else if (nips > 0) {
-            /* the same list put_rrs would make, at once with its encoding */
-            pb_node_add_strs(d, PB_KEY("resolved_ip"), ipv, nips);
+    /* as its text when it can be (the usual case), else as members */
+    struct pb_secw w;
+    pb_secw_text(&w);
+    dns_section(&w, m, auth, add, nips);
+    if (pb_secw_finish(&w, root, PB_KEY("dns")) != 0) {
+        pb_node *d = pb_node_add_obj(root, PB_KEY("dns"));
+        if (d != NULL) {
+            pb_secw_dom(&w, d);
+            dns_section(&w, m, auth, add, nips);
         }
-        put_rrs(arr, m->rr[DNS_ANSWER], m->nrr[DNS_ANSWER], ips);
-    }
-
-    pb_node_add_int(d, PB_KEY("authorities_count"), (int64_t)m->count[DNS_AUTHORITY]);
-    if (auth && m->count[DNS_AUTHORITY] > 0) {
-        put_rrs(pb_node_add_arr(d, PB_KEY("authorities")), m->rr[DNS_AUTHORITY],
-                m->nrr[DNS_AUTHORITY], NULL);
-    }
-
-    size_t addc = m->count[DNS_ADDITIONAL];
-    if (m->opt.present && addc > 0) {
-        addc--;
-    }
-    pb_node_add_int(d, PB_KEY("additionals_count"), (int64_t)addc);
-    if (add && m->count[DNS_ADDITIONAL] > 0 &&
-        rrs_listed(m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]) > 0) {
-        put_rrs(pb_node_add_arr(d, PB_KEY("additionals")), m->rr[DNS_ADDITIONAL],
-                m->nrr[DNS_ADDITIONAL], NULL);
     }
 }
 
