@@ -255,44 +255,9 @@ void pb_ev_free(pb_event *ev)
 /* ---- members ----------------------------------------------------------------- */
 
 /* True when no byte of p[0..n) needs escaping in a JSON string. */
-static bool plain_bytes(const uint8_t *p, size_t n)
+static inline bool plain_bytes(const uint8_t *p, size_t n)
 {
-    uint64_t x;
-    if (n < 8) {
-        /* short keys and values, most of them: gathered into one word
-           (overlapping loads; the rest spaces, which are plain) and
-           checked at once */
-        if (n >= 4) {
-            uint32_t a, b;
-            memcpy(&a, p, 4);
-            memcpy(&b, p + n - 4, 4);
-            x = (uint64_t)a | (uint64_t)b << 32;
-        } else if (n > 0) {
-            x = 0x2020202020000000ull | p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
-        } else {
-            return true;
-        }
-        return pb_json_plain8(x);
-    }
-    size_t i = 0;
-#ifdef __SSE2__
-    if (n >= 16) {
-        for (; n - i > 16; i += 16) {
-            if (pb_json_special16(p + i, false) != 0) {
-                return false;
-            }
-        }
-        return pb_json_special16(p + n - 16, false) == 0; /* the last 16, overlapping */
-    }
-#endif
-    for (; n - i > 8; i += 8) {
-        memcpy(&x, p + i, 8);
-        if (!pb_json_plain8(x)) {
-            return false;
-        }
-    }
-    memcpy(&x, p + n - 8, 8); /* the last 8, overlapping */
-    return pb_json_plain8(x);
+    return pb_json_plain(p, n);
 }
 
 /* -1 for a key jansson would refuse (invalid UTF-8), else PB_MF_PLAIN_KEY

@@ -41,121 +41,77 @@ int pb_secw_finish(struct pb_secw *w, pb_node *root, const char *key, size_t kle
     return pb_node_add_raw(root, key, klen, w->buf, w->len) == 0 ? 0 : -1;
 }
 
-/* Text mode: room for n more bytes, the closing braces of every open
-   level kept; false (failed) when there is none. */
-static bool room(struct pb_secw *w, size_t n)
-{
-    if (w->fail || n > sizeof w->buf - w->len - (w->depth + 2u)) {
-        w->fail = true;
-        return false;
-    }
-    return true;
-}
-
-/* Text mode: the comma and the key of the next member, then room for n
-   bytes of its value; the output position, or NULL (failed). */
-static char *member(struct pb_secw *w, const char *key, size_t klen, size_t n)
-{
-    if (!room(w, klen + 4 + n)) {
-        return NULL;
-    }
-    char *o = w->buf + w->len;
-    if (!w->first[w->depth]) {
-        *o++ = ',';
-    }
-    w->first[w->depth] = false;
-    if (!w->arr[w->depth]) {
-        o = pb_jw_quoted(o, key, klen);
-        *o++ = ':';
-    }
-    return o;
-}
-
 /* DOM mode: the open container (NULL: nothing is added) */
 static pb_node *cur(const struct pb_secw *w)
 {
     return w->over > 0 ? NULL : w->node[w->depth];
 }
 
-static void done(struct pb_secw *w, const char *o)
+void pb_secw_dom_strn(struct pb_secw *w, const char *key, size_t klen, const void *s, size_t n)
 {
-    w->len = (size_t)(o - w->buf);
-}
-
-void pb_secw_strn(struct pb_secw *w, const char *key, size_t klen, const void *s, size_t n)
-{
-    if (!w->text) {
-        if (cur(w) != NULL) {
-            pb_node_add_strn(cur(w), key, klen, s != NULL ? s : "", n);
-        }
-        return;
-    }
-    if (s == NULL && n > 0) {
+    if (w->text) {
         w->fail = true;
-        return;
-    }
-    if (!pb_ev_plain(s != NULL ? s : "", n)) {
-        w->fail = true; /* escaped by the codec: the DOM mode */
-        return;
-    }
-    char *o = member(w, key, klen, n + 2);
-    if (o != NULL) {
-        done(w, pb_jw_quoted(o, s != NULL ? s : "", n));
+    } else if (cur(w) != NULL) {
+        pb_node_add_strn(cur(w), key, klen, s != NULL ? s : "", n);
     }
 }
 
-void pb_secw_static(struct pb_secw *w, const char *key, size_t klen, const char *s)
+void pb_secw_dom_static(struct pb_secw *w, const char *key, size_t klen, const char *s)
 {
-    if (!w->text) {
-        if (cur(w) != NULL) {
-            pb_node_add_static(cur(w), key, klen, s);
-        }
-        return;
+    if (w->text) {
+        w->fail = true;
+    } else if (cur(w) != NULL) {
+        pb_node_add_static(cur(w), key, klen, s);
     }
-    pb_secw_strn(w, key, klen, s, strlen(s));
+}
+
+void pb_secw_dom_int(struct pb_secw *w, const char *key, size_t klen, int64_t v)
+{
+    if (w->text) {
+        w->fail = true;
+    } else if (cur(w) != NULL) {
+        pb_node_add_int(cur(w), key, klen, v);
+    }
+}
+
+void pb_secw_dom_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v)
+{
+    if (w->text) {
+        w->fail = true;
+    } else if (cur(w) != NULL) {
+        pb_node_add_uint(cur(w), key, klen, v);
+    }
+}
+
+void pb_secw_dom_bool(struct pb_secw *w, const char *key, size_t klen, bool v)
+{
+    if (w->text) {
+        w->fail = true;
+    } else if (cur(w) != NULL) {
+        pb_node_add_bool(cur(w), key, klen, v);
+    }
 }
 
 void pb_secw_int(struct pb_secw *w, const char *key, size_t klen, int64_t v)
 {
     if (!w->text) {
-        if (cur(w) != NULL) {
-            pb_node_add_int(cur(w), key, klen, v);
-        }
+        pb_secw_dom_int(w, key, klen, v);
         return;
     }
-    char *o = member(w, key, klen, 20);
+    char *o = pb_secw__member(w, key, klen, 20);
     if (o != NULL) {
-        done(w, pb_jw_int(o, v));
+        w->len = (size_t)(pb_jw_int(o, v) - w->buf);
     }
 }
 
 void pb_secw_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v)
 {
-    if (!w->text) {
-        if (cur(w) != NULL) {
-            pb_node_add_uint(cur(w), key, klen, v);
-        }
-        return;
-    }
-    if (v > (uint64_t)INT64_MAX) {
-        w->fail = true; /* a float in the DOM */
+    if (!w->text || v > (uint64_t)INT64_MAX) {
+        /* above INT64_MAX: a float in the DOM, which text mode leaves to it */
+        pb_secw_dom_uint(w, key, klen, v);
         return;
     }
     pb_secw_int(w, key, klen, (int64_t)v);
-}
-
-void pb_secw_bool(struct pb_secw *w, const char *key, size_t klen, bool v)
-{
-    if (!w->text) {
-        if (cur(w) != NULL) {
-            pb_node_add_bool(cur(w), key, klen, v);
-        }
-        return;
-    }
-    char *o = member(w, key, klen, 5);
-    if (o != NULL) {
-        done(w, v ? PB_JW_LIT(o, "true") : PB_JW_LIT(o, "false"));
-    }
 }
 
 static void open_container(struct pb_secw *w, const char *key, size_t klen, bool arr)
@@ -173,10 +129,10 @@ static void open_container(struct pb_secw *w, const char *key, size_t klen, bool
                                 : arr     ? pb_node_add_arr(n, key, klen)
                                           : pb_node_add_obj(n, key, klen);
     } else {
-        char *o = member(w, key, klen, 1);
+        char *o = pb_secw__member(w, key, klen, 1);
         if (o != NULL) {
             *o++ = arr ? '[' : '{';
-            done(w, o);
+            w->len = (size_t)(o - w->buf);
         }
     }
     w->depth++;

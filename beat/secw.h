@@ -27,8 +27,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "beat/event.h"
+#include "beat/event_dom.h"
+#include "beat/jsonw.h"
 
 enum { PB_SECW_DEPTH = 6, PB_SECW_BYTES = 4096 };
 
@@ -52,15 +55,93 @@ void pb_secw_dom(struct pb_secw *w, pb_node *obj);
  * 0, or -1 when it could not be written as text (nothing added). */
 int pb_secw_finish(struct pb_secw *w, pb_node *root, const char *key, size_t klen);
 
-/* Members at literal keys (NULL, 0 in an array). */
-void pb_secw_static(struct pb_secw *w, const char *key, size_t klen, const char *s);
-void pb_secw_strn(struct pb_secw *w, const char *key, size_t klen, const void *s, size_t n);
+/* Members at literal keys (NULL, 0 in an array): inline below. */
+static inline void pb_secw_strn(struct pb_secw *w, const char *key, size_t klen, const void *s,
+                                size_t n);
+static inline void pb_secw_static(struct pb_secw *w, const char *key, size_t klen, const char *s);
 void pb_secw_int(struct pb_secw *w, const char *key, size_t klen, int64_t v);
 void pb_secw_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v);
-void pb_secw_bool(struct pb_secw *w, const char *key, size_t klen, bool v);
+static inline void pb_secw_bool(struct pb_secw *w, const char *key, size_t klen, bool v);
 /* Opens an object or an array at key; pb_secw_end closes it. */
 void pb_secw_obj(struct pb_secw *w, const char *key, size_t klen);
 void pb_secw_arr(struct pb_secw *w, const char *key, size_t klen);
 void pb_secw_end(struct pb_secw *w);
+
+/* ---- inline: the text mode's usual steps ---- */
+
+/* DOM mode, and text mode's failures (out of line) */
+void pb_secw_dom_strn(struct pb_secw *w, const char *key, size_t klen, const void *s, size_t n);
+void pb_secw_dom_int(struct pb_secw *w, const char *key, size_t klen, int64_t v);
+void pb_secw_dom_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v);
+void pb_secw_dom_bool(struct pb_secw *w, const char *key, size_t klen, bool v);
+void pb_secw_dom_static(struct pb_secw *w, const char *key, size_t klen, const char *s);
+
+/* Text mode: the comma and the key of the next member with room for n
+   bytes of its value after them (the closing braces of every open level
+   kept); the output position, or NULL (failed). */
+static inline char *pb_secw__member(struct pb_secw *w, const char *key, size_t klen, size_t n)
+{
+    if (w->fail || klen + 4 + n > sizeof w->buf - w->len - (w->depth + 2u)) {
+        w->fail = true;
+        return NULL;
+    }
+    char *o = w->buf + w->len;
+    if (!w->first[w->depth]) {
+        *o++ = ',';
+    }
+    w->first[w->depth] = false;
+    if (!w->arr[w->depth]) {
+        *o++ = '"';
+        pb_copy_short(o, key, klen);
+        o += klen;
+        *o++ = '"';
+        *o++ = ':';
+    }
+    return o;
+}
+
+static inline void pb_secw_strn(struct pb_secw *w, const char *key, size_t klen, const void *s,
+                                size_t n)
+{
+    if (!w->text) {
+        pb_secw_dom_strn(w, key, klen, s, n);
+        return;
+    }
+    if (s == NULL ? n > 0 : !pb_json_plain(s, n)) {
+        w->fail = true; /* escaped by the codec: the DOM mode */
+        return;
+    }
+    char *o = pb_secw__member(w, key, klen, n + 2);
+    if (o != NULL) {
+        *o++ = '"';
+        if (n > 0) {
+            pb_copy_short(o, s, n);
+        }
+        o += n;
+        *o++ = '"';
+        w->len = (size_t)(o - w->buf);
+    }
+}
+
+static inline void pb_secw_static(struct pb_secw *w, const char *key, size_t klen, const char *s)
+{
+    if (!w->text) {
+        pb_secw_dom_static(w, key, klen, s);
+        return;
+    }
+    pb_secw_strn(w, key, klen, s, strlen(s));
+}
+
+static inline void pb_secw_bool(struct pb_secw *w, const char *key, size_t klen, bool v)
+{
+    if (!w->text) {
+        pb_secw_dom_bool(w, key, klen, v);
+        return;
+    }
+    char *o = pb_secw__member(w, key, klen, 5);
+    if (o != NULL) {
+        w->len = (size_t)((v ? PB_JW_LIT(o, "true") : PB_JW_LIT(o, "false")) - w->buf);
+    }
+}
 
 #endif
