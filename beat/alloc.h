@@ -31,6 +31,16 @@ int64_t pb_alloc_size(void *p);
 /* Adds bytes (negative: takes them) to the calling thread's count: for a
    cache that keeps a block without freeing it, then hands it out again. */
 void pb_alloc_count(int64_t bytes);
+/* PB_ASAN: built with AddressSanitizer. Caches that keep freed blocks for
+   reuse are off then: ASan sees a use after free only when freed. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PB_ASAN 1
+#endif
+#endif
+
 /* Fault injection for fuzzing and tests: every nth allocation fails (0: off). */
 void pb_alloc_fail_every(unsigned n);
 

@@ -61,14 +61,6 @@ void *pb_ev_alloc(pb_event *ev, size_t n)
     return arena_alloc(ev, n);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PB_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PB_ASAN 1
-#endif
-#endif
-
 /* One freed event block kept per thread for its next pb_ev_new: most
  * events are built, encoded and freed by one thread in turn. Kept out of
  * the thread's allocation count (as if freed), freed when the thread

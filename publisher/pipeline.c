@@ -237,13 +237,6 @@ static void dq_sync(struct pb_pipeline *pl)
    overflow the rest of a slab and are encoded twice. */
 #define SLAB_MIN_ROOM (16u * 1024u)
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PB_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PB_ASAN 1
-#endif
-#endif
 #ifdef PB_ASAN
 #define SLAB_POOL 1 /* ASan sees a use after free only when freed */
 #else

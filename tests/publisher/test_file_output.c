@@ -209,20 +209,29 @@ static size_t read_ids(const struct fileinfo *fi, size_t nf, int64_t *ids, size_
     return n;
 }
 
+/* A pipeline with output.file at tmpdir/out (more of its settings in
+ * file_extra, YAML flow map entries) and queue.mem's settings queue (*c:
+ * the config, for the caller to free after closing it). */
+static struct pb_pipeline *pipeline_at(const char *file_extra, const char *queue, struct pb_cfg **c)
+{
+    char yaml[1024];
+    char err[512] = "";
+    snprintf(yaml, sizeof yaml, "output.file: {path: '%s/out'%s%s}\nqueue.mem: {%s}\n", tmpdir,
+             file_extra[0] != '\0' ? ", " : "", file_extra, queue);
+    *c = pb_cfg_parse(yaml, strlen(yaml), "test", err, sizeof err);
+    ck_assert_msg(*c != NULL, "%s", err);
+    struct pb_pipeline *pl = pb_pipeline_new(*c, err, sizeof err);
+    ck_assert_msg(pl != NULL, "%s", err);
+    return pl;
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 START_TEST(ndjson_lines_in_beats_order)
 {
-    char yaml[1024];
-    char err[512] = "";
-    snprintf(yaml, sizeof yaml,
-             "output.file: {path: '%s/out'}\n"
-             "queue.mem: {events: 64, flush.min_events: 8, flush.timeout: 0}\n",
-             tmpdir);
-    struct pb_cfg *c = pb_cfg_parse(yaml, strlen(yaml), "test", err, sizeof err);
-    ck_assert_msg(c != NULL, "%s", err);
-    struct pb_pipeline *pl = pb_pipeline_new(c, err, sizeof err);
-    ck_assert_msg(pl != NULL, "%s", err);
+    struct pb_cfg *c;
+    struct pb_pipeline *pl =
+        pipeline_at("", "events: 64, flush.min_events: 8, flush.timeout: 0", &c);
     pb_pipeline_start(pl);
     for (int i = 0; i < 20; i++) {
         json_t *e = ev(i, 3);
@@ -271,16 +280,9 @@ static json_t *mixed_ev(int i)
 
 START_TEST(lines_written_in_order_from_slabs_and_copies)
 {
-    char yaml[1024];
-    char err[512] = "";
-    snprintf(yaml, sizeof yaml,
-             "output.file: {path: '%s/out', rotate_every_kb: 1048576}\n"
-             "queue.mem: {events: 4096, flush.min_events: 512, flush.timeout: 1ms}\n",
-             tmpdir);
-    struct pb_cfg *c = pb_cfg_parse(yaml, strlen(yaml), "test", err, sizeof err);
-    ck_assert_msg(c != NULL, "%s", err);
-    struct pb_pipeline *pl = pb_pipeline_new(c, err, sizeof err);
-    ck_assert_msg(pl != NULL, "%s", err);
+    struct pb_cfg *c;
+    struct pb_pipeline *pl = pipeline_at(
+        "rotate_every_kb: 1048576", "events: 4096, flush.min_events: 512, flush.timeout: 1ms", &c);
     const int n = 6000; /* ~700 KB: several slabs */
     struct pb_codec_buf want = {0};
     for (int i = 0; i < n; i++) {
