@@ -49,45 +49,35 @@ static pb_node *cur(const struct pb_secw *w)
 
 void pb_secw_dom_strn(struct pb_secw *w, const char *key, size_t klen, const void *s, size_t n)
 {
-    if (w->text) {
-        w->fail = true;
-    } else if (cur(w) != NULL) {
+    if (cur(w) != NULL) {
         pb_node_add_strn(cur(w), key, klen, s != NULL ? s : "", n);
     }
 }
 
 void pb_secw_dom_static(struct pb_secw *w, const char *key, size_t klen, const char *s)
 {
-    if (w->text) {
-        w->fail = true;
-    } else if (cur(w) != NULL) {
+    if (cur(w) != NULL) {
         pb_node_add_static(cur(w), key, klen, s);
     }
 }
 
 void pb_secw_dom_int(struct pb_secw *w, const char *key, size_t klen, int64_t v)
 {
-    if (w->text) {
-        w->fail = true;
-    } else if (cur(w) != NULL) {
+    if (cur(w) != NULL) {
         pb_node_add_int(cur(w), key, klen, v);
     }
 }
 
 void pb_secw_dom_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v)
 {
-    if (w->text) {
-        w->fail = true;
-    } else if (cur(w) != NULL) {
+    if (cur(w) != NULL) {
         pb_node_add_uint(cur(w), key, klen, v);
     }
 }
 
 void pb_secw_dom_bool(struct pb_secw *w, const char *key, size_t klen, bool v)
 {
-    if (w->text) {
-        w->fail = true;
-    } else if (cur(w) != NULL) {
+    if (cur(w) != NULL) {
         pb_node_add_bool(cur(w), key, klen, v);
     }
 }
@@ -106,12 +96,13 @@ void pb_secw_int(struct pb_secw *w, const char *key, size_t klen, int64_t v)
 
 void pb_secw_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v)
 {
-    if (!w->text || v > (uint64_t)INT64_MAX) {
-        /* above INT64_MAX: a float in the DOM, which text mode leaves to it */
+    if (!w->text) {
         pb_secw_dom_uint(w, key, klen, v);
-        return;
+    } else if (v > (uint64_t)INT64_MAX) {
+        w->fail = true; /* a float in the DOM: the DOM mode writes it */
+    } else {
+        pb_secw_int(w, key, klen, (int64_t)v);
     }
-    pb_secw_int(w, key, klen, (int64_t)v);
 }
 
 static void open_container(struct pb_secw *w, const char *key, size_t klen, bool arr)

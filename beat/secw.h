@@ -69,7 +69,7 @@ void pb_secw_end(struct pb_secw *w);
 
 /* ---- inline: the text mode's usual steps ---- */
 
-/* DOM mode, and text mode's failures (out of line) */
+/* DOM mode (out of line) */
 void pb_secw_dom_strn(struct pb_secw *w, const char *key, size_t klen, const void *s, size_t n);
 void pb_secw_dom_int(struct pb_secw *w, const char *key, size_t klen, int64_t v);
 void pb_secw_dom_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v);
@@ -91,10 +91,7 @@ static inline char *pb_secw__member(struct pb_secw *w, const char *key, size_t k
     }
     w->first[w->depth] = false;
     if (!w->arr[w->depth]) {
-        *o++ = '"';
-        pb_copy_short(o, key, klen);
-        o += klen;
-        *o++ = '"';
+        o = pb_jw_quoted(o, key, klen);
         *o++ = ':';
     }
     return o;
@@ -113,13 +110,7 @@ static inline void pb_secw_strn(struct pb_secw *w, const char *key, size_t klen,
     }
     char *o = pb_secw__member(w, key, klen, n + 2);
     if (o != NULL) {
-        *o++ = '"';
-        if (n > 0) {
-            pb_copy_short(o, s, n);
-        }
-        o += n;
-        *o++ = '"';
-        w->len = (size_t)(o - w->buf);
+        w->len = (size_t)(pb_jw_quoted(o, n > 0 ? s : "", n) - w->buf);
     }
 }
 

@@ -1304,10 +1304,10 @@ static char *flow_put_rest(const void *st, char *o)
     const struct flow_view *v = st;
     o = PB_JW_LIT(o, ",\"type\":\"flow\",\"event\":{\"start\":");
     char start[40];
-    pb_time_fmt(v->first_ns, false, start);
-    o = put_quoted(o, start);
+    size_t slen = pb_time_fmt_n(v->first_ns, false, start);
+    o = pb_jw_quoted(o, start, slen);
     o = PB_JW_LIT(o, ",\"end\":");
-    o = v->last_ns == v->first_ns ? put_quoted(o, start) : pb_time_put(o, v->last_ns);
+    o = v->last_ns == v->first_ns ? pb_jw_quoted(o, start, slen) : pb_time_put(o, v->last_ns);
     o = put_u64(PB_JW_LIT(o, ",\"duration\":"),
                 v->last_ns >= v->first_ns ? v->last_ns - v->first_ns : 0);
     o = PB_JW_LIT(o, ",\"dataset\":\"flow\",\"kind\":\"event\",\"category\":[\"network\"],"

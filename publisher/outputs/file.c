@@ -413,9 +413,9 @@ static void close_file(struct fileout *f)
     }
 }
 
-/* Writes the buffered lines; on failure cuts the file back to whole lines
- * and drops them. */
-static void flush_wbuf(struct fileout *f)
+/* Writes the lines that wait (wbuf's copies or the span in the queue's
+ * memory); on failure cuts the file back to whole lines and drops them. */
+static void flush_lines(struct fileout *f)
 {
     const char *p = f->span != NULL ? f->span : f->wbuf.p;
     size_t len = f->span != NULL ? f->span_len : f->wbuf.len;
@@ -468,7 +468,7 @@ static void write_line(struct fileout *f, const char *line, size_t len0, bool nl
             return;
         }
     } else if (rotation_triggered(f, len)) {
-        flush_wbuf(f);
+        flush_lines(f);
         close_file(f);
         if (rotate_and_open(f) != 0) {
             return;
@@ -476,13 +476,13 @@ static void write_line(struct fileout *f, const char *line, size_t len0, bool nl
     }
     if (nl) {
         if (f->span == NULL || line != f->span + f->span_len) {
-            flush_wbuf(f);
+            flush_lines(f);
             f->span = line;
         }
         f->span_len += len;
     } else {
         if (f->span != NULL) {
-            flush_wbuf(f);
+            flush_lines(f);
         }
         size_t at = f->wbuf.len;
         if (pb_codec_buf_append(&f->wbuf, line, len0) != 0 ||
@@ -494,7 +494,7 @@ static void write_line(struct fileout *f, const char *line, size_t len0, bool nl
     }
     f->pend_events++;
     if (f->wbuf.len >= WBUF_FLUSH_BYTES) {
-        flush_wbuf(f);
+        flush_lines(f);
     }
 }
 
@@ -753,7 +753,7 @@ static void file_publish(struct pb_output *o, struct pb_batch *b)
         }
         write_line(f, f->enc.p, f->enc.len, false);
     }
-    flush_wbuf(f);
+    flush_lines(f);
     pb_batch_ack(b);
 }
 
@@ -763,7 +763,7 @@ static void file_close(struct pb_output *o)
     if (f == NULL) {
         return;
     }
-    flush_wbuf(f);
+    flush_lines(f);
     close_file(f);
     pb_codec_fini(&f->codec);
     pb_codec_buf_free(&f->enc);
