@@ -668,10 +668,7 @@ static void put_dom_value(struct jw *w, const struct pb_member *m, int depth)
     case PB_VK_STR:
         if ((m->flags & PB_MF_PLAIN_STR) && !w->html && reserve(w, m->slen + 2)) {
             char *o = w->b->p + w->b->len;
-            o[0] = '"';
-            pb_copy_short(o + 1, m->u.s, m->slen);
-            o[m->slen + 1] = '"';
-            w->b->len += m->slen + 2;
+            w->b->len = (size_t)(pb_jw_quoted(o, m->u.s, m->slen) - w->b->p);
         } else {
             put_string(w, m->u.s, m->slen, false);
         }
@@ -791,10 +788,7 @@ static bool put_compact_members(struct jw *w, const pb_node *n, const struct pb_
         }
         first = false;
         if (!n->arr) {
-            *o++ = '"';
-            pb_copy_short(o, m->key, m->klen);
-            o += m->klen;
-            *o++ = '"';
+            o = pb_jw_quoted(o, m->key, m->klen);
             *o++ = ':';
         }
         if (str && !plain_str) { /* escaped by the general writer */
@@ -804,30 +798,19 @@ static bool put_compact_members(struct jw *w, const pb_node *n, const struct pb_
         }
         switch (m->kind) {
         case PB_VK_STR:
-            *o++ = '"';
-            pb_copy_short(o, m->u.s, m->slen);
-            o += m->slen;
-            *o++ = '"';
+            o = pb_jw_quoted(o, m->u.s, m->slen);
             break;
-        case PB_VK_INT: {
-            char buf[24];
-            char *d = pb_int_text(m->u.i, buf + sizeof buf);
-            size_t len = (size_t)(buf + sizeof buf - d);
-            pb_copy_short(o, d, len);
-            o += len;
+        case PB_VK_INT:
+            o = pb_jw_int(o, m->u.i);
             break;
-        }
         case PB_VK_TRUE:
-            memcpy(o, "true", 4);
-            o += 4;
+            o = PB_JW_LIT(o, "true");
             break;
         case PB_VK_FALSE:
-            memcpy(o, "false", 5);
-            o += 5;
+            o = PB_JW_LIT(o, "false");
             break;
         case PB_VK_NULL:
-            memcpy(o, "null", 4);
-            o += 4;
+            o = PB_JW_LIT(o, "null");
             break;
         case PB_VK_OBJ:
         case PB_VK_ARR:
