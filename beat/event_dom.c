@@ -852,24 +852,18 @@ pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const ch
     mi->slen = (uint32_t)iplen;
 
     char *e = copy + iplen + 1, *w = e;
-    memcpy(w, "{\"ip\":\"", 7);
-    w += 7;
-    pb_copy_short(w, ip, iplen);
-    w += iplen;
-    *w++ = '"';
+    w = pb_jw_quoted(PB_JW_LIT(w, "{\"ip\":"), ip, iplen);
     if (port != 0) {
         struct pb_member *mp = link_member(o, &m[1], "port", 4, PB_MF_PLAIN_KEY);
         mp->kind = PB_VK_INT;
         mp->u.i = port;
-        memcpy(w, ",\"port\":", 8);
-        w = pb_jw_int(w + 8, port);
+        w = pb_jw_int(PB_JW_LIT(w, ",\"port\":"), port);
     }
     if (bytes > 0) {
         struct pb_member *mb = link_member(o, &m[2], "bytes", 5, PB_MF_PLAIN_KEY);
         mb->kind = PB_VK_INT;
         mb->u.i = bytes;
-        memcpy(w, ",\"bytes\":", 9);
-        w = pb_jw_int(w + 9, bytes);
+        w = pb_jw_int(PB_JW_LIT(w, ",\"bytes\":"), bytes);
     }
     *w++ = '}';
     o->enc = e;
@@ -911,10 +905,7 @@ pb_node *pb_node_add_strs(pb_node *n, const char *key, size_t klen, const char *
         if (i > 0) {
             *w++ = ',';
         }
-        *w++ = '"';
-        pb_copy_short(w, v[i], len[i]);
-        w += len[i];
-        *w++ = '"';
+        w = pb_jw_quoted(w, v[i], len[i]);
     }
     *w++ = ']';
     set_members(a, m, count, e, (size_t)(w - e));
