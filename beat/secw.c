@@ -41,51 +41,12 @@ int pb_secw_finish(struct pb_secw *w, pb_node *root, const char *key, size_t kle
     return pb_node_add_raw(root, key, klen, w->buf, w->len) == 0 ? 0 : -1;
 }
 
-/* DOM mode: the open container (NULL: nothing is added) */
-static pb_node *cur(const struct pb_secw *w)
-{
-    return w->over > 0 ? NULL : w->node[w->depth];
-}
-
-void pb_secw_dom_strn(struct pb_secw *w, const char *key, size_t klen, const void *s, size_t n)
-{
-    if (cur(w) != NULL) {
-        pb_node_add_strn(cur(w), key, klen, s != NULL ? s : "", n);
-    }
-}
-
-void pb_secw_dom_static(struct pb_secw *w, const char *key, size_t klen, const char *s)
-{
-    if (cur(w) != NULL) {
-        pb_node_add_static(cur(w), key, klen, s);
-    }
-}
-
-void pb_secw_dom_int(struct pb_secw *w, const char *key, size_t klen, int64_t v)
-{
-    if (cur(w) != NULL) {
-        pb_node_add_int(cur(w), key, klen, v);
-    }
-}
-
-void pb_secw_dom_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v)
-{
-    if (cur(w) != NULL) {
-        pb_node_add_uint(cur(w), key, klen, v);
-    }
-}
-
-void pb_secw_dom_bool(struct pb_secw *w, const char *key, size_t klen, bool v)
-{
-    if (cur(w) != NULL) {
-        pb_node_add_bool(cur(w), key, klen, v);
-    }
-}
-
 void pb_secw_int(struct pb_secw *w, const char *key, size_t klen, int64_t v)
 {
     if (!w->text) {
-        pb_secw_dom_int(w, key, klen, v);
+        if (pb_secw__node(w) != NULL) {
+            pb_node_add_int(pb_secw__node(w), key, klen, v);
+        }
         return;
     }
     char *o = pb_secw__member(w, key, klen, 20);
@@ -97,7 +58,9 @@ void pb_secw_int(struct pb_secw *w, const char *key, size_t klen, int64_t v)
 void pb_secw_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v)
 {
     if (!w->text) {
-        pb_secw_dom_uint(w, key, klen, v);
+        if (pb_secw__node(w) != NULL) {
+            pb_node_add_uint(pb_secw__node(w), key, klen, v);
+        }
     } else if (v > (uint64_t)INT64_MAX) {
         w->fail = true; /* a float in the DOM: the DOM mode writes it */
     } else {

@@ -69,12 +69,11 @@ void pb_secw_end(struct pb_secw *w);
 
 /* ---- inline: the text mode's usual steps ---- */
 
-/* DOM mode (out of line) */
-void pb_secw_dom_strn(struct pb_secw *w, const char *key, size_t klen, const void *s, size_t n);
-void pb_secw_dom_int(struct pb_secw *w, const char *key, size_t klen, int64_t v);
-void pb_secw_dom_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v);
-void pb_secw_dom_bool(struct pb_secw *w, const char *key, size_t klen, bool v);
-void pb_secw_dom_static(struct pb_secw *w, const char *key, size_t klen, const char *s);
+/* DOM mode: the open container (NULL: nothing is added) */
+static inline pb_node *pb_secw__node(const struct pb_secw *w)
+{
+    return w->over > 0 ? NULL : w->node[w->depth];
+}
 
 /* Text mode: the comma and the key of the next member with room for n
    bytes of its value after them (the closing braces of every open level
@@ -101,7 +100,9 @@ static inline void pb_secw_strn(struct pb_secw *w, const char *key, size_t klen,
                                 size_t n)
 {
     if (!w->text) {
-        pb_secw_dom_strn(w, key, klen, s, n);
+        if (pb_secw__node(w) != NULL) {
+            pb_node_add_strn(pb_secw__node(w), key, klen, s != NULL ? s : "", n);
+        }
         return;
     }
     if (s == NULL ? n > 0 : !pb_json_plain(s, n)) {
@@ -117,7 +118,9 @@ static inline void pb_secw_strn(struct pb_secw *w, const char *key, size_t klen,
 static inline void pb_secw_static(struct pb_secw *w, const char *key, size_t klen, const char *s)
 {
     if (!w->text) {
-        pb_secw_dom_static(w, key, klen, s);
+        if (pb_secw__node(w) != NULL) {
+            pb_node_add_static(pb_secw__node(w), key, klen, s);
+        }
         return;
     }
     pb_secw_strn(w, key, klen, s, strlen(s));
@@ -126,7 +129,9 @@ static inline void pb_secw_static(struct pb_secw *w, const char *key, size_t kle
 static inline void pb_secw_bool(struct pb_secw *w, const char *key, size_t klen, bool v)
 {
     if (!w->text) {
-        pb_secw_dom_bool(w, key, klen, v);
+        if (pb_secw__node(w) != NULL) {
+            pb_node_add_bool(pb_secw__node(w), key, klen, v);
+        }
         return;
     }
     char *o = pb_secw__member(w, key, klen, 5);
