@@ -2980,7 +2980,7 @@ int pb_cfg_int(const struct pb_cfg *c, const char *path, int64_t def, int64_t *o
     if (n == NULL) {
         return 0;
     }
-    int64_t v;
+    int64_t v = 0;
     if (node_int(n, &v) < 0) {
         return -PB_EINVAL;
     }
@@ -3132,7 +3132,7 @@ oom:
 
 static int one_port(const struct pb_cfg *it, uint16_t *port)
 {
-    int64_t p;
+    int64_t p = 0;
     if (node_int(it, &p) < 0) {
         return -PB_EINVAL;
     }
