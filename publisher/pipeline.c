@@ -227,10 +227,13 @@ static void dq_sync(struct pb_pipeline *pl)
  * events of a batch mostly lie end to end and the file output writes them
  * from there (pb_batch_event_line) without a copy, and no event costs a
  * malloc and a free on two threads. A slab never moves. It counts its
- * references: one per queued event in it, one while it is the current slab
- * of its thread; the last one to let go gives it back to a small pool
- * (the memory stays warm for the next) or frees it. An event kept for a
- * retry while the rest of its batch leaves is copied out (qev_unpin), so
+ * references: one per queued event in it, and a bias while it is the
+ * current slab of its thread (an event encoded then is counted in the
+ * thread's own nev, and the bias traded for them when the slab retires), so
+ * that the packet thread does not write the counter the output threads
+ * decrement once per event; the last one to let go gives it back to a small
+ * pool (the memory stays warm for the next) or frees it. An event kept for
+ * a retry while the rest of its batch leaves is copied out (qev_unpin), so
  * that a few retried events cannot hold many slabs. */
 #define SLAB_BYTES (256u * 1024u)
 /* A slab with less room left is retired before an encode: few events
@@ -243,9 +246,15 @@ static void dq_sync(struct pb_pipeline *pl)
 #define SLAB_POOL 8
 #endif
 
+/* The references of a current slab: more than it can hold events. */
+#define SLAB_BIAS ((size_t)1 << (sizeof(size_t) * 8 - 2))
+
 struct slab {
     atomic_size_t refs;
-    size_t used; /* bytes written: only its thread, while current, writes */
+    /* its thread's, while current: on their own cache line */
+    char pad[64 - sizeof(atomic_size_t)];
+    size_t used; /* bytes written */
+    size_t nev;  /* events encoded in it */
     char data[SLAB_BYTES];
 };
 
@@ -253,9 +262,11 @@ static pthread_mutex_t slab_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct slab *slab_pool[SLAB_POOL];
 static size_t slab_npool;
 
-static void slab_unref(struct slab *s)
+/* Drops n references (modulo 2^N: the retirement of a current slab adds
+   its events less the bias); the last one gives the slab up. */
+static void slab_drop(struct slab *s, size_t n)
 {
-    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) {
+    if (atomic_fetch_sub_explicit(&s->refs, n, memory_order_acq_rel) != n) {
         return;
     }
 #ifndef PB_ASAN
@@ -269,7 +280,18 @@ static void slab_unref(struct slab *s)
     free(s); /* disowned */
 }
 
-/* A slab with one reference (the caller's), empty; NULL without memory. */
+static void slab_unref(struct slab *s)
+{
+    slab_drop(s, 1);
+}
+
+/* Its thread is done with slab s: the bias becomes its events' references. */
+static void slab_retire(struct slab *s)
+{
+    slab_drop(s, SLAB_BIAS - s->nev);
+}
+
+/* A current slab (the bias its caller's), empty; NULL without memory. */
 static struct slab *slab_new(void)
 {
     struct slab *s = NULL;
@@ -283,8 +305,9 @@ static struct slab *slab_new(void)
         pb_alloc_disown(s);
     }
     if (s != NULL) {
-        atomic_init(&s->refs, 1);
+        atomic_init(&s->refs, SLAB_BIAS);
         s->used = 0;
+        s->nev = 0;
     }
     return s;
 }
@@ -331,11 +354,29 @@ static void qev_unpin(struct qev *q)
    queue.disk: acked on disk). */
 static void release_events(struct pb_pipeline *pl, struct pb_batch *b)
 {
+    struct slab *run = NULL; /* the events of a run in one slab: one drop */
+    size_t nrun = 0;
     for (size_t i = 0; i < b->n; i++) {
-        qev_free(&b->ev[i]);
+        struct qev *q = &b->ev[i];
+        if (q->slab != NULL) {
+            if (q->slab != run) {
+                if (run != NULL) {
+                    slab_drop(run, nrun);
+                }
+                run = q->slab;
+                nrun = 0;
+            }
+            nrun++;
+            q->slab = NULL;
+            q->js = NULL;
+        }
+        qev_free(q);
         if (b->ids != NULL) {
             pb_diskq_ack(pl->dq, b->ids[i]);
         }
+    }
+    if (run != NULL) {
+        slab_drop(run, nrun);
     }
     if (pl->dq != NULL) {
         dq_sync(pl);
@@ -1329,7 +1370,7 @@ static void enc_thread_free(void *p)
 {
     struct enc_thread *t = p;
     if (t->slab != NULL) {
-        slab_unref(t->slab);
+        slab_retire(t->slab);
     }
     pb_codec_buf_free(&t->scratch);
     pb_free(t);
@@ -1360,7 +1401,7 @@ static struct enc_thread *thread_enc(void)
 static struct slab *renew_slab(struct enc_thread *t)
 {
     if (t->slab != NULL) {
-        slab_unref(t->slab);
+        slab_retire(t->slab);
     }
     t->slab = slab_new();
     return t->slab;
@@ -1393,7 +1434,7 @@ static int encode_in_slab(struct slab *s, const pb_event *ev, const json_t *tree
     *at = s->used;
     *len = b.len;
     s->used += b.len + 1;
-    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    s->nev++; /* a reference, counted by the bias until the slab retires */
     return 0;
 }
 
