@@ -745,11 +745,37 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
     return fl;
 }
 
+/* The n (8, or at most 7) bytes at p as a little-endian number. Loaded
+ * whole (4, 2, 1 bytes) and joined in registers: bytes copied into a zeroed
+ * word and read back as one wait for the store buffer to drain (the load
+ * spans several stores, so none can forward to it). */
 static inline uint64_t load_le(const uint8_t *p, size_t n)
 {
+    if (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return le64toh(v);
+    }
     uint64_t v = 0;
-    memcpy(&v, p, n);
-    return le64toh(v);
+    unsigned shift = 0;
+    if (n & 4) {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        v = le32toh(x);
+        p += 4;
+        shift = 32;
+    }
+    if (n & 2) {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        v |= (uint64_t)le16toh(x) << shift;
+        p += 2;
+        shift += 16;
+    }
+    if (n & 1) {
+        v |= (uint64_t)p[0] << shift;
+    }
+    return v;
 }
 
 /* The front key of d, when d is a frame the front cache takes; *swapped:
