@@ -86,14 +86,37 @@ static inline char *pb_jw_quoted(char *o, const char *s, size_t n)
     return o;
 }
 
-/* The decimal text of v at o; the end. */
+/* The number of decimal digits of u. */
+static inline size_t pb_u64_digits(unsigned long long u)
+{
+    size_t n = 1;
+    for (;;) {
+        if (u < 10u) {
+            return n;
+        }
+        if (u < 100u) {
+            return n + 1;
+        }
+        if (u < 1000u) {
+            return n + 2;
+        }
+        if (u < 10000u) {
+            return n + 3;
+        }
+        u /= 10000u;
+        n += 4;
+    }
+}
+
+/* The decimal text of v at o; the end. Written in place, its length known
+ * first: digits made in a buffer then copied would be read back (whole
+ * words over their two-byte stores) before the stores could forward. */
 static inline char *pb_jw_int(char *o, int64_t v)
 {
-    char buf[24];
-    char *d = pb_int_text(v, buf + sizeof buf);
-    size_t len = (size_t)(buf + sizeof buf - d);
-    pb_copy_short(o, d, len);
-    return o + len;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    char *e = o + pb_u64_digits(u) + (v < 0);
+    pb_int_text(v, e);
+    return e;
 }
 
 #endif

@@ -464,6 +464,11 @@ static void put_value(struct jw *w, const json_t *v, int depth, bool top);
 
 static void put_int(struct jw *w, int64_t iv)
 {
+    if (reserve(w, 20)) { /* "-9223372036854775808" */
+        struct pb_codec_buf *b = w->b;
+        b->len = (size_t)(pb_jw_int(b->p + b->len, iv) - b->p);
+        return;
+    }
     char buf[32];
     char *e = buf + sizeof buf, *d = pb_int_text(iv, e);
     put(w, d, (size_t)(e - d));
