@@ -370,10 +370,12 @@ const char *pb_tunnel_name(unsigned kind)
 
 void pb_ev_set_tunnel(const struct pb_tunnel *t)
 {
-    if (t == NULL || pb_tunnel_name(t->kind) == NULL) {
-        memset(&cur_tunnel, 0, sizeof cur_tunnel);
-    } else {
+    if (t != NULL && pb_tunnel_name(t->kind) != NULL) {
         cur_tunnel = *t;
+    } else {
+        /* every frame comes here: the kind alone says none (the rest is
+           not read without one) */
+        cur_tunnel.kind = PB_TUNNEL_NONE;
     }
 }
 

@@ -342,6 +342,28 @@ void pb_ev_settle(pb_event *ev)
     }
 }
 
+static struct pb_member *find(const pb_node *n, const char *key, size_t klen);
+
+/* find()'s rare steps, out of its line (it is called a few times for every
+ * event, mostly for absent keys: the fewer registers it saves, the better). */
+__attribute__((noinline, cold)) static struct pb_member *find_raw(const pb_node *n,
+                                                                  struct pb_member *m)
+{
+    unraw(n->ev, m); /* looked at: members from now on */
+    return m;
+}
+
+__attribute__((noinline)) static struct pb_member *find_pending(const pb_node *n, const char *key,
+                                                                size_t klen)
+{
+    pb_event *ev = n->ev;
+    if (pending_has(ev, key, klen)) {
+        pb_ev_settle(ev); /* one of the pending fields: built now */
+        return find(n, key, klen);
+    }
+    return NULL;
+}
+
 static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
 {
     uint32_t tag = pb_key_tag(key, klen);
@@ -350,18 +372,11 @@ static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
     }
     for (struct pb_member *m = n->first; m != NULL; m = m->next) {
         if (m->tag == tag && m->klen == klen && memcmp(m->key, key, klen) == 0) {
-            if (m->kind == PB_VK_RAW) {
-                unraw(n->ev, m); /* looked at: members from now on */
-            }
-            return m;
+            return m->kind == PB_VK_RAW ? find_raw(n, m) : m;
         }
     }
-    pb_event *ev = n->ev;
-    if (ev->pops != NULL && n == &ev->root && pending_has(ev, key, klen)) {
-        pb_ev_settle(ev); /* one of the pending fields: built now */
-        return find(n, key, klen);
-    }
-    return NULL;
+    const pb_event *ev = n->ev;
+    return ev->pops != NULL && n == &ev->root ? find_pending(n, key, klen) : NULL;
 }
 
 bool pb_ev_plain(const void *s, size_t n)
