@@ -629,9 +629,12 @@ static size_t txp_max(const void *st)
 
 char *pb_time_put(char *o, uint64_t ts_ns)
 {
-    char buf[40];
-    size_t n = pb_time_fmt_n(ts_ns, false, buf);
-    return pb_jw_quoted(o, buf, n);
+    /* formatted in place: a copy would read the text back before its
+       stores land */
+    *o++ = '"';
+    o += pb_time_fmt_n(ts_ns, false, o);
+    *o++ = '"';
+    return o;
 }
 
 /* ,"..." for the strings of l from start on */
@@ -699,20 +702,18 @@ static char *txp_put_rest(const void *st, char *o)
     }
     *o++ = '}';
 
+    /* client and server are source and destination again, written again:
+       a copy of the text just written would wait for its stores to land */
     const struct pb_tuple *t = &p->tuple;
-    char *src = PB_JW_LIT(o, ",\"source\":");
-    o = put_endpoint(src, p->sip, p->sip_len, t->sport, p->src_bytes, NULL, 0);
-    size_t src_len = (size_t)(o - src);
-    char *dst = PB_JW_LIT(o, ",\"destination\":");
-    o = put_endpoint(dst, p->dip, p->dip_len, t->dport, p->dst_bytes, p->domain, p->domain_len);
-    size_t dst_len = (size_t)(o - dst);
+    o = put_endpoint(PB_JW_LIT(o, ",\"source\":"), p->sip, p->sip_len, t->sport, p->src_bytes, NULL,
+                     0);
+    o = put_endpoint(PB_JW_LIT(o, ",\"destination\":"), p->dip, p->dip_len, t->dport, p->dst_bytes,
+                     p->domain, p->domain_len);
     if (!p->no_client_server) {
-        o = PB_JW_LIT(o, ",\"client\":");
-        memcpy(o, src, src_len);
-        o += src_len;
-        o = PB_JW_LIT(o, ",\"server\":");
-        memcpy(o, dst, dst_len);
-        o += dst_len;
+        o = put_endpoint(PB_JW_LIT(o, ",\"client\":"), p->sip, p->sip_len, t->sport, p->src_bytes,
+                         NULL, 0);
+        o = put_endpoint(PB_JW_LIT(o, ",\"server\":"), p->dip, p->dip_len, t->dport, p->dst_bytes,
+                         p->domain, p->domain_len);
     }
     o = pb_jw_quoted(PB_JW_LIT(o, ",\"related\":{\"ip\":["), p->sip, p->sip_len);
     if (strcmp(p->sip, p->dip) != 0) {
@@ -733,10 +734,9 @@ static char *txp_put_rest(const void *st, char *o)
     const char *tr = transport_name(t);
     if (tr != NULL) {
         o = pb_jw_quoted(PB_JW_LIT(o, "\"transport\":"), tr, strlen(tr));
-        char cid[64];
-        pb_community_id(t, cid);
-        o = pb_jw_quoted(PB_JW_LIT(o, ",\"community_id\":"), cid, strlen(cid));
-        *o++ = ',';
+        o = PB_JW_LIT(o, ",\"community_id\":\"");
+        o += pb_community_id(t, o); /* in place: room for its 31 bytes */
+        o = PB_JW_LIT(o, "\",");
     }
     o = t->src.v6 ? PB_JW_LIT(o, "\"type\":\"ipv6\"") : PB_JW_LIT(o, "\"type\":\"ipv4\"");
     o = pb_jw_quoted(PB_JW_LIT(o, ",\"protocol\":"), p->type, tlen);

@@ -108,7 +108,7 @@ static void base64_sha1(const uint8_t md[PB_SHA1_LEN], char out[29])
     out[28] = '\0';
 }
 
-void pb_community_id(const struct pb_tuple *t, char out[64])
+size_t pb_community_id(const struct pb_tuple *t, char out[64])
 {
     size_t alen = t->src.v6 ? 16 : 4;
     const uint8_t *sip = t->src.b, *dip = t->dst.b;
@@ -134,8 +134,55 @@ void pb_community_id(const struct pb_tuple *t, char out[64])
         dport = tp;
     }
 
-    /* zero-padded: hashed and compared as whole words */
-    uint8_t buf[2 + 16 + 16 + 2 + 4] = {0};
+    bool ports = t->proto == PB_IPPROTO_TCP || t->proto == PB_IPPROTO_UDP || t->proto == 132 ||
+                 t->proto == PB_IPPROTO_ICMP || t->proto == PB_IPPROTO_ICMPV6;
+    enum { CID_LEN = 2 + 28 };
+    /* Every event of a connection hashes the same bytes, and a SHA-1
+       costs more than the rest of the event's network fields: remember
+       the latest ids of this thread, direct-mapped, by a key of whole
+       words made in registers (bytes stored one by one and read back as
+       words would wait for every store to land first). */
+    uint64_t key[5] = {0};
+    if (alen == 4) {
+        uint32_t a, b;
+        memcpy(&a, sip, 4);
+        memcpy(&b, dip, 4);
+        key[0] = a;
+        key[1] = b;
+    } else {
+        memcpy(&key[0], sip, 8);
+        memcpy(&key[1], sip + 8, 8);
+        memcpy(&key[2], dip, 8);
+        memcpy(&key[3], dip + 8, 8);
+    }
+    key[4] = (uint64_t)t->proto | (uint64_t)(alen == 16) << 8 |
+             (ports ? (uint64_t)sport << 16 | (uint64_t)dport << 32 | 1ull << 48 : 0);
+    enum { CID_SLOTS = 512 };
+    static _Thread_local struct cid_slot {
+        bool used;
+        uint64_t key[5];
+        char id[CID_LEN + 1];
+    } cache[CID_SLOTS];
+    /* the key's words folded, then mixed (MurmurHash3's finalizer): each
+       byte counts in the slot, the ports of one host pair too */
+    uint64_t h = 0;
+    for (size_t i = 0; i < 5; i++) {
+        h = (h ^ key[i]) * 0x9e3779b97f4a7c15ull;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    struct cid_slot *slot = &cache[h % CID_SLOTS];
+    if (slot->used && ((slot->key[0] ^ key[0]) | (slot->key[1] ^ key[1]) | (slot->key[2] ^ key[2]) |
+                       (slot->key[3] ^ key[3]) | (slot->key[4] ^ key[4])) == 0) {
+        memcpy(out, slot->id, CID_LEN + 1);
+        return CID_LEN;
+    }
+
+    /* the hashed bytes: seed, addresses, protocol, padding, ports */
+    uint8_t buf[2 + 16 + 16 + 2 + 4];
     size_t n = 0;
     buf[n++] = 0; /* seed */
     buf[n++] = 0;
@@ -145,46 +192,19 @@ void pb_community_id(const struct pb_tuple *t, char out[64])
     n += alen;
     buf[n++] = t->proto;
     buf[n++] = 0;
-    if (t->proto == PB_IPPROTO_TCP || t->proto == PB_IPPROTO_UDP || t->proto == 132 ||
-        t->proto == PB_IPPROTO_ICMP || t->proto == PB_IPPROTO_ICMPV6) {
+    if (ports) {
         buf[n++] = (uint8_t)(sport >> 8);
         buf[n++] = (uint8_t)sport;
         buf[n++] = (uint8_t)(dport >> 8);
         buf[n++] = (uint8_t)dport;
-    }
-    /* Every event of a connection hashes the same bytes, and a SHA-1
-       costs more than the rest of the event's network fields: remember
-       the latest ids of this thread, direct-mapped. */
-    enum { CID_SLOTS = 512, CID_LEN = 2 + 28 };
-    static _Thread_local struct cid_slot {
-        uint8_t n; /* 0: empty */
-        uint8_t key[sizeof buf];
-        char id[CID_LEN + 1];
-    } cache[CID_SLOTS];
-    /* the key's words folded, then mixed (MurmurHash3's finalizer): each
-       byte counts in the slot, the ports of one host pair too */
-    uint64_t h = 0;
-    for (size_t i = 0; i < sizeof buf; i += 8) {
-        uint64_t w;
-        memcpy(&w, buf + i, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    struct cid_slot *slot = &cache[h % CID_SLOTS];
-    if (slot->n == n && memcmp(slot->key, buf, sizeof buf) == 0) {
-        memcpy(out, slot->id, CID_LEN + 1);
-        return;
     }
     _Static_assert(sizeof buf <= PB_SHA1_SHORT_MAX, "one SHA-1 block");
     uint8_t md[PB_SHA1_LEN];
     pb_sha1_short(buf, n, md);
     memcpy(out, "1:", 2);
     base64_sha1(md, out + 2);
-    slot->n = (uint8_t)n;
-    memcpy(slot->key, buf, sizeof buf);
+    slot->used = true;
+    memcpy(slot->key, key, sizeof key);
     memcpy(slot->id, out, CID_LEN + 1);
+    return CID_LEN;
 }

@@ -56,8 +56,9 @@ bool pb_ip_parse(const char *s, struct pb_ip *ip);
 /* The tuple seen from the other side. */
 struct pb_tuple pb_tuple_reverse(const struct pb_tuple *t);
 
-/* Community ID v1 (seed 0) of a flow, "1:<base64 sha1>" into out (>= 32 bytes).
- * For ICMP, sport/dport carry type/code as Packetbeat's flowhash does. */
-void pb_community_id(const struct pb_tuple *t, char out[64]);
+/* Community ID v1 (seed 0) of a flow, "1:<base64 sha1>" into out (>= 32 bytes);
+ * its length. For ICMP, sport/dport carry type/code as Packetbeat's flowhash
+ * does. */
+size_t pb_community_id(const struct pb_tuple *t, char out[64]);
 
 #endif

@@ -37,11 +37,15 @@ START_TEST(community_id_matches_packetbeat)
     pb_community_id(&udp, id);
     ck_assert_str_eq(id, "1:/Zwm1tJot2cAhFAO0OxKQHuXs3Y=");
     struct pb_tuple rev = pb_tuple_reverse(&udp);
-    pb_community_id(&rev, id);
+    ck_assert_uint_eq(pb_community_id(&rev, id), strlen(id)); /* from the cache */
     ck_assert_str_eq(id, "1:/Zwm1tJot2cAhFAO0OxKQHuXs3Y="); /* direction-free */
     struct pb_tuple tcp = tuple("172.31.98.49", 55874, "93.184.216.34", 80, PB_IPPROTO_TCP);
-    pb_community_id(&tcp, id);
+    ck_assert_uint_eq(pb_community_id(&tcp, id), strlen(id));
     ck_assert_str_eq(id, "1:TMPM5eEnGOXfxAjx6NKlyjx+X10=");
+    /* same addresses, another port: not the cached id of the first */
+    struct pb_tuple other = tuple("172.31.98.49", 51959, "8.8.8.8", 53, PB_IPPROTO_UDP);
+    pb_community_id(&other, id);
+    ck_assert_str_ne(id, "1:/Zwm1tJot2cAhFAO0OxKQHuXs3Y=");
 }
 END_TEST
 
