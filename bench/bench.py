@@ -1012,7 +1012,10 @@ def render(results, cg, info, live=None):
         md.extend(render_live(live))
         return "\n".join(md), True
     md.append("Measured by `bench/run.sh` (regenerate with that one command; it builds a Release "
-              "packetbeat, generates the corpora with `bench/make-corpus` into `bench/.cache/` and "
+              "packetbeat with link-time optimisation and profile feedback (`scripts/pgo-build.sh`: "
+              "trained on the conformance pcaps and a generated corpus of another seed and mix, "
+              "none of the files timed here; a plain `cmake` Release build is 6-9 %% slower), "
+              "generates the corpora with `bench/make-corpus` into `bench/.cache/` and "
               "rewrites this section). Machine: %s; %s UTC. The machine is shared (2 cores, other "
               "builds running): CPU times vary by 10-20 %% between runs; the callgrind counts do not." % (
                   info["machine"], info["when"]))

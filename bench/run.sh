@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh - the benchmark in one command: builds a Release packetbeat, generates the
+# bench/run.sh - the benchmark in one command: builds a Release packetbeat (LTO and profile
+# feedback: scripts/pgo-build.sh), generates the
 # corpora (deterministic, cached in bench/.cache/, git-ignored), measures packetbeat next to
 # the libpcap floor, tcpdump and tshark, checks the event counts against the corpora's
 # ground truth, counts callgrind instructions on the 5 MB corpus, and rewrites the
@@ -42,8 +43,9 @@ if [ "$RENDER" = 1 ]; then
 fi
 
 if [ -z "${PB_BIN:-}" ]; then
-  if ! { cmake -S "$ROOT" -B "$CACHE/build" -DCMAKE_BUILD_TYPE=Release &&
-         cmake --build "$CACHE/build" -j2 --target packetbeat; } >"$CACHE/build.log" 2>&1; then
+  # the Release build with link-time optimisation and profile feedback, as
+  # scripts/pgo-build.sh makes it for packaging
+  if ! "$ROOT/scripts/pgo-build.sh" "$CACHE/build" >"$CACHE/build.log" 2>&1; then
     tail -40 "$CACHE/build.log" >&2
     echo "bench/run.sh: the Release build failed (log: $CACHE/build.log)" >&2
     exit 1

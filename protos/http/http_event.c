@@ -632,8 +632,9 @@ void http_extract_params(const struct http_plugin *pl, const struct http_msg *m,
     *plen = 0;
     *qlen = 0;
 
-    /* the decoded path is no longer than the target */
-    if (bytes_reserve(&pb, m->uri.len + 1) < 0) {
+    /* the decoded path is no longer than the target (whose length came
+       from a message in memory: far below SIZE_MAX) */
+    if (m->uri.len >= SIZE_MAX / 2 || bytes_reserve(&pb, m->uri.len + 1) < 0) {
         goto done;
     }
     if (!url_parse(m->uri.p, m->uri.len, &pb, &rq, &rqlen)) {
