@@ -12,8 +12,9 @@ Steps:
        mixed-5M    the default mix, 5 MB (callgrind)
        real        bench/.cache/real.pcap when present (record-real, --real records it)
   2. per corpus, every tool once untimed (page cache warm-up), then N timed runs:
-     CPU = user+sys of the whole process tree (wait4), wall = monotonic clock, peak RSS
-     from /usr/bin/time %M; medians.  packets/s, MB/s and transactions/s are per CPU
+     CPU = user+sys of the process, run directly (wait4; no shell or /usr/bin/time whose
+     start-up would count), wall = monotonic clock; medians; peak RSS from /usr/bin/time
+     %M on the warm-up run.  packets/s, MB/s and transactions/s are per CPU
      second (every tool here is single-threaded in its packet work; packetbeat's output
      thread is included in its CPU time).  "x floor" = CPU time / pcap-floor -m next.
   3. correctness: packetbeat's events per protocol (the file output, counted by
@@ -41,6 +42,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import struct
@@ -65,8 +67,11 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def run_once(cmd, cwd=None):
-    """`sh -c cmd` under /usr/bin/time: (rc, wall s, cpu s, peak RSS KB)."""
+def run_wrapped(cmd, cwd=None):
+    """`sh -c cmd` under /usr/bin/time: (rc, wall s, cpu s, peak RSS KB). The peak RSS of a
+    process is right only this way (a direct child of this Python process starts from
+    Python's own resident size, which exec keeps in ru_maxrss); its CPU time includes the
+    shell's and time's start-up, a few ms."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         t0 = time.perf_counter()
         p = subprocess.Popen(["/usr/bin/time", "-o", tf.name, "-f", "%M", "sh", "-c", cmd], cwd=cwd)
@@ -76,6 +81,30 @@ def run_once(cmd, cwd=None):
         lines = tf.read().strip().splitlines()
         rss = int(lines[-1]) if lines and lines[-1].isdigit() else 0
     return rc, wall, ru.ru_utime + ru.ru_stime, rss
+
+
+def run_once(cmd, cwd=None):
+    """Runs cmd, a command line with at most a trailing `> /dev/null` (and `2>&1`), as a
+    direct child (no shell, no /usr/bin/time around it: their start-up would count in
+    its CPU time, a few ms, much of a small floor's): (rc, wall s, cpu s)."""
+    argv = shlex.split(cmd)
+    out = err = None
+    if argv[-1:] == ["2>&1"]:
+        argv.pop()
+        err = subprocess.STDOUT
+    if argv[-2:] == [">", "/dev/null"]:
+        argv = argv[:-2]
+        out = subprocess.DEVNULL
+    if err is subprocess.STDOUT and out is subprocess.DEVNULL:
+        err = subprocess.DEVNULL
+    if any(t in (">", "<", "|", "2>&1", "&&", ";") for t in argv):
+        raise ValueError("run_once: more shell than a trailing > /dev/null in %r" % cmd)
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, wall, ru.ru_utime + ru.ru_stime
 
 
 def ensure_corpus(cache, name, args):
@@ -696,8 +725,9 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
     npk = int(re.search(r"packets=(\d+)", r.stdout).group(1))
     workdir = tempfile.mkdtemp(prefix="pbbench.")
     tl, outdir = tools(a, F, floor, workdir)
+    # Which tools run, each with its slot in the table (skipped ones keep theirs).
     res = []
-    events = None
+    todo = []  # (index in res, name, command, kind, runs wanted)
     for tname, cmd, kind in tl:
         if a.skip_tools and re.search(a.skip_tools, tname):
             continue
@@ -710,31 +740,57 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
             log("%s: skip %s (not installed)" % (name, tname))
             res.append({"name": tname, "skipped": "not installed"})
             continue
-        n = {"fast": a.runs, "pb": a.pb_runs, "slow": a.slow_runs}[kind]
-        def clean():
-            if kind == "pb":
-                shutil.rmtree(outdir, ignore_errors=True)
-        if kind != "slow":
-            clean()
-            run_once(cmd)  # warm-up
-        runs = []
-        for _ in range(n):
-            clean()
-            runs.append(run_once(cmd))
-        rcs = [x[0] for x in runs]
-        d = {"name": tname, "runs": runs, "rc": rcs,
-             "wall": statistics.median(x[1] for x in runs),
-             "cpu": statistics.median(x[2] for x in runs),
-             "rss": statistics.median(x[3] for x in runs)}
+        res.append(None)
+        todo.append((len(res) - 1, tname, cmd, kind,
+                     {"fast": a.runs, "pb": a.pb_runs, "slow": a.slow_runs}[kind]))
+
+    def clean(kind):
+        if kind == "pb":
+            shutil.rmtree(outdir, ignore_errors=True)
+
+    # The fast tools and packetbeat run in turns, one run of each per round
+    # (after a warm-up of each), so that a slower spell of the shared machine
+    # falls on all of them alike and the ratios to the floor stay put; the
+    # slow ones (tshark) run after them.
+    runs = {t[0]: [] for t in todo}
+    rss_of = {}
+    events_of = {}
+    rounds = [t for t in todo if t[3] != "slow"]
+    for i, tname, cmd, kind, n in rounds:
+        clean(kind)
+        rss_of[i] = run_wrapped(cmd)[3]  # warm-up, and the peak RSS
+    for r in range(max((t[4] for t in rounds), default=0)):
+        for i, tname, cmd, kind, n in rounds:
+            if r >= n:
+                continue
+            clean(kind)
+            runs[i].append(run_once(cmd))
+            if kind == "pb" and r == n - 1:
+                # the events of its last run (each packetbeat row writes the same directory)
+                events_of[i] = dict(count_events(outdir))
+    for i, tname, cmd, kind, n in todo:
+        if kind == "slow":  # seconds a run: the wrapper's few ms do not matter
+            wrapped = [run_wrapped(cmd) for _ in range(n)]
+            runs[i] = [x[:3] for x in wrapped]
+            rss_of[i] = statistics.median(x[3] for x in wrapped)
+
+    events = None
+    for i, tname, cmd, kind, n in todo:
+        rr = runs[i]
+        rcs = [x[0] for x in rr]
+        d = {"name": tname, "runs": rr, "rc": rcs,
+             "wall": statistics.median(x[1] for x in rr),
+             "cpu": statistics.median(x[2] for x in rr),
+             "rss": rss_of[i]}
         log("%s: %-20s cpu %.3fs wall %.3fs rss %.1f MB rc=%s" % (name, tname, d["cpu"], d["wall"],
                                                                d["rss"] / 1024, rcs))
         if kind == "pb":
-            # the events of the last run; the first packetbeat row (workers=1) is the
-            # corpus' count, the others are compared with it per type
-            d["events"] = dict(count_events(outdir))
+            # the first packetbeat row (workers=1) is the corpus' count, the others are
+            # compared with it per type
+            d["events"] = events_of[i]
             if events is None:
                 events = d["events"]
-        res.append(d)
+        res[i] = d
     shutil.rmtree(workdir, ignore_errors=True)
     return {"name": name, "desc": desc, "file": F, "bytes": size, "packets": npk, "tx": tx_truth,
             "truth": per_proto_truth, "truth_kind": truth_kind, "results": res,
@@ -873,7 +929,7 @@ def main():
     ap.add_argument("--config", default=os.path.join(ROOT, "packetbeat.yml"))
     ap.add_argument("--cache", default=os.path.join(HERE, ".cache"))
     ap.add_argument("--runs", type=int, default=5, help="timed runs of the fast tools")
-    ap.add_argument("--pb-runs", type=int, default=3, help="timed runs of packetbeat")
+    ap.add_argument("--pb-runs", type=int, default=5, help="timed runs of packetbeat")
     ap.add_argument("--slow-runs", type=int, default=3, help="timed runs of tshark")
     ap.add_argument("--tshark-max-mb", type=int, default=60, help="skip tshark on larger corpora")
     ap.add_argument("--only", help="regex on corpus names")
@@ -1025,10 +1081,14 @@ def render(results, cg, info, live=None):
               "(the shipped packetbeat.yml: flows and processors as shipped, only the output replaced by a "
               "file, rotation raised so that every event stays for the count; DIR is emptied before each "
               "run, outside the measurement). CPU s is user+sys of the "
-              "process (all threads), median of %d runs (packetbeat %d, tshark %d); packets/s, MB/s and "
+              "process (all threads), median of %d runs (packetbeat %d, tshark %d; the floor, packetbeat and "
+              "tcpdump take turns, a run each per round, so that a busier moment of the machine "
+              "falls on all of them); packets/s, MB/s and "
               "transactions/s are per CPU second; x floor is CPU time / the libpcap floor "
               "(`pcap-floor -m next`, a bare `pcap_next_ex` loop) on the same file; peak RSS is the "
-              "median of the runs' maximum resident set." % (info["runs"], info["pb_runs"],
+              "maximum resident set of the untimed first run (under `/usr/bin/time`; the timed runs "
+              "are direct children, without a shell or `time` whose start-up would count in their "
+              "CPU time)." % (info["runs"], info["pb_runs"],
                                                               info["slow_runs"]))
     if worker_rows(results):
         md.append("")
