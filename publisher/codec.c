@@ -202,6 +202,66 @@ static void no_room(struct jw *w, size_t n)
 
 static const char hexdig[] = "0123456789abcdef";
 
+#ifdef __SSE2__
+/* The escapes of the ASCII bytes put_string escapes (without escape_html):
+   the control bytes, '"' and '\\' (\u00XX: six bytes, the others two);
+   eight bytes each for whole copies. */
+#define HEXD(x) ((x) < 10 ? '0' + (x) : 'a' + (x)-10)
+#define ESC_U(c) [c] = {'\\', 'u', '0', '0', HEXD((c) >> 4), HEXD((c)&15)}
+static const char esc_text[128][8] = {
+    ESC_U(0x00),    ESC_U(0x01),    ESC_U(0x02),    ESC_U(0x03),     ESC_U(0x04), ESC_U(0x05),
+    ESC_U(0x06),    ESC_U(0x07),    ESC_U(0x08),    ESC_U(0x0b),     ESC_U(0x0c), ESC_U(0x0e),
+    ESC_U(0x0f),    ESC_U(0x10),    ESC_U(0x11),    ESC_U(0x12),     ESC_U(0x13), ESC_U(0x14),
+    ESC_U(0x15),    ESC_U(0x16),    ESC_U(0x17),    ESC_U(0x18),     ESC_U(0x19), ESC_U(0x1a),
+    ESC_U(0x1b),    ESC_U(0x1c),    ESC_U(0x1d),    ESC_U(0x1e),     ESC_U(0x1f), ['\t'] = "\\t",
+    ['\n'] = "\\n", ['\r'] = "\\r", ['"'] = "\\\"", ['\\'] = "\\\\",
+};
+#undef ESC_U
+#undef HEXD
+
+/* The blocks of sixteen bytes of p from i on that are followed by sixteen
+ * more (their copies read that far), without escape_html: a block with
+ * nothing to escape is copied whole; in one with a few, each escape comes
+ * from esc_text and the plain bytes between them are copied sixteen at a
+ * time (o has room: 6 bytes for each input byte): no branch per byte for
+ * the CPU to guess wrong in text full of quotes. It stops at a non-ASCII
+ * byte (or a NUL in a key), which put_string_fast checks one by one;
+ * returns where it stopped, *op the output's end. */
+static size_t escape_blocks(char **op, const unsigned char *p, size_t i, size_t len, bool key)
+{
+    char *o = *op;
+    while (len - i >= 32) {
+        unsigned m = pb_json_special16(p + i, false);
+        if (m == 0) {
+            memcpy(o, p + i, 16);
+            o += 16;
+            i += 16;
+            continue;
+        }
+        size_t done = 0; /* bytes of the block written */
+        do {
+            unsigned k = (unsigned)__builtin_ctz(m);
+            memcpy(o, p + i + done, 16);
+            o += k - done;
+            unsigned c = p[i + k];
+            if (c >= 0x80 || (c == 0 && key)) {
+                *op = o;
+                return i + k;
+            }
+            memcpy(o, esc_text[c], 8);
+            o += esc_text[c][1] == 'u' ? 6 : 2;
+            done = k + 1;
+            m &= m - 1;
+        } while (m != 0);
+        memcpy(o, p + i + done, 16);
+        o += 16 - done;
+        i += 16;
+    }
+    *op = o;
+    return i;
+}
+#endif
+
 /* put_string over reserved room: o has 6 * len + 2 bytes; returns the end.
    Plain runs are copied while they are scanned, eight bytes a step: most
    strings of an event are short keys and values, for which a memcpy call
@@ -211,6 +271,11 @@ static char *put_string_fast(char *o, const unsigned char *p, size_t len, bool h
 {
     size_t i = 0;
     *o++ = '"';
+#ifdef __SSE2__
+    if (!html && len >= 32) {
+        i = escape_blocks(&o, p, 0, len, key);
+    }
+#endif
     while (i < len) {
 #ifdef __SSE2__
         /* sixteen bytes a step, copied as they are scanned (o has room:

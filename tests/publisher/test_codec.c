@@ -13,8 +13,33 @@
 #include "beat/event.h"
 #include "publisher/codec.h"
 
-/* Reference: Go's encoding as go-structform writes it, one byte at a time.
-   Input here is ASCII plus at most one non-ASCII sequence given whole. */
+/* The length of the valid UTF-8 sequence at s (2 to 4 bytes: no overlong
+   form, surrogate or value past U+10FFFF), 0 when there is none; *cp its
+   value. Written here from the standard, apart from beat/utf8.c. */
+static size_t ref_utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t k = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+    if (k == 0 || s[0] >= 0xf8 || k > n) {
+        return 0;
+    }
+    uint32_t v = s[0] & (0x7f >> k);
+    for (size_t j = 1; j < k; j++) {
+        if ((s[j] & 0xc0) != 0x80) {
+            return 0;
+        }
+        v = v << 6 | (s[j] & 0x3f);
+    }
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < min[k] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+        return 0;
+    }
+    *cp = v;
+    return k;
+}
+
+/* Reference: Go's encoding as go-structform writes it, one byte at a time:
+   valid multi-byte sequences kept (U+2028 and U+2029 escaped), any other
+   byte >= 0x80 replaced. */
 static size_t ref_escape(const unsigned char *s, size_t n, bool html, char *out)
 {
     static const char hex[] = "0123456789abcdef";
@@ -42,8 +67,20 @@ static size_t ref_escape(const unsigned char *s, size_t n, bool html, char *out)
             out[o++] = hex[c >> 4];
             out[o++] = hex[c & 0xf];
         } else if (c >= 0x80) {
-            memcpy(out + o, "\\ufffd", 6); /* a lone byte >= 0x80 is invalid */
-            o += 6;
+            uint32_t cp = 0;
+            size_t k = ref_utf8_len(s + i, n - i, &cp);
+            if (k == 0) {
+                memcpy(out + o, "\\ufffd", 6); /* not a sequence: invalid */
+                o += 6;
+            } else if (cp == 0x2028 || cp == 0x2029) {
+                memcpy(out + o, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+                o += 6;
+                i += k - 1;
+            } else {
+                memcpy(out + o, s + i, k);
+                o += k;
+                i += k - 1;
+            }
         } else {
             out[o++] = (char)c;
         }
@@ -104,6 +141,35 @@ START_TEST(dense_specials)
         for (size_t k = 0; k < n; k++) {
             x = x * 1103515245u + 12345u;
             s[k] = alphabet[(x >> 16) % sizeof alphabet];
+        }
+        for (int html = 0; html < 2; html++) {
+            ref_escape(s, n, html != 0, want);
+            check_string(s, n, html != 0, want);
+        }
+    }
+}
+END_TEST
+
+/* Escapes packed together with whole multi-byte sequences in long strings:
+ * the block writer hands over at the first non-ASCII byte, wherever it is
+ * in its block, and nothing is lost or written twice around it. */
+START_TEST(dense_specials_then_multibyte)
+{
+    static const char *const pieces[] = {"a",   "\"",       "\\",           "\n",           "\x01",
+                                         "xyz", "\xc3\xa9", "\xe2\x82\xac", "\xe2\x80\xa8", "<"};
+    unsigned char s[400];
+    char want[400 * 6 + 3];
+    uint32_t x = 777;
+    for (int round = 0; round < 3000; round++) {
+        size_t n = 0, target = 32 + round % 300;
+        while (n < target) {
+            x = x * 1103515245u + 12345u;
+            /* mostly ASCII specials, now and then a multi-byte sequence */
+            unsigned pick = (x >> 16) % 64;
+            const char *piece = pieces[pick < 60 ? pick % 6 : 6 + pick % 4];
+            size_t pl = strlen(piece);
+            memcpy(s + n, piece, pl);
+            n += pl;
         }
         for (int html = 0; html < 2; html++) {
             ref_escape(s, n, html != 0, want);
@@ -328,6 +394,7 @@ static Suite *codec_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, every_byte_at_every_offset);
     tcase_add_test(tc, dense_specials);
+    tcase_add_test(tc, dense_specials_then_multibyte);
     tcase_add_test(tc, multibyte_across_word_boundaries);
     tcase_add_test(tc, long_strings);
     tcase_add_test(tc, integers);
