@@ -58,6 +58,8 @@ int pb_secw_finish(struct pb_secw *w, pb_node *root, const char *key, size_t kle
 /* Members at literal keys (NULL, 0 in an array): inline below. */
 static inline void pb_secw_strn(struct pb_secw *w, const char *key, size_t klen, const void *s,
                                 size_t n);
+/* s: a string that outlives the event (kept by reference in DOM mode);
+ * NULL adds nothing, in both modes. */
 static inline void pb_secw_static(struct pb_secw *w, const char *key, size_t klen, const char *s);
 void pb_secw_int(struct pb_secw *w, const char *key, size_t klen, int64_t v);
 void pb_secw_uint(struct pb_secw *w, const char *key, size_t klen, uint64_t v);
@@ -123,7 +125,9 @@ static inline void pb_secw_static(struct pb_secw *w, const char *key, size_t kle
         }
         return;
     }
-    pb_secw_strn(w, key, klen, s, strlen(s));
+    if (s != NULL) { /* as pb_node_add_static: nothing */
+        pb_secw_strn(w, key, klen, s, strlen(s));
+    }
 }
 
 static inline void pb_secw_bool(struct pb_secw *w, const char *key, size_t klen, bool v)

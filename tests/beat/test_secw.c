@@ -18,6 +18,7 @@
 static void fill(struct pb_secw *w, int variant)
 {
     pb_secw_static(w, PB_KEY("command"), "get");
+    pb_secw_static(w, PB_KEY("absent"), NULL); /* nothing, in both modes */
     pb_secw_strn(w, PB_KEY("raw"), "a b/c:d", 7);
     pb_secw_strn(w, PB_KEY("empty"), "", 0);
     pb_secw_int(w, PB_KEY("neg"), -9223372036854775807LL - 1);
