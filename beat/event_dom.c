@@ -246,18 +246,12 @@ void pb_ev_free(pb_event *ev)
 
 /* ---- members ----------------------------------------------------------------- */
 
-/* True when no byte of p[0..n) needs escaping in a JSON string. */
-static inline bool plain_bytes(const uint8_t *p, size_t n)
-{
-    return pb_json_plain(p, n);
-}
-
 /* -1 for a key jansson would refuse (invalid UTF-8), else PB_MF_PLAIN_KEY
  * when it needs no escaping, or 0. */
 static int key_check(const char *key, size_t klen)
 {
     const uint8_t *p = (const uint8_t *)key;
-    if (plain_bytes(p, klen)) {
+    if (pb_json_plain(p, klen)) {
         return PB_MF_PLAIN_KEY;
     }
     int plain = PB_MF_PLAIN_KEY;
@@ -381,7 +375,7 @@ static struct pb_member *find(const pb_node *n, const char *key, size_t klen)
 
 bool pb_ev_plain(const void *s, size_t n)
 {
-    return plain_bytes(s, n);
+    return pb_json_plain(s, n);
 }
 
 /* Makes m, new memory, the last member of n at key (NULL in arrays; flags:
@@ -613,7 +607,7 @@ int pb_node_set(pb_node *n, const char *key, json_t *val)
 static const char *copy_utf8(pb_event *ev, const unsigned char *p, size_t n, size_t *outlen,
                              bool *plain)
 {
-    *plain = plain_bytes(p, n); /* the usual case */
+    *plain = pb_json_plain(p, n); /* the usual case */
     if (*plain || pb_utf8_valid_len(p, n) == n) {
         char *s = arena_alloc(ev, n + 1);
         if (s != NULL) {
@@ -743,7 +737,7 @@ static int add_plain_str(pb_node *n, const char *key, size_t klen, const char *s
         return 0;
     }
     size_t len = strlen(s);
-    assert(plain_bytes((const uint8_t *)s, len));
+    assert(pb_json_plain(s, len));
     struct pb_member *m = len <= UINT32_MAX ? lit_slot(n, key, klen, copy ? len + 1 : 0) : NULL;
     if (m == NULL) {
         return -PB_ENOMEM;
@@ -839,7 +833,7 @@ pb_node *pb_node_add_endpoint(pb_node *n, const char *key, size_t klen, const ch
                               uint16_t port, int64_t bytes)
 {
     size_t iplen = ip != NULL ? strlen(ip) : 0;
-    if (ip == NULL || iplen >= 256 || !plain_bytes((const uint8_t *)ip, iplen)) {
+    if (ip == NULL || iplen >= 256 || !pb_json_plain(ip, iplen)) {
         /* an odd string (not from pb_ip_str): the general setters */
         pb_node *o = pb_node_add_obj(n, key, klen);
         pb_node_add_str(o, PB_KEY("ip"), ip);
@@ -894,7 +888,7 @@ pb_node *pb_node_add_strs(pb_node *n, const char *key, size_t klen, const char *
     for (size_t i = 0; plain && i < count; i++) {
         len[i] = strlen(v[i]);
         total += len[i];
-        plain = len[i] < 256 && plain_bytes((const uint8_t *)v[i], len[i]);
+        plain = len[i] < 256 && pb_json_plain(v[i], len[i]);
     }
     if (!plain) {
         pb_node *a = pb_node_add_arr(n, key, klen);
@@ -936,7 +930,7 @@ pb_node *pb_node_add_static_strs(pb_node *n, const char *key, size_t klen, const
         assert(enc[o++] == '[');
         for (size_t i = 0; i < count; i++) {
             size_t l = strlen(v[i]);
-            assert(plain_bytes((const uint8_t *)v[i], l));
+            assert(pb_json_plain(v[i], l));
             assert((i == 0 || enc[o++] == ',') && enc[o++] == '"');
             assert(strncmp(enc + o, v[i], l) == 0 && enc[o + l] == '"');
             o += l + 1;
@@ -1019,7 +1013,7 @@ int pb_node_set_str_k(pb_node *n, const char *key, size_t klen, const char *s)
 int pb_node_set_static_k(pb_node *n, const char *key, size_t klen, const char *s)
 {
     size_t len = s != NULL ? strlen(s) : 0;
-    if (s == NULL || len > UINT32_MAX || !plain_bytes((const uint8_t *)s, len)) {
+    if (s == NULL || len > UINT32_MAX || !pb_json_plain(s, len)) {
         return pb_node_set_str_k(n, key, klen, s);
     }
     struct pb_member *m = lit_slot_any(n, key, klen);
@@ -1831,7 +1825,7 @@ static int add_unique_to(pb_event *ev, pb_node *arr, const void *s, size_t n)
     if (arr == NULL || n > UINT32_MAX) {
         return -PB_ENOMEM;
     }
-    bool plain = plain_bytes(s, n);
+    bool plain = pb_json_plain(s, n);
     const char *stored = s, *copy = NULL;
     size_t len = n;
     if (!plain) {
@@ -1917,7 +1911,7 @@ static int txp_list_add(pb_event *ev, struct pb_txp_list *l, const char *s, size
  * lists: plain and short. */
 static bool txp_listable(const pb_event *ev, const void *s, size_t len)
 {
-    return ev->txp != NULL && len < 256 && plain_bytes(s, len);
+    return ev->txp != NULL && len < 256 && pb_json_plain(s, len);
 }
 
 int pb_ev_add_related_host(pb_event *ev, const void *s, size_t n)

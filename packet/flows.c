@@ -1054,9 +1054,9 @@ static void keep_cid(struct flow *fl)
     struct pb_tuple ct;
     if (flow_tuple(&fl->id, &ct) && ct.proto != 0) {
         char cid[64];
-        pb_community_id(&ct, cid);
-        if (strlen(cid) < sizeof fl->cid) {
-            memcpy(fl->cid, cid, strlen(cid) + 1);
+        size_t n = pb_community_id(&ct, cid);
+        if (n < sizeof fl->cid) {
+            memcpy(fl->cid, cid, n + 1);
         }
     }
 }
