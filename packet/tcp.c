@@ -27,7 +27,6 @@
 
 #define NBUCKETS 65536u /* power of two */
 #define STATE_ALIGN 16u
-#define KEEP_CAP (64u * 1024u) /* an empty buffer larger than this is released */
 #define MIN_CAP 512u            /* first allocation of a stream buffer */
 
 struct tcp_conn;
@@ -237,20 +236,16 @@ static struct tcp_conn *find(const struct pb_tcp *t, const struct pb_tuple *tu, 
     return NULL;
 }
 
+/* Gives the buffer of s back, as soon as it holds nothing: the messages in
+ * flight share a few warm blocks of the allocator, where a buffer kept per
+ * connection would hold its largest message for the connection's life (a
+ * page fault and a cache miss for every connection that buffered once). */
 static void stream_release(struct pb_tcp *t, struct stream *s)
 {
     pb_free(s->buf);
     t->mem -= s->cap;
     s->buf = NULL;
     s->off = s->len = s->cap = 0;
-}
-
-static void stream_clear(struct pb_tcp *t, struct stream *s)
-{
-    s->off = s->len = 0;
-    if (s->cap > KEEP_CAP) {
-        stream_release(t, s);
-    }
 }
 
 /* Unlinks and frees k: on_expire first when `expire`, then conn_free. */
@@ -446,7 +441,7 @@ static void report_gap(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir, si
         charge(t, k, before);
     }
     if (drop || force_drop) {
-        stream_clear(t, &k->st[dir]);
+        stream_release(t, &k->st[dir]);
     }
     if (drop) {
         t->stats.gap_drops++;
@@ -463,7 +458,7 @@ static void deliver(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir, const
         /* Zero copy: hand the payload itself; keep only the tail. */
         long used = run_parser(t, k, dir, pkt, data, len);
         if (used < 0) {
-            stream_clear(t, s);
+            stream_release(t, s);
             return;
         }
         size_t tail = len - (size_t)used;
@@ -496,13 +491,13 @@ static void deliver(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir, const
     s->len += len;
     long used = run_parser(t, k, dir, pkt, s->buf + s->off, s->len);
     if (used < 0) {
-        stream_clear(t, s);
+        stream_release(t, s);
         return;
     }
     s->off += (size_t)used;
     s->len -= (size_t)used;
     if (s->len == 0) {
-        stream_clear(t, s);
+        stream_release(t, s);
     }
 }
 
