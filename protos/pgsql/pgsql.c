@@ -54,8 +54,8 @@ struct pg_conn {
     bool tls;             /* encrypted from here on */
     struct pb_txq trans;  /* struct pg_trans *, oldest first */
     uint64_t trans_wall;  /* last access to the queue (wall clock) */
-    struct pg_named named[PG_MAX_NAMED];
-    size_t nnamed;
+    struct pg_named *named; /* owned: nnamed of named_cap (grown on use) */
+    size_t nnamed, named_cap;
 };
 
 static void trans_free(void *item)
@@ -106,6 +106,16 @@ static void named_put(struct pg_conn *pc, const char *name, size_t nlen, const c
             pb_free(pc->named[0].query);
             memmove(&pc->named[0], &pc->named[1], (PG_MAX_NAMED - 1) * sizeof pc->named[0]);
             pc->nnamed--;
+        }
+        if (pc->nnamed == pc->named_cap) {
+            size_t cap = pc->named_cap ? pc->named_cap * 2 : 8;
+            cap = cap < PG_MAX_NAMED ? cap : PG_MAX_NAMED;
+            struct pg_named *v = pb_realloc(pc->named, cap * sizeof *v);
+            if (v == NULL) {
+                return;
+            }
+            pc->named = v;
+            pc->named_cap = cap;
         }
         slot = &pc->named[pc->nnamed++];
         memset(slot, 0, sizeof *slot);
@@ -354,7 +364,9 @@ static void pg_conn_free(struct pb_conn *c)
         pb_free(pc->named[i].name);
         pb_free(pc->named[i].query);
     }
-    pc->nnamed = 0;
+    pb_free(pc->named);
+    pc->named = NULL;
+    pc->nnamed = pc->named_cap = 0;
 }
 
 static int pg_init(struct pb_proto *p)

@@ -305,6 +305,60 @@ START_TEST(named_statements_nodata_nulls)
 }
 END_TEST
 
+/* Statements named on one connection: more than it remembers (256), the
+ * oldest forgotten first; the newer ones still give their query to a
+ * Bind / Execute. */
+START_TEST(many_named_statements)
+{
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]\nsend_response: true");
+    for (int i = 0; i < 300; i++) {
+        struct pt_buf a = {.n = 0};
+        struct pt_buf b = {.n = 0};
+        uint8_t p[64];
+        int n = snprintf((char *)p, sizeof p, "S_%d", i);
+        n++;
+        n += snprintf((char *)p + n, sizeof p - (size_t)n, "select %d", i);
+        n++;
+        memset(p + n, 0, 2);
+        msg(&a, 'P', p, (size_t)n + 2);
+        msg(&a, 'S', "", 0);
+        msg(&b, '1', "", 0);
+        ready(&b);
+        pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+        pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    }
+    ck_assert_uint_eq(pt_nevents(t), 300);
+    static const int run[] = {299, 100, 44};
+    for (size_t k = 0; k < sizeof run / sizeof run[0]; k++) {
+        struct pt_buf a = {.n = 0};
+        struct pt_buf b = {.n = 0};
+        uint8_t p[64];
+        p[0] = 0;
+        int n = 1 + snprintf((char *)p + 1, sizeof p - 1, "S_%d", run[k]);
+        n++;
+        memset(p + n, 0, 6);
+        msg(&a, 'B', p, (size_t)n + 6);
+        msg(&a, 'E', "\0\0\0\0\0", 5);
+        msg(&a, 'S', "", 0);
+        msg(&b, '2', "", 0);
+        static const char *const names[] = {"n"};
+        static const char *const row[] = {"1"};
+        row_desc(&b, names, 1);
+        data_row(&b, row, 1);
+        complete(&b, "SELECT 1");
+        ready(&b);
+        pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+        pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+        char want[32];
+        snprintf(want, sizeof want, "select %d", run[k]);
+        ck_assert_uint_eq(pt_nevents(t), 301 + k);
+        ck_assert_str_eq(pt_str(t, 300 + k, "query"), want);
+        ck_assert_int_eq(pt_int(t, 300 + k, "pgsql.num_rows"), 1);
+    }
+    pt_close(t);
+}
+END_TEST
+
 START_TEST(max_rows_and_row_length)
 {
     struct pt_buf a = {.n = 0};
@@ -556,6 +610,7 @@ static Suite *pgsql_suite(void)
     tcase_add_test(c, error_response);
     tcase_add_test(c, extended_query);
     tcase_add_test(c, named_statements_nodata_nulls);
+    tcase_add_test(c, many_named_statements);
     tcase_add_test(c, max_rows_and_row_length);
     tcase_add_test(c, packed_fields_and_rows);
     tcase_add_test(c, ssl_request_refused_then_query);
