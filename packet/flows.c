@@ -28,7 +28,7 @@
 #define ALIGN_NS (10 * SEC_NS) /* the worker starts on a multiple of 10 s */
 #define OFF_UNSET 0xffu
 #define KEY_MAX (PB_FLOW_META_LEN + PB_FLOW_ID_MAX)
-#define NBUCKETS 16384u /* power of two */
+#define MIN_SLOTS 1024u /* the index at first (a power of two) */
 /* Distinct id layouts (flags, offsets, counts): each has its own list, and
  * reports walk the lists in the order the layouts first appeared. A few
  * hundred are possible from what the decoder produces. */
@@ -338,9 +338,8 @@ struct flow_stats {
 };
 
 struct flow {
-    struct flow *hnext;       /* bucket chain */
     struct flow *prev, *next; /* its layout's list, creation order */
-    uint32_t bucket;
+    uint32_t hash;            /* of its id: where the index has it */
     uint16_t layout;
     struct pb_flow_id id;       /* the id that opened it (its dir is the flow's orientation) */
     uint64_t first_ns, last_ns; /* packet times */
@@ -385,12 +384,24 @@ struct front {
  * count (packet workers) gets room from other tables too. */
 static struct flow no_room;
 
+/* The index of the flows by id: open addressing, linear probing, at most
+ * half full (doubled beyond). A slot keeps its flow's hash next to the
+ * pointer, so that a lookup reads a line of slots and touches only a flow
+ * whose hash is the id's: the frame of a new flow (a DNS query, say)
+ * touches none. A flow taken out pulls the later slots of its run back
+ * (no tombstones). */
+struct slot {
+    struct flow *fl; /* NULL: empty */
+    uint32_t hash;
+};
+
 struct pb_flows {
     struct pb_flows_config cfg;
     struct front *front;    /* owned: FRONT_SLOTS */
     bool front_clear;       /* no slot is in use */
     struct pb_proto pseudo; /* what emit gets: cfg = the flows section */
-    struct flow **buckets;  /* owned: NBUCKETS */
+    struct slot *slots;     /* owned: the index, nslots (a power of two) */
+    size_t nslots;
     struct layout *layouts; /* owned: MAX_LAYOUTS */
     size_t nlayouts;
     size_t count;
@@ -576,10 +587,11 @@ struct pb_flows *pb_flows_new(const struct pb_flows_config *cfg, const struct pb
     if (f->cfg.max_flows == 0) {
         f->cfg.max_flows = PB_MAX_FLOWS;
     }
-    f->buckets = pb_calloc(NBUCKETS, sizeof *f->buckets);
+    f->nslots = MIN_SLOTS;
+    f->slots = pb_calloc(f->nslots, sizeof *f->slots);
     f->layouts = pb_calloc(MAX_LAYOUTS, sizeof *f->layouts);
     f->front = pb_calloc(FRONT_SLOTS, sizeof *f->front);
-    if (f->buckets == NULL || f->layouts == NULL || f->front == NULL) {
+    if (f->slots == NULL || f->layouts == NULL || f->front == NULL) {
         pb_flows_free(f);
         return NULL;
     }
@@ -621,6 +633,28 @@ struct pb_flows *pb_flows_new(const struct pb_flows_config *cfg, const struct pb
     return f;
 }
 
+/* Takes fl out of the index: the later slots of its run whose home is not
+ * in (hole, slot] move back into the hole, one after the other. */
+static void index_remove(struct pb_flows *f, const struct flow *fl)
+{
+    size_t mask = f->nslots - 1, i = fl->hash & mask;
+    while (f->slots[i].fl != fl) {
+        if (f->slots[i].fl == NULL) {
+            return; /* not there */
+        }
+        i = (i + 1) & mask;
+    }
+    for (size_t j = (i + 1) & mask; f->slots[j].fl != NULL; j = (j + 1) & mask) {
+        size_t home = f->slots[j].hash & mask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            f->slots[i] = f->slots[j];
+            i = j;
+        }
+    }
+    f->slots[i].fl = NULL;
+}
+
 static void flow_unlink(struct pb_flows *f, struct flow *fl)
 {
     if (!f->front_clear) {
@@ -628,13 +662,7 @@ static void flow_unlink(struct pb_flows *f, struct flow *fl)
         memset(f->front, 0, FRONT_SLOTS * sizeof *f->front);
         f->front_clear = true;
     }
-    struct flow **pp = &f->buckets[fl->bucket];
-    while (*pp != NULL && *pp != fl) {
-        pp = &(*pp)->hnext;
-    }
-    if (*pp == fl) {
-        *pp = fl->hnext;
-    }
+    index_remove(f, fl);
     struct layout *l = &f->layouts[fl->layout];
     if (fl->prev != NULL) {
         fl->prev->next = fl->next;
@@ -668,7 +696,7 @@ void pb_flows_free(struct pb_flows *f)
         }
     }
     pb_free(f->layouts);
-    pb_free(f->buckets);
+    pb_free(f->slots);
     pb_free(f->front);
     pb_free(f);
 }
@@ -692,6 +720,35 @@ static struct layout *layout_for(struct pb_flows *f, const uint8_t *meta, uint16
 
 static void keep_cid(struct flow *fl);
 
+/* The empty slot of slots[n] where a flow of this hash goes. */
+static size_t free_slot(const struct slot *slots, size_t n, uint32_t hash)
+{
+    size_t mask = n - 1, i = hash & mask;
+    while (slots[i].fl != NULL) {
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+/* Doubles the index. False without memory (it stays as it is). */
+static bool index_grow(struct pb_flows *f)
+{
+    size_t n = f->nslots * 2;
+    struct slot *slots = pb_calloc(n, sizeof *slots);
+    if (slots == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < f->nslots; i++) {
+        if (f->slots[i].fl != NULL) {
+            slots[free_slot(slots, n, f->slots[i].hash)] = f->slots[i];
+        }
+    }
+    pb_free(f->slots);
+    f->slots = slots;
+    f->nslots = n;
+    return true;
+}
+
 /* The flow of id (created when new), with *dir the direction of this frame
  * in it; NULL when it cannot be created. */
 static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, uint64_t ts_ns,
@@ -700,11 +757,14 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
     uint8_t buf[KEY_MAX], fbuf[KEY_MAX];
     size_t klen, flen;
     const uint8_t *key = id_raw(id, buf, &klen);
-    uint32_t bucket = (uint32_t)(siphash(f->seed, key, klen) & (NBUCKETS - 1));
-    struct flow *fl = f->buckets[bucket];
-    while (fl != NULL &&
-           !(fl->id.len == id->len && memcmp(id_raw(&fl->id, fbuf, &flen), key, klen) == 0)) {
-        fl = fl->hnext;
+    uint32_t hash = (uint32_t)siphash(f->seed, key, klen);
+    size_t mask = f->nslots - 1, i = hash & mask;
+    struct flow *fl;
+    for (; (fl = f->slots[i].fl) != NULL; i = (i + 1) & mask) {
+        if (f->slots[i].hash == hash && fl->id.len == id->len &&
+            memcmp(id_raw(&fl->id, fbuf, &flen), key, klen) == 0) {
+            break;
+        }
     }
     *dir = PB_FLOW_DIR_FORWARD;
     if (fl == NULL) {
@@ -712,7 +772,11 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
         bool room = f->admit != NULL ? f->admit(f->admit_ctx, f->cfg.max_flows)
                                      : f->count < f->cfg.max_flows;
         struct layout *l = room ? layout_for(f, key, &li) : NULL;
-        fl = l != NULL ? pb_calloc(1, sizeof *fl) : NULL;
+        if (l != NULL && f->count + 1 > f->nslots / 2 && index_grow(f)) {
+            i = free_slot(f->slots, f->nslots, hash);
+        }
+        /* one slot stays empty (it ends every probe) */
+        fl = l != NULL && f->count + 1 < f->nslots ? pb_calloc(1, sizeof *fl) : NULL;
         if (fl == NULL) {
             if (room && f->release != NULL) {
                 f->release(f->admit_ctx);
@@ -720,13 +784,13 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
             f->stats.dropped++;
             return NULL;
         }
-        fl->bucket = bucket;
+        fl->hash = hash;
         fl->layout = li;
         fl->id = *id;
         keep_cid(fl);
         fl->first_ns = ts_ns;
-        fl->hnext = f->buckets[bucket];
-        f->buckets[bucket] = fl;
+        f->slots[i].fl = fl;
+        f->slots[i].hash = hash;
         fl->prev = l->tail;
         if (l->tail != NULL) {
             l->tail->next = fl;

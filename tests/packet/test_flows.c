@@ -548,6 +548,43 @@ START_TEST(flows_front_cache_exact)
 }
 END_TEST
 
+/* Flows taken out of the index between others (every other one times out)
+ * leave the rest where lookups find them: after the front cache is
+ * cleared, the frames of the flows that stayed count in their own flows
+ * (none is opened again), while many flows made the index grow. */
+START_TEST(flows_index_removals)
+{
+    enum { N = 5000 };
+    struct pb_flows *f = new_flows(3 * (int64_t)SEC, -1, false, 0);
+    struct pb_ip c = ip4(10, 0, 1, 9), s = ip4(10, 0, 1, 1);
+    for (int round = 0; round < 3; round++) {
+        uint64_t t = T0 + (uint64_t)round * 2 * SEC;
+        for (uint16_t i = 0; i < N; i++) {
+            if (round == 1 && i % 2 == 0) {
+                continue; /* the even ones are left to time out */
+            }
+            struct pb_decoded q = pkt(c, (uint16_t)(20000 + i), s, 53, 17, 100, t);
+            pb_flows_packet(f, &q, true, t);
+        }
+        if (round == 1) {
+            pb_flows_tick(f, T0 + 4 * SEC + SEC / 2); /* the timer's first tick */
+            ck_assert_uint_eq(pb_flows_count(f), N / 2);
+            ck_assert_uint_eq(json_array_size(events), N / 2);
+        }
+    }
+    /* round 2: the odd ones found, the even ones opened anew */
+    ck_assert_uint_eq(pb_flows_stats(f)->created, N + N / 2);
+    ck_assert_uint_eq(pb_flows_count(f), N);
+    pb_flows_final(f, T0 + 5 * SEC);
+    ck_assert_uint_eq(json_array_size(events), N / 2 + N);
+    for (size_t k = N / 2; k < N / 2 + N; k++) {
+        int64_t port = ev_int(k, "source.port") - 20000;
+        ck_assert_int_eq(ev_int(k, "source.packets"), port % 2 ? 3 : 1);
+    }
+    pb_flows_free(f);
+}
+END_TEST
+
 /* Both directions of a flow share one front slot, their ends put in a
  * fixed order: frames of either direction, IPv4 and IPv6, count on the
  * right side, including ends that differ only by port or by MAC and a
@@ -837,6 +874,7 @@ static Suite *flows_suite(void)
     tcase_add_test(tc, flows_non_ip_and_fragments);
     tcase_add_test(tc, flows_table_cap);
     tcase_add_test(tc, flows_front_cache_exact);
+    tcase_add_test(tc, flows_index_removals);
     tcase_add_test(tc, flows_front_cache_directions);
     tcase_add_test(tc, flows_event_layers);
     tcase_add_test(tc, flows_period_reports);
