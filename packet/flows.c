@@ -21,6 +21,7 @@
 #include "beat/limits.h"
 #include "beat/log.h"
 #include "decoder.h"
+#include "hindex.h"
 
 #define SEC_NS 1000000000ll
 #define DEFAULT_TIMEOUT_NS (30 * SEC_NS)
@@ -28,7 +29,7 @@
 #define ALIGN_NS (10 * SEC_NS) /* the worker starts on a multiple of 10 s */
 #define OFF_UNSET 0xffu
 #define KEY_MAX (PB_FLOW_META_LEN + PB_FLOW_ID_MAX)
-#define MIN_SLOTS 1024u /* the index at first (a power of two) */
+#define INDEX_SLOTS 1024u /* the index at first (it grows) */
 /* Distinct id layouts (flags, offsets, counts): each has its own list, and
  * reports walk the lists in the order the layouts first appeared. A few
  * hundred are possible from what the decoder produces. */
@@ -384,24 +385,12 @@ struct front {
  * count (packet workers) gets room from other tables too. */
 static struct flow no_room;
 
-/* The index of the flows by id: open addressing, linear probing, at most
- * half full (doubled beyond). A slot keeps its flow's hash next to the
- * pointer, so that a lookup reads a line of slots and touches only a flow
- * whose hash is the id's: the frame of a new flow (a DNS query, say)
- * touches none. A flow taken out pulls the later slots of its run back
- * (no tombstones). */
-struct slot {
-    struct flow *fl; /* NULL: empty */
-    uint32_t hash;
-};
-
 struct pb_flows {
     struct pb_flows_config cfg;
     struct front *front;    /* owned: FRONT_SLOTS */
     bool front_clear;       /* no slot is in use */
     struct pb_proto pseudo; /* what emit gets: cfg = the flows section */
-    struct slot *slots;     /* owned: the index, nslots (a power of two) */
-    size_t nslots;
+    struct pb_hindex index; /* the flows by the hash of their id */
     struct layout *layouts; /* owned: MAX_LAYOUTS */
     size_t nlayouts;
     size_t count;
@@ -587,11 +576,10 @@ struct pb_flows *pb_flows_new(const struct pb_flows_config *cfg, const struct pb
     if (f->cfg.max_flows == 0) {
         f->cfg.max_flows = PB_MAX_FLOWS;
     }
-    f->nslots = MIN_SLOTS;
-    f->slots = pb_calloc(f->nslots, sizeof *f->slots);
+    bool indexed = pb_hindex_init(&f->index, INDEX_SLOTS);
     f->layouts = pb_calloc(MAX_LAYOUTS, sizeof *f->layouts);
     f->front = pb_calloc(FRONT_SLOTS, sizeof *f->front);
-    if (f->slots == NULL || f->layouts == NULL || f->front == NULL) {
+    if (!indexed || f->layouts == NULL || f->front == NULL) {
         pb_flows_free(f);
         return NULL;
     }
@@ -633,28 +621,6 @@ struct pb_flows *pb_flows_new(const struct pb_flows_config *cfg, const struct pb
     return f;
 }
 
-/* Takes fl out of the index: the later slots of its run whose home is not
- * in (hole, slot] move back into the hole, one after the other. */
-static void index_remove(struct pb_flows *f, const struct flow *fl)
-{
-    size_t mask = f->nslots - 1, i = fl->hash & mask;
-    while (f->slots[i].fl != fl) {
-        if (f->slots[i].fl == NULL) {
-            return; /* not there */
-        }
-        i = (i + 1) & mask;
-    }
-    for (size_t j = (i + 1) & mask; f->slots[j].fl != NULL; j = (j + 1) & mask) {
-        size_t home = f->slots[j].hash & mask;
-        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-        if (!stays) {
-            f->slots[i] = f->slots[j];
-            i = j;
-        }
-    }
-    f->slots[i].fl = NULL;
-}
-
 static void flow_unlink(struct pb_flows *f, struct flow *fl)
 {
     if (!f->front_clear) {
@@ -662,7 +628,7 @@ static void flow_unlink(struct pb_flows *f, struct flow *fl)
         memset(f->front, 0, FRONT_SLOTS * sizeof *f->front);
         f->front_clear = true;
     }
-    index_remove(f, fl);
+    pb_hindex_remove(&f->index, fl, fl->hash);
     struct layout *l = &f->layouts[fl->layout];
     if (fl->prev != NULL) {
         fl->prev->next = fl->next;
@@ -696,7 +662,7 @@ void pb_flows_free(struct pb_flows *f)
         }
     }
     pb_free(f->layouts);
-    pb_free(f->slots);
+    pb_hindex_free(&f->index);
     pb_free(f->front);
     pb_free(f);
 }
@@ -720,35 +686,6 @@ static struct layout *layout_for(struct pb_flows *f, const uint8_t *meta, uint16
 
 static void keep_cid(struct flow *fl);
 
-/* The empty slot of slots[n] where a flow of this hash goes. */
-static size_t free_slot(const struct slot *slots, size_t n, uint32_t hash)
-{
-    size_t mask = n - 1, i = hash & mask;
-    while (slots[i].fl != NULL) {
-        i = (i + 1) & mask;
-    }
-    return i;
-}
-
-/* Doubles the index. False without memory (it stays as it is). */
-static bool index_grow(struct pb_flows *f)
-{
-    size_t n = f->nslots * 2;
-    struct slot *slots = pb_calloc(n, sizeof *slots);
-    if (slots == NULL) {
-        return false;
-    }
-    for (size_t i = 0; i < f->nslots; i++) {
-        if (f->slots[i].fl != NULL) {
-            slots[free_slot(slots, n, f->slots[i].hash)] = f->slots[i];
-        }
-    }
-    pb_free(f->slots);
-    f->slots = slots;
-    f->nslots = n;
-    return true;
-}
-
 /* The flow of id (created when new), with *dir the direction of this frame
  * in it; NULL when it cannot be created. */
 static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, uint64_t ts_ns,
@@ -758,10 +695,11 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
     size_t klen, flen;
     const uint8_t *key = id_raw(id, buf, &klen);
     uint32_t hash = (uint32_t)siphash(f->seed, key, klen);
-    size_t mask = f->nslots - 1, i = hash & mask;
+    const struct pb_hindex *x = &f->index;
     struct flow *fl;
-    for (; (fl = f->slots[i].fl) != NULL; i = (i + 1) & mask) {
-        if (f->slots[i].hash == hash && fl->id.len == id->len &&
+    for (size_t i = pb_hindex_home(x, hash); (fl = x->slots[i].obj) != NULL;
+         i = pb_hindex_next(x, i)) {
+        if (x->slots[i].hash == hash && fl->id.len == id->len &&
             memcmp(id_raw(&fl->id, fbuf, &flen), key, klen) == 0) {
             break;
         }
@@ -772,11 +710,11 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
         bool room = f->admit != NULL ? f->admit(f->admit_ctx, f->cfg.max_flows)
                                      : f->count < f->cfg.max_flows;
         struct layout *l = room ? layout_for(f, key, &li) : NULL;
-        if (l != NULL && f->count + 1 > f->nslots / 2 && index_grow(f)) {
-            i = free_slot(f->slots, f->nslots, hash);
+        fl = l != NULL ? pb_calloc(1, sizeof *fl) : NULL;
+        if (fl != NULL && !pb_hindex_add(&f->index, fl, hash)) {
+            pb_free(fl);
+            fl = NULL;
         }
-        /* one slot stays empty (it ends every probe) */
-        fl = l != NULL && f->count + 1 < f->nslots ? pb_calloc(1, sizeof *fl) : NULL;
         if (fl == NULL) {
             if (room && f->release != NULL) {
                 f->release(f->admit_ctx);
@@ -789,8 +727,6 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
         fl->id = *id;
         keep_cid(fl);
         fl->first_ns = ts_ns;
-        f->slots[i].fl = fl;
-        f->slots[i].hash = hash;
         fl->prev = l->tail;
         if (l->tail != NULL) {
             l->tail->next = fl;

@@ -2,8 +2,8 @@
  * packet/tcp.c - TCP connection table and per-direction stream buffers
  * (semantics in tcp.h).
  *
- * Connections live in a hash table (symmetric hash of the 5-tuple, so both
- * directions land in the same bucket) and in one list ordered by last
+ * Connections live in an index (packet/hindex.h) by a symmetric hash of the
+ * 5-tuple, the same for both directions, and in one list ordered by last
  * activity, oldest first: eviction takes the head, expiry walks from the
  * head and stops at the first connection younger than the shortest timeout.
  *
@@ -23,9 +23,10 @@
 #include "beat/limits.h"
 #include "beat/log.h"
 #include "decoder.h"
+#include "hindex.h"
 #include "reorder.h"
 
-#define NBUCKETS 65536u /* power of two */
+#define INDEX_SLOTS 1024u /* the index at first (it grows) */
 #define STATE_ALIGN 16u
 #define MIN_CAP 512u            /* first allocation of a stream buffer */
 
@@ -46,9 +47,8 @@ struct stream {
 
 struct tcp_conn {
     struct pb_conn c;               /* what the protocol sees */
-    struct tcp_conn *hnext;         /* hash chain */
     struct tcp_conn *older, *newer; /* activity list */
-    uint32_t bucket;
+    uint32_t hash;                  /* of its tuple: where the index has it */
     uint64_t last_ns; /* wall clock of the last activity */
     int64_t timeout_ns;
     size_t block; /* bytes of this allocation (head + protocol state) */
@@ -58,7 +58,7 @@ struct tcp_conn {
 
 struct pb_tcp {
     struct pb_protos *ps; /* borrowed */
-    struct tcp_conn **buckets;
+    struct pb_hindex index; /* the connections by tuple_hash */
     struct tcp_conn *oldest, *newest;
     size_t count;
     size_t max_conns;
@@ -89,7 +89,7 @@ static uint32_t tuple_hash(const struct pb_tuple *t)
     h ^= h >> 15;
     h *= 0x2c1b3c6du;
     h ^= h >> 12;
-    return h & (NBUCKETS - 1u);
+    return h;
 }
 
 static int64_t proto_timeout(const struct pb_proto *p)
@@ -103,8 +103,7 @@ struct pb_tcp *pb_tcp_new(struct pb_protos *ps)
     if (t == NULL) {
         return NULL;
     }
-    t->buckets = pb_calloc(NBUCKETS, sizeof *t->buckets);
-    if (t->buckets == NULL) {
+    if (!pb_hindex_init(&t->index, INDEX_SLOTS)) {
         pb_free(t);
         return NULL;
     }
@@ -220,7 +219,13 @@ static void touch(struct pb_tcp *t, struct tcp_conn *k, uint64_t now_ns)
 /* The connection of this tuple and the packet's direction in it. */
 static struct tcp_conn *find(const struct pb_tcp *t, const struct pb_tuple *tu, enum pb_dir *dir)
 {
-    for (struct tcp_conn *k = t->buckets[tuple_hash(tu)]; k != NULL; k = k->hnext) {
+    uint32_t h = tuple_hash(tu);
+    const struct pb_hindex *x = &t->index;
+    struct tcp_conn *k;
+    for (size_t i = pb_hindex_home(x, h); (k = x->slots[i].obj) != NULL; i = pb_hindex_next(x, i)) {
+        if (x->slots[i].hash != h) {
+            continue;
+        }
         const struct pb_tuple *ct = &k->c.tuple;
         if (ct->sport == tu->sport && ct->dport == tu->dport && pb_ip_eq(&ct->src, &tu->src) &&
             pb_ip_eq(&ct->dst, &tu->dst)) {
@@ -273,13 +278,7 @@ static void conn_destroy(struct pb_tcp *t, struct tcp_conn *k, bool expire)
     if (ops->conn_free != NULL) {
         ops->conn_free(&k->c);
     }
-    struct tcp_conn **pp = &t->buckets[k->bucket];
-    while (*pp != NULL && *pp != k) {
-        pp = &(*pp)->hnext;
-    }
-    if (*pp == k) {
-        *pp = k->hnext;
-    }
+    pb_hindex_remove(&t->index, k, k->hash);
     list_unlink(t, k);
     t->count--;
     stream_release(t, &k->st[0]);
@@ -302,7 +301,7 @@ void pb_tcp_free(struct pb_tcp *t)
         return;
     }
     pb_tcp_close_all(t);
-    pb_free(t->buckets);
+    pb_hindex_free(&t->index);
     pb_free(t);
 }
 
@@ -357,9 +356,13 @@ static struct tcp_conn *conn_create(struct pb_tcp *t, struct pb_proto *p,
     k->c.state = state > 0 ? (uint8_t *)k + head : NULL;
     k->timeout_ns = proto_timeout(p);
     k->last_ns = now_ns;
-    k->bucket = tuple_hash(client_to_server);
-    k->hnext = t->buckets[k->bucket];
-    t->buckets[k->bucket] = k;
+    k->hash = tuple_hash(client_to_server);
+    if (!pb_hindex_add(&t->index, k, k->hash)) {
+        t->mem -= k->block;
+        pb_free(k);
+        t->stats.nomem++;
+        return NULL;
+    }
     list_append(t, k);
     t->count++;
     t->stats.conns_created++;
