@@ -134,6 +134,8 @@ struct pb_path {
     uint32_t len;
     uint8_t ndots;              /* PB_PATH_LONG: too long to split, looked up as a string */
     uint16_t dot[PB_PATH_DOTS]; /* offsets of the dots in s */
+    uint64_t bit0;              /* pb_key_bit of its first key: a clear bit in a
+                                   node without dotted keys means absent */
 };
 #define PB_PATH_LONG 0xff
 void pb_path_init(struct pb_path *p, const char *s);

@@ -1354,6 +1354,7 @@ void pb_path_init(struct pb_path *p, const char *s)
         }
         p->dot[p->ndots++] = (uint16_t)i;
     }
+    p->bit0 = pb_key_bit(pb_key_tag(s, p->ndots > 0 ? p->dot[0] : len));
 }
 
 /* lookup() on the part of p from offset start, whose first dot is dot k:
@@ -1391,7 +1392,13 @@ static struct ref lookup_p(pb_node *n, const struct pb_path *p, uint32_t start, 
 /* lookup() of a split path (at most PB_PATH_DOTS deep: within MAX_DEPTH). */
 static struct ref lookup_path(pb_node *n, const struct pb_path *p)
 {
-    return p->ndots == PB_PATH_LONG ? lookup(n, p->s, 0) : lookup_p(n, p, 0, 0);
+    if (p->ndots == PB_PATH_LONG) {
+        return lookup(n, p->s, 0);
+    }
+    if (p->bit0 != 0 && !n->dotted && (n->keys & p->bit0) == 0) {
+        return (struct ref){0}; /* its first key was never added */
+    }
+    return lookup_p(n, p, 0, 0);
 }
 
 /* A jansson value in member m that is about to change: copied first when
