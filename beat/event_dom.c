@@ -1395,7 +1395,7 @@ static struct ref lookup_path(pb_node *n, const struct pb_path *p)
     if (p->ndots == PB_PATH_LONG) {
         return lookup(n, p->s, 0);
     }
-    if (p->bit0 != 0 && !n->dotted && (n->keys & p->bit0) == 0) {
+    if (!n->dotted && (n->keys & p->bit0) == 0) {
         return (struct ref){0}; /* its first key was never added */
     }
     return lookup_p(n, p, 0, 0);

@@ -347,6 +347,12 @@ static struct tcp_conn *conn_create(struct pb_tcp *t, struct pb_proto *p,
         t->stats.nomem++;
         return NULL;
     }
+    k->hash = tuple_hash(client_to_server);
+    if (!pb_hindex_add(&t->index, k, k->hash)) {
+        pb_free(k);
+        t->stats.nomem++;
+        return NULL;
+    }
     k->block = head + state;
     t->mem += k->block;
     k->c.proto = p;
@@ -356,13 +362,6 @@ static struct tcp_conn *conn_create(struct pb_tcp *t, struct pb_proto *p,
     k->c.state = state > 0 ? (uint8_t *)k + head : NULL;
     k->timeout_ns = proto_timeout(p);
     k->last_ns = now_ns;
-    k->hash = tuple_hash(client_to_server);
-    if (!pb_hindex_add(&t->index, k, k->hash)) {
-        t->mem -= k->block;
-        pb_free(k);
-        t->stats.nomem++;
-        return NULL;
-    }
     list_append(t, k);
     t->count++;
     t->stats.conns_created++;
