@@ -309,6 +309,40 @@ START_TEST(lines_written_in_order_from_slabs_and_copies)
 }
 END_TEST
 
+/* A batch of ~20 MB: its lines lie in some 80 of the queue's slabs, more
+   runs than one gathered write takes, and still reach the file whole and in
+   order. */
+START_TEST(batch_of_many_slabs_written_whole)
+{
+    struct pb_cfg *c;
+    struct pb_pipeline *pl = pipeline_at(
+        "rotate_every_kb: 1048576", "events: 8192, flush.min_events: 4096, flush.timeout: 1s", &c);
+    const int n = 8192;
+    struct pb_codec_buf want = {0};
+    for (int i = 0; i < n; i++) {
+        json_t *e = ev(i, 5000);
+        ck_assert_int_eq(pb_json_encode(e, false, false, &want), 0);
+        ck_assert_int_eq(pb_codec_buf_append(&want, "\n", 1), 0);
+        json_decref(e);
+    }
+    ck_assert_int_eq(pb_pipeline_start(pl), 0);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(pb_pipeline_publish(pl, ev(i, 5000), true), 0);
+    }
+    pb_pipeline_close(pl, -1);
+    pb_cfg_free(c);
+
+    struct fileinfo fi[4];
+    ck_assert_uint_eq(list_out(fi, 4), 1);
+    size_t len;
+    char *buf = read_file(fi[0].name, &len);
+    ck_assert_uint_eq(len, want.len);
+    ck_assert(memcmp(buf, want.p, len) == 0);
+    pb_free(buf);
+    pb_codec_buf_free(&want);
+}
+END_TEST
+
 START_TEST(no_events_no_file)
 {
     run("", 0, 0, 0);
@@ -597,6 +631,7 @@ static Suite *file_suite(void)
     tcase_add_test(tc, codec_strings);
     tcase_add_test(tc, codec_format);
     tcase_add_test(tc, lines_written_in_order_from_slabs_and_copies);
+    tcase_add_test(tc, batch_of_many_slabs_written_whole);
     suite_add_tcase(s, tc);
     return s;
 }
