@@ -24,9 +24,10 @@
 #define PB_MAX_FRAG_DATAGRAMS 1024u
 #define PB_MAX_FRAG_BYTES 65535u
 /* Network flows (packetbeat.flows) tracked at once; frames that would open
- * one more are not counted (packetbeat.flows.max_flows). About 400 bytes a
- * flow. */
-#define PB_MAX_FLOWS 8192u
+ * one more are not counted (packetbeat.flows.max_flows). About 360 bytes a
+ * flow (12 MB at the cap): room for ~1,000 new flows a second within the
+ * default 30 s timeout, a busy DNS server's; Packetbeat has no cap. */
+#define PB_MAX_FLOWS 32768u
 /* Tunnels (packetbeat.interfaces.decapsulation): encapsulations peeled
  * off one frame (VXLAN in GRE in ... counts each); deeper frames are
  * skipped. */
