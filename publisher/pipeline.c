@@ -39,11 +39,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/hpool.h"
 #include "beat/log.h"
 #include "publisher/codec.h"
 #include "publisher/diskqueue.h"
@@ -259,75 +259,16 @@ struct slab {
     char data[SLAB_BYTES];
 };
 
-/* The first slabs come from one arena of transparent huge pages: a queue
- * of default size keeps some 25 slabs (6 MB) alive, and their first touch
- * costs 64 page faults each with 4 KB pages (a fault costs a few
- * microseconds in a virtual machine) and as many TLB entries when they are
- * written; with 2 MB pages, 3 faults and 3 entries. The arena is reserved,
- * not committed: its pages count in RSS when first written, as a slab's
- * would. Its slabs are never freed (they go back to the free list); beyond
- * it, slabs are malloc'd as before, and given back to a small pool or
- * freed. Not under ASan, which sees a use after free only when freed. */
-#define SLAB_ARENA_BYTES (16u * 1024u * 1024u)
-#define HUGE_PAGE (2u * 1024u * 1024u)
+/* The first slabs come from a range of transparent huge pages
+ * (beat/hpool.h): a queue of default size keeps some 25 slabs alive, 64
+ * page faults each with 4 KB pages. Beyond its 64 slabs they are malloc'd,
+ * and given back to a small pool or freed. */
+#define SLAB_ARENA_SLABS 64
 
 static pthread_mutex_t slab_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct slab *slab_pool[SLAB_POOL];
 static size_t slab_npool;
-static char *arena;              /* NULL: not reserved yet; MAP_FAILED: none */
-static size_t arena_used;        /* bytes carved */
-static struct slab **arena_free; /* the arena's free slabs (pointer array) */
-static size_t arena_nfree;
-
-static bool in_arena(const struct slab *s)
-{
-    return arena != NULL && arena != MAP_FAILED && (const char *)s >= arena &&
-           (const char *)s < arena + SLAB_ARENA_BYTES;
-}
-
-/* Locked: a slab of the arena, or NULL when it is full or has none. */
-static struct slab *arena_take(void)
-{
-#ifdef PB_ASAN
-    return NULL;
-#else
-    if (arena_nfree > 0) {
-        return arena_free[--arena_nfree];
-    }
-    if (arena == NULL) {
-        void *p = mmap(NULL, SLAB_ARENA_BYTES + HUGE_PAGE, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        size_t n = SLAB_ARENA_BYTES / sizeof(struct slab);
-        arena_free = p != MAP_FAILED ? malloc(n * sizeof *arena_free) : NULL;
-        if (p == MAP_FAILED || arena_free == NULL) {
-            if (p != MAP_FAILED) {
-                munmap(p, SLAB_ARENA_BYTES + HUGE_PAGE);
-            }
-            arena = MAP_FAILED;
-            return NULL;
-        }
-        /* aligned to a huge page, the rest of the reservation given back */
-        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-        size_t head = a - (uintptr_t)p;
-        if (head > 0) {
-            munmap(p, head);
-        }
-        if (HUGE_PAGE - head > 0) {
-            munmap((char *)a + SLAB_ARENA_BYTES, HUGE_PAGE - head);
-        }
-        arena = (char *)a;
-#ifdef MADV_HUGEPAGE
-        (void)madvise(arena, SLAB_ARENA_BYTES, MADV_HUGEPAGE); /* a hint */
-#endif
-    }
-    if (arena == MAP_FAILED || SLAB_ARENA_BYTES - arena_used < sizeof(struct slab)) {
-        return NULL;
-    }
-    struct slab *s = (struct slab *)(void *)(arena + arena_used);
-    arena_used += sizeof(struct slab);
-    return s;
-#endif
-}
+static struct pb_hpool slab_arena; /* size 0: not set up yet */
 
 /* Drops n references (modulo 2^N: the retirement of a current slab adds
    its events less the bias); the last one gives the slab up. */
@@ -338,8 +279,8 @@ static void slab_drop(struct slab *s, size_t n)
     }
 #ifndef PB_ASAN
     pthread_mutex_lock(&slab_mu);
-    if (in_arena(s)) {
-        arena_free[arena_nfree++] = s; /* room for every slab it has */
+    if (pb_hpool_owns(&slab_arena, s)) {
+        pb_hpool_put(&slab_arena, s);
         s = NULL;
     } else if (slab_npool < SLAB_POOL) {
         slab_pool[slab_npool++] = s;
@@ -366,7 +307,10 @@ static struct slab *slab_new(void)
 {
     struct slab *s = NULL;
     pthread_mutex_lock(&slab_mu);
-    s = arena_take();
+    if (slab_arena.size == 0) {
+        pb_hpool_init(&slab_arena, sizeof *s, SLAB_ARENA_SLABS);
+    }
+    s = pb_hpool_get(&slab_arena);
     if (s == NULL && slab_npool > 0) {
         s = slab_pool[--slab_npool];
     }
