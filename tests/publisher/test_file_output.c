@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -343,6 +345,68 @@ START_TEST(batch_of_many_slabs_written_whole)
 }
 END_TEST
 
+/* A file that stops taking bytes in the middle of a batch (RLIMIT_FSIZE:
+   a short write, then EFBIG) is cut back to the batch's start: what it
+   keeps is whole lines, each the event it says, in order, and fewer than
+   were published. */
+START_TEST(failed_write_leaves_whole_lines)
+{
+    enum { N = 3000, PAD = 300, LIMIT = 200000 };
+    struct pb_cfg *c;
+    struct pb_pipeline *pl = pipeline_at(
+        "rotate_every_kb: 1048576", "events: 4096, flush.min_events: 256, flush.timeout: 1ms", &c);
+    /* the limit holds for Check's own message file too: set while the
+       pipeline writes only, with no assertion in between */
+    struct rlimit was;
+    getrlimit(RLIMIT_FSIZE, &was);
+    struct rlimit rl = {.rlim_cur = LIMIT, .rlim_max = was.rlim_max};
+    signal(SIGXFSZ, SIG_IGN);
+    int set = setrlimit(RLIMIT_FSIZE, &rl);
+    int started = pb_pipeline_start(pl), published = 0;
+    for (int i = 0; i < N; i++) {
+        published += pb_pipeline_publish(pl, ev(i, PAD), true) == 0;
+    }
+    pb_pipeline_close(pl, -1);
+    setrlimit(RLIMIT_FSIZE, &was);
+    pb_cfg_free(c);
+    ck_assert_int_eq(set, 0);
+    ck_assert_int_eq(started, 0);
+    ck_assert_int_eq(published, N);
+
+    struct fileinfo fi[4];
+    ck_assert_uint_eq(list_out(fi, 4), 1);
+    size_t len;
+    char *buf = read_file(fi[0].name, &len);
+    ck_assert_uint_gt(len, 0);
+    ck_assert_uint_le(len, LIMIT);
+    ck_assert_msg(buf[len - 1] == '\n', "the file ends inside a line");
+    int64_t last = -1;
+    size_t lines = 0;
+    for (char *line = buf; line < buf + len;) {
+        char *nl = memchr(line, '\n', (size_t)(buf + len - line));
+        ck_assert_ptr_nonnull(nl);
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)(nl - line), 0, &je);
+        ck_assert_msg(o != NULL, "line %zu: %s", lines, je.text);
+        int64_t id = json_integer_value(json_object_get(o, "id"));
+        json_decref(o);
+        ck_assert_int_gt(id, last);
+        struct pb_codec_buf want = {0};
+        json_t *e = ev(id, PAD);
+        ck_assert_int_eq(pb_json_encode(e, false, false, &want), 0);
+        json_decref(e);
+        ck_assert_uint_eq(want.len, (size_t)(nl - line));
+        ck_assert(memcmp(want.p, line, want.len) == 0);
+        pb_codec_buf_free(&want);
+        last = id;
+        lines++;
+        line = nl + 1;
+    }
+    ck_assert_uint_lt(lines, N);
+    pb_free(buf);
+}
+END_TEST
+
 START_TEST(no_events_no_file)
 {
     run("", 0, 0, 0);
@@ -632,6 +696,7 @@ static Suite *file_suite(void)
     tcase_add_test(tc, codec_format);
     tcase_add_test(tc, lines_written_in_order_from_slabs_and_copies);
     tcase_add_test(tc, batch_of_many_slabs_written_whole);
+    tcase_add_test(tc, failed_write_leaves_whole_lines);
     suite_add_tcase(s, tc);
     return s;
 }
