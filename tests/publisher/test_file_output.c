@@ -227,6 +227,18 @@ static struct pb_pipeline *pipeline_at(const char *file_extra, const char *queue
     return pl;
 }
 
+/* The output directory holds one file, and it is want, byte for byte. */
+static void expect_one_file(const struct pb_codec_buf *want)
+{
+    struct fileinfo fi[4];
+    ck_assert_uint_eq(list_out(fi, 4), 1);
+    size_t len;
+    char *buf = read_file(fi[0].name, &len);
+    ck_assert_uint_eq(len, want->len);
+    ck_assert(memcmp(buf, want->p, len) == 0);
+    pb_free(buf);
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 START_TEST(ndjson_lines_in_beats_order)
@@ -300,13 +312,7 @@ START_TEST(lines_written_in_order_from_slabs_and_copies)
     pb_pipeline_close(pl, -1);
     pb_cfg_free(c);
 
-    struct fileinfo fi[4];
-    ck_assert_uint_eq(list_out(fi, 4), 1);
-    size_t len;
-    char *buf = read_file(fi[0].name, &len);
-    ck_assert_uint_eq(len, want.len);
-    ck_assert(memcmp(buf, want.p, len) == 0);
-    pb_free(buf);
+    expect_one_file(&want);
     pb_codec_buf_free(&want);
 }
 END_TEST
@@ -334,13 +340,7 @@ START_TEST(batch_of_many_slabs_written_whole)
     pb_pipeline_close(pl, -1);
     pb_cfg_free(c);
 
-    struct fileinfo fi[4];
-    ck_assert_uint_eq(list_out(fi, 4), 1);
-    size_t len;
-    char *buf = read_file(fi[0].name, &len);
-    ck_assert_uint_eq(len, want.len);
-    ck_assert(memcmp(buf, want.p, len) == 0);
-    pb_free(buf);
+    expect_one_file(&want);
     pb_codec_buf_free(&want);
 }
 END_TEST
