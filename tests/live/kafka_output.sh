@@ -32,7 +32,18 @@ fail() { echo "FAIL: $*"; [ -f "$T/pb.log" ] && grep -v '"dns"' "$T/pb.log" | ta
 export KAFKA_TOPICS="packetbeat:3 downgrade:3 restart:3 retried:3 dropped:1"
 eval "$("$PEERS/kafka-start.sh")"
 HOSTS=$(printf '%s' "$KAFKA_BOOTSTRAP" | sed 's/\([^,]*\)/"\1"/g')
-ctl() { echo "$*" >"$KAFKA_CONTROL"; sleep 0.2; }
+# a control command, then its answer in the mock's log (a loaded machine
+# can leave the mock unscheduled for longer than any fixed sleep)
+ctl() {
+    before=$(grep -c ' -> ' "$KAFKA_DIR/log" || true)
+    echo "$*" >"$KAFKA_CONTROL"
+    i=0
+    while [ "$(grep -c ' -> ' "$KAFKA_DIR/log" || true)" -le "$before" ]; do
+        i=$((i + 1))
+        [ $i -le 200 ] || fail "the kafka mock did not answer: $*"
+        sleep 0.05
+    done
+}
 consume() { timeout 20 kcat -C -b "$KAFKA_BOOTSTRAP" -t "$1" -e -q -f '%s\n' 2>/dev/null; }
 python3 "$HERE/mkpcap_dns.py" "$T/dns.pcap" "$N"
 
@@ -125,9 +136,11 @@ python3 "$HERE/output_compare.py" all "$T/ref.ndjson" "$T/got3.ndjson" || fail "
 grep -q "Kafka publish failed with" "$T/pb.log" || fail "no injected error seen"
 
 # 4. default max_retries: errors that last longer than the attempts drop
+#    (a run takes ~40 of them, more when its batches come smaller: 2 x 60)
 errs=""
 i=0
 while [ $i -lt 60 ]; do errs="$errs REQUEST_TIMED_OUT"; i=$((i + 1)); done
+ctl "err Produce$errs"
 ctl "err Produce$errs"
 { cat <<YML; queue; } >"$T/drop.yml"
 packetbeat.protocols:
