@@ -1049,13 +1049,18 @@ START_TEST(pcapfile_errors_name_the_file)
 }
 END_TEST
 
-/* A file cut shorter while it is being read (it is mapped): the reader
- * reports the truncation instead of dying of SIGBUS, and then ends. */
+/* A file cut shorter while it is being read: the records read before
+ * come whole, then the one the cut went through is reported as truncated,
+ * then the file ends. A second file reads whole after it. */
 START_TEST(pcapfile_survives_a_file_cut_while_read)
 {
-    static const size_t sizes[] = {5000, 5000, 5000, 5000};
+    enum { N = 60, SIZE = 50000, CUT = 1500000 };
+    static size_t sizes[N];
+    for (size_t k = 0; k < N; k++) {
+        sizes[k] = SIZE;
+    }
     const char *path = tmp_path("cut.pcap");
-    write_pcap(path, false, false, 65535, 1, sizes, 4);
+    write_pcap(path, false, false, 65535, 1, sizes, N); /* 3 MB: beyond a buffer */
     char err[512];
     struct pb_pcapfile *f = pb_pcapfile_open(path, err, sizeof err);
     ck_assert_msg(f != NULL, "%s", err);
@@ -1063,18 +1068,24 @@ START_TEST(pcapfile_survives_a_file_cut_while_read)
     uint32_t cap, wire;
     uint64_t ts;
     ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), 1);
-    ck_assert_uint_eq(cap, 5000);
-    ck_assert_uint_eq(data[4999], (uint8_t)(4999 & 0xff));
-    /* the second record starts at 5040, in the second page: gone */
-    ck_assert_int_eq(truncate(path, 4096), 0);
-    ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), -1);
+    ck_assert_uint_eq(cap, SIZE);
+    ck_assert_int_eq(truncate(path, CUT), 0);
+    size_t whole = 1;
+    int rc;
+    while ((rc = pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err)) == 1) {
+        ck_assert_uint_eq(cap, SIZE);
+        ck_assert_uint_eq(data[0], (uint8_t)(whole & 0xff));
+        ck_assert_uint_eq(data[cap - 1], (uint8_t)((whole + cap - 1) & 0xff));
+        whole++;
+    }
+    ck_assert_int_eq(rc, -1);
+    /* the records that end before the cut (24-byte file header, 16 a record) */
+    ck_assert_uint_eq(whole, (CUT - 24) / (16 + SIZE));
     ck_assert_ptr_nonnull(strstr(err, path));
     ck_assert_ptr_nonnull(strstr(err, "truncated"));
     ck_assert_int_eq(pb_pcapfile_next(f, &data, &cap, &wire, &ts, err, sizeof err), 0);
     pb_pcapfile_close(f);
 
-    /* a file read to its end and closed leaves no handler behind: a second
-     * file maps as well, and reads whole */
     write_pcap(path, false, false, 65535, 1, sizes, 4);
     f = pb_pcapfile_open(path, err, sizeof err);
     ck_assert_msg(f != NULL, "%s", err);
@@ -1087,8 +1098,8 @@ START_TEST(pcapfile_survives_a_file_cut_while_read)
 }
 END_TEST
 
-/* Records across the edges of the mapped window: a file larger than one
- * window, frames of many sizes, every byte where it belongs. */
+/* Records across the refills of the read buffer: a file of several
+ * buffers, frames of many sizes, every byte where it belongs. */
 START_TEST(pcapfile_reads_across_windows)
 {
     enum { N = 220 };
