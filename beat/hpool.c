@@ -14,7 +14,8 @@ void pb_hpool_init(struct pb_hpool *p, size_t size, size_t max)
 {
     *p = (struct pb_hpool){0};
     p->size = (size + 63) & ~(size_t)63;
-    if (max > SIZE_MAX / p->size - HUGE_PAGE) {
+    /* the range, rounded up, and a huge page more to align it, in size_t */
+    if (max > (SIZE_MAX - 2 * HUGE_PAGE) / p->size) {
         p->failed = true; /* more than an address space: malloc instead */
         return;
     }

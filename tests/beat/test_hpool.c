@@ -68,6 +68,11 @@ START_TEST(nothing_reserved_until_asked)
     pb_hpool_init(&p, 1u << 20, SIZE_MAX / 4096);
     ck_assert_ptr_null(pb_hpool_get(&p));
     pb_hpool_free(&p);
+    /* blocks so large that a few of them overflow the byte count */
+    pb_hpool_init(&p, SIZE_MAX / 8, 16);
+    ck_assert(p.failed);
+    ck_assert_ptr_null(pb_hpool_get(&p));
+    pb_hpool_free(&p);
 }
 END_TEST
 
