@@ -14,6 +14,8 @@
 #include "beat/secw.h"
 #include "dns_text.h"
 
+bool dns_event_one_pass = true;
+
 static void put_question_text(struct dns_text *t, const struct dns_question *q)
 {
     char b1[24], b2[24];
@@ -373,6 +375,281 @@ static void dns_section(struct pb_secw *w, const struct dns_msg *m, bool auth, b
     }
 }
 
+/* ---- dns.* in one pass ---------------------------------------------------- */
+
+/* The usual dns section is written straight as its text: keys and the
+ * punctuation around them are literals, so a record costs a few copies
+ * where the section writer checks and writes every member on its own
+ * (dns.* was a tenth of a DNS-heavy capture's instructions). Anything
+ * this writer does not take (a string that needs escaping, more than
+ * PB_SECW_BYTES of text) spoils the text and dns_section writes the
+ * section instead; the text is byte for byte what that would write
+ * (tests/protos/test_dns.c compares the two on random messages). */
+struct dtw {
+    char *o, *end;
+    bool bad;
+};
+
+static inline void dtw_mem(struct dtw *t, const char *s, size_t n)
+{
+    if (n > (size_t)(t->end - t->o)) {
+        t->bad = true;
+        t->o = t->end; /* every later step fails too */
+        return;
+    }
+    memcpy(t->o, s, n);
+    t->o += n;
+}
+#define DTW_LIT(t, lit) dtw_mem((t), "" lit "", sizeof(lit) - 1)
+
+/* A string between quotes, when it needs no escaping. */
+static inline void dtw_strn(struct dtw *t, const char *s, size_t n)
+{
+    if (n + 2 > (size_t)(t->end - t->o) || !pb_json_plain(s, n)) {
+        t->bad = true;
+        t->o = t->end;
+        return;
+    }
+    t->o = pb_jw_quoted(t->o, s, n);
+}
+
+static inline void dtw_str(struct dtw *t, const char *s)
+{
+    dtw_strn(t, s, strlen(s));
+}
+
+static inline void dtw_int(struct dtw *t, int64_t v)
+{
+    if ((size_t)(t->end - t->o) < 20) {
+        t->bad = true;
+        t->o = t->end;
+        return;
+    }
+    t->o = pb_jw_int(t->o, v);
+}
+
+static inline void dtw_bool(struct dtw *t, bool v)
+{
+    if (v) {
+        DTW_LIT(t, "true");
+    } else {
+        DTW_LIT(t, "false");
+    }
+}
+
+/* A comma before every member but an object's first. */
+static inline void dtw_sep(struct dtw *t, bool *any)
+{
+    if (*any) {
+        dtw_mem(t, ",", 1);
+    }
+    *any = true;
+}
+
+/* put_rrs: the records as objects, after `"key":` */
+static void dtw_rrs(struct dtw *t, const struct dns_rr *rrs, size_t n)
+{
+    char b[24];
+    bool first = true;
+    dtw_mem(t, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        const struct dns_rr *rr = &rrs[i];
+        if (rr->is_opt || (rr->data == NULL && rr->nkv == 0)) {
+            continue;
+        }
+        if (!first) {
+            dtw_mem(t, ",", 1);
+        }
+        first = false;
+        dtw_mem(t, "{", 1);
+        bool any = false;
+        for (size_t k = 0; k < rr->nkv; k++) {
+            dtw_sep(t, &any);
+            dtw_mem(t, "\"", 1);
+            dtw_mem(t, rr->kv[k].key, strlen(rr->kv[k].key)); /* the parser's literals */
+            dtw_mem(t, "\":", 2);
+            if (rr->kv[k].str != NULL) {
+                dtw_str(t, rr->kv[k].str);
+            } else {
+                dtw_int(t, (int64_t)rr->kv[k].num);
+            }
+        }
+        if (rr->data != NULL) {
+            dtw_sep(t, &any);
+            DTW_LIT(t, "\"data\":");
+            dtw_str(t, rr->data);
+        }
+        if (rr->name != NULL) {
+            dtw_sep(t, &any);
+            DTW_LIT(t, "\"name\":");
+            dtw_str(t, rr->name);
+        }
+        dtw_sep(t, &any);
+        DTW_LIT(t, "\"type\":");
+        dtw_str(t, dns_type_str(rr->type, b));
+        DTW_LIT(t, ",\"class\":");
+        dtw_str(t, dns_class_str(rr->klass, b));
+        DTW_LIT(t, ",\"ttl\":");
+        dtw_str(t, u64_str(rr->ttl, b));
+        dtw_mem(t, "}", 1);
+    }
+    dtw_mem(t, "]", 1);
+}
+
+/* add_question, after `"question":` */
+static void dtw_question(struct dtw *t, const struct dns_question *q)
+{
+    char b[24];
+    size_t nl = strlen(q->name);
+    DTW_LIT(t, "{\"name\":");
+    dtw_strn(t, q->name, nl);
+    DTW_LIT(t, ",\"type\":");
+    dtw_str(t, dns_type_str(q->qtype, b));
+    DTW_LIT(t, ",\"class\":");
+    dtw_str(t, dns_class_str(q->qclass, b));
+    const char *reg = dns_etld_plus_one(q->name);
+    if (reg != NULL) {
+        size_t rl = nl - (size_t)(reg - q->name);
+        const char *dot = memchr(reg, '.', rl);
+        DTW_LIT(t, ",\"etld_plus_one\":");
+        dtw_strn(t, reg, rl);
+        DTW_LIT(t, ",\"registered_domain\":");
+        dtw_strn(t, reg, rl);
+        if (dot != NULL) {
+            DTW_LIT(t, ",\"top_level_domain\":");
+            dtw_strn(t, dot + 1, rl - (size_t)(dot + 1 - reg));
+        }
+        if (nl > rl) {
+            size_t sl = nl - rl;
+            if (q->name[sl - 1] == '.') {
+                sl--;
+            }
+            if (sl > 0) {
+                DTW_LIT(t, ",\"subdomain\":");
+                dtw_strn(t, q->name, sl);
+            }
+        }
+    }
+    dtw_mem(t, "}", 1);
+}
+
+/* put_opt, after `"opt":` */
+static void dtw_opt(struct dtw *t, const struct dns_opt *o)
+{
+    char b[24];
+    DTW_LIT(t, "{\"do\":");
+    dtw_bool(t, o->do_bit);
+    DTW_LIT(t, ",\"version\":");
+    dtw_str(t, u64_str(o->version, b));
+    DTW_LIT(t, ",\"udp_size\":");
+    dtw_int(t, o->udp_size);
+    DTW_LIT(t, ",\"ext_rcode\":");
+    dtw_str(t, dns_rcode_str(o->ext_rcode, b));
+    static const char *const keys[] = {"dau", "dhu", "local", "llq", "n3u", "nsid", "subnet", "ul"};
+    const char *const vals[] = {o->dau, o->dhu,  o->local,  o->llq,
+                                o->n3u, o->nsid, o->subnet, o->ul};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (vals[i] != NULL) {
+            DTW_LIT(t, ",\"");
+            dtw_mem(t, keys[i], strlen(keys[i]));
+            DTW_LIT(t, "\":");
+            dtw_str(t, vals[i]);
+        }
+    }
+    dtw_mem(t, "}", 1);
+}
+
+size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf, size_t cap)
+{
+    struct dtw t = {buf, buf + cap, false};
+    struct dtw *w = &t;
+    char b[24];
+    DTW_LIT(w, "{\"id\":");
+    dtw_int(w, m->id);
+    DTW_LIT(w, ",\"op_code\":");
+    dtw_str(w, dns_opcode_str(m->opcode, b));
+    DTW_LIT(w, ",\"flags\":{\"authoritative\":");
+    dtw_bool(w, m->aa);
+    DTW_LIT(w, ",\"truncated_response\":");
+    dtw_bool(w, m->tc);
+    DTW_LIT(w, ",\"recursion_desired\":");
+    dtw_bool(w, m->rd);
+    DTW_LIT(w, ",\"recursion_available\":");
+    dtw_bool(w, m->ra);
+    DTW_LIT(w, ",\"authentic_data\":");
+    dtw_bool(w, m->ad);
+    DTW_LIT(w, ",\"checking_disabled\":");
+    dtw_bool(w, m->cd);
+    DTW_LIT(w, "},\"response_code\":");
+    dtw_str(w, dns_rcode_str(m->rcode, b));
+    const bool hf[6] = {m->aa, m->tc, m->rd, m->ra, m->ad, m->cd};
+    if (m->aa || m->tc || m->rd || m->ra || m->ad || m->cd) {
+        DTW_LIT(w, ",\"header_flags\":[");
+        bool any = false;
+        for (int i = 0; i < 6; i++) {
+            if (hf[i]) {
+                dtw_sep(w, &any);
+                dtw_strn(w, hf_name[i], 2);
+            }
+        }
+        dtw_mem(w, "]", 1);
+    }
+    if (m->response) {
+        DTW_LIT(w, ",\"type\":\"answer\"");
+    } else {
+        DTW_LIT(w, ",\"type\":\"query\"");
+    }
+    if (m->nq > 0) {
+        DTW_LIT(w, ",\"question\":");
+        dtw_question(w, &m->q[0]);
+    }
+    if (m->opt.present) {
+        DTW_LIT(w, ",\"opt\":");
+        dtw_opt(w, &m->opt);
+    }
+    DTW_LIT(w, ",\"answers_count\":");
+    dtw_int(w, (int64_t)m->count[DNS_ANSWER]);
+    if (m->count[DNS_ANSWER] > 0) {
+        const struct dns_rr *an = m->rr[DNS_ANSWER];
+        DTW_LIT(w, ",\"answers\":");
+        dtw_rrs(w, an, m->nrr[DNS_ANSWER]);
+        bool any = false;
+        for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
+            if (!an[i].is_opt && an[i].is_ip && an[i].data != NULL) {
+                if (!any) {
+                    DTW_LIT(w, ",\"resolved_ip\":[");
+                } else {
+                    dtw_mem(w, ",", 1);
+                }
+                any = true;
+                dtw_str(w, an[i].data);
+            }
+        }
+        if (any) {
+            dtw_mem(w, "]", 1);
+        }
+    }
+    DTW_LIT(w, ",\"authorities_count\":");
+    dtw_int(w, (int64_t)m->count[DNS_AUTHORITY]);
+    if (auth && m->count[DNS_AUTHORITY] > 0) {
+        DTW_LIT(w, ",\"authorities\":");
+        dtw_rrs(w, m->rr[DNS_AUTHORITY], m->nrr[DNS_AUTHORITY]);
+    }
+    size_t addc = m->count[DNS_ADDITIONAL];
+    if (m->opt.present && addc > 0) {
+        addc--;
+    }
+    DTW_LIT(w, ",\"additionals_count\":");
+    dtw_int(w, (int64_t)addc);
+    if (add && m->count[DNS_ADDITIONAL] > 0 &&
+        rrs_listed(m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]) > 0) {
+        DTW_LIT(w, ",\"additionals\":");
+        dtw_rrs(w, m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]);
+    }
+    dtw_mem(w, "}", 1);
+    return t.bad ? 0 : (size_t)(t.o - buf);
+}
+
 /* related.ip from the answers, then root's new "dns" */
 static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool auth, bool add)
 {
@@ -392,7 +669,13 @@ static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool a
     } else if (nips > 0) {
         pb_ev_add_related_ips(ev, ipv, nips);
     }
-    /* as its text when it can be (the usual case), else as members */
+    /* in one pass (the usual case), else through the section writer: as
+       its text when it can be, else as members */
+    char text[PB_SECW_BYTES];
+    size_t n = dns_event_one_pass ? dns_section_json(m, auth, add, text, sizeof text) : 0;
+    if (n > 0 && pb_node_add_raw(root, PB_KEY("dns"), text, n) == 0) {
+        return;
+    }
     struct pb_secw w;
     pb_secw_text(&w);
     dns_section(&w, m, auth, add, nips);

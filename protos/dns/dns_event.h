@@ -47,6 +47,17 @@ struct dns_event_in {
 /* A new event, NULL on allocation failure. */
 pb_event *dns_event_build(const struct dns_event_in *in);
 
+/* dns.* of m as its compact JSON text, written in one pass into buf (cap
+ * bytes): its length, or 0 when it cannot be written so (a string that
+ * needs escaping, no room), and the event builder writes the section
+ * member by member instead. auth, add: include_authorities and
+ * include_additionals. */
+size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf, size_t cap);
+
+/* Tests: false makes dns_event_build write dns.* member by member only
+ * (the two ways give the same text). */
+extern bool dns_event_one_pass;
+
 /* Packetbeat's one-line text of a message (send_request/send_response).
  * Owned; NULL on allocation failure. */
 char *dns_msg_to_string(const struct dns_msg *m);
