@@ -1448,6 +1448,14 @@ static void execute(struct pb_flows *f, bool check_timeout, bool reports, bool l
         struct flow *next = NULL;
         for (struct flow *fl = f->layouts[i].head; fl != NULL; fl = next) {
             next = fl->next;
+            if (next != NULL) {
+                /* the next flow's lines come while this one is reported: a
+                   pass walks thousands of flows that left the cache long
+                   ago, and reading each one stalled its report */
+                for (size_t off = 0; off < sizeof *next; off += 64) {
+                    __builtin_prefetch((const char *)next + off);
+                }
+            }
             bool rep = reports, over = last, dead = false;
             if (check_timeout && now_ns > fl->seen_wall_ns &&
                 now_ns - fl->seen_wall_ns > (uint64_t)f->cfg.timeout_ns) {
