@@ -10,24 +10,41 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+/* Each octet's digits and a dot, stored as one word, and how many of its
+   bytes count: every event prints two addresses or more. */
+static uint32_t octet_text[256];
+static uint8_t octet_len[256];
+
+__attribute__((constructor)) static void octet_init(void)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        char t[4] = {0};
+        size_t n = 0;
+        if (v >= 100) {
+            t[n++] = (char)('0' + v / 100);
+        }
+        if (v >= 10) {
+            t[n++] = (char)('0' + v / 10 % 10);
+        }
+        t[n++] = (char)('0' + v % 10);
+        t[n++] = '.';
+        memcpy(&octet_text[v], t, 4);
+        octet_len[v] = (uint8_t)n;
+    }
+}
+
 size_t pb_ip_fmt(const struct pb_ip *ip, char buf[PB_IP_STRLEN])
 {
     if (!ip->v6) {
-        /* dotted quad by hand: glibc's inet_ntop formats IPv4 with sprintf,
-           and every event prints four addresses */
+        /* dotted quad by table (glibc's inet_ntop formats IPv4 with
+           sprintf): a word stored per octet, the last dot made the NUL */
         char *o = buf;
         for (int i = 0; i < 4; i++) {
-            unsigned v = ip->b[i];
-            if (v >= 100) {
-                *o++ = (char)('0' + v / 100);
-            }
-            if (v >= 10) {
-                *o++ = (char)('0' + v / 10 % 10);
-            }
-            *o++ = (char)('0' + v % 10);
-            *o++ = i < 3 ? '.' : '\0';
+            memcpy(o, &octet_text[ip->b[i]], 4);
+            o += octet_len[ip->b[i]];
         }
-        return (size_t)(o - buf - 1);
+        o[-1] = '\0';
+        return (size_t)(o - 1 - buf);
     }
     if (inet_ntop(AF_INET6, ip->b, buf, PB_IP_STRLEN) == NULL) {
         buf[0] = '\0';

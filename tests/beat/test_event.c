@@ -118,8 +118,8 @@ START_TEST(community_id_cache_never_mixes_connections)
 }
 END_TEST
 
-/* IPv4 text is written by hand: every octet value in every position reads
-   as inet_ntop writes it. */
+/* IPv4 text is written from a table: every octet value in every position
+   reads as inet_ntop writes it, with its length. */
 START_TEST(ipv4_text_like_inet_ntop)
 {
     for (unsigned pos = 0; pos < 4; pos++) {
@@ -134,6 +134,8 @@ START_TEST(ipv4_text_like_inet_ntop)
             char got[PB_IP_STRLEN], want[INET_ADDRSTRLEN];
             ck_assert_ptr_nonnull(inet_ntop(AF_INET, ip.b, want, sizeof want));
             ck_assert_str_eq(pb_ip_str(&ip, got), want);
+            ck_assert_uint_eq(pb_ip_fmt(&ip, got), strlen(want));
+            ck_assert_str_eq(got, want);
         }
     }
 }
