@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "beat/lazy/lazylib.h"
 #include "beat/alloc.h"
 #include "decoder.h"
 
@@ -184,6 +185,9 @@ static int attach_filter(struct pb_afp *a, const char *expr, int linktype, char 
     struct bpf_program prog = {0, NULL};
     bool compiled = false;
     if (expr != NULL && expr[0] != '\0') {
+        if (pb_lazy_pcap(err, errlen) != 0) {
+            return -1; /* libpcap compiles the filter */
+        }
         pcap_t *dead = pcap_open_dead(linktype == PB_LINK_LINUX_SLL ? DLT_LINUX_SLL : DLT_EN10MB,
                                       (int)a->snaplen);
         if (dead == NULL) {

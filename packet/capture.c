@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beat/lazy/lazylib.h"
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/limits.h"
@@ -236,7 +237,7 @@ int pb_capture_list_devices(FILE *out)
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     pcap_if_t *devs = NULL;
-    if (pcap_findalldevs(&devs, ebuf) != 0) {
+    if (pb_lazy_pcap(ebuf, sizeof ebuf) != 0 || pcap_findalldevs(&devs, ebuf) != 0) {
         fprintf(stderr, "Error getting devices list: %s\n", ebuf);
         return -PB_EIO;
     }
@@ -360,7 +361,7 @@ static int resolve_device(const char *name, char *out, size_t n, char *err, size
         long idx = strtol(name, NULL, 10);
         char ebuf[PCAP_ERRBUF_SIZE] = "";
         pcap_if_t *devs = NULL;
-        if (pcap_findalldevs(&devs, ebuf) != 0) {
+        if (pb_lazy_pcap(ebuf, sizeof ebuf) != 0 || pcap_findalldevs(&devs, ebuf) != 0) {
             snprintf(err, errlen, "Error getting devices list: %s", ebuf);
             return -PB_EIO;
         }
@@ -487,7 +488,9 @@ static int open_live(struct pb_capture *c, const struct pb_cfg *root, char *err,
         return open_afpacket(c, root, (uint32_t)snaplen, (uint32_t)bufmb, err, errlen);
     }
     char ebuf[PCAP_ERRBUF_SIZE] = "";
-    c->live = pcap_create(c->device, ebuf);
+    if (pb_lazy_pcap(ebuf, sizeof ebuf) == 0) {
+        c->live = pcap_create(c->device, ebuf);
+    }
     if (c->live == NULL) {
         snprintf(err, errlen, "Error starting sniffer: %s: %s", c->device, ebuf);
         return -PB_EIO;
@@ -778,6 +781,9 @@ struct pb_capture *pb_capture_open(const struct pb_cfg *root, const struct pb_ca
 
     if (o != NULL && o->dump != NULL && o->dump[0] != '\0') {
         int dlt = c->linktype == PB_LINK_RAW ? DLT_RAW : c->linktype;
+        if (pb_lazy_pcap(err, errlen) != 0) {
+            goto fail;
+        }
         c->dead = pcap_open_dead(dlt, (int)PB_MAX_FRAME_BYTES);
         if (c->dead == NULL) {
             snprintf(err, errlen, "%s: cannot open a pcap handle for the dump", o->dump);

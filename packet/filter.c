@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat/lazy/lazylib.h"
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "packet.h"
@@ -212,6 +213,9 @@ int pb_capture_check_filter(const struct pb_cfg *root, char *err, size_t errlen)
     }
     if (bpf == NULL || bpf[0] == '\0') {
         return 0;
+    }
+    if (pb_lazy_pcap(err, errlen) != 0) {
+        return -PB_EIO;
     }
     pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
     if (p == NULL) {

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beat/lazy/lazylib.h"
 #include "beat/alloc.h"
 #include "beat/limits.h"
 #include "beat/rd.h"
@@ -104,6 +105,10 @@ static struct pb_pcapfile *open_libpcap(struct pb_pcapfile *f, char *err, size_t
         close(f->fd);
     }
     f->fd = -1;
+    if (pb_lazy_pcap(err, errlen) != 0) {
+        pf_free(f);
+        return NULL;
+    }
     f->pc = pcap_open_offline_with_tstamp_precision(f->path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
     if (f->pc == NULL) {
         snprintf(err, errlen, "%s: %s", f->path, ebuf[0] ? ebuf : "cannot read the file");
