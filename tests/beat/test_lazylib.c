@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0
- * tests/beat/test_lazylib.c - libcurl and librdkafka loaded on first use
+ * tests/beat/test_lazylib.c - libcurl, librdkafka and libpcap loaded on first use
  * (beat/lazy): a missing library is an error that names it; the forwarding
  * functions reach the real ones, arguments of every kind included.
  */
 #include <check.h>
 #include <curl/curl.h>
 #include <librdkafka/rdkafka.h>
+#include <pcap/pcap.h>
 #include <string.h>
 
 #include "beat/lazy/lazylib.h"
@@ -73,6 +74,39 @@ START_TEST(rdkafka_calls_reach_librdkafka)
 }
 END_TEST
 
+/* A filter compiled and run by libpcap through the forwarding functions:
+   a TCP segment to port 80 passes "tcp dst port 80", one to 81 does not. */
+START_TEST(pcap_calls_reach_libpcap)
+{
+    char err[256] = "";
+    ck_assert_msg(pb_lazy_pcap(err, sizeof err) == 0, "%s", err);
+    pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(pcap_datalink(p), DLT_EN10MB);
+    struct bpf_program prog;
+    ck_assert_int_eq(pcap_compile(p, &prog, "tcp dst port 80", 1, PCAP_NETMASK_UNKNOWN), 0);
+    ck_assert_int_ne(pcap_compile(p, &prog, "tcp dst port nonsense", 1, PCAP_NETMASK_UNKNOWN), 0);
+    ck_assert_msg(strlen(pcap_geterr(p)) > 0, "no error text");
+    ck_assert_int_eq(pcap_compile(p, &prog, "tcp dst port 80", 1, PCAP_NETMASK_UNKNOWN), 0);
+    unsigned char frame[54] = {0};
+    frame[12] = 0x08; /* IPv4 */
+    frame[14] = 0x45;
+    frame[17] = 40; /* total length */
+    frame[22] = 64;
+    frame[23] = 6; /* TCP */
+    frame[36] = 0;
+    frame[37] = 80; /* destination port */
+    frame[46] = 0x50;
+    struct pcap_pkthdr h = {.caplen = sizeof frame, .len = sizeof frame};
+    ck_assert_int_ne(pcap_offline_filter(&prog, &h, frame), 0);
+    frame[37] = 81;
+    ck_assert_int_eq(pcap_offline_filter(&prog, &h, frame), 0);
+    pcap_freecode(&prog);
+    pcap_close(p);
+    ck_assert_str_eq(pcap_statustostr(PCAP_ERROR_NO_SUCH_DEVICE), "No such device exists");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lazylib");
@@ -80,6 +114,7 @@ int main(void)
     tcase_add_test(tc, missing_library_is_named);
     tcase_add_test(tc, curl_calls_reach_libcurl);
     tcase_add_test(tc, rdkafka_calls_reach_librdkafka);
+    tcase_add_test(tc, pcap_calls_reach_libpcap);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
