@@ -50,11 +50,11 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://www.elastic.co/beats/packetbeat")
-# runtime libraries (libyaml, jansson, ssl, ...) from the binary's ELF
-# dependencies; libcurl, librdkafka and libpcap, loaded when first used
-# (beat/lazy), named here
+# runtime libraries (libyaml, jansson, libpsl, ...) from the binary's ELF
+# dependencies; libcurl, librdkafka, libpcap and OpenSSL, loaded when first
+# used (beat/lazy), named here
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4, librdkafka1, libpcap0.8")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4, librdkafka1, libpcap0.8, libssl3")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PB_PKG}/postinst ${PB_PKG}/prerm ${PB_PKG}/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)

@@ -12,6 +12,7 @@
 struct pb_lazylib pb_lazy_curl_lib = {.soname = PB_CURL_SONAME};
 struct pb_lazylib pb_lazy_rdkafka_lib = {.soname = PB_RDKAFKA_SONAME};
 struct pb_lazylib pb_lazy_pcap_lib = {.soname = PB_PCAP_SONAME};
+struct pb_lazylib pb_lazy_ssl_lib = {.soname = PB_SSL_SONAME};
 
 static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 

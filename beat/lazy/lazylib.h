@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0
- * beat/lazy/lazylib.h - libcurl, librdkafka and libpcap loaded when first
- * needed.
+ * beat/lazy/lazylib.h - libcurl, librdkafka, libpcap and OpenSSL loaded
+ * when first needed.
  *
  * Only some outputs and subcommands use them (output.elasticsearch,
  * output.kafka, setup, replay; libpcap: live capture, pcapng files, BPF
- * filters, devices, -dump), and loading a shared library with its
- * dependencies at start costs every run: libcurl brings some thirty
- * libraries, and mapping and relocating them took about 2 ms of each
- * `packetbeat -I file` run, more than a small file's packets. So the
- * binary does not link them: curl.c, rdkafka.c and pcap.c define the
- * functions the program calls, and each one loads its library (dlopen)
- * the first time it is called and calls the library's own function.
+ * filters, devices, -dump; OpenSSL: TLS, keystores, certificates,
+ * hashes), and loading a shared library with its dependencies at start
+ * costs every run: libcurl brings some thirty libraries, and mapping and
+ * relocating them took about 2 ms of each `packetbeat -I file` run, more
+ * than a small file's packets. So the binary does not link them: curl.c,
+ * rdkafka.c, pcap.c and openssl.c define the functions the program calls,
+ * and each one loads its library (dlopen) the first time it is called and
+ * calls the library's own function.
  *
  * Code that may use a library first calls pb_lazy_curl, pb_lazy_rdkafka or
  * pb_lazy_pcap, which loads it or tells why it cannot (a clear error at
- * setup instead of an abort at the first call).
+ * setup instead of an abort at the first call). OpenSSL, a dependency of
+ * the package like libpcap, is loaded by its first call wherever that is
+ * (a missing libssl.so.3 ends the program with its name, as the dynamic
+ * loader did at start when it was linked).
  */
 #ifndef PB_LAZYLIB_H
 #define PB_LAZYLIB_H
@@ -32,6 +36,11 @@
 /* libpcap with its chain (dbus, systemd, gcrypt, lz4, zstd, lzma, ...):
  * 0.75 ms of every run that reads a classic pcap file, which libpcap does
  * not read here */
+/* OpenSSL (libssl and libcrypto, ~0.9 ms to map and relocate): libssl's
+ * handle finds libcrypto's functions too */
+#ifndef PB_SSL_SONAME
+#define PB_SSL_SONAME "libssl.so.3"
+#endif
 #ifndef PB_PCAP_SONAME
 #define PB_PCAP_SONAME "libpcap.so.0.8"
 #endif
@@ -43,7 +52,7 @@ struct pb_lazylib {
     char err[256];
 };
 
-extern struct pb_lazylib pb_lazy_curl_lib, pb_lazy_rdkafka_lib, pb_lazy_pcap_lib;
+extern struct pb_lazylib pb_lazy_curl_lib, pb_lazy_rdkafka_lib, pb_lazy_pcap_lib, pb_lazy_ssl_lib;
 
 /* Loads the library (once; thread-safe): 0, or -1 with the reason in err. */
 int pb_lazylib_load(struct pb_lazylib *l, char *err, size_t errlen);

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0
- * tests/beat/test_lazylib.c - libcurl, librdkafka and libpcap loaded on first use
+ * tests/beat/test_lazylib.c - libcurl, librdkafka, libpcap and OpenSSL loaded on first use
  * (beat/lazy): a missing library is an error that names it; the forwarding
  * functions reach the real ones, arguments of every kind included.
  */
 #include <check.h>
 #include <curl/curl.h>
 #include <librdkafka/rdkafka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "beat/lazy/lazylib.h"
@@ -84,7 +89,6 @@ START_TEST(pcap_calls_reach_libpcap)
     ck_assert_ptr_nonnull(p);
     ck_assert_int_eq(pcap_datalink(p), DLT_EN10MB);
     struct bpf_program prog;
-    ck_assert_int_eq(pcap_compile(p, &prog, "tcp dst port 80", 1, PCAP_NETMASK_UNKNOWN), 0);
     ck_assert_int_ne(pcap_compile(p, &prog, "tcp dst port nonsense", 1, PCAP_NETMASK_UNKNOWN), 0);
     ck_assert_msg(strlen(pcap_geterr(p)) > 0, "no error text");
     ck_assert_int_eq(pcap_compile(p, &prog, "tcp dst port 80", 1, PCAP_NETMASK_UNKNOWN), 0);
@@ -107,6 +111,45 @@ START_TEST(pcap_calls_reach_libpcap)
 }
 END_TEST
 
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        sprintf(out + 2 * i, "%02x", b[i]);
+    }
+}
+
+/* OpenSSL through the forwarding functions (the test links OpenSSL too,
+   but its calls go to the forwarders the binary has): known answers of
+   SHA-256, HMAC-SHA-256 (RFC 4231 case 2) and base64, a refused
+   certificate, a TLS client context. */
+START_TEST(openssl_calls_reach_openssl)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    char text[2 * EVP_MAX_MD_SIZE + 1];
+    ck_assert_int_eq(EVP_Digest("abc", 3, md, &len, EVP_sha256(), NULL), 1);
+    hex(md, len, text);
+    ck_assert_str_eq(text, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    ck_assert_ptr_nonnull(pb_lazy_ssl_lib.handle);
+    const char *msg = "what do ya want for nothing?";
+    ck_assert_ptr_nonnull(
+        HMAC(EVP_sha256(), "Jefe", 4, (const unsigned char *)msg, strlen(msg), md, &len));
+    hex(md, len, text);
+    ck_assert_str_eq(text, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    unsigned char b64[16], back[16];
+    ck_assert_int_eq(EVP_EncodeBlock(b64, (const unsigned char *)"pb!", 3), 4);
+    ck_assert_int_eq(memcmp(b64, "cGIh", 4), 0);
+    ck_assert_int_eq(EVP_DecodeBlock(back, b64, 4), 3);
+    ck_assert_int_eq(memcmp(back, "pb!", 3), 0);
+    const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    const unsigned char *in = junk;
+    ck_assert_ptr_null(d2i_X509(NULL, &in, sizeof junk));
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    ck_assert_ptr_nonnull(ctx);
+    SSL_CTX_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lazylib");
@@ -115,6 +158,7 @@ int main(void)
     tcase_add_test(tc, curl_calls_reach_libcurl);
     tcase_add_test(tc, rdkafka_calls_reach_librdkafka);
     tcase_add_test(tc, pcap_calls_reach_libpcap);
+    tcase_add_test(tc, openssl_calls_reach_openssl);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

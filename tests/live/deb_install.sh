@@ -29,7 +29,7 @@ trap 'dpkg --purge packetbeat >/dev/null 2>&1 || true; rm -rf "$OUT"' EXIT
 DEB=$(ls "$OUT"/packetbeat_*.deb)
 echo "built $DEB"
 dpkg-deb -f "$DEB" Package Version Depends
-for dep in libpcap libcurl4 librdkafka1; do
+for dep in libpcap libcurl4 librdkafka1 libssl3; do
     dpkg-deb -f "$DEB" Depends | grep -q "$dep" || { echo "no $dep dependency" >&2; exit 1; }
 done
 
