@@ -23,8 +23,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "beat/lazy/lazylib.h"
 #include "beat/alloc.h"
+#include "beat/lazy/lazylib.h"
 #include "decoder.h"
 
 #define DEFAULT_FRAMES_PER_BLOCK 128u /* as Packetbeat (gopacket's default) */

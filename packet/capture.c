@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "beat/lazy/lazylib.h"
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/lazy/lazylib.h"
 #include "beat/limits.h"
 #include "beat/log.h"
 #include "afpacket.h"

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "beat/lazy/lazylib.h"
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/lazy/lazylib.h"
 #include "packet.h"
 #include "tunnel.h"
 

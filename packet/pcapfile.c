@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "beat/lazy/lazylib.h"
 #include "beat/alloc.h"
+#include "beat/lazy/lazylib.h"
 #include "beat/limits.h"
 #include "beat/rd.h"
 
