@@ -4,6 +4,9 @@
 #include "utf8.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 size_t pb_utf8_decode(const uint8_t *p, size_t left, uint32_t *cp)
 {
@@ -60,7 +63,18 @@ size_t pb_utf8_valid_len(const uint8_t *p, size_t n)
     while (i < n) {
         if (p[i] < 0x80) {
             i++;
-            /* a run of ASCII: eight bytes a step */
+#ifdef __SSE2__
+            /* a run of ASCII: thirty-two bytes a step (a 4 KB redis
+               reply is checked on every event), then eight */
+            while (n - i >= 32) {
+                __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+                __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16));
+                if (_mm_movemask_epi8(_mm_or_si128(a, b)) != 0) {
+                    break;
+                }
+                i += 32;
+            }
+#endif
             while (n - i >= 8) {
                 uint64_t x;
                 memcpy(&x, p + i, 8);

@@ -46,6 +46,29 @@ START_TEST(decode_invalid)
 }
 END_TEST
 
+/* The valid prefix of ASCII text with one bad byte (a lone continuation
+   byte) or one good two-byte letter at every offset of a 100-byte run:
+   the 32- and 8-byte steps and the byte loop agree at every boundary. */
+START_TEST(valid_len_at_every_offset)
+{
+    unsigned char buf[128];
+    for (size_t len = 0; len <= 100; len++) {
+        memset(buf, 'a', sizeof buf);
+        ck_assert_uint_eq(pb_utf8_valid_len(buf, len), len);
+        for (size_t at = 0; at < len; at++) {
+            memset(buf, 'a', sizeof buf);
+            buf[at] = 0x80;
+            ck_assert_uint_eq(pb_utf8_valid_len(buf, len), at);
+            if (at + 1 < len) {
+                buf[at] = 0xc3; /* "\xc3\xa9": e acute */
+                buf[at + 1] = 0xa9;
+                ck_assert_uint_eq(pb_utf8_valid_len(buf, len), len);
+            }
+        }
+    }
+}
+END_TEST
+
 START_TEST(space)
 {
     static const char *const yes[] = {" ",
@@ -90,6 +113,7 @@ static Suite *utf8_suite(void)
     tcase_add_test(c, decode_valid);
     tcase_add_test(c, decode_invalid);
     tcase_add_test(c, space);
+    tcase_add_test(c, valid_len_at_every_offset);
     suite_add_tcase(s, c);
     return s;
 }
