@@ -72,6 +72,18 @@ static void tcp_frame(struct pt_buf *out, const struct pt_buf *in)
     pt_put(out, in->b, in->n);
 }
 
+/* A UDP query's tuple from client:sport to server port 53. */
+static struct pb_tuple udp_tuple(const char *client, const char *server, uint16_t sport)
+{
+    struct pb_tuple tu = {0};
+    ck_assert(pb_ip_parse(client, &tu.src));
+    ck_assert(pb_ip_parse(server, &tu.dst));
+    tu.sport = sport;
+    tu.dport = 53;
+    tu.proto = PB_IPPROTO_UDP;
+    return tu;
+}
+
 /* ------------------------------------------------------------------ */
 /* Decoder */
 
@@ -920,12 +932,7 @@ START_TEST(event_codes_lists_and_long_query)
     struct dns_msg req, resp;
     ck_assert_int_eq(dns_msg_parse(q.b, q.n, &req), 0);
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &resp), 0);
-    struct pb_tuple tu = {0};
-    ck_assert(pb_ip_parse("192.168.0.1", &tu.src));
-    ck_assert(pb_ip_parse("192.168.0.2", &tu.dst));
-    tu.sport = 5353;
-    tu.dport = 53;
-    tu.proto = PB_IPPROTO_UDP;
+    struct pb_tuple tu = udp_tuple("192.168.0.1", "192.168.0.2", 5353);
     struct dns_event_in in = {.tuple = &tu,
                               .req = &req,
                               .resp = &resp,
@@ -1000,12 +1007,7 @@ START_TEST(event_short_lists_and_texts)
     pt_be16(&r, 0);
     struct dns_msg resp;
     ck_assert_int_eq(dns_msg_parse(r.b, r.n, &resp), 0);
-    struct pb_tuple tu = {0};
-    ck_assert(pb_ip_parse("fd00::1", &tu.src));
-    ck_assert(pb_ip_parse("fd00::2", &tu.dst));
-    tu.sport = 40000;
-    tu.dport = 53;
-    tu.proto = PB_IPPROTO_UDP;
+    struct pb_tuple tu = udp_tuple("fd00::1", "fd00::2", 40000);
     struct dns_event_in in = {
         .tuple = &tu, .resp = &resp, .resp_ts_ns = 1000000000, .send_response = true};
     in.notes[in.nnotes++] = DNS_NOTE_ORPHANED;
@@ -1422,12 +1424,7 @@ static void gen_msg(struct pt_buf *m)
 
 static char *event_text(const struct dns_msg *resp, bool one_pass, bool auth, bool add)
 {
-    struct pb_tuple tu = {0};
-    ck_assert(pb_ip_parse("10.0.0.1", &tu.src));
-    ck_assert(pb_ip_parse("10.0.0.2", &tu.dst));
-    tu.sport = 40000;
-    tu.dport = 53;
-    tu.proto = PB_IPPROTO_UDP;
+    struct pb_tuple tu = udp_tuple("10.0.0.1", "10.0.0.2", 40000);
     struct dns_event_in in = {.tuple = &tu,
                               .resp = resp,
                               .resp_ts_ns = 1000000000,
