@@ -18,6 +18,7 @@
 #include "beat/cfg.h"
 #include "beat/err.h"
 #include "beat/limits.h"
+#include "tests/support/ptrun.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1146,9 +1147,6 @@ static Suite *cfg_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cfg_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(cfg_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

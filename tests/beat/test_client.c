@@ -15,6 +15,7 @@
 #include "beat/net.h"
 #include "beat/processors.h"
 #include "publisher/codec.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 static char errbuf[1024];
@@ -331,9 +332,6 @@ int main(void)
     tcase_add_test(tc, host_name_escaped);
     tcase_add_test(tc, shipped_processors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -16,6 +16,7 @@
 #include "beat/net.h"
 #include "beat/utf8.h"
 #include "publisher/codec.h"
+#include "tests/support/ptrun.h"
 
 static struct pb_tuple tuple(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t pr)
 {
@@ -1292,9 +1293,6 @@ int main(void)
     tcase_add_test(tc, frozen_if_bare_agrees_with_lookups);
     tcase_add_test(tc, path2_agrees_with_lookup);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@
 
 #include "beat/alloc.h"
 #include "beat/hpool.h"
+#include "tests/support/ptrun.h"
 
 enum { SIZE = 272, MAX = 20000 };
 
@@ -88,9 +89,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

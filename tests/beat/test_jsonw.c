@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "beat/jsonw.h"
+#include "tests/support/ptrun.h"
 
 /* pb_jw_int's text and end against snprintf, with a guard byte after it */
 static void check_int(int64_t v)
@@ -85,9 +86,6 @@ static Suite *jsonw_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(jsonw_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(jsonw_suite());
     return failed == 0 ? 0 : 1;
 }

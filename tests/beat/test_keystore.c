@@ -14,6 +14,7 @@
 #include "beat/alloc.h"
 #include "beat/cfg.h"
 #include "beat/keystore.h"
+#include "tests/support/ptrun.h"
 
 static char dir[256], path[300];
 static char err[1024];
@@ -136,9 +137,6 @@ static Suite *keystore_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(keystore_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(keystore_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

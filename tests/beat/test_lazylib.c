@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "beat/lazy/lazylib.h"
+#include "tests/support/ptrun.h"
 
 START_TEST(missing_library_is_named)
 {
@@ -160,9 +161,6 @@ int main(void)
     tcase_add_test(tc, pcap_calls_reach_libpcap);
     tcase_add_test(tc, openssl_calls_reach_openssl);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(s);
     return failed == 0 ? 0 : 1;
 }

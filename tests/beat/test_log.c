@@ -15,6 +15,7 @@
 
 #include "beat/cfg.h"
 #include "beat/log.h"
+#include "tests/support/ptrun.h"
 
 static char dir[256];
 
@@ -178,9 +179,6 @@ static Suite *log_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(log_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(log_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -13,6 +13,7 @@
 
 #include "beat/cfg.h"
 #include "beat/monitoring.h"
+#include "tests/support/ptrun.h"
 
 static const struct pb_beat_info info = {
     .beat = "packetbeat",
@@ -182,9 +183,6 @@ int main(void)
     tcase_add_test(tc, port_in_use_is_an_error);
     tcase_add_test(tc, delta_counts_counters_and_keeps_gauges);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -14,6 +14,7 @@
 #include "beat/event.h"
 #include "beat/processors.h"
 #include "publisher/codec.h"
+#include "tests/support/ptrun.h"
 
 static char errbuf[2048];
 
@@ -714,9 +715,6 @@ static Suite *processors_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(processors_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(processors_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

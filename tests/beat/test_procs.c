@@ -14,6 +14,7 @@
 #include "beat/cfg.h"
 #include "beat/event.h"
 #include "beat/procs.h"
+#include "tests/support/ptrun.h"
 
 #define NOW (1700000000ull * 1000000000ull)
 
@@ -262,9 +263,6 @@ static Suite *procs_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(procs_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(procs_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -13,6 +13,7 @@
 #include "beat/event.h"
 #include "beat/secw.h"
 #include "publisher/codec.h"
+#include "tests/support/ptrun.h"
 
 /* One of every kind, nested, as a protocol fills its section. */
 static void fill(struct pb_secw *w, int variant)
@@ -210,9 +211,6 @@ int main(void)
     tcase_add_test(tc, looked_at_it_becomes_members);
     tcase_add_test(tc, what_text_cannot_write_fails_it);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(s);
     return failed == 0 ? 0 : 1;
 }

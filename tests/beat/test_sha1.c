@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "beat/sha1.h"
+#include "tests/support/ptrun.h"
 
 typedef void sha1_fn(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN]);
 
@@ -96,9 +97,6 @@ static Suite *sha1_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(sha1_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(sha1_suite());
     return failed == 0 ? 0 : 1;
 }

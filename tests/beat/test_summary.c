@@ -11,6 +11,7 @@
 #include "beat/summary/fingerprint.h"
 #include "beat/summary/hist.h"
 #include "beat/summary/summary.h"
+#include "tests/support/ptrun.h"
 
 static const char *sql(const char *q, bool mysql)
 {
@@ -306,9 +307,6 @@ int main(void)
     tcase_add_test(tc, summary_cap_overflows_into_other);
     tcase_add_test(tc, summary_keys_per_protocol);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -14,6 +14,7 @@
 #include "beat/alloc.h"
 #include "beat/cfg.h"
 #include "beat/template.h"
+#include "tests/support/ptrun.h"
 
 static char err[1024];
 
@@ -367,9 +368,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "beat/event.h"
+#include "tests/support/ptrun.h"
 
 /* The reference: what libc says, with the fraction rules of libbeat
    (3 digits kept; 6 and 9 drop trailing zeros). */
@@ -101,9 +102,6 @@ static Suite *time_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(time_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(time_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

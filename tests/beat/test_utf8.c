@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "beat/utf8.h"
+#include "tests/support/ptrun.h"
 
 static size_t dec(const char *s, size_t n, uint32_t *cp)
 {
@@ -120,9 +121,6 @@ static Suite *utf8_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(utf8_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(utf8_suite());
     return failed == 0 ? 0 : 1;
 }

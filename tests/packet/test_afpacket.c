@@ -18,6 +18,7 @@
 
 #include "packet/afpacket.h"
 #include "packet/decoder.h"
+#include "tests/support/ptrun.h"
 
 START_TEST(sizes_as_packetbeat)
 {
@@ -268,9 +269,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

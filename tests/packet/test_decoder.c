@@ -19,6 +19,7 @@
 #include "packet/ipfrag.h"
 #include "packet/pcapfile.h"
 #include "protos/protos.h"
+#include "tests/support/ptrun.h"
 
 #define SEC 1000000000ull
 
@@ -1379,10 +1380,7 @@ int main(void)
     if (mkdtemp(tmpdir) == NULL) {
         return EXIT_FAILURE;
     }
-    SRunner *sr = srunner_create(decoder_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(decoder_suite());
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) {

@@ -15,6 +15,7 @@
 #include "beat/event.h"
 #include "packet/decoder.h"
 #include "packet/flows.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 #define SEC 1000000000ull
@@ -887,9 +888,6 @@ static Suite *flows_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(flows_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(flows_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "packet/hindex.h"
+#include "tests/support/ptrun.h"
 
 enum { N = 3000 };
 
@@ -124,9 +125,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -17,6 +17,7 @@
 #include "packet/reorder.h"
 #include "packet/tcp.h"
 #include "protos/protos.h"
+#include "tests/support/ptrun.h"
 
 #define SEC 1000000000ull
 #define MS 1000000ull
@@ -469,9 +470,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -19,6 +19,7 @@
 #include "packet/pcapfile.h"
 #include "packet/tcp.h"
 #include "protos/protos.h"
+#include "tests/support/ptrun.h"
 
 #define SEC 1000000000ull
 
@@ -942,10 +943,7 @@ int main(void)
     if (mkdtemp(tmpdir) == NULL) {
         return EXIT_FAILURE;
     }
-    SRunner *sr = srunner_create(tcp_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(tcp_suite());
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) {

@@ -21,6 +21,7 @@
 #include "packet/packet.h"
 #include "packet/ipfrag.h"
 #include "packet/tunnel.h"
+#include "tests/support/ptrun.h"
 
 #define SEC 1000000000ull
 
@@ -813,9 +814,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -20,6 +20,7 @@
 #include "packet/tcp.h"
 #include "packet/workers.h"
 #include "protos/protos.h"
+#include "tests/support/ptrun.h"
 
 #define SEC 1000000000ull
 #define T0 (1700000000ull * SEC)
@@ -355,9 +356,6 @@ static Suite *workers_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(workers_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(workers_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

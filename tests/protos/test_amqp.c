@@ -15,6 +15,7 @@
 #include "protos/amqp/amqp_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_amqp;
@@ -1313,9 +1314,6 @@ static Suite *amqp_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(amqp_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(amqp_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -17,6 +17,7 @@
 #include "protos/cassandra/cassandra_snappy.h"
 #include "protos/protos.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_cassandra;
@@ -1016,9 +1017,6 @@ static Suite *cassandra_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cassandra_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(cassandra_suite());
     return failed == 0 ? 0 : 1;
 }

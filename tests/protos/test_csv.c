@@ -10,6 +10,7 @@
 #include "beat/err.h"
 #include "protos/common/csv.h"
 #include "protos/common/strutil.h"
+#include "tests/support/ptrun.h"
 
 /* One line of n C-string fields. */
 static void line(struct pb_csv *b, const char *const *f, size_t n, bool cr)
@@ -103,9 +104,6 @@ static Suite *csv_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(csv_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(csv_suite());
     return failed == 0 ? 0 : 1;
 }

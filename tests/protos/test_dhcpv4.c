@@ -10,6 +10,7 @@
 #include "protos/dhcpv4/dhcpv4_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 
 extern const struct pb_proto_ops pb_proto_dhcpv4;
 
@@ -292,9 +293,6 @@ static Suite *dhcp_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(dhcp_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(dhcp_suite());
     return failed == 0 ? 0 : 1;
 }

@@ -16,6 +16,7 @@
 #include "protos/proto.h"
 #include "publisher/codec.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_dns;
@@ -1530,10 +1531,7 @@ static Suite *dns_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(dns_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(dns_suite());
     dns_psl_release();
     return failed == 0 ? 0 : 1;
 }

@@ -18,6 +18,7 @@
 #include "protos/dns/dns_text.h"
 /* room for messages past the record cap */
 #define PT_BUF_CAP 300000
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 /* ------------------------------------------------------------------ */
@@ -797,10 +798,7 @@ static Suite *dns_parse_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(dns_parse_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(dns_parse_suite());
     dns_psl_release();
     return failed == 0 ? 0 : 1;
 }

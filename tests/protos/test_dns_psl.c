@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "protos/dns/dns_parse.h"
+#include "tests/support/ptrun.h"
 
 #ifdef PB_HAVE_PSL
 #include <libpsl.h>
@@ -814,10 +815,7 @@ static Suite *psl_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(psl_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(psl_suite());
     dns_psl_release();
     return failed == 0 ? 0 : 1;
 }

@@ -18,6 +18,7 @@
 #include "protos/proto.h"
 #include "publisher/codec.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_http;
@@ -1092,9 +1093,6 @@ static Suite *http_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(http_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(http_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

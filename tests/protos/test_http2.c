@@ -16,6 +16,7 @@
 #include "protos/http/http2_frame.h"
 #include "protos/http/http_event.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_http;
@@ -931,9 +932,6 @@ static Suite *http2_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(http2_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(http2_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@
 #include "protos/memcache/memcache_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_memcache;
@@ -662,9 +663,6 @@ static Suite *memcache_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(memcache_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(memcache_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

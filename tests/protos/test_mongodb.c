@@ -15,6 +15,7 @@
 #include "protos/mongodb/mongodb_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_mongodb;
@@ -671,9 +672,6 @@ static Suite *mongodb_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(mongodb_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(mongodb_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -13,6 +13,7 @@
 #include "protos/proto.h"
 #define PT_BUF_CAP 65536
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_mysql;
@@ -779,9 +780,6 @@ static Suite *mysql_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(mysql_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(mysql_suite());
     return failed == 0 ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include "protos/pgsql/pgsql_parse.h"
 #include "protos/proto.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_pgsql;
@@ -625,9 +626,6 @@ static Suite *pgsql_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(pgsql_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(pgsql_suite());
     return failed == 0 ? 0 : 1;
 }

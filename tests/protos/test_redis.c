@@ -12,6 +12,7 @@
 #include "protos/proto.h"
 #include "protos/redis/redis_parse.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_redis;
@@ -579,9 +580,6 @@ static Suite *redis_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(redis_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(redis_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -14,6 +14,7 @@
 #include "protos/protos.h"
 #include "protos/sip/sip_parse.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_sip;
@@ -424,9 +425,6 @@ static Suite *sip_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(sip_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(sip_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "protos/common/strutil.h"
+#include "tests/support/ptrun.h"
 
 /* Every offset and length of haystacks over a small alphabet (so that
  * partial matches are common), needles of 0 to 4 bytes: the same answer
@@ -60,9 +61,6 @@ int main(void)
     tcase_add_test(tc, mem_find_matches_memmem);
     tcase_add_test(tc, mem_find_crlf_at_the_end_and_none);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -18,6 +18,7 @@
 #include "protos/thrift/thrift_idl.h"
 #include "protos/thrift/thrift_parse.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_thrift;
@@ -1094,9 +1095,6 @@ static Suite *thrift_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(thrift_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(thrift_suite());
     return failed == 0 ? 0 : 1;
 }

@@ -16,6 +16,7 @@
 #include "protos/proto.h"
 #include "protos/tls/tls_int.h"
 #include "tests/support/pt.h"
+#include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
 
 extern const struct pb_proto_ops pb_proto_tls;
@@ -871,9 +872,6 @@ static Suite *tls_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(tls_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(tls_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@
 
 #include "beat/event.h"
 #include "publisher/codec.h"
+#include "tests/support/ptrun.h"
 
 /* The length of the valid UTF-8 sequence at s (2 to 4 bytes: no overlong
    form, surrogate or value past U+10FFFF), 0 when there is none; *cp its
@@ -407,9 +408,6 @@ static Suite *codec_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(codec_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(codec_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

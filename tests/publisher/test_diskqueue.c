@@ -20,6 +20,7 @@
 #include "publisher/diskqueue.h"
 #include "publisher/output.h"
 #include "publisher/pipeline.h"
+#include "tests/support/ptrun.h"
 
 static char dir[256];
 
@@ -392,9 +393,6 @@ static Suite *dq_suite(void)
 int main(void)
 {
     pthread_mutex_init(&fo.mu, NULL);
-    SRunner *sr = srunner_create(dq_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(dq_suite());
     return failed == 0 ? 0 : 1;
 }

@@ -14,6 +14,7 @@
 #include "beat/err.h"
 #include "beat/event.h"
 #include "publisher/outputs/elasticsearch/es.h"
+#include "tests/support/ptrun.h"
 
 static json_t *event(void)
 {
@@ -341,9 +342,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -21,6 +21,7 @@
 #include "beat/err.h"
 #include "publisher/codec.h"
 #include "publisher/pipeline.h"
+#include "tests/support/ptrun.h"
 
 static char tmpdir[256];
 
@@ -703,9 +704,6 @@ static Suite *file_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(file_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(file_suite());
     return failed == 0 ? 0 : 1;
 }

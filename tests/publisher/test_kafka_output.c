@@ -17,6 +17,7 @@
 #include "publisher/output.h"
 #include "publisher/outputs/kafka/kafka_util.h"
 #include "publisher/pipeline.h"
+#include "tests/support/ptrun.h"
 
 static struct pb_cfg *yaml(const char *y)
 {
@@ -250,9 +251,6 @@ static Suite *kafka_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(kafka_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(kafka_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -22,6 +22,7 @@
 #include "publisher/outputs/logstash/lj_net.h"
 #include "publisher/outputs/logstash/lj_proto.h"
 #include "publisher/pipeline.h"
+#include "tests/support/ptrun.h"
 
 /* ---- frames --------------------------------------------------------------- */
 
@@ -482,9 +483,6 @@ static Suite *ls_suite(void)
 int main(void)
 {
     pthread_mutex_init(&srv.mu, NULL);
-    SRunner *sr = srunner_create(ls_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(ls_suite());
     return failed == 0 ? 0 : 1;
 }

@@ -22,6 +22,7 @@
 #include "publisher/codec.h"
 #include "publisher/output.h"
 #include "publisher/pipeline.h"
+#include "tests/support/ptrun.h"
 
 /* ---- the fake output ---------------------------------------------------- */
 
@@ -1138,9 +1139,6 @@ static Suite *pipeline_suite(void)
 int main(void)
 {
     pthread_mutex_init(&fake.mu, NULL);
-    SRunner *sr = srunner_create(pipeline_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(pipeline_suite());
     return failed == 0 ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include "publisher/codec.h"
 #include "publisher/fmtstr.h"
 #include "publisher/outputs/redis/resp.h"
+#include "tests/support/ptrun.h"
 
 START_TEST(resp_command_bytes)
 {
@@ -189,9 +190,6 @@ static Suite *redis_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(redis_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = pt_run_suite(redis_suite());
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
