@@ -32,6 +32,7 @@ void pb_hpool_free(struct pb_hpool *p)
     p->free = NULL;
 }
 
+#ifndef PB_ASAN /* blocks are always malloc'd there (hpool.h) */
 /* Reserves the range at a huge page boundary; false when it cannot. */
 static bool reserve(struct pb_hpool *p)
 {
@@ -54,6 +55,7 @@ static bool reserve(struct pb_hpool *p)
     p->base = a;
     return true;
 }
+#endif
 
 void *pb_hpool_get(struct pb_hpool *p)
 {
