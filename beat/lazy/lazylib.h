@@ -36,13 +36,13 @@
 /* libpcap with its chain (dbus, systemd, gcrypt, lz4, zstd, lzma, ...):
  * 0.75 ms of every run that reads a classic pcap file, which libpcap does
  * not read here */
+#ifndef PB_PCAP_SONAME
+#define PB_PCAP_SONAME "libpcap.so.0.8"
+#endif
 /* OpenSSL (libssl and libcrypto, ~0.9 ms to map and relocate): libssl's
  * handle finds libcrypto's functions too */
 #ifndef PB_SSL_SONAME
 #define PB_SSL_SONAME "libssl.so.3"
-#endif
-#ifndef PB_PCAP_SONAME
-#define PB_PCAP_SONAME "libpcap.so.0.8"
 #endif
 
 struct pb_lazylib {
