@@ -80,13 +80,13 @@ def run_wrapped(cmd, cwd=None):
         rc = os.waitstatus_to_exitcode(status)
         lines = tf.read().strip().splitlines()
         rss = int(lines[-1]) if lines and lines[-1].isdigit() else 0
-    return rc, wall, ru.ru_utime + ru.ru_stime, rss
+    return rc, wall, ru.ru_utime + ru.ru_stime, rss, ru.ru_utime, ru.ru_stime
 
 
 def run_once(cmd, cwd=None):
     """Runs cmd, a command line with at most a trailing `> /dev/null` (and `2>&1`), as a
     direct child (no shell, no /usr/bin/time around it: their start-up would count in
-    its CPU time, a few ms, much of a small floor's): (rc, wall s, cpu s)."""
+    its CPU time, a few ms, much of a small floor's): (rc, wall s, cpu s, user s, sys s)."""
     argv = shlex.split(cmd)
     out = err = None
     if argv[-1:] == ["2>&1"]:
@@ -104,7 +104,7 @@ def run_once(cmd, cwd=None):
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, wall, ru.ru_utime + ru.ru_stime
+    return p.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_utime, ru.ru_stime
 
 
 def ensure_corpus(cache, name, args):
@@ -755,6 +755,7 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
     runs = {t[0]: [] for t in todo}
     rss_of = {}
     events_of = {}
+    out_bytes = {}
     rounds = [t for t in todo if t[3] != "slow"]
     for i, tname, cmd, kind, n in rounds:
         clean(kind)
@@ -768,10 +769,12 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
             if kind == "pb" and r == n - 1:
                 # the events of its last run (each packetbeat row writes the same directory)
                 events_of[i] = dict(count_events(outdir))
+                out_bytes[i] = sum(os.path.getsize(f)
+                                   for f in glob.glob(os.path.join(outdir, "packetbeat*")))
     for i, tname, cmd, kind, n in todo:
         if kind == "slow":  # seconds a run: the wrapper's few ms do not matter
             wrapped = [run_wrapped(cmd) for _ in range(n)]
-            runs[i] = [x[:3] for x in wrapped]
+            runs[i] = [x[:3] + x[4:] for x in wrapped]
             rss_of[i] = statistics.median(x[3] for x in wrapped)
 
     events = None
@@ -781,6 +784,8 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
         d = {"name": tname, "runs": rr, "rc": rcs,
              "wall": statistics.median(x[1] for x in rr),
              "cpu": statistics.median(x[2] for x in rr),
+             "user": statistics.median(x[3] for x in rr),
+             "sys": statistics.median(x[4] for x in rr),
              "rss": rss_of[i]}
         log("%s: %-20s cpu %.3fs wall %.3fs rss %.1f MB rc=%s" % (name, tname, d["cpu"], d["wall"],
                                                                d["rss"] / 1024, rcs))
@@ -788,6 +793,7 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
             # the first packetbeat row (workers=1) is the corpus' count, the others are
             # compared with it per type
             d["events"] = events_of[i]
+            d["out_bytes"] = out_bytes[i]
             if events is None:
                 events = d["events"]
         res[i] = d
@@ -803,16 +809,18 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
 def table(c):
     floor = next((r for r in c["results"] if r["name"].startswith("pcap-floor") and "cpu" in r), None)
     fc = max(floor["cpu"], 1e-3) if floor else None
-    lines = ["| tool | CPU s (median) | x floor (CPU) | wall s | packets/s | packets/s (wall) | MB/s | "
-             "transactions/s | peak RSS MB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| tool | CPU s (median) | user + sys s | x floor (CPU) | wall s | packets/s | "
+             "packets/s (wall) | MB/s | transactions/s | peak RSS MB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in c["results"]:
         if "skipped" in r:
-            lines.append("| %s | - | - | - | - | - | - | - | - (%s) |" % (r["name"], r["skipped"]))
+            lines.append("| %s | - | - | - | - | - | - | - | - | - (%s) |" % (r["name"], r["skipped"]))
             continue
         cpu = max(r["cpu"], 1e-3)
         bad = any(x != 0 for x in r["rc"])
-        lines.append("| %s%s | %.3f | %s | %.3f | %s | %s | %.1f | %s | %.1f |" % (
-            r["name"], " (exit %s)" % r["rc"] if bad else "", r["cpu"],
+        split = "%.3f + %.3f" % (r["user"], r["sys"]) if "user" in r else "-"
+        lines.append("| %s%s | %.3f | %s | %s | %.3f | %s | %s | %.1f | %s | %.1f |" % (
+            r["name"], " (exit %s)" % r["rc"] if bad else "", r["cpu"], split,
             "%.1f" % (cpu / fc) if fc else "-", r["wall"], fmt_int(c["packets"] / cpu),
             fmt_int(c["packets"] / max(r["wall"], 1e-3)),
             c["bytes"] / 1e6 / cpu, fmt_int(c["tx"] / cpu) if c["tx"] else "-", r["rss"] / 1024))
@@ -1083,7 +1091,7 @@ def render(results, cg, info, live=None):
               "run, outside the measurement). CPU s is user+sys of the "
               "process (all threads), median of %d runs (packetbeat %d, tshark %d; the floor, packetbeat and "
               "tcpdump take turns, a run each per round, so that a busier moment of the machine "
-              "falls on all of them); packets/s, MB/s and "
+              "falls on all of them), and user + sys s the median of each; packets/s, MB/s and "
               "transactions/s are per CPU second; x floor is CPU time / the libpcap floor "
               "(`pcap-floor -m next`, a bare `pcap_next_ex` loop) on the same file; peak RSS is the "
               "maximum resident set of the untimed first run (under `/usr/bin/time`; the timed runs "
@@ -1108,6 +1116,12 @@ def render(results, cg, info, live=None):
         md.append("")
         md.extend(table(c))
         md.append("")
+        pb0 = next((r for r in c["results"] if r["name"] == "packetbeat" and r.get("out_bytes")), None)
+        if pb0:
+            md.append("packetbeat wrote %s bytes of events (%.1f times the file) in its last run; "
+                      "writing them is kernel time (sys), which the floor does not have." % (
+                          fmt_int(pb0["out_bytes"]), pb0["out_bytes"] / c["bytes"]))
+            md.append("")
         fl = next((r for r in c["results"] if r["name"].startswith("pcap-floor") and "cpu" in r), None)
         pb = next((r for r in c["results"] if r["name"] == "packetbeat" and "cpu" in r), None)
         if fl and pb:
