@@ -191,7 +191,7 @@ static bool pd_bytes(struct pdec *d, size_t n, const uint8_t **p)
 
 static bool pd_u32(struct pdec *d, uint64_t *v)
 {
-    const uint8_t *b;
+    const uint8_t *b = NULL;
     *v = 0;
     if (!pd_bytes(d, 4, &b)) {
         return false;
@@ -202,7 +202,7 @@ static bool pd_u32(struct pdec *d, uint64_t *v)
 
 static bool pd_i64(struct pdec *d, int64_t *v)
 {
-    const uint8_t *b;
+    const uint8_t *b = NULL;
     *v = 0;
     if (!pd_bytes(d, 8, &b)) {
         return false;
@@ -596,7 +596,7 @@ static bool op_query(struct pdec *d, struct mongo_msg *m, const struct mongo_cfg
 static bool op_msg(struct pdec *d, struct mongo_msg *m)
 {
     uint64_t flags;
-    uint8_t kind;
+    uint8_t kind = 0;
     if (!pd_u32(d, &flags) || !pd_byte(d, &kind)) {
         return false;
     }
