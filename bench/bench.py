@@ -68,7 +68,7 @@ def log(*a):
 
 
 def run_wrapped(cmd, cwd=None):
-    """`sh -c cmd` under /usr/bin/time: (rc, wall s, cpu s, peak RSS KB). The peak RSS of a
+    """`sh -c cmd` under /usr/bin/time: (rc, wall s, cpu s, user s, sys s, peak RSS KB). The peak RSS of a
     process is right only this way (a direct child of this Python process starts from
     Python's own resident size, which exec keeps in ru_maxrss); its CPU time includes the
     shell's and time's start-up, a few ms."""
@@ -80,7 +80,7 @@ def run_wrapped(cmd, cwd=None):
         rc = os.waitstatus_to_exitcode(status)
         lines = tf.read().strip().splitlines()
         rss = int(lines[-1]) if lines and lines[-1].isdigit() else 0
-    return rc, wall, ru.ru_utime + ru.ru_stime, rss, ru.ru_utime, ru.ru_stime
+    return rc, wall, ru.ru_utime + ru.ru_stime, ru.ru_utime, ru.ru_stime, rss
 
 
 def run_once(cmd, cwd=None):
@@ -150,10 +150,13 @@ def pb_name(workers):
 
 
 def count_events(outdir):
+    """The events of the output files per type, and the files' bytes."""
     c = collections.Counter()
+    size = 0
     for fn in sorted(glob.glob(os.path.join(outdir, "packetbeat*"))):
         with open(fn, "rb") as f:
             for line in f:
+                size += len(line)
                 if not line.strip():
                     continue
                 try:
@@ -162,7 +165,7 @@ def count_events(outdir):
                     c["(bad json)"] += 1
                     continue
                 c[ev.get("type", "(none)")] += 1
-    return c
+    return c, size
 
 
 
@@ -759,7 +762,7 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
     rounds = [t for t in todo if t[3] != "slow"]
     for i, tname, cmd, kind, n in rounds:
         clean(kind)
-        rss_of[i] = run_wrapped(cmd)[3]  # warm-up, and the peak RSS
+        rss_of[i] = run_wrapped(cmd)[5]  # warm-up, and the peak RSS
     for r in range(max((t[4] for t in rounds), default=0)):
         for i, tname, cmd, kind, n in rounds:
             if r >= n:
@@ -768,14 +771,13 @@ def bench_corpus(a, name, desc, F, floor, tx_truth, per_proto_truth, truth_kind,
             runs[i].append(run_once(cmd))
             if kind == "pb" and r == n - 1:
                 # the events of its last run (each packetbeat row writes the same directory)
-                events_of[i] = dict(count_events(outdir))
-                out_bytes[i] = sum(os.path.getsize(f)
-                                   for f in glob.glob(os.path.join(outdir, "packetbeat*")))
+                counts, out_bytes[i] = count_events(outdir)
+                events_of[i] = dict(counts)
     for i, tname, cmd, kind, n in todo:
         if kind == "slow":  # seconds a run: the wrapper's few ms do not matter
             wrapped = [run_wrapped(cmd) for _ in range(n)]
-            runs[i] = [x[:3] + x[4:] for x in wrapped]
-            rss_of[i] = statistics.median(x[3] for x in wrapped)
+            runs[i] = [x[:5] for x in wrapped]
+            rss_of[i] = statistics.median(x[5] for x in wrapped)
 
     events = None
     for i, tname, cmd, kind, n in todo:
