@@ -113,6 +113,7 @@ struct fileinfo {
     int date;
     long index;
     off_t size;
+    off_t disk; /* bytes of blocks allocated */
     mode_t mode;
 };
 
@@ -161,6 +162,7 @@ static size_t list_out(struct fileinfo *fi, size_t max)
         struct stat st;
         ck_assert_int_eq(stat(p, &st), 0);
         f->size = st.st_size;
+        f->disk = (off_t)st.st_blocks * 512;
         f->mode = st.st_mode & 0777;
         n++;
     }
@@ -677,6 +679,29 @@ START_TEST(codec_format)
 }
 END_TEST
 
+/* The blocks reserved ahead of a file's end while it is written are given
+   back when it is closed, by rotation or at the end: no file keeps more
+   than its size in whole 4 KiB blocks (plus one for the file system's
+   rounding). */
+START_TEST(no_blocks_kept_past_the_end)
+{
+    /* ~2 KB lines: 64 KiB files, then one file of some 600 KB */
+    run("rotate_every_kb: 64, number_of_files: 1024", 0, 300, 2000);
+    run("rotate_every_kb: 4096, number_of_files: 1024", 300, 300, 2000);
+    struct fileinfo fi[64];
+    size_t nf = list_out(fi, 64);
+    ck_assert_uint_ge(nf, 9);
+    for (size_t i = 0; i < nf; i++) {
+        off_t whole = (fi[i].size + 4095) / 4096 * 4096;
+        ck_assert_msg(fi[i].disk <= whole + 4096, "%s: %lld bytes on disk for %lld", fi[i].name,
+                      (long long)fi[i].disk, (long long)fi[i].size);
+    }
+    ck_assert_int_gt(fi[nf - 1].size, 500000);
+    int64_t ids[1024];
+    ck_assert_uint_eq(read_ids(fi, nf, ids, 1024), 600);
+}
+END_TEST
+
 static Suite *file_suite(void)
 {
     Suite *s = suite_create("file_output");
@@ -698,6 +723,7 @@ static Suite *file_suite(void)
     tcase_add_test(tc, lines_written_in_order_from_slabs_and_copies);
     tcase_add_test(tc, batch_of_many_slabs_written_whole);
     tcase_add_test(tc, failed_write_leaves_whole_lines);
+    tcase_add_test(tc, no_blocks_kept_past_the_end);
     suite_add_tcase(s, tc);
     return s;
 }
