@@ -930,6 +930,7 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
         pb_workers_packet(c->wk, &d, ok, now);
         return;
     }
+    pb_flows_prefetch(c->fl, &d, ok);
     if (ok) {
         struct pb_pkt pkt;
         memset(&pkt, 0, sizeof pkt);

@@ -855,13 +855,15 @@ static bool front_key_of(const struct pb_flows *f, const struct pb_decoded *d, b
 }
 
 /* A seeded mix of the key's words: the slot of a key is not predictable
- * from outside, though collisions would only evict. */
+ * from outside, though collisions would only evict. The TCP connection's
+ * id is left out (it is compared): it is known only once the frame has
+ * been through the tracker, and pb_flows_prefetch runs before. */
 static size_t front_slot(const struct pb_flows *f, const struct front_key *k)
 {
     uint64_t h = f->seed[1];
     h = (h ^ k->ip_a[0] ^ k->ip_a[1] << 1) * 0x9e3779b97f4a7c15ull;
     h = (h ^ k->ip_b[0] ^ k->ip_b[1] << 1) * 0x9e3779b97f4a7c15ull;
-    h = (h ^ k->misc ^ k->conn_id << 3) * 0x9e3779b97f4a7c15ull;
+    h = (h ^ k->misc) * 0x9e3779b97f4a7c15ull;
     h = (h ^ k->mac_a ^ k->mac_b << 5) * 0x9e3779b97f4a7c15ull;
     return (size_t)(h >> 40) % FRONT_SLOTS;
 }
@@ -955,6 +957,19 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
     st->packets++;
     st->bytes += d->wire_len;
     st->set |= ST_PACKETS | ST_BYTES;
+}
+
+void pb_flows_prefetch(const struct pb_flows *f, const struct pb_decoded *d, bool transport)
+{
+    struct front_key fk;
+    int swapped;
+    if (f == NULL || (d->fragment && !d->reassembled) ||
+        !front_key_of(f, d, transport, &fk, &swapped)) {
+        return;
+    }
+    const struct front *fr = &f->front[front_slot(f, &fk)];
+    __builtin_prefetch(fr, 0, 3);
+    __builtin_prefetch((const char *)(fr + 1) - 1, 0, 3); /* a slot may straddle two lines */
 }
 
 void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,

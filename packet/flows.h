@@ -138,6 +138,10 @@ void pb_flows_free(struct pb_flows *f);
  * now_ns is the wall clock (for the timeout). */
 void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
                      uint64_t now_ns);
+/* Asks the cache for what pb_flows_packet will read for d, to call as soon
+ * as d is decoded: the protocols' work on it hides the wait. A hint, no
+ * effect otherwise (f may be NULL). */
+void pb_flows_prefetch(const struct pb_flows *f, const struct pb_decoded *d, bool transport);
 /* Runs the timers (wall clock); call often (every 100 ms or so). */
 void pb_flows_tick(struct pb_flows *f, uint64_t now_ns);
 /* Reports every remaining flow with flow.final true and forgets them. */

@@ -561,6 +561,7 @@ static void handle_packet(struct worker *w, struct rec *r)
     struct pb_decoded *d = &r->d;
     d->payload = (const uint8_t *)r + REC_HDR;
     const struct pb_worker_parts *p = &w->parts;
+    pb_flows_prefetch(p->fl, d, r->ok);
     if (r->ok) {
         struct pb_pkt pkt;
         memset(&pkt, 0, sizeof pkt);
