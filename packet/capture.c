@@ -78,6 +78,12 @@ struct pb_capture {
     uint64_t flows_start; /* wall clock the flow tables start their timer at */
 
     uint64_t next_tick; /* monotonic ns */
+    /* The frames' clock, for timeouts: the coarse monotonic clock tick()
+       read last, plus the coarse wall clock's lead over it, taken each
+       time a tick fires (a step of the wall clock shows within TICK_NS):
+       one clock read a frame instead of two. */
+    uint64_t mono_now;
+    uint64_t wall_lead;
     bool anchored;      /* pacing */
     uint64_t anchor_pcap, anchor_mono, last_pcap;
     uint64_t packets;
@@ -848,13 +854,26 @@ static uint64_t mono_coarse_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void take_wall_lead(struct pb_capture *c, uint64_t mono)
+{
+    c->wall_lead = pb_now_coarse_ns() - mono; /* the boot time, in effect */
+}
+
+/* The wall clock in ns as of the latest tick(), coarse. */
+static uint64_t frame_now(const struct pb_capture *c)
+{
+    return c->mono_now + c->wall_lead;
+}
+
 static void tick(struct pb_capture *c)
 {
     uint64_t mono = mono_coarse_ns();
+    c->mono_now = mono;
     if (mono < c->next_tick) {
         return;
     }
     c->next_tick = mono + TICK_NS;
+    take_wall_lead(c, mono);
     stage(c, true); /* what waited in the stage goes (a tick at the latest) */
     uint64_t now = pb_now_ns();
     if (c->wk != NULL) {
@@ -925,12 +944,13 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
 {
     struct pb_decoded d;
     bool ok = pb_decode(c->dec, data, caplen, wirelen, ts, &d);
-    uint64_t now = pb_now_coarse_ns(); /* one clock read per frame; timeouts only */
+    uint64_t now = frame_now(c); /* timeouts only */
     if (c->wk != NULL) {
         pb_workers_packet(c->wk, &d, ok, now);
         return;
     }
     pb_flows_prefetch(c->fl, &d, ok);
+    pb_frame_clock = now;
     if (ok) {
         struct pb_pkt pkt;
         memset(&pkt, 0, sizeof pkt);
@@ -1046,14 +1066,15 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
 {
     int status = 0;
     bool end_of_input = false;
-    c->next_tick = mono_coarse_ns() + TICK_NS;
+    c->mono_now = mono_coarse_ns();
+    c->next_tick = c->mono_now + TICK_NS;
+    take_wall_lead(c, c->mono_now);
     if (c->wk != NULL && pb_workers_start(c->wk) < 0) {
         pb_workers_finish(c->wk, false);
         return -PB_EIO;
     }
     stage(c, true);
     while (!stopped(stop)) {
-        tick(c);
         if (c->one_at_a_time) {
             stage(c, true);
             wait_enter();
@@ -1062,6 +1083,7 @@ int pb_capture_run(struct pb_capture *c, volatile sig_atomic_t *stop)
         uint32_t caplen = 0, wirelen = 0;
         uint64_t ts = 0;
         int rc = next_frame(c, &data, &caplen, &wirelen, &ts);
+        tick(c); /* after the read, which may have waited: the frame's clock */
         if (rc == 0) {
             stage(c, true); /* nothing came in: let the staged events go */
             continue;

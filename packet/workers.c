@@ -562,6 +562,7 @@ static void handle_packet(struct worker *w, struct rec *r)
     d->payload = (const uint8_t *)r + REC_HDR;
     const struct pb_worker_parts *p = &w->parts;
     pb_flows_prefetch(p->fl, d, r->ok);
+    pb_frame_clock = r->now;
     if (r->ok) {
         struct pb_pkt pkt;
         memset(&pkt, 0, sizeof pkt);

@@ -130,5 +130,14 @@ uint64_t pb_now_ns(void);
 /* The same to a few milliseconds (the kernel's tick), for the per-packet
  * clock of timeouts and idle checks: a tenth of the cost. */
 uint64_t pb_now_coarse_ns(void);
+/* The coarse wall clock as of the frame being handled, for the protocols'
+ * transaction timeouts: the packet loop sets pb_frame_clock (per thread)
+ * for each frame, so that a frame's parsers do not each read the clock;
+ * where no loop sets it, the clock itself. */
+extern _Thread_local uint64_t pb_frame_clock;
+static inline uint64_t pb_frame_now_ns(void)
+{
+    return pb_frame_clock != 0 ? pb_frame_clock : pb_now_coarse_ns();
+}
 
 #endif

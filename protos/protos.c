@@ -156,6 +156,8 @@ uint64_t pb_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+_Thread_local uint64_t pb_frame_clock;
+
 uint64_t pb_now_coarse_ns(void)
 {
     struct timespec ts;

@@ -157,7 +157,7 @@ static void publish(struct pb_proto *p, const struct amqp_tx *t)
 static struct amqp_tx *slot_get(struct pb_proto *p, struct amqp_conn *ac)
 {
     struct amqp_tx *t = ac->tx;
-    uint64_t now = pb_now_ns();
+    uint64_t now = pb_frame_now_ns();
     if (t != NULL && p->tx_timeout_ns > 0 && now > t->put_at &&
         now - t->put_at >= (uint64_t)p->tx_timeout_ns) {
         tx_detach(p->priv, t);
@@ -180,7 +180,7 @@ static struct amqp_tx *slot_get_or_new(struct pb_conn *c, struct amqp_conn *ac)
     t->method = "";
     t->owner = ac;
     t->tuple = c->tuple;
-    t->put_at = pb_now_ns();
+    t->put_at = pb_frame_now_ns();
     ac->tx = t;
     return t;
 }
@@ -318,7 +318,7 @@ static void handle_request(struct pb_conn *c, struct amqp_conn *ac, enum pb_dir 
         tx_release(c->proto->priv, t);
         return;
     }
-    timer_arm(c->proto, t, pb_now_ns() + AMQP_CLOSE_WAIT_NS);
+    timer_arm(c->proto, t, pb_frame_now_ns() + AMQP_CLOSE_WAIT_NS);
 }
 
 static void handle_response(struct pb_conn *c, struct amqp_conn *ac, const struct amqp_msg *m)

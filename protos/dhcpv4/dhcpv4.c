@@ -19,7 +19,7 @@ static void warn_parse_failure(struct pb_proto *p)
 {
     /* shared by the packet workers' instances: one warning a minute */
     static _Atomic uint64_t last_warn_ns;
-    uint64_t now = pb_now_ns();
+    uint64_t now = pb_frame_now_ns();
     if (p->stats.parse_errors == 1 ||
         now - atomic_load_explicit(&last_warn_ns, memory_order_relaxed) >= DHCPV4_WARN_EVERY_NS) {
         atomic_store_explicit(&last_warn_ns, now, memory_order_relaxed);

@@ -234,7 +234,7 @@ static void on_request(struct pb_proto *p, const struct pb_tuple *tuple, const u
     memcpy(tx->raw, raw, rawlen);
     tx->key = key;
     tx->hash = hash;
-    tx->born_ns = pb_now_ns();
+    tx->born_ns = pb_frame_now_ns();
     tx->ts_ns = ts;
     tx->rawlen = rawlen;
     tx->length = msg->length;

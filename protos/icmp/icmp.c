@@ -155,7 +155,7 @@ static void on_request(struct pb_proto *p, const struct icmp_key *key, const str
         return;
     }
     tx->key = *key;
-    tx->born_ns = pb_now_ns();
+    tx->born_ns = pb_frame_now_ns();
     tx->ev = ev;
     tab_insert(pv, tx);
 }

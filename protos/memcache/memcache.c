@@ -599,6 +599,8 @@ static void mc_on_datagram(struct pb_proto *p, const struct pb_pkt *pkt, const u
         pb_debug("memcache", "parsing memcache udp header failed");
         return;
     }
+    /* the precise clock: the deadlines it sets order the timers (ties
+       would fall back to the transactions' addresses) */
     uint64_t now = pb_now_ns();
     int dir = 0;
     struct mc_udp_tx *t = udp_find(p, &pkt->tuple, id, &dir, now);

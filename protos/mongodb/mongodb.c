@@ -139,7 +139,7 @@ static bool awaits_reply(int32_t op)
 
 static void handle(struct pb_conn *c, struct mongo_conn *mc, struct mongo_msg *m)
 {
-    uint64_t now = pb_now_ns();
+    uint64_t now = pb_frame_now_ns();
     m->added_ns = now;
     list_expire(&mc->requests, now, c->proto->tx_timeout_ns);
     list_expire(&mc->responses, now, c->proto->tx_timeout_ns);

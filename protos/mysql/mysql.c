@@ -293,7 +293,7 @@ static void handle_request(struct pb_proto *p, struct pb_conn *c, struct my_conn
                            uint64_t ts)
 {
     struct my_priv *pv = p->priv;
-    uint64_t now = pb_now_ns();
+    uint64_t now = pb_frame_now_ns();
     struct my_trans *t = trans_get(p, mc, now);
     if (t != NULL) {
         if (t->has_mysql) {
@@ -410,7 +410,7 @@ static void handle_response(struct pb_proto *p, struct pb_conn *c, struct my_con
                             uint64_t ts, const struct my_parse_ctx *ctx, const char *note)
 {
     struct my_priv *pv = p->priv;
-    uint64_t now = pb_now_ns();
+    uint64_t now = pb_frame_now_ns();
     struct my_trans *t = trans_get(p, mc, now);
     if (t == NULL || !t->has_mysql) {
         pb_debug("mysql", "response from unknown transaction, ignoring");

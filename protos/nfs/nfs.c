@@ -138,7 +138,7 @@ static void pending_put(struct pb_proto *p, uint32_t xid, const struct pb_ip *cl
     e->client = *client;
     e->proc = proc;
     e->start_ns = start_ns;
-    e->added_ns = pb_now_ns();
+    e->added_ns = pb_frame_now_ns();
     e->ev = ev;
     unsigned b = bucket_of(xid, client);
     e->hnext = pv->buckets[b];

@@ -142,7 +142,7 @@ static void named_put(struct pg_conn *pc, const char *name, size_t nlen, const c
 static void received_request(struct pb_proto *p, struct pb_conn *c, struct pg_conn *pc,
                              const struct pg_msg *m, uint64_t ts, const char *note)
 {
-    uint64_t now = pb_now_ns();
+    uint64_t now = pb_frame_now_ns();
     trans_touch(p, pc, now);
     const char *parts[PG_MAX_QUERIES_PER_REQUEST];
     size_t lens[PG_MAX_QUERIES_PER_REQUEST];
@@ -181,7 +181,7 @@ static void received_request(struct pb_proto *p, struct pb_conn *c, struct pg_co
 static void received_response(struct pb_proto *p, struct pb_conn *c, struct pg_conn *pc,
                               const struct pg_msg *m, uint64_t ts, const char *note)
 {
-    uint64_t now = pb_now_ns();
+    uint64_t now = pb_frame_now_ns();
     trans_touch(p, pc, now);
     struct pg_trans *t = pb_txq_pop(&pc->trans);
     if (t == NULL) {

@@ -245,7 +245,7 @@ static struct thrift_tx *get_pending(struct pb_conn *c, struct thrift_conn *tc)
     if (tx == NULL) {
         return NULL;
     }
-    uint64_t now = pb_now_ns();
+    uint64_t now = pb_frame_now_ns();
     int64_t to = c->proto->tx_timeout_ns;
     if (to > 0 && now > tx->last_access_ns && now - tx->last_access_ns > (uint64_t)to) {
         tx_free(tx);
@@ -274,7 +274,7 @@ static void received_request(struct pb_conn *c, struct thrift_conn *tc, struct t
     }
     tx->tuple = m->dir == PB_DIR_TO_SERVER ? c->tuple : pb_tuple_reverse(&c->tuple);
     tx->request = m;
-    tx->last_access_ns = pb_now_ns();
+    tx->last_access_ns = pb_frame_now_ns();
     tc->pending = tx;
 }
 
