@@ -572,6 +572,7 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
     const struct pb_tunnel *tun = NULL;
     if (tx->tuple != NULL) {
         p->tuple = *tx->tuple;
+        pb_community_id_prefetch(&p->tuple); /* read when the event is encoded */
         p->sip_len = (uint8_t)pb_ip_fmt(&p->tuple.src, p->sip);
         p->dip_len = (uint8_t)pb_ip_fmt(&p->tuple.dst, p->dip);
         tun = pb_ev_tunnel_of(tx->tuple);

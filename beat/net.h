@@ -67,5 +67,8 @@ struct pb_tuple pb_tuple_reverse(const struct pb_tuple *t);
  * its length. For ICMP, sport/dport carry type/code as Packetbeat's flowhash
  * does. */
 size_t pb_community_id(const struct pb_tuple *t, char out[64]);
+/* Asks the cache for what pb_community_id(t) will read: for a caller that
+ * knows the tuple some work before it needs the id. A hint only. */
+void pb_community_id_prefetch(const struct pb_tuple *t);
 
 #endif

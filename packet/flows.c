@@ -883,6 +883,9 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
                                                    struct front *fr, const struct front_key *fk,
                                                    int swapped)
 {
+    if (transport && (d->tuple.proto == PB_IPPROTO_TCP || d->tuple.proto == PB_IPPROTO_UDP)) {
+        pb_community_id_prefetch(&d->tuple); /* keep_cid's, when the flow is new */
+    }
     struct pb_flow_id id;
     pb_flow_id_reset(&id);
     if (d->has_eth && !f->cfg.allow_mismatched_eth) {
