@@ -262,6 +262,18 @@ static int check_types(const struct pb_cfg *protos, char *err, size_t errlen)
     return 0;
 }
 
+void pb_protos_set_port(struct pb_protos *ps, unsigned transport, uint16_t port, uint8_t idx1)
+{
+    uint8_t *map = transport == PB_TCP ? ps->tcp_port : ps->udp_port;
+    uint64_t *used = transport == PB_TCP ? ps->tcp_used : ps->udp_used;
+    map[port] = idx1;
+    if (idx1 != 0) {
+        used[port / 64] |= 1ull << (port % 64);
+    } else {
+        used[port / 64] &= ~(1ull << (port % 64));
+    }
+}
+
 static int map_ports(struct pb_protos *ps, struct pb_proto *p, size_t idx, char *err,
                      size_t errlen)
 {
@@ -273,7 +285,7 @@ static int map_ports(struct pb_protos *ps, struct pb_proto *p, size_t idx, char 
                          port, ps->list[ps->tcp_port[port] - 1].ops->name, p->ops->name);
                 return -PB_EINVAL;
             }
-            ps->tcp_port[port] = (uint8_t)(idx + 1);
+            pb_protos_set_port(ps, PB_TCP, port, (uint8_t)(idx + 1));
         }
         if (p->ops->transports & PB_UDP) {
             if (ps->udp_port[port] != 0 && ps->udp_port[port] != idx + 1) {
@@ -281,7 +293,7 @@ static int map_ports(struct pb_protos *ps, struct pb_proto *p, size_t idx, char 
                          port, ps->list[ps->udp_port[port] - 1].ops->name, p->ops->name);
                 return -PB_EINVAL;
             }
-            ps->udp_port[port] = (uint8_t)(idx + 1);
+            pb_protos_set_port(ps, PB_UDP, port, (uint8_t)(idx + 1));
         }
     }
     return 0;
@@ -359,11 +371,12 @@ struct pb_proto *pb_protos_lookup(const struct pb_protos *ps, unsigned transport
                                   uint16_t sport, uint16_t dport, bool *server_is_dst)
 {
     const uint8_t *map = transport == PB_TCP ? ps->tcp_port : ps->udp_port;
-    if (map[dport] != 0) {
+    const uint64_t *used = transport == PB_TCP ? ps->tcp_used : ps->udp_used;
+    if ((used[dport / 64] >> (dport % 64) & 1) != 0) {
         *server_is_dst = true;
         return &ps->list[map[dport] - 1];
     }
-    if (map[sport] != 0) {
+    if ((used[sport / 64] >> (sport % 64) & 1) != 0) {
         *server_is_dst = false;
         return &ps->list[map[sport] - 1];
     }

@@ -20,8 +20,17 @@ struct pb_protos {
     size_t n;
     uint8_t tcp_port[65536]; /* port -> index + 1 into list, 0: none */
     uint8_t udp_port[65536];
+    /* a bit per port whose map entry is not 0, read first: 8 KB that stay
+       in the L1 cache, where a client's ephemeral port is a cold line of
+       the 64 KB map */
+    uint64_t tcp_used[65536 / 64];
+    uint64_t udp_used[65536 / 64];
     struct pb_proto *icmp; /* borrowed from list, NULL when disabled */
 };
+
+/* Maps port of transport (PB_TCP or PB_UDP) to list[idx1 - 1]; idx1 0
+ * unmaps it. */
+void pb_protos_set_port(struct pb_protos *ps, unsigned transport, uint16_t port, uint8_t idx1);
 
 /* Reads packetbeat.protocols (list form with `type:`, or the map form),
  * initialises each enabled protocol and builds the port maps. Two protocols

@@ -102,7 +102,7 @@ static void setup(void)
     proto.nports = 1;
     ps.list = &proto;
     ps.n = 1;
-    ps.tcp_port[80] = 1;
+    pb_protos_set_port(&ps, PB_TCP, 80, 1);
     t = pb_tcp_new(&ps);
     ck_assert_ptr_nonnull(t);
 }

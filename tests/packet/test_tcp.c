@@ -200,8 +200,8 @@ static void setup(void)
     protos[1].nports = 1;
     ps.list = protos;
     ps.n = 2;
-    ps.tcp_port[80] = 1;
-    ps.tcp_port[6379] = 2;
+    pb_protos_set_port(&ps, PB_TCP, 80, 1);
+    pb_protos_set_port(&ps, PB_TCP, 6379, 2);
     t = pb_tcp_new(&ps);
     ck_assert_ptr_nonnull(t);
 }
@@ -693,9 +693,9 @@ static void cap_setup(void)
     setup();
     /* wsgi_loopback.pcap: one HTTP exchange on port 8888 */
     protos[0].ports[0] = 8888;
-    ps.tcp_port[80] = 0;
-    ps.tcp_port[6379] = 0;
-    ps.tcp_port[8888] = 1;
+    pb_protos_set_port(&ps, PB_TCP, 80, 0);
+    pb_protos_set_port(&ps, PB_TCP, 6379, 0);
+    pb_protos_set_port(&ps, PB_TCP, 8888, 1);
     ps.n = 1;
 }
 
