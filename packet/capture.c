@@ -949,6 +949,9 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
         pb_workers_packet(c->wk, &d, ok, now);
         return;
     }
+    if (ok && d.tuple.proto == PB_IPPROTO_TCP) {
+        pb_tcp_prefetch(c->tcp, &d.tuple);
+    }
     pb_flows_prefetch(c->fl, &d, ok);
     pb_frame_clock = now;
     if (ok) {

@@ -781,6 +781,11 @@ void pb_tcp_flush(struct pb_tcp *t)
 static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq,
                                 uint8_t flags, uint64_t now_ns);
 
+void pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple)
+{
+    __builtin_prefetch(&t->index.slots[pb_hindex_home(&t->index, tuple_hash(tuple))], 0, 3);
+}
+
 uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq, uint8_t flags,
                         uint64_t now_ns)
 {

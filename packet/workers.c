@@ -561,6 +561,9 @@ static void handle_packet(struct worker *w, struct rec *r)
     struct pb_decoded *d = &r->d;
     d->payload = (const uint8_t *)r + REC_HDR;
     const struct pb_worker_parts *p = &w->parts;
+    if (r->ok && d->tuple.proto == PB_IPPROTO_TCP) {
+        pb_tcp_prefetch(p->tcp, &d->tuple);
+    }
     pb_flows_prefetch(p->fl, d, r->ok);
     pb_frame_clock = r->now;
     if (r->ok) {
