@@ -234,27 +234,22 @@ size_t pb_community_id(const struct pb_tuple *t, char out[64])
         memcpy(out, slot->id, CID_LEN + 1);
         return CID_LEN;
     }
-    const uint8_t *sip = c.sip, *dip = c.dip;
-    size_t alen = c.alen;
-    uint16_t sport = c.sport, dport = c.dport;
-    bool ports = c.ports;
-
     /* the hashed bytes: seed, addresses, protocol, padding, ports */
     uint8_t buf[2 + 16 + 16 + 2 + 4];
     size_t n = 0;
     buf[n++] = 0; /* seed */
     buf[n++] = 0;
-    memcpy(buf + n, sip, alen);
-    n += alen;
-    memcpy(buf + n, dip, alen);
-    n += alen;
+    memcpy(buf + n, c.sip, c.alen);
+    n += c.alen;
+    memcpy(buf + n, c.dip, c.alen);
+    n += c.alen;
     buf[n++] = t->proto;
     buf[n++] = 0;
-    if (ports) {
-        buf[n++] = (uint8_t)(sport >> 8);
-        buf[n++] = (uint8_t)sport;
-        buf[n++] = (uint8_t)(dport >> 8);
-        buf[n++] = (uint8_t)dport;
+    if (c.ports) {
+        buf[n++] = (uint8_t)(c.sport >> 8);
+        buf[n++] = (uint8_t)c.sport;
+        buf[n++] = (uint8_t)(c.dport >> 8);
+        buf[n++] = (uint8_t)c.dport;
     }
     _Static_assert(sizeof buf <= PB_SHA1_SHORT_MAX, "one SHA-1 block");
     uint8_t md[PB_SHA1_LEN];

@@ -389,6 +389,13 @@ static struct flow no_room;
 struct pb_flows {
     struct pb_flows_config cfg;
     struct front *front;    /* owned: FRONT_SLOTS */
+    /* The front key and slot pb_flows_prefetch worked out for the frame
+       ahead_d, taken by its pb_flows_packet (which adds the connection
+       id): one key a frame. NULL: none waits. */
+    const struct pb_decoded *ahead_d;
+    struct front_key ahead_key;
+    size_t ahead_slot;
+    int ahead_swapped;
     bool front_clear;       /* no slot is in use */
     struct pb_proto pseudo; /* what emit gets: cfg = the flows section */
     struct pb_hindex index; /* the flows by the hash of their id */
@@ -962,15 +969,19 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
     st->set |= ST_PACKETS | ST_BYTES;
 }
 
-void pb_flows_prefetch(const struct pb_flows *f, const struct pb_decoded *d, bool transport)
+void pb_flows_prefetch(struct pb_flows *f, const struct pb_decoded *d, bool transport)
 {
-    struct front_key fk;
-    int swapped;
-    if (f == NULL || (d->fragment && !d->reassembled) ||
-        !front_key_of(f, d, transport, &fk, &swapped)) {
+    if (f == NULL) {
         return;
     }
-    const struct front *fr = &f->front[front_slot(f, &fk)];
+    f->ahead_d = NULL;
+    if ((d->fragment && !d->reassembled) ||
+        !front_key_of(f, d, transport, &f->ahead_key, &f->ahead_swapped)) {
+        return;
+    }
+    f->ahead_slot = front_slot(f, &f->ahead_key);
+    f->ahead_d = d;
+    const struct front *fr = &f->front[f->ahead_slot];
     __builtin_prefetch(fr, 0, 3);
     __builtin_prefetch((const char *)(fr + 1) - 1, 0, 3); /* a slot may straddle two lines */
 }
@@ -987,11 +998,20 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
     }
     struct front_key fk;
     int swapped = 0;
-    if (!front_key_of(f, d, transport, &fk, &swapped)) {
+    size_t slot;
+    if (f->ahead_d == d) { /* worked out by pb_flows_prefetch */
+        f->ahead_d = NULL;
+        fk = f->ahead_key;
+        fk.conn_id = d->tuple.proto == PB_IPPROTO_TCP ? d->conn_id : 0;
+        swapped = f->ahead_swapped;
+        slot = f->ahead_slot;
+    } else if (front_key_of(f, d, transport, &fk, &swapped)) {
+        slot = front_slot(f, &fk);
+    } else {
         packet_by_id(f, d, transport, now_ns, NULL, NULL, 0);
         return;
     }
-    struct front *fr = &f->front[front_slot(f, &fk)];
+    struct front *fr = &f->front[slot];
     if (fr->fl == NULL || !front_same(&fr->k, &fk)) {
         packet_by_id(f, d, transport, now_ns, fr, &fk, swapped);
         return;

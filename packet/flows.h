@@ -139,9 +139,10 @@ void pb_flows_free(struct pb_flows *f);
 void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
                      uint64_t now_ns);
 /* Asks the cache for what pb_flows_packet will read for d, to call as soon
- * as d is decoded: the protocols' work on it hides the wait. A hint, no
- * effect otherwise (f may be NULL). */
-void pb_flows_prefetch(const struct pb_flows *f, const struct pb_decoded *d, bool transport);
+ * as d is decoded: the protocols' work on it hides the wait. The key it
+ * works out is kept for the pb_flows_packet of the same d (the next call;
+ * the TCP connection id may be set in between). f may be NULL. */
+void pb_flows_prefetch(struct pb_flows *f, const struct pb_decoded *d, bool transport);
 /* Runs the timers (wall clock); call often (every 100 ms or so). */
 void pb_flows_tick(struct pb_flows *f, uint64_t now_ns);
 /* Reports every remaining flow with flow.final true and forgets them. */
