@@ -61,6 +61,7 @@ struct mc_udp_tx {
     struct pb_tuple tuple; /* as first seen */
     uint16_t id;
     uint64_t deadline_ns; /* wall clock; 0: no timer */
+    uint64_t seq;         /* creation order: equal deadlines fire oldest first */
     struct mc_udp_msg msgs[2];
     struct mc_msg *request, *response;
 };
@@ -71,6 +72,7 @@ struct mc_priv {
     int64_t shutdown_ns;
     struct mc_udp_tx *udp; /* pending UDP transactions, newest first */
     size_t n_udp;
+    uint64_t udp_seq; /* the next one's seq */
 };
 
 /* ---- lists ---- */
@@ -533,6 +535,7 @@ static struct mc_udp_tx *udp_find(struct pb_proto *p, const struct pb_tuple *tup
         }
     }
     t->id = id;
+    t->seq = pv->udp_seq++;
     t->next = pv->udp;
     pv->udp = t;
     pv->n_udp++;
@@ -599,9 +602,8 @@ static void mc_on_datagram(struct pb_proto *p, const struct pb_pkt *pkt, const u
         pb_debug("memcache", "parsing memcache udp header failed");
         return;
     }
-    /* the precise clock: the deadlines it sets order the timers (ties
-       would fall back to the transactions' addresses) */
-    uint64_t now = pb_now_ns();
+    /* the frame's clock: timers of equal deadline fire in creation order */
+    uint64_t now = pb_frame_now_ns();
     int dir = 0;
     struct mc_udp_tx *t = udp_find(p, &pkt->tuple, id, &dir, now);
     if (t == NULL) {
@@ -673,7 +675,7 @@ static int cmp_deadline(const void *a, const void *b)
     if (x->deadline_ns != y->deadline_ns) {
         return x->deadline_ns < y->deadline_ns ? -1 : 1;
     }
-    return x > y ? -1 : (x < y ? 1 : 0); /* older (later in the list) first */
+    return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0); /* older first */
 }
 
 /* Publishes the transactions whose timer is due, in the order the timers

@@ -541,6 +541,32 @@ START_TEST(udp_timeout_and_shutdown)
 }
 END_TEST
 
+/* Transactions whose timers fall due at the same instant (one frame clock)
+   are published in the order they began. */
+START_TEST(udp_equal_deadlines_fire_oldest_first)
+{
+    struct pt_conn *t = pt_open(&pb_proto_memcache, CFG "\nudptransactiontimeout: 1s");
+    const uint64_t at = 1700000000000000000ull;
+    pb_frame_clock = at;
+    static const char *const keys[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"};
+    const size_t n = sizeof keys / sizeof keys[0];
+    for (size_t i = 0; i < n; i++) {
+        char req[32];
+        int len = snprintf(req, sizeof req, "get %s\r\n", keys[i]);
+        struct pt_buf f;
+        udp_frame(&f, (uint16_t)(i + 1), 0, 1, req, (size_t)len);
+        pt_datagram(t, PB_DIR_TO_SERVER, f.b, f.n);
+    }
+    pb_frame_clock = 0;
+    pt_tick(t, at + 2000000000ull);
+    ck_assert_uint_eq(pt_nevents(t), n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_str_eq(pt_str(t, i, "memcache.request.keys.0"), keys[i]);
+    }
+    pt_close(t);
+}
+END_TEST
+
 START_TEST(udp_multi_datagram)
 {
     static const char reply[] = "VALUE k 0 10\r\n0123456789\r\nEND\r\n";
@@ -652,6 +678,7 @@ static Suite *memcache_suite(void)
     tcase_add_test(tc, mixed_protocols_dropped);
     tcase_add_test(tc, udp_request_response);
     tcase_add_test(tc, udp_timeout_and_shutdown);
+    tcase_add_test(tc, udp_equal_deadlines_fire_oldest_first);
     tcase_add_test(tc, udp_multi_datagram);
     tcase_add_test(tc, udp_binary_quiet);
     tcase_add_test(tc, udp_garbage);
