@@ -33,7 +33,6 @@
 #include "packet.h"
 #include "pcapfile.h"
 #include "tcp.h"
-#include "udp.h"
 #include "workers.h"
 
 #define TICK_NS (100ull * 1000000ull)
@@ -949,47 +948,8 @@ static void process_frame(struct pb_capture *c, const uint8_t *data, uint32_t ca
         pb_workers_packet(c->wk, &d, ok, now);
         return;
     }
-    if (ok && d.tuple.proto == PB_IPPROTO_TCP) {
-        pb_tcp_prefetch(c->tcp, &d.tuple);
-    }
-    pb_flows_prefetch(c->fl, &d, ok);
-    pb_frame_clock = now;
-    if (ok) {
-        struct pb_pkt pkt;
-        memset(&pkt, 0, sizeof pkt);
-        pkt.ts_ns = d.ts_ns;
-        pkt.tuple = d.tuple;
-        pkt.vlan[0] = d.vlan[0];
-        pkt.vlan[1] = d.vlan[1];
-        pkt.nvlan = d.nvlan;
-        pkt.payload = d.payload;
-        pkt.payload_len = d.payload_len;
-        /* events built while this packet is handled, or later for its
-         * tuple, record its tunnel */
-        const struct pb_tunnel *tun = d.tunnel.kind != PB_TUNNEL_NONE ? &d.tunnel : NULL;
-        pb_ev_set_tunnel(tun);
-        pb_ev_note_tunnel(&d.tuple, tun);
-        switch (d.tuple.proto) {
-        case PB_IPPROTO_TCP:
-            d.conn_id = pb_tcp_process(c->tcp, &pkt, d.tcp_seq, d.tcp_flags, now);
-            break;
-        case PB_IPPROTO_UDP:
-            pb_udp_dispatch(c->ps, &pkt);
-            break;
-        default: /* ICMP, ICMPv6 */
-            pkt.icmp_type = d.icmp_type;
-            pkt.icmp_code = d.icmp_code;
-            pb_icmp_dispatch(c->ps, &pkt);
-            break;
-        }
-        pb_ev_set_tunnel(NULL);
-    }
-    if (c->hook != NULL) {
-        c->hook(c->hook_ctx, &d, ok);
-    }
-    if (c->fl != NULL) {
-        pb_flows_packet(c->fl, &d, ok, now);
-    }
+    const struct pb_worker_parts parts = {.ps = c->ps, .tcp = c->tcp, .fl = c->fl};
+    pb_worker_parts_frame(&parts, &d, ok, now, c->hook, c->hook_ctx);
 }
 
 /* Next frame from the file or the device: 1 frame, 0 nothing yet (live

@@ -555,18 +555,15 @@ static void flow_release(void *ctx)
 
 /* ---- a worker ---- */
 
-static void handle_packet(struct worker *w, struct rec *r)
+void pb_worker_parts_frame(const struct pb_worker_parts *p, struct pb_decoded *d, bool ok,
+                           uint64_t now, pb_packet_hook_fn hook, void *hook_ctx)
 {
-    struct pb_workers *ws = w->ws;
-    struct pb_decoded *d = &r->d;
-    d->payload = (const uint8_t *)r + REC_HDR;
-    const struct pb_worker_parts *p = &w->parts;
-    if (r->ok && d->tuple.proto == PB_IPPROTO_TCP) {
+    if (ok && d->tuple.proto == PB_IPPROTO_TCP) {
         pb_tcp_prefetch(p->tcp, &d->tuple);
     }
-    pb_flows_prefetch(p->fl, d, r->ok);
-    pb_frame_clock = r->now;
-    if (r->ok) {
+    pb_flows_prefetch(p->fl, d, ok);
+    pb_frame_clock = now;
+    if (ok) {
         struct pb_pkt pkt;
         memset(&pkt, 0, sizeof pkt);
         pkt.ts_ns = d->ts_ns;
@@ -576,19 +573,21 @@ static void handle_packet(struct worker *w, struct rec *r)
         pkt.nvlan = d->nvlan;
         pkt.payload = d->payload;
         pkt.payload_len = d->payload_len;
+        /* events built while this packet is handled, or later for its
+         * tuple, record its tunnel */
         const struct pb_tunnel *tun = d->tunnel.kind != PB_TUNNEL_NONE ? &d->tunnel : NULL;
         pb_ev_set_tunnel(tun);
         pb_ev_note_tunnel(&d->tuple, tun);
         switch (d->tuple.proto) {
         case PB_IPPROTO_TCP:
-            d->conn_id = pb_tcp_process(p->tcp, &pkt, d->tcp_seq, d->tcp_flags, r->now);
+            d->conn_id = pb_tcp_process(p->tcp, &pkt, d->tcp_seq, d->tcp_flags, now);
             break;
         case PB_IPPROTO_UDP:
             if (p->ps != NULL) {
                 pb_udp_dispatch(p->ps, &pkt);
             }
             break;
-        default:
+        default: /* ICMP, ICMPv6 */
             pkt.icmp_type = d->icmp_type;
             pkt.icmp_code = d->icmp_code;
             if (p->ps != NULL) {
@@ -598,12 +597,19 @@ static void handle_packet(struct worker *w, struct rec *r)
         }
         pb_ev_set_tunnel(NULL);
     }
-    if (ws->hook != NULL) {
-        ws->hook(ws->hook_ctx, d, r->ok);
+    if (hook != NULL) {
+        hook(hook_ctx, d, ok);
     }
     if (p->fl != NULL) {
-        pb_flows_packet(p->fl, d, r->ok, r->now);
+        pb_flows_packet(p->fl, d, ok, now);
     }
+}
+
+static void handle_packet(struct worker *w, struct rec *r)
+{
+    struct pb_workers *ws = w->ws;
+    r->d.payload = (const uint8_t *)r + REC_HDR;
+    pb_worker_parts_frame(&w->parts, &r->d, r->ok, r->now, ws->hook, ws->hook_ctx);
 }
 
 /* Copies the worker's counters for the monitoring thread (the worker

@@ -46,6 +46,12 @@ struct pb_worker_parts {
 /* Frees p's parts if owned (then zeroes p). */
 void pb_worker_parts_free(struct pb_worker_parts *p);
 
+/* One decoded frame through parts p, as the single thread and each worker
+ * handle it: TCP tracking, or UDP or ICMP dispatch (when ok: decoded), then
+ * hook (when set) and the flows. now is the frame's clock (timeouts). */
+void pb_worker_parts_frame(const struct pb_worker_parts *p, struct pb_decoded *d, bool ok,
+                           uint64_t now, pb_packet_hook_fn hook, void *hook_ctx);
+
 struct pb_workers;
 
 /* n (2..PB_MAX_WORKERS) workers over parts[0..n) (copied; ownership of the
