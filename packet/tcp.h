@@ -107,13 +107,14 @@ void pb_tcp_flush(struct pb_tcp *t);
  * a connection alive. Off by default. */
 void pb_tcp_set_track_empty(struct pb_tcp *t, bool on);
 
+/* Asks the cache for the index slot pb_tcp_process will read first for a
+ * segment of tuple: to call as soon as the frame is decoded. A hint. */
+void pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple);
+
 /* Feeds one segment. pkt (borrowed for the call) holds the capture time, the
  * tuple as on the wire and the payload; seq and flags are from the TCP
  * header; now_ns is the wall clock used for idle timeouts. Returns the
  * connection's id, 0 when the segment belongs to no tracked connection. */
-/* Asks the cache for the index slot pb_tcp_process will read first for a
- * segment of tuple: to call as soon as the frame is decoded. A hint. */
-void pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple);
 uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq, uint8_t flags,
                         uint64_t now_ns);
 
