@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config python3 libpcap-dev libyaml-dev libjansson-dev
-libcurl4-openssl-dev libssl-dev librdkafka-dev zlib1g-dev check libpsl-dev libpcre2-dev libmimalloc-dev
+libcurl4-openssl-dev libssl-dev librdkafka-dev zlib1g-dev libdeflate-dev check libpsl-dev libpcre2-dev libmimalloc-dev
 publicsuffix clang libclang-rt-14-dev iproute2 procps curl ca-certificates openssl tcpdump
 nginx-light dnsmasq-base bind9-dnsutils sip-tester redis-server redis-tools kcat rabbitmq-server amqp-tools
 mariadb-server mariadb-client libdbd-mariadb-perl postgresql postgresql-client postgresql-contrib memcached

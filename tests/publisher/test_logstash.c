@@ -49,12 +49,13 @@ START_TEST(compressed_frame_inflates_to_the_data_frames)
 {
     struct pb_codec_buf raw = {0};
     struct pb_codec_buf out = {0};
+    struct pb_deflater d = {0};
     for (uint32_t i = 1; i <= 50; i++) {
         char ev[64];
         int n = snprintf(ev, sizeof ev, "{\"seq\":%u,\"pad\":\"xxxxxxxxxxxxxxxx\"}", i);
         ck_assert_int_eq(pb_lj_put_json(&raw, i, ev, (size_t)n), 0);
     }
-    ck_assert_int_eq(pb_lj_put_compressed(&out, raw.p, raw.len, 3), 0);
+    ck_assert_int_eq(pb_lj_put_compressed(&d, &out, raw.p, raw.len, 3), 0);
     ck_assert_int_eq(out.p[0], '2');
     ck_assert_int_eq(out.p[1], 'C');
     const uint8_t *u = (const uint8_t *)out.p;
@@ -67,10 +68,11 @@ START_TEST(compressed_frame_inflates_to_the_data_frames)
     ck_assert_uint_eq(dlen, raw.len);
     ck_assert_mem_eq(dec, raw.p, raw.len);
     free(dec);
-    ck_assert_int_eq(pb_lj_put_compressed(&out, raw.p, raw.len, 0), -PB_EINVAL);
-    ck_assert_int_eq(pb_lj_put_compressed(&out, raw.p, raw.len, 10), -PB_EINVAL);
+    ck_assert_int_eq(pb_lj_put_compressed(&d, &out, raw.p, raw.len, 0), -PB_EINVAL);
+    ck_assert_int_eq(pb_lj_put_compressed(&d, &out, raw.p, raw.len, 10), -PB_EINVAL);
     pb_codec_buf_free(&raw);
     pb_codec_buf_free(&out);
+    pb_deflater_fini(&d);
 }
 END_TEST
 

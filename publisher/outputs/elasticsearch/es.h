@@ -23,6 +23,7 @@
 #include "beat/cfg.h"
 #include "beat/event.h"
 #include "publisher/codec.h"
+#include "publisher/deflate.h"
 
 /* Caps. */
 #define ES_MAX_HOSTS 64
@@ -80,6 +81,7 @@ struct es_conn {
     CURL *curl;                    /* owned, kept between requests (keep-alive) */
     struct pb_codec_buf resp;      /* last response body */
     struct pb_codec_buf gz;        /* compressed request body */
+    struct pb_deflater deflater;   /* what compresses it */
     char status_line[96];          /* "429 Too Many Requests" */
     char version[64];              /* from GET /, "" until connected */
     int major, minor, patch;

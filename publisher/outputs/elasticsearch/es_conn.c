@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <openssl/ssl.h>
 
@@ -245,6 +244,7 @@ void es_conn_fini(struct es_conn *c)
     pb_free(c->pass);
     pb_codec_buf_free(&c->resp);
     pb_codec_buf_free(&c->gz);
+    pb_deflater_fini(&c->deflater);
     memset(c, 0, sizeof *c);
 }
 
@@ -280,34 +280,6 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
         }
     }
     return n;
-}
-
-static int gzip_body(struct pb_codec_buf *out, const void *in, size_t len, int level)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        return -PB_ENOMEM;
-    }
-    out->len = 0;
-    uLong bound = deflateBound(&z, (uLong)len) + 32;
-    if (out->cap < bound) {
-        char *np = pb_realloc(out->p, bound);
-        if (np == NULL) {
-            deflateEnd(&z);
-            return -PB_ENOMEM;
-        }
-        out->p = np;
-        out->cap = bound;
-    }
-    z.next_in = (Bytef *)(uintptr_t)in;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out->p;
-    z.avail_out = (uInt)out->cap;
-    int rc = deflate(&z, Z_FINISH);
-    out->len = z.total_out;
-    deflateEnd(&z);
-    return rc == Z_STREAM_END ? 0 : -PB_EIO;
 }
 
 static void apply_tls(CURL *h, const struct es_conn_cfg *cfg)
@@ -472,7 +444,9 @@ int es_request(struct es_conn *c, const char *method, const char *path, const ch
     if (body != NULL) {
         hdr = curl_slist_append(hdr, "Content-Type: application/json; charset=UTF-8");
         if (cfg->compression > 0) {
-            if (gzip_body(&c->gz, body, len, cfg->compression) != 0) {
+            c->gz.len = 0;
+            if (pb_deflate_append(&c->deflater, PB_DEFLATE_GZIP, cfg->compression, &c->gz, body,
+                                  len) != 0) {
                 curl_slist_free_all(hdr);
                 pb_codec_buf_free(&u);
                 snprintf(err, errlen, "failed to compress the request body");

@@ -5,7 +5,6 @@
 #include "publisher/outputs/logstash/lj_proto.h"
 
 #include <string.h>
-#include <zlib.h>
 
 #include "beat/alloc.h"
 #include "beat/err.h"
@@ -45,7 +44,8 @@ int pb_lj_put_json(struct pb_codec_buf *out, uint32_t seq, const void *json, siz
     return rc;
 }
 
-int pb_lj_put_compressed(struct pb_codec_buf *out, const void *in, size_t len, int level)
+int pb_lj_put_compressed(struct pb_deflater *d, struct pb_codec_buf *out, const void *in,
+                         size_t len, int level)
 {
     if (level < 1 || level > 9) {
         return -PB_EINVAL;
@@ -53,35 +53,17 @@ int pb_lj_put_compressed(struct pb_codec_buf *out, const void *in, size_t len, i
     if (len > UINT32_MAX / 2) {
         return -PB_ELIMIT;
     }
-    uLong bound = compressBound((uLong)len);
-    if (bound > UINT32_MAX) {
-        return -PB_ELIMIT;
-    }
     size_t before = out->len;
     uint8_t h[6] = {PB_LJ_VERSION, 'C'};
     int rc = pb_codec_buf_append(out, h, sizeof h);
+    if (rc == 0) {
+        rc = pb_deflate_append(d, PB_DEFLATE_ZLIB, level, out, in, len);
+    }
     if (rc != 0) {
+        out->len = before;
         return rc;
     }
-    /* grow by the bound, deflate in place, then trim */
-    size_t at = out->len;
-    if (out->cap - out->len < bound) {
-        size_t want = out->len + bound;
-        char *np = pb_realloc(out->p, want);
-        if (np == NULL) {
-            out->len = before;
-            return -PB_ENOMEM;
-        }
-        out->p = np;
-        out->cap = want;
-    }
-    uLongf dlen = bound;
-    if (compress2((Bytef *)out->p + at, &dlen, (const Bytef *)in, (uLong)len, level) != Z_OK) {
-        out->len = before;
-        return -PB_EIO;
-    }
-    be32((uint8_t *)out->p + at - 4, (uint32_t)dlen);
-    out->len = at + dlen;
+    be32((uint8_t *)out->p + before + 2, (uint32_t)(out->len - before - sizeof h));
     return 0;
 }
 

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "publisher/codec.h"
+#include "publisher/deflate.h"
 
 #define PB_LJ_VERSION '2'
 #define PB_LJ_ACK_LEN 6
@@ -33,9 +34,11 @@
 int pb_lj_put_window(struct pb_codec_buf *out, uint32_t count);
 /* Appends one JSON data frame '2J' seq len json. */
 int pb_lj_put_json(struct pb_codec_buf *out, uint32_t seq, const void *json, size_t len);
-/* Appends '2C' len zlib(in) at the given level (1..9). -PB_EINVAL for a
-   bad level, -PB_ELIMIT when in is too large for one frame. */
-int pb_lj_put_compressed(struct pb_codec_buf *out, const void *in, size_t len, int level);
+/* Appends '2C' len zlib(in) at the given level (1..9), compressed by d.
+   -PB_EINVAL for a bad level, -PB_ELIMIT when in is too large for one
+   frame. */
+int pb_lj_put_compressed(struct pb_deflater *d, struct pb_codec_buf *out, const void *in,
+                         size_t len, int level);
 
 enum pb_lj_ack_rc {
     PB_LJ_ACK_MORE = 0, /* fewer than 6 bytes */

@@ -129,6 +129,7 @@ struct lsctx {
     struct pb_codec_buf enc;
     struct pb_codec_buf raw;
     struct pb_codec_buf out;
+    struct pb_deflater deflater;
     uint64_t rng;
 };
 
@@ -714,9 +715,9 @@ static int encode_window(struct lsctx *c, struct lsbatch *lb, size_t start, size
     }
     int rc = pb_lj_put_window(&c->out, seq);
     if (rc == 0) {
-        rc = c->cfg.compression > 0
-                 ? pb_lj_put_compressed(&c->out, c->raw.p, c->raw.len, c->cfg.compression)
-                 : pb_codec_buf_append(&c->out, c->raw.p, c->raw.len);
+        rc = c->cfg.compression > 0 ? pb_lj_put_compressed(&c->deflater, &c->out, c->raw.p,
+                                                           c->raw.len, c->cfg.compression)
+                                    : pb_codec_buf_append(&c->out, c->raw.p, c->raw.len);
     }
     return rc;
 }
@@ -838,6 +839,7 @@ static void ls_close(struct pb_output *o)
     pb_codec_buf_free(&c->enc);
     pb_codec_buf_free(&c->raw);
     pb_codec_buf_free(&c->out);
+    pb_deflater_fini(&c->deflater);
     lscfg_free(&c->cfg);
 }
 
