@@ -122,6 +122,15 @@ bool pb_ev_get_int(pb_event *ev, const char *path, int64_t *v);
 /* The value at path as a new jansson value (the caller's reference), NULL
  * when absent. */
 json_t *pb_ev_get_json(pb_event *ev, const char *path);
+/* pb_ev_get_json(ev, "@timestamp"), read from a transaction's pending
+ * fields (pb_ev_set_pending) as the encoder writes it, without building
+ * the others into members (which a lookup of one of them does). */
+json_t *pb_ev_get_timestamp(pb_event *ev);
+/* The frozen value (pb_ev_freeze) that the root member key of an arena
+ * event holds by reference; NULL when that member holds anything else or
+ * is absent, or ev is a tree. Looks at members only: builds no pending
+ * field. */
+const json_t *pb_ev_frozen_member(pb_event *ev, const char *key, size_t klen);
 bool pb_ev_del(pb_event *ev, const char *path);
 
 /* A dotted path split once, for the lookups made on every event (the

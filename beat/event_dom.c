@@ -110,6 +110,7 @@ pb_event *pb_ev_new(void)
     ev->njson = 0;
     ev->jrefs = NULL;
     ev->ip_str[0] = ev->ip_str[1] = NULL;
+    ev->frozen_at[0] = ev->frozen_at[1] = NULL;
     ev->edits = ev->ip_edits = 0;
     ev->failed = false;
     ev->inline_chunk = true;
@@ -1039,9 +1040,30 @@ static int fill_frozen(struct pb_member *m, const json_t *val)
     return 0;
 }
 
+/* Which of pb_ev_frozen_member's hints key is (-1: none). */
+static int frozen_hint_of(const char *key, size_t klen)
+{
+    return klen == 9 && memcmp(key, "@metadata", 9) == 0 ? 0
+           : klen == 5 && memcmp(key, "agent", 5) == 0   ? 1
+                                                         : -1;
+}
+
+/* m, a member of n, took a frozen value: noted when it is a hinted one. */
+static int note_frozen(pb_node *n, struct pb_member *m, int rc)
+{
+    pb_event *ev = n->ev;
+    int which = rc == 0 && n == &ev->root ? frozen_hint_of(m->key, m->klen) : -1;
+    if (which >= 0) {
+        ev->frozen_at[which] = m;
+        ev->frozen_edits[which] = ev->edits;
+    }
+    return rc;
+}
+
 int pb_node_set_frozen_k(pb_node *n, const char *key, size_t klen, const json_t *val)
 {
-    return fill_frozen(val != NULL ? lit_slot_any(n, key, klen) : NULL, val);
+    struct pb_member *m = val != NULL ? lit_slot_any(n, key, klen) : NULL;
+    return note_frozen(n, m, fill_frozen(m, val));
 }
 
 int pb_node_add_raw(pb_node *n, const char *key, size_t klen, const char *json, size_t len)
@@ -1064,7 +1086,8 @@ int pb_node_add_raw(pb_node *n, const char *key, size_t klen, const char *json, 
 
 int pb_node_add_frozen(pb_node *n, const char *key, size_t klen, const json_t *val)
 {
-    return fill_frozen(val != NULL ? lit_slot(n, key, klen, 0) : NULL, val);
+    struct pb_member *m = val != NULL ? lit_slot(n, key, klen, 0) : NULL;
+    return note_frozen(n, m, fill_frozen(m, val));
 }
 
 bool pb_node_has_k(pb_node *n, const char *key, size_t klen)
@@ -1229,6 +1252,7 @@ json_t *pb_ev_json(pb_event *ev)
     }
     node_init(&ev->root, ev, false);
     ev->ip_str[0] = ev->ip_str[1] = NULL; /* the arena's memory is reused */
+    ev->frozen_at[0] = ev->frozen_at[1] = NULL;
     ev->json = tree;
     return tree;
 }
@@ -1249,6 +1273,7 @@ int pb_ev_to_arena(pb_event *ev)
     json_t *tree = ev->json;
     ev->json = NULL;
     ev->ip_str[0] = ev->ip_str[1] = NULL;
+    ev->frozen_at[0] = ev->frozen_at[1] = NULL;
     node_init(&ev->root, ev, false);
     const char *k;
     size_t kl;
@@ -1287,6 +1312,7 @@ pb_event *pb_ev_rewrap(pb_event *ev, json_t *tree)
 {
     ev->json = tree; /* the one handed on was taken with the call */
     ev->ip_str[0] = ev->ip_str[1] = NULL;
+    ev->frozen_at[0] = ev->frozen_at[1] = NULL;
     if (tree == NULL) {
         pb_ev_free(ev);
         return NULL;
@@ -1732,6 +1758,43 @@ json_t *pb_ev_get_json(pb_event *ev, const char *path)
     struct pb_path p;
     pb_path_init(&p, path);
     return pb_ev_get_json_p(ev, &p);
+}
+
+json_t *pb_ev_get_timestamp(pb_event *ev)
+{
+    const struct pb_pending_ops *o = ev->json == NULL ? ev->pops : NULL;
+    static const char key[] = "\"@timestamp\":\"";
+    /* put_ts writes the key and a pb_time_fmt text (at most 39 bytes) */
+    char buf[sizeof key + 64];
+    if (o != NULL) {
+        size_t n = (size_t)(o->put_ts(ev->pst, buf) - buf);
+        size_t k = sizeof key - 1;
+        if (n > k && n <= sizeof buf && memcmp(buf, key, k) == 0 && buf[n - 1] == '"') {
+            return json_stringn_nocheck(buf + k, n - k - 1);
+        }
+    }
+    return pb_ev_get_json(ev, "@timestamp");
+}
+
+const json_t *pb_ev_frozen_member(pb_event *ev, const char *key, size_t klen)
+{
+    if (ev->json != NULL || ev->root.dotted) {
+        return NULL; /* a literal "@metadata.x" would count too: not asked */
+    }
+    /* the hint, else a walk of the root: an output thread reads events
+       that left its cache long ago, and each member of the walk is a miss */
+    int which = frozen_hint_of(key, klen);
+    const struct pb_member *m =
+        which >= 0 && ev->frozen_edits[which] == ev->edits ? ev->frozen_at[which] : NULL;
+    if (m == NULL) {
+        uint32_t tag = pb_key_tag(key, klen);
+        for (m = ev->root.first; m != NULL; m = m->next) {
+            if (m->tag == tag && m->klen == klen && memcmp(m->key, key, klen) == 0) {
+                break;
+            }
+        }
+    }
+    return m != NULL && m->kind == PB_VK_JSON && (m->flags & PB_MF_BORROWED) ? m->u.j : NULL;
 }
 
 void pb_ev_note_ip(pb_event *ev, int which, const struct pb_member *m, const struct pb_ip *ip)

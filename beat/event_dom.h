@@ -140,6 +140,11 @@ struct pb_event {
        addresses (source.ip, destination.ip); cleared when the arena goes */
     const char *ip_str[2];
     struct pb_ip ip_val[2];
+    /* pb_ev_frozen_member's hints: the root members that took a shared
+       @metadata (0) and agent (1) template, each valid while edits is what
+       it was then; cleared when the arena goes */
+    const struct pb_member *frozen_at[2];
+    uint32_t frozen_edits[2];
     uint32_t edits;    /* values changed in place or removed, dotted keys
                           added: what can change what a path finds */
     uint32_t ip_edits; /* edits when the hints were noted */

@@ -1076,6 +1076,63 @@ START_TEST(frozen_members_written_from_cache)
 }
 END_TEST
 
+/* pb_ev_frozen_member finds the shared template a root member holds, by
+ * its hint or by a walk, and nothing once the member changed; a
+ * transaction's @timestamp is read without building its other pending
+ * fields. */
+START_TEST(frozen_members_and_pending_timestamp)
+{
+    json_t *meta = json_pack("{s:s}", "beat", "packetbeat");
+    json_t *agent = json_pack("{s:s}", "version", "8.17.2");
+    pb_ev_freeze(meta);
+    pb_ev_freeze(agent);
+    struct pb_tuple t = tuple("10.0.0.1", 1000, "10.0.0.2", 6379, PB_IPPROTO_TCP);
+    struct pb_tx tx = {.type = "redis",
+                       .tuple = &t,
+                       .start_ns = 1424218386000000000ull,
+                       .end_ns = 1424218386018341000ull,
+                       .status = "OK"};
+    pb_event *ev = pb_tx_event(&tx);
+    pb_node *root = pb_ev_obj(ev, "");
+    pb_node_add_frozen(root, PB_KEY("@metadata"), meta);
+    pb_node_add_frozen(root, PB_KEY("agent"), agent);
+    ck_assert_ptr_eq(pb_ev_frozen_member(ev, "@metadata", 9), meta);
+    ck_assert_ptr_eq(pb_ev_frozen_member(ev, "agent", 5), agent);
+    ck_assert_ptr_null(pb_ev_frozen_member(ev, "type", 4)); /* pending, not frozen */
+
+    json_t *ts = pb_ev_get_timestamp(ev);
+    ck_assert_str_eq(json_string_value(ts), "2015-02-18T00:13:06.000Z");
+    json_decref(ts);
+    /* still pending: the encoder writes them straight */
+    ck_assert_ptr_nonnull(ev->pops);
+    json_t *ts2 = pb_ev_get_json(ev, "@timestamp"); /* this lookup builds them */
+    ck_assert_ptr_null(ev->pops);
+    ck_assert_str_eq(json_string_value(ts2), "2015-02-18T00:13:06.000Z");
+    json_decref(ts2);
+    ts = pb_ev_get_timestamp(ev); /* and now reads the member */
+    ck_assert_str_eq(json_string_value(ts), "2015-02-18T00:13:06.000Z");
+    json_decref(ts);
+
+    /* an edit elsewhere outdates the hints: found by the walk */
+    pb_ev_put_str(ev, "event.kind", "changed");
+    ck_assert_ptr_eq(pb_ev_frozen_member(ev, "agent", 5), agent);
+    /* the member itself changed or gone: nothing */
+    pb_ev_put_str(ev, "agent.version", "9");
+    ck_assert_ptr_null(pb_ev_frozen_member(ev, "agent", 5));
+    ck_assert(pb_ev_del(ev, "@metadata"));
+    ck_assert_ptr_null(pb_ev_frozen_member(ev, "@metadata", 9));
+    /* a tree has none */
+    json_t *tree = pb_ev_json(ev);
+    ck_assert_ptr_nonnull(tree);
+    ck_assert_ptr_null(pb_ev_frozen_member(ev, "agent", 5));
+    pb_ev_free(ev);
+    pb_ev_thaw(meta);
+    pb_ev_thaw(agent);
+    json_decref(meta);
+    json_decref(agent);
+}
+END_TEST
+
 /* The literal-key setters (pb_node_*_k) give what the others give: a key
  * set again keeps its place, a missing one is appended, a value that needs
  * escaping is escaped. */
@@ -1290,6 +1347,7 @@ int main(void)
     tcase_add_test(tc, parse_ip_follows_changes);
     tcase_add_test(tc, literal_key_setters);
     tcase_add_test(tc, frozen_members_written_from_cache);
+    tcase_add_test(tc, frozen_members_and_pending_timestamp);
     tcase_add_test(tc, frozen_if_bare_agrees_with_lookups);
     tcase_add_test(tc, path2_agrees_with_lookup);
     suite_add_tcase(s, tc);

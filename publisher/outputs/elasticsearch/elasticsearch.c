@@ -170,6 +170,20 @@ struct host {
     char *user, *pass;
 };
 
+/* The selectors' choice (index, pipeline, operation) for events whose
+ * @metadata and agent are the client's shared templates: the events of a
+ * run share one or two such pairs, and selectors that read nothing else
+ * choose the same for each, so it is made once per pair. Known by the
+ * templates' encodings (not their addresses, which a new template may
+ * reuse) and the server's version. Never evicted (a batch's items borrow
+ * the strings): pairs past META_MEMOS are chosen every time. */
+enum { META_MEMOS = 4 };
+struct meta_memo {
+    char *key; /* owned: the encodings of @metadata and agent, then the version */
+    size_t klen;
+    struct es_item_meta meta; /* owned */
+};
+
 struct esout {
     struct es_conn_cfg cc;
     struct host *hosts; /* owned */
@@ -182,6 +196,10 @@ struct esout {
     /* events still in their arena need no tree: no dead letter index and
        selectors that read at most @timestamp, @metadata and agent */
     bool arena_ok;
+    /* and read nothing but @metadata and agent: memos below */
+    bool memo_ok;
+    struct meta_memo memos[META_MEMOS];
+    size_t nmemos;
     bool allow_older;
     bool need_connect;
     struct es_setup_docs setup;
@@ -710,6 +728,8 @@ static int es_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, siz
     e->conn_ready = true;
     e->arena_ok = e->dead_letter_index == NULL && !es_sel_reads_fields(e->index) &&
                   !es_sel_reads_fields(e->pipeline);
+    e->memo_ok =
+        e->arena_ok && es_sel_reads_meta_only(e->index) && es_sel_reads_meta_only(e->pipeline);
     if (o->root != NULL) {
         rc = es_setup_docs_init(&e->setup, o->root, err, errlen);
         if (rc != 0) {
@@ -803,6 +823,69 @@ static const char *doc_type(const struct esout *e)
 
 #define BULK_QUERY "filter_path=errors,items.*.error,items.*.status"
 
+/* The memo key of ev (into k): false when its @metadata or agent is not a
+   shared template encoded already. */
+static bool memo_key(const struct esout *e, pb_event *ev, struct pb_codec_buf *k)
+{
+    const json_t *meta = pb_ev_frozen_member(ev, "@metadata", 9);
+    const json_t *agent = pb_ev_frozen_member(ev, "agent", 5);
+    size_t mlen, alen;
+    bool inexact;
+    const char *menc = meta != NULL ? pb_ev_frozen_enc(meta, &mlen, &inexact) : NULL;
+    const char *aenc = agent != NULL ? pb_ev_frozen_enc(agent, &alen, &inexact) : NULL;
+    if (menc == NULL || aenc == NULL) {
+        return false;
+    }
+    int version[2] = {e->conn.major, e->conn.minor};
+    k->len = 0;
+    return pb_codec_buf_append(k, menc, mlen) == 0 && pb_codec_buf_append(k, "", 1) == 0 &&
+           pb_codec_buf_append(k, aenc, alen) == 0 &&
+           pb_codec_buf_append(k, version, sizeof version) == 0;
+}
+
+static const struct meta_memo *memo_find(const struct esout *e, const struct pb_codec_buf *k)
+{
+    for (size_t i = 0; i < e->nmemos; i++) {
+        const struct meta_memo *m = &e->memos[i];
+        if (m->klen == k->len && memcmp(m->key, k->p, k->len) == 0) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* Keeps a copy of what was chosen for key k (when there is room). */
+static void memo_add(struct esout *e, const struct pb_codec_buf *k, const struct es_item_meta *em)
+{
+    if (e->nmemos == META_MEMOS) {
+        return;
+    }
+    struct meta_memo *m = &e->memos[e->nmemos];
+    m->key = pb_malloc(k->len);
+    m->meta = (struct es_item_meta){.op = em->op};
+    m->meta.index = pb_strdup(em->index);
+    m->meta.pipeline = em->pipeline != NULL ? pb_strdup(em->pipeline) : NULL;
+    m->meta.id = em->id != NULL ? pb_strdup(em->id) : NULL;
+    if (m->key == NULL || m->meta.index == NULL || (em->pipeline != NULL && !m->meta.pipeline) ||
+        (em->id != NULL && !m->meta.id)) {
+        pb_free(m->key);
+        es_item_meta_clear(&m->meta);
+        return;
+    }
+    memcpy(m->key, k->p, k->len);
+    m->klen = k->len;
+    e->nmemos++;
+}
+
+static void memos_free(struct esout *e)
+{
+    for (size_t i = 0; i < e->nmemos; i++) {
+        pb_free(e->memos[i].key);
+        es_item_meta_clear(&e->memos[i].meta);
+    }
+    e->nmemos = 0;
+}
+
 /* What es_item_meta_of reads of an event still in its arena, when the
  * selectors read no other field: @timestamp, @metadata and agent (new,
  * NULL on failure: then the tree is used). */
@@ -813,7 +896,7 @@ static json_t *meta_view(pb_event *ev)
         return NULL;
     }
     /* the _new setters take the value even when they fail */
-    json_t *ts = pb_ev_get_json(ev, "@timestamp");
+    json_t *ts = pb_ev_get_timestamp(ev);
     if (ts != NULL && json_object_set_new_nocheck(v, "@timestamp", ts) != 0) {
         json_decref(v);
         return NULL;
@@ -959,8 +1042,21 @@ static void es_publish(struct pb_output *o, struct pb_batch *b)
     }
     size_t nidx = 0;
     size_t given_up = 0;
+    struct pb_codec_buf key = {0};
     for (size_t i = 0; i < n; i++) {
         pb_event *aev = e->arena_ok ? pb_batch_arena(b, i) : NULL;
+        bool keyed = e->memo_ok && aev != NULL && memo_key(e, aev, &key);
+        const struct meta_memo *memo = keyed ? memo_find(e, &key) : NULL;
+        if (memo != NULL) {
+            e->status[i] = 0;
+            e->msg[i] = NULL;
+            e->is_dl[i] = false;
+            e->encoded[i] = true;
+            e->meta[i] = memo->meta;
+            e->meta[i].borrowed = true;
+            idx[nidx++] = i;
+            continue;
+        }
         json_t *view = aev != NULL ? meta_view(aev) : NULL;
         json_t *ev = view != NULL ? view : pb_batch_event(b, i);
         e->status[i] = 0;
@@ -984,9 +1080,13 @@ static void es_publish(struct pb_output *o, struct pb_batch *b)
             given_up++;
             continue;
         }
+        if (keyed) {
+            memo_add(e, &key, &e->meta[i]);
+        }
         e->encoded[i] = true;
         idx[nidx++] = i;
     }
+    pb_codec_buf_free(&key);
 
     int rc = nidx > 0 ? send_range(e, b, idx, nidx) : 0;
     size_t nretry = 0;
@@ -1082,6 +1182,7 @@ static void es_close(struct pb_output *o)
     free_hosts(e->hosts, e->nhosts);
     es_sel_free(e->index);
     es_sel_free(e->pipeline);
+    memos_free(e);
     pb_free(e->dead_letter_index);
     es_setup_docs_fini(&e->setup);
     pb_codec_buf_free(&e->body);

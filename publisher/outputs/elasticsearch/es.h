@@ -132,6 +132,10 @@ char *es_sel_select(const struct es_sel *s, const json_t *ev, char *err, size_t 
  * agent.* (a field in its format, or conditional rules): false for the
  * default index, a constant or a date pattern. */
 bool es_sel_reads_fields(const struct es_sel *s);
+/* True when s reads nothing but @metadata.* and agent.* (no @timestamp,
+ * date pattern or rule): it chooses the same for any two events whose
+ * @metadata and agent are equal. NULL (no selector): true. */
+bool es_sel_reads_meta_only(const struct es_sel *s);
 
 /* ---- bulk body ------------------------------------------------------------ */
 
@@ -143,6 +147,7 @@ struct es_item_meta {
     char *index;    /* owned */
     char *pipeline; /* owned, NULL none */
     char *id;       /* owned, NULL none */
+    bool borrowed;  /* the strings are a memo's (elasticsearch.c): not freed */
 };
 void es_item_meta_clear(struct es_item_meta *m);
 

@@ -423,6 +423,24 @@ bool es_sel_reads_fields(const struct es_sel *s)
     return false;
 }
 
+bool es_sel_reads_meta_only(const struct es_sel *s)
+{
+    if (s == NULL) {
+        return true;
+    }
+    if (s->nrules > 0) {
+        return false;
+    }
+    for (size_t i = 0; s->fmt != NULL && i < s->fmt->n; i++) {
+        const struct part *pt = &s->fmt->parts[i];
+        if (pt->kind == P_TIME || (pt->kind == P_FIELD && strncmp(pt->text, "agent.", 6) != 0 &&
+                                   strncmp(pt->text, "@metadata.", 10) != 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 char *es_sel_select(const struct es_sel *s, const json_t *ev, char *err, size_t errlen)
 {
     err[0] = '\0';
@@ -466,9 +484,11 @@ char *es_sel_select(const struct es_sel *s, const json_t *ev, char *err, size_t 
 
 void es_item_meta_clear(struct es_item_meta *m)
 {
-    pb_free(m->index);
-    pb_free(m->pipeline);
-    pb_free(m->id);
+    if (!m->borrowed) {
+        pb_free(m->index);
+        pb_free(m->pipeline);
+        pb_free(m->id);
+    }
     memset(m, 0, sizeof *m);
 }
 
