@@ -4,7 +4,8 @@
  * classification of each item's status, on whatever a server answers.
  *
  * Input: byte 0 the number of items the request carried (0..255); the rest
- * is the response body.
+ * is the response body. Also checks that es_bulk_parse's reading of the
+ * usual answer agrees with the tree parser (es_bulk_parse_tree).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 pb_free(msg[i]);
             }
         }
+    }
+    /* the reading of the usual answer gives what the tree parser gives */
+    int tstatus[256];
+    char terr[256];
+    int got = es_bulk_parse(len > 0 ? body : NULL, len, n, status, NULL, err, sizeof err);
+    int tgot = es_bulk_parse_tree(len > 0 ? body : NULL, len, n, tstatus, NULL, terr, sizeof terr);
+    if (got != tgot || memcmp(status, tstatus, n * sizeof *status) != 0) {
+        __builtin_trap();
     }
     free(body);
     return 0;

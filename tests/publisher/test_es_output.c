@@ -196,6 +196,64 @@ START_TEST(parse_good_answer)
 }
 END_TEST
 
+/* The usual answer (every item a plain status) is read without a tree:
+   the same statuses and counts as the tree parser, whitespace or not, and
+   answers of another shape still read in full. */
+START_TEST(parse_plain_answers_as_the_tree_parser)
+{
+    static const struct {
+        const char *ans;
+        size_t n;
+        int got;
+        int st[3];
+    } cases[] = {
+        {"{\"errors\":false,\"items\":[{\"create\":{\"status\":201}},{\"index\":{\"status\":200}},"
+         "{\"create\":{\"status\":409}}]}",
+         3,
+         3,
+         {201, 200, 409}},
+        {"{ \"errors\" : false ,\n\"items\": [ {\"create\": {\"status\": 429} } ,"
+         "{\"create\":{\"status\":201}}] } trailing",
+         3,
+         2,
+         {429, 201, 0}},
+        {"{\"errors\":true,\"items\":[{\"create\":{\"status\":201}},{\"create\":{\"status\":201}},"
+         "{\"create\":{\"status\":503}}]}",
+         2,
+         2,
+         {201, 201, 0}},
+        /* not the plain shape: an error object, a status that is no
+           three-digit integer, another key */
+        {"{\"errors\":true,\"items\":[{\"create\":{\"status\":201}},{\"create\":{\"status\":400,"
+         "\"error\":{\"type\":\"x\"}}}]}",
+         2,
+         2,
+         {201, 400, 0}},
+        {"{\"errors\":false,\"items\":[{\"create\":{\"status\":201}},{\"create\":{\"status\":2010}}"
+         "]}",
+         2,
+         1,
+         {201, 0, 0}},
+        {"{\"errors\":false,\"items\":[{\"create\":{\"status\":201.0}}]}", 1, 0, {0, 0, 0}},
+        {"{\"errors\":false,\"items\":[]}", 2, 0, {0, 0, 0}},
+        {"{\"errors\":false,\"items\":[{\"create\":{\"status\":201}}],\"x\":1}", 1, 1, {201, 0, 0}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int st[3] = {7, 7, 7}, tst[3] = {7, 7, 7};
+        char err[256];
+        const char *a = cases[i].ans;
+        int got = es_bulk_parse(a, strlen(a), cases[i].n, st, NULL, err, sizeof err);
+        int tgot = es_bulk_parse_tree(a, strlen(a), cases[i].n, tst, NULL, err, sizeof err);
+        ck_assert_msg(got == cases[i].got && tgot == got, "case %zu: %d and %d items", i, got,
+                      tgot);
+        for (size_t k = 0; k < cases[i].n; k++) {
+            ck_assert_msg(st[k] == cases[i].st[k] && tst[k] == st[k], "case %zu item %zu: %d, %d",
+                          i, k, st[k], tst[k]);
+        }
+    }
+}
+END_TEST
+
 START_TEST(parse_malformed_answers)
 {
     static const char *const bad[] = {
@@ -333,6 +391,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bulk_metadata_overrides);
     tcase_add_test(tc, selectors_and_rules);
     tcase_add_test(tc, parse_good_answer);
+    tcase_add_test(tc, parse_plain_answers_as_the_tree_parser);
     tcase_add_test(tc, parse_malformed_answers);
     tcase_add_test(tc, dead_letter_document);
     tcase_add_test(tc, host_urls);

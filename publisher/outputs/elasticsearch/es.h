@@ -198,6 +198,11 @@ enum es_item_result es_item_classify(int status);
    (every status stays 0) with the reason in err. */
 int es_bulk_parse(const char *body, size_t len, size_t n, int *status, char **msg, char *err,
                   size_t errlen);
+/* es_bulk_parse without its reading of the usual answer (every item a
+   plain status): the whole body parsed as a tree. The same results; for
+   the tests that compare the two. */
+int es_bulk_parse_tree(const char *body, size_t len, size_t n, int *status, char **msg, char *err,
+                       size_t errlen);
 
 /* ---- index management (es_setup.c) ------------------------------------------- */
 
