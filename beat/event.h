@@ -93,6 +93,9 @@ bool pb_ev_is_tree(const pb_event *ev);
 /* ev's memory leaves the calling thread's allocation count
  * (pb_alloc_disown): it is handed to another thread that frees it. */
 void pb_ev_disown(pb_event *ev);
+/* Undoes pb_ev_disown: ev's memory is in the calling thread's count again
+ * (before it frees an event it had disowned). */
+void pb_ev_own(pb_event *ev);
 /* For code that hands pb_ev_json's tree on (to a function that takes the
  * reference and returns the tree, maybe another, or NULL after freeing
  * it): ev holds tree from now on; NULL tree frees ev and returns NULL. */

@@ -142,6 +142,15 @@ void pb_ev_disown(pb_event *ev)
     pb_alloc_disown(ev);
 }
 
+void pb_ev_own(pb_event *ev)
+{
+    struct pb_chunk *inl = ev->inline_chunk ? (struct pb_chunk *)(ev + 1) : NULL;
+    for (struct pb_chunk *c = ev->chunks; c != NULL && c != inl; c = c->next) {
+        pb_alloc_count(pb_alloc_size(c));
+    }
+    pb_alloc_count(pb_alloc_size(ev));
+}
+
 bool pb_ev_is_tree(const pb_event *ev)
 {
     return ev->json != NULL;

@@ -1513,13 +1513,11 @@ static int enqueue_many(struct pb_pipeline *pl, struct qev *q, size_t n, bool bl
         if (pl->closing || pl->used >= pl->cap) {
             rc = pl->closing ? -PB_EIO : -PB_ELIMIT;
             pl->st.dropped++;
+            if (q[i].ev != NULL) {
+                pb_ev_own(q[i].ev); /* disowned by enqueue: freed here */
+            }
             qev_free(&q[i]);
             continue;
-        }
-        if (q[i].ev != NULL) {
-            /* freed by the output's thread: not this thread's memory any
-               more (under the lock: the output cannot have it yet) */
-            pb_ev_disown(q[i].ev);
         }
         pl->ring[(pl->head + pl->count) % pl->cap] = q[i];
         pl->count++;
@@ -1574,6 +1572,13 @@ void pb_pipeline_stage(struct pb_pipeline *pl, bool on)
 static int enqueue(struct pb_pipeline *pl, json_t *tree, char *js, size_t len, pb_event *ev,
                    struct slab *slab, bool block)
 {
+    if (ev != NULL) {
+        /* freed by the output's thread: out of this thread's count now,
+           while the protocol that made it is still in its callback (the
+           TCP tracker charges a connection with what its callbacks keep;
+           a staged event leaves later, during another's) */
+        pb_ev_disown(ev);
+    }
     struct stage *s = &stage;
     if (s->pl != pl) {
         struct qev one = {.tree = tree, .js = js, .len = len, .ev = ev, .slab = slab};

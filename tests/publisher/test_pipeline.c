@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beat/alloc.h"
 #include "beat/cfg.h"
 #include "beat/err.h"
 #include "beat/event.h"
@@ -586,6 +587,56 @@ START_TEST(staged_events_wait_then_all_leave_in_order)
 }
 END_TEST
 
+/* An event published leaves the publishing thread's allocation count at
+ * once, staged or not, queued as JSON or in its arena: the TCP tracker
+ * charges a connection with what its protocol's callbacks keep (the
+ * count's change over the callback), and a staged event that left the
+ * count only when its stage was emptied (during some later callback) was
+ * charged to its connection for good: enough of them and the connection
+ * was evicted for its memory, its transactions lost (the Elasticsearch
+ * and Kafka outputs, whose queue held arenas). A full queue's drop gives
+ * back what it frees. */
+START_TEST(published_events_leave_the_thread_count)
+{
+    static const char *const cfgs[] = {
+        "output.fake: {}\n",
+        "output.fake: {trees: true}\n",
+        "queue.mem: {events: 32, flush.min_events: 8}\noutput.fake: {trees: true}\n",
+    };
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        fake_reset(FAKE_ACK);
+        struct pb_cfg *c;
+        struct pb_pipeline *pl = pipeline_of(cfgs[k], &c);
+        bool started = k < 2;
+        if (started) {
+            ck_assert_int_eq(pb_pipeline_start(pl), 0);
+        }
+        for (int staged = 0; staged < 2; staged++) {
+            pb_pipeline_stage(pl, staged);
+            /* the thread's first event makes its encoding state (kept) */
+            int rc = pb_pipeline_publish_event(pl, arena_ev(-1), started);
+            ck_assert(rc == 0 || (!started && rc == -PB_ELIMIT));
+            for (int i = 0; i < 40; i++) { /* k == 2: the queue's 32 full, the rest dropped */
+                int64_t before = pb_alloc_thread_bytes();
+                rc = pb_pipeline_publish_event(pl, arena_ev(i), started);
+                ck_assert(rc == 0 || (!started && rc == -PB_ELIMIT));
+                ck_assert_msg(pb_alloc_thread_bytes() == before,
+                              "config %zu, staged %d, event %d: %lld bytes still counted", k,
+                              staged, i, (long long)(pb_alloc_thread_bytes() - before));
+            }
+            int64_t before = pb_alloc_thread_bytes();
+            pb_pipeline_stage(pl, false); /* emptied (dropping what does not fit) */
+            ck_assert_int_eq(pb_alloc_thread_bytes(), before);
+        }
+        if (!started) {
+            ck_assert_int_eq(pb_pipeline_start(pl), 0);
+        }
+        pb_pipeline_close(pl, -1);
+        pb_cfg_free(c);
+    }
+}
+END_TEST
+
 START_TEST(batches_never_exceed_bulk_max_size)
 {
     struct pb_cfg *c;
@@ -1114,6 +1165,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, nonblocking_drops_and_counts_when_full);
     tcase_add_test(tc, staged_events_wait_then_all_leave_in_order);
     tcase_add_test(tc, batches_never_exceed_bulk_max_size);
+    tcase_add_test(tc, published_events_leave_the_thread_count);
     tcase_add_test(tc, flush_timeout_sends_partial_batch);
     tcase_add_test(tc, retry_with_backoff_then_drop);
     tcase_add_test(tc, max_retries_zero_drops_at_first_failure);
