@@ -100,6 +100,22 @@ YML
 run_pb "$T/classic.yml" -t
 consume downgrade >"$T/got1.ndjson"
 python3 "$HERE/output_compare.py" exact "$T/ref.ndjson" "$T/got1.ndjson" || fail "kafka events differ"
+# each message's Kafka timestamp is its event's @timestamp (a constant
+# topic: read from the queued encoding, no tree made)
+timeout 20 kcat -C -b "$KAFKA_BOOTSTRAP" -t downgrade -e -q -f '%T %s\n' 2>/dev/null >"$T/ts1.txt"
+python3 - "$T/ts1.txt" "$N" <<'PY' || fail "kafka message timestamps differ from @timestamp"
+import datetime, json, sys
+n = 0
+for line in open(sys.argv[1]):
+    ts, _, js = line.partition(" ")
+    t = json.loads(js)["@timestamp"]
+    d = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    if int(ts) != int(d.timestamp() * 1000 + 0.5):
+        print("message timestamp", ts, "event", t)
+        sys.exit(1)
+    n += 1
+sys.exit(0 if n == int(sys.argv[2]) else 1)
+PY
 
 # 2. brokers down mid-stream and up again (real-time replay, ~3 s)
 { cat <<YML; queue; } >"$T/restart.yml"

@@ -132,6 +132,7 @@ struct kafkaout {
     int64_t group_events;
     char **hash_fields; /* owned */
     size_t nhash_fields;
+    bool reads_fields; /* the topic, key or partition reads event fields */
     bool hash_random;
     int64_t max_message_bytes;
     int64_t timeout_ns;
@@ -204,9 +205,10 @@ static int64_t clamp_ms(int64_t ns, int64_t lo, int64_t hi)
 }
 
 /* @timestamp as milliseconds since the epoch; 0 when absent. */
-static int64_t event_ts_ms(const json_t *ev)
+/* Milliseconds since the epoch of a Beats @timestamp text (0 when it is
+   not one). */
+static int64_t ts_text_ms(const char *s)
 {
-    const char *s = json_string_value(json_object_get(ev, "@timestamp"));
     struct tm tm;
     int y, mo, d, h, mi, sec, used = 0;
     if (s == NULL ||
@@ -230,6 +232,33 @@ static int64_t event_ts_ms(const json_t *ev)
         }
     }
     return ms;
+}
+
+static int64_t event_ts_ms(const json_t *ev)
+{
+    return ts_text_ms(json_string_value(json_object_get(ev, "@timestamp")));
+}
+
+/* The @timestamp text an event's encoding begins with (Beats writes it
+   first), as event_ts_ms reads it; false when the encoding begins with
+   anything else. */
+static bool encoded_ts_ms(const char *js, size_t len, int64_t *ms)
+{
+    static const char key[] = "{\"@timestamp\":\"";
+    size_t k = sizeof key - 1;
+    char text[64];
+    if (len <= k || memcmp(js, key, k) != 0) {
+        return false;
+    }
+    const char *v = js + k;
+    const char *q = memchr(v, '"', len - k < sizeof text ? len - k : sizeof text);
+    if (q == NULL || memchr(v, '\\', (size_t)(q - v)) != NULL) {
+        return false;
+    }
+    memcpy(text, v, (size_t)(q - v));
+    text[q - v] = '\0';
+    *ms = ts_text_ms(text);
+    return true;
 }
 
 /* ---- librdkafka callbacks ------------------------------------------------- */
@@ -839,6 +868,12 @@ static int kafka_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, 
         return rc;
     }
     ko->probe = !ko->tls;
+    /* a topic, key or partition made from each event's fields needs its
+       tree; without them the queue can keep the events as their JSON, all
+       a message needs (its timestamp is the encoding's first member) */
+    ko->reads_fields = !pb_outsel_is_const(ko->topic) || ko->key != NULL ||
+                       (ko->pmode == PART_HASH && ko->nhash_fields > 0);
+    o->queue_json = pb_codec_is_plain_json(&ko->codec) && !ko->reads_fields;
     rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
     rd_kafka_conf_set_log_cb(c, log_cb);
     rd_kafka_conf_set_error_cb(c, error_cb);
@@ -1216,12 +1251,14 @@ static void kafka_publish(struct pb_output *o, struct pb_batch *b)
     bool ts = pb_kafka_version_cmp(&ko->version, 0, 10, 0) >= 0;
 
     for (size_t i = 0; i < n; i++) {
-        /* the tree for the topic, key, partition and timestamp; the
-           queue's encoding, when there is one, for the message */
         size_t jlen = 0;
         const char *js =
             pb_codec_is_plain_json(&ko->codec) ? pb_batch_event_json(b, i, &jlen) : NULL;
-        json_t *ev = pb_batch_event(b, i);
+        int64_t tsms = 0;
+        /* the tree only for fields (ko->reads_fields) or an encoding
+           that does not begin with the timestamp */
+        bool tree_free = js != NULL && !ko->reads_fields && (!ts || encoded_ts_ms(js, jlen, &tsms));
+        json_t *ev = tree_free ? NULL : pb_batch_event(b, i);
         struct kmsg *km = &kb->msgs[i];
         km->kb = kb;
         km->idx = i;
@@ -1273,7 +1310,9 @@ static void kafka_publish(struct pb_output *o, struct pb_batch *b)
                 rd_kafka_header_add(hdrs, ko->headers[h].key, -1, ko->headers[h].value, -1);
             }
         }
-        int64_t tsms = ts ? event_ts_ms(ev) : 0;
+        if (ts && ev != NULL) {
+            tsms = event_ts_ms(ev);
+        }
         int64_t deadline = mono_ns() + ko->timeout_ns;
         rd_kafka_resp_err_t perr;
         for (;;) {
