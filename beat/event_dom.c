@@ -133,22 +133,25 @@ pb_event *pb_ev_wrap(json_t *root)
     return ev;
 }
 
-void pb_ev_disown(pb_event *ev)
+/* Adds ev's blocks (the event and its chunks past the inline one) to the
+   calling thread's count (sign 1) or takes them out (-1). */
+static void count_blocks(pb_event *ev, int sign)
 {
     struct pb_chunk *inl = ev->inline_chunk ? (struct pb_chunk *)(ev + 1) : NULL;
     for (struct pb_chunk *c = ev->chunks; c != NULL && c != inl; c = c->next) {
-        pb_alloc_disown(c);
+        pb_alloc_count(sign * pb_alloc_size(c));
     }
-    pb_alloc_disown(ev);
+    pb_alloc_count(sign * pb_alloc_size(ev));
+}
+
+void pb_ev_disown(pb_event *ev)
+{
+    count_blocks(ev, -1);
 }
 
 void pb_ev_own(pb_event *ev)
 {
-    struct pb_chunk *inl = ev->inline_chunk ? (struct pb_chunk *)(ev + 1) : NULL;
-    for (struct pb_chunk *c = ev->chunks; c != NULL && c != inl; c = c->next) {
-        pb_alloc_count(pb_alloc_size(c));
-    }
-    pb_alloc_count(pb_alloc_size(ev));
+    count_blocks(ev, 1);
 }
 
 bool pb_ev_is_tree(const pb_event *ev)

@@ -204,7 +204,6 @@ static int64_t clamp_ms(int64_t ns, int64_t lo, int64_t hi)
     return ms < lo ? lo : ms > hi ? hi : ms;
 }
 
-/* @timestamp as milliseconds since the epoch; 0 when absent. */
 /* Milliseconds since the epoch of a Beats @timestamp text (0 when it is
    not one). */
 static int64_t ts_text_ms(const char *s)
@@ -234,6 +233,7 @@ static int64_t ts_text_ms(const char *s)
     return ms;
 }
 
+/* @timestamp as milliseconds since the epoch; 0 when absent. */
 static int64_t event_ts_ms(const json_t *ev)
 {
     return ts_text_ms(json_string_value(json_object_get(ev, "@timestamp")));
