@@ -75,6 +75,8 @@ struct jw {
     bool no_frozen; /* encoding a frozen value itself: walk it */
     bool no_meta;   /* leave the event's @metadata out (a bulk document) */
     int err;
+    struct pb_enc_spans *sp; /* where @metadata and agent went, or NULL */
+    size_t base;             /* the event's first byte in b */
 };
 
 static void put_slow(struct jw *w, const void *p, size_t n)
@@ -929,56 +931,121 @@ static void put_compact_node(struct jw *w, const pb_node *n, int depth)
     putc1(w, n->arr ? ']' : '}');
 }
 
+/* The spans of the root's @metadata and agent (w->sp): a key met twice
+   gets none (a decoder keeps the last). */
+struct top_marks {
+    const struct pb_member *agent;
+    unsigned metas, agents;
+};
+
+static void note_span(struct jw *w, uint32_t *at, uint32_t *len, size_t from)
+{
+    size_t to = w->b->len;
+    if (w->err == 0 && to > from && to - w->base <= UINT32_MAX) {
+        *at = (uint32_t)(from - w->base);
+        *len = (uint32_t)(to - from);
+    }
+}
+
+/* The root's members from m up to end (compact) but skip1 and skip2,
+   noting agent's span when it is among them. */
+static bool put_root_members(struct jw *w, const pb_node *n, const struct pb_member *skip1,
+                             const struct pb_member *skip2, const struct top_marks *tm, int depth,
+                             bool first)
+{
+    const struct pb_member *a = tm->agent;
+    if (w->sp == NULL || a == NULL || tm->agents != 1) {
+        return put_compact_members(w, n, n->first, NULL, skip1, skip2, depth, first);
+    }
+    first = put_compact_members(w, n, n->first, a, skip1, skip2, depth, first);
+    size_t at = w->b->len;
+    first = put_compact_members(w, n, a, a->next, NULL, NULL, depth, first);
+    note_span(w, &w->sp->agent_at, &w->sp->agent_len, at);
+    return put_compact_members(w, n, a->next, NULL, skip1, skip2, depth, first);
+}
+
+/* An event's root, compact: @timestamp, @metadata (unless no_meta), then
+ * the other fields, as Beats writes them. A transaction's pending fields
+ * are written from where they wait: @timestamp first, the rest after
+ * @metadata (ev_encode leaves them pending only for this form). */
+static void put_root(struct jw *w, const pb_node *n, int depth)
+{
+    const struct pb_pending_ops *pops = n->ev->pops;
+    if (n->count == 0 && pops == NULL) {
+        putstr(w, "{}");
+        return;
+    }
+    const struct pb_member *ts = NULL, *meta = NULL;
+    struct top_marks tm = {0};
+    for (const struct pb_member *m = n->first; m != NULL; m = m->next) {
+        if (pops == NULL && m->klen == 10 && memcmp(m->key, "@timestamp", 10) == 0) {
+            ts = m;
+        } else if (m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0) {
+            meta = m;
+            tm.metas++;
+        } else if (w->sp != NULL && m->klen == 5 && memcmp(m->key, "agent", 5) == 0) {
+            tm.agent = m;
+            tm.agents++;
+        }
+    }
+    putc1(w, '{');
+    bool first = true;
+    const void *st = pops != NULL ? n->ev->pst : NULL;
+    if (pops != NULL) {
+        if (reserve(w, pops->max(st))) {
+            w->b->len = (size_t)(pops->put_ts(st, w->b->p + w->b->len) - w->b->p);
+        } else {
+            no_room(w, pops->max(st));
+        }
+        first = false;
+    } else if (ts != NULL) {
+        first = put_compact_members(w, n, ts, ts->next, NULL, NULL, depth, first);
+    }
+    if (meta != NULL && !w->no_meta) {
+        size_t at = w->b->len;
+        first = put_compact_members(w, n, meta, meta->next, NULL, NULL, depth, first);
+        if (w->sp != NULL && tm.metas == 1) {
+            note_span(w, &w->sp->meta_at, &w->sp->meta_len, at);
+        }
+    }
+    if (pops != NULL) {
+        if (reserve(w, pops->max(st))) {
+            w->b->len = (size_t)(pops->put_rest(st, w->b->p + w->b->len) - w->b->p);
+        } else {
+            no_room(w, pops->max(st));
+        }
+    }
+    put_root_members(w, n, ts, meta, &tm, depth, first);
+    putc1(w, '}');
+}
+
 static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
 {
     if (w->err != 0) {
         return;
     }
-    if (!top && !w->pretty && !w->html) {
-        put_compact_node(w, n, depth);
+    if (!w->pretty && !w->html) {
+        if (top) {
+            put_root(w, n, depth);
+        } else {
+            put_compact_node(w, n, depth);
+        }
         return;
     }
     if (depth > 256) {
         w->err = -PB_ELIMIT;
         return;
     }
-    const struct pb_pending_ops *pops = top ? n->ev->pops : NULL;
-    if (n->count == 0 && pops == NULL) {
+    if (n->count == 0) {
         putstr(w, n->arr ? "[]" : "{}");
         return;
     }
     putc1(w, n->arr ? '[' : '{');
     bool first = true;
     const struct pb_member *ts = NULL, *meta = NULL;
-    if (pops != NULL) {
-        /* the pending fields, written from where they wait: first in the
-           root, @metadata after their @timestamp (compact only: see
-           ev_encode) */
-        const void *st = n->ev->pst;
-        for (const struct pb_member *m = n->first; m != NULL; m = m->next) {
-            if (m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0) {
-                meta = m;
-            }
-        }
-        if (reserve(w, pops->max(st))) {
-            w->b->len = (size_t)(pops->put_ts(st, w->b->p + w->b->len) - w->b->p);
-        } else {
-            no_room(w, pops->max(st));
-        }
-        if (meta != NULL && !w->no_meta) {
-            put_compact_members(w, n, meta, meta->next, NULL, NULL, depth, false);
-        }
-        if (reserve(w, pops->max(st))) {
-            w->b->len = (size_t)(pops->put_rest(st, w->b->p + w->b->len) - w->b->p);
-        } else {
-            no_room(w, pops->max(st));
-        }
-        put_compact_members(w, n, n->first, NULL, meta, NULL, depth, false);
-        putc1(w, '}');
-        return;
-    }
     if (top) {
-        /* Beats writes @timestamp, then @metadata, then the fields */
+        /* Beats writes @timestamp, then @metadata, then the fields (the
+           pending ones are built for this form: ev_encode) */
         for (const struct pb_member *m = n->first; m != NULL; m = m->next) {
             if (m->klen == 10 && memcmp(m->key, "@timestamp", 10) == 0) {
                 ts = m;
@@ -986,27 +1053,17 @@ static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
                 meta = m;
             }
         }
-        bool compact = !w->pretty && !w->html;
-        if (ts != NULL && compact) {
-            first = put_compact_members(w, n, ts, ts->next, NULL, NULL, depth, first);
-        } else if (ts != NULL) {
+        if (ts != NULL) {
             put_dom_member(w, n, ts, depth, &first);
         }
-        if (meta != NULL && !w->no_meta && compact) {
-            first = put_compact_members(w, n, meta, meta->next, NULL, NULL, depth, first);
-        } else if (meta != NULL && !w->no_meta) {
+        if (meta != NULL && !w->no_meta) {
             put_dom_member(w, n, meta, depth, &first);
         }
     }
-    if (!w->pretty && !w->html) {
-        /* @timestamp and @metadata written above (or left out) */
-        put_compact_members(w, n, n->first, NULL, ts, meta, depth, first);
-    } else {
-        for (const struct pb_member *m = n->first; m != NULL && w->err == 0; m = m->next) {
-            if (m != ts && m != meta &&
-                !(top && w->no_meta && m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0)) {
-                put_dom_member(w, n, m, depth, &first);
-            }
+    for (const struct pb_member *m = n->first; m != NULL && w->err == 0; m = m->next) {
+        if (m != ts && m != meta &&
+            !(top && w->no_meta && m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0)) {
+            put_dom_member(w, n, m, depth, &first);
         }
     }
     newline(w, depth);
@@ -1014,7 +1071,7 @@ static void put_dom_node(struct jw *w, const pb_node *n, int depth, bool top)
 }
 
 static int ev_encode(const pb_event *ev, bool pretty, bool escape_html, bool no_meta,
-                     struct pb_codec_buf *b, bool *exact)
+                     struct pb_codec_buf *b, bool *exact, struct pb_enc_spans *sp)
 {
     size_t start = b->len;
     struct jw w = {
@@ -1023,7 +1080,12 @@ static int ev_encode(const pb_event *ev, bool pretty, bool escape_html, bool no_
         .pretty = pretty,
         .html = escape_html,
         .no_meta = no_meta,
+        .sp = sp,
+        .base = start,
     };
+    if (sp != NULL) {
+        *sp = (struct pb_enc_spans){0};
+    }
     if (ev->pops != NULL && (pretty || escape_html)) {
         /* written straight only in the compact form: built for the others
            (the event's content stays as it is) */
@@ -1032,6 +1094,9 @@ static int ev_encode(const pb_event *ev, bool pretty, bool escape_html, bool no_
     put_dom_node(&w, &ev->root, 0, true);
     if (w.err != 0) {
         b->len = start;
+        if (sp != NULL) {
+            *sp = (struct pb_enc_spans){0};
+        }
     }
     if (exact != NULL) {
         *exact = w.err == 0 && !w.inexact;
@@ -1045,7 +1110,17 @@ int pb_ev_encode(const pb_event *ev, bool pretty, bool escape_html, struct pb_co
     if (ev->json != NULL) {
         return json_encode(ev->json, pretty, escape_html, b, exact, false);
     }
-    return ev_encode(ev, pretty, escape_html, false, b, exact);
+    return ev_encode(ev, pretty, escape_html, false, b, exact, NULL);
+}
+
+int pb_ev_encode_spans(const pb_event *ev, struct pb_codec_buf *b, bool *exact,
+                       struct pb_enc_spans *sp)
+{
+    if (ev->json != NULL) {
+        *sp = (struct pb_enc_spans){0};
+        return json_encode(ev->json, false, false, b, exact, false);
+    }
+    return ev_encode(ev, false, false, false, b, exact, sp);
 }
 
 int pb_ev_encode_doc(const pb_event *ev, bool escape_html, struct pb_codec_buf *b)
@@ -1053,7 +1128,7 @@ int pb_ev_encode_doc(const pb_event *ev, bool escape_html, struct pb_codec_buf *
     if (ev->json != NULL) {
         return -PB_EINVAL;
     }
-    return ev_encode(ev, false, escape_html, true, b, NULL);
+    return ev_encode(ev, false, escape_html, true, b, NULL, NULL);
 }
 
 bool pb_codec_is_plain_json(const struct pb_codec *c)

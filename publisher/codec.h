@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "beat/cfg.h"
 #include "beat/event.h"
@@ -73,6 +74,18 @@ int pb_ev_encode(const pb_event *ev, bool pretty, bool escape_html, struct pb_co
 /* An event still in its arena as a bulk document: compact, every field
  * but @metadata, @timestamp first. -PB_EINVAL for a tree-backed event. */
 int pb_ev_encode_doc(const pb_event *ev, bool escape_html, struct pb_codec_buf *b);
+
+/* Where two top-level members of an event's compact encoding lie, as
+ * offsets from its first byte: @metadata with the comma before it (or,
+ * first in the object, without one: then a comma follows), and agent with
+ * the comma before it. A length of 0: not written, or not known. */
+struct pb_enc_spans {
+    uint32_t meta_at, meta_len;
+    uint32_t agent_at, agent_len;
+};
+/* pb_ev_encode in the compact form without escape_html, noting *sp. */
+int pb_ev_encode_spans(const pb_event *ev, struct pb_codec_buf *b, bool *exact,
+                       struct pb_enc_spans *sp);
 
 /* The json codec with its defaults (compact, no escape_html): what
    pb_batch_event_json holds. */

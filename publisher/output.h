@@ -110,6 +110,9 @@ struct pb_output {
        for an output that needs each event's tree anyway (decoding costs
        more than the encoding saves). */
     bool queue_json;
+    /* With queue_json: also note where each event's @metadata and agent
+       lie in its encoding (pb_batch_event_spans). */
+    bool queue_spans;
 };
 
 /* ---- batches --------------------------------------------------------- */
@@ -125,6 +128,11 @@ json_t *pb_batch_event(const struct pb_batch *b, size_t i);
    the batch is finished); NULL when the queue holds only its tree (then
    encode pb_batch_event). Cheaper than encoding the tree again. */
 const char *pb_batch_event_json(const struct pb_batch *b, size_t i, size_t *len);
+/* Where the i-th event's @metadata and agent lie in its encoding
+   (pb_batch_event_json; lengths 0: not known). False when the queue does
+   not hold it encoded. */
+struct pb_enc_spans; /* publisher/codec.h */
+bool pb_batch_event_spans(const struct pb_batch *b, size_t i, struct pb_enc_spans *sp);
 /* The same encoding followed by its '\n' (len counts it) when the queue
    holds it that way, NULL otherwise. Consecutive events often lie end to
    end: one's line ends where the next one's starts. */

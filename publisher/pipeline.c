@@ -89,12 +89,38 @@ struct worker;
    pb_json_encode_exact) is kept as its tree instead. */
 struct slab;
 struct qev {
-    json_t *tree; /* owned; NULL until decoded when js is set */
-    char *js;     /* the encoding: owned, or in slab; or NULL */
-    size_t len;
-    pb_event *ev;      /* owned: an arena event whose tree the output makes */
+    json_t *tree;      /* owned; NULL until decoded when js is set */
+    char *js;          /* the encoding: owned, or in slab; or NULL */
     struct slab *slab; /* a reference on the slab holding js (then '\n' follows it) */
+    uint32_t len;      /* of js (at most PB_CODEC_MAX_EVENT_BYTES) */
+    /* With js: where its @metadata and agent lie (pb_enc_spans; lengths 0:
+       not known), @metadata's in 16 bits (it follows @timestamp). Without:
+       ev. Five words, as the queue holds thousands. */
+    uint16_t meta_at, meta_len;
+    union {
+        pb_event *ev; /* owned: an arena event whose tree the output makes */
+        struct {
+            uint32_t at, len;
+        } agent;
+    };
 };
+_Static_assert(PB_CODEC_MAX_EVENT_BYTES <= UINT32_MAX, "qev.len holds an encoding's length");
+
+/* q's arena event, if it holds one. */
+static inline pb_event *qev_arena(const struct qev *q)
+{
+    return q->js == NULL ? q->ev : NULL;
+}
+
+/* The spans of q's encoding in its few bits. */
+static void qev_set_spans(struct qev *q, const struct pb_enc_spans *sp)
+{
+    bool meta = sp->meta_at <= UINT16_MAX && sp->meta_len <= UINT16_MAX;
+    q->meta_at = meta ? (uint16_t)sp->meta_at : 0;
+    q->meta_len = meta ? (uint16_t)sp->meta_len : 0;
+    q->agent.at = sp->agent_at;
+    q->agent.len = sp->agent_len;
+}
 
 struct pb_batch {
     struct pb_pipeline *pl; /* borrowed */
@@ -156,6 +182,7 @@ struct pb_pipeline {
        yet and `used` the frames not acked; the ring is not used. */
     struct pb_diskq *dq;
     bool queue_json; /* queue.mem keeps events encoded (every client's queue_json) */
+    bool queue_spans; /* and notes their spans (a client's queue_spans) */
     int64_t dq_retry_ns;
     int64_t dq_retry_max_ns;
 
@@ -338,18 +365,14 @@ __attribute__((destructor)) static void slab_pool_free(void)
 
 static void qev_free(struct qev *q)
 {
+    pb_ev_free(qev_arena(q));
     json_decref(q->tree);
     if (q->slab != NULL) {
         slab_unref(q->slab);
     } else {
         free(q->js); /* disowned (pb_alloc_disown) */
     }
-    pb_ev_free(q->ev);
-    q->tree = NULL;
-    q->js = NULL;
-    q->len = 0;
-    q->ev = NULL;
-    q->slab = NULL;
+    *q = (struct qev){0};
 }
 
 /* An event that stays while the rest of its slab may leave: its encoding
@@ -449,7 +472,7 @@ json_t *pb_batch_event(const struct pb_batch *b, size_t i)
         return NULL;
     }
     struct qev *q = &b->ev[i];
-    if (q->tree == NULL && q->ev != NULL) {
+    if (q->tree == NULL && qev_arena(q) != NULL) {
         /* made on the output's thread, which also frees it */
         q->tree = pb_ev_take(q->ev);
         q->ev = NULL;
@@ -470,7 +493,7 @@ json_t *pb_batch_event(const struct pb_batch *b, size_t i)
 
 pb_event *pb_batch_arena(const struct pb_batch *b, size_t i)
 {
-    return i < b->n && b->ev[i].tree == NULL ? b->ev[i].ev : NULL;
+    return i < b->n && b->ev[i].tree == NULL ? qev_arena(&b->ev[i]) : NULL;
 }
 
 const char *pb_batch_event_json(const struct pb_batch *b, size_t i, size_t *len)
@@ -480,6 +503,19 @@ const char *pb_batch_event_json(const struct pb_batch *b, size_t i, size_t *len)
     }
     *len = b->ev[i].len;
     return b->ev[i].js;
+}
+
+bool pb_batch_event_spans(const struct pb_batch *b, size_t i, struct pb_enc_spans *sp)
+{
+    if (i >= b->n || b->ev[i].js == NULL) {
+        return false;
+    }
+    const struct qev *q = &b->ev[i];
+    *sp = (struct pb_enc_spans){.meta_at = q->meta_at,
+                                .meta_len = q->meta_len,
+                                .agent_at = q->agent.at,
+                                .agent_len = q->agent.len};
+    return true;
 }
 
 const char *pb_batch_event_line(const struct pb_batch *b, size_t i, size_t *len)
@@ -1281,7 +1317,9 @@ struct pb_pipeline *pb_pipeline_new(const struct pb_cfg *root, char *err, size_t
     pl->queue_json = pl->nworkers > 0;
     for (size_t i = 0; i < pl->nworkers; i++) {
         pl->queue_json = pl->queue_json && pl->workers[i].out.queue_json;
+        pl->queue_spans = pl->queue_spans || pl->workers[i].out.queue_spans;
     }
+    pl->queue_spans = pl->queue_spans && pl->queue_json;
     pb_debug(SEL,
              "pipeline: output %s, %zu client(s), queue %zu events, batch %zu, flush timeout "
              "%" PRId64 "ns, max_retries %d",
@@ -1422,9 +1460,13 @@ static struct slab *renew_slab(struct enc_thread *t)
     return t->slab;
 }
 
-static int encode_into(const pb_event *ev, const json_t *tree, struct pb_codec_buf *b, bool *exact)
+static int encode_into(const pb_event *ev, const json_t *tree, struct pb_codec_buf *b, bool *exact,
+                       struct pb_enc_spans *sp)
 {
     *exact = false;
+    if (ev != NULL && sp != NULL) {
+        return pb_ev_encode_spans(ev, b, exact, sp);
+    }
     return ev != NULL ? pb_ev_encode(ev, false, false, b, exact)
                       : pb_json_encode_exact(tree, b, exact);
 }
@@ -1433,12 +1475,12 @@ static int encode_into(const pb_event *ev, const json_t *tree, struct pb_codec_b
    s->data + *at, *len bytes), 1 when the encoding would not be exact,
    -PB_ELIMIT when it does not fit. */
 static int encode_in_slab(struct slab *s, const pb_event *ev, const json_t *tree, size_t *at,
-                          size_t *len)
+                          size_t *len, struct pb_enc_spans *sp)
 {
     struct pb_codec_buf b = {
         .p = s->data + s->used, .cap = SLAB_BYTES - s->used - 1, .fixed = true};
     bool exact;
-    int rc = encode_into(ev, tree, &b, &exact);
+    int rc = encode_into(ev, tree, &b, &exact, sp);
     if (rc != 0) {
         return rc;
     }
@@ -1454,12 +1496,14 @@ static int encode_in_slab(struct slab *s, const pb_event *ev, const json_t *tree
 }
 
 /* The compact encoding of an arena event (ev) or of a tree (*len bytes,
- * for the queue): in this thread's slab (*slab set to the reference the
+ * for the queue; *sp, unless NULL, where an arena event's @metadata and
+ * agent went): in this thread's slab (*slab set to the reference the
  * caller now holds), or in a block of its own (*slab NULL) when it does
  * not fit one. Neither is memory of the protocol that published it (the
  * TCP tracker charges a connection with what its callbacks keep). NULL
  * when it cannot be made exactly (the caller queues the event itself). */
-static char *encode_block(const pb_event *ev, const json_t *tree, size_t *len, struct slab **slab)
+static char *encode_block(const pb_event *ev, const json_t *tree, size_t *len, struct slab **slab,
+                          struct pb_enc_spans *sp)
 {
     struct enc_thread *t = thread_enc();
     *slab = NULL;
@@ -1469,9 +1513,9 @@ static char *encode_block(const pb_event *ev, const json_t *tree, size_t *len, s
             s = renew_slab(t);
         }
         size_t at = 0;
-        int rc = s != NULL ? encode_in_slab(s, ev, tree, &at, len) : -PB_ENOMEM;
+        int rc = s != NULL ? encode_in_slab(s, ev, tree, &at, len, sp) : -PB_ENOMEM;
         if (rc == -PB_ELIMIT && s->used > 0 && (s = renew_slab(t)) != NULL) {
-            rc = encode_in_slab(s, ev, tree, &at, len);
+            rc = encode_in_slab(s, ev, tree, &at, len, sp);
         }
         if (rc == 0) {
             *slab = s;
@@ -1486,7 +1530,7 @@ static char *encode_block(const pb_event *ev, const json_t *tree, size_t *len, s
     struct pb_codec_buf *b = t != NULL ? &t->scratch : &local;
     bool exact = false;
     b->len = 0;
-    int rc = encode_into(ev, tree, b, &exact);
+    int rc = encode_into(ev, tree, b, &exact, sp);
     char *block = NULL;
     if (rc == 0 && exact && (block = pb_malloc(b->len > 0 ? b->len : 1)) != NULL) {
         memcpy(block, b->p, b->len);
@@ -1513,7 +1557,7 @@ static int enqueue_many(struct pb_pipeline *pl, struct qev *q, size_t n, bool bl
         if (pl->closing || pl->used >= pl->cap) {
             rc = pl->closing ? -PB_EIO : -PB_ELIMIT;
             pl->st.dropped++;
-            if (q[i].ev != NULL) {
+            if (qev_arena(&q[i]) != NULL) {
                 pb_ev_own(q[i].ev); /* disowned by enqueue: freed here */
             }
             qev_free(&q[i]);
@@ -1569,22 +1613,21 @@ void pb_pipeline_stage(struct pb_pipeline *pl, bool on)
  * (taking it), through this thread's stage when it has one for pl. (Its
  * fields come as arguments: a copy of a struct just written piecemeal
  * would wait for every store before it, the encoding's included.) */
-static int enqueue(struct pb_pipeline *pl, json_t *tree, char *js, size_t len, pb_event *ev,
-                   struct slab *slab, bool block)
+static int enqueue(struct pb_pipeline *pl, const struct qev *q, bool block)
 {
-    if (ev != NULL) {
+    if (qev_arena(q) != NULL) {
         /* freed by the output's thread: out of this thread's count now,
            while the protocol that made it is still in its callback (the
            TCP tracker charges a connection with what its callbacks keep;
            a staged event leaves later, during another's) */
-        pb_ev_disown(ev);
+        pb_ev_disown(q->ev);
     }
     struct stage *s = &stage;
     if (s->pl != pl) {
-        struct qev one = {.tree = tree, .js = js, .len = len, .ev = ev, .slab = slab};
+        struct qev one = *q;
         return enqueue_many(pl, &one, 1, block);
     }
-    s->q[s->n++] = (struct qev){.tree = tree, .js = js, .len = len, .ev = ev, .slab = slab};
+    s->q[s->n++] = *q;
     s->block = block;
     return s->n == STAGE_MAX ? stage_flush(s) : 0;
 }
@@ -1595,11 +1638,13 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
         json_decref(ev);
         return -PB_EINVAL;
     }
-    struct qev q = {.tree = ev, .js = NULL, .len = 0};
+    struct qev q = {.tree = ev};
     if (pl->dq == NULL && pl->queue_json) {
         /* queue.mem keeps the encoding (outside the lock: producers
            encode in parallel with the workers) */
-        q.js = encode_block(NULL, ev, &q.len, &q.slab);
+        size_t len = 0;
+        q.js = encode_block(NULL, ev, &len, &q.slab, NULL);
+        q.len = (uint32_t)len;
         if (q.js != NULL) {
             q.tree = NULL;
             json_decref(ev);
@@ -1611,7 +1656,7 @@ int pb_pipeline_publish(struct pb_pipeline *pl, json_t *ev, bool block)
         pthread_mutex_unlock(&pl->mu);
         return rc;
     }
-    return enqueue(pl, q.tree, q.js, q.len, NULL, q.slab, block);
+    return enqueue(pl, &q, block);
 }
 
 int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
@@ -1622,19 +1667,22 @@ int pb_pipeline_publish_event(struct pb_pipeline *pl, pb_event *ev, bool block)
     }
     if (pl->dq == NULL && pl->queue_json && !pb_ev_is_tree(ev)) {
         /* encoded from the arena: no jansson tree is ever built */
+        struct qev q = {0};
+        struct pb_enc_spans sp = {0};
         size_t len = 0;
-        struct slab *slab;
-        char *js = encode_block(ev, NULL, &len, &slab);
-        if (js != NULL) {
+        q.js = encode_block(ev, NULL, &len, &q.slab, pl->queue_spans ? &sp : NULL);
+        q.len = (uint32_t)len;
+        qev_set_spans(&q, &sp);
+        if (q.js != NULL) {
             pb_ev_free(ev);
-            return enqueue(pl, NULL, js, len, NULL, slab, block);
+            return enqueue(pl, &q, block);
         }
     }
     if (pl->dq == NULL && !pb_ev_is_tree(ev)) {
         /* an output that reads trees: the event waits in its arena and
            becomes a tree on the output's thread (pb_batch_event), so that
            the tree is made and freed by one thread */
-        return enqueue(pl, NULL, NULL, 0, ev, NULL, block);
+        return enqueue(pl, &(struct qev){.ev = ev}, block);
     }
     json_t *tree = pb_ev_take(ev);
     if (tree == NULL) {

@@ -13,6 +13,8 @@
 #include "beat/cfg.h"
 #include "beat/err.h"
 #include "beat/event.h"
+#include "beat/net.h"
+#include "publisher/codec.h"
 #include "publisher/outputs/elasticsearch/es.h"
 #include "tests/support/ptrun.h"
 
@@ -382,12 +384,88 @@ START_TEST(bulk_from_arena_equals_tree)
 }
 END_TEST
 
+/* The encoding the queue holds (pb_ev_encode_spans) less its @metadata
+ * span is the document the arena gives, byte for byte: for a transaction
+ * (pending fields, templates), an event with @timestamp, and one without
+ * (then @metadata comes first and the comma after it goes). The agent span
+ * is that member with its comma. */
+START_TEST(bulk_from_encoding_equals_arena)
+{
+    json_t *meta =
+        json_pack("{s:s,s:s,s:s}", "beat", "packetbeat", "type", "_doc", "version", "8.17.2");
+    json_t *agent = json_pack("{s:s,s:s}", "type", "packetbeat", "version", "8.17.2");
+    pb_ev_freeze(meta);
+    pb_ev_freeze(agent);
+    struct pb_tuple t;
+    memset(&t, 0, sizeof t);
+    ck_assert(pb_ip_parse("10.0.0.1", &t.src));
+    ck_assert(pb_ip_parse("10.0.0.2", &t.dst));
+    t.sport = 1000;
+    t.dport = 6379;
+    t.proto = PB_IPPROTO_TCP;
+    struct pb_tx tx = {.type = "redis",
+                       .tuple = &t,
+                       .start_ns = 1424218386000000000ull,
+                       .end_ns = 1424218386018341000ull,
+                       .status = "OK",
+                       .src_bytes = 10,
+                       .dst_bytes = 20};
+    struct es_item_meta m = {.op = ES_OP_CREATE, .index = "packetbeat-8.17.2"};
+    for (int shape = 0; shape < 3; shape++) {
+        pb_event *ev;
+        if (shape == 0) {
+            ev = pb_tx_event(&tx);
+            pb_node *root = pb_ev_obj(ev, "");
+            pb_node_add_frozen(root, PB_KEY("@metadata"), meta);
+            ck_assert_int_eq(pb_node_add_str(root, PB_KEY("method"), "GET \"x\""), 0);
+            pb_node_add_frozen(root, PB_KEY("agent"), agent);
+            ck_assert_int_eq(pb_node_add_str(root, PB_KEY("z"), "last"), 0);
+        } else {
+            json_t *tree = event();
+            if (shape == 2) {
+                json_object_del(tree, "@timestamp");
+            }
+            ev = pb_ev_wrap(tree);
+            ck_assert_int_eq(pb_ev_to_arena(ev), 0);
+        }
+        struct pb_codec_buf js = {0}, cut = {0}, doc = {0};
+        struct pb_enc_spans sp;
+        bool exact = false;
+        ck_assert_int_eq(pb_ev_encode_spans(ev, &js, &exact, &sp), 0);
+        ck_assert(exact);
+        ck_assert_uint_gt(sp.meta_len, 0);
+        ck_assert_uint_gt(sp.agent_len, 0);
+        const char *mtext = shape == 2 ? "\"@metadata\":{" : ",\"@metadata\":{";
+        ck_assert_msg(strncmp(js.p + sp.meta_at, mtext, strlen(mtext)) == 0, "%.*s", (int)js.len,
+                      js.p);
+        ck_assert_int_eq(js.p[sp.meta_at + sp.meta_len - 1], '}');
+        ck_assert(strncmp(js.p + sp.agent_at, ",\"agent\":{", 10) == 0);
+        ck_assert_int_eq(js.p[sp.agent_at + sp.agent_len - 1], '}');
+        ck_assert_int_eq(es_bulk_append_cut(&cut, &m, NULL, js.p, js.len, sp.meta_at, sp.meta_len),
+                         0);
+        ck_assert_int_eq(es_bulk_append_ev(&doc, &m, NULL, ev, false), 0);
+        ck_assert_msg(cut.len == doc.len && memcmp(cut.p, doc.p, cut.len) == 0, "%.*s\n%.*s",
+                      (int)cut.len, cut.p, (int)doc.len, doc.p);
+        ck_assert_ptr_null(memmem(cut.p, cut.len, "@metadata", 9));
+        pb_codec_buf_free(&js);
+        pb_codec_buf_free(&cut);
+        pb_codec_buf_free(&doc);
+        pb_ev_free(ev);
+    }
+    pb_ev_thaw(meta);
+    pb_ev_thaw(agent);
+    json_decref(meta);
+    json_decref(agent);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("es_output");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, bulk_create_for_data_stream);
     tcase_add_test(tc, bulk_from_arena_equals_tree);
+    tcase_add_test(tc, bulk_from_encoding_equals_arena);
     tcase_add_test(tc, bulk_metadata_overrides);
     tcase_add_test(tc, selectors_and_rules);
     tcase_add_test(tc, parse_good_answer);

@@ -175,11 +175,12 @@ struct host {
  * run share one or two such pairs, and selectors that read nothing else
  * choose the same for each, so it is made once per pair. Known by the
  * templates' encodings (not their addresses, which a new template may
- * reuse) and the server's version. Never evicted (a batch's items borrow
- * the strings): pairs past META_MEMOS are chosen every time. */
+ * reuse), or, when the queue holds the events' JSON, by the text of the
+ * two members in it; then the server's version. Never evicted (a batch's
+ * items borrow the strings): pairs past META_MEMOS are chosen every time. */
 enum { META_MEMOS = 4 };
 struct meta_memo {
-    char *key; /* owned: the encodings of @metadata and agent, then the version */
+    char *key; /* owned: @metadata's and agent's encodings or texts, then the version */
     size_t klen;
     struct es_item_meta meta; /* owned */
 };
@@ -198,6 +199,10 @@ struct esout {
     bool arena_ok;
     /* and read nothing but @metadata and agent: memos below */
     bool memo_ok;
+    /* and no escape_html: the queue holds the events' JSON (queue_json),
+       a document is its event's encoding less @metadata, and a memo is
+       found by the text of @metadata and agent */
+    bool json_ok;
     struct meta_memo memos[META_MEMOS];
     size_t nmemos;
     bool allow_older;
@@ -730,6 +735,9 @@ static int es_init(struct pb_output *o, const struct pb_cfg *cfg, char *err, siz
                   !es_sel_reads_fields(e->pipeline);
     e->memo_ok =
         e->arena_ok && es_sel_reads_meta_only(e->index) && es_sel_reads_meta_only(e->pipeline);
+    e->json_ok = e->memo_ok && !e->cc.escape_html;
+    o->queue_json = e->json_ok;
+    o->queue_spans = e->json_ok;
     if (o->root != NULL) {
         rc = es_setup_docs_init(&e->setup, o->root, err, errlen);
         if (rc != 0) {
@@ -843,6 +851,28 @@ static bool memo_key(const struct esout *e, pb_event *ev, struct pb_codec_buf *k
            pb_codec_buf_append(k, version, sizeof version) == 0;
 }
 
+/* The memo key of the i-th event of b when the queue holds it encoded (into
+   k): the text of its @metadata and agent members (equal texts, equal
+   values), then the server's version. False when either was not noted. */
+static bool memo_key_json(const struct esout *e, const struct pb_batch *b, size_t i,
+                          struct pb_codec_buf *k)
+{
+    size_t len;
+    struct pb_enc_spans sp;
+    const char *js = pb_batch_event_json(b, i, &len);
+    if (js == NULL || !pb_batch_event_spans(b, i, &sp) || sp.meta_len == 0 || sp.agent_len == 0 ||
+        sp.meta_at > len || sp.meta_len > len - sp.meta_at || sp.agent_at > len ||
+        sp.agent_len > len - sp.agent_at) {
+        return false;
+    }
+    int version[2] = {e->conn.major, e->conn.minor};
+    k->len = 0;
+    return pb_codec_buf_append(k, js + sp.meta_at, sp.meta_len) == 0 &&
+           pb_codec_buf_append(k, "", 1) == 0 &&
+           pb_codec_buf_append(k, js + sp.agent_at, sp.agent_len) == 0 &&
+           pb_codec_buf_append(k, version, sizeof version) == 0;
+}
+
 static const struct meta_memo *memo_find(const struct esout *e, const struct pb_codec_buf *k)
 {
     for (size_t i = 0; i < e->nmemos; i++) {
@@ -940,11 +970,19 @@ static int send_range(struct esout *e, struct pb_batch *b, const size_t *idx, si
             pb_free(doc);
             pb_free(msg);
         } else {
+            size_t jlen = 0;
+            struct pb_enc_spans sp = {0};
+            const char *js = e->json_ok ? pb_batch_event_json(b, i, &jlen) : NULL;
             pb_event *aev = e->arena_ok ? pb_batch_arena(b, i) : NULL;
-            rc = aev != NULL
-                     ? es_bulk_append_ev(body, &e->meta[i], doc_type(e), aev, e->cc.escape_html)
-                     : es_bulk_append(body, &e->meta[i], doc_type(e), pb_batch_event(b, i),
-                                      e->cc.escape_html);
+            if (js != NULL && pb_batch_event_spans(b, i, &sp) && sp.meta_len > 0) {
+                rc = es_bulk_append_cut(body, &e->meta[i], doc_type(e), js, jlen, sp.meta_at,
+                                        sp.meta_len);
+            } else if (aev != NULL) {
+                rc = es_bulk_append_ev(body, &e->meta[i], doc_type(e), aev, e->cc.escape_html);
+            } else {
+                rc = es_bulk_append(body, &e->meta[i], doc_type(e), pb_batch_event(b, i),
+                                    e->cc.escape_html);
+            }
         }
         if (rc != 0) {
             pb_error(SEL, "Failed to encode event: %s", pb_strerror(rc));
@@ -1045,7 +1083,8 @@ static void es_publish(struct pb_output *o, struct pb_batch *b)
     struct pb_codec_buf key = {0};
     for (size_t i = 0; i < n; i++) {
         pb_event *aev = e->arena_ok ? pb_batch_arena(b, i) : NULL;
-        bool keyed = e->memo_ok && aev != NULL && memo_key(e, aev, &key);
+        bool keyed = e->json_ok ? memo_key_json(e, b, i, &key)
+                                : e->memo_ok && aev != NULL && memo_key(e, aev, &key);
         const struct meta_memo *memo = keyed ? memo_find(e, &key) : NULL;
         if (memo != NULL) {
             e->status[i] = 0;

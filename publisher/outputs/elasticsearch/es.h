@@ -158,10 +158,16 @@ void es_item_meta_clear(struct es_item_meta *m);
    unchanged. 0, -PB_ENOMEM, -PB_ELIMIT. */
 int es_bulk_append(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
                    const json_t *ev, bool escape_html);
-/* Same, with an already encoded document (dead letter). */
 /* The same from an event still in its arena (pb_ev_encode_doc). */
 int es_bulk_append_ev(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
                       const pb_event *ev, bool escape_html);
+/* The same from the event's compact encoding js (len bytes, no escape_html)
+   less its @metadata member, the cut_len bytes at cut_at
+   (pb_enc_spans.meta_*: with the comma before it, or, first in the object,
+   the comma after it goes too). */
+int es_bulk_append_cut(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
+                       const char *js, size_t len, size_t cut_at, size_t cut_len);
+/* Same, with an already encoded document (dead letter). */
 int es_bulk_append_raw(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
                        const char *doc, size_t doclen, bool escape_html);
 

@@ -576,6 +576,33 @@ int es_bulk_append_ev(struct pb_codec_buf *b, const struct es_item_meta *m, cons
     return rc;
 }
 
+int es_bulk_append_cut(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
+                       const char *js, size_t len, size_t cut_at, size_t cut_len)
+{
+    if (cut_at > len || cut_len > len - cut_at) {
+        return -PB_EINVAL;
+    }
+    if (cut_len > 0 && js[cut_at] != ',' && cut_at + cut_len < len && js[cut_at + cut_len] == ',') {
+        cut_len++; /* the first member: the comma after it */
+    }
+    size_t start = b->len;
+    int rc = append_action(b, m, doc_type, false);
+    if (rc == 0 && m->op != ES_OP_DELETE) {
+        size_t rest = cut_at + cut_len;
+        rc = pb_codec_buf_append(b, js, cut_at);
+        if (rc == 0) {
+            rc = pb_codec_buf_append(b, js + rest, len - rest);
+        }
+        if (rc == 0) {
+            rc = pb_codec_buf_append(b, "\n", 1);
+        }
+    }
+    if (rc != 0) {
+        b->len = start;
+    }
+    return rc;
+}
+
 int es_bulk_append_raw(struct pb_codec_buf *b, const struct es_item_meta *m, const char *doc_type,
                        const char *doc, size_t doclen, bool escape_html)
 {
