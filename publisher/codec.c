@@ -947,8 +947,8 @@ static void note_span(struct jw *w, uint32_t *at, uint32_t *len, size_t from)
     }
 }
 
-/* The root's members from m up to end (compact) but skip1 and skip2,
-   noting agent's span when it is among them. */
+/* The root's members (compact) but skip1 and skip2, noting agent's span
+   when w->sp asks for it. */
 static bool put_root_members(struct jw *w, const pb_node *n, const struct pb_member *skip1,
                              const struct pb_member *skip2, const struct top_marks *tm, int depth,
                              bool first)

@@ -45,14 +45,7 @@ static void client_free(struct pb_client *c)
 
 static struct pb_tuple tuple(const char *s, const char *d)
 {
-    struct pb_tuple t;
-    memset(&t, 0, sizeof t);
-    ck_assert(pb_ip_parse(s, &t.src));
-    ck_assert(pb_ip_parse(d, &t.dst));
-    t.sport = 40000;
-    t.dport = 53;
-    t.proto = PB_IPPROTO_UDP;
-    return t;
+    return pt_tuple(s, 40000, d, 53, PB_IPPROTO_UDP);
 }
 
 static pb_event *tx_event(const struct pb_tuple *t, const char *type)

@@ -17,34 +17,23 @@
 #include "beat/utf8.h"
 #include "publisher/codec.h"
 #include "tests/support/ptrun.h"
-
-static struct pb_tuple tuple(const char *s, uint16_t sp, const char *d, uint16_t dp, uint8_t pr)
-{
-    struct pb_tuple t;
-    memset(&t, 0, sizeof t);
-    ck_assert(pb_ip_parse(s, &t.src));
-    ck_assert(pb_ip_parse(d, &t.dst));
-    t.sport = sp;
-    t.dport = dp;
-    t.proto = pr;
-    return t;
-}
+#include "tests/support/ptutil.h"
 
 START_TEST(community_id_matches_packetbeat)
 {
     /* values from Packetbeat's golden events (http_basic_auth) */
     char id[64];
-    struct pb_tuple udp = tuple("172.31.98.49", 51958, "8.8.8.8", 53, PB_IPPROTO_UDP);
+    struct pb_tuple udp = pt_tuple("172.31.98.49", 51958, "8.8.8.8", 53, PB_IPPROTO_UDP);
     pb_community_id(&udp, id);
     ck_assert_str_eq(id, "1:/Zwm1tJot2cAhFAO0OxKQHuXs3Y=");
     struct pb_tuple rev = pb_tuple_reverse(&udp);
     ck_assert_uint_eq(pb_community_id(&rev, id), strlen(id)); /* from the cache */
     ck_assert_str_eq(id, "1:/Zwm1tJot2cAhFAO0OxKQHuXs3Y="); /* direction-free */
-    struct pb_tuple tcp = tuple("172.31.98.49", 55874, "93.184.216.34", 80, PB_IPPROTO_TCP);
+    struct pb_tuple tcp = pt_tuple("172.31.98.49", 55874, "93.184.216.34", 80, PB_IPPROTO_TCP);
     ck_assert_uint_eq(pb_community_id(&tcp, id), strlen(id));
     ck_assert_str_eq(id, "1:TMPM5eEnGOXfxAjx6NKlyjx+X10=");
     /* same addresses, another port: not the cached id of the first */
-    struct pb_tuple other = tuple("172.31.98.49", 51959, "8.8.8.8", 53, PB_IPPROTO_UDP);
+    struct pb_tuple other = pt_tuple("172.31.98.49", 51959, "8.8.8.8", 53, PB_IPPROTO_UDP);
     pb_community_id(&other, id);
     ck_assert_str_ne(id, "1:/Zwm1tJot2cAhFAO0OxKQHuXs3Y=");
 }
@@ -99,8 +88,8 @@ START_TEST(community_id_cache_never_mixes_connections)
                 snprintf(src, sizeof src, "10.%d.%d.1", i / 256, i % 256);
                 snprintf(dst, sizeof dst, "10.255.0.%d", i % 5);
             }
-            struct pb_tuple t = tuple(src, (uint16_t)(40000 + i % 7), dst, 80,
-                                      i % 2 ? PB_IPPROTO_TCP : PB_IPPROTO_UDP);
+            struct pb_tuple t = pt_tuple(src, (uint16_t)(40000 + i % 7), dst, 80,
+                                         i % 2 ? PB_IPPROTO_TCP : PB_IPPROTO_UDP);
             if (i % 4 == 3) {
                 t = pb_tuple_reverse(&t);
             }
@@ -146,13 +135,13 @@ START_TEST(community_id_icmp_pairs)
 {
     /* an echo request and its reply hash alike; a one-way type keeps direction */
     char a[64], b[64];
-    struct pb_tuple req = tuple("10.0.0.1", 8, "10.0.0.2", 0, PB_IPPROTO_ICMP);
-    struct pb_tuple rep = tuple("10.0.0.2", 0, "10.0.0.1", 0, PB_IPPROTO_ICMP);
+    struct pb_tuple req = pt_tuple("10.0.0.1", 8, "10.0.0.2", 0, PB_IPPROTO_ICMP);
+    struct pb_tuple rep = pt_tuple("10.0.0.2", 0, "10.0.0.1", 0, PB_IPPROTO_ICMP);
     pb_community_id(&req, a);
     pb_community_id(&rep, b);
     ck_assert_str_eq(a, b);
-    struct pb_tuple unr1 = tuple("10.0.0.1", 3, "10.0.0.2", 1, PB_IPPROTO_ICMP);
-    struct pb_tuple unr2 = tuple("10.0.0.2", 3, "10.0.0.1", 1, PB_IPPROTO_ICMP);
+    struct pb_tuple unr1 = pt_tuple("10.0.0.1", 3, "10.0.0.2", 1, PB_IPPROTO_ICMP);
+    struct pb_tuple unr2 = pt_tuple("10.0.0.2", 3, "10.0.0.1", 1, PB_IPPROTO_ICMP);
     pb_community_id(&unr1, a);
     pb_community_id(&unr2, b);
     ck_assert_str_ne(a, b);
@@ -375,7 +364,7 @@ END_TEST
 
 START_TEST(tx_event_common_fields)
 {
-    struct pb_tuple t = tuple("172.31.98.49", 55874, "93.184.216.34", 80, PB_IPPROTO_TCP);
+    struct pb_tuple t = pt_tuple("172.31.98.49", 55874, "93.184.216.34", 80, PB_IPPROTO_TCP);
     struct pb_tx tx = {.type = "http", .tuple = &t, .start_ns = 1424218386000000000ull,
                        .end_ns = 1424218386018341000ull, .status = "OK", .src_bytes = 130,
                        .dst_bytes = 1591};
@@ -435,7 +424,7 @@ static void assert_encodes_as_tree(pb_event *ev)
  * written from it only while unchanged: every kind of change shows. */
 START_TEST(cached_encodings_follow_changes)
 {
-    struct pb_tuple t = tuple("10.1.2.3", 40000, "fd00::1", 53, PB_IPPROTO_UDP);
+    struct pb_tuple t = pt_tuple("10.1.2.3", 40000, "fd00::1", 53, PB_IPPROTO_UDP);
     struct pb_tx tx = {.type = "dns",
                        .tuple = &t,
                        .start_ns = 1424218386000000000ull,
@@ -517,7 +506,7 @@ END_TEST
  * again leaves the others alone. */
 START_TEST(tx_event_times)
 {
-    struct pb_tuple t = tuple("10.0.0.1", 40000, "10.0.0.2", 53, PB_IPPROTO_UDP);
+    struct pb_tuple t = pt_tuple("10.0.0.1", 40000, "10.0.0.2", 53, PB_IPPROTO_UDP);
     struct pb_tx tx = {.type = "dns",
                        .tuple = &t,
                        .start_ns = 1424218386123000000ull,
@@ -778,7 +767,7 @@ static bool ip_is(const struct pb_ip *ip, const char *want)
  * memory is reused then). */
 START_TEST(parse_ip_follows_changes)
 {
-    struct pb_tuple t = tuple("10.0.0.1", 1000, "2001:db8::1", 53, PB_IPPROTO_UDP);
+    struct pb_tuple t = pt_tuple("10.0.0.1", 1000, "2001:db8::1", 53, PB_IPPROTO_UDP);
     struct pb_tx tx = {.type = "dns", .tuple = &t, .start_ns = 1};
     pb_event *ev = pb_tx_event(&tx);
     struct pb_ip ip;
@@ -868,7 +857,7 @@ START_TEST(event_blocks_reused_empty_and_counted)
             ck_assert_ptr_nonnull(pb_ev_json(ev)); /* freed as a tree */
         }
         if (i == 2) {
-            struct pb_tuple t = tuple("10.0.0.1", 1, "10.0.0.2", 2, PB_IPPROTO_TCP);
+            struct pb_tuple t = pt_tuple("10.0.0.1", 1, "10.0.0.2", 2, PB_IPPROTO_TCP);
             struct pb_tx tx = {.type = "x", .tuple = &t, .start_ns = 1};
             pb_ev_free(ev);
             ev = pb_tx_event(&tx); /* waiting fields */
@@ -936,7 +925,7 @@ START_TEST(tx_fields_written_as_built)
     for (unsigned shape = 0; shape < 3 * 4 * 4 * 4; shape++) {
         unsigned a = shape % 3, pr = shape / 3 % 4, times = shape / 12 % 4, bytes = shape / 48;
         struct pb_tuple t =
-            tuple(addrs[a][0], (bytes & 1) ? 0 : 40000, addrs[a][1], 53, protos[pr]);
+            pt_tuple(addrs[a][0], (bytes & 1) ? 0 : 40000, addrs[a][1], 53, protos[pr]);
         uint64_t start = times == 1 ? 0 : 1700000000123456789ull;
         uint64_t end = times == 0 ? 0 : times == 2 ? start : times == 3 ? start + 5000 : 99;
         struct pb_tx tx = {.type = "redis",
@@ -972,7 +961,7 @@ END_TEST
  * keys leave them waiting. */
 START_TEST(tx_fields_built_when_looked_at)
 {
-    struct pb_tuple t = tuple("10.0.0.1", 5000, "10.0.0.2", 6379, PB_IPPROTO_TCP);
+    struct pb_tuple t = pt_tuple("10.0.0.1", 5000, "10.0.0.2", 6379, PB_IPPROTO_TCP);
     struct pb_tx tx = {.type = "redis",
                        .tuple = &t,
                        .start_ns = 1000,
@@ -1086,7 +1075,7 @@ START_TEST(frozen_members_and_pending_timestamp)
     json_t *agent = json_pack("{s:s}", "version", "8.17.2");
     pb_ev_freeze(meta);
     pb_ev_freeze(agent);
-    struct pb_tuple t = tuple("10.0.0.1", 1000, "10.0.0.2", 6379, PB_IPPROTO_TCP);
+    struct pb_tuple t = pt_tuple("10.0.0.1", 1000, "10.0.0.2", 6379, PB_IPPROTO_TCP);
     struct pb_tx tx = {.type = "redis",
                        .tuple = &t,
                        .start_ns = 1424218386000000000ull,

@@ -17,6 +17,7 @@
 #include "publisher/codec.h"
 #include "publisher/outputs/elasticsearch/es.h"
 #include "tests/support/ptrun.h"
+#include "tests/support/ptutil.h"
 
 static json_t *event(void)
 {
@@ -396,13 +397,7 @@ START_TEST(bulk_from_encoding_equals_arena)
     json_t *agent = json_pack("{s:s,s:s}", "type", "packetbeat", "version", "8.17.2");
     pb_ev_freeze(meta);
     pb_ev_freeze(agent);
-    struct pb_tuple t;
-    memset(&t, 0, sizeof t);
-    ck_assert(pb_ip_parse("10.0.0.1", &t.src));
-    ck_assert(pb_ip_parse("10.0.0.2", &t.dst));
-    t.sport = 1000;
-    t.dport = 6379;
-    t.proto = PB_IPPROTO_TCP;
+    struct pb_tuple t = pt_tuple("10.0.0.1", 1000, "10.0.0.2", 6379, PB_IPPROTO_TCP);
     struct pb_tx tx = {.type = "redis",
                        .tuple = &t,
                        .start_ns = 1424218386000000000ull,

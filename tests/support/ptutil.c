@@ -13,6 +13,19 @@
 #include "protos/protos.h"
 #include "publisher/codec.h"
 
+struct pb_tuple pt_tuple(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                         uint8_t proto)
+{
+    struct pb_tuple t;
+    memset(&t, 0, sizeof t);
+    ck_assert_msg(pb_ip_parse(src, &t.src), "%s", src);
+    ck_assert_msg(pb_ip_parse(dst, &t.dst), "%s", dst);
+    t.sport = sport;
+    t.dport = dport;
+    t.proto = proto;
+    return t;
+}
+
 void pt_buf_room(size_t n, size_t cap, size_t want)
 {
     ck_assert_uint_le(n, cap);

@@ -14,6 +14,11 @@
 #include "beat/event.h"
 #include "tests/support/pt.h"
 
+/* A transaction's tuple: src:sport -> dst:dport over proto (PB_IPPROTO_*);
+   an address that does not parse fails the test. */
+struct pb_tuple pt_tuple(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                         uint8_t proto);
+
 /* ---- byte builder ---------------------------------------------------- */
 
 /* Capacity of one builder; a test file may define it larger before the
