@@ -37,6 +37,7 @@ struct dns_tx {
     uint64_t ts_ns;   /* request time */
     size_t rawlen;
     size_t length; /* request bytes as reported */
+    bool edns;     /* the request has an OPT record */
     const char *notes[DNS_MAX_NOTES];
     size_t nnotes;
     uint8_t raw[]; /* a copy of the request message (rawlen bytes) */
@@ -182,11 +183,24 @@ static void publish(struct pb_proto *p, const struct pb_tuple *tuple, const stru
     pb_emit(p, ev);
 }
 
+/* What of a message publish shows: as the event's dns.* and, with send,
+ * as its request or response text (all of it). */
+static unsigned body_keep(const struct dns_priv *pv, bool send)
+{
+    if (send) {
+        return DNS_KEEP_ALL;
+    }
+    return (pv->include_authorities ? DNS_KEEP_AUTHORITIES : 0u) |
+           (pv->include_additionals ? DNS_KEEP_ADDITIONALS : 0u);
+}
+
 /* Publishes a stored request (no response) and frees it. */
 static void publish_request_only(struct pb_proto *p, struct dns_tx *tx)
 {
     struct dns_msg req;
-    if (dns_msg_parse(tx->raw, tx->rawlen, &req) == 0) {
+    _Alignas(16) unsigned char scratch[DNS_SCRATCH];
+    if (dns_msg_parse_in(tx->raw, tx->rawlen, &req, body_keep(p->priv, p->send_request), scratch,
+                         sizeof scratch) == 0) {
         req.length = tx->length;
         publish(p, &tx->key.t, &req, tx->ts_ns, NULL, 0, tx->notes, tx->nnotes);
         dns_msg_free(&req);
@@ -238,6 +252,7 @@ static void on_request(struct pb_proto *p, const struct pb_tuple *tuple, const u
     tx->ts_ns = ts;
     tx->rawlen = rawlen;
     tx->length = msg->length;
+    tx->edns = msg->opt.present;
     if (tuple->proto == PB_IPPROTO_UDP && msg->opt.present && msg->length > DNS_UDP_MAX_PLAIN) {
         tx_note(tx, DNS_NOTE_TOO_LARGE);
     }
@@ -254,13 +269,17 @@ static void on_response(struct pb_proto *p, const struct pb_tuple *tuple, const 
     const char *notes[DNS_MAX_NOTES];
     size_t nnotes = 0;
     struct dns_msg req;
+    _Alignas(16) unsigned char scratch[DNS_SCRATCH];
     bool have_req = false;
     if (tx != NULL) {
         tab_unlink(pv, tx);
         for (size_t i = 0; i < tx->nnotes; i++) {
             notes[nnotes++] = tx->notes[i];
         }
-        if (dns_msg_parse(tx->raw, tx->rawlen, &req) == 0) {
+        /* the response gives dns.*: of the request the event shows its
+           header and question (and its text with send_request) */
+        unsigned keep = p->send_request ? DNS_KEEP_ALL : DNS_KEEP_QUESTIONS;
+        if (dns_msg_parse_in(tx->raw, tx->rawlen, &req, keep, scratch, sizeof scratch) == 0) {
             req.length = tx->length;
             have_req = true;
         }
@@ -274,7 +293,7 @@ static void on_response(struct pb_proto *p, const struct pb_tuple *tuple, const 
             notes[nnotes++] = DNS_NOTE_TOO_LARGE_RESP;
         }
         if (have_req && nnotes < DNS_MAX_NOTES) {
-            bool req_edns = req.opt.present;
+            bool req_edns = tx->edns;
             if (req_edns && !resp_edns) {
                 notes[nnotes++] = DNS_NOTE_EDNS_NO_SUPPORT;
             } else if (!req_edns && resp_edns) {
@@ -298,7 +317,10 @@ static bool handle_message(struct pb_proto *p, const struct pb_tuple *tuple, con
      * its bytes are kept and decoded when its event is built. */
     bool qr = rawlen > 2 && (raw[2] & 0x80) != 0;
     struct dns_msg msg;
-    if ((qr ? dns_msg_parse(raw, rawlen, &msg) : dns_msg_check(raw, rawlen, &msg)) < 0) {
+    _Alignas(16) unsigned char scratch[DNS_SCRATCH];
+    if ((qr ? dns_msg_parse_in(raw, rawlen, &msg, body_keep(p->priv, p->send_response), scratch,
+                               sizeof scratch)
+            : dns_msg_check(raw, rawlen, &msg)) < 0) {
         p->stats.parse_errors++;
         return false;
     }

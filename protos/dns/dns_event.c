@@ -6,6 +6,7 @@
  */
 #include "dns_event.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,21 +165,13 @@ static void add_code(pb_node *n, const char *key, size_t klen, const char *s, co
     }
 }
 
-/* A name as the parser renders it: printable ASCII where '"', '\\' and
- * every other byte JSON would escape come after a backslash, so without
- * one it needs no escaping. */
-static bool name_plain(const char *s)
+/* A question's name at a new literal key (plain: needs no escaping). */
+static void add_name(pb_node *n, const char *key, size_t klen, const struct dns_question *q)
 {
-    return strchr(s, '\\') == NULL;
-}
-
-/* A name (NULL: nothing) at a new literal key. */
-static void add_name(pb_node *n, const char *key, size_t klen, const char *s)
-{
-    if (s != NULL && name_plain(s)) {
-        pb_node_add_plain(n, key, klen, s);
+    if (q->name_plain) {
+        pb_node_add_plain(n, key, klen, q->name);
     } else {
-        pb_node_add_str(n, key, klen, s);
+        pb_node_add_strn(n, key, klen, q->name, q->name_len);
     }
 }
 
@@ -418,6 +411,45 @@ static inline void dtw_str(struct dtw *t, const char *s)
     dtw_strn(t, s, strlen(s));
 }
 
+/* A string known to need no escaping (our tables' names, numbers,
+ * addresses, plain names), between quotes. */
+static inline void dtw_plainn(struct dtw *t, const char *s, size_t n)
+{
+    assert(pb_json_plain(s, n));
+    if (n + 2 > (size_t)(t->end - t->o)) {
+        t->bad = true;
+        t->o = t->end;
+        return;
+    }
+    t->o = pb_jw_quoted(t->o, s, n);
+}
+
+/* The parser's text s (n bytes): plain when it says so, else checked. */
+static inline void dtw_text(struct dtw *t, const char *s, size_t n, bool plain)
+{
+    if (plain) {
+        dtw_plainn(t, s, n);
+    } else {
+        dtw_strn(t, s, n);
+    }
+}
+
+/* A record's or question's type and class, after `"type":` */
+static inline void dtw_type_class(struct dtw *t, uint16_t type, uint16_t klass)
+{
+    char b[24];
+    size_t n;
+    const char *s = dns_type_strn(type, b, &n);
+    dtw_plainn(t, s, n);
+    if (klass == 1) {
+        DTW_LIT(t, ",\"class\":\"IN\"");
+        return;
+    }
+    DTW_LIT(t, ",\"class\":");
+    s = dns_class_strn(klass, b, &n);
+    dtw_plainn(t, s, n);
+}
+
 static inline void dtw_int(struct dtw *t, int64_t v)
 {
     if ((size_t)(t->end - t->o) < 20) {
@@ -449,7 +481,6 @@ static inline void dtw_sep(struct dtw *t, bool *any)
 /* put_rrs: the records as objects, after `"key":` */
 static void dtw_rrs(struct dtw *t, const struct dns_rr *rrs, size_t n)
 {
-    char b[24];
     bool first = true;
     dtw_mem(t, "[", 1);
     for (size_t i = 0; i < n; i++) {
@@ -477,21 +508,19 @@ static void dtw_rrs(struct dtw *t, const struct dns_rr *rrs, size_t n)
         if (rr->data != NULL) {
             dtw_sep(t, &any);
             DTW_LIT(t, "\"data\":");
-            dtw_str(t, rr->data);
+            dtw_text(t, rr->data, rr->data_len, rr->data_plain);
         }
         if (rr->name != NULL) {
             dtw_sep(t, &any);
             DTW_LIT(t, "\"name\":");
-            dtw_str(t, rr->name);
+            dtw_text(t, rr->name, rr->name_len, rr->name_plain);
         }
         dtw_sep(t, &any);
         DTW_LIT(t, "\"type\":");
-        dtw_str(t, dns_type_str(rr->type, b));
-        DTW_LIT(t, ",\"class\":");
-        dtw_str(t, dns_class_str(rr->klass, b));
-        DTW_LIT(t, ",\"ttl\":");
-        dtw_str(t, u64_str(rr->ttl, b));
-        dtw_mem(t, "}", 1);
+        dtw_type_class(t, rr->type, rr->klass);
+        DTW_LIT(t, ",\"ttl\":\""); /* a string, as Packetbeat has it */
+        dtw_int(t, rr->ttl);
+        DTW_LIT(t, "\"}");
     }
     dtw_mem(t, "]", 1);
 }
@@ -499,25 +528,23 @@ static void dtw_rrs(struct dtw *t, const struct dns_rr *rrs, size_t n)
 /* add_question, after `"question":` */
 static void dtw_question(struct dtw *t, const struct dns_question *q)
 {
-    char b[24];
-    size_t nl = strlen(q->name);
+    size_t nl = q->name_len;
+    bool plain = q->name_plain; /* and so every part of the name */
     DTW_LIT(t, "{\"name\":");
-    dtw_strn(t, q->name, nl);
+    dtw_text(t, q->name, nl, plain);
     DTW_LIT(t, ",\"type\":");
-    dtw_str(t, dns_type_str(q->qtype, b));
-    DTW_LIT(t, ",\"class\":");
-    dtw_str(t, dns_class_str(q->qclass, b));
-    const char *reg = dns_etld_plus_one(q->name);
+    dtw_type_class(t, q->qtype, q->qclass);
+    const char *reg = dns_etld_plus_one_n(q->name, nl);
     if (reg != NULL) {
         size_t rl = nl - (size_t)(reg - q->name);
         const char *dot = memchr(reg, '.', rl);
         DTW_LIT(t, ",\"etld_plus_one\":");
-        dtw_strn(t, reg, rl);
+        dtw_text(t, reg, rl, plain);
         DTW_LIT(t, ",\"registered_domain\":");
-        dtw_strn(t, reg, rl);
+        dtw_text(t, reg, rl, plain);
         if (dot != NULL) {
             DTW_LIT(t, ",\"top_level_domain\":");
-            dtw_strn(t, dot + 1, rl - (size_t)(dot + 1 - reg));
+            dtw_text(t, dot + 1, rl - (size_t)(dot + 1 - reg), plain);
         }
         if (nl > rl) {
             size_t sl = nl - rl;
@@ -526,7 +553,7 @@ static void dtw_question(struct dtw *t, const struct dns_question *q)
             }
             if (sl > 0) {
                 DTW_LIT(t, ",\"subdomain\":");
-                dtw_strn(t, q->name, sl);
+                dtw_text(t, q->name, sl, plain);
             }
         }
     }
@@ -622,7 +649,7 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf,
                     dtw_mem(w, ",", 1);
                 }
                 any = true;
-                dtw_str(w, an[i].data);
+                dtw_text(w, an[i].data, an[i].data_len, an[i].data_plain);
             }
         }
         if (any) {
@@ -712,14 +739,15 @@ static bool put_mem(char **o, const char *end, const char *s, size_t n)
 static void add_query(pb_node *root, const struct dns_question *q)
 {
     char b1[24], b2[24], buf[320];
-    const char *cl = dns_class_str(q->qclass, b1), *ty = dns_type_str(q->qtype, b2);
+    size_t cll, tyl;
+    const char *cl = dns_class_strn(q->qclass, b1, &cll), *ty = dns_type_strn(q->qtype, b2, &tyl);
     char *o = buf;
     const char *end = buf + sizeof buf;
-    if (put_mem(&o, end, "class ", 6) && put_mem(&o, end, cl, strlen(cl)) &&
-        put_mem(&o, end, ", type ", 7) && put_mem(&o, end, ty, strlen(ty)) &&
-        put_mem(&o, end, ", ", 2) && put_mem(&o, end, q->name, strlen(q->name) + 1)) {
+    if (put_mem(&o, end, "class ", 6) && put_mem(&o, end, cl, cll) &&
+        put_mem(&o, end, ", type ", 7) && put_mem(&o, end, ty, tyl) && put_mem(&o, end, ", ", 2) &&
+        put_mem(&o, end, q->name, (size_t)q->name_len + 1)) {
         /* the code names are plain, and so the text when the name is */
-        if (name_plain(q->name)) {
+        if (q->name_plain) {
             pb_node_add_plain(root, PB_KEY("query"), buf);
         } else {
             pb_node_add_strn(root, PB_KEY("query"), buf, (size_t)(o - buf) - 1);
@@ -774,7 +802,7 @@ pb_event *dns_event_build(const struct dns_event_in *in)
     add_code(root, PB_KEY("method"), method, b);
     if (info->nq > 0) {
         add_query(root, &info->q[0]);
-        add_name(root, PB_KEY("resource"), info->q[0].name);
+        add_name(root, PB_KEY("resource"), &info->q[0]);
     }
     add_dns(ev, root, body, in->include_authorities, in->include_additionals);
     if (req != NULL && in->send_request) {

@@ -32,67 +32,76 @@
 
 struct code_name {
     uint16_t code;
+    uint8_t len; /* strlen(name) */
     const char *name;
 };
+#define CN(code, name)                                                                             \
+    {                                                                                              \
+        (code), sizeof(name) - 1, (name)                                                           \
+    }
 
 /* Sorted by code (dns_type_str relies on it). */
 static const struct code_name type_names[] = {
-    {0, "None"},         {1, "A"},           {2, "NS"},          {3, "MD"},      {4, "MF"},
-    {5, "CNAME"},        {6, "SOA"},         {7, "MB"},          {8, "MG"},      {9, "MR"},
-    {10, "NULL"},        {12, "PTR"},        {13, "HINFO"},      {14, "MINFO"},  {15, "MX"},
-    {16, "TXT"},         {17, "RP"},         {18, "AFSDB"},      {19, "X25"},    {20, "ISDN"},
-    {21, "RT"},          {23, "NSAP-PTR"},   {24, "SIG"},        {25, "KEY"},    {26, "PX"},
-    {27, "GPOS"},        {28, "AAAA"},       {29, "LOC"},        {30, "NXT"},    {31, "EID"},
-    {32, "NIMLOC"},      {33, "SRV"},        {34, "ATMA"},       {35, "NAPTR"},  {36, "KX"},
-    {37, "CERT"},        {39, "DNAME"},      {41, "OPT"},        {42, "APL"},    {43, "DS"},
-    {44, "SSHFP"},       {45, "IPSECKEY"},   {46, "RRSIG"},      {47, "NSEC"},   {48, "DNSKEY"},
-    {49, "DHCID"},       {50, "NSEC3"},      {51, "NSEC3PARAM"}, {52, "TLSA"},   {53, "SMIMEA"},
-    {55, "HIP"},         {56, "NINFO"},      {57, "RKEY"},       {58, "TALINK"}, {59, "CDS"},
-    {60, "CDNSKEY"},     {61, "OPENPGPKEY"}, {62, "CSYNC"},      {63, "ZONEMD"}, {64, "SVCB"},
-    {65, "HTTPS"},       {99, "SPF"},        {100, "UINFO"},     {101, "UID"},   {102, "GID"},
-    {103, "UNSPEC"},     {104, "NID"},       {105, "L32"},       {106, "L64"},   {107, "LP"},
-    {108, "EUI48"},      {109, "EUI64"},     {249, "TKEY"},      {250, "TSIG"},  {251, "IXFR"},
-    {252, "AXFR"},       {253, "MAILB"},     {254, "MAILA"},     {255, "ANY"},   {256, "URI"},
-    {257, "CAA"},        {258, "AVC"},       {260, "AMTRELAY"},  {32768, "TA"},  {32769, "DLV"},
-    {65535, "Reserved"},
-};
+    CN(0, "None"),        CN(1, "A"),           CN(2, "NS"),         CN(3, "MD"),
+    CN(4, "MF"),          CN(5, "CNAME"),       CN(6, "SOA"),        CN(7, "MB"),
+    CN(8, "MG"),          CN(9, "MR"),          CN(10, "NULL"),      CN(12, "PTR"),
+    CN(13, "HINFO"),      CN(14, "MINFO"),      CN(15, "MX"),        CN(16, "TXT"),
+    CN(17, "RP"),         CN(18, "AFSDB"),      CN(19, "X25"),       CN(20, "ISDN"),
+    CN(21, "RT"),         CN(23, "NSAP-PTR"),   CN(24, "SIG"),       CN(25, "KEY"),
+    CN(26, "PX"),         CN(27, "GPOS"),       CN(28, "AAAA"),      CN(29, "LOC"),
+    CN(30, "NXT"),        CN(31, "EID"),        CN(32, "NIMLOC"),    CN(33, "SRV"),
+    CN(34, "ATMA"),       CN(35, "NAPTR"),      CN(36, "KX"),        CN(37, "CERT"),
+    CN(39, "DNAME"),      CN(41, "OPT"),        CN(42, "APL"),       CN(43, "DS"),
+    CN(44, "SSHFP"),      CN(45, "IPSECKEY"),   CN(46, "RRSIG"),     CN(47, "NSEC"),
+    CN(48, "DNSKEY"),     CN(49, "DHCID"),      CN(50, "NSEC3"),     CN(51, "NSEC3PARAM"),
+    CN(52, "TLSA"),       CN(53, "SMIMEA"),     CN(55, "HIP"),       CN(56, "NINFO"),
+    CN(57, "RKEY"),       CN(58, "TALINK"),     CN(59, "CDS"),       CN(60, "CDNSKEY"),
+    CN(61, "OPENPGPKEY"), CN(62, "CSYNC"),      CN(63, "ZONEMD"),    CN(64, "SVCB"),
+    CN(65, "HTTPS"),      CN(99, "SPF"),        CN(100, "UINFO"),    CN(101, "UID"),
+    CN(102, "GID"),       CN(103, "UNSPEC"),    CN(104, "NID"),      CN(105, "L32"),
+    CN(106, "L64"),       CN(107, "LP"),        CN(108, "EUI48"),    CN(109, "EUI64"),
+    CN(249, "TKEY"),      CN(250, "TSIG"),      CN(251, "IXFR"),     CN(252, "AXFR"),
+    CN(253, "MAILB"),     CN(254, "MAILA"),     CN(255, "ANY"),      CN(256, "URI"),
+    CN(257, "CAA"),       CN(258, "AVC"),       CN(260, "AMTRELAY"), CN(32768, "TA"),
+    CN(32769, "DLV"),     CN(65535, "Reserved")};
 
 static const struct code_name class_names[] = {
-    {1, "IN"}, {2, "CS"}, {3, "CH"}, {4, "HS"}, {254, "NONE"}, {255, "ANY"},
+    CN(1, "IN"), CN(2, "CS"), CN(3, "CH"), CN(4, "HS"), CN(254, "NONE"), CN(255, "ANY"),
 };
 
 static const struct code_name opcode_names[] = {
-    {0, "QUERY"}, {1, "IQUERY"}, {2, "STATUS"}, {4, "NOTIFY"}, {5, "UPDATE"},
+    CN(0, "QUERY"), CN(1, "IQUERY"), CN(2, "STATUS"), CN(4, "NOTIFY"), CN(5, "UPDATE"),
 };
 
 static const struct code_name rcode_names[] = {
-    {0, "NOERROR"},  {1, "FORMERR"},    {2, "SERVFAIL"}, {3, "NXDOMAIN"},  {4, "NOTIMP"},
-    {5, "REFUSED"},  {6, "YXDOMAIN"},   {7, "YXRRSET"},  {8, "NXRRSET"},   {9, "NOTAUTH"},
-    {10, "NOTZONE"}, {11, "DSOTYPENI"}, {16, "BADSIG"},  {17, "BADKEY"},   {18, "BADTIME"},
-    {19, "BADMODE"}, {20, "BADNAME"},   {21, "BADALG"},  {22, "BADTRUNC"}, {23, "BADCOOKIE"},
+    CN(0, "NOERROR"),  CN(1, "FORMERR"), CN(2, "SERVFAIL"),  CN(3, "NXDOMAIN"),
+    CN(4, "NOTIMP"),   CN(5, "REFUSED"), CN(6, "YXDOMAIN"),  CN(7, "YXRRSET"),
+    CN(8, "NXRRSET"),  CN(9, "NOTAUTH"), CN(10, "NOTZONE"),  CN(11, "DSOTYPENI"),
+    CN(16, "BADSIG"),  CN(17, "BADKEY"), CN(18, "BADTIME"),  CN(19, "BADMODE"),
+    CN(20, "BADNAME"), CN(21, "BADALG"), CN(22, "BADTRUNC"), CN(23, "BADCOOKIE"),
 };
 
 static const struct code_name alg_names[] = {
-    {1, "RSAMD5"},
-    {2, "DH"},
-    {3, "DSA"},
-    {5, "RSASHA1"},
-    {6, "DSA-NSEC3-SHA1"},
-    {7, "RSASHA1-NSEC3-SHA1"},
-    {8, "RSASHA256"},
-    {10, "RSASHA512"},
-    {12, "ECC-GOST"},
-    {13, "ECDSAP256SHA256"},
-    {14, "ECDSAP384SHA384"},
-    {15, "ED25519"},
-    {16, "ED448"},
-    {252, "INDIRECT"},
-    {253, "PRIVATEDNS"},
-    {254, "PRIVATEOID"},
+    CN(1, "RSAMD5"),
+    CN(2, "DH"),
+    CN(3, "DSA"),
+    CN(5, "RSASHA1"),
+    CN(6, "DSA-NSEC3-SHA1"),
+    CN(7, "RSASHA1-NSEC3-SHA1"),
+    CN(8, "RSASHA256"),
+    CN(10, "RSASHA512"),
+    CN(12, "ECC-GOST"),
+    CN(13, "ECDSAP256SHA256"),
+    CN(14, "ECDSAP384SHA384"),
+    CN(15, "ED25519"),
+    CN(16, "ED448"),
+    CN(252, "INDIRECT"),
+    CN(253, "PRIVATEDNS"),
+    CN(254, "PRIVATEOID"),
 };
 
 static const struct code_name hash_names[] = {
-    {1, "SHA1"}, {2, "SHA256"}, {3, "GOST94"}, {4, "SHA384"}, {5, "SHA512"},
+    CN(1, "SHA1"), CN(2, "SHA256"), CN(3, "GOST94"), CN(4, "SHA384"), CN(5, "SHA512"),
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -107,7 +116,8 @@ static const char *lookup(const struct code_name *t, size_t n, unsigned code)
     return NULL;
 }
 
-static const char *num_str(unsigned long v, char buf[24])
+/* The decimal text of v in buf, terminated; its length. */
+static size_t num_text(unsigned long v, char buf[24])
 {
     char tmp[24];
     size_t n = 0;
@@ -119,10 +129,16 @@ static const char *num_str(unsigned long v, char buf[24])
         buf[i] = tmp[n - 1 - i];
     }
     buf[n] = '\0';
+    return n;
+}
+
+static const char *num_str(unsigned long v, char buf[24])
+{
+    num_text(v, buf);
     return buf;
 }
 
-const char *dns_type_str(uint16_t t, char buf[24])
+const char *dns_type_strn(uint16_t t, char buf[24], size_t *len)
 {
     /* type_names is sorted by distinct codes, so code t sits at an index
        of at most t: a short walk down from there for the usual types */
@@ -131,15 +147,35 @@ const char *dns_type_str(uint16_t t, char buf[24])
         i--;
     }
     if (type_names[i].code == t) {
+        *len = type_names[i].len;
         return type_names[i].name;
     }
-    return num_str(t, buf);
+    *len = num_text(t, buf);
+    return buf;
+}
+
+const char *dns_type_str(uint16_t t, char buf[24])
+{
+    size_t n;
+    return dns_type_strn(t, buf, &n);
+}
+
+const char *dns_class_strn(uint16_t c, char buf[24], size_t *len)
+{
+    for (size_t i = 0; i < NELEM(class_names); i++) {
+        if (class_names[i].code == c) {
+            *len = class_names[i].len;
+            return class_names[i].name;
+        }
+    }
+    *len = num_text(c, buf);
+    return buf;
 }
 
 const char *dns_class_str(uint16_t c, char buf[24])
 {
-    const char *s = lookup(class_names, NELEM(class_names), c);
-    return s != NULL ? s : num_str(c, buf);
+    size_t n;
+    return dns_class_strn(c, buf, &n);
 }
 
 const char *dns_opcode_str(unsigned op, char buf[24])
@@ -176,14 +212,15 @@ static const char *hash_str(uint8_t h, char buf[24])
 
 /* ------------------------------------------------------------------ */
 /* The message's memory: blocks from which strings and arrays are carved,
- * freed together by dns_msg_free. The first block is sized from the
- * message length; later ones double up to BLK_MAX (an item larger than
- * that gets a block of its own). All of them together stay under
- * DNS_MAX_MSG_MEM. */
+ * freed together by dns_msg_free. The first block is the caller's scratch
+ * when there is one, else sized from the message length; later ones double
+ * up to BLK_MAX (an item larger than that gets a block of its own). All of
+ * them together stay under DNS_MAX_MSG_MEM. */
 
 struct dns_blk {
     struct dns_blk *next;
     size_t size, used; /* bytes of data after the header */
+    bool borrowed;     /* the caller's scratch: not freed */
 };
 
 #define BLK_HDR ((sizeof(struct dns_blk) + 15u) & ~(size_t)15u)
@@ -198,6 +235,7 @@ struct name_memo {
     unsigned ptrs, wire;
     char *s;
     size_t slen;
+    bool plain; /* no backslash in the text */
 };
 
 #define NAME_MEMO 4u
@@ -205,15 +243,18 @@ struct name_memo {
 /* One decoding pass. */
 struct pctx {
     struct dns_msg *msg;
-    bool dry;     /* dns_msg_check: nothing is rendered or kept */
-    bool keep;    /* the texts of the current question or record are kept */
-    size_t next;  /* data bytes of the next block */
-    size_t total; /* data bytes of the blocks so far */
+    bool dry;         /* dns_msg_check: nothing is rendered or kept */
+    bool keep;        /* the texts of the current question or record are kept */
+    bool keep_sec[3]; /* the records of each section are kept (up to the cap) */
+    size_t next;      /* data bytes of the next block */
+    size_t total;     /* data bytes of the blocks so far */
     /* the last names decoded: most records point back at the question */
     struct name_memo memo[NAME_MEMO];
     unsigned nmemo;
-    char *empty; /* "" when kept, shared */
 };
+
+/* The text of every empty name and value (never written). */
+static char empty_text[1];
 
 static void *mem_new_blk(struct pctx *x, size_t n)
 {
@@ -228,6 +269,7 @@ static void *mem_new_blk(struct pctx *x, size_t n)
     x->total += size;
     b->size = size;
     b->used = n;
+    b->borrowed = false;
     struct dns_blk *head = x->msg->mem;
     if (head != NULL && n >= x->next) {
         /* a block for this item alone: the current one goes on serving */
@@ -531,7 +573,7 @@ static const struct name_memo *memo_find(const struct pctx *x, size_t to, size_t
  * *off moves past the name as it sits on the wire. With x (text mode), a
  * pointer to a name in x's memo takes its text, and res describes the read
  * for the memo (res->s: the memo's text when it is the whole name, else
- * NULL). 0 or -PB_EPROTO. */
+ * NULL; res->plain: no backslash in the text). 0 or -PB_EPROTO. */
 static int read_name(const struct pctx *x, const uint8_t *m, size_t lim, size_t *off, char *out,
                      size_t *outlen, bool wire, struct name_memo *res)
 {
@@ -541,6 +583,7 @@ static int read_name(const struct pctx *x, const uint8_t *m, size_t lim, size_t 
     char *o = out;
     const char *end = out != NULL ? out + NAME_TEXT_MAX : NULL;
     char *whole = NULL;
+    bool esc = false;
     for (;;) {
         if (pos >= lim) {
             return -PB_EPROTO;
@@ -582,7 +625,9 @@ static int read_name(const struct pctx *x, const uint8_t *m, size_t lim, size_t 
                             o[0] = '\\';
                             o[1] = (char)b;
                             o += 2;
+                            esc = true;
                         } else {
+                            esc = true;
                             o[0] = '\\';
                             o[1] = (char)('0' + b / 100);
                             o[2] = (char)('0' + (b / 10) % 10);
@@ -615,6 +660,7 @@ static int read_name(const struct pctx *x, const uint8_t *m, size_t lim, size_t 
                 if (o == out) {
                     whole = e->s;
                 }
+                esc |= !e->plain;
                 if (o != NULL && e->slen > 0) {
                     /* the whole name's text fits, as above: never taken */
                     if ((size_t)(end - o) < e->slen + 1) {
@@ -648,22 +694,30 @@ static int read_name(const struct pctx *x, const uint8_t *m, size_t lim, size_t 
         res->wire = (unsigned)(MAX_NAME_WIRE - budget);
         res->s = whole;
         res->slen = o != NULL ? (size_t)(o - out) : 0;
+        res->plain = o != NULL && !esc;
     }
     *off = after;
     return 0;
 }
 
-/* "" in the message's memory, made once. */
+/* "" (shared, outside the message's memory). */
 static char *empty_str(struct pctx *x)
 {
-    if (x->empty == NULL) {
-        x->empty = mem_strn(x, "", 0);
-    }
-    return x->empty;
+    (void)x;
+    return empty_text;
 }
 
-/* The name at *off as text in the message's memory (when kept). */
-static int name_str(struct pctx *x, const uint8_t *m, size_t lim, size_t *off, char **out)
+/* A name's text in the message's memory: s (len bytes), plain when it
+ * has no backslash (needs no JSON escaping). */
+struct ntext {
+    char *s;
+    uint32_t len;
+    bool plain;
+};
+
+/* The name at *off as text in the message's memory (when kept; out is
+ * left alone when not). */
+static int name_str(struct pctx *x, const uint8_t *m, size_t lim, size_t *off, struct ntext *out)
 {
     size_t at = *off;
     /* the two usual short cuts of read_name: the root, and a pointer to a
@@ -671,8 +725,9 @@ static int name_str(struct pctx *x, const uint8_t *m, size_t lim, size_t *off, c
     if (at < lim && m[at] == 0) {
         *off = at + 1;
         if (x->keep) {
-            *out = empty_str(x);
-            return *out == NULL ? -PB_ENOMEM : 0;
+            out->s = empty_str(x);
+            out->len = 0;
+            out->plain = true;
         }
         return 0;
     }
@@ -682,7 +737,9 @@ static int name_str(struct pctx *x, const uint8_t *m, size_t lim, size_t *off, c
         if (e != NULL) {
             *off = at + 2;
             if (x->keep) {
-                *out = e->s;
+                out->s = e->s;
+                out->len = (uint32_t)e->slen;
+                out->plain = e->plain;
             }
             return 0;
         }
@@ -701,7 +758,11 @@ static int name_str(struct pctx *x, const uint8_t *m, size_t lim, size_t *off, c
             r.s = mem_strn(x, buf, n);
             rc = r.s == NULL ? -PB_ENOMEM : 0;
         }
-        *out = r.s;
+        if (rc == 0) {
+            out->s = r.s;
+            out->len = (uint32_t)r.slen;
+            out->plain = r.plain;
+        }
     }
     if (rc == 0) {
         x->memo[x->nmemo++ % NAME_MEMO] = r;
@@ -859,6 +920,7 @@ static int set_data(struct pctx *x, struct dns_rr *rr, struct dns_text *t)
     int rc = 0;
     if (x->keep) {
         rr->data = t->bad ? NULL : mem_strn(x, t->p != NULL ? t->p : "", t->len);
+        rr->data_len = (uint32_t)t->len; /* under DNS_MAX_TEXT */
         rc = rr->data == NULL ? -PB_ENOMEM : 0;
     }
     dns_text_reset(t);
@@ -872,18 +934,31 @@ static int set_data_empty(struct pctx *x, struct dns_rr *rr)
         return 0;
     }
     rr->data = empty_str(x);
-    return rr->data == NULL ? -PB_ENOMEM : 0;
+    rr->data_len = 0;
+    rr->data_plain = true;
+    return 0;
+}
+
+/* A name as the record's data (when kept). */
+static void set_data_name(struct pctx *x, struct dns_rr *rr, const struct ntext *n)
+{
+    if (x->keep) {
+        rr->data = n->s;
+        rr->data_len = n->len;
+        rr->data_plain = n->plain;
+    }
 }
 
 /* A name field: absent (cursor at end) renders as "". */
-static int opt_name(struct pctx *x, struct cur *c, char **out)
+static int opt_name(struct pctx *x, struct cur *c, struct ntext *out)
 {
     if (cur_at_end(c)) {
-        if (!x->keep) {
-            return 0;
+        if (x->keep) {
+            out->s = empty_str(x);
+            out->len = 0;
+            out->plain = true;
         }
-        *out = empty_str(x);
-        return *out == NULL ? -PB_ENOMEM : 0;
+        return 0;
     }
     return name_str(x, c->m, c->end, &c->off, out);
 }
@@ -1236,7 +1311,7 @@ static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool e
     uint8_t u8a = 0, u8b = 0, u8c = 0;
     uint16_t u16a = 0, u16b = 0, u16c = 0;
     uint32_t u32[5] = {0, 0, 0, 0, 0};
-    char *name = NULL;
+    struct ntext name = {NULL, 0, false};
     struct pb_slice s = {NULL, 0};
 
     switch (rr->type) {
@@ -1253,7 +1328,10 @@ static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool e
         rr->is_ip = true;
         if (x->keep) {
             char ip[IP_TEXT_MAX];
-            rr->data = mem_strn(x, ip, ip_text(ip, s.ptr, n));
+            size_t il = ip_text(ip, s.ptr, n);
+            rr->data = mem_strn(x, ip, il);
+            rr->data_len = (uint32_t)il;
+            rr->data_plain = true;
             rc = rr->data == NULL ? -PB_ENOMEM : 0;
         }
         return rc;
@@ -1264,10 +1342,13 @@ static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool e
         if (empty) {
             return set_data_empty(x, rr);
         }
-        return name_str(x, c->m, c->end, &c->off, &rr->data);
+        rc = name_str(x, c->m, c->end, &c->off, &name);
+        set_data_name(x, rr, &name);
+        return rc;
     case DNS_TYPE_MX:
         if (!empty && (rc = cur_u16(c, &u16a)) == 0) {
-            rc = opt_name(x, c, &rr->data);
+            rc = opt_name(x, c, &name);
+            set_data_name(x, rr, &name);
         }
         if (rc == 0 && empty) {
             rc = set_data_empty(x, rr);
@@ -1275,11 +1356,12 @@ static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool e
         kv_num(x, rr, "preference", u16a);
         return rc;
     case DNS_TYPE_SOA: {
-        char *mbox = NULL;
+        struct ntext mbox = {NULL, 0, false};
         if (empty) {
             rc = set_data_empty(x, rr);
         } else {
-            rc = name_str(x, c->m, c->end, &c->off, &rr->data);
+            rc = name_str(x, c->m, c->end, &c->off, &name);
+            set_data_name(x, rr, &name);
             if (rc == 0) {
                 rc = opt_name(x, c, &mbox);
             }
@@ -1288,7 +1370,7 @@ static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool e
             }
         }
         if (rc == 0) {
-            rc = kv_ref(x, rr, "rname", mbox);
+            rc = kv_ref(x, rr, "rname", mbox.s);
         }
         kv_num(x, rr, "serial", u32[0]);
         kv_num(x, rr, "refresh", u32[1]);
@@ -1307,7 +1389,8 @@ static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool e
                 rc = cur_u16(c, &u16c);
             }
             if (rc == 0) {
-                rc = opt_name(x, c, &rr->data);
+                rc = opt_name(x, c, &name);
+                set_data_name(x, rr, &name);
             }
         } else {
             rc = set_data_empty(x, rr);
@@ -1429,7 +1512,7 @@ static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool e
             rc = kv_u(x, rr, "key_tag", u16b);
         }
         if (rc == 0) {
-            rc = kv_ref(x, rr, "signer_name", name);
+            rc = kv_ref(x, rr, "signer_name", name.s);
         }
         if (rc < 0) {
             dns_text_reset(&t);
@@ -1438,7 +1521,8 @@ static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool e
         return set_data(x, rr, &t);
     case DNS_TYPE_NSEC:
         if (!empty) {
-            rc = name_str(x, c->m, c->end, &c->off, &rr->data);
+            rc = name_str(x, c->m, c->end, &c->off, &name);
+            set_data_name(x, rr, &name);
             if (rc == 0) {
                 rc = type_bitmap(c, &t);
             }
@@ -1542,10 +1626,14 @@ static int parse_rr(struct pctx *x, const uint8_t *m, size_t len, size_t *off, s
         *stop = true;
         return 0;
     }
-    int rc = name_str(x, m, len, off, &rr->name);
+    struct ntext nt = {NULL, 0, false};
+    int rc = name_str(x, m, len, off, &nt);
     if (rc < 0) {
         return rc;
     }
+    rr->name = nt.s;
+    rr->name_len = nt.len;
+    rr->name_plain = nt.plain;
     struct pb_rd r = pb_rd_make(m + *off, len - *off);
     rr->type = pb_rd_be16(&r);
     rr->klass = pb_rd_be16(&r);
@@ -1585,10 +1673,14 @@ static int parse_question(struct pctx *x, const uint8_t *m, size_t len, size_t *
                           struct dns_question *q)
 {
     memset(q, 0, sizeof *q);
-    int rc = name_str(x, m, len, off, &q->name);
+    struct ntext nt = {NULL, 0, false};
+    int rc = name_str(x, m, len, off, &nt);
     if (rc < 0) {
         return rc;
     }
+    q->name = nt.s;
+    q->name_len = nt.len;
+    q->name_plain = nt.plain;
     for (int i = 0; i < 2; i++) {
         if (*off == len) {
             return 0;
@@ -1620,7 +1712,7 @@ static int parse_section(struct pctx *x, const uint8_t *m, size_t len, size_t *o
     bool keep_opt = !x->dry && sec == DNS_ADDITIONAL;
     for (unsigned i = 0; i < count; i++) {
         /* records past the cap are decoded and counted, not kept */
-        x->keep = !x->dry && msg->nrr[sec] < DNS_MAX_RRS;
+        x->keep = x->keep_sec[sec] && msg->nrr[sec] < DNS_MAX_RRS;
         struct dns_rr rr;
         struct dns_opt o = {0};
         bool stop = false;
@@ -1666,13 +1758,18 @@ void dns_msg_free(struct dns_msg *msg)
     struct dns_blk *b = msg->mem;
     while (b != NULL) {
         struct dns_blk *next = b->next;
-        pb_free(b);
+        if (!b->borrowed) {
+            pb_free(b);
+        }
         b = next;
     }
     memset(msg, 0, sizeof *msg);
 }
 
-static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool dry)
+/* dry: dns_msg_check; else keep says what is kept (DNS_KEEP_*) and the
+ * memory starts in scratch (scratch_len bytes) when there is one. */
+static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool dry, unsigned keep,
+                     void *scratch, size_t scratch_len)
 {
     memset(msg, 0, sizeof *msg);
     struct pb_rd r = pb_rd_make(buf, len);
@@ -1697,10 +1794,22 @@ static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool d
     x.msg = msg;
     x.dry = dry;
     x.keep = !dry;
+    x.keep_sec[DNS_ANSWER] = !dry;
+    x.keep_sec[DNS_AUTHORITY] = !dry && (keep & DNS_KEEP_AUTHORITIES) != 0;
+    x.keep_sec[DNS_ADDITIONAL] = !dry && (keep & DNS_KEEP_ADDITIONALS) != 0;
     x.next = first_blk(len);
     x.total = 0;
     x.nmemo = 0;
-    x.empty = NULL;
+    if (!dry && scratch != NULL && scratch_len > BLK_HDR) {
+        struct dns_blk *b = scratch;
+        b->next = NULL;
+        b->size = scratch_len - BLK_HDR;
+        b->used = 0;
+        b->borrowed = true;
+        msg->mem = b;
+        x.total = b->size;
+    }
+    bool qonly = !dry && (keep & DNS_KEEP_QUESTIONS) != 0;
     size_t off = DNS_HDR_LEN;
     size_t nqd = 0; /* questions decoded */
     int rc = 0;
@@ -1726,6 +1835,9 @@ static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool d
             }
             msg->q[msg->nq++] = q;
         }
+        if (qonly) {
+            an = ns = ar = 0; /* the sections are not read */
+        }
         if (rc == 0 && an > 0) {
             rc = parse_section(&x, buf, len, &off, an, DNS_ANSWER);
         }
@@ -1740,7 +1852,7 @@ static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool d
         msg->rcode |= msg->opt.ext_rcode;
     }
     /* A bare header is not taken for DNS (Packetbeat: Len() <= 12). */
-    if (rc == 0 && nqd == 0 && msg->count[0] + msg->count[1] + msg->count[2] == 0) {
+    if (rc == 0 && !qonly && nqd == 0 && msg->count[0] + msg->count[1] + msg->count[2] == 0) {
         rc = -PB_EPROTO;
     }
     if (rc < 0) {
@@ -1752,10 +1864,16 @@ static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool d
 
 int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg)
 {
-    return parse_msg(buf, len, msg, false);
+    return parse_msg(buf, len, msg, false, DNS_KEEP_ALL, NULL, 0);
+}
+
+int dns_msg_parse_in(const uint8_t *buf, size_t len, struct dns_msg *msg, unsigned keep,
+                     void *scratch, size_t scratch_len)
+{
+    return parse_msg(buf, len, msg, false, keep, scratch, scratch_len);
 }
 
 int dns_msg_check(const uint8_t *buf, size_t len, struct dns_msg *msg)
 {
-    return parse_msg(buf, len, msg, true);
+    return parse_msg(buf, len, msg, true, 0, NULL, 0);
 }

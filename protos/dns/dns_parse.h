@@ -50,15 +50,24 @@ struct dns_rr {
     char *data;        /* NULL when the record renders nothing */
     struct dns_kv *kv; /* nkv (<= DNS_MAX_KV) extra fields, NULL when none */
     size_t nkv;
+    uint32_t name_len; /* strlen(name) */
+    uint32_t data_len; /* strlen(data), 0 when NULL */
     uint32_t ttl;
     uint16_t type;
     uint16_t klass;
-    bool is_opt; /* OPT pseudo-record: never listed */
-    bool is_ip;  /* A/AAAA: data is an address */
+    bool is_opt;     /* OPT pseudo-record: never listed */
+    bool is_ip;      /* A/AAAA: data is an address */
+    bool name_plain; /* no backslash in name (see dns_question) */
+    bool data_plain; /* data needs no JSON escaping (false: not known) */
 };
 
+/* A name's text is printable ASCII in which '"', '\\' and every byte JSON
+ * would escape come after a backslash: without one (plain), it needs no
+ * JSON escaping. */
 struct dns_question {
     char *name;
+    uint32_t name_len; /* strlen(name) */
+    bool name_plain;   /* no backslash in name */
     uint16_t qtype;
     uint16_t qclass;
 };
@@ -103,6 +112,23 @@ struct dns_msg {
  * are not a DNS message Packetbeat would accept, -PB_ENOMEM. On failure msg
  * is left empty (free it anyway). */
 int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg);
+/* What dns_msg_parse_in keeps (dns_msg_parse: DNS_KEEP_ALL). The header,
+ * the questions, the counts and the EDNS record are always there, and the
+ * answers unless DNS_KEEP_QUESTIONS. */
+#define DNS_KEEP_AUTHORITIES 1u /* the authority records */
+#define DNS_KEEP_ADDITIONALS 2u /* the additional records */
+#define DNS_KEEP_ALL (DNS_KEEP_AUTHORITIES | DNS_KEEP_ADDITIONALS)
+/* Only the header and the questions: the sections are not read (counts
+ * stay 0, opt absent) and a message without questions is not refused.
+ * For a message dns_msg_check accepted before. */
+#define DNS_KEEP_QUESTIONS 4u
+/* Bytes of a scratch that holds what a usual message renders to. */
+#define DNS_SCRATCH 2048u
+/* dns_msg_parse keeping what keep says, with its memory starting in
+ * scratch (scratch_len bytes, 16-aligned, borrowed: it must outlive msg;
+ * NULL: none) and going on in the heap when that is full. */
+int dns_msg_parse_in(const uint8_t *buf, size_t len, struct dns_msg *msg, unsigned keep,
+                     void *scratch, size_t scratch_len);
 /* dns_msg_parse's verdict (the same checks, in the same order) without
  * rendering or keeping anything: msg gets the header fields, count[] and
  * opt without its option texts; q, rr and nq, nrr stay empty. Never
@@ -115,12 +141,17 @@ void dns_msg_free(struct dns_msg *msg);
 const char *dns_type_str(uint16_t t, char buf[24]);
 const char *dns_class_str(uint16_t c, char buf[24]);
 const char *dns_opcode_str(unsigned op, char buf[24]);
+/* dns_type_str and dns_class_str with the text's length in *len. */
+const char *dns_type_strn(uint16_t t, char buf[24], size_t *len);
+const char *dns_class_strn(uint16_t c, char buf[24], size_t *len);
 const char *dns_rcode_str(int rc, char buf[24]);
 
 /* The registered domain (eTLD+1) of a question name, following Go's
  * publicsuffix.EffectiveTLDPlusOne (ICANN and private rules). Returns a
  * pointer into name, or NULL when there is none. */
 const char *dns_etld_plus_one(const char *name);
+/* The same for name[0..n) (n: strlen(name)). */
+const char *dns_etld_plus_one_n(const char *name, size_t n);
 /* The same straight from libpsl, without our own walk over the list
  * (tests). */
 const char *dns_etld_plus_one_uncached(const char *name);

@@ -721,7 +721,11 @@ const char *dns_etld_plus_one_uncached(const char *name)
    instructions; with the walk it no longer does.) */
 const char *dns_etld_plus_one(const char *name)
 {
-    size_t n = strlen(name);
+    return dns_etld_plus_one_n(name, strlen(name));
+}
+
+const char *dns_etld_plus_one_n(const char *name, size_t n)
+{
     if (n == 0 || name[n - 1] == '.') {
         return NULL;
     }

@@ -1423,10 +1423,13 @@ static void gen_msg(struct pt_buf *m)
     }
 }
 
-static char *event_text(const struct dns_msg *resp, bool one_pass, bool auth, bool add)
+static char *pair_text(const struct dns_msg *req, const struct dns_msg *resp, bool one_pass,
+                       bool auth, bool add)
 {
     struct pb_tuple tu = udp_tuple("10.0.0.1", "10.0.0.2", 40000);
     struct dns_event_in in = {.tuple = &tu,
+                              .req = req,
+                              .req_ts_ns = 500000000,
                               .resp = resp,
                               .resp_ts_ns = 1000000000,
                               .include_authorities = auth,
@@ -1441,6 +1444,11 @@ static char *event_text(const struct dns_msg *resp, bool one_pass, bool auth, bo
     pb_codec_buf_free(&b);
     pb_ev_free(ev);
     return s;
+}
+
+static char *event_text(const struct dns_msg *resp, bool one_pass, bool auth, bool add)
+{
+    return pair_text(NULL, resp, one_pass, auth, add);
 }
 
 START_TEST(event_one_pass_is_the_section_writers_text)
@@ -1477,6 +1485,92 @@ START_TEST(event_one_pass_is_the_section_writers_text)
 }
 END_TEST
 
+/* The lengths and plain flags the parser gives with its texts. */
+static void check_texts(const struct dns_msg *m)
+{
+    for (size_t i = 0; i < m->nq; i++) {
+        ck_assert_uint_eq(m->q[i].name_len, strlen(m->q[i].name));
+        ck_assert(m->q[i].name_plain == (strchr(m->q[i].name, '\\') == NULL));
+    }
+    for (int s = 0; s < 3; s++) {
+        for (size_t i = 0; i < m->nrr[s]; i++) {
+            const struct dns_rr *rr = &m->rr[s][i];
+            ck_assert_uint_eq(rr->name_len, strlen(rr->name));
+            ck_assert(rr->name_plain == (strchr(rr->name, '\\') == NULL));
+            if (rr->data == NULL) {
+                ck_assert_uint_eq(rr->data_len, 0);
+                continue;
+            }
+            ck_assert_uint_eq(rr->data_len, strlen(rr->data));
+            if (rr->data_plain) {
+                ck_assert(pb_json_plain(rr->data, rr->data_len));
+            }
+        }
+    }
+}
+
+/* dns.c parses a response with only the sections its event shows, a
+ * request answered with only its questions, both in a scratch: the same
+ * event and texts as the whole message parsed on its own. */
+START_TEST(parse_in_keeps_what_the_event_shows)
+{
+    unsigned spilled = 0;
+    for (int i = 0; i < 3000; i++) {
+        struct pt_buf m = {0};
+        gen_msg(&m);
+        struct dns_msg full;
+        if (dns_msg_parse(m.b, m.n, &full) != 0) {
+            continue;
+        }
+        check_texts(&full);
+        bool auth = gen(2) == 0, add = gen(2) == 0;
+        unsigned keep = (auth ? DNS_KEEP_AUTHORITIES : 0u) | (add ? DNS_KEEP_ADDITIONALS : 0u);
+        /* a scratch of any size: the rest goes to the heap */
+        size_t cap = gen(2) == 0 ? DNS_SCRATCH : 16 * (1 + gen(24));
+        _Alignas(16) unsigned char scratch[DNS_SCRATCH];
+        struct dns_msg part;
+        ck_assert_int_eq(dns_msg_parse_in(m.b, m.n, &part, keep, scratch, cap), 0);
+        check_texts(&part);
+        spilled += cap < DNS_SCRATCH && m.n > cap;
+        ck_assert_uint_eq(part.nrr[DNS_ANSWER], full.nrr[DNS_ANSWER]);
+        ck_assert_uint_eq(part.nrr[DNS_AUTHORITY], auth ? full.nrr[DNS_AUTHORITY] : 0);
+        ck_assert_uint_eq(part.nrr[DNS_ADDITIONAL], add ? full.nrr[DNS_ADDITIONAL] : 0);
+        for (int s = 0; s < 3; s++) {
+            ck_assert_uint_eq(part.count[s], full.count[s]);
+        }
+        char *a = event_text(&full, true, auth, add);
+        char *b = event_text(&part, true, auth, add);
+        ck_assert_str_eq(a, b);
+        free(a);
+        free(b);
+        dns_msg_free(&part);
+
+        struct dns_msg q;
+        ck_assert_int_eq(dns_msg_parse_in(m.b, m.n, &q, DNS_KEEP_QUESTIONS, scratch, cap), 0);
+        check_texts(&q);
+        ck_assert_uint_eq(q.id, full.id);
+        ck_assert_uint_eq(q.opcode, full.opcode);
+        ck_assert_uint_eq(q.nq, full.nq);
+        for (size_t k = 0; k < q.nq; k++) {
+            ck_assert_str_eq(q.q[k].name, full.q[k].name);
+            ck_assert_uint_eq(q.q[k].qtype, full.q[k].qtype);
+            ck_assert_uint_eq(q.q[k].qclass, full.q[k].qclass);
+        }
+        ck_assert_uint_eq(q.count[0] + q.count[1] + q.count[2], 0);
+        ck_assert(!q.opt.present);
+        /* as the request of a transaction */
+        a = pair_text(&full, &full, true, auth, add);
+        b = pair_text(&q, &full, true, auth, add);
+        ck_assert_str_eq(a, b);
+        free(a);
+        free(b);
+        dns_msg_free(&q);
+        dns_msg_free(&full);
+    }
+    ck_assert_uint_gt(spilled, 100);
+}
+END_TEST
+
 static Suite *dns_suite(void)
 {
     Suite *s = suite_create("dns");
@@ -1510,6 +1604,7 @@ static Suite *dns_suite(void)
     tcase_add_test(c, event_codes_lists_and_long_query);
     tcase_add_test(c, event_short_lists_and_texts);
     tcase_add_test(c, event_one_pass_is_the_section_writers_text);
+    tcase_add_test(c, parse_in_keeps_what_the_event_shows);
     tcase_add_test(c, table_is_bounded);
     suite_add_tcase(s, c);
 
