@@ -566,12 +566,14 @@ static void dtw_opt(struct dtw *t, const struct dns_opt *o)
     char b[24];
     DTW_LIT(t, "{\"do\":");
     dtw_bool(t, o->do_bit);
-    DTW_LIT(t, ",\"version\":");
-    dtw_str(t, u64_str(o->version, b));
-    DTW_LIT(t, ",\"udp_size\":");
+    DTW_LIT(t, ",\"version\":\""); /* a string, as Packetbeat has it */
+    dtw_int(t, o->version);
+    DTW_LIT(t, "\",\"udp_size\":");
     dtw_int(t, o->udp_size);
     DTW_LIT(t, ",\"ext_rcode\":");
-    dtw_str(t, dns_rcode_str(o->ext_rcode, b));
+    size_t n;
+    const char *rc = dns_rcode_strn(o->ext_rcode, b, &n);
+    dtw_plainn(t, rc, n);
     static const char *const keys[] = {"dau", "dhu", "local", "llq", "n3u", "nsid", "subnet", "ul"};
     const char *const vals[] = {o->dau, o->dhu,  o->local,  o->llq,
                                 o->n3u, o->nsid, o->subnet, o->ul};
@@ -594,7 +596,9 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf,
     DTW_LIT(w, "{\"id\":");
     dtw_int(w, m->id);
     DTW_LIT(w, ",\"op_code\":");
-    dtw_str(w, dns_opcode_str(m->opcode, b));
+    size_t n;
+    const char *code = dns_opcode_strn(m->opcode, b, &n);
+    dtw_plainn(w, code, n);
     DTW_LIT(w, ",\"flags\":{\"authoritative\":");
     dtw_bool(w, m->aa);
     DTW_LIT(w, ",\"truncated_response\":");
@@ -608,7 +612,8 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf,
     DTW_LIT(w, ",\"checking_disabled\":");
     dtw_bool(w, m->cd);
     DTW_LIT(w, "},\"response_code\":");
-    dtw_str(w, dns_rcode_str(m->rcode, b));
+    code = dns_rcode_strn(m->rcode, b, &n);
+    dtw_plainn(w, code, n);
     const bool hf[6] = {m->aa, m->tc, m->rd, m->ra, m->ad, m->cd};
     if (m->aa || m->tc || m->rd || m->ra || m->ad || m->cd) {
         DTW_LIT(w, ",\"header_flags\":[");
@@ -616,7 +621,7 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf,
         for (int i = 0; i < 6; i++) {
             if (hf[i]) {
                 dtw_sep(w, &any);
-                dtw_strn(w, hf_name[i], 2);
+                dtw_plainn(w, hf_name[i], 2);
             }
         }
         dtw_mem(w, "]", 1);

@@ -178,24 +178,54 @@ const char *dns_class_str(uint16_t c, char buf[24])
     return dns_class_strn(c, buf, &n);
 }
 
+/* The entry of code in t (n entries), NULL when none. */
+static const struct code_name *lookup_cn(const struct code_name *t, size_t n, unsigned code)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].code == code) {
+            return &t[i];
+        }
+    }
+    return NULL;
+}
+
+const char *dns_opcode_strn(unsigned op, char buf[24], size_t *len)
+{
+    const struct code_name *e = lookup_cn(opcode_names, NELEM(opcode_names), op);
+    if (e != NULL) {
+        *len = e->len;
+        return e->name;
+    }
+    *len = num_text(op, buf);
+    return buf;
+}
+
 const char *dns_opcode_str(unsigned op, char buf[24])
 {
-    const char *s = lookup(opcode_names, NELEM(opcode_names), op);
-    return s != NULL ? s : num_str(op, buf);
+    size_t n;
+    return dns_opcode_strn(op, buf, &n);
+}
+
+const char *dns_rcode_strn(int rc, char buf[24], size_t *len)
+{
+    const struct code_name *e =
+        rc >= 0 ? lookup_cn(rcode_names, NELEM(rcode_names), (unsigned)rc) : NULL;
+    if (e != NULL) {
+        *len = e->len;
+        return e->name;
+    }
+    char n[24];
+    size_t l = num_text((unsigned long)(rc < 0 ? 0 : rc), n);
+    memcpy(buf, "Unknown ", 8);
+    memcpy(buf + 8, n, l + 1);
+    *len = 8 + l;
+    return buf;
 }
 
 const char *dns_rcode_str(int rc, char buf[24])
 {
-    const char *s = rc >= 0 ? lookup(rcode_names, NELEM(rcode_names), (unsigned)rc) : NULL;
-    if (s != NULL) {
-        return s;
-    }
-    char n[24];
-    num_str((unsigned long)(rc < 0 ? 0 : rc), n);
-    memcpy(buf, "Unknown ", 8);
-    size_t l = strlen(n);
-    memcpy(buf + 8, n, l + 1);
-    return buf;
+    size_t n;
+    return dns_rcode_strn(rc, buf, &n);
 }
 
 static const char *alg_str(uint8_t a, char buf[24])
@@ -420,44 +450,46 @@ static size_t ip_text(char buf[IP_TEXT_MAX], const uint8_t *p, size_t n)
         }
         return k;
     }
-    int e0 = -1, e1 = -1;
-    for (int i = 0; i < 16; i += 2) {
-        int j = i;
-        while (j < 16 && p[j] == 0 && p[j + 1] == 0) {
-            j += 2;
+    /* the first longest run of two zero groups or more becomes "::" */
+    unsigned g[8];
+    int e0 = -1, e1 = -1, run = -1; /* groups [e0, e1); the current run's start */
+    for (int i = 0; i < 8; i++) {
+        g[i] = ((unsigned)p[2 * i] << 8) | p[2 * i + 1];
+        if (g[i] != 0) {
+            run = -1;
+            continue;
         }
-        if (j > i && j - i > e1 - e0) {
-            e0 = i;
-            e1 = j;
-            i = j;
+        if (run < 0) {
+            run = i;
         }
-    }
-    if (e1 - e0 <= 2) {
-        e0 = e1 = -1;
+        if (i + 1 - run > e1 - e0 && i + 1 - run >= 2) {
+            e0 = run;
+            e1 = i + 1;
+        }
     }
     static const char dig[] = "0123456789abcdef";
     /* 8 groups of 4 digits and their colons at most */
-    for (int i = 0; i < 16; i += 2) {
+    for (int i = 0; i < 8; i++) {
         if (i == e0) {
             buf[k++] = ':';
             buf[k++] = ':';
             i = e1;
-            if (i >= 16) {
+            if (i >= 8) {
                 break;
             }
         } else if (i > 0) {
             buf[k++] = ':';
         }
-        unsigned v = ((unsigned)p[i] << 8) | p[i + 1];
-        bool lead = true;
-        for (int s = 12; s >= 0; s -= 4) {
-            unsigned d = (v >> s) & 15;
-            if (d == 0 && lead && s > 0) {
-                continue;
-            }
-            lead = false;
-            buf[k++] = dig[d];
-        }
+        unsigned v = g[i];
+        /* the nd digits without leading zeros: four written from the
+           first, k moves by nd (buf has room for the three more) */
+        unsigned nd = v >= 0x1000 ? 4 : v >= 0x100 ? 3 : v >= 0x10 ? 2 : 1;
+        v <<= 4 * (4 - nd);
+        buf[k] = dig[(v >> 12) & 15];
+        buf[k + 1] = dig[(v >> 8) & 15];
+        buf[k + 2] = dig[(v >> 4) & 15];
+        buf[k + 3] = dig[v & 15];
+        k += nd;
     }
     return k;
 }

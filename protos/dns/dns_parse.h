@@ -141,9 +141,11 @@ void dns_msg_free(struct dns_msg *msg);
 const char *dns_type_str(uint16_t t, char buf[24]);
 const char *dns_class_str(uint16_t c, char buf[24]);
 const char *dns_opcode_str(unsigned op, char buf[24]);
-/* dns_type_str and dns_class_str with the text's length in *len. */
+/* The same with the text's length in *len. */
 const char *dns_type_strn(uint16_t t, char buf[24], size_t *len);
 const char *dns_class_strn(uint16_t c, char buf[24], size_t *len);
+const char *dns_opcode_strn(unsigned op, char buf[24], size_t *len);
+const char *dns_rcode_strn(int rc, char buf[24], size_t *len);
 const char *dns_rcode_str(int rc, char buf[24]);
 
 /* The registered domain (eTLD+1) of a question name, following Go's
