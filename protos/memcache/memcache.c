@@ -114,13 +114,24 @@ static void list_clear(struct mc_list *l)
 
 /* ---- publishing ---- */
 
-static void publish(struct pb_proto *p, struct mc_msg *req, struct mc_msg *resp)
+/* Frees m, or keeps it for the next message of its direction (mc: its
+ * TCP connection, NULL for UDP). */
+static void msg_done(struct mc_conn *mc, struct mc_msg *m)
+{
+    if (mc != NULL && m != NULL) {
+        mc_msg_recycle(&mc->st[m->dir == PB_DIR_TO_SERVER ? 0 : 1].ps, m);
+    } else {
+        mc_msg_free(m);
+    }
+}
+
+static void publish(struct pb_proto *p, struct mc_conn *mc, struct mc_msg *req, struct mc_msg *resp)
 {
     if (req != NULL || resp != NULL) {
         pb_emit(p, mc_tx_event(req, resp));
     }
-    mc_msg_free(req);
-    mc_msg_free(resp);
+    msg_done(mc, req);
+    msg_done(mc, resp);
 }
 
 /* ---- response merging ---- */
@@ -142,10 +153,11 @@ static void merge_notes(struct mc_msg *prev, const struct mc_msg *m)
 
 static void strv_concat(struct mc_strv *dst, const struct mc_strv *src, size_t max)
 {
+    size_t at = 0;
     for (size_t i = 0; i < src->n && i < max; i++) {
-        /* only empty strings: the blob was never allocated */
-        const uint8_t *p = src->blob.p != NULL ? src->blob.p + src->off[i] : (const uint8_t *)"";
-        if (mc_strv_add(dst, p, src->len[i]) < 0) {
+        size_t n;
+        const uint8_t *p = mc_strv_next(src, &at, &n);
+        if (mc_strv_add(dst, p, n) < 0) {
             return;
         }
     }
@@ -242,14 +254,14 @@ static void correlate(struct pb_proto *p, struct mc_conn *mc)
                 mc_msg_note(req, mc_note_non_quiet_only);
                 p->stats.unmatched++;
             }
-            publish(p, req, NULL);
+            publish(p, mc, req, NULL);
             req = NULL;
         }
         if (req == NULL) {
             mc_msg_note(resp, mc_note_no_request);
             p->stats.unmatched++;
         }
-        publish(p, req, resp);
+        publish(p, mc, req, resp);
     }
 }
 
@@ -262,7 +274,7 @@ static void push_all(struct pb_proto *p, struct mc_conn *mc)
         if (!m->is_quiet && !m->noreply) {
             mc_msg_note(m, mc_note_unfinished);
         }
-        publish(p, m, NULL);
+        publish(p, mc, m, NULL);
     }
 }
 
@@ -301,7 +313,7 @@ static void on_tcp_message(struct pb_conn *c, struct mc_conn *mc, enum pb_dir d,
     if (m->is_request) {
         m->is_complete = true;
         if (!waits_response(m)) {
-            publish(p, m, NULL);
+            publish(p, mc, m, NULL);
             return;
         }
         if (mc->requests.n >= MC_MAX_PENDING) {
@@ -310,7 +322,7 @@ static void on_tcp_message(struct pb_conn *c, struct mc_conn *mc, enum pb_dir d,
                 mc_msg_note(old, mc_note_unfinished);
             }
             p->stats.dropped++;
-            publish(p, old, NULL);
+            publish(p, mc, old, NULL);
         }
         list_append(&mc->requests, m);
         return;
@@ -324,7 +336,7 @@ static void on_tcp_message(struct pb_conn *c, struct mc_conn *mc, enum pb_dir d,
         return;
     }
     if (merged > 0) {
-        mc_msg_free(m);
+        msg_done(mc, m);
         m = prev;
     } else {
         list_append(&mc->responses, m);
@@ -471,7 +483,7 @@ static void udp_fire(struct pb_proto *p, struct mc_udp_tx *t)
 {
     struct mc_msg *req = t->request, *resp = t->response;
     t->request = t->response = NULL;
-    publish(p, req, resp);
+    publish(p, NULL, req, resp);
     udp_tx_free(t);
 }
 

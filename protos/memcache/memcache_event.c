@@ -67,8 +67,11 @@ const char *mc_tx_status(const struct mc_msg *req, const struct mc_msg *resp)
 static void strv_list(struct pb_secw *w, const char *key, size_t klen, const struct mc_strv *v)
 {
     pb_secw_arr(w, key, klen);
+    size_t at = 0;
     for (size_t i = 0; i < v->n; i++) {
-        pb_secw_strn(w, NULL, 0, v->blob.p + v->off[i], v->len[i]);
+        size_t n;
+        const uint8_t *s = mc_strv_next(v, &at, &n);
+        pb_secw_strn(w, NULL, 0, s, n);
     }
     pb_secw_end(w);
 }
@@ -88,10 +91,14 @@ static void values_list(struct pb_secw *w, const char *key, size_t klen, const s
 static void stats_list(struct pb_secw *w, const char *key, size_t klen, const struct mc_strv *v)
 {
     pb_secw_arr(w, key, klen);
+    size_t at = 0;
     for (size_t i = 0; i + 1 < v->n; i += 2) {
+        size_t nlen, vlen;
+        const uint8_t *name = mc_strv_next(v, &at, &nlen);
+        const uint8_t *value = mc_strv_next(v, &at, &vlen);
         pb_secw_obj(w, NULL, 0);
-        pb_secw_strn(w, PB_KEY("name"), v->blob.p + v->off[i], v->len[i]);
-        pb_secw_strn(w, PB_KEY("value"), v->blob.p + v->off[i + 1], v->len[i + 1]);
+        pb_secw_strn(w, PB_KEY("name"), name, nlen);
+        pb_secw_strn(w, PB_KEY("value"), value, vlen);
         pb_secw_end(w);
     }
     pb_secw_end(w);

@@ -56,7 +56,7 @@ enum {
 
 #define TEXT(n, t, c, p, s, ...)                                                                   \
     {                                                                                              \
-        .name = (n), .typ = (t), .code = (c), .parse = (p), .ser = (s),                            \
+        .name = (n), .nlen = sizeof(n) - 1, .typ = (t), .code = (c), .parse = (p), .ser = (s),     \
         .nargs = sizeof((uint8_t[]){0, __VA_ARGS__}) - 1, .args = {__VA_ARGS__},                   \
     }
 
@@ -472,29 +472,36 @@ int mc_strv_add(struct mc_strv *v, const void *p, size_t n)
     if (v->n >= MC_MAX_ITEMS) {
         return -PB_ELIMIT;
     }
-    if (v->n == v->cap) {
-        /* one block: cap offsets, then cap lengths */
-        size_t cap = v->cap == 0 ? 4 : v->cap * 2;
-        size_t *off = pb_malloc(2 * cap * sizeof *off);
-        if (off == NULL) {
+    if (v->bytes > MC_MAX_ITEM_BYTES || n > MC_MAX_ITEM_BYTES - v->bytes) {
+        return -PB_ELIMIT;
+    }
+    uint32_t l = (uint32_t)n;
+    size_t need = v->len + sizeof l + n; /* no overflow: both are capped */
+    size_t room = v->heap != NULL ? v->cap : sizeof v->inl;
+    if (need > room) {
+        size_t cap = room * 2 > need ? room * 2 : need;
+        uint8_t *h;
+        if (v->heap != NULL) {
+            h = pb_realloc(v->heap, cap);
+        } else {
+            h = pb_malloc(cap);
+            if (h != NULL) {
+                memcpy(h, v->inl, v->len);
+            }
+        }
+        if (h == NULL) {
             return -PB_ENOMEM;
         }
-        if (v->n > 0) {
-            memcpy(off, v->off, v->n * sizeof *off);
-            memcpy(off + cap, v->len, v->n * sizeof *off);
-        }
-        pb_free(v->off);
-        v->off = off;
-        v->len = off + cap;
+        v->heap = h;
         v->cap = cap;
     }
-    size_t at = v->blob.len;
-    int rc = pb_bytes_append(&v->blob, p, n, MC_MAX_ITEM_BYTES);
-    if (rc < 0) {
-        return rc;
+    uint8_t *r = (v->heap != NULL ? v->heap : v->inl) + v->len;
+    memcpy(r, &l, sizeof l);
+    if (n > 0) {
+        memcpy(r + sizeof l, p, n);
     }
-    v->off[v->n] = at;
-    v->len[v->n] = n;
+    v->len = need;
+    v->bytes += n;
     v->n++;
     return 0;
 }
@@ -509,20 +516,17 @@ static void bytes_free(struct pb_bytes *b)
 
 void mc_strv_free(struct mc_strv *v)
 {
-    if (v->off == NULL && v->blob.p == NULL) {
-        v->n = 0;
-        return;
+    if (v->heap != NULL) {
+        pb_free(v->heap);
+        v->heap = NULL;
+        v->cap = 0;
     }
-    bytes_free(&v->blob);
-    pb_free(v->off);
-    memset(v, 0, sizeof *v);
+    v->len = v->n = v->bytes = 0;
 }
 
-void mc_msg_free(struct mc_msg *m)
+/* Frees what m owns besides itself. */
+static void msg_release(struct mc_msg *m)
 {
-    if (m == NULL) {
-        return;
-    }
     bytes_free(&m->line);
     bytes_free(&m->error_msg);
     bytes_free(&m->str);
@@ -530,7 +534,30 @@ void mc_msg_free(struct mc_msg *m)
     mc_strv_free(&m->keys);
     mc_strv_free(&m->values);
     mc_strv_free(&m->stats);
+}
+
+void mc_msg_free(struct mc_msg *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    msg_release(m);
     pb_free(m);
+}
+
+void mc_msg_recycle(struct mc_parser *ps, struct mc_msg *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    unsigned i = ps->spare[0] == NULL ? 0 : 1;
+    if (ps->spare[i] != NULL) {
+        mc_msg_free(m);
+        return;
+    }
+    msg_release(m);
+    memset(m, 0, sizeof *m);
+    ps->spare[i] = m;
 }
 
 void mc_msg_note(struct mc_msg *m, const char *note)
@@ -543,6 +570,8 @@ void mc_msg_note(struct mc_msg *m, const char *note)
 void mc_parser_reset(struct mc_parser *ps)
 {
     mc_msg_free(ps->msg);
+    mc_msg_free(ps->spare[0]);
+    mc_msg_free(ps->spare[1]);
     memset(ps, 0, sizeof *ps);
 }
 
@@ -595,9 +624,8 @@ static enum aerr string_arg(struct args *a, const uint8_t **s, size_t *n)
         return A_NOMORE;
     }
     size_t start = a->i;
-    while (a->i < a->n && a->p[a->i] != ' ') {
-        a->i++;
-    }
+    const uint8_t *sp = memchr(a->p + start, ' ', a->n - start);
+    a->i = sp != NULL ? (size_t)(sp - a->p) : a->n;
     *s = a->p + start;
     *n = a->i - start;
     return A_OK;
@@ -772,10 +800,11 @@ static enum aerr parse_arg(struct mc_msg *m, struct args *a, unsigned id, const 
     }
 }
 
-/* Parses the command's argument list from raw_args. */
-static bool parse_text_args(struct mc_msg *m, const struct mc_cmd *cmd, const char **err)
+/* Parses the command's argument list from p[0..n). */
+static bool parse_text_args(struct mc_msg *m, const struct mc_cmd *cmd, const uint8_t *p, size_t n,
+                            const char **err)
 {
-    struct args a = {m->raw_args.p, m->raw_args.len, 0};
+    struct args a = {p, n, 0};
     for (unsigned i = 0; i < cmd->nargs; i++) {
         unsigned id = MC_A_ID(cmd->args[i]);
         bool optional = (cmd->args[i] & MC_A_OPTIONAL) != 0;
@@ -788,6 +817,20 @@ static bool parse_text_args(struct mc_msg *m, const struct mc_cmd *cmd, const ch
         return false;
     }
     return true;
+}
+
+/* Whether the event of a command shows its line or raw arguments. */
+static bool keeps_line(const struct mc_cmd *c)
+{
+    if (c->ser == MC_SER_UNKNOWN) {
+        return true;
+    }
+    for (unsigned i = 0; i < c->nargs; i++) {
+        if (MC_A_ID(c->args[i]) == MC_A_RAW) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Splits "<command> <args>" as Packetbeat does: args start after the one
@@ -812,7 +855,8 @@ static const struct mc_cmd *find_text(const struct mc_cmd *tab, size_t n, const 
                                       size_t len)
 {
     for (size_t i = 0; i < n; i++) {
-        if (pb_mem_eq(name, len, tab[i].name)) {
+        if (tab[i].nlen == len && tab[i].name[0] == name[0] &&
+            memcmp(name, tab[i].name, len) == 0) {
             return &tab[i];
         }
     }
@@ -919,18 +963,14 @@ static enum mc_result parse_text(struct mc_parser *ps, const struct mc_config *c
         c = &unknown_command;
     }
     m->cmd = c;
-    if (set_bytes(&m->line, data, eol) < 0) {
-        return fail(ps, err_nomem, err);
-    }
-    /* args is a suffix of the line: keep it as a view of the copy */
-    m->raw_args.p = alen > 0 ? m->line.p + (args - data) : NULL;
-    m->raw_args.len = alen;
+    const uint8_t *rargs = alen > 0 ? args : NULL; /* in data */
+    size_t ralen = alen;
     size_t line_used = eol + 2;
 
     if (c->parse == P_SUB_SLABS || c->parse == P_SUB_LRU) {
         const uint8_t *sub, *sargs;
         size_t slen, salen;
-        if (!split_command(m->raw_args.p, m->raw_args.len, &sub, &slen, &sargs, &salen)) {
+        if (!split_command(rargs, ralen, &sub, &slen, &sargs, &salen)) {
             return fail(ps, err_no_more_arg, err);
         }
         const struct mc_cmd *sc = c->parse == P_SUB_SLABS
@@ -942,10 +982,18 @@ static enum mc_result parse_text(struct mc_parser *ps, const struct mc_config *c
             }
             sc = &unknown_command;
         }
-        /* sargs points into the line already */
-        m->raw_args.p = salen > 0 ? sargs : NULL;
-        m->raw_args.len = salen;
+        rargs = salen > 0 ? sargs : NULL;
+        ralen = salen;
         m->cmd = c = sc;
+    }
+    /* the line is copied only for the commands whose event shows it or
+       their raw arguments (a view of that copy) */
+    if (keeps_line(c)) {
+        if (set_bytes(&m->line, data, eol) < 0) {
+            return fail(ps, err_nomem, err);
+        }
+        m->raw_args.p = rargs != NULL ? m->line.p + (rargs - data) : NULL;
+        m->raw_args.len = ralen;
     }
 
     switch (c->parse) {
@@ -959,13 +1007,13 @@ static enum mc_result parse_text(struct mc_parser *ps, const struct mc_config *c
         return yield(ps, line_used, used, out);
     }
     case P_MSG:
-        if (!parse_text_args(m, c, err)) {
+        if (!parse_text_args(m, c, rargs, ralen, err)) {
             mc_parser_reset(ps);
             return MC_ERR;
         }
         return yield(ps, line_used, used, out);
     case P_DATA:
-        if (!parse_text_args(m, c, err)) {
+        if (!parse_text_args(m, c, rargs, ralen, err)) {
             mc_parser_reset(ps);
             return MC_ERR;
         }
@@ -1158,8 +1206,9 @@ static enum mc_result parse_binary(struct mc_parser *ps, const struct mc_config 
         if (m->keys.n == 0) {
             return fail(ps, err_keys, err);
         }
-        if (mc_strv_add(&m->stats, m->keys.blob.p + m->keys.off[0], m->keys.len[0]) < 0 ||
-            mc_strv_add(&m->stats, val, vlen) < 0) {
+        size_t at = 0, klen;
+        const uint8_t *key = mc_strv_next(&m->keys, &at, &klen);
+        if (mc_strv_add(&m->stats, key, klen) < 0 || mc_strv_add(&m->stats, val, vlen) < 0) {
             return fail(ps, err_nomem, err);
         }
         break;
@@ -1177,7 +1226,9 @@ enum mc_result mc_parse(struct mc_parser *ps, const struct mc_config *cfg, const
     *out = NULL;
     *err = NULL;
     if (ps->msg == NULL) {
-        ps->msg = pb_calloc(1, sizeof *ps->msg);
+        unsigned i = ps->spare[1] != NULL ? 1 : 0;
+        ps->msg = ps->spare[i] != NULL ? ps->spare[i] : pb_calloc(1, sizeof *ps->msg);
+        ps->spare[i] = NULL;
         if (ps->msg == NULL) {
             return fail(ps, err_nomem, err);
         }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "beat/net.h"
 #include "protos/common/strutil.h"
@@ -112,6 +113,7 @@ enum mc_ser {
 
 struct mc_cmd {
     const char *name; /* text command name; NULL for binary */
+    uint8_t nlen;     /* strlen(name) */
     uint8_t typ;      /* enum mc_type */
     uint8_t code;     /* enum mc_code */
     uint8_t parse;    /* internal parser kind */
@@ -123,14 +125,33 @@ struct mc_cmd {
     uint8_t value_parser; /* binary: how a response value is read */
 };
 
-/* A list of byte strings, each owned (copied). off and len share one
- * allocation: len is off + cap. */
+/* A list of byte strings, each owned (copied): records of a 4-byte
+ * length (host order) followed by the bytes, in inl while they fit (most
+ * messages have a key or two), else in heap. Read with mc_strv_next. */
+#define MC_STRV_INLINE 48u
 struct mc_strv {
-    struct pb_bytes blob;
-    size_t *off;
-    size_t *len;
-    size_t n, cap;
+    uint8_t *heap;   /* owned; NULL: the records are in inl */
+    size_t len, cap; /* record bytes used; heap's size */
+    size_t n;        /* strings */
+    size_t bytes;    /* their bytes (without the lengths) */
+    uint8_t inl[MC_STRV_INLINE];
 };
+
+static inline const uint8_t *mc_strv_data(const struct mc_strv *v)
+{
+    return v->heap != NULL ? v->heap : v->inl;
+}
+
+/* The string of the record at *at (< v->len), moving *at to the next. */
+static inline const uint8_t *mc_strv_next(const struct mc_strv *v, size_t *at, size_t *n)
+{
+    const uint8_t *r = mc_strv_data(v) + *at;
+    uint32_t l;
+    memcpy(&l, r, sizeof l);
+    *n = l;
+    *at += sizeof l + l;
+    return r + sizeof l;
+}
 
 /* Bytes inside another buffer of the same message (not owned). */
 struct mc_view {
@@ -152,8 +173,11 @@ struct mc_msg {
     uint8_t nnotes;
 
     /* text */
-    struct pb_bytes line;    /* the command line */
-    struct mc_view raw_args; /* arguments after the command, inside line */
+    /* the command line and the arguments after the command (a view of
+     * line), kept only when the event shows them (unknown commands, stats,
+     * lru_crawler crawl) */
+    struct pb_bytes line;
+    struct mc_view raw_args;
     struct pb_bytes error_msg;
 
     /* binary */
@@ -191,6 +215,9 @@ enum mc_pstate {
 struct mc_parser {
     enum mc_pstate state;
     struct mc_msg *msg; /* owned: message in progress */
+    /* owned: cleared messages the next ones reuse (two: a VALUE and its
+     * END are merged into one response) */
+    struct mc_msg *spare[2];
     size_t crlf_from;   /* text: CRLF search resumes here */
     bool failed;        /* the caller should drop the stream */
 };
@@ -210,10 +237,12 @@ enum mc_result mc_parse(struct mc_parser *ps, const struct mc_config *cfg, const
                         size_t len, bool fixed, uint64_t ts_ns, size_t *used, struct mc_msg **out,
                         const char **err);
 
-/* Drops the message in progress. */
+/* Drops the message in progress (and the spare). */
 void mc_parser_reset(struct mc_parser *ps);
 
 void mc_msg_free(struct mc_msg *m);
+/* Frees m, or keeps it cleared as a spare of ps when ps has room. */
+void mc_msg_recycle(struct mc_parser *ps, struct mc_msg *m);
 void mc_msg_note(struct mc_msg *m, const char *note);
 
 int mc_strv_add(struct mc_strv *v, const void *p, size_t n);

@@ -131,6 +131,47 @@ START_TEST(text_many_keys_and_raw_args)
 }
 END_TEST
 
+/* Keys beyond a message's inline room (the request's and, merged from
+ * three VALUEs, the response's); the messages are reused by the next
+ * transaction, which must show none of them. */
+START_TEST(text_long_keys_then_reuse)
+{
+    char k[3][41], req[160], resp[256];
+    for (int i = 0; i < 3; i++) {
+        memset(k[i], 'a' + i, 40);
+        k[i][40] = '\0';
+    }
+    snprintf(req, sizeof req, "get %s %s %s\r\n", k[0], k[1], k[2]);
+    snprintf(resp, sizeof resp,
+             "VALUE %s 0 1\r\nx\r\nVALUE %s 0 1\r\ny\r\nVALUE %s 0 1\r\nz\r\nEND\r\n", k[0], k[1],
+             k[2]);
+    struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
+    for (int round = 0; round < 2; round++) {
+        pt_feeds(t, PB_DIR_TO_SERVER, req);
+        pt_feeds(t, PB_DIR_TO_CLIENT, resp);
+        pt_feeds(t, PB_DIR_TO_SERVER, "get k\r\n");
+        pt_feeds(t, PB_DIR_TO_CLIENT, "END\r\n");
+    }
+    ck_assert_uint_eq(pt_nevents(t), 4);
+    for (size_t e = 0; e < 4; e += 2) {
+        for (int i = 0; i < 3; i++) {
+            char path[64];
+            snprintf(path, sizeof path, "memcache.request.keys.%d", i);
+            ck_assert_str_eq(pt_str(t, e, path), k[i]);
+            snprintf(path, sizeof path, "memcache.response.keys.%d", i);
+            ck_assert_str_eq(pt_str(t, e, path), k[i]);
+        }
+        ck_assert_int_eq(pt_int(t, e, "memcache.response.count_values"), 3);
+        ck_assert_int_eq(pt_int(t, e, "memcache.response.bytes"), 3);
+        ck_assert_str_eq(pt_str(t, e + 1, "memcache.request.keys.0"), "k");
+        ck_assert_ptr_null(pt_field(t, e + 1, "memcache.request.keys.1"));
+        ck_assert_ptr_null(pt_field(t, e + 1, "memcache.response.keys"));
+        ck_assert_ptr_null(pt_field(t, e + 1, "memcache.response.count_values"));
+    }
+    pt_close(t);
+}
+END_TEST
+
 START_TEST(text_stats_merged)
 {
     struct pt_conn *t = pt_open(&pb_proto_memcache, CFG);
@@ -662,6 +703,7 @@ static Suite *memcache_suite(void)
     tcase_add_test(tc, text_store_load);
     tcase_add_test(tc, text_errors_status);
     tcase_add_test(tc, text_many_keys_and_raw_args);
+    tcase_add_test(tc, text_long_keys_then_reuse);
     tcase_add_test(tc, text_stats_merged);
     tcase_add_test(tc, text_quit_and_noreply);
     tcase_add_test(tc, text_subcommands);
