@@ -241,6 +241,7 @@ static void make_ctx(struct pb_proto *p, struct pg_conn *pc, enum pb_dir d,
     ctx->expect_ssl_response = pc->expect_ssl[d];
     ctx->max_rows = cfg->max_rows;
     ctx->max_row_length = cfg->max_row_length;
+    ctx->keep_text = p->send_response;
     ctx->lookup = named_lookup;
     ctx->lookup_ud = pc;
 }

@@ -166,14 +166,18 @@ static void strv_free_set(struct pg_strv *sv)
 /* Frees what m owns (m is cleared by the caller). */
 static void msg_release(struct pg_msg *m)
 {
-    free_set(m->query);
+    if (!m->query_borrowed) {
+        free_set((void *)m->query);
+    }
     free_set(m->stmt_name);
     strv_free_set(&m->fields);
     free_set(m->formats);
-    for (size_t i = 0; i < m->nrows; i++) {
-        strv_free_set(&m->rows[i]);
+    if (m->rows != NULL) {
+        for (size_t i = 0; i < m->nrows; i++) {
+            strv_free_set(&m->rows[i]);
+        }
+        pb_free(m->rows);
     }
-    free_set(m->rows);
     free_set(m->err_code);
     free_set(m->err_msg);
     free_set(m->err_sev);
@@ -221,13 +225,37 @@ static bool starts_with_set(const char *q, size_t n)
     return n >= 4 && memcmp(q, "SET ", 4) == 0;
 }
 
-/* RowDescription: field names and formats. */
-static bool parse_fields(struct pg_msg *m, const uint8_t *p, size_t n)
+/* RowDescription checked and its fields counted, nothing kept. */
+static bool count_fields(struct pg_msg *m, const uint8_t *p, size_t n, size_t count)
+{
+    size_t off = 2;
+    for (size_t i = 0; i < count; i++) {
+        long nl = cstr_len(p, n, off);
+        if (nl < 0) {
+            return false;
+        }
+        m->num_fields++;
+        off += (size_t)nl + 1;
+        off += 4 + 2 + 4 + 2 + 4; /* table oid, column, type oid, size, modifier */
+        if (n < off + 2) {
+            return false;
+        }
+        off += 2; /* format */
+    }
+    return off >= n;
+}
+
+/* RowDescription: field names and formats (keep_text), else counted. */
+static bool parse_fields(struct pg_msg *m, const struct pg_parse_ctx *ctx, const uint8_t *p,
+                         size_t n)
 {
     if (n < 2) {
         return false;
     }
     size_t count = be16_at(p, n, 0);
+    if (!ctx->keep_text) {
+        return count_fields(m, p, n, count);
+    }
     size_t off = 2;
     /* a field takes 19 bytes at least: more than fit fail below */
     size_t cap = count < (n - 2) / 19 + 1 ? count : (n - 2) / 19 + 1;
@@ -291,7 +319,30 @@ static struct pg_strv *add_row(struct pg_msg *m)
     return row;
 }
 
-/* DataRow: counts it and keeps up to max_rows rows of text values. */
+/* Whether the count values of a DataRow payload p[0..n) are well formed
+ * (each a be32 length, -1 for NULL, then that many bytes; nothing after). */
+static bool row_values_ok(const uint8_t *p, size_t n, size_t count)
+{
+    size_t off = 2; /* off <= n throughout */
+    for (size_t i = 0; i < count; i++) {
+        if (n - off < 4) {
+            return false;
+        }
+        uint32_t cl = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
+                      (uint32_t)p[off + 2] << 8 | p[off + 3];
+        off += 4;
+        if (cl != 0xffffffffu) { /* NULL: no bytes */
+            if (cl > n - off) {
+                return false;
+            }
+            off += cl;
+        }
+    }
+    return off == n;
+}
+
+/* DataRow: counts it and keeps up to max_rows rows of text values
+ * (keep_text; else the rows within max_rows are only counted in nrows). */
 static bool parse_data_row(struct pg_msg *m, const struct pg_parse_ctx *ctx, const uint8_t *p,
                            size_t n)
 {
@@ -301,11 +352,20 @@ static bool parse_data_row(struct pg_msg *m, const struct pg_parse_ctx *ctx, con
     size_t count = be16_at(p, n, 0);
     size_t off = 2;
     bool keep = ctx->max_rows > 0 && (int64_t)m->nrows < ctx->max_rows;
+    if (!keep || !ctx->keep_text) {
+        if (!row_values_ok(p, n, count)) {
+            return false;
+        }
+        m->num_rows++;
+        m->nrows += keep;
+        return true;
+    }
+    /* a kept row */
     struct pg_strv row = {0};
     size_t row_len = 0;
     /* a value takes 4 bytes at least; kept texts and NULs fit in n + cap */
     size_t cap = count < (n - 2) / 4 + 1 ? count : (n - 2) / 4 + 1;
-    if (keep && ctx->max_row_length > 0 && !strv_pack(&row, cap, n - 2 + cap)) {
+    if (ctx->max_row_length > 0 && !strv_pack(&row, cap, n - 2 + cap)) {
         return false;
     }
     for (size_t i = 0; i < count; i++) {
@@ -326,7 +386,7 @@ static bool parse_data_row(struct pg_msg *m, const struct pg_parse_ctx *ctx, con
             }
             off += cl;
         }
-        if (keep && ctx->max_row_length >= 0 && (int64_t)row_len < ctx->max_row_length) {
+        if (ctx->max_row_length >= 0 && (int64_t)row_len < ctx->max_row_length) {
             if ((int64_t)(row_len + vlen) > ctx->max_row_length) {
                 vlen = (size_t)ctx->max_row_length - row_len;
             }
@@ -339,16 +399,12 @@ static bool parse_data_row(struct pg_msg *m, const struct pg_parse_ctx *ctx, con
     if (off < n) {
         goto fail;
     }
-    m->num_rows++;
-    if (keep) {
-        struct pg_strv *r = add_row(m);
-        if (r == NULL) {
-            goto fail;
-        }
-        *r = row;
-    } else {
-        pg_strv_free(&row);
+    struct pg_strv *r = add_row(m);
+    if (r == NULL) {
+        goto fail;
     }
+    *r = row;
+    m->num_rows++;
     return true;
 fail:
     pg_strv_free(&row);
@@ -516,8 +572,10 @@ static enum pg_result start_message(struct pg_stream *s, const struct pg_parse_c
         m->start = off;
         m->is_request = true;
         m->to_export = true;
-        m->query = dup_bytes(q, ql);
-        m->query_len = m->query != NULL ? ql : 0;
+        /* handled before the buffer goes: not copied */
+        m->query = (const char *)q;
+        m->query_len = ql;
+        m->query_borrowed = true;
         s->off = next;
         return done_at(s);
     }
@@ -583,7 +641,7 @@ static enum pg_result start_message(struct pg_stream *s, const struct pg_parse_c
         m->is_request = false;
         m->is_ok = true;
         m->to_export = true;
-        if (!parse_fields(m, pl, plen)) {
+        if (!parse_fields(m, ctx, pl, plen)) {
             return PG_FAIL;
         }
         s->off = next;
@@ -685,7 +743,7 @@ static enum pg_result get_data(struct pg_stream *s, const struct pg_parse_ctx *c
         m->start = off;
         m->is_ok = true;
         m->to_export = true;
-        if (!parse_fields(m, pl, plen)) {
+        if (!parse_fields(m, ctx, pl, plen)) {
             return PG_FAIL;
         }
         s->off = next;

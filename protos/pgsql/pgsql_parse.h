@@ -49,6 +49,9 @@ struct pg_parse_ctx {
     bool expect_ssl_response; /* the peer sent SSLRequest / GSSENCRequest */
     int64_t max_rows;
     int64_t max_row_length;
+    /* field names and row values are kept (send_response: the response
+     * text shows them); else rows are only checked and counted */
+    bool keep_text;
     pg_stmt_lookup_fn lookup;
     void *lookup_ud;
 };
@@ -64,18 +67,21 @@ struct pg_msg {
     bool is_ssl_request; /* SSLRequest / GSSENCRequest */
     bool is_ssl_response;
     bool ssl_accepted; /* 'S' / 'G': encryption follows */
-    char *query;       /* owned; NULL when none */
+    /* NULL when none; owned, NUL-terminated, or (query_borrowed: a simple
+     * Query, complete in the buffer parsed) the bytes in that buffer */
+    const char *query;
     size_t query_len;
+    bool query_borrowed;
     /* a named statement prepared by this request (Parse with a name) */
     char *stmt_name; /* owned */
     size_t stmt_name_len;
     bool more_follows; /* request ended at a new Parse, not at Sync */
-    /* response */
+    /* response (fields, formats and rows: keep_text only) */
     struct pg_strv fields;
     uint8_t *formats; /* owned, fields.n entries */
     size_t nformats;
-    struct pg_strv *rows; /* owned, at most max_rows */
-    size_t nrows, caprows;
+    struct pg_strv *rows;  /* owned, nrows entries (NULL without keep_text) */
+    size_t nrows, caprows; /* nrows: rows within max_rows, kept or not */
     int64_t num_rows;
     int64_t num_fields;
     char *err_code, *err_msg, *err_sev; /* owned, NULL when absent */

@@ -422,6 +422,61 @@ START_TEST(packed_fields_and_rows)
 }
 END_TEST
 
+/* Without send_response rows and field names are only checked and
+ * counted: the same counts as when they are kept, and the same malformed
+ * DataRows and RowDescriptions drop the stream (no event). */
+START_TEST(rows_counted_without_response_text)
+{
+    static const char *const cfgs[] = {"ports: [5432]", "ports: [5432]\nsend_response: true"};
+    static const char *const names[] = {"a", "b", "c"};
+    static const char *const vals[] = {"x", NULL, "yz"};
+    static const uint8_t bad_rows[][8] = {
+        {0, 1, 0, 0, 0, 5, 'a', 'b'},         /* a value past the payload */
+        {0, 1, 0, 0, 0, 1, 'a', 'z'},         /* a byte after the values */
+        {0, 2, 0, 0, 0, 1, 'a', 0},           /* a length cut short */
+        {0, 3, 0xff, 0xff, 0xff, 0xff, 0, 0}, /* two values missing */
+    };
+    struct pt_buf a = {.n = 0};
+    q(&a, "select * from t");
+    for (size_t k = 0; k < 2; k++) {
+        struct pt_buf b = {.n = 0};
+        row_desc(&b, names, 3);
+        for (int i = 0; i < 12; i++) {
+            data_row(&b, vals, 3);
+        }
+        complete(&b, "SELECT 12");
+        ready(&b);
+        struct pt_conn *t = pt_open(&pb_proto_pgsql, cfgs[k]);
+        pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+        pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+        ck_assert_uint_eq(pt_nevents(t), 1);
+        ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 12);
+        ck_assert_int_eq(pt_int(t, 0, "pgsql.num_fields"), 3);
+        pt_close(t);
+
+        for (size_t r = 0; r <= sizeof bad_rows / sizeof bad_rows[0]; r++) {
+            struct pt_buf c = {.n = 0};
+            if (r < sizeof bad_rows / sizeof bad_rows[0]) {
+                row_desc(&c, names, 3);
+                data_row(&c, vals, 3);
+                msg(&c, 'D', bad_rows[r], sizeof bad_rows[r]);
+            } else {
+                /* a RowDescription with a byte after its fields */
+                uint8_t p[2 + 2 + 18 + 1] = {0, 1, 'x', 0};
+                msg(&c, 'T', p, sizeof p);
+            }
+            complete(&c, "SELECT 2");
+            ready(&c);
+            t = pt_open(&pb_proto_pgsql, cfgs[k]);
+            pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+            pt_feed(t, PB_DIR_TO_CLIENT, c.b, c.n);
+            ck_assert_uint_eq(pt_nevents(t), 0);
+            pt_close(t);
+        }
+    }
+}
+END_TEST
+
 START_TEST(ssl_request_refused_then_query)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
@@ -613,6 +668,7 @@ static Suite *pgsql_suite(void)
     tcase_add_test(c, named_statements_nodata_nulls);
     tcase_add_test(c, many_named_statements);
     tcase_add_test(c, max_rows_and_row_length);
+    tcase_add_test(c, rows_counted_without_response_text);
     tcase_add_test(c, packed_fields_and_rows);
     tcase_add_test(c, ssl_request_refused_then_query);
     tcase_add_test(c, gap_in_response_with_rows);
