@@ -338,7 +338,9 @@ static void handle_request(struct pb_proto *p, struct pb_conn *c, struct my_conn
             set_str(&t->query, &t->query_len, what, strlen(what));
             static const char note[] = "The actual query being used is unknown";
             add_note(t, note, sizeof note - 1);
-            set_str(&t->request_raw, &t->request_raw_len, "", 0);
+            if (p->send_request) {
+                set_str(&t->request_raw, &t->request_raw_len, "", 0);
+            }
             t->bytes_in = msg->size;
             return;
         }
@@ -385,7 +387,9 @@ static void handle_request(struct pb_proto *p, struct pb_conn *c, struct my_conn
     t->method_len = w - b;
     t->has_mysql = true;
     my_strv_free(&t->notes);
-    set_str(&t->request_raw, &t->request_raw_len, mq, mqlen);
+    if (p->send_request) { /* only the request text shows it */
+        set_str(&t->request_raw, &t->request_raw_len, mq, mqlen);
+    }
     t->bytes_in = msg->size;
 }
 
