@@ -315,18 +315,22 @@ pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
         pb_secw_dom(&w, mc);
         mc_section(&w, req, resp);
     }
-    char action[32] = "memcache.";
+    /* "memcache." and the request's type name in lower case */
+    static const char *const actions[] = {
+        "memcache.unknown", "memcache.load",    "memcache.store",    "memcache.delete",
+        "memcache.counter", "memcache.info",    "memcache.slabctrl", "memcache.lrucrawler",
+        "memcache.stats",   "memcache.success", "memcache.fail",     "memcache.auth",
+    };
+    _Static_assert(sizeof actions / sizeof actions[0] == MC_T_AUTH + 1, "one per type");
+    const char *action = NULL;
     size_t alen = sizeof "memcache." - 1;
     if (req != NULL) {
-        for (const char *q = mc_type_name(req->cmd->typ); *q != '\0' && alen < sizeof action - 1;
-             q++) {
-            action[alen++] = *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q;
-        }
-        action[alen] = '\0';
+        unsigned typ = req->cmd->typ;
+        action = actions[typ < sizeof actions / sizeof actions[0] ? typ : MC_T_UNKNOWN];
+        alen = strlen(action);
     }
     /* at the end of the event object, wherever it is added from */
-    pb_tx_add_action(ev, req != NULL ? action : NULL, alen,
-                     resp != NULL && resp->status == 0 ? "success" : NULL);
+    pb_tx_add_action(ev, action, alen, resp != NULL && resp->status == 0 ? "success" : NULL);
 
     /* notes: the request's, then the response's */
     size_t nnotes = (req != NULL ? req->nnotes : 0) + (resp != NULL ? resp->nnotes : 0);
