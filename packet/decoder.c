@@ -105,6 +105,23 @@ void pb_decoder_set_decap(struct pb_decoder *d, const struct pb_decap_cfg *cfg)
     d->decap = *cfg;
 }
 
+/* Big-endian loads for the fast paths below, which read a header only
+ * after checking that all of it is there (one check instead of one per
+ * field); a shorter header takes the checked reader, as before. */
+static inline uint16_t ld_be16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return __builtin_bswap16(v);
+}
+
+static inline uint32_t ld_be32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+}
+
 static bool malformed(struct pb_decoder *d)
 {
     d->stats.malformed++;
@@ -142,6 +159,22 @@ static void keep_outer(struct pb_decoded *out)
  */
 static bool decode_tcp(struct pb_decoder *d, const uint8_t *p, size_t n, struct pb_decoded *out)
 {
+    if (n >= 20) {
+        out->tuple.sport = ld_be16(p);
+        out->tuple.dport = ld_be16(p + 2);
+        out->tcp_seq = ld_be32(p + 4);
+        out->tcp_ack = ld_be32(p + 8);
+        out->tcp_flags = p[13];
+        out->tcp_window = ld_be16(p + 14);
+        size_t hlen = (size_t)(p[12] >> 4) * 4u;
+        if (hlen < 20 || hlen > n) {
+            return malformed(d);
+        }
+        out->tuple.proto = PB_IPPROTO_TCP;
+        out->payload = p + hlen;
+        out->payload_len = n - hlen;
+        return true;
+    }
     struct pb_rd r = pb_rd_make(p, n);
     out->tuple.sport = pb_rd_be16(&r);
     out->tuple.dport = pb_rd_be16(&r);
@@ -164,12 +197,16 @@ static bool decode_tcp(struct pb_decoder *d, const uint8_t *p, size_t n, struct 
 /* | Source Port | Destination Port | Length | Checksum | payload ... */
 static bool decode_udp(struct pb_decoder *d, const uint8_t *p, size_t n, struct pb_decoded *out)
 {
-    struct pb_rd r = pb_rd_make(p, n);
-    out->tuple.sport = pb_rd_be16(&r);
-    out->tuple.dport = pb_rd_be16(&r);
-    uint16_t len = pb_rd_be16(&r);
-    pb_rd_skip(&r, 2);
-    if (!pb_rd_ok(&r)) {
+    uint16_t len;
+    if (n >= 8) {
+        out->tuple.sport = ld_be16(p);
+        out->tuple.dport = ld_be16(p + 2);
+        len = ld_be16(p + 4);
+    } else {
+        struct pb_rd r = pb_rd_make(p, n);
+        out->tuple.sport = pb_rd_be16(&r);
+        out->tuple.dport = pb_rd_be16(&r);
+        (void)pb_rd_be16(&r);
         return malformed(d);
     }
     size_t plen = n - 8;
@@ -305,20 +342,17 @@ static bool reassemble(struct pb_decoder *d, const struct pb_frag_key *key, uint
 static bool decode_ipv4(struct pb_decoder *d, const uint8_t *p, size_t n, int depth,
                         struct pb_decoded *out)
 {
-    struct pb_rd r = pb_rd_make(p, n);
-    uint8_t vihl = pb_rd_u8(&r);
-    pb_rd_skip(&r, 1);
-    size_t total = pb_rd_be16(&r);
-    uint16_t id = pb_rd_be16(&r);
-    uint16_t frag = pb_rd_be16(&r);
-    pb_rd_skip(&r, 1);
-    uint8_t proto = pb_rd_u8(&r);
-    pb_rd_skip(&r, 2);
-    uint8_t src[4], dst[4];
-    pb_rd_copy(&r, src, 4);
-    pb_rd_copy(&r, dst, 4);
+    if (n < 20) {
+        return malformed(d);
+    }
+    uint8_t vihl = p[0];
+    size_t total = ld_be16(p + 2);
+    uint16_t id = ld_be16(p + 4);
+    uint16_t frag = ld_be16(p + 6);
+    uint8_t proto = p[9];
+    const uint8_t *src = p + 12, *dst = p + 16;
     size_t ihl = (size_t)(vihl & 0x0fu) * 4u;
-    if (!pb_rd_ok(&r) || (vihl >> 4) != 4 || ihl < 20 || ihl > n) {
+    if ((vihl >> 4) != 4 || ihl < 20 || ihl > n) {
         return malformed(d);
     }
     if (total == 0) {
@@ -362,6 +396,12 @@ static bool decode_ipv4(struct pb_decoder *d, const uint8_t *p, size_t n, int de
             return false;
         }
     }
+    if (proto == PB_IPPROTO_TCP) {
+        return decode_tcp(d, payload, plen, out);
+    }
+    if (proto == PB_IPPROTO_UDP) {
+        return decode_udp(d, payload, plen, out);
+    }
     return decode_l4(d, proto, payload, plen, depth, out);
 }
 
@@ -376,18 +416,12 @@ static bool decode_ipv4(struct pb_decoder *d, const uint8_t *p, size_t n, int de
 static bool decode_ipv6(struct pb_decoder *d, const uint8_t *p, size_t n, int depth,
                         struct pb_decoded *out)
 {
-    struct pb_rd r = pb_rd_make(p, n);
-    uint8_t v = pb_rd_u8(&r);
-    pb_rd_skip(&r, 3);
-    size_t plen = pb_rd_be16(&r);
-    uint8_t nh = pb_rd_u8(&r);
-    pb_rd_skip(&r, 1);
-    uint8_t src[16], dst[16];
-    pb_rd_copy(&r, src, 16);
-    pb_rd_copy(&r, dst, 16);
-    if (!pb_rd_ok(&r) || (v >> 4) != 6) {
+    if (n < 40 || (p[0] >> 4) != 6) {
         return malformed(d);
     }
+    size_t plen = ld_be16(p + 4);
+    uint8_t nh = p[6];
+    const uint8_t *src = p + 8, *dst = p + 24;
     size_t avail = n - 40;
     if (plen == 0) {
         plen = avail; /* jumbogram or offload */
@@ -638,6 +672,22 @@ bool pb_decode(struct pb_decoder *d, const uint8_t *frame, size_t caplen, uint32
     switch (d->linktype) {
     case PB_LINK_EN10MB: {
         /* | dst MAC (6) | src MAC (6) | EtherType or length (2) | */
+        if (caplen >= 14) {
+            memcpy(out->dst_mac, frame, 6);
+            memcpy(out->src_mac, frame + 6, 6);
+            uint16_t type = ld_be16(frame + 12);
+            out->has_eth = true;
+            if (type == ETH_IPV4) { /* what decode_ethertype would do first */
+                ok = decode_ipv4(d, frame + 14, caplen - 14, 0, out);
+                break;
+            }
+            if (type < 0x0600u) {
+                return unsupported(d); /* 802.3 length + LLC */
+            }
+            r = pb_rd_make(frame + 14, caplen - 14);
+            ok = decode_ethertype(d, type, &r, out);
+            break;
+        }
         pb_rd_copy(&r, out->dst_mac, 6);
         pb_rd_copy(&r, out->src_mac, 6);
         uint16_t type = pb_rd_be16(&r);
