@@ -7,7 +7,6 @@
 
 #include <endian.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -249,20 +248,28 @@ size_t pb_flow_id_raw(const struct pb_flow_id *id, uint8_t *out)
 static const char b64_tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 /* the two characters of each 12-bit value, in memory order */
 static uint8_t b64_pairs[4096][2];
-static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+/* the two upper-case hex digits of each byte (MAC addresses) */
+static char hex_pairs[256][2];
 
-static void b64_init(void)
+/* Before main: the tables are read without a check. */
+__attribute__((constructor)) static void tables_init(void)
 {
     for (unsigned v = 0; v < 4096; v++) {
         b64_pairs[v][0] = (uint8_t)b64_tab[v >> 6];
         b64_pairs[v][1] = (uint8_t)b64_tab[v & 63];
     }
+    static const char hex[] = "0123456789ABCDEF";
+    for (unsigned v = 0; v < 256; v++) {
+        hex_pairs[v][0] = hex[v >> 4];
+        hex_pairs[v][1] = hex[v & 15];
+    }
 }
 
-/* Standard alphabet, no padding: two table reads per 3 bytes. */
-static void base64_raw(const uint8_t *in, size_t n, char *out)
+/* Standard alphabet, no padding: two table reads per 3 bytes. Returns the
+ * text's length. */
+static size_t base64_raw(const uint8_t *in, size_t n, char *out)
 {
-    pthread_once(&b64_once, b64_init);
+    char *start = out;
     size_t i = 0;
     for (; i + 4 <= n; i += 3) { /* 4 bytes read, 3 used */
         uint32_t v;
@@ -289,14 +296,21 @@ static void base64_raw(const uint8_t *in, size_t n, char *out)
         out += 3;
     }
     *out = '\0';
+    return (size_t)(out - start);
 }
 
-const char *pb_flow_id_string(const struct pb_flow_id *id, char out[PB_FLOW_ID_STRLEN])
+/* The id's text into out; its length. */
+static size_t flow_id_text(const struct pb_flow_id *id, char out[PB_FLOW_ID_STRLEN])
 {
     uint8_t buf[KEY_MAX];
     size_t n;
     const uint8_t *raw = id_raw(id, buf, &n);
-    base64_raw(raw, n, out);
+    return base64_raw(raw, n, out);
+}
+
+const char *pb_flow_id_string(const struct pb_flow_id *id, char out[PB_FLOW_ID_STRLEN])
+{
+    flow_id_text(id, out);
     return out;
 }
 
@@ -413,6 +427,7 @@ struct pb_flows {
     struct pb_flows_stats stats;
     /* @timestamp of the reports at now_ns (one pass makes them all) */
     bool now_valid;
+    uint8_t now_len;
     uint64_t now_ns;
     char now_text[40];
     /* max_flows over several tables (packet workers), or NULL: count */
@@ -996,24 +1011,26 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
     if (d->fragment && !d->reassembled) {
         return;
     }
-    struct front_key fk;
+    struct front_key own;
+    const struct front_key *fk;
     int swapped = 0;
     size_t slot;
-    if (f->ahead_d == d) { /* worked out by pb_flows_prefetch */
+    if (f->ahead_d == d) { /* worked out by pb_flows_prefetch: used in place */
         f->ahead_d = NULL;
-        fk = f->ahead_key;
-        fk.conn_id = d->tuple.proto == PB_IPPROTO_TCP ? d->conn_id : 0;
+        f->ahead_key.conn_id = d->tuple.proto == PB_IPPROTO_TCP ? d->conn_id : 0;
+        fk = &f->ahead_key;
         swapped = f->ahead_swapped;
         slot = f->ahead_slot;
-    } else if (front_key_of(f, d, transport, &fk, &swapped)) {
-        slot = front_slot(f, &fk);
+    } else if (front_key_of(f, d, transport, &own, &swapped)) {
+        fk = &own;
+        slot = front_slot(f, fk);
     } else {
         packet_by_id(f, d, transport, now_ns, NULL, NULL, 0);
         return;
     }
     struct front *fr = &f->front[slot];
-    if (fr->fl == NULL || !front_same(&fr->k, &fk)) {
-        packet_by_id(f, d, transport, now_ns, fr, &fk, swapped);
+    if (fr->fl == NULL || !front_same(&fr->k, fk)) {
+        packet_by_id(f, d, transport, now_ns, fr, fk, swapped);
         return;
     }
     struct flow *fl = fr->fl;
@@ -1035,19 +1052,14 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
 
 static void mac_str(const uint8_t *m, char out[18])
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
     for (int i = 0; i < 6; i++) {
-        if (i > 0) {
-            out[o++] = '-';
-        }
-        out[o++] = hex[m[i] >> 4];
-        out[o++] = hex[m[i] & 15];
+        memcpy(out + 3 * i, hex_pairs[m[i]], 2);
+        out[3 * i + 2] = '-';
     }
-    out[o] = '\0';
+    out[17] = '\0';
 }
 
-static void ip_text(const uint8_t *b, bool v6, char out[PB_IP_STRLEN])
+static uint8_t ip_text(const uint8_t *b, bool v6, char out[PB_IP_STRLEN])
 {
     /* IPv4-mapped IPv6 addresses print as IPv4, as Go's net.IP does */
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -1059,7 +1071,7 @@ static void ip_text(const uint8_t *b, bool v6, char out[PB_IP_STRLEN])
         ip.v6 = 0;
         memcpy(ip.b, v6 ? b + 12 : b, 4);
     }
-    pb_ip_str(&ip, out);
+    return (uint8_t)pb_ip_fmt(&ip, out);
 }
 
 /* IP layers in Packetbeat's order: outer v4, v4, outer v6, v6. Each adds
@@ -1103,10 +1115,14 @@ static bool flow_tuple(const struct pb_flow_id *id, struct pb_tuple *ct)
     if (ip_s == NULL) {
         return false;
     }
-    size_t alen = ip_v6 ? 16 : 4;
     ct->src.v6 = ct->dst.v6 = ip_v6;
-    memcpy(ct->src.b, ip_s, alen);
-    memcpy(ct->dst.b, ip_d, alen);
+    if (ip_v6) {
+        memcpy(ct->src.b, ip_s, 16);
+        memcpy(ct->dst.b, ip_d, 16);
+    } else {
+        memcpy(ct->src.b, ip_s, 4);
+        memcpy(ct->dst.b, ip_d, 4);
+    }
     return true;
 }
 
@@ -1138,6 +1154,8 @@ struct flow_view {
     uint8_t nvid, nips;
     bool final, has_ip, v6, has_ports, has_mac, has_cid;
     bool has_packets[2], has_bytes[2];
+    /* the texts' lengths (the texts are NUL-terminated too, for flow_build) */
+    uint8_t now_len, id_len, cid_len, ip_len[2][4];
     char now[40]; /* @timestamp */
     char id[PB_FLOW_ID_STRLEN];
     char cid[64];
@@ -1151,15 +1169,16 @@ static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint
     const struct pb_flow_id *id = &fl->id;
     /* the reports of one pass share their time */
     if (!f->now_valid || f->now_ns != now_ns) {
-        pb_time_fmt(now_ns, false, f->now_text);
+        f->now_len = (uint8_t)pb_time_fmt_n(now_ns, false, f->now_text);
         f->now_ns = now_ns;
         f->now_valid = true;
     }
     memcpy(v->now, f->now_text, sizeof v->now);
+    v->now_len = f->now_len;
     v->first_ns = fl->first_ns;
     v->last_ns = fl->last_ns;
     v->final = final;
-    pb_flow_id_string(id, v->id);
+    v->id_len = (uint8_t)flow_id_text(id, v->id);
 
     const uint8_t *s, *d;
     v->has_mac = read_pair(id, PB_FLOW_ETH, 6, &s, &d);
@@ -1180,8 +1199,8 @@ static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint
         if (!read_pair(id, (enum pb_flow_layer)ip_layers[i].layer, v6 ? 16 : 4, &s, &d)) {
             continue;
         }
-        ip_text(s, v6, v->ip[0][v->nips]);
-        ip_text(d, v6, v->ip[1][v->nips]);
+        v->ip_len[0][v->nips] = ip_text(s, v6, v->ip[0][v->nips]);
+        v->ip_len[1][v->nips] = ip_text(d, v6, v->ip[1][v->nips]);
         v->nips++;
     }
     struct pb_tuple ct;
@@ -1231,9 +1250,11 @@ static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint
         /* TCP and UDP flows keep theirs (keep_cid) */
         bool keep = ct.proto == PB_IPPROTO_TCP || ct.proto == PB_IPPROTO_UDP;
         if (!keep || fl->cid[0] == '\0') {
-            pb_community_id(&ct, v->cid);
+            v->cid_len = (uint8_t)pb_community_id(&ct, v->cid);
         } else {
-            memcpy(v->cid, fl->cid, strlen(fl->cid) + 1);
+            size_t n = strlen(fl->cid);
+            memcpy(v->cid, fl->cid, n + 1);
+            v->cid_len = (uint8_t)n;
         }
     }
 }
@@ -1336,12 +1357,12 @@ static char *put_end(char *o, const struct flow_view *v, int end)
     char c = '{';
     if (v->has_mac) {
         *o++ = c;
-        o = put_quoted(PB_JW_LIT(o, "\"mac\":"), v->mac[end]);
+        o = pb_jw_quoted(PB_JW_LIT(o, "\"mac\":"), v->mac[end], 17);
         c = ',';
     }
     if (v->nips == 1) {
         *o++ = c;
-        o = put_quoted(PB_JW_LIT(o, "\"ip\":"), v->ip[end][0]);
+        o = pb_jw_quoted(PB_JW_LIT(o, "\"ip\":"), v->ip[end][0], v->ip_len[end][0]);
         c = ',';
     } else if (v->nips > 1) {
         *o++ = c;
@@ -1350,7 +1371,7 @@ static char *put_end(char *o, const struct flow_view *v, int end)
             if (i > 0) {
                 *o++ = ',';
             }
-            o = put_quoted(o, v->ip[end][i]);
+            o = pb_jw_quoted(o, v->ip[end][i], v->ip_len[end][i]);
         }
         *o++ = ']';
         c = ',';
@@ -1386,7 +1407,7 @@ static size_t flow_max(const void *st)
 static char *flow_put_ts(const void *st, char *o)
 {
     const struct flow_view *v = st;
-    return put_quoted(PB_JW_LIT(o, "\"@timestamp\":"), v->now);
+    return pb_jw_quoted(PB_JW_LIT(o, "\"@timestamp\":"), v->now, v->now_len);
 }
 
 static char *flow_put_rest(const void *st, char *o)
@@ -1403,7 +1424,7 @@ static char *flow_put_rest(const void *st, char *o)
     o = PB_JW_LIT(o, ",\"dataset\":\"flow\",\"kind\":\"event\",\"category\":[\"network\"],"
                      "\"action\":\"network_flow\",\"type\":");
     o = v->final ? PB_JW_LIT(o, "[\"connection\",\"end\"]") : PB_JW_LIT(o, "[\"connection\"]");
-    o = put_quoted(PB_JW_LIT(o, "},\"flow\":{\"id\":"), v->id);
+    o = pb_jw_quoted(PB_JW_LIT(o, "},\"flow\":{\"id\":"), v->id, v->id_len);
     o = v->final ? PB_JW_LIT(o, ",\"final\":true") : PB_JW_LIT(o, ",\"final\":false");
     if (v->nvid == 1) {
         o = put_u64(PB_JW_LIT(o, ",\"vlan\":"), v->vids[0]);
@@ -1421,7 +1442,7 @@ static char *flow_put_rest(const void *st, char *o)
         *o++ = ',';
     }
     if (v->has_cid) {
-        o = put_quoted(PB_JW_LIT(o, "\"community_id\":"), v->cid);
+        o = pb_jw_quoted(PB_JW_LIT(o, "\"community_id\":"), v->cid, v->cid_len);
         *o++ = ',';
     }
     o = put_u64(PB_JW_LIT(o, "\"bytes\":"), v->total_bytes);
