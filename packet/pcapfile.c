@@ -10,6 +10,7 @@
  */
 #include "pcapfile.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -53,11 +54,8 @@ struct pb_pcapfile {
 /* Makes at least n unread bytes available (fewer at the end of the file);
    the bytes handed out before are moved. The number available, or -1 with
    errno on a read error. */
-static ssize_t fill(struct pb_pcapfile *f, size_t n)
+static __attribute__((noinline)) ssize_t fill_slow(struct pb_pcapfile *f, size_t n)
 {
-    if (f->len - f->pos >= n) {
-        return (ssize_t)(f->len - f->pos);
-    }
     memmove(f->buf, f->buf + f->pos, f->len - f->pos);
     f->len -= f->pos;
     f->pos = 0;
@@ -75,6 +73,15 @@ static ssize_t fill(struct pb_pcapfile *f, size_t n)
         f->len += (size_t)got;
     }
     return (ssize_t)f->len;
+}
+
+/* fill, its common case (the bytes are there) inline */
+static inline ssize_t fill(struct pb_pcapfile *f, size_t n)
+{
+    if (f->len - f->pos >= n) {
+        return (ssize_t)(f->len - f->pos);
+    }
+    return fill_slow(f, n);
 }
 
 static uint32_t rd32(const struct pb_pcapfile *f, struct pb_rd *r)
@@ -235,11 +242,14 @@ int pb_pcapfile_next(struct pb_pcapfile *f, const uint8_t **data, uint32_t *capl
         f->pos = f->len;
         return -1;
     }
-    struct pb_rd r = pb_rd_make(f->buf + f->pos, f->rec_hdr);
-    uint32_t sec = rd32(f, &r);
-    uint32_t frac = rd32(f, &r);
-    uint32_t incl = rd32(f, &r);
-    uint32_t orig = rd32(f, &r);
+    /* | seconds | fraction | captured length | original length | (all
+       there: avail >= rec_hdr >= 16) */
+    uint32_t w[4];
+    memcpy(w, f->buf + f->pos, sizeof w);
+    for (int i = 0; i < 4; i++) {
+        w[i] = f->swap ? be32toh(w[i]) : le32toh(w[i]);
+    }
+    uint32_t sec = w[0], frac = w[1], incl = w[2], orig = w[3];
     if (incl > PB_MAX_FRAME_BYTES) {
         snprintf(err, errlen, "%s: invalid packet capture length %u, bigger than maximum of %u",
                  f->path, incl, (unsigned)PB_MAX_FRAME_BYTES);
