@@ -238,10 +238,11 @@ static inline bool ip_same(const struct pb_ip *a, const struct pb_ip *b)
     return ((x ^ y) | (x1 ^ y1) | (x2 ^ y2)) == 0;
 }
 
-/* The connection of this tuple and the packet's direction in it. */
-static struct tcp_conn *find(const struct pb_tcp *t, const struct pb_tuple *tu, enum pb_dir *dir)
+/* The connection of this tuple (h: its tuple_hash) and the packet's
+ * direction in it. */
+static struct tcp_conn *find(const struct pb_tcp *t, const struct pb_tuple *tu, uint32_t h,
+                             enum pb_dir *dir)
 {
-    uint32_t h = tuple_hash(tu);
     const struct pb_hindex *x = &t->index;
     struct tcp_conn *k;
     for (size_t i = pb_hindex_home(x, h); (k = x->slots[i].obj) != NULL; i = pb_hindex_next(x, i)) {
@@ -347,7 +348,7 @@ void pb_tcp_expire(struct pb_tcp *t, uint64_t now_ns)
 long pb_tcp_buffered(const struct pb_tcp *t, const struct pb_tuple *tuple, enum pb_dir d)
 {
     enum pb_dir dir;
-    const struct tcp_conn *k = find(t, tuple, &dir);
+    const struct tcp_conn *k = find(t, tuple, tuple_hash(tuple), &dir);
     if (k == NULL) {
         return -1;
     }
@@ -800,30 +801,38 @@ void pb_tcp_flush(struct pb_tcp *t)
     }
 }
 
-static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq,
-                                uint8_t flags, uint64_t now_ns);
+static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t hash,
+                                uint32_t seq, uint8_t flags, uint64_t now_ns);
 
-void pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple)
+uint32_t pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple)
 {
-    __builtin_prefetch(&t->index.slots[pb_hindex_home(&t->index, tuple_hash(tuple))], 0, 3);
+    uint32_t h = tuple_hash(tuple);
+    __builtin_prefetch(&t->index.slots[pb_hindex_home(&t->index, h)], 0, 3);
+    return h;
 }
 
 uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq, uint8_t flags,
                         uint64_t now_ns)
 {
+    return pb_tcp_process_hashed(t, pkt, tuple_hash(&pkt->tuple), seq, flags, now_ns);
+}
+
+uint64_t pb_tcp_process_hashed(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t hash,
+                               uint32_t seq, uint8_t flags, uint64_t now_ns)
+{
     if (t->ro_oldest != NULL) {
         reorder_expire(t, pkt->ts_ns);
     }
-    struct tcp_conn *k = process(t, pkt, seq, flags, now_ns);
+    struct tcp_conn *k = process(t, pkt, hash, seq, flags, now_ns);
     if (t->mem > t->max_mem) {
         enforce_budget(t, k, pkt->ts_ns);
     }
     return k != NULL ? k->c.id : 0;
 }
 
-/* One segment; returns its connection (NULL: none). */
-static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq,
-                                uint8_t flags, uint64_t now_ns)
+/* One segment (hash: its tuple's); returns its connection (NULL: none). */
+static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t hash,
+                                uint32_t seq, uint8_t flags, uint64_t now_ns)
 {
     t->stats.segments++;
     size_t len = pkt->payload_len;
@@ -831,7 +840,7 @@ static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint
     bool syn = (flags & PB_TCP_SYN) != 0;
 
     enum pb_dir dir = PB_DIR_TO_SERVER;
-    struct tcp_conn *k = find(t, &pkt->tuple, &dir);
+    struct tcp_conn *k = find(t, &pkt->tuple, hash, &dir);
     if (k == NULL) {
         if (len == 0 && !syn && !t->track_empty) {
             t->stats.ignored++;

@@ -108,8 +108,9 @@ void pb_tcp_flush(struct pb_tcp *t);
 void pb_tcp_set_track_empty(struct pb_tcp *t, bool on);
 
 /* Asks the cache for the index slot pb_tcp_process will read first for a
- * segment of tuple: to call as soon as the frame is decoded. A hint. */
-void pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple);
+ * segment of tuple: to call as soon as the frame is decoded. A hint; returns
+ * the tuple's hash, for pb_tcp_process_hashed. */
+uint32_t pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple);
 
 /* Feeds one segment. pkt (borrowed for the call) holds the capture time, the
  * tuple as on the wire and the payload; seq and flags are from the TCP
@@ -117,6 +118,9 @@ void pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple);
  * connection's id, 0 when the segment belongs to no tracked connection. */
 uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq, uint8_t flags,
                         uint64_t now_ns);
+/* The same, with the hash pb_tcp_prefetch returned for pkt's tuple. */
+uint64_t pb_tcp_process_hashed(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t hash,
+                               uint32_t seq, uint8_t flags, uint64_t now_ns);
 
 /* Expires connections idle (wall clock) longer than their timeout. */
 void pb_tcp_expire(struct pb_tcp *t, uint64_t now_ns);

@@ -558,8 +558,9 @@ static void flow_release(void *ctx)
 void pb_worker_parts_frame(const struct pb_worker_parts *p, struct pb_decoded *d, bool ok,
                            uint64_t now, pb_packet_hook_fn hook, void *hook_ctx)
 {
+    uint32_t tcp_hash = 0;
     if (ok && d->tuple.proto == PB_IPPROTO_TCP) {
-        pb_tcp_prefetch(p->tcp, &d->tuple);
+        tcp_hash = pb_tcp_prefetch(p->tcp, &d->tuple);
     }
     pb_flows_prefetch(p->fl, d, ok);
     pb_frame_clock = now;
@@ -580,7 +581,8 @@ void pb_worker_parts_frame(const struct pb_worker_parts *p, struct pb_decoded *d
         pb_ev_note_tunnel(&d->tuple, tun);
         switch (d->tuple.proto) {
         case PB_IPPROTO_TCP:
-            d->conn_id = pb_tcp_process(p->tcp, &pkt, d->tcp_seq, d->tcp_flags, now);
+            d->conn_id =
+                pb_tcp_process_hashed(p->tcp, &pkt, tcp_hash, d->tcp_seq, d->tcp_flags, now);
             break;
         case PB_IPPROTO_UDP:
             if (p->ps != NULL) {
