@@ -886,7 +886,8 @@ static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint
         }
     }
 
-    struct pb_pkt seg = *pkt;
+    const struct pb_pkt *segp = pkt; /* a copy only when an overlap is cut off */
+    struct pb_pkt seg;
     struct stream *s = &k->st[dir];
     uint32_t end = seq + (uint32_t)len;
     if (len > 0 && s->seq_valid) {
@@ -902,15 +903,17 @@ static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint
         } else if (diff < 0) {
             uint32_t delta = s->next_seq - seq; /* < len: the segment ends after next_seq */
             t->stats.overlaps++;
+            seg = *pkt;
             seg.payload += delta;
             seg.payload_len -= delta;
+            segp = &seg;
         }
     }
     s->next_seq = end;
     s->seq_valid = true;
 
-    if (seg.payload_len > 0) {
-        deliver(t, k, dir, &seg);
+    if (segp->payload_len > 0) {
+        deliver(t, k, dir, segp);
     }
     if (fin) {
         t->stats.fins++;
