@@ -9,6 +9,7 @@
  */
 #include "redis_parse.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "beat/alloc.h"
@@ -18,7 +19,7 @@
 #include "beat/rd.h"
 #include "protos/common/strutil.h"
 
-/* The commands Packetbeat recognises as requests (sorted for bsearch). */
+/* The commands Packetbeat recognises as requests. */
 static const char *const commands[] = {
     "APPEND",
     "AUTH",
@@ -183,37 +184,62 @@ static const char *const commands[] = {
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 #define MAX_COMMAND_LEN 16u /* longest entry: "CONFIG RESETSTAT" */
 
+/* The commands by a hash of their bytes (open addressing, linear
+ * probing): entry + 1 in each used slot, 0 in a free one. Made once, read
+ * only afterwards. */
+#define CMD_SLOTS 512u
+static uint8_t cmd_slot[CMD_SLOTS];
+static uint8_t cmd_len[NCOMMANDS];
+static pthread_once_t cmd_once = PTHREAD_ONCE_INIT;
+
+static inline uint32_t cmd_hash_step(uint32_t h, uint8_t c)
+{
+    return (h ^ c) * 0x01000193u; /* FNV-1a */
+}
+
+static uint32_t cmd_hash(const char *s, size_t n)
+{
+    uint32_t h = 0x811c9dc5u;
+    for (size_t i = 0; i < n; i++) {
+        h = cmd_hash_step(h, (uint8_t)s[i]);
+    }
+    return h;
+}
+
+static void cmd_table_init(void)
+{
+    _Static_assert(NCOMMANDS < 255 && NCOMMANDS < CMD_SLOTS / 2, "command table too full");
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        size_t n = strlen(commands[k]);
+        cmd_len[k] = (uint8_t)n;
+        uint32_t h = cmd_hash(commands[k], n) % CMD_SLOTS;
+        while (cmd_slot[h] != 0) {
+            h = (h + 1) % CMD_SLOTS;
+        }
+        cmd_slot[h] = (uint8_t)(k + 1);
+    }
+}
+
 bool redis_is_command(const void *s, size_t n)
 {
     if (n == 0 || n > MAX_COMMAND_LEN) {
         return false;
     }
-    char upper[MAX_COMMAND_LEN + 1];
+    pthread_once(&cmd_once, cmd_table_init);
+    char upper[MAX_COMMAND_LEN];
     const uint8_t *p = s;
+    uint32_t h = 0x811c9dc5u;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = p[i];
-        if (c == 0) {
-            return false;
-        }
-        upper[i] = (char)((c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c);
+        c = (uint8_t)((c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c);
+        upper[i] = (char)c;
+        h = cmd_hash_step(h, c);
     }
-    upper[n] = '\0';
-    /* binary search; most steps are decided by the first byte */
-    size_t lo = 0, hi = NCOMMANDS;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *c = commands[mid];
-        int d = (unsigned char)upper[0] - (unsigned char)c[0];
-        if (d == 0) {
-            d = strcmp(upper + 1, c + 1);
-        }
-        if (d == 0) {
+    /* a NUL never matches: no entry holds one */
+    for (h %= CMD_SLOTS; cmd_slot[h] != 0; h = (h + 1) % CMD_SLOTS) {
+        unsigned k = cmd_slot[h] - 1u;
+        if (cmd_len[k] == n && memcmp(commands[k], upper, n) == 0) {
             return true;
-        }
-        if (d < 0) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
         }
     }
     return false;
