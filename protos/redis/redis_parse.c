@@ -280,11 +280,23 @@ static const char *num_errstr(enum num_err e)
     return e == NUM_EOB ? "unexpected end of buffer" : "Expected digit";
 }
 
-/* Finds CRLF at or after `from`; returns its offset or SIZE_MAX. */
-static size_t find_crlf(const uint8_t *data, size_t len, size_t from)
+/* Finds CRLF at or after `from`; returns its offset or SIZE_MAX. Header
+ * lines are short ("$17", "*4", "+OK"): their first bytes are looked at
+ * one by one, memchr takes over past them. */
+static inline size_t find_crlf(const uint8_t *data, size_t len, size_t from)
 {
-    while (from + 1 < len) {
-        const uint8_t *cr = memchr(data + from, '\r', len - from - 1);
+    if (from + 1 >= len) {
+        return SIZE_MAX;
+    }
+    size_t last = len - 1; /* a '\r' at last has no '\n' after it yet */
+    size_t stop = last - from > 16 ? from + 16 : last;
+    for (; from < stop; from++) {
+        if (data[from] == '\r' && data[from + 1] == '\n') {
+            return from;
+        }
+    }
+    while (from < last) {
+        const uint8_t *cr = memchr(data + from, '\r', last - from);
         if (cr == NULL) {
             return SIZE_MAX;
         }
