@@ -160,11 +160,37 @@ static void handle_message(struct pb_conn *c, struct redis_conn *rc, struct redi
     correlate(c, rc);
 }
 
+/* A message parsed into a buffer of the caller's (b), kept: a copy of its
+ * text with b's strings pointing into it; NULL on ENOMEM. */
+static struct redis_msg *msg_copy(const struct redis_built *b)
+{
+    struct redis_msg *m = pb_malloc(sizeof *m + b->text_len + 1);
+    if (m == NULL) {
+        return NULL;
+    }
+    memcpy(m->text, b->text, b->text_len + 1);
+    m->b = *b;
+    m->b.text = m->text;
+    if (b->method != NULL) {
+        m->b.method = m->text + (b->method - b->text);
+    }
+    if (b->path != NULL) {
+        m->b.path = m->text + (b->path - b->text);
+    }
+    return m;
+}
+
+/* Texts up to this long are parsed on the stack (a longer one is parsed
+ * again into its message). */
+#define STACK_TEXT 16384
+
 static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t *data,
                                    size_t len, size_t *consumed)
 {
     struct redis_conn *rc = conn_of(c);
     struct redis_stream *st = &rc->st[d];
+    bool from_client = d == PB_DIR_TO_SERVER;
+    char text[STACK_TEXT];
     size_t off = 0;
     if (st->skip > 0) {
         off = st->skip < len ? st->skip : len;
@@ -176,21 +202,48 @@ static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8
             st->ts_ns = c->ts_ns;
         }
         size_t mlen = 0;
-        enum pb_parse r = redis_scan(&st->scan, data + off, len - off, &mlen);
-        if (r == PB_PARSE_MORE) {
-            break;
+        struct redis_built b;
+        struct redis_msg *m = NULL;
+        if (redis_scan_fresh(&st->scan) && redis_parse(data + off, len - off, from_client, false,
+                                                       text, sizeof text, &b, &mlen) == 0) {
+            /* the whole message in one pass */
+            if (b.bad_int) {
+                /* once more, to log what building it logs */
+                (void)redis_parse(data + off, mlen, from_client, true, text, sizeof text, &b,
+                                  &mlen);
+            }
+            if (!from_client && rc->requests.head != NULL && rc->responses.head == NULL) {
+                /* answers the oldest request at once: as queued and
+                   correlated, without a copy */
+                struct redis_msg resp = {.ts_ns = st->ts_ns, .dir = d, .size = mlen, .b = b};
+                struct redis_msg *req = queue_pop(&rc->requests);
+                pb_emit(c->proto, redis_tx_event(c->proto, &c->tuple, req, &resp));
+                msg_free(req);
+                off += mlen;
+                stream_reset(st);
+                continue;
+            }
+            m = msg_copy(&b);
+        } else {
+            enum pb_parse r = redis_scan(&st->scan, data + off, len - off, &mlen);
+            if (r == PB_PARSE_MORE) {
+                break;
+            }
+            if (r == PB_PARSE_DROP) {
+                pb_debug("redis", "Ignore Redis message. Drop tcp stream.");
+                c->proto->stats.parse_errors++;
+                stream_reset(st);
+                st->buffered = 0;
+                *consumed = len;
+                return PB_PARSE_DROP;
+            }
+            m = pb_malloc(sizeof *m + mlen + 1);
+            if (m != NULL && redis_build(data + off, mlen, from_client, m->text, &m->b) < 0) {
+                pb_free(m);
+                m = NULL;
+            }
         }
-        if (r == PB_PARSE_DROP) {
-            pb_debug("redis", "Ignore Redis message. Drop tcp stream.");
-            c->proto->stats.parse_errors++;
-            stream_reset(st);
-            st->buffered = 0;
-            *consumed = len;
-            return PB_PARSE_DROP;
-        }
-        struct redis_msg *m = pb_malloc(sizeof *m + mlen + 1);
-        if (m == NULL || redis_build(data + off, mlen, d == PB_DIR_TO_SERVER, m->text, &m->b) < 0) {
-            pb_free(m);
+        if (m == NULL) {
             c->proto->stats.dropped++;
         } else {
             m->next = NULL;

@@ -403,54 +403,41 @@ enum pb_parse redis_scan(struct redis_scan *s, const uint8_t *data, size_t len, 
     }
 }
 
-/* ---- builder: runs on a complete message that redis_scan accepted ---- */
+/* ---- parser: scanning and text in one pass ---- */
 
-/* The text of a value is never longer than its wire bytes (a header line
- * and CRLF for every value pays for the "nil", "[]", brackets and ", "
- * separators), so the output goes to a fixed buffer of the message length;
- * writes past it are refused all the same. */
+/* The text goes to a buffer of cap bytes; a text that does not fit (with
+ * its NUL) fails the parse, and the caller parses again into a buffer of
+ * the message length (the text is never longer: a header line and CRLF
+ * for every value pays for the "nil", "[]", brackets and ", "
+ * separators). */
 struct out {
     char *p;
     size_t len, cap;
 };
 
-struct builder {
-    struct pb_rd r;
-};
-
-static int put(struct out *o, const void *p, size_t n)
+static inline bool put(struct out *o, const void *p, size_t n)
 {
-    if (n > o->cap - o->len) {
-        return -PB_EPROTO;
+    if (n >= o->cap - o->len) {
+        return false;
     }
     memcpy(o->p + o->len, p, n);
     o->len += n;
-    return 0;
+    return true;
 }
 
-static int build_value(struct builder *b, struct out *o, unsigned depth, bool *is_err,
-                       struct redis_built *top);
-
-/* Reads the CRLF-terminated header line of the value at the reader
- * position (the CRLF is consumed, not part of the line). */
-static int header(struct builder *b, struct pb_slice *line)
-{
-    size_t left = pb_rd_left(&b->r);
-    size_t eol = find_crlf(b->r.p, left, 0);
-    if (eol == SIZE_MAX || eol == 0) {
-        return -PB_EPROTO;
-    }
-    *line = pb_rd_slice(&b->r, eol);
-    pb_rd_skip(&b->r, 2);
-    return pb_rd_ok(&b->r) ? 0 : -PB_EPROTO;
-}
+/* An open array of the message. */
+struct frame {
+    uint64_t left;  /* elements still to come */
+    uint64_t count; /* elements in all */
+    bool request;   /* the client's top-level array: a command */
+};
 
 /* Method and path of a request whose count elements were written to o,
  * separated by one space (element i at o[start[i], end[i]) for i < 3), as
  * Packetbeat names them: a one-word command and its first argument, else a
  * two-word command ("CONFIG GET") and the argument after it; a command
  * Packetbeat does not know is named like a one-word command. */
-static void request_names(struct redis_built *top, const struct out *o, int64_t count,
+static void request_names(struct redis_built *top, const struct out *o, uint64_t count,
                           const size_t start[3], const size_t end[3])
 {
     unsigned words = 1;
@@ -460,119 +447,157 @@ static void request_names(struct redis_built *top, const struct out *o, int64_t 
     }
     top->method = o->p + start[0];
     top->method_len = end[words - 1] - start[0];
-    if (count > (int64_t)words) {
+    if (count > words) {
         top->path = o->p + start[words];
         top->path_len = end[words] - start[words];
     }
 }
 
-static int build_array(struct builder *b, struct pb_slice line, struct out *o, unsigned depth,
-                       struct redis_built *top)
+/* The header line "<type><digits>" at line (llen bytes, type byte
+ * included) is "<type>-1". */
+static inline bool is_minus_one(const uint8_t *line, size_t llen)
 {
-    if ((line.len == 3 && line.ptr[1] == '-' && line.ptr[2] == '1')) {
-        return put(o, "nil", 3);
-    }
-    if (line.len == 2 && line.ptr[1] == '0') {
-        return put(o, "[]", 2);
-    }
-    int64_t count = 0;
-    if (parse_int(line.ptr + 1, line.len - 1, &count) != NUM_OK) {
-        return -PB_EPROTO;
-    }
-    if (count < 0) {
-        return put(o, "nil", 3);
-    }
-    if (count == 0) {
-        return put(o, "[]", 2);
-    }
-    bool dummy = false;
-    int rc;
-    /* A client's top-level array is a command: its elements joined by
-     * spaces; anything else is shown as "[a, b, ...]". */
-    bool request = depth == 0 && top != NULL && top->is_request;
-    size_t start[3] = {0}, end[3] = {0}; /* elements 0..2 in o (request) */
-    if (!request && (rc = put(o, "[", 1)) < 0) {
-        return rc;
-    }
-    for (int64_t i = 0; i < count; i++) {
-        if (i > 0 && (rc = put(o, request ? " " : ", ", request ? 1 : 2)) < 0) {
-            return rc;
-        }
-        size_t before = o->len;
-        if ((rc = build_value(b, o, depth + 1, &dummy, NULL)) < 0) {
-            return rc;
-        }
-        if (i < 3) {
-            start[i] = before;
-            end[i] = o->len;
-        }
-    }
-    if (!request) {
-        return put(o, "]", 1);
-    }
-    request_names(top, o, count, start, end);
-    return 0;
+    return llen == 3 && line[1] == '-' && line[2] == '1';
 }
 
-static int build_value(struct builder *b, struct out *o, unsigned depth, bool *is_err,
-                       struct redis_built *top)
+int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, char *buf, size_t cap,
+                struct redis_built *out, size_t *msg_len)
 {
-    struct pb_slice line;
-    if (depth > REDIS_MAX_DEPTH || header(b, &line) < 0) {
-        return -PB_EPROTO;
+    memset(out, 0, sizeof *out);
+    if (cap == 0) {
+        return -1;
     }
-    switch (line.ptr[0]) {
-    case '*':
-        return build_array(b, line, o, depth, top);
-    case '$': {
-        if (line.len == 3 && line.ptr[1] == '-' && line.ptr[2] == '1') {
-            return put(o, "nil", 3);
+    struct out o = {.p = buf, .cap = cap};
+    struct frame stack[REDIS_MAX_DEPTH];
+    unsigned depth = 0;
+    size_t start[3] = {0}, end[3] = {0}; /* the request's elements 0..2 in o */
+    bool bad_int = false;
+    size_t pos = 0;
+    for (;;) {
+        /* the next value: the rules of redis_scan, whose every refusal
+           (more bytes needed, or a drop) is a failure here */
+        if (pos >= len) {
+            return -1;
         }
-        int64_t n = 0;
-        if (parse_int(line.ptr + 1, line.len - 1, &n) != NUM_OK || n < 0) {
-            return -PB_EPROTO;
+        uint8_t type = data[pos];
+        if (type != '*' && type != '$' && type != ':' && type != '+' && type != '-') {
+            return -1;
         }
-        struct pb_slice body = pb_rd_slice(&b->r, (size_t)n);
-        pb_rd_skip(&b->r, 2);
-        if (!pb_rd_ok(&b->r)) {
-            return -PB_EPROTO;
+        size_t eol = find_crlf(data, len, pos);
+        if (eol == SIZE_MAX) {
+            return -1;
         }
-        return put(o, body.ptr, body.len);
-    }
-    case ':': {
-        int64_t v = 0;
-        enum num_err e = parse_int(line.ptr + 1, line.len - 1, &v);
-        if (e != NUM_OK) {
-            pb_error(NULL, "Failed to read integer reply: %s", num_errstr(e));
+        const uint8_t *line = data + pos;
+        size_t llen = eol - pos;
+        size_t next = eol + 2;
+        bool ok = true;
+        if (type == '$') {
+            if (is_minus_one(line, llen)) {
+                ok = put(&o, "nil", 3);
+            } else {
+                int64_t n = 0;
+                if (parse_int(line + 1, llen - 1, &n) != NUM_OK || n < 0 ||
+                    (uint64_t)n > PB_MAX_STREAM_BYTES) {
+                    return -1;
+                }
+                /* no overflow: n is capped, next <= len */
+                size_t bulk_end = next + (size_t)n + 2;
+                if (len < bulk_end || data[bulk_end - 2] != '\r' || data[bulk_end - 1] != '\n') {
+                    return -1;
+                }
+                ok = put(&o, data + next, (size_t)n);
+                next = bulk_end;
+            }
+        } else if (type == '*') {
+            if (is_minus_one(line, llen)) {
+                ok = put(&o, "nil", 3);
+            } else if (llen == 2 && line[1] == '0') {
+                ok = put(&o, "[]", 2);
+            } else {
+                int64_t n = 0;
+                if (parse_int(line + 1, llen - 1, &n) != NUM_OK) {
+                    return -1;
+                }
+                if (n > 0) {
+                    /* every element takes 3 bytes at least */
+                    if ((uint64_t)n > PB_MAX_STREAM_BYTES / 3u || depth >= REDIS_MAX_DEPTH) {
+                        return -1;
+                    }
+                    /* A client's top-level array is a command: its elements
+                     * joined by spaces; anything else is shown as
+                     * "[a, b, ...]". */
+                    bool request = depth == 0 && from_client;
+                    stack[depth++] = (struct frame){(uint64_t)n, (uint64_t)n, request};
+                    if (!request && !put(&o, "[", 1)) {
+                        return -1;
+                    }
+                    pos = next;
+                    continue;
+                }
+                ok = n < 0 ? put(&o, "nil", 3) : put(&o, "[]", 2);
+            }
+        } else {
+            if (type == ':') {
+                int64_t v = 0;
+                enum num_err e = parse_int(line + 1, llen - 1, &v);
+                if (e != NUM_OK) {
+                    bad_int = true;
+                    if (log) {
+                        pb_error(NULL, "Failed to read integer reply: %s", num_errstr(e));
+                    }
+                }
+            }
+            ok = put(&o, line + 1, llen - 1);
         }
-        return put(o, line.ptr + 1, line.len - 1);
-    }
-    case '-':
-        *is_err = true;
-        return put(o, line.ptr + 1, line.len - 1);
-    case '+':
-        return put(o, line.ptr + 1, line.len - 1);
-    default:
-        return -PB_EPROTO;
+        if (!ok) {
+            return -1;
+        }
+        pos = next;
+        /* the value is done: close every array it completes */
+        for (;;) {
+            if (depth == 0) {
+                o.p[o.len] = '\0';
+                out->is_request = from_client;
+                out->is_error = !from_client && data[0] == '-';
+                out->bad_int = bad_int;
+                out->text = o.p;
+                out->text_len = o.len;
+                *msg_len = pos;
+                return 0;
+            }
+            struct frame *f = &stack[depth - 1];
+            uint64_t done = f->count - f->left; /* the element that ended */
+            if (f->request && done < 3) {
+                end[done] = o.len;
+            }
+            if (--f->left > 0) {
+                if (f->request) {
+                    ok = put(&o, " ", 1);
+                    if (done + 1 < 3) {
+                        start[done + 1] = o.len;
+                    }
+                } else {
+                    ok = put(&o, ", ", 2);
+                }
+                if (!ok) {
+                    return -1;
+                }
+                break;
+            }
+            if (f->request) {
+                request_names(out, &o, f->count, start, end);
+            } else if (!put(&o, "]", 1)) {
+                return -1;
+            }
+            depth--;
+        }
     }
 }
 
 int redis_build(const uint8_t *data, size_t len, bool from_client, char *buf,
                 struct redis_built *out)
 {
-    memset(out, 0, sizeof *out);
-    out->is_request = from_client;
-    struct builder b = {.r = pb_rd_make(data, len)};
-    struct out o = {.p = buf, .cap = len};
-    bool is_err = false;
-    int rc = build_value(&b, &o, 0, &is_err, out);
-    if (rc < 0) {
-        memset(out, 0, sizeof *out);
-        return rc;
-    }
-    buf[o.len] = '\0';
-    out->is_error = is_err && !out->is_request && data[0] == '-';
-    out->text = buf;
-    out->text_len = o.len;
-    return 0;
+    size_t mlen = 0;
+    return redis_parse(data, len, from_client, true, buf, len + 1, out, &mlen) == 0 ? 0
+                                                                                    : -PB_EPROTO;
 }

@@ -7,8 +7,10 @@
  *   1. redis_scan() walks the bytes of one message incrementally (its state
  *      survives between segments, so a message split anywhere costs linear
  *      time) and reports the message length once the last byte is there;
- *   2. redis_build() turns the complete message bytes into the text
+ *   2. redis_parse() turns the complete message bytes into the text
  *      Packetbeat shows (request "SET key value", reply "[a, b]", "nil", ...).
+ * redis_parse also scans as it goes, so a message that is whole in the
+ * bytes at hand takes that one pass; redis_scan is for the others.
  * Spec: https://redis.io/docs/reference/protocol-spec/
  */
 #ifndef PB_REDIS_PARSE_H
@@ -45,6 +47,13 @@ static inline void redis_scan_reset(struct redis_scan *s)
     s->depth = 0;
 }
 
+/* True when s is at the first byte of a message (as after
+ * redis_scan_reset). */
+static inline bool redis_scan_fresh(const struct redis_scan *s)
+{
+    return s->pos == 0 && s->crlf_from == 0 && !s->in_bulk && s->depth == 0;
+}
+
 /* Scans data[0..len) (the bytes of the current message so far, always from
  * its first byte). PB_PARSE_OK with *msg_len = the complete message length;
  * PB_PARSE_MORE when more bytes are needed; PB_PARSE_DROP on bytes that are
@@ -64,16 +73,30 @@ struct redis_built {
     const char *path; /* requests only: the command's first argument within text,
                          NULL when absent */
     size_t path_len;
+    bool bad_int; /* an integer reply's digits did not parse (logged when asked) */
 };
 
-/* Builds the text of a complete message of len bytes (as redis_scan
- * measured it) into buf, which holds len + 1 bytes (the text is never
- * longer than the message). from_client: the client sent it, so it is a
- * request (an array's elements joined by spaces: "SET k v"); else it is a
- * reply, shown as "[a, b]" even when it reads like a command (an HGETALL
- * reply whose first field is "echo"). Packetbeat decides by content
- * instead; by direction no reply is taken for a request and the pairing
- * never shifts. 0 or -PB_EPROTO; on failure out is empty. */
+/* Scans and builds in one pass the message at the start of data[0..len)
+ * (len may go past it): 0 when it is complete, redis_scan would accept it
+ * and its text fits in buf (cap bytes, the NUL included), with *msg_len
+ * its length and out its text in buf. -1 otherwise: more bytes are
+ * needed, redis_scan would drop the bytes, or the text is longer; then
+ * scan the message with redis_scan and, once it is complete, parse its
+ * msg_len bytes into a buffer of msg_len + 1 bytes, which never fails.
+ * from_client: the client sent it, so it is a request (an array's
+ * elements joined by spaces: "SET k v"); else it is a reply, shown as
+ * "[a, b]" even when it reads like a command (an HGETALL reply whose first
+ * field is "echo"). Packetbeat decides by content instead; by direction no
+ * reply is taken for a request and the pairing never shifts. log: report
+ * an integer reply that does not parse (pb_error), as Packetbeat does when
+ * it builds the message; a caller that may throw the result away passes
+ * false and parses again with true when out->bad_int. Logs nothing else
+ * (redis_scan reports drops). */
+int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, char *buf, size_t cap,
+                struct redis_built *out, size_t *msg_len);
+
+/* redis_parse of a complete message of len bytes into buf (len + 1
+ * bytes), logging: 0 or -PB_EPROTO; on failure out is empty. */
 int redis_build(const uint8_t *data, size_t len, bool from_client, char *buf,
                 struct redis_built *out);
 

@@ -214,6 +214,83 @@ START_TEST(build_by_direction)
 }
 END_TEST
 
+/* Random RESP-like bytes: mostly well-formed values, now and then a
+ * wrong byte. */
+static size_t gen_value(char *buf, size_t cap, int depth)
+{
+    static const char *const atoms[] = {
+        "+OK\r\n",           ":12\r\n",       ":x\r\n",           ":\r\n",
+        "-ERR e\r\n",        "$-1\r\n",       "*-1\r\n",          "*0\r\n",
+        "$0\r\n\r\n",        "*-3\r\n",       "$3\r\na\"b\r\n",   "$2\r\nab\r\n",
+        "$5\r\nGET\r\n\r\n", "$3\r\nGET\r\n", "$6\r\nconfig\r\n", "$3\r\nget\r\n"};
+    size_t n = 0;
+    if (depth < 3 && rand() % 3 == 0) {
+        int count = rand() % 5;
+        n = (size_t)snprintf(buf, cap, "*%d\r\n", count);
+        for (int i = 0; i < count && n < cap; i++) {
+            n += gen_value(buf + n, cap - n, depth + 1);
+        }
+    } else {
+        const char *a = atoms[rand() % (int)(sizeof atoms / sizeof atoms[0])];
+        n = (size_t)snprintf(buf, cap, "%s", a);
+    }
+    if (n >= cap) {
+        return cap - 1;
+    }
+    if (n > 0 && rand() % 40 == 0) {
+        buf[rand() % (int)n] = "*$\r\n-x0"[rand() % 7];
+    }
+    return n;
+}
+
+/* redis_parse of whatever bytes are at hand agrees with redis_scan and
+ * then redis_build of the message: the same length, text and names, and
+ * it fails only when the scan needs more bytes or drops them, or the text
+ * does not fit. */
+START_TEST(parse_agrees_with_scan)
+{
+    srand(11);
+    static char msg[4096], text1[4096], text2[4096];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = gen_value(msg, sizeof msg, 0);
+        size_t avail = rand() % 4 == 0 ? (size_t)rand() % (n + 1) : n;
+        bool client = rand() % 2;
+        size_t cap = rand() % 3 == 0 ? (size_t)rand() % 16 + 1 : sizeof text1;
+        struct redis_built a, b;
+        size_t alen = 0, slen = 0;
+        int rc = redis_parse((const uint8_t *)msg, avail, client, false, text1, cap, &a, &alen);
+        struct redis_scan sc;
+        memset(&sc, 0, sizeof sc);
+        enum pb_parse r = redis_scan(&sc, (const uint8_t *)msg, avail, &slen);
+        if (r != PB_PARSE_OK) {
+            ck_assert_int_eq(rc, -1);
+            continue;
+        }
+        ck_assert_int_eq(redis_build((const uint8_t *)msg, slen, client, text2, &b), 0);
+        if (rc != 0) {
+            ck_assert_uint_ge(b.text_len + 1, cap); /* failed only for room */
+            continue;
+        }
+        ck_assert_uint_eq(alen, slen);
+        ck_assert_uint_eq(a.text_len, b.text_len);
+        ck_assert_int_eq(memcmp(a.text, b.text, a.text_len + 1), 0);
+        ck_assert_int_eq(a.is_request, b.is_request);
+        ck_assert_int_eq(a.is_error, b.is_error);
+        ck_assert_int_eq(a.bad_int, b.bad_int);
+        ck_assert_int_eq(a.method == NULL, b.method == NULL);
+        ck_assert_int_eq(a.path == NULL, b.path == NULL);
+        if (a.method != NULL) {
+            ck_assert_uint_eq(a.method - a.text, b.method - b.text);
+            ck_assert_uint_eq(a.method_len, b.method_len);
+        }
+        if (a.path != NULL) {
+            ck_assert_uint_eq(a.path - a.text, b.path - b.text);
+            ck_assert_uint_eq(a.path_len, b.path_len);
+        }
+    }
+}
+END_TEST
+
 /* ---- plugin ---- */
 
 START_TEST(transaction_fields)
@@ -298,6 +375,36 @@ START_TEST(split_anywhere)
         ck_assert_str_eq(s, whole);
         free(s);
     }
+    free(whole);
+}
+END_TEST
+
+/* A reply whose text is longer than what the plugin parses on its stack,
+ * and a request as long: whole or split, the same event. */
+START_TEST(long_texts)
+{
+    enum { PART = 9000 };
+    static char req[3 * PART + 64], resp[3 * PART + 64];
+    static char val[PART + 1];
+    for (size_t i = 0; i < PART; i++) {
+        val[i] = "ab\"c"[i % 4];
+    }
+    val[PART] = '\0';
+    snprintf(req, sizeof req, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s%s\r\n", 2 * PART, val, val);
+    snprintf(resp, sizeof resp, "*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", PART, val, PART, val);
+    char *whole = session_events(req, resp, 0, 0);
+    char *split = session_events(req, resp, 100, strlen(resp) - 100);
+    ck_assert_str_eq(whole, split);
+    free(split);
+    struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+    pt_feeds(t, PB_DIR_TO_SERVER, req);
+    pt_feeds(t, PB_DIR_TO_CLIENT, resp);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_uint_eq(strlen(pt_str(t, 0, "query")), 2 * PART + 6);
+    const char *rv = pt_str(t, 0, "redis.return_value");
+    ck_assert_uint_eq(strlen(rv), 2 * PART + 4);
+    ck_assert_int_eq(memcmp(rv + 1, val, PART), 0);
+    pt_close(t);
     free(whole);
 }
 END_TEST
@@ -556,10 +663,12 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, build_texts);
     tcase_add_test(tc, build_text_fits);
     tcase_add_test(tc, build_by_direction);
+    tcase_add_test(tc, parse_agrees_with_scan);
     tcase_add_test(tc, transaction_fields);
     tcase_add_test(tc, send_request_response);
     tcase_add_test(tc, error_reply);
     tcase_add_test(tc, split_anywhere);
+    tcase_add_test(tc, long_texts);
     tcase_add_test(tc, byte_by_byte);
     tcase_add_test(tc, pipelining_order);
     tcase_add_test(tc, queue_max_messages);
