@@ -56,7 +56,11 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     /* none of these keys is in pb_tx_event's event yet */
     pb_node *root = pb_ev_obj(ev, "");
     int rc = 0;
-    rc |= pb_node_add_strn(root, PB_KEY("method"), upper, mlen);
+    if (req->b.command != NULL) {
+        rc |= pb_node_add_static(root, PB_KEY("method"), req->b.command); /* the same text */
+    } else {
+        rc |= pb_node_add_strn(root, PB_KEY("method"), upper, mlen);
+    }
     rc |= pb_node_add_strn(root, PB_KEY("resource"), req->b.path != NULL ? req->b.path : "",
                            req->b.path_len);
     rc |= pb_node_add_strn(root, PB_KEY("query"), req->b.text, req->b.text_len);

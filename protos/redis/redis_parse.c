@@ -14,6 +14,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/jsonw.h"
 #include "beat/limits.h"
 #include "beat/log.h"
 #include "beat/rd.h"
@@ -220,10 +221,11 @@ static void cmd_table_init(void)
     }
 }
 
-bool redis_is_command(const void *s, size_t n)
+/* The table's name of the command s (n bytes) names, NULL when none. */
+static const char *command_name(const void *s, size_t n)
 {
     if (n == 0 || n > MAX_COMMAND_LEN) {
-        return false;
+        return NULL;
     }
     pthread_once(&cmd_once, cmd_table_init);
     char upper[MAX_COMMAND_LEN];
@@ -239,10 +241,15 @@ bool redis_is_command(const void *s, size_t n)
     for (h %= CMD_SLOTS; cmd_slot[h] != 0; h = (h + 1) % CMD_SLOTS) {
         unsigned k = cmd_slot[h] - 1u;
         if (cmd_len[k] == n && memcmp(commands[k], upper, n) == 0) {
-            return true;
+            return commands[k];
         }
     }
-    return false;
+    return NULL;
+}
+
+bool redis_is_command(const void *s, size_t n)
+{
+    return command_name(s, n) != NULL;
 }
 
 /* Go streambuf's signed ASCII integer: optional sign, then digits up to the
@@ -420,7 +427,7 @@ static inline bool put(struct out *o, const void *p, size_t n)
     if (n >= o->cap - o->len) {
         return false;
     }
-    memcpy(o->p + o->len, p, n);
+    pb_copy_short(o->p + o->len, p, n); /* most values are short */
     o->len += n;
     return true;
 }
@@ -441,9 +448,10 @@ static void request_names(struct redis_built *top, const struct out *o, uint64_t
                           const size_t start[3], const size_t end[3])
 {
     unsigned words = 1;
-    if (!redis_is_command(o->p + start[0], end[0] - start[0]) && count > 1 &&
-        redis_is_command(o->p + start[0], end[1] - start[0])) {
-        words = 2;
+    top->command = command_name(o->p + start[0], end[0] - start[0]);
+    if (top->command == NULL && count > 1) {
+        top->command = command_name(o->p + start[0], end[1] - start[0]);
+        words = top->command != NULL ? 2 : 1;
     }
     top->method = o->p + start[0];
     top->method_len = end[words - 1] - start[0];
@@ -458,6 +466,36 @@ static void request_names(struct redis_built *top, const struct out *o, uint64_t
 static inline bool is_minus_one(const uint8_t *line, size_t llen)
 {
     return llen == 3 && line[1] == '-' && line[2] == '1';
+}
+
+/* The end of the header line of the value at pos (as find_crlf) and the
+ * number after its type byte (as parse_int reads the line): most lines
+ * are a number and CRLF ("$17", "*4", ":1"), read in one step; others are
+ * searched and then read. SIZE_MAX when the line has no end yet. */
+static inline size_t number_line(const uint8_t *data, size_t len, size_t pos, int64_t *v,
+                                 enum num_err *e)
+{
+    size_t i = pos + 1;
+    bool neg = i < len && data[i] == '-';
+    if (neg || (i < len && data[i] == '+')) {
+        i++;
+    }
+    size_t digits = i;
+    uint64_t u = 0;
+    while (i < len && data[i] >= '0' && data[i] <= '9') {
+        u = u * 10u + (uint64_t)(data[i] - '0');
+        i++;
+    }
+    if (i > digits && i + 1 < len && data[i] == '\r' && data[i + 1] == '\n') {
+        *v = neg ? (int64_t)(0u - u) : (int64_t)u;
+        *e = NUM_OK;
+        return i;
+    }
+    size_t eol = find_crlf(data, len, pos);
+    if (eol != SIZE_MAX) {
+        *e = parse_int(data + pos + 1, eol - pos - 1, v);
+    }
+    return eol;
 }
 
 int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, char *buf, size_t cap,
@@ -483,7 +521,10 @@ int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, cha
         if (type != '*' && type != '$' && type != ':' && type != '+' && type != '-') {
             return -1;
         }
-        size_t eol = find_crlf(data, len, pos);
+        int64_t n = 0;
+        enum num_err e = NUM_OK;
+        size_t eol = type == '+' || type == '-' ? find_crlf(data, len, pos)
+                                                : number_line(data, len, pos, &n, &e);
         if (eol == SIZE_MAX) {
             return -1;
         }
@@ -495,9 +536,7 @@ int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, cha
             if (is_minus_one(line, llen)) {
                 ok = put(&o, "nil", 3);
             } else {
-                int64_t n = 0;
-                if (parse_int(line + 1, llen - 1, &n) != NUM_OK || n < 0 ||
-                    (uint64_t)n > PB_MAX_STREAM_BYTES) {
+                if (e != NUM_OK || n < 0 || (uint64_t)n > PB_MAX_STREAM_BYTES) {
                     return -1;
                 }
                 /* no overflow: n is capped, next <= len */
@@ -514,8 +553,7 @@ int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, cha
             } else if (llen == 2 && line[1] == '0') {
                 ok = put(&o, "[]", 2);
             } else {
-                int64_t n = 0;
-                if (parse_int(line + 1, llen - 1, &n) != NUM_OK) {
+                if (e != NUM_OK) {
                     return -1;
                 }
                 if (n > 0) {
@@ -537,14 +575,10 @@ int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, cha
                 ok = n < 0 ? put(&o, "nil", 3) : put(&o, "[]", 2);
             }
         } else {
-            if (type == ':') {
-                int64_t v = 0;
-                enum num_err e = parse_int(line + 1, llen - 1, &v);
-                if (e != NUM_OK) {
-                    bad_int = true;
-                    if (log) {
-                        pb_error(NULL, "Failed to read integer reply: %s", num_errstr(e));
-                    }
+            if (type == ':' && e != NUM_OK) {
+                bad_int = true;
+                if (log) {
+                    pb_error(NULL, "Failed to read integer reply: %s", num_errstr(e));
                 }
             }
             ok = put(&o, line + 1, llen - 1);

@@ -70,6 +70,8 @@ struct redis_built {
     const char *method; /* requests only: the command ("GET", "CONFIG GET") within
                            text; NULL when the request is not an array */
     size_t method_len;
+    const char *command; /* the method in upper case when Packetbeat knows the
+                            command (static), else NULL */
     const char *path; /* requests only: the command's first argument within text,
                          NULL when absent */
     size_t path_len;
