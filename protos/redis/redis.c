@@ -49,11 +49,45 @@ struct redis_conn {
     bool ready;
     struct redis_stream st[2];
     struct redis_queue requests, responses;
+    struct redis_msg *spare; /* owned: an answered request's block, for the next */
 };
+
+/* Message blocks hold at least this much text, so that one answered
+ * request's block fits most of the next ones; up to SPARE_MAX bytes one
+ * is kept for reuse. */
+#define MSG_MIN_TEXT 128u
+#define SPARE_MAX 1024u
 
 static void msg_free(struct redis_msg *m)
 {
     pb_free(m);
+}
+
+/* A block for a message of text_len bytes of text (cap set), the spare
+ * when it is big enough; NULL on ENOMEM. */
+static struct redis_msg *msg_alloc(struct redis_conn *rc, size_t text_len)
+{
+    size_t cap = text_len + 1 > MSG_MIN_TEXT ? text_len + 1 : MSG_MIN_TEXT;
+    struct redis_msg *m = rc->spare;
+    if (m != NULL && m->cap >= cap) {
+        rc->spare = NULL;
+        return m;
+    }
+    m = pb_malloc(sizeof *m + cap);
+    if (m != NULL) {
+        m->cap = cap;
+    }
+    return m;
+}
+
+/* Frees m, or keeps it as the spare. */
+static void msg_done(struct redis_conn *rc, struct redis_msg *m)
+{
+    if (m != NULL && rc->spare == NULL && m->cap <= SPARE_MAX) {
+        rc->spare = m;
+        return;
+    }
+    msg_free(m);
 }
 
 static void queue_init(struct redis_queue *q, const struct redis_priv *pv)
@@ -145,8 +179,8 @@ static void correlate(struct pb_conn *c, struct redis_conn *rc)
         struct redis_msg *req = queue_pop(&rc->requests);
         struct redis_msg *resp = queue_pop(&rc->responses);
         pb_emit(c->proto, redis_tx_event(c->proto, &c->tuple, req, resp));
-        msg_free(req);
-        msg_free(resp);
+        msg_done(rc, req);
+        msg_done(rc, resp);
     }
 }
 
@@ -162,9 +196,9 @@ static void handle_message(struct pb_conn *c, struct redis_conn *rc, struct redi
 
 /* A message parsed into a buffer of the caller's (b), kept: a copy of its
  * text with b's strings pointing into it; NULL on ENOMEM. */
-static struct redis_msg *msg_copy(const struct redis_built *b)
+static struct redis_msg *msg_copy(struct redis_conn *rc, const struct redis_built *b)
 {
-    struct redis_msg *m = pb_malloc(sizeof *m + b->text_len + 1);
+    struct redis_msg *m = msg_alloc(rc, b->text_len);
     if (m == NULL) {
         return NULL;
     }
@@ -218,12 +252,12 @@ static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8
                 struct redis_msg resp = {.ts_ns = st->ts_ns, .dir = d, .size = mlen, .b = b};
                 struct redis_msg *req = queue_pop(&rc->requests);
                 pb_emit(c->proto, redis_tx_event(c->proto, &c->tuple, req, &resp));
-                msg_free(req);
+                msg_done(rc, req);
                 off += mlen;
                 stream_reset(st);
                 continue;
             }
-            m = msg_copy(&b);
+            m = msg_copy(rc, &b);
         } else {
             enum pb_parse r = redis_scan(&st->scan, data + off, len - off, &mlen);
             if (r == PB_PARSE_MORE) {
@@ -237,7 +271,7 @@ static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8
                 *consumed = len;
                 return PB_PARSE_DROP;
             }
-            m = pb_malloc(sizeof *m + mlen + 1);
+            m = msg_alloc(rc, mlen); /* the text is never longer */
             if (m != NULL && redis_build(data + off, mlen, from_client, m->text, &m->b) < 0) {
                 pb_free(m);
                 m = NULL;
@@ -301,6 +335,8 @@ static void redis_conn_free(struct pb_conn *c)
     if (rc != NULL) {
         queue_clear(&rc->requests);
         queue_clear(&rc->responses);
+        msg_free(rc->spare);
+        rc->spare = NULL;
     }
 }
 

@@ -18,8 +18,9 @@ struct redis_msg {
     uint64_t ts_ns;       /* time of the packet holding its first byte */
     enum pb_dir dir;      /* direction it travelled */
     size_t size;          /* wire bytes */
+    size_t cap;           /* bytes of text */
     struct redis_built b; /* strings in text */
-    char text[];          /* size + 1 bytes */
+    char text[];          /* cap bytes, at least b.text_len + 1 */
 };
 
 /* Builds the transaction event of a request and its response (both
