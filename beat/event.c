@@ -540,7 +540,7 @@ static pb_node *txp_build(pb_event *ev, const struct pb_txp *p, bool tuple)
     if (tr != NULL) {
         pb_node_add_static(network, PB_KEY("transport"), tr);
         char cid[64];
-        pb_community_id(t, cid);
+        pb_community_id_from(t, &p->cid, cid);
         pb_node_add_plain(network, PB_KEY("community_id"), cid);
     }
     pb_node_add_static(network, PB_KEY("type"), t->src.v6 ? "ipv6" : "ipv4");
@@ -572,7 +572,7 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
     const struct pb_tunnel *tun = NULL;
     if (tx->tuple != NULL) {
         p->tuple = *tx->tuple;
-        pb_community_id_prefetch(&p->tuple); /* read when the event is encoded */
+        pb_community_id_ahead(&p->tuple, &p->cid); /* read when the event is encoded */
         p->sip_len = (uint8_t)pb_ip_fmt(&p->tuple.src, p->sip);
         p->dip_len = (uint8_t)pb_ip_fmt(&p->tuple.dst, p->dip);
         tun = pb_ev_tunnel_of(tx->tuple);
@@ -736,7 +736,7 @@ static char *txp_put_rest(const void *st, char *o)
     if (tr != NULL) {
         o = pb_jw_quoted(PB_JW_LIT(o, "\"transport\":"), tr, strlen(tr));
         o = PB_JW_LIT(o, ",\"community_id\":\"");
-        o += pb_community_id(t, o); /* in place: room for its 31 bytes */
+        o += pb_community_id_from(t, &p->cid, o); /* in place: room for its 31 bytes */
         o = PB_JW_LIT(o, "\",");
     }
     o = t->src.v6 ? PB_JW_LIT(o, "\"type\":\"ipv6\"") : PB_JW_LIT(o, "\"type\":\"ipv4\"");

@@ -109,6 +109,7 @@ struct pb_txp_list {
  * the related lists). */
 struct pb_txp {
     struct pb_tuple tuple;
+    struct pb_cid_ahead cid; /* the tuple's Community ID, looked up ahead */
     uint64_t start_ns, end_ns;
     int64_t src_bytes, dst_bytes;
     const char *type;      /* static, plain */

@@ -152,49 +152,69 @@ struct cid_tuple {
     uint64_t key[5]; /* the cache's key */
 };
 
-/* t's hashed order and cache key, and its cache slot. */
+/* t's hashed order and cache key, and its cache slot. IPv4 addresses are
+   compared and keyed as words (the usual tuple: no memcmp or memset call),
+   IPv6 ones as before. */
 static struct cid_slot *cid_prepare(const struct pb_tuple *t, struct cid_tuple *c)
 {
-    size_t alen = t->src.v6 ? 16 : 4;
     const uint8_t *sip = t->src.b, *dip = t->dst.b;
     uint16_t sport = t->sport, dport = t->dport;
+    uint8_t proto = t->proto;
     bool one_way = false;
 
-    if (t->proto == PB_IPPROTO_ICMP || t->proto == PB_IPPROTO_ICMPV6) {
-        int eq = icmp_equiv(t->proto, (uint8_t)t->sport);
+    if (proto == PB_IPPROTO_ICMP || proto == PB_IPPROTO_ICMPV6) {
+        int eq = icmp_equiv(proto, (uint8_t)t->sport);
         if (eq >= 0) {
             dport = (uint16_t)eq;
         } else {
             one_way = true; /* type and code as they are */
         }
     }
-    int cmp = memcmp(sip, dip, alen);
-    bool sorted = cmp < 0 || (cmp == 0 && sport < dport);
-    if (!one_way && !sorted) {
-        const uint8_t *tip = sip;
-        sip = dip;
-        dip = tip;
-        uint16_t tp = sport;
-        sport = dport;
-        dport = tp;
-    }
-    bool ports = t->proto == PB_IPPROTO_TCP || t->proto == PB_IPPROTO_UDP || t->proto == 132 ||
-                 t->proto == PB_IPPROTO_ICMP || t->proto == PB_IPPROTO_ICMPV6;
+    bool ports = proto == PB_IPPROTO_TCP || proto == PB_IPPROTO_UDP || proto == 132 ||
+                 proto == PB_IPPROTO_ICMP || proto == PB_IPPROTO_ICMPV6;
     uint64_t *key = c->key;
-    memset(key, 0, sizeof c->key);
-    if (alen == 4) {
+    size_t alen;
+    if (!t->src.v6) {
         uint32_t x, y;
         memcpy(&x, sip, 4);
         memcpy(&y, dip, 4);
+        /* the bytes' order (memcmp's) is the big-endian words' */
+        uint32_t bx = __builtin_bswap32(x), by = __builtin_bswap32(y);
+        bool sorted = bx < by || (bx == by && sport < dport);
+        if (!one_way && !sorted) {
+            const uint8_t *tip = sip;
+            sip = dip;
+            dip = tip;
+            uint32_t tw = x;
+            x = y;
+            y = tw;
+            uint16_t tp = sport;
+            sport = dport;
+            dport = tp;
+        }
+        alen = 4;
         key[0] = x;
         key[1] = y;
+        key[2] = 0;
+        key[3] = 0;
     } else {
+        alen = 16;
+        int cmp = memcmp(sip, dip, 16);
+        bool sorted = cmp < 0 || (cmp == 0 && sport < dport);
+        if (!one_way && !sorted) {
+            const uint8_t *tip = sip;
+            sip = dip;
+            dip = tip;
+            uint16_t tp = sport;
+            sport = dport;
+            dport = tp;
+        }
         memcpy(&key[0], sip, 8);
         memcpy(&key[1], sip + 8, 8);
         memcpy(&key[2], dip, 8);
         memcpy(&key[3], dip + 8, 8);
     }
-    key[4] = (uint64_t)t->proto | (uint64_t)(alen == 16) << 8 |
+    key[4] = (uint64_t)proto | (uint64_t)(alen == 16) << 8 |
              (ports ? (uint64_t)sport << 16 | (uint64_t)dport << 32 | 1ull << 48 : 0);
     c->sip = sip;
     c->dip = dip;
@@ -224,13 +244,42 @@ void pb_community_id_prefetch(const struct pb_tuple *t)
     __builtin_prefetch((const char *)(slot + 1) - 1, 0, 3); /* a slot may straddle two lines */
 }
 
+void pb_community_id_ahead(const struct pb_tuple *t, struct pb_cid_ahead *a)
+{
+    struct cid_tuple c;
+    const struct cid_slot *slot = cid_prepare(t, &c);
+    __builtin_prefetch(slot, 0, 3);
+    __builtin_prefetch((const char *)(slot + 1) - 1, 0, 3);
+    a->slot = slot;
+    memcpy(a->key, c.key, sizeof a->key);
+}
+
+/* Whether slot holds the id of key. */
+static inline bool cid_hit(const struct cid_slot *slot, const uint64_t key[5])
+{
+    return slot->used &&
+           ((slot->key[0] ^ key[0]) | (slot->key[1] ^ key[1]) | (slot->key[2] ^ key[2]) |
+            (slot->key[3] ^ key[3]) | (slot->key[4] ^ key[4])) == 0;
+}
+
+size_t pb_community_id_from(const struct pb_tuple *t, const struct pb_cid_ahead *a, char out[64])
+{
+    /* the slot is this thread's cache's only when a was made here (the
+       address ranges of two threads' caches do not overlap) */
+    uintptr_t at = (uintptr_t)a->slot, base = (uintptr_t)&cid_cache[0];
+    if (at - base < sizeof cid_cache && cid_hit(a->slot, a->key)) {
+        memcpy(out, ((const struct cid_slot *)a->slot)->id, CID_LEN + 1);
+        return CID_LEN;
+    }
+    return pb_community_id(t, out);
+}
+
 size_t pb_community_id(const struct pb_tuple *t, char out[64])
 {
     struct cid_tuple c;
     struct cid_slot *slot = cid_prepare(t, &c);
     const uint64_t *key = c.key;
-    if (slot->used && ((slot->key[0] ^ key[0]) | (slot->key[1] ^ key[1]) | (slot->key[2] ^ key[2]) |
-                       (slot->key[3] ^ key[3]) | (slot->key[4] ^ key[4])) == 0) {
+    if (cid_hit(slot, key)) {
         memcpy(out, slot->id, CID_LEN + 1);
         return CID_LEN;
     }

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,64 @@ START_TEST(community_id_cache_never_mixes_connections)
             ck_assert_str_eq(id, want);
         }
     }
+}
+END_TEST
+
+/* An id looked up ahead (pb_community_id_ahead) is the reference's id
+   when asked for later, also after other tuples took its cache slot in
+   between, and when asked on another thread (whose cache it is not). */
+struct ahead_arg {
+    const struct pb_tuple *t;
+    const struct pb_cid_ahead *a;
+    char id[64];
+};
+
+static void *ahead_elsewhere(void *arg)
+{
+    struct ahead_arg *x = arg;
+    pb_community_id_from(x->t, x->a, x->id);
+    return NULL;
+}
+
+START_TEST(community_id_ahead_as_computed)
+{
+    enum { N = 3000 };
+    static struct pb_tuple t[N];
+    static struct pb_cid_ahead a[N];
+    for (int i = 0; i < N; i++) {
+        char src[64], dst[64];
+        if (i % 3 == 2) {
+            snprintf(src, sizeof src, "fd00::%x:1", i / 3);
+            snprintf(dst, sizeof dst, "fd00::%x:2", i % 5);
+        } else {
+            snprintf(src, sizeof src, "10.%d.%d.1", i / 256, i % 256);
+            snprintf(dst, sizeof dst, "10.255.0.%d", i % 5);
+        }
+        t[i] = pt_tuple(src, (uint16_t)(40000 + i % 7), dst, 80,
+                        i % 2 ? PB_IPPROTO_TCP : PB_IPPROTO_UDP);
+        if (i % 4 == 3) {
+            t[i] = pb_tuple_reverse(&t[i]);
+        }
+        pb_community_id_ahead(&t[i], &a[i]);
+        if (i % 2 == 0) {
+            char id[64];
+            pb_community_id(&t[i], id); /* cached now: later asks may hit */
+        }
+    }
+    /* more tuples than the cache holds: some slots hold others now */
+    for (int i = 0; i < N; i++) {
+        char id[64], want[64];
+        ck_assert_uint_eq(pb_community_id_from(&t[i], &a[i], id), 30);
+        ref_community_id(&t[i], want);
+        ck_assert_msg(strcmp(id, want) == 0, "tuple %d: %s, want %s", i, id, want);
+    }
+    struct ahead_arg x = {.t = &t[7], .a = &a[7]};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, ahead_elsewhere, &x), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    char want[64];
+    ref_community_id(&t[7], want);
+    ck_assert_str_eq(x.id, want);
 }
 END_TEST
 
@@ -1322,6 +1381,7 @@ int main(void)
     tcase_add_test(tc, arena_encoding_equals_tree);
     tcase_add_test(tc, arena_shared_json_copied_on_write);
     tcase_add_test(tc, community_id_icmp_pairs);
+    tcase_add_test(tc, community_id_ahead_as_computed);
     tcase_add_test(tc, community_id_cache_never_mixes_connections);
     tcase_add_test(tc, ipv4_text_like_inet_ntop);
     tcase_add_test(tc, dotted_put_get_del);
