@@ -92,6 +92,19 @@ size_t pb_time_fmt_n(uint64_t ts_ns, bool nanos, char buf[40])
         last.secs = secs;
         memcpy(last.text, buf, 19);
     }
+    if (digits == 3) {
+        /* libbeat's default: milliseconds, always three digits; ".mmmZ"
+           and the NUL stored as two words */
+        static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                       "25262728293031323334353637383940414243444546474849"
+                                       "50515253545556575859606162636465666768697071727374"
+                                       "75767778798081828384858687888990919293949596979899";
+        unsigned ms = (unsigned)(frac / 1000000u);
+        unsigned hi = ms / 100u, lo = ms % 100u;
+        char t[8] = {'.', (char)('0' + hi), pairs[2 * lo], pairs[2 * lo + 1], 'Z', '\0'};
+        memcpy(buf + 19, t, 6);
+        return 24;
+    }
     static const uint32_t pow10[] = {1,      10,      100,      1000,      10000,
                                      100000, 1000000, 10000000, 100000000, 1000000000};
     size_t n = 19;
