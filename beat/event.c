@@ -680,6 +680,21 @@ static char *put_endpoint(char *o, const char *ip, size_t iplen, uint16_t port, 
     return o;
 }
 
+/* Whether two addresses are equal (then so are their texts). */
+static inline bool same_ip(const struct pb_ip *a, const struct pb_ip *b)
+{
+    if (a->v6 != b->v6) {
+        return false;
+    }
+    if (!a->v6) {
+        uint32_t x, y;
+        memcpy(&x, a->b, 4);
+        memcpy(&y, b->b, 4);
+        return x == y;
+    }
+    return memcmp(a->b, b->b, 16) == 0;
+}
+
 static char *txp_put_ts(const void *st, char *o)
 {
     const struct pb_txp *p = st;
@@ -716,21 +731,25 @@ static char *txp_put_rest(const void *st, char *o)
     }
     *o++ = '}';
 
-    /* client and server are source and destination again, written again:
-       a copy of the text just written would wait for its stores to land */
+    /* client and server are source and destination again: copies of
+       their text (written first, both, so that the stores of the one
+       copied first have had the longest to land) */
     const struct pb_tuple *t = &p->tuple;
-    o = put_endpoint(PB_JW_LIT(o, ",\"source\":"), p->sip, p->sip_len, t->sport, p->src_bytes, NULL,
-                     0);
-    o = put_endpoint(PB_JW_LIT(o, ",\"destination\":"), p->dip, p->dip_len, t->dport, p->dst_bytes,
-                     p->domain, p->domain_len);
+    char *src = PB_JW_LIT(o, ",\"source\":");
+    char *dst = PB_JW_LIT(put_endpoint(src, p->sip, p->sip_len, t->sport, p->src_bytes, NULL, 0),
+                          ",\"destination\":");
+    o = put_endpoint(dst, p->dip, p->dip_len, t->dport, p->dst_bytes, p->domain, p->domain_len);
     if (!p->no_client_server) {
-        o = put_endpoint(PB_JW_LIT(o, ",\"client\":"), p->sip, p->sip_len, t->sport, p->src_bytes,
-                         NULL, 0);
-        o = put_endpoint(PB_JW_LIT(o, ",\"server\":"), p->dip, p->dip_len, t->dport, p->dst_bytes,
-                         p->domain, p->domain_len);
+        size_t slen = (size_t)(dst - src) - (sizeof ",\"destination\":" - 1);
+        size_t dlen = (size_t)(o - dst);
+        o = PB_JW_LIT(o, ",\"client\":");
+        memcpy(o, src, slen);
+        o = PB_JW_LIT(o + slen, ",\"server\":");
+        memcpy(o, dst, dlen);
+        o += dlen;
     }
     o = pb_jw_quoted(PB_JW_LIT(o, ",\"related\":{\"ip\":["), p->sip, p->sip_len);
-    if (strcmp(p->sip, p->dip) != 0) {
+    if (!same_ip(&t->src, &t->dst)) { /* the texts differ */
         o = pb_jw_quoted(PB_JW_LIT(o, ","), p->dip, p->dip_len);
     }
     o = put_list_from(o, &p->ips, 0);
