@@ -485,9 +485,15 @@ static void put_builtin(struct pb_client *c, pb_event *ev, const struct section 
     bool share = c->global.keeps_builtin && (s == NULL || s->keeps_builtin);
     const char *index = (s != NULL && s->index != NULL) ? s->index : c->global.index;
     pb_node *root = pb_ev_obj(ev, "");
-    if (index == NULL && share && !root->dotted && !pb_node_has_k(root, PB_KEY("@metadata")) &&
-        !pb_node_has_k(root, PB_KEY("agent")) && !pb_node_has_k(root, PB_KEY("ecs")) &&
-        !pb_node_has_k(root, PB_KEY("host"))) {
+    /* none of the four keys' bits set in the root (pending fields' too):
+       none of them there, without a lookup each */
+    const uint64_t builtin_bits =
+        pb_key_bit(pb_key_tag(PB_KEY("@metadata"))) | pb_key_bit(pb_key_tag(PB_KEY("agent"))) |
+        pb_key_bit(pb_key_tag(PB_KEY("ecs"))) | pb_key_bit(pb_key_tag(PB_KEY("host")));
+    if (index == NULL && share && !root->dotted &&
+        ((root->keys & builtin_bits) == 0 ||
+         (!pb_node_has_k(root, PB_KEY("@metadata")) && !pb_node_has_k(root, PB_KEY("agent")) &&
+          !pb_node_has_k(root, PB_KEY("ecs")) && !pb_node_has_k(root, PB_KEY("host"))))) {
         /* the usual event, none of these there: what the general steps
            below add, without looking for each again */
         pb_node_add_frozen(root, PB_KEY("@metadata"), c->metadata);

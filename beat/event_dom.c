@@ -1623,7 +1623,14 @@ int pb_ev_frozen_if_bare(pb_event *ev, const char *key, size_t klen, bool name_o
         return -1;
     }
     pb_node *root = &ev->root;
-    struct pb_member *m = find(root, key, klen);
+    /* the root's last member first: the pipeline adds host last, just
+       before the processors run (an object's keys are unique: the one
+       found there is the one find would find) */
+    struct pb_member *m = root->last;
+    if (m == NULL || m->tag != pb_key_tag(key, klen) || m->klen != klen ||
+        memcmp(m->key, key, klen) != 0 || m->kind == PB_VK_RAW) {
+        m = find(root, key, klen);
+    }
     if (m != NULL && m->kind == PB_VK_JSON) {
         return -1;
     }
@@ -1631,7 +1638,9 @@ int pb_ev_frozen_if_bare(pb_event *ev, const char *key, size_t klen, bool name_o
     if (!bare && name_ok && m->u.n->count == 1) {
         /* "key.name": the literal dotted key first, as a path lookup does */
         char dotted[64];
-        bool has = find(m->u.n, "name", 4) != NULL;
+        const struct pb_member *only = m->u.n->first; /* what find would look at */
+        bool has = only->kind == PB_VK_RAW ? find(m->u.n, "name", 4) != NULL
+                                           : only->klen == 4 && memcmp(only->key, "name", 4) == 0;
         if (!has && root->dotted && klen + 5 < sizeof dotted) {
             memcpy(dotted, key, klen);
             memcpy(dotted + klen, ".name", 6);

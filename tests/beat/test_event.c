@@ -1284,12 +1284,14 @@ START_TEST(frozen_if_bare_agrees_with_lookups)
     struct pb_path size_p, name_p;
     pb_path_init(&size_p, "host");
     pb_path_init(&name_p, "host.name");
-    for (int shape = 0; shape < 9; shape++) {
+    /* tail: another member after host (host is not the root's last) */
+    for (int shape = 0; shape < 22; shape++) {
         for (int name_ok = 0; name_ok < 2; name_ok++) {
+            bool tail = shape >= 11;
             pb_event *ev = pb_ev_new();
             pb_node *root = pb_ev_obj(ev, "");
             pb_node_set_str(root, "a", "b");
-            switch (shape) {
+            switch (shape % 11) {
             case 0: /* no host */
                 break;
             case 1:
@@ -1317,9 +1319,18 @@ START_TEST(frozen_if_bare_agrees_with_lookups)
             case 7:
                 pb_node_set_str(root, "host.name", "only literal");
                 break;
-            default:
+            case 8:
                 pb_node_arr(root, "host");
                 break;
+            case 9: /* one member, kept as text: not a name */
+                pb_node_add_raw(pb_node_obj(root, "host"), PB_KEY("os"), "{\"a\":1}", 7);
+                break;
+            default: /* one member, kept as text, at name */
+                pb_node_add_raw(pb_node_obj(root, "host"), PB_KEY("name"), "{\"a\":1}", 7);
+                break;
+            }
+            if (tail) {
+                pb_node_set_str(root, "z", "y");
             }
             long n = pb_ev_obj_size_p(ev, &size_p);
             bool want = n <= 0 || (n == 1 && name_ok && pb_ev_has_p(ev, &name_p));
