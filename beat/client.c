@@ -55,6 +55,8 @@ struct pb_client {
     json_t *ecs;      /* {"version": "8.0.0"}: the usual event's ecs, shared */
     char *hostname;   /* owned: host.name, held by events like the templates */
     bool hostname_plain; /* hostname needs no escaping in JSON */
+    size_t hostname_len;
+    bool builtins_at_once; /* templates made and hostname plain: pb_ev_add_builtins */
 };
 
 /* The paths finalize reads on every event, split once. */
@@ -314,6 +316,9 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
     for (const char *h = c->hostname; h != NULL && *h != '\0' && c->hostname_plain; h++) {
         c->hostname_plain = pb_json_plain1((uint8_t)*h);
     }
+    c->hostname_len = c->hostname != NULL ? strlen(c->hostname) : 0;
+    c->builtins_at_once = c->metadata != NULL && c->agent != NULL && c->ecs != NULL &&
+                          c->hostname_plain && c->hostname_len <= UINT32_MAX;
     /* never changed from here on: events hold them by reference */
     pb_ev_freeze(c->metadata);
     pb_ev_freeze(c->agent);
@@ -496,6 +501,10 @@ static void put_builtin(struct pb_client *c, pb_event *ev, const struct section 
           !pb_node_has_k(root, PB_KEY("ecs")) && !pb_node_has_k(root, PB_KEY("host"))))) {
         /* the usual event, none of these there: what the general steps
            below add, without looking for each again */
+        if (c->builtins_at_once && pb_ev_add_builtins(ev, c->metadata, c->agent, c->ecs,
+                                                      c->hostname, c->hostname_len) == 0) {
+            return;
+        }
         pb_node_add_frozen(root, PB_KEY("@metadata"), c->metadata);
         pb_node_add_frozen(root, PB_KEY("agent"), c->agent);
         pb_node_add_frozen(root, PB_KEY("ecs"), c->ecs);

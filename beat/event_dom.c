@@ -1102,6 +1102,83 @@ int pb_node_add_frozen(pb_node *n, const char *key, size_t klen, const json_t *v
     return note_frozen(n, m, fill_frozen(m, val));
 }
 
+int pb_ev_add_builtins(pb_event *ev, const json_t *meta, const json_t *agent, const json_t *ecs,
+                       const char *hostname, size_t hlen)
+{
+    pb_node *root = &ev->root;
+    if (ev->json != NULL || hlen > UINT32_MAX) {
+        return -PB_EINVAL;
+    }
+    assert(meta != NULL && agent != NULL && ecs != NULL && !root->arr && !root->dotted &&
+           find(root, PB_KEY("@metadata")) == NULL && find(root, PB_KEY("agent")) == NULL &&
+           find(root, PB_KEY("ecs")) == NULL && find(root, PB_KEY("host")) == NULL &&
+           (hostname == NULL || (strlen(hostname) == hlen && pb_json_plain(hostname, hlen))));
+    /* the four members, host's node, and its name member */
+    struct pb_member *m = arena_alloc(ev, 5 * sizeof *m + sizeof(pb_node));
+    if (m == NULL) {
+        return -PB_ENOMEM;
+    }
+    pb_node *host = (pb_node *)(m + 4);
+    struct pb_member *name = (struct pb_member *)(host + 1);
+    const uint8_t frozen = PB_MF_PLAIN_KEY | PB_MF_BORROWED;
+    m[0] = (struct pb_member){.next = &m[1],
+                              .key = "@metadata",
+                              .klen = 9,
+                              .tag = pb_key_tag(PB_KEY("@metadata")),
+                              .kind = PB_VK_JSON,
+                              .flags = frozen,
+                              .u.j = (json_t *)meta};
+    m[1] = (struct pb_member){.next = &m[2],
+                              .key = "agent",
+                              .klen = 5,
+                              .tag = pb_key_tag(PB_KEY("agent")),
+                              .kind = PB_VK_JSON,
+                              .flags = frozen,
+                              .u.j = (json_t *)agent};
+    m[2] = (struct pb_member){.next = &m[3],
+                              .key = "ecs",
+                              .klen = 3,
+                              .tag = pb_key_tag(PB_KEY("ecs")),
+                              .kind = PB_VK_JSON,
+                              .flags = frozen,
+                              .u.j = (json_t *)ecs};
+    m[3] = (struct pb_member){.key = "host",
+                              .klen = 4,
+                              .tag = pb_key_tag(PB_KEY("host")),
+                              .kind = PB_VK_OBJ,
+                              .flags = PB_MF_PLAIN_KEY,
+                              .u.n = host};
+    node_init(host, ev, false);
+    if (hostname != NULL) {
+        *name = (struct pb_member){.key = "name",
+                                   .klen = 4,
+                                   .tag = pb_key_tag(PB_KEY("name")),
+                                   .slen = (uint32_t)hlen,
+                                   .kind = PB_VK_STR,
+                                   .flags = PB_MF_PLAIN_KEY | PB_MF_PLAIN_STR,
+                                   .u.s = hostname};
+        host->first = host->last = name;
+        host->count = 1;
+        host->keys = pb_key_bit(name->tag);
+    }
+    if (root->last != NULL) {
+        root->last->next = &m[0];
+    } else {
+        root->first = &m[0];
+    }
+    root->last = &m[3];
+    root->count += 4;
+    root->keys |=
+        pb_key_bit(m[0].tag) | pb_key_bit(m[1].tag) | pb_key_bit(m[2].tag) | pb_key_bit(m[3].tag);
+    root->enc = NULL;
+    /* pb_ev_frozen_member's hints, as note_frozen sets them */
+    ev->frozen_at[0] = &m[0];
+    ev->frozen_edits[0] = ev->edits;
+    ev->frozen_at[1] = &m[1];
+    ev->frozen_edits[1] = ev->edits;
+    return 0;
+}
+
 bool pb_node_has_k(pb_node *n, const char *key, size_t klen)
 {
     return n != NULL && !n->arr && find(n, key, klen) != NULL;

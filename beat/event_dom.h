@@ -185,6 +185,14 @@ int pb_ev_path2(pb_event *ev, const struct pb_path *p, pb_node **obj);
 int pb_ev_frozen_if_bare(pb_event *ev, const char *key, size_t klen, bool name_ok,
                          const json_t *val);
 
+/* The pipeline's usual additions to a root that lacks them all (and has
+ * no dotted key): @metadata, agent and ecs holding meta, agent and ecs by
+ * reference (pb_node_add_frozen each, non-NULL), then host holding
+ * {"name": hostname} (hlen bytes, plain, kept by reference; host is {}
+ * when hostname is NULL): what those four adds make, in one allocation. */
+int pb_ev_add_builtins(pb_event *ev, const json_t *meta, const json_t *agent, const json_t *ecs,
+                       const char *hostname, size_t hlen);
+
 /* Length and first and last bytes of a key: most keys of an object differ
  * there, so a lookup rarely compares key bytes in vain. */
 static inline uint32_t pb_key_tag(const char *key, size_t klen)

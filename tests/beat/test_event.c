@@ -1124,6 +1124,83 @@ START_TEST(frozen_members_written_from_cache)
 }
 END_TEST
 
+/* pb_ev_add_builtins makes what the four adds it stands for make: the same
+ * encoding (a transaction's pending fields or plain members before them,
+ * with and without a host name), the same tree, the same lookups and
+ * hints, and the same results of later changes (host replaced by
+ * add_host_metadata's rule, host.name set, agent changed). */
+START_TEST(builtins_at_once_as_four_adds)
+{
+    json_t *meta = json_pack("{s:s,s:s}", "beat", "packetbeat", "type", "_doc");
+    json_t *agent = json_pack("{s:s}", "version", "8.17.2");
+    json_t *ecs = json_pack("{s:s}", "version", "8.0.0");
+    json_t *hostval = json_pack("{s:s,s:s}", "name", "vm", "id", "x");
+    pb_ev_freeze(meta);
+    pb_ev_freeze(agent);
+    pb_ev_freeze(ecs);
+    pb_ev_freeze(hostval);
+    struct pb_tuple t = pt_tuple("10.0.0.1", 1000, "10.0.0.2", 6379, PB_IPPROTO_TCP);
+    struct pb_tx tx = {.type = "redis", .tuple = &t, .start_ns = 1000, .end_ns = 3000};
+    for (unsigned shape = 0; shape < 4 * 2 * 5; shape++) {
+        unsigned base = shape % 4, named = shape / 4 % 2, after = shape / 8;
+        const char *hostname = named ? "vm-1" : NULL;
+        pb_event *ev[2];
+        for (int k = 0; k < 2; k++) {
+            ev[k] = base & 1 ? pb_tx_event(&tx) : pb_ev_new();
+            pb_node *root = pb_ev_obj(ev[k], "");
+            if (base & 2) {
+                pb_node_add_static(root, PB_KEY("method"), "GET");
+            }
+            if (k == 0) {
+                ck_assert_int_eq(pb_ev_add_builtins(ev[k], meta, agent, ecs, hostname,
+                                                    hostname != NULL ? strlen(hostname) : 0),
+                                 0);
+            } else {
+                pb_node_add_frozen(root, PB_KEY("@metadata"), meta);
+                pb_node_add_frozen(root, PB_KEY("agent"), agent);
+                pb_node_add_frozen(root, PB_KEY("ecs"), ecs);
+                pb_node_add_static(pb_node_add_obj(root, PB_KEY("host")), PB_KEY("name"), hostname);
+            }
+            ck_assert_ptr_eq(pb_ev_frozen_member(ev[k], PB_KEY("@metadata")), meta);
+            ck_assert_ptr_eq(pb_ev_frozen_member(ev[k], PB_KEY("agent")), agent);
+            switch (after) {
+            case 1:
+                ck_assert_int_eq(pb_ev_frozen_if_bare(ev[k], PB_KEY("host"), true, hostval), 1);
+                break;
+            case 2:
+                pb_ev_put_str(ev[k], "host.name", "other");
+                break;
+            case 3:
+                pb_ev_put_str(ev[k], "agent.name", "a");
+                ck_assert_ptr_null(pb_ev_frozen_member(ev[k], PB_KEY("agent")));
+                break;
+            case 4:
+                pb_ev_put_str(ev[k], "tags", "t");
+                ck_assert_str_eq(pb_ev_get_str(ev[k], "ecs.version", NULL), "8.0.0");
+                break;
+            default:
+                break;
+            }
+            long want = after == 1 ? 2 : (named || after == 2) ? 1 : 0;
+            ck_assert_int_eq(pb_ev_obj_size(ev[k], "host"), want);
+        }
+        encode_eq(ev[0], ev[1]);
+        assert_encodes_as_tree(ev[0]);
+        encode_eq(ev[0], ev[1]);
+        pb_ev_free(ev[0]);
+        pb_ev_free(ev[1]);
+    }
+    pb_ev_thaw(meta);
+    pb_ev_thaw(agent);
+    pb_ev_thaw(ecs);
+    pb_ev_thaw(hostval);
+    json_decref(meta);
+    json_decref(agent);
+    json_decref(ecs);
+    json_decref(hostval);
+}
+END_TEST
+
 /* pb_ev_frozen_member finds the shared template a root member holds, by
  * its hint or by a walk, and nothing once the member changed; a
  * transaction's @timestamp is read without building its other pending
@@ -1408,6 +1485,7 @@ int main(void)
     tcase_add_test(tc, literal_key_setters);
     tcase_add_test(tc, frozen_members_written_from_cache);
     tcase_add_test(tc, frozen_members_and_pending_timestamp);
+    tcase_add_test(tc, builtins_at_once_as_four_adds);
     tcase_add_test(tc, frozen_if_bare_agrees_with_lookups);
     tcase_add_test(tc, path2_agrees_with_lookup);
     suite_add_tcase(s, tc);
