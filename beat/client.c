@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +46,10 @@ struct pb_client {
     const struct pb_beat_info *info;
     struct section global;
     struct section sections[MAX_SECTIONS];
+    /* where section_of last found a node, by a hash of its address: an
+       index checked before use (any value read is safe), so the packet
+       workers may update it concurrently */
+    _Atomic uint8_t sec_hint[16];
     size_t nsections;
     struct cidr nets[MAX_NETS];
     size_t nnets;
@@ -350,8 +355,15 @@ static struct section *section_of(struct pb_client *c, const struct pb_cfg *node
     if (node == NULL) {
         return NULL;
     }
+    /* every event asks: the hint first, the walk when it is not node's */
+    size_t h = (size_t)(((uint64_t)(uintptr_t)node >> 4) * 0x9e3779b97f4a7c15ull >> 60);
+    size_t at = atomic_load_explicit(&c->sec_hint[h], memory_order_relaxed);
+    if (at < c->nsections && c->sections[at].node == node) {
+        return &c->sections[at];
+    }
     for (size_t i = 0; i < c->nsections; i++) {
         if (c->sections[i].node == node) {
+            atomic_store_explicit(&c->sec_hint[h], (uint8_t)i, memory_order_relaxed);
             return &c->sections[i];
         }
     }
