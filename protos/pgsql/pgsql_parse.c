@@ -225,27 +225,8 @@ static bool starts_with_set(const char *q, size_t n)
     return n >= 4 && memcmp(q, "SET ", 4) == 0;
 }
 
-/* RowDescription checked and its fields counted, nothing kept. */
-static bool count_fields(struct pg_msg *m, const uint8_t *p, size_t n, size_t count)
-{
-    size_t off = 2;
-    for (size_t i = 0; i < count; i++) {
-        long nl = cstr_len(p, n, off);
-        if (nl < 0) {
-            return false;
-        }
-        m->num_fields++;
-        off += (size_t)nl + 1;
-        off += 4 + 2 + 4 + 2 + 4; /* table oid, column, type oid, size, modifier */
-        if (n < off + 2) {
-            return false;
-        }
-        off += 2; /* format */
-    }
-    return off >= n;
-}
-
-/* RowDescription: field names and formats (keep_text), else counted. */
+/* RowDescription: the fields counted, and with keep_text their names and
+ * formats kept. */
 static bool parse_fields(struct pg_msg *m, const struct pg_parse_ctx *ctx, const uint8_t *p,
                          size_t n)
 {
@@ -253,18 +234,16 @@ static bool parse_fields(struct pg_msg *m, const struct pg_parse_ctx *ctx, const
         return false;
     }
     size_t count = be16_at(p, n, 0);
-    if (!ctx->keep_text) {
-        return count_fields(m, p, n, count);
-    }
+    bool keep = ctx->keep_text;
     size_t off = 2;
     /* a field takes 19 bytes at least: more than fit fail below */
     size_t cap = count < (n - 2) / 19 + 1 ? count : (n - 2) / 19 + 1;
-    struct pg_strv names;
-    if (!strv_pack(&names, cap, n - 2)) {
+    struct pg_strv names = {0};
+    uint8_t *formats = NULL;
+    if (keep && !strv_pack(&names, cap, n - 2)) {
         return false;
     }
-    uint8_t *formats = count > 0 ? pb_malloc(count) : NULL;
-    if (count > 0 && formats == NULL) {
+    if (keep && count > 0 && (formats = pb_malloc(count)) == NULL) {
         pg_strv_free(&names);
         return false;
     }
@@ -276,7 +255,7 @@ static bool parse_fields(struct pg_msg *m, const struct pg_parse_ctx *ctx, const
         if (nl < 0) {
             goto fail;
         }
-        if (!strv_pack_add(&names, p + off, (size_t)nl)) {
+        if (keep && !strv_pack_add(&names, p + off, (size_t)nl)) {
             goto fail;
         }
         m->num_fields++;
@@ -285,17 +264,21 @@ static bool parse_fields(struct pg_msg *m, const struct pg_parse_ctx *ctx, const
         if (n < off + 2) {
             goto fail;
         }
-        formats[i] = (uint8_t)be16_at(p, n, off);
+        if (keep) {
+            formats[i] = (uint8_t)be16_at(p, n, off);
+        }
         off += 2;
     }
     if (off < n) {
         goto fail;
     }
-    pg_strv_free(&m->fields);
-    pb_free(m->formats);
-    m->fields = names;
-    m->formats = formats;
-    m->nformats = count;
+    if (keep) {
+        pg_strv_free(&m->fields);
+        pb_free(m->formats);
+        m->fields = names;
+        m->formats = formats;
+        m->nformats = count;
+    }
     return true;
 fail:
     pg_strv_free(&names);

@@ -72,6 +72,23 @@ static void ref_community_id(const struct pb_tuple *t, char out[64])
     EVP_EncodeBlock((unsigned char *)out + 2, md, SHA_DIGEST_LENGTH);
 }
 
+/* Connection i of many: IPv4 and IPv6, TCP and UDP, tuples a byte apart,
+   some of them reversed. */
+static struct pb_tuple many_tuple(int i)
+{
+    char src[64], dst[64];
+    if (i % 3 == 2) {
+        snprintf(src, sizeof src, "fd00::%x:1", i / 3);
+        snprintf(dst, sizeof dst, "fd00::%x:2", i % 5);
+    } else {
+        snprintf(src, sizeof src, "10.%d.%d.1", i / 256, i % 256);
+        snprintf(dst, sizeof dst, "10.255.0.%d", i % 5);
+    }
+    struct pb_tuple t =
+        pt_tuple(src, (uint16_t)(40000 + i % 7), dst, 80, i % 2 ? PB_IPPROTO_TCP : PB_IPPROTO_UDP);
+    return i % 4 == 3 ? pb_tuple_reverse(&t) : t;
+}
+
 /* Ids are remembered per thread: many connections (more than the cache
    holds; IPv4 and IPv6, TCP and UDP, tuples a byte apart, both
    directions) asked in two orders give the reference's ids. */
@@ -81,19 +98,7 @@ START_TEST(community_id_cache_never_mixes_connections)
     for (int pass = 0; pass < 2; pass++) {
         for (int k = 0; k < N; k++) {
             int i = pass == 0 ? k : N - 1 - k;
-            char src[64], dst[64];
-            if (i % 3 == 2) {
-                snprintf(src, sizeof src, "fd00::%x:1", i / 3);
-                snprintf(dst, sizeof dst, "fd00::%x:2", i % 5);
-            } else {
-                snprintf(src, sizeof src, "10.%d.%d.1", i / 256, i % 256);
-                snprintf(dst, sizeof dst, "10.255.0.%d", i % 5);
-            }
-            struct pb_tuple t = pt_tuple(src, (uint16_t)(40000 + i % 7), dst, 80,
-                                         i % 2 ? PB_IPPROTO_TCP : PB_IPPROTO_UDP);
-            if (i % 4 == 3) {
-                t = pb_tuple_reverse(&t);
-            }
+            struct pb_tuple t = many_tuple(i);
             char id[64], want[64];
             pb_community_id(&t, id);
             ref_community_id(&t, want);
@@ -131,19 +136,7 @@ START_TEST(community_id_ahead_as_computed)
     static struct pb_tuple t[N];
     static struct pb_cid_ahead a[N];
     for (int i = 0; i < N; i++) {
-        char src[64], dst[64];
-        if (i % 3 == 2) {
-            snprintf(src, sizeof src, "fd00::%x:1", i / 3);
-            snprintf(dst, sizeof dst, "fd00::%x:2", i % 5);
-        } else {
-            snprintf(src, sizeof src, "10.%d.%d.1", i / 256, i % 256);
-            snprintf(dst, sizeof dst, "10.255.0.%d", i % 5);
-        }
-        t[i] = pt_tuple(src, (uint16_t)(40000 + i % 7), dst, 80,
-                        i % 2 ? PB_IPPROTO_TCP : PB_IPPROTO_UDP);
-        if (i % 4 == 3) {
-            t[i] = pb_tuple_reverse(&t[i]);
-        }
+        t[i] = many_tuple(i);
         pb_community_id_ahead(&t[i], &a[i]);
         if (i % 2 == 0) {
             char id[64];
