@@ -173,42 +173,36 @@ static struct cid_slot *cid_prepare(const struct pb_tuple *t, struct cid_tuple *
     bool ports = proto == PB_IPPROTO_TCP || proto == PB_IPPROTO_UDP || proto == 132 ||
                  proto == PB_IPPROTO_ICMP || proto == PB_IPPROTO_ICMPV6;
     uint64_t *key = c->key;
-    size_t alen;
-    if (!t->src.v6) {
+    size_t alen = t->src.v6 ? 16 : 4;
+    int cmp;
+    if (alen == 4) {
         uint32_t x, y;
         memcpy(&x, sip, 4);
         memcpy(&y, dip, 4);
         /* the bytes' order (memcmp's) is the big-endian words' */
-        uint32_t bx = __builtin_bswap32(x), by = __builtin_bswap32(y);
-        bool sorted = bx < by || (bx == by && sport < dport);
-        if (!one_way && !sorted) {
-            const uint8_t *tip = sip;
-            sip = dip;
-            dip = tip;
-            uint32_t tw = x;
-            x = y;
-            y = tw;
-            uint16_t tp = sport;
-            sport = dport;
-            dport = tp;
-        }
-        alen = 4;
+        x = __builtin_bswap32(x);
+        y = __builtin_bswap32(y);
+        cmp = (x > y) - (x < y);
+    } else {
+        cmp = memcmp(sip, dip, 16);
+    }
+    if (!one_way && !(cmp < 0 || (cmp == 0 && sport < dport))) {
+        const uint8_t *tip = sip;
+        sip = dip;
+        dip = tip;
+        uint16_t tp = sport;
+        sport = dport;
+        dport = tp;
+    }
+    if (alen == 4) {
+        uint32_t x, y;
+        memcpy(&x, sip, 4);
+        memcpy(&y, dip, 4);
         key[0] = x;
         key[1] = y;
         key[2] = 0;
         key[3] = 0;
     } else {
-        alen = 16;
-        int cmp = memcmp(sip, dip, 16);
-        bool sorted = cmp < 0 || (cmp == 0 && sport < dport);
-        if (!one_way && !sorted) {
-            const uint8_t *tip = sip;
-            sip = dip;
-            dip = tip;
-            uint16_t tp = sport;
-            sport = dport;
-            dport = tp;
-        }
         memcpy(&key[0], sip, 8);
         memcpy(&key[1], sip + 8, 8);
         memcpy(&key[2], dip, 8);
