@@ -302,26 +302,35 @@ static struct pg_strv *add_row(struct pg_msg *m)
     return row;
 }
 
+/* The be32 at p, for the DataRow walks, which check that the 4 bytes are
+ * there first: one load (as packet/decoder.c's ld_be32) instead of four
+ * bytes shifted together. */
+static inline uint32_t load_be32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+}
+
 /* Whether the count values of a DataRow payload p[0..n) are well formed
  * (each a be32 length, -1 for NULL, then that many bytes; nothing after). */
 static bool row_values_ok(const uint8_t *p, size_t n, size_t count)
 {
-    size_t off = 2; /* off <= n throughout */
+    const uint8_t *q = p + 2, *end = p + n; /* q <= end throughout */
     for (size_t i = 0; i < count; i++) {
-        if (n - off < 4) {
+        if (end - q < 4) {
             return false;
         }
-        uint32_t cl = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
-                      (uint32_t)p[off + 2] << 8 | p[off + 3];
-        off += 4;
+        uint32_t cl = load_be32(q);
+        q += 4;
         if (cl != 0xffffffffu) { /* NULL: no bytes */
-            if (cl > n - off) {
+            if (cl > (size_t)(end - q)) {
                 return false;
             }
-            off += cl;
+            q += cl;
         }
     }
-    return off == n;
+    return q == end;
 }
 
 /* DataRow: counts it and keeps up to max_rows rows of text values
@@ -708,11 +717,24 @@ static enum pg_result get_data(struct pg_stream *s, const struct pg_parse_ctx *c
     size_t next = off + 1 + length;
     switch (typ) {
     case 'D':
-        if (!parse_data_row(m, ctx, pl, plen)) {
-            return PG_FAIL;
+        /* a result's rows come in a run: walk the complete ones here
+         * rather than one per round of pg_parse */
+        for (;;) {
+            if (!parse_data_row(m, ctx, pl, plen)) {
+                return PG_FAIL;
+            }
+            s->off = next;
+            if (len - next < 5 || buf[next] != 'D') {
+                return PG_MORE;
+            }
+            length = load_be32(buf + next + 1);
+            if (length < 4 || len - next - 1 < length) {
+                return PG_MORE; /* the next round fails or waits for it */
+            }
+            pl = buf + next + 5;
+            plen = length - 4;
+            next += 1 + (size_t)length;
         }
-        s->off = next;
-        return PG_MORE;
     case 'C': {
         const uint8_t *tag;
         size_t tl;

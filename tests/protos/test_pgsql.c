@@ -477,6 +477,95 @@ START_TEST(rows_counted_without_response_text)
 }
 END_TEST
 
+/* A run of complete DataRows is walked in one go (get_data), a row cut by
+ * the segment end one message at a time: whole segments, every cut and
+ * byte by byte give the same events, on rows of many shapes (NULL, empty
+ * and long values, no columns), with and without response text and
+ * max_rows. A malformed row or message header inside the run drops the
+ * stream with the rest of its segment, so there the cuts compared are
+ * those before the bad message ends. */
+START_TEST(row_runs_as_single_rows)
+{
+    static const char *const cfgs[] = {"ports: [5432]", "ports: [5432]\nsend_response: true",
+                                       "ports: [5432]\nsend_response: true\nmax_rows: 2\n"
+                                       "max_row_length: 9"};
+    static const char *const names[] = {"a", "bb", "c", "", "e"};
+    static const char *const words[] = {"", "x", "yz", "0123456789abcdef", "q\"r,s\nt"};
+    uint32_t seed = 4242;
+    for (int round = 0; round < 24; round++) {
+        struct pt_buf a = {.n = 0};
+        struct pt_buf b = {.n = 0};
+        struct pt_buf c = {.n = 0};
+        struct pt_buf d = {.n = 0};
+        q(&a, "select * from t");
+        seed = seed * 1103515245u + 12345u;
+        size_t ncols = (seed >> 8) % 6;
+        size_t nrows = (seed >> 12) % 14;
+        int bad = round % 4 == 3 ? (int)((seed >> 16) % (nrows + 1)) : -1;
+        size_t bad_end = 0;
+        row_desc(&b, names, ncols);
+        for (size_t r = 0; r <= nrows; r++) {
+            if ((int)r == bad) {
+                static const uint8_t cut_short[] = {0, 1, 0, 0, 0, 9, 'a'};
+                static const uint8_t bad_len[] = {'D', 0, 0, 0, 3}; /* length < 4 */
+                if (round % 8 == 3) {
+                    msg(&b, 'D', cut_short, sizeof cut_short);
+                } else {
+                    pt_put(&b, bad_len, sizeof bad_len);
+                }
+                bad_end = b.n;
+            }
+            if (r == nrows) {
+                break;
+            }
+            const char *vals[5];
+            for (size_t i = 0; i < 5; i++) {
+                seed = seed * 1103515245u + 12345u;
+                size_t k = (seed >> 10) % 6;
+                vals[i] = k < 5 ? words[k] : NULL;
+            }
+            data_row(&b, vals, ncols);
+        }
+        complete(&b, "SELECT");
+        ready(&b);
+        q(&c, "delete from t");
+        complete(&d, "DELETE 1");
+        ready(&d);
+        struct pt_step s[] = {
+            {PB_DIR_TO_SERVER, a.b, a.n},
+            {PB_DIR_TO_CLIENT, b.b, b.n},
+            {PB_DIR_TO_SERVER, c.b, c.n},
+            {PB_DIR_TO_CLIENT, d.b, d.n},
+        };
+        const char *yaml = cfgs[round % 3];
+        char *whole = pt_replay(&pb_proto_pgsql, yaml, s, 4, PT_WHOLE);
+        json_t *ev = json_loads(whole, 0, NULL);
+        json_t *first = json_array_get(ev, 0);
+        if (bad < 0) {
+            /* every row counted */
+            ck_assert_uint_eq(json_array_size(ev), 2);
+            ck_assert_int_eq(
+                json_integer_value(json_object_get(json_object_get(first, "pgsql"), "num_rows")),
+                (json_int_t)nrows);
+            pt_check_split_anywhere(&pb_proto_pgsql, yaml, s, 4);
+        } else {
+            /* the select answered by the next response: its own was dropped */
+            ck_assert_uint_eq(json_array_size(ev), 1);
+            ck_assert_int_eq(
+                json_integer_value(json_object_get(json_object_get(first, "destination"), "bytes")),
+                (json_int_t)d.n - 6);
+            for (size_t cut = 1; cut < bad_end; cut++) {
+                char *x = pt_replay(&pb_proto_pgsql, yaml, s, 4, cut);
+                ck_assert_str_eq(whole, x);
+                free(x);
+            }
+        }
+        json_decref(ev);
+        free(whole);
+    }
+}
+END_TEST
+
 START_TEST(ssl_request_refused_then_query)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
@@ -670,6 +759,7 @@ static Suite *pgsql_suite(void)
     tcase_add_test(c, max_rows_and_row_length);
     tcase_add_test(c, rows_counted_without_response_text);
     tcase_add_test(c, packed_fields_and_rows);
+    tcase_add_test(c, row_runs_as_single_rows);
     tcase_add_test(c, ssl_request_refused_then_query);
     tcase_add_test(c, gap_in_response_with_rows);
     tcase_add_test(c, gap_in_extended_request);
