@@ -47,6 +47,11 @@ static uint64_t le_at(const uint8_t *buf, size_t len, size_t off, unsigned n)
 
 int my_lenenc(const uint8_t *buf, size_t len, size_t off, uint64_t *val, size_t *next)
 {
+    if (off < len && buf[off] < 0xfb) { /* the usual one-byte value: the reader's result */
+        *val = buf[off];
+        *next = off + 1;
+        return 0;
+    }
     struct pb_rd r = pb_rd_make(buf, len);
     pb_rd_skip(&r, off);
     uint8_t c = pb_rd_u8(&r);
@@ -464,6 +469,16 @@ static enum my_result eat_message(struct my_stream *s, const struct my_parse_ctx
     return MY_MORE;
 }
 
+/* The le24 length of the packet header at p, for the walks that check that
+ * 4 bytes are there first: one load (little-endian host, as
+ * packet/decoder.c assumes) instead of the reader's three bytes. */
+static inline uint32_t load_le24(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v & 0xffffffu;
+}
+
 /* Packetbeat's walk over column definitions and rows. */
 static enum my_result eat_fields_rows(struct my_stream *s, const uint8_t *buf, size_t len)
 {
@@ -481,33 +496,48 @@ static enum my_result eat_fields_rows(struct my_stream *s, const uint8_t *buf, s
     if (body >= len) {
         return MY_MORE; /* an empty packet at the end: its "first byte" is not here yet */
     }
-    if (s->state == MY_ST_EAT_FIELDS) {
-        if (buf[body] == 0xfe) {
+    /* definitions and rows come in runs: the complete packets that follow
+     * are walked here rather than one per round of my_parse */
+    for (;;) {
+        if (s->state == MY_ST_EAT_FIELDS) {
+            if (buf[body] == 0xfe) {
+                s->off = body + m->pkt_len;
+                s->state = MY_ST_EAT_ROWS;
+                return MY_MORE;
+            }
+            int rc = pb_column_tables(m, buf, len, body);
+            if (rc > 0) {
+                return MY_MORE; /* re-read this definition when more bytes came */
+            }
+            if (rc < 0) {
+                return MY_FAIL;
+            }
             s->off = body + m->pkt_len;
-            s->state = MY_ST_EAT_ROWS;
+        } else {
+            if (buf[body] == 0xfe) {
+                s->off = body + m->pkt_len;
+                return finish_rows(s, false);
+            }
+            s->off = body + m->pkt_len;
+            if (m->end == 0 && s->off > MY_MAX_PAYLOAD) {
+                m->end = s->off;
+            }
+            m->num_rows++;
+        }
+        /* the next round takes what is not a complete packet with a first
+         * byte here (as above) */
+        hdr = s->off;
+        if (len - hdr <= 4) {
             return MY_MORE;
         }
-        int rc = pb_column_tables(m, buf, len, body);
-        if (rc > 0) {
-            return MY_MORE; /* re-read this definition when more bytes came */
+        uint32_t plen = load_le24(buf + hdr);
+        if (len - hdr - 4 < plen) {
+            return MY_MORE;
         }
-        if (rc < 0) {
-            return MY_FAIL;
-        }
-        s->off = body + m->pkt_len;
-        return MY_MORE;
+        m->pkt_len = plen;
+        m->seq = buf[hdr + 3];
+        body = hdr + 4;
     }
-    /* rows */
-    if (buf[body] == 0xfe) {
-        s->off = body + m->pkt_len;
-        return finish_rows(s, false);
-    }
-    s->off = body + m->pkt_len;
-    if (m->end == 0 && s->off > MY_MAX_PAYLOAD) {
-        m->end = s->off;
-    }
-    m->num_rows++;
-    return MY_MORE;
 }
 
 static enum my_result exact_after_eof(struct my_stream *s);

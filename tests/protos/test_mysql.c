@@ -238,6 +238,134 @@ START_TEST(split_anywhere)
 }
 END_TEST
 
+/* my_lenenc (a one-byte fast path before the reader) against the
+ * protocol's definition, at every offset of buffers cut at every length:
+ * each first byte, the 2-, 3- and 8-byte forms whole and cut short. */
+START_TEST(lenenc_every_first_byte)
+{
+    uint8_t b[12];
+    for (unsigned first = 0; first < 256; first++) {
+        b[0] = 0x11;
+        b[1] = (uint8_t)first;
+        for (size_t i = 2; i < sizeof b; i++) {
+            b[i] = (uint8_t)(0x80 + i);
+        }
+        for (size_t len = 0; len <= sizeof b; len++) {
+            for (size_t off = 0; off <= len + 1; off++) {
+                uint64_t v = 7;
+                size_t next = 7;
+                int rc = my_lenenc(b, len, off, &v, &next);
+                /* the definition */
+                int want_rc;
+                uint64_t want = 0;
+                size_t width = 0;
+                uint8_t c = off < len ? b[off] : 0;
+                if (off >= len) {
+                    want_rc = 1;
+                } else if (c == 0xfb || c == 0xff) {
+                    want_rc = -1;
+                } else {
+                    width = c == 0xfc ? 2 : c == 0xfd ? 3 : c == 0xfe ? 8 : 0;
+                    want_rc = len - off - 1 < width ? 1 : 0;
+                    want = width == 0 ? c : 0;
+                    for (size_t k = 0; want_rc == 0 && k < width; k++) {
+                        want |= (uint64_t)b[off + 1 + k] << (8 * k);
+                    }
+                }
+                ck_assert_int_eq(rc, want_rc);
+                if (rc == 0) {
+                    ck_assert_uint_eq(v, want);
+                    ck_assert_uint_eq(next, off + 1 + width);
+                } else {
+                    ck_assert_uint_eq(v, 7);
+                    ck_assert_uint_eq(next, 7);
+                }
+            }
+        }
+    }
+}
+END_TEST
+
+/* The "db.table" list as Packetbeat builds it: an item is added unless
+ * the list already holds it as a substring. */
+static void path_add(char *list, size_t cap, const char *db, const char *tb)
+{
+    char item[64];
+    snprintf(item, sizeof item, "%s.%s", db, tb);
+    if (list[0] == '\0') {
+        snprintf(list, cap, "%s", item);
+    } else if (strstr(list, item) == NULL) {
+        size_t l = strlen(list);
+        snprintf(list + l, cap - l, ", %s", item);
+    }
+}
+
+/* Column definitions and rows that follow each other complete in a segment
+ * are walked in one round (eat_fields_rows), a packet cut by the segment
+ * end one at a time: whole segments, every cut and byte by byte give the
+ * same events, on result sets of many shapes (no rows, empty rows, table
+ * names that are substrings of others), with and without response text. */
+START_TEST(definition_and_row_runs_as_single_packets)
+{
+    static const char *const cfgs[] = {"ports: [3306]", "ports: [3306]\nsend_response: true",
+                                       "ports: [3306]\nsend_response: true\nmax_rows: 2"};
+    static const char *const dbs[] = {"", "a", "ab", "b", "appdb"};
+    static const char *const tbs[] = {"", "t", "t2", "b", "b.t"};
+    static const char *const vals[] = {"", "x", "0123456789", "q\"r,s\nt"};
+    uint32_t seed = 9001;
+    for (int round = 0; round < 24; round++) {
+        struct pt_buf q = {.n = 0};
+        struct pt_buf r = {.n = 0};
+        struct pt_buf q2 = {.n = 0};
+        struct pt_buf r2 = {.n = 0};
+        query(&q, "select * from t");
+        seed = seed * 1103515245u + 12345u;
+        size_t ncols = 1 + (seed >> 8) % 5;
+        size_t nrows = (seed >> 12) % 12;
+        uint8_t seq = 1;
+        uint8_t count = (uint8_t)ncols;
+        pkt(&r, seq++, &count, 1);
+        char path[512] = "";
+        for (size_t i = 0; i < ncols; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *db = dbs[(seed >> 8) % 5];
+            const char *tb = tbs[(seed >> 12) % 5];
+            coldef(&r, seq++, db, tb, "c", 0xfd, false);
+            path_add(path, sizeof path, db, tb);
+        }
+        eof(&r, seq++);
+        for (size_t i = 0; i < nrows; i++) {
+            seed = seed * 1103515245u + 12345u;
+            if ((seed >> 8) % 7 == 0) {
+                pkt(&r, seq++, "", 0); /* its "first byte" is the next header's */
+            } else {
+                text_row(&r, seq++, vals[(seed >> 12) % 4], vals[(seed >> 16) % 4]);
+            }
+        }
+        eof(&r, seq++);
+        query(&q2, "delete from t");
+        ok(&r2, 1, 1, 0);
+        struct pt_step s[] = {
+            {PB_DIR_TO_SERVER, q.b, q.n},
+            {PB_DIR_TO_CLIENT, r.b, r.n},
+            {PB_DIR_TO_SERVER, q2.b, q2.n},
+            {PB_DIR_TO_CLIENT, r2.b, r2.n},
+        };
+        const char *yaml = cfgs[round % 3];
+        struct pt_conn *t = pt_open(&pb_proto_mysql, yaml);
+        for (size_t k = 0; k < 4; k++) {
+            pt_feed(t, s[k].d, s[k].p, s[k].n);
+        }
+        ck_assert_uint_eq(pt_nevents(t), 2);
+        ck_assert_int_eq(pt_int(t, 0, "mysql.num_fields"), (int64_t)ncols);
+        ck_assert_int_eq(pt_int(t, 0, "mysql.num_rows"), (int64_t)nrows);
+        ck_assert_str_eq(pt_str(t, 0, "path"), path);
+        pt_close(t);
+        pt_check_split_anywhere(&pb_proto_mysql, yaml, s, 4);
+    }
+}
+END_TEST
+
 START_TEST(three_responses_in_one_segment)
 {
     struct pt_conn *t = pt_open(&pb_proto_mysql, "ports: [3306]");
@@ -760,6 +888,8 @@ static Suite *mysql_suite(void)
     tcase_add_test(c, error_response);
     tcase_add_test(c, result_set_and_options);
     tcase_add_test(c, split_anywhere);
+    tcase_add_test(c, definition_and_row_runs_as_single_packets);
+    tcase_add_test(c, lenenc_every_first_byte);
     tcase_add_test(c, three_responses_in_one_segment);
     tcase_add_test(c, second_request_replaces_first);
     tcase_add_test(c, prepared_statement);
