@@ -45,13 +45,9 @@ static uint64_t le_at(const uint8_t *buf, size_t len, size_t off, unsigned n)
     return v;
 }
 
-int my_lenenc(const uint8_t *buf, size_t len, size_t off, uint64_t *val, size_t *next)
+/* A length-encoded integer through the reader (my_lenenc's contract). */
+static int lenenc_read(const uint8_t *buf, size_t len, size_t off, uint64_t *val, size_t *next)
 {
-    if (off < len && buf[off] < 0xfb) { /* the usual one-byte value: the reader's result */
-        *val = buf[off];
-        *next = off + 1;
-        return 0;
-    }
     struct pb_rd r = pb_rd_make(buf, len);
     pb_rd_skip(&r, off);
     uint8_t c = pb_rd_u8(&r);
@@ -84,12 +80,24 @@ int my_lenenc(const uint8_t *buf, size_t len, size_t off, uint64_t *val, size_t 
     return 0;
 }
 
-int my_lenenc_str(const uint8_t *buf, size_t len, size_t off, size_t *s_off, size_t *s_len,
-                  size_t *next)
+/* my_lenenc, inlined where column definitions are walked: the usual
+ * one-byte value is answered here, as the reader would. */
+static inline int lenenc(const uint8_t *buf, size_t len, size_t off, uint64_t *val, size_t *next)
+{
+    if (off < len && buf[off] < 0xfb) {
+        *val = buf[off];
+        *next = off + 1;
+        return 0;
+    }
+    return lenenc_read(buf, len, off, val, next);
+}
+
+static inline int lenenc_str(const uint8_t *buf, size_t len, size_t off, size_t *s_off,
+                             size_t *s_len, size_t *next)
 {
     uint64_t n;
     size_t o;
-    int rc = my_lenenc(buf, len, off, &n, &o);
+    int rc = lenenc(buf, len, off, &n, &o);
     if (rc != 0) {
         return rc;
     }
@@ -100,6 +108,17 @@ int my_lenenc_str(const uint8_t *buf, size_t len, size_t off, size_t *s_off, siz
     *s_len = (size_t)n;
     *next = o + (size_t)n;
     return 0;
+}
+
+int my_lenenc(const uint8_t *buf, size_t len, size_t off, uint64_t *val, size_t *next)
+{
+    return lenenc(buf, len, off, val, next);
+}
+
+int my_lenenc_str(const uint8_t *buf, size_t len, size_t off, size_t *s_off, size_t *s_len,
+                  size_t *next)
+{
+    return lenenc_str(buf, len, off, s_off, s_len, next);
 }
 
 /* ---- strings ----------------------------------------------------------- */
@@ -175,8 +194,25 @@ static bool is_request_cmd(uint8_t typ)
            typ == MY_CMD_STMT_CLOSE;
 }
 
+/* Whether s holds db "." tb at its start (s has room for all of it). */
+static bool table_at(const char *s, const uint8_t *db, size_t dblen, const uint8_t *tb,
+                     size_t tblen)
+{
+    return memcmp(s, db, dblen) == 0 && s[dblen] == '.' && memcmp(s + dblen + 1, tb, tblen) == 0;
+}
+
+static void put_table(char *dst, const uint8_t *db, size_t dblen, const uint8_t *tb, size_t tblen)
+{
+    memcpy(dst, db, dblen);
+    dst[dblen] = '.';
+    memcpy(dst + dblen + 1, tb, tblen);
+    dst[dblen + 1 + tblen] = '\0';
+}
+
 /* Adds "db.table" to the message's table list unless the list already
- * contains it (as a substring, as Packetbeat checks). */
+ * contains it (as a substring, as Packetbeat checks). The item is looked
+ * for in place: every column of a result set usually names the same
+ * table, which is then neither copied nor added. */
 static void add_table(struct my_msg *m, const uint8_t *db, size_t dblen, const uint8_t *tb,
                       size_t tblen)
 {
@@ -184,32 +220,21 @@ static void add_table(struct my_msg *m, const uint8_t *db, size_t dblen, const u
     if (n > MY_MAX_TABLES) {
         return;
     }
-    char item[MY_MAX_TABLES + 1];
-    if (dblen > 0) {
-        memcpy(item, db, dblen);
-    }
-    item[dblen] = '.';
-    if (tblen > 0) {
-        memcpy(item + dblen + 1, tb, tblen);
-    }
     if (m->tables == NULL || m->tables_len == 0) {
         char *t = pb_malloc(n + 1);
         if (t == NULL) {
             return;
         }
-        memcpy(t, item, n);
-        t[n] = '\0';
+        put_table(t, db, dblen, tb, tblen);
         pb_free(m->tables);
         m->tables = t;
         m->tables_len = n;
         return;
     }
     /* substring check (memmem over possibly NUL-holding bytes) */
-    if (n <= m->tables_len) {
-        for (size_t i = 0; i + n <= m->tables_len; i++) {
-            if (memcmp(m->tables + i, item, n) == 0) {
-                return;
-            }
+    for (size_t i = 0; i + n <= m->tables_len; i++) {
+        if (table_at(m->tables + i, db, dblen, tb, tblen)) {
+            return;
         }
     }
     if (m->tables_len + 2 + n > MY_MAX_TABLES) {
@@ -220,31 +245,36 @@ static void add_table(struct my_msg *m, const uint8_t *db, size_t dblen, const u
         return;
     }
     memcpy(t + m->tables_len, ", ", 2);
-    memcpy(t + m->tables_len + 2, item, n);
+    put_table(t + m->tables_len + 2, db, dblen, tb, tblen);
     m->tables_len += 2 + n;
-    t[m->tables_len] = '\0';
     m->tables = t;
 }
 
-/* Reads catalog, schema and table of a column definition starting at off,
- * the way Packetbeat does: the strings may run past the packet into the
- * following bytes. 0 ok, 1 needs more bytes, -1 invalid. */
+/* Catalog, schema and table of a column definition at off, in so / sl
+ * (offsets and lengths): 0 ok, 1 needs more bytes, -1 invalid. One loop
+ * over the three keeps one inlined copy of lenenc_str. */
+static int column_strings(const uint8_t *buf, size_t len, size_t off, size_t so[3], size_t sl[3])
+{
+    for (int k = 0; k < 3; k++) {
+        int rc = lenenc_str(buf, len, off, &so[k], &sl[k], &off);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Adds the table of a column definition starting at off, read the way
+ * Packetbeat does: the strings may run past the packet into the following
+ * bytes. 0 ok, 1 needs more bytes, -1 invalid. */
 static int pb_column_tables(struct my_msg *m, const uint8_t *buf, size_t len, size_t off)
 {
-    size_t so, sl, next, dbo, dbl, tbo, tbl;
-    int rc = my_lenenc_str(buf, len, off, &so, &sl, &next);
+    size_t so[3], sl[3];
+    int rc = column_strings(buf, len, off, so, sl);
     if (rc != 0) {
         return rc;
     }
-    rc = my_lenenc_str(buf, len, next, &dbo, &dbl, &next);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = my_lenenc_str(buf, len, next, &tbo, &tbl, &next);
-    if (rc != 0) {
-        return rc;
-    }
-    add_table(m, buf + dbo, dbl, buf + tbo, tbl);
+    add_table(m, buf + so[1], sl[1], buf + so[2], sl[2]);
     return 0;
 }
 
@@ -252,13 +282,11 @@ static int pb_column_tables(struct my_msg *m, const uint8_t *buf, size_t len, si
  * definitions. */
 static void exact_column_tables(struct my_msg *m, const uint8_t *pkt, size_t plen)
 {
-    size_t so, sl, next, dbo, dbl, tbo, tbl;
-    if (my_lenenc_str(pkt, plen, 0, &so, &sl, &next) != 0 ||
-        my_lenenc_str(pkt, plen, next, &dbo, &dbl, &next) != 0 ||
-        my_lenenc_str(pkt, plen, next, &tbo, &tbl, &next) != 0) {
+    size_t so[3], sl[3];
+    if (column_strings(pkt, plen, 0, so, sl) != 0) {
         return;
     }
-    add_table(m, pkt + dbo, dbl, pkt + tbo, tbl);
+    add_table(m, pkt + so[1], sl[1], pkt + so[2], sl[2]);
 }
 
 /* Classifies the column count packet of an exact walk: 0 not a result set,
