@@ -11,6 +11,7 @@
 
 #include "protos/mysql/mysql_parse.h"
 #include "protos/proto.h"
+#include "publisher/codec.h"
 #define PT_BUF_CAP 65536
 #include "tests/support/pt.h"
 #include "tests/support/ptrun.h"
@@ -170,6 +171,99 @@ START_TEST(error_response)
     ck_assert_str_eq(pt_str(t, 0, "mysql.error_message"),
                      "42S02: Table 'minitwit.possst' doesn't exist");
     ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), 50);
+    pt_close(t);
+}
+END_TEST
+
+/* Each event encoded from its arena (the mysql object as raw text, or as
+ * members for an error) and from its jansson tree must give the same
+ * bytes; the arena's text of the last one is kept. */
+struct enc_check {
+    pb_emit_fn emit;
+    void *ctx;
+    size_t checked;
+    char last[4096];
+};
+
+static void emit_checked(void *ctx, struct pb_proto *p, pb_event *ev)
+{
+    struct enc_check *e = ctx;
+    if (ev != NULL) {
+        struct pb_codec_buf a = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
+        ck_assert_uint_lt(a.len, sizeof e->last);
+        memcpy(e->last, a.p, a.len);
+        e->last[a.len] = '\0';
+        pb_codec_buf_free(&a);
+        pt_arena_encodes_as_tree(ev);
+        e->checked++;
+    }
+    e->emit(e->ctx, p, ev);
+}
+
+static void check_encodings(struct pt_conn *t, struct enc_check *e)
+{
+    struct pb_proto *p = pt_proto(t);
+    e->emit = p->emit;
+    e->ctx = p->emit_ctx;
+    e->checked = 0;
+    p->emit = emit_checked;
+    p->emit_ctx = e;
+}
+
+/* The mysql object, its members in Packetbeat's order: integers past
+ * INT64_MAX (as the DOM stores them), result set counts, and with an error
+ * a message that is plain, one that needs escaping and one that is not
+ * UTF-8. */
+START_TEST(mysql_object_text)
+{
+    struct enc_check e;
+    struct pt_conn *t = pt_open(&pb_proto_mysql, "ports: [3306]");
+    check_encodings(t, &e);
+    struct pt_buf q = {.n = 0};
+    query(&q, "update t set a = 1");
+    /* OK: affected rows 2^64 - 1 (0xfe + 8 bytes), insert id 0x10000 (0xfd + 3) */
+    static const uint8_t okp[] = {0x00, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                  0xff, 0xfd, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00};
+    struct pt_buf r = {.n = 0};
+    pkt(&r, 1, okp, sizeof okp);
+    pt_feed(t, PB_DIR_TO_SERVER, q.b, q.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, r.b, r.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_int_eq(pt_int(t, 0, "mysql.affected_rows"), -1);
+    ck_assert_int_eq(pt_int(t, 0, "mysql.insert_id"), 0x10000);
+    ck_assert_int_eq(pt_int(t, 0, "mysql.num_rows"), 0);
+    ck_assert_int_eq(pt_int(t, 0, "mysql.num_fields"), 0);
+    ck_assert_ptr_nonnull(strstr(e.last, ",\"mysql\":{\"affected_rows\":-1,\"insert_id\":65536,"
+                                         "\"num_rows\":0,\"num_fields\":0}"));
+    static const char *const msgs[] = {"no such table", "bad \"x\" <y>\n&z", "bad \xff\xfe"};
+    static const char *const want[] = {"HY000: no such table", "HY000: bad \"x\" <y>\n&z",
+                                       "HY000: bad \xef\xbf\xbd\xef\xbf\xbd"};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t p[64] = {0xff, 0x7a, 0x04, '#', 'H', 'Y', '0', '0', '0'};
+        size_t n = 9 + strlen(msgs[i]);
+        memcpy(p + 9, msgs[i], strlen(msgs[i]));
+        struct pt_buf er = {.n = 0};
+        pkt(&er, 1, p, n);
+        pt_feed(t, PB_DIR_TO_SERVER, q.b, q.n);
+        pt_feed(t, PB_DIR_TO_CLIENT, er.b, er.n);
+        ck_assert_uint_eq(pt_nevents(t), 2 + i);
+        ck_assert_str_eq(pt_str(t, 1 + i, "status"), "Error");
+        ck_assert_int_eq(pt_int(t, 1 + i, "mysql.error_code"), 1146);
+        ck_assert_str_eq(pt_str(t, 1 + i, "mysql.error_message"), want[i]);
+        ck_assert_int_eq(pt_int(t, 1 + i, "mysql.affected_rows"), 0);
+        ck_assert_ptr_nonnull(strstr(e.last, ",\"mysql\":{\"affected_rows\":0,\"insert_id\":0,"
+                                             "\"num_rows\":0,\"num_fields\":0,\"error_code\":1146,"
+                                             "\"error_message\":\"HY000: "));
+    }
+    /* a result set: its counts */
+    struct pt_buf rs = {.n = 0};
+    pt_hex(&rs, RS_MINITWIT);
+    pt_feed(t, PB_DIR_TO_SERVER, q.b, q.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, rs.b, rs.n);
+    ck_assert_ptr_nonnull(strstr(e.last, ",\"mysql\":{\"affected_rows\":0,\"insert_id\":0,"
+                                         "\"num_rows\":4,\"num_fields\":5}"));
+    ck_assert_uint_eq(e.checked, 5);
     pt_close(t);
 }
 END_TEST
@@ -890,6 +984,7 @@ static Suite *mysql_suite(void)
     tcase_add_test(c, split_anywhere);
     tcase_add_test(c, definition_and_row_runs_as_single_packets);
     tcase_add_test(c, lenenc_every_first_byte);
+    tcase_add_test(c, mysql_object_text);
     tcase_add_test(c, three_responses_in_one_segment);
     tcase_add_test(c, second_request_replaces_first);
     tcase_add_test(c, prepared_statement);

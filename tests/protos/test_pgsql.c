@@ -11,6 +11,7 @@
 
 #include "protos/pgsql/pgsql_parse.h"
 #include "protos/proto.h"
+#include "publisher/codec.h"
 #include "tests/support/pt.h"
 #include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
@@ -205,6 +206,96 @@ START_TEST(error_response)
                      "current transaction is aborted, commands ignored until end of transaction "
                      "block");
     ck_assert_int_eq(pt_int(t, 0, "destination.bytes"), 137);
+    pt_close(t);
+}
+END_TEST
+
+/* Each event encoded from its arena (the pgsql object as raw text, or as
+ * members for an error) and from its jansson tree must give the same
+ * bytes; the arena's text of the last one is kept. */
+struct enc_check {
+    pb_emit_fn emit;
+    void *ctx;
+    size_t checked;
+    char last[4096];
+};
+
+static void emit_checked(void *ctx, struct pb_proto *p, pb_event *ev)
+{
+    struct enc_check *e = ctx;
+    if (ev != NULL) {
+        struct pb_codec_buf a = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
+        ck_assert_uint_lt(a.len, sizeof e->last);
+        memcpy(e->last, a.p, a.len);
+        e->last[a.len] = '\0';
+        pb_codec_buf_free(&a);
+        pt_arena_encodes_as_tree(ev);
+        e->checked++;
+    }
+    e->emit(e->ctx, p, ev);
+}
+
+static void check_encodings(struct pt_conn *t, struct enc_check *e)
+{
+    struct pb_proto *p = pt_proto(t);
+    e->emit = p->emit;
+    e->ctx = p->emit_ctx;
+    e->checked = 0;
+    p->emit = emit_checked;
+    p->emit_ctx = e;
+}
+
+/* The pgsql object, its members in Packetbeat's order: counts only, and
+ * with error fields that are plain, that need escaping, that are not UTF-8
+ * or absent (""). */
+START_TEST(pgsql_object_text)
+{
+    struct enc_check e;
+    struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
+    check_encodings(t, &e);
+    struct pt_buf a = {.n = 0};
+    struct pt_buf b = {.n = 0};
+    q(&a, "select 1");
+    static const char *const names[] = {"a"};
+    static const char *const vals[] = {"1"};
+    row_desc(&b, names, 1);
+    data_row(&b, vals, 1);
+    complete(&b, "SELECT 1");
+    pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, b.b, b.n);
+    ck_assert_uint_eq(pt_nevents(t), 1);
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_rows"), 1);
+    ck_assert_int_eq(pt_int(t, 0, "pgsql.num_fields"), 1);
+    ck_assert_ptr_null(pt_field(t, 0, "pgsql.error_code"));
+    ck_assert_ptr_nonnull(strstr(e.last, ",\"pgsql\":{\"num_rows\":1,\"num_fields\":1}"));
+    /* S, C, M fields, each NUL-terminated, then a NUL */
+    static const char fields[][48] = {
+        "SERROR\0C42P01\0Mno such table\0",
+        "SERROR\0C42P01\0Mbad \"x\" <y>\n&z\0",
+        "SERROR\0C4\xff\0Mbad \xfe\0",
+        "Mno code\0",
+    };
+    static const size_t flen[] = {30, 31, 19, 10}; /* with the terminating NUL */
+    static const char *const want_m[] = {"no such table", "bad \"x\" <y>\n&z", "bad \xef\xbf\xbd",
+                                         "no code"};
+    static const char *const want_c[] = {"42P01", "42P01", "4\xef\xbf\xbd", ""};
+    static const char *const want_s[] = {"ERROR", "ERROR", "ERROR", ""};
+    for (size_t i = 0; i < 4; i++) {
+        struct pt_buf er = {.n = 0};
+        msg(&er, 'E', fields[i], flen[i]);
+        pt_feed(t, PB_DIR_TO_SERVER, a.b, a.n);
+        pt_feed(t, PB_DIR_TO_CLIENT, er.b, er.n);
+        ck_assert_uint_eq(pt_nevents(t), 2 + i);
+        ck_assert_str_eq(pt_str(t, 1 + i, "status"), "Error");
+        ck_assert_str_eq(pt_str(t, 1 + i, "pgsql.error_message"), want_m[i]);
+        ck_assert_str_eq(pt_str(t, 1 + i, "pgsql.error_code"), want_c[i]);
+        ck_assert_str_eq(pt_str(t, 1 + i, "pgsql.error_severity"), want_s[i]);
+        ck_assert_int_eq(pt_int(t, 1 + i, "pgsql.num_rows"), 0);
+        ck_assert_ptr_nonnull(
+            strstr(e.last, ",\"pgsql\":{\"num_rows\":0,\"num_fields\":0,\"error_code\":\""));
+    }
+    ck_assert_uint_eq(e.checked, 5);
     pt_close(t);
 }
 END_TEST
@@ -753,6 +844,7 @@ static Suite *pgsql_suite(void)
     tcase_add_test(c, split_anywhere);
     tcase_add_test(c, pipelined_queries_in_order);
     tcase_add_test(c, error_response);
+    tcase_add_test(c, pgsql_object_text);
     tcase_add_test(c, extended_query);
     tcase_add_test(c, named_statements_nodata_nulls);
     tcase_add_test(c, many_named_statements);
