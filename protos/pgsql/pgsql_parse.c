@@ -316,21 +316,22 @@ static inline uint32_t load_be32(const uint8_t *p)
  * (each a be32 length, -1 for NULL, then that many bytes; nothing after). */
 static bool row_values_ok(const uint8_t *p, size_t n, size_t count)
 {
-    const uint8_t *q = p + 2, *end = p + n; /* q <= end throughout */
-    for (size_t i = 0; i < count; i++) {
-        if (end - q < 4) {
+    const uint8_t *q = p + 2;
+    size_t left = n - 2; /* the bytes after q */
+    for (; count > 0; count--) {
+        if (left < 4) {
             return false;
         }
         uint32_t cl = load_be32(q);
-        q += 4;
-        if (cl != 0xffffffffu) { /* NULL: no bytes */
-            if (cl > (size_t)(end - q)) {
-                return false;
-            }
-            q += cl;
+        /* the length and its bytes (none for NULL) */
+        size_t step = 4 + (cl != 0xffffffffu ? (size_t)cl : 0);
+        if (step > left) {
+            return false;
         }
+        q += step;
+        left -= step;
     }
-    return q == end;
+    return left == 0;
 }
 
 /* DataRow: counts it and keeps up to max_rows rows of text values
