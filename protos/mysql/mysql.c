@@ -234,13 +234,28 @@ static void stmts_sweep(struct my_priv *pv, uint64_t now)
 
 /* ---- transaction ------------------------------------------------------------ */
 
+/* pb_free for the pointers most transactions leave NULL */
+static void free_set(void *p)
+{
+    if (p != NULL) {
+        pb_free(p);
+    }
+}
+
+static void strv_free_set(struct my_strv *sv)
+{
+    if (sv->v != NULL || sv->lens != NULL) {
+        my_strv_free(sv);
+    }
+}
+
 static void trans_reset(struct my_trans *t)
 {
-    pb_free(t->query);
-    pb_free(t->method);
-    pb_free(t->request_raw);
-    my_strv_free(&t->notes);
-    my_strv_free(&t->params);
+    free_set(t->query);
+    free_set(t->method);
+    free_set(t->request_raw);
+    strv_free_set(&t->notes);
+    strv_free_set(&t->params);
     memset(t, 0, sizeof *t);
 }
 
@@ -366,27 +381,29 @@ static void handle_request(struct pb_proto *p, struct pb_conn *c, struct my_conn
         w++;
     }
     char *tq = pb_malloc(e - b + 1);
-    char *meth = pb_malloc(w - b + 1);
-    if (tq == NULL || meth == NULL) {
-        pb_free(tq);
-        pb_free(meth);
+    bool short_method = w - b < sizeof t->method_short;
+    char *meth = short_method ? NULL : pb_malloc(w - b + 1);
+    if (tq == NULL || (!short_method && meth == NULL)) {
+        free_set(tq);
+        free_set(meth);
         return;
     }
     memcpy(tq, q + b, e - b);
     tq[e - b] = '\0';
-    for (size_t i = b; i < w; i++) {
-        uint8_t ch = (uint8_t)q[i];
-        meth[i - b] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
-    }
-    meth[w - b] = '\0';
-    pb_free(t->query);
+    free_set(t->query);
     t->query = tq;
     t->query_len = e - b;
-    pb_free(t->method);
+    free_set(t->method);
     t->method = meth;
+    char *out = meth != NULL ? meth : t->method_short;
+    for (size_t i = b; i < w; i++) {
+        uint8_t ch = (uint8_t)q[i];
+        out[i - b] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+    }
+    out[w - b] = '\0';
     t->method_len = w - b;
     t->has_mysql = true;
-    my_strv_free(&t->notes);
+    strv_free_set(&t->notes);
     if (p->send_request) { /* only the request text shows it */
         set_str(&t->request_raw, &t->request_raw_len, mq, mqlen);
     }
@@ -511,15 +528,15 @@ static void handle_response(struct pb_proto *p, struct pb_conn *c, struct my_con
         add_note(t, note, strlen(note));
     }
     my_publish(p, c, t, &r);
-    pb_free(csv);
-    pb_free(errbuf);
+    free_set(csv);
+    free_set(errbuf);
     trans_reset(t);
 }
 
 /* A message of direction d is complete: [0, msg->end) of raw are its
- * published bytes. */
+ * published bytes; ctx is what it was parsed with. */
 static void message_done(struct pb_proto *p, struct pb_conn *c, struct my_conn *mc, enum pb_dir d,
-                         const uint8_t *raw, uint64_t ts)
+                         const uint8_t *raw, uint64_t ts, const struct my_parse_ctx *ctx)
 {
     const struct my_msg *msg = &mc->st[d].msg;
     size_t end = msg->end;
@@ -555,9 +572,7 @@ static void message_done(struct pb_proto *p, struct pb_conn *c, struct my_conn *
             }
         }
     } else {
-        struct my_parse_ctx ctx;
-        make_ctx(mc, d, &ctx);
-        handle_response(p, c, mc, msg, raw, end, ts, &ctx, NULL);
+        handle_response(p, c, mc, msg, raw, end, ts, ctx, NULL);
     }
     if (mc->cmd_phase) {
         mc->last_cmd = -1;
@@ -609,7 +624,7 @@ static enum pb_parse my_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t 
         if (r == MY_MORE) {
             break;
         }
-        message_done(p, c, mc, d, data + pos, mc->ts[d]);
+        message_done(p, c, mc, d, data + pos, mc->ts[d], &ctx);
         pos += st->off;
         stream_reset(mc, d);
         if (pos >= len) {

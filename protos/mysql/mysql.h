@@ -30,8 +30,11 @@ struct my_trans {
     uint64_t end_ns;  /* response time */
     char *query;       /* owned */
     size_t query_len;
-    char *method; /* owned */
+    /* the method: in method_short when it fits (the usual case: no
+     * allocation), else in method (owned); see my_trans_method */
+    char *method;
     size_t method_len;
+    char method_short[16];
     char *request_raw; /* owned */
     size_t request_raw_len;
     uint64_t bytes_in, bytes_out;
@@ -39,6 +42,12 @@ struct my_trans {
     struct my_strv params;
     uint32_t stmt_id;
 };
+
+/* The method of t (NUL-terminated, "" when none). */
+static inline const char *my_trans_method(const struct my_trans *t)
+{
+    return t->method != NULL ? t->method : t->method_short;
+}
 
 /* What a finished transaction carries into the event. */
 struct my_result_fields {

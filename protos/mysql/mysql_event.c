@@ -55,7 +55,7 @@ void my_publish(struct pb_proto *p, const struct pb_conn *c, const struct my_tra
             pb_node_add_strn(arr, NULL, 0, t->notes.v[i], t->notes.lens[i]);
         }
     }
-    pb_node_add_strn(root, PB_KEY("method"), t->method != NULL ? t->method : "", t->method_len);
+    pb_node_add_strn(root, PB_KEY("method"), my_trans_method(t), t->method_len);
     pb_node_add_strn(root, PB_KEY("query"), t->query != NULL ? t->query : "", t->query_len);
 
     if (!r->is_error) {

@@ -380,6 +380,52 @@ START_TEST(lenenc_every_first_byte)
 }
 END_TEST
 
+/* The method is the query's first word upper-cased, kept inside the
+ * transaction when it is short and allocated when not: every length
+ * across the boundary, two requests in a row (the first replaced), a
+ * query of white space only. */
+START_TEST(method_of_every_length)
+{
+    struct pt_conn *t = pt_open(&pb_proto_mysql, "ports: [3306]");
+    size_t want_events = 0;
+    for (size_t n = 1; n <= 40; n++) {
+        char sql[128];
+        char want[64];
+        size_t o = 0;
+        sql[o++] = ' ';
+        for (size_t i = 0; i < n; i++) {
+            char c = (char)('a' + (i * 7) % 26);
+            sql[o++] = i % 3 == 0 ? (char)(c - 32) : c;
+            want[i] = (char)(c - 32);
+        }
+        want[n] = '\0';
+        memcpy(sql + o, " x\r\n", 5);
+        sql[o + 5] = '\0';
+        struct pt_buf q = {.n = 0};
+        struct pt_buf r = {.n = 0};
+        query(&q, n % 2 ? "select 1" : "\t \t"); /* replaced by the next one */
+        query(&q, sql);
+        ok(&r, 1, 0, 0);
+        pt_feed(t, PB_DIR_TO_SERVER, q.b, q.n);
+        pt_feed(t, PB_DIR_TO_CLIENT, r.b, r.n);
+        ck_assert_uint_eq(pt_nevents(t), ++want_events);
+        ck_assert_str_eq(pt_str(t, want_events - 1, "method"), want);
+        ck_assert_int_eq(pt_int(t, want_events - 1, "mysql.affected_rows"), 0);
+    }
+    /* white space only: no method, no query */
+    struct pt_buf q = {.n = 0};
+    struct pt_buf r = {.n = 0};
+    query(&q, " \r\n\t ");
+    ok(&r, 1, 0, 0);
+    pt_feed(t, PB_DIR_TO_SERVER, q.b, q.n);
+    pt_feed(t, PB_DIR_TO_CLIENT, r.b, r.n);
+    ck_assert_uint_eq(pt_nevents(t), ++want_events);
+    ck_assert_str_eq(pt_str(t, want_events - 1, "method"), "");
+    ck_assert_str_eq(pt_str(t, want_events - 1, "query"), "");
+    pt_close(t);
+}
+END_TEST
+
 /* The "db.table" list as Packetbeat builds it: an item is added unless
  * the list already holds it as a substring. */
 static void path_add(char *list, size_t cap, const char *db, const char *tb)
@@ -985,6 +1031,7 @@ static Suite *mysql_suite(void)
     tcase_add_test(c, definition_and_row_runs_as_single_packets);
     tcase_add_test(c, lenenc_every_first_byte);
     tcase_add_test(c, mysql_object_text);
+    tcase_add_test(c, method_of_every_length);
     tcase_add_test(c, three_responses_in_one_segment);
     tcase_add_test(c, second_request_replaces_first);
     tcase_add_test(c, prepared_statement);
