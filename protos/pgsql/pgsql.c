@@ -276,9 +276,10 @@ static enum pb_parse pg_on_data(struct pb_conn *c, enum pb_dir d, const uint8_t 
         pc->ts_set[d] = true;
     }
     struct pg_stream *st = &pc->st[d];
+    struct pg_parse_ctx ctx;
+    make_ctx(p, pc, d, &ctx);
     for (;;) {
-        struct pg_parse_ctx ctx;
-        make_ctx(p, pc, d, &ctx);
+        ctx.expect_ssl_response = pc->expect_ssl[d]; /* the one a message may change */
         enum pg_result r = pg_parse(st, &ctx, data + pos, len - pos);
         if (r == PG_FAIL) {
             pb_debug("pgsql", "not PostgreSQL, dropping the stream");

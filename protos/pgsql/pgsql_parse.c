@@ -842,9 +842,24 @@ enum pg_result pg_parse(struct pg_stream *s, const struct pg_parse_ctx *ctx, con
 
 /* ---- queries --------------------------------------------------------------- */
 
-/* Length of a white-space rune ending at p[n-1], 0 if none. */
+/* Length of a white-space rune starting at p (l > 0 bytes), 0 if none. An
+ * ASCII byte is a rune of its own: tested without decoding. */
+static size_t space_after(const uint8_t *p, size_t l)
+{
+    if (p[0] < 0x80) {
+        return pb_unicode_is_space(p[0]) ? 1 : 0;
+    }
+    return pb_utf8_space_len(p, l);
+}
+
+/* Length of a white-space rune ending at p[n-1] (n > 0), 0 if none. An
+ * ASCII byte ends no longer rune (those end in bytes >= 0x80): tested on
+ * its own. */
 static size_t space_before(const uint8_t *p, size_t n)
 {
+    if (p[n - 1] < 0x80) {
+        return pb_unicode_is_space(p[n - 1]) ? 1 : 0;
+    }
     for (size_t k = 1; k <= 3 && k <= n; k++) {
         if (pb_utf8_space_len(p + n - k, k) == k) {
             return k;
@@ -863,7 +878,7 @@ size_t pg_split_queries(const char *q, size_t n, const char **parts, size_t *len
         const uint8_t *b = (const uint8_t *)q + i;
         size_t l = end - i;
         size_t k;
-        while (l > 0 && (k = pb_utf8_space_len(b, l)) > 0) {
+        while (l > 0 && (k = space_after(b, l)) > 0) {
             b += k;
             l -= k;
         }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beat/utf8.h"
 #include "protos/pgsql/pgsql_parse.h"
 #include "protos/proto.h"
 #include "publisher/codec.h"
@@ -794,6 +795,83 @@ START_TEST(split_queries_and_method)
 }
 END_TEST
 
+/* pg_split_queries (ASCII bytes tested without decoding) against the
+ * same rule written with the decoder only (pb_utf8_space_len at every
+ * rune): random texts of ASCII and Unicode spaces, other runes, cut and
+ * invalid sequences, and semicolons. */
+static size_t ref_split(const char *q, size_t n, const char **parts, size_t *lens, size_t max)
+{
+    size_t count = 0;
+    size_t i = 0;
+    while (i <= n && count < max) {
+        size_t end = i;
+        while (end < n && q[end] != ';') {
+            end++;
+        }
+        const uint8_t *b = (const uint8_t *)q + i;
+        size_t l = end - i;
+        size_t k;
+        while (l > 0 && (k = pb_utf8_space_len(b, l)) > 0) {
+            b += k;
+            l -= k;
+        }
+        for (bool again = true; again && l > 0;) {
+            again = false;
+            for (size_t w = 1; w <= 3 && w <= l; w++) {
+                if (pb_utf8_space_len(b + l - w, w) == w) {
+                    l -= w;
+                    again = true;
+                    break;
+                }
+            }
+        }
+        if (l > 0) {
+            parts[count] = (const char *)b;
+            lens[count] = l;
+            count++;
+        }
+        if (end == n) {
+            break;
+        }
+        i = end + 1;
+    }
+    return count;
+}
+
+START_TEST(split_queries_as_decoded)
+{
+    static const char *const pieces[] = {
+        "a",        "xy",   " ",        "\t",       "\n",           "\r",           "\v",
+        "\f",       ";",    "\xc2\xa0", "\xc2\x85", "\xe3\x80\x80", "\xe2\x80\x8a", "\xe2\x80\xa8",
+        "\xc3\xa9", "\xc2", "\x80",     "\xe3\x80", "\x85",         "\xa0",         "\xe2\x80\x8b",
+        "\x00",     "\x7f"};
+    const size_t npieces = sizeof pieces / sizeof pieces[0];
+    uint32_t seed = 99;
+    for (int round = 0; round < 20000; round++) {
+        char q[64];
+        size_t n = 0;
+        seed = seed * 1103515245u + 12345u;
+        size_t k = (seed >> 8) % 9;
+        for (size_t i = 0; i < k; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *p = pieces[(seed >> 8) % npieces];
+            size_t l = strlen(p) > 0 ? strlen(p) : 1; /* "\x00" is one byte */
+            memcpy(q + n, p, l);
+            n += l;
+        }
+        const char *parts[16], *want_parts[16];
+        size_t lens[16], want_lens[16];
+        size_t got = pg_split_queries(q, n, parts, lens, 16);
+        size_t want = ref_split(q, n, want_parts, want_lens, 16);
+        ck_assert_uint_eq(got, want);
+        for (size_t i = 0; i < got; i++) {
+            ck_assert_ptr_eq(parts[i], want_parts[i]);
+            ck_assert_uint_eq(lens[i], want_lens[i]);
+        }
+    }
+}
+END_TEST
+
 START_TEST(hostile_input)
 {
     struct pt_buf a = {.n = 0};
@@ -857,6 +935,7 @@ static Suite *pgsql_suite(void)
     tcase_add_test(c, gap_in_extended_request);
     tcase_add_test(c, unmatched_and_fin);
     tcase_add_test(c, split_queries_and_method);
+    tcase_add_test(c, split_queries_as_decoded);
     tcase_add_test(c, hostile_input);
     suite_add_tcase(s, c);
     return s;
