@@ -38,8 +38,8 @@ struct pg_cfg {
 struct pg_named {
     char *name; /* owned */
     size_t name_len;
-    char *query; /* owned */
-    size_t query_len;
+    char *query; /* owned, query_cap bytes */
+    size_t query_len, query_cap;
 };
 
 struct pg_conn {
@@ -128,14 +128,23 @@ static void named_put(struct pg_conn *pc, const char *name, size_t nlen, const c
         slot->name[nlen] = '\0';
         slot->name_len = nlen;
     }
-    char *copy = pb_malloc(qlen + 1);
-    if (copy == NULL) {
-        return;
+    /* the slot's buffer is written over while it has room (drivers prepare
+     * the unnamed statement again for every query), and made again when
+     * it is short or four times too long */
+    size_t need = qlen + 1;
+    if (slot->query == NULL || slot->query_cap < need ||
+        (slot->query_cap > 4 * need && slot->query_cap > 256)) {
+        size_t cap = (need + 63) & ~(size_t)63;
+        char *copy = pb_malloc(cap);
+        if (copy == NULL) {
+            return;
+        }
+        pb_free(slot->query);
+        slot->query = copy;
+        slot->query_cap = cap;
     }
-    memcpy(copy, q, qlen);
-    copy[qlen] = '\0';
-    pb_free(slot->query);
-    slot->query = copy;
+    memcpy(slot->query, q, qlen);
+    slot->query[qlen] = '\0';
     slot->query_len = qlen;
 }
 

@@ -168,8 +168,8 @@ static void msg_release(struct pg_msg *m)
 {
     if (!m->query_borrowed) {
         free_set((void *)m->query);
+        free_set((void *)m->stmt_name);
     }
-    free_set(m->stmt_name);
     strv_free_set(&m->fields);
     free_set(m->formats);
     if (m->rows != NULL) {
@@ -584,11 +584,11 @@ static enum pg_result start_message(struct pg_stream *s, const struct pg_parse_c
         m->start = off;
         m->is_request = true;
         m->to_export = true;
-        m->query = dup_bytes(pl + nl + 1, (size_t)ql);
-        m->query_len = m->query != NULL ? (size_t)ql : 0;
-        m->stmt_name = dup_bytes(pl, (size_t)nl);
-        m->stmt_name_len = m->stmt_name != NULL ? (size_t)nl : 0;
-        if (m->query != NULL && starts_with_set(m->query, m->query_len)) {
+        /* left in the buffer until the message ends (pg_parse) */
+        m->parse_in_buf = true;
+        m->stmt_name_len = (size_t)nl;
+        m->query_len = (size_t)ql;
+        if (starts_with_set((const char *)pl + nl + 1, (size_t)ql)) {
             m->to_export = false;
         }
         s->off = next;
@@ -812,8 +812,29 @@ static enum pg_result ext_query(struct pg_stream *s, const uint8_t *buf, size_t 
     }
 }
 
-enum pg_result pg_parse(struct pg_stream *s, const struct pg_parse_ctx *ctx, const uint8_t *buf,
-                        size_t len)
+/* A Parse's statement name and query, left in buf while its message was
+ * parsed: pointed at when it is complete, else copied (the caller waits
+ * for more bytes, and buf goes with the call). */
+static void settle_parse(struct pg_msg *m, const uint8_t *buf, bool complete)
+{
+    m->parse_in_buf = false;
+    /* type byte, length, then the two strings */
+    const char *name = (const char *)buf + m->start + 5;
+    const char *q = name + m->stmt_name_len + 1;
+    if (complete) {
+        m->query = q;
+        m->stmt_name = name;
+        m->query_borrowed = true;
+        return;
+    }
+    m->query = dup_bytes(q, m->query_len);
+    m->query_len = m->query != NULL ? m->query_len : 0;
+    m->stmt_name = dup_bytes(name, m->stmt_name_len);
+    m->stmt_name_len = m->stmt_name != NULL ? m->stmt_name_len : 0;
+}
+
+static enum pg_result parse_step(struct pg_stream *s, const struct pg_parse_ctx *ctx,
+                                 const uint8_t *buf, size_t len)
 {
     for (unsigned guard = 0; s->off < len && guard < 1000000u; guard++) {
         size_t before = s->off;
@@ -838,6 +859,16 @@ enum pg_result pg_parse(struct pg_stream *s, const struct pg_parse_ctx *ctx, con
         }
     }
     return PG_MORE;
+}
+
+enum pg_result pg_parse(struct pg_stream *s, const struct pg_parse_ctx *ctx, const uint8_t *buf,
+                        size_t len)
+{
+    enum pg_result r = parse_step(s, ctx, buf, len);
+    if (s->msg.parse_in_buf && r != PG_FAIL) {
+        settle_parse(&s->msg, buf, r == PG_DONE);
+    }
+    return r;
 }
 
 /* ---- queries --------------------------------------------------------------- */

@@ -67,13 +67,20 @@ struct pg_msg {
     bool is_ssl_request; /* SSLRequest / GSSENCRequest */
     bool is_ssl_response;
     bool ssl_accepted; /* 'S' / 'G': encryption follows */
-    /* NULL when none; owned, NUL-terminated, or (query_borrowed: a simple
-     * Query, complete in the buffer parsed) the bytes in that buffer */
+    /* NULL when none; owned, NUL-terminated, or (query_borrowed: a
+     * message complete in the buffer parsed) the bytes in that buffer */
     const char *query;
     size_t query_len;
     bool query_borrowed;
-    /* a named statement prepared by this request (Parse with a name) */
-    char *stmt_name; /* owned */
+    /* Parse: while the message is parsed, its statement name and query
+     * (query_len, stmt_name_len) are left in the buffer, in the Parse at
+     * start; pg_parse points at them when the message completes, or copies
+     * them when it returns waiting for more bytes (the buffer goes with the
+     * call) */
+    bool parse_in_buf;
+    /* a named statement prepared by this request (Parse with a name);
+     * owned, or borrowed with the query */
+    const char *stmt_name;
     size_t stmt_name_len;
     bool more_follows; /* request ended at a new Parse, not at Sync */
     /* response (fields, formats and rows: keep_text only) */

@@ -727,6 +727,82 @@ START_TEST(gap_in_response_with_rows)
 }
 END_TEST
 
+/* Parse keeps its statement name and query in the buffer while its
+ * request is parsed and copies them when the segment ends first; a named
+ * statement prepared again (longer, then shorter) is run by Bind with its
+ * latest text; a pipelined batch of two unnamed statements. Whole
+ * segments, every cut and byte by byte give the same events. */
+START_TEST(extended_split_anywhere)
+{
+    struct pt_buf r1 = {.n = 0}, a1 = {.n = 0}, r2 = {.n = 0}, a2 = {.n = 0};
+    struct pt_buf r3 = {.n = 0}, a3 = {.n = 0}, r4 = {.n = 0}, a4 = {.n = 0};
+    static const uint8_t p_short[] = "S_1\0select a from t where a > $1\0\0\0";
+    static const uint8_t p_long[] = "S_1\0select a, b, c from long_table where a > $1\0\0\0";
+    static const uint8_t bind_s1[] = "\0S_1\0\0\0\0\0\0\0";
+    static const uint8_t p_u1[] = "\0select 1\0\0\0";
+    static const uint8_t p_u2[] = "\0insert into t values (2)\0\0\0";
+    /* prepare S_1, run it */
+    msg(&r1, 'P', p_short, sizeof p_short - 1);
+    msg(&r1, 'S', "", 0);
+    msg(&a1, '1', "", 0);
+    ready(&a1);
+    msg(&r2, 'B', bind_s1, sizeof bind_s1 - 1);
+    msg(&r2, 'E', "\0\0\0\0\0", 5);
+    msg(&r2, 'S', "", 0);
+    msg(&a2, '2', "", 0);
+    complete(&a2, "SELECT 0");
+    ready(&a2);
+    /* prepared again, longer, then run; then again shorter with a batch */
+    msg(&r3, 'P', p_long, sizeof p_long - 1);
+    msg(&r3, 'B', bind_s1, sizeof bind_s1 - 1);
+    msg(&r3, 'E', "\0\0\0\0\0", 5);
+    msg(&r3, 'S', "", 0);
+    msg(&a3, '1', "", 0);
+    msg(&a3, '2', "", 0);
+    complete(&a3, "SELECT 0");
+    ready(&a3);
+    msg(&r4, 'P', p_u1, sizeof p_u1 - 1);
+    msg(&r4, 'B', "\0\0\0\0\0\0\0\0", 8);
+    msg(&r4, 'E', "\0\0\0\0\0", 5);
+    msg(&r4, 'P', p_u2, sizeof p_u2 - 1);
+    msg(&r4, 'B', "\0\0\0\0\0\0\0\0", 8);
+    msg(&r4, 'E', "\0\0\0\0\0", 5);
+    msg(&r4, 'P', p_short, sizeof p_short - 1);
+    msg(&r4, 'S', "", 0);
+    msg(&a4, '1', "", 0);
+    msg(&a4, '2', "", 0);
+    complete(&a4, "SELECT 1");
+    msg(&a4, '1', "", 0);
+    msg(&a4, '2', "", 0);
+    complete(&a4, "INSERT 0 1");
+    msg(&a4, '1', "", 0);
+    ready(&a4);
+    struct pt_step s[] = {
+        {PB_DIR_TO_SERVER, r1.b, r1.n}, {PB_DIR_TO_CLIENT, a1.b, a1.n},
+        {PB_DIR_TO_SERVER, r2.b, r2.n}, {PB_DIR_TO_CLIENT, a2.b, a2.n},
+        {PB_DIR_TO_SERVER, r3.b, r3.n}, {PB_DIR_TO_CLIENT, a3.b, a3.n},
+        {PB_DIR_TO_SERVER, r4.b, r4.n}, {PB_DIR_TO_CLIENT, a4.b, a4.n},
+    };
+    const char *yaml = "ports: [5432]\nsend_request: true";
+    char *whole = pt_replay(&pb_proto_pgsql, yaml, s, 8, PT_WHOLE);
+    json_t *ev = json_loads(whole, 0, NULL);
+    static const char *const want[] = {"select a from t where a > $1",
+                                       "select a from t where a > $1",
+                                       "select a, b, c from long_table where a > $1",
+                                       "select 1",
+                                       "insert into t values (2)",
+                                       "select a from t where a > $1"};
+    ck_assert_uint_eq(json_array_size(ev), 6);
+    for (size_t i = 0; i < 6; i++) {
+        ck_assert_str_eq(pt_tree_str(json_array_get(ev, i), "query"), want[i]);
+        ck_assert_str_eq(pt_tree_str(json_array_get(ev, i), "request"), want[i]);
+    }
+    json_decref(ev);
+    free(whole);
+    pt_check_split_anywhere(&pb_proto_pgsql, yaml, s, 8);
+}
+END_TEST
+
 START_TEST(gap_in_extended_request)
 {
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
@@ -933,6 +1009,7 @@ static Suite *pgsql_suite(void)
     tcase_add_test(c, ssl_request_refused_then_query);
     tcase_add_test(c, gap_in_response_with_rows);
     tcase_add_test(c, gap_in_extended_request);
+    tcase_add_test(c, extended_split_anywhere);
     tcase_add_test(c, unmatched_and_fin);
     tcase_add_test(c, split_queries_and_method);
     tcase_add_test(c, split_queries_as_decoded);
