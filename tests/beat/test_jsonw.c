@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0
  * tests/beat/test_jsonw.c - the inline JSON writers of beat/jsonw.h: integers
  * written in place match printf's text at every digit count and at the
- * ends of int64; short copies of every length up to and past 16 bytes.
+ * ends of int64, and the front-to-back writer of 32-bit values (no
+ * division) matches the general one on many values; short copies of
+ * every length up to and past 16 bytes.
  */
 #include <check.h>
 #include <inttypes.h>
@@ -44,6 +46,55 @@ START_TEST(int_every_digit_count)
 }
 END_TEST
 
+/* pb_jw_uint (for u < 2^32 the multiplying writer, pb_u32_put) against
+   the dividing one (pb_u64_text) and printf */
+static void check_uint(unsigned long long u)
+{
+    char want[32], got[40], gen[32];
+    int n = snprintf(want, sizeof want, "%llu", u);
+    memset(got, '#', sizeof got);
+    char *end = pb_jw_uint(got, u);
+    char *start = pb_u64_text(u, gen + sizeof gen);
+    ck_assert_int_eq((int)(gen + sizeof gen - start), n);
+    ck_assert_mem_eq(start, want, (size_t)n);
+    ck_assert_int_eq((int)(end - got), n);
+    ck_assert_mem_eq(got, want, (size_t)n);
+    ck_assert_int_eq(got[n], '#');
+}
+
+START_TEST(uint_many_values)
+{
+    /* every value up to a million, then each power of ten and its
+       neighbours, then a walk over all of 32 bits and beyond in uneven
+       steps (every digit of every position changes along it) */
+    for (unsigned long long u = 0; u < 1000000; u++) {
+        check_uint(u);
+    }
+    for (unsigned long long p = 10; p <= 10000000000000000000ull / 10; p *= 10) {
+        for (unsigned long long d = 0; d < 3; d++) {
+            check_uint(p - 1 - d);
+            check_uint(p + d);
+            check_uint(p * 10 - 1 - d);
+        }
+    }
+    for (unsigned long long u = 1000000; u <= 0xffffffffull; u += 997 + (u >> 12)) {
+        check_uint(u);
+    }
+    for (uint32_t i = 0; i < 4096; i++) {
+        check_uint(0xffffffffull - i);
+        check_uint(0x100000000ull + i);
+        check_uint(18446744073709551615ull - i);
+    }
+    uint64_t x = 88172645463325252ull; /* xorshift: values of every size */
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        check_uint(x >> (i % 64));
+    }
+}
+END_TEST
+
 START_TEST(u64_digits)
 {
     ck_assert_uint_eq(pb_u64_digits(0), 1);
@@ -78,6 +129,7 @@ static Suite *jsonw_suite(void)
     Suite *s = suite_create("jsonw");
     TCase *c = tcase_create("core");
     tcase_add_test(c, int_every_digit_count);
+    tcase_add_test(c, uint_many_values);
     tcase_add_test(c, u64_digits);
     tcase_add_test(c, quoted_every_short_length);
     suite_add_tcase(s, c);
