@@ -71,39 +71,25 @@ static void civil(uint64_t secs, char *buf)
     put2(buf + 17, sod % 60u);
 }
 
-/* Three calls per event: formatted by hand (days to civil date as in
- * Howard Hinnant's chrono algorithms) rather than gmtime/strftime/printf,
- * which cost more than the rest of the timestamp handling. uint64
- * nanoseconds end in 2554, so the year has four digits. */
-size_t pb_time_fmt_n(uint64_t ts_ns, bool nanos, char buf[40])
+/* The events of one second share their date and time of day: the text of
+ * the latest second formatted on this thread. */
+static _Thread_local struct {
+    uint64_t secs;
+    char text[19];
+} last_second = {UINT64_MAX, ""};
+
+/* pb_time_fmt_n but for the usual case (milliseconds, a second met just
+ * before): apart, so that this path saves no registers for it. */
+__attribute__((noinline)) static size_t time_fmt_slow(uint64_t ts_ns, int digits, char buf[40])
 {
-    int digits = nanos ? 9 : atomic_load_explicit(&time_digits, memory_order_relaxed);
     uint64_t secs = ts_ns / 1000000000ull;
     uint64_t frac = ts_ns % 1000000000ull;
-    /* the events of one second share their date and time of day */
-    static _Thread_local struct {
-        uint64_t secs;
-        char text[19];
-    } last = {UINT64_MAX, ""};
-    if (secs == last.secs) {
-        memcpy(buf, last.text, 19);
+    if (secs == last_second.secs) {
+        memcpy(buf, last_second.text, 19);
     } else {
         civil(secs, buf);
-        last.secs = secs;
-        memcpy(last.text, buf, 19);
-    }
-    if (digits == 3) {
-        /* libbeat's default: milliseconds, always three digits; ".mmmZ"
-           and the NUL stored as two words */
-        static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
-                                       "25262728293031323334353637383940414243444546474849"
-                                       "50515253545556575859606162636465666768697071727374"
-                                       "75767778798081828384858687888990919293949596979899";
-        unsigned ms = (unsigned)(frac / 1000000u);
-        unsigned hi = ms / 100u, lo = ms % 100u;
-        char t[8] = {'.', (char)('0' + hi), pairs[2 * lo], pairs[2 * lo + 1], 'Z', '\0'};
-        memcpy(buf + 19, t, 6);
-        return 24;
+        last_second.secs = secs;
+        memcpy(last_second.text, buf, 19);
     }
     static const uint32_t pow10[] = {1,      10,      100,      1000,      10000,
                                      100000, 1000000, 10000000, 100000000, 1000000000};
@@ -125,6 +111,29 @@ size_t pb_time_fmt_n(uint64_t ts_ns, bool nanos, char buf[40])
     buf[n++] = 'Z';
     buf[n] = '\0';
     return n;
+}
+
+/* Three calls per event: formatted by hand (days to civil date as in
+ * Howard Hinnant's chrono algorithms) rather than gmtime/strftime/printf,
+ * which cost more than the rest of the timestamp handling. uint64
+ * nanoseconds end in 2554, so the year has four digits. */
+size_t pb_time_fmt_n(uint64_t ts_ns, bool nanos, char buf[40])
+{
+    int digits = nanos ? 9 : atomic_load_explicit(&time_digits, memory_order_relaxed);
+    uint64_t secs = ts_ns / 1000000000ull;
+    if (digits != 3 || secs != last_second.secs) {
+        return time_fmt_slow(ts_ns, digits, buf);
+    }
+    /* libbeat's default: milliseconds, always three digits */
+    memcpy(buf, last_second.text, 19);
+    unsigned ms = (unsigned)((ts_ns - secs * 1000000000ull) / 1000000u);
+    unsigned hi = ms * 41u >> 12; /* ms / 100, for ms < 1000 */
+    buf[19] = '.';
+    buf[20] = (char)('0' + hi);
+    memcpy(buf + 21, pb_digit_pairs + 2 * (ms - hi * 100u), 2);
+    buf[23] = 'Z';
+    buf[24] = '\0';
+    return 24;
 }
 
 const char *pb_time_fmt(uint64_t ts_ns, bool nanos, char buf[40])

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  * tests/beat/test_time_fmt.c - pb_time_fmt (hand-rolled civil date) against
  * gmtime_r + strftime over leap years, month ends, century rules and the
- * three timestamp precisions.
+ * three timestamp precisions, and its shortcut for milliseconds in the
+ * second formatted last (every millisecond, against the general path).
  */
 #include <check.h>
 #include <stdint.h>
@@ -89,6 +90,27 @@ START_TEST(edges)
 }
 END_TEST
 
+START_TEST(every_millisecond_of_a_second)
+{
+    /* at milliseconds the first instant of a second takes the general
+       path, the others the shortcut for the second met just before */
+    pb_time_set_precision(3);
+    static const uint64_t secs[] = {0, 1424218386, 4107542399};
+    for (size_t s = 0; s < sizeof secs / sizeof secs[0]; s++) {
+        for (uint64_t ms = 0; ms < 1000; ms++) {
+            for (uint64_t ns = 0; ns < 1000000; ns += 333333) {
+                uint64_t ts = secs[s] * 1000000000ull + ms * 1000000u + ns;
+                char got[40], want[64];
+                ref_fmt(ts, 3, want, sizeof want);
+                ck_assert_str_eq(pb_time_fmt(ts, false, got), want);
+                ck_assert_uint_eq(pb_time_fmt_n(ts, false, got), strlen(want));
+                ck_assert_str_eq(got, want);
+            }
+        }
+    }
+}
+END_TEST
+
 static Suite *time_suite(void)
 {
     Suite *s = suite_create("time_fmt");
@@ -96,6 +118,7 @@ static Suite *time_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, days_across_four_centuries);
     tcase_add_test(tc, edges);
+    tcase_add_test(tc, every_millisecond_of_a_second);
     suite_add_tcase(s, tc);
     return s;
 }
