@@ -206,18 +206,21 @@ static const char hexdig[] = "0123456789abcdef";
 
 #ifdef __SSE2__
 /* The escapes of the ASCII bytes put_string escapes (without escape_html):
-   the control bytes, '"' and '\\' (\u00XX: six bytes, the others two);
-   eight bytes each for whole copies. */
+   the control bytes, '"' and '\\' (\u00XX: six bytes, the others two),
+   eight bytes each for whole copies, the last one the escape's length. */
 #define HEXD(x) ((x) < 10 ? '0' + (x) : 'a' + (x)-10)
-#define ESC_U(c) [c] = {'\\', 'u', '0', '0', HEXD((c) >> 4), HEXD((c)&15)}
+#define ESC_U(c) [c] = {'\\', 'u', '0', '0', HEXD((c) >> 4), HEXD((c)&15), 0, 6}
+#define ESC_2(c, e) [c] = {'\\', e, 0, 0, 0, 0, 0, 2}
 static const char esc_text[128][8] = {
-    ESC_U(0x00),    ESC_U(0x01),    ESC_U(0x02),    ESC_U(0x03),     ESC_U(0x04), ESC_U(0x05),
-    ESC_U(0x06),    ESC_U(0x07),    ESC_U(0x08),    ESC_U(0x0b),     ESC_U(0x0c), ESC_U(0x0e),
-    ESC_U(0x0f),    ESC_U(0x10),    ESC_U(0x11),    ESC_U(0x12),     ESC_U(0x13), ESC_U(0x14),
-    ESC_U(0x15),    ESC_U(0x16),    ESC_U(0x17),    ESC_U(0x18),     ESC_U(0x19), ESC_U(0x1a),
-    ESC_U(0x1b),    ESC_U(0x1c),    ESC_U(0x1d),    ESC_U(0x1e),     ESC_U(0x1f), ['\t'] = "\\t",
-    ['\n'] = "\\n", ['\r'] = "\\r", ['"'] = "\\\"", ['\\'] = "\\\\",
+    ESC_U(0x00),      ESC_U(0x01),      ESC_U(0x02),     ESC_U(0x03),       ESC_U(0x04),
+    ESC_U(0x05),      ESC_U(0x06),      ESC_U(0x07),     ESC_U(0x08),       ESC_U(0x0b),
+    ESC_U(0x0c),      ESC_U(0x0e),      ESC_U(0x0f),     ESC_U(0x10),       ESC_U(0x11),
+    ESC_U(0x12),      ESC_U(0x13),      ESC_U(0x14),     ESC_U(0x15),       ESC_U(0x16),
+    ESC_U(0x17),      ESC_U(0x18),      ESC_U(0x19),     ESC_U(0x1a),       ESC_U(0x1b),
+    ESC_U(0x1c),      ESC_U(0x1d),      ESC_U(0x1e),     ESC_U(0x1f),       ESC_2('\t', 't'),
+    ESC_2('\n', 'n'), ESC_2('\r', 'r'), ESC_2('"', '"'), ESC_2('\\', '\\'),
 };
+#undef ESC_2
 #undef ESC_U
 #undef HEXD
 
@@ -226,37 +229,43 @@ static const char esc_text[128][8] = {
  * nothing to escape is copied whole; in one with a few, each escape comes
  * from esc_text and the plain bytes between them are copied sixteen at a
  * time (o has room: 6 bytes for each input byte): no branch per byte for
- * the CPU to guess wrong in text full of quotes. It stops at a non-ASCII
- * byte (or a NUL in a key), which put_string_fast checks one by one;
- * returns where it stopped, *op the output's end. */
+ * the CPU to guess wrong in text full of quotes. It stops at the block of
+ * a non-ASCII byte (or a NUL in a key), which put_string_fast checks one
+ * by one; returns where it stopped, *op the output's end. */
 static size_t escape_blocks(char **op, const unsigned char *p, size_t i, size_t len, bool key)
 {
     char *o = *op;
     while (len - i >= 32) {
-        unsigned m = pb_json_special16(p + i, false);
+        const unsigned char *blk = p + i;
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)blk);
+        unsigned m = pb_json_special16(blk, false);
         if (m == 0) {
-            memcpy(o, p + i, 16);
+            memcpy(o, blk, 16);
             o += 16;
             i += 16;
             continue;
         }
-        size_t done = 0; /* bytes of the block written */
+        /* bytes >= 0x80 (their sign bits), and NULs in a key */
+        unsigned stop = (unsigned)_mm_movemask_epi8(v);
+        if (key) {
+            stop |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+        }
+        if (stop != 0) {
+            break;
+        }
+        const unsigned char *s = blk; /* the first byte not written */
         do {
-            unsigned k = (unsigned)__builtin_ctz(m);
-            memcpy(o, p + i + done, 16);
-            o += k - done;
-            unsigned c = p[i + k];
-            if (c >= 0x80 || (c == 0 && key)) {
-                *op = o;
-                return i + k;
-            }
+            const unsigned char *q = blk + (unsigned)__builtin_ctz(m);
+            unsigned c = *q; /* read before the stores, which may alias it */
+            memcpy(o, s, 16);
+            o += q - s;
             memcpy(o, esc_text[c], 8);
-            o += esc_text[c][1] == 'u' ? 6 : 2;
-            done = k + 1;
+            o += esc_text[c][7];
+            s = q + 1;
             m &= m - 1;
         } while (m != 0);
-        memcpy(o, p + i + done, 16);
-        o += 16 - done;
+        memcpy(o, s, 16);
+        o += blk + 16 - s;
         i += 16;
     }
     *op = o;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  * tests/publisher/test_codec.c - the JSON writer's fast paths (eight bytes
  * at a time over plain ASCII, integers without printf) against a plain
- * byte-by-byte reference, with every special byte at every offset.
+ * byte-by-byte reference, with every special byte at every offset, in
+ * values and in keys.
  */
 #include <check.h>
 #include <jansson.h>
@@ -233,6 +234,44 @@ START_TEST(long_strings)
 }
 END_TEST
 
+/* Keys long enough for the block writer, with escapes and a NUL (which
+ * makes the encoding inexact: jansson does not read such keys) at every
+ * offset: written as values are, the NUL noticed wherever it is. */
+START_TEST(long_keys_with_specials)
+{
+    unsigned char k[80];
+    char want[80 * 6 + 16], esc[80 * 6 + 3];
+    static const unsigned char specials[] = {0, '"', '\\', '\n', 0x01, 0xc3};
+    for (size_t len = 32; len <= 80; len += 7) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t si = 0; si < sizeof specials; si++) {
+                for (size_t j = 0; j < len; j++) {
+                    k[j] = (unsigned char)('a' + j % 26);
+                }
+                k[pos] = specials[si];
+                k[(pos + 19) % len] = '"'; /* an escape in another block too */
+                json_t *o = json_object();
+                ck_assert_ptr_nonnull(o);
+                ck_assert_int_eq(json_object_setn_new_nocheck(o, (const char *)k, len, json_true()),
+                                 0);
+                ref_escape(k, len, false, esc);
+                snprintf(want, sizeof want, "{%s:true}", esc);
+                struct pb_codec_buf b = {0};
+                bool exact = true;
+                ck_assert_int_eq(pb_json_encode_exact(o, &b, &exact), 0);
+                ck_assert_uint_eq(b.len, strlen(want));
+                ck_assert(memcmp(b.p, want, b.len) == 0);
+                /* a NUL makes it inexact, and so does 0xc3 without its
+                   continuation byte (replaced) */
+                ck_assert_int_eq(exact, specials[si] != 0 && specials[si] != 0xc3);
+                pb_codec_buf_free(&b);
+                json_decref(o);
+            }
+        }
+    }
+}
+END_TEST
+
 START_TEST(integers)
 {
     static const struct {
@@ -398,6 +437,7 @@ static Suite *codec_suite(void)
     tcase_add_test(tc, dense_specials_then_multibyte);
     tcase_add_test(tc, multibyte_across_word_boundaries);
     tcase_add_test(tc, long_strings);
+    tcase_add_test(tc, long_keys_with_specials);
     tcase_add_test(tc, integers);
     tcase_add_test(tc, appends_after_existing_bytes);
     tcase_add_test(tc, exact_encoding_round_trips);
