@@ -1000,11 +1000,12 @@ static void put_root(struct jw *w, const pb_node *n, int depth)
     putc1(w, '{');
     bool first = true;
     const void *st = pops != NULL ? n->ev->pst : NULL;
+    size_t pmax = pops != NULL ? pops->max(st) : 0;
     if (pops != NULL) {
-        if (reserve(w, pops->max(st))) {
+        if (reserve(w, pmax)) {
             w->b->len = (size_t)(pops->put_ts(st, w->b->p + w->b->len) - w->b->p);
         } else {
-            no_room(w, pops->max(st));
+            no_room(w, pmax);
         }
         first = false;
     } else if (ts != NULL) {
@@ -1018,10 +1019,10 @@ static void put_root(struct jw *w, const pb_node *n, int depth)
         }
     }
     if (pops != NULL) {
-        if (reserve(w, pops->max(st))) {
+        if (reserve(w, pmax)) {
             w->b->len = (size_t)(pops->put_rest(st, w->b->p + w->b->len) - w->b->p);
         } else {
-            no_room(w, pops->max(st));
+            no_room(w, pmax);
         }
     }
     put_root_members(w, n, ts, meta, &tm, depth, first);
@@ -1100,7 +1101,11 @@ static int ev_encode(const pb_event *ev, bool pretty, bool escape_html, bool no_
            (the event's content stays as it is) */
         pb_ev_settle((pb_event *)ev);
     }
-    put_dom_node(&w, &ev->root, 0, true);
+    if (!pretty && !escape_html) {
+        put_root(&w, &ev->root, 0); /* what put_dom_node does for this form */
+    } else {
+        put_dom_node(&w, &ev->root, 0, true);
+    }
     if (w.err != 0) {
         b->len = start;
         if (sp != NULL) {

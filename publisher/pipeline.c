@@ -1418,10 +1418,15 @@ struct enc_thread {
 static pthread_key_t enc_key;
 static pthread_once_t enc_once = PTHREAD_ONCE_INIT;
 static bool enc_ok;
+/* This thread's encoding state once made: what enc_key holds, without
+   the two library calls of a lookup for every event (enc_key remains for
+   its destructor). */
+static _Thread_local struct enc_thread *enc_self;
 
 static void enc_thread_free(void *p)
 {
     struct enc_thread *t = p;
+    enc_self = NULL; /* runs on the thread that ends */
     if (t->slab != NULL) {
         slab_retire(t->slab);
     }
@@ -1437,6 +1442,9 @@ static void enc_init(void)
 /* This thread's encoding state, or NULL. */
 static struct enc_thread *thread_enc(void)
 {
+    if (enc_self != NULL) {
+        return enc_self;
+    }
     pthread_once(&enc_once, enc_init);
     if (!enc_ok) {
         return NULL;
@@ -1447,6 +1455,7 @@ static struct enc_thread *thread_enc(void)
         pb_free(t);
         t = NULL;
     }
+    enc_self = t;
     return t;
 }
 
