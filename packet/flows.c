@@ -1496,6 +1496,18 @@ static void report(struct pb_flows *f, struct flow *fl, bool final, uint64_t now
     }
 }
 
+/* Asks for fl's lines (fl may be NULL): a pass calls it for the next flow
+ * while it reports this one, as it walks thousands of flows that left the
+ * cache long ago, and reading each one stalled its report. */
+static inline void prefetch_flow(const struct flow *fl)
+{
+    if (fl != NULL) {
+        for (size_t off = 0; off < sizeof *fl; off += 64) {
+            __builtin_prefetch((const char *)fl + off);
+        }
+    }
+}
+
 /* One pass over every flow, in layout order then creation order. */
 static void execute(struct pb_flows *f, bool check_timeout, bool reports, bool last,
                     uint64_t now_ns)
@@ -1507,14 +1519,7 @@ static void execute(struct pb_flows *f, bool check_timeout, bool reports, bool l
         struct flow *next = NULL;
         for (struct flow *fl = f->layouts[i].head; fl != NULL; fl = next) {
             next = fl->next;
-            if (next != NULL) {
-                /* the next flow's lines come while this one is reported: a
-                   pass walks thousands of flows that left the cache long
-                   ago, and reading each one stalled its report */
-                for (size_t off = 0; off < sizeof *next; off += 64) {
-                    __builtin_prefetch((const char *)next + off);
-                }
-            }
+            prefetch_flow(next);
             bool rep = reports, over = last, dead = false;
             if (check_timeout && now_ns > fl->seen_wall_ns &&
                 now_ns - fl->seen_wall_ns > (uint64_t)f->cfg.timeout_ns) {
@@ -1561,15 +1566,28 @@ void pb_flows_final(struct pb_flows *f, uint64_t now_ns)
     if (f == NULL) {
         return;
     }
-    execute(f, false, true, true, now_ns);
+    /* One pass: each flow is reported, then forgotten. Every flow goes,
+       so the index and the front cache are emptied whole afterwards
+       instead of flow by flow (a removal from the index touched a line
+       of it at random per flow). */
     for (size_t i = 0; i < f->nlayouts; i++) {
-        struct flow *fl = f->layouts[i].head;
-        while (fl != NULL) {
-            struct flow *next = fl->next;
-            flow_unlink(f, fl);
+        struct flow *next = NULL;
+        for (struct flow *fl = f->layouts[i].head; fl != NULL; fl = next) {
+            next = fl->next;
+            prefetch_flow(next);
+            report(f, fl, true, now_ns);
             flow_release(f, fl);
-            fl = next;
+            f->count--;
+            if (f->release != NULL) {
+                f->release(f->admit_ctx);
+            }
         }
+        f->layouts[i].head = f->layouts[i].tail = NULL;
+    }
+    pb_hindex_clear(&f->index, INDEX_SLOTS);
+    if (!f->front_clear) {
+        memset(f->front, 0, FRONT_SLOTS * sizeof *f->front);
+        f->front_clear = true;
     }
     pb_info("flows", "flows worker loop stopped");
 }

@@ -3,6 +3,8 @@
  */
 #include "packet/hindex.h"
 
+#include <string.h>
+
 #include "beat/alloc.h"
 
 bool pb_hindex_init(struct pb_hindex *x, size_t n)
@@ -83,4 +85,18 @@ void pb_hindex_remove(struct pb_hindex *x, const void *obj, uint32_t hash)
     }
     x->slots[i].obj = NULL;
     x->count--;
+}
+
+void pb_hindex_clear(struct pb_hindex *x, size_t n)
+{
+    n = n < 2 ? 2 : n;
+    struct pb_hindex_slot *slots = n < x->n ? pb_calloc(n, sizeof *slots) : NULL;
+    if (slots != NULL) {
+        pb_free(x->slots);
+        x->slots = slots;
+        x->n = n;
+    } else {
+        memset(x->slots, 0, x->n * sizeof *x->slots);
+    }
+    x->count = 0;
 }

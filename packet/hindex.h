@@ -42,6 +42,10 @@ void pb_hindex_free(struct pb_hindex *x);
 bool pb_hindex_add(struct pb_hindex *x, void *obj, uint32_t hash);
 /* Takes obj, added under hash, out (nothing when it is not there). */
 void pb_hindex_remove(struct pb_hindex *x, const void *obj, uint32_t hash);
+/* Takes every object out, and shrinks the index back to n slots (a power
+ * of two, at least 2) when it grew beyond (it stays as it is, emptied,
+ * without memory for the smaller one). */
+void pb_hindex_clear(struct pb_hindex *x, size_t n);
 
 static inline size_t pb_hindex_home(const struct pb_hindex *x, uint32_t hash)
 {

@@ -545,6 +545,24 @@ START_TEST(flows_front_cache_exact)
     ck_assert_int_eq(ev_int(N, "source.packets"), 1);
     ck_assert_int_eq(ev_int(N, "source.port"), 80);
     ck_assert_ptr_null(pb_json_get(json_array_get(events, N), "destination.packets"));
+    /* the end forgets them all at once (the index had grown): the same
+       frames open new flows again, none found through a stale slot */
+    for (int r = 0; r < ROUNDS; r++) {
+        for (uint16_t i = 0; i < N; i++) {
+            struct pb_decoded q = pkt(c, (uint16_t)(10000 + i), s, 80, 17, 100, T0);
+            pb_flows_packet(f, &q, true, T0);
+        }
+        if (r == 0) {
+            pb_flows_final(f, T0 + 8 * SEC);
+            ck_assert_uint_eq(pb_flows_count(f), 0);
+        }
+    }
+    ck_assert_uint_eq(pb_flows_count(f), N);
+    ck_assert_uint_eq(pb_flows_stats(f)->created, 3 * N + 1);
+    pb_flows_final(f, T0 + 9 * SEC);
+    ck_assert_uint_eq(json_array_size(events), 3 * N + 1);
+    ck_assert_int_eq(ev_int(N + 1, "source.packets"), 1);
+    ck_assert_int_eq(ev_int(2 * N + 1, "source.packets"), ROUNDS - 1);
     pb_flows_free(f);
 }
 END_TEST

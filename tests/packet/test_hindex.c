@@ -113,12 +113,47 @@ START_TEST(random_adds_and_removals)
 }
 END_TEST
 
+/* Emptied whole: shrunk back to the size asked for (or kept when smaller),
+   nothing found any more, and filled again as a new one. */
+START_TEST(clear_shrinks_and_empties)
+{
+    struct pb_hindex x;
+    ck_assert(pb_hindex_init(&x, 4));
+    for (size_t i = 0; i < N; i++) {
+        objs[i].hash = shape(i, 2);
+        objs[i].in = true;
+        ck_assert(pb_hindex_add(&x, &objs[i], objs[i].hash));
+    }
+    ck_assert_uint_gt(x.n, 16);
+    pb_hindex_clear(&x, 16);
+    ck_assert_uint_eq(x.n, 16);
+    for (size_t i = 0; i < N; i++) {
+        objs[i].in = false;
+    }
+    check_all(&x, N, 0);
+    for (size_t i = 0; i < 100; i++) {
+        ck_assert(pb_hindex_add(&x, &objs[i], objs[i].hash));
+        objs[i].in = true;
+    }
+    check_all(&x, N, 100);
+    size_t n = x.n;
+    pb_hindex_clear(&x, 2 * n); /* not grown beyond: emptied in place */
+    ck_assert_uint_eq(x.n, n);
+    for (size_t i = 0; i < 100; i++) {
+        objs[i].in = false;
+    }
+    check_all(&x, N, 0);
+    pb_hindex_free(&x);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("hindex");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, random_adds_and_removals);
+    tcase_add_test(tc, clear_shrinks_and_empties);
     suite_add_tcase(s, tc);
     return s;
 }
