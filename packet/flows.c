@@ -347,23 +347,27 @@ static bool read_u16le(const struct pb_flow_id *id, enum pb_flow_layer layer, ui
 
 enum { ST_PACKETS = 1, ST_BYTES = 2, ST_ICMP4 = 4, ST_ICMP6 = 8 };
 
-struct flow_stats {
-    uint64_t packets, bytes;
-    uint16_t icmp4, icmp6; /* type << 8 | code, last seen */
-    uint8_t set;           /* ST_* counters touched */
-};
-
+/* Per direction, [0]: source -> destination, [1]: the reverse. A frame
+ * that the front cache finds reads and writes the first line alone (the
+ * pool's blocks are aligned on lines); the rest is for the frames found
+ * by id and for reports. */
 struct flow {
-    struct flow *prev, *next; /* its layout's list, creation order */
-    uint32_t hash;            /* of its id: where the index has it */
+    uint64_t last_ns;      /* packet time of the last frame */
+    uint64_t seen_wall_ns; /* wall clock of the last frame: timeout */
+    uint64_t packets[2], bytes[2];
+    uint64_t conn_id; /* TCP connection id in its id (0: none): front keys leave it out */
+    uint8_t set[2];   /* ST_* counters touched (0: no frame that way yet) */
+
+    uint16_t icmp4[2], icmp6[2]; /* type << 8 | code, last seen */
+    struct flow *prev, *next;    /* its layout's list, creation order */
+    uint32_t hash;               /* of its id: where the index has it */
     uint16_t layout;
-    struct pb_flow_id id;       /* the id that opened it (its dir is the flow's orientation) */
-    uint64_t first_ns, last_ns; /* packet times */
-    uint64_t seen_wall_ns;      /* wall clock of the last frame: timeout */
-    bool has[2];
-    struct flow_stats st[2]; /* 0: source -> destination, 1: reverse */
-    char cid[32];            /* network.community_id of a TCP/UDP flow (keep_cid), or "" */
+    uint64_t first_ns;    /* packet time */
+    struct pb_flow_id id; /* the id that opened it (its dir is the flow's orientation) */
+    char cid[32];         /* network.community_id of a TCP/UDP flow (keep_cid), or "" */
 };
+_Static_assert(offsetof(struct flow, set) + sizeof((struct flow *)0)->set <= 64,
+               "a frame found through the front cache touches one line of its flow");
 
 struct layout {
     uint8_t meta[PB_FLOW_META_LEN];
@@ -379,30 +383,37 @@ struct layout {
  * flow (swapping every pair of an id turns its orientation around). */
 enum { FRONT_SLOTS = 2048 };
 
-/* The two ends a and b in their fixed order, then what they share. */
+/* The two ends a and b in their fixed order, then what they share. The
+ * TCP connection id is left out: it is known only once the frame has been
+ * through the tracker (pb_flows_prefetch runs before), and the flow keeps
+ * it (struct flow's conn_id), to compare. */
 struct front_key {
     uint64_t ip_a[2], ip_b[2]; /* IPv4: the first word only */
     uint64_t mac_a, mac_b;     /* 48 bits each (0 when the id leaves them
                                   out), a VLAN id above each */
     uint64_t misc;             /* port a, port b, proto, v6, nvlan, eth */
-    uint64_t conn_id;
 };
 
+/* A slot: one line (the table is aligned on lines). v is 0 when empty, a
+ * flow's address with FRONT_DIR set when the key's order of ends is the
+ * flow's reverse, or FRONT_REFUSED with the connection id above 2 bits: a
+ * flow refused while the table was full, whose frames are counted as
+ * dropped from the slot until a flow goes (which clears the slots, and
+ * makes room). Only for a table that counts its own flows: a shared
+ * count (packet workers) gets room from other tables too. */
 struct front {
     struct front_key k;
-    struct flow *fl; /* NULL: empty; &no_room: the table had no room for it */
-    int dir;         /* the flow's direction for the key's order of ends */
+    uint64_t v;
 };
-
-/* A flow refused while the table was full: its frames are counted as
- * dropped from the front slot until a flow goes (which clears the slots,
- * and makes room). Only for a table that counts its own flows: a shared
- * count (packet workers) gets room from other tables too. */
-static struct flow no_room;
+_Static_assert(sizeof(struct front) == 64, "a front slot is a line");
+#define FRONT_DIR 1u
+#define FRONT_REFUSED 2u
+#define FRONT_LINE 64u
 
 struct pb_flows {
     struct pb_flows_config cfg;
-    struct front *front;    /* owned: FRONT_SLOTS */
+    struct front *front; /* FRONT_SLOTS, in front_mem aligned on a line */
+    void *front_mem;     /* owned */
     /* The front key and slot pb_flows_prefetch worked out for the frame
        ahead_d, taken by its pb_flows_packet (which adds the connection
        id): one key a frame. NULL: none waits. */
@@ -625,7 +636,11 @@ struct pb_flows *pb_flows_new(const struct pb_flows_config *cfg, const struct pb
     pb_hpool_init(&f->pool, sizeof(struct flow), f->cfg.max_flows);
     bool indexed = pb_hindex_init(&f->index, INDEX_SLOTS);
     f->layouts = pb_calloc(MAX_LAYOUTS, sizeof *f->layouts);
-    f->front = pb_calloc(FRONT_SLOTS, sizeof *f->front);
+    f->front_mem = pb_calloc(FRONT_SLOTS * sizeof *f->front + FRONT_LINE, 1);
+    if (f->front_mem != NULL) {
+        uintptr_t at = ((uintptr_t)f->front_mem + FRONT_LINE - 1) & ~(uintptr_t)(FRONT_LINE - 1);
+        f->front = (struct front *)at;
+    }
     if (!indexed || f->layouts == NULL || f->front == NULL) {
         pb_flows_free(f);
         return NULL;
@@ -711,7 +726,7 @@ void pb_flows_free(struct pb_flows *f)
     pb_hpool_free(&f->pool);
     pb_free(f->layouts);
     pb_hindex_free(&f->index);
-    pb_free(f->front);
+    pb_free(f->front_mem);
     pb_free(f);
 }
 
@@ -734,10 +749,11 @@ static struct layout *layout_for(struct pb_flows *f, const uint8_t *meta, uint16
 
 static void keep_cid(struct flow *fl);
 
-/* The flow of id (created when new), with *dir the direction of this frame
- * in it; NULL when it cannot be created. */
-static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, uint64_t ts_ns,
-                             uint64_t now_ns, int *dir)
+/* The flow of id (created when new, with conn_id: the connection id in
+ * the id, or 0), with *dir the direction of this frame in it; NULL when it
+ * cannot be created. */
+static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, uint64_t conn_id,
+                             uint64_t ts_ns, uint64_t now_ns, int *dir)
 {
     uint8_t buf[KEY_MAX], fbuf[KEY_MAX];
     size_t klen, flen;
@@ -773,6 +789,7 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
         fl->hash = hash;
         fl->layout = li;
         fl->id = *id;
+        fl->conn_id = conn_id;
         keep_cid(fl);
         fl->first_ns = ts_ns;
         fl->prev = l->tail;
@@ -789,7 +806,6 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
     }
     fl->last_ns = ts_ns;
     fl->seen_wall_ns = now_ns;
-    fl->has[*dir] = true;
     return fl;
 }
 
@@ -871,15 +887,12 @@ static bool front_key_of(const struct pb_flows *f, const struct pb_decoded *d, b
     k->mac_b = mb | v1 << 48;
     k->misc = pa | pb << 16 | (uint64_t)t->proto << 32 | (uint64_t)t->src.v6 << 40 |
               (uint64_t)d->nvlan << 48 | eth << 56;
-    k->conn_id = t->proto == PB_IPPROTO_TCP ? d->conn_id : 0;
     *swapped = swap;
     return true;
 }
 
 /* A seeded mix of the key's words: the slot of a key is not predictable
- * from outside, though collisions would only evict. The TCP connection's
- * id is left out (it is compared): it is known only once the frame has
- * been through the tracker, and pb_flows_prefetch runs before. */
+ * from outside, though collisions would only evict. */
 static size_t front_slot(const struct pb_flows *f, const struct front_key *k)
 {
     uint64_t h = f->seed[1];
@@ -894,7 +907,7 @@ static inline bool front_same(const struct front_key *x, const struct front_key 
 {
     return ((x->ip_a[0] ^ y->ip_a[0]) | (x->ip_a[1] ^ y->ip_a[1]) | (x->ip_b[0] ^ y->ip_b[0]) |
             (x->ip_b[1] ^ y->ip_b[1]) | (x->mac_a ^ y->mac_a) | (x->mac_b ^ y->mac_b) |
-            (x->misc ^ y->misc) | (x->conn_id ^ y->conn_id)) == 0;
+            (x->misc ^ y->misc)) == 0;
 }
 
 /* A frame the front cache did not answer: its flow found by the id (fr,
@@ -908,6 +921,7 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
     if (transport && (d->tuple.proto == PB_IPPROTO_TCP || d->tuple.proto == PB_IPPROTO_UDP)) {
         pb_community_id_prefetch(&d->tuple); /* keep_cid's, when the flow is new */
     }
+    uint64_t conn_id = 0;
     struct pb_flow_id id;
     pb_flow_id_reset(&id);
     if (d->has_eth && !f->cfg.allow_mismatched_eth) {
@@ -930,6 +944,7 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
             pb_flow_id_add_tcp(&id, d->tuple.sport, d->tuple.dport);
             if (d->conn_id != 0) {
                 pb_flow_id_add_conn_id(&id, d->conn_id);
+                conn_id = d->conn_id;
             }
             break;
         case PB_IPPROTO_UDP:
@@ -941,16 +956,15 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
             if (id.flags == 0 || id.overflow) {
                 return;
             }
-            fl = flow_get(f, &id, d->ts_ns, now_ns, &dir);
+            fl = flow_get(f, &id, 0, d->ts_ns, now_ns, &dir);
             if (fl != NULL) {
-                struct flow_stats *st = &fl->st[dir];
                 uint16_t tc = (uint16_t)((d->icmp_type << 8) | d->icmp_code);
                 if (d->tuple.proto == PB_IPPROTO_ICMP) {
-                    st->icmp4 = tc;
-                    st->set |= ST_ICMP4;
+                    fl->icmp4[dir] = tc;
+                    fl->set[dir] |= ST_ICMP4;
                 } else {
-                    st->icmp6 = tc;
-                    st->set |= ST_ICMP6;
+                    fl->icmp6[dir] = tc;
+                    fl->set[dir] |= ST_ICMP6;
                 }
             }
             break;
@@ -962,11 +976,12 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
         return;
     }
     if (fl == NULL) {
-        fl = flow_get(f, &id, d->ts_ns, now_ns, &dir);
+        fl = flow_get(f, &id, conn_id, d->ts_ns, now_ns, &dir);
         if (fl == NULL) {
-            if (fr != NULL && f->admit == NULL && f->count >= f->cfg.max_flows) {
+            if (fr != NULL && f->admit == NULL && f->count >= f->cfg.max_flows &&
+                conn_id <= UINT64_MAX >> 2) {
                 fr->k = *fk;
-                fr->fl = &no_room;
+                fr->v = conn_id << 2 | FRONT_REFUSED;
                 f->front_clear = false;
             }
             return;
@@ -974,14 +989,12 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
     }
     if (fr != NULL) {
         fr->k = *fk;
-        fr->fl = fl;
-        fr->dir = dir ^ swapped;
+        fr->v = (uint64_t)(uintptr_t)fl | (uint64_t)(dir ^ swapped);
         f->front_clear = false;
     }
-    struct flow_stats *st = &fl->st[dir];
-    st->packets++;
-    st->bytes += d->wire_len;
-    st->set |= ST_PACKETS | ST_BYTES;
+    fl->set[dir] |= ST_PACKETS | ST_BYTES;
+    fl->packets[dir]++;
+    fl->bytes[dir] += d->wire_len;
 }
 
 void pb_flows_prefetch(struct pb_flows *f, const struct pb_decoded *d, bool transport)
@@ -996,9 +1009,7 @@ void pb_flows_prefetch(struct pb_flows *f, const struct pb_decoded *d, bool tran
     }
     f->ahead_slot = front_slot(f, &f->ahead_key);
     f->ahead_d = d;
-    const struct front *fr = &f->front[f->ahead_slot];
-    __builtin_prefetch(fr, 0, 3);
-    __builtin_prefetch((const char *)(fr + 1) - 1, 0, 3); /* a slot may straddle two lines */
+    __builtin_prefetch(&f->front[f->ahead_slot], 0, 3);
 }
 
 void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
@@ -1017,7 +1028,6 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
     size_t slot;
     if (f->ahead_d == d) { /* worked out by pb_flows_prefetch: used in place */
         f->ahead_d = NULL;
-        f->ahead_key.conn_id = d->tuple.proto == PB_IPPROTO_TCP ? d->conn_id : 0;
         fk = &f->ahead_key;
         swapped = f->ahead_swapped;
         slot = f->ahead_slot;
@@ -1029,23 +1039,31 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
         return;
     }
     struct front *fr = &f->front[slot];
-    if (fr->fl == NULL || !front_same(&fr->k, fk)) {
+    uint64_t v = fr->v;
+    if (v == 0 || !front_same(&fr->k, fk)) {
         packet_by_id(f, d, transport, now_ns, fr, fk, swapped);
         return;
     }
-    struct flow *fl = fr->fl;
-    if (fl == &no_room) {
+    uint64_t conn_id = d->tuple.proto == PB_IPPROTO_TCP ? d->conn_id : 0;
+    if (v & FRONT_REFUSED) {
+        if (v >> 2 != conn_id) {
+            packet_by_id(f, d, transport, now_ns, fr, fk, swapped);
+            return;
+        }
         f->stats.dropped++;
         return;
     }
-    int dir = fr->dir ^ swapped;
+    struct flow *fl = (struct flow *)(uintptr_t)(v & ~(uint64_t)FRONT_DIR);
+    if (fl->conn_id != conn_id) {
+        packet_by_id(f, d, transport, now_ns, fr, fk, swapped);
+        return;
+    }
+    int dir = (int)(v & FRONT_DIR) ^ swapped;
     fl->last_ns = d->ts_ns;
     fl->seen_wall_ns = now_ns;
-    fl->has[dir] = true;
-    struct flow_stats *st = &fl->st[dir];
-    st->packets++;
-    st->bytes += d->wire_len;
-    st->set |= ST_PACKETS | ST_BYTES;
+    fl->set[dir] |= ST_PACKETS | ST_BYTES;
+    fl->packets[dir]++;
+    fl->bytes[dir] += d->wire_len;
 }
 
 /* ---- events ---- */
@@ -1214,35 +1232,35 @@ static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint
     v->total_bytes = v->total_packets = 0;
     for (int dir = 0; dir < 2; dir++) {
         v->has_packets[dir] = v->has_bytes[dir] = false;
-        if (!fl->has[dir]) {
+        uint8_t set = fl->set[dir];
+        if (set == 0) {
             continue;
         }
-        struct flow_stats *st = &fl->st[dir];
-        if (dir == 0 && (st->set & ST_ICMP4) && st->icmp4 > 0) {
+        if (dir == 0 && (set & ST_ICMP4) && fl->icmp4[0] > 0) {
             v->transport = "icmp";
             ct.proto = PB_IPPROTO_ICMP;
-            ct.sport = (uint16_t)(st->icmp4 >> 8);
-            ct.dport = (uint16_t)(st->icmp4 & 0xff);
+            ct.sport = (uint16_t)(fl->icmp4[0] >> 8);
+            ct.dport = (uint16_t)(fl->icmp4[0] & 0xff);
         }
-        if (dir == 0 && (st->set & ST_ICMP6) && st->icmp6 > 0) {
+        if (dir == 0 && (set & ST_ICMP6) && fl->icmp6[0] > 0) {
             v->transport = "ipv6-icmp";
             ct.proto = PB_IPPROTO_ICMPV6;
-            ct.sport = (uint16_t)(st->icmp6 >> 8);
-            ct.dport = (uint16_t)(st->icmp6 & 0xff);
+            ct.sport = (uint16_t)(fl->icmp6[0] >> 8);
+            ct.dport = (uint16_t)(fl->icmp6[0] & 0xff);
         }
-        if (st->set & ST_PACKETS) {
+        if (set & ST_PACKETS) {
             v->has_packets[dir] = true;
-            v->packets[dir] = st->packets;
-            v->total_packets += st->packets;
+            v->packets[dir] = fl->packets[dir];
+            v->total_packets += fl->packets[dir];
         }
-        if (st->set & ST_BYTES) {
+        if (set & ST_BYTES) {
             v->has_bytes[dir] = true;
-            v->bytes[dir] = st->bytes;
-            v->total_bytes += st->bytes;
+            v->bytes[dir] = fl->bytes[dir];
+            v->total_bytes += fl->bytes[dir];
         }
         if (f->cfg.delta) {
-            st->packets = 0;
-            st->bytes = 0;
+            fl->packets[dir] = 0;
+            fl->bytes[dir] = 0;
         }
     }
     v->has_cid = ct.proto != 0 && v->has_ip;

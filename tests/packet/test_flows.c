@@ -504,6 +504,38 @@ START_TEST(flows_table_cap)
 }
 END_TEST
 
+/* One TCP tuple, two connections (a port used again), the table full
+ * after the first: the second one's frames are refused and counted as
+ * dropped, while the first one's, of the same front key, still count in
+ * their flow, whichever came last. */
+START_TEST(flows_table_cap_connections)
+{
+    struct pb_flows *f = new_flows(30 * (int64_t)SEC, -1, false, 1);
+    struct pb_ip c = ip4(10, 0, 0, 9), s = ip4(10, 0, 0, 1);
+    struct pb_decoded one = pkt(c, 40000, s, 80, 6, 100, T0);
+    struct pb_decoded two = one;
+    one.conn_id = 1;
+    two.conn_id = 2;
+    struct pb_decoded one_back = pkt(s, 80, c, 40000, 6, 60, T0);
+    one_back.conn_id = 1;
+    pb_flows_packet(f, &one, true, T0);
+    for (int i = 0; i < 3; i++) {
+        pb_flows_packet(f, &two, true, T0);
+        pb_flows_packet(f, &one, true, T0);
+        pb_flows_packet(f, &two, true, T0);
+        pb_flows_packet(f, &one_back, true, T0);
+    }
+    ck_assert_uint_eq(pb_flows_count(f), 1);
+    ck_assert_uint_eq(pb_flows_stats(f)->dropped, 6);
+    pb_flows_final(f, T0);
+    ck_assert_uint_eq(json_array_size(events), 1);
+    ck_assert_int_eq(ev_int(0, "source.packets"), 4);
+    ck_assert_int_eq(ev_int(0, "destination.packets"), 3);
+    ck_assert_int_eq(ev_int(0, "destination.bytes"), 180);
+    pb_flows_free(f);
+}
+END_TEST
+
 /* Frames of a known flow find it through the front cache: counts stay
  * exact with more flows than its slots (collisions evict), and a flow that
  * timed out is never found again through it: the same frames open a new
@@ -892,6 +924,7 @@ static Suite *flows_suite(void)
     tcase_add_test(tc, flows_icmp);
     tcase_add_test(tc, flows_non_ip_and_fragments);
     tcase_add_test(tc, flows_table_cap);
+    tcase_add_test(tc, flows_table_cap_connections);
     tcase_add_test(tc, flows_front_cache_exact);
     tcase_add_test(tc, flows_index_removals);
     tcase_add_test(tc, flows_front_cache_directions);
