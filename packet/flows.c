@@ -842,35 +842,53 @@ static inline uint64_t load_le(const uint8_t *p, size_t n)
     return v;
 }
 
+/* The MAC address at off in d as a number: 8 bytes loaded (the field
+ * after it is in d too) and cut to 6. */
+static inline uint64_t mac_word(const struct pb_decoded *d, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, (const uint8_t *)d + off, 8);
+    return le64toh(v) & 0xffffffffffffull;
+}
+_Static_assert(offsetof(struct pb_decoded, src_mac) + 8 <= sizeof(struct pb_decoded) &&
+                   offsetof(struct pb_decoded, dst_mac) + 8 <= sizeof(struct pb_decoded),
+               "mac_word reads inside struct pb_decoded");
+
 /* The front key of d, when d is a frame the front cache takes; *swapped:
- * its ends are in the other order than d's source and destination. */
-static bool front_key_of(const struct pb_flows *f, const struct pb_decoded *d, bool transport,
-                         struct front_key *k, int *swapped)
+ * its ends are in the other order than d's source and destination. Inlined:
+ * every frame asks. */
+static inline __attribute__((always_inline)) bool front_key_of(const struct pb_flows *f,
+                                                               const struct pb_decoded *d,
+                                                               bool transport, struct front_key *k,
+                                                               int *swapped)
 {
     const struct pb_tuple *t = &d->tuple;
     if (!transport || d->nip != 1 || d->nvlan > 2 ||
         (t->proto != PB_IPPROTO_TCP && t->proto != PB_IPPROTO_UDP)) {
         return false;
     }
+    uint64_t ma = 0, mb = 0, eth = 0;
+    if (d->has_eth && !f->cfg.allow_mismatched_eth) {
+        ma = mac_word(d, offsetof(struct pb_decoded, src_mac));
+        mb = mac_word(d, offsetof(struct pb_decoded, dst_mac));
+        eth = 1;
+    }
+    uint64_t pa = t->sport, pb = t->dport;
     uint64_t a0, a1 = 0, b0, b1 = 0;
+    /* any fixed order of the two ends will do: (address, port, MAC) */
+    bool swap;
     if (t->src.v6) {
         a0 = load_le(t->src.b, 8);
         a1 = load_le(t->src.b + 8, 8);
         b0 = load_le(t->dst.b, 8);
         b1 = load_le(t->dst.b + 8, 8);
+        swap = a0 != b0 ? a0 > b0 : a1 != b1 ? a1 > b1 : pa != pb ? pa > pb : ma > mb;
     } else {
         a0 = load_le(t->src.b, 4);
         b0 = load_le(t->dst.b, 4);
+        uint64_t ea = a0 << 16 | pa, eb = b0 << 16 | pb; /* 48 bits each */
+        swap = ea != eb ? ea > eb : ma > mb;
     }
-    uint64_t ma = 0, mb = 0, eth = 0;
-    if (d->has_eth && !f->cfg.allow_mismatched_eth) {
-        ma = load_le(d->src_mac, 6);
-        mb = load_le(d->dst_mac, 6);
-        eth = 1;
-    }
-    uint64_t pa = t->sport, pb = t->dport;
-    /* any fixed order of the two ends will do */
-    bool swap = a0 != b0 ? a0 > b0 : a1 != b1 ? a1 > b1 : pa != pb ? pa > pb : ma > mb;
     if (swap) {
         uint64_t x;
         x = a0, a0 = b0, b0 = x;
