@@ -366,9 +366,13 @@ static bool decode_ipv4(struct pb_decoder *d, const uint8_t *p, size_t n, int de
         d->stats.truncated++;
         total = n;
     }
-    keep_outer(out);
-    memset(&out->tuple.src, 0, sizeof out->tuple.src);
-    memset(&out->tuple.dst, 0, sizeof out->tuple.dst);
+    if (out->nip > 0) {
+        /* the outer layer's addresses go (a first layer finds them zeroed:
+           pb_decode and decode_tunnel clear the tuple) */
+        keep_outer(out);
+        memset(&out->tuple.src, 0, sizeof out->tuple.src);
+        memset(&out->tuple.dst, 0, sizeof out->tuple.dst);
+    }
     memcpy(out->tuple.src.b, src, 4);
     memcpy(out->tuple.dst.b, dst, 4);
     out->nip++;
