@@ -425,12 +425,12 @@ static long run_parser(struct pb_tcp *t, struct tcp_conn *k, enum pb_dir dir,
 /* Makes room for `add` more bytes at the end of s (compacting first). */
 static bool stream_reserve(struct pb_tcp *t, struct stream *s, size_t add)
 {
-    if (s->off > 0 && s->off + s->len + add > s->cap) {
-        memmove(s->buf, s->buf + s->off, s->len);
-        s->off = 0;
-    }
     size_t need = s->len + add;
     if (need <= s->cap) {
+        if (s->off + need > s->cap) {
+            memmove(s->buf, s->buf + s->off, s->len);
+            s->off = 0;
+        }
         return true;
     }
     size_t cap = s->cap ? s->cap : MIN_CAP;
@@ -443,11 +443,19 @@ static bool stream_reserve(struct pb_tcp *t, struct stream *s, size_t add)
     if (cap < need) {
         return false;
     }
-    uint8_t *p = pb_realloc(s->buf, cap);
+    /* a new buffer, the bytes not consumed yet moved to its start:
+       realloc would copy the old buffer whole, consumed bytes and room
+       included (and after a compaction, the live ones twice) */
+    uint8_t *p = pb_malloc(cap);
     if (p == NULL) {
         return false;
     }
+    if (s->len > 0) {
+        memcpy(p, s->buf + s->off, s->len);
+    }
+    pb_free(s->buf);
     s->buf = p;
+    s->off = 0;
     t->mem += cap - s->cap;
     s->cap = cap;
     return true;
