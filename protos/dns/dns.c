@@ -46,6 +46,7 @@ struct dns_tx {
 struct dns_priv {
     bool include_authorities;
     bool include_additionals;
+    struct dns_psl_memo *psl_memo; /* owned; NULL: none */
     struct dns_tx *buckets[DNS_BUCKETS];
     struct dns_tx *oldest, *newest;
     size_t n;
@@ -175,6 +176,7 @@ static void publish(struct pb_proto *p, const struct pb_tuple *tuple, const stru
     in.include_additionals = pv->include_additionals;
     in.send_request = p->send_request;
     in.send_response = p->send_response;
+    in.psl_memo = pv->psl_memo;
     pb_event *ev = dns_event_build(&in);
     if (ev == NULL) {
         p->stats.dropped++;
@@ -523,6 +525,7 @@ static int dns_init(struct pb_proto *p)
     }
     p->priv = pv;
     dns_psl_load();
+    pv->psl_memo = dns_psl_memo_new(0); /* none: every lookup walks */
     return 0;
 }
 
@@ -531,6 +534,7 @@ static void dns_fini(struct pb_proto *p)
     struct dns_priv *pv = p->priv;
     if (pv != NULL) {
         drop_all(pv);
+        dns_psl_memo_free(pv->psl_memo);
         pb_free(pv);
         p->priv = NULL;
     }

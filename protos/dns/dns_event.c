@@ -526,7 +526,7 @@ static void dtw_rrs(struct dtw *t, const struct dns_rr *rrs, size_t n)
 }
 
 /* add_question, after `"question":` */
-static void dtw_question(struct dtw *t, const struct dns_question *q)
+static void dtw_question(struct dtw *t, const struct dns_question *q, struct dns_psl_memo *memo)
 {
     size_t nl = q->name_len;
     bool plain = q->name_plain; /* and so every part of the name */
@@ -534,7 +534,7 @@ static void dtw_question(struct dtw *t, const struct dns_question *q)
     dtw_text(t, q->name, nl, plain);
     DTW_LIT(t, ",\"type\":");
     dtw_type_class(t, q->qtype, q->qclass);
-    const char *reg = dns_etld_plus_one_n(q->name, nl);
+    const char *reg = dns_etld_plus_one_n(memo, q->name, nl);
     if (reg != NULL) {
         size_t rl = nl - (size_t)(reg - q->name);
         const char *dot = memchr(reg, '.', rl);
@@ -588,7 +588,8 @@ static void dtw_opt(struct dtw *t, const struct dns_opt *o)
     dtw_mem(t, "}", 1);
 }
 
-size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf, size_t cap)
+size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns_psl_memo *memo,
+                        char *buf, size_t cap)
 {
     struct dtw t = {buf, buf + cap, false};
     struct dtw *w = &t;
@@ -633,7 +634,7 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf,
     }
     if (m->nq > 0) {
         DTW_LIT(w, ",\"question\":");
-        dtw_question(w, &m->q[0]);
+        dtw_question(w, &m->q[0], memo);
     }
     if (m->opt.present) {
         DTW_LIT(w, ",\"opt\":");
@@ -683,7 +684,8 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf,
 }
 
 /* related.ip from the answers, then root's new "dns" */
-static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool auth, bool add)
+static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool auth, bool add,
+                    struct dns_psl_memo *memo)
 {
     /* related.ip gets the answers' addresses before dns is added, as in
      * the jansson build (related, when missing, comes before dns); the
@@ -704,7 +706,7 @@ static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool a
     /* in one pass (the usual case), else through the section writer: as
        its text when it can be, else as members */
     char text[PB_SECW_BYTES];
-    size_t n = dns_event_one_pass ? dns_section_json(m, auth, add, text, sizeof text) : 0;
+    size_t n = dns_event_one_pass ? dns_section_json(m, auth, add, memo, text, sizeof text) : 0;
     if (n > 0 && pb_node_add_raw(root, PB_KEY("dns"), text, n) == 0) {
         return;
     }
@@ -809,7 +811,7 @@ pb_event *dns_event_build(const struct dns_event_in *in)
         add_query(root, &info->q[0]);
         add_name(root, PB_KEY("resource"), &info->q[0]);
     }
-    add_dns(ev, root, body, in->include_authorities, in->include_additionals);
+    add_dns(ev, root, body, in->include_authorities, in->include_additionals, in->psl_memo);
     if (req != NULL && in->send_request) {
         put_text(root, PB_KEY("request"), req);
     }

@@ -42,6 +42,7 @@ struct dns_event_in {
     bool include_additionals;
     bool send_request;
     bool send_response;
+    struct dns_psl_memo *psl_memo; /* borrowed: the worker's, or NULL */
 };
 
 /* A new event, NULL on allocation failure. */
@@ -51,8 +52,9 @@ pb_event *dns_event_build(const struct dns_event_in *in);
  * bytes): its length, or 0 when it cannot be written so (a string that
  * needs escaping, no room), and the event builder writes the section
  * member by member instead. auth, add: include_authorities and
- * include_additionals. */
-size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, char *buf, size_t cap);
+ * include_additionals; memo: for the public suffix lookups (NULL: none). */
+size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns_psl_memo *memo,
+                        char *buf, size_t cap);
 
 /* Tests: false makes dns_event_build write dns.* member by member only
  * (the two ways give the same text). */

@@ -152,8 +152,15 @@ const char *dns_rcode_str(int rc, char buf[24]);
  * publicsuffix.EffectiveTLDPlusOne (ICANN and private rules). Returns a
  * pointer into name, or NULL when there is none. */
 const char *dns_etld_plus_one(const char *name);
-/* The same for name[0..n) (n: strlen(name)). */
-const char *dns_etld_plus_one_n(const char *name, size_t n);
+/* A memo of the answers for the suffixes looked up last (bounded: 2 *
+ * sets entries of 64 bytes; sets rounded up to a power of two, 0: 256),
+ * for one thread. NULL on allocation failure, and without libpsl. */
+struct dns_psl_memo;
+struct dns_psl_memo *dns_psl_memo_new(size_t sets);
+void dns_psl_memo_free(struct dns_psl_memo *m);
+/* dns_etld_plus_one for name[0..n) (n: strlen(name)), through memo (NULL:
+ * none; the answers are the same). */
+const char *dns_etld_plus_one_n(struct dns_psl_memo *memo, const char *name, size_t n);
 /* The same straight from libpsl, without our own walk over the list
  * (tests). */
 const char *dns_etld_plus_one_uncached(const char *name);

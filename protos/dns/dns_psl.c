@@ -9,7 +9,8 @@
  * libpsl's own test costs thousands of instructions a suffix. When the list
  * libpsl picked is the distribution's DAFSA file, we read that file too and
  * answer printable ASCII names with our own walk over its graph, giving
- * libpsl's answers; anything else still goes to libpsl.
+ * libpsl's answers; anything else still goes to libpsl. Each worker keeps a
+ * memo of the answers for the suffixes it looked up last.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,6 +29,7 @@ struct psl_q {
     const char *name;
     size_t n;
     size_t start[PSL_LABELS];
+    uint64_t hash[PSL_LABELS]; /* of each level's suffix (FNV-1a from its end) */
     int k;
     bool plain; /* only bytes the walker takes, in the levels looked at */
     int rc[PSL_LABELS];
@@ -77,6 +79,8 @@ struct psl_data {
 static pthread_mutex_t psl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct psl_data psl_store;
 static _Atomic(struct psl_data *) psl_ready;
+/* Bumped when the list is released: every memo starts anew. */
+static atomic_uint psl_gen;
 
 typedef const struct psl_data *psl_ref;
 
@@ -546,6 +550,7 @@ void dns_psl_release(void)
 {
     pthread_mutex_lock(&psl_lock);
     struct psl_data *d = atomic_exchange(&psl_ready, NULL);
+    atomic_fetch_add_explicit(&psl_gen, 1, memory_order_relaxed);
     if (d != NULL) {
         if (d->owned != NULL) {
             psl_free(d->owned);
@@ -603,6 +608,152 @@ void dns_psl_walk_free(struct dns_psl_walk *w)
         walk_fini(w);
         pb_free(w);
     }
+}
+
+/* ---- the memo ---------------------------------------------------------- */
+
+/* Names repeat in traffic, and so do their suffixes (every name under
+   "com" asks for "com"), while each walk costs a few hundred instructions.
+   A memo, one a worker, keeps for the suffixes looked up last the walk's
+   answer and the suffix's own registered domain: a name asked before is
+   answered by one probe, a new name under known suffixes walks its new
+   levels only. Two ways a set, the one used last kept. */
+enum { MEMO_KEY = 56, MEMO_WAYS = 2, MEMO_SETS = 256 };
+struct memo_ent {
+    uint32_t tag; /* hash bits besides the set's */
+    uint8_t len;  /* of key; 0: empty */
+    int8_t rc;    /* dafsa_find's answer for the suffix */
+    uint8_t reg;  /* length of the suffix's registered domain, 0: none */
+    char key[MEMO_KEY];
+};
+_Static_assert(sizeof(struct memo_ent) == 64, "an entry a cache line");
+
+struct dns_psl_memo {
+    unsigned gen;  /* psl_gen when the entries were made */
+    uint32_t mask; /* sets - 1 (a power of two) */
+    uint8_t *mru;  /* per set: the way used last */
+    struct memo_ent *ent;
+};
+
+struct dns_psl_memo *dns_psl_memo_new(size_t sets)
+{
+    size_t n = 1;
+    sets = sets != 0 ? sets : MEMO_SETS;
+    while (n < sets && n < ((size_t)1 << 20)) {
+        n *= 2;
+    }
+    struct dns_psl_memo *m = pb_calloc(1, sizeof *m);
+    if (m == NULL) {
+        return NULL;
+    }
+    m->mask = (uint32_t)(n - 1);
+    m->gen = atomic_load_explicit(&psl_gen, memory_order_relaxed);
+    m->mru = pb_calloc(n, 1);
+    m->ent = pb_calloc(n * MEMO_WAYS, sizeof *m->ent);
+    if (m->mru == NULL || m->ent == NULL) {
+        dns_psl_memo_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void dns_psl_memo_free(struct dns_psl_memo *m)
+{
+    if (m != NULL) {
+        pb_free(m->mru);
+        pb_free(m->ent);
+        pb_free(m);
+    }
+}
+
+/* The set (*set) and tag of a suffix's hash. */
+static inline uint32_t memo_slot(const struct dns_psl_memo *m, uint64_t h, size_t *set)
+{
+    uint64_t x = h * 0x9e3779b97f4a7c15ull;
+    *set = (size_t)(x >> 32) & m->mask;
+    return (uint32_t)x;
+}
+
+/* The entry of level i of q, or NULL. */
+static const struct memo_ent *memo_find(struct dns_psl_memo *m, const struct psl_q *q, int i)
+{
+    size_t len = q->n - q->start[i], set;
+    if (len > MEMO_KEY) {
+        return NULL;
+    }
+    uint32_t tag = memo_slot(m, q->hash[i], &set);
+    struct memo_ent *e = &m->ent[set * MEMO_WAYS];
+    for (unsigned w = 0; w < MEMO_WAYS; w++) {
+        if (e[w].tag == tag && e[w].len == len &&
+            memcmp(e[w].key, q->name + q->start[i], len) == 0) {
+            m->mru[set] = (uint8_t)w;
+            return &e[w];
+        }
+    }
+    return NULL;
+}
+
+/* Keeps level i of q (in the way not used last). */
+static void memo_put(struct dns_psl_memo *m, const struct psl_q *q, int i, int rc, size_t reg)
+{
+    size_t len = q->n - q->start[i], set;
+    if (len > MEMO_KEY) {
+        return;
+    }
+    uint32_t tag = memo_slot(m, q->hash[i], &set);
+    unsigned w = m->mru[set] == 0 ? 1 : 0;
+    struct memo_ent *e = &m->ent[set * MEMO_WAYS + w];
+    e->tag = tag;
+    e->len = (uint8_t)len;
+    e->rc = (int8_t)rc;
+    e->reg = (uint8_t)reg;
+    memcpy(e->key, q->name + q->start[i], len);
+    m->mru[set] = (uint8_t)w;
+}
+
+/* The registered domain of q (a name of walk_byte chars) through memo m:
+   from the name down, the first level kept; from there up, level by
+   level, what libpsl's search from the top gives: no registered domain
+   for a public suffix, else the one of the level below, else the level
+   itself (a level's answers depend on its own bytes only). */
+static const char *memo_registered(psl_ref d, struct dns_psl_memo *m, struct psl_q *q)
+{
+    unsigned gen = atomic_load_explicit(&psl_gen, memory_order_relaxed);
+    if (m->gen != gen) {
+        memset(m->ent, 0, ((size_t)m->mask + 1) * MEMO_WAYS * sizeof *m->ent);
+        m->gen = gen;
+    }
+    int j = q->k - 1; /* the level of the hit, or -1 */
+    const struct memo_ent *hit = NULL;
+    while (j >= 0 && (hit = memo_find(m, q, j)) == NULL) {
+        j--;
+    }
+    int below = -1; /* the answer for the level below */
+    size_t reg = 0;
+    if (hit != NULL) {
+        below = hit->rc;
+        reg = hit->reg;
+    }
+    for (int i = j + 1; i < q->k; i++) {
+        size_t len = q->n - q->start[i];
+        int rc = dafsa_find(&d->walk, q->name + q->start[i], len);
+        /* public_at: a single label always */
+        bool pub = i == 0 || (rc >= 0 ? (rc & DAFSA_EXCEPTION) == 0
+                                      : below >= 0 && (below & DAFSA_WILDCARD) != 0);
+        reg = pub ? 0 : reg != 0 ? reg : len;
+        memo_put(m, q, i, rc, reg);
+        below = rc;
+    }
+    return reg != 0 ? q->name + q->n - reg : NULL;
+}
+
+static bool memo_answers(psl_ref d, struct dns_psl_memo *m, struct psl_q *q, const char **reg)
+{
+    if (m == NULL || d->buf == NULL || !q->plain) {
+        return false;
+    }
+    *reg = memo_registered(d, m, q);
+    return true;
 }
 
 #else
@@ -697,6 +848,26 @@ void dns_psl_walk_free(struct dns_psl_walk *w)
 {
     (void)w;
 }
+
+struct dns_psl_memo *dns_psl_memo_new(size_t sets)
+{
+    (void)sets;
+    return NULL;
+}
+
+void dns_psl_memo_free(struct dns_psl_memo *m)
+{
+    (void)m;
+}
+
+static bool memo_answers(psl_ref d, struct dns_psl_memo *m, struct psl_q *q, const char **reg)
+{
+    (void)d;
+    (void)m;
+    (void)q;
+    (void)reg;
+    return false;
+}
 #endif
 
 static bool valid_name(const char *name, size_t n)
@@ -716,45 +887,72 @@ const char *dns_etld_plus_one_uncached(const char *name)
 
 /* libpsl's psl_registrable_domain, each suffix tested by public_at: from
    the name (its last nine labels) down, the first public suffix ends the
-   search, and the suffix one label longer is the registered domain. (A
-   per-thread cache of results paid while each test cost thousands of
-   instructions; with the walk it no longer does.) */
+   search, and the suffix one label longer is the registered domain. */
 const char *dns_etld_plus_one(const char *name)
 {
-    return dns_etld_plus_one_n(name, strlen(name));
+    return dns_etld_plus_one_n(NULL, name, strlen(name));
 }
 
-const char *dns_etld_plus_one_n(const char *name, size_t n)
+/* Bytes of a name as dns_etld_plus_one_n reads them: the walker's (0), the
+   dot, the others. */
+enum { BYTE_DOT = 1, BYTE_ODD = 2 };
+#define ODD4 BYTE_ODD, BYTE_ODD, BYTE_ODD, BYTE_ODD
+#define ODD16 ODD4, ODD4, ODD4, ODD4
+#define ODD64 ODD16, ODD16, ODD16, ODD16
+static const uint8_t byte_class[256] = {
+    ODD16, ODD16, [' '] = BYTE_ODD, ['.'] = BYTE_DOT, [0x7f] = BYTE_ODD, ODD64, ODD64};
+
+/* FNV-1a over a suffix's bytes from its end: the hash of each level
+   comes with the one below. */
+#define MEMO_H0 0xcbf29ce484222325ull
+#define MEMO_HP 0x100000001b3ull
+
+const char *dns_etld_plus_one_n(struct dns_psl_memo *memo, const char *name, size_t n)
 {
     if (n == 0 || name[n - 1] == '.') {
         return NULL;
     }
-    struct psl_q q = {.name = name, .n = n, .plain = true};
-    for (size_t i = n; i-- > 0;) {
+    /* from the end: the levels' starts and hashes, the walker's bytes */
+    struct psl_q q = {.name = name, .n = n};
+    uint64_t h = MEMO_H0;
+    unsigned odd = 0;
+    size_t i = n;
+    while (i-- > 0) {
         uint8_t b = (uint8_t)name[i];
-        if (b != '.') {
-            q.plain &= q.k == PSL_LABELS || (b > 0x20 && b < 0x7f);
-            continue;
-        }
-        if (i == 0 || name[i - 1] == '.') {
-            return NULL; /* Go refuses empty labels anywhere */
-        }
-        if (q.k < PSL_LABELS) {
+        unsigned c = byte_class[b];
+        if (c == BYTE_DOT) {
+            if (i == 0 || name[i - 1] == '.') {
+                return NULL; /* Go refuses empty labels anywhere */
+            }
             q.rc[q.k] = RC_UNKNOWN;
+            q.hash[q.k] = h;
             q.start[q.k++] = i + 1;
+            if (q.k == PSL_LABELS) {
+                break;
+            }
         }
+        odd |= c;
+        h = (h ^ b) * MEMO_HP;
     }
     if (q.k < PSL_LABELS) {
         q.rc[q.k] = RC_UNKNOWN;
+        q.hash[q.k] = h;
         q.start[q.k++] = 0;
+    } else if (name[0] == '.' || memmem(name, i, "..", 2) != NULL) {
+        return NULL; /* an empty label before the levels looked at */
     }
+    q.plain = (odd & BYTE_ODD) == 0;
     psl_ref c = psl_get();
     if (c == NULL) {
         return NULL;
     }
-    for (int i = q.k - 1; i > 0; i--) {
-        if (public_at(c, &q, i)) {
-            return i == q.k - 1 ? NULL : name + q.start[i + 1];
+    const char *reg;
+    if (memo_answers(c, memo, &q, &reg)) {
+        return reg;
+    }
+    for (int l = q.k - 1; l > 0; l--) {
+        if (public_at(c, &q, l)) {
+            return l == q.k - 1 ? NULL : name + q.start[l + 1];
         }
     }
     /* the last label is public (the "*" rule) */

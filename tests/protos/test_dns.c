@@ -1464,7 +1464,7 @@ START_TEST(event_one_pass_is_the_section_writers_text)
         parsed++;
         bool auth = gen(2) == 0, add = gen(2) == 0;
         char text[PB_SECW_BYTES];
-        if (dns_section_json(&msg, auth, add, text, sizeof text) > 0) {
+        if (dns_section_json(&msg, auth, add, NULL, text, sizeof text) > 0) {
             taken++;
         } else {
             declined++;

@@ -3,8 +3,8 @@
  * against libpsl: every rule of the list and names around it, every key of
  * the graph, the names of the test corpora, random and malformed names; the
  * same on graphs built here and on damaged graphs (which must stay in
- * bounds and end). Where the machine has no DAFSA file, the answers still
- * have to be libpsl's (the fallback path).
+ * bounds and end); registered domains through memos of answers as without. Where the machine has no
+ * DAFSA file, the answers still have to be libpsl's (the fallback path).
  */
 #include <check.h>
 #include <stdio.h>
@@ -196,8 +196,30 @@ static void teardown(void)
 }
 
 /* Every name: the answer for the suffix, from the walker directly and from
-   the code under test, is libpsl's; so is the registered domain. */
+   the code under test, is libpsl's; so is the registered domain, also
+   through memos: one of a single set (every name collides), a small one
+   and the default, each asked for every name twice (the second time from
+   the other end of the list, much of it kept). */
 static size_t walked;
+
+static void check_memos(const struct names *l)
+{
+    static const size_t sets[] = {1, 16, 0};
+    for (size_t m = 0; m < sizeof sets / sizeof sets[0]; m++) {
+        struct dns_psl_memo *memo = dns_psl_memo_new(sets[m]);
+        ck_assert_ptr_nonnull(memo);
+        for (size_t pass = 0; pass < 2; pass++) {
+            for (size_t j = 0; j < l->n; j++) {
+                const char *s = l->v[pass == 0 ? j : l->n - 1 - j];
+                const char *a = dns_etld_plus_one_n(memo, s, strlen(s));
+                const char *b = dns_etld_plus_one_uncached(s);
+                ck_assert_msg(a == b, "'%s' (memo of %zu sets): registered %s, libpsl %s", s,
+                              sets[m], a != NULL ? a : "(none)", b != NULL ? b : "(none)");
+            }
+        }
+        dns_psl_memo_free(memo);
+    }
+}
 
 static void check_names(const struct names *l, bool regs)
 {
@@ -220,6 +242,9 @@ static void check_names(const struct names *l, bool regs)
                           b != NULL ? b : "(none)");
         }
     }
+    if (regs) {
+        check_memos(l);
+    }
 }
 
 /* When libpsl takes the distribution's DAFSA file, so must the walker. */
@@ -240,6 +265,32 @@ START_TEST(walker_taken_when_dafsa_chosen)
     /* released and loaded again, the same */
     dns_psl_release();
     ck_assert(dns_psl_walker() == chosen);
+}
+END_TEST
+
+/* A memo kept across the list's release and load answers as the list
+   loaded last does (it starts anew). */
+START_TEST(memo_across_release)
+{
+    static const char *const names[] = {"www.example.co.uk",
+                                        "co.uk",
+                                        "a.b.c.d.e.f.g.h.i.j.k.com",
+                                        "x.kawasaki.jp",
+                                        "city.kawasaki.jp",
+                                        "www.ck",
+                                        "x.ck",
+                                        "foo.blogspot.com"};
+    struct dns_psl_memo *memo = dns_psl_memo_new(4);
+    ck_assert_ptr_nonnull(memo);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            const char *s = names[i];
+            ck_assert_ptr_eq(dns_etld_plus_one_n(memo, s, strlen(s)),
+                             dns_etld_plus_one_uncached(s));
+        }
+        dns_psl_release();
+    }
+    dns_psl_memo_free(memo);
 }
 END_TEST
 
@@ -788,6 +839,7 @@ START_TEST(no_libpsl)
     ck_assert_int_eq(dns_psl_walk_public(NULL, "co.uk"), -1);
     ck_assert_int_eq(dns_psl_public("co.uk"), 1);
     ck_assert_int_eq(dns_psl_public("example.co.uk"), 0);
+    ck_assert_ptr_null(dns_psl_memo_new(0));
 }
 END_TEST
 #endif
@@ -800,6 +852,7 @@ static Suite *psl_suite(void)
     tcase_add_checked_fixture(c, setup, teardown);
     tcase_set_timeout(c, 300);
     tcase_add_test(c, walker_taken_when_dafsa_chosen);
+    tcase_add_test(c, memo_across_release);
     tcase_add_test(c, every_rule);
     tcase_add_test(c, every_graph_key);
     tcase_add_test(c, corpus_names);
