@@ -261,8 +261,9 @@ static void on_request(struct pb_proto *p, const struct pb_tuple *tuple, const u
     tab_insert(pv, tx);
 }
 
-static void on_response(struct pb_proto *p, const struct pb_tuple *tuple, const struct dns_msg *msg,
-                        uint64_t ts)
+/* msg: decoded from raw (rawlen bytes). */
+static void on_response(struct pb_proto *p, const struct pb_tuple *tuple, const uint8_t *raw,
+                        size_t rawlen, const struct dns_msg *msg, uint64_t ts)
 {
     struct dns_priv *pv = p->priv;
     struct pb_tuple rev = pb_tuple_reverse(tuple);
@@ -279,9 +280,13 @@ static void on_response(struct pb_proto *p, const struct pb_tuple *tuple, const 
             notes[nnotes++] = tx->notes[i];
         }
         /* the response gives dns.*: of the request the event shows its
-           header and question (and its text with send_request) */
+           header and question (and its text with send_request), the
+           question's name as the response spells it when it is the same
+           (req is freed before msg) */
         unsigned keep = p->send_request ? DNS_KEEP_ALL : DNS_KEEP_QUESTIONS;
-        if (dns_msg_parse_in(tx->raw, tx->rawlen, &req, keep, scratch, sizeof scratch) == 0) {
+        struct dns_twin twin = {raw, rawlen, msg};
+        if (dns_msg_parse_twin(tx->raw, tx->rawlen, &req, keep, scratch, sizeof scratch, &twin) ==
+            0) {
             req.length = tx->length;
             have_req = true;
         }
@@ -330,7 +335,7 @@ static bool handle_message(struct pb_proto *p, const struct pb_tuple *tuple, con
     *is_response = msg.response;
     *id = msg.id;
     if (msg.response) {
-        on_response(p, tuple, &msg, ts);
+        on_response(p, tuple, raw, rawlen, &msg, ts);
     } else {
         on_request(p, tuple, raw, rawlen, &msg, ts);
     }

@@ -1701,12 +1701,58 @@ static int parse_rr(struct pctx *x, const uint8_t *m, size_t len, size_t *off, s
     return 0;
 }
 
+/* The bytes of the name at m[at..lim) when it is labels without a pointer
+ * (with the final zero), else 0. */
+static size_t plain_wire(const uint8_t *m, size_t at, size_t lim)
+{
+    size_t p = at;
+    while (p < lim && m[p] != 0) {
+        if (m[p] >= 0x40) {
+            return 0;
+        }
+        p += (size_t)m[p] + 1;
+    }
+    return p < lim ? p + 1 - at : 0;
+}
+
+/* The first question's name (at *off, the header's end) when the twin
+ * message spells it with the same bytes, labels without a pointer: the
+ * same read would give the same text, so the twin's is taken (and noted
+ * for pointers to it as name_str notes a name it read). */
+static bool twin_name(struct pctx *x, const uint8_t *m, size_t lim, size_t *off,
+                      const struct dns_twin *tw, struct ntext *out)
+{
+    size_t at = *off;
+    if (!x->keep || at != DNS_HDR_LEN || tw->msg->nq == 0 || tw->len <= at) {
+        return false;
+    }
+    size_t n = plain_wire(tw->raw, at, tw->len);
+    if (n <= 1 || n > lim - at || memcmp(m + at, tw->raw + at, n) != 0) {
+        return false; /* (the root: name_str has it at once) */
+    }
+    const struct dns_question *tq = &tw->msg->q[0];
+    out->s = tq->name;
+    out->len = tq->name_len;
+    out->plain = tq->name_plain;
+    struct name_memo r = {.at = at,
+                          .need = at + n,
+                          .ptrs = 0,
+                          .wire = (unsigned)(n - 1),
+                          .s = tq->name,
+                          .slen = tq->name_len,
+                          .plain = tq->name_plain};
+    x->memo[x->nmemo++ % NAME_MEMO] = r;
+    *off = at + n;
+    return true;
+}
+
+/* tw: a message whose first question's text may be taken, or NULL. */
 static int parse_question(struct pctx *x, const uint8_t *m, size_t len, size_t *off,
-                          struct dns_question *q)
+                          struct dns_question *q, const struct dns_twin *tw)
 {
     memset(q, 0, sizeof *q);
     struct ntext nt = {NULL, 0, false};
-    int rc = name_str(x, m, len, off, &nt);
+    int rc = tw != NULL && twin_name(x, m, len, off, tw, &nt) ? 0 : name_str(x, m, len, off, &nt);
     if (rc < 0) {
         return rc;
     }
@@ -1801,7 +1847,7 @@ void dns_msg_free(struct dns_msg *msg)
 /* dry: dns_msg_check; else keep says what is kept (DNS_KEEP_*) and the
  * memory starts in scratch (scratch_len bytes) when there is one. */
 static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool dry, unsigned keep,
-                     void *scratch, size_t scratch_len)
+                     void *scratch, size_t scratch_len, const struct dns_twin *twin)
 {
     memset(msg, 0, sizeof *msg);
     struct pb_rd r = pb_rd_make(buf, len);
@@ -1849,7 +1895,7 @@ static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool d
         for (unsigned i = 0; i < qd && rc == 0; i++) {
             x.keep = !dry && msg->nq < DNS_MAX_QUESTIONS;
             struct dns_question q;
-            rc = parse_question(&x, buf, len, &off, &q);
+            rc = parse_question(&x, buf, len, &off, &q, i == 0 ? twin : NULL);
             if (rc < 0) {
                 break;
             }
@@ -1896,16 +1942,22 @@ static int parse_msg(const uint8_t *buf, size_t len, struct dns_msg *msg, bool d
 
 int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg)
 {
-    return parse_msg(buf, len, msg, false, DNS_KEEP_ALL, NULL, 0);
+    return parse_msg(buf, len, msg, false, DNS_KEEP_ALL, NULL, 0, NULL);
 }
 
 int dns_msg_parse_in(const uint8_t *buf, size_t len, struct dns_msg *msg, unsigned keep,
                      void *scratch, size_t scratch_len)
 {
-    return parse_msg(buf, len, msg, false, keep, scratch, scratch_len);
+    return parse_msg(buf, len, msg, false, keep, scratch, scratch_len, NULL);
+}
+
+int dns_msg_parse_twin(const uint8_t *buf, size_t len, struct dns_msg *msg, unsigned keep,
+                       void *scratch, size_t scratch_len, const struct dns_twin *twin)
+{
+    return parse_msg(buf, len, msg, false, keep, scratch, scratch_len, twin);
 }
 
 int dns_msg_check(const uint8_t *buf, size_t len, struct dns_msg *msg)
 {
-    return parse_msg(buf, len, msg, true, 0, NULL, 0);
+    return parse_msg(buf, len, msg, true, 0, NULL, 0, NULL);
 }

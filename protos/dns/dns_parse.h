@@ -129,6 +129,18 @@ int dns_msg_parse(const uint8_t *buf, size_t len, struct dns_msg *msg);
  * NULL: none) and going on in the heap when that is full. */
 int dns_msg_parse_in(const uint8_t *buf, size_t len, struct dns_msg *msg, unsigned keep,
                      void *scratch, size_t scratch_len);
+/* A message decoded before, and its bytes (both borrowed). */
+struct dns_twin {
+    const uint8_t *raw;
+    size_t len;
+    const struct dns_msg *msg; /* from raw, its questions kept */
+};
+/* dns_msg_parse_in, the first question's name taken from twin when both
+ * messages spell it with the same bytes (a response repeats its query's
+ * question): msg's text is then twin's, and twin's memory must outlive
+ * msg. twin NULL: dns_msg_parse_in. */
+int dns_msg_parse_twin(const uint8_t *buf, size_t len, struct dns_msg *msg, unsigned keep,
+                       void *scratch, size_t scratch_len, const struct dns_twin *twin);
 /* dns_msg_parse's verdict (the same checks, in the same order) without
  * rendering or keeping anything: msg gets the header fields, count[] and
  * opt without its option texts; q, rr and nq, nrr stay empty. Never

@@ -1571,6 +1571,77 @@ START_TEST(parse_in_keeps_what_the_event_shows)
 }
 END_TEST
 
+/* The first question's name as a twin message spells it (dns.c: the
+ * response for its request): the same message decoded as without a twin,
+ * whether the twin is the same bytes, a copy with a byte changed or
+ * another message; its text taken only when the bytes are the same. */
+static void check_same_questions(const struct dns_msg *a, const struct dns_msg *b)
+{
+    ck_assert_uint_eq(a->id, b->id);
+    ck_assert_uint_eq(a->nq, b->nq);
+    for (size_t k = 0; k < a->nq; k++) {
+        ck_assert_str_eq(a->q[k].name, b->q[k].name);
+        ck_assert_uint_eq(a->q[k].name_len, b->q[k].name_len);
+        ck_assert(a->q[k].name_plain == b->q[k].name_plain);
+        ck_assert_uint_eq(a->q[k].qtype, b->q[k].qtype);
+        ck_assert_uint_eq(a->q[k].qclass, b->q[k].qclass);
+    }
+    for (int s = 0; s < 3; s++) {
+        ck_assert_uint_eq(a->count[s], b->count[s]);
+        ck_assert_uint_eq(a->nrr[s], b->nrr[s]);
+    }
+}
+
+START_TEST(parse_twin_takes_only_the_same_name)
+{
+    unsigned taken = 0, refused = 0;
+    for (int i = 0; i < 4000; i++) {
+        struct pt_buf m = {0}, o = {0};
+        gen_msg(&m);
+        unsigned kind = gen(3);
+        if (kind == 0) {
+            pt_put(&o, m.b, m.n); /* the same bytes */
+        } else if (kind == 1) {
+            pt_put(&o, m.b, m.n); /* a byte changed, often in the name */
+            size_t at = gen(4) != 0 && m.n > 16 ? 12 + gen(4) : gen((uint32_t)m.n);
+            o.b[at < o.n ? at : 0] ^= (uint8_t)(1 + gen(255));
+        } else {
+            gen_msg(&o); /* another message */
+        }
+        struct dns_msg twin;
+        if (dns_msg_parse(o.b, o.n, &twin) != 0) {
+            continue;
+        }
+        unsigned keep = gen(2) == 0 ? DNS_KEEP_QUESTIONS : DNS_KEEP_ALL;
+        struct dns_twin tw = {o.b, o.n, &twin};
+        struct dns_msg want, got;
+        int rw = dns_msg_parse_in(m.b, m.n, &want, keep, NULL, 0);
+        int rg = dns_msg_parse_twin(m.b, m.n, &got, keep, NULL, 0, &tw);
+        ck_assert_int_eq(rg, rw);
+        if (rw == 0) {
+            check_same_questions(&want, &got);
+            char *a = pair_text(&want, &twin, true, true, true);
+            char *b = pair_text(&got, &twin, true, true, true);
+            ck_assert_str_eq(a, b);
+            free(a);
+            free(b);
+            if (got.nq > 0 && twin.nq > 0) {
+                bool same = got.q[0].name == twin.q[0].name;
+                taken += same;
+                refused += !same;
+                /* taken only from the same bytes */
+                ck_assert(!same || memcmp(m.b + 12, o.b + 12, strlen(got.q[0].name)) == 0);
+            }
+            dns_msg_free(&want);
+            dns_msg_free(&got);
+        }
+        dns_msg_free(&twin);
+    }
+    ck_assert_uint_gt(taken, 500);
+    ck_assert_uint_gt(refused, 500);
+}
+END_TEST
+
 static Suite *dns_suite(void)
 {
     Suite *s = suite_create("dns");
@@ -1605,6 +1676,7 @@ static Suite *dns_suite(void)
     tcase_add_test(c, event_short_lists_and_texts);
     tcase_add_test(c, event_one_pass_is_the_section_writers_text);
     tcase_add_test(c, parse_in_keeps_what_the_event_shows);
+    tcase_add_test(c, parse_twin_takes_only_the_same_name);
     tcase_add_test(c, table_is_bounded);
     suite_add_tcase(s, c);
 
