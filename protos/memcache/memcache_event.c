@@ -7,10 +7,12 @@
  * Packetbeat's applayer puts the response size in source.bytes and the
  * request size in destination.bytes; kept as is.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "beat/alloc.h"
+#include "beat/err.h"
 #include "beat/event.h"
 #include "beat/secw.h"
 #include "memcache_int.h"
@@ -279,6 +281,223 @@ static void mc_section(struct pb_secw *w, const struct mc_msg *req, const struct
     pb_secw_static(w, PB_KEY("protocol_type"), first->is_binary ? "binary" : "text");
 }
 
+/* ---- the usual text transactions: the section's text written straight ----
+ *
+ * What mc_section writes through the section writer's text mode, for text
+ * messages whose members are names, numbers and plain keys: without the
+ * writer's checks and bookkeeping for every member (its room, its comma,
+ * the open levels), which cost more than the members themselves. Every
+ * member but the first of an object follows a comma: "command" comes
+ * first, and a message without it (MC_SER_NOP) has none.
+ *
+ * Room: the lists (keys, values) and wire strings are written while the
+ * text stays within MC_FAST_LISTS bytes; everything else takes less than
+ * MC_FAST_FIXED bytes: per message "response":{} and a comma (14),
+ * command and type (names of 19 and 10 bytes at most: 51), count_values
+ * (26), "values":{} or a list's brackets (12) and seven arguments (36 each
+ * at most: a key of 12 bytes, its quotes, colon and comma, and a sign and
+ * 19 digits), or command, type and value (93); with the braces and
+ * protocol_type, under 750 bytes. */
+
+/* ,"k": */
+#define FAST_KEY(o, k) PB_JW_LIT((o), ",\"" k "\":")
+
+/* Bytes from o to lim (none past it). */
+static inline size_t fast_room(const char *o, const char *lim)
+{
+    return o < lim ? (size_t)(lim - o) : 0;
+}
+
+static char *fast_uint(char *o, uint64_t v)
+{
+    /* a float in the DOM: left to the section writer */
+    return v <= (uint64_t)INT64_MAX ? pb_jw_int(o, (int64_t)v) : NULL;
+}
+
+/* s (n bytes of the wire) quoted at o when it is plain and ends before
+ * lim; the end, or NULL. */
+static char *fast_bytes(char *o, const char *lim, const void *s, size_t n)
+{
+    if (fast_room(o, lim) < n + 2 || !pb_json_plain(s, n)) {
+        return NULL;
+    }
+    return pb_jw_quoted(o, n > 0 ? s : "", n);
+}
+
+static char *fast_keys(char *o, const char *lim, const struct mc_strv *v)
+{
+    o = FAST_KEY(o, "keys");
+    *o++ = '[';
+    size_t at = 0;
+    for (size_t i = 0; i < v->n && o != NULL; i++) {
+        size_t n;
+        const uint8_t *s = mc_strv_next(v, &at, &n);
+        if (i > 0) {
+            *o++ = ',';
+        }
+        o = fast_bytes(o, lim - 1, s, n); /* the ']' kept */
+    }
+    if (o != NULL) {
+        *o++ = ']';
+    }
+    return o;
+}
+
+static char *fast_arg(char *o, const char *lim, const struct mc_msg *m, unsigned id)
+{
+    switch (id) {
+    case MC_A_KEY:
+    case MC_A_MULTIKEYS:
+        return fast_keys(o, lim, &m->keys);
+    case MC_A_FLAGS:
+        return pb_jw_int(FAST_KEY(o, "flags"), m->flags);
+    case MC_A_EXPTIME:
+        return pb_jw_int(FAST_KEY(o, "exptime"), m->exptime);
+    case MC_A_BYTES:
+        return fast_uint(FAST_KEY(o, "bytes"), m->bytes);
+    case MC_A_CAS:
+        return fast_uint(FAST_KEY(o, "cas_unique"), m->cas);
+    case MC_A_DELTA:
+        return fast_uint(FAST_KEY(o, "delta"), m->value);
+    case MC_A_SLEEP_US:
+        return fast_uint(FAST_KEY(o, "sleep_us"), m->value);
+    case MC_A_VALUE:
+        return fast_uint(FAST_KEY(o, "value"), m->value);
+    case MC_A_VERBOSITY:
+        return fast_uint(FAST_KEY(o, "verbosity"), m->value);
+    case MC_A_SOURCE_CLASS:
+        return pb_jw_int(FAST_KEY(o, "source_class"), m->ivalue);
+    case MC_A_DEST_CLASS:
+        return pb_jw_int(FAST_KEY(o, "dest_class"), m->ivalue2);
+    case MC_A_NOREPLY:
+        o = FAST_KEY(o, "noreply");
+        return m->noreply ? PB_JW_LIT(o, "true") : PB_JW_LIT(o, "false");
+    case MC_A_RAW:
+        return fast_bytes(FAST_KEY(o, "raw_args"), lim, m->raw_args.p, m->raw_args.len);
+    case MC_A_ERRMSG:
+        return fast_bytes(FAST_KEY(o, "error_msg"), lim, m->error_msg.p, m->error_msg.len);
+    default: /* automove, stats: left to the section writer */
+        return NULL;
+    }
+}
+
+/* "command":"<name>","type":"<name>" */
+static char *fast_names(char *o, unsigned code, unsigned typ)
+{
+    size_t n;
+    const char *s = mc_code_name_n(code, &n);
+    o = pb_jw_quoted(PB_JW_LIT(o, "\"command\":"), s, n);
+    s = mc_type_name_n(typ, &n);
+    return pb_jw_quoted(FAST_KEY(o, "type"), s, n);
+}
+
+/* ser_msg's members of a text message; the end, or NULL when the section
+ * writer has to write them. */
+static char *fast_msg(char *o, const char *lim, const struct mc_msg *m)
+{
+    const struct mc_cmd *c = m->cmd;
+    if (m->is_binary) {
+        return NULL;
+    }
+    switch (c->ser) {
+    case MC_SER_NOP:
+        return o;
+    case MC_SER_COUNTER:
+        o = fast_names(o, MC_RES_COUNTER_OP, MC_T_COUNTER);
+        return fast_uint(FAST_KEY(o, "value"), m->value);
+    case MC_SER_REQUEST:
+    case MC_SER_DATA_REQ:
+    case MC_SER_DATA_RESP:
+        break;
+    default: /* unknown commands: their line */
+        return NULL;
+    }
+    o = fast_names(o, c->code, c->typ);
+    if (c->ser == MC_SER_DATA_REQ) {
+        o = pb_jw_int(FAST_KEY(o, "count_values"), m->count_values);
+        if (m->count_values != 0 && m->has_data) {
+            o = FAST_KEY(o, "values");
+            o = PB_JW_LIT(o, "{}");
+        }
+    } else if (c->ser == MC_SER_DATA_RESP) {
+        o = pb_jw_int(FAST_KEY(o, "count_values"), m->count_values);
+        size_t n = m->values.n;
+        if (m->count_values != 0 && n > 0) {
+            if (fast_room(o, lim) / 3 < n + 4) {
+                return NULL;
+            }
+            o = FAST_KEY(o, "values");
+            *o++ = '[';
+            for (size_t i = 0; i < n; i++) {
+                if (i > 0) {
+                    *o++ = ',';
+                }
+                o = PB_JW_LIT(o, "{}");
+            }
+            *o++ = ']';
+        }
+    }
+    for (unsigned i = 0; i < c->nargs && o != NULL; i++) {
+        o = fast_arg(o, lim, m, MC_A_ID(c->args[i]));
+    }
+    return o;
+}
+
+size_t mc_section_fast(char *buf, const struct mc_msg *req, const struct mc_msg *resp)
+{
+    const struct mc_msg *first = req != NULL ? req : resp;
+    if (first == NULL) {
+        return 0;
+    }
+    const char *lim = buf + MC_FAST_LISTS;
+    char *o = buf;
+    *o++ = '{';
+    if (req != NULL) {
+        o = fast_msg(PB_JW_LIT(o, "\"request\":{"), lim, req);
+        if (o == NULL) {
+            return 0;
+        }
+        *o++ = '}';
+        if (resp != NULL) {
+            *o++ = ',';
+        }
+    }
+    if (resp != NULL) {
+        o = fast_msg(PB_JW_LIT(o, "\"response\":{"), lim, resp);
+        if (o == NULL) {
+            return 0;
+        }
+        *o++ = '}';
+    }
+    o = PB_JW_LIT(o, ",\"protocol_type\":\"text\"}"); /* only text gets here */
+    assert(o - buf <= MC_FAST_LISTS + MC_FAST_FIXED);
+    return (size_t)(o - buf);
+}
+
+int mc_add_section(pb_node *root, const struct mc_msg *req, const struct mc_msg *resp, bool fast)
+{
+    if (fast) {
+        char buf[MC_FAST_LISTS + MC_FAST_FIXED];
+        size_t n = mc_section_fast(buf, req, resp);
+        if (n > 0 && pb_node_add_raw(root, PB_KEY("memcache"), buf, n) == 0) {
+            return 0;
+        }
+    }
+    /* the section as its text when it can be, else as members */
+    struct pb_secw w;
+    pb_secw_text(&w);
+    mc_section(&w, req, resp);
+    if (pb_secw_finish(&w, root, PB_KEY("memcache")) != 0) {
+        pb_node *mc = pb_node_add_obj(root, PB_KEY("memcache"));
+        if (mc == NULL) {
+            return -PB_ENOMEM;
+        }
+        pb_secw_dom(&w, mc);
+        mc_section(&w, req, resp);
+    }
+    return 0;
+}
+
 pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
 {
     const struct mc_msg *first = req != NULL ? req : resp;
@@ -300,20 +519,9 @@ pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
     if (ev == NULL) {
         return NULL;
     }
-    /* the section as its text when it can be (the usual case), else as
-       members */
-    pb_node *root = pb_ev_obj(ev, "");
-    struct pb_secw w;
-    pb_secw_text(&w);
-    mc_section(&w, req, resp);
-    if (pb_secw_finish(&w, root, PB_KEY("memcache")) != 0) {
-        pb_node *mc = pb_node_add_obj(root, PB_KEY("memcache"));
-        if (mc == NULL) {
-            pb_ev_free(ev);
-            return NULL;
-        }
-        pb_secw_dom(&w, mc);
-        mc_section(&w, req, resp);
+    if (mc_add_section(pb_ev_obj(ev, ""), req, resp, true) != 0) {
+        pb_ev_free(ev);
+        return NULL;
     }
     /* "memcache." and the request's type name in lower case */
     static const char *const actions[] = {

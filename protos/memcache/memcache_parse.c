@@ -22,6 +22,8 @@
 #define MC_MAX_ITEMS 65536u
 #define MC_MAX_ITEM_BYTES (16u * 1024u * 1024u)
 
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 const char mc_note_request_loss[] = "Packet loss while capturing the request";
 const char mc_note_response_loss[] = "Packet loss while capturing the response";
 const char mc_note_no_request[] = "Invalid transaction. Request missing";
@@ -279,74 +281,101 @@ static bool quiet_opcode(uint8_t o)
     }
 }
 
-static const char *const type_names[] = {
-    "UNKNOWN",  "Load",       "Store", "Delete",  "Counter", "Info",
-    "SlabCtrl", "LRUCrawler", "Stats", "Success", "Fail",    "Auth",
+/* A name of the event and its length. */
+struct mc_name {
+    const char *s;
+    uint8_t n;
+};
+#define NAME(s)                                                                                    \
+    {                                                                                              \
+        (s), sizeof(s) - 1                                                                         \
+    }
+
+static const struct mc_name type_names[] = {
+    NAME("UNKNOWN"), NAME("Load"),    NAME("Store"),    NAME("Delete"),
+    NAME("Counter"), NAME("Info"),    NAME("SlabCtrl"), NAME("LRUCrawler"),
+    NAME("Stats"),   NAME("Success"), NAME("Fail"),     NAME("Auth"),
 };
 
-static const char *const code_names[] = {
-    "UNKNOWN",
-    "noop",
-    "set",
-    "add",
-    "replace",
-    "append",
-    "prepend",
-    "cas",
-    "get",
-    "gets",
-    "incr",
-    "decr",
-    "<counter_op_res>",
-    "touch",
-    "delete",
-    "slabs",
-    "slabs reassign",
-    "slabs automove",
-    "lru_crawler",
-    "lru_crawler enable",
-    "lru_crawler disable",
-    "lru_crawler sleep",
-    "lru_crawler tocrawl",
-    "lru_crawler crawl",
-    "stats",
-    "STAT",
-    "flush_all",
-    "verbosity",
-    "quit",
-    "version",
-    "sasl_list",
-    "sasl_auth",
-    "sasl_step",
-    "OK",
-    "VALUE",
-    "END",
-    "STORED",
-    "NOT_STORED",
-    "EXISTS",
-    "NOT_FOUND",
-    "TOCHED", /* sic, as Packetbeat spells it */
-    "DELETED",
-    "ERROR",
-    "CLIENT_ERROR",
-    "SERVER_ERROR",
-    "BUSY",
-    "BADCLASS",
-    "NOSPARE",
-    "NOTFULL",
-    "UNSAFE",
-    "SAME",
-    "VERSION",
+static const struct mc_name code_names[] = {
+    NAME("UNKNOWN"),
+    NAME("noop"),
+    NAME("set"),
+    NAME("add"),
+    NAME("replace"),
+    NAME("append"),
+    NAME("prepend"),
+    NAME("cas"),
+    NAME("get"),
+    NAME("gets"),
+    NAME("incr"),
+    NAME("decr"),
+    NAME("<counter_op_res>"),
+    NAME("touch"),
+    NAME("delete"),
+    NAME("slabs"),
+    NAME("slabs reassign"),
+    NAME("slabs automove"),
+    NAME("lru_crawler"),
+    NAME("lru_crawler enable"),
+    NAME("lru_crawler disable"),
+    NAME("lru_crawler sleep"),
+    NAME("lru_crawler tocrawl"),
+    NAME("lru_crawler crawl"),
+    NAME("stats"),
+    NAME("STAT"),
+    NAME("flush_all"),
+    NAME("verbosity"),
+    NAME("quit"),
+    NAME("version"),
+    NAME("sasl_list"),
+    NAME("sasl_auth"),
+    NAME("sasl_step"),
+    NAME("OK"),
+    NAME("VALUE"),
+    NAME("END"),
+    NAME("STORED"),
+    NAME("NOT_STORED"),
+    NAME("EXISTS"),
+    NAME("NOT_FOUND"),
+    NAME("TOCHED"), /* sic, as Packetbeat spells it */
+    NAME("DELETED"),
+    NAME("ERROR"),
+    NAME("CLIENT_ERROR"),
+    NAME("SERVER_ERROR"),
+    NAME("BUSY"),
+    NAME("BADCLASS"),
+    NAME("NOSPARE"),
+    NAME("NOTFULL"),
+    NAME("UNSAFE"),
+    NAME("SAME"),
+    NAME("VERSION"),
 };
+
+const char *mc_type_name_n(unsigned typ, size_t *n)
+{
+    const struct mc_name *m = &type_names[typ < NELEM(type_names) ? typ : MC_T_UNKNOWN];
+    *n = m->n;
+    return m->s;
+}
+
+const char *mc_code_name_n(unsigned code, size_t *n)
+{
+    const struct mc_name *m = &code_names[code < NELEM(code_names) ? code : MC_CMD_UNKNOWN];
+    *n = m->n;
+    return m->s;
+}
 
 const char *mc_type_name(unsigned typ)
 {
-    return typ < sizeof type_names / sizeof type_names[0] ? type_names[typ] : "UNKNOWN";
+    size_t n;
+    return mc_type_name_n(typ, &n);
 }
 
 const char *mc_code_name(unsigned code)
 {
-    return code < sizeof code_names / sizeof code_names[0] ? code_names[code] : "UNKNOWN";
+    size_t n;
+    return mc_code_name_n(code, &n);
 }
 
 const char *mc_opcode_name(unsigned o)
@@ -862,8 +891,6 @@ static const struct mc_cmd *find_text(const struct mc_cmd *tab, size_t n, const 
     }
     return NULL;
 }
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static size_t find_crlf(const uint8_t *data, size_t len, size_t from)
 {

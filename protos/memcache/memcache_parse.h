@@ -248,9 +248,12 @@ void mc_msg_note(struct mc_msg *m, const char *note);
 int mc_strv_add(struct mc_strv *v, const void *p, size_t n);
 void mc_strv_free(struct mc_strv *v);
 
-/* Names used in events. */
+/* Names used in events (plain ASCII): "UNKNOWN" for a value out of range;
+ * the _n forms give the length in *n too. */
 const char *mc_type_name(unsigned typ);
 const char *mc_code_name(unsigned code);
+const char *mc_type_name_n(unsigned typ, size_t *n);
+const char *mc_code_name_n(unsigned code, size_t *n);
 const char *mc_opcode_name(unsigned opcode); /* "" when unknown */
 const char *mc_status_name(unsigned status); /* "" when unknown */
 

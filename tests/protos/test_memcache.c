@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protos/memcache/memcache_int.h"
 #include "protos/memcache/memcache_parse.h"
 #include "protos/proto.h"
+#include "publisher/codec.h"
 #include "tests/support/pt.h"
 #include "tests/support/ptrun.h"
 #include "tests/support/ptutil.h"
@@ -695,6 +697,235 @@ START_TEST(hostile_bytes)
 }
 END_TEST
 
+/* ---- the section written straight (mc_section_fast) ---- */
+
+static uint32_t fast_rnd(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+/* A key: plain mostly; sometimes with a byte the codec escapes, non-ASCII
+ * (valid or not), empty-looking, or long. */
+static void fast_key(struct pt_buf *b, uint32_t *s)
+{
+    static const char *const odd[] = {"q\"k",    "b\\s",         "c\x01", "caf\xc3\xa9",
+                                      "bad\xff", "\xe2\x80\xa8", "<a&b>"};
+    unsigned what = fast_rnd(s) % 16;
+    if (what < 2) {
+        const char *k = odd[fast_rnd(s) % (sizeof odd / sizeof odd[0])];
+        pt_put(b, k, strlen(k));
+        return;
+    }
+    size_t n = what == 2 ? 200 + fast_rnd(s) % 60 : 1 + fast_rnd(s) % 24;
+    for (size_t i = 0; i < n; i++) {
+        pt_u8(b, "abcxyz:019_-./"[fast_rnd(s) % 14]);
+    }
+}
+
+/* A number: small, at the 32- and 64-bit edges, or any. */
+static void fast_num(struct pt_buf *b, uint32_t *s)
+{
+    static const char *const edge[] = {"0",
+                                       "1",
+                                       "4294967295",
+                                       "9223372036854775807",
+                                       "9223372036854775808",
+                                       "18446744073709551615"};
+    char t[32];
+    unsigned what = fast_rnd(s) % 4;
+    if (what == 0) {
+        snprintf(t, sizeof t, "%s", edge[fast_rnd(s) % (sizeof edge / sizeof edge[0])]);
+    } else {
+        snprintf(t, sizeof t, "%u", fast_rnd(s) % (what == 1 ? 100000u : 1000u));
+    }
+    pt_put(b, t, strlen(t));
+}
+
+/* One text message from a template: K a key, M up to 300 keys, N a
+ * number, D a data block with its length before it, W a word of the
+ * wire (a key), R noreply or nothing. */
+static void fast_message(struct pt_buf *b, const char *tpl, uint32_t *s)
+{
+    char data[64];
+    size_t dlen = fast_rnd(s) % sizeof data;
+    for (size_t i = 0; i < dlen; i++) {
+        data[i] = (char)('a' + fast_rnd(s) % 26);
+    }
+    bool with_data = false;
+    for (const char *p = tpl; *p != '\0'; p++) {
+        switch (*p) {
+        case 'K':
+        case 'W':
+            fast_key(b, s);
+            break;
+        case 'M': {
+            unsigned n = fast_rnd(s) % 8 == 0 ? 100 + fast_rnd(s) % 200 : 1 + fast_rnd(s) % 6;
+            for (unsigned i = 0; i < n; i++) {
+                if (i > 0) {
+                    pt_u8(b, ' ');
+                }
+                fast_key(b, s);
+            }
+            break;
+        }
+        case 'N':
+            fast_num(b, s);
+            break;
+        case 'D': {
+            char t[16];
+            snprintf(t, sizeof t, "%zu", dlen);
+            pt_put(b, t, strlen(t));
+            with_data = true;
+            break;
+        }
+        case 'R':
+            if (fast_rnd(s) % 2) {
+                pt_put(b, " noreply", 8);
+            }
+            break;
+        default:
+            pt_u8(b, (uint8_t)*p);
+        }
+    }
+    pt_put(b, "\r\n", 2);
+    if (with_data) {
+        pt_put(b, data, dlen);
+        pt_put(b, "\r\n", 2);
+    }
+}
+
+/* The first message of b, or NULL. */
+static struct mc_msg *fast_parse(const struct pt_buf *b, const struct mc_config *cfg)
+{
+    struct mc_parser ps = {0};
+    size_t used = 0;
+    struct mc_msg *m = NULL;
+    const char *err = NULL;
+    if (mc_parse(&ps, cfg, b->b, b->n, true, 0, &used, &m, &err) != MC_MSG) {
+        m = NULL;
+    }
+    mc_parser_reset(&ps);
+    return m;
+}
+
+static pb_event *fast_event(const struct mc_msg *req, const struct mc_msg *resp, bool fast)
+{
+    pb_event *ev = pb_ev_new();
+    ck_assert_ptr_nonnull(ev);
+    pb_node *root = pb_ev_obj(ev, "");
+    pb_node_add_static(root, PB_KEY("type"), "memcache");
+    ck_assert_int_eq(mc_add_section(root, req, resp, fast), 0);
+    pb_node_add_int(root, PB_KEY("after"), 1);
+    return ev;
+}
+
+/* Random text (and a few binary) transactions make the same event, in
+ * every encoding, written straight or through the section writer; most of
+ * them take the straight way. Fails when mc_section_fast leaves out or
+ * changes a member ser_msg writes, or writes what the codec escapes. */
+START_TEST(section_fast_as_writer)
+{
+    static const char *const reqs[] = {
+        "get M",
+        "gets M",
+        "set K N N DR",
+        "add K N N DR",
+        "replace K N N DR",
+        "append K N N D",
+        "prepend K N N D",
+        "cas K N N D NR",
+        "incr K NR",
+        "decr K N",
+        "touch K NR",
+        "delete KR",
+        "flush_all N",
+        "flush_all",
+        "verbosity N",
+        "version",
+        "quit",
+        "stats W",
+        "stats",
+        "slabs reassign N -N",
+        "slabs automove N",
+        "lru_crawler enable",
+        "lru_crawler crawl W",
+        "lru_crawler tocrawl N",
+        "lru_crawler sleep N",
+        "bogus K",
+    };
+    static const char *const resps[] = {
+        "VALUE K N D",    "VALUE K N D N", "END",      "STORED",    "NOT_STORED", "EXISTS",
+        "NOT_FOUND",      "TOUCHED",       "DELETED",  "OK",        "ERROR",      "CLIENT_ERROR W",
+        "SERVER_ERROR W", "BUSY W",        "STAT W W", "VERSION W", "N",          "N",
+    };
+    uint32_t seed = 0x2545f491u;
+    unsigned fast = 0, slow = 0;
+    for (int round = 0; round < 4000; round++) {
+        struct mc_config cfg = {
+            .max_values = (int64_t)(fast_rnd(&seed) % 3) - 1, /* -1 all, 0 none, 1 */
+            .max_bytes_per_value = 0x7fffffff,
+            .parse_unknown = fast_rnd(&seed) % 2 == 0,
+        };
+        struct mc_msg *req = NULL, *resp = NULL;
+        unsigned shape = fast_rnd(&seed) % 8; /* 0: request alone, 1: response alone */
+        if (shape != 1) {
+            struct pt_buf b = {.n = 0};
+            if (round % 50 == 0) {
+                bin_msg(&b, 0x80, 0x01, 0, 7, 0, set_extras, sizeof set_extras, "k", "v", 1);
+            } else {
+                fast_message(&b, reqs[fast_rnd(&seed) % (sizeof reqs / sizeof reqs[0])], &seed);
+            }
+            req = fast_parse(&b, &cfg);
+        }
+        if (shape != 0) {
+            struct pt_buf b = {.n = 0};
+            fast_message(&b, resps[fast_rnd(&seed) % (sizeof resps / sizeof resps[0])], &seed);
+            resp = fast_parse(&b, &cfg);
+            /* a reply merged from several VALUE lines */
+            for (unsigned k = fast_rnd(&seed) % 4; resp != NULL && k > 0; k--) {
+                resp->count_values++;
+                if (resp->values.n > 0) {
+                    ck_assert_int_eq(mc_strv_add(&resp->values, "v", 1), 0);
+                }
+            }
+        }
+        if (req == NULL && resp == NULL) {
+            continue;
+        }
+        char buf[MC_FAST_LISTS + MC_FAST_FIXED];
+        if (mc_section_fast(buf, req, resp) > 0) {
+            fast++;
+        } else {
+            slow++;
+        }
+        pb_event *a = fast_event(req, resp, true), *b = fast_event(req, resp, false);
+        for (int k = 0; k < 3; k++) {
+            bool pretty = k == 1, html = k == 2;
+            struct pb_codec_buf x = {0}, y = {0};
+            bool ex = false, ey = false;
+            ck_assert_int_eq(pb_ev_encode(a, pretty, html, &x, &ex), 0);
+            ck_assert_int_eq(pb_ev_encode(b, pretty, html, &y, &ey), 0);
+            ck_assert_msg(x.len == y.len && memcmp(x.p, y.p, x.len) == 0, "%.*s\n%.*s", (int)x.len,
+                          x.p, (int)y.len, y.p);
+            ck_assert(ex == ey);
+            pb_codec_buf_free(&x);
+            pb_codec_buf_free(&y);
+        }
+        json_t *ta = pb_ev_json(a), *tb = pb_ev_json(b);
+        ck_assert(json_equal(ta, tb));
+        pb_ev_free(a);
+        pb_ev_free(b);
+        mc_msg_free(req);
+        mc_msg_free(resp);
+    }
+    ck_assert_uint_gt(fast, 2000);
+    ck_assert_uint_gt(slow, 500);
+}
+END_TEST
+
 static Suite *memcache_suite(void)
 {
     Suite *s = suite_create("memcache");
@@ -726,6 +957,7 @@ static Suite *memcache_suite(void)
     tcase_add_test(tc, udp_garbage);
     tcase_add_test(tc, hostile_bytes);
     tcase_add_test(tc, two_notes_list);
+    tcase_add_test(tc, section_fast_as_writer);
     suite_add_tcase(s, tc);
     return s;
 }
