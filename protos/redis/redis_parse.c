@@ -14,7 +14,6 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
-#include "beat/jsonw.h"
 #include "beat/limits.h"
 #include "beat/log.h"
 #include "beat/rd.h"
@@ -427,10 +426,22 @@ static inline bool put(struct out *o, const void *p, size_t n)
     if (n >= o->cap - o->len) {
         return false;
     }
-    pb_copy_short(o->p + o->len, p, n); /* most values are short */
+    memcpy(o->p + o->len, p, n);
     o->len += n;
     return true;
 }
+
+/* A literal of ours: its size known, copied in place. */
+static inline bool put_lit(struct out *o, const char *s, size_t n)
+{
+    if (n >= o->cap - o->len) {
+        return false;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    return true;
+}
+#define PUT_LIT(o, lit) put_lit((o), "" lit "", sizeof(lit) - 1)
 
 /* An open array of the message. */
 struct frame {
@@ -468,44 +479,107 @@ static inline bool is_minus_one(const uint8_t *line, size_t llen)
     return llen == 3 && line[1] == '-' && line[2] == '1';
 }
 
+/* The header line at pos when it is its type byte, digits and CRLF, as
+ * most are ("$17", "*4", ":1"): its end (the CR), and in *v the number
+ * (wrapping past 64 bits, as parse_int); SIZE_MAX for any other line (a
+ * sign, "$-1", bytes after the digits) or a line without its end yet. */
+static inline size_t digits_line(const uint8_t *data, size_t len, size_t pos, uint64_t *v)
+{
+    size_t i = pos + 1;
+    unsigned d;
+    if (i >= len || (d = (unsigned)data[i] - '0') > 9u) {
+        return SIZE_MAX;
+    }
+    uint64_t u = d;
+    while (++i < len && (d = (unsigned)data[i] - '0') < 10u) {
+        u = u * 10u + d;
+    }
+    if (i + 1 < len && memcmp(data + i, "\r\n", 2) == 0) {
+        *v = u;
+        return i;
+    }
+    return SIZE_MAX;
+}
+
 /* The end of the header line of the value at pos (as find_crlf) and the
- * number after its type byte (as parse_int reads the line): most lines
- * are a number and CRLF ("$17", "*4", ":1"), read in one step; others are
- * searched and then read. SIZE_MAX when the line has no end yet. */
+ * number after its type byte (as parse_int reads the line): a line of
+ * digits is read in one step; others are searched and then read. SIZE_MAX
+ * when the line has no end yet. */
 static inline size_t number_line(const uint8_t *data, size_t len, size_t pos, int64_t *v,
                                  enum num_err *e)
 {
-    size_t i = pos + 1;
-    bool neg = i < len && data[i] == '-';
-    if (neg || (i < len && data[i] == '+')) {
-        i++;
-    }
-    size_t digits = i;
     uint64_t u = 0;
-    while (i < len && data[i] >= '0' && data[i] <= '9') {
-        u = u * 10u + (uint64_t)(data[i] - '0');
-        i++;
-    }
-    if (i > digits && i + 1 < len && data[i] == '\r' && data[i + 1] == '\n') {
-        *v = neg ? (int64_t)(0u - u) : (int64_t)u;
+    size_t eol = digits_line(data, len, pos, &u);
+    if (eol != SIZE_MAX) {
+        *v = (int64_t)u;
         *e = NUM_OK;
-        return i;
+        return eol;
     }
-    size_t eol = find_crlf(data, len, pos);
+    eol = find_crlf(data, len, pos);
     if (eol != SIZE_MAX) {
         *e = parse_int(data + pos + 1, eol - pos - 1, v);
     }
     return eol;
 }
 
-int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, char *buf, size_t cap,
-                struct redis_built *out, size_t *msg_len)
+/* The usual message, an array of bulk strings ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n":
+ * every request, and most replies with elements), written as
+ * parse_values writes it but without its stack of open arrays: 0 with o
+ * holding the text, *msg_len the message length and top the request's
+ * names; -1 for any other message and any failure (o and top are then
+ * left for parse_values, which decides). */
+static int parse_bulks(const uint8_t *data, size_t len, bool request, struct out *o,
+                       struct redis_built *top, size_t *msg_len)
 {
-    memset(out, 0, sizeof *out);
-    if (cap == 0) {
+    uint64_t count = 0;
+    size_t eol = digits_line(data, len, 0, &count);
+    if (eol == SIZE_MAX || count == 0 || count > PB_MAX_STREAM_BYTES / 3u) {
         return -1;
     }
-    struct out o = {.p = buf, .cap = cap};
+    size_t pos = eol + 2;
+    size_t start[3] = {0}, end[3] = {0}; /* elements 0..2 in o */
+    if (!request && !PUT_LIT(o, "[")) {
+        return -1;
+    }
+    for (uint64_t k = 0; k < count; k++) {
+        if (k > 0 && !(request ? PUT_LIT(o, " ") : PUT_LIT(o, ", "))) {
+            return -1;
+        }
+        uint64_t n = 0;
+        if (pos >= len || data[pos] != '$' || (eol = digits_line(data, len, pos, &n)) == SIZE_MAX ||
+            n > PB_MAX_STREAM_BYTES) {
+            return -1;
+        }
+        /* no overflow: n is capped, eol + 2 <= len */
+        pos = eol + 2 + (size_t)n + 2; /* the bulk's end */
+        if (len < pos || memcmp(data + pos - 2, "\r\n", 2) != 0) {
+            return -1;
+        }
+        if (k < 3) {
+            start[k] = o->len;
+        }
+        if (!put(o, data + eol + 2, (size_t)n)) {
+            return -1;
+        }
+        if (k < 3) {
+            end[k] = o->len;
+        }
+    }
+    if (request) {
+        request_names(top, o, count, start, end);
+    } else if (!PUT_LIT(o, "]")) {
+        return -1;
+    }
+    *msg_len = pos;
+    return 0;
+}
+
+/* The message's values one by one, any of them: redis_parse's general
+ * way. */
+static int parse_values(const uint8_t *data, size_t len, bool from_client, bool log, struct out *po,
+                        struct redis_built *out, size_t *msg_len)
+{
+    struct out o = *po;
     struct frame stack[REDIS_MAX_DEPTH];
     unsigned depth = 0;
     size_t start[3] = {0}, end[3] = {0}; /* the request's elements 0..2 in o */
@@ -517,85 +591,98 @@ int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, cha
         if (pos >= len) {
             return -1;
         }
-        uint8_t type = data[pos];
-        if (type != '*' && type != '$' && type != ':' && type != '+' && type != '-') {
-            return -1;
-        }
+        const uint8_t *line = data + pos;
         int64_t n = 0;
         enum num_err e = NUM_OK;
-        size_t eol = type == '+' || type == '-' ? find_crlf(data, len, pos)
-                                                : number_line(data, len, pos, &n, &e);
-        if (eol == SIZE_MAX) {
-            return -1;
-        }
-        const uint8_t *line = data + pos;
-        size_t llen = eol - pos;
-        size_t next = eol + 2;
+        size_t eol;
+        const uint8_t *text = NULL; /* the value's text from the wire, when not a literal */
+        size_t tlen = 0;
         bool ok = true;
-        if (type == '$') {
-            if (is_minus_one(line, llen)) {
-                ok = put(&o, "nil", 3);
-            } else {
-                if (e != NUM_OK || n < 0 || (uint64_t)n > PB_MAX_STREAM_BYTES) {
-                    return -1;
-                }
-                /* no overflow: n is capped, next <= len */
-                size_t bulk_end = next + (size_t)n + 2;
-                if (len < bulk_end || data[bulk_end - 2] != '\r' || data[bulk_end - 1] != '\n') {
-                    return -1;
-                }
-                ok = put(&o, data + next, (size_t)n);
-                next = bulk_end;
+        switch (line[0]) {
+        case '$':
+            eol = number_line(data, len, pos, &n, &e);
+            if (eol == SIZE_MAX) {
+                return -1;
             }
-        } else if (type == '*') {
-            if (is_minus_one(line, llen)) {
-                ok = put(&o, "nil", 3);
-            } else if (llen == 2 && line[1] == '0') {
-                ok = put(&o, "[]", 2);
-            } else {
-                if (e != NUM_OK) {
+            if (is_minus_one(line, eol - pos)) {
+                ok = PUT_LIT(&o, "nil");
+                pos = eol + 2;
+                break;
+            }
+            if (e != NUM_OK || n < 0 || (uint64_t)n > PB_MAX_STREAM_BYTES) {
+                return -1;
+            }
+            /* no overflow: n is capped, eol + 2 <= len */
+            pos = eol + 2 + (size_t)n + 2; /* the bulk's end */
+            if (len < pos || memcmp(data + pos - 2, "\r\n", 2) != 0) {
+                return -1;
+            }
+            text = data + eol + 2;
+            tlen = (size_t)n;
+            break;
+        case '*':
+            eol = number_line(data, len, pos, &n, &e);
+            if (eol == SIZE_MAX) {
+                return -1;
+            }
+            if (is_minus_one(line, eol - pos)) {
+                ok = PUT_LIT(&o, "nil");
+            } else if (eol - pos == 2 && line[1] == '0') {
+                ok = PUT_LIT(&o, "[]");
+            } else if (e != NUM_OK) {
+                return -1;
+            } else if (n > 0) {
+                /* every element takes 3 bytes at least */
+                if ((uint64_t)n > PB_MAX_STREAM_BYTES / 3u || depth >= REDIS_MAX_DEPTH) {
                     return -1;
                 }
-                if (n > 0) {
-                    /* every element takes 3 bytes at least */
-                    if ((uint64_t)n > PB_MAX_STREAM_BYTES / 3u || depth >= REDIS_MAX_DEPTH) {
-                        return -1;
-                    }
-                    /* A client's top-level array is a command: its elements
-                     * joined by spaces; anything else is shown as
-                     * "[a, b, ...]". */
-                    bool request = depth == 0 && from_client;
-                    stack[depth++] = (struct frame){(uint64_t)n, (uint64_t)n, request};
-                    if (!request && !put(&o, "[", 1)) {
-                        return -1;
-                    }
-                    pos = next;
-                    continue;
+                /* A client's top-level array is a command: its elements
+                 * joined by spaces; anything else is shown as
+                 * "[a, b, ...]". */
+                bool request = depth == 0 && from_client;
+                stack[depth++] = (struct frame){(uint64_t)n, (uint64_t)n, request};
+                if (!request && !PUT_LIT(&o, "[")) {
+                    return -1;
                 }
-                ok = n < 0 ? put(&o, "nil", 3) : put(&o, "[]", 2);
+                pos = eol + 2;
+                continue;
+            } else {
+                ok = n < 0 ? PUT_LIT(&o, "nil") : PUT_LIT(&o, "[]");
             }
-        } else {
-            if (type == ':' && e != NUM_OK) {
+            pos = eol + 2;
+            break;
+        case ':':
+        case '+':
+        case '-':
+            /* the line as it is */
+            eol = line[0] == ':' ? number_line(data, len, pos, &n, &e) : find_crlf(data, len, pos);
+            if (eol == SIZE_MAX) {
+                return -1;
+            }
+            if (e != NUM_OK) {
                 bad_int = true;
                 if (log) {
                     pb_error(NULL, "Failed to read integer reply: %s", num_errstr(e));
                 }
             }
-            ok = put(&o, line + 1, llen - 1);
+            text = line + 1;
+            tlen = eol - pos - 1;
+            pos = eol + 2;
+            break;
+        default:
+            return -1;
+        }
+        if (text != NULL) {
+            ok = put(&o, text, tlen);
         }
         if (!ok) {
             return -1;
         }
-        pos = next;
         /* the value is done: close every array it completes */
         for (;;) {
             if (depth == 0) {
-                o.p[o.len] = '\0';
-                out->is_request = from_client;
-                out->is_error = !from_client && data[0] == '-';
                 out->bad_int = bad_int;
-                out->text = o.p;
-                out->text_len = o.len;
+                *po = o;
                 *msg_len = pos;
                 return 0;
             }
@@ -606,12 +693,12 @@ int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, cha
             }
             if (--f->left > 0) {
                 if (f->request) {
-                    ok = put(&o, " ", 1);
+                    ok = PUT_LIT(&o, " ");
                     if (done + 1 < 3) {
                         start[done + 1] = o.len;
                     }
                 } else {
-                    ok = put(&o, ", ", 2);
+                    ok = PUT_LIT(&o, ", ");
                 }
                 if (!ok) {
                     return -1;
@@ -620,12 +707,49 @@ int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, cha
             }
             if (f->request) {
                 request_names(out, &o, f->count, start, end);
-            } else if (!put(&o, "]", 1)) {
+            } else if (!PUT_LIT(&o, "]")) {
                 return -1;
             }
             depth--;
         }
     }
+}
+
+/* out for the message whose text is in o */
+static void built(const uint8_t *data, bool from_client, const struct out *o,
+                  struct redis_built *out)
+{
+    o->p[o->len] = '\0';
+    out->is_request = from_client;
+    out->is_error = !from_client && data[0] == '-';
+    out->text = o->p;
+    out->text_len = o->len;
+}
+
+int redis_parse_values(const uint8_t *data, size_t len, bool from_client, bool log, char *buf,
+                       size_t cap, struct redis_built *out, size_t *msg_len)
+{
+    memset(out, 0, sizeof *out);
+    struct out o = {.p = buf, .cap = cap};
+    if (cap == 0 || parse_values(data, len, from_client, log, &o, out, msg_len) != 0) {
+        return -1;
+    }
+    built(data, from_client, &o, out);
+    return 0;
+}
+
+int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, char *buf, size_t cap,
+                struct redis_built *out, size_t *msg_len)
+{
+    if (len > 0 && data[0] == '*' && cap > 0) {
+        memset(out, 0, sizeof *out);
+        struct out o = {.p = buf, .cap = cap};
+        if (parse_bulks(data, len, from_client, &o, out, msg_len) == 0) {
+            built(data, from_client, &o, out);
+            return 0;
+        }
+    }
+    return redis_parse_values(data, len, from_client, log, buf, cap, out, msg_len);
 }
 
 int redis_build(const uint8_t *data, size_t len, bool from_client, char *buf,

@@ -97,6 +97,12 @@ struct redis_built {
 int redis_parse(const uint8_t *data, size_t len, bool from_client, bool log, char *buf, size_t cap,
                 struct redis_built *out, size_t *msg_len);
 
+/* redis_parse without its way for the usual message, an array of bulk
+ * strings (every request, most replies with elements): every message
+ * value by value. The tests compare the two. */
+int redis_parse_values(const uint8_t *data, size_t len, bool from_client, bool log, char *buf,
+                       size_t cap, struct redis_built *out, size_t *msg_len);
+
 /* redis_parse of a complete message of len bytes into buf (len + 1
  * bytes), logging: 0 or -PB_EPROTO; on failure out is empty. */
 int redis_build(const uint8_t *data, size_t len, bool from_client, char *buf,

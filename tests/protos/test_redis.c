@@ -291,6 +291,101 @@ START_TEST(parse_agrees_with_scan)
 }
 END_TEST
 
+/* A message for the array-of-bulk-strings way: mostly such arrays
+ * (commands, words, values with quotes), now and then something else in
+ * their place (nil, an integer, a nested array, a sign, leading zeros or
+ * bytes after a length, a count that does not match) or a wrong byte. */
+static size_t gen_bulks(char *buf, size_t cap)
+{
+    static const char *const words[] = {"GET",    "set",     "CONFIG", "get", "x",      "",
+                                        "LRANGE", "a\"b\\c", "0",      "-1",  "config", "SCRIPT"};
+    static const char *const odd[] = {"$-1\r\n",      ":7\r\n",       "*1\r\n$1\r\na\r\n",
+                                      "+OK\r\n",      "$+1\r\nz\r\n", "$01\r\nz\r\n",
+                                      "$1x\r\nz\r\n", "*0\r\n",       "$2\r\nab\r\n"};
+    size_t n = 0;
+    int count = rand() % 6;
+    int claimed = rand() % 10 == 0 ? count + 1 - rand() % 3 : count;
+    n += (size_t)snprintf(buf + n, cap - n, rand() % 30 == 0 ? "*0%d\r\n" : "*%d\r\n", claimed);
+    for (int i = 0; i < count && n < cap; i++) {
+        if (rand() % 12 == 0) {
+            n += (size_t)snprintf(buf + n, cap - n, "%s", odd[rand() % 9]);
+            continue;
+        }
+        char w[64];
+        size_t wl;
+        if (rand() % 4 == 0) {
+            wl = (size_t)rand() % sizeof w;
+            for (size_t k = 0; k < wl; k++) {
+                w[k] = "ab\r\n \"*$:9"[rand() % 11];
+            }
+        } else {
+            const char *t = words[rand() % (int)(sizeof words / sizeof words[0])];
+            wl = strlen(t);
+            memcpy(w, t, wl);
+        }
+        n += (size_t)snprintf(buf + n, cap - n, "$%zu\r\n", wl);
+        if (n + wl + 2 < cap) {
+            memcpy(buf + n, w, wl);
+            memcpy(buf + n + wl, "\r\n", 2);
+            n += wl + 2;
+        }
+    }
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    if (n > 0 && rand() % 30 == 0) {
+        buf[rand() % (int)n] = "*$\r\n-x0"[rand() % 7];
+    }
+    return n;
+}
+
+/* redis_parse (an array of bulk strings its own way) and
+ * redis_parse_values (every message value by value) agree on every
+ * input: result, length, text, names and flags. Fails when the way for
+ * arrays of bulk strings accepts what the general one refuses, or writes
+ * another text or other names. */
+START_TEST(bulks_agree_with_values)
+{
+    srand(7);
+    static char msg[4096], text1[4096], text2[4096];
+    unsigned ok = 0;
+    for (int round = 0; round < 50000; round++) {
+        size_t n = rand() % 4 == 0 ? gen_value(msg, sizeof msg, 0) : gen_bulks(msg, sizeof msg);
+        size_t avail = rand() % 4 == 0 ? (size_t)rand() % (n + 1) : n;
+        bool client = rand() % 2;
+        size_t cap = rand() % 4 == 0 ? (size_t)rand() % 24 : sizeof text1;
+        struct redis_built a, b;
+        size_t alen = 0, blen = 0;
+        int ra = redis_parse((const uint8_t *)msg, avail, client, false, text1, cap, &a, &alen);
+        int rb =
+            redis_parse_values((const uint8_t *)msg, avail, client, false, text2, cap, &b, &blen);
+        ck_assert_int_eq(ra, rb);
+        if (ra != 0) {
+            continue;
+        }
+        ok++;
+        ck_assert_uint_eq(alen, blen);
+        ck_assert_uint_eq(a.text_len, b.text_len);
+        ck_assert_int_eq(memcmp(a.text, b.text, a.text_len + 1), 0);
+        ck_assert_int_eq(a.is_request, b.is_request);
+        ck_assert_int_eq(a.is_error, b.is_error);
+        ck_assert_int_eq(a.bad_int, b.bad_int);
+        ck_assert_ptr_eq(a.command, b.command);
+        ck_assert_int_eq(a.method == NULL, b.method == NULL);
+        ck_assert_int_eq(a.path == NULL, b.path == NULL);
+        if (a.method != NULL) {
+            ck_assert_uint_eq(a.method - a.text, b.method - b.text);
+            ck_assert_uint_eq(a.method_len, b.method_len);
+        }
+        if (a.path != NULL) {
+            ck_assert_uint_eq(a.path - a.text, b.path - b.text);
+            ck_assert_uint_eq(a.path_len, b.path_len);
+        }
+    }
+    ck_assert_uint_gt(ok, 15000);
+}
+END_TEST
+
 /* ---- plugin ---- */
 
 START_TEST(transaction_fields)
@@ -664,6 +759,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, build_text_fits);
     tcase_add_test(tc, build_by_direction);
     tcase_add_test(tc, parse_agrees_with_scan);
+    tcase_add_test(tc, bulks_agree_with_values);
     tcase_add_test(tc, transaction_fields);
     tcase_add_test(tc, send_request_response);
     tcase_add_test(tc, error_reply);
