@@ -29,11 +29,12 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         return NULL;
     }
     /* method in upper case, event.action "redis.<method>" in lower case:
-     * on the stack unless the method is long */
+     * the command table's for a command Packetbeat knows, else made here
+     * (on the stack unless the method is long) */
     size_t mlen = req->b.method_len;
     char ubuf[64];
     char lbuf[64 + sizeof "redis."];
-    bool heap = mlen >= sizeof ubuf;
+    bool heap = req->b.command == NULL && mlen >= sizeof ubuf;
     char *upper = heap ? pb_malloc(mlen + 1) : ubuf;
     char *lower = heap ? pb_malloc(mlen + sizeof "redis.") : lbuf;
     if (upper == NULL || lower == NULL) {
@@ -44,14 +45,20 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
         pb_ev_free(ev);
         return NULL;
     }
-    memcpy(lower, "redis.", 6);
-    for (size_t i = 0; i < mlen; i++) {
-        char c = req->b.method[i];
-        upper[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-        lower[6 + i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    const char *action = req->b.action;
+    size_t alen = req->b.action_len;
+    if (req->b.command == NULL) {
+        memcpy(lower, "redis.", 6);
+        for (size_t i = 0; i < mlen; i++) {
+            char c = req->b.method[i];
+            upper[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+            lower[6 + i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        }
+        upper[mlen] = '\0';
+        lower[6 + mlen] = '\0';
+        action = lower;
+        alen = 6 + mlen;
     }
-    upper[mlen] = '\0';
-    lower[6 + mlen] = '\0';
 
     /* none of these keys is in pb_tx_event's event yet */
     pb_node *root = pb_ev_obj(ev, "");
@@ -76,7 +83,7 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     if (p->send_response) {
         rc |= pb_node_add_strn(root, PB_KEY("response"), resp->b.text, resp->b.text_len);
     }
-    rc |= pb_tx_add_action(ev, lower, 6 + mlen, resp->b.is_error ? "failure" : NULL);
+    rc |= pb_tx_add_action(ev, action, alen, resp->b.is_error ? "failure" : NULL);
     if (heap) {
         pb_free(upper);
         pb_free(lower);

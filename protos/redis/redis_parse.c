@@ -182,14 +182,17 @@ static const char *const commands[] = {
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
-#define MAX_COMMAND_LEN 16u /* longest entry: "CONFIG RESETSTAT" */
+#define MAX_COMMAND_LEN 16u /* longest entry: "CONFIG RESETSTAT"; same16 compares that many */
 
 /* The commands by a hash of their bytes (open addressing, linear
- * probing): entry + 1 in each used slot, 0 in a free one. Made once, read
+ * probing): entry + 1 in each used slot, 0 in a free one; each name also
+ * zero-padded to MAX_COMMAND_LEN bytes, compared at once. Made once, read
  * only afterwards. */
 #define CMD_SLOTS 512u
 static uint8_t cmd_slot[CMD_SLOTS];
 static uint8_t cmd_len[NCOMMANDS];
+static char cmd_padded[NCOMMANDS][MAX_COMMAND_LEN];
+static char cmd_action[NCOMMANDS][sizeof "redis." + MAX_COMMAND_LEN]; /* "redis.get" */
 static pthread_once_t cmd_once = PTHREAD_ONCE_INIT;
 
 static inline uint32_t cmd_hash_step(uint32_t h, uint8_t c)
@@ -212,6 +215,12 @@ static void cmd_table_init(void)
     for (size_t k = 0; k < NCOMMANDS; k++) {
         size_t n = strlen(commands[k]);
         cmd_len[k] = (uint8_t)n;
+        memcpy(cmd_padded[k], commands[k], n);
+        memcpy(cmd_action[k], "redis.", 6);
+        for (size_t i = 0; i < n; i++) {
+            char c = commands[k][i];
+            cmd_action[k][6 + i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        }
         uint32_t h = cmd_hash(commands[k], n) % CMD_SLOTS;
         while (cmd_slot[h] != 0) {
             h = (h + 1) % CMD_SLOTS;
@@ -220,14 +229,25 @@ static void cmd_table_init(void)
     }
 }
 
-/* The table's name of the command s (n bytes) names, NULL when none. */
-static const char *command_name(const void *s, size_t n)
+/* a[0..16) == b[0..16) */
+static inline bool same16(const char *a, const char *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+/* The table's entry of the command s (n bytes) names, -1 when none. */
+static int command_id(const void *s, size_t n)
 {
     if (n == 0 || n > MAX_COMMAND_LEN) {
-        return NULL;
+        return -1;
     }
     pthread_once(&cmd_once, cmd_table_init);
-    char upper[MAX_COMMAND_LEN];
+    char upper[MAX_COMMAND_LEN] = {0}; /* zero-padded as cmd_padded */
     const uint8_t *p = s;
     uint32_t h = 0x811c9dc5u;
     for (size_t i = 0; i < n; i++) {
@@ -236,19 +256,19 @@ static const char *command_name(const void *s, size_t n)
         upper[i] = (char)c;
         h = cmd_hash_step(h, c);
     }
-    /* a NUL never matches: no entry holds one */
+    /* the lengths compared too: "GET" and "GET\0" pad alike */
     for (h %= CMD_SLOTS; cmd_slot[h] != 0; h = (h + 1) % CMD_SLOTS) {
         unsigned k = cmd_slot[h] - 1u;
-        if (cmd_len[k] == n && memcmp(commands[k], upper, n) == 0) {
-            return commands[k];
+        if (cmd_len[k] == n && same16(cmd_padded[k], upper)) {
+            return (int)k;
         }
     }
-    return NULL;
+    return -1;
 }
 
 bool redis_is_command(const void *s, size_t n)
 {
-    return command_name(s, n) != NULL;
+    return command_id(s, n) >= 0;
 }
 
 /* Go streambuf's signed ASCII integer: optional sign, then digits up to the
@@ -459,10 +479,15 @@ static void request_names(struct redis_built *top, const struct out *o, uint64_t
                           const size_t start[3], const size_t end[3])
 {
     unsigned words = 1;
-    top->command = command_name(o->p + start[0], end[0] - start[0]);
-    if (top->command == NULL && count > 1) {
-        top->command = command_name(o->p + start[0], end[1] - start[0]);
-        words = top->command != NULL ? 2 : 1;
+    int id = command_id(o->p + start[0], end[0] - start[0]);
+    if (id < 0 && count > 1) {
+        id = command_id(o->p + start[0], end[1] - start[0]);
+        words = id >= 0 ? 2 : 1;
+    }
+    if (id >= 0) {
+        top->command = commands[id];
+        top->action = cmd_action[id];
+        top->action_len = sizeof "redis." - 1 + cmd_len[id];
     }
     top->method = o->p + start[0];
     top->method_len = end[words - 1] - start[0];

@@ -72,6 +72,9 @@ struct redis_built {
     size_t method_len;
     const char *command; /* the method in upper case when Packetbeat knows the
                             command (static), else NULL */
+    const char *action;  /* then "redis." and the method in lower case (static,
+                            not NUL-terminated), else NULL */
+    size_t action_len;
     const char *path; /* requests only: the command's first argument within text,
                          NULL when absent */
     size_t path_len;

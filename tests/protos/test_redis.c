@@ -145,6 +145,47 @@ START_TEST(build_texts)
     ck_assert(!redis_is_command("GET\0X", 5));
     ck_assert(!redis_is_command("", 0));
     ck_assert(!redis_is_command("CONFIG RESETSTATS", 17));
+    ck_assert(!redis_is_command("GET\0", 4)); /* pads as "GET" */
+}
+END_TEST
+
+/* A known command's names come from the command table: the method in
+ * upper case and event.action "redis." and the method in lower case, as
+ * made from the wire bytes; an unknown command has neither. */
+START_TEST(command_names_from_table)
+{
+    static const char *const cmds[] = {"get",         "GET",         "zRangeByScore", "append",
+                                       "ZUNIONSTORE", "Client Kill", "CONFIG  GET",   "config get",
+                                       "script LOAD", "getdel",      "GE T",          "hsetinx"};
+    static char msg[256], text[256];
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        /* one element, or two words as two elements */
+        const char *c = cmds[i];
+        const char *sp = strchr(c, ' ');
+        int n = sp == NULL
+                    ? snprintf(msg, sizeof msg, "*2\r\n$%zu\r\n%s\r\n$1\r\nk\r\n", strlen(c), c)
+                    : snprintf(msg, sizeof msg, "*3\r\n$%d\r\n%.*s\r\n$%zu\r\n%s\r\n$1\r\nk\r\n",
+                               (int)(sp - c), (int)(sp - c), c, strlen(sp + 1), sp + 1);
+        struct redis_built b;
+        size_t mlen = 0;
+        ck_assert_int_eq(
+            redis_parse((const uint8_t *)msg, (size_t)n, true, false, text, sizeof text, &b, &mlen),
+            0);
+        if (!redis_is_command(b.method, b.method_len)) {
+            ck_assert_ptr_null(b.command);
+            ck_assert_ptr_null(b.action);
+            continue;
+        }
+        ck_assert_ptr_nonnull(b.command);
+        ck_assert_uint_eq(strlen(b.command), b.method_len);
+        ck_assert_uint_eq(b.action_len, 6 + b.method_len);
+        ck_assert_int_eq(memcmp(b.action, "redis.", 6), 0);
+        for (size_t k = 0; k < b.method_len; k++) {
+            char m = b.method[k];
+            ck_assert_int_eq(b.command[k], m >= 'a' && m <= 'z' ? m - 'a' + 'A' : m);
+            ck_assert_int_eq(b.action[6 + k], m >= 'A' && m <= 'Z' ? m - 'A' + 'a' : m);
+        }
+    }
 }
 END_TEST
 
@@ -760,6 +801,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, build_by_direction);
     tcase_add_test(tc, parse_agrees_with_scan);
     tcase_add_test(tc, bulks_agree_with_values);
+    tcase_add_test(tc, command_names_from_table);
     tcase_add_test(tc, transaction_fields);
     tcase_add_test(tc, send_request_response);
     tcase_add_test(tc, error_reply);
