@@ -335,6 +335,28 @@ static inline size_t find_crlf(const uint8_t *data, size_t len, size_t from)
     return SIZE_MAX;
 }
 
+/* The header line at pos when it is its type byte, digits and CRLF, as
+ * most are ("$17", "*4", ":1"): its end (the CR), and in *v the number
+ * (wrapping past 64 bits, as parse_int); SIZE_MAX for any other line (a
+ * sign, "$-1", bytes after the digits) or a line without its end yet. */
+static inline size_t digits_line(const uint8_t *data, size_t len, size_t pos, uint64_t *v)
+{
+    size_t i = pos + 1;
+    unsigned d;
+    if (i >= len || (d = (unsigned)data[i] - '0') > 9u) {
+        return SIZE_MAX;
+    }
+    uint64_t u = d;
+    while (++i < len && (d = (unsigned)data[i] - '0') < 10u) {
+        u = u * 10u + d;
+    }
+    if (i + 1 < len && memcmp(data + i, "\r\n", 2) == 0) {
+        *v = u;
+        return i;
+    }
+    return SIZE_MAX;
+}
+
 /* A value finished: close every array it completes. True when the whole
  * message is complete. */
 static bool value_done(struct redis_scan *s)
@@ -375,12 +397,19 @@ enum pb_parse redis_scan(struct redis_scan *s, const uint8_t *data, size_t len, 
             pb_debug("redis", "Unexpected message starting with %c", type);
             return PB_PARSE_DROP;
         }
-        size_t from = s->crlf_from > s->pos ? s->crlf_from : s->pos;
-        size_t eol = find_crlf(data, len, from);
-        if (eol == SIZE_MAX) {
-            /* keep a trailing '\r' for the next search */
-            s->crlf_from = len > s->pos + 1 ? len - 1 : s->pos;
-            return PB_PARSE_MORE;
+        /* most lengths and counts are digits and CRLF, read at once;
+           anything else is searched and then read */
+        uint64_t u = 0;
+        size_t eol = type == '$' || type == '*' ? digits_line(data, len, s->pos, &u) : SIZE_MAX;
+        bool digits = eol != SIZE_MAX;
+        if (!digits) {
+            size_t from = s->crlf_from > s->pos ? s->crlf_from : s->pos;
+            eol = find_crlf(data, len, from);
+            if (eol == SIZE_MAX) {
+                /* keep a trailing '\r' for the next search */
+                s->crlf_from = len > s->pos + 1 ? len - 1 : s->pos;
+                return PB_PARSE_MORE;
+            }
         }
         const uint8_t *line = data + s->pos;
         size_t llen = eol - s->pos;
@@ -388,8 +417,8 @@ enum pb_parse redis_scan(struct redis_scan *s, const uint8_t *data, size_t len, 
         bool done_value = true;
         if (type == '$') {
             if (!(llen == 3 && line[1] == '-' && line[2] == '1')) {
-                int64_t n = 0;
-                enum num_err e = parse_int(line + 1, llen - 1, &n);
+                int64_t n = (int64_t)u;
+                enum num_err e = digits ? NUM_OK : parse_int(line + 1, llen - 1, &n);
                 if (e != NUM_OK) {
                     pb_error(NULL, "Failed to read bulk message: %s", num_errstr(e));
                     return PB_PARSE_DROP;
@@ -405,8 +434,8 @@ enum pb_parse redis_scan(struct redis_scan *s, const uint8_t *data, size_t len, 
         } else if (type == '*') {
             if (!(llen == 3 && line[1] == '-' && line[2] == '1') &&
                 !(llen == 2 && line[1] == '0')) {
-                int64_t n = 0;
-                enum num_err e = parse_int(line + 1, llen - 1, &n);
+                int64_t n = (int64_t)u;
+                enum num_err e = digits ? NUM_OK : parse_int(line + 1, llen - 1, &n);
                 if (e != NUM_OK) {
                     pb_error(NULL, "Failed to read number of bulk messages: %s", num_errstr(e));
                     return PB_PARSE_DROP;
@@ -502,28 +531,6 @@ static void request_names(struct redis_built *top, const struct out *o, uint64_t
 static inline bool is_minus_one(const uint8_t *line, size_t llen)
 {
     return llen == 3 && line[1] == '-' && line[2] == '1';
-}
-
-/* The header line at pos when it is its type byte, digits and CRLF, as
- * most are ("$17", "*4", ":1"): its end (the CR), and in *v the number
- * (wrapping past 64 bits, as parse_int); SIZE_MAX for any other line (a
- * sign, "$-1", bytes after the digits) or a line without its end yet. */
-static inline size_t digits_line(const uint8_t *data, size_t len, size_t pos, uint64_t *v)
-{
-    size_t i = pos + 1;
-    unsigned d;
-    if (i >= len || (d = (unsigned)data[i] - '0') > 9u) {
-        return SIZE_MAX;
-    }
-    uint64_t u = d;
-    while (++i < len && (d = (unsigned)data[i] - '0') < 10u) {
-        u = u * 10u + d;
-    }
-    if (i + 1 < len && memcmp(data + i, "\r\n", 2) == 0) {
-        *v = u;
-        return i;
-    }
-    return SIZE_MAX;
 }
 
 /* The end of the header line of the value at pos (as find_crlf) and the
