@@ -385,10 +385,12 @@ static char *fast_arg(char *o, const char *lim, const struct mc_msg *m, unsigned
 static char *fast_names(char *o, unsigned code, unsigned typ)
 {
     size_t n;
-    const char *s = mc_code_name_n(code, &n);
-    o = pb_jw_quoted(PB_JW_LIT(o, "\"command\":"), s, n);
-    s = mc_type_name_n(typ, &n);
-    return pb_jw_quoted(FAST_KEY(o, "type"), s, n);
+    const char *s = mc_code_member(code, &n);
+    pb_copy_short(o, s, n);
+    o += n;
+    s = mc_type_member(typ, &n);
+    pb_copy_short(o, s, n);
+    return o + n;
 }
 
 /* ser_msg's members of a text message; the end, or NULL when the section
@@ -524,18 +526,27 @@ pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
         return NULL;
     }
     /* "memcache." and the request's type name in lower case */
-    static const char *const actions[] = {
-        "memcache.unknown", "memcache.load",    "memcache.store",    "memcache.delete",
-        "memcache.counter", "memcache.info",    "memcache.slabctrl", "memcache.lrucrawler",
-        "memcache.stats",   "memcache.success", "memcache.fail",     "memcache.auth",
+#define ACTION(s)                                                                                  \
+    {                                                                                              \
+        "memcache." s, sizeof("memcache." s) - 1                                                   \
+    }
+    static const struct {
+        const char *s;
+        size_t n;
+    } actions[] = {
+        ACTION("unknown"), ACTION("load"),    ACTION("store"),    ACTION("delete"),
+        ACTION("counter"), ACTION("info"),    ACTION("slabctrl"), ACTION("lrucrawler"),
+        ACTION("stats"),   ACTION("success"), ACTION("fail"),     ACTION("auth"),
     };
+#undef ACTION
     _Static_assert(sizeof actions / sizeof actions[0] == MC_T_AUTH + 1, "one per type");
     const char *action = NULL;
     size_t alen = sizeof "memcache." - 1;
     if (req != NULL) {
         unsigned typ = req->cmd->typ;
-        action = actions[typ < sizeof actions / sizeof actions[0] ? typ : MC_T_UNKNOWN];
-        alen = strlen(action);
+        typ = typ < sizeof actions / sizeof actions[0] ? typ : MC_T_UNKNOWN;
+        action = actions[typ].s;
+        alen = actions[typ].n;
     }
     /* at the end of the event object, wherever it is added from */
     pb_tx_add_action(ev, action, alen, resp != NULL && resp->status == 0 ? "success" : NULL);

@@ -281,101 +281,103 @@ static bool quiet_opcode(uint8_t o)
     }
 }
 
-/* A name of the event and its length. */
+/* A name of the event, and the member that shows it in compact JSON
+ * ("command":"get", ,"type":"Load") with its length. */
 struct mc_name {
     const char *s;
-    uint8_t n;
+    const char *json;
+    uint8_t json_n;
 };
-#define NAME(s)                                                                                    \
+#define MEMBER(pre, s)                                                                             \
     {                                                                                              \
-        (s), sizeof(s) - 1                                                                         \
+        (s), pre s "\"", sizeof(pre s "\"") - 1                                                    \
     }
+#define CODE(s) MEMBER("\"command\":\"", s)
+#define TYPE(s) MEMBER(",\"type\":\"", s)
 
 static const struct mc_name type_names[] = {
-    NAME("UNKNOWN"), NAME("Load"),    NAME("Store"),    NAME("Delete"),
-    NAME("Counter"), NAME("Info"),    NAME("SlabCtrl"), NAME("LRUCrawler"),
-    NAME("Stats"),   NAME("Success"), NAME("Fail"),     NAME("Auth"),
+    TYPE("UNKNOWN"), TYPE("Load"),    TYPE("Store"),    TYPE("Delete"),
+    TYPE("Counter"), TYPE("Info"),    TYPE("SlabCtrl"), TYPE("LRUCrawler"),
+    TYPE("Stats"),   TYPE("Success"), TYPE("Fail"),     TYPE("Auth"),
 };
 
 static const struct mc_name code_names[] = {
-    NAME("UNKNOWN"),
-    NAME("noop"),
-    NAME("set"),
-    NAME("add"),
-    NAME("replace"),
-    NAME("append"),
-    NAME("prepend"),
-    NAME("cas"),
-    NAME("get"),
-    NAME("gets"),
-    NAME("incr"),
-    NAME("decr"),
-    NAME("<counter_op_res>"),
-    NAME("touch"),
-    NAME("delete"),
-    NAME("slabs"),
-    NAME("slabs reassign"),
-    NAME("slabs automove"),
-    NAME("lru_crawler"),
-    NAME("lru_crawler enable"),
-    NAME("lru_crawler disable"),
-    NAME("lru_crawler sleep"),
-    NAME("lru_crawler tocrawl"),
-    NAME("lru_crawler crawl"),
-    NAME("stats"),
-    NAME("STAT"),
-    NAME("flush_all"),
-    NAME("verbosity"),
-    NAME("quit"),
-    NAME("version"),
-    NAME("sasl_list"),
-    NAME("sasl_auth"),
-    NAME("sasl_step"),
-    NAME("OK"),
-    NAME("VALUE"),
-    NAME("END"),
-    NAME("STORED"),
-    NAME("NOT_STORED"),
-    NAME("EXISTS"),
-    NAME("NOT_FOUND"),
-    NAME("TOCHED"), /* sic, as Packetbeat spells it */
-    NAME("DELETED"),
-    NAME("ERROR"),
-    NAME("CLIENT_ERROR"),
-    NAME("SERVER_ERROR"),
-    NAME("BUSY"),
-    NAME("BADCLASS"),
-    NAME("NOSPARE"),
-    NAME("NOTFULL"),
-    NAME("UNSAFE"),
-    NAME("SAME"),
-    NAME("VERSION"),
+    CODE("UNKNOWN"),
+    CODE("noop"),
+    CODE("set"),
+    CODE("add"),
+    CODE("replace"),
+    CODE("append"),
+    CODE("prepend"),
+    CODE("cas"),
+    CODE("get"),
+    CODE("gets"),
+    CODE("incr"),
+    CODE("decr"),
+    CODE("<counter_op_res>"),
+    CODE("touch"),
+    CODE("delete"),
+    CODE("slabs"),
+    CODE("slabs reassign"),
+    CODE("slabs automove"),
+    CODE("lru_crawler"),
+    CODE("lru_crawler enable"),
+    CODE("lru_crawler disable"),
+    CODE("lru_crawler sleep"),
+    CODE("lru_crawler tocrawl"),
+    CODE("lru_crawler crawl"),
+    CODE("stats"),
+    CODE("STAT"),
+    CODE("flush_all"),
+    CODE("verbosity"),
+    CODE("quit"),
+    CODE("version"),
+    CODE("sasl_list"),
+    CODE("sasl_auth"),
+    CODE("sasl_step"),
+    CODE("OK"),
+    CODE("VALUE"),
+    CODE("END"),
+    CODE("STORED"),
+    CODE("NOT_STORED"),
+    CODE("EXISTS"),
+    CODE("NOT_FOUND"),
+    CODE("TOCHED"), /* sic, as Packetbeat spells it */
+    CODE("DELETED"),
+    CODE("ERROR"),
+    CODE("CLIENT_ERROR"),
+    CODE("SERVER_ERROR"),
+    CODE("BUSY"),
+    CODE("BADCLASS"),
+    CODE("NOSPARE"),
+    CODE("NOTFULL"),
+    CODE("UNSAFE"),
+    CODE("SAME"),
+    CODE("VERSION"),
 };
 
-const char *mc_type_name_n(unsigned typ, size_t *n)
+const char *mc_type_member(unsigned typ, size_t *n)
 {
     const struct mc_name *m = &type_names[typ < NELEM(type_names) ? typ : MC_T_UNKNOWN];
-    *n = m->n;
-    return m->s;
+    *n = m->json_n;
+    return m->json;
 }
 
-const char *mc_code_name_n(unsigned code, size_t *n)
+const char *mc_code_member(unsigned code, size_t *n)
 {
     const struct mc_name *m = &code_names[code < NELEM(code_names) ? code : MC_CMD_UNKNOWN];
-    *n = m->n;
-    return m->s;
+    *n = m->json_n;
+    return m->json;
 }
 
 const char *mc_type_name(unsigned typ)
 {
-    size_t n;
-    return mc_type_name_n(typ, &n);
+    return type_names[typ < NELEM(type_names) ? typ : MC_T_UNKNOWN].s;
 }
 
 const char *mc_code_name(unsigned code)
 {
-    size_t n;
-    return mc_code_name_n(code, &n);
+    return code_names[code < NELEM(code_names) ? code : MC_CMD_UNKNOWN].s;
 }
 
 const char *mc_opcode_name(unsigned o)

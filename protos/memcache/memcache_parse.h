@@ -248,12 +248,13 @@ void mc_msg_note(struct mc_msg *m, const char *note);
 int mc_strv_add(struct mc_strv *v, const void *p, size_t n);
 void mc_strv_free(struct mc_strv *v);
 
-/* Names used in events (plain ASCII): "UNKNOWN" for a value out of range;
- * the _n forms give the length in *n too. */
+/* Names used in events (plain ASCII): "UNKNOWN" for a value out of range. */
 const char *mc_type_name(unsigned typ);
 const char *mc_code_name(unsigned code);
-const char *mc_type_name_n(unsigned typ, size_t *n);
-const char *mc_code_name_n(unsigned code, size_t *n);
+/* The members that show them in compact JSON, "command":"get" and
+ * ,"type":"Load" (with its comma), *n bytes. */
+const char *mc_code_member(unsigned code, size_t *n);
+const char *mc_type_member(unsigned typ, size_t *n);
 const char *mc_opcode_name(unsigned opcode); /* "" when unknown */
 const char *mc_status_name(unsigned status); /* "" when unknown */
 
