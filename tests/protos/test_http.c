@@ -774,43 +774,14 @@ START_TEST(http_url_edge_cases)
 }
 END_TEST
 
-/* Between the protocol and the harness: each event encoded from its arena
- * (strings kept by reference or copied, literal keys) and from its jansson
- * tree must give the same bytes. */
-struct enc_check {
-    pb_emit_fn emit;
-    void *ctx;
-    size_t checked;
-};
-
-static void emit_checked(void *ctx, struct pb_proto *p, pb_event *ev)
-{
-    struct enc_check *e = ctx;
-    if (ev != NULL) {
-        pt_arena_encodes_as_tree(ev);
-        e->checked++;
-    }
-    e->emit(e->ctx, p, ev);
-}
-
-static void check_encodings(struct pt_conn *t, struct enc_check *e)
-{
-    struct pb_proto *p = pt_proto(t);
-    e->emit = p->emit;
-    e->ctx = p->emit_ctx;
-    e->checked = 0;
-    p->emit = emit_checked;
-    p->emit_ctx = e;
-}
-
 /* url.full of an IPv6 host with a port and a path that needs escaping;
  * texts longer than the builder's stack buffers (url.full, query, the
  * status phrase); body fields; query parameters sorted and escaped. */
 START_TEST(http_event_texts)
 {
-    struct enc_check e;
+    struct pt_enc_check e;
     struct pt_conn *t = pt_open(&pb_proto_http, "include_body_for: [\"text/plain\"]");
-    check_encodings(t, &e);
+    pt_check_encodings(t, &e);
     pt_feeds(t, TS,
              "POST /a%20b/%C3%BC/x.tar.gz?q=1&b=%2F&e=%E2%82%AC HTTP/1.1\r\n"
              "Host: [2001:db8::1]:8080\r\n"

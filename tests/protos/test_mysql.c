@@ -175,51 +175,15 @@ START_TEST(error_response)
 }
 END_TEST
 
-/* Each event encoded from its arena (the mysql object as raw text, or as
- * members for an error) and from its jansson tree must give the same
- * bytes; the arena's text of the last one is kept. */
-struct enc_check {
-    pb_emit_fn emit;
-    void *ctx;
-    size_t checked;
-    char last[4096];
-};
-
-static void emit_checked(void *ctx, struct pb_proto *p, pb_event *ev)
-{
-    struct enc_check *e = ctx;
-    if (ev != NULL) {
-        struct pb_codec_buf a = {0};
-        ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
-        ck_assert_uint_lt(a.len, sizeof e->last);
-        memcpy(e->last, a.p, a.len);
-        e->last[a.len] = '\0';
-        pb_codec_buf_free(&a);
-        pt_arena_encodes_as_tree(ev);
-        e->checked++;
-    }
-    e->emit(e->ctx, p, ev);
-}
-
-static void check_encodings(struct pt_conn *t, struct enc_check *e)
-{
-    struct pb_proto *p = pt_proto(t);
-    e->emit = p->emit;
-    e->ctx = p->emit_ctx;
-    e->checked = 0;
-    p->emit = emit_checked;
-    p->emit_ctx = e;
-}
-
 /* The mysql object, its members in Packetbeat's order: integers past
  * INT64_MAX (as the DOM stores them), result set counts, and with an error
  * a message that is plain, one that needs escaping and one that is not
  * UTF-8. */
 START_TEST(mysql_object_text)
 {
-    struct enc_check e;
+    struct pt_enc_check e;
     struct pt_conn *t = pt_open(&pb_proto_mysql, "ports: [3306]");
-    check_encodings(t, &e);
+    pt_check_encodings(t, &e);
     struct pt_buf q = {.n = 0};
     query(&q, "update t set a = 1");
     /* OK: affected rows 2^64 - 1 (0xfe + 8 bytes), insert id 0x10000 (0xfd + 3) */

@@ -211,50 +211,14 @@ START_TEST(error_response)
 }
 END_TEST
 
-/* Each event encoded from its arena (the pgsql object as raw text, or as
- * members for an error) and from its jansson tree must give the same
- * bytes; the arena's text of the last one is kept. */
-struct enc_check {
-    pb_emit_fn emit;
-    void *ctx;
-    size_t checked;
-    char last[4096];
-};
-
-static void emit_checked(void *ctx, struct pb_proto *p, pb_event *ev)
-{
-    struct enc_check *e = ctx;
-    if (ev != NULL) {
-        struct pb_codec_buf a = {0};
-        ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
-        ck_assert_uint_lt(a.len, sizeof e->last);
-        memcpy(e->last, a.p, a.len);
-        e->last[a.len] = '\0';
-        pb_codec_buf_free(&a);
-        pt_arena_encodes_as_tree(ev);
-        e->checked++;
-    }
-    e->emit(e->ctx, p, ev);
-}
-
-static void check_encodings(struct pt_conn *t, struct enc_check *e)
-{
-    struct pb_proto *p = pt_proto(t);
-    e->emit = p->emit;
-    e->ctx = p->emit_ctx;
-    e->checked = 0;
-    p->emit = emit_checked;
-    p->emit_ctx = e;
-}
-
 /* The pgsql object, its members in Packetbeat's order: counts only, and
  * with error fields that are plain, that need escaping, that are not UTF-8
  * or absent (""). */
 START_TEST(pgsql_object_text)
 {
-    struct enc_check e;
+    struct pt_enc_check e;
     struct pt_conn *t = pt_open(&pb_proto_pgsql, "ports: [5432]");
-    check_encodings(t, &e);
+    pt_check_encodings(t, &e);
     struct pt_buf a = {.n = 0};
     struct pt_buf b = {.n = 0};
     q(&a, "select 1");

@@ -175,3 +175,30 @@ const char *pt_tree_str(json_t *tree, const char *path)
     ck_assert_msg(json_is_string(v), "%s: not a string", path);
     return json_string_value(v);
 }
+
+static void emit_checked(void *ctx, struct pb_proto *p, pb_event *ev)
+{
+    struct pt_enc_check *e = ctx;
+    if (ev != NULL) {
+        struct pb_codec_buf a = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &a, NULL), 0);
+        size_t n = a.len < sizeof e->last ? a.len : sizeof e->last - 1; /* its start */
+        memcpy(e->last, a.p, n);
+        e->last[n] = '\0';
+        pb_codec_buf_free(&a);
+        pt_arena_encodes_as_tree(ev);
+        e->checked++;
+    }
+    e->emit(e->ctx, p, ev);
+}
+
+void pt_check_encodings(struct pt_conn *t, struct pt_enc_check *e)
+{
+    struct pb_proto *p = pt_proto(t);
+    e->emit = p->emit;
+    e->ctx = p->emit_ctx;
+    e->checked = 0;
+    e->last[0] = '\0';
+    p->emit = emit_checked;
+    p->emit_ctx = e;
+}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "beat/event.h"
+#include "protos/proto.h"
 #include "tests/support/pt.h"
 
 /* A transaction's tuple: src:sport -> dst:dport over proto (PB_IPPROTO_*);
@@ -199,5 +200,16 @@ int pt_init_rc(const struct pb_proto_ops *ops, const char *yaml, void (*check)(s
  * made with nodes, strings held by reference) is byte for byte that of its
  * jansson tree; returns the tree, which ev keeps. */
 json_t *pt_arena_encodes_as_tree(pb_event *ev);
+
+/* Between a protocol and the harness: every event it emits goes through
+ * pt_arena_encodes_as_tree first, is counted, and its arena's encoding is
+ * kept in last (the latest event's, its first 4095 bytes). */
+struct pt_enc_check {
+    pb_emit_fn emit;
+    void *ctx;
+    size_t checked;
+    char last[4096];
+};
+void pt_check_encodings(struct pt_conn *t, struct pt_enc_check *e);
 
 #endif
