@@ -883,6 +883,7 @@ enum { PB_MAX_FROZEN = 16 };
 
 static pthread_mutex_t frozen_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int frozen_count;
+static atomic_uint frozen_epoch; /* pb_ev_frozen_epoch */
 /* Readers find a cached encoding without the lock: v and enc are
  * published with release stores (len and inexact written before enc), and
  * a value is thawed only once no event holds it any more (the contract of
@@ -918,6 +919,7 @@ void pb_ev_freeze(const json_t *v)
             f->inexact = false;
             atomic_store_explicit(&f->v, v, memory_order_release);
             atomic_fetch_add(&frozen_count, 1);
+            atomic_fetch_add(&frozen_epoch, 1);
             break;
         }
     }
@@ -935,6 +937,7 @@ void pb_ev_thaw(const json_t *v)
             atomic_store(&frozen[i].v, NULL);
             pb_free(atomic_exchange(&frozen[i].enc, NULL));
             atomic_fetch_sub(&frozen_count, 1);
+            atomic_fetch_add(&frozen_epoch, 1);
         }
     }
     pthread_mutex_unlock(&frozen_mu);
@@ -943,6 +946,11 @@ void pb_ev_thaw(const json_t *v)
 bool pb_ev_any_frozen(void)
 {
     return atomic_load_explicit(&frozen_count, memory_order_relaxed) > 0;
+}
+
+unsigned pb_ev_frozen_epoch(void)
+{
+    return atomic_load_explicit(&frozen_epoch, memory_order_acquire);
 }
 
 const char *pb_ev_frozen_enc(const json_t *v, size_t *len, bool *inexact)

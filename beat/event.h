@@ -362,5 +362,9 @@ int pb_ev_frozen_put(const json_t *v, pb_frozen_enc_fn enc, pb_frozen_put_fn put
 const char *pb_ev_frozen_enc(const json_t *v, size_t *len, bool *inexact);
 /* Cheap test before pb_ev_frozen_put: is anything frozen at all? */
 bool pb_ev_any_frozen(void);
+/* A number that changes whenever a value is frozen or thawed: what an
+   encoder derived from frozen values' encodings (and their addresses)
+   stays valid while it is the same. */
+unsigned pb_ev_frozen_epoch(void);
 
 #endif

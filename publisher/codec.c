@@ -840,6 +840,132 @@ static inline bool put_borrowed(struct jw *w, const struct pb_member *m)
     return true;
 }
 
+/* Runs of frozen members: most events end with the same few members
+ * holding frozen values (agent, ecs, host), which put_borrowed would
+ * write one by one (a lookup, a copy and the member's steps each). A
+ * thread keeps the encodings of the runs it met last, as the members
+ * write them (",\"agent\":{...},\"ecs\":{...}"), and writes a run that
+ * has the same keys and values again in one copy. They hold while the
+ * frozen values are what they were (pb_ev_frozen_epoch): a value an
+ * event holds stays frozen, so the epoch changes before its address can
+ * hold another. */
+enum { RUN_MAX = 6, RUN_SLOTS = 4, RUN_BYTES = 4096 };
+struct frozen_run {
+    uint32_t n; /* members; 0: an empty slot */
+    uint32_t len;
+    unsigned epoch;
+    bool inexact;
+    const json_t *v[RUN_MAX];
+    const char *key[RUN_MAX];
+    uint32_t klen[RUN_MAX];
+    char enc[RUN_BYTES];
+};
+static _Thread_local struct {
+    struct frozen_run slot[RUN_SLOTS];
+    unsigned next; /* the slot a new run takes */
+} runs;
+
+/* A member put_borrowed would write (its key as it is). */
+static inline bool run_member(const struct pb_member *m)
+{
+    return m->kind == PB_VK_JSON &&
+           (m->flags & (PB_MF_BORROWED | PB_MF_PLAIN_KEY)) == (PB_MF_BORROWED | PB_MF_PLAIN_KEY) &&
+           json_is_object(m->u.j);
+}
+
+/* Whether the members from m on (before end, none of them skip1 or skip2)
+   start with run r's. */
+static bool run_matches(const struct frozen_run *r, const struct pb_member *m,
+                        const struct pb_member *end, const struct pb_member *skip1,
+                        const struct pb_member *skip2)
+{
+    for (uint32_t i = 0; i < r->n; i++, m = m->next) {
+        if (m == end || m == skip1 || m == skip2 || m->u.j != r->v[i] || !run_member(m) ||
+            m->klen != r->klen[i] ||
+            (m->key != r->key[i] && memcmp(m->key, r->key[i], m->klen) != 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A new run for the members from m on (at least two), in the slot used
+   longest ago; NULL when they are no such run (or it does not fit, or a
+   value has no encoding yet: put_dom_value makes it). */
+static const struct frozen_run *run_make(const struct pb_member *m, const struct pb_member *end,
+                                         const struct pb_member *skip1,
+                                         const struct pb_member *skip2, unsigned epoch)
+{
+    struct frozen_run *r = &runs.slot[runs.next];
+    uint32_t n = 0;
+    size_t len = 0;
+    bool inexact = false;
+    for (; m != end && m != skip1 && m != skip2 && n < RUN_MAX && run_member(m); m = m->next) {
+        size_t elen;
+        bool einexact;
+        const char *e = pb_ev_frozen_enc(m->u.j, &elen, &einexact);
+        if (e == NULL || elen > RUN_BYTES || m->klen + 4 > RUN_BYTES - elen ||
+            len > RUN_BYTES - elen - m->klen - 4) {
+            break;
+        }
+        char *o = r->enc + len;
+        *o++ = ',';
+        o = pb_jw_quoted(o, m->key, m->klen);
+        *o++ = ':';
+        memcpy(o, e, elen);
+        len = (size_t)(o + elen - r->enc);
+        inexact = inexact || einexact;
+        r->v[n] = m->u.j;
+        r->key[n] = m->key;
+        r->klen[n] = m->klen;
+        n++;
+    }
+    if (n < 2) {
+        r->n = 0;
+        return NULL;
+    }
+    r->n = n;
+    r->len = (uint32_t)len;
+    r->epoch = epoch;
+    r->inexact = inexact;
+    runs.next = (runs.next + 1) % RUN_SLOTS;
+    return r;
+}
+
+/* Writes the run of frozen members that starts at m (before end, without
+   skip1 and skip2) from this thread's runs, first as put_compact_members
+   has it; returns its last member, NULL when nothing was written. */
+static const struct pb_member *put_run(struct jw *w, const struct pb_member *m,
+                                       const struct pb_member *end, const struct pb_member *skip1,
+                                       const struct pb_member *skip2, bool first)
+{
+    if (m->next == end || !run_member(m) || !run_member(m->next)) {
+        return NULL; /* a run has two members at least */
+    }
+    unsigned epoch = pb_ev_frozen_epoch();
+    const struct frozen_run *r = NULL;
+    for (size_t i = 0; i < RUN_SLOTS && r == NULL; i++) {
+        const struct frozen_run *c = &runs.slot[i];
+        if (c->n > 0 && c->epoch == epoch && run_matches(c, m, end, skip1, skip2)) {
+            r = c;
+        }
+    }
+    if (r == NULL && (r = run_make(m, end, skip1, skip2, epoch)) == NULL) {
+        return NULL;
+    }
+    size_t skip = first ? 1 : 0; /* no comma before the first member */
+    if (!reserve(w, r->len)) {
+        return NULL;
+    }
+    memcpy(w->b->p + w->b->len, r->enc + skip, r->len - skip);
+    w->b->len += r->len - skip;
+    w->inexact = w->inexact || r->inexact;
+    for (uint32_t i = 1; i < r->n; i++) {
+        m = m->next;
+    }
+    return m;
+}
+
 /* Compact output (neither pretty nor escape_html) of the members of n from
  * m up to end (exclusive), but skip1 and skip2: the usual member (plain
  * key; a plain string, an integer, a boolean or a container) written in
@@ -853,6 +979,14 @@ static bool put_compact_members(struct jw *w, const pb_node *n, const struct pb_
     for (; m != end && w->err == 0; m = m->next) {
         if (m == skip1 || m == skip2) {
             continue;
+        }
+        if (m->kind == PB_VK_JSON && !n->arr && !w->no_frozen) {
+            const struct pb_member *last = put_run(w, m, end, skip1, skip2, first);
+            if (last != NULL) {
+                first = false;
+                m = last;
+                continue;
+            }
         }
         bool str = m->kind == PB_VK_STR;
         bool plain_str = str && (m->flags & PB_MF_PLAIN_STR);

@@ -1117,6 +1117,125 @@ START_TEST(frozen_members_written_from_cache)
 }
 END_TEST
 
+/* Runs of frozen members (the agent, ecs and host most events end with)
+ * are written from the encoding the thread keeps of them: the same bytes
+ * as member by member (an arena made from the decoded tree holds copies,
+ * no frozen values), wherever a run is (alone, after or before other
+ * members, first, in a nested object, longer than the longest run kept,
+ * too large to keep), its inexactness kept, the second encoding of an
+ * event (from the kept runs) as the first. */
+START_TEST(frozen_runs_as_members)
+{
+    json_t *big = json_object();
+    char *text = malloc(5000);
+    ck_assert_ptr_nonnull(text);
+    memset(text, 'x', 4999);
+    text[4999] = '\0';
+    json_object_set_new(big, "text", json_string(text));
+    free(text);
+    json_t *vals[5] = {
+        json_pack("{s:s,s:s}", "name", "vm", "type", "packetbeat"),
+        json_pack("{s:s}", "version", "8.0.0"),
+        json_pack("{s:s,s:[s,s]}", "name", "h", "ip", "10.0.0.1", "fe80::1"),
+        json_pack("{s:f}", "ratio", 2.0), /* written "2": inexact */
+        big,                              /* larger than a kept run */
+    };
+    static const char *const keys[] = {"agent", "ecs", "host", "m", "big", "x"};
+    for (size_t i = 0; i < 5; i++) {
+        pb_ev_freeze(vals[i]);
+    }
+    uint32_t x = 7;
+    for (int round = 0; round < 3000; round++) {
+        pb_event *ev = pb_ev_new();
+        pb_node *root = pb_ev_obj(ev, "");
+        pb_node *nest = NULL;
+        int n = 1 + round % 14;
+        for (int i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            unsigned pick = (x >> 16) % 10;
+            pb_node *to = nest != NULL && (x >> 27) % 2 ? nest : root;
+            /* mostly the usual three, now and then the others, or the
+               first under another key */
+            unsigned v = pick < 6 ? pick % 3 : pick == 6 ? 3 : pick == 7 ? 4 : 0;
+            const char *key = keys[pick < 6 ? pick % 3 : pick - 3];
+            if (pick < 9) {
+                pb_node_set_frozen(to, key, vals[v]);
+            } else if (nest == NULL) {
+                nest = pb_node_obj(root, "nest");
+            } else {
+                pb_node_set_str(to, key, "plain");
+            }
+        }
+        bool inexact = false;
+        for (size_t k = 0; k < 2; k++) { /* the second time from what the first kept */
+            struct pb_codec_buf b = {0};
+            bool exact = false;
+            ck_assert_int_eq(pb_ev_encode(ev, false, false, &b, &exact), 0);
+            json_t *t = json_loadb(b.p, b.len, 0, NULL);
+            ck_assert_ptr_nonnull(t);
+            json_t *m = json_object_get(t, "m");
+            json_t *nm = json_object_get(json_object_get(t, "nest"), "m");
+            inexact = json_is_object(m) || json_is_object(nm);
+            ck_assert_int_eq(exact, !inexact);
+            json_decref(t);
+            pb_codec_buf_free(&b);
+        }
+        /* member by member: an arena made from the decoded text (the
+           inexact float read back as an integer writes the same) */
+        struct pb_codec_buf e = {0}, g = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &e, NULL), 0);
+        pb_event *copy = pb_ev_wrap(json_loadb(e.p, e.len, 0, NULL));
+        ck_assert_int_eq(pb_ev_to_arena(copy), 0);
+        ck_assert_int_eq(pb_ev_encode(copy, false, false, &g, NULL), 0);
+        ck_assert_msg(e.len == g.len && memcmp(e.p, g.p, e.len) == 0, "%.*s\n%.*s", (int)e.len, e.p,
+                      (int)g.len, g.p);
+        pb_codec_buf_free(&e);
+        pb_codec_buf_free(&g);
+        pb_ev_free(copy);
+        pb_ev_free(ev);
+    }
+    for (size_t i = 0; i < 5; i++) {
+        pb_ev_thaw(vals[i]);
+        json_decref(vals[i]);
+    }
+}
+END_TEST
+
+/* A kept run is not written once one of its values was thawed: here the
+ * same value, changed while thawed and frozen again at the same address. */
+START_TEST(frozen_runs_follow_thaw)
+{
+    json_t *a = json_pack("{s:i}", "n", 1);
+    json_t *b = json_pack("{s:s}", "version", "8.0.0");
+    pb_ev_freeze(a);
+    pb_ev_freeze(b);
+    for (int round = 0; round < 3; round++) {
+        pb_event *ev = pb_ev_new();
+        pb_node *root = pb_ev_obj(ev, "");
+        pb_node_set_str(root, "type", "x");
+        pb_node_add_frozen(root, PB_KEY("agent"), a);
+        pb_node_add_frozen(root, PB_KEY("ecs"), b);
+        for (int k = 0; k < 2; k++) {
+            struct pb_codec_buf buf = {0};
+            ck_assert_int_eq(pb_ev_encode(ev, false, false, &buf, NULL), 0);
+            char want[64];
+            snprintf(want, sizeof want, ",\"agent\":{\"n\":%d},\"ecs\":", round + 1);
+            ck_assert_msg(memmem(buf.p, buf.len, want, strlen(want)) != NULL, "%.*s", (int)buf.len,
+                          buf.p);
+            pb_codec_buf_free(&buf);
+        }
+        pb_ev_free(ev);
+        pb_ev_thaw(a);
+        json_object_set_new(a, "n", json_integer(round + 2));
+        pb_ev_freeze(a);
+    }
+    pb_ev_thaw(a);
+    pb_ev_thaw(b);
+    json_decref(a);
+    json_decref(b);
+}
+END_TEST
+
 /* pb_ev_add_builtins makes what the four adds it stands for make: the same
  * encoding (a transaction's pending fields or plain members before them,
  * with and without a host name), the same tree, the same lookups and
@@ -1477,6 +1596,8 @@ int main(void)
     tcase_add_test(tc, parse_ip_follows_changes);
     tcase_add_test(tc, literal_key_setters);
     tcase_add_test(tc, frozen_members_written_from_cache);
+    tcase_add_test(tc, frozen_runs_as_members);
+    tcase_add_test(tc, frozen_runs_follow_thaw);
     tcase_add_test(tc, frozen_members_and_pending_timestamp);
     tcase_add_test(tc, builtins_at_once_as_four_adds);
     tcase_add_test(tc, frozen_if_bare_agrees_with_lookups);
