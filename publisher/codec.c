@@ -879,9 +879,12 @@ static bool run_matches(const struct frozen_run *r, const struct pb_member *m,
                         const struct pb_member *end, const struct pb_member *skip1,
                         const struct pb_member *skip2)
 {
+    const unsigned flags = PB_MF_BORROWED | PB_MF_PLAIN_KEY;
     for (uint32_t i = 0; i < r->n; i++, m = m->next) {
-        if (m == end || m == skip1 || m == skip2 || m->u.j != r->v[i] || !run_member(m) ||
-            m->klen != r->klen[i] ||
+        /* the value is r's (an object: it was when kept, and frozen
+           values do not change) */
+        if (m == end || m == skip1 || m == skip2 || m->u.j != r->v[i] || m->kind != PB_VK_JSON ||
+            (m->flags & flags) != flags || m->klen != r->klen[i] ||
             (m->key != r->key[i] && memcmp(m->key, r->key[i], m->klen) != 0)) {
             return false;
         }
