@@ -581,15 +581,16 @@ pb_event *pb_tx_event(const struct pb_tx *tx)
         pb_ev_free(ev);
         return NULL;
     }
-    *p = (struct pb_txp){
-        .start_ns = tx->start_ns,
-        .end_ns = tx->end_ns,
-        .src_bytes = tx->src_bytes,
-        .dst_bytes = tx->dst_bytes,
-        .type = tx->type,
-        .status = tx->status,
-        .no_client_server = tx->no_client_server,
-    };
+    /* zeroed but for the texts at its end (a third of it): each is
+       written below before anything reads it */
+    memset(p, 0, offsetof(struct pb_txp, start_text));
+    p->start_ns = tx->start_ns;
+    p->end_ns = tx->end_ns;
+    p->src_bytes = tx->src_bytes;
+    p->dst_bytes = tx->dst_bytes;
+    p->type = tx->type;
+    p->status = tx->status;
+    p->no_client_server = tx->no_client_server;
     size_t tlen = strlen(tx->type), slen = tx->status != NULL ? strlen(tx->status) : 0;
     const struct pb_tunnel *tun = NULL;
     if (tx->tuple != NULL) {
