@@ -585,10 +585,13 @@ pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_
         put_direction(c, ev);
     }
     struct section *s = section_of(c, section);
-    if (s != NULL) {
+    /* most sections add neither fields nor tags */
+    if (s != NULL && (s->fields != NULL || s->tags != NULL)) {
         apply_section(ev, s);
     }
-    apply_section(ev, &c->global);
+    if (c->global.fields != NULL || c->global.tags != NULL) {
+        apply_section(ev, &c->global);
+    }
 
     put_builtin(c, ev, s);
     if (s != NULL && s->procs != NULL) {
