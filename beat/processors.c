@@ -30,6 +30,11 @@
 struct pb_processors {
     struct pb_proc *list[PROC_MAX];
     size_t n;
+    /* the ones of list that may change an event, in order: the others
+       pass events unchanged, their conditions do not matter (borrowed
+       from list) */
+    struct pb_proc *run[PROC_MAX];
+    size_t nrun;
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -902,17 +907,17 @@ struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, si
             return NULL;
         }
         ps->list[ps->n++] = p;
+        if (p->kind->run != run_pass) {
+            ps->run[ps->nrun++] = p;
+        }
     }
     return ps;
 }
 
 pb_event *pb_processors_run(struct pb_processors *ps, pb_event *ev)
 {
-    for (size_t i = 0; ps != NULL && i < ps->n && ev != NULL; i++) {
-        struct pb_proc *p = ps->list[i];
-        if (p->kind->run == run_pass) {
-            continue; /* passes events unchanged: its condition does not matter */
-        }
+    for (size_t i = 0; ps != NULL && i < ps->nrun && ev != NULL; i++) {
+        struct pb_proc *p = ps->run[i];
         if (p->then_ps != NULL) {
             ev = pb_processors_run(pb_cond_eval_ev(p->when, ev) ? p->then_ps : p->else_ps, ev);
             continue;
