@@ -363,6 +363,14 @@ __attribute__((destructor)) static void slab_pool_free(void)
     pthread_mutex_unlock(&slab_mu);
 }
 
+/* The ring slot i places after the head (i <= cap): a compare instead
+   of a division (tens of cycles) for every event in and out. */
+static inline size_t ring_at(const struct pb_pipeline *pl, size_t i)
+{
+    size_t at = pl->head + i;
+    return at >= pl->cap ? at - pl->cap : at;
+}
+
 static void qev_free(struct qev *q)
 {
     pb_ev_free(qev_arena(q));
@@ -746,7 +754,7 @@ static struct pb_batch *take_batch(struct pb_pipeline *pl, size_t n)
     for (size_t i = 0; i < n; i++) {
         b->ev[i] = pl->ring[pl->head];
         memset(&pl->ring[pl->head], 0, sizeof pl->ring[pl->head]);
-        pl->head = (pl->head + 1) % pl->cap;
+        pl->head = ring_at(pl, 1);
     }
     pl->count -= n;
     b->n = n;
@@ -1182,7 +1190,7 @@ static void pipeline_free(struct pb_pipeline *pl)
     pb_free(pl->workers);
     if (pl->ring != NULL) {
         for (size_t i = 0; i < pl->count; i++) {
-            qev_free(&pl->ring[(pl->head + i) % pl->cap]);
+            qev_free(&pl->ring[ring_at(pl, i)]);
         }
         pb_free(pl->ring);
     }
@@ -1572,7 +1580,7 @@ static int enqueue_many(struct pb_pipeline *pl, struct qev *q, size_t n, bool bl
             qev_free(&q[i]);
             continue;
         }
-        pl->ring[(pl->head + pl->count) % pl->cap] = q[i];
+        pl->ring[ring_at(pl, pl->count)] = q[i];
         pl->count++;
         pl->used++;
         pl->st.published++;
