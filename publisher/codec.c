@@ -1077,6 +1077,31 @@ static void put_compact_node(struct jw *w, const pb_node *n, int depth)
     putc1(w, n->arr ? ']' : '}');
 }
 
+/* A member of an object holding a frozen value (@metadata, the pipeline's
+   template), written from the value's cached encoding as
+   put_compact_members writes it, without a walk; false when it is not
+   such a member or has no encoding yet (nothing written). */
+static bool put_frozen_member(struct jw *w, const struct pb_member *m, bool first)
+{
+    size_t len;
+    bool inexact;
+    const char *e;
+    if (!run_member(m) || w->no_frozen || (e = pb_ev_frozen_enc(m->u.j, &len, &inexact)) == NULL ||
+        !reserve(w, len + m->klen + 4)) {
+        return false;
+    }
+    char *o = w->b->p + w->b->len;
+    if (!first) {
+        *o++ = ',';
+    }
+    o = pb_jw_quoted(o, m->key, m->klen);
+    *o++ = ':';
+    memcpy(o, e, len);
+    w->b->len = (size_t)(o + len - w->b->p);
+    w->inexact = w->inexact || inexact;
+    return true;
+}
+
 /* The spans of the root's @metadata and agent (w->sp): a key met twice
    gets none (a decoder keeps the last). */
 struct top_marks {
@@ -1150,7 +1175,11 @@ static void put_root(struct jw *w, const pb_node *n, int depth)
     }
     if (meta != NULL && !w->no_meta) {
         size_t at = w->b->len;
-        first = put_compact_members(w, n, meta, meta->next, NULL, NULL, depth, first);
+        if (put_frozen_member(w, meta, first)) {
+            first = false;
+        } else {
+            first = put_compact_members(w, n, meta, meta->next, NULL, NULL, depth, first);
+        }
         if (w->sp != NULL && tm.metas == 1) {
             note_span(w, &w->sp->meta_at, &w->sp->meta_len, at);
         }

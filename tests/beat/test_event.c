@@ -1118,12 +1118,13 @@ START_TEST(frozen_members_written_from_cache)
 END_TEST
 
 /* Runs of frozen members (the agent, ecs and host most events end with)
- * are written from the encoding the thread keeps of them: the same bytes
- * as member by member (an arena made from the decoded tree holds copies,
- * no frozen values), wherever a run is (alone, after or before other
- * members, first, in a nested object, longer than the longest run kept,
- * too large to keep), its inexactness kept, the second encoding of an
- * event (from the kept runs) as the first. */
+ * are written from the encoding the thread keeps of them, and a frozen
+ * @metadata from its own: the same bytes as member by member (an arena
+ * made from the decoded tree holds copies, no frozen values), wherever a
+ * run is (alone, after or before other members, first, in a nested
+ * object, longer than the longest run kept, too large to keep), their
+ * inexactness kept, the second encoding of an event (from the kept runs)
+ * as the first. */
 START_TEST(frozen_runs_as_members)
 {
     json_t *big = json_object();
@@ -1150,6 +1151,11 @@ START_TEST(frozen_runs_as_members)
         pb_node *root = pb_ev_obj(ev, "");
         pb_node *nest = NULL;
         int n = 1 + round % 14;
+        /* a frozen @metadata (written first, on its own), exact or not */
+        bool meta_inexact = round % 5 == 1;
+        if (round % 5 < 2) {
+            pb_node_add_frozen(root, PB_KEY("@metadata"), vals[meta_inexact ? 3 : 1]);
+        }
         for (int i = 0; i < n; i++) {
             x = x * 1103515245u + 12345u;
             unsigned pick = (x >> 16) % 10;
@@ -1175,7 +1181,7 @@ START_TEST(frozen_runs_as_members)
             ck_assert_ptr_nonnull(t);
             json_t *m = json_object_get(t, "m");
             json_t *nm = json_object_get(json_object_get(t, "nest"), "m");
-            inexact = json_is_object(m) || json_is_object(nm);
+            inexact = json_is_object(m) || json_is_object(nm) || meta_inexact;
             ck_assert_int_eq(exact, !inexact);
             json_decref(t);
             pb_codec_buf_free(&b);
