@@ -227,43 +227,64 @@ static const char esc_text[128][8] = {
 /* The blocks of sixteen bytes of p from i on that are followed by sixteen
  * more (their copies read that far), without escape_html: a block with
  * nothing to escape is copied whole; in one with a few, each escape comes
- * from esc_text and the plain bytes between them are copied sixteen at a
- * time (o has room: 6 bytes for each input byte): no branch per byte for
- * the CPU to guess wrong in text full of quotes. It stops at the block of
- * a non-ASCII byte (or a NUL in a key), which put_string_fast checks one
- * by one; returns where it stopped, *op the output's end. */
+ * from esc_text (a quote or backslash: a backslash before it) and the
+ * plain bytes between them are copied sixteen at a time (o has room: 6
+ * bytes for each input byte): no branch per byte for the CPU to guess
+ * wrong in text full of quotes. It stops at the block of a non-ASCII byte
+ * (or a NUL in a key), which put_string_fast checks one by one; returns
+ * where it stopped, *op the output's end. */
 static size_t escape_blocks(char **op, const unsigned char *p, size_t i, size_t len, bool key)
 {
     char *o = *op;
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
     while (len - i >= 32) {
         const unsigned char *blk = p + i;
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)blk);
-        unsigned m = pb_json_special16(blk, false);
-        if (m == 0) {
+        /* '"' and '\\'; control bytes and (signed: negative) bytes >= 0x80 */
+        unsigned mq = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+        unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, space));
+        if ((mq | mc) == 0) {
             memcpy(o, blk, 16);
             o += 16;
             i += 16;
             continue;
         }
-        /* bytes >= 0x80 (their sign bits), and NULs in a key */
-        unsigned stop = (unsigned)_mm_movemask_epi8(v);
-        if (key) {
-            stop |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
-        }
-        if (stop != 0) {
-            break;
-        }
         const unsigned char *s = blk; /* the first byte not written */
-        do {
-            const unsigned char *q = blk + (unsigned)__builtin_ctz(m);
-            unsigned c = *q; /* read before the stores, which may alias it */
-            memcpy(o, s, 16);
-            o += q - s;
-            memcpy(o, esc_text[c], 8);
-            o += esc_text[c][7];
-            s = q + 1;
-            m &= m - 1;
-        } while (m != 0);
+        if (mc == 0) {
+            /* quotes and backslashes only (JSON in a string): each is
+               the backslash written before it, then copied with the
+               bytes after it */
+            do {
+                const unsigned char *q = blk + (unsigned)__builtin_ctz(mq);
+                memcpy(o, s, 16);
+                o += q - s;
+                *o++ = '\\';
+                s = q;
+                mq &= mq - 1;
+            } while (mq != 0);
+        } else {
+            /* bytes >= 0x80 (their sign bits), and NULs in a key */
+            unsigned stop = (unsigned)_mm_movemask_epi8(v);
+            if (key) {
+                stop |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+            }
+            if (stop != 0) {
+                break;
+            }
+            unsigned m = mq | mc;
+            do {
+                const unsigned char *q = blk + (unsigned)__builtin_ctz(m);
+                unsigned c = *q; /* read before the stores, which may alias it */
+                memcpy(o, s, 16);
+                o += q - s;
+                memcpy(o, esc_text[c], 8);
+                o += esc_text[c][7];
+                s = q + 1;
+                m &= m - 1;
+            } while (m != 0);
+        }
         memcpy(o, s, 16);
         o += blk + 16 - s;
         i += 16;

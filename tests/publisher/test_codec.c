@@ -152,6 +152,34 @@ START_TEST(dense_specials)
 }
 END_TEST
 
+/* JSON inside a string: quotes and backslashes the only bytes to escape,
+ * any number of them in a block (the block writer's shortest path), then
+ * one control byte or non-ASCII byte somewhere (its other paths). */
+START_TEST(quotes_and_backslashes_only)
+{
+    static const unsigned char alphabet[] = {'a', '"', '\\', '{', ':', ' ', '<', '"'};
+    static const unsigned char odd[] = {'\n', 0x01, 0xe9, 0xc3};
+    unsigned char s[300];
+    char want[300 * 6 + 3];
+    uint32_t x = 99;
+    for (int round = 0; round < 4000; round++) {
+        size_t n = 32 + round % 260;
+        for (size_t k = 0; k < n; k++) {
+            x = x * 1103515245u + 12345u;
+            s[k] = alphabet[(x >> 16) % sizeof alphabet];
+        }
+        if (round % 2 == 1) {
+            x = x * 1103515245u + 12345u;
+            s[(x >> 8) % n] = odd[(x >> 20) % sizeof odd];
+        }
+        for (int html = 0; html < 2; html++) {
+            ref_escape(s, n, html != 0, want);
+            check_string(s, n, html != 0, want);
+        }
+    }
+}
+END_TEST
+
 /* Escapes packed together with whole multi-byte sequences in long strings:
  * the block writer hands over at the first non-ASCII byte, wherever it is
  * in its block, and nothing is lost or written twice around it. */
@@ -434,6 +462,7 @@ static Suite *codec_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, every_byte_at_every_offset);
     tcase_add_test(tc, dense_specials);
+    tcase_add_test(tc, quotes_and_backslashes_only);
     tcase_add_test(tc, dense_specials_then_multibyte);
     tcase_add_test(tc, multibyte_across_word_boundaries);
     tcase_add_test(tc, long_strings);
