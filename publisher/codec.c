@@ -877,7 +877,9 @@ struct frozen_run {
     unsigned epoch;
     bool inexact;
     const json_t *v[RUN_MAX];
-    const char *key[RUN_MAX];
+    /* the keys, as enc holds them (a member's key may be in the arena of
+       an event gone since) */
+    uint32_t key_at[RUN_MAX];
     uint32_t klen[RUN_MAX];
     char enc[RUN_BYTES];
 };
@@ -894,6 +896,32 @@ static inline bool run_member(const struct pb_member *m)
            json_is_object(m->u.j);
 }
 
+/* Whether the n bytes at a and b are the same: keys, most of them under
+   16 bytes, compared without a call. */
+static inline bool short_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t x, y, u, v;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n < 4) { /* the first, middle and last bytes are all of them */
+        return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 /* Whether the members from m on (before end, none of them skip1 or skip2)
    start with run r's. */
 static bool run_matches(const struct frozen_run *r, const struct pb_member *m,
@@ -906,7 +934,7 @@ static bool run_matches(const struct frozen_run *r, const struct pb_member *m,
            values do not change) */
         if (m == end || m == skip1 || m == skip2 || m->u.j != r->v[i] || m->kind != PB_VK_JSON ||
             (m->flags & flags) != flags || m->klen != r->klen[i] ||
-            (m->key != r->key[i] && memcmp(m->key, r->key[i], m->klen) != 0)) {
+            !short_eq(m->key, r->enc + r->key_at[i], m->klen)) {
             return false;
         }
     }
@@ -934,13 +962,13 @@ static const struct frozen_run *run_make(const struct pb_member *m, const struct
         }
         char *o = r->enc + len;
         *o++ = ',';
+        r->key_at[n] = (uint32_t)(o + 1 - r->enc);
         o = pb_jw_quoted(o, m->key, m->klen);
         *o++ = ':';
         memcpy(o, e, elen);
         len = (size_t)(o + elen - r->enc);
         inexact = inexact || einexact;
         r->v[n] = m->u.j;
-        r->key[n] = m->key;
         r->klen[n] = m->klen;
         n++;
     }

@@ -1163,7 +1163,7 @@ START_TEST(frozen_runs_as_members)
             /* mostly the usual three, now and then the others, or the
                first under another key */
             unsigned v = pick < 6 ? pick % 3 : pick == 6 ? 3 : pick == 7 ? 4 : 0;
-            const char *key = keys[pick < 6 ? pick % 3 : pick - 3];
+            const char *key = keys[pick < 6 ? pick % 3 : pick < 9 ? pick - 3 : 5];
             if (pick < 9) {
                 pb_node_set_frozen(to, key, vals[v]);
             } else if (nest == NULL) {
@@ -1204,6 +1204,39 @@ START_TEST(frozen_runs_as_members)
         pb_ev_thaw(vals[i]);
         json_decref(vals[i]);
     }
+}
+END_TEST
+
+/* A kept run compares the keys it was made with by their bytes: a key
+ * copied into an event's arena goes with the event, and the next event
+ * (made in the same block) may hold another key at the same address. */
+START_TEST(frozen_runs_keys_by_bytes)
+{
+    json_t *a = json_pack("{s:i}", "n", 1);
+    json_t *b = json_pack("{s:i}", "n", 2);
+    pb_ev_freeze(a);
+    pb_ev_freeze(b);
+    static const char *const names[][2] = {{"agent", "ecs"}, {"agenX", "ecX"}, {"agent", "ecs"}};
+    for (size_t k = 0; k < 3; k++) {
+        pb_event *ev = pb_ev_new();
+        pb_node *root = pb_ev_obj(ev, "");
+        pb_node_set_str(root, "type", "x");
+        pb_node_set_frozen(root, names[k][0], a); /* keys copied into the arena */
+        pb_node_set_frozen(root, names[k][1], b);
+        struct pb_codec_buf buf = {0};
+        ck_assert_int_eq(pb_ev_encode(ev, false, false, &buf, NULL), 0);
+        char want[96];
+        snprintf(want, sizeof want, "{\"type\":\"x\",\"%s\":{\"n\":1},\"%s\":{\"n\":2}}",
+                 names[k][0], names[k][1]);
+        ck_assert_msg(buf.len == strlen(want) && memcmp(buf.p, want, buf.len) == 0, "%.*s",
+                      (int)buf.len, buf.p);
+        pb_codec_buf_free(&buf);
+        pb_ev_free(ev);
+    }
+    pb_ev_thaw(a);
+    pb_ev_thaw(b);
+    json_decref(a);
+    json_decref(b);
 }
 END_TEST
 
@@ -1604,6 +1637,7 @@ int main(void)
     tcase_add_test(tc, frozen_members_written_from_cache);
     tcase_add_test(tc, frozen_runs_as_members);
     tcase_add_test(tc, frozen_runs_follow_thaw);
+    tcase_add_test(tc, frozen_runs_keys_by_bytes);
     tcase_add_test(tc, frozen_members_and_pending_timestamp);
     tcase_add_test(tc, builtins_at_once_as_four_adds);
     tcase_add_test(tc, frozen_if_bare_agrees_with_lookups);
