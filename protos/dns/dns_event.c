@@ -379,13 +379,27 @@ static void dns_section(struct pb_secw *w, const struct dns_msg *m, bool auth, b
  * section instead; the text is byte for byte what that would write
  * (tests/protos/test_dns.c compares the two on random messages). */
 struct dtw {
-    char *o, *end;
+    char *o, *end; /* the buffer goes on for DNS_SECTION_SLACK bytes past end */
     bool bad;
 };
 
+/* Text of a length known only here (strings, numbers, the parser's keys)
+ * is checked against end; a failed check spoils the text and puts o back
+ * at end. Literals are not checked: every record, list item and member
+ * of a variable length has a checked write, so fewer than
+ * DNS_SECTION_SLACK literal bytes come between two checks (the longest
+ * run, the flags, is 180 bytes), and o never passes the buffer. Whether
+ * the text fits is told at its end. */
+static inline bool dtw_fits(const struct dtw *t, size_t n)
+{
+    /* signed: o may be past end (n is far below PTRDIFF_MAX, as are the
+       parser's texts) */
+    return t->end - t->o >= (ptrdiff_t)n;
+}
+
 static inline void dtw_mem(struct dtw *t, const char *s, size_t n)
 {
-    if (n > (size_t)(t->end - t->o)) {
+    if (!dtw_fits(t, n)) {
         t->bad = true;
         t->o = t->end; /* every later step fails too */
         return;
@@ -393,12 +407,19 @@ static inline void dtw_mem(struct dtw *t, const char *s, size_t n)
     memcpy(t->o, s, n);
     t->o += n;
 }
-#define DTW_LIT(t, lit) dtw_mem((t), "" lit "", sizeof(lit) - 1)
+
+static inline void dtw_lit(struct dtw *t, const char *s, size_t n)
+{
+    assert((size_t)(t->end + DNS_SECTION_SLACK - t->o) >= n);
+    memcpy(t->o, s, n);
+    t->o += n;
+}
+#define DTW_LIT(t, lit) dtw_lit((t), "" lit "", sizeof(lit) - 1)
 
 /* A string between quotes, when it needs no escaping. */
 static inline void dtw_strn(struct dtw *t, const char *s, size_t n)
 {
-    if (n + 2 > (size_t)(t->end - t->o) || !pb_json_plain(s, n)) {
+    if (!dtw_fits(t, n + 2) || !pb_json_plain(s, n)) {
         t->bad = true;
         t->o = t->end;
         return;
@@ -416,7 +437,7 @@ static inline void dtw_str(struct dtw *t, const char *s)
 static inline void dtw_plainn(struct dtw *t, const char *s, size_t n)
 {
     assert(pb_json_plain(s, n));
-    if (n + 2 > (size_t)(t->end - t->o)) {
+    if (!dtw_fits(t, n + 2)) {
         t->bad = true;
         t->o = t->end;
         return;
@@ -452,7 +473,7 @@ static inline void dtw_type_class(struct dtw *t, uint16_t type, uint16_t klass)
 
 static inline void dtw_int(struct dtw *t, int64_t v)
 {
-    if ((size_t)(t->end - t->o) < 20) {
+    if (!dtw_fits(t, 20)) {
         t->bad = true;
         t->o = t->end;
         return;
@@ -473,7 +494,7 @@ static inline void dtw_bool(struct dtw *t, bool v)
 static inline void dtw_sep(struct dtw *t, bool *any)
 {
     if (*any) {
-        dtw_mem(t, ",", 1);
+        DTW_LIT(t, ",");
     }
     *any = true;
 }
@@ -482,23 +503,23 @@ static inline void dtw_sep(struct dtw *t, bool *any)
 static void dtw_rrs(struct dtw *t, const struct dns_rr *rrs, size_t n)
 {
     bool first = true;
-    dtw_mem(t, "[", 1);
+    DTW_LIT(t, "[");
     for (size_t i = 0; i < n; i++) {
         const struct dns_rr *rr = &rrs[i];
         if (rr->is_opt || (rr->data == NULL && rr->nkv == 0)) {
             continue;
         }
         if (!first) {
-            dtw_mem(t, ",", 1);
+            DTW_LIT(t, ",");
         }
         first = false;
-        dtw_mem(t, "{", 1);
+        DTW_LIT(t, "{");
         bool any = false;
         for (size_t k = 0; k < rr->nkv; k++) {
             dtw_sep(t, &any);
-            dtw_mem(t, "\"", 1);
+            DTW_LIT(t, "\"");
             dtw_mem(t, rr->kv[k].key, strlen(rr->kv[k].key)); /* the parser's literals */
-            dtw_mem(t, "\":", 2);
+            DTW_LIT(t, "\":");
             if (rr->kv[k].str != NULL) {
                 dtw_str(t, rr->kv[k].str);
             } else {
@@ -522,7 +543,7 @@ static void dtw_rrs(struct dtw *t, const struct dns_rr *rrs, size_t n)
         dtw_int(t, rr->ttl);
         DTW_LIT(t, "\"}");
     }
-    dtw_mem(t, "]", 1);
+    DTW_LIT(t, "]");
 }
 
 /* add_question, after `"question":` */
@@ -557,7 +578,7 @@ static void dtw_question(struct dtw *t, const struct dns_question *q, struct dns
             }
         }
     }
-    dtw_mem(t, "}", 1);
+    DTW_LIT(t, "}");
 }
 
 /* put_opt, after `"opt":` */
@@ -585,7 +606,7 @@ static void dtw_opt(struct dtw *t, const struct dns_opt *o)
             dtw_str(t, vals[i]);
         }
     }
-    dtw_mem(t, "}", 1);
+    DTW_LIT(t, "}");
 }
 
 size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns_psl_memo *memo,
@@ -625,7 +646,7 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns
                 dtw_plainn(w, hf_name[i], 2);
             }
         }
-        dtw_mem(w, "]", 1);
+        DTW_LIT(w, "]");
     }
     if (m->response) {
         DTW_LIT(w, ",\"type\":\"answer\"");
@@ -652,14 +673,14 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns
                 if (!any) {
                     DTW_LIT(w, ",\"resolved_ip\":[");
                 } else {
-                    dtw_mem(w, ",", 1);
+                    DTW_LIT(w, ",");
                 }
                 any = true;
                 dtw_text(w, an[i].data, an[i].data_len, an[i].data_plain);
             }
         }
         if (any) {
-            dtw_mem(w, "]", 1);
+            DTW_LIT(w, "]");
         }
     }
     DTW_LIT(w, ",\"authorities_count\":");
@@ -679,8 +700,8 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns
         DTW_LIT(w, ",\"additionals\":");
         dtw_rrs(w, m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]);
     }
-    dtw_mem(w, "}", 1);
-    return t.bad ? 0 : (size_t)(t.o - buf);
+    DTW_LIT(w, "}");
+    return t.bad || t.o > t.end ? 0 : (size_t)(t.o - buf);
 }
 
 /* related.ip from the answers, then root's new "dns" */
@@ -705,8 +726,8 @@ static void add_dns(pb_event *ev, pb_node *root, const struct dns_msg *m, bool a
     }
     /* in one pass (the usual case), else through the section writer: as
        its text when it can be, else as members */
-    char text[PB_SECW_BYTES];
-    size_t n = dns_event_one_pass ? dns_section_json(m, auth, add, memo, text, sizeof text) : 0;
+    char text[PB_SECW_BYTES + DNS_SECTION_SLACK];
+    size_t n = dns_event_one_pass ? dns_section_json(m, auth, add, memo, text, PB_SECW_BYTES) : 0;
     if (n > 0 && pb_node_add_raw(root, PB_KEY("dns"), text, n) == 0) {
         return;
     }

@@ -49,10 +49,12 @@ struct dns_event_in {
 pb_event *dns_event_build(const struct dns_event_in *in);
 
 /* dns.* of m as its compact JSON text, written in one pass into buf (cap
- * bytes): its length, or 0 when it cannot be written so (a string that
- * needs escaping, no room), and the event builder writes the section
- * member by member instead. auth, add: include_authorities and
- * include_additionals; memo: for the public suffix lookups (NULL: none). */
+ * bytes, and buf holds DNS_SECTION_SLACK bytes more, written on the way):
+ * its length, or 0 when it cannot be written so (a string that needs
+ * escaping, no room), and the event builder writes the section member by
+ * member instead. auth, add: include_authorities and include_additionals;
+ * memo: for the public suffix lookups (NULL: none). */
+#define DNS_SECTION_SLACK 256u
 size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns_psl_memo *memo,
                         char *buf, size_t cap);
 

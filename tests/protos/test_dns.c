@@ -1463,8 +1463,8 @@ START_TEST(event_one_pass_is_the_section_writers_text)
         }
         parsed++;
         bool auth = gen(2) == 0, add = gen(2) == 0;
-        char text[PB_SECW_BYTES];
-        if (dns_section_json(&msg, auth, add, NULL, text, sizeof text) > 0) {
+        char text[PB_SECW_BYTES + DNS_SECTION_SLACK];
+        if (dns_section_json(&msg, auth, add, NULL, text, PB_SECW_BYTES) > 0) {
             taken++;
         } else {
             declined++;
@@ -1482,6 +1482,46 @@ START_TEST(event_one_pass_is_the_section_writers_text)
     ck_assert_uint_gt(parsed, 3000);
     ck_assert_uint_gt(taken, parsed / 2);
     ck_assert_uint_gt(declined, 50);
+}
+END_TEST
+
+/* dns_section_json into buffers cut at every length: 0 when the text does
+ * not fit, the text when it fits with room (a number asks for 20 bytes),
+ * and nothing written past the cut and its slack (the guard bytes after
+ * them stay). */
+START_TEST(section_json_at_every_cap)
+{
+    enum { GUARD = 64 };
+    static char full[PB_SECW_BYTES + DNS_SECTION_SLACK];
+    static char buf[PB_SECW_BYTES + 24 + DNS_SECTION_SLACK + GUARD];
+    unsigned tried = 0;
+    for (int i = 0; i < 300; i++) {
+        struct pt_buf m = {0};
+        gen_msg(&m);
+        struct dns_msg msg;
+        if (dns_msg_parse(m.b, m.n, &msg) != 0) {
+            continue;
+        }
+        bool auth = gen(2) == 0, add = gen(2) == 0;
+        size_t len = dns_section_json(&msg, auth, add, NULL, full, PB_SECW_BYTES);
+        for (size_t cap = 0; len > 0 && cap <= len + 24; cap++) {
+            memset(buf + cap + DNS_SECTION_SLACK, 0xa5, GUARD);
+            size_t got = dns_section_json(&msg, auth, add, NULL, buf, cap);
+            for (size_t k = cap + DNS_SECTION_SLACK; k < cap + DNS_SECTION_SLACK + GUARD; k++) {
+                ck_assert_msg((uint8_t)buf[k] == 0xa5, "message %d, cap %zu: byte %zu written", i,
+                              cap, k);
+            }
+            if (cap < len) {
+                ck_assert_uint_eq(got, 0);
+            } else if (got != 0 || cap >= len + 20) { /* a number wants room for 20 */
+                ck_assert_uint_eq(got, len);
+                ck_assert(memcmp(buf, full, len) == 0);
+            }
+            tried++;
+        }
+        dns_msg_free(&msg);
+    }
+    ck_assert_uint_gt(tried, 10000);
 }
 END_TEST
 
@@ -1675,6 +1715,7 @@ static Suite *dns_suite(void)
     tcase_add_test(c, event_codes_lists_and_long_query);
     tcase_add_test(c, event_short_lists_and_texts);
     tcase_add_test(c, event_one_pass_is_the_section_writers_text);
+    tcase_add_test(c, section_json_at_every_cap);
     tcase_add_test(c, parse_in_keeps_what_the_event_shows);
     tcase_add_test(c, parse_twin_takes_only_the_same_name);
     tcase_add_test(c, table_is_bounded);
