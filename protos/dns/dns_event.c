@@ -378,18 +378,20 @@ static void dns_section(struct pb_secw *w, const struct dns_msg *m, bool auth, b
  * PB_SECW_BYTES of text) spoils the text and dns_section writes the
  * section instead; the text is byte for byte what that would write
  * (tests/protos/test_dns.c compares the two on random messages). */
+/* The writer: two pointers, passed and returned by value by the writers
+ * that are not inlined, so that o stays in a register (a store through o
+ * could change o if o lived in memory). */
 struct dtw {
     char *o, *end; /* the buffer goes on for DNS_SECTION_SLACK bytes past end */
-    bool bad;
 };
 
 /* Text of a length known only here (strings, numbers, the parser's keys)
- * is checked against end; a failed check spoils the text and puts o back
- * at end. Literals are not checked: every record, list item and member
- * of a variable length has a checked write, so fewer than
- * DNS_SECTION_SLACK literal bytes come between two checks (the longest
- * run, the flags, is 180 bytes), and o never passes the buffer. Whether
- * the text fits is told at its end. */
+ * is checked against end; a failed check spoils the text: o goes to just
+ * past end, where every later check fails too. Literals are not checked:
+ * every record, list item and member of a variable length has a checked
+ * write, so fewer than DNS_SECTION_SLACK literal bytes come between two
+ * checks (the longest run, the flags, is 180 bytes), and o never passes
+ * the buffer. The text fits when o has not passed end at its end. */
 static inline bool dtw_fits(const struct dtw *t, size_t n)
 {
     /* signed: o may be past end (n is far below PTRDIFF_MAX, as are the
@@ -397,11 +399,15 @@ static inline bool dtw_fits(const struct dtw *t, size_t n)
     return t->end - t->o >= (ptrdiff_t)n;
 }
 
+static inline void dtw_spoil(struct dtw *t)
+{
+    t->o = t->end + 1;
+}
+
 static inline void dtw_mem(struct dtw *t, const char *s, size_t n)
 {
     if (!dtw_fits(t, n)) {
-        t->bad = true;
-        t->o = t->end; /* every later step fails too */
+        dtw_spoil(t);
         return;
     }
     memcpy(t->o, s, n);
@@ -420,8 +426,7 @@ static inline void dtw_lit(struct dtw *t, const char *s, size_t n)
 static inline void dtw_strn(struct dtw *t, const char *s, size_t n)
 {
     if (!dtw_fits(t, n + 2) || !pb_json_plain(s, n)) {
-        t->bad = true;
-        t->o = t->end;
+        dtw_spoil(t);
         return;
     }
     t->o = pb_jw_quoted(t->o, s, n);
@@ -438,8 +443,7 @@ static inline void dtw_plainn(struct dtw *t, const char *s, size_t n)
 {
     assert(pb_json_plain(s, n));
     if (!dtw_fits(t, n + 2)) {
-        t->bad = true;
-        t->o = t->end;
+        dtw_spoil(t);
         return;
     }
     t->o = pb_jw_quoted(t->o, s, n);
@@ -474,8 +478,7 @@ static inline void dtw_type_class(struct dtw *t, uint16_t type, uint16_t klass)
 static inline void dtw_int(struct dtw *t, int64_t v)
 {
     if (!dtw_fits(t, 20)) {
-        t->bad = true;
-        t->o = t->end;
+        dtw_spoil(t);
         return;
     }
     t->o = pb_jw_int(t->o, v);
@@ -500,8 +503,9 @@ static inline void dtw_sep(struct dtw *t, bool *any)
 }
 
 /* put_rrs: the records as objects, after `"key":` */
-static void dtw_rrs(struct dtw *t, const struct dns_rr *rrs, size_t n)
+static struct dtw dtw_rrs(struct dtw w, const struct dns_rr *rrs, size_t n)
 {
+    struct dtw *t = &w;
     bool first = true;
     DTW_LIT(t, "[");
     for (size_t i = 0; i < n; i++) {
@@ -544,11 +548,14 @@ static void dtw_rrs(struct dtw *t, const struct dns_rr *rrs, size_t n)
         DTW_LIT(t, "\"}");
     }
     DTW_LIT(t, "]");
+    return w;
 }
 
 /* add_question, after `"question":` */
-static void dtw_question(struct dtw *t, const struct dns_question *q, struct dns_psl_memo *memo)
+static struct dtw dtw_question(struct dtw w, const struct dns_question *q,
+                               struct dns_psl_memo *memo)
 {
+    struct dtw *t = &w;
     size_t nl = q->name_len;
     bool plain = q->name_plain; /* and so every part of the name */
     DTW_LIT(t, "{\"name\":");
@@ -579,11 +586,13 @@ static void dtw_question(struct dtw *t, const struct dns_question *q, struct dns
         }
     }
     DTW_LIT(t, "}");
+    return w;
 }
 
 /* put_opt, after `"opt":` */
-static void dtw_opt(struct dtw *t, const struct dns_opt *o)
+static struct dtw dtw_opt(struct dtw w, const struct dns_opt *o)
 {
+    struct dtw *t = &w;
     char b[24];
     DTW_LIT(t, "{\"do\":");
     dtw_bool(t, o->do_bit);
@@ -607,12 +616,13 @@ static void dtw_opt(struct dtw *t, const struct dns_opt *o)
         }
     }
     DTW_LIT(t, "}");
+    return w;
 }
 
 size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns_psl_memo *memo,
                         char *buf, size_t cap)
 {
-    struct dtw t = {buf, buf + cap, false};
+    struct dtw t = {buf, buf + cap};
     struct dtw *w = &t;
     char b[24];
     DTW_LIT(w, "{\"id\":");
@@ -655,18 +665,18 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns
     }
     if (m->nq > 0) {
         DTW_LIT(w, ",\"question\":");
-        dtw_question(w, &m->q[0], memo);
+        t = dtw_question(t, &m->q[0], memo);
     }
     if (m->opt.present) {
         DTW_LIT(w, ",\"opt\":");
-        dtw_opt(w, &m->opt);
+        t = dtw_opt(t, &m->opt);
     }
     DTW_LIT(w, ",\"answers_count\":");
     dtw_int(w, (int64_t)m->count[DNS_ANSWER]);
     if (m->count[DNS_ANSWER] > 0) {
         const struct dns_rr *an = m->rr[DNS_ANSWER];
         DTW_LIT(w, ",\"answers\":");
-        dtw_rrs(w, an, m->nrr[DNS_ANSWER]);
+        t = dtw_rrs(t, an, m->nrr[DNS_ANSWER]);
         bool any = false;
         for (size_t i = 0; i < m->nrr[DNS_ANSWER]; i++) {
             if (!an[i].is_opt && an[i].is_ip && an[i].data != NULL) {
@@ -687,7 +697,7 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns
     dtw_int(w, (int64_t)m->count[DNS_AUTHORITY]);
     if (auth && m->count[DNS_AUTHORITY] > 0) {
         DTW_LIT(w, ",\"authorities\":");
-        dtw_rrs(w, m->rr[DNS_AUTHORITY], m->nrr[DNS_AUTHORITY]);
+        t = dtw_rrs(t, m->rr[DNS_AUTHORITY], m->nrr[DNS_AUTHORITY]);
     }
     size_t addc = m->count[DNS_ADDITIONAL];
     if (m->opt.present && addc > 0) {
@@ -698,10 +708,10 @@ size_t dns_section_json(const struct dns_msg *m, bool auth, bool add, struct dns
     if (add && m->count[DNS_ADDITIONAL] > 0 &&
         rrs_listed(m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]) > 0) {
         DTW_LIT(w, ",\"additionals\":");
-        dtw_rrs(w, m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]);
+        t = dtw_rrs(t, m->rr[DNS_ADDITIONAL], m->nrr[DNS_ADDITIONAL]);
     }
     DTW_LIT(w, "}");
-    return t.bad || t.o > t.end ? 0 : (size_t)(t.o - buf);
+    return t.o > t.end ? 0 : (size_t)(t.o - buf);
 }
 
 /* related.ip from the answers, then root's new "dns" */
