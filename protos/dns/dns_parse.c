@@ -764,35 +764,9 @@ struct ntext {
     bool plain;
 };
 
-/* The name at *off as text in the message's memory (when kept; out is
- * left alone when not). */
-static int name_str(struct pctx *x, const uint8_t *m, size_t lim, size_t *off, struct ntext *out)
+/* name_str's read (no short cut taken). */
+static int name_read(struct pctx *x, const uint8_t *m, size_t lim, size_t *off, struct ntext *out)
 {
-    size_t at = *off;
-    /* the two usual short cuts of read_name: the root, and a pointer to a
-       whole name read before */
-    if (at < lim && m[at] == 0) {
-        *off = at + 1;
-        if (x->keep) {
-            out->s = empty_str(x);
-            out->len = 0;
-            out->plain = true;
-        }
-        return 0;
-    }
-    if (at + 1 < lim && m[at] >= 0xc0) {
-        size_t to = ((size_t)(m[at] & 0x3f) << 8) | m[at + 1];
-        const struct name_memo *e = memo_find(x, to, lim, 1, MAX_NAME_WIRE, x->keep);
-        if (e != NULL) {
-            *off = at + 2;
-            if (x->keep) {
-                out->s = e->s;
-                out->len = (uint32_t)e->slen;
-                out->plain = e->plain;
-            }
-            return 0;
-        }
-    }
     struct name_memo r;
     int rc;
     if (!x->keep) {
@@ -824,6 +798,39 @@ static int name_str(struct pctx *x, const uint8_t *m, size_t lim, size_t *off, s
         x->memo[x->nmemo++ % NAME_MEMO] = r;
     }
     return rc;
+}
+
+/* The name at *off as text in the message's memory (when kept; out is
+ * left alone when not). Inlined: the usual names are its two short cuts
+ * of read_name, the root and a pointer to a whole name read before (a
+ * record's owner pointing at the question). */
+static inline int name_str(struct pctx *x, const uint8_t *m, size_t lim, size_t *off,
+                           struct ntext *out)
+{
+    size_t at = *off;
+    if (at < lim && m[at] == 0) {
+        *off = at + 1;
+        if (x->keep) {
+            out->s = empty_str(x);
+            out->len = 0;
+            out->plain = true;
+        }
+        return 0;
+    }
+    if (at + 1 < lim && m[at] >= 0xc0) {
+        size_t to = ((size_t)(m[at] & 0x3f) << 8) | m[at + 1];
+        const struct name_memo *e = memo_find(x, to, lim, 1, MAX_NAME_WIRE, x->keep);
+        if (e != NULL) {
+            *off = at + 2;
+            if (x->keep) {
+                out->s = e->s;
+                out->len = (uint32_t)e->slen;
+                out->plain = e->plain;
+            }
+            return 0;
+        }
+    }
+    return name_read(x, m, lim, off, out);
 }
 
 /* ------------------------------------------------------------------ */
