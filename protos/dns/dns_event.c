@@ -377,8 +377,9 @@ static void dns_section(struct pb_secw *w, const struct dns_msg *m, bool auth, b
  * this writer does not take (a string that needs escaping, more than
  * PB_SECW_BYTES of text) spoils the text and dns_section writes the
  * section instead; the text is byte for byte what that would write
- * (tests/protos/test_dns.c compares the two on random messages). */
-/* The writer: two pointers, passed and returned by value by the writers
+ * (tests/protos/test_dns.c compares the two on random messages).
+ *
+ * The writer is two pointers, passed and returned by value by the writers
  * that are not inlined, so that o stays in a register (a store through o
  * could change o if o lived in memory). */
 struct dtw {

@@ -1754,7 +1754,7 @@ static bool twin_name(struct pctx *x, const uint8_t *m, size_t lim, size_t *off,
                       const struct dns_twin *tw, struct ntext *out)
 {
     size_t at = *off;
-    if (!x->keep || at != DNS_HDR_LEN || tw->msg->nq == 0 || tw->len <= at) {
+    if (!x->keep || at != DNS_HDR_LEN || at >= lim || tw->msg->nq == 0 || tw->len <= at) {
         return false;
     }
     size_t n = plain_wire(tw->raw, at, tw->len);
