@@ -5,6 +5,7 @@
  */
 #include "beat/event.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -854,6 +855,20 @@ int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *o
         rc |= pb_node_add_static(event, PB_KEY("outcome"), outcome);
     }
     return rc;
+}
+
+int pb_tx_add_static_action(pb_event *ev, const char *action, size_t len, const char *outcome)
+{
+    struct pb_txp *p = ev->txp;
+    assert(action == NULL || (strlen(action) == len && pb_ev_plain(action, len)));
+    if (p != NULL && p->action == NULL && p->outcome == NULL && action != NULL && len <= 256) {
+        p->action = action; /* outlives the event: kept as it is */
+        p->action_len = (uint32_t)len;
+        p->outcome = outcome;
+        p->outcome_len = outcome != NULL ? (uint8_t)strlen(outcome) : 0;
+        return 0;
+    }
+    return pb_tx_add_action(ev, action, len, outcome);
 }
 
 int pb_tx_add_domain(pb_event *ev, const char *name)

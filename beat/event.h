@@ -291,6 +291,10 @@ pb_event *pb_tx_event(const struct pb_tx *tx);
  * plain; NULL none) at the end of a pb_tx_event's event object, without
  * building its fields. 0 or -PB_ENOMEM. */
 int pb_tx_add_action(pb_event *ev, const void *action, size_t len, const char *outcome);
+/* The same for an action that outlives the event (a literal, a constant
+ * table), plain and NUL-terminated at len (debug builds check it): kept
+ * by reference, neither checked nor copied. */
+int pb_tx_add_static_action(pb_event *ev, const char *action, size_t len, const char *outcome);
 /* destination.domain and server.domain set to name (any bytes, copied;
  * NULL: none), as pb_ev_put_str sets each, without building the fields of
  * a pb_tx_event's event. 0 or -PB_ENOMEM. */

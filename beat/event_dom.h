@@ -114,7 +114,7 @@ struct pb_txp {
     int64_t src_bytes, dst_bytes;
     const char *type;      /* static, plain */
     const char *status;    /* static, plain; NULL none */
-    const char *action;    /* event.action: plain, in the arena; NULL none */
+    const char *action;    /* event.action: plain, in the arena or static; NULL none */
     const char *outcome;   /* event.outcome: static, plain; NULL none */
     const char *direction; /* network.direction: static, plain; NULL none */
     struct pb_txp_list ips;   /* related.ip after the tuple's */

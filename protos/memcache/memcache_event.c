@@ -549,7 +549,7 @@ pb_event *mc_tx_event(const struct mc_msg *req, const struct mc_msg *resp)
         alen = actions[typ].n;
     }
     /* at the end of the event object, wherever it is added from */
-    pb_tx_add_action(ev, action, alen, resp != NULL && resp->status == 0 ? "success" : NULL);
+    pb_tx_add_static_action(ev, action, alen, resp != NULL && resp->status == 0 ? "success" : NULL);
 
     /* notes: the request's, then the response's */
     size_t nnotes = (req != NULL ? req->nnotes : 0) + (resp != NULL ? resp->nnotes : 0);

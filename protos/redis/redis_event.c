@@ -83,7 +83,9 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     if (p->send_response) {
         rc |= pb_node_add_strn(root, PB_KEY("response"), resp->b.text, resp->b.text_len);
     }
-    rc |= pb_tx_add_action(ev, action, alen, resp->b.is_error ? "failure" : NULL);
+    const char *outcome = resp->b.is_error ? "failure" : NULL;
+    rc |= req->b.action != NULL ? pb_tx_add_static_action(ev, action, alen, outcome)
+                                : pb_tx_add_action(ev, action, alen, outcome);
     if (heap) {
         pb_free(upper);
         pb_free(lower);

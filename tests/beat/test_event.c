@@ -928,9 +928,16 @@ static void tx_steps(pb_event *ev, unsigned k)
     pb_node *root = pb_ev_obj(ev, "");
     pb_node_add_static(root, PB_KEY("method"), "GET");
     if (k & 1) {
-        ck_assert_int_eq(pb_tx_add_action(ev, "redis.get", 9, (k & 2) ? "failure" : NULL), 0);
+        const char *outcome = (k & 2) ? "failure" : NULL;
+        ck_assert_int_eq((k & 64) ? pb_tx_add_static_action(ev, "redis.get", 9, outcome)
+                                  : pb_tx_add_action(ev, "redis.get", 9, outcome),
+                         0);
     } else if (k & 2) {
         ck_assert_int_eq(pb_tx_add_action(ev, NULL, 0, "success"), 0);
+        if (k & 64) {
+            /* an action after the outcome: the general way */
+            ck_assert_int_eq(pb_tx_add_static_action(ev, "memcache.load", 13, NULL), 0);
+        }
     }
     if (k & 4) {
         /* duplicates of the tuple's addresses and of each other dropped */
@@ -988,7 +995,7 @@ START_TEST(tx_fields_written_as_built)
                            .src_bytes = (bytes & 1) ? -1 : 120,
                            .dst_bytes = (bytes & 2) ? 0 : 7,
                            .no_client_server = (shape % 7) == 3};
-        for (unsigned k = 0; k < 64; k++, n++) {
+        for (unsigned k = 0; k < 128; k++, n++) {
             pb_event *lazy = pb_tx_event(&tx), *built = pb_tx_event(&tx);
             ck_assert_ptr_nonnull(lazy->txp);
             pb_ev_settle(built);
@@ -996,15 +1003,17 @@ START_TEST(tx_fields_written_as_built)
             tx_steps(lazy, k);
             tx_steps(built, k);
             /* none of the steps built it (but a name that needs escaping,
-               a domain without a server object) */
-            ck_assert(lazy->txp != NULL || (k & 36) == 36 || ((k & 32) && tx.no_client_server));
+               a domain without a server object, an action after the
+               outcome) */
+            ck_assert(lazy->txp != NULL || (k & 36) == 36 || ((k & 32) && tx.no_client_server) ||
+                      (k & 67) == 66);
             encode_eq(lazy, built);
             assert_encodes_as_tree(lazy);
             pb_ev_free(lazy);
             pb_ev_free(built);
         }
     }
-    ck_assert_uint_eq(n, 192 * 64);
+    ck_assert_uint_eq(n, 192 * 128);
 }
 END_TEST
 
