@@ -922,19 +922,19 @@ END_TEST
 
 /* The same steps on a pb_tx_event's event, whatever its form: the calls
  * that keep the fields waiting, or their general forms once built. */
-static void tx_steps(pb_event *ev, unsigned k)
+static void tx_steps(pb_event *ev, unsigned k, bool static_action)
 {
     static const char *const answers[] = {"10.0.0.9", "", NULL, "10.0.0.9", "fd00::53"};
     pb_node *root = pb_ev_obj(ev, "");
     pb_node_add_static(root, PB_KEY("method"), "GET");
     if (k & 1) {
         const char *outcome = (k & 2) ? "failure" : NULL;
-        ck_assert_int_eq((k & 64) ? pb_tx_add_static_action(ev, "redis.get", 9, outcome)
-                                  : pb_tx_add_action(ev, "redis.get", 9, outcome),
+        ck_assert_int_eq(static_action ? pb_tx_add_static_action(ev, "redis.get", 9, outcome)
+                                       : pb_tx_add_action(ev, "redis.get", 9, outcome),
                          0);
     } else if (k & 2) {
         ck_assert_int_eq(pb_tx_add_action(ev, NULL, 0, "success"), 0);
-        if (k & 64) {
+        if (static_action) {
             /* an action after the outcome: the general way */
             ck_assert_int_eq(pb_tx_add_static_action(ev, "memcache.load", 13, NULL), 0);
         }
@@ -995,25 +995,26 @@ START_TEST(tx_fields_written_as_built)
                            .src_bytes = (bytes & 1) ? -1 : 120,
                            .dst_bytes = (bytes & 2) ? 0 : 7,
                            .no_client_server = (shape % 7) == 3};
-        for (unsigned k = 0; k < 128; k++, n++) {
+        for (unsigned k = 0; k < 64; k++, n++) {
             pb_event *lazy = pb_tx_event(&tx), *built = pb_tx_event(&tx);
             ck_assert_ptr_nonnull(lazy->txp);
             pb_ev_settle(built);
             ck_assert_ptr_null(built->txp);
-            tx_steps(lazy, k);
-            tx_steps(built, k);
+            /* the static action on every other shape */
+            tx_steps(lazy, k, shape & 1);
+            tx_steps(built, k, shape & 1);
             /* none of the steps built it (but a name that needs escaping,
                a domain without a server object, an action after the
                outcome) */
             ck_assert(lazy->txp != NULL || (k & 36) == 36 || ((k & 32) && tx.no_client_server) ||
-                      (k & 67) == 66);
+                      ((k & 3) == 2 && (shape & 1)));
             encode_eq(lazy, built);
             assert_encodes_as_tree(lazy);
             pb_ev_free(lazy);
             pb_ev_free(built);
         }
     }
-    ck_assert_uint_eq(n, 192 * 128);
+    ck_assert_uint_eq(n, 192 * 64);
 }
 END_TEST
 
