@@ -1728,7 +1728,17 @@ int pb_ev_frozen_if_bare(pb_event *ev, const char *key, size_t klen, bool name_o
     if (!bare) {
         return 0;
     }
-    m = m != NULL ? refill(root, m) : lit_slot(root, key, klen, 0);
+    if (m != NULL) {
+        /* the hints of the other root members stay true (the encoder
+           finds @metadata and agent by them) */
+        bool keep0 = ev->frozen_edits[0] == ev->edits && ev->frozen_at[0] != m;
+        bool keep1 = ev->frozen_edits[1] == ev->edits && ev->frozen_at[1] != m;
+        m = refill(root, m);
+        ev->frozen_edits[0] = keep0 ? ev->edits : ev->frozen_edits[0];
+        ev->frozen_edits[1] = keep1 ? ev->edits : ev->frozen_edits[1];
+    } else {
+        m = lit_slot(root, key, klen, 0);
+    }
     if (m == NULL) {
         return -1;
     }

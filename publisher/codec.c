@@ -877,16 +877,25 @@ struct frozen_run {
     unsigned epoch;
     bool inexact;
     const json_t *v[RUN_MAX];
+    /* each member's key length and tag (pb_key_tag), as key_id makes them
+       into one word: compared at once */
+    uint64_t kid[RUN_MAX];
     /* the keys, as enc holds them (a member's key may be in the arena of
        an event gone since) */
     uint32_t key_at[RUN_MAX];
-    uint32_t klen[RUN_MAX];
     char enc[RUN_BYTES];
 };
 static _Thread_local struct {
     struct frozen_run slot[RUN_SLOTS];
     unsigned next; /* the slot a new run takes */
+    unsigned hit;  /* the slot that matched last: tried first */
 } runs;
+
+/* A member's key length and tag in one word. */
+static inline uint64_t key_id(const struct pb_member *m)
+{
+    return (uint64_t)m->tag << 32 | m->klen;
+}
 
 /* A member put_borrowed would write (its key as it is). */
 static inline bool run_member(const struct pb_member *m)
@@ -923,22 +932,26 @@ static inline bool short_eq(const char *a, const char *b, size_t n)
 }
 
 /* Whether the members from m on (before end, none of them skip1 or skip2)
-   start with run r's. */
-static bool run_matches(const struct frozen_run *r, const struct pb_member *m,
-                        const struct pb_member *end, const struct pb_member *skip1,
-                        const struct pb_member *skip2)
+   start with run r's: its last member then, else NULL. The value first:
+   what differs most often, and (a frozen value is an object, and stays
+   one) all that run_member asks of it. */
+static inline const struct pb_member *run_matches(const struct frozen_run *r,
+                                                  const struct pb_member *m,
+                                                  const struct pb_member *end,
+                                                  const struct pb_member *skip1,
+                                                  const struct pb_member *skip2)
 {
     const unsigned flags = PB_MF_BORROWED | PB_MF_PLAIN_KEY;
+    const struct pb_member *last = NULL;
     for (uint32_t i = 0; i < r->n; i++, m = m->next) {
-        /* the value is r's (an object: it was when kept, and frozen
-           values do not change) */
-        if (m == end || m == skip1 || m == skip2 || m->u.j != r->v[i] || m->kind != PB_VK_JSON ||
-            (m->flags & flags) != flags || m->klen != r->klen[i] ||
+        if (m == end || m->u.j != r->v[i] || m == skip1 || m == skip2 || key_id(m) != r->kid[i] ||
+            m->kind != PB_VK_JSON || (m->flags & flags) != flags ||
             !short_eq(m->key, r->enc + r->key_at[i], m->klen)) {
-            return false;
+            return NULL;
         }
+        last = m;
     }
-    return true;
+    return last;
 }
 
 /* A new run for the members from m on (at least two), in the slot used
@@ -969,7 +982,7 @@ static const struct frozen_run *run_make(const struct pb_member *m, const struct
         len = (size_t)(o + elen - r->enc);
         inexact = inexact || einexact;
         r->v[n] = m->u.j;
-        r->klen[n] = m->klen;
+        r->kid[n] = key_id(m);
         n++;
     }
     if (n < 2) {
@@ -991,19 +1004,32 @@ static const struct pb_member *put_run(struct jw *w, const struct pb_member *m,
                                        const struct pb_member *end, const struct pb_member *skip1,
                                        const struct pb_member *skip2, bool first)
 {
-    if (m->next == end || !run_member(m) || !run_member(m->next)) {
+    if (m->next == end) {
         return NULL; /* a run has two members at least */
     }
     unsigned epoch = pb_ev_frozen_epoch();
-    const struct frozen_run *r = NULL;
-    for (size_t i = 0; i < RUN_SLOTS && r == NULL; i++) {
-        const struct frozen_run *c = &runs.slot[i];
-        if (c->n > 0 && c->epoch == epoch && run_matches(c, m, end, skip1, skip2)) {
-            r = c;
+    const struct frozen_run *r = &runs.slot[runs.hit];
+    const struct pb_member *last = NULL;
+    if (r->n > 0 && r->epoch == epoch) {
+        last = run_matches(r, m, end, skip1, skip2);
+    }
+    for (unsigned i = 0; i < RUN_SLOTS && last == NULL; i++) {
+        r = &runs.slot[i];
+        if (i != runs.hit && r->n > 0 && r->epoch == epoch &&
+            (last = run_matches(r, m, end, skip1, skip2)) != NULL) {
+            runs.hit = i;
         }
     }
-    if (r == NULL && (r = run_make(m, end, skip1, skip2, epoch)) == NULL) {
-        return NULL;
+    if (last == NULL) {
+        if (!run_member(m) || !run_member(m->next) ||
+            (r = run_make(m, end, skip1, skip2, epoch)) == NULL) {
+            return NULL;
+        }
+        runs.hit = (unsigned)(r - runs.slot);
+        last = m;
+        for (uint32_t i = 1; i < r->n; i++) {
+            last = last->next;
+        }
     }
     size_t skip = first ? 1 : 0; /* no comma before the first member */
     if (!reserve(w, r->len)) {
@@ -1012,10 +1038,7 @@ static const struct pb_member *put_run(struct jw *w, const struct pb_member *m,
     memcpy(w->b->p + w->b->len, r->enc + skip, r->len - skip);
     w->b->len += r->len - skip;
     w->inexact = w->inexact || r->inexact;
-    for (uint32_t i = 1; i < r->n; i++) {
-        m = m->next;
-    }
-    return m;
+    return last;
 }
 
 /* Compact output (neither pretty nor escape_html) of the members of n from
@@ -1197,15 +1220,27 @@ static void put_root(struct jw *w, const pb_node *n, int depth)
     }
     const struct pb_member *ts = NULL, *meta = NULL;
     struct top_marks tm = {0};
-    for (const struct pb_member *m = n->first; m != NULL; m = m->next) {
-        if (pops == NULL && m->klen == 10 && memcmp(m->key, "@timestamp", 10) == 0) {
-            ts = m;
-        } else if (m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0) {
-            meta = m;
-            tm.metas++;
-        } else if (w->sp != NULL && m->klen == 5 && memcmp(m->key, "agent", 5) == 0) {
-            tm.agent = m;
-            tm.agents++;
+    const pb_event *ev = n->ev;
+    if (pops != NULL && ev->frozen_at[0] != NULL && ev->frozen_edits[0] == ev->edits &&
+        (w->sp == NULL || (ev->frozen_at[1] != NULL && ev->frozen_edits[1] == ev->edits))) {
+        /* the usual event: no @timestamp member (it is pending), and the
+           hints say where @metadata (and agent) are, without a walk (an
+           object's keys are unique) */
+        meta = ev->frozen_at[0];
+        tm.metas = 1;
+        tm.agent = w->sp != NULL ? ev->frozen_at[1] : NULL;
+        tm.agents = w->sp != NULL ? 1 : 0;
+    } else {
+        for (const struct pb_member *m = n->first; m != NULL; m = m->next) {
+            if (pops == NULL && m->klen == 10 && memcmp(m->key, "@timestamp", 10) == 0) {
+                ts = m;
+            } else if (m->klen == 9 && memcmp(m->key, "@metadata", 9) == 0) {
+                meta = m;
+                tm.metas++;
+            } else if (w->sp != NULL && m->klen == 5 && memcmp(m->key, "agent", 5) == 0) {
+                tm.agent = m;
+                tm.agents++;
+            }
         }
     }
     putc1(w, '{');
