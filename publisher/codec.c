@@ -935,11 +935,9 @@ static inline bool short_eq(const char *a, const char *b, size_t n)
    start with run r's: its last member then, else NULL. The value first:
    what differs most often, and (a frozen value is an object, and stays
    one) all that run_member asks of it. */
-static inline const struct pb_member *run_matches(const struct frozen_run *r,
-                                                  const struct pb_member *m,
-                                                  const struct pb_member *end,
-                                                  const struct pb_member *skip1,
-                                                  const struct pb_member *skip2)
+static inline const struct pb_member *
+run_matches(const struct frozen_run *r, const struct pb_member *m, const struct pb_member *end,
+            const struct pb_member *skip1, const struct pb_member *skip2)
 {
     const unsigned flags = PB_MF_BORROWED | PB_MF_PLAIN_KEY;
     const struct pb_member *last = NULL;
