@@ -1151,13 +1151,39 @@ static void put_compact_node(struct jw *w, const pb_node *n, int depth)
    template), written from the value's cached encoding as
    put_compact_members writes it, without a walk; false when it is not
    such a member or has no encoding yet (nothing written). */
+static _Thread_local struct {
+    const json_t *v; /* NULL: none yet */
+    unsigned epoch;
+    bool inexact;
+    size_t len;
+    const char *enc; /* valid while v stays frozen: while epoch is the same */
+} last_frozen;
+
 static bool put_frozen_member(struct jw *w, const struct pb_member *m, bool first)
 {
     size_t len;
     bool inexact;
     const char *e;
-    if (!run_member(m) || w->no_frozen || (e = pb_ev_frozen_enc(m->u.j, &len, &inexact)) == NULL ||
-        !reserve(w, len + m->klen + 4)) {
+    if (!run_member(m) || w->no_frozen) {
+        return false;
+    }
+    /* the encoding of the value met last (every event's @metadata),
+       without a look in the table */
+    unsigned epoch = pb_ev_frozen_epoch();
+    if (last_frozen.v == m->u.j && last_frozen.epoch == epoch) {
+        e = last_frozen.enc;
+        len = last_frozen.len;
+        inexact = last_frozen.inexact;
+    } else if ((e = pb_ev_frozen_enc(m->u.j, &len, &inexact)) != NULL) {
+        last_frozen.v = m->u.j;
+        last_frozen.epoch = epoch;
+        last_frozen.enc = e;
+        last_frozen.len = len;
+        last_frozen.inexact = inexact;
+    } else {
+        return false;
+    }
+    if (!reserve(w, len + m->klen + 4)) {
         return false;
     }
     char *o = w->b->p + w->b->len;
