@@ -1285,6 +1285,31 @@ START_TEST(frozen_runs_follow_thaw)
 }
 END_TEST
 
+/* The encoding and spans (pb_ev_encode_spans) of ev, where the root's
+ * hints may say where @metadata and agent are, are those of the same
+ * event made from its tree (no hints: found by a walk). */
+static void spans_as_walked(pb_event *ev)
+{
+    struct pb_codec_buf a = {0}, t = {0};
+    struct pb_enc_spans sa, st;
+    bool exact;
+    ck_assert_int_eq(pb_ev_encode_spans(ev, &a, &exact, &sa), 0);
+    pb_event *copy = pb_ev_wrap(json_loadb(a.p, a.len, 0, NULL));
+    ck_assert_ptr_nonnull(copy);
+    ck_assert_int_eq(pb_ev_to_arena(copy), 0);
+    ck_assert_int_eq(pb_ev_encode_spans(copy, &t, &exact, &st), 0);
+    ck_assert_msg(a.len == t.len && memcmp(a.p, t.p, a.len) == 0, "%.*s\n%.*s", (int)a.len, a.p,
+                  (int)t.len, t.p);
+    ck_assert_uint_eq(sa.meta_at, st.meta_at);
+    ck_assert_uint_eq(sa.meta_len, st.meta_len);
+    ck_assert_uint_eq(sa.agent_at, st.agent_at);
+    ck_assert_uint_eq(sa.agent_len, st.agent_len);
+    ck_assert_uint_gt(sa.meta_len, 0);
+    pb_codec_buf_free(&a);
+    pb_codec_buf_free(&t);
+    pb_ev_free(copy);
+}
+
 /* pb_ev_add_builtins makes what the four adds it stands for make: the same
  * encoding (a transaction's pending fields or plain members before them,
  * with and without a host name), the same tree, the same lookups and
@@ -1346,6 +1371,8 @@ START_TEST(builtins_at_once_as_four_adds)
             ck_assert_int_eq(pb_ev_obj_size(ev[k], "host"), want);
         }
         encode_eq(ev[0], ev[1]);
+        spans_as_walked(ev[0]);
+        spans_as_walked(ev[1]);
         assert_encodes_as_tree(ev[0]);
         encode_eq(ev[0], ev[1]);
         pb_ev_free(ev[0]);
