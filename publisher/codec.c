@@ -1267,19 +1267,23 @@ static void put_root(struct jw *w, const pb_node *n, int depth)
             }
         }
     }
-    putc1(w, '{');
     bool first = true;
     const void *st = pops != NULL ? n->ev->pst : NULL;
     size_t pmax = pops != NULL ? pops->max(st) : 0;
     if (pops != NULL) {
-        if (reserve(w, pmax)) {
-            w->b->len = (size_t)(pops->put_ts(st, w->b->p + w->b->len) - w->b->p);
+        if (reserve(w, pmax + 1)) { /* the brace with them */
+            char *o = w->b->p + w->b->len;
+            *o++ = '{';
+            w->b->len = (size_t)(pops->put_ts(st, o) - w->b->p);
         } else {
-            no_room(w, pmax);
+            no_room(w, pmax + 1);
         }
         first = false;
-    } else if (ts != NULL) {
-        first = put_compact_members(w, n, ts, ts->next, NULL, NULL, depth, first);
+    } else {
+        putc1(w, '{');
+        if (ts != NULL) {
+            first = put_compact_members(w, n, ts, ts->next, NULL, NULL, depth, first);
+        }
     }
     if (meta != NULL && !w->no_meta) {
         size_t at = w->b->len;
