@@ -21,6 +21,7 @@
 
 #include "beat/alloc.h"
 #include "beat/err.h"
+#include "beat/net.h"
 #include "beat/rd.h"
 #include "dns_text.h"
 
@@ -436,6 +437,13 @@ static void put_base32hex(struct dns_text *t, const uint8_t *p, size_t n)
     }
 }
 
+/* Two hex digits of each byte value, "000102...ff". */
+#define HEX_ROW(h)                                                                                 \
+    h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+static const char hex_pairs[] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3") HEX_ROW("4")
+    HEX_ROW("5") HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9") HEX_ROW("a") HEX_ROW("b")
+        HEX_ROW("c") HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
+
 /* Go's net.IP.String() for 4 or 16 bytes into buf (IP_TEXT_MAX bytes, not
  * terminated); returns the length. */
 #define IP_TEXT_MAX 48
@@ -446,43 +454,36 @@ static size_t ip_text(char buf[IP_TEXT_MAX], const uint8_t *p, size_t n)
         p += 12;
         n = 4;
     }
-    size_t k = 0;
     if (n == 4) {
-        for (int i = 0; i < 4; i++) {
-            if (i > 0) {
-                buf[k++] = '.';
-            }
-            unsigned v = p[i];
-            if (v >= 100) {
-                buf[k++] = (char)('0' + v / 100);
-            }
-            if (v >= 10) {
-                buf[k++] = (char)('0' + v / 10 % 10);
-            }
-            buf[k++] = (char)('0' + v % 10);
-        }
-        return k;
+        /* the dotted quad by beat's octet table (it terminates the text) */
+        _Static_assert(IP_TEXT_MAX >= PB_IP_STRLEN, "room for pb_ip_fmt");
+        struct pb_ip ip = {.v6 = 0};
+        memcpy(ip.b, p, 4);
+        return pb_ip_fmt(&ip, buf);
     }
-    /* the first longest run of two zero groups or more becomes "::" */
-    unsigned g[8];
-    int e0 = -1, e1 = -1, run = -1; /* groups [e0, e1); the current run's start */
-    for (int i = 0; i < 8; i++) {
-        g[i] = ((unsigned)p[2 * i] << 8) | p[2 * i + 1];
-        if (g[i] != 0) {
-            run = -1;
-            continue;
-        }
-        if (run < 0) {
-            run = i;
-        }
-        if (i + 1 - run > e1 - e0 && i + 1 - run >= 2) {
-            e0 = run;
-            e1 = i + 1;
-        }
+    /* the first longest run of two zero groups or more becomes "::":
+       bit i of zero for a zero group i; after r &= r >> 1 a bit stays
+       where a run one longer starts, so the loop counts the longest run's
+       length, and the lowest start of a run that long is the first */
+    unsigned zero = 0;
+    for (unsigned i = 0; i < 8; i++) {
+        zero |= (unsigned)((p[2 * i] | p[2 * i + 1]) == 0) << i;
     }
-    static const char dig[] = "0123456789abcdef";
+    unsigned e0 = 8, e1 = 8; /* groups [e0, e1), none when e0 is 8 */
+    if ((zero & (zero >> 1)) != 0) {
+        unsigned longest = 0, starts = zero;
+        for (unsigned r = zero; r != 0; r &= r >> 1) {
+            longest++;
+        }
+        for (unsigned i = 1; i < longest; i++) {
+            starts &= zero >> i;
+        }
+        e0 = (unsigned)__builtin_ctz(starts);
+        e1 = e0 + longest;
+    }
     /* 8 groups of 4 digits and their colons at most */
-    for (int i = 0; i < 8; i++) {
+    size_t k = 0;
+    for (unsigned i = 0; i < 8; i++) {
         if (i == e0) {
             buf[k++] = ':';
             buf[k++] = ':';
@@ -493,15 +494,20 @@ static size_t ip_text(char buf[IP_TEXT_MAX], const uint8_t *p, size_t n)
         } else if (i > 0) {
             buf[k++] = ':';
         }
-        unsigned v = g[i];
-        /* the nd digits without leading zeros: four written from the
-           first, k moves by nd (buf has room for the three more) */
-        unsigned nd = v >= 0x1000 ? 4 : v >= 0x100 ? 3 : v >= 0x10 ? 2 : 1;
-        v <<= 4 * (4 - nd);
-        buf[k] = dig[(v >> 12) & 15];
-        buf[k + 1] = dig[(v >> 8) & 15];
-        buf[k + 2] = dig[(v >> 4) & 15];
-        buf[k + 3] = dig[v & 15];
+        unsigned hi = p[2 * i], lo = p[2 * i + 1];
+        /* the nd digits without leading zeros: the group's four digits as
+           a word in memory order, its first 4 - nd dropped, stored whole
+           (buf has room for the bytes past them), k moves by nd */
+        unsigned nd = hi >= 0x10 ? 4 : hi != 0 ? 3 : lo >= 0x10 ? 2 : 1;
+        uint16_t dh, dl;
+        memcpy(&dh, hex_pairs + 2 * hi, 2);
+        memcpy(&dl, hex_pairs + 2 * lo, 2);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        uint32_t w = ((uint32_t)dh << 16 | dl) << (8 * (4 - nd));
+#else
+        uint32_t w = ((uint32_t)dl << 16 | dh) >> (8 * (4 - nd));
+#endif
+        memcpy(buf + k, &w, 4);
         k += nd;
     }
     return k;
@@ -664,6 +670,19 @@ static inline __attribute__((always_inline)) int read_name(const struct pctx *x,
                 } else {
                     if (o != out) {
                         *o++ = '.'; /* every label writes something */
+                    }
+                    /* copied as it is, the bytes' escapes gathered on the
+                       way: the usual label has none, else it is written
+                       again with them */
+                    unsigned any = 0;
+                    for (size_t i = 0; i < c; i++) {
+                        o[i] = (char)lab[i];
+                        any |= label_esc[lab[i]];
+                    }
+                    if (any == 0) {
+                        o += c;
+                        pos += c;
+                        continue;
                     }
                     for (size_t i = 0; i < c; i++) {
                         uint8_t b = lab[i];
@@ -1390,9 +1409,18 @@ static int render_rdata(struct pctx *x, struct cur *c, struct dns_rr *rr, bool e
         }
         rr->is_ip = true;
         if (x->keep) {
+            /* written in the message's memory when its block has room
+               (ip_text writes up to IP_TEXT_MAX bytes), else copied */
             char ip[IP_TEXT_MAX];
-            size_t il = ip_text(ip, s.ptr, n);
-            rr->data = mem_strn(x, ip, il);
+            char *dst = mem_room(x, IP_TEXT_MAX + 1);
+            size_t il = ip_text(dst != NULL ? dst : ip, s.ptr, n);
+            if (dst != NULL) {
+                dst[il] = '\0';
+                mem_take(x, il + 1);
+                rr->data = dst;
+            } else {
+                rr->data = mem_strn(x, ip, il);
+            }
             rr->data_len = (uint32_t)il;
             rr->data_plain = true;
             rc = rr->data == NULL ? -PB_ENOMEM : 0;

@@ -3,6 +3,7 @@
  * names and compression, public suffix fields, UDP and TCP transactions,
  * notes, timeouts, and hostile input.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,6 +323,49 @@ START_TEST(parse_record_types)
     ck_assert_ptr_null(answer(&m, 11)->data);
     ck_assert_uint_eq(answer(&m, 11)->nkv, 0);
     dns_msg_free(&m);
+}
+END_TEST
+
+/* A and AAAA data as Go's net.IP.String() prints it, on addresses with
+ * zero groups (and zero runs) anywhere: the same text as inet_ntop, which
+ * compresses the same run, but for the addresses both print with an
+ * IPv4 tail (Go: an IPv4-mapped one in dotted form, checked apart) */
+START_TEST(parse_addresses_as_go_prints_them)
+{
+    uint32_t seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        uint8_t a[16];
+        for (int i = 0; i < 16; i += 2) {
+            seed = seed * 1103515245u + 12345u;
+            /* most groups zero, some with one zero byte, some whole */
+            unsigned kind = (seed >> 16) % 4;
+            a[i] = kind == 3 ? (uint8_t)(seed >> 8) : 0;
+            a[i + 1] = kind >= 2 ? (uint8_t)(seed >> 24) : kind == 1 ? (uint8_t)seed : 0;
+        }
+        bool v4 = round % 8 == 0;
+        if (round % 16 == 1) {
+            memset(a, 0, 10);
+            a[10] = a[11] = 0xff; /* IPv4-mapped */
+        }
+        struct pt_buf r;
+        pt_dns_hdr(&r, 9, QR_RD_RA, 1, 1, 0, 0);
+        question(&r, "example.com", v4 ? 1 : 28);
+        rr_ptr(&r, v4 ? 1 : 28, 60, v4 ? 4 : 16);
+        pt_put(&r, a, v4 ? 4 : 16);
+        struct dns_msg m;
+        ck_assert_int_eq(dns_msg_parse(r.b, r.n, &m), 0);
+        char want[INET6_ADDRSTRLEN];
+        bool mapped = !v4 && memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0;
+        ck_assert_ptr_nonnull(
+            inet_ntop(v4 || mapped ? AF_INET : AF_INET6, mapped ? a + 12 : a, want, sizeof want));
+        bool v4_tail = !v4 && !mapped && memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0", 12) == 0 &&
+                       (a[12] | a[13]) != 0;
+        if (!v4_tail) { /* inet_ntop: "::1.2.3.4"; Go: "::102:304" */
+            ck_assert_str_eq(answer(&m, 0)->data, want);
+        }
+        ck_assert_uint_eq(answer(&m, 0)->data_len, strlen(answer(&m, 0)->data));
+        dns_msg_free(&m);
+    }
 }
 END_TEST
 
@@ -1691,6 +1735,7 @@ static Suite *dns_suite(void)
     tcase_add_test(c, parse_names_escaped);
     tcase_add_test(c, parse_name_too_long);
     tcase_add_test(c, parse_record_types);
+    tcase_add_test(c, parse_addresses_as_go_prints_them);
     tcase_add_test(c, parse_rrsig);
     tcase_add_test(c, parse_bad_rdlength);
     tcase_add_test(c, parse_counts_larger_than_data);
