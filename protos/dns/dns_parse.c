@@ -314,8 +314,10 @@ static void *mem_new_blk(struct pctx *x, size_t n)
     return (char *)b + BLK_HDR;
 }
 
-/* n bytes aligned to align (a power of two, at most 16); NULL on failure. */
-static void *mem_alloc(struct pctx *x, size_t n, size_t align)
+/* n bytes aligned to align (a power of two, at most 16); NULL on failure.
+ * Inlined: most calls take the room left in the current block, in a few
+ * instructions against a call's; a new block is made out of line. */
+static inline __attribute__((always_inline)) void *mem_alloc(struct pctx *x, size_t n, size_t align)
 {
     struct dns_blk *b = x->msg->mem;
     if (b != NULL) {
