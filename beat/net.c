@@ -143,13 +143,14 @@ struct cid_slot {
 };
 static _Thread_local struct cid_slot cid_cache[CID_SLOTS];
 
-/* A tuple in the order the Community ID hashes it. */
+/* A tuple in the order the Community ID hashes it, as the cache's key:
+   the source and destination addresses (IPv4: key[0] and key[1], each
+   holding the 4 bytes as copied into a uint32_t; IPv6: key[0..1] and
+   key[2..3], the bytes as they are), then key[4]: the protocol, bit 8 for
+   IPv6, and with ports (bit 48) the source port at bit 16 and the
+   destination port at bit 32. The key says everything the hash reads. */
 struct cid_tuple {
-    const uint8_t *sip, *dip;
-    size_t alen;
-    uint16_t sport, dport;
-    bool ports;
-    uint64_t key[5]; /* the cache's key */
+    uint64_t key[5];
 };
 
 /* t's hashed order and cache key, and its cache slot. IPv4 addresses are
@@ -213,12 +214,6 @@ static inline __attribute__((always_inline)) struct cid_slot *cid_prepare(const 
     }
     key[4] = (uint64_t)proto | (uint64_t)(alen == 16) << 8 |
              (ports ? (uint64_t)sport << 16 | (uint64_t)dport << 32 | 1ull << 48 : 0);
-    c->sip = sip;
-    c->dip = dip;
-    c->alen = alen;
-    c->sport = sport;
-    c->dport = dport;
-    c->ports = ports;
     /* the key's words folded, then mixed (MurmurHash3's finalizer): each
        byte counts in the slot, the ports of one host pair too */
     uint64_t h = 0;
@@ -259,14 +254,57 @@ static inline bool cid_hit(const struct cid_slot *slot, const uint64_t key[5])
             (slot->key[3] ^ key[3]) | (slot->key[4] ^ key[4])) == 0;
 }
 
+/* The id of key (a cid_tuple's) into out, kept in slot (key's). */
+static size_t cid_make(struct cid_slot *slot, const uint64_t key[5], char out[64])
+{
+    bool v6 = (key[4] >> 8) & 1u, ports = (key[4] >> 48) & 1u;
+    /* the hashed bytes: seed, addresses, protocol, padding, ports */
+    uint8_t buf[2 + 16 + 16 + 2 + 4];
+    size_t n = 0;
+    buf[n++] = 0; /* seed */
+    buf[n++] = 0;
+    if (v6) {
+        memcpy(buf + n, key, 32);
+        n += 32;
+    } else {
+        uint32_t x = (uint32_t)key[0], y = (uint32_t)key[1];
+        memcpy(buf + n, &x, 4);
+        memcpy(buf + n + 4, &y, 4);
+        n += 8;
+    }
+    buf[n++] = (uint8_t)key[4];
+    buf[n++] = 0;
+    if (ports) {
+        uint16_t sport = (uint16_t)(key[4] >> 16), dport = (uint16_t)(key[4] >> 32);
+        buf[n++] = (uint8_t)(sport >> 8);
+        buf[n++] = (uint8_t)sport;
+        buf[n++] = (uint8_t)(dport >> 8);
+        buf[n++] = (uint8_t)dport;
+    }
+    _Static_assert(sizeof buf <= PB_SHA1_SHORT_MAX, "one SHA-1 block");
+    uint8_t md[PB_SHA1_LEN];
+    pb_sha1_short(buf, n, md);
+    memcpy(out, "1:", 2);
+    base64_sha1(md, out + 2);
+    slot->used = true;
+    memcpy(slot->key, key, sizeof slot->key);
+    memcpy(slot->id, out, CID_LEN + 1);
+    return CID_LEN;
+}
+
 size_t pb_community_id_from(const struct pb_tuple *t, const struct pb_cid_ahead *a, char out[64])
 {
     /* the slot is this thread's cache's only when a was made here (the
-       address ranges of two threads' caches do not overlap) */
+       address ranges of two threads' caches do not overlap); the key says
+       the rest, a miss needs no second look at t */
     uintptr_t at = (uintptr_t)a->slot, base = (uintptr_t)&cid_cache[0];
-    if (at - base < sizeof cid_cache && cid_hit(a->slot, a->key)) {
-        memcpy(out, ((const struct cid_slot *)a->slot)->id, CID_LEN + 1);
-        return CID_LEN;
+    if (at - base < sizeof cid_cache) {
+        struct cid_slot *slot = &cid_cache[(at - base) / sizeof *slot];
+        if (cid_hit(slot, a->key)) {
+            memcpy(out, slot->id, CID_LEN + 1);
+            return CID_LEN;
+        }
+        return cid_make(slot, a->key, out);
     }
     return pb_community_id(t, out);
 }
@@ -275,35 +313,9 @@ size_t pb_community_id(const struct pb_tuple *t, char out[64])
 {
     struct cid_tuple c;
     struct cid_slot *slot = cid_prepare(t, &c);
-    const uint64_t *key = c.key;
-    if (cid_hit(slot, key)) {
+    if (cid_hit(slot, c.key)) {
         memcpy(out, slot->id, CID_LEN + 1);
         return CID_LEN;
     }
-    /* the hashed bytes: seed, addresses, protocol, padding, ports */
-    uint8_t buf[2 + 16 + 16 + 2 + 4];
-    size_t n = 0;
-    buf[n++] = 0; /* seed */
-    buf[n++] = 0;
-    memcpy(buf + n, c.sip, c.alen);
-    n += c.alen;
-    memcpy(buf + n, c.dip, c.alen);
-    n += c.alen;
-    buf[n++] = t->proto;
-    buf[n++] = 0;
-    if (c.ports) {
-        buf[n++] = (uint8_t)(c.sport >> 8);
-        buf[n++] = (uint8_t)c.sport;
-        buf[n++] = (uint8_t)(c.dport >> 8);
-        buf[n++] = (uint8_t)c.dport;
-    }
-    _Static_assert(sizeof buf <= PB_SHA1_SHORT_MAX, "one SHA-1 block");
-    uint8_t md[PB_SHA1_LEN];
-    pb_sha1_short(buf, n, md);
-    memcpy(out, "1:", 2);
-    base64_sha1(md, out + 2);
-    slot->used = true;
-    memcpy(slot->key, key, sizeof c.key);
-    memcpy(slot->id, out, CID_LEN + 1);
-    return CID_LEN;
+    return cid_make(slot, c.key, out);
 }

@@ -664,8 +664,10 @@ bool pb_decode(struct pb_decoder *d, const uint8_t *frame, size_t caplen, uint32
     d->tunnels = 0;
     d->frame = frame;
     d->frame_off = 0;
-    pb_free(d->reasm);
-    d->reasm = NULL;
+    if (d->reasm != NULL) { /* most frames: none, and no free() call for it */
+        pb_free(d->reasm);
+        d->reasm = NULL;
+    }
     memset(out, 0, sizeof *out);
     out->ts_ns = ts_ns;
     out->wire_len = wire_len;

@@ -747,13 +747,15 @@ static struct layout *layout_for(struct pb_flows *f, const uint8_t *meta, uint16
     return l;
 }
 
-static void keep_cid(struct flow *fl);
+static void keep_cid(struct flow *fl, const struct pb_tuple *t, const struct pb_cid_ahead *cid);
 
 /* The flow of id (created when new, with conn_id: the connection id in
  * the id, or 0), with *dir the direction of this frame in it; NULL when it
- * cannot be created. */
+ * cannot be created. cid, when not NULL: the Community ID worked out ahead
+ * for t, the frame's tuple, which is the flow's (see keep_cid). */
 static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, uint64_t conn_id,
-                             uint64_t ts_ns, uint64_t now_ns, int *dir)
+                             uint64_t ts_ns, uint64_t now_ns, int *dir, const struct pb_tuple *t,
+                             const struct pb_cid_ahead *cid)
 {
     uint8_t buf[KEY_MAX], fbuf[KEY_MAX];
     size_t klen, flen;
@@ -790,7 +792,7 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
         fl->layout = li;
         fl->id = *id;
         fl->conn_id = conn_id;
-        keep_cid(fl);
+        keep_cid(fl, t, cid);
         fl->first_ns = ts_ns;
         fl->prev = l->tail;
         if (l->tail != NULL) {
@@ -936,8 +938,15 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
                                                    struct front *fr, const struct front_key *fk,
                                                    int swapped)
 {
-    if (transport && (d->tuple.proto == PB_IPPROTO_TCP || d->tuple.proto == PB_IPPROTO_UDP)) {
-        pb_community_id_prefetch(&d->tuple); /* keep_cid's, when the flow is new */
+    /* keep_cid's, when the flow is new: with one IP layer the frame's tuple
+       is the flow's Community ID tuple (in either orientation: the id
+       orders the ends), with two it is the outer layer's */
+    struct pb_cid_ahead ahead;
+    const struct pb_cid_ahead *cid = NULL;
+    if (transport && d->nip == 1 &&
+        (d->tuple.proto == PB_IPPROTO_TCP || d->tuple.proto == PB_IPPROTO_UDP)) {
+        pb_community_id_ahead(&d->tuple, &ahead);
+        cid = &ahead;
     }
     uint64_t conn_id = 0;
     struct pb_flow_id id;
@@ -974,7 +983,7 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
             if (id.flags == 0 || id.overflow) {
                 return;
             }
-            fl = flow_get(f, &id, 0, d->ts_ns, now_ns, &dir);
+            fl = flow_get(f, &id, 0, d->ts_ns, now_ns, &dir, NULL, NULL);
             if (fl != NULL) {
                 uint16_t tc = (uint16_t)((d->icmp_type << 8) | d->icmp_code);
                 if (d->tuple.proto == PB_IPPROTO_ICMP) {
@@ -994,7 +1003,7 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
         return;
     }
     if (fl == NULL) {
-        fl = flow_get(f, &id, conn_id, d->ts_ns, now_ns, &dir);
+        fl = flow_get(f, &id, conn_id, d->ts_ns, now_ns, &dir, &d->tuple, cid);
         if (fl == NULL) {
             if (fr != NULL && f->admit == NULL && f->count >= f->cfg.max_flows &&
                 conn_id <= UINT64_MAX >> 2) {
@@ -1164,16 +1173,23 @@ static bool flow_tuple(const struct pb_flow_id *id, struct pb_tuple *ct)
 
 /* A TCP or UDP flow's community id, made when the flow is: the id alone
  * makes it, and the transactions of the connection that follow then find
- * it in pb_community_id's cache (the flow's reports come much later). */
-static void keep_cid(struct flow *fl)
+ * it in pb_community_id's cache (the flow's reports come much later).
+ * ahead (NULL: none) was worked out for t, a tuple with the flow's
+ * Community ID (packet_by_id's frame with one IP layer). */
+static void keep_cid(struct flow *fl, const struct pb_tuple *t, const struct pb_cid_ahead *ahead)
 {
+    char cid[64];
+    size_t n;
     struct pb_tuple ct;
-    if (flow_tuple(&fl->id, &ct) && ct.proto != 0) {
-        char cid[64];
-        size_t n = pb_community_id(&ct, cid);
-        if (n < sizeof fl->cid) {
-            memcpy(fl->cid, cid, n + 1);
-        }
+    if (ahead != NULL) {
+        n = pb_community_id_from(t, ahead, cid);
+    } else if (flow_tuple(&fl->id, &ct) && ct.proto != 0) {
+        n = pb_community_id(&ct, cid);
+    } else {
+        return;
+    }
+    if (n < sizeof fl->cid) {
+        memcpy(fl->cid, cid, n + 1);
     }
 }
 

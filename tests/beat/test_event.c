@@ -160,6 +160,101 @@ START_TEST(community_id_ahead_as_computed)
 }
 END_TEST
 
+/* Community ID v1 of any tuple as the spec writes it (ICMP types with a
+ * counterpart hash like it, the others keep their direction; ports only for
+ * TCP, UDP, SCTP and ICMP), with OpenSSL: the reference for ids made from a
+ * cache key (pb_community_id_from on a miss). */
+static void ref_community_id_any(const struct pb_tuple *t, char out[64])
+{
+    static const uint8_t v4[][2] = {{8, 0},  {0, 8},  {13, 14}, {14, 13}, {15, 16},
+                                    {10, 9}, {9, 10}, {17, 18}, {18, 17}};
+    static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {133, 134}, {134, 133},
+                                    {136, 135}, {135, 136}, {130, 131}, {139, 140},
+                                    {140, 139}, {144, 145}, {145, 144}};
+    size_t alen = t->src.v6 ? 16 : 4;
+    const uint8_t *a = t->src.b, *b = t->dst.b;
+    uint16_t pa = t->sport, pb = t->dport;
+    bool icmp = t->proto == PB_IPPROTO_ICMP || t->proto == PB_IPPROTO_ICMPV6;
+    bool ports =
+        icmp || t->proto == PB_IPPROTO_TCP || t->proto == PB_IPPROTO_UDP || t->proto == 132;
+    bool one_way = false;
+    if (icmp) {
+        one_way = true;
+        size_t n =
+            t->proto == PB_IPPROTO_ICMP ? sizeof v4 / sizeof v4[0] : sizeof v6 / sizeof v6[0];
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *e = t->proto == PB_IPPROTO_ICMP ? v4[i] : v6[i];
+            if (e[0] == (uint8_t)pa) {
+                pb = e[1];
+                one_way = false;
+            }
+        }
+    }
+    int c = memcmp(a, b, alen);
+    if (!one_way && (c > 0 || (c == 0 && pa > pb))) {
+        const uint8_t *x = a;
+        a = b;
+        b = x;
+        uint16_t p = pa;
+        pa = pb;
+        pb = p;
+    }
+    uint8_t buf[40] = {0};
+    size_t n = 2; /* seed 0 */
+    memcpy(buf + n, a, alen);
+    n += alen;
+    memcpy(buf + n, b, alen);
+    n += alen;
+    buf[n++] = t->proto;
+    buf[n++] = 0;
+    if (ports) {
+        buf[n++] = (uint8_t)(pa >> 8);
+        buf[n++] = (uint8_t)pa;
+        buf[n++] = (uint8_t)(pb >> 8);
+        buf[n++] = (uint8_t)pb;
+    }
+    uint8_t md[SHA_DIGEST_LENGTH];
+    SHA1(buf, n, md);
+    memcpy(out, "1:", 2);
+    EVP_EncodeBlock((unsigned char *)out + 2, md, SHA_DIGEST_LENGTH);
+}
+
+/* An id made from what pb_community_id_ahead worked out (its cache key,
+ * on a miss) is the spec's for every kind of tuple: IPv4 and IPv6; TCP,
+ * UDP, SCTP, ICMP and ICMPv6 (types with a counterpart or one-way), GRE
+ * (no ports); both directions, equal addresses. */
+START_TEST(community_id_from_key_any_tuple)
+{
+    static const char *const addrs[][2] = {{"192.168.1.1", "10.1.2.3"},
+                                           {"10.1.2.3", "192.168.1.1"},
+                                           {"127.0.0.1", "127.0.0.1"},
+                                           {"fd00::1", "fd00::2"},
+                                           {"fd00::2", "::ffff:10.0.0.1"}};
+    static const uint8_t protos[] = {PB_IPPROTO_TCP,  PB_IPPROTO_UDP,    132,
+                                     PB_IPPROTO_ICMP, PB_IPPROTO_ICMPV6, 47};
+    static const uint16_t ports[][2] = {{40000, 53}, {53, 40000}, {8, 0},   {0, 8},
+                                        {3, 1},      {128, 0},    {135, 0}, {7, 7}};
+    size_t n = 0;
+    for (size_t a = 0; a < sizeof addrs / sizeof addrs[0]; a++) {
+        for (size_t p = 0; p < sizeof protos; p++) {
+            for (size_t q = 0; q < sizeof ports / sizeof ports[0]; q++, n++) {
+                struct pb_tuple t =
+                    pt_tuple(addrs[a][0], ports[q][0], addrs[a][1], ports[q][1], protos[p]);
+                char want[64], id[64], again[64];
+                ref_community_id_any(&t, want);
+                struct pb_cid_ahead ah;
+                pb_community_id_ahead(&t, &ah);
+                /* a miss, or the id an equal tuple (reversed) left */
+                ck_assert_uint_eq(pb_community_id_from(&t, &ah, id), 30);
+                ck_assert_msg(strcmp(id, want) == 0, "tuple %zu: %s, want %s", n, id, want);
+                ck_assert_uint_eq(pb_community_id(&t, again), 30); /* the cached id */
+                ck_assert_str_eq(again, want);
+            }
+        }
+    }
+}
+END_TEST
+
 /* IPv4 text is written from a table: every octet value in every position
    reads as inet_ntop writes it, with its length. */
 START_TEST(ipv4_text_like_inet_ntop)
@@ -1657,6 +1752,7 @@ int main(void)
     tcase_add_test(tc, arena_encoding_equals_tree);
     tcase_add_test(tc, arena_shared_json_copied_on_write);
     tcase_add_test(tc, community_id_icmp_pairs);
+    tcase_add_test(tc, community_id_from_key_any_tuple);
     tcase_add_test(tc, community_id_ahead_as_computed);
     tcase_add_test(tc, community_id_cache_never_mixes_connections);
     tcase_add_test(tc, ipv4_text_like_inet_ntop);
