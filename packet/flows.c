@@ -265,12 +265,22 @@ __attribute__((constructor)) static void tables_init(void)
     }
 }
 
-/* Standard alphabet, no padding: two table reads per 3 bytes. Returns the
- * text's length. */
+/* Standard alphabet, no padding: two table reads per 3 bytes, 6 bytes a
+ * step (one load). Returns the text's length. */
 static size_t base64_raw(const uint8_t *in, size_t n, char *out)
 {
     char *start = out;
     size_t i = 0;
+    for (; i + 8 <= n; i += 6) { /* 8 bytes read, 6 used */
+        uint64_t v;
+        memcpy(&v, in + i, 8);
+        v = be64toh(v) >> 16;
+        memcpy(out, b64_pairs[v >> 36], 2);
+        memcpy(out + 2, b64_pairs[(v >> 24) & 0xfff], 2);
+        memcpy(out + 4, b64_pairs[(v >> 12) & 0xfff], 2);
+        memcpy(out + 6, b64_pairs[v & 0xfff], 2);
+        out += 8;
+    }
     for (; i + 4 <= n; i += 3) { /* 4 bytes read, 3 used */
         uint32_t v;
         memcpy(&v, in + i, 4);
@@ -362,6 +372,7 @@ struct flow {
     struct flow *prev, *next;    /* its layout's list, creation order */
     uint32_t hash;               /* of its id: where the index has it */
     uint16_t layout;
+    uint8_t cid_len;      /* of cid */
     uint64_t first_ns;    /* packet time */
     struct pb_flow_id id; /* the id that opened it (its dir is the flow's orientation) */
     char cid[32];         /* network.community_id of a TCP/UDP flow (keep_cid), or "" */
@@ -1190,6 +1201,7 @@ static void keep_cid(struct flow *fl, const struct pb_tuple *t, const struct pb_
     }
     if (n < sizeof fl->cid) {
         memcpy(fl->cid, cid, n + 1);
+        fl->cid_len = (uint8_t)n;
     }
 }
 
@@ -1301,12 +1313,11 @@ static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint
     if (v->has_cid) {
         /* TCP and UDP flows keep theirs (keep_cid) */
         bool keep = ct.proto == PB_IPPROTO_TCP || ct.proto == PB_IPPROTO_UDP;
-        if (!keep || fl->cid[0] == '\0') {
+        if (!keep || fl->cid_len == 0) {
             v->cid_len = (uint8_t)pb_community_id(&ct, v->cid);
         } else {
-            size_t n = strlen(fl->cid);
-            memcpy(v->cid, fl->cid, n + 1);
-            v->cid_len = (uint8_t)n;
+            memcpy(v->cid, fl->cid, sizeof fl->cid); /* NUL-terminated within */
+            v->cid_len = fl->cid_len;
         }
     }
 }
