@@ -331,6 +331,38 @@ static bool reassemble(struct pb_decoder *d, const struct pb_frag_key *key, uint
     return true;
 }
 
+static bool decode_ipv4_l4(struct pb_decoder *d, uint8_t proto, const uint8_t *payload, size_t plen,
+                           int depth, struct pb_decoded *out);
+
+/* A fragment (frag: the header's flags and offset, not 0) of the IPv4
+ * header at p, carrying plen bytes at payload: kept for reassembly, or the
+ * last one, whose datagram is decoded. Out of line: most frames are not
+ * fragments, and their path does not set up the key's room. */
+__attribute__((noinline)) static bool ipv4_fragment(struct pb_decoder *d, const uint8_t *p,
+                                                    uint16_t frag, const uint8_t *payload,
+                                                    size_t plen, int depth, struct pb_decoded *out)
+{
+    if (out->truncated) {
+        out->fragment = true;
+        d->stats.fragments++;
+        d->stats.frag_dropped++;
+        return false;
+    }
+    struct pb_frag_key key;
+    memset(&key, 0, sizeof key);
+    key.v6 = 0;
+    key.proto = p[9];
+    memcpy(key.src, p + 12, 4);
+    memcpy(key.dst, p + 16, 4);
+    key.id = ld_be16(p + 4);
+    uint8_t nh = p[9];
+    if (!reassemble(d, &key, out->ts_ns, (uint32_t)(frag & 0x1fffu) * 8u, (frag & 0x2000u) != 0,
+                    &payload, &plen, &nh, out)) {
+        return false;
+    }
+    return decode_ipv4_l4(d, p[9], payload, plen, depth, out);
+}
+
 /*  IPv4:
  *  | Ver | IHL | TOS |       Total Length       |
  *  |    Identification   |Flg|  Fragment Offset |
@@ -347,7 +379,6 @@ static bool decode_ipv4(struct pb_decoder *d, const uint8_t *p, size_t n, int de
     }
     uint8_t vihl = p[0];
     size_t total = ld_be16(p + 2);
-    uint16_t id = ld_be16(p + 4);
     uint16_t frag = ld_be16(p + 6);
     uint8_t proto = p[9];
     const uint8_t *src = p + 12, *dst = p + 16;
@@ -377,29 +408,16 @@ static bool decode_ipv4(struct pb_decoder *d, const uint8_t *p, size_t n, int de
     memcpy(out->tuple.dst.b, dst, 4);
     out->nip++;
 
-    const uint8_t *payload = p + ihl;
-    size_t plen = total - ihl;
-    bool more = (frag & 0x2000u) != 0;
-    uint32_t offset = (uint32_t)(frag & 0x1fffu) * 8u;
-    if (more || offset != 0) {
-        if (out->truncated) {
-            out->fragment = true;
-            d->stats.fragments++;
-            d->stats.frag_dropped++;
-            return false;
-        }
-        struct pb_frag_key key;
-        memset(&key, 0, sizeof key);
-        key.v6 = 0;
-        key.proto = proto;
-        memcpy(key.src, src, 4);
-        memcpy(key.dst, dst, 4);
-        key.id = id;
-        uint8_t nh = proto;
-        if (!reassemble(d, &key, out->ts_ns, offset, more, &payload, &plen, &nh, out)) {
-            return false;
-        }
+    if ((frag & 0x3fffu) != 0) { /* more fragments, or an offset */
+        return ipv4_fragment(d, p, frag, p + ihl, total - ihl, depth, out);
     }
+    return decode_ipv4_l4(d, proto, p + ihl, total - ihl, depth, out);
+}
+
+/* The transport of an IPv4 datagram. */
+static inline bool decode_ipv4_l4(struct pb_decoder *d, uint8_t proto, const uint8_t *payload,
+                                  size_t plen, int depth, struct pb_decoded *out)
+{
     if (proto == PB_IPPROTO_TCP) {
         return decode_tcp(d, payload, plen, out);
     }
