@@ -458,6 +458,39 @@ struct pb_flows {
     void *admit_ctx;
 };
 
+/* The n (8, or at most 7) bytes at p as a little-endian number. Loaded
+ * whole (4, 2, 1 bytes) and joined in registers: bytes copied into a zeroed
+ * word and read back as one wait for the store buffer to drain (the load
+ * spans several stores, so none can forward to it). */
+static inline uint64_t load_le(const uint8_t *p, size_t n)
+{
+    if (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return le64toh(v);
+    }
+    uint64_t v = 0;
+    unsigned shift = 0;
+    if (n & 4) {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        v = le32toh(x);
+        p += 4;
+        shift = 32;
+    }
+    if (n & 2) {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        v |= (uint64_t)le16toh(x) << shift;
+        p += 2;
+        shift += 16;
+    }
+    if (n & 1) {
+        v |= (uint64_t)p[0] << shift;
+    }
+    return v;
+}
+
 /* SipHash-1-3 over the key, seeded at random: frames are untrusted, so the
  * bucket of a flow must not be predictable (1-3: the rounds hash tables
  * use against flooding; 2-4 cost twice as much per packet). */
@@ -498,9 +531,7 @@ static uint64_t siphash(const uint64_t k[2], const uint8_t *in, size_t n)
         SIPROUND();
         v0 ^= m;
     }
-    for (int j = 0; i + (size_t)j < n; j++) {
-        b |= (uint64_t)in[i + j] << (8 * j);
-    }
+    b |= load_le(in + i, n - i); /* the last 0 to 7 bytes */
     v3 ^= b;
     SIPROUND();
     v0 ^= b;
@@ -820,39 +851,6 @@ static struct flow *flow_get(struct pb_flows *f, const struct pb_flow_id *id, ui
     fl->last_ns = ts_ns;
     fl->seen_wall_ns = now_ns;
     return fl;
-}
-
-/* The n (8, or at most 7) bytes at p as a little-endian number. Loaded
- * whole (4, 2, 1 bytes) and joined in registers: bytes copied into a zeroed
- * word and read back as one wait for the store buffer to drain (the load
- * spans several stores, so none can forward to it). */
-static inline uint64_t load_le(const uint8_t *p, size_t n)
-{
-    if (n >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        return le64toh(v);
-    }
-    uint64_t v = 0;
-    unsigned shift = 0;
-    if (n & 4) {
-        uint32_t x;
-        memcpy(&x, p, 4);
-        v = le32toh(x);
-        p += 4;
-        shift = 32;
-    }
-    if (n & 2) {
-        uint16_t x;
-        memcpy(&x, p, 2);
-        v |= (uint64_t)le16toh(x) << shift;
-        p += 2;
-        shift += 16;
-    }
-    if (n & 1) {
-        v |= (uint64_t)p[0] << shift;
-    }
-    return v;
 }
 
 /* The MAC address at off in d as a number: 8 bytes loaded (the field
