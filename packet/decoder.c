@@ -334,6 +334,16 @@ static bool reassemble(struct pb_decoder *d, const struct pb_frag_key *key, uint
 static bool decode_ipv4_l4(struct pb_decoder *d, uint8_t proto, const uint8_t *payload, size_t plen,
                            int depth, struct pb_decoded *out);
 
+/* A fragment cut by the snap length: counted, and dropped (reassembly
+ * needs its bytes). Always false. */
+static bool frag_cut(struct pb_decoder *d, struct pb_decoded *out)
+{
+    out->fragment = true;
+    d->stats.fragments++;
+    d->stats.frag_dropped++;
+    return false;
+}
+
 /* A fragment (frag: the header's flags and offset, not 0) of the IPv4
  * header at p, carrying plen bytes at payload: kept for reassembly, or the
  * last one, whose datagram is decoded. Out of line: most frames are not
@@ -343,10 +353,7 @@ __attribute__((noinline)) static bool ipv4_fragment(struct pb_decoder *d, const 
                                                     size_t plen, int depth, struct pb_decoded *out)
 {
     if (out->truncated) {
-        out->fragment = true;
-        d->stats.fragments++;
-        d->stats.frag_dropped++;
-        return false;
+        return frag_cut(d, out);
     }
     struct pb_frag_key key;
     memset(&key, 0, sizeof key);
@@ -502,10 +509,7 @@ static bool decode_ipv6(struct pb_decoder *d, const uint8_t *p, size_t n, int de
                 continue; /* atomic fragment (RFC 6946) */
             }
             if (out->truncated) {
-                out->fragment = true;
-                d->stats.fragments++;
-                d->stats.frag_dropped++;
-                return false;
+                return frag_cut(d, out);
             }
             struct pb_frag_key key;
             memset(&key, 0, sizeof key);

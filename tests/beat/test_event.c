@@ -40,19 +40,44 @@ START_TEST(community_id_matches_packetbeat)
 }
 END_TEST
 
-/* Community ID v1 of a TCP or UDP tuple as the spec writes it, with
- * OpenSSL's SHA-1 and base64: the reference for the cached ids. */
+/* Community ID v1 of any tuple as the spec writes it (ICMP types with a
+ * counterpart hash like it, the others keep their direction; ports only for
+ * TCP, UDP, SCTP and ICMP), with OpenSSL: the reference for the cached ids
+ * and for those made from a cache key (pb_community_id_from on a miss). */
 static void ref_community_id(const struct pb_tuple *t, char out[64])
 {
+    static const uint8_t v4[][2] = {{8, 0},  {0, 8},  {13, 14}, {14, 13}, {15, 16},
+                                    {10, 9}, {9, 10}, {17, 18}, {18, 17}};
+    static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {133, 134}, {134, 133},
+                                    {136, 135}, {135, 136}, {130, 131}, {139, 140},
+                                    {140, 139}, {144, 145}, {145, 144}};
     size_t alen = t->src.v6 ? 16 : 4;
     const uint8_t *a = t->src.b, *b = t->dst.b;
     uint16_t pa = t->sport, pb = t->dport;
+    bool icmp = t->proto == PB_IPPROTO_ICMP || t->proto == PB_IPPROTO_ICMPV6;
+    bool ports =
+        icmp || t->proto == PB_IPPROTO_TCP || t->proto == PB_IPPROTO_UDP || t->proto == 132;
+    bool one_way = false;
+    if (icmp) {
+        one_way = true;
+        size_t n =
+            t->proto == PB_IPPROTO_ICMP ? sizeof v4 / sizeof v4[0] : sizeof v6 / sizeof v6[0];
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *e = t->proto == PB_IPPROTO_ICMP ? v4[i] : v6[i];
+            if (e[0] == (uint8_t)pa) {
+                pb = e[1];
+                one_way = false;
+            }
+        }
+    }
     int c = memcmp(a, b, alen);
-    if (c > 0 || (c == 0 && pa > pb)) {
-        a = t->dst.b;
-        b = t->src.b;
-        pa = t->dport;
-        pb = t->sport;
+    if (!one_way && (c > 0 || (c == 0 && pa > pb))) {
+        const uint8_t *x = a;
+        a = b;
+        b = x;
+        uint16_t p = pa;
+        pa = pb;
+        pb = p;
     }
     uint8_t buf[40] = {0};
     size_t n = 2; /* seed 0 */
@@ -62,10 +87,12 @@ static void ref_community_id(const struct pb_tuple *t, char out[64])
     n += alen;
     buf[n++] = t->proto;
     buf[n++] = 0;
-    buf[n++] = (uint8_t)(pa >> 8);
-    buf[n++] = (uint8_t)pa;
-    buf[n++] = (uint8_t)(pb >> 8);
-    buf[n++] = (uint8_t)pb;
+    if (ports) {
+        buf[n++] = (uint8_t)(pa >> 8);
+        buf[n++] = (uint8_t)pa;
+        buf[n++] = (uint8_t)(pb >> 8);
+        buf[n++] = (uint8_t)pb;
+    }
     uint8_t md[SHA_DIGEST_LENGTH];
     SHA1(buf, n, md);
     memcpy(out, "1:", 2);
@@ -160,65 +187,6 @@ START_TEST(community_id_ahead_as_computed)
 }
 END_TEST
 
-/* Community ID v1 of any tuple as the spec writes it (ICMP types with a
- * counterpart hash like it, the others keep their direction; ports only for
- * TCP, UDP, SCTP and ICMP), with OpenSSL: the reference for ids made from a
- * cache key (pb_community_id_from on a miss). */
-static void ref_community_id_any(const struct pb_tuple *t, char out[64])
-{
-    static const uint8_t v4[][2] = {{8, 0},  {0, 8},  {13, 14}, {14, 13}, {15, 16},
-                                    {10, 9}, {9, 10}, {17, 18}, {18, 17}};
-    static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {133, 134}, {134, 133},
-                                    {136, 135}, {135, 136}, {130, 131}, {139, 140},
-                                    {140, 139}, {144, 145}, {145, 144}};
-    size_t alen = t->src.v6 ? 16 : 4;
-    const uint8_t *a = t->src.b, *b = t->dst.b;
-    uint16_t pa = t->sport, pb = t->dport;
-    bool icmp = t->proto == PB_IPPROTO_ICMP || t->proto == PB_IPPROTO_ICMPV6;
-    bool ports =
-        icmp || t->proto == PB_IPPROTO_TCP || t->proto == PB_IPPROTO_UDP || t->proto == 132;
-    bool one_way = false;
-    if (icmp) {
-        one_way = true;
-        size_t n =
-            t->proto == PB_IPPROTO_ICMP ? sizeof v4 / sizeof v4[0] : sizeof v6 / sizeof v6[0];
-        for (size_t i = 0; i < n; i++) {
-            const uint8_t *e = t->proto == PB_IPPROTO_ICMP ? v4[i] : v6[i];
-            if (e[0] == (uint8_t)pa) {
-                pb = e[1];
-                one_way = false;
-            }
-        }
-    }
-    int c = memcmp(a, b, alen);
-    if (!one_way && (c > 0 || (c == 0 && pa > pb))) {
-        const uint8_t *x = a;
-        a = b;
-        b = x;
-        uint16_t p = pa;
-        pa = pb;
-        pb = p;
-    }
-    uint8_t buf[40] = {0};
-    size_t n = 2; /* seed 0 */
-    memcpy(buf + n, a, alen);
-    n += alen;
-    memcpy(buf + n, b, alen);
-    n += alen;
-    buf[n++] = t->proto;
-    buf[n++] = 0;
-    if (ports) {
-        buf[n++] = (uint8_t)(pa >> 8);
-        buf[n++] = (uint8_t)pa;
-        buf[n++] = (uint8_t)(pb >> 8);
-        buf[n++] = (uint8_t)pb;
-    }
-    uint8_t md[SHA_DIGEST_LENGTH];
-    SHA1(buf, n, md);
-    memcpy(out, "1:", 2);
-    EVP_EncodeBlock((unsigned char *)out + 2, md, SHA_DIGEST_LENGTH);
-}
-
 /* An id made from what pb_community_id_ahead worked out (its cache key,
  * on a miss) is the spec's for every kind of tuple: IPv4 and IPv6; TCP,
  * UDP, SCTP, ICMP and ICMPv6 (types with a counterpart or one-way), GRE
@@ -241,7 +209,7 @@ START_TEST(community_id_from_key_any_tuple)
                 struct pb_tuple t =
                     pt_tuple(addrs[a][0], ports[q][0], addrs[a][1], ports[q][1], protos[p]);
                 char want[64], id[64], again[64];
-                ref_community_id_any(&t, want);
+                ref_community_id(&t, want);
                 struct pb_cid_ahead ah;
                 pb_community_id_ahead(&t, &ah);
                 /* a miss, or the id an equal tuple (reversed) left */
