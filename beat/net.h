@@ -67,12 +67,11 @@ struct pb_tuple pb_tuple_reverse(const struct pb_tuple *t);
  * its length. For ICMP, sport/dport carry type/code as Packetbeat's flowhash
  * does. */
 size_t pb_community_id(const struct pb_tuple *t, char out[64]);
-/* Asks the cache for what pb_community_id(t) will read: for a caller that
- * knows the tuple some work before it needs the id. A hint only. */
-void pb_community_id_prefetch(const struct pb_tuple *t);
-/* The same hint, with what it worked out kept in *a so that
- * pb_community_id_from(t, a) does not work it out again (when called on
- * the thread that made a; elsewhere it is pb_community_id). */
+/* Asks the cache for what pb_community_id(t) will read, for a caller that
+ * knows the tuple some work before it needs the id, and keeps what it
+ * worked out in *a so that pb_community_id_from(t, a) does not work it out
+ * again (when called on the thread that made a; elsewhere it is
+ * pb_community_id). */
 struct pb_cid_ahead {
     const void *slot;
     uint64_t key[5];
