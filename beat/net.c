@@ -143,22 +143,23 @@ struct cid_slot {
 };
 static _Thread_local struct cid_slot cid_cache[CID_SLOTS];
 
-/* A tuple in the order the Community ID hashes it, as the cache's key:
-   the source and destination addresses (IPv4: key[0] and key[1], each
-   holding the 4 bytes as copied into a uint32_t; IPv6: key[0..1] and
-   key[2..3], the bytes as they are), then key[4]: the protocol, bit 8 for
-   IPv6, and with ports (bit 48) the source port at bit 16 and the
-   destination port at bit 32. The key says everything the hash reads. */
-struct cid_tuple {
-    uint64_t key[5];
-};
+/* A tuple in the order the Community ID hashes it, as the cache's key
+   (uint64_t[5]): the source and destination addresses (IPv4: key[0] and
+   key[1], each holding the 4 bytes as copied into a uint32_t; IPv6:
+   key[0..1] and key[2..3], the bytes as they are), then key[4]: the
+   protocol, bit 8 for IPv6, and with ports (bit 48) the source port at bit
+   16 and the destination port at bit 32. The key says everything the hash
+   reads. */
 
-/* t's hashed order and cache key, and its cache slot. IPv4 addresses are
-   compared and keyed as words (the usual tuple: no memcmp or memset call),
-   IPv6 ones as before. Inlined in its two callers: a packet the flows'
-   front cache misses, and every transaction event. */
+/* t's hashed order and cache key (into key), and its cache slot. IPv4
+   addresses are compared and keyed as words (the usual tuple: no memcmp
+   or memset call), IPv6 ones as before. The slot's hash is made from the
+   words in registers and the key stored where its caller keeps it: a copy
+   of words just stored one by one waits for every store before it.
+   Inlined in its two callers: a packet the flows' front cache misses, and
+   every transaction event. */
 static inline __attribute__((always_inline)) struct cid_slot *cid_prepare(const struct pb_tuple *t,
-                                                                          struct cid_tuple *c)
+                                                                          uint64_t key[5])
 {
     const uint8_t *sip = t->src.b, *dip = t->dst.b;
     uint16_t sport = t->sport, dport = t->dport;
@@ -175,7 +176,7 @@ static inline __attribute__((always_inline)) struct cid_slot *cid_prepare(const 
     }
     bool ports = proto == PB_IPPROTO_TCP || proto == PB_IPPROTO_UDP || proto == 132 ||
                  proto == PB_IPPROTO_ICMP || proto == PB_IPPROTO_ICMPV6;
-    uint64_t *key = c->key;
+    uint64_t k[5];
     size_t alen = t->src.v6 ? 16 : 4;
     int cmp;
     if (alen == 4) {
@@ -201,23 +202,24 @@ static inline __attribute__((always_inline)) struct cid_slot *cid_prepare(const 
         uint32_t x, y;
         memcpy(&x, sip, 4);
         memcpy(&y, dip, 4);
-        key[0] = x;
-        key[1] = y;
-        key[2] = 0;
-        key[3] = 0;
+        k[0] = x;
+        k[1] = y;
+        k[2] = 0;
+        k[3] = 0;
     } else {
-        memcpy(&key[0], sip, 8);
-        memcpy(&key[1], sip + 8, 8);
-        memcpy(&key[2], dip, 8);
-        memcpy(&key[3], dip + 8, 8);
+        memcpy(&k[0], sip, 8);
+        memcpy(&k[1], sip + 8, 8);
+        memcpy(&k[2], dip, 8);
+        memcpy(&k[3], dip + 8, 8);
     }
-    key[4] = (uint64_t)proto | (uint64_t)(alen == 16) << 8 |
-             (ports ? (uint64_t)sport << 16 | (uint64_t)dport << 32 | 1ull << 48 : 0);
+    k[4] = (uint64_t)proto | (uint64_t)(alen == 16) << 8 |
+           (ports ? (uint64_t)sport << 16 | (uint64_t)dport << 32 | 1ull << 48 : 0);
     /* the key's words folded, then mixed (MurmurHash3's finalizer): each
        byte counts in the slot, the ports of one host pair too */
     uint64_t h = 0;
     for (size_t i = 0; i < 5; i++) {
-        h = (h ^ key[i]) * 0x9e3779b97f4a7c15ull;
+        h = (h ^ k[i]) * 0x9e3779b97f4a7c15ull;
+        key[i] = k[i];
     }
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
@@ -229,12 +231,10 @@ static inline __attribute__((always_inline)) struct cid_slot *cid_prepare(const 
 
 void pb_community_id_ahead(const struct pb_tuple *t, struct pb_cid_ahead *a)
 {
-    struct cid_tuple c;
-    const struct cid_slot *slot = cid_prepare(t, &c);
+    const struct cid_slot *slot = cid_prepare(t, a->key);
     __builtin_prefetch(slot, 0, 3);
     __builtin_prefetch((const char *)(slot + 1) - 1, 0, 3); /* a slot may straddle two lines */
     a->slot = slot;
-    memcpy(a->key, c.key, sizeof a->key);
 }
 
 /* Whether slot holds the id of key. */
@@ -245,7 +245,7 @@ static inline bool cid_hit(const struct cid_slot *slot, const uint64_t key[5])
             (slot->key[3] ^ key[3]) | (slot->key[4] ^ key[4])) == 0;
 }
 
-/* The id of key (a cid_tuple's) into out, kept in slot (key's). */
+/* The id of key (cid_prepare's) into out, kept in slot (key's). */
 static size_t cid_make(struct cid_slot *slot, const uint64_t key[5], char out[64])
 {
     bool v6 = (key[4] >> 8) & 1u, ports = (key[4] >> 48) & 1u;
@@ -302,11 +302,11 @@ size_t pb_community_id_from(const struct pb_tuple *t, const struct pb_cid_ahead 
 
 size_t pb_community_id(const struct pb_tuple *t, char out[64])
 {
-    struct cid_tuple c;
-    struct cid_slot *slot = cid_prepare(t, &c);
-    if (cid_hit(slot, c.key)) {
+    uint64_t key[5];
+    struct cid_slot *slot = cid_prepare(t, key);
+    if (cid_hit(slot, key)) {
         memcpy(out, slot->id, CID_LEN + 1);
         return CID_LEN;
     }
-    return cid_make(slot, c.key, out);
+    return cid_make(slot, key, out);
 }
