@@ -8,7 +8,34 @@
 
 #include "beat/alloc.h"
 #include "beat/event.h"
+#include "beat/event_dom.h"
+#include "beat/jsonw.h"
 #include "redis_int.h"
+
+/* Return values up to this long that need no escaping are written as the
+ * redis object's text (longer ones, rarer, as a member). */
+#define RAW_VALUE_MAX 2048u
+
+/* The redis object, {"return_value":text} or {"error":text}: as the
+ * compact JSON text the codec writes for it when text needs no escaping
+ * (one raw member, copied by the encoder, instead of an object and its
+ * member built and encoded), else as members. */
+static int add_redis(pb_node *root, const struct redis_msg *resp)
+{
+    const char *s = resp->b.text;
+    size_t n = resp->b.text_len;
+    bool err = resp->b.is_error;
+    if (n <= RAW_VALUE_MAX && pb_json_plain(s, n)) {
+        char buf[RAW_VALUE_MAX + sizeof "{\"return_value\":\"\"}"];
+        char *o = err ? PB_JW_LIT(buf, "{\"error\":") : PB_JW_LIT(buf, "{\"return_value\":");
+        o = pb_jw_quoted(o, s, n);
+        *o++ = '}';
+        return pb_node_add_raw(root, PB_KEY("redis"), buf, (size_t)(o - buf));
+    }
+    pb_node *redis = pb_node_add_obj(root, PB_KEY("redis"));
+    return err ? pb_node_add_strn(redis, PB_KEY("error"), s, n)
+               : pb_node_add_strn(redis, PB_KEY("return_value"), s, n);
+}
 
 pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
                          const struct redis_msg *req, const struct redis_msg *resp)
@@ -71,12 +98,7 @@ pb_event *redis_tx_event(const struct pb_proto *p, const struct pb_tuple *tuple,
     rc |= pb_node_add_strn(root, PB_KEY("resource"), req->b.path != NULL ? req->b.path : "",
                            req->b.path_len);
     rc |= pb_node_add_strn(root, PB_KEY("query"), req->b.text, req->b.text_len);
-    pb_node *redis = pb_node_add_obj(root, PB_KEY("redis"));
-    if (resp->b.is_error) {
-        rc |= pb_node_add_strn(redis, PB_KEY("error"), resp->b.text, resp->b.text_len);
-    } else {
-        rc |= pb_node_add_strn(redis, PB_KEY("return_value"), resp->b.text, resp->b.text_len);
-    }
+    rc |= add_redis(root, resp);
     if (p->send_request) {
         rc |= pb_node_add_strn(root, PB_KEY("request"), req->b.text, req->b.text_len);
     }
