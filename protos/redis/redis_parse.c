@@ -182,12 +182,12 @@ static const char *const commands[] = {
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
-#define MAX_COMMAND_LEN 16u /* longest entry: "CONFIG RESETSTAT"; same16 compares that many */
+#define MAX_COMMAND_LEN 16u /* longest entry: "CONFIG RESETSTAT"; two words compared */
 
-/* The commands by a hash of their bytes (open addressing, linear
- * probing): entry + 1 in each used slot, 0 in a free one; each name also
- * zero-padded to MAX_COMMAND_LEN bytes, compared at once. Made once, read
- * only afterwards. */
+/* The commands by a hash of their upper-case bytes, zero-padded to
+ * MAX_COMMAND_LEN (open addressing, linear probing): entry + 1 in each
+ * used slot, 0 in a free one; each name also kept padded, compared at
+ * once. Made once, read only afterwards. */
 #define CMD_SLOTS 512u
 static uint8_t cmd_slot[CMD_SLOTS];
 static uint8_t cmd_len[NCOMMANDS];
@@ -195,18 +195,25 @@ static char cmd_padded[NCOMMANDS][MAX_COMMAND_LEN];
 static char cmd_action[NCOMMANDS][sizeof "redis." + MAX_COMMAND_LEN]; /* "redis.get" */
 static pthread_once_t cmd_once = PTHREAD_ONCE_INIT;
 
-static inline uint32_t cmd_hash_step(uint32_t h, uint8_t c)
+/* The slot of a padded name, its two 8-byte words (a multiplicative
+ * hash: the top 9 bits). */
+static inline uint32_t cmd_hash(uint64_t a0, uint64_t a1)
 {
-    return (h ^ c) * 0x01000193u; /* FNV-1a */
+    _Static_assert(CMD_SLOTS == 512u, "the hash gives 9 bits");
+    uint64_t h = (a0 ^ (a1 * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(h >> 55);
 }
 
-static uint32_t cmd_hash(const char *s, size_t n)
+/* x with its ASCII lower-case letters in upper case, eight bytes at once
+ * (bytes from 0x80 up unchanged). */
+static inline uint64_t upper8(uint64_t x)
 {
-    uint32_t h = 0x811c9dc5u;
-    for (size_t i = 0; i < n; i++) {
-        h = cmd_hash_step(h, (uint8_t)s[i]);
-    }
-    return h;
+    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80u;
+    uint64_t low7 = x & ~high;
+    uint64_t ge_a = low7 + ones * (0x80u - 'a');     /* high bit: >= 'a' */
+    uint64_t gt_z = low7 + ones * (0x80u - 'z' - 1); /* high bit: > 'z' */
+    uint64_t lower = ge_a & ~gt_z & ~x & high;
+    return x ^ (lower >> 2); /* 0x80 >> 2: the case bit */
 }
 
 static void cmd_table_init(void)
@@ -221,23 +228,15 @@ static void cmd_table_init(void)
             char c = commands[k][i];
             cmd_action[k][6 + i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
         }
-        uint32_t h = cmd_hash(commands[k], n) % CMD_SLOTS;
+        uint64_t a0, a1;
+        memcpy(&a0, cmd_padded[k], 8);
+        memcpy(&a1, cmd_padded[k] + 8, 8);
+        uint32_t h = cmd_hash(a0, a1);
         while (cmd_slot[h] != 0) {
             h = (h + 1) % CMD_SLOTS;
         }
         cmd_slot[h] = (uint8_t)(k + 1);
     }
-}
-
-/* a[0..16) == b[0..16) */
-static inline bool same16(const char *a, const char *b)
-{
-    uint64_t a0, a1, b0, b1;
-    memcpy(&a0, a, 8);
-    memcpy(&a1, a + 8, 8);
-    memcpy(&b0, b, 8);
-    memcpy(&b1, b + 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 /* The table's entry of the command s (n bytes) names, -1 when none. */
@@ -247,19 +246,31 @@ static int command_id(const void *s, size_t n)
         return -1;
     }
     pthread_once(&cmd_once, cmd_table_init);
-    char upper[MAX_COMMAND_LEN] = {0}; /* zero-padded as cmd_padded */
+    /* the name zero-padded to two words, as cmd_padded, read in place
+       (overlapping loads within s, little endian) */
     const uint8_t *p = s;
-    uint32_t h = 0x811c9dc5u;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = p[i];
-        c = (uint8_t)((c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c);
-        upper[i] = (char)c;
-        h = cmd_hash_step(h, c);
+    uint64_t a0 = 0, a1 = 0;
+    if (n > 8) {
+        memcpy(&a0, p, 8);
+        memcpy(&a1, p + n - 8, 8);
+        a1 >>= 8 * (16 - n);
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        a0 = lo | (uint64_t)hi << (8 * (n - 4));
+    } else {
+        a0 = p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
     }
+    a0 = upper8(a0);
+    a1 = upper8(a1);
     /* the lengths compared too: "GET" and "GET\0" pad alike */
-    for (h %= CMD_SLOTS; cmd_slot[h] != 0; h = (h + 1) % CMD_SLOTS) {
+    for (uint32_t h = cmd_hash(a0, a1); cmd_slot[h] != 0; h = (h + 1) % CMD_SLOTS) {
         unsigned k = cmd_slot[h] - 1u;
-        if (cmd_len[k] == n && same16(cmd_padded[k], upper)) {
+        uint64_t b0, b1;
+        memcpy(&b0, cmd_padded[k], 8);
+        memcpy(&b1, cmd_padded[k] + 8, 8);
+        if (cmd_len[k] == n && ((a0 ^ b0) | (a1 ^ b1)) == 0) {
             return (int)k;
         }
     }
