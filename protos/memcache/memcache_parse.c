@@ -882,12 +882,35 @@ static bool split_command(const uint8_t *p, size_t n, const uint8_t **cmd, size_
     return true;
 }
 
+/* a[0..n) == b[0..n): names are short, compared by two overlapping
+ * loads from each end instead of a memcmp call. */
+static inline bool same_name(const void *a, const void *b, size_t n)
+{
+    const uint8_t *p = a, *q = b;
+    if (n >= 8 && n <= 16) {
+        uint64_t p0, p1, q0, q1;
+        memcpy(&p0, p, 8);
+        memcpy(&p1, p + n - 8, 8);
+        memcpy(&q0, q, 8);
+        memcpy(&q1, q + n - 8, 8);
+        return ((p0 ^ q0) | (p1 ^ q1)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t p0, p1, q0, q1;
+        memcpy(&p0, p, 4);
+        memcpy(&p1, p + n - 4, 4);
+        memcpy(&q0, q, 4);
+        memcpy(&q1, q + n - 4, 4);
+        return ((p0 ^ q0) | (p1 ^ q1)) == 0;
+    }
+    return memcmp(p, q, n) == 0;
+}
+
 static const struct mc_cmd *find_text(const struct mc_cmd *tab, size_t n, const uint8_t *name,
                                       size_t len)
 {
     for (size_t i = 0; i < n; i++) {
-        if (tab[i].nlen == len && tab[i].name[0] == name[0] &&
-            memcmp(name, tab[i].name, len) == 0) {
+        if (tab[i].nlen == len && tab[i].name[0] == name[0] && same_name(name, tab[i].name, len)) {
             return &tab[i];
         }
     }
