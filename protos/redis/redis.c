@@ -25,9 +25,22 @@
 #define HARD_QUEUE_BYTES (64ll * 1024 * 1024)
 #define HARD_QUEUE_MSGS 1000000ll
 
+/* Message blocks: a power of two of text bytes, at least MSG_MIN_TEXT
+ * (so that one block fits most requests); blocks of up to SPARE_MAX
+ * bytes of answered messages are kept per worker for the next ones, up
+ * to POOL_MAX of each size (pipelined requests wait together, so a
+ * connection may need several at once). */
+#define MSG_MIN_TEXT 128u
+#define SPARE_MAX 1024u
+#define NCLASS 4u /* 128, 256, 512, 1024 */
+#define POOL_MAX 32u
+
 struct redis_priv {
     int64_t max_bytes;
     int64_t max_msgs;
+    /* this worker's spare blocks by size class, linked by next */
+    struct redis_msg *pool[NCLASS];
+    unsigned npool[NCLASS];
 };
 
 /* Packetbeat's MessageQueue: evicts the oldest messages to make room. */
@@ -49,43 +62,56 @@ struct redis_conn {
     bool ready;
     struct redis_stream st[2];
     struct redis_queue requests, responses;
-    struct redis_msg *spare; /* owned: an answered request's block, for the next */
 };
-
-/* Message blocks hold at least this much text, so that one answered
- * request's block fits most of the next ones; up to SPARE_MAX bytes one
- * is kept for reuse. */
-#define MSG_MIN_TEXT 128u
-#define SPARE_MAX 1024u
 
 static void msg_free(struct redis_msg *m)
 {
     pb_free(m);
 }
 
-/* A block for a message of text_len bytes of text (cap set), the spare
- * when it is big enough; NULL on ENOMEM. */
-static struct redis_msg *msg_alloc(struct redis_conn *rc, size_t text_len)
+/* The size class of a block of cap bytes of text (<= SPARE_MAX). */
+static unsigned msg_class(size_t cap)
+{
+    unsigned k = 0;
+    while ((size_t)MSG_MIN_TEXT << k < cap) {
+        k++;
+    }
+    return k;
+}
+
+/* A block for a message of text_len bytes of text (cap set), a spare
+ * when there is one of its size; NULL on ENOMEM. */
+static struct redis_msg *msg_alloc(struct redis_priv *pv, size_t text_len)
 {
     size_t cap = text_len + 1 > MSG_MIN_TEXT ? text_len + 1 : MSG_MIN_TEXT;
-    struct redis_msg *m = rc->spare;
-    if (m != NULL && m->cap >= cap) {
-        rc->spare = NULL;
-        return m;
+    if (cap <= SPARE_MAX) {
+        unsigned k = msg_class(cap);
+        struct redis_msg *m = pv->pool[k];
+        if (m != NULL) {
+            pv->pool[k] = m->next;
+            pv->npool[k]--;
+            return m;
+        }
+        cap = (size_t)MSG_MIN_TEXT << k;
     }
-    m = pb_malloc(sizeof *m + cap);
+    struct redis_msg *m = pb_malloc(sizeof *m + cap);
     if (m != NULL) {
         m->cap = cap;
     }
     return m;
 }
 
-/* Frees m, or keeps it as the spare. */
-static void msg_done(struct redis_conn *rc, struct redis_msg *m)
+/* Frees m, or keeps it as a spare. */
+static void msg_done(struct redis_priv *pv, struct redis_msg *m)
 {
-    if (m != NULL && rc->spare == NULL && m->cap <= SPARE_MAX) {
-        rc->spare = m;
-        return;
+    if (m != NULL && m->cap <= SPARE_MAX) {
+        unsigned k = msg_class(m->cap);
+        if (pv->npool[k] < POOL_MAX) {
+            m->next = pv->pool[k];
+            pv->pool[k] = m;
+            pv->npool[k]++;
+            return;
+        }
     }
     msg_free(m);
 }
@@ -179,8 +205,8 @@ static void correlate(struct pb_conn *c, struct redis_conn *rc)
         struct redis_msg *req = queue_pop(&rc->requests);
         struct redis_msg *resp = queue_pop(&rc->responses);
         pb_emit(c->proto, redis_tx_event(c->proto, &c->tuple, req, resp));
-        msg_done(rc, req);
-        msg_done(rc, resp);
+        msg_done(c->proto->priv, req);
+        msg_done(c->proto->priv, resp);
     }
 }
 
@@ -196,9 +222,9 @@ static void handle_message(struct pb_conn *c, struct redis_conn *rc, struct redi
 
 /* A message parsed into a buffer of the caller's (b), kept: a copy of its
  * text with b's strings pointing into it; NULL on ENOMEM. */
-static struct redis_msg *msg_copy(struct redis_conn *rc, const struct redis_built *b)
+static struct redis_msg *msg_copy(struct redis_priv *pv, const struct redis_built *b)
 {
-    struct redis_msg *m = msg_alloc(rc, b->text_len);
+    struct redis_msg *m = msg_alloc(pv, b->text_len);
     if (m == NULL) {
         return NULL;
     }
@@ -222,6 +248,7 @@ static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8
                                    size_t len, size_t *consumed)
 {
     struct redis_conn *rc = conn_of(c);
+    struct redis_priv *pv = c->proto->priv;
     struct redis_stream *st = &rc->st[d];
     bool from_client = d == PB_DIR_TO_SERVER;
     char text[STACK_TEXT];
@@ -252,12 +279,12 @@ static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8
                 struct redis_msg resp = {.ts_ns = st->ts_ns, .dir = d, .size = mlen, .b = b};
                 struct redis_msg *req = queue_pop(&rc->requests);
                 pb_emit(c->proto, redis_tx_event(c->proto, &c->tuple, req, &resp));
-                msg_done(rc, req);
+                msg_done(pv, req);
                 off += mlen;
                 stream_reset(st);
                 continue;
             }
-            m = msg_copy(rc, &b);
+            m = msg_copy(pv, &b);
         } else {
             enum pb_parse r = redis_scan(&st->scan, data + off, len - off, &mlen);
             if (r == PB_PARSE_MORE) {
@@ -271,7 +298,7 @@ static enum pb_parse redis_on_data(struct pb_conn *c, enum pb_dir d, const uint8
                 *consumed = len;
                 return PB_PARSE_DROP;
             }
-            m = msg_alloc(rc, mlen); /* the text is never longer */
+            m = msg_alloc(pv, mlen); /* the text is never longer */
             if (m != NULL && redis_build(data + off, mlen, from_client, m->text, &m->b) < 0) {
                 pb_free(m);
                 m = NULL;
@@ -335,8 +362,6 @@ static void redis_conn_free(struct pb_conn *c)
     if (rc != NULL) {
         queue_clear(&rc->requests);
         queue_clear(&rc->responses);
-        msg_free(rc->spare);
-        rc->spare = NULL;
     }
 }
 
@@ -360,6 +385,14 @@ static int redis_init(struct pb_proto *p)
 
 static void redis_fini(struct pb_proto *p)
 {
+    struct redis_priv *pv = p->priv;
+    for (unsigned k = 0; pv != NULL && k < NCLASS; k++) {
+        struct redis_msg *m;
+        while ((m = pv->pool[k]) != NULL) {
+            pv->pool[k] = m->next;
+            msg_free(m);
+        }
+    }
     pb_free(p->priv);
     p->priv = NULL;
 }
