@@ -51,7 +51,17 @@ struct dns_priv {
     struct dns_tx *oldest, *newest;
     size_t n;
     size_t bytes;
+    /* this worker's spare transaction blocks (room for TX_RAW bytes of
+       request), linked by next: a block per request otherwise */
+    struct dns_tx *pool;
+    unsigned npool;
 };
+
+/* Requests up to this long get a block of this room, which is kept for
+ * the next request when freed (up to POOL_MAX blocks); longer ones get a
+ * block of their size. */
+#define TX_RAW 512u
+#define POOL_MAX 64u
 
 /* TCP: per direction, Packetbeat's "a message is being assembled" state. */
 struct dns_dir {
@@ -143,8 +153,31 @@ static void tab_insert(struct dns_priv *pv, struct dns_tx *tx)
     pv->bytes += tx->rawlen;
 }
 
-static void tx_free(struct dns_tx *tx)
+/* A block for a request of rawlen bytes, NULL on ENOMEM. */
+static struct dns_tx *tx_alloc(struct dns_priv *pv, size_t rawlen)
 {
+    if (rawlen <= TX_RAW) {
+        struct dns_tx *tx = pv->pool;
+        if (tx != NULL) {
+            pv->pool = tx->next;
+            pv->npool--;
+            return tx;
+        }
+        return pb_malloc(sizeof *tx + TX_RAW);
+    }
+    return rawlen <= SIZE_MAX - sizeof(struct dns_tx) ? pb_malloc(sizeof(struct dns_tx) + rawlen)
+                                                      : NULL;
+}
+
+/* Frees tx (NULL: nothing), or keeps its block for the next request. */
+static void tx_free(struct dns_priv *pv, struct dns_tx *tx)
+{
+    if (tx != NULL && tx->rawlen <= TX_RAW && pv->npool < POOL_MAX) {
+        tx->next = pv->pool;
+        pv->pool = tx;
+        pv->npool++;
+        return;
+    }
     pb_free(tx);
 }
 
@@ -209,7 +242,7 @@ static void publish_request_only(struct pb_proto *p, struct dns_tx *tx)
     } else {
         p->stats.dropped++;
     }
-    tx_free(tx);
+    tx_free(p->priv, tx);
 }
 
 static void expire_tx(struct pb_proto *p, struct dns_tx *tx)
@@ -241,7 +274,7 @@ static void on_request(struct pb_proto *p, const struct pb_tuple *tuple, const u
         p->stats.dropped++;
         expire_tx(p, victim);
     }
-    struct dns_tx *tx = rawlen <= SIZE_MAX - sizeof *tx ? pb_malloc(sizeof *tx + rawlen) : NULL;
+    struct dns_tx *tx = tx_alloc(pv, rawlen);
     if (tx == NULL) {
         p->stats.dropped++;
         return;
@@ -312,7 +345,7 @@ static void on_response(struct pb_proto *p, const struct pb_tuple *tuple, const 
     if (have_req) {
         dns_msg_free(&req);
     }
-    tx_free(tx);
+    tx_free(pv, tx);
 }
 
 /* Decodes one message and files it. false when it is not DNS. */
@@ -505,7 +538,7 @@ static void drop_all(struct dns_priv *pv)
     while (pv->oldest != NULL) {
         struct dns_tx *tx = pv->oldest;
         tab_unlink(pv, tx);
-        tx_free(tx);
+        pb_free(tx);
     }
 }
 
@@ -539,6 +572,11 @@ static void dns_fini(struct pb_proto *p)
     struct dns_priv *pv = p->priv;
     if (pv != NULL) {
         drop_all(pv);
+        while (pv->pool != NULL) {
+            struct dns_tx *tx = pv->pool;
+            pv->pool = tx->next;
+            pb_free(tx);
+        }
         dns_psl_memo_free(pv->psl_memo);
         pb_free(pv);
         p->priv = NULL;
