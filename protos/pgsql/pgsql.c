@@ -30,9 +30,18 @@
 #define PG_MAX_QUERIES_PER_REQUEST PG_MAX_PENDING
 #define PG_MAX_NOTES 16u
 
+/* Transactions whose query and method fit TRANS_TEXT bytes get a block
+ * of that room, kept for the next ones when answered (up to POOL_MAX per
+ * worker); longer ones get a block of their size. */
+#define TRANS_TEXT 2048u
+#define POOL_MAX 32u
+
+/* The plugin's state (one per worker): options and spare blocks. */
 struct pg_cfg {
     int64_t max_rows;       /* max_rows, default 10 */
     int64_t max_row_length; /* max_row_length, default 1024 */
+    struct pg_trans *pool;  /* spare blocks, linked by next */
+    unsigned npool;
 };
 
 struct pg_named {
@@ -66,6 +75,41 @@ static void trans_free(void *item)
     }
     pg_strv_free(&t->notes);
     pb_free(t);
+}
+
+/* The room of a transaction's text for a query of qlen bytes. */
+static size_t trans_text(size_t qlen)
+{
+    return 2 * (qlen + 1);
+}
+
+/* A block for a transaction of a query of qlen bytes (not cleared), NULL
+ * on ENOMEM. */
+static struct pg_trans *trans_alloc(struct pg_cfg *cfg, size_t qlen)
+{
+    if (trans_text(qlen) <= TRANS_TEXT) {
+        struct pg_trans *t = cfg->pool;
+        if (t != NULL) {
+            cfg->pool = t->next;
+            cfg->npool--;
+            return t;
+        }
+        return pb_malloc(sizeof *t + TRANS_TEXT);
+    }
+    return pb_malloc(sizeof(struct pg_trans) + trans_text(qlen));
+}
+
+/* trans_free, keeping a block of TRANS_TEXT room for the next one. */
+static void trans_done(struct pg_cfg *cfg, struct pg_trans *t)
+{
+    if (t != NULL && trans_text(t->query_len) <= TRANS_TEXT && cfg->npool < POOL_MAX) {
+        pg_strv_free(&t->notes);
+        t->next = cfg->pool;
+        cfg->pool = t;
+        cfg->npool++;
+        return;
+    }
+    trans_free(t);
 }
 
 /* Packetbeat's cache lookup of the connection's queue. */
@@ -163,7 +207,7 @@ static void received_request(struct pb_proto *p, struct pb_conn *c, struct pg_co
                                 : 0;
     for (size_t i = 0; i < n; i++) {
         /* the query and its method live with the transaction */
-        struct pg_trans *t = pb_malloc(sizeof *t + 2 * (lens[i] + 1));
+        struct pg_trans *t = trans_alloc(p->priv, lens[i]);
         if (t == NULL) {
             p->stats.dropped++;
             continue;
@@ -210,7 +254,7 @@ static void received_response(struct pb_proto *p, struct pb_conn *c, struct pg_c
     }
     pg_publish(p, c, t, m, csv, csv_len);
     pb_free(csv);
-    trans_free(t);
+    trans_done(p->priv, t);
 }
 
 static void handle_message(struct pb_proto *p, struct pb_conn *c, struct pg_conn *pc, enum pb_dir d,
@@ -397,6 +441,12 @@ static int pg_init(struct pb_proto *p)
 
 static void pg_fini(struct pb_proto *p)
 {
+    struct pg_cfg *cfg = p->priv;
+    while (cfg != NULL && cfg->pool != NULL) {
+        struct pg_trans *t = cfg->pool;
+        cfg->pool = t->next;
+        pb_free(t);
+    }
     pb_free(p->priv);
     p->priv = NULL;
 }
