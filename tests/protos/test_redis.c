@@ -149,6 +149,50 @@ START_TEST(build_texts)
 }
 END_TEST
 
+/* The lookup reads a name of 1..16 bytes as two words and folds its case
+ * eight bytes at a time: a command of every length from 3 to 16 is found
+ * in any mix of cases, and not when one byte is another, is the letter
+ * with its high bit set (no folding past ASCII), or when the name is one
+ * byte shorter or longer. */
+START_TEST(command_names_every_length)
+{
+    static const char *const names[] = {
+        "GET",         "AUTH",         "BITOP",          "APPEND",          "DISCARD",
+        "BITCOUNT",    "PEXPIREAT",    "BRPOPLPUSH",     "CLIENT KILL",     "BGREWRITEAOF",
+        "ZRANGEBYSCORE", "CLIENT GETNAME", "ZREMRANGEBYRANK", "CONFIG RESETSTAT", "ZREMRANGEBYSCORE",
+    };
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const char *name = names[k];
+        size_t n = strlen(name);
+        char v[32];
+        for (unsigned mask = 0; mask < 64; mask++) {
+            /* cases: every letter lower-cased by the bits of mask (its
+               six bits repeat along the name) */
+            for (size_t i = 0; i < n; i++) {
+                char c = name[i];
+                v[i] = (mask >> (i % 6)) & 1 && c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+            }
+            ck_assert_msg(redis_is_command(v, n), "%.*s", (int)n, v);
+        }
+        for (size_t i = 0; i < n; i++) {
+            memcpy(v, name, n);
+            v[i] = '#';
+            ck_assert(!redis_is_command(v, n));
+            if (name[i] >= 'A' && name[i] <= 'Z') {
+                v[i] = (char)(name[i] | 0x80);        /* upper case, high bit */
+                ck_assert(!redis_is_command(v, n));
+                v[i] = (char)((name[i] + 32) | 0x80); /* lower case, high bit */
+                ck_assert(!redis_is_command(v, n));
+            }
+        }
+        memcpy(v, name, n);
+        v[n] = '#';
+        ck_assert(!redis_is_command(v, n + 1));
+        ck_assert(!redis_is_command(v, n - 1));
+    }
+}
+END_TEST
+
 /* A known command's names come from the command table: the method in
  * upper case and event.action "redis." and the method in lower case, as
  * made from the wire bytes; an unknown command has neither. */
@@ -797,6 +841,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, scan_values);
     tcase_add_test(tc, scan_resumes);
     tcase_add_test(tc, build_texts);
+    tcase_add_test(tc, command_names_every_length);
     tcase_add_test(tc, build_text_fits);
     tcase_add_test(tc, build_by_direction);
     tcase_add_test(tc, parse_agrees_with_scan);
