@@ -589,6 +589,49 @@ START_TEST(long_texts)
 }
 END_TEST
 
+/* The redis object is written as its text when the value needs no
+ * escaping and is short enough, else as members: both encode as the
+ * members would (the arena's encoding equals the tree's), values and
+ * errors, plain or not, on both sides of the length limit. */
+START_TEST(redis_object_encodings)
+{
+    static const size_t lens[] = {0, 1, 7, 100, 2047, 2048, 2049, 5000};
+    static char val[5001], msg[5100];
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        for (int variant = 0; variant < 4; variant++) {
+            bool err = variant & 1, esc = variant & 2;
+            size_t n = lens[k];
+            if (err && n == 0) {
+                continue; /* "-\r\n" */
+            }
+            for (size_t i = 0; i < n; i++) {
+                val[i] = (char)('a' + i % 26);
+            }
+            if (esc && n > 0) {
+                val[n / 2] = '"';
+            }
+            val[n] = '\0';
+            if (err) {
+                snprintf(msg, sizeof msg, "-%s\r\n", val);
+            } else {
+                snprintf(msg, sizeof msg, "$%zu\r\n%s\r\n", n, val);
+            }
+            struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
+            struct pt_enc_check e;
+            pt_check_encodings(t, &e);
+            pt_feeds(t, PB_DIR_TO_SERVER, lindex_req);
+            pt_feeds(t, PB_DIR_TO_CLIENT, msg);
+            ck_assert_uint_eq(pt_nevents(t), 1);
+            ck_assert_uint_eq(e.checked, 1);
+            const char *got = pt_str(t, 0, err ? "redis.error" : "redis.return_value");
+            ck_assert_ptr_nonnull(got);
+            ck_assert_str_eq(got, val);
+            pt_close(t);
+        }
+    }
+}
+END_TEST
+
 START_TEST(byte_by_byte)
 {
     struct pt_conn *t = pt_open(&pb_proto_redis, CFG);
@@ -848,6 +891,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, bulks_agree_with_values);
     tcase_add_test(tc, command_names_from_table);
     tcase_add_test(tc, transaction_fields);
+    tcase_add_test(tc, redis_object_encodings);
     tcase_add_test(tc, send_request_response);
     tcase_add_test(tc, error_reply);
     tcase_add_test(tc, split_anywhere);
