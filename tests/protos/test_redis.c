@@ -157,9 +157,21 @@ END_TEST
 START_TEST(command_names_every_length)
 {
     static const char *const names[] = {
-        "GET",         "AUTH",         "BITOP",          "APPEND",          "DISCARD",
-        "BITCOUNT",    "PEXPIREAT",    "BRPOPLPUSH",     "CLIENT KILL",     "BGREWRITEAOF",
-        "ZRANGEBYSCORE", "CLIENT GETNAME", "ZREMRANGEBYRANK", "CONFIG RESETSTAT", "ZREMRANGEBYSCORE",
+        "GET",
+        "AUTH",
+        "BITOP",
+        "APPEND",
+        "DISCARD",
+        "BITCOUNT",
+        "PEXPIREAT",
+        "BRPOPLPUSH",
+        "CLIENT KILL",
+        "BGREWRITEAOF",
+        "ZRANGEBYSCORE",
+        "CLIENT GETNAME",
+        "ZREMRANGEBYRANK",
+        "CONFIG RESETSTAT",
+        "ZREMRANGEBYSCORE",
     };
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         const char *name = names[k];
@@ -179,7 +191,7 @@ START_TEST(command_names_every_length)
             v[i] = '#';
             ck_assert(!redis_is_command(v, n));
             if (name[i] >= 'A' && name[i] <= 'Z') {
-                v[i] = (char)(name[i] | 0x80);        /* upper case, high bit */
+                v[i] = (char)(name[i] | 0x80); /* upper case, high bit */
                 ck_assert(!redis_is_command(v, n));
                 v[i] = (char)((name[i] + 32) | 0x80); /* lower case, high bit */
                 ck_assert(!redis_is_command(v, n));
