@@ -9,6 +9,7 @@
 
 #include "beat/alloc.h"
 #include "beat/event.h"
+#include "beat/event_dom.h"
 #include "beat/net.h"
 #include "beat/processors.h"
 #include "beat/processors_int.h"
@@ -498,6 +499,48 @@ static bool eval(const struct pb_cond *c, const json_t *tree, pb_event *ev)
         }
     }
     return true;
+}
+
+uint64_t pb_cond_root_bits(const struct pb_cond *c)
+{
+    uint64_t bits = 0;
+    for (size_t i = 0; c != NULL && i < c->nsubs; i++) {
+        bits |= pb_cond_root_bits(c->subs[i]);
+    }
+    for (size_t i = 0; c != NULL && i < c->nitems; i++) {
+        const char *f = c->items[i].field;
+        size_t len = strcspn(f, ".");
+        bits |= pb_key_bit(pb_key_tag(f, len));
+    }
+    return bits;
+}
+
+bool pb_cond_eval_absent(const struct pb_cond *c)
+{
+    /* eval's answer when every field lookup finds nothing */
+    if (c == NULL) {
+        return true;
+    }
+    switch (c->kind) {
+    case C_OR:
+        for (size_t i = 0; i < c->nsubs; i++) {
+            if (pb_cond_eval_absent(c->subs[i])) {
+                return true;
+            }
+        }
+        return false;
+    case C_AND:
+        for (size_t i = 0; i < c->nsubs; i++) {
+            if (!pb_cond_eval_absent(c->subs[i])) {
+                return false;
+            }
+        }
+        return true;
+    case C_NOT:
+        return !pb_cond_eval_absent(c->subs[0]);
+    default:
+        return c->nitems == 0; /* the first item's field is missing */
+    }
 }
 
 bool pb_cond_eval(const struct pb_cond *c, const json_t *ev)

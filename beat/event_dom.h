@@ -207,6 +207,14 @@ static inline uint64_t pb_key_bit(uint32_t tag)
     return 1ull << ((tag * 0x9e3779b1u) >> 26);
 }
 
+/* Whether arena event ev surely lacks every root key whose bit
+ * (pb_key_bit) is in bits, pending fields included: a clear bit means
+ * absent, unless a key with a dot may stand for the path. */
+static inline bool pb_ev_lacks(const pb_event *ev, uint64_t bits)
+{
+    return ev->json == NULL && !ev->root.dotted && (ev->root.keys & bits) == 0;
+}
+
 /* True when none of the 8 bytes in x needs escaping in a JSON string: no
  * control byte, '"', '\\' or non-ASCII byte. */
 static inline bool pb_json_plain8(uint64_t x)

@@ -35,6 +35,16 @@ struct pb_processors {
        from list) */
     struct pb_proc *run[PROC_MAX];
     size_t nrun;
+    /* What the list does to an arena event whose root has none of the
+       keys of reads (pb_key_bit), decided once (plan_list): the processors
+       that act on such an event, in order, the branches of conditions on
+       fields it cannot have already taken, the processors that leave it
+       as it is (a MIME type of a field it lacks) left out. planned false:
+       the list has a processor whose effect is not known ahead. */
+    bool planned;
+    uint64_t reads;
+    struct pb_proc *plan[PROC_MAX];
+    size_t nplan;
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -880,6 +890,50 @@ fail:
     return NULL;
 }
 
+/* The key bit of the first name of a dotted field. */
+static uint64_t root_bit(const char *field)
+{
+    return pb_key_bit(pb_key_tag(field, strcspn(field, ".")));
+}
+
+/* Adds to top's plan what the processors of ps (top or a branch of it) do
+ * to an event that lacks the root keys of top->reads, adding the keys
+ * they read to top->reads and those they may add to *writes (the plan
+ * holds only while none is both: a processor of the plan takes fields
+ * away or sets host). False when a processor's effect is not known. */
+static bool plan_list(struct pb_processors *top, const struct pb_processors *ps, uint64_t *writes)
+{
+    for (size_t i = 0; i < ps->nrun; i++) {
+        struct pb_proc *p = ps->run[i];
+        top->reads |= pb_cond_root_bits(p->when);
+        bool holds = pb_cond_eval_absent(p->when); /* NULL: always */
+        if (p->then_ps != NULL) {
+            const struct pb_processors *branch = holds ? p->then_ps : p->else_ps;
+            if (branch != NULL && !plan_list(top, branch, writes)) {
+                return false;
+            }
+            continue;
+        }
+        if (!holds) {
+            continue;
+        }
+        if (p->kind->run == run_mime) {
+            top->reads |= root_bit(p->field); /* without it, nothing to do */
+            continue;
+        }
+        if (p->kind->run == run_host_metadata) {
+            *writes |= pb_key_bit(pb_key_tag(PB_KEY("host")));
+        } else if (p->kind->run != run_drop_fields && p->kind->run != run_drop_event) {
+            return false;
+        }
+        if (top->nplan == PROC_MAX) {
+            return false;
+        }
+        top->plan[top->nplan++] = p;
+    }
+    return true;
+}
+
 struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, size_t errlen)
 {
     struct pb_processors *ps = pb_calloc(1, sizeof *ps);
@@ -911,11 +965,33 @@ struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, si
             ps->run[ps->nrun++] = p;
         }
     }
+    uint64_t writes = 0;
+    ps->planned = plan_list(ps, ps, &writes) && (writes & ps->reads) == 0;
     return ps;
+}
+
+static pb_event *run_one(struct pb_proc *p, pb_event *ev)
+{
+    if (p->kind->run_ev != NULL && !pb_ev_is_tree(ev)) {
+        return p->kind->run_ev(p, ev);
+    }
+    json_t *tree = pb_ev_json(ev);
+    if (tree == NULL) {
+        pb_ev_free(ev);
+        return NULL;
+    }
+    return pb_ev_rewrap(ev, p->kind->run(p, tree));
 }
 
 pb_event *pb_processors_run(struct pb_processors *ps, pb_event *ev)
 {
+    if (ps != NULL && ps->planned && ev != NULL && pb_ev_lacks(ev, ps->reads)) {
+        /* the usual event: what the list does to it, known ahead */
+        for (size_t i = 0; i < ps->nplan && ev != NULL; i++) {
+            ev = run_one(ps->plan[i], ev);
+        }
+        return ev;
+    }
     for (size_t i = 0; ps != NULL && i < ps->nrun && ev != NULL; i++) {
         struct pb_proc *p = ps->run[i];
         if (p->then_ps != NULL) {
@@ -925,18 +1001,14 @@ pb_event *pb_processors_run(struct pb_processors *ps, pb_event *ev)
         if (p->when != NULL && !pb_cond_eval_ev(p->when, ev)) {
             continue;
         }
-        if (p->kind->run_ev != NULL && !pb_ev_is_tree(ev)) {
-            ev = p->kind->run_ev(p, ev);
-            continue;
-        }
-        json_t *tree = pb_ev_json(ev);
-        if (tree == NULL) {
-            pb_ev_free(ev);
-            return NULL;
-        }
-        ev = pb_ev_rewrap(ev, p->kind->run(p, tree));
+        ev = run_one(p, ev);
     }
     return ev;
+}
+
+bool pb_processors_planned(const struct pb_processors *ps)
+{
+    return ps != NULL && ps->planned;
 }
 
 /* path is key itself or below it ("host", "host.os.name" for "host"). */

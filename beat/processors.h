@@ -30,6 +30,10 @@ struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, si
  * locking. */
 pb_event *pb_processors_run(struct pb_processors *ps, pb_event *ev);
 bool pb_processors_empty(const struct pb_processors *ps);
+/* Whether ps knows ahead what it does to the usual event (one whose root
+ * lacks every field its conditions and processors read): then
+ * pb_processors_run applies just that to such events. For tests. */
+bool pb_processors_planned(const struct pb_processors *ps);
 /* Tells ps that it is the last thing to change events: after it they are
  * only read (encoded, queued, sent). Processors whose output no later
  * processor of ps can change may then hand every event the same immutable

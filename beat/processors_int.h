@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "beat/cfg.h"
 #include "beat/processors.h"
@@ -72,6 +73,13 @@ void pb_proc_deep_merge(json_t *dst, json_t *src);
 /* Host facts as add_host_metadata reports them (hostname, os.*, id, ...),
  * with ip/mac lists when netinfo; new reference. */
 json_t *pb_proc_host_info(bool netinfo);
+
+/* The root key bits (pb_key_bit of pb_key_tag) of the first name of every
+ * field c reads: an arena event whose root has none of them (and no dotted
+ * key) has none of those fields. */
+uint64_t pb_cond_root_bits(const struct pb_cond *c);
+/* What c decides on an event that has none of the fields it reads. */
+bool pb_cond_eval_absent(const struct pb_cond *c);
 
 /* The processors of beat/processors_ext.c and beat/processors_text.c. */
 extern const struct pb_proc_kind pb_proc_kinds_ext[];

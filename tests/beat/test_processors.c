@@ -620,6 +620,108 @@ START_TEST(arena_and_tree_runs_agree)
 }
 END_TEST
 
+/* A list that knows ahead what it does to the usual event (the fields
+ * its conditions and processors read absent) gives every event what
+ * running each processor gives: arena events (which take the plan when
+ * they lack those fields) against their trees (which never do), on chains
+ * with conditions that hold or fail without their fields, nested ones,
+ * processors that act or do nothing then, and on events that have those
+ * fields, under keys with dots too. Fails when the plan keeps or skips a
+ * processor it should not. */
+START_TEST(planned_runs_agree_with_each_step)
+{
+    static const struct {
+        const char *yaml;
+        bool planned;
+    } chains[] = {
+        {"processors:\n"
+         "  - if.contains.tags: forwarded\n"
+         "    then:\n"
+         "      - drop_fields: {fields: [host]}\n"
+         "    else:\n"
+         "      - add_host_metadata: ~\n"
+         "  - add_cloud_metadata: ~\n"
+         "  - add_docker_metadata: ~\n"
+         "  - detect_mime_type: {field: http.request.body.content, target: "
+         "http.request.mime_type}\n"
+         "  - detect_mime_type: {field: http.response.body.content, target: "
+         "http.response.mime_type}\n",
+         true},
+        {"processors:\n  - drop_event.when.not.has_fields: [x]\n", true},
+        {"processors:\n"
+         "  - if: {or: [{has_fields: []}, {equals.a: 1}]}\n"
+         "    then: [{add_host_metadata: ~}]\n"
+         "    else: [{drop_fields: {fields: [host]}}]\n",
+         true},
+        {"processors:\n"
+         "  - if.contains.tags: f\n"
+         "    then: [{drop_event: ~}]\n"
+         "  - drop_fields: {fields: [host, type, nope]}\n"
+         "  - detect_mime_type: {field: body, target: mime}\n"
+         "  - drop_fields.when.range.x.gte: 2\n"
+         "    drop_fields.fields: [status]\n",
+         true},
+        {"processors:\n"
+         "  - if.not.equals.status: x\n"
+         "    then:\n"
+         "      - if.has_fields: [tags]\n"
+         "        then: [{drop_event: ~}]\n"
+         "        else: [{add_host_metadata: ~}]\n"
+         "  - add_cloud_metadata: ~\n",
+         true},
+        {"processors:\n  - add_tags: {tags: [t1]}\n  - add_host_metadata: ~\n", false},
+        {"processors:\n"
+         "  - add_host_metadata: ~\n"
+         "  - if.has_fields: [host.name]\n"
+         "    then: [{drop_event: ~}]\n",
+         false},
+    };
+    static const char *const events[] = {
+        "{\"type\":\"dns\",\"status\":\"OK\",\"host\":{\"name\":\"h\"}}",
+        "{\"type\":\"dns\",\"status\":\"OK\"}",
+        "{\"type\":\"dns\",\"status\":\"x\",\"host\":{\"name\":\"h\",\"extra\":1}}",
+        "{\"type\":\"dns\",\"tags\":[\"forwarded\",\"f\"],\"host\":{\"name\":\"h\"}}",
+        "{\"type\":\"dns\",\"tags\":[\"other\"],\"host\":{\"name\":\"h\"}}",
+        "{\"type\":\"http\",\"host\":{\"name\":\"h\"},\"http\":{\"request\":{\"body\":{"
+        "\"content\":\"<html><body>x</body></html>\"}}},\"body\":\"%PDF-1.4 x\"}",
+        "{\"type\":\"http\",\"host\":{\"name\":\"h\"},\"http.response.body.content\":\"{}\","
+        "\"tags.x\":1}",
+        "{\"type\":\"a\",\"x\":3,\"a\":1,\"status\":\"x\"}",
+        "{\"type\":\"a\",\"x\":1,\"a\":2,\"host\":{}}",
+        "{\"host\":{\"name\":\"h\"}}",
+    };
+    for (size_t c = 0; c < sizeof chains / sizeof chains[0]; c++) {
+        struct pb_processors *ps = procs_of(chains[c].yaml);
+        ck_assert_msg(ps != NULL, "processors: %s", errbuf);
+        pb_processors_mark_last(ps);
+        ck_assert_msg(pb_processors_planned(ps) == chains[c].planned, "chain %zu: planned", c);
+        for (size_t e = 0; e < sizeof events / sizeof events[0]; e++) {
+            pb_event *tree = pb_ev_wrap(json_loads(events[e], 0, NULL));
+            pb_event *arena = pb_ev_wrap(json_loads(events[e], 0, NULL));
+            ck_assert_ptr_nonnull(tree);
+            ck_assert_int_eq(pb_ev_to_arena(arena), 0);
+            tree = pb_processors_run(ps, tree);
+            arena = pb_processors_run(ps, arena);
+            ck_assert_msg((tree == NULL) == (arena == NULL), "chain %zu event %zu: dropped", c, e);
+            if (tree == NULL) {
+                continue;
+            }
+            struct pb_codec_buf a = {0}, t = {0};
+            ck_assert_int_eq(pb_ev_encode(arena, false, false, &a, NULL), 0);
+            ck_assert_int_eq(pb_ev_encode(tree, false, false, &t, NULL), 0);
+            ck_assert_msg(a.len == t.len && memcmp(a.p, t.p, a.len) == 0,
+                          "chain %zu event %zu:\n%.*s\n%.*s", c, e, (int)a.len, a.p, (int)t.len,
+                          t.p);
+            pb_codec_buf_free(&a);
+            pb_codec_buf_free(&t);
+            pb_ev_free(tree);
+            pb_ev_free(arena);
+        }
+        pb_processors_free(ps);
+    }
+}
+END_TEST
+
 /* Conditions on events in their arena decide as on the jansson tree of
  * the same event: fields under keys with dots, in jansson subtrees, absent,
  * and paths of more levels than a split path holds. */
@@ -709,6 +811,7 @@ static Suite *processors_suite(void)
     tcase_add_test(tc, host_metadata_shared_only_when_final);
     tcase_add_test(tc, keep_analysis);
     tcase_add_test(tc, conditions_arena_and_tree_agree);
+    tcase_add_test(tc, planned_runs_agree_with_each_step);
     suite_add_tcase(s, tc);
     return s;
 }
