@@ -62,7 +62,20 @@ struct pb_client {
     bool hostname_plain; /* hostname needs no escaping in JSON */
     size_t hostname_len;
     bool builtins_at_once; /* templates made and hostname plain: pb_ev_add_builtins */
+    /* what the global processors make of the usual event's host (their
+       only change to it, pb_processors_host_plan), given to it with the
+       other builtins when its root lacks the keys of host_reads; NULL:
+       the processors run */
+    const json_t *host_plan;
+    uint64_t host_reads;
 };
+
+/* The key bits of the four root members put_builtin adds. */
+static uint64_t builtin_bits(void)
+{
+    return pb_key_bit(pb_key_tag(PB_KEY("@metadata"))) | pb_key_bit(pb_key_tag(PB_KEY("agent"))) |
+           pb_key_bit(pb_key_tag(PB_KEY("ecs"))) | pb_key_bit(pb_key_tag(PB_KEY("host")));
+}
 
 /* The paths finalize reads on every event, split once. */
 static struct pb_path p_network, p_direction, p_sip, p_dip, p_agent, p_ecs_version, p_host_name;
@@ -254,6 +267,10 @@ struct pb_client *pb_client_new(const struct pb_cfg *root, const struct pb_beat_
     /* the global processors run last (pb_client_finalize); after them
        events are only encoded and sent */
     pb_processors_mark_last(c->global.procs);
+    c->host_plan = pb_processors_host_plan(c->global.procs, &c->host_reads);
+    if ((c->host_reads & builtin_bits()) != 0) {
+        c->host_plan = NULL; /* they read what the builtins add: asked after them */
+    }
     /* protocol and flows sections: their processors are checked at start */
     const struct pb_cfg *protos = pb_cfg_get(root, "packetbeat.protocols");
     for (size_t i = 0; i < pb_cfg_len(protos) && c->nsections < MAX_SECTIONS - 1; i++) {
@@ -494,8 +511,9 @@ static void put_default(pb_event *ev, pb_node *root, const struct pb_path *p, co
 }
 
 /* @metadata, agent, ecs.version and host.name, where the event lacks them
- * (the protocol's own win). */
-static void put_builtin(struct pb_client *c, pb_event *ev, const struct section *s)
+ * (the protocol's own win). True when the global processors' work is done
+ * with them (host_plan). */
+static bool put_builtin(struct pb_client *c, pb_event *ev, const struct section *s)
 {
     /* the templates themselves when no processor can change them (the
        event holds a read-only reference), else copies */
@@ -504,18 +522,23 @@ static void put_builtin(struct pb_client *c, pb_event *ev, const struct section 
     pb_node *root = pb_ev_obj(ev, "");
     /* none of the four keys' bits set in the root (pending fields' too):
        none of them there, without a lookup each */
-    const uint64_t builtin_bits =
-        pb_key_bit(pb_key_tag(PB_KEY("@metadata"))) | pb_key_bit(pb_key_tag(PB_KEY("agent"))) |
-        pb_key_bit(pb_key_tag(PB_KEY("ecs"))) | pb_key_bit(pb_key_tag(PB_KEY("host")));
     if (index == NULL && share && !root->dotted &&
-        ((root->keys & builtin_bits) == 0 ||
+        ((root->keys & builtin_bits()) == 0 ||
          (!pb_node_has_k(root, PB_KEY("@metadata")) && !pb_node_has_k(root, PB_KEY("agent")) &&
           !pb_node_has_k(root, PB_KEY("ecs")) && !pb_node_has_k(root, PB_KEY("host"))))) {
         /* the usual event, none of these there: what the general steps
            below add, without looking for each again */
-        if (c->builtins_at_once && pb_ev_add_builtins(ev, c->metadata, c->agent, c->ecs,
-                                                      c->hostname, c->hostname_len) == 0) {
-            return;
+        /* and the host the global processors would give it, when they run
+           right after (no section processors) and do nothing else to it */
+        const json_t *host_val = c->host_plan != NULL &&
+                                         (s == NULL || pb_processors_empty(s->procs)) &&
+                                         pb_ev_lacks(ev, c->host_reads)
+                                     ? c->host_plan
+                                     : NULL;
+        if (c->builtins_at_once &&
+            pb_ev_add_builtins(ev, c->metadata, c->agent, c->ecs, c->hostname, c->hostname_len,
+                               host_val) == 0) {
+            return host_val != NULL;
         }
         pb_node_add_frozen(root, PB_KEY("@metadata"), c->metadata);
         pb_node_add_frozen(root, PB_KEY("agent"), c->agent);
@@ -526,7 +549,7 @@ static void put_builtin(struct pb_client *c, pb_event *ev, const struct section 
         } else {
             pb_node_set_static_k(host, PB_KEY("name"), c->hostname);
         }
-        return;
+        return false;
     }
     if (index != NULL || !share) {
         pb_node_set_copy(root, "@metadata", c->metadata);
@@ -557,6 +580,7 @@ static void put_builtin(struct pb_client *c, pb_event *ev, const struct section 
     put_default(ev, root, &p_ecs_version, PB_KEY("ecs"), PB_KEY("version"), "8.0.0", true);
     put_default(ev, root, &p_host_name, PB_KEY("host"), PB_KEY("name"), c->hostname,
                 c->hostname_plain);
+    return false;
 }
 
 void pb_client_set_procs(struct pb_client *c, struct pb_procs *procs)
@@ -593,11 +617,11 @@ pb_event *pb_client_finalize(struct pb_client *c, pb_event *ev, const struct pb_
         apply_section(ev, &c->global);
     }
 
-    put_builtin(c, ev, s);
+    bool global_done = put_builtin(c, ev, s);
     if (s != NULL && s->procs != NULL) {
         ev = pb_processors_run(s->procs, ev);
     }
-    if (ev != NULL && c->global.procs != NULL) {
+    if (ev != NULL && c->global.procs != NULL && !global_done) {
         ev = pb_processors_run(c->global.procs, ev);
     }
     return ev;

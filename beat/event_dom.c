@@ -1103,7 +1103,7 @@ int pb_node_add_frozen(pb_node *n, const char *key, size_t klen, const json_t *v
 }
 
 int pb_ev_add_builtins(pb_event *ev, const json_t *meta, const json_t *agent, const json_t *ecs,
-                       const char *hostname, size_t hlen)
+                       const char *hostname, size_t hlen, const json_t *host_val)
 {
     pb_node *root = &ev->root;
     if (ev->json != NULL || hlen > UINT32_MAX) {
@@ -1113,8 +1113,10 @@ int pb_ev_add_builtins(pb_event *ev, const json_t *meta, const json_t *agent, co
            find(root, PB_KEY("@metadata")) == NULL && find(root, PB_KEY("agent")) == NULL &&
            find(root, PB_KEY("ecs")) == NULL && find(root, PB_KEY("host")) == NULL &&
            (hostname == NULL || (strlen(hostname) == hlen && pb_json_plain(hostname, hlen))));
-    /* the four members, host's node, and its name member */
-    struct pb_member *m = arena_alloc(ev, 5 * sizeof *m + sizeof(pb_node));
+    /* the four members, host's node, and its name member (unless host
+       holds host_val) */
+    struct pb_member *m =
+        arena_alloc(ev, host_val != NULL ? 4 * sizeof *m : 5 * sizeof *m + sizeof(pb_node));
     if (m == NULL) {
         return -PB_ENOMEM;
     }
@@ -1148,8 +1150,15 @@ int pb_ev_add_builtins(pb_event *ev, const json_t *meta, const json_t *agent, co
                               .kind = PB_VK_OBJ,
                               .flags = PB_MF_PLAIN_KEY,
                               .u.n = host};
-    node_init(host, ev, false);
-    if (hostname != NULL) {
+    if (host_val != NULL) {
+        /* as pb_ev_frozen_if_bare refills it */
+        m[3].kind = PB_VK_JSON;
+        m[3].flags = frozen;
+        m[3].u.j = (json_t *)host_val;
+    } else {
+        node_init(host, ev, false);
+    }
+    if (host_val == NULL && hostname != NULL) {
         *name = (struct pb_member){.key = "name",
                                    .klen = 4,
                                    .tag = pb_key_tag(PB_KEY("name")),

@@ -189,9 +189,12 @@ int pb_ev_frozen_if_bare(pb_event *ev, const char *key, size_t klen, bool name_o
  * no dotted key): @metadata, agent and ecs holding meta, agent and ecs by
  * reference (pb_node_add_frozen each, non-NULL), then host holding
  * {"name": hostname} (hlen bytes, plain, kept by reference; host is {}
- * when hostname is NULL): what those four adds make, in one allocation. */
+ * when hostname is NULL): what those four adds make, in one allocation.
+ * With host not NULL, host holds that frozen value by reference instead:
+ * what pb_ev_frozen_if_bare(ev, "host", true, host) makes of the
+ * {"name": hostname} afterwards. */
 int pb_ev_add_builtins(pb_event *ev, const json_t *meta, const json_t *agent, const json_t *ecs,
-                       const char *hostname, size_t hlen);
+                       const char *hostname, size_t hlen, const json_t *host);
 
 /* Length and first and last bytes of a key: most keys of an object differ
  * there, so a lookup rarely compares key bytes in vain. */

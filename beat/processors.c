@@ -1006,6 +1006,18 @@ pb_event *pb_processors_run(struct pb_processors *ps, pb_event *ev)
     return ev;
 }
 
+const json_t *pb_processors_host_plan(const struct pb_processors *ps, uint64_t *reads)
+{
+    const struct pb_proc *p = ps != NULL && ps->planned && ps->nplan == 1 ? ps->plan[0] : NULL;
+    /* add_host_metadata's rule on a host of only a name (value_has_name)
+       or none: its value, shared (share_value) */
+    if (p == NULL || p->kind->run != run_host_metadata || !p->share_value || !p->value_has_name) {
+        return NULL;
+    }
+    *reads = ps->reads;
+    return p->value;
+}
+
 bool pb_processors_planned(const struct pb_processors *ps)
 {
     return ps != NULL && ps->planned;

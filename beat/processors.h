@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "beat/cfg.h"
 #include "beat/event.h"
@@ -30,6 +31,13 @@ struct pb_processors *pb_processors_new(const struct pb_cfg *list, char *err, si
  * locking. */
 pb_event *pb_processors_run(struct pb_processors *ps, pb_event *ev);
 bool pb_processors_empty(const struct pb_processors *ps);
+/* When all ps does to the usual event is add_host_metadata setting host
+ * to a value all events share (pb_processors_mark_last): that value (the
+ * event holds it by reference), *reads the key bits (pb_key_bit) whose
+ * absence from an arena event's root makes it the usual one. Then running
+ * ps on such an event whose host is absent, {} or only a name gives what
+ * setting host to the value gives. Else NULL. */
+const json_t *pb_processors_host_plan(const struct pb_processors *ps, uint64_t *reads);
 /* Whether ps knows ahead what it does to the usual event (one whose root
  * lacks every field its conditions and processors read): then
  * pb_processors_run applies just that to such events. For tests. */

@@ -316,6 +316,88 @@ START_TEST(shipped_processors)
 }
 END_TEST
 
+/* The usual event gets the host the global processors would give it with
+ * the other builtins (their only change to it, known ahead): the same
+ * event as running them, which a chain that also drops a field no event
+ * has still does. On events with tags (forwarded or not, from the event,
+ * the global section or a protocol's processors), fields under the root,
+ * a host or agent of their own, an HTTP body, a protocol's processors
+ * that drop host (the global ones then add it again). Fails when the host
+ * is given to an event the processors treat otherwise. */
+START_TEST(host_given_as_processors_give_it)
+{
+    static const char chain[] = "processors:\n"
+                                "  - if.contains.tags: forwarded\n"
+                                "    then:\n"
+                                "      - drop_fields:\n"
+                                "          fields: [host]\n"
+                                "    else:\n"
+                                "      - add_host_metadata: ~\n"
+                                "  - add_cloud_metadata: ~\n"
+                                "  - detect_mime_type:\n"
+                                "      field: http.request.body.content\n"
+                                "      target: http.request.mime_type\n";
+    static const char *const prefixes[] = {
+        "",
+        "tags: [forwarded]\n",
+        "tags: [other]\n",
+        "fields: {a: 1}\nfields_under_root: true\n",
+        "packetbeat.protocols:\n  - type: dns\n    processors:\n"
+        "      - add_tags: {tags: [forwarded]}\n",
+        "packetbeat.protocols:\n  - type: dns\n    tags: [forwarded]\n",
+        "packetbeat.protocols:\n  - type: dns\n    processors:\n"
+        "      - drop_fields: {fields: [host]}\n",
+    };
+    struct pb_tuple t = tuple("10.0.0.1", "8.8.8.8");
+    for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++) {
+        struct pb_cfg *cf[2];
+        struct pb_client *c[2];
+        for (int k = 0; k < 2; k++) {
+            char yaml[1024];
+            snprintf(yaml, sizeof yaml, "%s%s%s", prefixes[p], chain,
+                     k == 1 ? "  - drop_fields: {fields: [zz_none]}\n" : "");
+            cf[k] = pb_cfg_parse(yaml, strlen(yaml), "test.yml", errbuf, sizeof errbuf);
+            ck_assert_msg(cf[k] != NULL, "yaml: %s", errbuf);
+            c[k] = pb_client_new(cf[k], &info, errbuf, sizeof errbuf);
+            ck_assert_msg(c[k] != NULL, "client: %s", errbuf);
+        }
+        for (int shape = 0; shape < 6; shape++) {
+            struct pb_codec_buf b[2] = {{0}, {0}};
+            for (int k = 0; k < 2; k++) {
+                pb_event *ev = tx_event(&t, "dns");
+                if (shape == 1) {
+                    pb_node_set_str(pb_ev_arr(ev, "tags"), NULL, "forwarded");
+                } else if (shape == 2) {
+                    pb_ev_put_str(ev, "host.ip", "192.0.2.1");
+                } else if (shape == 3) {
+                    pb_ev_put_str(ev, "agent.name", "mine");
+                } else if (shape == 4) {
+                    pb_ev_put_str(ev, "http.request.body.content", "<html>x</html>");
+                } else if (shape == 5) {
+                    pb_ev_free(ev);
+                    ev = pb_ev_new();
+                    pb_node_add_static(pb_ev_obj(ev, ""), PB_KEY("method"), "GET");
+                }
+                const struct pb_cfg *sec = pb_cfg_at(pb_cfg_get(cf[k], "packetbeat.protocols"), 0);
+                ev = pb_client_finalize(c[k], ev, sec);
+                ck_assert_ptr_nonnull(ev);
+                ck_assert_int_eq(pb_ev_encode(ev, false, false, &b[k], NULL), 0);
+                pb_ev_free(ev);
+            }
+            ck_assert_msg(b[0].len == b[1].len && memcmp(b[0].p, b[1].p, b[0].len) == 0,
+                          "prefix %zu shape %d:\n%.*s\n%.*s", p, shape, (int)b[0].len, b[0].p,
+                          (int)b[1].len, b[1].p);
+            pb_codec_buf_free(&b[0]);
+            pb_codec_buf_free(&b[1]);
+        }
+        for (int k = 0; k < 2; k++) {
+            pb_client_free(c[k]);
+            pb_cfg_free(cf[k]);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("client");
@@ -324,6 +406,7 @@ int main(void)
     tcase_add_test(tc, ecs_and_host_defaults);
     tcase_add_test(tc, host_name_escaped);
     tcase_add_test(tc, shipped_processors);
+    tcase_add_test(tc, host_given_as_processors_give_it);
     suite_add_tcase(s, tc);
     int failed = pt_run_suite(s);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

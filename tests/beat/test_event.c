@@ -1377,7 +1377,8 @@ static void spans_as_walked(pb_event *ev)
  * encoding (a transaction's pending fields or plain members before them,
  * with and without a host name), the same tree, the same lookups and
  * hints, and the same results of later changes (host replaced by
- * add_host_metadata's rule, host.name set, agent changed). */
+ * add_host_metadata's rule, host.name set, agent changed); given a host
+ * value, what that rule makes of the host it would add. */
 START_TEST(builtins_at_once_as_four_adds)
 {
     json_t *meta = json_pack("{s:s,s:s}", "beat", "packetbeat", "type", "_doc");
@@ -1390,7 +1391,7 @@ START_TEST(builtins_at_once_as_four_adds)
     pb_ev_freeze(hostval);
     struct pb_tuple t = pt_tuple("10.0.0.1", 1000, "10.0.0.2", 6379, PB_IPPROTO_TCP);
     struct pb_tx tx = {.type = "redis", .tuple = &t, .start_ns = 1000, .end_ns = 3000};
-    for (unsigned shape = 0; shape < 4 * 2 * 5; shape++) {
+    for (unsigned shape = 0; shape < 4 * 2 * 6; shape++) {
         unsigned base = shape % 4, named = shape / 4 % 2, after = shape / 8;
         const char *hostname = named ? "vm-1" : NULL;
         pb_event *ev[2];
@@ -1401,14 +1402,19 @@ START_TEST(builtins_at_once_as_four_adds)
                 pb_node_add_static(root, PB_KEY("method"), "GET");
             }
             if (k == 0) {
+                /* after 5: host given at once */
                 ck_assert_int_eq(pb_ev_add_builtins(ev[k], meta, agent, ecs, hostname,
-                                                    hostname != NULL ? strlen(hostname) : 0),
+                                                    hostname != NULL ? strlen(hostname) : 0,
+                                                    after == 5 ? hostval : NULL),
                                  0);
             } else {
                 pb_node_add_frozen(root, PB_KEY("@metadata"), meta);
                 pb_node_add_frozen(root, PB_KEY("agent"), agent);
                 pb_node_add_frozen(root, PB_KEY("ecs"), ecs);
                 pb_node_add_static(pb_node_add_obj(root, PB_KEY("host")), PB_KEY("name"), hostname);
+                if (after == 5) {
+                    ck_assert_int_eq(pb_ev_frozen_if_bare(ev[k], PB_KEY("host"), true, hostval), 1);
+                }
             }
             ck_assert_ptr_eq(pb_ev_frozen_member(ev[k], PB_KEY("@metadata")), meta);
             ck_assert_ptr_eq(pb_ev_frozen_member(ev[k], PB_KEY("agent")), agent);
@@ -1430,7 +1436,7 @@ START_TEST(builtins_at_once_as_four_adds)
             default:
                 break;
             }
-            long want = after == 1 ? 2 : (named || after == 2) ? 1 : 0;
+            long want = after == 1 || after == 5 ? 2 : (named || after == 2) ? 1 : 0;
             ck_assert_int_eq(pb_ev_obj_size(ev[k], "host"), want);
         }
         encode_eq(ev[0], ev[1]);
