@@ -111,6 +111,7 @@ pb_event *pb_ev_new(void)
     ev->jrefs = NULL;
     ev->ip_str[0] = ev->ip_str[1] = NULL;
     ev->frozen_at[0] = ev->frozen_at[1] = NULL;
+    ev->tail = NULL;
     ev->edits = ev->ip_edits = 0;
     ev->failed = false;
     ev->inline_chunk = true;
@@ -1185,6 +1186,10 @@ int pb_ev_add_builtins(pb_event *ev, const json_t *meta, const json_t *agent, co
     ev->frozen_edits[0] = ev->edits;
     ev->frozen_at[1] = &m[1];
     ev->frozen_edits[1] = ev->edits;
+    if (host_val != NULL) {
+        ev->tail = &m[1];
+        ev->tail_edits = ev->edits;
+    }
     return 0;
 }
 
@@ -1351,6 +1356,7 @@ json_t *pb_ev_json(pb_event *ev)
     node_init(&ev->root, ev, false);
     ev->ip_str[0] = ev->ip_str[1] = NULL; /* the arena's memory is reused */
     ev->frozen_at[0] = ev->frozen_at[1] = NULL;
+    ev->tail = NULL;
     ev->json = tree;
     return tree;
 }
@@ -1372,6 +1378,7 @@ int pb_ev_to_arena(pb_event *ev)
     ev->json = NULL;
     ev->ip_str[0] = ev->ip_str[1] = NULL;
     ev->frozen_at[0] = ev->frozen_at[1] = NULL;
+    ev->tail = NULL;
     node_init(&ev->root, ev, false);
     const char *k;
     size_t kl;
@@ -1411,6 +1418,7 @@ pb_event *pb_ev_rewrap(pb_event *ev, json_t *tree)
     ev->json = tree; /* the one handed on was taken with the call */
     ev->ip_str[0] = ev->ip_str[1] = NULL;
     ev->frozen_at[0] = ev->frozen_at[1] = NULL;
+    ev->tail = NULL;
     if (tree == NULL) {
         pb_ev_free(ev);
         return NULL;

@@ -146,6 +146,12 @@ struct pb_event {
        it was then; cleared when the arena goes */
     const struct pb_member *frozen_at[2];
     uint32_t frozen_edits[2];
+    /* pb_ev_add_builtins' agent member when it gave host a frozen value:
+       agent, ecs and host, each holding a frozen value, follow one another
+       from it while edits is tail_edits (the encoder writes them as one
+       run without looking at their keys); cleared when the arena goes */
+    const struct pb_member *tail;
+    uint32_t tail_edits;
     uint32_t edits;    /* values changed in place or removed, dotted keys
                           added: what can change what a path finds */
     uint32_t ip_edits; /* edits when the hints were noted */

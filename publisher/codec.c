@@ -77,6 +77,9 @@ struct jw {
     int err;
     struct pb_enc_spans *sp; /* where @metadata and agent went, or NULL */
     size_t base;             /* the event's first byte in b */
+    /* the root's agent, ecs and host of pb_ev_add_builtins (pb_event.tail,
+       when valid and w->sp is NULL), or NULL */
+    const struct pb_member *tail;
 };
 
 static void put_slow(struct jw *w, const void *p, size_t n)
@@ -876,6 +879,7 @@ struct frozen_run {
     uint32_t len;
     unsigned epoch;
     bool inexact;
+    bool builtins; /* its keys are agent, ecs and host (a pb_event.tail's) */
     const json_t *v[RUN_MAX];
     /* each member's key length and tag (pb_key_tag), as key_id makes them
        into one word: compared at once */
@@ -895,6 +899,12 @@ static _Thread_local struct {
 static inline uint64_t key_id(const struct pb_member *m)
 {
     return (uint64_t)m->tag << 32 | m->klen;
+}
+
+/* The same for a key. */
+static inline uint64_t key_id_of(const char *key, size_t klen)
+{
+    return (uint64_t)pb_key_tag(key, klen) << 32 | klen;
 }
 
 /* A member put_borrowed would write (its key as it is). */
@@ -991,6 +1001,11 @@ static const struct frozen_run *run_make(const struct pb_member *m, const struct
     r->len = (uint32_t)len;
     r->epoch = epoch;
     r->inexact = inexact;
+    r->builtins = n == 3 && r->kid[0] == key_id_of(PB_KEY("agent")) &&
+                  r->kid[1] == key_id_of(PB_KEY("ecs")) && r->kid[2] == key_id_of(PB_KEY("host")) &&
+                  memcmp(r->enc + r->key_at[0], "agent", 5) == 0 &&
+                  memcmp(r->enc + r->key_at[1], "ecs", 3) == 0 &&
+                  memcmp(r->enc + r->key_at[2], "host", 4) == 0;
     runs.next = (runs.next + 1) % RUN_SLOTS;
     return r;
 }
@@ -1008,7 +1023,30 @@ static const struct pb_member *put_run(struct jw *w, const struct pb_member *m,
     unsigned epoch = pb_ev_frozen_epoch();
     const struct frozen_run *r = &runs.slot[runs.hit];
     const struct pb_member *last = NULL;
-    if (r->n > 0 && r->epoch == epoch) {
+    if (m == w->tail) {
+        /* the builtins' agent, ecs and host: their keys are known, only
+           their values are compared */
+        const struct pb_member *e = m->next, *h = e->next;
+        for (unsigned i = 0; i < RUN_SLOTS && last == NULL; i++) {
+            const struct frozen_run *t = &runs.slot[(runs.hit + i) % RUN_SLOTS];
+            if (t->builtins && t->epoch == epoch && t->v[0] == m->u.j && t->v[1] == e->u.j &&
+                t->v[2] == h->u.j) {
+                r = t;
+                last = h;
+            }
+        }
+        /* none yet: made for them, not matched to a shorter one */
+        const struct frozen_run *made = NULL;
+        if (last == NULL && (made = run_make(m, end, skip1, skip2, epoch)) != NULL) {
+            r = made;
+            runs.hit = (unsigned)(r - runs.slot);
+            last = m;
+            for (uint32_t i = 1; i < r->n; i++) {
+                last = last->next;
+            }
+        }
+    }
+    if (last == NULL && r->n > 0 && r->epoch == epoch) {
         last = run_matches(r, m, end, skip1, skip2);
     }
     for (unsigned i = 0; i < RUN_SLOTS && last == NULL; i++) {
@@ -1252,6 +1290,10 @@ static void put_root(struct jw *w, const pb_node *n, int depth)
            object's keys are unique) */
         meta = ev->frozen_at[0];
         tm.metas = 1;
+        /* put_run writes agent, ecs and host from it (without w->sp, no
+           member list ends inside them) */
+        w->tail =
+            w->sp == NULL && ev->tail != NULL && ev->tail_edits == ev->edits ? ev->tail : NULL;
         tm.agent = w->sp != NULL ? ev->frozen_at[1] : NULL;
         tm.agents = w->sp != NULL ? 1 : 0;
     } else {

@@ -1385,6 +1385,8 @@ START_TEST(builtins_at_once_as_four_adds)
     json_t *agent = json_pack("{s:s}", "version", "8.17.2");
     json_t *ecs = json_pack("{s:s}", "version", "8.0.0");
     json_t *hostval = json_pack("{s:s,s:s}", "name", "vm", "id", "x");
+    json_t *hostval2 = json_pack("{s:s,s:s}", "name", "vm", "id", "y");
+    pb_ev_freeze(hostval2);
     pb_ev_freeze(meta);
     pb_ev_freeze(agent);
     pb_ev_freeze(ecs);
@@ -1394,6 +1396,9 @@ START_TEST(builtins_at_once_as_four_adds)
     for (unsigned shape = 0; shape < 4 * 2 * 6; shape++) {
         unsigned base = shape % 4, named = shape / 4 % 2, after = shape / 8;
         const char *hostname = named ? "vm-1" : NULL;
+        /* two host values in turn: the encoder's runs of agent, ecs and
+           host must tell them apart */
+        const json_t *given = named ? hostval2 : hostval;
         pb_event *ev[2];
         for (int k = 0; k < 2; k++) {
             ev[k] = base & 1 ? pb_tx_event(&tx) : pb_ev_new();
@@ -1405,7 +1410,7 @@ START_TEST(builtins_at_once_as_four_adds)
                 /* after 5: host given at once */
                 ck_assert_int_eq(pb_ev_add_builtins(ev[k], meta, agent, ecs, hostname,
                                                     hostname != NULL ? strlen(hostname) : 0,
-                                                    after == 5 ? hostval : NULL),
+                                                    after == 5 ? given : NULL),
                                  0);
             } else {
                 pb_node_add_frozen(root, PB_KEY("@metadata"), meta);
@@ -1413,7 +1418,7 @@ START_TEST(builtins_at_once_as_four_adds)
                 pb_node_add_frozen(root, PB_KEY("ecs"), ecs);
                 pb_node_add_static(pb_node_add_obj(root, PB_KEY("host")), PB_KEY("name"), hostname);
                 if (after == 5) {
-                    ck_assert_int_eq(pb_ev_frozen_if_bare(ev[k], PB_KEY("host"), true, hostval), 1);
+                    ck_assert_int_eq(pb_ev_frozen_if_bare(ev[k], PB_KEY("host"), true, given), 1);
                 }
             }
             ck_assert_ptr_eq(pb_ev_frozen_member(ev[k], PB_KEY("@metadata")), meta);
@@ -1451,6 +1456,8 @@ START_TEST(builtins_at_once_as_four_adds)
     pb_ev_thaw(agent);
     pb_ev_thaw(ecs);
     pb_ev_thaw(hostval);
+    pb_ev_thaw(hostval2);
+    json_decref(hostval2);
     json_decref(meta);
     json_decref(agent);
     json_decref(ecs);
