@@ -622,7 +622,10 @@ static int parse_bulks(const uint8_t *data, size_t len, bool request, struct out
 static int parse_values(const uint8_t *data, size_t len, bool from_client, bool log, struct out *po,
                         struct redis_built *out, size_t *msg_len)
 {
-    struct out o = *po;
+    /* po is empty (len 0); its buffer and room taken one by one: a copy of
+       the struct just stored field by field would wait for every store
+       before it */
+    struct out o = {.p = po->p, .cap = po->cap};
     struct frame stack[REDIS_MAX_DEPTH];
     unsigned depth = 0;
     size_t start[3] = {0}, end[3] = {0}; /* the request's elements 0..2 in o */
