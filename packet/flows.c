@@ -7,6 +7,7 @@
 
 #include <endian.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -433,6 +434,7 @@ struct pb_flows {
     size_t ahead_slot;
     int ahead_swapped;
     bool front_clear;       /* no slot is in use */
+    uint64_t epoch;         /* the flow links' (struct pb_flow_link): new_epoch */
     struct pb_proto pseudo; /* what emit gets: cfg = the flows section */
     struct pb_hindex index; /* the flows by the hash of their id */
     struct pb_hpool pool;   /* the flows' blocks (beyond it: malloc'd) */
@@ -642,6 +644,16 @@ int pb_flows_config_read(const struct pb_cfg *section, struct pb_flows_config *o
     return 0;
 }
 
+/* Epochs of the tables' flow links, unique in the process: a link kept
+ * for a table that is gone (another one may live at its address) or that
+ * forgot a flow since never matches. */
+static _Atomic uint64_t epochs;
+
+static uint64_t new_epoch(void)
+{
+    return atomic_fetch_add_explicit(&epochs, 1, memory_order_relaxed) + 1;
+}
+
 /* A zeroed flow: from the table's pool of huge pages (thousands of DNS
    exchanges open a flow each: a page fault every 15 of them with 4 KB
    pages), else malloc'd; NULL without memory. */
@@ -691,6 +703,7 @@ struct pb_flows *pb_flows_new(const struct pb_flows_config *cfg, const struct pb
     f->pseudo.emit = emit;
     f->pseudo.emit_ctx = emit_ctx;
     random_seed(f->seed);
+    f->epoch = new_epoch();
 
     /* Timers as Packetbeat's flows worker sets them up. */
     f->tick_ns = f->cfg.timeout_ns;
@@ -940,12 +953,12 @@ static inline bool front_same(const struct front_key *x, const struct front_key 
 }
 
 /* A frame the front cache did not answer: its flow found by the id (fr,
- * when not NULL: the front slot to fill with it, fk its key). Out of line:
- * the frames it answers do not pay for the id's room on the stack. */
-__attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const struct pb_decoded *d,
-                                                   bool transport, uint64_t now_ns,
-                                                   struct front *fr, const struct front_key *fk,
-                                                   int swapped)
+ * when not NULL: the front slot to fill with it, fk its key). Returns the
+ * flow it counted in (NULL: none) and the frame's direction in it. Out of
+ * line: the frames it answers do not pay for the id's room on the stack. */
+__attribute__((noinline)) static struct flow *
+packet_by_id(struct pb_flows *f, const struct pb_decoded *d, bool transport, uint64_t now_ns,
+             struct front *fr, const struct front_key *fk, int swapped, int *dirp)
 {
     /* keep_cid's, when the flow is new: with one IP layer the frame's tuple
        is the flow's Community ID tuple (in either orientation: the id
@@ -990,7 +1003,7 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
         case PB_IPPROTO_ICMPV6:
             /* the flow is looked up before the ICMP layer is known */
             if (id.flags == 0 || id.overflow) {
-                return;
+                return NULL;
             }
             fl = flow_get(f, &id, 0, d->ts_ns, now_ns, &dir, NULL, NULL);
             if (fl != NULL) {
@@ -1009,7 +1022,7 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
         }
     }
     if (id.flags == 0 || id.overflow) {
-        return;
+        return NULL;
     }
     if (fl == NULL) {
         fl = flow_get(f, &id, conn_id, d->ts_ns, now_ns, &dir, &d->tuple, cid);
@@ -1020,7 +1033,7 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
                 fr->v = conn_id << 2 | FRONT_REFUSED;
                 f->front_clear = false;
             }
-            return;
+            return NULL;
         }
     }
     if (fr != NULL) {
@@ -1031,6 +1044,8 @@ __attribute__((noinline)) static void packet_by_id(struct pb_flows *f, const str
     fl->set[dir] |= ST_PACKETS | ST_BYTES;
     fl->packets[dir]++;
     fl->bytes[dir] += d->wire_len;
+    *dirp = dir;
+    return fl;
 }
 
 void pb_flows_prefetch(struct pb_flows *f, const struct pb_decoded *d, bool transport)
@@ -1048,16 +1063,21 @@ void pb_flows_prefetch(struct pb_flows *f, const struct pb_decoded *d, bool tran
     __builtin_prefetch(&f->front[f->ahead_slot], 0, 3);
 }
 
-void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
-                     uint64_t now_ns)
+/* The counted frame d in the flow fl, its direction dir in it. */
+static inline void count(struct flow *fl, int dir, const struct pb_decoded *d, uint64_t now_ns)
 {
-    if (f == NULL || d == NULL) {
-        return;
-    }
-    /* a fragment waiting for (or refused by) reassembly counts nowhere */
-    if (d->fragment && !d->reassembled) {
-        return;
-    }
+    fl->last_ns = d->ts_ns;
+    fl->seen_wall_ns = now_ns;
+    fl->set[dir] |= ST_PACKETS | ST_BYTES;
+    fl->packets[dir]++;
+    fl->bytes[dir] += d->wire_len;
+}
+
+/* pb_flows_packet without its checks: returns the flow it counted d in
+ * (NULL: none) and d's direction in it. */
+static inline __attribute__((always_inline)) struct flow *
+frame(struct pb_flows *f, const struct pb_decoded *d, bool transport, uint64_t now_ns, int *dirp)
+{
     struct front_key own;
     const struct front_key *fk;
     int swapped = 0;
@@ -1071,35 +1091,115 @@ void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transp
         fk = &own;
         slot = front_slot(f, fk);
     } else {
-        packet_by_id(f, d, transport, now_ns, NULL, NULL, 0);
-        return;
+        return packet_by_id(f, d, transport, now_ns, NULL, NULL, 0, dirp);
     }
     struct front *fr = &f->front[slot];
     uint64_t v = fr->v;
     if (v == 0 || !front_same(&fr->k, fk)) {
-        packet_by_id(f, d, transport, now_ns, fr, fk, swapped);
-        return;
+        return packet_by_id(f, d, transport, now_ns, fr, fk, swapped, dirp);
     }
     uint64_t conn_id = d->tuple.proto == PB_IPPROTO_TCP ? d->conn_id : 0;
     if (v & FRONT_REFUSED) {
         if (v >> 2 != conn_id) {
-            packet_by_id(f, d, transport, now_ns, fr, fk, swapped);
-            return;
+            return packet_by_id(f, d, transport, now_ns, fr, fk, swapped, dirp);
         }
         f->stats.dropped++;
-        return;
+        return NULL;
     }
     struct flow *fl = (struct flow *)(uintptr_t)(v & ~(uint64_t)FRONT_DIR);
     if (fl->conn_id != conn_id) {
-        packet_by_id(f, d, transport, now_ns, fr, fk, swapped);
-        return;
+        return packet_by_id(f, d, transport, now_ns, fr, fk, swapped, dirp);
     }
     int dir = (int)(v & FRONT_DIR) ^ swapped;
-    fl->last_ns = d->ts_ns;
-    fl->seen_wall_ns = now_ns;
-    fl->set[dir] |= ST_PACKETS | ST_BYTES;
-    fl->packets[dir]++;
-    fl->bytes[dir] += d->wire_len;
+    count(fl, dir, d, now_ns);
+    *dirp = dir;
+    return fl;
+}
+
+void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
+                     uint64_t now_ns)
+{
+    if (f == NULL || d == NULL) {
+        return;
+    }
+    /* a fragment waiting for (or refused by) reassembly counts nowhere */
+    if (d->fragment && !d->reassembled) {
+        return;
+    }
+    int dir;
+    frame(f, d, transport, now_ns, &dir);
+}
+
+/* The layers of d a flow link keeps (struct pb_flow_link), in the
+ * connection's order (reply: d goes server -> client), when d is a frame
+ * the front cache takes (the rest of its key is the connection's tuple). */
+static inline __attribute__((always_inline)) bool link_key_of(const struct pb_flows *f,
+                                                              const struct pb_decoded *d,
+                                                              bool reply, uint64_t mac[2],
+                                                              uint32_t *misc)
+{
+    if (d->nip != 1 || d->nvlan > 2) {
+        return false;
+    }
+    uint64_t ms = 0, md = 0;
+    uint32_t eth = 0;
+    if (d->has_eth && !f->cfg.allow_mismatched_eth) {
+        ms = mac_word(d, offsetof(struct pb_decoded, src_mac));
+        md = mac_word(d, offsetof(struct pb_decoded, dst_mac));
+        eth = 1;
+    }
+    if (reply) {
+        uint64_t x = ms;
+        ms = md;
+        md = x;
+    }
+    /* VLAN ids are not per end: they stay where they are */
+    uint64_t v0 = d->nvlan > 0 ? d->vlan[0] : 0, v1 = d->nvlan > 1 ? d->vlan[1] : 0;
+    mac[0] = ms | v0 << 48;
+    mac[1] = md | v1 << 48;
+    *misc = (uint32_t)d->nvlan | eth << 8;
+    return true;
+}
+
+/* frame() for a segment whose link did not answer (the first of its
+ * connection, or the first since a flow was forgotten): out of line. */
+__attribute__((noinline)) static struct flow *
+frame_unlinked(struct pb_flows *f, const struct pb_decoded *d, uint64_t now_ns, int *dirp)
+{
+    return frame(f, d, true, now_ns, dirp);
+}
+
+void pb_flows_packet_linked(struct pb_flows *f, const struct pb_decoded *d, bool transport,
+                            uint64_t now_ns, struct pb_flow_link *link, bool reply)
+{
+    if (f == NULL || d == NULL || (d->fragment && !d->reassembled)) {
+        return;
+    }
+    uint64_t mac[2];
+    uint32_t misc;
+    int dir;
+    if (link == NULL || !transport || d->tuple.proto != PB_IPPROTO_TCP ||
+        !link_key_of(f, d, reply, mac, &misc)) {
+        frame(f, d, transport, now_ns, &dir);
+        return;
+    }
+    if (link->epoch == f->epoch &&
+        ((link->mac[0] ^ mac[0]) | (link->mac[1] ^ mac[1]) | (link->misc ^ misc)) == 0) {
+        /* the frame's key is the one of the frame that set the link, or
+           its mirror, and its connection id is the link's connection's:
+           the flow the front cache would find */
+        count(link->flow, link->dir ^ reply, d, now_ns);
+        return;
+    }
+    struct flow *fl = frame_unlinked(f, d, now_ns, &dir);
+    if (fl != NULL) {
+        link->flow = fl;
+        link->epoch = f->epoch;
+        link->mac[0] = mac[0];
+        link->mac[1] = mac[1];
+        link->misc = misc;
+        link->dir = (uint8_t)(dir ^ reply);
+    }
 }
 
 /* ---- events ---- */
@@ -1576,6 +1676,7 @@ static void execute(struct pb_flows *f, bool check_timeout, bool reports, bool l
     if (!check_timeout && !reports) {
         return;
     }
+    uint64_t timed_out = f->stats.timed_out;
     for (size_t i = 0; i < f->nlayouts; i++) {
         struct flow *next = NULL;
         for (struct flow *fl = f->layouts[i].head; fl != NULL; fl = next) {
@@ -1597,6 +1698,9 @@ static void execute(struct pb_flows *f, bool check_timeout, bool reports, bool l
                 flow_release(f, fl);
             }
         }
+    }
+    if (f->stats.timed_out != timed_out) {
+        f->epoch = new_epoch(); /* no frame came meanwhile: one for the pass */
     }
 }
 
@@ -1646,6 +1750,7 @@ void pb_flows_final(struct pb_flows *f, uint64_t now_ns)
         f->layouts[i].head = f->layouts[i].tail = NULL;
     }
     pb_hindex_clear(&f->index, INDEX_SLOTS);
+    f->epoch = new_epoch();
     if (!f->front_clear) {
         memset(f->front, 0, FRONT_SLOTS * sizeof *f->front);
         f->front_clear = true;

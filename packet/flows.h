@@ -138,6 +138,34 @@ void pb_flows_free(struct pb_flows *f);
  * now_ns is the wall clock (for the timeout). */
 void pb_flows_packet(struct pb_flows *f, const struct pb_decoded *d, bool transport,
                      uint64_t now_ns);
+/* What a TCP connection keeps for the flow table (packet/tcp.c holds one
+ * per connection, zeroed when the connection is made): the flow its last
+ * segment was counted in, the layers that segment had around its tuple
+ * (MACs, VLANs) put in the connection's client -> server order, and the
+ * table's epoch then. A later segment of the connection with the same
+ * layers counts in that flow without looking it up, as long as the epoch
+ * holds: it changes whenever a flow is forgotten, and no two tables share
+ * one. Read and written by pb_flows_packet_linked only. */
+struct pb_flow_link {
+    void *flow;      /* borrowed: the table's */
+    uint64_t epoch;  /* 0: nothing kept */
+    uint64_t mac[2]; /* client's and server's MAC (0 without), VLAN id << 48 */
+    uint32_t misc;   /* VLAN count, Ethernet or not */
+    uint8_t dir;     /* the flow's direction of a client -> server segment */
+};
+
+/* pb_flows_packet for a TCP segment of a tracked connection: link is the
+ * connection's (see struct pb_flow_link; NULL: none, pb_flows_packet),
+ * reply tells whether the segment goes server -> client. Counts exactly
+ * as pb_flows_packet does, in the flow the link keeps when the segment
+ * has its layers, and keeps the flow it was counted in otherwise. */
+void pb_flows_packet_linked(struct pb_flows *f, const struct pb_decoded *d, bool transport,
+                            uint64_t now_ns, struct pb_flow_link *link, bool reply);
+/* Asks the cache for the flow link keeps (a hint; it may be gone). */
+static inline void pb_flow_link_prefetch(const struct pb_flow_link *link)
+{
+    __builtin_prefetch(link->flow, 1, 3);
+}
 /* Asks the cache for what pb_flows_packet will read for d, to call as soon
  * as d is decoded: the protocols' work on it hides the wait. The key it
  * works out is kept for the pb_flows_packet of the same d (the next call;

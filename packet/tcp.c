@@ -23,6 +23,7 @@
 #include "beat/limits.h"
 #include "beat/log.h"
 #include "decoder.h"
+#include "flows.h"
 #include "hindex.h"
 #include "reorder.h"
 
@@ -53,7 +54,8 @@ struct tcp_conn {
     int64_t timeout_ns;
     size_t block; /* bytes of this allocation (head + protocol state) */
     size_t heap;  /* bytes its protocol allocated in callbacks and still holds */
-    struct stream st[2]; /* by enum pb_dir */
+    struct pb_flow_link flow; /* the flow table's (pb_tcp_process_hashed) */
+    struct stream st[2];      /* by enum pb_dir */
 };
 
 struct pb_tcp {
@@ -810,7 +812,7 @@ void pb_tcp_flush(struct pb_tcp *t)
 }
 
 static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t hash,
-                                uint32_t seq, uint8_t flags, uint64_t now_ns);
+                                uint32_t seq, uint8_t flags, uint64_t now_ns, enum pb_dir *dirp);
 
 uint32_t pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple)
 {
@@ -822,25 +824,31 @@ uint32_t pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple)
 uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq, uint8_t flags,
                         uint64_t now_ns)
 {
-    return pb_tcp_process_hashed(t, pkt, tuple_hash(&pkt->tuple), seq, flags, now_ns);
+    return pb_tcp_process_hashed(t, pkt, tuple_hash(&pkt->tuple), seq, flags, now_ns, NULL, NULL);
 }
 
 uint64_t pb_tcp_process_hashed(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t hash,
-                               uint32_t seq, uint8_t flags, uint64_t now_ns)
+                               uint32_t seq, uint8_t flags, uint64_t now_ns,
+                               struct pb_flow_link **link, bool *reply)
 {
     if (t->ro_oldest != NULL) {
         reorder_expire(t, pkt->ts_ns);
     }
-    struct tcp_conn *k = process(t, pkt, hash, seq, flags, now_ns);
+    enum pb_dir dir = PB_DIR_TO_SERVER;
+    struct tcp_conn *k = process(t, pkt, hash, seq, flags, now_ns, &dir);
     if (t->mem > t->max_mem) {
-        enforce_budget(t, k, pkt->ts_ns);
+        enforce_budget(t, k, pkt->ts_ns); /* k stays */
+    }
+    if (link != NULL) {
+        *link = k != NULL ? &k->flow : NULL;
+        *reply = dir == PB_DIR_TO_CLIENT;
     }
     return k != NULL ? k->c.id : 0;
 }
 
 /* One segment (hash: its tuple's); returns its connection (NULL: none). */
 static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t hash,
-                                uint32_t seq, uint8_t flags, uint64_t now_ns)
+                                uint32_t seq, uint8_t flags, uint64_t now_ns, enum pb_dir *dirp)
 {
     t->stats.segments++;
     size_t len = pkt->payload_len;
@@ -849,7 +857,9 @@ static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint
 
     enum pb_dir dir = PB_DIR_TO_SERVER;
     struct tcp_conn *k = find(t, &pkt->tuple, hash, &dir);
-    if (k == NULL) {
+    if (k != NULL) {
+        pb_flow_link_prefetch(&k->flow); /* counted there after the protocol's work */
+    } else {
         if (len == 0 && !syn && !t->track_empty) {
             t->stats.ignored++;
             return NULL;
@@ -874,6 +884,7 @@ static struct tcp_conn *process(struct pb_tcp *t, const struct pb_pkt *pkt, uint
             return NULL;
         }
     }
+    *dirp = dir;
     if (len > 0 || fin || syn || t->track_empty) {
         touch(t, k, now_ns);
     }

@@ -118,9 +118,14 @@ uint32_t pb_tcp_prefetch(const struct pb_tcp *t, const struct pb_tuple *tuple);
  * connection's id, 0 when the segment belongs to no tracked connection. */
 uint64_t pb_tcp_process(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t seq, uint8_t flags,
                         uint64_t now_ns);
-/* The same, with the hash pb_tcp_prefetch returned for pkt's tuple. */
+struct pb_flow_link; /* packet/flows.h */
+/* The same, with the hash pb_tcp_prefetch returned for pkt's tuple. When
+ * link is not NULL, *link is set to what the segment's connection keeps
+ * for the flow table (NULL: no connection; valid until the tracker's next
+ * call) and *reply to whether the segment goes server -> client in it. */
 uint64_t pb_tcp_process_hashed(struct pb_tcp *t, const struct pb_pkt *pkt, uint32_t hash,
-                               uint32_t seq, uint8_t flags, uint64_t now_ns);
+                               uint32_t seq, uint8_t flags, uint64_t now_ns,
+                               struct pb_flow_link **link, bool *reply);
 
 /* Expires connections idle (wall clock) longer than their timeout. */
 void pb_tcp_expire(struct pb_tcp *t, uint64_t now_ns);

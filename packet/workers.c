@@ -559,10 +559,15 @@ void pb_worker_parts_frame(const struct pb_worker_parts *p, struct pb_decoded *d
                            uint64_t now, pb_packet_hook_fn hook, void *hook_ctx)
 {
     uint32_t tcp_hash = 0;
+    struct pb_flow_link *link = NULL; /* the segment's connection's */
+    bool reply = false;
     if (ok && d->tuple.proto == PB_IPPROTO_TCP) {
+        /* the flow of a tracked connection's segment is found through the
+           connection (the tracker asks the cache for it) */
         tcp_hash = pb_tcp_prefetch(p->tcp, &d->tuple);
+    } else {
+        pb_flows_prefetch(p->fl, d, ok);
     }
-    pb_flows_prefetch(p->fl, d, ok);
     pb_frame_clock = now;
     if (ok) {
         struct pb_pkt pkt;
@@ -581,8 +586,8 @@ void pb_worker_parts_frame(const struct pb_worker_parts *p, struct pb_decoded *d
         pb_ev_note_tunnel(&d->tuple, tun);
         switch (d->tuple.proto) {
         case PB_IPPROTO_TCP:
-            d->conn_id =
-                pb_tcp_process_hashed(p->tcp, &pkt, tcp_hash, d->tcp_seq, d->tcp_flags, now);
+            d->conn_id = pb_tcp_process_hashed(p->tcp, &pkt, tcp_hash, d->tcp_seq, d->tcp_flags,
+                                               now, p->fl != NULL ? &link : NULL, &reply);
             break;
         case PB_IPPROTO_UDP:
             if (p->ps != NULL) {
@@ -603,7 +608,7 @@ void pb_worker_parts_frame(const struct pb_worker_parts *p, struct pb_decoded *d
         hook(hook_ctx, d, ok);
     }
     if (p->fl != NULL) {
-        pb_flows_packet(p->fl, d, ok, now);
+        pb_flows_packet_linked(p->fl, d, ok, now, link, reply);
     }
 }
 

@@ -907,6 +907,167 @@ START_TEST(flows_config)
 }
 END_TEST
 
+/* ---- flow links (pb_flows_packet_linked) ---- */
+
+static void collect_into(void *ctx, struct pb_proto *p, pb_event *ev)
+{
+    (void)p;
+    json_array_append_new(ctx, pb_ev_take(ev));
+}
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (uint32_t)(rnd_state >> 32) % n;
+}
+
+static struct pb_flows *linked_pair_table(bool mismatched_eth, json_t *out)
+{
+    struct pb_flows_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.timeout_ns = 3 * (int64_t)SEC;
+    cfg.period_ns = 2 * (int64_t)SEC;
+    cfg.max_flows = 60;
+    cfg.allow_mismatched_eth = mismatched_eth;
+    struct pb_flows *f = pb_flows_new(&cfg, NULL, collect_into, out, T0);
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+/* Segments counted through their connection's link land where the
+ * lookups alone put them: random TCP segments of a few connections, both
+ * ways, whose MACs and VLANs change now and then (a MAC that moves, no
+ * Ethernet, QinQ, IP in IP, a fragment), connections that end and come
+ * back on the same tuple with a new id, untracked segments (id 0, no
+ * link), a connection to itself, a table that fills up, connections that
+ * rest while their flows time out, periodic reports, the end, and tables
+ * that go while the links to them stay. Both tables report the same
+ * events. */
+static void run_linked_against_plain(bool mismatched_eth)
+{
+    enum { NCONN = 20, FRAMES = 60000 };
+    json_t *ea = json_array(), *eb = json_array();
+    struct pb_flows *fa = linked_pair_table(mismatched_eth, ea);
+    struct pb_flows *fb = linked_pair_table(mismatched_eth, eb);
+    struct {
+        struct pb_ip c, s;
+        uint16_t cp, sp;
+        uint8_t cmac[6], smac[6];
+        uint8_t nvlan;
+        uint64_t id;
+        struct pb_flow_link link;
+    } conns[NCONN];
+    memset(conns, 0, sizeof conns);
+    uint64_t next_id = 1;
+    for (int i = 0; i < NCONN; i++) {
+        conns[i].c = ip4(10, 0, 0, (uint8_t)(i % 5));
+        conns[i].s = i % 7 == 3 ? ip6_last(1) : ip4(10, 0, 1, 1);
+        if (i % 7 == 3) {
+            conns[i].c = ip6_last((uint8_t)(2 + i));
+        }
+        conns[i].cp = (uint16_t)(40000 + i);
+        conns[i].sp = 80;
+        if (i == NCONN - 1) { /* to itself: every segment is a request */
+            conns[i].s = conns[i].c;
+            conns[i].sp = conns[i].cp;
+        }
+        uint8_t cm[6] = {2, 0, 0, 0, 1, (uint8_t)i}, sm[6] = {2, 0, 0, 0, 2, 1};
+        memcpy(conns[i].cmac, cm, 6);
+        memcpy(conns[i].smac, sm, 6);
+        conns[i].nvlan = (uint8_t)(i % 3);
+        conns[i].id = next_id++;
+    }
+    uint64_t now = T0;
+    for (int n = 0; n < FRAMES; n++) {
+        int i = (int)rnd(NCONN);
+        if ((i + n / 5000) % 3 == 0) { /* a third rests for a while: their flows time out */
+            i = (i + 1) % NCONN;
+        }
+        if (rnd(400) == 0) { /* the connection ends, its tuple comes back */
+            conns[i].id = next_id++;
+            memset(&conns[i].link, 0, sizeof conns[i].link);
+        }
+        bool self = i == NCONN - 1;
+        bool reply = !self && rnd(2) == 1;
+        struct pb_decoded d =
+            reply ? pkt(conns[i].s, conns[i].sp, conns[i].c, conns[i].cp, 6, 60 + rnd(1000), now)
+                  : pkt(conns[i].c, conns[i].cp, conns[i].s, conns[i].sp, 6, 60 + rnd(1000), now);
+        d.has_eth = rnd(50) != 0;
+        memcpy(d.src_mac, reply ? conns[i].smac : conns[i].cmac, 6);
+        memcpy(d.dst_mac, reply ? conns[i].cmac : conns[i].smac, 6);
+        if (rnd(30) == 0) {
+            d.src_mac[5] ^= 0x40; /* another router on the way */
+        }
+        if (self && rnd(2) == 0) { /* its two ends differ by MAC alone */
+            memcpy(d.src_mac, conns[i].smac, 6);
+            memcpy(d.dst_mac, conns[i].cmac, 6);
+        }
+        d.nvlan = rnd(40) == 0 ? (uint8_t)rnd(4) : conns[i].nvlan;
+        d.vlan[0] = (uint16_t)(100 + (rnd(20) == 0));
+        d.vlan[1] = 200;
+        if (rnd(60) == 0) {
+            d.nip = 2;
+            d.outer_src = ip4(192, 0, 2, 1);
+            d.outer_dst = ip4(192, 0, 2, (uint8_t)(2 + rnd(2)));
+        }
+        if (rnd(100) == 0) {
+            d.fragment = true;
+            d.reassembled = rnd(2) == 0;
+        }
+        bool tracked = rnd(20) != 0;
+        d.conn_id = tracked ? conns[i].id : 0;
+        pb_flows_packet(fa, &d, true, now);
+        pb_flows_packet_linked(fb, &d, true, now, tracked ? &conns[i].link : NULL, reply);
+        now += SEC / 1000 * rnd(3);
+        if (n % 500 == 0) {
+            pb_flows_tick(fa, now);
+            pb_flows_tick(fb, now);
+        }
+        if (n == FRAMES / 3) {
+            pb_flows_final(fa, now);
+            pb_flows_final(fb, now);
+        }
+        if (n == 2 * FRAMES / 3) { /* new tables; the links stay */
+            pb_flows_final(fa, now);
+            pb_flows_final(fb, now);
+            ck_assert_uint_eq(pb_flows_stats(fa)->dropped, pb_flows_stats(fb)->dropped);
+            pb_flows_free(fa);
+            pb_flows_free(fb);
+            fa = linked_pair_table(mismatched_eth, ea);
+            fb = linked_pair_table(mismatched_eth, eb);
+        }
+    }
+    pb_flows_final(fa, now);
+    pb_flows_final(fb, now);
+    ck_assert_uint_eq(pb_flows_stats(fa)->created, pb_flows_stats(fb)->created);
+    ck_assert_uint_eq(pb_flows_stats(fa)->dropped, pb_flows_stats(fb)->dropped);
+    ck_assert_uint_gt(pb_flows_stats(fa)->dropped, 0); /* the table filled up */
+    ck_assert_uint_gt(json_array_size(ea), 1000);
+    ck_assert_uint_eq(json_array_size(ea), json_array_size(eb));
+    for (size_t k = 0; k < json_array_size(ea); k++) {
+        if (!json_equal(json_array_get(ea, k), json_array_get(eb, k))) {
+            char *a = json_dumps(json_array_get(ea, k), JSON_SORT_KEYS);
+            char *b = json_dumps(json_array_get(eb, k), JSON_SORT_KEYS);
+            ck_abort_msg("event %zu differs:\n%s\n%s", k, a, b);
+        }
+    }
+    pb_flows_free(fa);
+    pb_flows_free(fb);
+    json_decref(ea);
+    json_decref(eb);
+}
+
+START_TEST(flows_linked_as_plain)
+{
+    run_linked_against_plain(false);
+    run_linked_against_plain(true);
+}
+END_TEST
+
 static Suite *flows_suite(void)
 {
     Suite *s = suite_create("flows");
@@ -928,6 +1089,7 @@ static Suite *flows_suite(void)
     tcase_add_test(tc, flows_front_cache_exact);
     tcase_add_test(tc, flows_index_removals);
     tcase_add_test(tc, flows_front_cache_directions);
+    tcase_add_test(tc, flows_linked_as_plain);
     tcase_add_test(tc, flows_event_layers);
     tcase_add_test(tc, flows_period_reports);
     tcase_add_test(tc, flows_delta_reports);
