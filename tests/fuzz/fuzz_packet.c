@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0
  * tests/fuzz/fuzz_packet.c - the whole packet path: link/VLAN/IP decoding
- * with fragment reassembly, the TCP tracker, UDP and ICMP dispatch, and every
- * compiled-in protocol on its usual ports, as packet/capture.c drives them.
+ * with fragment reassembly, the TCP tracker, UDP and ICMP dispatch, every
+ * compiled-in protocol on its usual ports and the flows (a small table, so
+ * it fills), through pb_worker_parts_frame as packet/capture.c drives them.
  *
  * Every tunnel is decapsulated (VXLAN, GENEVE, GRE, ERSPAN, IP in IP) and
  * TCP reordering is on with small caps, so holes fill, overflow and time out.
  *
  * Input: byte 0 picks the link type; then frames, each a big-endian u16
  * length and that many bytes. The packet clock advances 1 ms per frame and
- * the wall clock with it, so timeouts and expiry run too.
+ * the wall clock with it, so timeouts, expiry and flow reports run too.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -17,9 +18,10 @@
 #include "beat/cfg.h"
 #include "fuzz.h"
 #include "packet/decoder.h"
+#include "packet/flows.h"
 #include "packet/tcp.h"
 #include "packet/tunnel.h"
-#include "packet/udp.h"
+#include "packet/workers.h"
 #include "publisher/codec.h"
 #include "protos/protos.h"
 
@@ -117,15 +119,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pb_decoder *dec =
         pb_decoder_new(links[data[0] % (sizeof links / sizeof links[0])], err, sizeof err);
     struct pb_tcp *tcp = pb_tcp_new(protos);
-    if (dec == NULL || tcp == NULL) {
+    uint64_t now = 1577836800ull * 1000000000ull;
+    struct pb_flows_config fc = {
+        .timeout_ns = 30ll * 1000000000ll, .period_ns = 10ll * 1000000000ll, .max_flows = 64};
+    struct pb_flows *fl = pb_flows_new(&fc, NULL, emit, NULL, now);
+    if (dec == NULL || tcp == NULL || fl == NULL) {
         pb_decoder_free(dec);
         pb_tcp_free(tcp);
+        pb_flows_free(fl);
         return 0;
     }
+    pb_tcp_set_track_empty(tcp, true); /* as with flows on */
+    const struct pb_worker_parts parts = {.ps = protos, .tcp = tcp, .fl = fl};
     pb_decoder_set_decap(dec, &decap);
     /* small caps: a few segments fill them; 5 ms holes (frames are 1 ms apart) */
     pb_tcp_set_reorder(tcp, 4096, 8, 5000000ull);
-    uint64_t now = 1577836800ull * 1000000000ull;
     size_t off = 1, nframes = 0;
     while (off + 2 <= size) {
         size_t len = (size_t)data[off] << 8 | data[off + 1];
@@ -137,38 +145,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += len;
         now += 1000000;
         struct pb_decoded d;
-        if (pb_decode(dec, frame, len, (uint32_t)len, now, &d)) {
-            struct pb_pkt pkt;
-            memset(&pkt, 0, sizeof pkt);
-            pkt.ts_ns = d.ts_ns;
-            pkt.tuple = d.tuple;
-            pkt.vlan[0] = d.vlan[0];
-            pkt.vlan[1] = d.vlan[1];
-            pkt.nvlan = d.nvlan;
-            pkt.payload = d.payload;
-            pkt.payload_len = d.payload_len;
-            pb_ev_set_tunnel(d.tunnel.kind != PB_TUNNEL_NONE ? &d.tunnel : NULL);
-            pb_ev_note_tunnel(&d.tuple, d.tunnel.kind != PB_TUNNEL_NONE ? &d.tunnel : NULL);
-            if (d.tuple.proto == PB_IPPROTO_TCP) {
-                pb_tcp_process(tcp, &pkt, d.tcp_seq, d.tcp_flags, now);
-            } else if (d.tuple.proto == PB_IPPROTO_UDP) {
-                pb_udp_dispatch(protos, &pkt);
-            } else {
-                pkt.icmp_type = d.icmp_type;
-                pkt.icmp_code = d.icmp_code;
-                pb_icmp_dispatch(protos, &pkt);
-            }
-        }
+        bool ok = pb_decode(dec, frame, len, (uint32_t)len, now, &d);
+        pb_worker_parts_frame(&parts, &d, ok, now, NULL, NULL);
         if (++nframes % 16 == 0) {
             now += 60ull * 1000000000ull; /* jump: let things time out */
             pb_tcp_expire(tcp, now);
             pb_protos_tick(protos, now);
+            pb_flows_tick(fl, now);
         }
     }
-    pb_ev_set_tunnel(NULL);
     pb_tcp_flush(tcp);
     pb_tcp_close_all(tcp);
     pb_tcp_free(tcp);
+    pb_flows_final(fl, now);
+    pb_flows_free(fl);
     pb_decoder_free(dec);
     /* UDP/ICMP protocols keep pending requests across inputs otherwise */
     pb_protos_tick(protos, now + 3600ull * 1000000000ull);
