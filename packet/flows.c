@@ -1242,9 +1242,25 @@ static const struct {
     {PB_FLOW_IPV6, true, false},
 };
 
+/* A flow's ports: TCP's, else UDP's; returns that protocol (0 when
+ * neither: no ports, *sport and *dport untouched). With both port layers,
+ * TCP's win (Packetbeat sets UDP's, then TCP's). */
+static inline __attribute__((always_inline)) uint8_t flow_ports(const struct pb_flow_id *id,
+                                                                uint16_t *sport, uint16_t *dport)
+{
+    const uint8_t *s, *d;
+    bool tcp = read_pair(id, PB_FLOW_TCP, 2, &s, &d);
+    if (!tcp && !read_pair(id, PB_FLOW_UDP, 2, &s, &d)) {
+        return 0;
+    }
+    *sport = (uint16_t)(s[0] | (s[1] << 8));
+    *dport = (uint16_t)(d[0] | (d[1] << 8));
+    return tcp ? PB_IPPROTO_TCP : PB_IPPROTO_UDP;
+}
+
 /* The Community ID tuple of a flow: the addresses of its outer IP layer,
- * else of the inner one (false when it has none), and TCP's ports, else
- * UDP's, with that protocol (0 when neither: no ports). */
+ * else of the inner one (false when it has none), and its ports
+ * (flow_ports). */
 static bool flow_tuple(const struct pb_flow_id *id, struct pb_tuple *ct)
 {
     memset(ct, 0, sizeof *ct);
@@ -1259,13 +1275,7 @@ static bool flow_tuple(const struct pb_flow_id *id, struct pb_tuple *ct)
             ip_v6 = v6;
         }
     }
-    /* with both port layers, TCP's wins (Packetbeat sets UDP's, then TCP's) */
-    bool tcp = read_pair(id, PB_FLOW_TCP, 2, &s, &d);
-    if (tcp || read_pair(id, PB_FLOW_UDP, 2, &s, &d)) {
-        ct->sport = (uint16_t)(s[0] | (s[1] << 8));
-        ct->dport = (uint16_t)(d[0] | (d[1] << 8));
-        ct->proto = tcp ? PB_IPPROTO_TCP : PB_IPPROTO_UDP;
-    }
+    ct->proto = flow_ports(id, &ct->sport, &ct->dport);
     if (ip_s == NULL) {
         return false;
     }
@@ -1356,6 +1366,7 @@ static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint
         v->nvid++;
     }
     v->nips = 0;
+    v->has_ip = v->v6 = false;
     for (int i = 0; i < 4; i++) {
         bool v6 = ip_layers[i].v6;
         if (!read_pair(id, (enum pb_flow_layer)ip_layers[i].layer, v6 ? 16 : 4, &s, &d)) {
@@ -1364,14 +1375,17 @@ static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint
         v->ip_len[0][v->nips] = ip_text(s, v6, v->ip[0][v->nips]);
         v->ip_len[1][v->nips] = ip_text(d, v6, v->ip[1][v->nips]);
         v->nips++;
+        if (ip_layers[i].outer || !v->has_ip) { /* the Community ID's layer (flow_tuple's) */
+            v->has_ip = true;
+            v->v6 = v6;
+        }
     }
-    struct pb_tuple ct;
-    v->has_ip = flow_tuple(id, &ct);
-    v->v6 = ct.src.v6;
-    v->has_ports = ct.proto != 0;
-    v->sport = ct.sport;
-    v->dport = ct.dport;
-    v->transport = ct.proto == 0 ? NULL : ct.proto == PB_IPPROTO_TCP ? "tcp" : "udp";
+    uint16_t sport = 0, dport = 0;
+    uint8_t proto = flow_ports(id, &sport, &dport);
+    v->has_ports = proto != 0;
+    v->sport = sport;
+    v->dport = dport;
+    v->transport = proto == 0 ? NULL : proto == PB_IPPROTO_TCP ? "tcp" : "udp";
 
     v->total_bytes = v->total_packets = 0;
     for (int dir = 0; dir < 2; dir++) {
@@ -1382,15 +1396,15 @@ static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint
         }
         if (dir == 0 && (set & ST_ICMP4) && fl->icmp4[0] > 0) {
             v->transport = "icmp";
-            ct.proto = PB_IPPROTO_ICMP;
-            ct.sport = (uint16_t)(fl->icmp4[0] >> 8);
-            ct.dport = (uint16_t)(fl->icmp4[0] & 0xff);
+            proto = PB_IPPROTO_ICMP;
+            sport = (uint16_t)(fl->icmp4[0] >> 8);
+            dport = (uint16_t)(fl->icmp4[0] & 0xff);
         }
         if (dir == 0 && (set & ST_ICMP6) && fl->icmp6[0] > 0) {
             v->transport = "ipv6-icmp";
-            ct.proto = PB_IPPROTO_ICMPV6;
-            ct.sport = (uint16_t)(fl->icmp6[0] >> 8);
-            ct.dport = (uint16_t)(fl->icmp6[0] & 0xff);
+            proto = PB_IPPROTO_ICMPV6;
+            sport = (uint16_t)(fl->icmp6[0] >> 8);
+            dport = (uint16_t)(fl->icmp6[0] & 0xff);
         }
         if (set & ST_PACKETS) {
             v->has_packets[dir] = true;
@@ -1407,11 +1421,16 @@ static void flow_view_make(struct pb_flows *f, struct flow *fl, bool final, uint
             fl->bytes[dir] = 0;
         }
     }
-    v->has_cid = ct.proto != 0 && v->has_ip;
+    v->has_cid = proto != 0 && v->has_ip;
     if (v->has_cid) {
         /* TCP and UDP flows keep theirs (keep_cid) */
-        bool keep = ct.proto == PB_IPPROTO_TCP || ct.proto == PB_IPPROTO_UDP;
+        bool keep = proto == PB_IPPROTO_TCP || proto == PB_IPPROTO_UDP;
         if (!keep || fl->cid_len == 0) {
+            struct pb_tuple ct;
+            flow_tuple(id, &ct); /* the addresses (read once more: ICMP flows) */
+            ct.proto = proto;
+            ct.sport = sport;
+            ct.dport = dport;
             v->cid_len = (uint8_t)pb_community_id(&ct, v->cid);
         } else {
             memcpy(v->cid, fl->cid, sizeof fl->cid); /* NUL-terminated within */
