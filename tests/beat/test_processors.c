@@ -62,6 +62,21 @@ static const char *str_at(const json_t *ev, const char *path)
                       (path), got_ ? got_ : "(null)", (want));                                     \
     } while (0)
 
+/* The two events encode to the same bytes (chain c, event e for the
+ * message); both are freed. */
+static void assert_same_encoding(pb_event *arena, pb_event *tree, size_t c, size_t e)
+{
+    struct pb_codec_buf a = {0}, t = {0};
+    ck_assert_int_eq(pb_ev_encode(arena, false, false, &a, NULL), 0);
+    ck_assert_int_eq(pb_ev_encode(tree, false, false, &t, NULL), 0);
+    ck_assert_msg(a.len == t.len && memcmp(a.p, t.p, a.len) == 0,
+                  "chain %zu event %zu:\n%.*s\n%.*s", c, e, (int)a.len, a.p, (int)t.len, t.p);
+    pb_codec_buf_free(&a);
+    pb_codec_buf_free(&t);
+    pb_ev_free(tree);
+    pb_ev_free(arena);
+}
+
 static void assert_fails(const char *yaml, const char *needle)
 {
     struct pb_processors *ps = procs_of(yaml);
@@ -604,16 +619,7 @@ START_TEST(arena_and_tree_runs_agree)
                than a name is merged in jansson) */
             ck_assert_msg(c != 0 || e == 2 || !pb_ev_is_tree(arena),
                           "chain %zu event %zu: made a tree", c, e);
-            struct pb_codec_buf a = {0}, t = {0};
-            ck_assert_int_eq(pb_ev_encode(arena, false, false, &a, NULL), 0);
-            ck_assert_int_eq(pb_ev_encode(tree, false, false, &t, NULL), 0);
-            ck_assert_msg(a.len == t.len && memcmp(a.p, t.p, a.len) == 0,
-                          "chain %zu event %zu:\n%.*s\n%.*s", c, e, (int)a.len, a.p, (int)t.len,
-                          t.p);
-            pb_codec_buf_free(&a);
-            pb_codec_buf_free(&t);
-            pb_ev_free(tree);
-            pb_ev_free(arena);
+            assert_same_encoding(arena, tree, c, e);
         }
         pb_processors_free(ps);
     }
@@ -706,16 +712,7 @@ START_TEST(planned_runs_agree_with_each_step)
             if (tree == NULL) {
                 continue;
             }
-            struct pb_codec_buf a = {0}, t = {0};
-            ck_assert_int_eq(pb_ev_encode(arena, false, false, &a, NULL), 0);
-            ck_assert_int_eq(pb_ev_encode(tree, false, false, &t, NULL), 0);
-            ck_assert_msg(a.len == t.len && memcmp(a.p, t.p, a.len) == 0,
-                          "chain %zu event %zu:\n%.*s\n%.*s", c, e, (int)a.len, a.p, (int)t.len,
-                          t.p);
-            pb_codec_buf_free(&a);
-            pb_codec_buf_free(&t);
-            pb_ev_free(tree);
-            pb_ev_free(arena);
+            assert_same_encoding(arena, tree, c, e);
         }
         pb_processors_free(ps);
     }
