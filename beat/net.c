@@ -245,41 +245,47 @@ static inline bool cid_hit(const struct cid_slot *slot, const uint64_t key[5])
             (slot->key[3] ^ key[3]) | (slot->key[4] ^ key[4])) == 0;
 }
 
-/* The id of key (cid_prepare's) into out, kept in slot (key's). */
+/* The id of key (cid_prepare's) into out, kept in slot (key's). The
+   hashed bytes (seed, addresses, protocol, padding, ports) are made in
+   registers, as pb_sha1_short_words takes them, and the text written to
+   both places: bytes just stored one by one and read back by a wider
+   load (a memcpy) wait for every store before them, a new flow's
+   cleared block included. */
 static size_t cid_make(struct cid_slot *slot, const uint64_t key[5], char out[64])
 {
-    bool v6 = (key[4] >> 8) & 1u, ports = (key[4] >> 48) & 1u;
-    /* the hashed bytes: seed, addresses, protocol, padding, ports */
-    uint8_t buf[2 + 16 + 16 + 2 + 4];
-    size_t n = 0;
-    buf[n++] = 0; /* seed */
-    buf[n++] = 0;
-    if (v6) {
-        memcpy(buf + n, key, 32);
-        n += 32;
-    } else {
-        uint32_t x = (uint32_t)key[0], y = (uint32_t)key[1];
-        memcpy(buf + n, &x, 4);
-        memcpy(buf + n + 4, &y, 4);
-        n += 8;
+    uint64_t k0 = key[0], k1 = key[1], k2 = key[2], k3 = key[3], k4 = key[4];
+    bool v6 = (k4 >> 8) & 1u, ports = (k4 >> 48) & 1u;
+    uint64_t proto = k4 & 0xff;
+    /* the ports as the hash reads them: big-endian, source first */
+    uint64_t pw = ports ? (uint64_t)__builtin_bswap16((uint16_t)(k4 >> 16)) |
+                              (uint64_t)__builtin_bswap16((uint16_t)(k4 >> 32)) << 16
+                        : 0;
+    uint64_t m[7] = {0};
+    size_t n;
+    if (v6) { /* 2 + 16 + 16 + 2 (+ 4) bytes: the addresses two bytes in */
+        m[0] = k0 << 16;
+        m[1] = k0 >> 48 | k1 << 16;
+        m[2] = k1 >> 48 | k2 << 16;
+        m[3] = k2 >> 48 | k3 << 16;
+        m[4] = k3 >> 48 | proto << 16 | pw << 32;
+        n = ports ? 40 : 36;
+    } else { /* 2 + 4 + 4 + 2 (+ 4) bytes */
+        m[0] = (k0 & 0xffffffffu) << 16 | (k1 & 0xffffu) << 48;
+        m[1] = (k1 >> 16 & 0xffffu) | proto << 16 | pw << 32;
+        n = ports ? 16 : 12;
     }
-    buf[n++] = (uint8_t)key[4];
-    buf[n++] = 0;
-    if (ports) {
-        uint16_t sport = (uint16_t)(key[4] >> 16), dport = (uint16_t)(key[4] >> 32);
-        buf[n++] = (uint8_t)(sport >> 8);
-        buf[n++] = (uint8_t)sport;
-        buf[n++] = (uint8_t)(dport >> 8);
-        buf[n++] = (uint8_t)dport;
-    }
-    _Static_assert(sizeof buf <= PB_SHA1_SHORT_MAX, "one SHA-1 block");
     uint8_t md[PB_SHA1_LEN];
-    pb_sha1_short(buf, n, md);
+    pb_sha1_short_words(m, n, md);
     memcpy(out, "1:", 2);
     base64_sha1(md, out + 2);
+    memcpy(slot->id, "1:", 2);
+    base64_sha1(md, slot->id + 2);
     slot->used = true;
-    memcpy(slot->key, key, sizeof slot->key);
-    memcpy(slot->id, out, CID_LEN + 1);
+    slot->key[0] = k0;
+    slot->key[1] = k1;
+    slot->key[2] = k2;
+    slot->key[3] = k3;
+    slot->key[4] = k4;
     return CID_LEN;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "beat/sha1.h"
 
+#include <endian.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -42,11 +43,6 @@ static uint32_t rol32(uint32_t x, unsigned n)
     return (x << n) | (x >> (32 - n));
 }
 
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Word t of the schedule; w[] keeps the last 16. */
 #define SHA1_W(t)                                                                                  \
     ((t) < 16 ? w[(t)&15]                                                                          \
@@ -70,13 +66,29 @@ static uint32_t get_be32(const uint8_t *p)
         SHA1_R(b, c, d, e, a, F(c, d, e), k, (t) + 4);                                             \
     } while (0)
 
-void pb_sha1_short_sw(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
+/* The block of a message of n bytes given as words (pb_sha1_short_words'
+   m), in registers: b[i] holds bytes 8i..8i+7 of the block, the first in
+   the low byte. */
+static inline __attribute__((always_inline)) void words_pad(const uint64_t m[7], size_t n,
+                                                            uint64_t b[8])
 {
-    uint8_t blk[64];
-    sha1_pad(msg, n, blk);
+    /* word by word (unrolled: no word indexed by n, which would put the
+       block in memory for the wide loads to wait on) */
+#pragma GCC unroll 8
+    for (size_t i = 0; i < 8; i++) {
+        uint64_t w = i < 7 && 8 * i < n ? m[i] : 0;
+        w |= i == n / 8 ? (uint64_t)0x80 << (8 * (n % 8)) : 0;
+        b[i] = w;
+    }
+    b[7] |= __builtin_bswap64((uint64_t)n * 8u);
+}
+
+static inline __attribute__((always_inline)) void sw_block(const uint64_t blk[8],
+                                                           uint8_t md[PB_SHA1_LEN])
+{
     uint32_t w[16];
     for (int i = 0; i < 16; i++) {
-        w[i] = get_be32(blk + 4 * i);
+        w[i] = __builtin_bswap32((uint32_t)(blk[i / 2] >> (32 * (i % 2))));
     }
     uint32_t a = sha1_h0[0], b = sha1_h0[1], c = sha1_h0[2], d = sha1_h0[3], e = sha1_h0[4];
     /* unrolled: word numbers are constants, the schedule stays in registers */
@@ -101,6 +113,25 @@ void pb_sha1_short_sw(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
     put_be32(md + 8, sha1_h0[2] + c);
     put_be32(md + 12, sha1_h0[3] + d);
     put_be32(md + 16, sha1_h0[4] + e);
+}
+
+void pb_sha1_short_sw(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
+{
+    uint8_t blk[64];
+    sha1_pad(msg, n, blk);
+    uint64_t b[8];
+    memcpy(b, blk, sizeof b);
+    for (int i = 0; i < 8; i++) {
+        b[i] = le64toh(b[i]);
+    }
+    sw_block(b, md);
+}
+
+static void words_sw(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
+{
+    uint64_t b[8];
+    words_pad(m, n, b);
+    sw_block(b, md);
 }
 
 #ifdef PB_SHA1_X86
@@ -135,15 +166,18 @@ PB_SHA1_NI static __m128i rounds4(__m128i abcd, __m128i we, int step)
     }
 }
 
-PB_SHA1_NI void pb_sha1_short_ni(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
+PB_SHA1_NI static inline __attribute__((always_inline)) void ni_block(const uint64_t blk[8],
+                                                                      uint8_t md[PB_SHA1_LEN])
 {
-    uint8_t blk[64];
-    sha1_pad(msg, n, blk);
     /* big-endian words, first word in the high lane: all 16 bytes reversed */
     const __m128i rev = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m128i w[4];
     for (int i = 0; i < 4; i++) {
-        w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blk + 16 * i)), rev);
+        /* two words joined in registers (a pair stored and loaded as one
+           would wait for both stores) */
+        __m128i lo = _mm_cvtsi64_si128((long long)blk[2 * i]);
+        __m128i hi = _mm_cvtsi64_si128((long long)blk[2 * i + 1]);
+        w[i] = _mm_shuffle_epi8(_mm_unpacklo_epi64(lo, hi), rev);
     }
     const __m128i abcd0 =
         _mm_set_epi32((int)sha1_h0[0], (int)sha1_h0[1], (int)sha1_h0[2], (int)sha1_h0[3]);
@@ -168,6 +202,25 @@ PB_SHA1_NI void pb_sha1_short_ni(const uint8_t *msg, size_t n, uint8_t md[PB_SHA
     _mm_storeu_si128((__m128i *)md, _mm_shuffle_epi8(abcd, rev));
     put_be32(md + 16, (uint32_t)_mm_extract_epi32(e, 3));
 }
+
+PB_SHA1_NI void pb_sha1_short_ni(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
+{
+    uint8_t blk[64];
+    sha1_pad(msg, n, blk);
+    uint64_t b[8];
+    memcpy(b, blk, sizeof b);
+    for (int i = 0; i < 8; i++) {
+        b[i] = le64toh(b[i]);
+    }
+    ni_block(b, md);
+}
+
+PB_SHA1_NI static void words_ni(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
+{
+    uint64_t b[8];
+    words_pad(m, n, b);
+    ni_block(b, md);
+}
 #else
 bool pb_sha1_have_ni(void)
 {
@@ -178,19 +231,39 @@ void pb_sha1_short_ni(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
 {
     pb_sha1_short_sw(msg, n, md);
 }
+
+static void words_ni(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
+{
+    words_sw(m, n, md);
+}
 #endif
 
-void pb_sha1_short(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
+/* The implementation: 1 plain C, 2 SHA instructions; chosen once. */
+static int sha1_mode(void)
 {
-    static atomic_int mode; /* 0: not chosen yet, 1: plain C, 2: SHA instructions */
+    static atomic_int mode; /* 0: not chosen yet */
     int m = atomic_load_explicit(&mode, memory_order_relaxed);
     if (m == 0) {
         m = pb_sha1_have_ni() ? 2 : 1;
         atomic_store_explicit(&mode, m, memory_order_relaxed);
     }
-    if (m == 2) {
+    return m;
+}
+
+void pb_sha1_short(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
+{
+    if (sha1_mode() == 2) {
         pb_sha1_short_ni(msg, n, md);
     } else {
         pb_sha1_short_sw(msg, n, md);
+    }
+}
+
+void pb_sha1_short_words(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
+{
+    if (sha1_mode() == 2) {
+        words_ni(m, n, md);
+    } else {
+        words_sw(m, n, md);
     }
 }

@@ -84,6 +84,23 @@ START_TEST(chosen)
 }
 END_TEST
 
+/* pb_sha1_short_words with the message packed into its words. */
+static void by_words(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
+{
+    uint64_t m[7] = {0};
+    for (size_t i = 0; i < n; i++) {
+        m[i / 8] |= (uint64_t)msg[i] << (8 * (i % 8));
+    }
+    pb_sha1_short_words(m, n, md);
+}
+
+START_TEST(message_in_words)
+{
+    check_vectors(by_words);
+    check_random(by_words);
+}
+END_TEST
+
 static Suite *sha1_suite(void)
 {
     Suite *s = suite_create("sha1");
@@ -91,6 +108,7 @@ static Suite *sha1_suite(void)
     tcase_add_test(c, software);
     tcase_add_test(c, sha_instructions);
     tcase_add_test(c, chosen);
+    tcase_add_test(c, message_in_words);
     suite_add_tcase(s, c);
     return s;
 }
