@@ -5,9 +5,7 @@
  */
 #include "beat/sha1.h"
 
-#include <endian.h>
 #include <stdatomic.h>
-#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define PB_SHA1_X86 1
@@ -17,18 +15,6 @@
 
 static const uint32_t sha1_h0[5] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u,
                                     0xc3d2e1f0u};
-
-/* msg, the 0x80 byte, zeros, and the length in bits (big-endian). */
-static void sha1_pad(const uint8_t *msg, size_t n, uint8_t blk[64])
-{
-    memset(blk, 0, 64);
-    memcpy(blk, msg, n);
-    blk[n] = 0x80;
-    uint64_t bits = (uint64_t)n * 8u;
-    for (int i = 0; i < 8; i++) {
-        blk[63 - i] = (uint8_t)(bits >> (8 * i));
-    }
-}
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -115,19 +101,7 @@ static inline __attribute__((always_inline)) void sw_block(const uint64_t blk[8]
     put_be32(md + 16, sha1_h0[4] + e);
 }
 
-void pb_sha1_short_sw(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
-{
-    uint8_t blk[64];
-    sha1_pad(msg, n, blk);
-    uint64_t b[8];
-    memcpy(b, blk, sizeof b);
-    for (int i = 0; i < 8; i++) {
-        b[i] = le64toh(b[i]);
-    }
-    sw_block(b, md);
-}
-
-static void words_sw(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
+void pb_sha1_words_sw(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
 {
     uint64_t b[8];
     words_pad(m, n, b);
@@ -203,19 +177,7 @@ PB_SHA1_NI static inline __attribute__((always_inline)) void ni_block(const uint
     put_be32(md + 16, (uint32_t)_mm_extract_epi32(e, 3));
 }
 
-PB_SHA1_NI void pb_sha1_short_ni(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
-{
-    uint8_t blk[64];
-    sha1_pad(msg, n, blk);
-    uint64_t b[8];
-    memcpy(b, blk, sizeof b);
-    for (int i = 0; i < 8; i++) {
-        b[i] = le64toh(b[i]);
-    }
-    ni_block(b, md);
-}
-
-PB_SHA1_NI static void words_ni(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
+PB_SHA1_NI void pb_sha1_words_ni(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
 {
     uint64_t b[8];
     words_pad(m, n, b);
@@ -227,14 +189,9 @@ bool pb_sha1_have_ni(void)
     return false;
 }
 
-void pb_sha1_short_ni(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
+void pb_sha1_words_ni(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
 {
-    pb_sha1_short_sw(msg, n, md);
-}
-
-static void words_ni(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
-{
-    words_sw(m, n, md);
+    pb_sha1_words_sw(m, n, md);
 }
 #endif
 
@@ -250,20 +207,11 @@ static int sha1_mode(void)
     return m;
 }
 
-void pb_sha1_short(const uint8_t *msg, size_t n, uint8_t md[PB_SHA1_LEN])
-{
-    if (sha1_mode() == 2) {
-        pb_sha1_short_ni(msg, n, md);
-    } else {
-        pb_sha1_short_sw(msg, n, md);
-    }
-}
-
 void pb_sha1_short_words(const uint64_t m[7], size_t n, uint8_t md[PB_SHA1_LEN])
 {
     if (sha1_mode() == 2) {
-        words_ni(m, n, md);
+        pb_sha1_words_ni(m, n, md);
     } else {
-        words_sw(m, n, md);
+        pb_sha1_words_sw(m, n, md);
     }
 }
