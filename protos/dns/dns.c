@@ -11,6 +11,7 @@
 #include "beat/err.h"
 #include "beat/log.h"
 #include "beat/rd.h"
+#include "beat/spares.h"
 #include "dns_event.h"
 #include "dns_parse.h"
 #include "protos/proto.h"
@@ -52,16 +53,15 @@ struct dns_priv {
     size_t n;
     size_t bytes;
     /* this worker's spare transaction blocks (room for TX_RAW bytes of
-       request), linked by next: a block per request otherwise */
-    struct dns_tx *pool;
-    unsigned npool;
+       request): a block per request otherwise */
+    struct pb_spares spares;
 };
 
 /* Requests up to this long get a block of this room, which is kept for
- * the next request when freed (up to POOL_MAX blocks); longer ones get a
+ * the next request when freed (up to SPARES_MAX blocks); longer ones get a
  * block of their size. */
 #define TX_RAW 512u
-#define POOL_MAX 64u
+#define SPARES_MAX 64u
 
 /* TCP: per direction, Packetbeat's "a message is being assembled" state. */
 struct dns_dir {
@@ -156,29 +156,16 @@ static void tab_insert(struct dns_priv *pv, struct dns_tx *tx)
 /* A block for a request of rawlen bytes, NULL on ENOMEM. */
 static struct dns_tx *tx_alloc(struct dns_priv *pv, size_t rawlen)
 {
-    if (rawlen <= TX_RAW) {
-        struct dns_tx *tx = pv->pool;
-        if (tx != NULL) {
-            pv->pool = tx->next;
-            pv->npool--;
-            return tx;
-        }
-        return pb_malloc(sizeof *tx + TX_RAW);
-    }
-    return rawlen <= SIZE_MAX - sizeof(struct dns_tx) ? pb_malloc(sizeof(struct dns_tx) + rawlen)
-                                                      : NULL;
+    size_t cap;
+    return pb_spares_get(&pv->spares, rawlen, &cap);
 }
 
 /* Frees tx (NULL: nothing), or keeps its block for the next request. */
 static void tx_free(struct dns_priv *pv, struct dns_tx *tx)
 {
-    if (tx != NULL && tx->rawlen <= TX_RAW && pv->npool < POOL_MAX) {
-        tx->next = pv->pool;
-        pv->pool = tx;
-        pv->npool++;
-        return;
+    if (tx != NULL) {
+        pb_spares_put(&pv->spares, tx, tx->rawlen);
     }
-    pb_free(tx);
 }
 
 static void tx_note(struct dns_tx *tx, const char *note)
@@ -561,6 +548,7 @@ static int dns_init(struct pb_proto *p)
         pb_free(pv);
         return -PB_EINVAL;
     }
+    pb_spares_init(&pv->spares, sizeof(struct dns_tx), TX_RAW, 1, SPARES_MAX);
     p->priv = pv;
     dns_psl_load();
     pv->psl_memo = dns_psl_memo_new(0); /* none: every lookup walks */
@@ -572,11 +560,7 @@ static void dns_fini(struct pb_proto *p)
     struct dns_priv *pv = p->priv;
     if (pv != NULL) {
         drop_all(pv);
-        while (pv->pool != NULL) {
-            struct dns_tx *tx = pv->pool;
-            pv->pool = tx->next;
-            pb_free(tx);
-        }
+        pb_spares_fini(&pv->spares);
         dns_psl_memo_free(pv->psl_memo);
         pb_free(pv);
         p->priv = NULL;

@@ -20,6 +20,7 @@
 #include "beat/cfg.h"
 #include "beat/err.h"
 #include "beat/log.h"
+#include "beat/spares.h"
 #include "protos/common/txq.h"
 
 /* Queries of one connection waiting for responses (one simple Query may
@@ -31,17 +32,16 @@
 #define PG_MAX_NOTES 16u
 
 /* Transactions whose query and method fit TRANS_TEXT bytes get a block
- * of that room, kept for the next ones when answered (up to POOL_MAX per
+ * of that room, kept for the next ones when answered (up to SPARES_MAX per
  * worker); longer ones get a block of their size. */
 #define TRANS_TEXT 2048u
-#define POOL_MAX 32u
+#define SPARES_MAX 32u
 
 /* The plugin's state (one per worker): options and spare blocks. */
 struct pg_cfg {
     int64_t max_rows;       /* max_rows, default 10 */
     int64_t max_row_length; /* max_row_length, default 1024 */
-    struct pg_trans *pool;  /* spare blocks, linked by next */
-    unsigned npool;
+    struct pb_spares spares;
 };
 
 struct pg_named {
@@ -87,29 +87,17 @@ static size_t trans_text(size_t qlen)
  * on ENOMEM. */
 static struct pg_trans *trans_alloc(struct pg_cfg *cfg, size_t qlen)
 {
-    if (trans_text(qlen) <= TRANS_TEXT) {
-        struct pg_trans *t = cfg->pool;
-        if (t != NULL) {
-            cfg->pool = t->next;
-            cfg->npool--;
-            return t;
-        }
-        return pb_malloc(sizeof *t + TRANS_TEXT);
-    }
-    return pb_malloc(sizeof(struct pg_trans) + trans_text(qlen));
+    size_t cap;
+    return pb_spares_get(&cfg->spares, trans_text(qlen), &cap);
 }
 
 /* trans_free, keeping a block of TRANS_TEXT room for the next one. */
 static void trans_done(struct pg_cfg *cfg, struct pg_trans *t)
 {
-    if (t != NULL && trans_text(t->query_len) <= TRANS_TEXT && cfg->npool < POOL_MAX) {
+    if (t != NULL) {
         pg_strv_free(&t->notes);
-        t->next = cfg->pool;
-        cfg->pool = t;
-        cfg->npool++;
-        return;
+        pb_spares_put(&cfg->spares, t, trans_text(t->query_len));
     }
-    trans_free(t);
 }
 
 /* Packetbeat's cache lookup of the connection's queue. */
@@ -435,6 +423,7 @@ static int pg_init(struct pb_proto *p)
         pb_free(cfg);
         return -PB_EINVAL;
     }
+    pb_spares_init(&cfg->spares, sizeof(struct pg_trans), TRANS_TEXT, 1, SPARES_MAX);
     p->priv = cfg;
     return 0;
 }
@@ -442,10 +431,8 @@ static int pg_init(struct pb_proto *p)
 static void pg_fini(struct pb_proto *p)
 {
     struct pg_cfg *cfg = p->priv;
-    while (cfg != NULL && cfg->pool != NULL) {
-        struct pg_trans *t = cfg->pool;
-        cfg->pool = t->next;
-        pb_free(t);
+    if (cfg != NULL) {
+        pb_spares_fini(&cfg->spares);
     }
     pb_free(p->priv);
     p->priv = NULL;

@@ -14,7 +14,6 @@
 
 /* One query of a request waiting for its response. */
 struct pg_trans {
-    struct pg_trans *next; /* a spare block: the next one (see pgsql.c) */
     uint64_t ts_ns;
     uint64_t end_ns;
     char *query; /* in text */

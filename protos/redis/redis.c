@@ -16,6 +16,7 @@
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/log.h"
+#include "beat/spares.h"
 #include "redis_int.h"
 
 /* Packetbeat's defaults: up to 1 MB or 20000 unmatched messages per queue. */
@@ -26,21 +27,18 @@
 #define HARD_QUEUE_MSGS 1000000ll
 
 /* Message blocks: a power of two of text bytes, at least MSG_MIN_TEXT
- * (so that one block fits most requests); blocks of up to SPARE_MAX
- * bytes of answered messages are kept per worker for the next ones, up
- * to POOL_MAX of each size (pipelined requests wait together, so a
- * connection may need several at once). */
+ * (so that one block fits most requests); blocks of up to
+ * MSG_MIN_TEXT << (NCLASS - 1) bytes of answered messages are kept per
+ * worker for the next ones, up to SPARES_MAX of each size (pipelined
+ * requests wait together, so a connection may need several at once). */
 #define MSG_MIN_TEXT 128u
-#define SPARE_MAX 1024u
 #define NCLASS 4u /* 128, 256, 512, 1024 */
-#define POOL_MAX 32u
+#define SPARES_MAX 32u
 
 struct redis_priv {
     int64_t max_bytes;
     int64_t max_msgs;
-    /* this worker's spare blocks by size class, linked by next */
-    struct redis_msg *pool[NCLASS];
-    unsigned npool[NCLASS];
+    struct pb_spares spares; /* this worker's spare message blocks */
 };
 
 /* Packetbeat's MessageQueue: evicts the oldest messages to make room. */
@@ -69,32 +67,12 @@ static void msg_free(struct redis_msg *m)
     pb_free(m);
 }
 
-/* The size class of a block of cap bytes of text (<= SPARE_MAX). */
-static unsigned msg_class(size_t cap)
-{
-    unsigned k = 0;
-    while ((size_t)MSG_MIN_TEXT << k < cap) {
-        k++;
-    }
-    return k;
-}
-
 /* A block for a message of text_len bytes of text (cap set), a spare
  * when there is one of its size; NULL on ENOMEM. */
 static struct redis_msg *msg_alloc(struct redis_priv *pv, size_t text_len)
 {
-    size_t cap = text_len + 1 > MSG_MIN_TEXT ? text_len + 1 : MSG_MIN_TEXT;
-    if (cap <= SPARE_MAX) {
-        unsigned k = msg_class(cap);
-        struct redis_msg *m = pv->pool[k];
-        if (m != NULL) {
-            pv->pool[k] = m->next;
-            pv->npool[k]--;
-            return m;
-        }
-        cap = (size_t)MSG_MIN_TEXT << k;
-    }
-    struct redis_msg *m = pb_malloc(sizeof *m + cap);
+    size_t cap = 0;
+    struct redis_msg *m = pb_spares_get(&pv->spares, text_len + 1, &cap);
     if (m != NULL) {
         m->cap = cap;
     }
@@ -104,16 +82,9 @@ static struct redis_msg *msg_alloc(struct redis_priv *pv, size_t text_len)
 /* Frees m, or keeps it as a spare. */
 static void msg_done(struct redis_priv *pv, struct redis_msg *m)
 {
-    if (m != NULL && m->cap <= SPARE_MAX) {
-        unsigned k = msg_class(m->cap);
-        if (pv->npool[k] < POOL_MAX) {
-            m->next = pv->pool[k];
-            pv->pool[k] = m;
-            pv->npool[k]++;
-            return;
-        }
+    if (m != NULL) {
+        pb_spares_put(&pv->spares, m, m->cap);
     }
-    msg_free(m);
 }
 
 static void queue_init(struct redis_queue *q, const struct redis_priv *pv)
@@ -379,6 +350,7 @@ static int redis_init(struct pb_proto *p)
     }
     pv->max_bytes = (bytes <= 0 || bytes > HARD_QUEUE_BYTES) ? HARD_QUEUE_BYTES : bytes;
     pv->max_msgs = (msgs <= 0 || msgs > HARD_QUEUE_MSGS) ? HARD_QUEUE_MSGS : msgs;
+    pb_spares_init(&pv->spares, sizeof(struct redis_msg), MSG_MIN_TEXT, NCLASS, SPARES_MAX);
     p->priv = pv;
     return 0;
 }
@@ -386,12 +358,8 @@ static int redis_init(struct pb_proto *p)
 static void redis_fini(struct pb_proto *p)
 {
     struct redis_priv *pv = p->priv;
-    for (unsigned k = 0; pv != NULL && k < NCLASS; k++) {
-        struct redis_msg *m;
-        while ((m = pv->pool[k]) != NULL) {
-            pv->pool[k] = m->next;
-            msg_free(m);
-        }
+    if (pv != NULL) {
+        pb_spares_fini(&pv->spares);
     }
     pb_free(p->priv);
     p->priv = NULL;
