@@ -11,6 +11,7 @@
  */
 #include "beat/dashboards.h"
 
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -18,12 +19,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "beat/alloc.h"
 #include "beat/err.h"
 #include "beat/kibana.h"
+#include "beat/lazy/lazylib.h"
+#include "beat/limits.h"
 #include "beat/log.h"
 #include "beat/template.h"
+#include "beat/zip.h"
 
 #define SEL "dashboards"
 #define DATA_VIEW "packetbeat-*"
@@ -384,9 +389,116 @@ static void free_list(char **v, size_t n)
     pb_free(v);
 }
 
+/* ---- the loader, and what it does to every saved object ---------------------------- */
+
+struct loader {
+    struct pb_kibana *k;
+    const struct pb_cfg *root; /* borrowed: the whole config */
+    const char *index;         /* setup.dashboards.index, NULL: keep */
+    bool only_index;
+    /* setup.dashboards.string_replacements (a map, borrowed, may be NULL),
+       and CHANGEME_HOSTNAME -> hostname, which libbeat always adds */
+    const struct pb_cfg *replacements;
+    char hostname[256];
+    char errors[8192];
+    size_t elen;
+};
+
+static void note_error(struct loader *l, const char *file, const char *why)
+{
+    int n = snprintf(l->errors + l->elen, sizeof l->errors - l->elen, "%s  error loading %s: %s",
+                     l->elen ? "\n" : "", file, why);
+    if (n > 0 && l->elen + (size_t)n < sizeof l->errors) {
+        l->elen += (size_t)n;
+    }
+}
+
+/* text with every needle replaced (owned, NUL-terminated), NULL when out
+ * of memory or past the cap. */
+static char *replace_all(const char *text, const char *needle, const char *repl)
+{
+    struct text out = {0};
+    size_t nl = strlen(needle), rl = strlen(repl);
+    const char *p = text;
+    const char *hit;
+    int rc = 0;
+    while (rc == 0 && (hit = strstr(p, needle)) != NULL) {
+        rc = text_add(&out, p, (size_t)(hit - p));
+        if (rc == 0) {
+            rc = text_add(&out, repl, rl);
+        }
+        p = hit + nl;
+    }
+    if (rc == 0) {
+        rc = text_add(&out, p, strlen(p));
+    }
+    if (rc != 0) {
+        pb_free(out.p);
+        return NULL;
+    }
+    return out.p;
+}
+
+/* libbeat's formatDashboardAssets: the index first, then the string
+ * replacements on the object's JSON text (setup.dashboards.string_replacements
+ * in the order the config gives them, then CHANGEME_HOSTNAME). *o is
+ * replaced by the object read back; negative with err when the replaced
+ * text is no longer a JSON object. */
+static int format_asset(struct loader *l, json_t **o, char *err, size_t errlen)
+{
+    pb_dashboards_set_index(*o, l->index);
+    char *js = json_dumps(*o, JSON_COMPACT); /* jansson's: free() */
+    if (js == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -PB_ENOMEM;
+    }
+    char *ours = NULL; /* the text after the first replacement: pb_free() */
+    int rc = 0;
+    size_t n = pb_cfg_len(l->replacements);
+    for (size_t i = 0; i <= n && rc == 0; i++) {
+        const char *needle = "CHANGEME_HOSTNAME", *repl = l->hostname;
+        if (i < n) {
+            const struct pb_cfg *c = pb_cfg_at(l->replacements, i);
+            needle = c->key;
+            /* checked to be a string when the loader was made */
+            (void)pb_cfg_str(l->replacements, c->key, "", &repl);
+            if (strcmp(needle, "CHANGEME_HOSTNAME") == 0) {
+                continue; /* libbeat sets this one to the hostname */
+            }
+        }
+        const char *text = ours != NULL ? ours : js;
+        if (needle[0] == '\0' || strstr(text, needle) == NULL) {
+            continue;
+        }
+        char *r = replace_all(text, needle, repl);
+        if (r == NULL) {
+            snprintf(err, errlen, "string_replacements: out of memory or past %u bytes",
+                     MAX_FILE_BYTES * 4u);
+            rc = -PB_ELIMIT;
+        }
+        pb_free(ours);
+        ours = r;
+    }
+    if (rc == 0 && ours != NULL) {
+        json_error_t je;
+        json_t *r = json_loads(ours, 0, &je);
+        if (!json_is_object(r)) {
+            snprintf(err, errlen, "failed to convert asset after string_replacements: %s", je.text);
+            json_decref(r);
+            rc = -PB_EPROTO;
+        } else {
+            json_decref(*o);
+            *o = r;
+        }
+    }
+    pb_free(ours);
+    free(js);
+    return rc;
+}
+
 /* libbeat's addReferences: objects a dashboard file references (other than
  * index patterns) are read from ../<type>/<id>.json and go first. */
-static int add_references(const char *base, json_t *obj, const char *index, json_t *seen,
+static int add_references(struct loader *l, const char *base, json_t *obj, json_t *seen,
                           struct text *out, int depth, char *err, size_t errlen)
 {
     if (depth > MAX_REF_DEPTH) {
@@ -426,8 +538,10 @@ static int add_references(const char *base, json_t *obj, const char *index, json
         json_object_set_new(seen, path, json_true());
         char rbase[PATH_MAX];
         snprintf(rbase, sizeof rbase, "%s/../%s", base, type);
-        pb_dashboards_set_index(ref, index);
-        int rc = add_references(rbase, ref, index, seen, out, depth + 1, err, errlen);
+        int rc = format_asset(l, &ref, err, errlen);
+        if (rc == 0) {
+            rc = add_references(l, rbase, ref, seen, out, depth + 1, err, errlen);
+        }
         if (rc == 0) {
             rc = text_add_obj(out, ref);
         }
@@ -440,22 +554,6 @@ static int add_references(const char *base, json_t *obj, const char *index, json
 }
 
 /* ---- loading ----------------------------------------------------------------------- */
-
-struct loader {
-    struct pb_kibana *k;
-    const char *index; /* setup.dashboards.index, NULL: keep */
-    char errors[8192];
-    size_t elen;
-};
-
-static void note_error(struct loader *l, const char *file, const char *why)
-{
-    int n = snprintf(l->errors + l->elen, sizeof l->errors - l->elen, "%s  error loading %s: %s",
-                     l->elen ? "\n" : "", file, why);
-    if (n > 0 && l->elen + (size_t)n < sizeof l->errors) {
-        l->elen += (size_t)n;
-    }
-}
 
 /* One ndjson text (one object a line) as one import, the index replaced. */
 static int import_ndjson(struct loader *l, const char *name, const char *text, size_t len,
@@ -474,8 +572,10 @@ static int import_ndjson(struct loader *l, const char *name, const char *text, s
                 snprintf(err, errlen, "failed to convert asset: %s", je.text);
                 rc = -PB_EPROTO;
             } else {
-                pb_dashboards_set_index(o, l->index);
-                rc = text_add_obj(&out, o);
+                rc = format_asset(l, &o, err, errlen);
+                if (rc == 0) {
+                    rc = text_add_obj(&out, o);
+                }
             }
             json_decref(o);
         }
@@ -496,32 +596,57 @@ static int import_ndjson(struct loader *l, const char *name, const char *text, s
     return rc;
 }
 
-/* libbeat's layout (<dir>/7/dashboard/<name>.json), else <dir>/<name>.ndjson. */
-static int import_directory(struct loader *l, const char *dir, bool only_index, char *err,
+/* libbeat's ErrNotFound for a directory without dashboards: which part is
+ * missing, as libbeat says it. */
+static int not_found(const char *dir, bool only_dash, char *err, size_t errlen)
+{
+    char seven[PATH_MAX], ip[PATH_MAX];
+    snprintf(seven, sizeof seven, "%s/7", dir);
+    snprintf(ip, sizeof ip, "%s/7/index-pattern", dir);
+    struct stat st;
+    if (stat(seven, &st) != 0) {
+        snprintf(err, errlen, "No directory %s", seven);
+    } else if (!only_dash && stat(ip, &st) == 0) {
+        snprintf(err, errlen,
+                 "No dashboards to import. Please make sure the %s directory contains a "
+                 "dashboard directory.",
+                 seven);
+    } else {
+        snprintf(err, errlen,
+                 "The directory %s does not contain the %s subdirectory. There is nothing to "
+                 "import into Kibana.",
+                 seven, only_dash ? "dashboard" : "index-pattern or dashboard");
+    }
+    return PB_DASHBOARDS_NOT_FOUND;
+}
+
+/* libbeat's layout (<dir>/7/dashboard/<name>.json), else <dir>/<name>.ndjson
+ * (ours). Neither: not_found(). */
+static int import_directory(struct loader *l, const char *dir, bool only_dash, char *err,
                             size_t errlen)
 {
-    char sub[PATH_MAX];
+    char sub[PATH_MAX], seven[PATH_MAX];
     snprintf(sub, sizeof sub, "%s/7/dashboard", dir);
+    snprintf(seven, sizeof seven, "%s/7", dir);
     size_t n = 0;
     char **files = list_dir(sub, ".json", &n);
     bool libbeat_layout = files != NULL;
     if (!libbeat_layout) {
         files = list_dir(dir, ".ndjson", &n);
-        if (files == NULL) {
-            snprintf(err, errlen, "No directory %s/7", dir);
-            return -PB_EINVAL;
+        if (files == NULL || n == 0) {
+            free_list(files, n);
+            return not_found(dir, only_dash, err, errlen);
         }
         snprintf(sub, sizeof sub, "%s", dir);
-    }
-    if (only_index) {
-        free_list(files, n);
-        return 0;
+        snprintf(seven, sizeof seven, "%s", dir);
     }
     if (n == 0) {
         free_list(files, n);
-        snprintf(err, errlen, "The directory %s is empty, nothing to import", sub);
+        snprintf(err, errlen,
+                 "Failed to import dashboard: The directory %s is empty, nothing to import", seven);
         return -PB_EINVAL;
     }
+    l->elen = 0;
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX];
         char why[4096];
@@ -550,8 +675,10 @@ static int import_directory(struct loader *l, const char *dir, bool only_index, 
                          je.text);
                 rc = -PB_EPROTO;
             } else {
-                pb_dashboards_set_index(o, l->index);
-                rc = add_references(sub, o, l->index, seen, &out, 0, why, sizeof why);
+                rc = format_asset(l, &o, why, sizeof why);
+                if (rc == 0) {
+                    rc = add_references(l, sub, o, seen, &out, 0, why, sizeof why);
+                }
                 if (rc == 0) {
                     rc = text_add_obj(&out, o);
                 }
@@ -579,7 +706,7 @@ static int import_directory(struct loader *l, const char *dir, bool only_index, 
     }
     free_list(files, n);
     if (l->elen > 0) {
-        snprintf(err, errlen, "Failed to import dashboard: Failed to load directory %s:\n%s", sub,
+        snprintf(err, errlen, "Failed to import dashboard: Failed to load directory %s:\n%s", seven,
                  l->errors);
         return -PB_EIO;
     }
@@ -615,12 +742,306 @@ static void sleep_ns(int64_t ns)
     }
 }
 
+/* The data view, as libbeat's ImportIndex sends it. */
+static int import_data_view(struct loader *l, char *err, size_t errlen)
+{
+    char why[3000];
+    json_t *ip = pb_dashboards_index_pattern(l->root, true, why, sizeof why);
+    if (ip == NULL) {
+        snprintf(err, errlen, "error generating index pattern: %s", why);
+        return -PB_EINVAL;
+    }
+    struct text t = {0};
+    int rc = text_add_obj(&t, ip);
+    json_decref(ip);
+    if (rc == 0) {
+        rc = pb_kibana_import(l->k, "index-template.ndjson", t.p, t.len, why, sizeof why);
+        if (rc != 0) {
+            snprintf(err, errlen,
+                     "failed to import Kibana index pattern: error loading index pattern: %s", why);
+        }
+    } else {
+        snprintf(err, errlen, "out of memory");
+    }
+    pb_free(t.p);
+    return rc;
+}
+
+/* libbeat's ImportKibanaDir: the data view first, then the dashboards of
+ * dir (NULL: the embedded ones) unless only_index. */
+static int import_kibana_dir(struct loader *l, const char *dir, bool only_dash, char *err,
+                             size_t errlen)
+{
+    int rc = import_data_view(l, err, errlen);
+    if (rc != 0 || l->only_index) {
+        return rc;
+    }
+    return dir != NULL ? import_directory(l, dir, only_dash, err, errlen)
+                       : import_embedded(l, err, errlen);
+}
+
+/* ---- archives: setup.dashboards.file / url ---------------------------------------------- */
+
+struct download {
+    struct text body;
+    bool over;        /* PB_ZIP_MAX_ARCHIVE_BYTES reached */
+    char status[128]; /* "404 Not Found" of the last status line */
+};
+
+static size_t download_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct download *d = ud;
+    size_t len = size * n;
+    if (d->body.len + len > PB_ZIP_MAX_ARCHIVE_BYTES) {
+        d->over = true;
+        return 0; /* stops the transfer */
+    }
+    return text_add(&d->body, p, len) == 0 ? len : 0;
+}
+
+static size_t download_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct download *d = ud;
+    size_t len = size * n;
+    /* "HTTP/1.1 404 Not Found\r\n": keep what follows the version (the
+       last status line wins: redirects and 100 Continue come first) */
+    if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
+        const char *sp = memchr(p, ' ', len);
+        size_t k = 0;
+        if (sp != NULL) {
+            for (sp++; sp < p + len && *sp != '\r' && *sp != '\n' && k + 1 < sizeof d->status;
+                 sp++) {
+                d->status[k++] = *sp;
+            }
+        }
+        d->status[k] = '\0';
+    }
+    return len;
+}
+
+/* GET url into memory (libbeat's downloadFile: Go's default client, which
+ * follows up to 10 redirects and gives up connecting after 30 s, with no
+ * overall time limit). Owned bytes or NULL with err. */
+static uint8_t *download(const char *url, size_t *len, char *err, size_t errlen)
+{
+    if (pb_lazy_curl(err, errlen) != 0) {
+        return NULL;
+    }
+    CURL *h = curl_easy_init();
+    if (h == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    struct download d = {0};
+    char ebuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "Go-http-client/1.1");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, download_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, download_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &d);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+    pb_debug(SEL, "Downloading %s", url);
+    CURLcode cr = curl_easy_perform(h);
+    long status = 0;
+    if (cr == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_easy_cleanup(h);
+    if (cr != CURLE_OK && d.over) {
+        snprintf(err, errlen, "archive larger than the cap of %u bytes", PB_ZIP_MAX_ARCHIVE_BYTES);
+    } else if (cr != CURLE_OK) {
+        snprintf(err, errlen, "Get \"%s\": %s", url,
+                 ebuf[0] != '\0' ? ebuf : curl_easy_strerror(cr));
+    } else if (status != 200 && d.status[0] != '\0') {
+        snprintf(err, errlen, "Server returned: %s", d.status);
+    } else if (status != 200) {
+        snprintf(err, errlen, "Server returned: %ld", status);
+    } else {
+        *len = d.body.len;
+        /* an empty body is an empty archive: "not a valid zip file" later */
+        uint8_t *p = d.body.p != NULL ? (uint8_t *)d.body.p : pb_calloc(1, 1);
+        if (p == NULL) {
+            snprintf(err, errlen, "out of memory");
+        }
+        return p;
+    }
+    pb_free(d.body.p);
+    return NULL;
+}
+
+/* The archive file into memory, at most PB_ZIP_MAX_ARCHIVE_BYTES. */
+static uint8_t *read_archive(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct text t = {0};
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        rc = t.len + n > PB_ZIP_MAX_ARCHIVE_BYTES ? -PB_ELIMIT : text_add(&t, buf, n);
+    }
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (rc != 0 || bad) {
+        pb_free(t.p);
+        if (rc == -PB_ELIMIT) {
+            snprintf(err, errlen, "%s: archive larger than the cap of %u bytes", path,
+                     PB_ZIP_MAX_ARCHIVE_BYTES);
+        } else {
+            snprintf(err, errlen, "read %s: %s", path, bad ? strerror(errno) : "out of memory");
+        }
+        return NULL;
+    }
+    *len = t.len;
+    return t.p != NULL ? (uint8_t *)t.p : pb_calloc(1, 1);
+}
+
+/* Sorted names of the directories in dir (owned; NULL when dir cannot be
+ * read). */
+static char **list_subdirs(const char *dir, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return NULL;
+    }
+    char **v = pb_calloc(MAX_DIR_FILES + 1, sizeof *v);
+    struct dirent *e;
+    while (v != NULL && (e = readdir(d)) != NULL && *n < MAX_DIR_FILES) {
+        char path[PATH_MAX];
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        int pn = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (pn > 0 && (size_t)pn < sizeof path && lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            v[*n] = pb_strdup(e->d_name);
+            if (v[*n] != NULL) {
+                (*n)++;
+            }
+        }
+    }
+    closedir(d);
+    if (v != NULL) {
+        qsort(v, *n, sizeof *v, cmp_str);
+    }
+    return v;
+}
+
+/* libbeat's ImportArchive: the archive (file before url) unpacked into a
+ * temporary directory, which must hold exactly one directory; each
+ * directory in that one named after setup.dashboards.beat (every one when
+ * beat is empty) is imported as a Kibana directory (<beat>/7/dashboard/...). */
+static int import_archive(struct loader *l, const char *file, const char *url, const char *beat,
+                          bool only_dash, char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    char target[PATH_MAX];
+    snprintf(target, sizeof target, "%s/tmpXXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    if (mkdtemp(target) == NULL) {
+        snprintf(err, errlen, "Failed to create a temporary directory %s: %s", target,
+                 strerror(errno));
+        return -PB_EIO;
+    }
+    pb_debug(SEL, "Created temporary directory %s", target);
+    const char *archive = file != NULL ? file : url;
+    size_t len = 0;
+    char why[2048];
+    uint8_t *zip = file != NULL ? read_archive(file, &len, why, sizeof why)
+                                : download(url, &len, why, sizeof why);
+    int rc = 0;
+    if (zip == NULL) {
+        if (file != NULL) {
+            snprintf(err, errlen, "Failed to unzip the archive: %s: %s", archive, why);
+        } else {
+            snprintf(err, errlen, "Failed to download file: %s. Error: %s", url, why);
+        }
+        rc = -PB_EIO;
+    } else {
+        pb_debug(SEL, "Unzip archive %s", target);
+        rc = pb_zip_extract(zip, len, target, NULL, why, sizeof why);
+        pb_free(zip);
+        if (rc != 0) {
+            snprintf(err, errlen, "Failed to unzip the archive: %s: %s", archive, why);
+        }
+    }
+    size_t ntop = 0, nsub = 0;
+    char **top = NULL, **sub = NULL;
+    char topdir[PATH_MAX];
+    if (rc == 0) {
+        top = list_subdirs(target, &ntop);
+        if (top == NULL || ntop != 1) {
+            snprintf(err, errlen, "Too many directories under %s", target);
+            rc = -PB_EINVAL;
+        }
+    }
+    if (rc == 0) {
+        snprintf(topdir, sizeof topdir, "%s/%s", target, top[0]);
+        sub = list_subdirs(topdir, &nsub);
+        if (sub == NULL) {
+            snprintf(err, errlen, "open %s: %s", topdir, strerror(errno));
+            rc = -PB_EIO;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < nsub; i++) {
+        char dir[PATH_MAX];
+        int dn = snprintf(dir, sizeof dir, "%s/%s", topdir, sub[i]);
+        if (dn < 0 || (size_t)dn >= sizeof dir) {
+            continue; /* the archive's names fit, the temporary directory's prefix did not */
+        }
+        pb_debug(SEL, "Importing Kibana from %s", dir);
+        if (beat[0] == '\0' || strcmp(sub[i], beat) == 0) {
+            rc = import_kibana_dir(l, dir, only_dash, err, errlen);
+        } else {
+            pb_debug(SEL, "Skipping import of %s directory. Beat name: %s, base dir name: %s.", dir,
+                     beat, sub[i]);
+        }
+    }
+    free_list(sub, nsub);
+    free_list(top, ntop);
+    if (pb_zip_remove_tree(target) != 0) {
+        pb_warn(SEL, "could not remove the temporary directory %s: %s", target, strerror(errno));
+    }
+    return rc;
+}
+
+/* setup.dashboards.string_replacements: a map of strings. */
+static int check_replacements(const struct pb_cfg *map, char *err, size_t errlen)
+{
+    if (map == NULL || map->kind == PB_CFG_NULL) {
+        return 0;
+    }
+    if (map->kind != PB_CFG_MAP) {
+        snprintf(err, errlen, "setup.dashboards.string_replacements: a map of strings is expected");
+        return -PB_EINVAL;
+    }
+    for (size_t i = 0; i < pb_cfg_len(map); i++) {
+        const char *v;
+        if (pb_cfg_str(map, pb_cfg_at(map, i)->key, NULL, &v) != 0) {
+            snprintf(err, errlen, "%s", pb_cfg_errmsg());
+            return -PB_EINVAL;
+        }
+    }
+    return 0;
+}
+
 int pb_dashboards_load(const struct pb_cfg *root, bool force, char *err, size_t errlen)
 {
     err[0] = '\0';
     const struct pb_cfg *dc = pb_cfg_get(root, "setup.dashboards");
     bool enabled = false, only_index = false, only_dash = false, retry = false;
-    const char *dir = NULL, *index = NULL, *file = NULL, *url = NULL;
+    const char *dir = NULL, *index = NULL, *file = NULL, *url = NULL, *beat = NULL;
     int64_t interval = 1000000000LL, maximum = 0;
     if (pb_cfg_bool(dc, "enabled", false, &enabled) != 0 ||
         pb_cfg_bool(dc, "only_index", false, &only_index) != 0 ||
@@ -628,22 +1049,23 @@ int pb_dashboards_load(const struct pb_cfg *root, bool force, char *err, size_t 
         pb_cfg_str(dc, "directory", NULL, &dir) != 0 ||
         pb_cfg_str(dc, "index", NULL, &index) != 0 || pb_cfg_str(dc, "file", NULL, &file) != 0 ||
         pb_cfg_str(dc, "url", NULL, &url) != 0 ||
+        pb_cfg_str(dc, "beat", "packetbeat", &beat) != 0 ||
         pb_cfg_bool(dc, "retry.enabled", false, &retry) != 0 ||
         pb_cfg_duration(dc, "retry.interval", 1000000000LL, &interval) != 0 ||
         pb_cfg_int(dc, "retry.maximum", 0, &maximum) != 0) {
         snprintf(err, errlen, "%s", pb_cfg_errmsg());
         return -PB_EINVAL;
     }
+    const struct pb_cfg *repl = pb_cfg_get(dc, "string_replacements");
+    if (check_replacements(repl, err, errlen) != 0) {
+        return -PB_EINVAL;
+    }
     if (!force && !enabled) {
         return 0;
     }
-    if ((file != NULL && file[0] != '\0') || (url != NULL && url[0] != '\0')) {
-        snprintf(err, errlen,
-                 "Error importing Kibana dashboards: setup.dashboards.file and "
-                 "setup.dashboards.url (zip archives) are not supported by this build; unpack "
-                 "the archive and use setup.dashboards.directory");
-        return -PB_EINVAL;
-    }
+    file = file != NULL && file[0] != '\0' ? file : NULL;
+    url = url != NULL && url[0] != '\0' ? url : NULL;
+    dir = dir != NULL && dir[0] != '\0' ? dir : NULL;
     char why[4096];
     struct pb_kibana *k = pb_kibana_new(root, why, sizeof why);
     if (k == NULL) {
@@ -675,41 +1097,31 @@ int pb_dashboards_load(const struct pb_cfg *root, bool force, char *err, size_t 
         pb_kibana_free(k);
         return -PB_EINVAL;
     }
-    struct loader l = {.k = k, .index = index != NULL && index[0] != '\0' ? index : NULL};
-    const char *where = dir != NULL && dir[0] != '\0' ? dir : "(embedded)";
-    /* the data view first */
-    json_t *ip = pb_dashboards_index_pattern(root, true, why, sizeof why);
-    if (ip == NULL) {
-        snprintf(err, errlen, "error generating index pattern: %s", why);
-        pb_kibana_free(k);
-        return -PB_EINVAL;
+    struct loader l = {.k = k,
+                       .root = root,
+                       .index = index != NULL && index[0] != '\0' ? index : NULL,
+                       .only_index = only_index,
+                       .replacements = repl};
+    if (gethostname(l.hostname, sizeof l.hostname) != 0) {
+        snprintf(l.hostname, sizeof l.hostname, "localhost");
     }
-    struct text t = {0};
-    rc = text_add_obj(&t, ip);
-    json_decref(ip);
-    if (rc == 0) {
-        rc = pb_kibana_import(k, "index-template.ndjson", t.p, t.len, why, sizeof why);
-        if (rc != 0) {
-            char w2[3000];
-            snprintf(w2, sizeof w2, "%.2900s", why);
-            snprintf(why, sizeof why,
-                     "failed to import Kibana index pattern: error loading index pattern: %s", w2);
-        }
+    l.hostname[sizeof l.hostname - 1] = '\0';
+    char what[PATH_MAX + 64];
+    if (file != NULL || url != NULL) {
+        /* an archive wins over the directory, as in libbeat */
+        rc = import_archive(&l, file, url, beat, only_dash, why, sizeof why);
+        snprintf(what, sizeof what, "Error importing URL/file");
     } else {
-        snprintf(why, sizeof why, "out of memory");
-    }
-    pb_free(t.p);
-    if (rc == 0 && !only_index) {
-        (void)only_dash; /* the data view always goes first, as in libbeat */
-        rc = dir != NULL && dir[0] != '\0' ? import_directory(&l, dir, only_index, why, sizeof why)
-                                           : import_embedded(&l, why, sizeof why);
+        rc = import_kibana_dir(&l, dir, only_dash, why, sizeof why);
+        snprintf(what, sizeof what, "Error importing directory %s",
+                 dir != NULL ? dir : "(embedded)");
     }
     pb_kibana_free(k);
     if (rc != 0) {
         snprintf(err, errlen,
                  "Error importing Kibana dashboards: fail to import the dashboards in Kibana: "
-                 "Error importing directory %s: %s",
-                 where, why);
+                 "%s: %s",
+                 what, why);
         return rc;
     }
     pb_info(SEL, "Kibana dashboards successfully loaded.");

@@ -5,8 +5,11 @@
  * setup.dashboards.*), `export dashboard` and `export index-pattern`.
  *
  * setup.dashboards: enabled, directory (libbeat layout <dir>/7/dashboard/
- * *.json with referenced objects beside it, or *.ndjson files), index (the
- * data view id/title every object points at), only_index, only_dashboards,
+ * *.json with referenced objects beside it, or *.ndjson files), file and
+ * url (a zip archive: <top>/<beat>/7/dashboard/..., beat defaulting to
+ * packetbeat), index (the data view id/title every object points at),
+ * string_replacements (a map of strings replaced in each saved object's
+ * JSON text, after the index), only_index, only_dashboards,
  * retry.enabled/interval/maximum, kibana_index (accepted, unused as in 8.x).
  */
 #ifndef PB_DASHBOARDS_H
@@ -29,11 +32,19 @@ struct pb_dash_file {
 extern const struct pb_dash_file pb_dash_files[];
 extern const size_t pb_dash_nfiles;
 
-/* Loads the data view and the dashboards into Kibana (setup.kibana.*).
- * force: the `setup` command (loads even with setup.dashboards.enabled
- * false); otherwise nothing happens unless enabled. 0, or negative with
- * libbeat's message in err ("error connecting to Kibana: ...", "Error
- * importing Kibana dashboards: ..."). */
+/* pb_dashboards_load found no dashboards where it was told to look (a
+ * missing setup.dashboards.directory, an archive without <beat>/7/dashboard):
+ * libbeat's ErrNotFound, which `setup` reports as "Skipping loading
+ * dashboards, <err>" and `run` as an error. */
+#define PB_DASHBOARDS_NOT_FOUND 1
+
+/* Loads the data view and the dashboards into Kibana (setup.kibana.*):
+ * from the archive of setup.dashboards.file or url when set, else from
+ * setup.dashboards.directory, else the embedded set. force: the `setup`
+ * command (loads even with setup.dashboards.enabled false); otherwise
+ * nothing happens unless enabled. 0, PB_DASHBOARDS_NOT_FOUND, or negative;
+ * not 0: libbeat's message in err ("error connecting to Kibana: ...",
+ * "Error importing Kibana dashboards: ..."). */
 int pb_dashboards_load(const struct pb_cfg *root, bool force, char *err, size_t errlen);
 
 /* The data view saved object for `packetbeat-*` (or setup.dashboards.index

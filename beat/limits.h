@@ -61,4 +61,14 @@
 #define PB_MAX_WORKERS 16u
 #define PB_WORKER_RING_BYTES (4u * 1024u * 1024u)
 
+/* Zip archives of Kibana dashboards (setup.dashboards.file/url, beat/zip.c):
+ * the archive is held in memory up to this size (a download stops there);
+ * unpacking stops at this many entries, this many bytes in one entry and
+ * this many in all (a zip bomb fails at the first cap it reaches, whatever
+ * sizes its headers claim). */
+#define PB_ZIP_MAX_ARCHIVE_BYTES (64u * 1024u * 1024u)
+#define PB_ZIP_MAX_ENTRIES 10000u
+#define PB_ZIP_MAX_ENTRY_BYTES (64u * 1024u * 1024u)
+#define PB_ZIP_MAX_TOTAL_BYTES (256u * 1024u * 1024u)
+
 #endif

@@ -13,7 +13,14 @@
 #  4. setup.dashboards.directory in libbeat's layout (7/dashboard/*.json
 #     with referenced objects beside it);
 #  5. export dashboard (from Kibana, and embedded when Kibana is absent)
-#     and export index-pattern.
+#     and export index-pattern;
+#  6. zip archives (setup.dashboards.file, and url from an HTTP server on
+#     127.0.0.1): <top>/packetbeat/7/... imported, other beats' directories
+#     not, string_replacements and CHANGEME_HOSTNAME applied; a traversal
+#     entry, a bad CRC, a file that is not a zip, an entry past the size cap
+#     and a failed download refused with their message; a missing directory
+#     is "Skipping loading dashboards"; the temporary directory is removed;
+#  7. setup.dashboards.enabled at run start.
 set -eu
 BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -244,7 +251,133 @@ names = {f["name"] for f in json.loads(d["attributes"]["fields"])}
 assert {"@timestamp", "dns.question.name", "flow.id", "tls.cipher"} <= names
 print("ok: export index-pattern (%d fields)" % len(names))
 PY
-# 6. setup.dashboards.enabled: loaded when the beat starts (run)
+# 6. zip archives: setup.dashboards.file / url
+ZD="$T/zips"
+mkdir -p "$ZD" "$T/tmp"
+python3 - "$ZD" <<'PY'
+import json, sys, zipfile
+d = sys.argv[1]
+search = {"attributes": {"title": "DNS errors TITLE_TOKEN", "columns": ["dns.question.name"],
+          "kibanaSavedObjectMeta": {"searchSourceJSON": "{\"query\":{\"query\":\"\",\"language\":\"kuery\"},\"indexRefName\":\"kibanaSavedObjectMeta.searchSourceJSON.index\"}"}},
+          "id": "errors", "type": "search", "typeMigrationVersion": "8.0.0", "coreMigrationVersion": "8.8.0",
+          "references": [{"id": "packetbeat-*", "name": "kibanaSavedObjectMeta.searchSourceJSON.index", "type": "index-pattern"}]}
+def dash(i, title):
+    return {"attributes": {"title": title, "description": "on CHANGEME_HOSTNAME",
+            "panelsJSON": "[{\"type\":\"search\",\"panelIndex\":\"1\",\"gridData\":{\"x\":0,\"y\":0,\"w\":24,\"h\":15,\"i\":\"1\"},\"embeddableConfig\":{},\"panelRefName\":\"panel_1\"}]",
+            "timeRestore": False, "version": 1}, "id": i, "type": "dashboard", "typeMigrationVersion": "8.9.0",
+            "coreMigrationVersion": "8.8.0", "references": [{"id": "errors", "name": "1:panel_1", "type": "search"}]}
+D, S = zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED
+def mk(name, entries):
+    with zipfile.ZipFile(d + "/" + name, "w") as z:
+        for n, data, m in entries:
+            z.writestr(n, data, m)
+top = "beats-dashboards-8.17.2/"
+good = [(top + "packetbeat/7/dashboard/mine.json", json.dumps(dash("mine", "Mine TITLE_TOKEN")), D),
+        (top + "packetbeat/7/search/errors.json", json.dumps(search), S),
+        (top + "metricbeat/7/dashboard/other.json", json.dumps(dash("other", "Other")), D),
+        (top + "metricbeat/7/search/errors.json", json.dumps(search), D)]
+mk("good.zip", good)
+mk("traversal.zip", good[:2] + [(top + "../../escaped.json", "{}", S)])
+mk("absolute.zip", good[:2] + [("/escaped.json", "{}", S)])
+mk("bomb.zip", good[:2] + [(top + "packetbeat/7/dashboard/zeros.json", bytes(65 << 20), D)])
+mk("nodash.zip", [(top + "packetbeat/README", "nothing here", S)])
+mk("crc.zip", good[:2])
+b = bytearray(open(d + "/crc.zip", "rb").read())
+i = b.index(b"DNS errors TITLE_TOKEN")  # stored: the entry's bytes as they are
+b[i] ^= 1
+open(d + "/crc.zip", "wb").write(bytes(b))
+open(d + "/notzip.zip", "w").write("this is not a zip archive\n")
+PY
+python3 -c 'import functools, http.server, sys
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(s.server_address[1]))
+__import__("os").rename(sys.argv[2] + ".tmp", sys.argv[2])
+s.serve_forever()' "$ZD" "$T/hport" > "$T/http.log" 2>&1 &
+HPID=$!
+trap 'kill $HPID 2>/dev/null || true; cleanup' EXIT INT TERM
+wait_port "$T/hport"
+HURL="http://127.0.0.1:$(cat "$T/hport")"
+zpb() { TMPDIR="$T/tmp" pb setup --dashboards -c "$T/key.yml" "$@"; }
+tmp_clean() {
+    [ -z "$(ls -A "$T/tmp")" ] || { ls -lR "$T/tmp"; echo "FAIL: temporary directory left ($1)"; exit 1; }
+    [ ! -e "$T/escaped.json" ] && [ ! -e /escaped.json ] || { echo "FAIL: an entry escaped ($1)"; exit 1; }
+}
+check_archive() { # $1 what
+    ctl "$KURL" /_standin/requests > "$T/zip.req"
+    ctl "$KURL" /_standin/objects > "$T/zip.obj"
+    python3 - "$T/zip.req" "$T/zip.obj" "$1" <<'PY'
+import json, socket, sys
+reqs = json.load(open(sys.argv[1])); objs = json.load(open(sys.argv[2]))["default"]
+imp = [r for r in reqs if "_import" in r["path"]]
+assert [r["filename"] for r in imp] == ["index-template.ndjson", "mine.ndjson"], imp
+assert imp[1]["objects"] == ["search/errors", "dashboard/mine"], imp[1]["objects"]
+assert set(objs) == {"index-pattern/packetbeat-*", "search/errors", "dashboard/mine"}, objs.keys()
+a = objs["dashboard/mine"]["attributes"]
+assert a["title"] == "Mine Replaced", a["title"]
+assert a["description"] == "on " + socket.gethostname(), a["description"]
+assert objs["search/errors"]["attributes"]["title"] == "DNS errors Replaced", objs["search/errors"]
+print("ok: archive from %s: packetbeat/7 imported, metricbeat/7 not, replacements applied" % sys.argv[3])
+PY
+}
+R='setup.dashboards.string_replacements.TITLE_TOKEN=Replaced'
+ctl "$KURL" /_standin/reset >/dev/null
+# the directory is ignored when an archive is set, as in libbeat
+zpb -E setup.dashboards.file="$ZD/good.zip" -E "$R" -E setup.dashboards.directory=/nonexistent \
+    > "$T/zip1.out" 2>&1 || { cat "$T/zip1.out"; echo "FAIL: setup from a zip file"; exit 1; }
+grep -qxF 'Loaded dashboards' "$T/zip1.out" || { cat "$T/zip1.out"; echo "FAIL: zip file output"; exit 1; }
+check_archive file
+tmp_clean file
+ctl "$KURL" /_standin/reset >/dev/null
+zpb -E setup.dashboards.url="$HURL/good.zip" -E "$R" > "$T/zip2.out" 2>&1 ||
+    { cat "$T/zip2.out"; echo "FAIL: setup from a zip url"; exit 1; }
+check_archive url
+tmp_clean url
+grep -q '"GET /good.zip HTTP/1.1" 200' "$T/http.log" || { cat "$T/http.log"; echo "FAIL: url not fetched"; exit 1; }
+# file before url
+ctl "$KURL" /_standin/reset >/dev/null
+zpb -E setup.dashboards.file="$ZD/good.zip" -E setup.dashboards.url="$HURL/missing.zip" -E "$R" \
+    > "$T/zip3.out" 2>&1 || { cat "$T/zip3.out"; echo "FAIL: file did not win over url"; exit 1; }
+check_archive "file (url also set)"
+# refusals: $1 zip (or url), $2 the expected message (grep -F)
+refused() {
+    ctl "$KURL" /_standin/reset >/dev/null
+    case "$1" in
+    http*) set -- "setup.dashboards.url=$1" "$2" ;;
+    *) set -- "setup.dashboards.file=$ZD/$1" "$2" ;;
+    esac
+    zpb -E "$1" > "$T/zr.out" 2>&1 && { cat "$T/zr.out"; echo "FAIL: $1 accepted"; exit 1; }
+    grep -qF "Exiting: Error importing Kibana dashboards: fail to import the dashboards in Kibana: Error importing URL/file: $2" "$T/zr.out" ||
+        { cat "$T/zr.out"; echo "FAIL: $1: message, expected '$2'"; exit 1; }
+    ctl "$KURL" /_standin/objects | grep -q 'dashboard/' && { echo "FAIL: $1: dashboards imported"; exit 1; }
+    tmp_clean "$1"
+}
+refused traversal.zip "Failed to unzip the archive: $ZD/traversal.zip: Zip file contains files outside of the target directory: beats-dashboards-8.17.2/../../escaped.json"
+refused absolute.zip "Failed to unzip the archive: $ZD/absolute.zip: Zip file contains files outside of the target directory: /escaped.json"
+refused crc.zip "Failed to unzip the archive: $ZD/crc.zip: zip: checksum error (beats-dashboards-8.17.2/packetbeat/7/search/errors.json)"
+refused notzip.zip "Failed to unzip the archive: $ZD/notzip.zip: zip: not a valid zip file"
+refused nosuch.zip "Failed to unzip the archive: $ZD/nosuch.zip: open $ZD/nosuch.zip: No such file or directory"
+refused bomb.zip "Failed to unzip the archive: $ZD/bomb.zip: zip: beats-dashboards-8.17.2/packetbeat/7/dashboard/zeros.json is 68157440 bytes uncompressed, more than the cap of 67108864 bytes an entry"
+refused "$HURL/missing.zip" "Failed to download file: $HURL/missing.zip. Error: Server returned: 404 File not found"
+refused "http://127.0.0.1:1/x.zip" "Failed to download file: http://127.0.0.1:1/x.zip. Error: Get \"http://127.0.0.1:1/x.zip\": "
+echo "ok: archives refused (traversal, absolute name, CRC, not a zip, missing, size cap, download)"
+# nothing to load: libbeat's ErrNotFound, reported and not a failure
+ctl "$KURL" /_standin/reset >/dev/null
+zpb -E setup.dashboards.file="$ZD/nodash.zip" > "$T/zn.out" 2>&1 ||
+    { cat "$T/zn.out"; echo "FAIL: archive without dashboards failed"; exit 1; }
+grep -q '^Skipping loading dashboards, Error importing Kibana dashboards: fail to import the dashboards in Kibana: Error importing URL/file: No directory .*/beats-dashboards-8.17.2/packetbeat/7$' "$T/zn.out" ||
+    { cat "$T/zn.out"; echo "FAIL: archive without dashboards: message"; exit 1; }
+tmp_clean nodash
+zpb -E setup.dashboards.directory="$T/nonexistent" > "$T/zd.out" 2>&1 ||
+    { cat "$T/zd.out"; echo "FAIL: missing directory failed"; exit 1; }
+grep -qxF "Skipping loading dashboards, Error importing Kibana dashboards: fail to import the dashboards in Kibana: Error importing directory $T/nonexistent: No directory $T/nonexistent/7" "$T/zd.out" ||
+    { cat "$T/zd.out"; echo "FAIL: missing directory: message"; exit 1; }
+grep -q 'Loaded dashboards' "$T/zd.out" && { echo "FAIL: missing directory said loaded"; exit 1; }
+kill $HPID 2>/dev/null || true
+echo "ok: zip archives"
+
+# 7. setup.dashboards.enabled: loaded when the beat starts (run)
 PCAP=$(ls "$HERE/../conformance/pcaps/"dns_*.pcap 2>/dev/null | head -1)
 if [ -n "$PCAP" ]; then
     ctl "$KURL" /_standin/reset >/dev/null
