@@ -52,6 +52,10 @@
 #define PB_DEFAULT_SNAPLEN 65535
 /* Frames read from files are taken whole up to this size. */
 #define PB_MAX_FRAME_BYTES (256u * 1024u)
+/* Message of one event data log line (pb_log_event_data: an event's JSON
+ * and the error about it); longer ones are cut. Other log messages are cut
+ * at 2 KiB. */
+#define PB_LOG_EVENT_DATA_MAX (1024u * 1024u)
 
 /* Packet workers (packetbeat.interfaces.workers): at most this many
  * threads; each has a ring of this many bytes for the decoded packets the

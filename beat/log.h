@@ -9,6 +9,14 @@
  * pass rotateeverybytes, when `interval` ticks over, and at start-up
  * (rotateonstartup); then all but the newest `keepfiles` rotated files are
  * deleted. New files get `permissions` (default 0600).
+ *
+ * Lines that carry event data (pb_log_event_data: an event an output could
+ * not deliver, with the error) go to a second, separate sink configured by
+ * logging.event_data.*, as libbeat's event logger: files named
+ * <name>-events-data-YYYYMMDD[-N].ndjson (5 MiB, 2 kept, no start-up
+ * rotation) in path.logs, whatever the main log's output (-e included), or
+ * stderr with logging.event_data.to_stderr. Level and selectors are the main
+ * log's. The file is created by its first line.
  */
 #ifndef PB_LOG_H
 #define PB_LOG_H
@@ -25,28 +33,44 @@ enum pb_log_level {
     PB_LOG_CRITICAL = 4,
 };
 
-struct pb_log_opts {
-    enum pb_log_level level;
-    const char *selectors; /* comma separated, "*" for all; borrowed (copied) */
-    bool to_stderr;
-    const char *logs_path; /* directory for the log file when !to_stderr; NULL: none */
-    const char *name;      /* logging.files.name, default "packetbeat" */
-    bool json;             /* ECS JSON lines (default) or plain text */
-    /* logging.to_syslog: used when not to_stderr (before files, as libbeat) */
-    bool to_syslog;
-    /* logging.files.*; zero values mean libbeat's defaults */
-    const char *files_path;    /* overrides logs_path when set */
-    uint64_t rotate_bytes;     /* rotateeverybytes, 0: 10 MiB */
-    unsigned keepfiles;        /* 0: 7 */
+/* One rotating file sink: logging.files.* or logging.event_data.files.*. */
+struct pb_log_files {
+    const char *path;          /* files.path; NULL: pb_log_opts.logs_path */
+    const char *name;          /* files.name; NULL: the sink's default name */
+    uint64_t rotate_bytes;     /* rotateeverybytes; 0: the sink's default */
+    unsigned keepfiles;        /* 0: the sink's default */
     unsigned permissions;      /* 0: 0600 */
     int64_t interval_ns;       /* 0: no time-based rotation */
     bool no_rotate_on_startup; /* rotateonstartup: false */
 };
 
+struct pb_log_opts {
+    enum pb_log_level level;
+    const char *selectors; /* comma separated, "*" for all; borrowed (copied) */
+    bool to_stderr;
+    const char *logs_path; /* directory for the log file when !to_stderr; NULL: none */
+    const char *name;      /* the beat's name, default "packetbeat": file names, syslog */
+    bool json;             /* ECS JSON lines (default) or plain text */
+    /* logging.to_syslog: used when not to_stderr (before files, as libbeat) */
+    bool to_syslog;
+    /* logging.files.*; zero values mean libbeat's defaults (<name>, 10 MiB,
+     * 7 files, rotate on start-up) */
+    struct pb_log_files files;
+    /* logging.event_data.*: where pb_log_event_data() lines go. stderr when
+     * event_to_stderr, else files when event_to_files (their path defaults
+     * to path.logs, set by pb_log_read_cfg), else nowhere. Zero values of
+     * event_files mean <name>-events-data, 5 MiB, 2 files. */
+    bool event_to_stderr;
+    bool event_to_files;
+    struct pb_log_files event_files;
+};
+
 struct pb_cfg;
-/* Reads logging.json, logging.to_syslog and logging.files.* from the config
- * into o (level, selectors and to_stderr are the caller's). 0, or -1 with a
- * message in err on a bad value. Strings stay borrowed from root. */
+/* Reads logging.json, logging.to_syslog, logging.files.* and
+ * logging.event_data.* (to_stderr, to_files, files.*; files.path defaults to
+ * path.logs) from the config into o (level, selectors, to_stderr and
+ * logs_path are the caller's). 0, or -1 with a message naming the key in err
+ * on a bad value. Strings stay borrowed from root. */
 int pb_log_read_cfg(const struct pb_cfg *root, struct pb_log_opts *o, char *err, size_t errlen);
 /* The file currently written ("" when not logging to a file). */
 void pb_log_active_file(char *buf, size_t len);
@@ -64,6 +88,14 @@ void pb_log(enum pb_log_level lvl, const char *selector, const char *fmt, ...)
  * as JSON. */
 void pb_log_fields(enum pb_log_level lvl, const char *selector, const json_t *fields,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* A line that carries event data (an event, an error about one): written
+ * only to the event data sink (logging.event_data.*), never to the main log,
+ * with "log.type":"event" (libbeat's marker for its event logger). The
+ * message may be up to PB_LOG_EVENT_DATA_MAX bytes. Level and selector are
+ * checked as for pb_log. */
+void pb_log_event_data(enum pb_log_level lvl, const char *selector, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #define pb_debug(sel, ...)                                                                         \
     do {                                                                                           \

@@ -11,7 +11,9 @@
 #  3. answers past `timeout`, short or unparsable answers (ES may have
 #     indexed what it answered badly): nothing missing
 #     (duplicates allowed, as ES semantics allow them);
-#  4. per-item 400s are dropped, logged and not retried;
+#  4. per-item 400s are dropped, logged and not retried; the dropped events
+#     are in the event data log (logging.event_data), not in the main log;
+#     the dead letter index gets refused events;
 #  5. `setup --index-management` loads template, ILM policy, data stream;
 #  6. `test output` prints libbeat's steps; api_key + username is refused;
 #  7. a too old Elasticsearch is refused with allow_older_versions: false.
@@ -182,6 +184,9 @@ grep -q 'failed to perform any bulk index operations' "$T/slow.log" ||
 
 # 4. per-item 400: dropped, logged, not retried (batches of one event here:
 #    flush.min_events 1; every other request refuses its item -> 8 dropped)
+# (no event data log yet: it is created by its first line)
+ls "$T/home/logs"/packetbeat-events-data-* >/dev/null 2>&1 &&
+    { echo "FAIL: an event data log before any event was dropped"; exit 1; }
 ctl /_standin/reset >/dev/null
 ctl /_standin/faults "[$(python3 -c 'print(",".join(["{\"items\":[400]},{}"] * 8))')]" >/dev/null
 es_run drop4xx <<YML
@@ -190,6 +195,79 @@ YML
 compare drop4xx dropped:8
 n=$(grep -c 'Cannot index event (status=400): dropping event!' "$T/drop4xx.log" || true)
 [ "$n" -eq 8 ] || { echo "FAIL: drop4xx: $n drop messages, want 8"; exit 1; }
+#    the dropped events and their errors are in the event data log only
+#    (path.logs/packetbeat-events-data-*.ndjson, even with -e), one line each
+check_event_log() { # $1 name, $2 mode: drop | dlq
+    python3 - "$T/fout" "$T/home/logs" "$T/$1.log" "$T/$1.docs" "$2" "$1" <<'PY'
+import collections, glob, json, re, sys
+fout, logs, mainlog, docs, mode, name = sys.argv[1:7]
+def key(e):
+    e = dict(e)
+    e.pop("@metadata", None)
+    e.get("agent", {}).pop("ephemeral_id", None)
+    return json.dumps(e, sort_keys=True)
+sent = collections.Counter()
+for f in glob.glob(fout + "/pb*"):
+    for line in open(f):
+        sent[key(json.loads(line))] += 1
+files = glob.glob(logs + "/packetbeat-events-data-*.ndjson")
+if len(files) != 1:
+    sys.exit(f"FAIL: {name}: event data files {files}")
+lines = [json.loads(l) for l in open(files[0])]
+main = open(mainlog).read()
+if "'{" in main or '"log.type"' in main:
+    sys.exit(f"FAIL: {name}: event data in the main log")
+def parse(m, what, tail):
+    r = re.fullmatch(re.escape(what) + r" '(.*)' \(status=400\): (.*)" + re.escape(tail), m, re.S)
+    if r is None:
+        sys.exit(f"FAIL: {name}: event data line {m[:200]!r}")
+    err = json.loads(r.group(2))
+    if err.get("type") != "document_parsing_exception":
+        sys.exit(f"FAIL: {name}: item error {err}")
+    return json.loads(r.group(1))
+for l in lines:
+    if l.get("log.type") != "event" or l.get("log.logger") != "elasticsearch":
+        sys.exit(f"FAIL: {name}: event data line fields {l}")
+msgs = [l["message"] for l in lines]
+if mode == "drop":
+    if len(msgs) != 8 or any(l["log.level"] != "warn" for l in lines):
+        sys.exit(f"FAIL: {name}: {len(msgs)} event data lines, want 8 warnings")
+    got = collections.Counter(key(parse(m, "Cannot index event", ", dropping event!")) for m in msgs)
+    indexed = collections.Counter(key(d) for d in json.load(open(docs)).get("packetbeat-8.17.2", []))
+    if got != sent - indexed:
+        sys.exit(f"FAIL: {name}: the logged events are not the dropped ones")
+else:
+    tried = [m for m in msgs if m.endswith(", trying dead letter index")]
+    lost = [m for m in msgs if m.startswith("Can't deliver to dead letter index event")]
+    if len(tried) + len(lost) != len(msgs) or not tried or not lost:
+        sys.exit(f"FAIL: {name}: event data lines {[m[:60] for m in msgs]}")
+    for m in tried:
+        if key(parse(m, "Cannot index event", ", trying dead letter index")) not in sent:
+            sys.exit(f"FAIL: {name}: logged event was never sent: {m[:200]}")
+    for m in lost:
+        d = parse(m, "Can't deliver to dead letter index event", "")
+        if d.get("error.type") != 400 or d.get("message") is None:
+            sys.exit(f"FAIL: {name}: not a dead letter document: {m[:200]}")
+    for what, n in (("trying dead letter index", len(tried)),
+                    ("Can't deliver to dead letter index event", len(lost))):
+        if main.count(what) != n:
+            sys.exit(f"FAIL: {name}: {main.count(what)} main log lines '{what}', {n} event data lines")
+print(f"ok: {name}: {len(msgs)} event data lines, none in the main log")
+PY
+}
+check_event_log drop4xx drop
+
+# 4b. non_indexable_policy.dead_letter_index: a refused event goes there as
+#     a dead letter document; one the dead letter index refuses too is lost
+#     (both logged with the event in the event data log)
+rm -f "$T/home/logs"/packetbeat-events-data-*
+ctl /_standin/reset >/dev/null
+ctl /_standin/faults '[{"items":[400]},{"items":[400]},{"items":[400]},{}]' >/dev/null
+es_run dlq <<YML
+  max_retries: -1
+  non_indexable_policy.dead_letter_index.index: pb-dead-letters
+YML
+check_event_log dlq dlq
 
 # 5. setup --index-management
 ctl /_standin/reset >/dev/null

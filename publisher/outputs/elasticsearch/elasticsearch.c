@@ -944,6 +944,81 @@ static json_t *meta_view(pb_event *ev)
     return v;
 }
 
+/* Appends event i's bulk item (action line and document) to body: the dead
+ * letter document for an event sent there, else the event as encoded for
+ * this output. */
+static int append_item(struct esout *e, struct pb_batch *b, size_t i, struct pb_codec_buf *body)
+{
+    int rc;
+    if (e->is_dl[i]) {
+        int st = 0;
+        char *msg = NULL;
+        char *doc = NULL;
+        if (dl_get(pb_batch_event(b, i), &st, &msg)) {
+            doc = es_dead_letter_doc(pb_batch_event(b, i), st, msg, e->cc.escape_html);
+        }
+        struct es_item_meta dm = {.op = ES_OP_CREATE, .index = e->dead_letter_index};
+        rc = doc != NULL
+                 ? es_bulk_append_raw(body, &dm, doc_type(e), doc, strlen(doc), e->cc.escape_html)
+                 : -PB_ENOMEM;
+        pb_free(doc);
+        pb_free(msg);
+    } else {
+        size_t jlen = 0;
+        struct pb_enc_spans sp = {0};
+        const char *js = e->json_ok ? pb_batch_event_json(b, i, &jlen) : NULL;
+        pb_event *aev = e->arena_ok ? pb_batch_arena(b, i) : NULL;
+        if (js != NULL && pb_batch_event_spans(b, i, &sp) && sp.meta_len > 0) {
+            rc = es_bulk_append_cut(body, &e->meta[i], doc_type(e), js, jlen, sp.meta_at,
+                                    sp.meta_len);
+        } else if (aev != NULL) {
+            rc = es_bulk_append_ev(body, &e->meta[i], doc_type(e), aev, e->cc.escape_html);
+        } else {
+            rc = es_bulk_append(body, &e->meta[i], doc_type(e), pb_batch_event(b, i),
+                                e->cc.escape_html);
+        }
+    }
+    return rc;
+}
+
+/* Event i's document as it went in the bulk request (pb_malloc'd), or
+ * NULL: what libbeat writes to the event data log for an item Elasticsearch
+ * refused. */
+static char *item_doc(struct esout *e, struct pb_batch *b, size_t i)
+{
+    struct pb_codec_buf buf = {0};
+    char *doc = NULL;
+    if (append_item(e, b, i, &buf) == 0) {
+        /* the action line, then the document line */
+        const char *nl = memchr(buf.p, '\n', buf.len);
+        if (nl != NULL) {
+            size_t off = (size_t)(nl + 1 - buf.p);
+            size_t len = buf.len - off;
+            if (len > 0 && buf.p[buf.len - 1] == '\n') {
+                len--;
+            }
+            doc = pb_strndup(buf.p + off, len);
+        }
+    }
+    pb_codec_buf_free(&buf);
+    return doc;
+}
+
+/* The event data log line for item i refused with status st (the main log
+ * has the same text without the event): "<what> '<document>' (status=N):
+ * <the item's error><tail>". */
+static void log_refused_item(struct esout *e, struct pb_batch *b, size_t i, int st,
+                             enum pb_log_level lvl, const char *what, const char *tail)
+{
+    if (!pb_log_enabled(lvl, SEL)) {
+        return;
+    }
+    char *doc = item_doc(e, b, i);
+    pb_log_event_data(lvl, SEL, "%s '%s' (status=%d): %s%s", what, doc != NULL ? doc : "", st,
+                      e->msg[i] != NULL ? e->msg[i] : "", tail);
+    pb_free(doc);
+}
+
 /* Sends the encoded events in idx[0..n) as one _bulk request and fills
  * e->status for them. 413 splits the range in halves. Returns 0 when an
  * answer was read (statuses set, 0 for unanswered), -PB_EIO when the
@@ -955,35 +1030,7 @@ static int send_range(struct esout *e, struct pb_batch *b, const size_t *idx, si
     body->len = 0;
     for (size_t k = 0; k < n; k++) {
         size_t i = idx[k];
-        int rc;
-        if (e->is_dl[i]) {
-            int st = 0;
-            char *msg = NULL;
-            char *doc = NULL;
-            if (dl_get(pb_batch_event(b, i), &st, &msg)) {
-                doc = es_dead_letter_doc(pb_batch_event(b, i), st, msg, e->cc.escape_html);
-            }
-            struct es_item_meta dm = {.op = ES_OP_CREATE, .index = e->dead_letter_index};
-            rc = doc != NULL ? es_bulk_append_raw(body, &dm, doc_type(e), doc, strlen(doc),
-                                                  e->cc.escape_html)
-                             : -PB_ENOMEM;
-            pb_free(doc);
-            pb_free(msg);
-        } else {
-            size_t jlen = 0;
-            struct pb_enc_spans sp = {0};
-            const char *js = e->json_ok ? pb_batch_event_json(b, i, &jlen) : NULL;
-            pb_event *aev = e->arena_ok ? pb_batch_arena(b, i) : NULL;
-            if (js != NULL && pb_batch_event_spans(b, i, &sp) && sp.meta_len > 0) {
-                rc = es_bulk_append_cut(body, &e->meta[i], doc_type(e), js, jlen, sp.meta_at,
-                                        sp.meta_len);
-            } else if (aev != NULL) {
-                rc = es_bulk_append_ev(body, &e->meta[i], doc_type(e), aev, e->cc.escape_html);
-            } else {
-                rc = es_bulk_append(body, &e->meta[i], doc_type(e), pb_batch_event(b, i),
-                                    e->cc.escape_html);
-            }
-        }
+        int rc = append_item(e, b, i, body);
         if (rc != 0) {
             pb_error(SEL, "Failed to encode event: %s", pb_strerror(rc));
             e->status[i] = -1; /* not sent: dropped */
@@ -1160,11 +1207,14 @@ static void es_publish(struct pb_output *o, struct pb_batch *b)
             retry[nretry++] = i;
             break;
         case ES_ITEM_FATAL:
+            /* the event itself goes to the event data log only, as in libbeat */
             if (e->is_dl[i]) {
                 pb_error(SEL,
                          "Can't deliver to dead letter index event (status=%d). Look at the "
                          "event log to view the event and cause.",
                          st);
+                log_refused_item(e, b, i, st, PB_LOG_ERROR,
+                                 "Can't deliver to dead letter index event", "");
                 dl_remove(ev);
                 dropped++;
             } else if (e->dead_letter_index != NULL &&
@@ -1173,14 +1223,17 @@ static void es_publish(struct pb_output *o, struct pb_batch *b)
                         "Cannot index event (status=%d), trying dead letter index. Look at the "
                         "event log to view the event and cause.",
                         st);
+                /* still the event itself: is_dl[i] changes at the next attempt */
+                log_refused_item(e, b, i, st, PB_LOG_WARN, "Cannot index event",
+                                 ", trying dead letter index");
                 retry[nretry++] = i;
             } else {
                 pb_warn(SEL,
                         "Cannot index event (status=%d): dropping event! Look at the event log "
                         "to view the event and cause.",
                         st);
-                pb_debug(SEL, "Cannot index event (status=%d): %s, dropping event!", st,
-                         e->msg[i] != NULL ? e->msg[i] : "");
+                log_refused_item(e, b, i, st, PB_LOG_WARN, "Cannot index event",
+                                 ", dropping event!");
                 dropped++;
             }
             break;

@@ -772,6 +772,26 @@ static int redis_connect(struct pb_output *o)
 
 /* ---- publish ------------------------------------------------------------------- */
 
+/* The event of an encoding failure, for the event data log only (libbeat's
+ * "Failed event" line). */
+static void log_failed_event(struct pb_batch *b, size_t i)
+{
+    if (!pb_log_enabled(PB_LOG_ERROR, SEL)) {
+        return;
+    }
+    size_t jlen = 0;
+    const char *js = pb_batch_event_json(b, i, &jlen);
+    char *dumped = NULL;
+    if (js == NULL) {
+        json_t *ev = pb_batch_event(b, i);
+        dumped = ev != NULL ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        js = dumped;
+        jlen = dumped != NULL ? strlen(dumped) : 0;
+    }
+    pb_log_event_data(PB_LOG_ERROR, SEL, "Failed event: %.*s", (int)jlen, js != NULL ? js : "");
+    free(dumped);
+}
+
 static void redis_publish(struct pb_output *o, struct pb_batch *b)
 {
     struct redisout *ro = o->ctx;
@@ -817,6 +837,7 @@ static void redis_publish(struct pb_output *o, struct pb_batch *b)
                      "Encoding event failed with error: %s. Check the event_data log "
                      "(configured by logging.event_data.files.path) to view the event",
                      pb_strerror(rc));
+            log_failed_event(b, i);
             given_up++;
             continue;
         }
