@@ -354,7 +354,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted names in dir ending with suffix (owned array of owned strings). */
+/* Sorted names in dir (owned array of owned strings; NULL when dir cannot
+ * be read): with suffix, the files ending with it (no dot files); without,
+ * the directories (not followed through symlinks). */
 static char **list_dir(const char *dir, const char *suffix, size_t *n)
 {
     *n = 0;
@@ -364,14 +366,21 @@ static char **list_dir(const char *dir, const char *suffix, size_t *n)
     }
     char **v = pb_calloc(MAX_DIR_FILES + 1, sizeof *v);
     struct dirent *e;
-    size_t sl = strlen(suffix);
+    size_t sl = suffix != NULL ? strlen(suffix) : 0;
     while (v != NULL && (e = readdir(d)) != NULL && *n < MAX_DIR_FILES) {
-        size_t l = strlen(e->d_name);
-        if (l > sl && strcmp(e->d_name + l - sl, suffix) == 0 && e->d_name[0] != '.') {
-            v[*n] = pb_strdup(e->d_name);
-            if (v[*n] != NULL) {
-                (*n)++;
-            }
+        bool take;
+        if (suffix != NULL) {
+            size_t l = strlen(e->d_name);
+            take = l > sl && strcmp(e->d_name + l - sl, suffix) == 0 && e->d_name[0] != '.';
+        } else {
+            char path[PATH_MAX];
+            struct stat st;
+            int pn = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            take = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && pn > 0 &&
+                   (size_t)pn < sizeof path && lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        }
+        if (take && (v[*n] = pb_strdup(e->d_name)) != NULL) {
+            (*n)++;
         }
     }
     closedir(d);
@@ -907,38 +916,6 @@ static uint8_t *read_archive(const char *path, size_t *len, char *err, size_t er
     return t.p != NULL ? (uint8_t *)t.p : pb_calloc(1, 1);
 }
 
-/* Sorted names of the directories in dir (owned; NULL when dir cannot be
- * read). */
-static char **list_subdirs(const char *dir, size_t *n)
-{
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return NULL;
-    }
-    char **v = pb_calloc(MAX_DIR_FILES + 1, sizeof *v);
-    struct dirent *e;
-    while (v != NULL && (e = readdir(d)) != NULL && *n < MAX_DIR_FILES) {
-        char path[PATH_MAX];
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        int pn = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (pn > 0 && (size_t)pn < sizeof path && lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            v[*n] = pb_strdup(e->d_name);
-            if (v[*n] != NULL) {
-                (*n)++;
-            }
-        }
-    }
-    closedir(d);
-    if (v != NULL) {
-        qsort(v, *n, sizeof *v, cmp_str);
-    }
-    return v;
-}
-
 /* libbeat's ImportArchive: the archive (file before url) unpacked into a
  * temporary directory, which must hold exactly one directory; each
  * directory in that one named after setup.dashboards.beat (every one when
@@ -980,7 +957,7 @@ static int import_archive(struct loader *l, const char *file, const char *url, c
     char **top = NULL, **sub = NULL;
     char topdir[PATH_MAX];
     if (rc == 0) {
-        top = list_subdirs(target, &ntop);
+        top = list_dir(target, NULL, &ntop);
         if (top == NULL || ntop != 1) {
             snprintf(err, errlen, "Too many directories under %s", target);
             rc = -PB_EINVAL;
@@ -988,7 +965,7 @@ static int import_archive(struct loader *l, const char *file, const char *url, c
     }
     if (rc == 0) {
         snprintf(topdir, sizeof topdir, "%s/%s", target, top[0]);
-        sub = list_subdirs(topdir, &nsub);
+        sub = list_dir(topdir, NULL, &nsub);
         if (sub == NULL) {
             snprintf(err, errlen, "open %s: %s", topdir, strerror(errno));
             rc = -PB_EIO;
