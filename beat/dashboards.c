@@ -323,26 +323,50 @@ json_t *pb_dashboards_index_pattern(const struct pb_cfg *root, bool use_setup_in
 
 /* ---- reading a directory -------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+/* The file at path into t (empty when it is): 0; -PB_EIO with errno when
+ * it cannot be opened or read; -PB_ELIMIT past cap bytes; -PB_ENOMEM. On
+ * failure t is freed. */
+static int read_capped(const char *path, size_t cap, struct text *t)
 {
+    *t = (struct text){0};
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
+        return -PB_EIO;
+    }
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        rc = t->len + n > cap ? -PB_ELIMIT : text_add(t, buf, n);
+    }
+    int e = errno;
+    if (rc == 0 && ferror(f)) {
+        rc = -PB_EIO;
+    }
+    fclose(f);
+    if (rc != 0) {
+        pb_free(t->p);
+        *t = (struct text){0};
+        errno = e;
+    }
+    return rc;
+}
+
+static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+    struct text t;
+    int rc = read_capped(path, MAX_FILE_BYTES, &t);
+    if (rc == -PB_EIO) {
         snprintf(err, errlen, "fail to read dashboard from file %s: open %s: %s", path, path,
                  strerror(errno));
         return NULL;
     }
-    struct text t = {0};
-    char buf[8192];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0) {
-        rc = t.len + n > MAX_FILE_BYTES ? -PB_ELIMIT : text_add(&t, buf, n);
-    }
-    fclose(f);
     if (rc != 0 || t.p == NULL) {
         pb_free(t.p);
         snprintf(err, errlen, "fail to read dashboard from file %s: %s", path,
-                 rc != 0 ? "too large" : "empty file");
+                 rc == -PB_ELIMIT ? "too large"
+                 : rc != 0        ? "out of memory"
+                                  : "empty file");
         return NULL;
     }
     *len = t.len;
@@ -888,28 +912,19 @@ static uint8_t *download(const char *url, size_t *len, char *err, size_t errlen)
 /* The archive file into memory, at most PB_ZIP_MAX_ARCHIVE_BYTES. */
 static uint8_t *read_archive(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    struct text t;
+    int rc = read_capped(path, PB_ZIP_MAX_ARCHIVE_BYTES, &t);
+    if (rc == -PB_EIO) {
         snprintf(err, errlen, "open %s: %s", path, strerror(errno));
         return NULL;
     }
-    struct text t = {0};
-    char buf[65536];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0) {
-        rc = t.len + n > PB_ZIP_MAX_ARCHIVE_BYTES ? -PB_ELIMIT : text_add(&t, buf, n);
+    if (rc == -PB_ELIMIT) {
+        snprintf(err, errlen, "%s: archive larger than the cap of %u bytes", path,
+                 PB_ZIP_MAX_ARCHIVE_BYTES);
+        return NULL;
     }
-    bool bad = ferror(f) != 0;
-    fclose(f);
-    if (rc != 0 || bad) {
-        pb_free(t.p);
-        if (rc == -PB_ELIMIT) {
-            snprintf(err, errlen, "%s: archive larger than the cap of %u bytes", path,
-                     PB_ZIP_MAX_ARCHIVE_BYTES);
-        } else {
-            snprintf(err, errlen, "read %s: %s", path, bad ? strerror(errno) : "out of memory");
-        }
+    if (rc != 0) {
+        snprintf(err, errlen, "read %s: out of memory", path);
         return NULL;
     }
     *len = t.len;
